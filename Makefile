@@ -1,0 +1,93 @@
+# nosco build. `make` builds build/nosco; `make check` runs every test tier;
+# `make demo` shows nosco at work. ASAN=1 builds with AddressSanitizer and
+# UBSan, WERROR=1 turns warnings into errors (CI does), O=DIR builds elsewhere.
+
+VERSION := 0.1.0
+O ?= build
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+PKGS := libelf libdw sqlite3 libzstd
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wundef -Wpointer-arith -Wvla -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DNOSCO_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+	-Isrc -MMD -MP
+ifeq ($(ASAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+
+# Dependencies come from Debian packages (scripts/install-deps). Zydis ships
+# no .pc file, so it is linked by name.
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lZydis -lZycore -lstdc++ -lpthread
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+LIB_SRCS := $(shell find src -name '*.c' ! -name main.c ! -path 'src/inject/*' | sort)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+NOSCO := $(O)/nosco
+
+.PHONY: all check check-unit check-e2e demo deps clean format format-check bench
+all: $(NOSCO)
+
+ifneq ($(V),1)
+Q := @
+endif
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+$(O)/libnosco.a: $(LIB_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(NOSCO): $(O)/src/main.o $(O)/libnosco.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libnosco.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -Itests/unit $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/libnosco.a $(CMOCKA_LIBS) $(DEP_LIBS)
+
+# Installs what is missing (and nothing when all is there).
+deps:
+	@scripts/install-deps --quiet
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@tests/run-tests $(O)
+
+check-unit: $(UNIT_BINS)
+	@tests/run-tests --unit $(O)
+
+check-e2e: $(NOSCO)
+	@tests/run-tests --e2e $(O)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(O)
+
+bench: $(NOSCO)
+	@for b in bench/*/run; do echo "== $$b"; $$b $(O) || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(O)
+
+-include $(LIB_OBJS:.o=.d) $(O)/src/main.d

@@ -1,0 +1,50 @@
+/*
+ * The commands. Each command parses its own options, calls into the
+ * library code and is the only place that chooses exit codes and prints
+ * errors. The exit codes are documented in docs/cli.md.
+ */
+#ifndef NOSCO_CMD_CMD_H
+#define NOSCO_CMD_CMD_H
+
+#include <getopt.h>
+
+#include "util/err.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILURE_INPUT = 1, /* dump: the trace or a named part of it is bad or missing */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_NOSCO = 125,	/* run: nosco failed (config, output file, tracer) */
+	EXIT_NOT_EXEC = 126,	/* run: the program cannot be executed */
+	EXIT_NOT_FOUND = 127,	/* run: the program does not exist */
+};
+
+int cmd_run(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
+/**
+ * cmd_usage_error - report a command-line mistake
+ * @cmd: the command as the user typed it ("run", "dump exec-trace")
+ *
+ * Prints "nosco <cmd>: <message>" and a hint to --help on stderr.
+ * Return: EXIT_USAGE.
+ */
+int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * cmd_getopt - getopt_long() with nosco's handling of mistakes
+ *
+ * Returns the option character, -1 at the end of the options, or '?' after
+ * it has reported an unknown option or a missing argument with
+ * cmd_usage_error() (the caller then returns EXIT_USAGE).
+ */
+int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+
+/* cmd_parse_uint - parse a non-negative decimal number no larger than max */
+int cmd_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* cmd_fail - print the recorded error as one line; return its exit code for @cmd */
+int cmd_fail(const struct err *e);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * The trace file: one SQLite database with a versioned schema
+ * (docs/trace-format.md). This header is the writer, used by the tracer
+ * core while a program runs; store/reader.h is the read side used by the
+ * dump views.
+ *
+ * Writes are batched in one open transaction that is committed at least
+ * every STORE_COMMIT_INTERVAL_MS and when the writer is closed, so a crash
+ * of nosco loses at most the last interval. Executed instructions are not
+ * rows: each distinct (address, bytes) pair is stored once in `insns`, and
+ * every thread has a stream of instruction ids cut into zstd-compressed
+ * chunks.
+ *
+ * Ids (threads, calls, events, binaries) are assigned by the store, start
+ * at 0 and are dense; call ids are the numbers users type.
+ */
+#ifndef NOSCO_STORE_STORE_H
+#define NOSCO_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_APPLICATION_ID 0x6e6f7363 /* "nosc" */
+#define STORE_COMMIT_INTERVAL_MS 500
+#define STORE_NONE (-1) /* "no id" for optional references */
+
+struct store;
+
+/* What a state change happened in: which thread, inside which open call, where. */
+struct store_origin {
+	int64_t thread;	    /* thread id (from store_thread_add) */
+	int64_t call;	    /* innermost open call of the thread, or STORE_NONE */
+	uint64_t pos;	    /* instructions the thread had recorded before it happened */
+	uint64_t addr;	    /* program counter at the event */
+	uint64_t time_ns;   /* CLOCK_REALTIME when it happened */
+	const uint64_t *bt; /* return addresses, innermost first (may be NULL) */
+	size_t bt_len;
+};
+
+enum store_event_kind {
+	STORE_EV_LOAD_BINARY,	/* subject: binary id */
+	STORE_EV_UNLOAD_BINARY, /* subject: binary id */
+	STORE_EV_CREATE_THREAD, /* subject: the new thread's id */
+	STORE_EV_EXIT_THREAD,	/* subject: thread id */
+	STORE_EV_SIGNAL,	/* subject: signal number; detail: signal name */
+	STORE_EV_EXEC,		/* subject: -; detail: the new program's path */
+	STORE_EV_FORK,		/* subject: child pid; detail: "fork", "vfork" or "clone" */
+};
+
+struct store_binary {
+	const char *path;	  /* canonical path of the file, or the vdso's name */
+	const char *name;	  /* the name the program/dynamic linker used for it */
+	const uint8_t *build_id;  /* may be NULL */
+	size_t build_id_len;
+	uint64_t base;		  /* load bias: file address + base = runtime address */
+	uint64_t start, end;	  /* mapped range [start, end) */
+	const uint8_t *image;	  /* the image bytes when there is no file (vdso), or NULL */
+	size_t image_len;
+};
+
+enum store_call_kind {
+	STORE_CALL_ROOT,   /* where a thread or an exec'd image starts (full mode) */
+	STORE_CALL_CALL,   /* entered by a call instruction */
+	STORE_CALL_SCOPE,  /* a scope entered by breakpoint while running free */
+	STORE_CALL_JUMP,   /* a scope entered by a jump (tail call, PLT) */
+	STORE_CALL_SIGNAL, /* a signal handler run by the kernel */
+};
+
+enum store_call_end {
+	STORE_END_RETURN,  /* returned normally */
+	STORE_END_UNWIND,  /* left without a return (longjmp, exception, sigreturn) */
+	STORE_END_EXIT,	   /* the thread exited inside it */
+	STORE_END_EXEC,	   /* the image was replaced by execve inside it */
+	STORE_END_KILLED,  /* the trace stopped (Ctrl-C, error) with the call open */
+};
+
+struct store_call {
+	int64_t thread;
+	int64_t parent;		/* STORE_NONE for a root call */
+	enum store_call_kind kind;
+	uint32_t depth;		/* 1 for the outermost call of a scope or thread */
+	uint64_t addr;		/* entry address */
+	uint64_t site;		/* address of the call instruction, 0 if unknown */
+	uint64_t ret_addr;	/* where it returns to, 0 if none */
+	uint64_t pos;		/* thread stream position of its first instruction */
+	uint64_t time_ns;
+	int32_t signal;		/* STORE_CALL_SIGNAL: the signal number */
+	bool truncated;		/* past the depth limit: no instructions recorded */
+	const uint64_t *bt;	/* root calls: return addresses, innermost first */
+	size_t bt_len;
+};
+
+struct store_exit {
+	bool signaled;	/* killed by a signal (code is the signal number) */
+	int code;	/* exit code 0..255, or signal number */
+};
+
+/**
+ * store_create - create a new trace file
+ * @path: where; an existing file there is replaced only if it is a nosco
+ *        trace (or if @force), otherwise ERR_IO "exists and is not a nosco trace"
+ *
+ * The file is created with its schema and committed before returning, so
+ * an unwritable location is reported before any program runs.
+ */
+struct store *store_create(const char *path, bool force, struct err *err);
+
+/**
+ * store_check_output - tell whether store_create() would succeed at path
+ *
+ * Checks that the directory is writable and that an existing file is a
+ * nosco trace (unless @force), without touching anything.
+ */
+int store_check_output(const char *path, bool force, struct err *err);
+
+/* store_close - flush, commit and close. Return: 0 or -1 with err. NULL is a no-op. */
+int store_close(struct store *s, struct err *err);
+
+/* store_discard - close and delete the file (the run never started) */
+void store_discard(struct store *s);
+
+/* Session metadata: keys are documented in docs/trace-format.md. */
+int store_meta_set_text(struct store *s, const char *key, const char *value, struct err *err);
+int store_meta_set_int(struct store *s, const char *key, int64_t value, struct err *err);
+int store_meta_set_argv(struct store *s, char *const *argv, struct err *err);
+
+/* store_binary_add - a binary mapped at start (load_event STORE_NONE) or loaded later */
+int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t load_event,
+			 struct err *err);
+int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err);
+
+/* store_thread_add - a new thread; create_event is STORE_NONE for the first thread */
+int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err);
+int store_thread_exited(struct store *s, int64_t thread, const struct store_exit *ex,
+			int64_t exit_event, struct err *err);
+
+/**
+ * store_event_add - record a state change
+ * @subject: see enum store_event_kind
+ * @detail: see enum store_event_kind, may be NULL
+ *
+ * Return: the event id, or -1 with err.
+ */
+int64_t store_event_add(struct store *s, enum store_event_kind kind, const struct store_origin *o,
+			int64_t subject, const char *detail, struct err *err);
+
+/* store_call_open - a call begins; returns its id */
+int64_t store_call_open(struct store *s, const struct store_call *c, struct err *err);
+
+/**
+ * store_call_close - a call ends
+ * @pos_end: thread stream position after its last instruction
+ */
+int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
+		     uint64_t time_ns, struct err *err);
+
+/**
+ * store_insn - record that a thread executed an instruction
+ * @thread: thread id
+ * @addr, @bytes, @len: the instruction (len <= 15), as it really is in
+ *                      memory (never with breakpoint bytes in it)
+ *
+ * This is the hot path; it appends to an in-memory chunk and returns the
+ * thread's stream position of the instruction.
+ */
+int store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes, size_t len,
+	       struct err *err);
+
+/**
+ * store_insn_intern - the id of an (address, bytes) pair, storing the pair if new
+ *
+ * For backends that record whole blocks: intern each instruction once,
+ * then append ids with store_stream_append().
+ * Return: the id (>= 0), or -1 with err.
+ */
+int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
+			  struct err *err);
+
+/* store_stream_append - append interned instructions to a thread's stream */
+int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, size_t n,
+			struct err *err);
+
+/* store_thread_pos - the number of instructions recorded for the thread so far */
+uint64_t store_thread_pos(struct store *s, int64_t thread);
+
+/* store_tick - commit if the commit interval has passed (call from the event loop) */
+int store_tick(struct store *s, struct err *err);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * Allocation helpers. Running out of memory is the one failure nosco does
+ * not try to recover from: these print a message and abort.
+ */
+#ifndef NOSCO_UTIL_XALLOC_H
+#define NOSCO_UTIL_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+/* xreallocarray - like reallocarray(3), aborting on overflow or OOM */
+void *xreallocarray(void *ptr, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* xasprintf - a newly allocated formatted string */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
