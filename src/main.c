@@ -8,16 +8,16 @@
 #include "cmd/cmd.h"
 
 static const char usage[] =
-	"Usage: nosco [--help] [--version] COMMAND [ARGS...]\n"
-	"\n"
-	"nosco traces how a program runs: its threads, the binaries it loads, the\n"
-	"calls it makes and the instructions it executes, into a trace file.\n"
-	"\n"
-	"Commands:\n"
-	"  run    trace a program into a trace file\n"
-	"  dump   show a trace file (threads, calls, instructions, binaries)\n"
-	"\n"
-	"Run 'nosco COMMAND --help' for the options of a command.\n";
+        "Usage: nosco [--help] [--version] COMMAND [ARGS...]\n"
+        "\n"
+        "nosco traces how a program runs: its threads, the binaries it loads, the\n"
+        "calls it makes and the instructions it executes, into a trace file.\n"
+        "\n"
+        "Commands:\n"
+        "  run    trace a program into a trace file\n"
+        "  dump   show a trace file (threads, calls, instructions, binaries)\n"
+        "\n"
+        "Run 'nosco COMMAND --help' for the options of a command.\n";
 
 static const struct {
 	const char *name;
@@ -43,7 +43,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(name, commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "nosco: unknown command '%s'\nTry 'nosco --help' for the list of commands.\n",
-		name);
+	fprintf(stderr,
+	        "nosco: unknown command '%s'\nTry 'nosco --help' for the list of commands.\n",
+	        name);
 	return EXIT_USAGE;
 }

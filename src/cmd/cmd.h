@@ -13,10 +13,10 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_FAILURE_INPUT = 1, /* dump: the trace or a named part of it is bad or missing */
-	EXIT_USAGE = 2,		/* bad command line */
-	EXIT_NOSCO = 125,	/* run: nosco failed (config, output file, tracer) */
-	EXIT_NOT_EXEC = 126,	/* run: the program cannot be executed */
-	EXIT_NOT_FOUND = 127,	/* run: the program does not exist */
+	EXIT_USAGE = 2,         /* bad command line */
+	EXIT_NOSCO = 125,       /* run: nosco failed (config, output file, tracer) */
+	EXIT_NOT_EXEC = 126,    /* run: the program cannot be executed */
+	EXIT_NOT_FOUND = 127,   /* run: the program does not exist */
 };
 
 int cmd_run(int argc, char **argv);
@@ -39,7 +39,7 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * cmd_usage_error() (the caller then returns EXIT_USAGE).
  */
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts);
+               const struct option *longopts);
 
 /* cmd_parse_uint - parse a non-negative decimal number no larger than max */
 int cmd_parse_uint(const char *s, unsigned long max, unsigned long *out);

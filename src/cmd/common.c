@@ -22,7 +22,7 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 }
 
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts)
+               const struct option *longopts)
 {
 	int c;
 
@@ -76,6 +76,8 @@ int cmd_fail(const struct err *e)
 		return EXIT_USAGE;
 	case ERR_NOT_EXEC:
 		return EXIT_NOT_EXEC;
+	case ERR_NOT_FOUND:
+		return EXIT_NOT_FOUND;
 	default:
 		return EXIT_NOSCO;
 	}

@@ -1,45 +1,49 @@
 /*
  * nosco run: trace a program into a trace file.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "cmd/cmd.h"
 #include "config/config.h"
+#include "store/store.h"
+#include "trace/backend.h"
+#include "trace/ptrace/tracee.h"
+#include "trace/session.h"
 #include "util/log.h"
 
 static const char run_usage[] =
-	"Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
-	"\n"
-	"Run PROGRAM under the tracer and write what it did to the trace file FILE.\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config CONFIG   a configuration file, or the configuration itself as\n"
-	"                        KDL text (e.g. 'call-depth 3' or\n"
-	"                        'trace \"main\" binary=\"echo\"'); see docs/config.md\n"
-	"  -o, --output FILE     the trace file to write; an existing file is replaced\n"
-	"                        only if it is a nosco trace\n"
-	"  -f, --force           replace FILE even if it is not a nosco trace\n"
-	"  -e, --engine ENGINE   how to trace: 'step' (single-stepping)\n"
-	"      --no-pin          do not run nosco and the program on one CPU\n"
-	"  -v, --verbose         say more about what happens (twice: debug output)\n"
-	"  -h, --help            show this help\n"
-	"\n"
-	"nosco exits with the program's exit code, 128+N if it was killed by signal N,\n"
-	"125 if nosco itself failed, 126 if PROGRAM cannot be executed, 127 if it\n"
-	"does not exist, and 2 for a bad command line.\n";
+        "Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
+        "\n"
+        "Run PROGRAM under the tracer and write what it did to the trace file FILE.\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config CONFIG   a configuration file, or the configuration itself as\n"
+        "                        KDL text (e.g. 'call-depth 3' or\n"
+        "                        'trace \"main\" binary=\"echo\"'); see docs/config.md\n"
+        "  -o, --output FILE     the trace file to write; an existing file is replaced\n"
+        "                        only if it is a nosco trace\n"
+        "  -f, --force           replace FILE even if it is not a nosco trace\n"
+        "  -e, --engine ENGINE   how to trace: 'step' (single-stepping)\n"
+        "      --cpu same|split|any  where nosco and the program run: both on one CPU\n"
+        "                        (same, the default and the fastest), on two CPUs\n"
+        "                        (split), or wherever the OS puts them (any)\n"
+        "  -v, --verbose         say more about what happens (twice: debug output)\n"
+        "  -h, --help            show this help\n"
+        "\n"
+        "nosco exits with the program's exit code, 128+N if it was killed by signal N,\n"
+        "125 if nosco itself failed, 126 if PROGRAM cannot be executed, 127 if it\n"
+        "does not exist, and 2 for a bad command line.\n";
 
 static const struct option run_options[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "engine", required_argument, NULL, 'e' },
-	{ "no-pin", no_argument, NULL, 'P' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{ "config", required_argument, NULL, 'c' }, { "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },        { "engine", required_argument, NULL, 'e' },
+	{ "cpu", required_argument, NULL, 'C' },    { "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 };
 
 struct run_opts {
@@ -47,7 +51,7 @@ struct run_opts {
 	const char *output;
 	const char *engine;
 	bool force;
-	bool pin;
+	enum cpu_placement cpu;
 };
 
 static int parse_run_options(int argc, char **argv, struct run_opts *o)
@@ -70,8 +74,18 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 		case 'e':
 			o->engine = optarg;
 			break;
-		case 'P':
-			o->pin = false;
+		case 'C':
+			if (!strcmp(optarg, "same"))
+				o->cpu = CPU_SAME;
+			else if (!strcmp(optarg, "split"))
+				o->cpu = CPU_SPLIT;
+			else if (!strcmp(optarg, "any"))
+				o->cpu = CPU_ANY;
+			else
+				return cmd_usage_error("run",
+				                       "--cpu takes same, split or any, not '%s'",
+				                       optarg),
+				       -1;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -92,17 +106,118 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+static struct session *running; /* for the signal handler */
+static volatile sig_atomic_t stop_signal;
+
+/* on_stop_signal - Ctrl-C and friends: kill the program; the run then finalizes the trace */
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (running && running->pid > 0)
+		kill(running->pid, SIGKILL);
+}
+
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked waitpid must notice. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static const struct backend_ops *choose_engine(const struct run_opts *o, const struct config *cfg)
+{
+	const char *name = o->engine;
+
+	if (!name)
+		name = cfg->engine == CONFIG_ENGINE_DBT ? "dbt" : "step";
+	return backend_find(name);
+}
+
+static void print_summary(const struct session *s, const char *output)
+{
+	fprintf(stderr, "nosco: %s: %llu thread%s, %llu call%s, %llu instruction%s; ", output,
+	        (unsigned long long)s->stats.threads, s->stats.threads == 1 ? "" : "s",
+	        (unsigned long long)s->stats.calls, s->stats.calls == 1 ? "" : "s",
+	        (unsigned long long)s->stats.insns, s->stats.insns == 1 ? "" : "s");
+	if (stop_signal)
+		fprintf(stderr, "stopped by %s\n", sigabbrev_np(stop_signal));
+	else if (s->exit.signaled)
+		fprintf(stderr, "the program was killed by SIG%s\n", sigabbrev_np(s->exit.code));
+	else
+		fprintf(stderr, "the program exited with code %d\n", s->exit.code);
+}
+
+static int exit_code_of(const struct session *s)
+{
+	if (stop_signal)
+		return 128 + stop_signal;
+	return s->exit.signaled ? 128 + s->exit.code : s->exit.code;
+}
+
+/* trace - run the program into an open store; returns the exit code */
+static int trace(struct session *s, const struct backend_ops *engine, const char *output)
+{
+	struct err err;
+	int ret;
+
+	s->stop = &stop_signal;
+	running = s;
+	catch_stop_signals();
+	ret = session_run(s, engine, &err);
+	running = NULL;
+	if (ret && s->pid <= 0) {
+		/* The program never started: leave no trace file behind. */
+		store_discard(s->store);
+		return cmd_fail(&err);
+	}
+	if (store_close(s->store, ret ? NULL : &err) && !ret) {
+		ret = -1;
+	}
+	if (ret)
+		return cmd_fail(&err);
+	print_summary(s, output);
+	return exit_code_of(s);
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .pin = true };
+	struct run_opts o = { .cpu = CPU_SAME };
+	const struct backend_ops *engine;
+	struct session s = { 0 };
 	struct config cfg;
 	struct err err;
+	char *path;
+	int ret;
 
 	if (parse_run_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (config_load(&cfg, o.config, &err))
 		return cmd_fail(&err);
+	engine = choose_engine(&o, &cfg);
+	if (!engine) {
+		config_fini(&cfg);
+		return cmd_usage_error("run", "unknown engine '%s' (known: step)", o.engine);
+	}
+	path = tracee_resolve_program(argv[optind], &err);
+	if (!path || store_check_output(o.output, o.force, &err)) {
+		free(path);
+		config_fini(&cfg);
+		return cmd_fail(&err);
+	}
+	s.path = path;
+	s.argv = argv + optind;
+	s.cfg = &cfg;
+	s.cpu = o.cpu;
+	s.store = store_create(o.output, o.force, &err);
+	ret = s.store ? trace(&s, engine, o.output) : cmd_fail(&err);
+	free(path);
 	config_fini(&cfg);
-	fputs("nosco run: tracing is not implemented yet\n", stderr);
-	return EXIT_USAGE;
+	return ret;
 }

@@ -43,17 +43,24 @@ int err_sys(struct err *e, enum err_kind kind, const char *fmt, ...)
 
 int err_prefix(struct err *e, const char *fmt, ...)
 {
-	char prefix[512];
 	char old[sizeof(e->msg)];
+	size_t len;
 	va_list ap;
 
 	if (!e)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	len = strlen(e->msg);
+	/* Keep as much of the old message as fits after "prefix: ". */
+	if (len + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + len, ": ", 2);
+		len += 2;
+		strncpy(e->msg + len, old, sizeof(e->msg) - len - 1);
+		e->msg[sizeof(e->msg) - 1] = '\0';
+	}
 	return -1;
 }
 

@@ -8,16 +8,16 @@
 
 enum err_kind {
 	ERR_NONE = 0,
-	ERR_USAGE,	  /* bad command line */
-	ERR_CONFIG,	  /* invalid configuration */
-	ERR_IO,		  /* reading or writing a file failed */
-	ERR_INPUT,	  /* an input file is not what it should be */
-	ERR_NOT_FOUND,	  /* a named thing (call, thread, program, symbol) does not exist */
-	ERR_NOT_EXEC,	  /* the program exists but cannot be executed */
-	ERR_PERMISSION,	  /* the OS refused (ptrace not permitted, ...) */
-	ERR_UNSUPPORTED,  /* valid input nosco cannot handle */
-	ERR_TRACE,	  /* tracing the program failed */
-	ERR_INTERNAL,	  /* a bug in nosco */
+	ERR_USAGE,       /* bad command line */
+	ERR_CONFIG,      /* invalid configuration */
+	ERR_IO,          /* reading or writing a file failed */
+	ERR_INPUT,       /* an input file is not what it should be */
+	ERR_NOT_FOUND,   /* a named thing (call, thread, program, symbol) does not exist */
+	ERR_NOT_EXEC,    /* the program exists but cannot be executed */
+	ERR_PERMISSION,  /* the OS refused (ptrace not permitted, ...) */
+	ERR_UNSUPPORTED, /* valid input nosco cannot handle */
+	ERR_TRACE,       /* tracing the program failed */
+	ERR_INTERNAL,    /* a bug in nosco */
 };
 
 struct err {
@@ -34,7 +34,7 @@ struct err {
  * Return: always -1, so that callers can write "return err_set(...)".
  */
 int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /**
  * err_sys - record an error caused by a failed system call
@@ -45,7 +45,7 @@ int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
  * Return: always -1.
  */
 int err_sys(struct err *e, enum err_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /**
  * err_prefix - put "<prefix>: " in front of an already recorded message

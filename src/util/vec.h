@@ -24,7 +24,7 @@
 			size_t vec_cap_ = (v)->cap ? (v)->cap * 2 : 8;                             \
 			while (vec_cap_ < (v)->len + (n))                                          \
 				vec_cap_ *= 2;                                                     \
-			(v)->data = xreallocarray((v)->data, vec_cap_, sizeof(*(v)->data));         \
+			(v)->data = xreallocarray((v)->data, vec_cap_, sizeof(*(v)->data));        \
 			(v)->cap = vec_cap_;                                                       \
 		}                                                                                  \
 	} while (0)
@@ -32,7 +32,7 @@
 #define vec_push(v, value)                                                                         \
 	do {                                                                                       \
 		vec_reserve(v, 1);                                                                 \
-		(v)->data[(v)->len++] = (value);                                           \
+		(v)->data[(v)->len++] = (value);                                                   \
 	} while (0)
 
 #define vec_last(v) ((v)->data[(v)->len - 1])

@@ -1,0 +1,95 @@
+/*
+ * x86-64 instruction decoding with Zydis. Calls and returns are recognised
+ * from the decoded instruction, so every form counts whatever its prefixes
+ * (bnd, notrack, rep ret, far forms), unlike a byte-pattern match.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+
+#include "arch/arch.h"
+
+const uint8_t arch_bp_insn[ARCH_BP_LEN] = { 0xcc };
+
+static const ZydisDecoder *decoder64(void)
+{
+	static ZydisDecoder dec;
+	static bool ready;
+
+	if (!ready) {
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+		ready = true;
+	}
+	return &dec;
+}
+
+static enum arch_insn_class classify(const ZydisDecodedInstruction *in)
+{
+	switch (in->meta.category) {
+	case ZYDIS_CATEGORY_CALL:
+		return ARCH_INSN_CALL;
+	case ZYDIS_CATEGORY_RET:
+		return ARCH_INSN_RET;
+	case ZYDIS_CATEGORY_UNCOND_BR:
+		return ARCH_INSN_JUMP;
+	case ZYDIS_CATEGORY_COND_BR:
+		return ARCH_INSN_BRANCH;
+	case ZYDIS_CATEGORY_SYSCALL:
+		return ARCH_INSN_SYSCALL;
+	default:
+		break;
+	}
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_INT3:
+		return ARCH_INSN_INT3;
+	case ZYDIS_MNEMONIC_INT:
+	case ZYDIS_MNEMONIC_SYSENTER:
+		return ARCH_INSN_SYSCALL;
+	default:
+		return ARCH_INSN_OTHER;
+	}
+}
+
+int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_insn *out)
+{
+	ZydisDecodedInstruction in;
+
+	if (avail > ARCH_MAX_INSN_LEN)
+		avail = ARCH_MAX_INSN_LEN;
+	out->addr = addr;
+	out->rep = false;
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), NULL, buf, avail, &in))) {
+		out->len = 1;
+		out->bytes[0] = avail ? buf[0] : 0;
+		out->cls = ARCH_INSN_INVALID;
+		return -1;
+	}
+	out->len = in.length;
+	memcpy(out->bytes, buf, in.length);
+	out->cls = classify(&in);
+	/* rep ret is a plain return; only string instructions iterate. */
+	out->rep = (in.attributes &
+	            (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+	           in.meta.category == ZYDIS_CATEGORY_STRINGOP;
+	return 0;
+}
+
+size_t arch_format(const struct arch_insn *insn, char *buf, size_t size)
+{
+	static ZydisFormatter fmt;
+	static bool ready;
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (!ready) {
+		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		ready = true;
+	}
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(decoder64(), insn->bytes, insn->len, &in, ops)) ||
+	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible,
+	                                                buf, size, insn->addr, NULL))) {
+		snprintf(buf, size, "(bad)");
+	}
+	return strlen(buf);
+}

@@ -1,0 +1,68 @@
+/*
+ * The backend interface. A backend executes the traced program and
+ * observes it; everything it observes goes to the tracer core through the
+ * functions of core.h, whose directives tell it, thread by thread, whether
+ * to record every instruction, run free, or run until a call returns.
+ *
+ * Adding a backend means filling in one struct backend_ops: run() spawns
+ * the program described by the session, drives the core until the program
+ * ends (or session->stop is set), and reports how it ended. The ptrace
+ * helpers in src/trace/ptrace/ (spawning, threads, breakpoints, binaries
+ * via r_debug) are there to be reused by backends that control the program
+ * through ptrace; a backend that controls it some other way (a GDB remote
+ * stub) implements the same observations its own way.
+ */
+#ifndef NOSCO_TRACE_BACKEND_H
+#define NOSCO_TRACE_BACKEND_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "trace/core.h"
+#include "util/err.h"
+
+/* ptrace round trips cost several times more across CPUs. */
+enum cpu_placement {
+	CPU_SAME,  /* tracer and program on the CPU the tracer started on */
+	CPU_SPLIT, /* on two different CPUs (for measurements) */
+	CPU_ANY,   /* wherever the OS schedules them */
+};
+
+struct session {
+	/* in */
+	const char *path;  /* the program's file, already resolved */
+	char *const *argv; /* its argv (argv[0] as the user typed it) */
+	const struct config *cfg;
+	struct store *store;
+	enum cpu_placement cpu; /* where tracer and program run */
+	/* set asynchronously (signal handler) to stop tracing: the backend
+	 * kills the program and returns with exit.signaled = SIGKILL */
+	volatile sig_atomic_t *stop;
+	/* out */
+	pid_t pid;              /* set as soon as the program exists */
+	struct store_exit exit; /* how the program ended */
+	struct core_stats stats;
+};
+
+struct backend_ops {
+	const char *name;
+	/**
+	 * run - trace the program of the session to its end
+	 *
+	 * Return: 0 when the program ran to its end (whatever its exit
+	 * status) or was stopped through session->stop; -1 with err when
+	 * tracing failed (the program is then killed). Either way the store
+	 * holds everything observed up to that point.
+	 */
+	int (*run)(struct session *s, struct err *err);
+};
+
+extern const struct backend_ops backend_step;
+
+/* backend_find - the backend called name, or NULL */
+const struct backend_ops *backend_find(const char *name);
+
+#endif

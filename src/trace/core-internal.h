@@ -1,0 +1,74 @@
+/*
+ * The tracer core's private state, shared by core.c (call stacks) and
+ * core-life.c (threads, binaries, scopes, exec, the end of the trace).
+ */
+#ifndef NOSCO_TRACE_CORE_INTERNAL_H
+#define NOSCO_TRACE_CORE_INTERNAL_H
+
+#include "trace/core.h"
+#include "util/hashmap.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+/* A thread's first frame and altstack signal frames never close by the stack pointer. */
+#define SP_NEVER UINT64_MAX
+
+struct frame {
+	int64_t call;
+	uint64_t entry_sp; /* stack pointer at entry; the frame is over once sp is above it */
+	uint64_t ret_addr;
+	uint32_t depth;     /* in the recorded call tree, 1 for a root */
+	uint32_t level;     /* within its scope (or the thread, in full mode), 1 first */
+	uint32_t max_level; /* the scope's call-depth */
+	bool truncated;     /* past the depth limit: runs free, nothing recorded inside */
+	bool signal;        /* a signal handler: also closes at rt_sigreturn */
+};
+
+struct core_thread {
+	pid_t tid;
+	int64_t id;
+	bool exited;
+	VEC(struct frame) frames;
+};
+
+/* Where a configured scope resolved to. */
+struct scope_arm {
+	uint64_t addr;
+	uint64_t image_base;
+	uint32_t max_level;
+};
+
+struct core {
+	const struct config *cfg;
+	struct store *store;
+	struct core_target target;
+	struct images *images;
+	bool full_mode;
+	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
+	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */
+	VEC(struct core_thread *) threads;
+	int64_t n_binaries; /* store ids are dense: the next binary's id */
+	int64_t n_threads;
+	struct core_stats stats;
+	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
+};
+
+static inline struct frame *top_frame(struct core_thread *th)
+{
+	return th->frames.len ? &vec_last(&th->frames) : NULL;
+}
+
+uint64_t core_now_ns(void);
+/* core_add_event - record a state change that happened in th (regs: where, may be NULL) */
+int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                       enum store_event_kind kind, int64_t subject, const char *detail,
+                       struct err *err);
+/* core_open_frame - push f on th's stack and open its call record */
+int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
+                    struct store_call *call, const struct arch_regs *regs, struct err *err);
+/* core_close_top - pop th's innermost frame and close its call record */
+int core_close_top(struct core *c, struct core_thread *th, enum store_call_end how,
+                   struct err *err);
+void core_directive_for(struct core_thread *th, struct core_directive *d);
+
+#endif

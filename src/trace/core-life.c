@@ -1,0 +1,305 @@
+/*
+ * The tracer core's lifecycle parts: creating the core, threads starting
+ * and exiting, binaries coming and going (and the scopes they resolve),
+ * exec, and the end of the trace.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/core-internal.h"
+#include "trace/images.h"
+#include "util/strbuf.h"
+
+struct core *core_new(const struct config *cfg, struct store *store,
+                      const struct core_target *target, struct err *err)
+{
+	struct core *c = xcalloc(1, sizeof(*c));
+
+	(void)err;
+	c->cfg = cfg;
+	c->store = store;
+	c->target = *target;
+	c->full_mode = cfg->n_scopes == 0;
+	c->scope_matched = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
+	c->images = images_new(target->read_mem, target->ctx);
+	hashmap_init(&c->scope_by_addr);
+	return c;
+}
+
+void core_free(struct core *c)
+{
+	struct core_thread **th;
+	size_t i = 0;
+	void *arm;
+
+	if (!c)
+		return;
+	vec_foreach (&c->threads, th) {
+		vec_free(&(*th)->frames);
+		free(*th);
+	}
+	vec_free(&c->threads);
+	while (hashmap_next(&c->scope_by_addr, &i, NULL, &arm))
+		free(arm);
+	hashmap_fini(&c->scope_by_addr);
+	images_free(c->images);
+	free(c->scope_matched);
+	free(c);
+}
+
+/* start_frames - what a thread records from where it starts (or restarts after exec) */
+static int start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                        struct core_directive *d, struct err *err)
+{
+	/* Full mode: the thread's start is an implicit outermost call that never returns. */
+	if (c->full_mode && c->cfg->call_depth > 0) {
+		struct frame f = { .entry_sp = UINT64_MAX,
+			           .level = 1,
+			           .max_level = (uint32_t)c->cfg->call_depth };
+		struct store_call call = { .kind = STORE_CALL_ROOT, .addr = arch_regs_pc(regs) };
+
+		if (core_open_frame(c, th, &f, &call, regs, err))
+			return -1;
+	}
+	core_directive_for(th, d);
+	return 0;
+}
+
+struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs,
+                                    const struct arch_regs *regs, struct core_directive *d,
+                                    struct err *err)
+{
+	struct core_thread *th = xcalloc(1, sizeof(*th));
+	int64_t ev = STORE_NONE;
+
+	th->tid = tid;
+	vec_push(&c->threads, th);
+	/* Store ids are dense, so the new thread's id is known before it is stored. */
+	if (parent) {
+		ev = core_add_event(c, parent, parent_regs, STORE_EV_CREATE_THREAD, c->n_threads,
+		                    NULL, err);
+		if (ev < 0)
+			return NULL;
+	}
+	th->id = store_thread_add(c->store, tid, ev, err);
+	if (th->id < 0)
+		return NULL;
+	if (th->id != c->n_threads++) {
+		err_set(err, ERR_INTERNAL, "store gave thread id %lld, expected %lld",
+		        (long long)th->id, (long long)c->n_threads - 1);
+		return NULL;
+	}
+	c->stats.threads++;
+	if (start_frames(c, th, regs, d, err))
+		return NULL;
+	return th;
+}
+
+static int close_all(struct core *c, struct core_thread *th, enum store_call_end how,
+                     struct err *err)
+{
+	while (th->frames.len)
+		if (core_close_top(c, th, how, err))
+			return -1;
+	return 0;
+}
+
+/* record_last - store the instruction that ended a thread or its image */
+static int record_last(struct core *c, struct core_thread *th, const struct arch_insn *last,
+                       struct err *err)
+{
+	if (!last)
+		return 0;
+	c->stats.insns++;
+	return store_insn(c->store, th->id, last->addr, last->bytes, last->len, err) < 0 ? -1 : 0;
+}
+
+int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_insn *last,
+                     const struct arch_regs *regs, const struct store_exit *ex, struct err *err)
+{
+	int64_t ev;
+
+	if (th->exited)
+		return 0;
+	if (record_last(c, th, last, err))
+		return -1;
+	ev = core_add_event(c, th, regs, STORE_EV_EXIT_THREAD, th->id, NULL, err);
+	if (ev < 0 || close_all(c, th, STORE_END_EXIT, err))
+		return -1;
+	th->exited = true;
+	return store_thread_exited(c->store, th->id, ex, ev, err);
+}
+
+/* arm_scopes - resolve the scopes that name this binary, and arm their entries */
+static int arm_scopes(struct core *c, struct image *img, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg->n_scopes; i++) {
+		const struct config_scope *sc = &c->cfg->scopes[i];
+		struct scope_arm *arm;
+		uint64_t addr;
+
+		if (!image_matches(img, sc->binary))
+			continue;
+		c->scope_matched[i] = true;
+		if (image_symbol_addr(img, sc->symbol, &addr, err))
+			return err_prefix(err, "%s:%u:%u: scope \"%s\" binary=\"%s\"",
+			                  c->cfg->source, sc->line, sc->col, sc->symbol,
+			                  sc->binary);
+		arm = hashmap_get(&c->scope_by_addr, addr);
+		if (arm) {
+			/* Two names for one function: the deeper scope wins. */
+			if ((uint32_t)sc->call_depth > arm->max_level)
+				arm->max_level = (uint32_t)sc->call_depth;
+			continue;
+		}
+		arm = xcalloc(1, sizeof(*arm));
+		arm->addr = addr;
+		arm->image_base = img->base;
+		arm->max_level = (uint32_t)sc->call_depth;
+		hashmap_put(&c->scope_by_addr, addr, arm);
+		if (c->target.arm_scope(c->target.ctx, addr, err))
+			return -1;
+	}
+	return 0;
+}
+
+static void disarm_scopes(struct core *c, uint64_t image_base)
+{
+	struct scope_arm *arm;
+	uint64_t addr;
+	size_t i = 0;
+
+	while (hashmap_next(&c->scope_by_addr, &i, &addr, (void **)&arm)) {
+		if (arm->image_base != image_base)
+			continue;
+		c->target.disarm_scope(c->target.ctx, addr);
+		hashmap_del(&c->scope_by_addr, addr);
+		free(arm);
+		i = 0; /* deleting reorders the table: rescan */
+	}
+}
+
+int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                       const struct core_binary *b, struct err *err)
+{
+	struct image *img = images_add(c->images, b->path, b->name, b->base, b->image, b->image_len,
+	                               b->is_main);
+	struct store_binary sb = {
+		.path = img->path,
+		.name = img->name,
+		.base = img->base,
+		.start = img->start,
+		.end = img->end,
+		.image = b->image,
+		.image_len = b->image_len,
+	};
+	int64_t ev = STORE_NONE;
+
+	sb.build_id = image_build_id(img, &sb.build_id_len);
+	if (th) {
+		ev = core_add_event(c, th, regs, STORE_EV_LOAD_BINARY, c->n_binaries, NULL, err);
+		if (ev < 0)
+			return -1;
+	}
+	img->id = store_binary_add(c->store, &sb, ev, err);
+	if (img->id < 0)
+		return -1;
+	if (img->id != c->n_binaries++)
+		return err_set(err, ERR_INTERNAL, "store gave binary id %lld, expected %lld",
+		               (long long)img->id, (long long)c->n_binaries - 1);
+	return arm_scopes(c, img, err);
+}
+
+int core_binary_unloaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                         uint64_t base, struct err *err)
+{
+	struct image *img = images_take(c->images, base);
+	int64_t ev;
+	int ret = -1;
+
+	if (!img)
+		return 0;
+	disarm_scopes(c, base);
+	ev = core_add_event(c, th, regs, STORE_EV_UNLOAD_BINARY, img->id, NULL, err);
+	if (ev >= 0)
+		ret = store_binary_unloaded(c->store, img->id, ev, err);
+	image_free(img);
+	return ret;
+}
+
+static void collect_base(struct image *img, void *arg)
+{
+	VEC(uint64_t) *bases = arg;
+
+	vec_push(bases, img->base);
+}
+
+int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *last,
+              const char *path, struct err *err)
+{
+	VEC(uint64_t) bases = { 0 };
+	int ret = 0;
+	size_t i;
+
+	if (record_last(c, th, last, err) ||
+	    core_add_event(c, th, NULL, STORE_EV_EXEC, STORE_NONE, path, err) < 0 ||
+	    close_all(c, th, STORE_END_EXEC, err))
+		return -1;
+	images_foreach(c->images, collect_base, &bases);
+	for (i = 0; i < bases.len && !ret; i++)
+		ret = core_binary_unloaded(c, th, NULL, bases.data[i], err);
+	vec_free(&bases);
+	return ret;
+}
+
+int core_thread_restart(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                        struct core_directive *d, struct err *err)
+{
+	return start_frames(c, th, regs, d, err);
+}
+
+int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
+                     struct err *err)
+{
+	struct image *img = images_find(c->images, base);
+
+	if (!img)
+		return err_set(err, ERR_INTERNAL, "no binary loaded at %#llx",
+		               (unsigned long long)base);
+	return image_symbol_addr(img, symbol, addr, err);
+}
+
+/* unmatched_scopes - name every scope whose binary never loaded */
+static int unmatched_scopes(struct core *c, struct err *err)
+{
+	struct strbuf sb;
+	size_t i, n = 0;
+
+	sb_init(&sb);
+	for (i = 0; i < c->cfg->n_scopes; i++) {
+		const struct config_scope *sc = &c->cfg->scopes[i];
+
+		if (c->scope_matched[i])
+			continue;
+		sb_addf(&sb, "%s%s:%u:%u: scope \"%s\": no binary named \"%s\" was loaded",
+		        n++ ? "; " : "", c->cfg->source, sc->line, sc->col, sc->symbol, sc->binary);
+	}
+	if (n)
+		err_set(err, ERR_CONFIG, "%s", sb.buf);
+	sb_fini(&sb);
+	return n ? -1 : 0;
+}
+
+int core_finish(struct core *c, enum store_call_end how, struct err *err)
+{
+	struct core_thread **th;
+
+	vec_foreach (&c->threads, th) {
+		if (!(*th)->exited && close_all(c, *th, how, err))
+			return -1;
+	}
+	return unmatched_scopes(c, err);
+}

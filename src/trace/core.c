@@ -1,0 +1,299 @@
+/*
+ * The tracer core: call stacks, depth rules, scopes, and what goes into the
+ * store. See core.h for the rules; docs/architecture.md for where it sits.
+ */
+#include "trace/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "trace/core-internal.h"
+#include "trace/images.h"
+
+uint64_t core_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
+{
+	size_t max = (size_t)c->cfg->backtrace_depth;
+
+	if (!regs || !max)
+		return 0;
+	if (max > sizeof(c->bt_buf) / sizeof(c->bt_buf[0]))
+		max = sizeof(c->bt_buf) / sizeof(c->bt_buf[0]);
+	return images_backtrace(c->images, regs, c->bt_buf, max);
+}
+
+int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                       enum store_event_kind kind, int64_t subject, const char *detail,
+                       struct err *err)
+{
+	struct frame *f = top_frame(th);
+	struct store_origin o = {
+		.thread = th->id,
+		.call = f ? f->call : STORE_NONE,
+		.pos = store_thread_pos(c->store, th->id),
+		.addr = regs ? arch_regs_pc(regs) : 0,
+		.time_ns = core_now_ns(),
+		.bt = c->bt_buf,
+	};
+
+	o.bt_len = backtrace_of(c, regs);
+	c->stats.events++;
+	return store_event_add(c->store, kind, &o, subject, detail, err);
+}
+
+static int read_word(struct core *c, uint64_t addr, uint64_t *out)
+{
+	*out = 0;
+	return c->target.read_mem(c->target.ctx, addr, out, ARCH_PTR_SIZE);
+}
+
+/*
+ * open_frame - push a frame and open its call record. The caller fills in
+ * what the frame is; this sets the tree position (parent, depth).
+ */
+int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
+                    struct store_call *call, const struct arch_regs *regs, struct err *err)
+{
+	struct frame *parent = top_frame(th);
+
+	call->thread = th->id;
+	call->parent = parent ? parent->call : STORE_NONE;
+	call->depth = parent ? parent->depth + 1 : 1;
+	call->pos = store_thread_pos(c->store, th->id);
+	call->time_ns = core_now_ns();
+	call->truncated = f->truncated;
+	if (!parent && call->kind != STORE_CALL_ROOT) {
+		call->bt = c->bt_buf;
+		call->bt_len = backtrace_of(c, regs);
+	}
+	f->depth = call->depth;
+	f->call = store_call_open(c->store, call, err);
+	if (f->call < 0)
+		return -1;
+	c->stats.calls++;
+	vec_push(&th->frames, *f);
+	return 0;
+}
+
+int core_close_top(struct core *c, struct core_thread *th, enum store_call_end how, struct err *err)
+{
+	struct frame *f = top_frame(th);
+
+	th->frames.len--;
+	return store_call_close(c->store, f->call, how, store_thread_pos(c->store, th->id),
+	                        core_now_ns(), err);
+}
+
+/*
+ * close_by_sp - close the frames the stack pointer has left. A return
+ * closes with STORE_END_RETURN (several frames at once after tail calls,
+ * which share the entry stack pointer); anything else is an unwind.
+ */
+static int close_by_sp(struct core *c, struct core_thread *th, uint64_t sp, bool returned,
+                       bool sigreturn, struct err *err)
+{
+	struct frame *f;
+
+	while ((f = top_frame(th))) {
+		bool over;
+
+		if (f->signal && sigreturn) {
+			over = true;
+			sigreturn = false;
+			returned = true;
+		} else {
+			over = f->entry_sp != SP_NEVER && sp > f->entry_sp;
+		}
+		if (!over)
+			break;
+		if (core_close_top(c, th, returned ? STORE_END_RETURN : STORE_END_UNWIND, err))
+			return -1;
+	}
+	return 0;
+}
+
+void core_directive_for(struct core_thread *th, struct core_directive *d)
+{
+	struct frame *f = top_frame(th);
+
+	memset(d, 0, sizeof(*d));
+	if (!f) {
+		d->mode = CORE_RUN_FREE;
+	} else if (f->truncated) {
+		d->mode = CORE_RUN_TO_RETURN;
+		d->ret_addr = f->ret_addr;
+		d->frame_sp = f->entry_sp;
+	} else {
+		d->mode = CORE_RECORD;
+	}
+}
+
+static const struct scope_arm *scope_at(const struct core *c, uint64_t addr)
+{
+	return hashmap_get(&c->scope_by_addr, addr);
+}
+
+bool core_is_scope_entry(const struct core *c, uint64_t addr)
+{
+	return scope_at(c, addr) != NULL;
+}
+
+/* enter_call - the instruction just executed was a call, the thread is at the callee */
+static int enter_call(struct core *c, struct core_thread *th, const struct arch_insn *insn,
+                      const struct arch_regs *after, struct err *err)
+{
+	uint64_t pc = arch_regs_pc(after);
+	const struct scope_arm *scope = scope_at(c, pc);
+	struct frame *caller = top_frame(th);
+	struct frame f = { .entry_sp = arch_regs_sp(after), .ret_addr = insn->addr + insn->len };
+	struct store_call call = {
+		.kind = STORE_CALL_CALL,
+		.addr = pc,
+		.site = insn->addr,
+		.ret_addr = f.ret_addr,
+	};
+
+	if (scope) {
+		f.level = 1;
+		f.max_level = scope->max_level;
+	} else {
+		f.level = caller->level + 1;
+		f.max_level = caller->max_level;
+	}
+	f.truncated = f.level > f.max_level;
+	return core_open_frame(c, th, &f, &call, after, err);
+}
+
+/* enter_scope - open a scope's frame at the thread's current position */
+static int enter_scope(struct core *c, struct core_thread *th, const struct scope_arm *scope,
+                       enum store_call_kind kind, const struct arch_regs *regs, struct err *err)
+{
+	uint64_t sp = arch_regs_sp(regs);
+	struct frame f = { .entry_sp = sp, .level = 1, .max_level = scope->max_level };
+	struct store_call call = { .kind = kind, .addr = arch_regs_pc(regs) };
+
+	if (read_word(c, sp, &f.ret_addr))
+		f.ret_addr = 0;
+	call.ret_addr = f.ret_addr;
+	f.truncated = f.max_level < 1;
+	return core_open_frame(c, th, &f, &call, regs, err);
+}
+
+int core_step(struct core *c, struct core_thread *th, const struct arch_insn *insn,
+              const struct arch_regs *before, const struct arch_regs *after,
+              struct core_directive *d, struct err *err)
+{
+	uint64_t pc = arch_regs_pc(after);
+	const struct scope_arm *scope;
+
+	if (store_insn(c->store, th->id, insn->addr, insn->bytes, insn->len, err) < 0)
+		return -1;
+	c->stats.insns++;
+	if (insn->cls == ARCH_INSN_CALL && arch_regs_sp(after) < arch_regs_sp(before)) {
+		if (enter_call(c, th, insn, after, err))
+			return -1;
+	} else {
+		if (close_by_sp(c, th, arch_regs_sp(after), insn->cls == ARCH_INSN_RET,
+		                arch_is_sigreturn(insn, before), err))
+			return -1;
+		/* A scope reached by a jump (tail call, PLT stub) is entered all the same. */
+		scope = scope_at(c, pc);
+		if (scope && th->frames.len && pc != insn->addr + insn->len &&
+		    (insn->cls == ARCH_INSN_JUMP || insn->cls == ARCH_INSN_BRANCH) &&
+		    enter_scope(c, th, scope, STORE_CALL_JUMP, after, err))
+			return -1;
+	}
+	core_directive_for(th, d);
+	return 0;
+}
+
+int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                   struct core_directive *d, struct err *err)
+{
+	const struct scope_arm *scope = scope_at(c, arch_regs_pc(regs));
+
+	if (close_by_sp(c, th, arch_regs_sp(regs), false, false, err))
+		return -1;
+	if (scope && enter_scope(c, th, scope, STORE_CALL_SCOPE, regs, err))
+		return -1;
+	core_directive_for(th, d);
+	return 0;
+}
+
+int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                    struct core_directive *d, struct err *err)
+{
+	struct frame *f = top_frame(th);
+	bool returned = f && f->ret_addr == arch_regs_pc(regs);
+
+	if (close_by_sp(c, th, arch_regs_sp(regs), returned, false, err))
+		return -1;
+	core_directive_for(th, d);
+	return 0;
+}
+
+int core_signal(struct core *c, struct core_thread *th, int sig, const struct arch_regs *regs,
+                struct err *err)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	return core_add_event(c, th, regs, STORE_EV_SIGNAL, sig, name, err) < 0 ? -1 : 0;
+}
+
+int core_signal_handler(struct core *c, struct core_thread *th, int sig,
+                        const struct arch_regs *interrupted, const struct arch_regs *handler,
+                        struct core_directive *d, struct err *err)
+{
+	struct frame *caller = top_frame(th);
+	uint64_t isp = arch_regs_sp(interrupted), hsp = arch_regs_sp(handler);
+	struct frame f = { .signal = true, .ret_addr = arch_regs_pc(interrupted) };
+	struct store_call call = { .kind = STORE_CALL_SIGNAL,
+		                   .addr = arch_regs_pc(handler),
+		                   .signal = sig };
+
+	/*
+	 * On the thread's own stack the handler runs below the interrupted
+	 * stack pointer, so the frame is over once sp is back up there (also
+	 * after a siglongjmp). On an alternate stack only rt_sigreturn ends it.
+	 */
+	f.entry_sp = hsp < isp ? isp - 1 : SP_NEVER;
+	f.level = caller ? caller->level + 1 : 1;
+	f.max_level = caller ? caller->max_level : 1;
+	f.truncated = f.level > f.max_level;
+	call.ret_addr = f.ret_addr;
+	if (core_open_frame(c, th, &f, &call, handler, err))
+		return -1;
+	core_directive_for(th, d);
+	return 0;
+}
+
+int core_fork(struct core *c, struct core_thread *th, const struct arch_regs *regs, pid_t child,
+              const char *how, struct err *err)
+{
+	return core_add_event(c, th, regs, STORE_EV_FORK, child, how, err) < 0 ? -1 : 0;
+}
+
+pid_t core_thread_tid(const struct core_thread *th)
+{
+	return th->tid;
+}
+
+void core_thread_set_tid(struct core_thread *th, pid_t tid)
+{
+	th->tid = tid;
+}
+
+void core_get_stats(const struct core *c, struct core_stats *st)
+{
+	*st = c->stats;
+}

@@ -1,0 +1,184 @@
+/*
+ * The tracer core: what a trace means, independent of how the program is
+ * executed and observed. It keeps each thread's stack of open calls, applies
+ * the depth rules of full and scoped mode, matches scopes against loaded
+ * binaries, and writes calls, instructions and state changes to the store.
+ *
+ * A backend (see backend.h) executes the program and reports what it
+ * observes by calling the functions below; each of them that can change
+ * what a thread should do next answers with a core_directive.
+ *
+ * Call stack rule: a call opens a frame that remembers the stack pointer at
+ * its entry (pointing at the return address). Whenever the stack pointer is
+ * seen above that value, the frame is over: by a return, or by a longjmp,
+ * an exception or any other unwinding. So the stack never drifts, whatever
+ * instructions leave it. Signal handler frames close at rt_sigreturn.
+ */
+#ifndef NOSCO_TRACE_CORE_H
+#define NOSCO_TRACE_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct core;
+struct core_thread;
+
+/* What the backend must do with a thread after an event. */
+enum core_mode {
+	CORE_RUN_FREE,      /* run at full speed; only scope entries matter */
+	CORE_RECORD,        /* report every instruction with core_step() */
+	CORE_RUN_TO_RETURN, /* run at full speed until the innermost (truncated) call returns */
+};
+
+struct core_directive {
+	enum core_mode mode;
+	/* CORE_RUN_TO_RETURN: report core_return_hit() when the thread reaches
+	 * ret_addr with a stack pointer above frame_sp. */
+	uint64_t ret_addr;
+	uint64_t frame_sp;
+};
+
+/* What the core needs from the backend. */
+struct core_target {
+	void *ctx;
+	/* read the program's memory as the program sees it (no breakpoints) */
+	int (*read_mem)(void *ctx, uint64_t addr, void *buf, size_t len);
+	/* start or stop reporting entries at a scope address (all threads) */
+	int (*arm_scope)(void *ctx, uint64_t addr, struct err *err);
+	void (*disarm_scope)(void *ctx, uint64_t addr);
+};
+
+/* A binary the backend found mapped in the program. */
+struct core_binary {
+	const char *path;     /* the file as the kernel or dynamic linker named it */
+	const char *name;     /* the name to show when there is no file (vdso) */
+	uint64_t base;        /* load bias */
+	const uint8_t *image; /* in-memory image when there is no file (vdso), or NULL */
+	size_t image_len;
+	bool is_main; /* the program's executable */
+};
+
+struct core *core_new(const struct config *cfg, struct store *store,
+                      const struct core_target *target, struct err *err);
+void core_free(struct core *c);
+
+/* core_binary_loaded - a binary was mapped; th/regs are NULL for binaries present at start */
+int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                       const struct core_binary *b, struct err *err);
+/* core_binary_unloaded - the binary loaded at this base was unmapped */
+int core_binary_unloaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                         uint64_t base, struct err *err);
+
+/**
+ * core_thread_new - a thread starts
+ * @parent: the creating thread and its registers, or NULL for the first one
+ * @regs: the new thread's registers at its first instruction
+ * @d: what to do with the new thread
+ */
+struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs,
+                                    const struct arch_regs *regs, struct core_directive *d,
+                                    struct err *err);
+/*
+ * core_thread_exit - the thread is exiting (regs: where, may be NULL)
+ *
+ * Threads belong to the core and are freed by core_free(); after this call
+ * the backend must not report anything more for th.
+ */
+int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_insn *last,
+                     const struct arch_regs *regs, const struct store_exit *ex, struct err *err);
+pid_t core_thread_tid(const struct core_thread *th);
+/* core_thread_set_tid - an exec made a thread take the process leader's tid */
+void core_thread_set_tid(struct core_thread *th, pid_t tid);
+
+/**
+ * core_step - a recording thread executed one instruction
+ * @insn: the instruction, as it is in memory
+ * @before: registers before it ran
+ * @after: registers after it ran
+ */
+int core_step(struct core *c, struct core_thread *th, const struct arch_insn *insn,
+              const struct arch_regs *before, const struct arch_regs *after,
+              struct core_directive *d, struct err *err);
+
+/* core_scope_hit - a thread not recording reached a scope entry */
+int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                   struct core_directive *d, struct err *err);
+
+/**
+ * core_return_hit - a thread running to a return reached it, or reached a
+ * place where execution may continue after unwinding out of truncated calls
+ */
+int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                    struct core_directive *d, struct err *err);
+
+/**
+ * core_symbol_addr - the runtime address of a symbol of the binary loaded at base
+ *
+ * For backends that need the dynamic linker's hooks (r_debug).
+ * Return: 0 or -1 (not found; err says why).
+ */
+int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
+                     struct err *err);
+
+/* core_is_scope_entry - is addr the entry of a configured scope? */
+bool core_is_scope_entry(const struct core *c, uint64_t addr);
+
+/**
+ * core_signal - a signal is delivered to the thread (recorded as an event)
+ * @regs: where the thread was interrupted
+ */
+int core_signal(struct core *c, struct core_thread *th, int sig, const struct arch_regs *regs,
+                struct err *err);
+
+/**
+ * core_signal_handler - a recording thread was sent into a signal handler
+ * @interrupted: registers where it was interrupted
+ * @handler: registers at the handler's first instruction
+ */
+int core_signal_handler(struct core *c, struct core_thread *th, int sig,
+                        const struct arch_regs *interrupted, const struct arch_regs *handler,
+                        struct core_directive *d, struct err *err);
+
+/* core_fork - the thread created a child process that will not be traced */
+int core_fork(struct core *c, struct core_thread *th, const struct arch_regs *regs, pid_t child,
+              const char *how, struct err *err);
+
+/**
+ * core_exec - the thread replaced the program image
+ * @last: the instruction that made a recording thread exec (recorded), or NULL
+ *
+ * Closes every open call, unloads every binary and records the exec. The
+ * backend then reports the new image's binaries and calls
+ * core_thread_restart().
+ */
+int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *last,
+              const char *path, struct err *err);
+int core_thread_restart(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                        struct core_directive *d, struct err *err);
+
+/**
+ * core_finish - the trace ends
+ * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error)
+ *
+ * Also checks that every scope matched a binary: err lists those that never
+ * did (ERR_CONFIG), after everything else was written.
+ */
+int core_finish(struct core *c, enum store_call_end how, struct err *err);
+
+/* Statistics for the summary line. */
+struct core_stats {
+	uint64_t insns;
+	uint64_t calls;
+	uint64_t threads;
+	uint64_t events;
+};
+void core_get_stats(const struct core *c, struct core_stats *st);
+
+#endif

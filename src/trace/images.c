@@ -1,0 +1,176 @@
+/*
+ * The traced process's binaries, over src/sym. Kept in load order; looked
+ * up by load bias, which is how the dynamic linker identifies them too.
+ */
+#include "trace/images.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sym/image.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+#define NEAR_NAMES 5
+
+struct images {
+	VEC(struct image *) list;
+	images_read_fn read;
+	void *read_ctx;
+};
+
+struct images *images_new(images_read_fn read, void *read_ctx)
+{
+	struct images *imgs = xcalloc(1, sizeof(*imgs));
+
+	imgs->read = read;
+	imgs->read_ctx = read_ctx;
+	return imgs;
+}
+
+void image_free(struct image *img)
+{
+	if (!img)
+		return;
+	sym_image_free(img->sym);
+	free(img->path);
+	free(img->name);
+	free(img);
+}
+
+void images_free(struct images *imgs)
+{
+	struct image **img;
+
+	if (!imgs)
+		return;
+	vec_foreach (&imgs->list, img)
+		image_free(*img);
+	vec_free(&imgs->list);
+	free(imgs);
+}
+
+struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,
+                         const uint8_t *image, size_t image_len, bool is_main)
+{
+	struct image *img = xcalloc(1, sizeof(*img));
+	char real[PATH_MAX];
+	uint64_t lo, hi;
+	struct err e;
+
+	if (!image && realpath(path, real))
+		path = real;
+	img->path = xstrdup(image ? name : path);
+	img->name = xstrdup(name);
+	img->base = base;
+	img->is_main = is_main;
+	img->sym = image ? sym_image_open_memory(name, image, image_len, &e)
+	                 : sym_image_open(path, NULL, &e);
+	if (img->sym && !sym_image_extent(img->sym, &lo, &hi)) {
+		img->start = base + lo;
+		img->end = base + hi;
+	} else {
+		img->start = img->end = base;
+	}
+	vec_push(&imgs->list, img);
+	return img;
+}
+
+struct image *images_find(struct images *imgs, uint64_t base)
+{
+	struct image **img;
+
+	vec_foreach (&imgs->list, img)
+		if ((*img)->base == base)
+			return *img;
+	return NULL;
+}
+
+struct image *images_take(struct images *imgs, uint64_t base)
+{
+	size_t i;
+
+	for (i = 0; i < imgs->list.len; i++) {
+		struct image *img = imgs->list.data[i];
+
+		if (img->base != base)
+			continue;
+		memmove(imgs->list.data + i, imgs->list.data + i + 1,
+		        (imgs->list.len - i - 1) * sizeof(img));
+		imgs->list.len--;
+		return img;
+	}
+	return NULL;
+}
+
+void images_foreach(struct images *imgs, void (*fn)(struct image *img, void *arg), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < imgs->list.len; i++)
+		fn(imgs->list.data[i], arg);
+}
+
+const uint8_t *image_build_id(const struct image *img, size_t *len)
+{
+	*len = 0;
+	return img->sym ? sym_image_build_id(img->sym, len) : NULL;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+bool image_matches(const struct image *img, const char *name)
+{
+	const char *soname = img->sym ? sym_image_soname(img->sym) : NULL;
+
+	/* The file's own name, the name it was loaded under (a soname symlink) or its soname. */
+	return !strcmp(basename_of(img->path), name) || !strcmp(basename_of(img->name), name) ||
+	       (soname && !strcmp(soname, name));
+}
+
+int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *addr, struct err *err)
+{
+	const char *near[NEAR_NAMES];
+	struct sym_info si;
+	struct strbuf sb;
+	size_t n, i;
+	int found;
+
+	if (!img->sym)
+		return err_set(err, ERR_CONFIG, "cannot read the symbols of %s", img->path);
+	found = sym_image_by_name(img->sym, symbol, &si, err);
+	if (found < 0)
+		return -1;
+	if (found) {
+		*addr = img->base + si.addr;
+		return 0;
+	}
+	sb_init(&sb);
+	sb_addf(&sb, "no function \"%s\" in %s", symbol, img->path);
+	n = sym_image_near_names(img->sym, symbol, near, NEAR_NAMES);
+	for (i = 0; i < n; i++)
+		sb_addf(&sb, "%s\"%s\"", i ? ", " : " (did you mean ", near[i]);
+	if (n)
+		sb_adds(&sb, "?)");
+	err_set(err, ERR_CONFIG, "%s", sb.buf);
+	sb_fini(&sb);
+	return -1;
+}
+
+size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
+                        size_t max)
+{
+	/* Filled in with the CFI unwinder of src/sym. */
+	(void)imgs;
+	(void)regs;
+	(void)out;
+	(void)max;
+	return 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * The binaries mapped in the traced process, with their symbols: what the
+ * core needs to resolve scopes, name binaries in the store, and unwind
+ * stacks for backtraces. A thin layer over src/sym/.
+ */
+#ifndef NOSCO_TRACE_IMAGES_H
+#define NOSCO_TRACE_IMAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "util/err.h"
+
+struct sym_image;
+struct images;
+
+struct image {
+	int64_t id;     /* the binary's id in the store */
+	char *path;     /* canonical path, or the vdso's name */
+	char *name;     /* the name it was loaded under */
+	uint64_t base;  /* load bias */
+	uint64_t start; /* mapped range [start, end) */
+	uint64_t end;
+	bool is_main;
+	struct sym_image *sym; /* NULL when the file could not be read */
+};
+
+/* How to read the traced process's memory (for unwinding). */
+typedef int (*images_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+struct images *images_new(images_read_fn read, void *read_ctx);
+void images_free(struct images *imgs);
+
+/**
+ * images_add - open a newly mapped binary
+ * @path: its file, as the program named it (canonicalised here)
+ * @name: the name shown when it has no file
+ * @image, @image_len: in-memory image when there is no file (vdso), or NULL
+ *
+ * Never fails for a binary that cannot be read: it is then kept without
+ * symbols and with an empty range.
+ */
+struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,
+                         const uint8_t *image, size_t image_len, bool is_main);
+
+/* images_find - the binary loaded at base, or NULL */
+struct image *images_find(struct images *imgs, uint64_t base);
+
+/* images_take - remove the binary loaded at base; the caller frees it with image_free() */
+struct image *images_take(struct images *imgs, uint64_t base);
+void image_free(struct image *img);
+
+/* images_foreach - call fn for every binary (in load order) */
+void images_foreach(struct images *imgs, void (*fn)(struct image *img, void *arg), void *arg);
+
+/* image_build_id - the binary's build-id, or NULL */
+const uint8_t *image_build_id(const struct image *img, size_t *len);
+
+/* image_matches - does a scope's binary="NAME" designate this binary? */
+bool image_matches(const struct image *img, const char *name);
+
+/**
+ * image_symbol_addr - the runtime address of a function, for scopes
+ *
+ * Return: 0, or -1 with an ERR_CONFIG message naming the binary and, when
+ * there are any, similar symbol names.
+ */
+int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *addr, struct err *err);
+
+/* images_backtrace - return addresses of the stack, innermost first; returns their number */
+size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
+                        size_t max);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * Software breakpoints. One record per address, shared by every role that
+ * needs the address (a scope entry, threads' return points, the tracer's
+ * own hooks); the int3 stays in memory while any role holds it.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trace/ptrace/tracee.h"
+#include "util/xalloc.h"
+
+struct bp *tracee_bp_at(struct tracee *t, uint64_t addr)
+{
+	return hashmap_get(&t->bps, addr);
+}
+
+static unsigned *role_count(struct bp *bp, enum bp_role role)
+{
+	switch (role) {
+	case BP_SCOPE:
+		return &bp->scopes;
+	case BP_RET:
+		return &bp->rets;
+	default:
+		return &bp->internal;
+	}
+}
+
+int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err *err)
+{
+	struct bp *bp = tracee_bp_at(t, addr);
+
+	if (!bp) {
+		bp = xcalloc(1, sizeof(*bp));
+		bp->addr = addr;
+		if (tracee_read(t, addr, bp->orig, ARCH_BP_LEN) ||
+		    tracee_write_raw(t, addr, arch_bp_insn, ARCH_BP_LEN)) {
+			free(bp);
+			return err_set(err, ERR_TRACE, "cannot set a breakpoint at %#llx",
+			               (unsigned long long)addr);
+		}
+		bp->inserted = true;
+		hashmap_put(&t->bps, addr, bp);
+	}
+	(*role_count(bp, role))++;
+	return 0;
+}
+
+void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role)
+{
+	struct bp *bp = tracee_bp_at(t, addr);
+	unsigned *n;
+
+	if (!bp)
+		return;
+	n = role_count(bp, role);
+	if (*n)
+		(*n)--;
+	if (bp->scopes || bp->rets || bp->internal)
+		return;
+	/* The page may be gone already (dlclose): then there is nothing to restore. */
+	if (bp->inserted)
+		tracee_write_raw(t, addr, bp->orig, ARCH_BP_LEN);
+	hashmap_del(&t->bps, addr);
+	free(bp);
+}
+
+void tracee_bp_forget_all(struct tracee *t)
+{
+	size_t i = 0;
+	void *bp;
+
+	while (hashmap_next(&t->bps, &i, NULL, &bp))
+		free(bp);
+	hashmap_fini(&t->bps);
+	hashmap_init(&t->bps);
+}
+
+int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err)
+{
+	if (!bp->inserted)
+		return 0;
+	if (tracee_write_raw(t, bp->addr, bp->orig, ARCH_BP_LEN))
+		return err_set(err, ERR_TRACE, "cannot lift the breakpoint at %#llx",
+		               (unsigned long long)bp->addr);
+	bp->inserted = false;
+	return 0;
+}
+
+int tracee_bp_restore(struct tracee *t, uint64_t addr, struct err *err)
+{
+	struct bp *bp = tracee_bp_at(t, addr);
+
+	/* Its last role may have been dropped during the step-over. */
+	if (!bp || bp->inserted)
+		return 0;
+	if (tracee_write_raw(t, addr, arch_bp_insn, ARCH_BP_LEN))
+		return err_set(err, ERR_TRACE, "cannot restore the breakpoint at %#llx",
+		               (unsigned long long)addr);
+	bp->inserted = true;
+	return 0;
+}
+
+int tracee_bp_clean_child(struct tracee *t, pid_t child, struct err *err)
+{
+	char path[64];
+	size_t i = 0;
+	struct bp *bp;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)child);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, ERR_TRACE, "cannot open %s", path);
+	while (hashmap_next(&t->bps, &i, NULL, (void **)&bp)) {
+		if (bp->inserted &&
+		    pwrite(fd, bp->orig, ARCH_BP_LEN, (off_t)bp->addr) != ARCH_BP_LEN)
+			ret = err_set(err, ERR_TRACE,
+			              "cannot remove a breakpoint from child %d at %#llx",
+			              (int)child, (unsigned long long)bp->addr);
+	}
+	close(fd);
+	return ret;
+}

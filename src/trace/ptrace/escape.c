@@ -1,0 +1,147 @@
+/*
+ * Leaving a truncated call without returning. A call past the depth limit
+ * runs free until its return address is reached, but a C++ exception or a
+ * longjmp can leave it for a frame we record, past that return address. So
+ * we also break where the runtime decides where execution continues:
+ * _Unwind_SetIP (the personality routine setting a landing pad) and the
+ * longjmp family (whose jmp_buf holds the target). The thread then gets a
+ * breakpoint at that target too, and the core closes whatever the stack
+ * pointer says was left.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/ptrace/tracee.h"
+#include "util/xalloc.h"
+
+enum hook_kind { HOOK_SET_IP = 1, HOOK_LONGJMP };
+
+struct hook {
+	enum hook_kind kind;
+	uint64_t base; /* the binary it belongs to */
+};
+
+static const struct {
+	const char *name;
+	enum hook_kind kind;
+} hook_names[] = {
+	{ "_Unwind_SetIP", HOOK_SET_IP },  { "longjmp", HOOK_LONGJMP },
+	{ "_longjmp", HOOK_LONGJMP },      { "siglongjmp", HOOK_LONGJMP },
+	{ "__longjmp_chk", HOOK_LONGJMP },
+};
+
+/* glibc's x86-64 jmp_buf: rbx, rbp, r12-r15, rsp, pc; rbp, rsp and pc are mangled. */
+#define JB_PC             7
+#define POINTER_GUARD_OFF 0x30 /* tcbhead_t.pointer_guard, from the thread pointer */
+
+int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hook_names) / sizeof(hook_names[0]); i++) {
+		struct hook *h;
+		uint64_t addr;
+		struct err ignored;
+
+		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr, &ignored) ||
+		    hashmap_get(&t->hooks, addr))
+			continue;
+		if (tracee_bp_add(t, addr, BP_INTERNAL, err))
+			return -1;
+		h = xmalloc(sizeof(*h));
+		h->kind = hook_names[i].kind;
+		h->base = base;
+		hashmap_put(&t->hooks, addr, h);
+	}
+	return 0;
+}
+
+void escape_hooks_remove(struct tracee *t, uint64_t base)
+{
+	struct hook *h;
+	uint64_t addr;
+	size_t i = 0;
+
+	while (hashmap_next(&t->hooks, &i, &addr, (void **)&h)) {
+		if (h->base != base)
+			continue;
+		tracee_bp_del(t, addr, BP_INTERNAL);
+		free(hashmap_del(&t->hooks, addr));
+		i = 0;
+	}
+}
+
+void escape_hooks_forget(struct tracee *t)
+{
+	size_t i = 0;
+	void *h;
+
+	while (hashmap_next(&t->hooks, &i, NULL, &h))
+		free(h);
+	hashmap_fini(&t->hooks);
+	hashmap_init(&t->hooks);
+}
+
+static uint64_t demangle_ptr(uint64_t v, uint64_t guard)
+{
+	v = (v >> 0x11) | (v << (64 - 0x11));
+	return v ^ guard;
+}
+
+/* target_of - where the hooked function will make execution continue, 0 if unknown */
+static uint64_t target_of(struct tracee *t, struct tthread *th, const struct hook *h)
+{
+	uint64_t jb_pc, guard;
+
+	if (h->kind == HOOK_SET_IP)
+		return arch_regs_arg(&th->regs, 1);
+	if (tracee_read(t, arch_regs_arg(&th->regs, 0) + JB_PC * 8, &jb_pc, sizeof(jb_pc)) ||
+	    tracee_read(t, arch_regs_tls_base(&th->regs) + POINTER_GUARD_OFF, &guard,
+	                sizeof(guard)))
+		return 0;
+	return demangle_ptr(jb_pc, guard);
+}
+
+int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err)
+{
+	const struct hook *h = hashmap_get(&t->hooks, addr);
+	uint64_t target;
+	uint64_t *it;
+
+	if (!h || th->dir.mode != CORE_RUN_TO_RETURN)
+		return 0;
+	target = target_of(t, th, h);
+	if (!target)
+		return 0;
+	vec_foreach (&th->resume_bps, it)
+		if (*it == target)
+			return 0;
+	if (tracee_bp_add(t, target, BP_RET, err))
+		return -1;
+	vec_push(&th->resume_bps, target);
+	return 0;
+}
+
+bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < th->resume_bps.len; i++) {
+		if (th->resume_bps.data[i] != addr)
+			continue;
+		th->resume_bps.data[i] = vec_last(&th->resume_bps);
+		th->resume_bps.len--;
+		tracee_bp_del(t, addr, BP_RET);
+		return true;
+	}
+	return false;
+}
+
+void escape_clear_resume(struct tracee *t, struct tthread *th)
+{
+	uint64_t *it;
+
+	vec_foreach (&th->resume_bps, it)
+		tracee_bp_del(t, *it, BP_RET);
+	th->resume_bps.len = 0;
+}

@@ -1,0 +1,343 @@
+/*
+ * Which binaries the traced process has mapped. At exec, the auxiliary
+ * vector names the executable, the interpreter and the vdso. After that the
+ * dynamic linker announces every change by calling its r_brk function
+ * (_dl_debug_state) with r_debug.r_state saying whether the link map is
+ * consistent; we break there and compare its list with the last one seen.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trace/ptrace/tracee.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* struct r_debug and struct link_map, 64-bit layout. */
+#define R_VERSION_OFF  0
+#define R_MAP_OFF      8
+#define R_STATE_OFF    24
+#define R_NEXT_OFF     40 /* r_debug_extended, r_version >= 2: next namespace */
+#define LM_ADDR_OFF    0
+#define LM_NAME_OFF    8
+#define LM_NEXT_OFF    24
+#define RT_CONSISTENT  0
+#define MAX_LINK_MAPS  100000 /* a corrupted list must not loop forever */
+#define MAX_NAMESPACES 64
+
+struct auxv_info {
+	uint64_t entry, base, vdso, phdr, phnum;
+};
+
+static int read_auxv(pid_t pid, struct auxv_info *ai, struct err *err)
+{
+	char path[64];
+	uint64_t kv[2];
+	int fd;
+
+	memset(ai, 0, sizeof(*ai));
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, ERR_TRACE, "cannot open %s", path);
+	while (read(fd, kv, sizeof(kv)) == sizeof(kv) && kv[0] != AT_NULL) {
+		if (kv[0] == AT_ENTRY)
+			ai->entry = kv[1];
+		else if (kv[0] == AT_BASE)
+			ai->base = kv[1];
+		else if (kv[0] == AT_SYSINFO_EHDR)
+			ai->vdso = kv[1];
+		else if (kv[0] == AT_PHDR)
+			ai->phdr = kv[1];
+		else if (kv[0] == AT_PHNUM)
+			ai->phnum = kv[1];
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * mapping_of - the file (or [name]) mapped at addr, and the extent of
+ * the mappings that start there with the same name, from /proc/PID/maps.
+ */
+static char *mapping_of(pid_t pid, uint64_t addr, uint64_t *end)
+{
+	char path[64], line[PATH_MAX + 128];
+	char *name = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		int off = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || !off)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (name && !strcmp(name, line + off)) {
+			*end = hi;
+			continue;
+		}
+		if (name)
+			break;
+		if (lo == addr) {
+			name = xstrdup(line + off);
+			*end = hi;
+		}
+	}
+	fclose(f);
+	return name;
+}
+
+static int report(struct tracee *t, struct tthread *th, const char *path, const char *name,
+                  uint64_t base, const uint8_t *image, size_t len, bool is_main, struct err *err)
+{
+	struct core_binary b = { path, name, base, image, len, is_main };
+
+	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, &b, err))
+		return -1;
+	return escape_hooks_add(t, base, err);
+}
+
+static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, struct err *err)
+{
+	uint64_t end = 0;
+	char *name = mapping_of(t->pid, vdso, &end);
+	uint8_t *image;
+	int ret;
+
+	free(name);
+	if (!end || end <= vdso || end - vdso > (64u << 20))
+		return 0;
+	image = xmalloc(end - vdso);
+	if (tracee_read(t, vdso, image, end - vdso)) {
+		free(image);
+		return 0;
+	}
+	ret = report(t, th, "[vdso]", "linux-vdso.so.1", vdso, image, end - vdso, false, err);
+	free(image);
+	return ret;
+}
+
+static void remember(struct linkmap *lm, uint64_t base, const char *name)
+{
+	struct linkmap_entry e = { base, xstrdup(name) };
+
+	vec_push(&lm->known, e);
+}
+
+/* exe_dynamic - the executable's dynamic section in memory, from its program headers */
+static uint64_t exe_dynamic(struct tracee *t, const struct auxv_info *ai)
+{
+	uint64_t bias = 0, dyn = 0, i;
+	Elf64_Phdr ph;
+
+	for (i = 0; i < ai->phnum && i < 256; i++) {
+		if (tracee_read(t, ai->phdr + i * sizeof(ph), &ph, sizeof(ph)))
+			return 0;
+		if (ph.p_type == PT_PHDR)
+			bias = ai->phdr - ph.p_vaddr;
+		else if (ph.p_type == PT_DYNAMIC)
+			dyn = ph.p_vaddr;
+	}
+	return dyn ? bias + dyn : 0;
+}
+
+/* find_rbrk - the function the dynamic linker calls on every change (a symbol) */
+static void find_rbrk(struct tracee *t, uint64_t base)
+{
+	struct err ignored;
+
+	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, &ignored)) {
+		t->lm.r_brk = 0;
+		log_info("no _dl_debug_state in the binary at %#llx: libraries loaded later are "
+		         "not seen",
+		         (unsigned long long)base);
+	}
+}
+
+/*
+ * find_r_debug - r_debug, once the dynamic linker has published it in the
+ * executable's DT_DEBUG entry (it does so before its first notification).
+ */
+static void find_r_debug(struct tracee *t)
+{
+	uint64_t d = t->lm.exe_dynamic, tag_val[2];
+	int i;
+
+	for (i = 0; d && i < 4096; i++, d += sizeof(tag_val)) {
+		if (tracee_read(t, d, tag_val, sizeof(tag_val)) || tag_val[0] == DT_NULL)
+			return;
+		if (tag_val[0] == DT_DEBUG) {
+			t->lm.r_debug = tag_val[1];
+			return;
+		}
+	}
+}
+
+/* exe_bias - the executable's load bias: where its entry point ended up (0 for non-PIE) */
+static uint64_t exe_bias(const char *exe, uint64_t entry)
+{
+	Elf64_Ehdr eh;
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	uint64_t bias = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) && eh.e_type == ET_DYN)
+		bias = entry - eh.e_entry;
+	close(fd);
+	return bias;
+}
+
+int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
+{
+	char exe_link[64], exe[PATH_MAX];
+	struct auxv_info ai;
+	uint64_t end = 0;
+	char *interp = NULL;
+	ssize_t n;
+	int ret;
+
+	linkmap_reset(&t->lm);
+	if (read_auxv(t->pid, &ai, err))
+		return -1;
+	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)t->pid);
+	n = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return err_sys(err, ERR_TRACE, "cannot read %s", exe_link);
+	exe[n] = '\0';
+	ret = report(t, th, exe, exe, exe_bias(exe, ai.entry), NULL, 0, true, err);
+	if (ret)
+		return ret;
+	remember(&t->lm, 0, "");
+	if (ai.base) {
+		interp = mapping_of(t->pid, ai.base, &end);
+		ret = report(t, th, interp ? interp : "ld.so", interp ? interp : "ld.so", ai.base,
+		             NULL, 0, false, err);
+		t->lm.interp_base = ai.base;
+		free(interp);
+		if (ret)
+			return ret;
+	}
+	t->lm.vdso_base = ai.vdso;
+	t->lm.exe_dynamic = exe_dynamic(t, &ai);
+	if (ai.vdso && report_vdso(t, th, ai.vdso, err))
+		return -1;
+	find_rbrk(t, ai.base ? ai.base : exe_bias(exe, ai.entry));
+	log_debug("r_brk at %#llx, r_debug at %#llx", (unsigned long long)t->lm.r_brk,
+	          (unsigned long long)t->lm.r_debug);
+	if (t->lm.r_brk && tracee_bp_add(t, t->lm.r_brk, BP_INTERNAL, err))
+		return -1;
+	return 0;
+}
+
+void linkmap_reset(struct linkmap *lm)
+{
+	struct linkmap_entry *e;
+
+	vec_foreach (&lm->known, e)
+		free(e->name);
+	vec_free(&lm->known);
+	memset(lm, 0, sizeof(*lm));
+}
+
+static uint64_t read_u64(struct tracee *t, uint64_t addr)
+{
+	uint64_t v = 0;
+
+	if (tracee_read(t, addr, &v, sizeof(v)))
+		return 0;
+	return v;
+}
+
+/* read_maps - every (base, name) of every namespace's list, skipping what linkmap_start reported */
+static void read_maps(struct tracee *t, struct linkmap_entry **out, size_t *n)
+{
+	VEC(struct linkmap_entry) cur = { 0 };
+	uint64_t rd = t->lm.r_debug;
+	int ns;
+
+	for (ns = 0; rd && ns < MAX_NAMESPACES; ns++) {
+		uint64_t lm = read_u64(t, rd + R_MAP_OFF);
+		bool first = true;
+		int i;
+
+		for (i = 0; lm && i < MAX_LINK_MAPS; i++, first = false) {
+			uint64_t base = read_u64(t, lm + LM_ADDR_OFF);
+			char *name = tracee_read_cstr(t, read_u64(t, lm + LM_NAME_OFF), PATH_MAX);
+			bool main_exe = ns == 0 && first && !name[0];
+
+			if (!main_exe && base != t->lm.interp_base && base != t->lm.vdso_base &&
+			    name[0]) {
+				struct linkmap_entry e = { base, name };
+
+				vec_push(&cur, e);
+			} else {
+				free(name);
+			}
+			lm = read_u64(t, lm + LM_NEXT_OFF);
+		}
+		/* dlmopen namespaces hang off r_debug_extended from version 2 on. */
+		if ((uint32_t)read_u64(t, rd + R_VERSION_OFF) < 2)
+			break;
+		rd = read_u64(t, rd + R_NEXT_OFF);
+	}
+	*out = cur.data;
+	*n = cur.len;
+}
+
+static bool contains(const struct linkmap_entry *v, size_t n, const struct linkmap_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].base == e->base && !strcmp(v[i].name, e->name))
+			return true;
+	return false;
+}
+
+int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
+{
+	struct linkmap_entry *cur, *e;
+	size_t n, i;
+	int ret = 0;
+
+	if (!t->lm.r_debug)
+		find_r_debug(t);
+	if (!t->lm.r_debug)
+		return 0;
+	log_debug("r_brk reached by thread %d, r_state %u", (int)th->tid,
+	          (unsigned)read_u64(t, t->lm.r_debug + R_STATE_OFF));
+	if ((uint32_t)read_u64(t, t->lm.r_debug + R_STATE_OFF) != RT_CONSISTENT)
+		return 0;
+	read_maps(t, &cur, &n);
+	/* Unloads first: a library reloaded at the same address is two events. */
+	for (i = 0; i < t->lm.known.len && !ret; i++) {
+		e = &t->lm.known.data[i];
+		if (e->name[0] && !contains(cur, n, e)) {
+			escape_hooks_remove(t, e->base);
+			ret = core_binary_unloaded(t->core, th->core, &th->regs, e->base, err);
+		}
+	}
+	for (i = 0; i < n && !ret; i++)
+		if (!contains(t->lm.known.data, t->lm.known.len, &cur[i]))
+			ret = report(t, th, cur[i].name, cur[i].name, cur[i].base, NULL, 0, false,
+			             err);
+	/* The list just read becomes the known one (keeping the executable's marker). */
+	vec_foreach (&t->lm.known, e)
+		free(e->name);
+	t->lm.known.len = 0;
+	remember(&t->lm, 0, "");
+	for (i = 0; i < n; i++)
+		vec_push(&t->lm.known, cur[i]);
+	free(cur);
+	return ret;
+}

@@ -1,0 +1,207 @@
+/*
+ * Starting the program under the tracer. The child stops itself before
+ * exec so that the parent can seize it with every option set; the program
+ * then starts traced from its very first instruction. PTRACE_O_EXITKILL
+ * makes sure no traced process outlives nosco.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "trace/ptrace/tracee.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+#define PTRACE_OPTIONS                                                                             \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |       \
+	 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)
+
+static int check_executable(const char *path, const char *program, struct err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return err_sys(err, errno == ENOENT ? ERR_NOT_FOUND : ERR_NOT_EXEC, "%s", program);
+	if (S_ISDIR(st.st_mode))
+		return err_set(err, ERR_NOT_EXEC, "%s: is a directory", program);
+	if (!S_ISREG(st.st_mode) || access(path, X_OK))
+		return err_set(err, ERR_NOT_EXEC, "%s: permission denied (not executable)",
+		               program);
+	return 0;
+}
+
+char *tracee_resolve_program(const char *program, struct err *err)
+{
+	const char *path = getenv("PATH");
+	bool found_unexecutable = false;
+	struct strbuf sb;
+
+	if (!*program)
+		return err_set(err, ERR_NOT_FOUND, "empty program name"), NULL;
+	if (strchr(program, '/'))
+		return check_executable(program, program, err) ? NULL : xstrdup(program);
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	sb_init(&sb);
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		struct err e;
+
+		sb_reset(&sb);
+		/* An empty PATH entry means the current directory, as for a shell. */
+		sb_addn(&sb, n ? path : ".", n ? n : 1);
+		sb_addf(&sb, "/%s", program);
+		if (!check_executable(sb.buf, program, &e))
+			return sb_detach(&sb);
+		if (e.kind == ERR_NOT_EXEC && access(sb.buf, F_OK) == 0)
+			found_unexecutable = true;
+		path += n + (path[n] == ':');
+	}
+	sb_fini(&sb);
+	if (found_unexecutable)
+		return err_set(err, ERR_NOT_EXEC, "%s: permission denied (not executable)",
+		               program),
+		       NULL;
+	return err_set(err, ERR_NOT_FOUND, "%s: command not found (searched PATH)", program), NULL;
+}
+
+/* pin_to - run the calling process on one CPU; a failure only costs speed */
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* other_cpu - a CPU other than cpu that we may run on, or cpu itself */
+static int other_cpu(int cpu)
+{
+	cpu_set_t set;
+	int i;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return cpu;
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (i != cpu && CPU_ISSET(i, &set))
+			return i;
+	return cpu;
+}
+
+static void child_exec(const char *path, char *const *argv, int child_cpu, int report_fd)
+{
+	int e;
+
+	pin_to(child_cpu);
+	raise(SIGSTOP);
+	execv(path, argv);
+	e = errno;
+	if (write(report_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static int exec_failure(const char *path, int report_fd, struct err *err)
+{
+	int e = 0;
+
+	if (read(report_fd, &e, sizeof(e)) != sizeof(e))
+		return err_set(err, ERR_TRACE, "%s: the program exited before it started", path);
+	errno = e;
+	if (e == ENOENT)
+		return err_sys(err, ERR_NOT_FOUND,
+		               "%s: cannot execute (is its ELF interpreter missing?)", path);
+	return err_sys(err, e == ENOEXEC || e == EACCES ? ERR_NOT_EXEC : ERR_TRACE,
+	               "%s: cannot execute", path);
+}
+
+static int seize(pid_t pid, struct err *err)
+{
+	if (!ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_OPTIONS))
+		return 0;
+	if (errno == EPERM)
+		return err_set(
+		        err, ERR_PERMISSION,
+		        "ptrace is not permitted here: check /proc/sys/kernel/yama/ptrace_scope "
+		        "(0 or 1 allows tracing your own children), that nosco is not itself "
+		        "being traced, and, in a container, that it has CAP_SYS_PTRACE and "
+		        "its seccomp profile allows ptrace");
+	return err_sys(err, ERR_TRACE, "PTRACE_SEIZE");
+}
+
+/* wait_exec - let the seized child run to its exec; 0 once it stopped there */
+static int wait_exec(pid_t pid, const char *path, int report_fd, struct err *err)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_sys(err, ERR_TRACE, "waitpid");
+		}
+		if (!WIFSTOPPED(status))
+			return exec_failure(path, report_fd, err);
+		if (status >> 16 == PTRACE_EVENT_EXEC)
+			return 0;
+		/* SIGCONT (ours) and anything else before exec is not the program's business. */
+		if (ptrace(PTRACE_CONT, pid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "PTRACE_CONT");
+	}
+}
+
+int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu_placement cpu,
+                 struct err *err)
+{
+	int report[2], status, here = sched_getcpu(), child_cpu = -1;
+	pid_t pid;
+
+	if (pipe2(report, O_CLOEXEC))
+		return err_sys(err, ERR_TRACE, "pipe");
+	if (cpu != CPU_ANY) {
+		child_cpu = cpu == CPU_SPLIT ? other_cpu(here) : here;
+		pin_to(here);
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(report[0]);
+		close(report[1]);
+		return err_sys(err, ERR_TRACE, "fork");
+	}
+	if (pid == 0) {
+		close(report[0]);
+		child_exec(path, argv, child_cpu, report[1]);
+	}
+	close(report[1]);
+	t->pid = pid;
+	if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status)) {
+		close(report[0]);
+		return err_set(err, ERR_TRACE, "the child did not stop before exec");
+	}
+	if (seize(pid, err)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(report[0]);
+		return -1;
+	}
+	kill(pid, SIGCONT);
+	if (wait_exec(pid, path, report[0], err)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, __WALL);
+		close(report[0]);
+		return -1;
+	}
+	close(report[0]);
+	return 0;
+}

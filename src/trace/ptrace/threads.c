@@ -1,0 +1,176 @@
+/*
+ * Threads of the traced process: the table, registers, waiting for stops,
+ * and stopping every other thread while one steps over a breakpoint.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <elf.h>
+
+#include "trace/ptrace/tracee.h"
+#include "util/xalloc.h"
+
+struct tthread *tracee_thread(struct tracee *t, pid_t tid)
+{
+	return hashmap_get(&t->threads, (uint64_t)tid);
+}
+
+struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind kind)
+{
+	struct tthread *th = xcalloc(1, sizeof(*th));
+
+	th->tid = tid;
+	th->kind = kind;
+	hashmap_put(&t->threads, (uint64_t)tid, th);
+	return th;
+}
+
+void tracee_thread_remove(struct tracee *t, pid_t tid)
+{
+	struct tthread *th = hashmap_del(&t->threads, (uint64_t)tid);
+
+	if (!th)
+		return;
+	vec_free(&th->resume_bps);
+	free(th);
+	if (t->mem_tid == tid)
+		t->mem_tid = t->pid;
+}
+
+int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err)
+{
+	struct iovec iov = { &th->regs, sizeof(th->regs) };
+
+	(void)t;
+	if (ptrace(PTRACE_GETREGSET, th->tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
+		               (int)th->tid);
+	return 0;
+}
+
+int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err)
+{
+	struct iovec iov = { &th->regs, sizeof(th->regs) };
+
+	(void)t;
+	if (ptrace(PTRACE_SETREGSET, th->tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot write the registers of thread %d",
+		               (int)th->tid);
+	return 0;
+}
+
+int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err)
+{
+	if (t->queue.len) {
+		*ev = t->queue.data[0];
+		memmove(t->queue.data, t->queue.data + 1, --t->queue.len * sizeof(*ev));
+		return 0;
+	}
+	for (;;) {
+		pid_t tid = waitpid(-1, &ev->status, __WALL);
+
+		if (tid > 0) {
+			ev->tid = tid;
+			return 0;
+		}
+		if (errno == EINTR) {
+			if (t->stop && *t->stop)
+				return err_set(err, ERR_TRACE, "interrupted");
+			continue;
+		}
+		return err_sys(err, ERR_TRACE, "waitpid");
+	}
+}
+
+int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err)
+{
+	int sig = th->inject;
+	long req = step ? PTRACE_SINGLESTEP : PTRACE_CONT;
+
+	(void)t;
+	th->inject = 0;
+	if (ptrace(req, th->tid, NULL, (void *)(long)sig)) {
+		/* A thread killed meanwhile (exit_group in another thread) reports its exit later.
+		 */
+		if (errno == ESRCH)
+			return 0;
+		return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)th->tid);
+	}
+	th->running = true;
+	return 0;
+}
+
+/* wait_stopped - wait for th to stop after PTRACE_INTERRUPT; queue any other stop it reports */
+static int wait_stopped(struct tthread *th, struct err *err)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(th->tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return 0;
+			return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+		}
+		break;
+	}
+	th->running = false;
+	if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP &&
+	    (WSTOPSIG(status) == SIGTRAP))
+		return 0; /* the interrupt itself */
+	/* Stopped (or died) for a reason of its own: handle that after the step-over. */
+	th->deferred_status = status;
+	th->has_deferred = true;
+	return 0;
+}
+
+int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err)
+{
+	struct tthread *th;
+	size_t i = 0;
+
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
+		if (th == except || !th->running)
+			continue;
+		if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) && errno != ESRCH)
+			return err_sys(err, ERR_TRACE, "cannot interrupt thread %d", (int)th->tid);
+		th->held = true;
+	}
+	i = 0;
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
+		if (th->held && th->running && wait_stopped(th, err))
+			return -1;
+	t->world_stopped = true;
+	return 0;
+}
+
+int tracee_resume_world(struct tracee *t, struct err *err)
+{
+	struct tthread *th;
+	size_t i = 0;
+
+	t->world_stopped = false;
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
+		if (!th->held)
+			continue;
+		th->held = false;
+		if (th->has_deferred) {
+			struct tracee_event ev = { th->tid, th->deferred_status };
+
+			th->has_deferred = false;
+			vec_push(&t->queue, ev);
+			continue;
+		}
+		/* It was running before: it is between stops, so just let it go on. */
+		if (tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->kind == TT_THREAD, err))
+			return -1;
+	}
+	return 0;
+}

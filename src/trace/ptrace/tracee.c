@@ -1,0 +1,63 @@
+/* The traced process as a whole: setting up, tearing down, killing. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "trace/ptrace/tracee.h"
+
+void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop)
+{
+	memset(t, 0, sizeof(*t));
+	t->mem_fd = -1;
+	t->core = core;
+	t->stop = stop;
+	hashmap_init(&t->threads);
+	hashmap_init(&t->bps);
+	hashmap_init(&t->hooks);
+	hashmap_init(&t->children);
+	hashmap_init(&t->parked);
+}
+
+void tracee_fini(struct tracee *t)
+{
+	struct tthread *th;
+	size_t i = 0;
+
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
+		vec_free(&th->resume_bps);
+		free(th);
+	}
+	hashmap_fini(&t->threads);
+	tracee_bp_forget_all(t);
+	hashmap_fini(&t->bps);
+	escape_hooks_forget(t);
+	hashmap_fini(&t->hooks);
+	hashmap_fini(&t->children);
+	hashmap_fini(&t->parked);
+	vec_free(&t->queue);
+	linkmap_reset(&t->lm);
+	if (t->mem_fd >= 0)
+		close(t->mem_fd);
+	t->mem_fd = -1;
+}
+
+void tracee_kill(struct tracee *t)
+{
+	struct tthread *th;
+	size_t i = 0;
+	int status;
+
+	if (t->pid <= 0)
+		return;
+	kill(t->pid, SIGKILL);
+	/* Attached vfork children are processes of their own. */
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
+		if (th->kind == TT_SHARED_CHILD)
+			kill(th->tid, SIGKILL);
+	while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR)
+		;
+}

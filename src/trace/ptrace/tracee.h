@@ -1,0 +1,191 @@
+/*
+ * A process traced through ptrace: its threads, its memory, the
+ * breakpoints nosco put into it, and the dynamic linker's list of loaded
+ * binaries. Backends that control the program with ptrace build on this.
+ *
+ * Breakpoints are invisible to the program and to the trace: reads mask
+ * them, and a thread is stepped over one with every other thread stopped,
+ * so no thread can run past a breakpoint unseen.
+ */
+#ifndef NOSCO_TRACE_PTRACE_TRACEE_H
+#define NOSCO_TRACE_PTRACE_TRACEE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+#include "trace/backend.h"
+#include "trace/core.h"
+#include "util/err.h"
+#include "util/hashmap.h"
+#include "util/vec.h"
+
+enum tthread_kind {
+	TT_THREAD,       /* a thread of the traced process */
+	TT_SHARED_CHILD, /* a vfork child sharing our memory: kept attached only
+	                    to step it over breakpoints until it execs or exits */
+};
+
+struct tthread {
+	pid_t tid;
+	enum tthread_kind kind;
+	struct core_thread *core;
+	struct core_directive dir;
+	bool running;             /* resumed, its next stop not yet seen */
+	bool held;                /* stopped for another thread's breakpoint step-over */
+	bool exiting;             /* PTRACE_EVENT_EXIT seen */
+	bool group_stop;          /* in a job-control stop (PTRACE_LISTEN) */
+	struct arch_regs regs;    /* at the last stop */
+	struct arch_insn pending; /* CORE_RECORD: the instruction about to run at regs' pc */
+	bool has_pending;
+	int inject;          /* signal to deliver when resumed */
+	uint64_t over_addr;  /* stepping over the breakpoint here (0: not) */
+	bool over_then_step; /* the step-over is also a recorded step */
+	/* a signal with a handler was delivered while recording */
+	int handler_sig;
+	struct arch_regs interrupted;
+	uint64_t ret_bp;          /* CORE_RUN_TO_RETURN: our return breakpoint (0: none) */
+	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
+	int deferred_status;      /* a stop seen while the world was being stopped */
+	bool has_deferred;
+};
+
+/* What a breakpoint address is for; one address can serve several roles. */
+struct bp {
+	uint64_t addr;
+	uint8_t orig[ARCH_BP_LEN];
+	bool inserted;
+	unsigned scopes;   /* scope entries armed here */
+	unsigned rets;     /* threads' return or resume points here */
+	unsigned internal; /* the tracer's own hooks (r_brk, unwinding) */
+};
+
+/* The dynamic linker's r_debug and the link map we last saw there. */
+struct linkmap_entry {
+	uint64_t base;
+	char *name;
+};
+
+struct linkmap {
+	uint64_t r_debug;     /* address of the r_debug struct, 0 if unknown */
+	uint64_t r_brk;       /* the breakpoint address the linker calls */
+	uint64_t exe_dynamic; /* the executable's PT_DYNAMIC in memory, 0 if static */
+	uint64_t interp_base;
+	uint64_t vdso_base;
+	VEC(struct linkmap_entry) known;
+};
+
+struct tracee {
+	pid_t pid;
+	int mem_fd; /* /proc/PID/mem, reopened after exec */
+	struct core *core;
+	struct hashmap threads;  /* tid -> struct tthread */
+	struct hashmap bps;      /* address -> struct bp */
+	struct hashmap hooks;    /* address -> hook kind (escape.c) */
+	struct hashmap children; /* pid -> how it was created, for stops seen before the event */
+	struct hashmap parked;   /* tid -> wait status of stops from not yet announced tasks */
+	VEC(struct tracee_event) queue;
+	struct linkmap lm;
+	volatile sig_atomic_t *stop;
+	pid_t mem_tid; /* the thread whose memory reads go through (any live one) */
+	bool world_stopped;
+	bool leader_dead; /* the process is gone; leader_status says how */
+	int leader_status;
+};
+
+struct tracee_event {
+	pid_t tid;
+	int status;
+};
+
+/* --- spawn.c --- */
+/**
+ * tracee_resolve_program - find PROGRAM the way a shell does (PATH search if no '/')
+ *
+ * Return: a newly allocated path, or NULL with ERR_NOT_FOUND or ERR_NOT_EXEC.
+ */
+char *tracee_resolve_program(const char *program, struct err *err);
+
+/**
+ * tracee_spawn - start the program stopped at its first instruction, seized
+ * @cpu: where to run it (and nosco)
+ *
+ * Return: 0 with t->pid set and the main thread stopped after exec, or -1.
+ */
+int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu_placement cpu,
+                 struct err *err);
+
+void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop);
+void tracee_fini(struct tracee *t);
+/* tracee_kill - SIGKILL the process and reap every thread */
+void tracee_kill(struct tracee *t);
+
+/* --- mem.c --- */
+int tracee_open_mem(struct tracee *t, struct err *err);
+/* tracee_read - read memory as the program sees it (breakpoints masked); 0 or -1 */
+int tracee_read(struct tracee *t, uint64_t addr, void *buf, size_t len);
+/* tracee_read_partial - like tracee_read, returns the number of bytes read (may be short) */
+size_t tracee_read_partial(struct tracee *t, uint64_t addr, void *buf, size_t len);
+int tracee_write_raw(struct tracee *t, uint64_t addr, const void *buf, size_t len);
+/* tracee_decode - decode the instruction at addr (breakpoints masked) */
+int tracee_decode(struct tracee *t, uint64_t addr, struct arch_insn *insn);
+/* tracee_read_cstr - read a NUL-terminated string (at most max bytes); newly allocated */
+char *tracee_read_cstr(struct tracee *t, uint64_t addr, size_t max);
+
+/* --- bp.c --- */
+enum bp_role { BP_SCOPE, BP_RET, BP_INTERNAL };
+int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err *err);
+void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role);
+struct bp *tracee_bp_at(struct tracee *t, uint64_t addr);
+/* tracee_bp_forget_all - drop every breakpoint without touching memory (after exec) */
+void tracee_bp_forget_all(struct tracee *t);
+/* tracee_bp_clean_child - remove our breakpoints from a forked child's copy of memory */
+int tracee_bp_clean_child(struct tracee *t, pid_t child, struct err *err);
+/* tracee_bp_lift / tracee_bp_restore - take a breakpoint out for a step-over, put it back */
+int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err);
+int tracee_bp_restore(struct tracee *t, uint64_t addr, struct err *err);
+
+/* --- threads.c --- */
+struct tthread *tracee_thread(struct tracee *t, pid_t tid);
+struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind kind);
+void tracee_thread_remove(struct tracee *t, pid_t tid);
+int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
+int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
+/* tracee_next_event - the next stop or exit: queued ones first, else waitpid */
+int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err);
+/* tracee_stop_world - stop every running thread but except (their stops are queued) */
+int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err);
+/* tracee_resume_world - let the threads stopped by tracee_stop_world go */
+int tracee_resume_world(struct tracee *t, struct err *err);
+/* tracee_resume - continue or single-step a stopped thread */
+int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err);
+
+/* --- escape.c: leaving truncated calls by exceptions and longjmp --- */
+/* escape_hooks_add - break where the binary at base decides unwinding targets */
+int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err);
+void escape_hooks_remove(struct tracee *t, uint64_t base);
+/* escape_hooks_forget - drop them all without touching memory (after exec) */
+void escape_hooks_forget(struct tracee *t);
+/* escape_on_hook - th is at a hook: if it runs a truncated call, watch the target */
+int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
+/* escape_take_resume - is addr one of th's watched targets? (it is then unwatched) */
+bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
+/* escape_clear_resume - stop watching th's targets */
+void escape_clear_resume(struct tracee *t, struct tthread *th);
+
+/* --- linkmap.c --- */
+/**
+ * linkmap_start - report the binaries of a freshly exec'd image to the core
+ * @th, @regs: the thread that exec'd (NULL at the very start)
+ *
+ * Reads the auxiliary vector, reports the executable, the interpreter and
+ * the vdso, and arms the dynamic linker's r_brk breakpoint.
+ */
+int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
+/* linkmap_update - r_brk was reached: report what was loaded or unloaded */
+int linkmap_update(struct tracee *t, struct tthread *th, struct err *err);
+void linkmap_reset(struct linkmap *lm);
+
+#endif

@@ -1,0 +1,68 @@
+/* Session metadata around a backend run: see session.h. */
+#include "trace/session.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int write_start(struct session *s, const char *engine, struct err *err)
+{
+	char cwd[PATH_MAX];
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	return store_meta_set_text(s->store, "program", s->path, err) ||
+	       store_meta_set_argv(s->store, s->argv, err) ||
+	       store_meta_set_text(s->store, "config", s->cfg->text, err) ||
+	       store_meta_set_text(s->store, "config_source", s->cfg->source, err) ||
+	       store_meta_set_text(s->store, "arch", ARCH_NAME, err) ||
+	       store_meta_set_text(s->store, "engine", engine, err) ||
+	       store_meta_set_text(s->store, "nosco_version", NOSCO_VERSION, err) ||
+	       store_meta_set_text(s->store, "cwd", cwd, err) ||
+	       store_meta_set_int(s->store, "start_ns", realtime_ns(), err) ||
+	       store_meta_set_text(s->store, "exit_kind", "running", err) ||
+	       store_commit(s->store, err);
+}
+
+static int write_end(struct session *s, bool failed, struct err *err)
+{
+	const char *kind = *s->stop ? "interrupted" : s->exit.signaled ? "signaled" : "exited";
+
+	if (failed)
+		kind = "failed";
+	if (store_meta_set_int(s->store, "pid", s->pid, err) ||
+	    store_meta_set_int(s->store, "end_ns", realtime_ns(), err) ||
+	    store_meta_set_text(s->store, "exit_kind", kind, err))
+		return -1;
+	if (!failed && !*s->stop &&
+	    store_meta_set_int(s->store, s->exit.signaled ? "exit_signal" : "exit_code",
+	                       s->exit.code, err))
+		return -1;
+	return store_commit(s->store, err);
+}
+
+int session_run(struct session *s, const struct backend_ops *b, struct err *err)
+{
+	struct err end_err;
+	int ret;
+
+	if (write_start(s, b->name, err))
+		return -1;
+	ret = b->run(s, err);
+	/* The run's own error is the one to report; the metadata is best effort then. */
+	if (write_end(s, ret != 0, ret ? &end_err : err) && !ret)
+		return -1;
+	return ret;
+}

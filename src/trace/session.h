@@ -1,0 +1,18 @@
+/*
+ * One run of the tracer: the session metadata around a backend's run, so
+ * that every trace file says what was traced, how, and how it ended.
+ */
+#ifndef NOSCO_TRACE_SESSION_H
+#define NOSCO_TRACE_SESSION_H
+
+#include "trace/backend.h"
+
+/**
+ * session_run - trace the session's program with a backend
+ *
+ * Writes the session metadata before and after the run (also when the run
+ * fails) and commits. Return: the backend's result.
+ */
+int session_run(struct session *s, const struct backend_ops *b, struct err *err);
+
+#endif

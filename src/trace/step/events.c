@@ -1,0 +1,455 @@
+/*
+ * What the single-step backend does with each stop: finished steps,
+ * breakpoints, signals, new threads and processes, exec and exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+#include <limits.h>
+
+#include "trace/step/step.h"
+#include "util/log.h"
+
+#define SI_STEP_INTO_HANDLER SIGTRAP /* si_code of the stop at a signal handler's entry */
+
+static struct store_exit exit_of(int status)
+{
+	struct store_exit ex = { 0 };
+
+	if (WIFSIGNALED(status)) {
+		ex.signaled = true;
+		ex.code = WTERMSIG(status);
+	} else {
+		ex.code = WEXITSTATUS(status);
+	}
+	return ex;
+}
+
+bool step_done(const struct tracee *t)
+{
+	return t->leader_dead;
+}
+
+void step_collect_exit(struct tracee *t, struct session *s)
+{
+	s->exit = exit_of(t->leader_status);
+}
+
+/* on_step - a recording thread executed its pending instruction (or entered a handler) */
+static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err *err)
+{
+	struct arch_regs before = th->regs;
+	struct core_directive d;
+
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	if (!th->has_pending || th->dir.mode != CORE_RECORD)
+		return step_resume(t, th, err); /* a step over a breakpoint, not recorded */
+	if (th->handler_sig) {
+		int sig = th->handler_sig;
+
+		th->handler_sig = 0;
+		if (si_code == SI_STEP_INTO_HANDLER) {
+			if (core_signal_handler(t->core, th->core, sig, &th->interrupted, &th->regs,
+			                        &d, err))
+				return -1;
+			return step_apply(t, th, &d, err);
+		}
+	}
+	/* A rep string instruction traps once per iteration: it ends when pc moves on. */
+	if (th->pending.rep && arch_regs_pc(&th->regs) == th->pending.addr)
+		return tracee_resume(t, th, true, err);
+	if (core_step(t->core, th->core, &th->pending, &before, &th->regs, &d, err))
+		return -1;
+	return step_apply(t, th, &d, err);
+}
+
+/* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
+static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
+{
+	uint64_t pc;
+	struct bp *bp;
+	struct core_directive d = th->dir;
+	bool decided = false;
+
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	pc = arch_regs_pc(&th->regs) - ARCH_BP_LEN;
+	bp = tracee_bp_at(t, pc);
+	if (!bp) {
+		th->inject = SIGTRAP; /* the program's own int3 */
+		return tracee_resume(t, th, th->dir.mode == CORE_RECORD, err);
+	}
+	arch_regs_set_pc(&th->regs, pc);
+	if (tracee_set_regs(t, th, err))
+		return -1;
+	if (th->kind != TT_THREAD || th->dir.mode == CORE_RECORD)
+		return step_resume(t, th, err); /* step over it (a recording thread records it) */
+	if (bp->internal && pc == t->lm.r_brk && linkmap_update(t, th, err))
+		return -1;
+	if (bp->internal && escape_on_hook(t, th, pc, err))
+		return -1;
+	if ((th->dir.mode == CORE_RUN_TO_RETURN && pc == th->ret_bp &&
+	     arch_regs_sp(&th->regs) > th->dir.frame_sp) ||
+	    escape_take_resume(t, th, pc)) {
+		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
+			return -1;
+		decided = true;
+	}
+	if (!decided && core_is_scope_entry(t->core, pc)) {
+		if (core_scope_hit(t->core, th->core, &th->regs, &d, err))
+			return -1;
+		decided = true;
+	}
+	return step_apply(t, th, &d, err);
+}
+
+/* caught_signals - the thread's handled-signal mask, to know whether a handler will run */
+static uint64_t caught_signals(pid_t tid)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask;
+}
+
+static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
+{
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	if (th->core && core_signal(t->core, th->core, sig, &th->regs, err))
+		return -1;
+	th->inject = sig;
+	if (th->dir.mode == CORE_RECORD && th->has_pending && th->kind == TT_THREAD &&
+	    (caught_signals(th->tid) & (1ull << (sig - 1)))) {
+		th->handler_sig = sig;
+		th->interrupted = th->regs;
+		return tracee_resume(t, th, true, err);
+	}
+	if (th->dir.mode == CORE_RECORD && th->has_pending)
+		return tracee_resume(t, th, true, err);
+	return step_resume(t, th, err);
+}
+
+static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
+{
+	siginfo_t si;
+
+	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
+		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
+	switch (si.si_code) {
+	case TRAP_TRACE:
+	case TRAP_BRKPT: /* a single-step over a syscall instruction */
+	case SI_STEP_INTO_HANDLER:
+		return on_step(t, th, si.si_code, err);
+	case SI_KERNEL:
+		return on_breakpoint(t, th, err);
+	default:
+		return on_signal(t, th, SIGTRAP, err); /* sent by someone: the program's */
+	}
+}
+
+static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
+{
+	unsigned long msg = 0;
+	struct store_exit ex;
+
+	th->exiting = true;
+	ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg);
+	ex = exit_of((int)msg);
+	if (th->core && tracee_get_regs(t, th, err) == 0 &&
+	    core_thread_exit(t->core, th->core,
+	                     th->dir.mode == CORE_RECORD && th->has_pending ? &th->pending : NULL,
+	                     &th->regs, &ex, err))
+		return -1;
+	th->has_pending = false;
+	if (th->ret_bp) {
+		tracee_bp_del(t, th->ret_bp, BP_RET);
+		th->ret_bp = 0;
+	}
+	th->dir.mode = CORE_RUN_FREE;
+	return tracee_resume(t, th, false, err);
+}
+
+static void on_death(struct tracee *t, pid_t tid, int status)
+{
+	struct tthread *th = tracee_thread(t, tid);
+
+	if (th && th->core && !th->exiting) {
+		/* No exit stop (SIGKILL): the thread still ends in the trace. */
+		struct store_exit ex = exit_of(status);
+
+		core_thread_exit(t->core, th->core, NULL, NULL, &ex, NULL);
+	}
+	if (th && th->ret_bp)
+		tracee_bp_del(t, th->ret_bp, BP_RET);
+	tracee_thread_remove(t, tid);
+	if (tid == t->pid) {
+		t->leader_dead = true;
+		t->leader_status = status;
+	}
+}
+
+/* first_stop - the status of a new task's first stop (it may have been parked already) */
+static int first_stop(struct tracee *t, pid_t tid, struct err *err)
+{
+	void *parked = hashmap_del(&t->parked, (uint64_t)tid);
+	int status;
+
+	if (parked)
+		return (int)(intptr_t)parked - 1;
+	while (waitpid(tid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid), INT_MIN;
+	return status;
+}
+
+static bool is_thread_of(pid_t tid, pid_t pid)
+{
+	char path[64], line[128];
+	int tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid == pid;
+}
+
+static bool shares_memory(pid_t a, pid_t b, int event)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+
+	if (r < 0)
+		return event == PTRACE_EVENT_VFORK;
+	return r == 0;
+}
+
+static int new_thread(struct tracee *t, struct tthread *parent, pid_t tid, struct err *err)
+{
+	struct tthread *th;
+	struct core_directive d;
+	int status = first_stop(t, tid, err);
+
+	if (status == INT_MIN)
+		return -1;
+	if (!WIFSTOPPED(status))
+		return 0; /* died at once */
+	th = tracee_thread_add(t, tid, TT_THREAD);
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	th->core = core_thread_new(t->core, tid, parent->core, &parent->regs, &th->regs, &d, err);
+	if (!th->core)
+		return -1;
+	return step_apply(t, th, &d, err);
+}
+
+/*
+ * new_process - a fork (or vfork) child: it runs untraced. A copy of our
+ * memory gets our breakpoints removed; a child sharing our memory stays
+ * attached, only to be stepped over breakpoints, until it execs or exits.
+ */
+static int new_process(struct tracee *t, struct tthread *parent, pid_t pid, int event,
+                       struct err *err)
+{
+	static const char *const how[] = {
+		[PTRACE_EVENT_FORK] = "fork",
+		[PTRACE_EVENT_VFORK] = "vfork",
+		[PTRACE_EVENT_CLONE] = "clone",
+	};
+	int status = first_stop(t, pid, err);
+	struct tthread *child;
+
+	if (status == INT_MIN)
+		return -1;
+	if (parent->core && core_fork(t->core, parent->core, &parent->regs, pid, how[event], err))
+		return -1;
+	if (!WIFSTOPPED(status))
+		return 0;
+	if (!shares_memory(t->pid, pid, event)) {
+		if (tracee_bp_clean_child(t, pid, err))
+			return -1;
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		return 0;
+	}
+	child = tracee_thread_add(t, pid, TT_SHARED_CHILD);
+	child->dir.mode = CORE_RUN_FREE;
+	return tracee_resume(t, child, false, err);
+}
+
+static int on_new_task(struct tracee *t, struct tthread *th, int event, struct err *err)
+{
+	unsigned long msg = 0;
+	pid_t tid;
+
+	if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg))
+		return err_sys(err, ERR_TRACE, "PTRACE_GETEVENTMSG");
+	tid = (pid_t)msg;
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	if (th->kind == TT_THREAD && event == PTRACE_EVENT_CLONE && is_thread_of(tid, t->pid)) {
+		if (new_thread(t, th, tid, err))
+			return -1;
+	} else if (new_process(t, th, tid, event, err)) {
+		return -1;
+	}
+	/* The creating syscall is still the pending instruction: just go on. */
+	return tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->has_pending, err);
+}
+
+static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
+{
+	unsigned long former = 0;
+	struct core_directive d;
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	if (th->kind == TT_SHARED_CHILD) {
+		/* Our vfork child has its own memory now: let it go. */
+		ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
+		tracee_thread_remove(t, th->tid);
+		return 0;
+	}
+	ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former);
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)t->pid);
+	n = readlink(link, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	if (core_exec(t->core, th->core,
+	              th->dir.mode == CORE_RECORD && th->has_pending ? &th->pending : NULL, path,
+	              err))
+		return -1;
+	th->has_pending = false;
+	th->ret_bp = 0;
+	th->resume_bps.len = 0;
+	tracee_bp_forget_all(t);
+	escape_hooks_forget(t);
+	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, th, err) ||
+	    core_thread_restart(t->core, th->core, &th->regs, &d, err))
+		return -1;
+	th->dir.mode = CORE_RUN_FREE;
+	return step_apply(t, th, &d, err);
+}
+
+/* exec_rename - a non-leader thread exec'd: it now has the leader's tid */
+static struct tthread *exec_rename(struct tracee *t, pid_t former)
+{
+	struct tthread *leader = tracee_thread(t, t->pid);
+	struct tthread *th = tracee_thread(t, former);
+
+	if (!th || former == t->pid)
+		return leader;
+	if (leader && leader->core && !leader->exiting) {
+		struct store_exit ex = { 0 };
+
+		core_thread_exit(t->core, leader->core, NULL, NULL, &ex, NULL);
+	}
+	tracee_thread_remove(t, t->pid);
+	hashmap_del(&t->threads, (uint64_t)former);
+	th->tid = t->pid;
+	hashmap_put(&t->threads, (uint64_t)t->pid, th);
+	if (th->core)
+		core_thread_set_tid(th->core, t->pid);
+	return th;
+}
+
+static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct err *err)
+{
+	if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+		/* A job-control stop: stay stopped until SIGCONT, as without nosco. */
+		th->group_stop = true;
+		if (ptrace(PTRACE_LISTEN, th->tid, NULL, NULL) && errno != ESRCH)
+			return err_sys(err, ERR_TRACE, "PTRACE_LISTEN");
+		return 0;
+	}
+	if (th->group_stop) {
+		th->group_stop = false; /* SIGCONT arrived */
+	}
+	if (tracee_get_regs(t, th, err))
+		return -1;
+	/* A late interrupt stop: the thread had not executed its pending instruction. */
+	if (th->dir.mode == CORE_RECORD && th->has_pending)
+		return tracee_resume(t, th, true, err);
+	return step_resume(t, th, err);
+}
+
+static int on_stop(struct tracee *t, struct tthread *th, int status, struct err *err)
+{
+	int event = status >> 16, sig = WSTOPSIG(status);
+	unsigned long former;
+
+	switch (event) {
+	case 0:
+		if (sig == SIGTRAP)
+			return on_sigtrap(t, th, err);
+		return on_signal(t, th, sig, err);
+	case PTRACE_EVENT_CLONE:
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		return on_new_task(t, th, event, err);
+	case PTRACE_EVENT_EXEC:
+		if (th->kind == TT_THREAD && !ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &former))
+			th = exec_rename(t, (pid_t)former);
+		return th ? on_exec(t, th, err) : 0;
+	case PTRACE_EVENT_EXIT:
+		return on_exit_event(t, th, err);
+	case PTRACE_EVENT_STOP:
+		return on_event_stop(t, th, sig, err);
+	default:
+		return tracee_resume(t, th, false, err);
+	}
+}
+
+int step_handle(struct tracee *t, const struct tracee_event *ev, struct session *s, struct err *err)
+{
+	struct tthread *th = tracee_thread(t, ev->tid);
+
+	(void)s;
+	if (!th && WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC &&
+	    ev->tid == t->pid)
+		th = NULL; /* handled below through exec_rename */
+	if (!th) {
+		if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC) {
+			unsigned long former = 0;
+
+			ptrace(PTRACE_GETEVENTMSG, ev->tid, NULL, &former);
+			th = exec_rename(t, (pid_t)former);
+			return th ? on_exec(t, th, err) : 0;
+		}
+		if (WIFSTOPPED(ev->status)) /* a new task announced later by its creator */
+			hashmap_put(&t->parked, (uint64_t)ev->tid,
+			            (void *)(intptr_t)(ev->status + 1));
+		else if (ev->tid == t->pid)
+			on_death(t, ev->tid, ev->status);
+		return 0;
+	}
+	th->running = false;
+	if (step_finish_over(t, th, err))
+		return -1;
+	if (!WIFSTOPPED(ev->status)) {
+		on_death(t, ev->tid, ev->status);
+		return 0;
+	}
+	return on_stop(t, th, ev->status, err);
+}

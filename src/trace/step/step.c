@@ -1,0 +1,170 @@
+/*
+ * The single-step backend: every instruction of a recording thread is one
+ * PTRACE_SINGLESTEP; threads that are not recording run at full speed and
+ * stop only at breakpoints (scope entries, returns of truncated calls, the
+ * dynamic linker's r_brk). This is the reference engine: slow, simple and
+ * exact.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "trace/backend.h"
+#include "trace/ptrace/tracee.h"
+#include "trace/step/step.h"
+#include "util/log.h"
+
+static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return tracee_read(ctx, addr, buf, len);
+}
+
+static int arm_scope(void *ctx, uint64_t addr, struct err *err)
+{
+	return tracee_bp_add(ctx, addr, BP_SCOPE, err);
+}
+
+static void disarm_scope(void *ctx, uint64_t addr)
+{
+	tracee_bp_del(ctx, addr, BP_SCOPE);
+}
+
+/* start_step_over - step th over the breakpoint at its pc with every other thread stopped */
+static int start_step_over(struct tracee *t, struct tthread *th, struct bp *bp, struct err *err)
+{
+	if (tracee_stop_world(t, th, err) || tracee_bp_lift(t, bp, err))
+		return -1;
+	th->over_addr = bp->addr;
+	return tracee_resume(t, th, true, err);
+}
+
+/* finish_step_over - th stopped after a step-over: put the breakpoint back, release the others */
+int step_finish_over(struct tracee *t, struct tthread *th, struct err *err)
+{
+	uint64_t addr = th->over_addr;
+
+	if (!addr)
+		return 0;
+	th->over_addr = 0;
+	if (tracee_bp_restore(t, addr, err))
+		return -1;
+	return tracee_resume_world(t, err);
+}
+
+int step_resume(struct tracee *t, struct tthread *th, struct err *err)
+{
+	uint64_t pc = arch_regs_pc(&th->regs);
+	struct bp *bp = tracee_bp_at(t, pc);
+	bool record = th->dir.mode == CORE_RECORD && th->kind == TT_THREAD;
+
+	if (th->group_stop)
+		return 0;
+	if (record) {
+		tracee_decode(t, pc, &th->pending);
+		th->has_pending = true;
+		/* The dynamic linker announces changes here; a recording thread does not trap. */
+		if (bp && bp->internal && pc == t->lm.r_brk && linkmap_update(t, th, err))
+			return -1;
+		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
+	} else {
+		th->has_pending = false;
+	}
+	if (bp && bp->inserted)
+		return start_step_over(t, th, bp, err);
+	return tracee_resume(t, th, record, err);
+}
+
+int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
+               struct err *err)
+{
+	bool same_ret = th->dir.mode == CORE_RUN_TO_RETURN && d->mode == CORE_RUN_TO_RETURN &&
+	                th->ret_bp == d->ret_addr;
+
+	if (th->ret_bp && !same_ret) {
+		tracee_bp_del(t, th->ret_bp, BP_RET);
+		th->ret_bp = 0;
+	}
+	if (d->mode == CORE_RUN_TO_RETURN && !same_ret) {
+		if (tracee_bp_add(t, d->ret_addr, BP_RET, err))
+			return -1;
+		th->ret_bp = d->ret_addr;
+	}
+	if (d->mode != CORE_RUN_TO_RETURN)
+		escape_clear_resume(t, th);
+	th->dir = *d;
+	return step_resume(t, th, err);
+}
+
+static int run_loop(struct tracee *t, struct session *s, struct err *err)
+{
+	struct tracee_event ev;
+	unsigned n = 0;
+
+	while (!step_done(t)) {
+		if (tracee_next_event(t, &ev, err))
+			return *s->stop ? 0 : -1;
+		if (step_handle(t, &ev, s, err))
+			return -1;
+		if (!(++n & 1023) && store_tick(s->store, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int start(struct tracee *t, struct session *s, struct err *err)
+{
+	struct core_directive d;
+	struct tthread *th;
+
+	if (tracee_spawn(t, s->path, s->argv, s->cpu, err))
+		return -1;
+	s->pid = t->pid;
+	t->mem_tid = t->pid;
+	th = tracee_thread_add(t, t->pid, TT_THREAD);
+	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, NULL, err))
+		return -1;
+	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, &d, err);
+	if (!th->core)
+		return -1;
+	return step_apply(t, th, &d, err);
+}
+
+static int step_run(struct session *s, struct err *err)
+{
+	struct core_target target = { .read_mem = read_mem,
+		                      .arm_scope = arm_scope,
+		                      .disarm_scope = disarm_scope };
+	struct tracee t;
+	struct core *core;
+	int ret;
+
+	target.ctx = &t;
+	core = core_new(s->cfg, s->store, &target, err);
+	if (!core)
+		return -1;
+	tracee_init(&t, core, s->stop);
+	ret = start(&t, s, err);
+	if (!ret)
+		ret = run_loop(&t, s, err);
+	if (ret || *s->stop)
+		tracee_kill(&t);
+	step_collect_exit(&t, s);
+	if (!ret)
+		ret = core_finish(core, *s->stop ? STORE_END_KILLED : STORE_END_EXIT, err);
+	else
+		core_finish(core, STORE_END_KILLED, NULL);
+	core_get_stats(core, &s->stats);
+	tracee_fini(&t);
+	core_free(core);
+	return ret;
+}
+
+const struct backend_ops backend_step = {
+	.name = "step",
+	.run = step_run,
+};

@@ -1,0 +1,23 @@
+/* The single-step backend's pieces, shared between its files. */
+#ifndef NOSCO_TRACE_STEP_STEP_H
+#define NOSCO_TRACE_STEP_STEP_H
+
+#include "trace/backend.h"
+#include "trace/ptrace/tracee.h"
+
+/* step_resume - let a stopped thread go on as its directive says */
+int step_resume(struct tracee *t, struct tthread *th, struct err *err);
+/* step_apply - give a stopped thread a new directive and let it go on */
+int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
+               struct err *err);
+int step_finish_over(struct tracee *t, struct tthread *th, struct err *err);
+
+/* step_handle - act on one stop or exit of a task */
+int step_handle(struct tracee *t, const struct tracee_event *ev, struct session *s,
+                struct err *err);
+/* step_done - has the traced process ended? */
+bool step_done(const struct tracee *t);
+/* step_collect_exit - how the process ended, into the session */
+void step_collect_exit(struct tracee *t, struct session *s);
+
+#endif
