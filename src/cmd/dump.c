@@ -8,76 +8,169 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "store/reader.h"
+#include "util/log.h"
+#include "view/view.h"
 
 static const char dump_usage[] =
-	"Usage: nosco dump -i FILE [-o OUT] [-n] [--sysroot DIR] VIEW [VIEW-OPTIONS]\n"
-	"\n"
-	"Show what a trace file holds.\n"
-	"\n"
-	"Views:\n"
-	"  thread-info [TID]         the threads, their root calls and how they ended\n"
-	"  call-info CALL_ID         one call and the state changes inside it\n"
-	"  call-trace CALL_ID        the tree of calls below a call\n"
-	"  exec-trace CALL_ID        the instructions a call executed, as assembly\n"
-	"  binary-info [SUFFIX]      the binaries that were loaded\n"
-	"  calls                     one line per call, to find call ids\n"
-	"  events                    every record of the file, in order\n"
-	"\n"
-	"Options:\n"
-	"  -i, --input FILE      the trace file to read\n"
-	"  -o, --output OUT      write to OUT instead of standard output\n"
-	"  -n, --no-symbols      show raw addresses, do not read the traced binaries\n"
-	"      --sysroot DIR     look for the traced binaries under DIR\n"
-	"  -h, --help            show this help\n"
-	"\n"
-	"Run 'nosco dump VIEW --help' for the options of a view.\n";
+        "Usage: nosco dump -i FILE [-o OUT] [-n] [--sysroot DIR] VIEW [VIEW-OPTIONS]\n"
+        "\n"
+        "Show what a trace file holds.\n"
+        "\n"
+        "Views:\n"
+        "  thread-info [TID]         the threads, their root calls and how they ended\n"
+        "  call-info CALL_ID         one call and the state changes inside it\n"
+        "  call-trace CALL_ID        the tree of calls below a call\n"
+        "  exec-trace CALL_ID        the instructions a call executed, as assembly\n"
+        "  binary-info [SUFFIX]      the binaries that were loaded\n"
+        "  calls                     one line per call, to find call ids\n"
+        "  events                    every record of the file, in order\n"
+        "\n"
+        "Options:\n"
+        "  -i, --input FILE      the trace file to read\n"
+        "  -o, --output OUT      write to OUT instead of standard output\n"
+        "  -n, --no-symbols      show raw addresses, do not read the traced binaries\n"
+        "      --sysroot DIR     look for the traced binaries under DIR\n"
+        "  -h, --help            show this help\n"
+        "\n"
+        "Run 'nosco dump VIEW --help' for the options of a view.\n";
 
 static const struct option dump_options[] = {
-	{ "input", required_argument, NULL, 'i' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "no-symbols", no_argument, NULL, 'n' },
-	{ "sysroot", required_argument, NULL, 'S' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{ "input", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
+	{ "no-symbols", no_argument, NULL, 'n' },  { "sysroot", required_argument, NULL, 'S' },
+	{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
 };
 
-static const char *const views[] = {
-	"thread-info", "call-info", "call-trace", "exec-trace", "binary-info", "calls", "events",
+/* The views; those without a function are not written yet. */
+static const struct {
+	const char *name;
+	int (*fn)(const struct view_args *a, struct err *err);
+	const char *usage;
+} views[] = {
+	{ "thread-info", NULL, NULL },
+	{ "call-info", NULL, NULL },
+	{ "call-trace", NULL, NULL },
+	{ "exec-trace", NULL, NULL },
+	{ "binary-info", NULL, NULL },
+	{ "calls", NULL, NULL },
+	{ "events", view_events, view_events_usage },
 };
 
-int cmd_dump(int argc, char **argv)
+struct dump_opts {
+	const char *input;
+	const char *output;
+	const char *sysroot;
+	bool symbols;
+};
+
+static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 {
-	const char *input = NULL;
-	size_t i;
 	int c;
 
 	optind = 1;
 	while ((c = cmd_getopt("dump", argc, argv, "+i:o:nh", dump_options)) != -1) {
 		switch (c) {
 		case 'i':
-			input = optarg;
+			o->input = optarg;
 			break;
 		case 'o':
+			o->output = optarg;
+			break;
 		case 'n':
+			o->symbols = false;
+			break;
 		case 'S':
+			o->sysroot = optarg;
 			break;
 		case 'h':
 			fputs(dump_usage, stdout);
-			return EXIT_OK;
+			exit(EXIT_OK);
 		default:
-			return EXIT_USAGE;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Say what reader_open() found wrong but could live with. */
+static void warn_damage(const struct store_reader *r, const char *input)
+{
+	if (reader_recovered(r))
+		log_warn("%s was not closed by nosco (was it killed?); showing its last commit",
+		         input);
+	if (reader_damage(r))
+		log_warn("%s is damaged: %s; showing what can be read", input, reader_damage(r));
+}
+
+/* Run the view on the opened trace, writing to -o OUT or stdout. */
+static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r, int argc,
+                    char **argv)
+{
+	struct view_args a = { .reader = r,
+		               .symbols = o->symbols,
+		               .sysroot = o->sysroot,
+		               .argc = argc,
+		               .argv = argv };
+	struct err err;
+	int rc;
+
+	a.out = o->output ? fopen(o->output, "w") : stdout;
+	if (!a.out) {
+		err_sys(&err, ERR_IO, "cannot write %s", o->output);
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	rc = views[v].fn(&a, &err);
+	if ((o->output ? fclose(a.out) : fflush(a.out)) || (!o->output && ferror(a.out))) {
+		err_sys(&err, ERR_IO, "cannot write %s", o->output ? o->output : "the output");
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	if (!rc)
+		return EXIT_OK;
+	if (err.kind == ERR_USAGE)
+		return cmd_usage_error("dump", "%s", err.msg);
+	log_error("%s", err.msg);
+	return EXIT_FAILURE_INPUT;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	struct dump_opts o = { .symbols = true };
+	struct store_reader *r;
+	struct err err;
+	size_t v;
+	int ret;
+
+	if (parse_dump_options(argc, argv, &o))
+		return EXIT_USAGE;
 	if (optind >= argc)
-		return cmd_usage_error("dump", "missing VIEW (one of thread-info, call-info, "
-					       "call-trace, exec-trace, binary-info, calls, events)");
-	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++)
-		if (!strcmp(argv[optind], views[i]))
+		return cmd_usage_error("dump",
+		                       "missing VIEW (one of thread-info, call-info, "
+		                       "call-trace, exec-trace, binary-info, calls, events)");
+	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++)
+		if (!strcmp(argv[optind], views[v].name))
 			break;
-	if (i == sizeof(views) / sizeof(views[0]))
+	if (v == sizeof(views) / sizeof(views[0]))
 		return cmd_usage_error("dump", "unknown view '%s'", argv[optind]);
-	if (!input)
+	if (views[v].usage && optind + 1 < argc &&
+	    (!strcmp(argv[optind + 1], "-h") || !strcmp(argv[optind + 1], "--help"))) {
+		fputs(views[v].usage, stdout);
+		return EXIT_OK;
+	}
+	if (!o.input)
 		return cmd_usage_error("dump", "missing -i FILE");
-	fprintf(stderr, "nosco dump: view '%s' is not implemented yet\n", views[i]);
-	return EXIT_USAGE;
+	if (!views[v].fn) {
+		fprintf(stderr, "nosco dump: view '%s' is not implemented yet\n", views[v].name);
+		return EXIT_USAGE;
+	}
+	r = reader_open(o.input, &err);
+	if (!r) {
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	warn_damage(r, o.input);
+	ret = run_view(v, &o, r, argc - optind, argv + optind);
+	reader_close(r);
+	return ret;
 }

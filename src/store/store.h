@@ -164,11 +164,11 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
  * @addr, @bytes, @len: the instruction (len <= 15), as it really is in
  *                      memory (never with breakpoint bytes in it)
  *
- * This is the hot path; it appends to an in-memory chunk and returns the
- * thread's stream position of the instruction.
+ * This is the hot path; it appends to an in-memory chunk.
+ * Return: the thread's stream position of the instruction, or -1 with err.
  */
-int store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes, size_t len,
-	       struct err *err);
+int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes,
+		   size_t len, struct err *err);
 
 /**
  * store_insn_intern - the id of an (address, bytes) pair, storing the pair if new
@@ -189,5 +189,17 @@ uint64_t store_thread_pos(struct store *s, int64_t thread);
 
 /* store_tick - commit if the commit interval has passed (call from the event loop) */
 int store_tick(struct store *s, struct err *err);
+
+/**
+ * store_commit - commit now
+ *
+ * Writes every thread's pending instructions as chunks and commits, so
+ * that all recorded so far survives a crash. store_tick() does this every
+ * STORE_COMMIT_INTERVAL_MS; this is for moments that must not be lost
+ * (for instance before the program is allowed to run after a stop).
+ * Return: 0 (also when a reader's lock delays the commit to the next
+ * tick), or -1 with err.
+ */
+int store_commit(struct store *s, struct err *err);
 
 #endif

@@ -1,0 +1,410 @@
+/*
+ * Cursors over the record tables (threads, binaries, events, calls), the
+ * single-record lookups and call backtraces. Each cursor wraps one
+ * prepared statement borrowed from the reader's pool.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/reader-int.h"
+#include "util/xalloc.h"
+
+enum record_kind { REC_THREAD, REC_BINARY, REC_EVENT, REC_CALL };
+
+#define THREAD_COLS "id, tid, create_event, exit_event, exit_code, exit_signal FROM threads"
+#define BINARY_COLS                                                                                \
+	"id, path, name, build_id, base, start_addr, end_addr, image, load_event, unload_event "   \
+	"FROM binaries"
+#define EVENT_COLS                                                                                 \
+	"id, kind, time_ns, thread, call, pos, addr, backtrace, subject, detail FROM events"
+#define CALL_COLS                                                                                  \
+	"id, thread, parent, kind, depth, addr, site, ret_addr, pos_start, pos_end, end_kind, "    \
+	"time_start, time_end, signal, truncated, backtrace FROM calls"
+
+static const struct {
+	const char *sql;
+	enum record_kind rec;
+	const char *what; /* for messages: "cannot read <what>" */
+} queries[RQ_COUNT] = {
+	[RQ_THREADS] = { "SELECT " THREAD_COLS " ORDER BY id", REC_THREAD, "the threads" },
+	[RQ_THREAD_GET] = { "SELECT " THREAD_COLS " WHERE id = ?1", REC_THREAD, "a thread" },
+	[RQ_BINARIES] = { "SELECT " BINARY_COLS " ORDER BY id", REC_BINARY, "the binaries" },
+	[RQ_BINARY_GET] = { "SELECT " BINARY_COLS " WHERE id = ?1", REC_BINARY, "a binary" },
+	[RQ_EVENTS] = { "SELECT " EVENT_COLS " ORDER BY id", REC_EVENT, "the events" },
+	[RQ_EVENTS_OF_CALL] = { "SELECT " EVENT_COLS " WHERE call = ?1 ORDER BY id", REC_EVENT,
+	                        "the events of a call" },
+	[RQ_EVENT_GET] = { "SELECT " EVENT_COLS " WHERE id = ?1", REC_EVENT, "an event" },
+	[RQ_CALLS] = { "SELECT " CALL_COLS " ORDER BY id", REC_CALL, "the calls" },
+	[RQ_CALLS_OF_THREAD] = { "SELECT " CALL_COLS " WHERE thread = ?1 ORDER BY id", REC_CALL,
+	                         "the calls of a thread" },
+	[RQ_CALLS_ROOTS] = { "SELECT " CALL_COLS " WHERE thread = ?1 AND parent IS NULL "
+	                     "ORDER BY id",
+	                     REC_CALL, "the root calls" },
+	[RQ_CALLS_ROOTS_ALL] = { "SELECT " CALL_COLS " WHERE parent IS NULL ORDER BY id", REC_CALL,
+	                         "the root calls" },
+	[RQ_CALLS_CHILDREN] = { "SELECT " CALL_COLS " WHERE parent = ?1 ORDER BY id", REC_CALL,
+	                        "the calls made by a call" },
+	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call" },
+};
+
+struct reader_cursor {
+	struct store_reader *r;
+	enum reader_query q;
+	sqlite3_stmt *st;
+	bool done;        /* stepping a finished statement would start it again */
+	VEC(uint64_t) bt; /* the decoded backtrace of the current row */
+};
+
+static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_query q,
+                                        struct err *err)
+{
+	struct reader_cursor *c;
+	sqlite3_stmt *st;
+
+	if (r->pool[q].len)
+		st = r->pool[q].data[--r->pool[q].len];
+	else if (!(st = reader_prepare(r, queries[q].sql, err)))
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->q = q;
+	c->st = st;
+	return c;
+}
+
+/* A cursor with its one parameter bound. */
+static struct reader_cursor *cursor_new_id(struct store_reader *r, enum reader_query q, int64_t id,
+                                           struct err *err)
+{
+	struct reader_cursor *c = cursor_new(r, q, err);
+
+	if (c)
+		sqlite3_bind_int64(c->st, 1, id);
+	return c;
+}
+
+void reader_cursor_free(struct reader_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_reset(c->st);
+	sqlite3_clear_bindings(c->st);
+	vec_push(&c->r->pool[c->q], c->st);
+	vec_free(&c->bt);
+	free(c);
+}
+
+void reader_get_cursors_free(struct store_reader *r)
+{
+	size_t i;
+
+	for (i = 0; i < RQ_COUNT; i++) {
+		reader_cursor_free(r->get[i]);
+		r->get[i] = NULL;
+	}
+}
+
+/* Step to the next row: 1, 0 at the end, -1 with err. */
+static int cursor_step(struct reader_cursor *c, enum record_kind rec, struct err *err)
+{
+	int rc;
+
+	if (queries[c->q].rec != rec)
+		return err_set(err, ERR_INTERNAL, "reader: cursor used for the wrong records");
+	if (c->done)
+		return 0;
+	rc = sqlite3_step(c->st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	c->done = true;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return reader_sql_error(c->r, queries[c->q].what, err);
+}
+
+static int64_t col_id(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? STORE_NONE
+	                                                   : sqlite3_column_int64(st, col);
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int col)
+{
+	return (uint64_t)sqlite3_column_int64(st, col);
+}
+
+/* A BLOB column: the pointer must be taken before the length (SQLite's rule). */
+static const void *col_blob(sqlite3_stmt *st, int col, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	return p;
+}
+
+/* A BLOB column as a NUL-terminated string (sqlite3_column_text adds the NUL). */
+static const char *col_str(sqlite3_stmt *st, int col, size_t *len)
+{
+	const char *p;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		*len = 0;
+		return NULL;
+	}
+	p = (const char *)sqlite3_column_text(st, col);
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	return p;
+}
+
+/* A backtrace column: little-endian u64s, decoded into the cursor. */
+static void col_bt(struct reader_cursor *c, int col, const uint64_t **bt, size_t *n)
+{
+	size_t len, i, j;
+	const uint8_t *p = col_blob(c->st, col, &len);
+
+	c->bt.len = 0;
+	for (i = 0; p && i + 8 <= len; i += 8) {
+		uint64_t v = 0;
+
+		for (j = 0; j < 8; j++)
+			v |= (uint64_t)p[i + j] << (8 * j);
+		vec_push(&c->bt, v);
+	}
+	*bt = c->bt.data;
+	*n = c->bt.len;
+}
+
+int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struct err *err)
+{
+	sqlite3_stmt *st = c->st;
+	int rc = cursor_step(c, REC_THREAD, err);
+
+	if (rc <= 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->tid = sqlite3_column_int(st, 1);
+	out->create_event = col_id(st, 2);
+	out->exit_event = col_id(st, 3);
+	out->signaled = sqlite3_column_type(st, 5) != SQLITE_NULL;
+	out->exited = out->signaled || sqlite3_column_type(st, 4) != SQLITE_NULL;
+	out->code = sqlite3_column_int(st, out->signaled ? 5 : 4);
+	out->insn_count = reader_thread_insn_count(c->r, out->id);
+	return 1;
+}
+
+int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struct err *err)
+{
+	sqlite3_stmt *st = c->st;
+	int rc = cursor_step(c, REC_BINARY, err);
+
+	if (rc <= 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->path = col_str(st, 1, &out->path_len);
+	if (!out->path)
+		out->path = "";
+	out->name = col_str(st, 2, &out->name_len);
+	out->build_id = col_blob(st, 3, &out->build_id_len);
+	out->base = col_u64(st, 4);
+	out->start = col_u64(st, 5);
+	out->end = col_u64(st, 6);
+	out->image = col_blob(st, 7, &out->image_len);
+	out->load_event = col_id(st, 8);
+	out->unload_event = col_id(st, 9);
+	return 1;
+}
+
+int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct err *err)
+{
+	sqlite3_stmt *st = c->st;
+	size_t len;
+	int rc = cursor_step(c, REC_EVENT, err);
+
+	if (rc <= 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->kind = (enum store_event_kind)sqlite3_column_int(st, 1);
+	out->time_ns = col_u64(st, 2);
+	out->thread = col_id(st, 3);
+	out->call = col_id(st, 4);
+	out->pos = col_u64(st, 5);
+	out->addr = col_u64(st, 6);
+	col_bt(c, 7, &out->bt, &out->bt_len);
+	out->subject = col_id(st, 8);
+	out->detail = col_str(st, 9, &len);
+	return 1;
+}
+
+int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct err *err)
+{
+	sqlite3_stmt *st = c->st;
+	int rc = cursor_step(c, REC_CALL, err);
+
+	if (rc <= 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->thread = sqlite3_column_int64(st, 1);
+	out->parent = col_id(st, 2);
+	out->kind = (enum store_call_kind)sqlite3_column_int(st, 3);
+	out->depth = (uint32_t)sqlite3_column_int64(st, 4);
+	out->addr = col_u64(st, 5);
+	out->site = col_u64(st, 6);
+	out->ret_addr = col_u64(st, 7);
+	out->pos_start = col_u64(st, 8);
+	out->open = sqlite3_column_type(st, 9) == SQLITE_NULL;
+	if (out->open) {
+		uint64_t end = reader_thread_insn_count(c->r, out->thread);
+
+		out->pos_end = end > out->pos_start ? end : out->pos_start;
+	} else {
+		out->pos_end = col_u64(st, 9);
+		out->end = (enum store_call_end)sqlite3_column_int(st, 10);
+		out->time_end = col_u64(st, 12);
+	}
+	out->time_start = col_u64(st, 11);
+	out->signal = sqlite3_column_int(st, 13);
+	out->truncated = sqlite3_column_int(st, 14) != 0;
+	col_bt(c, 15, &out->bt, &out->bt_len);
+	return 1;
+}
+
+struct reader_cursor *reader_threads(struct store_reader *r, struct err *err)
+{
+	return cursor_new(r, RQ_THREADS, err);
+}
+
+struct reader_cursor *reader_binaries(struct store_reader *r, struct err *err)
+{
+	return cursor_new(r, RQ_BINARIES, err);
+}
+
+struct reader_cursor *reader_events(struct store_reader *r, struct err *err)
+{
+	return cursor_new(r, RQ_EVENTS, err);
+}
+
+struct reader_cursor *reader_events_of_call(struct store_reader *r, int64_t call, struct err *err)
+{
+	return cursor_new_id(r, RQ_EVENTS_OF_CALL, call, err);
+}
+
+struct reader_cursor *reader_calls(struct store_reader *r, struct err *err)
+{
+	return cursor_new(r, RQ_CALLS, err);
+}
+
+struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thread,
+                                             struct err *err)
+{
+	return cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
+}
+
+struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)
+{
+	if (thread < 0)
+		return cursor_new(r, RQ_CALLS_ROOTS_ALL, err);
+	return cursor_new_id(r, RQ_CALLS_ROOTS, thread, err);
+}
+
+struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call, struct err *err)
+{
+	return cursor_new_id(r, RQ_CALLS_CHILDREN, call, err);
+}
+
+/*
+ * The cursor of a reader_X_get(): kept open until the next lookup of the
+ * same kind, so that the strings of the record it returned stay valid.
+ */
+static struct reader_cursor *get_cursor(struct store_reader *r, enum reader_query q, int64_t id,
+                                        struct err *err)
+{
+	if (r->get[q]) {
+		sqlite3_reset(r->get[q]->st);
+		sqlite3_bind_int64(r->get[q]->st, 1, id);
+		r->get[q]->done = false;
+		return r->get[q];
+	}
+	r->get[q] = cursor_new_id(r, q, id, err);
+	return r->get[q];
+}
+
+static int not_found(struct store_reader *r, const char *what, int64_t id, struct err *err)
+{
+	return err_set(err, ERR_NOT_FOUND, "%s has no %s %lld", r->path, what, (long long)id);
+}
+
+int reader_thread_get(struct store_reader *r, int64_t id, struct reader_thread *out,
+                      struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, RQ_THREAD_GET, id, err);
+	int rc = c ? reader_thread_next(c, out, err) : -1;
+
+	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "thread", id, err);
+}
+
+int reader_binary_get(struct store_reader *r, int64_t id, struct reader_binary *out,
+                      struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, RQ_BINARY_GET, id, err);
+	int rc = c ? reader_binary_next(c, out, err) : -1;
+
+	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "binary", id, err);
+}
+
+int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *out, struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, RQ_EVENT_GET, id, err);
+	int rc = c ? reader_event_next(c, out, err) : -1;
+
+	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "event", id, err);
+}
+
+int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, RQ_CALL_GET, id, err);
+	int rc = c ? reader_call_next(c, out, err) : -1;
+
+	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
+}
+
+int reader_call_backtrace(struct store_reader *r, int64_t call, struct reader_frame **frames,
+                          size_t *n, struct err *err)
+{
+	VEC(struct reader_frame) v = { 0 };
+	struct reader_call c;
+	size_t i;
+
+	*frames = NULL;
+	*n = 0;
+	if (reader_call_get(r, call, &c, err))
+		return -1;
+	while (c.parent != STORE_NONE) {
+		struct reader_frame f = { .call = c.parent, .addr = c.site };
+
+		/* A parent is opened before its children: a larger id means damage, not a loop. */
+		if (c.parent >= c.id) {
+			vec_free(&v);
+			return err_set(err, ERR_INPUT, "%s is damaged: call %lld has parent %lld",
+			               r->path, (long long)c.id, (long long)c.parent);
+		}
+		vec_push(&v, f);
+		if (reader_call_get(r, f.call, &c, err)) {
+			vec_free(&v);
+			if (err && err->kind == ERR_NOT_FOUND)
+				err->kind = ERR_INPUT;
+			return -1;
+		}
+	}
+	for (i = 0; i < c.bt_len; i++) {
+		struct reader_frame f = { .call = STORE_NONE, .addr = c.bt[i] };
+
+		vec_push(&v, f);
+	}
+	*frames = v.data;
+	*n = v.len;
+	return 0;
+}

@@ -1,0 +1,230 @@
+/*
+ * Streaming a thread's executed instructions: chunks are fetched and
+ * decoded one at a time, and each id is resolved through a cache of the
+ * insns table filled on demand, so memory depends on the chunk size and on
+ * the distinct instructions seen, never on the length of the range.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "store/reader-int.h"
+#include "util/xalloc.h"
+
+/* A chunk claiming more than this is damage, not a reason to allocate. */
+#define MAX_CHUNK_COUNT (1u << 24)
+
+struct reader_insns {
+	struct store_reader *r;
+	int64_t thread;
+	uint64_t pos, to;     /* the next position to yield, the end of the range */
+	sqlite3_stmt *st;     /* the thread's chunks from the one holding `from` on */
+	uint64_t chunk_first; /* stream position of ids[0] */
+	uint32_t *ids;
+	size_t n, cap;
+	uint8_t *packed;
+	size_t packed_cap;
+	ZSTD_DCtx *dz;
+	bool done;
+	uint8_t bytes[STORE_INSN_MAX]; /* the last instruction's, as the cache may move */
+};
+
+void reader_insn_cache_fini(struct store_reader *r)
+{
+	hashmap_fini(&r->insn_cache);
+	vec_free(&r->insns);
+}
+
+/* The (address, bytes) pair of an id, read from the insns table the first time. */
+static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_t id,
+                                                 struct err *err)
+{
+	uintptr_t ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
+	struct reader_insn_ent e = { 0 };
+	const void *bytes;
+	size_t len;
+	int rc;
+
+	if (ref)
+		return &r->insns.data[ref - 1];
+	if (!r->insn_stmt &&
+	    !(r->insn_stmt = reader_prepare(r, "SELECT addr, bytes FROM insns WHERE id = ?1", err)))
+		return NULL;
+	sqlite3_bind_int64(r->insn_stmt, 1, id);
+	rc = sqlite3_step(r->insn_stmt);
+	if (rc == SQLITE_ROW) {
+		e.addr = (uint64_t)sqlite3_column_int64(r->insn_stmt, 0);
+		bytes = sqlite3_column_blob(r->insn_stmt, 1);
+		len = (size_t)sqlite3_column_bytes(r->insn_stmt, 1);
+		e.len = (uint8_t)(len < STORE_INSN_MAX ? len : STORE_INSN_MAX);
+		if (e.len)
+			memcpy(e.bytes, bytes, e.len);
+	} else if (rc == SQLITE_DONE) {
+		err_set(err, ERR_INPUT, "%s is damaged: instruction %u is missing", r->path, id);
+	} else {
+		reader_sql_error(r, "the instructions", err);
+	}
+	sqlite3_reset(r->insn_stmt);
+	if (rc != SQLITE_ROW)
+		return NULL;
+	vec_push(&r->insns, e);
+	hashmap_put(&r->insn_cache, id, (void *)(uintptr_t)r->insns.len);
+	return &vec_last(&r->insns);
+}
+
+/* The first position of the chunk holding @pos (0 if none does). */
+static int chunk_start(struct store_reader *r, int64_t thread, uint64_t pos, uint64_t *first,
+                       struct err *err)
+{
+	sqlite3_stmt *st = reader_prepare(r,
+	                                  "SELECT first_pos FROM chunks WHERE thread = ?1 AND "
+	                                  "first_pos <= ?2 ORDER BY first_pos DESC LIMIT 1",
+	                                  err);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, thread);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)pos);
+	rc = sqlite3_step(st);
+	*first = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return reader_sql_error(r, "the instruction chunks", err);
+	return 0;
+}
+
+struct reader_insns *reader_insns_open(struct store_reader *r, int64_t thread, uint64_t from,
+                                       uint64_t to, struct err *err)
+{
+	struct reader_insns *it;
+	uint64_t first;
+
+	if (thread < 0 || (uint64_t)thread >= r->thread_insns.len) {
+		err_set(err, ERR_NOT_FOUND, "%s has no thread %lld", r->path, (long long)thread);
+		return NULL;
+	}
+	if (chunk_start(r, thread, from, &first, err))
+		return NULL;
+	it = xcalloc(1, sizeof(*it));
+	it->r = r;
+	it->thread = thread;
+	it->pos = from;
+	it->to = to;
+	it->done = from >= to;
+	it->dz = ZSTD_createDCtx();
+	it->st = reader_prepare(r,
+	                        "SELECT first_pos, count, data FROM chunks WHERE thread = ?1 AND "
+	                        "first_pos >= ?2 ORDER BY first_pos",
+	                        err);
+	if (!it->dz || !it->st) {
+		if (!it->dz)
+			err_set(err, ERR_INTERNAL, "cannot create a zstd context");
+		reader_insns_free(it);
+		return NULL;
+	}
+	sqlite3_bind_int64(it->st, 1, thread);
+	sqlite3_bind_int64(it->st, 2, (sqlite3_int64)first);
+	return it;
+}
+
+void reader_insns_free(struct reader_insns *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->st);
+	ZSTD_freeDCtx(it->dz);
+	free(it->ids);
+	free(it->packed);
+	free(it);
+}
+
+static int chunk_damaged(struct reader_insns *it, uint64_t first, struct err *err)
+{
+	return err_set(err, ERR_INPUT,
+	               "%s is damaged: the instruction chunk at position %llu of thread %lld "
+	               "cannot be decoded",
+	               it->r->path, (unsigned long long)first, (long long)it->thread);
+}
+
+/* Decompress and unpack the chunk of the current row into it->ids. */
+static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count, struct err *err)
+{
+	const void *data = sqlite3_column_blob(it->st, 2);
+	size_t len = (size_t)sqlite3_column_bytes(it->st, 2), need, got;
+
+	if (count > MAX_CHUNK_COUNT || !data)
+		return chunk_damaged(it, first, err);
+	if (count > it->cap) {
+		it->cap = count;
+		it->ids = xreallocarray(it->ids, it->cap, sizeof(*it->ids));
+	}
+	need = count * STORE_VARINT_MAX;
+	if (need > it->packed_cap) {
+		it->packed_cap = need;
+		it->packed = xrealloc(it->packed, need);
+	}
+	got = ZSTD_decompressDCtx(it->dz, it->packed, it->packed_cap, data, len);
+	if (ZSTD_isError(got) || store_chunk_unpack(it->packed, got, it->ids, count))
+		return chunk_damaged(it, first, err);
+	it->chunk_first = first;
+	it->n = count;
+	return 0;
+}
+
+/* Move to the chunk holding it->pos: 1, 0 at the end of the committed stream, -1. */
+static int next_chunk(struct reader_insns *it, struct err *err)
+{
+	for (;;) {
+		int rc = sqlite3_step(it->st);
+		uint64_t first, count;
+
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW)
+			return reader_sql_error(it->r, "the instruction chunks", err);
+		first = (uint64_t)sqlite3_column_int64(it->st, 0);
+		count = (uint64_t)sqlite3_column_int64(it->st, 1);
+		if (first > it->pos)
+			return err_set(err, ERR_INPUT,
+			               "%s is damaged: instructions %llu to %llu of thread %lld "
+			               "are missing",
+			               it->r->path, (unsigned long long)it->pos,
+			               (unsigned long long)first - 1, (long long)it->thread);
+		if (first + count > it->pos)
+			return chunk_decode(it, first, count, err) ? -1 : 1;
+	}
+}
+
+int reader_insns_next(struct reader_insns *it, struct reader_insn *out, struct err *err)
+{
+	const struct reader_insn_ent *e;
+	int rc;
+
+	if (it->done)
+		return 0;
+	if (it->pos >= it->to)
+		goto end;
+	if (it->pos - it->chunk_first >= it->n || it->pos < it->chunk_first) {
+		rc = next_chunk(it, err);
+		if (rc <= 0) {
+			it->done = true;
+			return rc;
+		}
+	}
+	e = insn_lookup(it->r, it->ids[it->pos - it->chunk_first], err);
+	if (!e)
+		goto fail;
+	out->pos = it->pos++;
+	out->addr = e->addr;
+	memcpy(it->bytes, e->bytes, sizeof(it->bytes));
+	out->bytes = it->bytes;
+	out->len = e->len;
+	return 1;
+fail:
+	it->done = true;
+	return -1;
+end:
+	it->done = true;
+	return 0;
+}

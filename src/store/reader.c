@@ -1,0 +1,465 @@
+/*
+ * Opening a trace for reading: recognising the file, recovering a trace
+ * whose writer was killed, noticing a truncated file, and the small tables
+ * (metadata, argv) that are read once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/reader-int.h"
+#include "util/xalloc.h"
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int reader_sql_error(struct store_reader *r, const char *what, struct err *err)
+{
+	return err_set(err, ERR_INPUT, "%s is damaged: cannot read %s: %s", r->path, what,
+	               sqlite3_errmsg(r->db));
+}
+
+sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		reader_sql_error(r, "its schema", err);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void add_damage(struct store_reader *r, const char *what)
+{
+	if (r->damage.len)
+		sb_adds(&r->damage, "; ");
+	sb_adds(&r->damage, what);
+}
+
+/* Read the 100-byte SQLite header: is this a nosco trace at all? */
+static int read_header(const char *path, unsigned char *hdr, off_t *size, struct err *err)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, ERR_IO, "cannot open %s", path);
+	if (fstat(fd, &st) || (n = pread(fd, hdr, 100, 0)) < 0) {
+		err_sys(err, ERR_IO, "cannot read %s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*size = st.st_size;
+	if (S_ISDIR(st.st_mode))
+		return err_set(err, ERR_IO, "cannot read %s: it is a directory", path);
+	if (n == 0)
+		return err_set(err, ERR_INPUT, "%s is not a nosco trace (the file is empty)", path);
+	if (n < 100 || memcmp(hdr, "SQLite format 3", 16))
+		return err_set(err, ERR_INPUT, "%s is not a nosco trace (not an SQLite database)",
+		               path);
+	if (be32(hdr + 68) != STORE_APPLICATION_ID)
+		return err_set(err, ERR_INPUT,
+		               "%s is not a nosco trace (an SQLite database of another program)",
+		               path);
+	return 0;
+}
+
+/*
+ * The header's page count is trustworthy when its "version-valid-for"
+ * matches the change counter; a file shorter than that has lost its end.
+ */
+static int check_length(struct store_reader *r, struct err *err)
+{
+	unsigned char hdr[100];
+	uint64_t page, want;
+	off_t size;
+
+	sb_reset(&r->damage);
+	if (read_header(r->path, hdr, &size, err))
+		return -1;
+	page = (uint64_t)hdr[16] << 8 | hdr[17];
+	if (page == 1)
+		page = 65536;
+	want = page * be32(hdr + 28);
+	if (be32(hdr + 92) == be32(hdr + 24) && (uint64_t)size < want) {
+		char *msg = xasprintf("the file is truncated (%lld of %llu bytes)", (long long)size,
+		                      (unsigned long long)want);
+
+		add_damage(r, msg);
+		free(msg);
+		/* Else SQLite refuses the whole file; this lets it read what is there. */
+		sqlite3_exec(r->db, "PRAGMA writable_schema=ON", NULL, NULL, NULL);
+	}
+	return 0;
+}
+
+static int open_db(struct store_reader *r, int flags, struct err *err)
+{
+	int rc;
+
+	sqlite3_close(r->db);
+	r->db = NULL;
+	rc = sqlite3_open_v2(r->path, &r->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return err_set(err, ERR_IO, "cannot open %s: %s", r->path,
+		               r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(r->db, 1);
+	/* A live writer locks the file for a moment at each commit. */
+	sqlite3_busy_timeout(r->db, 5000);
+	return 0;
+}
+
+/* The schema version; this is also the first read, which finds a hot journal. */
+static int read_version(struct store_reader *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			r->schema = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * A writer killed inside a transaction leaves a hot journal, and SQLite
+ * will not read the file before rolling it back, which a read-only
+ * connection cannot do. The rollback restores the last commit and is what
+ * any SQLite client would do on its first read: do it with a read-write
+ * connection that writes nothing else, then read read-only as usual.
+ */
+static int recover(struct store_reader *r, struct err *err)
+{
+	if (open_db(r, SQLITE_OPEN_READWRITE, err) || read_version(r) != SQLITE_OK) {
+		err_set(err, ERR_IO,
+		        "%s was left unfinished by a killed nosco and must be rolled back to its "
+		        "last commit before it can be read, which needs write access: %s",
+		        r->path, r->db ? sqlite3_errmsg(r->db) : "cannot open it");
+		return -1;
+	}
+	r->recovered = true;
+	return open_db(r, SQLITE_OPEN_READONLY, err);
+}
+
+static int open_checked(struct store_reader *r, struct err *err)
+{
+	int rc;
+
+	if (open_db(r, SQLITE_OPEN_READONLY, err) || check_length(r, err))
+		return -1;
+	rc = read_version(r);
+	if (rc == SQLITE_READONLY_ROLLBACK) {
+		/* The rollback may also restore the length: look again. */
+		if (recover(r, err) || check_length(r, err))
+			return -1;
+		rc = read_version(r);
+	}
+	if (rc != SQLITE_OK)
+		return reader_sql_error(r, "its header", err);
+	if (r->schema > STORE_SCHEMA_VERSION)
+		return err_set(
+		        err, ERR_INPUT,
+		        "%s was written by a newer nosco (schema %d, this nosco reads up to %d)",
+		        r->path, r->schema, STORE_SCHEMA_VERSION);
+	if (r->schema < 1)
+		return err_set(err, ERR_INPUT, "%s is not a complete nosco trace (schema %d)",
+		               r->path, r->schema);
+	return 0;
+}
+
+static void load_meta(struct store_reader *r)
+{
+	sqlite3_stmt *st = reader_prepare(r, "SELECT key, value FROM meta ORDER BY key", NULL);
+	int rc = SQLITE_ERROR;
+
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reader_meta m = { 0 };
+
+		m.key = xstrdup((const char *)sqlite3_column_text(st, 0) ?: "");
+		m.is_int = sqlite3_column_type(st, 1) == SQLITE_INTEGER;
+		if (m.is_int)
+			m.num = sqlite3_column_int64(st, 1);
+		else
+			m.text = xstrdup((const char *)sqlite3_column_text(st, 1) ?: "");
+		vec_push(&r->meta, m);
+	}
+	if (rc != SQLITE_DONE)
+		add_damage(r, "the metadata cannot be read");
+	sqlite3_finalize(st);
+}
+
+static void load_argv(struct store_reader *r)
+{
+	sqlite3_stmt *st = reader_prepare(r, "SELECT arg FROM argv ORDER BY idx", NULL);
+	int rc = SQLITE_ERROR;
+
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reader_arg a;
+		const void *p = sqlite3_column_blob(st, 0);
+
+		a.len = (size_t)sqlite3_column_bytes(st, 0);
+		a.s = xmalloc(a.len + 1);
+		if (a.len)
+			memcpy(a.s, p, a.len);
+		a.s[a.len] = '\0';
+		vec_push(&r->args, a);
+	}
+	if (rc != SQLITE_DONE)
+		add_damage(r, "the program's arguments cannot be read");
+	sqlite3_finalize(st);
+}
+
+/* The end of the last chunk of a thread's stream (0 if it has none). */
+static int thread_stream_end(sqlite3_stmt *st, int64_t thread, uint64_t *end)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, thread);
+	rc = sqlite3_step(st);
+	*end = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The committed length of every thread's stream, by thread id. */
+static void load_thread_insns(struct store_reader *r)
+{
+	sqlite3_stmt *st = reader_prepare(r, "SELECT id FROM threads ORDER BY id", NULL);
+	sqlite3_stmt *last =
+	        reader_prepare(r,
+	                       "SELECT first_pos + count FROM chunks WHERE thread = ?1 "
+	                       "ORDER BY first_pos DESC LIMIT 1",
+	                       NULL);
+	bool lost = false;
+	int rc = SQLITE_ERROR;
+	uint64_t end;
+
+	while (st && last && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (id < 0 || (size_t)id != r->thread_insns.len) {
+			rc = SQLITE_CORRUPT; /* ids are dense: a gap means lost rows */
+			break;
+		}
+		if (thread_stream_end(last, id, &end))
+			lost = true;
+		vec_push(&r->thread_insns, end);
+	}
+	if (rc != SQLITE_DONE)
+		add_damage(r, "the threads cannot all be read");
+	if (lost)
+		add_damage(r, "the instruction streams cannot all be read");
+	sqlite3_finalize(st);
+	sqlite3_finalize(last);
+}
+
+struct store_reader *reader_open(const char *path, struct err *err)
+{
+	struct store_reader *r = xcalloc(1, sizeof(*r));
+	unsigned char hdr[100];
+	off_t size;
+
+	r->path = xstrdup(path);
+	sb_init(&r->damage);
+	hashmap_init(&r->insn_cache);
+	if (read_header(path, hdr, &size, err) || open_checked(r, err)) {
+		reader_close(r);
+		return NULL;
+	}
+	load_meta(r);
+	load_argv(r);
+	load_thread_insns(r);
+	return r;
+}
+
+void reader_close(struct store_reader *r)
+{
+	struct reader_meta *m;
+	struct reader_arg *a;
+	size_t i, j;
+
+	if (!r)
+		return;
+	reader_get_cursors_free(r);
+	for (i = 0; i < RQ_COUNT; i++) {
+		for (j = 0; j < r->pool[i].len; j++)
+			sqlite3_finalize(r->pool[i].data[j]);
+		vec_free(&r->pool[i]);
+	}
+	sqlite3_finalize(r->insn_stmt);
+	reader_insn_cache_fini(r);
+	sqlite3_close(r->db);
+	vec_foreach (&r->meta, m) {
+		free((char *)m->key);
+		free((char *)m->text);
+	}
+	vec_free(&r->meta);
+	vec_foreach (&r->args, a)
+		free(a->s);
+	vec_free(&r->args);
+	vec_free(&r->thread_insns);
+	sb_fini(&r->damage);
+	free(r->path);
+	free(r);
+}
+
+const char *reader_path(const struct store_reader *r)
+{
+	return r->path;
+}
+
+int reader_schema(const struct store_reader *r)
+{
+	return r->schema;
+}
+
+const char *reader_damage(const struct store_reader *r)
+{
+	return r->damage.len ? r->damage.buf : NULL;
+}
+
+bool reader_recovered(const struct store_reader *r)
+{
+	return r->recovered;
+}
+
+/* SQLite's check reports start with "*** in database main ***" and span lines. */
+static int check_failed(struct store_reader *r, const char *report, struct err *err)
+{
+	static const char banner[] = "*** in database main ***";
+	char *msg, *p;
+
+	if (!strncmp(report, banner, sizeof(banner) - 1))
+		report += sizeof(banner) - 1;
+	report += strspn(report, " \n");
+	msg = xstrdup(report);
+	for (p = msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	err_set(err, ERR_INPUT, "%s is damaged: %s", r->path, msg);
+	free(msg);
+	return -1;
+}
+
+int reader_check(struct store_reader *r, struct err *err)
+{
+	sqlite3_stmt *st = reader_prepare(r, "PRAGMA quick_check(1)", err);
+	const char *report;
+	int rc, ret = 0;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	report = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (rc != SQLITE_ROW)
+		ret = reader_sql_error(r, "its pages", err);
+	else if (strcmp(report ?: "", "ok"))
+		ret = check_failed(r, report ?: "", err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* One count: -1 with err if that table cannot be read. */
+static int64_t count_of(struct store_reader *r, const char *sql, struct err *err)
+{
+	sqlite3_stmt *st = reader_prepare(r, sql, err);
+	int64_t n = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		reader_sql_error(r, "its record counts", err);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int reader_counts(struct store_reader *r, struct reader_counts *out, struct err *err)
+{
+	/* Ids are dense, so max(id) + 1 is the count and needs no scan. */
+	out->threads = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM threads", err);
+	out->binaries = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM binaries", err);
+	out->events = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM events", err);
+	out->calls = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
+	out->insns = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM insns", err);
+	out->chunks = count_of(r, "SELECT count(*) FROM chunks", err);
+	return out->threads < 0 || out->binaries < 0 || out->events < 0 || out->calls < 0 ||
+	                       out->insns < 0 || out->chunks < 0
+	               ? -1
+	               : 0;
+}
+
+size_t reader_meta_count(const struct store_reader *r)
+{
+	return r->meta.len;
+}
+
+const struct reader_meta *reader_meta_at(const struct store_reader *r, size_t i)
+{
+	return i < r->meta.len ? &r->meta.data[i] : NULL;
+}
+
+static const struct reader_meta *meta_find(const struct store_reader *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->meta.len; i++)
+		if (!strcmp(r->meta.data[i].key, key))
+			return &r->meta.data[i];
+	return NULL;
+}
+
+const char *reader_meta_text(const struct store_reader *r, const char *key)
+{
+	const struct reader_meta *m = meta_find(r, key);
+
+	return m && !m->is_int ? m->text : NULL;
+}
+
+int reader_meta_int(const struct store_reader *r, const char *key, int64_t *out)
+{
+	const struct reader_meta *m = meta_find(r, key);
+
+	if (!m || !m->is_int)
+		return -1;
+	*out = m->num;
+	return 0;
+}
+
+size_t reader_argc(const struct store_reader *r)
+{
+	return r->args.len;
+}
+
+const char *reader_argv(const struct store_reader *r, size_t i, size_t *len)
+{
+	if (i >= r->args.len)
+		return NULL;
+	if (len)
+		*len = r->args.data[i].len;
+	return r->args.data[i].s;
+}
+
+uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread)
+{
+	if (thread < 0 || (uint64_t)thread >= r->thread_insns.len)
+		return 0;
+	return r->thread_insns.data[thread];
+}

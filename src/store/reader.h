@@ -1,0 +1,283 @@
+/*
+ * The read side of the trace file (docs/trace-format.md), used by the dump
+ * views. Everything here is read-only and works on a trace that is still
+ * being written, on one whose writer was killed (it then shows the state
+ * of the last commit) and, as far as possible, on a damaged file.
+ *
+ * Usage:
+ *
+ *	struct store_reader *r = reader_open(path, &err);
+ *	struct reader_cursor *c = reader_calls_children(r, call_id, &err);
+ *	struct reader_call call;
+ *	int rc;
+ *
+ *	while ((rc = reader_call_next(c, &call, &err)) > 0)
+ *		...;
+ *	reader_cursor_free(c);
+ *	if (rc < 0)
+ *		... err says what could not be read ...
+ *	reader_close(r);
+ *
+ * Records: ids are the writer's (dense from 0). Optional references are
+ * STORE_NONE when absent. Strings and arrays inside a record point into
+ * the cursor that produced it and stay valid until the next call on that
+ * cursor or its reader_cursor_free(); for reader_X_get() until the next
+ * reader_X_get() of the same kind. Copy what must live longer.
+ *
+ * Cursors are cheap: their prepared statements are kept by the reader and
+ * reused, so a view may open one cursor per node of a call tree. Any number
+ * of cursors may be open at once; all must be freed before reader_close().
+ *
+ * Errors: functions return -1 (or NULL) and fill err; ERR_IO for a file
+ * that cannot be opened, ERR_INPUT for one that is not a readable trace or
+ * is damaged where it was read, ERR_NOT_FOUND for an id that does not exist.
+ */
+#ifndef NOSCO_STORE_READER_H
+#define NOSCO_STORE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct store_reader;
+struct reader_cursor;
+struct reader_insns;
+
+/* One metadata entry: keys are listed in docs/trace-format.md. */
+struct reader_meta {
+	const char *key;
+	const char *text; /* the value if it is text, else NULL */
+	int64_t num;      /* the value if it is an integer */
+	bool is_int;
+};
+
+struct reader_thread {
+	int64_t id;
+	int tid;
+	int64_t create_event; /* STORE_NONE for a thread that was there at the start */
+	int64_t exit_event;   /* STORE_NONE if no exit event was recorded */
+	bool exited;          /* its end was recorded: then signaled and code say how */
+	bool signaled;
+	int code;            /* exit code (0..255) or signal number */
+	uint64_t insn_count; /* instructions in its stream (committed chunks) */
+};
+
+struct reader_binary {
+	int64_t id;
+	const char *path; /* NUL-terminated bytes, not necessarily UTF-8 */
+	size_t path_len;
+	const char *name; /* NULL if not recorded */
+	size_t name_len;
+	const uint8_t *build_id; /* NULL if none */
+	size_t build_id_len;
+	uint64_t base;        /* load bias: file address + base = runtime address */
+	uint64_t start, end;  /* mapped range [start, end) */
+	const uint8_t *image; /* the stored image (vdso), NULL if the file is on disk */
+	size_t image_len;
+	int64_t load_event;   /* STORE_NONE: mapped when tracing started */
+	int64_t unload_event; /* STORE_NONE: never unloaded */
+};
+
+struct reader_event {
+	int64_t id;
+	enum store_event_kind kind;
+	uint64_t time_ns;
+	int64_t thread;     /* origin: the thread, STORE_NONE if none */
+	int64_t call;       /* origin: innermost open call of the thread, or STORE_NONE */
+	uint64_t pos;       /* origin: instructions the thread had recorded before it */
+	uint64_t addr;      /* origin: the program counter */
+	const uint64_t *bt; /* return addresses, innermost first */
+	size_t bt_len;
+	int64_t subject;    /* see enum store_event_kind; STORE_NONE if none */
+	const char *detail; /* see enum store_event_kind; NULL if none */
+};
+
+struct reader_call {
+	int64_t id;
+	int64_t thread;
+	int64_t parent; /* STORE_NONE for a root call */
+	enum store_call_kind kind;
+	uint32_t depth;
+	uint64_t addr;                 /* entry address */
+	uint64_t site;                 /* the call instruction in the parent, 0 if unknown */
+	uint64_t ret_addr;             /* where it returns to, 0 if none */
+	uint64_t pos_start;            /* its instructions are the thread's [pos_start, pos_end) */
+	uint64_t pos_end;              /* open calls: the end of the thread's committed stream */
+	bool open;                     /* no end was recorded (the trace stopped while it ran) */
+	enum store_call_end end;       /* how it ended, unless open */
+	uint64_t time_start, time_end; /* time_end is 0 while open */
+	int32_t signal;                /* STORE_CALL_SIGNAL: the signal number */
+	bool truncated;                /* past the depth limit: no instructions recorded */
+	const uint64_t *bt;            /* root calls: return addresses, innermost first */
+	size_t bt_len;
+};
+
+/* One element of a call's backtrace (reader_call_backtrace). */
+struct reader_frame {
+	int64_t call;  /* an enclosing traced call, or STORE_NONE for a return address */
+	uint64_t addr; /* call: the call site inside it; else the return address */
+};
+
+struct reader_insn {
+	uint64_t pos; /* position in the thread's stream */
+	uint64_t addr;
+	const uint8_t *bytes; /* valid until the next reader_insns_next() */
+	size_t len;
+};
+
+struct reader_counts {
+	int64_t threads, binaries, events, calls, insns, chunks;
+};
+
+/**
+ * reader_open - open a trace file for reading
+ * @path: the file
+ * @err: why it cannot be read
+ *
+ * Checks that the file is an SQLite database with nosco's application_id
+ * and a schema version this nosco reads. A trace left with a hot rollback
+ * journal by a killed writer is first rolled back to its last commit (the
+ * one change a reader makes, and the one SQLite itself would make; see
+ * reader_recovered()); that needs write access to the file's directory.
+ * A truncated file is opened anyway: reader_damage() says so and the
+ * reads that reach the missing part fail with ERR_INPUT.
+ *
+ * Return: the reader, or NULL with err (ERR_IO, ERR_INPUT).
+ */
+struct store_reader *reader_open(const char *path, struct err *err);
+
+/* reader_close - close the reader; NULL is a no-op */
+void reader_close(struct store_reader *r);
+
+/* reader_path - the path the reader was opened with */
+const char *reader_path(const struct store_reader *r);
+
+/* reader_schema - the file's schema version (PRAGMA user_version) */
+int reader_schema(const struct store_reader *r);
+
+/**
+ * reader_damage - what is wrong with the file, found while opening it
+ *
+ * Return: NULL for an intact file, else one line such as "the file is
+ * truncated (12288 of 40960 bytes)".
+ */
+const char *reader_damage(const struct store_reader *r);
+
+/* reader_recovered - true if reader_open() rolled back an unfinished transaction */
+bool reader_recovered(const struct store_reader *r);
+
+/**
+ * reader_check - run SQLite's integrity check (PRAGMA quick_check)
+ *
+ * Reads the whole file, so views call it only when asked to verify.
+ * Return: 0 if it is consistent, -1 with ERR_INPUT naming the first problem.
+ */
+int reader_check(struct store_reader *r, struct err *err);
+
+/*
+ * reader_counts - how many records of each kind the file holds
+ *
+ * A count that cannot be read is -1; then the return is -1 with err.
+ */
+int reader_counts(struct store_reader *r, struct reader_counts *out, struct err *err);
+
+/* Metadata, read at open: entries in key order. */
+size_t reader_meta_count(const struct store_reader *r);
+const struct reader_meta *reader_meta_at(const struct store_reader *r, size_t i);
+/* reader_meta_text - the text value of key, or NULL if absent or not text */
+const char *reader_meta_text(const struct store_reader *r, const char *key);
+/* reader_meta_int - the integer value of key; -1 if absent or not an integer */
+int reader_meta_int(const struct store_reader *r, const char *key, int64_t *out);
+
+/* The traced program's argv, read at open; arguments are NUL-terminated bytes. */
+size_t reader_argc(const struct store_reader *r);
+const char *reader_argv(const struct store_reader *r, size_t i, size_t *len);
+
+/* reader_thread_insn_count - instructions in a thread's committed stream (0 if unknown) */
+uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread);
+
+/*
+ * Cursors. reader_X_next() returns 1 with the next record in out, 0 at the
+ * end, -1 with err (the file is damaged there). Every cursor is released
+ * with reader_cursor_free().
+ */
+
+/* reader_threads - all threads by id */
+struct reader_cursor *reader_threads(struct store_reader *r, struct err *err);
+int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struct err *err);
+
+/* reader_binaries - all binaries by id */
+struct reader_cursor *reader_binaries(struct store_reader *r, struct err *err);
+int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struct err *err);
+
+/* reader_events - all events by id */
+struct reader_cursor *reader_events(struct store_reader *r, struct err *err);
+/* reader_events_of_call - the events whose origin call is @call (not its descendants), by id */
+struct reader_cursor *reader_events_of_call(struct store_reader *r, int64_t call, struct err *err);
+int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct err *err);
+
+/* reader_calls - all calls by id */
+struct reader_cursor *reader_calls(struct store_reader *r, struct err *err);
+/* reader_calls_of_thread - the calls of one thread by id (a scan of all calls) */
+struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thread,
+                                             struct err *err);
+/* reader_calls_roots - root calls of a thread (STORE_NONE: of all threads), by id */
+struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err);
+/* reader_calls_children - the calls made directly by @call, in stream order */
+struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call, struct err *err);
+int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct err *err);
+
+/* reader_cursor_free - release a cursor; NULL is a no-op */
+void reader_cursor_free(struct reader_cursor *c);
+
+/* One record by id: 0, or -1 with err (ERR_NOT_FOUND if there is no such id). */
+int reader_thread_get(struct store_reader *r, int64_t id, struct reader_thread *out,
+                      struct err *err);
+int reader_binary_get(struct store_reader *r, int64_t id, struct reader_binary *out,
+                      struct err *err);
+int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *out, struct err *err);
+int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err);
+
+/**
+ * reader_call_backtrace - where a call was made from, innermost first
+ * @call: the call
+ * @frames: set to a new array (free() it), NULL when empty
+ * @n: set to its length
+ *
+ * The chain of enclosing traced calls (each with the call site inside it),
+ * followed by the return addresses stored with the root call
+ * (behaviour.md §4.5).
+ * Return: 0, or -1 with err.
+ */
+int reader_call_backtrace(struct store_reader *r, int64_t call, struct reader_frame **frames,
+                          size_t *n, struct err *err);
+
+/**
+ * reader_insns_open - iterate the instructions of a thread's stream
+ * @thread: the thread
+ * @from, @to: positions [from, to); to may be UINT64_MAX for "to the end"
+ *
+ * Instructions are decoded one chunk at a time, so memory stays bounded
+ * whatever the range. The iteration ends early at the end of the committed
+ * stream (an open call of a killed trace). Use [pos_start, pos_end) of a
+ * call for its instructions, including those of its descendants.
+ * Return: the iterator, or NULL with err.
+ */
+struct reader_insns *reader_insns_open(struct store_reader *r, int64_t thread, uint64_t from,
+                                       uint64_t to, struct err *err);
+
+/* reader_insns_next - 1 with the next instruction, 0 at the end, -1 with err */
+int reader_insns_next(struct reader_insns *it, struct reader_insn *out, struct err *err);
+
+/* reader_insns_free - release an iterator; NULL is a no-op */
+void reader_insns_free(struct reader_insns *it);
+
+/* Names used in dumps and docs/trace-format.md; "?" for an unknown value. */
+const char *reader_event_kind_name(enum store_event_kind kind);
+const char *reader_call_kind_name(enum store_call_kind kind);
+const char *reader_call_end_name(enum store_call_end end);
+
+#endif

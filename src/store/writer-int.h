@@ -1,0 +1,115 @@
+/*
+ * The writer's state, shared by writer.c (records, transactions), calls.c
+ * (call records), stream.c (the instruction hot path) and output.c
+ * (creating the file). Not for use outside src/store/.
+ */
+#ifndef NOSCO_STORE_WRITER_INT_H
+#define NOSCO_STORE_WRITER_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <zstd.h>
+
+#include "store/internal.h"
+#include "store/store.h"
+#include "util/hashmap.h"
+#include "util/vec.h"
+
+enum store_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_META,
+	ST_ARGV_CLEAR,
+	ST_ARGV,
+	ST_BINARY,
+	ST_BINARY_UNLOAD,
+	ST_THREAD,
+	ST_THREAD_EXIT,
+	ST_EVENT,
+	ST_CALL,
+	ST_CALL_CLOSE,
+	ST_INSN,
+	ST_CHUNK,
+	ST_COUNT,
+};
+
+/* One thread's instruction stream: the ids not yet written as a chunk. */
+struct store_stream {
+	uint64_t pos;   /* instructions appended so far */
+	uint64_t first; /* stream position of buf[0] */
+	int64_t seq;    /* sequence number of the next chunk */
+	uint32_t *buf;
+	size_t len, cap; /* cap grows up to STORE_CHUNK_INSNS */
+};
+
+/* A distinct (address, bytes) pair; its index in store.insns is its id. */
+struct store_insn_ent {
+	uint64_t addr;
+	uint32_t next; /* id + 1 of the next pair at the same address, 0 = none */
+	uint8_t len;
+	uint8_t bytes[STORE_INSN_MAX];
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[ST_COUNT];
+	bool in_txn;
+	bool failed;     /* a write failed: every later write reports fail */
+	struct err fail; /* what failed */
+	uint64_t last_commit_ms;
+	int64_t n_binaries, n_threads, n_events, n_calls;
+	VEC(struct store_stream) streams; /* indexed by thread id */
+	struct hashmap insn_by_addr;      /* addr -> id + 1 of the first pair at addr */
+	VEC(struct store_insn_ent) insns; /* indexed by id */
+	struct hashmap open_calls;        /* id -> struct store_open_call, not yet ended */
+	ZSTD_CCtx *zc;
+	uint8_t *packed; /* STORE_CHUNK_INSNS * STORE_VARINT_MAX bytes */
+	uint8_t *zbuf;
+	size_t zbuf_cap;
+};
+
+/* store_check_failed - the sticky error of an earlier failed write, if any */
+int store_check_failed(struct store *s, struct err *err);
+
+/* store_bind_id - bind an optional id: STORE_NONE (any negative) is NULL */
+void store_bind_id(sqlite3_stmt *st, int col, int64_t id);
+
+/* store_bind_u64 - bind an unsigned value with the same bits */
+void store_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
+
+/* store_bt_encode - a backtrace as little-endian u64s (free() it), NULL if empty */
+uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
+
+/* store_calls_write_open - insert the rows of open calls not yet in the file */
+int store_calls_write_open(struct store *s, struct err *err);
+
+/* store_calls_fini - forget the open calls */
+void store_calls_fini(struct store *s);
+
+/* store_sql_fail - record an SQLite failure as the writer's sticky error */
+int store_sql_fail(struct store *s, const char *what, struct err *err);
+
+/* store_step_done - run a bound statement that returns no rows, then reset it */
+int store_step_done(struct store *s, enum store_stmt which, const char *what, struct err *err);
+
+/* store_now_ms - a monotonic clock in milliseconds for the commit interval */
+uint64_t store_now_ms(void);
+
+/* store_stream_flush - write the thread's pending instructions as one chunk */
+int store_stream_flush(struct store *s, int64_t thread, struct err *err);
+
+/* store_stream_release - write out an exited thread's instructions and free its buffer */
+int store_stream_release(struct store *s, int64_t thread, struct err *err);
+
+/* store_streams_fini - free the instruction streams and the intern table */
+void store_streams_fini(struct store *s);
+
+/* store_open_db - open (creating) the database file and set the writer pragmas */
+int store_open_db(struct store *s, struct err *err);
+
+/* store_prepare_output - refuse or clear what is at the output path */
+int store_prepare_output(const char *path, bool force, struct err *err);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * The trace writer: creating the file, the records other than
+ * instructions, and the long-running transaction that is committed every
+ * STORE_COMMIT_INTERVAL_MS. The instruction hot path is in stream.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/writer-int.h"
+#include "util/xalloc.h"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+	[ST_ARGV_CLEAR] = "DELETE FROM argv",
+	[ST_ARGV] = "INSERT INTO argv(idx, arg) VALUES (?1, ?2)",
+	[ST_BINARY] = "INSERT INTO binaries(id, path, name, build_id, base, start_addr, end_addr, "
+	              "image, load_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_BINARY_UNLOAD] = "UPDATE binaries SET unload_event = ?2 WHERE id = ?1",
+	[ST_THREAD] = "INSERT INTO threads(id, tid, create_event) VALUES (?1, ?2, ?3)",
+	[ST_THREAD_EXIT] = "UPDATE threads SET exit_event = ?2, exit_code = ?3, exit_signal = ?4 "
+	                   "WHERE id = ?1",
+	[ST_EVENT] = "INSERT INTO events(id, kind, time_ns, thread, call, pos, addr, backtrace, "
+	             "subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_CALL] =
+	        "INSERT INTO calls(id, thread, parent, kind, depth, addr, site, ret_addr, "
+	        "pos_start, time_start, signal, truncated, backtrace, pos_end, end_kind, time_end) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[ST_CALL_CLOSE] = "UPDATE calls SET pos_end = ?2, end_kind = ?3, time_end = ?4 "
+	                  "WHERE id = ?1",
+	[ST_INSN] = "INSERT INTO insns(id, addr, bytes) VALUES (?1, ?2, ?3)",
+	[ST_CHUNK] = "INSERT INTO chunks(thread, seq, first_pos, count, data) "
+	             "VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+uint64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int store_sql_fail(struct store *s, const char *what, struct err *err)
+{
+	if (!s->failed) {
+		s->failed = true;
+		err_set(&s->fail, ERR_IO, "cannot write %s (%s): %s", s->path, what,
+		        sqlite3_errmsg(s->db));
+	}
+	if (err)
+		*err = s->fail;
+	return -1;
+}
+
+int store_check_failed(struct store *s, struct err *err)
+{
+	if (!s->failed)
+		return 0;
+	if (err)
+		*err = s->fail;
+	return -1;
+}
+
+int store_step_done(struct store *s, enum store_stmt which, const char *what, struct err *err)
+{
+	sqlite3_stmt *st = s->st[which];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return store_sql_fail(s, what, err);
+	return 0;
+}
+
+void store_bind_id(sqlite3_stmt *st, int col, int64_t id)
+{
+	if (id >= 0)
+		sqlite3_bind_int64(st, col, id);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+void store_bind_u64(sqlite3_stmt *st, int col, uint64_t v)
+{
+	sqlite3_bind_int64(st, col, (sqlite3_int64)v);
+}
+
+/* Bind a byte string (NULL stays NULL); SQLite copies it. */
+static void bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
+{
+	if (p)
+		sqlite3_bind_blob64(st, col, len ? p : "", len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+uint8_t *store_bt_encode(const uint64_t *bt, size_t n)
+{
+	uint8_t *buf;
+	size_t i, j;
+
+	if (!bt || !n)
+		return NULL;
+	buf = xmalloc(n * 8);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 8; j++)
+			buf[i * 8 + j] = (uint8_t)(bt[i] >> (8 * j));
+	return buf;
+}
+
+static void bind_backtrace(sqlite3_stmt *st, int col, const uint64_t *bt, size_t n)
+{
+	uint8_t *buf = store_bt_encode(bt, n);
+
+	if (buf)
+		sqlite3_bind_blob64(st, col, buf, n * 8, free);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+static int begin(struct store *s, struct err *err)
+{
+	if (store_step_done(s, ST_BEGIN, "begin", err))
+		return -1;
+	s->in_txn = true;
+	return 0;
+}
+
+/*
+ * Write the pending instructions of every thread, then commit. With
+ * @reopen, a commit that finds a reader holding its lock is left for the
+ * next interval, and a new transaction is begun after a commit.
+ */
+static int commit(struct store *s, bool reopen, struct err *err)
+{
+	int64_t t;
+	int rc;
+
+	if (store_check_failed(s, err) || store_calls_write_open(s, err))
+		return -1;
+	for (t = 0; t < s->n_threads; t++)
+		if (store_stream_flush(s, t, err))
+			return -1;
+	rc = sqlite3_step(s->st[ST_COMMIT]);
+	sqlite3_reset(s->st[ST_COMMIT]);
+	if (reopen && (rc & 0xff) == SQLITE_BUSY) {
+		s->last_commit_ms = store_now_ms(); /* try again next interval, not next tick */
+		return 0;
+	}
+	if (rc != SQLITE_DONE)
+		return store_sql_fail(s, "commit", err);
+	s->in_txn = false;
+	s->last_commit_ms = store_now_ms();
+	return reopen ? begin(s, err) : 0;
+}
+
+int store_commit(struct store *s, struct err *err)
+{
+	return commit(s, true, err);
+}
+
+int store_tick(struct store *s, struct err *err)
+{
+	if (store_check_failed(s, err))
+		return -1;
+	if (store_now_ms() - s->last_commit_ms < STORE_COMMIT_INTERVAL_MS)
+		return 0;
+	return store_commit(s, err);
+}
+
+static int prepare_all(struct store *s, struct err *err)
+{
+	int i;
+
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK)
+			return err_set(err, ERR_INTERNAL, "%s: preparing '%s': %s", s->path,
+			               stmt_sql[i], sqlite3_errmsg(s->db));
+	return 0;
+}
+
+/* The schema, the format ids and the first metadata, in one committed transaction. */
+static int create_schema(struct store *s, struct err *err)
+{
+	char *sql = xasprintf("BEGIN;\n%s"
+	                      "PRAGMA application_id = %d;\n"
+	                      "PRAGMA user_version = %d;\n"
+	                      "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
+	                      "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
+	                      "COMMIT;",
+	                      store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION,
+	                      NOSCO_VERSION);
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	free(sql);
+	if (rc != SQLITE_OK)
+		return err_set(err, ERR_IO, "cannot create %s: %s", s->path, sqlite3_errmsg(s->db));
+	return 0;
+}
+
+static void store_free(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	store_streams_fini(s);
+	store_calls_fini(s);
+	ZSTD_freeCCtx(s->zc);
+	free(s->packed);
+	free(s->zbuf);
+	free(s->path);
+	free(s);
+}
+
+struct store *store_create(const char *path, bool force, struct err *err)
+{
+	struct store *s;
+
+	if (store_prepare_output(path, force, err))
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	hashmap_init(&s->insn_by_addr);
+	hashmap_init(&s->open_calls);
+	s->zc = ZSTD_createCCtx();
+	s->packed = xmalloc((size_t)STORE_CHUNK_INSNS * STORE_VARINT_MAX);
+	s->zbuf_cap = ZSTD_compressBound((size_t)STORE_CHUNK_INSNS * STORE_VARINT_MAX);
+	s->zbuf = xmalloc(s->zbuf_cap);
+	if (!s->zc) {
+		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
+		goto fail;
+	}
+	if (store_open_db(s, err) || create_schema(s, err) || prepare_all(s, err) || begin(s, err))
+		goto fail;
+	s->last_commit_ms = store_now_ms();
+	return s;
+fail:
+	store_discard(s);
+	return NULL;
+}
+
+int store_close(struct store *s, struct err *err)
+{
+	int ret;
+
+	if (!s)
+		return 0;
+	/* At the end, wait for readers rather than lose the last interval. */
+	sqlite3_busy_timeout(s->db, 10000);
+	ret = commit(s, false, err);
+	store_free(s);
+	return ret;
+}
+
+void store_discard(struct store *s)
+{
+	char *path, *journal;
+
+	if (!s)
+		return;
+	/* Close first: closing rolls the open transaction back through the journal. */
+	path = xstrdup(s->path);
+	journal = xasprintf("%s-journal", s->path);
+	store_free(s);
+	unlink(path);
+	unlink(journal);
+	free(path);
+	free(journal);
+}
+
+int store_meta_set_text(struct store *s, const char *key, const char *value, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_META];
+
+	if (store_check_failed(s, err))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	return store_step_done(s, ST_META, "metadata", err);
+}
+
+int store_meta_set_int(struct store *s, const char *key, int64_t value, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_META];
+
+	if (store_check_failed(s, err))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, value);
+	return store_step_done(s, ST_META, "metadata", err);
+}
+
+int store_meta_set_argv(struct store *s, char *const *argv, struct err *err)
+{
+	int64_t i;
+
+	if (store_check_failed(s, err) || store_step_done(s, ST_ARGV_CLEAR, "argv", err))
+		return -1;
+	for (i = 0; argv && argv[i]; i++) {
+		sqlite3_bind_int64(s->st[ST_ARGV], 1, i);
+		bind_blob(s->st[ST_ARGV], 2, argv[i], strlen(argv[i]));
+		if (store_step_done(s, ST_ARGV, "argv", err))
+			return -1;
+	}
+	return 0;
+}
+
+int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t load_event,
+                         struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_BINARY];
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (!b->path)
+		return err_set(err, ERR_INTERNAL, "store: binary without a path");
+	sqlite3_bind_int64(st, 1, s->n_binaries);
+	bind_blob(st, 2, b->path, strlen(b->path));
+	bind_blob(st, 3, b->name, b->name ? strlen(b->name) : 0);
+	bind_blob(st, 4, b->build_id, b->build_id_len);
+	store_bind_u64(st, 5, b->base);
+	store_bind_u64(st, 6, b->start);
+	store_bind_u64(st, 7, b->end);
+	bind_blob(st, 8, b->image, b->image_len);
+	store_bind_id(st, 9, load_event);
+	if (store_step_done(s, ST_BINARY, "binary", err))
+		return -1;
+	return s->n_binaries++;
+}
+
+int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err)
+{
+	if (store_check_failed(s, err))
+		return -1;
+	if (binary < 0 || binary >= s->n_binaries)
+		return err_set(err, ERR_INTERNAL, "store: unknown binary %lld", (long long)binary);
+	sqlite3_bind_int64(s->st[ST_BINARY_UNLOAD], 1, binary);
+	store_bind_id(s->st[ST_BINARY_UNLOAD], 2, unload_event);
+	return store_step_done(s, ST_BINARY_UNLOAD, "binary unload", err);
+}
+
+int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err)
+{
+	struct store_stream zero = { 0 };
+	sqlite3_stmt *st = s->st[ST_THREAD];
+
+	if (store_check_failed(s, err))
+		return -1;
+	sqlite3_bind_int64(st, 1, s->n_threads);
+	sqlite3_bind_int64(st, 2, tid);
+	store_bind_id(st, 3, create_event);
+	if (store_step_done(s, ST_THREAD, "thread", err))
+		return -1;
+	vec_push(&s->streams, zero);
+	return s->n_threads++;
+}
+
+int store_thread_exited(struct store *s, int64_t thread, const struct store_exit *ex,
+                        int64_t exit_event, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_THREAD_EXIT];
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (thread < 0 || thread >= s->n_threads)
+		return err_set(err, ERR_INTERNAL, "store: unknown thread %lld", (long long)thread);
+	/* Programs that start many short threads must not keep a buffer per dead thread. */
+	if (store_stream_release(s, thread, err))
+		return -1;
+	sqlite3_bind_int64(st, 1, thread);
+	store_bind_id(st, 2, exit_event);
+	if (ex && ex->signaled)
+		sqlite3_bind_int64(st, 4, ex->code);
+	else if (ex)
+		sqlite3_bind_int64(st, 3, ex->code);
+	return store_step_done(s, ST_THREAD_EXIT, "thread exit", err);
+}
+
+int64_t store_event_add(struct store *s, enum store_event_kind kind, const struct store_origin *o,
+                        int64_t subject, const char *detail, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_EVENT];
+
+	if (store_check_failed(s, err))
+		return -1;
+	sqlite3_bind_int64(st, 1, s->n_events);
+	sqlite3_bind_int64(st, 2, kind);
+	if (o) {
+		store_bind_u64(st, 3, o->time_ns);
+		store_bind_id(st, 4, o->thread);
+		store_bind_id(st, 5, o->call);
+		if (o->thread >= 0)
+			store_bind_u64(st, 6, o->pos);
+		store_bind_u64(st, 7, o->addr);
+		bind_backtrace(st, 8, o->bt, o->bt_len);
+	} else {
+		sqlite3_bind_int64(st, 3, 0);
+	}
+	store_bind_id(st, 9, subject);
+	bind_blob(st, 10, detail, detail ? strlen(detail) : 0);
+	if (store_step_done(s, ST_EVENT, "event", err))
+		return -1;
+	return s->n_events++;
+}
