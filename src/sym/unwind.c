@@ -1,0 +1,460 @@
+/*
+ * Stack unwinding with libdwfl's frame API, fed from caller-supplied
+ * registers and memory, with an rbp-chain fallback. See unwind.h.
+ *
+ * libdwfl walks CFI. Where a frame has none, elfutils' x86-64 backend
+ * (0.188 here) follows rbp itself without checking the result: every frame
+ * it returns goes through our checks in uw_frame() (the stack must grow,
+ * the return address must be in a module). When libdwfl still cannot
+ * unwind a frame it returns an error; we then take one checked
+ * frame-pointer step (fp_step) from the last frame we trusted and restart
+ * libdwfl from the registers that step recovered (rip, rsp, rbp), so later
+ * frames get CFI again. So the rbp chain is followed with or without the
+ * backend's help, and never trusted blindly.
+ */
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86_64/dwarf-regs.h"
+#include "sym/internal.h"
+#include "sym/unwind.h"
+#include "util/xalloc.h"
+
+#define UW_TID          1           /* libdwfl wants a thread id; registers come from the request */
+#define UW_LINE_SIZE    256         /* memory is read in aligned blocks of this size ... */
+#define UW_LINES        8           /* ... and this many are cached during one backtrace */
+#define UW_MAX_FP_FRAME (64u << 20) /* a frame pointer this far above sp is garbage */
+
+_Static_assert(SYM_UNWIND_NREGS == X86_64_DWARF_NREGS, "register numbering");
+
+struct uw_module {
+	struct sym_image *img;
+	uint64_t bias, lo, hi;
+	char *name; /* unique, so that re-reporting finds the same Dwfl_Module */
+	Dwfl_Module *mod;
+};
+
+struct uw_line {
+	uint64_t base;
+	size_t len;
+	uint8_t data[UW_LINE_SIZE];
+};
+
+/* One backtrace request, seen by the libdwfl callbacks. */
+struct uw_req {
+	const struct sym_mem *mem;
+	uint64_t regs[SYM_UNWIND_NREGS];
+	uint32_t valid; /* bit i: regs[i] is known */
+	uint64_t *out;
+	size_t max, n;
+	/* the last frame accepted: where an rbp-chain step starts */
+	uint64_t pc, sp, fp;
+	bool has_sp, has_fp;
+	bool initial; /* the next frame is the first of a libdwfl run: not output */
+	bool stop;    /* a frame failed the checks: do not try the rbp chain */
+	struct uw_line lines[UW_LINES];
+	size_t nlines, next_line;
+};
+
+struct sym_unwinder {
+	Dwfl *dwfl;
+	Elf64_Ehdr arch_ehdr; /* tells libdwfl the machine before any module exists */
+	Elf *arch_elf;
+	VEC(struct uw_module *) mods;
+	struct uw_req *req;
+	struct sym_unwind_stats stats;
+	bool fp_only;
+};
+
+static long mem_read(struct sym_unwinder *uw, uint64_t addr, void *buf, size_t len)
+{
+	uw->stats.mem_reads++;
+	return uw->req->mem->read(uw->req->mem->arg, addr, buf, len);
+}
+
+/* One 8-byte word through the block cache; stacks are read mostly in one place. */
+static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
+{
+	struct uw_req *r = uw->req;
+	uint64_t base = addr & ~(uint64_t)(UW_LINE_SIZE - 1);
+	struct uw_line *l;
+	long n;
+
+	for (size_t i = 0; i < r->nlines; i++) {
+		l = &r->lines[i];
+		if (addr >= l->base && addr - l->base + 8 <= l->len) {
+			memcpy(out, l->data + (addr - l->base), 8);
+			return true;
+		}
+	}
+	if (addr - base + 8 <= UW_LINE_SIZE) {
+		l = &r->lines[r->next_line];
+		n = mem_read(uw, base, l->data, UW_LINE_SIZE);
+		if (n > 0) {
+			l->base = base;
+			l->len = (size_t)n;
+			r->next_line = (r->next_line + 1) % UW_LINES;
+			if (r->nlines < UW_LINES)
+				r->nlines++;
+			if (addr - base + 8 <= l->len) {
+				memcpy(out, l->data + (addr - base), 8);
+				return true;
+			}
+		}
+	}
+	return mem_read(uw, addr, out, 8) == 8;
+}
+
+static bool in_module(struct sym_unwinder *uw, uint64_t addr)
+{
+	return dwfl_addrmodule(uw->dwfl, addr) != NULL;
+}
+
+/* libdwfl callbacks */
+
+static int uw_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                       char **file_name, Elf **elfp)
+{
+	struct uw_module *m = *userdata;
+	size_t size;
+	char *raw;
+
+	(void)mod;
+	(void)modname;
+	(void)base;
+	if (!m || !(raw = elf_rawfile(m->img->main.elf, &size)))
+		return -1;
+	/* a handle of its own over the image's bytes: libdwfl ends it, the image stays */
+	*elfp = elf_memory(raw, size);
+	*file_name = xstrdup(m->img->path);
+	return -1;
+}
+
+/* No separate debug files: .eh_frame is in every x86-64 image. */
+static int uw_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                             Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                             GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = arg;
+	return UW_TID;
+}
+
+static bool uw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)tid;
+	*thread_argp = arg;
+	return true;
+}
+
+static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	uint64_t v;
+
+	(void)dwfl;
+	if (!read_word(arg, addr, &v))
+		return false;
+	*result = v;
+	return true;
+}
+
+static bool uw_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	struct uw_req *r = ((struct sym_unwinder *)arg)->req;
+
+	for (int i = 0; i < SYM_UNWIND_NREGS; i++) {
+		Dwarf_Word v = r->regs[i];
+
+		if ((r->valid & (1u << i)) && !dwfl_thread_state_registers(thread, i, 1, &v))
+			return false;
+	}
+	return true;
+}
+
+static const Dwfl_Callbacks uw_callbacks = {
+	.find_elf = uw_find_elf,
+	.find_debuginfo = uw_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+static const Dwfl_Thread_Callbacks uw_thread_callbacks = {
+	.next_thread = uw_next_thread,
+	.get_thread = uw_get_thread,
+	.memory_read = uw_memory_read,
+	.set_initial_registers = uw_set_initial_registers,
+};
+
+/* Where the last trusted frame is. */
+static void note_frame(struct uw_req *r, uint64_t pc, Dwfl_Frame *state)
+{
+	Dwarf_Word v;
+
+	r->pc = pc;
+	r->has_sp = dwfl_frame_reg(state, X86_64_DWARF_RSP, &v) == 0;
+	r->sp = r->has_sp ? v : 0;
+	r->has_fp = dwfl_frame_reg(state, X86_64_DWARF_RBP, &v) == 0;
+	r->fp = r->has_fp ? v : 0;
+}
+
+static int uw_frame(Dwfl_Frame *state, void *arg)
+{
+	struct sym_unwinder *uw = arg;
+	struct uw_req *r = uw->req;
+	uint64_t prev_sp = r->sp;
+	bool had_sp = r->has_sp, act;
+	Dwarf_Addr pc;
+
+	if (!dwfl_frame_pc(state, &pc, &act))
+		return DWARF_CB_ABORT;
+	if (r->initial) {
+		/* the current pc, or a return address already output before a restart */
+		r->initial = false;
+		note_frame(r, pc, state);
+		return DWARF_CB_OK;
+	}
+	note_frame(r, pc, state);
+	if (!pc || !r->has_sp || (had_sp && r->sp <= prev_sp) ||
+	    !in_module(uw, act ? pc : pc - 1)) {
+		r->stop = true;
+		return DWARF_CB_ABORT;
+	}
+	r->out[r->n++] = pc;
+	return r->n < r->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* One step along the rbp chain from the last trusted frame (x86-64 frame layout). */
+static bool fp_step(struct sym_unwinder *uw, struct uw_req *r)
+{
+	uint64_t fp = r->fp, saved_fp, ret;
+
+	if (!r->has_fp || !r->has_sp || (fp & 7) || fp < r->sp || fp - r->sp > UW_MAX_FP_FRAME)
+		return false;
+	if (!read_word(uw, fp, &saved_fp) || !read_word(uw, fp + 8, &ret))
+		return false;
+	if (!ret || !in_module(uw, ret - 1))
+		return false;
+	r->out[r->n++] = ret;
+	uw->stats.fp_frames++;
+	memset(r->regs, 0, sizeof(r->regs));
+	r->regs[X86_64_DWARF_RIP] = ret;
+	r->regs[X86_64_DWARF_RSP] = fp + 16;
+	r->regs[X86_64_DWARF_RBP] = saved_fp;
+	r->valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP | 1u << X86_64_DWARF_RBP;
+	r->pc = ret;
+	r->sp = fp + 16;
+	r->fp = saved_fp;
+	return true;
+}
+
+size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
+                              const struct sym_mem *mem, uint64_t *out, size_t max)
+{
+	struct uw_req req = { .mem = mem, .out = out, .max = max }, *r = &req;
+
+	memcpy(r->regs, regs, sizeof(r->regs));
+	r->valid = (1u << SYM_UNWIND_NREGS) - 1;
+	r->pc = regs[X86_64_DWARF_RIP];
+	r->sp = regs[X86_64_DWARF_RSP];
+	r->fp = regs[X86_64_DWARF_RBP];
+	r->has_sp = r->has_fp = true;
+	uw->req = r;
+	uw->stats.backtraces++;
+	while (uw->fp_only && r->n < max && fp_step(uw, r))
+		;
+	while (!uw->fp_only && r->n < max) {
+		int rc;
+
+		r->initial = true;
+		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
+		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
+		if (rc != -1 || r->stop || r->n >= max || !fp_step(uw, r))
+			break;
+	}
+	uw->req = NULL;
+	uw->stats.frames += r->n;
+	return r->n;
+}
+
+/* An ELF header naming the machine (x86-64, 64-bit little-endian). */
+static Elf *arch_elf(Elf64_Ehdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->e_ident, ELFMAG, SELFMAG);
+	h->e_ident[EI_CLASS] = ELFCLASS64;
+	h->e_ident[EI_DATA] = ELFDATA2LSB;
+	h->e_ident[EI_VERSION] = EV_CURRENT;
+	h->e_type = ET_EXEC;
+	h->e_machine = X86_64_ELF_MACHINE;
+	h->e_version = EV_CURRENT;
+	h->e_ehsize = sizeof(*h);
+	return elf_memory((char *)h, sizeof(*h));
+}
+
+struct sym_unwinder *sym_unwinder_new(struct err *e)
+{
+	struct sym_unwinder *uw = xcalloc(1, sizeof(*uw));
+
+	sym_libelf_init();
+	uw->arch_elf = arch_elf(&uw->arch_ehdr);
+	uw->dwfl = dwfl_begin(&uw_callbacks);
+	if (!uw->arch_elf || !uw->dwfl ||
+	    !dwfl_attach_state(uw->dwfl, uw->arch_elf, UW_TID, &uw_thread_callbacks, uw)) {
+		err_set(e, ERR_INTERNAL, "cannot set up the unwinder: %s", dwfl_errmsg(-1));
+		sym_unwinder_free(uw);
+		return NULL;
+	}
+	return uw;
+}
+
+static void module_free(struct uw_module *m)
+{
+	sym_image_free(m->img);
+	free(m->name);
+	free(m);
+}
+
+void sym_unwinder_free(struct sym_unwinder *uw)
+{
+	struct uw_module **m;
+
+	if (!uw)
+		return;
+	/* libdwfl ends its ELF handles before the images they point into go */
+	if (uw->dwfl)
+		dwfl_end(uw->dwfl);
+	vec_foreach (&uw->mods, m)
+		module_free(*m);
+	vec_free(&uw->mods);
+	if (uw->arch_elf)
+		elf_end(uw->arch_elf);
+	free(uw);
+}
+
+/*
+ * libdwfl computes a module's bias as its start minus the page-aligned
+ * p_vaddr of the first PT_LOAD, so that is the start to report.
+ */
+static int module_range(struct sym_image *img, uint64_t bias, uint64_t *lo, uint64_t *hi)
+{
+	const struct sym_segment *segs;
+	uint64_t first, align, elo;
+	size_t n;
+
+	segs = sym_image_segments(img, &n);
+	if (!n || sym_image_extent(img, &elo, hi) < 0)
+		return -1;
+	align = segs[0].align > 1 ? segs[0].align : 1;
+	first = segs[0].vaddr & ~(align - 1);
+	*lo = bias + first;
+	*hi += bias;
+	return 0;
+}
+
+static struct uw_module *module_at(struct sym_unwinder *uw, uint64_t addr, size_t *index)
+{
+	for (size_t i = 0; i < uw->mods.len; i++) {
+		struct uw_module *m = uw->mods.data[i];
+
+		if (addr >= m->lo && addr < m->hi) {
+			if (index)
+				*index = i;
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static bool overlaps(struct sym_unwinder *uw, uint64_t lo, uint64_t hi)
+{
+	struct uw_module **m;
+
+	vec_foreach (&uw->mods, m)
+		if (lo < (*m)->hi && (*m)->lo < hi)
+			return true;
+	return false;
+}
+
+/* Re-report the modules we keep: libdwfl drops the others, keeping the kept ones' caches. */
+static int rereport(struct sym_unwinder *uw)
+{
+	struct uw_module **m;
+
+	dwfl_report_begin(uw->dwfl);
+	vec_foreach (&uw->mods, m)
+		dwfl_report_module(uw->dwfl, (*m)->name, (*m)->lo, (*m)->hi);
+	return dwfl_report_end(uw->dwfl, NULL, NULL);
+}
+
+int sym_unwinder_add(struct sym_unwinder *uw, struct sym_image *img, uint64_t bias, struct err *e)
+{
+	struct uw_module *m;
+	Dwarf_Addr got_bias;
+	void **userdata;
+	uint64_t lo, hi;
+
+	if (module_range(img, bias, &lo, &hi) < 0)
+		return err_set(e, ERR_INPUT, "%s: no loadable segment", sym_image_path(img));
+	if (overlaps(uw, lo, hi))
+		return err_set(e, ERR_INTERNAL, "%s: overlaps a loaded module at 0x%" PRIx64,
+		               sym_image_path(img), lo);
+	m = xcalloc(1, sizeof(*m));
+	m->img = sym_image_ref(img);
+	m->bias = bias;
+	m->lo = lo;
+	m->hi = hi;
+	m->name = xasprintf("%s@0x%" PRIx64, sym_image_path(img), bias);
+	dwfl_report_begin_add(uw->dwfl);
+	m->mod = dwfl_report_module(uw->dwfl, m->name, lo, hi);
+	if (m->mod) {
+		dwfl_module_info(m->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+		*userdata = m;
+	}
+	dwfl_report_end(uw->dwfl, NULL, NULL);
+	vec_push(&uw->mods, m);
+	/* open it now: a bias libdwfl disagrees with would give wrong CFI silently */
+	if (!m->mod || !dwfl_module_getelf(m->mod, &got_bias) || got_bias != bias) {
+		err_set(e, ERR_INTERNAL, "%s: unwinder cannot use the module: %s",
+		        sym_image_path(img), m->mod ? dwfl_errmsg(-1) : "not reported");
+		sym_unwinder_remove(uw, lo);
+		return -1;
+	}
+	return 0;
+}
+
+int sym_unwinder_remove(struct sym_unwinder *uw, uint64_t addr)
+{
+	struct uw_module *m;
+	size_t i;
+
+	m = module_at(uw, addr, &i);
+	if (!m)
+		return -1;
+	memmove(&uw->mods.data[i], &uw->mods.data[i + 1],
+	        (uw->mods.len - i - 1) * sizeof(*uw->mods.data));
+	uw->mods.len--;
+	rereport(uw);
+	module_free(m);
+	return 0;
+}
+
+void sym_unwinder_fp_only(struct sym_unwinder *uw, bool on)
+{
+	uw->fp_only = on;
+}
+
+void sym_unwinder_stats(const struct sym_unwinder *uw, struct sym_unwind_stats *out)
+{
+	*out = uw->stats;
+}

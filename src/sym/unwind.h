@@ -1,0 +1,124 @@
+/*
+ * Stack unwinding of a stopped thread: return addresses, innermost first.
+ *
+ * CFI (.eh_frame, through libdwfl) is used where the code has it. Where a
+ * frame has none (hand-written assembly, JIT-free code built without
+ * unwind tables), the rbp chain is followed instead, with checks that keep
+ * a garbage rbp from producing frames: the stack pointer must strictly
+ * grow from frame to frame, every word read must be readable, and every
+ * return address must lie in a module the caller reported. So unwinding
+ * never loops and stops at the first frame it cannot trust.
+ *
+ * The caller reports the mapped images (sym_unwinder_add) and removes them
+ * when they are unmapped (sym_unwinder_remove, after dlclose). Per-module
+ * data (the parsed ELF, CFI tables) is kept across calls, so a backtrace
+ * costs a few memory reads per frame and no file access.
+ *
+ * Registers are given in DWARF numbering (arch_regs_to_dwarf()); memory is
+ * read through a caller-supplied function, typically process_vm_readv.
+ */
+#ifndef NOSCO_SYM_UNWIND_H
+#define NOSCO_SYM_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "sym/image.h"
+#include "util/err.h"
+
+#define SYM_UNWIND_NREGS ARCH_DWARF_NREGS
+
+struct sym_unwinder;
+
+/**
+ * struct sym_mem - how the unwinder reads the stopped process's memory
+ * @read: copy up to @len bytes at @addr into @buf; return the number of
+ *	  bytes copied (fewer at the end of a mapping) or -1
+ * @arg: passed to @read
+ */
+struct sym_mem {
+	long (*read)(void *arg, uint64_t addr, void *buf, size_t len);
+	void *arg;
+};
+
+/**
+ * struct sym_unwind_stats - counters since the unwinder was created
+ * @backtraces: calls to sym_unwinder_backtrace()
+ * @frames: return addresses produced
+ * @fp_frames: of those, found by following the rbp chain
+ * @mem_reads: calls made to the memory read function
+ */
+struct sym_unwind_stats {
+	uint64_t backtraces;
+	uint64_t frames;
+	uint64_t fp_frames;
+	uint64_t mem_reads;
+};
+
+/**
+ * sym_unwinder_new - create an unwinder with no module
+ * @e: error record
+ *
+ * Return: the unwinder (free with sym_unwinder_free()), or NULL with @e set.
+ */
+struct sym_unwinder *sym_unwinder_new(struct err *e);
+
+/**
+ * sym_unwinder_free - destroy an unwinder and drop its image references
+ * @uw: the unwinder, or NULL
+ */
+void sym_unwinder_free(struct sym_unwinder *uw);
+
+/**
+ * sym_unwinder_add - report a mapped image
+ * @uw: the unwinder
+ * @img: the image (a file or a memory image such as the vdso); the
+ *	 unwinder takes its own reference
+ * @bias: the load bias (runtime address = file address + @bias)
+ * @e: error record
+ *
+ * The module covers [@bias + lowest p_vaddr, @bias + highest p_vaddr +
+ * p_memsz) (sym_image_extent()).
+ *
+ * Return: 0, or -1 with @e set (no PT_LOAD, overlap with a module already
+ * reported, or libdwfl refused it).
+ */
+int sym_unwinder_add(struct sym_unwinder *uw, struct sym_image *img, uint64_t bias, struct err *e);
+
+/**
+ * sym_unwinder_remove - forget the module containing an address
+ * @uw: the unwinder
+ * @addr: any runtime address in the module (its start, typically)
+ *
+ * Return: 0, or -1 when no module contains @addr.
+ */
+int sym_unwinder_remove(struct sym_unwinder *uw, uint64_t addr);
+
+/**
+ * sym_unwinder_backtrace - the return addresses of a stopped thread
+ * @uw: the unwinder
+ * @regs: the thread's registers in DWARF numbering
+ * @mem: how to read its memory
+ * @out: receives up to @max return addresses, innermost first; the frame
+ *	 of the current pc is skipped, so @out[0] is where the current
+ *	 function returns to
+ * @max: capacity of @out
+ *
+ * Unwinding stops at the outermost frame, at the first frame that cannot
+ * be unwound or fails the checks, or after @max addresses. Return
+ * addresses are not adjusted (no -1).
+ *
+ * Return: the number of addresses stored.
+ */
+size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
+                              const struct sym_mem *mem, uint64_t *out, size_t max);
+
+/**
+ * sym_unwinder_stats - counters for tests and benchmarks
+ * @uw: the unwinder
+ * @out: filled
+ */
+void sym_unwinder_stats(const struct sym_unwinder *uw, struct sym_unwind_stats *out);
+
+#endif

@@ -1,0 +1,861 @@
+/*
+ * Unit tests of the symbols module: ELF images, symbol lookups both ways,
+ * PLT names, build-ids, main in stripped executables, demangling, DWARF
+ * lines and the unwinder.
+ *
+ * Inputs are built at test time from tests/unit/sym-fixtures/ with gcc
+ * into a temporary directory; expected values come from independent
+ * sources (a raw read of the ELF headers here, readelf, a Zydis decode of
+ * the code, the running program under ptrace), never from fixed addresses.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <Zydis/Zydis.h>
+
+#include "arch/arch.h"
+#include "sym/demangle.h"
+#include "sym/image.h"
+#include "sym/internal.h"
+#include "sym/unwind.h"
+#include "util/xalloc.h"
+
+#include "sym-fixtures/raw-elf.h"
+#include "sym-fixtures/tracee.h"
+
+#define FIXTURES    "tests/unit/sym-fixtures"
+#define CFLAGS_FP   "-O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls"
+#define CFLAGS_NOFP "-O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls"
+
+static char tmpdir[] = "/tmp/nosco-test-sym-XXXXXX";
+
+/* A path in the temporary directory (a few live at once). */
+static const char *tpath(const char *name)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
+	return b;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+	return st;
+}
+
+static struct sym_image *open_ok(const char *path)
+{
+	struct err e = { 0 };
+	struct sym_image *img = sym_image_open(path, NULL, &e);
+
+	if (!img)
+		fail_msg("%s: %s", path, e.msg);
+	return img;
+}
+
+static uint64_t addr_of(struct sym_image *img, const char *name)
+{
+	struct sym_info si;
+
+	if (sym_image_by_name(img, name, &si, NULL) != 1)
+		fail_msg("%s: no symbol %s", sym_image_path(img), name);
+	return si.addr;
+}
+
+/* Setup: build the fixtures. */
+
+static int build_fixtures(void)
+{
+	const char *src = FIXTURES "/prog.c";
+	struct {
+		const char *out, *flags;
+	} progs[] = {
+		{ "pie", CFLAGS_FP " -pie -fPIE" },
+		{ "pie-s", CFLAGS_FP " -pie -fPIE -s" },
+		{ "nopie", CFLAGS_FP " -no-pie -fno-PIE" },
+		{ "nopie-s", CFLAGS_FP " -no-pie -fno-PIE -s" },
+		{ "static", CFLAGS_FP " -static" },
+		{ "static-s", CFLAGS_FP " -static -s" },
+		{ "ibt", CFLAGS_FP " -fcf-protection -Wl,-z,ibtplt" },
+		{ "omitfp", CFLAGS_NOFP },
+		{ "nocfi", CFLAGS_NOFP " -DNO_CFI_F3 " FIXTURES "/nocfi.S" },
+		{ "nocfi-fp", CFLAGS_FP " -DNO_CFI_F3 " FIXTURES "/nocfi.S" },
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (sh("gcc %s %s -o %s", progs[i].flags, src, tpath(progs[i].out)))
+			return -1;
+	for (int pie = 0; pie < 2; pie++)
+		if (sh("gcc -O1 -nostartfiles -Wl,--no-relax %s %s %s/start-got.S -o %s && "
+		       "strip -s %s -o %s",
+		       pie ? "-pie -fPIE" : "-no-pie -fno-PIE", src, FIXTURES,
+		       tpath(pie ? "got-pie" : "got-nopie"), tpath(pie ? "got-pie" : "got-nopie"),
+		       tpath(pie ? "got-pie-s" : "got-nopie-s")))
+			return -1;
+	if (sh("g++ -O1 -g %s/cxx.cc -o %s", FIXTURES, tpath("cxx")) ||
+	    sh("gcc -O1 -shared -fPIC -Wl,-soname,libsymtest.so.1 %s/lib.c -o %s", FIXTURES,
+	       tpath("libsymtest.so")))
+		return -1;
+	/* a stripped copy whose symbols live in a debug file under a sysroot */
+	return sh("objcopy --only-keep-debug %s %s && objcopy --strip-all %s %s", tpath("pie"),
+	          tpath("pie.debug"), tpath("pie"), tpath("pie-stripped"));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return build_fixtures();
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return sh("rm -rf %s", tmpdir);
+}
+
+/* Images. */
+
+static void test_headers(void **state)
+{
+	struct sym_image *img;
+	struct raw_elf r;
+	size_t n;
+
+	(void)state;
+	img = open_ok(tpath("pie"));
+	raw_open(&r, tpath("pie"));
+	assert_int_equal(sym_image_class(img), ELFCLASS64);
+	assert_int_equal(sym_image_machine(img), EM_X86_64);
+	assert_int_equal(sym_image_type(img), ET_DYN);
+	assert_int_equal(sym_image_entry(img), r.eh->e_entry);
+	sym_image_segments(img, &n);
+	assert_int_equal(n, raw_nload(&r));
+	assert_string_equal(sym_image_interp(img), "/lib64/ld-linux-x86-64.so.2");
+	assert_null(sym_image_soname(img));
+	raw_close(&r);
+	sym_image_free(img);
+
+	img = open_ok(tpath("nopie"));
+	assert_int_equal(sym_image_type(img), ET_EXEC);
+	sym_image_free(img);
+
+	img = open_ok(tpath("libsymtest.so"));
+	assert_string_equal(sym_image_soname(img), "libsymtest.so.1");
+	assert_null(sym_image_interp(img));
+	sym_image_free(img);
+
+	img = open_ok(tpath("static"));
+	assert_null(sym_image_interp(img));
+	sym_image_free(img);
+}
+
+static void test_open_errors(void **state)
+{
+	struct err e = { 0 };
+
+	(void)state;
+	assert_null(sym_image_open(tpath("missing"), NULL, &e));
+	assert_int_equal(e.kind, ERR_IO);
+	assert_null(sym_image_open(FIXTURES "/prog.c", NULL, &e));
+	assert_int_equal(e.kind, ERR_INPUT);
+	assert_null(sym_image_open_memory("junk", "not elf", 7, &e));
+	assert_int_equal(e.kind, ERR_INPUT);
+	sym_image_free(NULL);
+}
+
+static void build_id_hex(struct sym_image *img, char *out)
+{
+	size_t len;
+	const uint8_t *id = sym_image_build_id(img, &len);
+
+	assert_non_null(id);
+	for (size_t i = 0; i < len; i++)
+		sprintf(out + 2 * i, "%02x", id[i]);
+}
+
+/* What readelf -n prints as the build-id. */
+static void readelf_build_id(const char *path, char *out, size_t size)
+{
+	char cmd[600], line[512], *p;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s'", path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if ((p = strstr(line, "Build ID: ")))
+			snprintf(out, size, "%.*s", (int)strcspn(p + 10, "\n"), p + 10);
+	pclose(f);
+}
+
+static void test_build_id(void **state)
+{
+	const char *paths[] = { tpath("pie"), tpath("static"), tpath("libsymtest.so"), "/bin/ls",
+		                "/lib/x86_64-linux-gnu/libc.so.6" };
+	char ours[256], theirs[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sym_image *img = open_ok(paths[i]);
+
+		build_id_hex(img, ours);
+		readelf_build_id(paths[i], theirs, sizeof(theirs));
+		assert_string_equal(ours, theirs);
+		sym_image_free(img);
+	}
+}
+
+/* Symbols. */
+
+static void check_roundtrip(const char *path)
+{
+	const char *names[] = { "main", "f1", "f2", "f3", "real_fn", "static_helper", "sized" };
+	struct sym_image *img = open_ok(path);
+	struct sym_info si, back;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(sym_image_by_name(img, names[i], &si, NULL), 1);
+		assert_string_equal(si.raw, names[i]);
+		assert_int_equal(sym_image_by_addr(img, si.addr, &back, NULL), 1);
+		assert_string_equal(back.name, names[i]);
+		assert_int_equal(back.offset, 0);
+		if (si.size > 1) {
+			assert_int_equal(sym_image_by_addr(img, si.addr + si.size - 1, &back, NULL),
+			                 1);
+			assert_string_equal(back.name, names[i]);
+			assert_int_equal(back.offset, si.size - 1);
+		}
+	}
+	assert_int_equal(sym_image_by_name(img, "static_helper", &si, NULL), 1);
+	assert_true(si.local);
+	sym_image_free(img);
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	check_roundtrip(tpath("pie"));
+	check_roundtrip(tpath("nopie"));
+	check_roundtrip(tpath("static"));
+	check_roundtrip(tpath("ibt"));
+	check_roundtrip(tpath("omitfp"));
+}
+
+static void test_aliases(void **state)
+{
+	struct sym_image *img = open_ok(tpath("pie"));
+	struct sym_info si, all[8];
+	uint64_t a = addr_of(img, "real_fn");
+
+	(void)state;
+	assert_int_equal(addr_of(img, "alias_fn"), a);
+	assert_int_equal(addr_of(img, "_under_fn"), a);
+	/* both global: no underscore, then shortest */
+	assert_int_equal(sym_image_by_addr(img, a, &si, NULL), 1);
+	assert_string_equal(si.name, "real_fn");
+	assert_int_equal(sym_image_by_name_all(img, "alias_fn", all, 8), 1);
+	assert_int_equal(sym_image_by_name(img, "no_such_function", &si, NULL), 0);
+	sym_image_free(img);
+
+	img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
+	a = addr_of(img, "puts");
+	assert_int_equal(addr_of(img, "_IO_puts"), a);
+	assert_int_equal(sym_image_by_addr(img, a, &si, NULL), 1);
+	assert_string_equal(si.name, "puts");
+	a = addr_of(img, "fopen");
+	assert_int_equal(addr_of(img, "fopen64"), a);
+	assert_int_equal(addr_of(img, "_IO_fopen"), a);
+	assert_int_equal(sym_image_by_addr(img, a, &si, NULL), 1);
+	assert_string_equal(si.name, "fopen");
+	/* memcpy has two versions: the default one (GLIBC_2.14) comes first */
+	assert_int_equal(sym_image_by_name_all(img, "memcpy", all, 8), 2);
+	assert_int_equal(addr_of(img, "memcpy"), all[0].addr);
+	assert_true(all[0].addr != all[1].addr);
+	sym_image_free(img);
+}
+
+static void test_outside_size(void **state)
+{
+	struct sym_image *img = open_ok(tpath("pie"));
+	uint64_t sized = addr_of(img, "sized"), after = addr_of(img, "after_sized");
+	struct sym_info si;
+
+	(void)state;
+	assert_true(after > sized + 1);
+	for (uint64_t a = sized + 1; a < after; a++)
+		assert_int_equal(sym_image_by_addr(img, a, &si, NULL), 0);
+	assert_int_equal(sym_image_by_addr(img, after, &si, NULL), 1);
+	assert_string_equal(si.name, "after_sized");
+	assert_int_equal(sym_image_by_addr(img, 0, &si, NULL), 0);
+	sym_image_free(img);
+}
+
+static void check_stripped_main(const char *full, const char *stripped)
+{
+	struct sym_image *a = open_ok(full), *b = open_ok(stripped);
+	struct sym_info si;
+	uint64_t m = addr_of(a, "main"), size;
+
+	assert_int_equal(sym_image_by_name(b, "main", &si, NULL), 1);
+	assert_int_equal(si.addr, m);
+	assert_int_equal(si.kind, SYM_KIND_ENTRY);
+	assert_int_equal(sym_image_by_addr(b, m + 1, &si, NULL), 1);
+	assert_string_equal(si.name, "main");
+	assert_int_equal(si.offset, 1);
+	/* main's size comes from its FDE: the unstripped symbol agrees */
+	assert_int_equal(sym_image_by_name(b, "main", &si, NULL), 1);
+	size = si.size;
+	assert_int_equal(sym_image_by_name(a, "main", &si, NULL), 1);
+	assert_int_equal(size, si.size);
+	assert_int_equal(sym_image_by_addr(b, sym_image_entry(b), &si, NULL), 1);
+	assert_string_equal(si.name, "_start");
+	sym_image_free(a);
+	sym_image_free(b);
+}
+
+static void test_stripped_main(void **state)
+{
+	(void)state;
+	check_stripped_main(tpath("pie"), tpath("pie-s"));
+	check_stripped_main(tpath("nopie"), tpath("nopie-s"));
+	check_stripped_main(tpath("static"), tpath("static-s"));
+	check_stripped_main(tpath("got-pie"), tpath("got-pie-s"));
+	check_stripped_main(tpath("got-nopie"), tpath("got-nopie-s"));
+}
+
+static void check_plt_call(const char *path, const char *plt_section)
+{
+	struct sym_image *img = open_ok(path);
+	struct sym_info si, m;
+	uint64_t targets[32];
+	size_t n;
+	bool found = false;
+
+	assert_int_equal(sym_image_by_name(img, "main", &m, NULL), 1);
+	n = call_targets(path, m.addr, m.size, targets, 32);
+	for (size_t i = 0; i < n; i++) {
+		if (sym_image_by_addr(img, targets[i], &si, NULL) != 1 ||
+		    strcmp(si.name, "puts@plt"))
+			continue;
+		found = true;
+		assert_int_equal(si.offset, 0);
+		assert_int_equal(si.kind, SYM_KIND_PLT);
+		assert_true(in_section(path, plt_section, targets[i]));
+		assert_int_equal(addr_of(img, "puts@plt"), targets[i]);
+	}
+	assert_true(found);
+	sym_image_free(img);
+}
+
+static void test_plt(void **state)
+{
+	struct sym_image *img;
+	struct sym_info si;
+
+	(void)state;
+	check_plt_call(tpath("pie"), ".plt");
+	check_plt_call(tpath("nopie"), ".plt");
+	check_plt_call(tpath("pie-s"), ".plt");
+	check_plt_call(tpath("ibt"), ".plt.sec");
+	/* .plt.got: __cxa_finalize is called through a GOT entry it also reads */
+	img = open_ok(tpath("pie"));
+	assert_int_equal(sym_image_by_name(img, "__cxa_finalize@plt", &si, NULL), 1);
+	assert_true(in_section(tpath("pie"), ".plt.got", si.addr));
+	assert_int_equal(sym_image_by_addr(img, si.addr + 1, &si, NULL), 1);
+	assert_string_equal(si.name, "__cxa_finalize@plt");
+	sym_image_free(img);
+	/* static: IRELATIVE stubs are named after the IFUNC their addend points to */
+	img = open_ok(tpath("static"));
+	assert_int_equal(sym_image_by_name(img, "memcpy@plt", &si, NULL), 1);
+	assert_true(in_section(tpath("static"), ".plt", si.addr));
+	sym_image_free(img);
+}
+
+static void test_debug_file(void **state)
+{
+	char dir[600];
+	struct sym_image *img;
+	struct sym_info si;
+	struct err e = { 0 };
+
+	(void)state;
+	img = open_ok(tpath("pie-stripped"));
+	build_id_hex(img, dir);
+	assert_int_equal(sh("mkdir -p %s/usr/lib/debug/.build-id/%.2s && cp %s "
+	                    "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
+	                    tpath("root"), dir, tpath("pie.debug"), tpath("root"), dir, dir + 2),
+	                 0);
+	/* without the sysroot: only synthetic names */
+	assert_int_equal(sym_image_by_name(img, "static_helper", &si, NULL), 0);
+	assert_null(sym_image_debug_path(img));
+	sym_image_free(img);
+
+	img = sym_image_open(tpath("pie-stripped"), tpath("root"), &e);
+	assert_non_null(img);
+	assert_non_null(sym_image_debug_path(img));
+	assert_int_equal(sym_image_by_name(img, "static_helper", &si, NULL), 1);
+	assert_true(si.local);
+	assert_int_equal(sym_image_by_name(img, "main", &si, NULL), 1);
+	assert_int_equal(si.kind, SYM_KIND_TABLE);
+	sym_image_free(img);
+}
+
+static void test_cxx(void **state)
+{
+	struct sym_image *img = open_ok(tpath("cxx"));
+	struct sym_info si, back;
+
+	(void)state;
+	assert_int_equal(sym_image_by_name(img, "_ZNK2ns6Widget4frobEi", &si, NULL), 1);
+	assert_string_equal(si.name, "ns::Widget::frob(int) const");
+	assert_int_equal(sym_image_by_addr(img, si.addr, &back, NULL), 1);
+	assert_string_equal(back.raw, "_ZNK2ns6Widget4frobEi");
+	assert_string_equal(back.name, "ns::Widget::frob(int) const");
+	assert_int_equal(sym_image_by_name(img, "ns::Widget::frob(int) const", &back, NULL), 1);
+	assert_int_equal(back.addr, si.addr);
+	assert_int_equal(sym_image_by_name(img, "ns::Widget::frob", &back, NULL), 1);
+	assert_int_equal(back.addr, si.addr);
+	sym_image_free(img);
+}
+
+static void check_demangle(const char *raw, const char *want)
+{
+	char *got = sym_demangle_symbol(raw);
+
+	if (!want) {
+		if (got)
+			fail_msg("%s: expected no demangling, got %s", raw, got);
+		return;
+	}
+	if (!got)
+		fail_msg("%s: not demangled, expected %s", raw, want);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_demangle(void **state)
+{
+	(void)state;
+	check_demangle("_ZN3foo3barEv", "foo::bar()");
+	check_demangle("_ZNSt6vectorIiSaIiEE9push_backERKi",
+	               "std::vector<int, std::allocator<int> >::push_back(int const&)");
+	check_demangle("_ZN3foo3barEv@plt", "foo::bar()@plt");
+	check_demangle("_ZN2ns1fEi.cold", "ns::f(int) [clone .cold]");
+	check_demangle("puts", NULL);
+	check_demangle("_Zgarbage", NULL);
+	check_demangle("main@plt", NULL);
+	/* Rust legacy: the hash goes, $-escapes are decoded */
+	check_demangle("_ZN4core3fmt9Formatter3pad17h0123456789abcdefE",
+	               "core::fmt::Formatter::pad");
+	check_demangle("_ZN66_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$core..ops..drop..Drop$GT$"
+	               "4drop17hfedcba9876543210E",
+	               "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop");
+	check_demangle("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h0011223344556677E",
+	               "std::rt::lang_start::{{closure}}");
+	/* Rust v0 */
+	check_demangle("_RNvCs1234_7mycrate3foo", "mycrate::foo");
+	check_demangle("_RNvNtCs1234_7mycrate3foo3bar", "mycrate::foo::bar");
+	check_demangle("_RNvMNtCs1_7mycrate3fooNtNtCs1_7mycrate3foo3Bar3new",
+	               "<mycrate::foo::Bar>::new");
+	check_demangle("_RNvXCs1_7mycrateNtCs1_7mycrate3FooNtNtCs1_4core3fmt7Display3fmt",
+	               "<mycrate::Foo as core::fmt::Display>::fmt");
+	check_demangle("_RINvCs1_7mycrate4swaplE", "mycrate::swap::<i32>");
+	check_demangle("_RINvCs1_7mycrate4swapRNtB2_3FooE", "mycrate::swap::<&mycrate::Foo>");
+	check_demangle("_RINvCs1_7mycrate3sumTjbEKj10_E", "mycrate::sum::<(usize, bool), 16>");
+	check_demangle("_RNCNvCs1_7mycrate4main0B3_", "mycrate::main::{closure#0}");
+	check_demangle("_RNvCs1_7mycrateu3foo", NULL);   /* punycode: left raw */
+	check_demangle("_RINvCs1_7mycrate1fFEuE", NULL); /* fn pointer type: left raw */
+	check_demangle("_RB0_", NULL);                   /* a back-reference to itself */
+	check_demangle("_R", NULL);
+}
+
+static void test_near_names(void **state)
+{
+	struct sym_image *img = open_ok(tpath("pie"));
+	const char *out[8];
+	size_t n;
+
+	(void)state;
+	n = sym_image_near_names(img, "mian", out, 8);
+	assert_true(n >= 1);
+	assert_string_equal(out[0], "main");
+	n = sym_image_near_names(img, "static_helpr", out, 8);
+	assert_true(n >= 1);
+	assert_string_equal(out[0], "static_helper");
+	n = sym_image_near_names(img, "MAIN", out, 8);
+	assert_true(n >= 1);
+	assert_string_equal(out[0], "main");
+	n = sym_image_near_names(img, "sized", out, 8);
+	assert_true(n >= 1);
+	assert_string_equal(out[0], "after_sized"); /* contains it; "sized" itself is excluded */
+	assert_int_equal(sym_image_near_names(img, "zzzzzzzzzzzz", out, 8), 0);
+	sym_image_free(img);
+}
+
+/* The vdso of this process, as a memory image. */
+static struct sym_image *own_vdso(void)
+{
+	char line[512], name[64] = "";
+	unsigned long lo = 0, hi = 0;
+	struct sym_image *img = NULL;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %63s", &lo, &hi, name) == 3 &&
+		    !strcmp(name, "[vdso]"))
+			break;
+	fclose(f);
+	if (!strcmp(name, "[vdso]"))
+		img = sym_image_open_memory("[vdso]", (void *)lo, hi - lo, NULL);
+	return img;
+}
+
+static void test_memory_image(void **state)
+{
+	struct sym_image *file = open_ok(tpath("pie-s")), *mem, *vdso;
+	struct sym_info si;
+	struct err e = { 0 };
+	size_t len, idlen;
+	void *buf = read_all(tpath("pie-s"), &len);
+
+	(void)state;
+	mem = sym_image_open_memory("pie-s in memory", buf, len, &e);
+	free(buf); /* the image has its own copy */
+	assert_non_null(mem);
+	assert_string_equal(sym_image_path(mem), "pie-s in memory");
+	assert_int_equal(addr_of(mem, "main"), addr_of(file, "main"));
+	assert_int_equal(addr_of(mem, "puts@plt"), addr_of(file, "puts@plt"));
+	sym_image_free(mem);
+	sym_image_free(file);
+
+	vdso = own_vdso();
+	assert_non_null(vdso);
+	assert_string_equal(sym_image_soname(vdso), "linux-vdso.so.1");
+	assert_non_null(sym_image_build_id(vdso, &idlen));
+	assert_int_equal(sym_image_by_name(vdso, "__vdso_clock_gettime", &si, NULL), 1);
+	assert_int_equal(sym_image_by_addr(vdso, si.addr, &si, NULL), 1);
+	sym_image_free(vdso);
+}
+
+/* The line of the first occurrence of a string in a fixture. */
+static int source_line(const char *file, const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(file, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, needle))
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_lines(void **state)
+{
+	struct sym_image *img = open_ok(tpath("pie"));
+	int want = source_line(FIXTURES "/prog.c", "int main(int argc");
+	struct sym_line l;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sym_image_line(img, addr_of(img, "main"), &l), 1);
+	n = strlen(l.file);
+	assert_true(n >= 6 && !strcmp(l.file + n - 6, "prog.c"));
+	assert_in_range(l.line, want, want + 1);
+	assert_int_equal(sym_image_line(img, 1, &l), 0);
+	sym_image_free(img);
+	img = open_ok(tpath("pie-s"));
+	assert_int_equal(sym_image_line(img, addr_of(img, "main"), &l), 0);
+	sym_image_free(img);
+}
+
+/* Stripped system binaries: main found, in .text, and reached at run time. */
+
+static void check_system_main(const char *path, char *const argv[])
+{
+	struct sym_image *img = open_ok(path);
+	uint64_t regs[SYM_UNWIND_NREGS], ret[8], bp;
+	struct sym_mem mem;
+	struct tracee_mod *exe, *libc;
+	struct sym_unwinder *uw;
+	struct tracee t;
+	struct sym_info si;
+	char real[PATH_MAX];
+	long orig;
+	size_t n;
+
+	assert_int_equal(sym_image_by_name(img, "main", &si, NULL), 1);
+	assert_int_equal(si.kind, SYM_KIND_ENTRY); /* Debian strips them */
+	assert_true(in_section(path, ".text", si.addr));
+	assert_non_null(realpath(path, real));
+
+	/* a breakpoint on main is hit, and main returns into __libc_start_call_main */
+	tracee_spawn(&t, path, argv);
+	tracee_load_maps(&t);
+	exe = tracee_mod_named(&t, real);
+	assert_non_null(exe);
+	bp = exe->bias + si.addr;
+	errno = 0;
+	orig = ptrace(PTRACE_PEEKTEXT, t.pid, (void *)bp, NULL);
+	assert_int_equal(errno, 0);
+	assert_int_equal(
+	        ptrace(PTRACE_POKETEXT, t.pid, (void *)bp, (void *)((orig & ~0xffL) | 0xcc)), 0);
+	tracee_run_to_trap(&t);
+	assert_int_equal(t.regs.u.rip - 1, bp);
+	t.regs.u.rip = bp;
+	tracee_load_maps(&t);
+	uw = sym_unwinder_new(NULL);
+	assert_non_null(uw);
+	for (size_t i = 0; i < t.nmods; i++)
+		assert_int_equal(sym_unwinder_add(uw, t.mods[i].img, t.mods[i].bias, NULL), 0);
+	arch_regs_to_dwarf(&t.regs, regs);
+	mem = (struct sym_mem){ tracee_read, &t.pid };
+	n = sym_unwinder_backtrace(uw, regs, &mem, ret, 8);
+	assert_true(n >= 1);
+	libc = tracee_mod_at(&t, ret[0]);
+	assert_non_null(libc);
+	assert_non_null(strstr(libc->path, "/libc.so"));
+	if (sym_image_by_name(libc->img, "__libc_start_call_main", &si, NULL) == 1)
+		assert_string_equal(tracee_symbolize(&t, ret[0]), "__libc_start_call_main");
+	sym_unwinder_free(uw);
+	tracee_kill(&t);
+	sym_image_free(img);
+}
+
+static void test_system_main(void **state)
+{
+	char *echo[] = { "echo", "hi", NULL }, *ls[] = { "ls", "--version", NULL };
+
+	(void)state;
+	check_system_main("/bin/echo", echo);
+	check_system_main("/bin/ls", ls);
+}
+
+/* f2, f1, main, __libc_start_call_main, ..., _start */
+static void check_chain(struct stopped *s, const char *what)
+{
+	const char *names[64];
+	size_t n = backtrace_names(s, names, 64);
+
+	printf("unwind %s:", what);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", names[i]);
+	printf("\n");
+	assert_true(n >= 4 && n <= 8);
+	assert_string_equal(names[0], "f2");
+	assert_string_equal(names[1], "f1");
+	assert_string_equal(names[2], "main");
+	if (libc_has_debug_symbols(s))
+		assert_string_equal(names[3], "__libc_start_call_main");
+	assert_string_equal(names[n - 1], "_start");
+	/* a shorter request stops early */
+	assert_int_equal(backtrace_names(s, names, 2), 2);
+	assert_int_equal(backtrace_names(s, names, 0), 0);
+}
+
+static void test_unwind_fp(void **state)
+{
+	struct stopped s;
+
+	(void)state;
+	stop_in_f3(&s, tpath("pie"));
+	check_chain(&s, "pie");
+	stopped_end(&s);
+	stop_in_f3(&s, tpath("nopie"));
+	check_chain(&s, "nopie");
+	stopped_end(&s);
+}
+
+static void test_unwind_cfi(void **state)
+{
+	struct stopped s;
+
+	(void)state;
+	stop_in_f3(&s, tpath("omitfp"));
+	check_chain(&s, "omitfp");
+	stopped_end(&s);
+}
+
+static void test_unwind_nocfi(void **state)
+{
+	struct sym_unwind_stats st;
+	struct stopped s;
+
+	(void)state;
+	stop_in_f3(&s, tpath("nocfi"));
+	check_chain(&s, "nocfi");
+	sym_unwinder_stats(s.uw, &st);
+	/* libdwfl's x86-64 backend follows rbp itself where CFI is missing */
+	printf("unwind nocfi: %" PRIu64 " of %" PRIu64 " frames from our own rbp-chain step\n",
+	       st.fp_frames, st.frames);
+	stopped_end(&s);
+}
+
+/* Our own rbp-chain walk, and frames that must stop it. */
+static void test_unwind_fallback(void **state)
+{
+	struct sym_unwind_stats st;
+	const char *names[64];
+	struct stopped s;
+	size_t n;
+
+	(void)state;
+	/* every function has a frame pointer (f3, in assembly, too) */
+	stop_in_f3(&s, tpath("nocfi-fp"));
+	sym_unwinder_fp_only(s.uw, true);
+	n = backtrace_names(&s, names, 64);
+	assert_true(n >= 3 && n <= 8);
+	assert_string_equal(names[0], "f2");
+	assert_string_equal(names[1], "f1");
+	assert_string_equal(names[2], "main");
+	sym_unwinder_stats(s.uw, &st);
+	assert_int_equal(st.fp_frames, n);
+	stopped_end(&s);
+
+	for (int fp_only = 0; fp_only < 2; fp_only++) {
+		/* a frame linked to itself gives one frame, then the stack stops growing */
+		stop_at(&s, tpath("nocfi"), "loop", "f3_loop");
+		sym_unwinder_fp_only(s.uw, fp_only);
+		n = backtrace_names(&s, names, 64);
+		assert_true(n <= 1);
+		if (n)
+			assert_string_equal(names[0], "f3_loop");
+		stopped_end(&s);
+		/* nothing can be read through rbp = 0x10 */
+		stop_at(&s, tpath("nocfi"), "garbage", "f3_garbage");
+		sym_unwinder_fp_only(s.uw, fp_only);
+		assert_int_equal(backtrace_names(&s, names, 64), 0);
+		stopped_end(&s);
+	}
+}
+
+/* Removing a module (dlclose) takes effect, and adding it back restores it. */
+static void test_unwind_modules(void **state)
+{
+	struct tracee_mod *exe, *libc = NULL;
+	const char *names[64];
+	struct stopped s;
+	struct err e = { 0 };
+
+	(void)state;
+	stop_in_f3(&s, tpath("pie"));
+	exe = tracee_mod_at(&s.t, s.t.regs.u.rip);
+	for (size_t i = 0; i < s.t.nmods; i++)
+		if (strstr(s.t.mods[i].path, "/libc.so"))
+			libc = &s.t.mods[i];
+	assert_non_null(exe);
+	assert_non_null(libc);
+
+	assert_int_equal(sym_unwinder_remove(s.uw, exe->lo + 1), 0);
+	assert_int_equal(backtrace_names(&s, names, 64), 0);
+	assert_int_equal(sym_unwinder_remove(s.uw, exe->lo), -1);
+	add_module(s.uw, exe);
+	assert_string_equal(names[backtrace_names(&s, names, 64) - 1], "_start");
+
+	assert_int_equal(sym_unwinder_remove(s.uw, libc->lo), 0);
+	assert_int_equal(backtrace_names(&s, names, 64), 3); /* f2 f1 main, then libc */
+	add_module(s.uw, libc);
+	assert_true(backtrace_names(&s, names, 64) > 4);
+
+	assert_int_equal(sym_unwinder_add(s.uw, exe->img, exe->bias + 4096, &e), -1);
+	assert_int_equal(sym_unwinder_remove(s.uw, 0), -1);
+	stopped_end(&s);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void measure(const char *prog, int count, bool fp_only)
+{
+	struct sym_unwind_stats st;
+	struct stopped s;
+	uint64_t ret[64];
+	size_t frames = 0;
+	double t0, dt;
+
+	stop_in_f3(&s, tpath(prog));
+	sym_unwinder_fp_only(s.uw, fp_only);
+	t0 = now();
+	for (int i = 0; i < count; i++)
+		frames = sym_unwinder_backtrace(s.uw, s.regs, &s.mem, ret, 64);
+	dt = now() - t0;
+	sym_unwinder_stats(s.uw, &st);
+	printf("unwind speed %s%s: %.0f backtraces/s, %zu frames each, %.1f reads each\n", prog,
+	       fp_only ? " (rbp chain only)" : "", count / dt, frames,
+	       (double)st.mem_reads / (double)st.backtraces);
+	assert_true(frames >= 3);
+	stopped_end(&s);
+}
+
+static void test_unwind_speed(void **state)
+{
+	(void)state;
+	measure("omitfp", 5000, false);
+	measure("pie", 5000, false);
+	measure("nocfi", 5000, false);
+	measure("nocfi-fp", 5000, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_headers),         cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_build_id),        cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_aliases),         cmocka_unit_test(test_outside_size),
+		cmocka_unit_test(test_stripped_main),   cmocka_unit_test(test_plt),
+		cmocka_unit_test(test_debug_file),      cmocka_unit_test(test_cxx),
+		cmocka_unit_test(test_demangle),        cmocka_unit_test(test_near_names),
+		cmocka_unit_test(test_memory_image),    cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_system_main),     cmocka_unit_test(test_unwind_fp),
+		cmocka_unit_test(test_unwind_cfi),      cmocka_unit_test(test_unwind_nocfi),
+		cmocka_unit_test(test_unwind_fallback), cmocka_unit_test(test_unwind_modules),
+		cmocka_unit_test(test_unwind_speed),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
