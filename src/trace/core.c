@@ -53,7 +53,8 @@ int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch
 static int read_word(struct core *c, uint64_t addr, uint64_t *out)
 {
 	*out = 0;
-	return c->target.read_mem(c->target.ctx, addr, out, ARCH_PTR_SIZE);
+	return c->target.read_mem(c->target.ctx, addr, out, ARCH_PTR_SIZE) == ARCH_PTR_SIZE ? 0
+												: -1;
 }
 
 /*

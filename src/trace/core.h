@@ -47,8 +47,9 @@ struct core_directive {
 /* What the core needs from the backend. */
 struct core_target {
 	void *ctx;
-	/* read the program's memory as the program sees it (no breakpoints) */
-	int (*read_mem)(void *ctx, uint64_t addr, void *buf, size_t len);
+	/* read the program's memory as the program sees it (no breakpoints);
+	 * returns the bytes read (fewer at the end of a mapping) or -1 */
+	long (*read_mem)(void *ctx, uint64_t addr, void *buf, size_t len);
 	/* start or stop reporting entries at a scope address (all threads) */
 	int (*arm_scope)(void *ctx, uint64_t addr, struct err *err);
 	void (*disarm_scope)(void *ctx, uint64_t addr);

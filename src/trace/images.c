@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sym/image.h"
+#include "sym/unwind.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -19,6 +20,7 @@ struct images {
 	VEC(struct image *) list;
 	images_read_fn read;
 	void *read_ctx;
+	struct sym_unwinder *unwinder; /* NULL if it could not be set up: no backtraces */
 };
 
 struct images *images_new(images_read_fn read, void *read_ctx)
@@ -27,6 +29,7 @@ struct images *images_new(images_read_fn read, void *read_ctx)
 
 	imgs->read = read;
 	imgs->read_ctx = read_ctx;
+	imgs->unwinder = sym_unwinder_new(NULL);
 	return imgs;
 }
 
@@ -49,6 +52,7 @@ void images_free(struct images *imgs)
 	vec_foreach (&imgs->list, img)
 		image_free(*img);
 	vec_free(&imgs->list);
+	sym_unwinder_free(imgs->unwinder);
 	free(imgs);
 }
 
@@ -74,6 +78,8 @@ struct image *images_add(struct images *imgs, const char *path, const char *name
 	} else {
 		img->start = img->end = base;
 	}
+	if (img->sym && imgs->unwinder)
+		sym_unwinder_add(imgs->unwinder, img->sym, base, NULL);
 	vec_push(&imgs->list, img);
 	return img;
 }
@@ -164,13 +170,21 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	return -1;
 }
 
-size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
-                        size_t max)
+static long read_for_unwinder(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	/* Filled in with the CFI unwinder of src/sym. */
-	(void)imgs;
-	(void)regs;
-	(void)out;
-	(void)max;
-	return 0;
+	struct images *imgs = arg;
+
+	return imgs->read(imgs->read_ctx, addr, buf, len);
+}
+
+size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
+			size_t max)
+{
+	struct sym_mem mem = { read_for_unwinder, imgs };
+	uint64_t dwarf[ARCH_DWARF_NREGS];
+
+	if (!imgs->unwinder)
+		return 0;
+	arch_regs_to_dwarf(regs, dwarf);
+	return sym_unwinder_backtrace(imgs->unwinder, dwarf, &mem, out, max);
 }

@@ -28,7 +28,7 @@ struct image {
 };
 
 /* How to read the traced process's memory (for unwinding). */
-typedef int (*images_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+typedef long (*images_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
 struct images *images_new(images_read_fn read, void *read_ctx);
 void images_free(struct images *imgs);

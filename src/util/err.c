@@ -56,10 +56,13 @@ int err_prefix(struct err *e, const char *fmt, ...)
 	len = strlen(e->msg);
 	/* Keep as much of the old message as fits after "prefix: ". */
 	if (len + 2 < sizeof(e->msg)) {
+		size_t room = sizeof(e->msg) - len - 3, n = strlen(old);
+
 		memcpy(e->msg + len, ": ", 2);
-		len += 2;
-		strncpy(e->msg + len, old, sizeof(e->msg) - len - 1);
-		e->msg[sizeof(e->msg) - 1] = '\0';
+		if (n > room)
+			n = room;
+		memcpy(e->msg + len + 2, old, n);
+		e->msg[len + 2 + n] = '\0';
 	}
 	return -1;
 }

@@ -89,6 +89,5 @@ char *sb_detach(struct strbuf *sb)
 
 	sb->buf = NULL;
 	sb->len = sb->cap = 0;
-	sb_init(sb);
 	return s;
 }

@@ -21,7 +21,7 @@ void sb_adds(struct strbuf *sb, const char *s);
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
-/* sb_detach - hand the buffer to the caller (free() it) and reset sb */
+/* sb_detach - hand the buffer to the caller (free() it); sb needs sb_init() before reuse */
 char *sb_detach(struct strbuf *sb);
 
 #endif

@@ -19,9 +19,11 @@
 #include "trace/step/step.h"
 #include "util/log.h"
 
-static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+static long read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return tracee_read(ctx, addr, buf, len);
+	size_t n = tracee_read_partial(ctx, addr, buf, len);
+
+	return n ? (long)n : -1;
 }
 
 static int arm_scope(void *ctx, uint64_t addr, struct err *err)
