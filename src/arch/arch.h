@@ -37,7 +37,8 @@ struct arch_insn {
 	uint8_t len;
 	uint8_t bytes[ARCH_MAX_INSN_LEN];
 	enum arch_insn_class cls;
-	bool rep; /* a rep-prefixed string instruction: single-steps once per iteration */
+	bool rep;       /* a rep-prefixed string instruction: single-steps once per iteration */
+	bool writes_sp; /* changes the stack pointer (push, pop, call, mov rsp, ...) */
 };
 
 /**
@@ -56,6 +57,7 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 uint64_t arch_regs_pc(const struct arch_regs *r);
 uint64_t arch_regs_sp(const struct arch_regs *r);
 void arch_regs_set_pc(struct arch_regs *r, uint64_t pc);
+void arch_regs_set_sp(struct arch_regs *r, uint64_t sp);
 /* arch_regs_syscall_nr - the syscall number register (before the syscall runs) */
 uint64_t arch_regs_syscall_nr(const struct arch_regs *r);
 /* arch_regs_arg - the Nth (0-based) integer argument of a function at its entry */
@@ -71,5 +73,38 @@ bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r);
 
 /* Instruction formatting (Intel syntax) for views; returns the text length. */
 size_t arch_format(const struct arch_insn *insn, char *buf, size_t size);
+
+/* Decoding modes of recorded code (a trace's `arch` metadata says which). */
+enum arch_mode {
+	ARCH_MODE_64, /* x86-64 */
+	ARCH_MODE_32, /* i386 */
+};
+
+/**
+ * arch_mode_from_name - the decoding mode of a trace's `arch` metadata
+ * @name: "x86_64" or "i386"; NULL (not recorded) means x86_64
+ * @out: receives the mode
+ *
+ * Return: 0, or -1 for an architecture nosco cannot decode.
+ */
+int arch_mode_from_name(const char *name, enum arch_mode *out);
+
+/**
+ * arch_format_asm - one recorded instruction as GNU as source
+ * @mode: 64- or 32-bit decoding
+ * @addr: the instruction's address (direct branch targets print absolute)
+ * @bytes: its bytes
+ * @len: their number (at most ARCH_MAX_INSN_LEN are used)
+ * @buf: receives the NUL-terminated text
+ * @size: the size of buf
+ *
+ * Intel syntax that `as` reads back in `.intel_syntax noprefix` mode:
+ * lowercase, rip-relative operands as [rip+disp], direct branch targets
+ * as absolute addresses, bytes that do not decode as a `.byte` directive.
+ *
+ * Return: the length of the text.
+ */
+size_t arch_format_asm(enum arch_mode mode, uint64_t addr, const uint8_t *bytes, size_t len,
+                       char *buf, size_t size);
 
 #endif

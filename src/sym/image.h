@@ -326,6 +326,18 @@ size_t sym_image_count(struct sym_image *img);
 void sym_image_symbol(struct sym_image *img, size_t i, struct sym_info *out);
 
 /**
+ * sym_image_object_by_name - the file address of a data symbol (STT_OBJECT)
+ * @img: the image
+ * @name: the raw name
+ * @addr: receives its file address
+ *
+ * Data symbols are not part of the symbol table the other lookups use.
+ *
+ * Return: 1 when found, 0 when not.
+ */
+int sym_image_object_by_name(struct sym_image *img, const char *name, uint64_t *addr);
+
+/**
  * sym_image_line - the source line of a file address, from DWARF
  * @img: the image (its own DWARF, or that of the separate debug file)
  * @addr: file address

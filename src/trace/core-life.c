@@ -272,6 +272,13 @@ int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t
 	return image_symbol_addr(img, symbol, addr, err);
 }
 
+int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr)
+{
+	struct image *img = images_find(c->images, base);
+
+	return img ? image_object_addr(img, name, addr) : -1;
+}
+
 /* unmatched_scopes - name every scope whose binary never loaded */
 static int unmatched_scopes(struct core *c, struct err *err)
 {

@@ -31,6 +31,28 @@ static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
 	return images_backtrace(c->images, regs, c->bt_buf, max);
 }
 
+/*
+ * entry_backtrace - the backtrace of a function at its first instruction.
+ * There the return address is certainly at the stack pointer, so it is
+ * taken from there and the unwinding starts in the caller: right even for
+ * code without unwind information (hand-written assembly).
+ */
+static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint64_t ret_addr)
+{
+	struct arch_regs caller = *regs;
+	size_t max = (size_t)c->cfg->backtrace_depth, n;
+
+	if (!max || !ret_addr)
+		return backtrace_of(c, regs);
+	if (max > sizeof(c->bt_buf) / sizeof(c->bt_buf[0]))
+		max = sizeof(c->bt_buf) / sizeof(c->bt_buf[0]);
+	arch_regs_set_pc(&caller, ret_addr);
+	arch_regs_set_sp(&caller, arch_regs_sp(regs) + ARCH_PTR_SIZE);
+	n = images_backtrace(c->images, &caller, c->bt_buf + 1, max - 1);
+	c->bt_buf[0] = ret_addr;
+	return n + 1;
+}
+
 int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                        enum store_event_kind kind, int64_t subject, const char *detail,
                        struct err *err)
@@ -54,7 +76,7 @@ static int read_word(struct core *c, uint64_t addr, uint64_t *out)
 {
 	*out = 0;
 	return c->target.read_mem(c->target.ctx, addr, out, ARCH_PTR_SIZE) == ARCH_PTR_SIZE ? 0
-												: -1;
+	                                                                                    : -1;
 }
 
 /*
@@ -74,7 +96,9 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	call->truncated = f->truncated;
 	if (!parent && call->kind != STORE_CALL_ROOT) {
 		call->bt = c->bt_buf;
-		call->bt_len = backtrace_of(c, regs);
+		call->bt_len = call->kind == STORE_CALL_SIGNAL
+		                       ? backtrace_of(c, regs)
+		                       : entry_backtrace(c, regs, call->ret_addr);
 	}
 	f->depth = call->depth;
 	f->call = store_call_open(c->store, call, err);

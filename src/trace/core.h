@@ -128,6 +128,9 @@ int core_return_hit(struct core *c, struct core_thread *th, const struct arch_re
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
                      struct err *err);
 
+/* core_object_addr - like core_symbol_addr, for a variable (data symbol) */
+int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr);
+
 /* core_is_scope_entry - is addr the entry of a configured scope? */
 bool core_is_scope_entry(const struct core *c, uint64_t addr);
 

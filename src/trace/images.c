@@ -170,6 +170,16 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	return -1;
 }
 
+int image_object_addr(const struct image *img, const char *name, uint64_t *addr)
+{
+	uint64_t file_addr;
+
+	if (!img->sym || sym_image_object_by_name(img->sym, name, &file_addr) != 1)
+		return -1;
+	*addr = img->base + file_addr;
+	return 0;
+}
+
 static long read_for_unwinder(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct images *imgs = arg;
@@ -178,7 +188,7 @@ static long read_for_unwinder(void *arg, uint64_t addr, void *buf, size_t len)
 }
 
 size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
-			size_t max)
+                        size_t max)
 {
 	struct sym_mem mem = { read_for_unwinder, imgs };
 	uint64_t dwarf[ARCH_DWARF_NREGS];

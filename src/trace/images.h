@@ -69,6 +69,9 @@ bool image_matches(const struct image *img, const char *name);
  */
 int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *addr, struct err *err);
 
+/* image_object_addr - the runtime address of a variable (data symbol); 0 or -1 */
+int image_object_addr(const struct image *img, const char *name, uint64_t *addr);
+
 /* images_backtrace - return addresses of the stack, innermost first; returns their number */
 size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
                         size_t max);

@@ -51,16 +51,36 @@ static enum arch_insn_class classify(const ZydisDecodedInstruction *in)
 	}
 }
 
+/* writes_sp - does the instruction write the stack pointer, explicitly or not? */
+static bool writes_sp(const ZydisDecoderContext *ctx, const ZydisDecodedInstruction *in)
+{
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	int i;
+
+	if (ZYAN_FAILED(ZydisDecoderDecodeOperands(decoder64(), ctx, in, ops, in->operand_count)))
+		return true; /* when in doubt, the caller looks at the registers */
+	for (i = 0; i < in->operand_count; i++) {
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+		    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+		                                     ops[i].reg.value) == ZYDIS_REGISTER_RSP)
+			return true;
+	}
+	return false;
+}
+
 int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_insn *out)
 {
+	ZydisDecoderContext ctx;
 	ZydisDecodedInstruction in;
 
 	if (avail > ARCH_MAX_INSN_LEN)
 		avail = ARCH_MAX_INSN_LEN;
 	out->addr = addr;
 	out->rep = false;
-	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), NULL, buf, avail, &in))) {
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), &ctx, buf, avail, &in))) {
 		out->len = 1;
+		out->writes_sp = true;
 		out->bytes[0] = avail ? buf[0] : 0;
 		out->cls = ARCH_INSN_INVALID;
 		return -1;
@@ -68,6 +88,7 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 	out->len = in.length;
 	memcpy(out->bytes, buf, in.length);
 	out->cls = classify(&in);
+	out->writes_sp = writes_sp(&ctx, &in);
 	/* rep ret is a plain return; only string instructions iterate. */
 	out->rep = (in.attributes &
 	            (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&

@@ -22,6 +22,11 @@ void arch_regs_set_pc(struct arch_regs *r, uint64_t pc)
 	r->u.rip = pc;
 }
 
+void arch_regs_set_sp(struct arch_regs *r, uint64_t sp)
+{
+	r->u.rsp = sp;
+}
+
 uint64_t arch_regs_syscall_nr(const struct arch_regs *r)
 {
 	return REG(r, rax);

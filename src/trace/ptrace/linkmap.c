@@ -155,6 +155,9 @@ static void find_rbrk(struct tracee *t, uint64_t base)
 {
 	struct err ignored;
 
+	/* A static executable has no DT_DEBUG: its own _r_debug is the one. */
+	if (!t->lm.exe_dynamic && core_object_addr(t->core, base, "_r_debug", &t->lm.r_debug))
+		t->lm.r_debug = 0;
 	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, &ignored)) {
 		t->lm.r_brk = 0;
 		log_info("no _dl_debug_state in the binary at %#llx: libraries loaded later are "
@@ -209,6 +212,7 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	linkmap_reset(&t->lm);
 	if (read_auxv(t->pid, &ai, err))
 		return -1;
+	t->lm.exe_dynamic = exe_dynamic(t, &ai);
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)t->pid);
 	n = readlink(exe_link, exe, sizeof(exe) - 1);
 	if (n < 0)
@@ -228,7 +232,6 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 			return ret;
 	}
 	t->lm.vdso_base = ai.vdso;
-	t->lm.exe_dynamic = exe_dynamic(t, &ai);
 	if (ai.vdso && report_vdso(t, th, ai.vdso, err))
 		return -1;
 	find_rbrk(t, ai.base ? ai.base : exe_bias(exe, ai.entry));

@@ -22,7 +22,7 @@
 
 #define PTRACE_OPTIONS                                                                             \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |       \
-	 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)
+	 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE)
 
 static int check_executable(const char *path, const char *program, struct err *err)
 {

@@ -137,7 +137,7 @@ int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err)
 	size_t i = 0;
 
 	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
-		if (th == except || !th->running)
+		if (th == except || !th->running || th->in_vfork)
 			continue;
 		if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) && errno != ESRCH)
 			return err_sys(err, ERR_TRACE, "cannot interrupt thread %d", (int)th->tid);
@@ -148,6 +148,7 @@ int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err)
 		if (th->held && th->running && wait_stopped(th, err))
 			return -1;
 	t->world_stopped = true;
+	t->over_thread = except;
 	return 0;
 }
 
@@ -157,6 +158,7 @@ int tracee_resume_world(struct tracee *t, struct err *err)
 	size_t i = 0;
 
 	t->world_stopped = false;
+	t->over_thread = NULL;
 	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
 		if (!th->held)
 			continue;

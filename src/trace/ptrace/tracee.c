@@ -58,6 +58,16 @@ void tracee_kill(struct tracee *t)
 	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
 		if (th->kind == TT_SHARED_CHILD)
 			kill(th->tid, SIGKILL);
-	while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR)
-		;
+	/* Killed tasks still stop at PTRACE_EVENT_EXIT: let each one go on to die. */
+	for (;;) {
+		pid_t tid = waitpid(-1, &status, __WALL);
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (WIFSTOPPED(status))
+			ptrace(PTRACE_CONT, tid, NULL, NULL);
+	}
 }

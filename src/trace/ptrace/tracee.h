@@ -37,9 +37,19 @@ struct tthread {
 	bool held;                /* stopped for another thread's breakpoint step-over */
 	bool exiting;             /* PTRACE_EVENT_EXIT seen */
 	bool group_stop;          /* in a job-control stop (PTRACE_LISTEN) */
+	bool in_vfork;            /* waiting in the kernel for its vfork child: cannot run
+	                             (nor be interrupted) until PTRACE_EVENT_VFORK_DONE */
 	struct arch_regs regs;    /* at the last stop */
 	struct arch_insn pending; /* CORE_RECORD: the instruction about to run at regs' pc */
 	bool has_pending;
+	struct arch_regs pending_regs; /* the registers before the pending instruction */
+	/* regs holds only pc and sp: the rest was not read since the last
+	 * straight-line instruction (reading them costs a system call per step) */
+	bool regs_stale;
+	/* the code at code_addr, read once per straight-line run of instructions */
+	uint8_t code[64];
+	uint64_t code_addr;
+	size_t code_len;
 	int inject;          /* signal to deliver when resumed */
 	uint64_t over_addr;  /* stepping over the breakpoint here (0: not) */
 	bool over_then_step; /* the step-over is also a recorded step */
@@ -91,7 +101,8 @@ struct tracee {
 	volatile sig_atomic_t *stop;
 	pid_t mem_tid; /* the thread whose memory reads go through (any live one) */
 	bool world_stopped;
-	bool leader_dead; /* the process is gone; leader_status says how */
+	struct tthread *over_thread; /* the thread stepping over a breakpoint meanwhile */
+	bool leader_dead;            /* the process is gone; leader_status says how */
 	int leader_status;
 };
 

@@ -33,6 +33,14 @@ static struct store_exit exit_of(int status)
 	return ex;
 }
 
+/* fetch_regs - read the registers of a stopped thread; its code window starts afresh */
+static int fetch_regs(struct tracee *t, struct tthread *th, struct err *err)
+{
+	th->regs_stale = false;
+	th->code_len = 0;
+	return tracee_get_regs(t, th, err);
+}
+
 bool step_done(const struct tracee *t)
 {
 	return t->leader_dead;
@@ -43,14 +51,14 @@ void step_collect_exit(struct tracee *t, struct session *s)
 	s->exit = exit_of(t->leader_status);
 }
 
-/* on_step - a recording thread executed its pending instruction (or entered a handler) */
-static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err *err)
+/*
+ * on_step - a recording thread executed its pending instruction (or
+ * entered a handler); th->regs are still those from before.
+ */
+static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struct err *err)
 {
-	struct arch_regs before = th->regs;
 	struct core_directive d;
 
-	if (tracee_get_regs(t, th, err))
-		return -1;
 	if (!th->has_pending || th->dir.mode != CORE_RECORD)
 		return step_resume(t, th, err); /* a step over a breakpoint, not recorded */
 	if (th->handler_sig) {
@@ -67,9 +75,17 @@ static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err
 	/* A rep string instruction traps once per iteration: it ends when pc moves on. */
 	if (th->pending.rep && arch_regs_pc(&th->regs) == th->pending.addr)
 		return tracee_resume(t, th, true, err);
-	if (core_step(t->core, th->core, &th->pending, &before, &th->regs, &d, err))
+	if (core_step(t->core, th->core, &th->pending, &th->pending_regs, &th->regs, &d, err))
 		return -1;
 	return step_apply(t, th, &d, err);
+}
+
+/* on_step - like on_step_regs, fetching the registers after the step first */
+static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err *err)
+{
+	if (fetch_regs(t, th, err))
+		return -1;
+	return on_step_regs(t, th, si_code, err);
 }
 
 /* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
@@ -80,7 +96,7 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 	struct core_directive d = th->dir;
 	bool decided = false;
 
-	if (tracee_get_regs(t, th, err))
+	if (fetch_regs(t, th, err))
 		return -1;
 	pc = arch_regs_pc(&th->regs) - ARCH_BP_LEN;
 	bp = tracee_bp_at(t, pc);
@@ -132,7 +148,7 @@ static uint64_t caught_signals(pid_t tid)
 
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
-	if (tracee_get_regs(t, th, err))
+	if (fetch_regs(t, th, err))
 		return -1;
 	if (th->core && core_signal(t->core, th->core, sig, &th->regs, err))
 		return -1;
@@ -152,6 +168,29 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 {
 	siginfo_t si;
 
+	/*
+	 * The hot path: a plain recorded step that moved the pc is a finished
+	 * step, nothing else; it is not worth a PTRACE_GETSIGINFO.
+	 */
+	if (th->dir.mode == CORE_RECORD && th->has_pending && !th->handler_sig &&
+	    th->pending.cls != ARCH_INSN_INT3) {
+		/*
+		 * Straight-line code: the pc moves on by the instruction's length
+		 * and the stack pointer stays, so the registers need not be read.
+		 */
+		if (th->pending.cls == ARCH_INSN_OTHER && !th->pending.writes_sp &&
+		    !th->pending.rep) {
+			arch_regs_set_pc(&th->regs, th->pending.addr + th->pending.len);
+			th->regs_stale = true;
+			return on_step_regs(t, th, TRAP_TRACE, err);
+		}
+		if (fetch_regs(t, th, err))
+			return -1;
+		th->regs_stale = false;
+		th->code_len = 0; /* a new straight-line run: read its code afresh */
+		if (arch_regs_pc(&th->regs) != th->pending.addr)
+			return on_step_regs(t, th, TRAP_TRACE, err);
+	}
 	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
 		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
 	switch (si.si_code) {
@@ -174,7 +213,7 @@ static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 	th->exiting = true;
 	ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg);
 	ex = exit_of((int)msg);
-	if (th->core && tracee_get_regs(t, th, err) == 0 &&
+	if (th->core && fetch_regs(t, th, err) == 0 &&
 	    core_thread_exit(t->core, th->core,
 	                     th->dir.mode == CORE_RECORD && th->has_pending ? &th->pending : NULL,
 	                     &th->regs, &ex, err))
@@ -258,7 +297,7 @@ static int new_thread(struct tracee *t, struct tthread *parent, pid_t tid, struc
 	if (!WIFSTOPPED(status))
 		return 0; /* died at once */
 	th = tracee_thread_add(t, tid, TT_THREAD);
-	if (tracee_get_regs(t, th, err))
+	if (fetch_regs(t, th, err))
 		return -1;
 	th->core = core_thread_new(t->core, tid, parent->core, &parent->regs, &th->regs, &d, err);
 	if (!th->core)
@@ -307,7 +346,7 @@ static int on_new_task(struct tracee *t, struct tthread *th, int event, struct e
 	if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg))
 		return err_sys(err, ERR_TRACE, "PTRACE_GETEVENTMSG");
 	tid = (pid_t)msg;
-	if (tracee_get_regs(t, th, err))
+	if (fetch_regs(t, th, err))
 		return -1;
 	if (th->kind == TT_THREAD && event == PTRACE_EVENT_CLONE && is_thread_of(tid, t->pid)) {
 		if (new_thread(t, th, tid, err))
@@ -315,6 +354,7 @@ static int on_new_task(struct tracee *t, struct tthread *th, int event, struct e
 	} else if (new_process(t, th, tid, event, err)) {
 		return -1;
 	}
+	th->in_vfork = event == PTRACE_EVENT_VFORK;
 	/* The creating syscall is still the pending instruction: just go on. */
 	return tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->has_pending, err);
 }
@@ -345,7 +385,7 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 	th->resume_bps.len = 0;
 	tracee_bp_forget_all(t);
 	escape_hooks_forget(t);
-	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, th, err) ||
+	if (tracee_open_mem(t, err) || fetch_regs(t, th, err) || linkmap_start(t, th, err) ||
 	    core_thread_restart(t->core, th->core, &th->regs, &d, err))
 		return -1;
 	th->dir.mode = CORE_RUN_FREE;
@@ -386,7 +426,7 @@ static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct e
 	if (th->group_stop) {
 		th->group_stop = false; /* SIGCONT arrived */
 	}
-	if (tracee_get_regs(t, th, err))
+	if (fetch_regs(t, th, err))
 		return -1;
 	/* A late interrupt stop: the thread had not executed its pending instruction. */
 	if (th->dir.mode == CORE_RECORD && th->has_pending)
@@ -414,6 +454,10 @@ static int on_stop(struct tracee *t, struct tthread *th, int status, struct err 
 		return th ? on_exec(t, th, err) : 0;
 	case PTRACE_EVENT_EXIT:
 		return on_exit_event(t, th, err);
+	case PTRACE_EVENT_VFORK_DONE:
+		/* Back from vfork; the syscall is still the pending instruction. */
+		th->in_vfork = false;
+		return tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->has_pending, err);
 	case PTRACE_EVENT_STOP:
 		return on_event_stop(t, th, sig, err);
 	default:
@@ -445,6 +489,13 @@ int step_handle(struct tracee *t, const struct tracee_event *ev, struct session 
 		return 0;
 	}
 	th->running = false;
+	if (t->world_stopped && th != t->over_thread) {
+		/* It could run again only past a lifted breakpoint: keep it for later. */
+		th->held = true;
+		th->deferred_status = ev->status;
+		th->has_deferred = true;
+		return 0;
+	}
 	if (step_finish_over(t, th, err))
 		return -1;
 	if (!WIFSTOPPED(ev->status)) {

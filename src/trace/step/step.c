@@ -58,6 +58,33 @@ int step_finish_over(struct tracee *t, struct tthread *th, struct err *err)
 	return tracee_resume_world(t, err);
 }
 
+/*
+ * decode_pending - decode the instruction at pc. Code is read a window at a
+ * time and reused while the thread runs straight through it, so that most
+ * single-steps cost no memory read.
+ */
+static void decode_pending(struct tracee *t, struct tthread *th, uint64_t pc)
+{
+	uint64_t end = th->code_addr + th->code_len;
+	bool window_ends_mapping = th->code_len < sizeof(th->code);
+
+	if (pc < th->code_addr || pc >= end ||
+	    (pc + ARCH_MAX_INSN_LEN > end && !window_ends_mapping)) {
+		th->code_addr = pc;
+		th->code_len = tracee_read_partial(t, pc, th->code, sizeof(th->code));
+		end = pc + th->code_len;
+	}
+	arch_decode(pc, th->code + (pc - th->code_addr), end - pc, &th->pending);
+}
+
+int step_refresh_regs(struct tracee *t, struct tthread *th, struct err *err)
+{
+	if (!th->regs_stale)
+		return 0;
+	th->regs_stale = false;
+	return tracee_get_regs(t, th, err);
+}
+
 int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 {
 	uint64_t pc = arch_regs_pc(&th->regs);
@@ -67,7 +94,12 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	if (th->group_stop)
 		return 0;
 	if (record) {
-		tracee_decode(t, pc, &th->pending);
+		decode_pending(t, th, pc);
+		/* A syscall's number (rt_sigreturn?) and the linker's state need real registers. */
+		if ((th->pending.cls == ARCH_INSN_SYSCALL || (bp && bp->internal)) &&
+		    step_refresh_regs(t, th, err))
+			return -1;
+		th->pending_regs = th->regs;
 		th->has_pending = true;
 		/* The dynamic linker announces changes here; a recording thread does not trap. */
 		if (bp && bp->internal && pc == t->lm.r_brk && linkmap_update(t, th, err))

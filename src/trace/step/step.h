@@ -10,6 +10,8 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err);
 /* step_apply - give a stopped thread a new directive and let it go on */
 int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
                struct err *err);
+/* step_refresh_regs - read th's registers if only pc and sp are known */
+int step_refresh_regs(struct tracee *t, struct tthread *th, struct err *err);
 int step_finish_over(struct tracee *t, struct tthread *th, struct err *err);
 
 /* step_handle - act on one stop or exit of a task */
