@@ -206,7 +206,8 @@ int cmd_run(int argc, char **argv)
 		return cmd_usage_error("run", "unknown engine '%s' (known: step)", o.engine);
 	}
 	path = tracee_resolve_program(argv[optind], &err);
-	if (!path || store_check_output(o.output, o.force, &err)) {
+	if (!path || session_check_scopes(&cfg, path, &err) ||
+	    store_check_output(o.output, o.force, &err)) {
 		free(path);
 		config_fini(&cfg);
 		return cmd_fail(&err);

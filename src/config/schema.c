@@ -9,9 +9,8 @@
 #include <string.h>
 
 #include "config/internal.h"
+#include "util/near.h"
 #include "util/xalloc.h"
-
-#define NAME_MAX_LEN 64 /* longer names are not compared for typos */
 
 static const char *const node_names[] = { "call-depth", "backtrace-depth", "engine", "trace" };
 static const char *const trace_props[] = { "binary", "call-depth" };
@@ -19,58 +18,16 @@ static const char *const engine_names[] = { "step", "dbt" };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Edit distance with adjacent swaps counted as one edit ("tarce" -> "trace"). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[NAME_MAX_LEN + 1][NAME_MAX_LEN + 1];
-
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
-/* "bin" for "binary", "depth" for "call-depth": short forms people guess. */
-static bool abbreviates(const char *word, const char *name)
-{
-	size_t lw = strlen(word), ln = strlen(name);
-
-	return lw >= 3 && lw < ln && (!strncmp(word, name, lw) || !strcmp(word, name + ln - lw));
-}
-
 /* The name word was most likely meant to be, or NULL if none is close. */
 static const char *closest(const char *word, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t i, d, best_d = (size_t)-1, limit;
+	struct near_match m[2];
+	size_t found = near_rank(word, names, n, m, 2);
 
-	if (strlen(word) > NAME_MAX_LEN)
+	/* two equally close names: guessing one would mislead half the time */
+	if (!found || (found == 2 && m[0].score == m[1].score))
 		return NULL;
-	for (i = 0; i < n; i++) {
-		limit = strlen(names[i]) / 3 > 1 ? strlen(names[i]) / 3 : 1;
-		d = abbreviates(word, names[i]) ? 1 : edit_distance(word, names[i]);
-		if (d > limit || d > best_d)
-			continue;
-		/* two equally close names: guessing one would mislead half the time */
-		best = d == best_d ? NULL : names[i];
-		best_d = d;
-	}
-	return best;
+	return m[0].name;
 }
 
 /* "unknown KIND 'x', did you mean 'y'? (valid KINDS: a, b)" */

@@ -47,7 +47,8 @@ struct core {
 	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
 	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */
 	VEC(struct core_thread *) threads;
-	int64_t n_binaries; /* store ids are dense: the next binary's id */
+	VEC(char *) binary_names; /* every binary name seen, for "did you mean" */
+	int64_t n_binaries;       /* store ids are dense: the next binary's id */
 	int64_t n_threads;
 	struct core_stats stats;
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];

@@ -8,6 +8,7 @@
 
 #include "trace/core-internal.h"
 #include "trace/images.h"
+#include "util/near.h"
 #include "util/strbuf.h"
 
 struct core *core_new(const struct config *cfg, struct store *store,
@@ -39,6 +40,10 @@ void core_free(struct core *c)
 		free(*th);
 	}
 	vec_free(&c->threads);
+	for (i = 0; i < c->binary_names.len; i++)
+		free(c->binary_names.data[i]);
+	vec_free(&c->binary_names);
+	i = 0;
 	while (hashmap_next(&c->scope_by_addr, &i, NULL, &arm))
 		free(arm);
 	hashmap_fini(&c->scope_by_addr);
@@ -182,6 +187,18 @@ static void disarm_scopes(struct core *c, uint64_t image_base)
 	}
 }
 
+static void remember_name(struct core *c, const struct image *img)
+{
+	const char *slash = strrchr(img->path, '/');
+	const char *name = slash ? slash + 1 : img->path;
+	size_t i;
+
+	for (i = 0; i < c->binary_names.len; i++)
+		if (!strcmp(c->binary_names.data[i], name))
+			return;
+	vec_push(&c->binary_names, xstrdup(name));
+}
+
 int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                        const struct core_binary *b, struct err *err)
 {
@@ -199,6 +216,7 @@ int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch
 	int64_t ev = STORE_NONE;
 
 	sb.build_id = image_build_id(img, &sb.build_id_len);
+	remember_name(c, img);
 	if (th) {
 		ev = core_add_event(c, th, regs, STORE_EV_LOAD_BINARY, c->n_binaries, NULL, err);
 		if (ev < 0)
@@ -279,6 +297,26 @@ int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *
 	return img ? image_object_addr(img, name, addr) : -1;
 }
 
+/* suggest_binary - "(did you mean ...?)", else the names that did load */
+static void suggest_binary(struct core *c, struct strbuf *sb, const char *name)
+{
+	struct near_match m[3];
+	size_t n = near_rank(name, (const char *const *)c->binary_names.data, c->binary_names.len,
+	                     m, 3),
+	       i;
+
+	if (n) {
+		for (i = 0; i < n; i++)
+			sb_addf(sb, "%s\"%s\"", i ? ", " : " (did you mean ", m[i].name);
+		sb_adds(sb, "?)");
+		return;
+	}
+	for (i = 0; i < c->binary_names.len && i < 8; i++)
+		sb_addf(sb, "%s%s", i ? ", " : " (loaded: ", c->binary_names.data[i]);
+	if (i)
+		sb_adds(sb, c->binary_names.len > i ? ", ...)" : ")");
+}
+
 /* unmatched_scopes - name every scope whose binary never loaded */
 static int unmatched_scopes(struct core *c, struct err *err)
 {
@@ -293,6 +331,7 @@ static int unmatched_scopes(struct core *c, struct err *err)
 			continue;
 		sb_addf(&sb, "%s%s:%u:%u: scope \"%s\": no binary named \"%s\" was loaded",
 		        n++ ? "; " : "", c->cfg->source, sc->line, sc->col, sc->symbol, sc->binary);
+		suggest_binary(c, &sb, sc->binary);
 	}
 	if (n)
 		err_set(err, ERR_CONFIG, "%s", sb.buf);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "trace/images.h"
 
 static int64_t realtime_ns(void)
 {
@@ -64,5 +65,29 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
 	/* The run's own error is the one to report; the metadata is best effort then. */
 	if (write_end(s, ret != 0, ret ? &end_err : err) && !ret)
 		return -1;
+	return ret;
+}
+
+int session_check_scopes(const struct config *cfg, const char *path, struct err *err)
+{
+	struct images *imgs;
+	struct image *img;
+	uint64_t addr;
+	size_t i;
+	int ret = 0;
+
+	if (!cfg->n_scopes)
+		return 0;
+	imgs = images_new(NULL, NULL);
+	img = images_add(imgs, path, path, 0, NULL, 0, true);
+	for (i = 0; i < cfg->n_scopes && !ret; i++) {
+		const struct config_scope *sc = &cfg->scopes[i];
+
+		if (image_matches(img, sc->binary) &&
+		    image_symbol_addr(img, sc->symbol, &addr, err))
+			ret = err_prefix(err, "%s:%u:%u: scope \"%s\" binary=\"%s\"", cfg->source,
+			                 sc->line, sc->col, sc->symbol, sc->binary);
+	}
+	images_free(imgs);
 	return ret;
 }

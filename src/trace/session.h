@@ -8,6 +8,16 @@
 #include "trace/backend.h"
 
 /**
+ * session_check_scopes - resolve the scopes that name the program itself
+ * @path: the program's file
+ *
+ * So that a mistyped function name in the program is reported before
+ * anything runs or any file is written. Scopes in libraries are resolved
+ * when they load. Return: 0, or -1 with an ERR_CONFIG message.
+ */
+int session_check_scopes(const struct config *cfg, const char *path, struct err *err);
+
+/**
  * session_run - trace the session's program with a backend
  *
  * Writes the session metadata before and after the run (also when the run
