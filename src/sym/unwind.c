@@ -258,6 +258,43 @@ static bool fp_step(struct sym_unwinder *uw, struct uw_req *r)
 	return true;
 }
 
+/* follows_call - do the bytes before ret look like the end of a call instruction? */
+static bool follows_call(struct sym_unwinder *uw, uint64_t ret)
+{
+	uint8_t b[7];
+
+	if (ret < sizeof(b) || mem_read(uw, ret - sizeof(b), b, sizeof(b)) != (long)sizeof(b))
+		return false;
+	return b[2] == 0xe8 ||                            /* call rel32 */
+	       (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) || /* call reg */
+	       (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||
+	       (b[1] == 0xff && b[2] == 0x15) ||        /* call [rip + disp32] */
+	       (b[4] == 0xff && (b[5] & 0xf8) == 0x50); /* call [reg + disp8] */
+}
+
+/*
+ * leaf_step - the first frame has neither unwind information nor a frame
+ * pointer (assembly stubs such as clone3 after its syscall): if the word
+ * at the stack pointer is a return address just after a call, take it.
+ */
+static bool leaf_step(struct sym_unwinder *uw, struct uw_req *r)
+{
+	uint64_t ret;
+
+	if (r->n || !r->has_sp || !read_word(uw, r->sp, &ret) || !ret || !in_module(uw, ret - 1) ||
+	    !follows_call(uw, ret))
+		return false;
+	r->out[r->n++] = ret;
+	r->regs[X86_64_DWARF_RIP] = ret;
+	r->regs[X86_64_DWARF_RSP] = r->sp + 8;
+	r->valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP |
+	           (r->has_fp ? 1u << X86_64_DWARF_RBP : 0);
+	r->regs[X86_64_DWARF_RBP] = r->fp;
+	r->pc = ret;
+	r->sp += 8;
+	return true;
+}
+
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
                               const struct sym_mem *mem, uint64_t *out, size_t max)
 {
@@ -279,8 +316,9 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
 		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
-		if (rc != -1 || r->stop || r->n >= max || !fp_step(uw, r))
+		if (rc != -1 || r->n >= max || !(leaf_step(uw, r) || fp_step(uw, r)))
 			break;
+		r->stop = false;
 	}
 	uw->req = NULL;
 	uw->stats.frames += r->n;
