@@ -155,8 +155,12 @@ void core_directive_for(struct core_thread *th, struct core_directive *d)
 		d->mode = CORE_RUN_FREE;
 	} else if (f->truncated) {
 		d->mode = CORE_RUN_TO_RETURN;
-		d->ret_addr = f->ret_addr;
-		d->frame_sp = f->entry_sp;
+		d->ret[0].addr = f->ret_addr;
+		d->ret[0].frame_sp = f->entry_sp;
+		if (th->frames.len > 1 && f[-1].entry_sp != SP_NEVER && !f[-1].truncated) {
+			d->ret[1].addr = f[-1].ret_addr;
+			d->ret[1].frame_sp = f[-1].entry_sp;
+		}
 	} else {
 		d->mode = CORE_RECORD;
 	}
@@ -223,7 +227,9 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
 	if (store_insn(c->store, th->id, insn->addr, insn->bytes, insn->len, err) < 0)
 		return -1;
 	c->stats.insns++;
-	if (insn->cls == ARCH_INSN_CALL && arch_regs_sp(after) < arch_regs_sp(before)) {
+	/* "call next; pop reg" reads the pc: a push, not a call to anything. */
+	if (insn->cls == ARCH_INSN_CALL && arch_regs_sp(after) < arch_regs_sp(before) &&
+	    pc != insn->addr + insn->len) {
 		if (enter_call(c, th, insn, after, err))
 			return -1;
 	} else {
@@ -257,11 +263,14 @@ int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_reg
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                     struct core_directive *d, struct err *err)
 {
-	struct frame *f = top_frame(th);
-	bool returned = f && f->ret_addr == arch_regs_pc(regs);
+	uint64_t pc = arch_regs_pc(regs), sp = arch_regs_sp(regs);
+	struct frame *f;
 
-	if (close_by_sp(c, th, arch_regs_sp(regs), returned, false, err))
-		return -1;
+	/* The frame whose return address this is returned; those it contained were unwound. */
+	while ((f = top_frame(th)) && f->entry_sp != SP_NEVER && sp > f->entry_sp)
+		if (core_close_top(c, th, f->ret_addr == pc ? STORE_END_RETURN : STORE_END_UNWIND,
+		                   err))
+			return -1;
 	core_directive_for(th, d);
 	return 0;
 }

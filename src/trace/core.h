@@ -38,10 +38,17 @@ enum core_mode {
 
 struct core_directive {
 	enum core_mode mode;
-	/* CORE_RUN_TO_RETURN: report core_return_hit() when the thread reaches
-	 * ret_addr with a stack pointer above frame_sp. */
-	uint64_t ret_addr;
-	uint64_t frame_sp;
+	/*
+	 * CORE_RUN_TO_RETURN: report core_return_hit() when the thread reaches
+	 * ret[i].addr with a stack pointer above ret[i].frame_sp. ret[0] is the
+	 * truncated call's return; ret[1] (addr 0 if none) its caller's, where
+	 * control comes back if the truncated call never returns to its own
+	 * return address (a retpoline, a stack switch).
+	 */
+	struct core_return_point {
+		uint64_t addr;
+		uint64_t frame_sp;
+	} ret[2];
 };
 
 /* What the core needs from the backend. */

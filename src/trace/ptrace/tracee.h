@@ -56,7 +56,7 @@ struct tthread {
 	/* a signal with a handler was delivered while recording */
 	int handler_sig;
 	struct arch_regs interrupted;
-	uint64_t ret_bp;          /* CORE_RUN_TO_RETURN: our return breakpoint (0: none) */
+	uint64_t ret_bps[2];      /* CORE_RUN_TO_RETURN: our return breakpoints (0: none) */
 	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
 	int deferred_status;      /* a stop seen while the world was being stopped */
 	bool has_deferred;

@@ -88,6 +88,19 @@ static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err
 	return on_step_regs(t, th, si_code, err);
 }
 
+/* is_return - has a thread running to a return reached one of its return points? */
+static bool is_return(const struct tthread *th, uint64_t pc)
+{
+	size_t i;
+
+	if (th->dir.mode != CORE_RUN_TO_RETURN)
+		return false;
+	for (i = 0; i < 2; i++)
+		if (th->dir.ret[i].addr == pc && arch_regs_sp(&th->regs) > th->dir.ret[i].frame_sp)
+			return true;
+	return false;
+}
+
 /* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
 static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 {
@@ -113,9 +126,7 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		return -1;
 	if (bp->internal && escape_on_hook(t, th, pc, err))
 		return -1;
-	if ((th->dir.mode == CORE_RUN_TO_RETURN && pc == th->ret_bp &&
-	     arch_regs_sp(&th->regs) > th->dir.frame_sp) ||
-	    escape_take_resume(t, th, pc)) {
+	if (is_return(th, pc) || escape_take_resume(t, th, pc)) {
 		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
 			return -1;
 		decided = true;
@@ -219,10 +230,7 @@ static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 	                     &th->regs, &ex, err))
 		return -1;
 	th->has_pending = false;
-	if (th->ret_bp) {
-		tracee_bp_del(t, th->ret_bp, BP_RET);
-		th->ret_bp = 0;
-	}
+	step_drop_returns(t, th);
 	th->dir.mode = CORE_RUN_FREE;
 	return tracee_resume(t, th, false, err);
 }
@@ -237,8 +245,8 @@ static void on_death(struct tracee *t, pid_t tid, int status)
 
 		core_thread_exit(t->core, th->core, NULL, NULL, &ex, NULL);
 	}
-	if (th && th->ret_bp)
-		tracee_bp_del(t, th->ret_bp, BP_RET);
+	if (th)
+		step_drop_returns(t, th);
 	tracee_thread_remove(t, tid);
 	if (tid == t->pid) {
 		t->leader_dead = true;
@@ -381,7 +389,7 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 	              err))
 		return -1;
 	th->has_pending = false;
-	th->ret_bp = 0;
+	memset(th->ret_bps, 0, sizeof(th->ret_bps));
 	th->resume_bps.len = 0;
 	tracee_bp_forget_all(t);
 	escape_hooks_forget(t);

@@ -113,21 +113,43 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	return tracee_resume(t, th, record, err);
 }
 
+void step_drop_returns(struct tracee *t, struct tthread *th)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (th->ret_bps[i])
+			tracee_bp_del(t, th->ret_bps[i], BP_RET);
+	memset(th->ret_bps, 0, sizeof(th->ret_bps));
+}
+
+/* arm_returns - the breakpoints where th's truncated call (or its caller) comes back */
+static int arm_returns(struct tracee *t, struct tthread *th, const struct core_directive *d,
+                       struct err *err)
+{
+	uint64_t want[2] = { 0, 0 };
+	size_t i;
+
+	if (d->mode == CORE_RUN_TO_RETURN) {
+		want[0] = d->ret[0].addr;
+		want[1] = d->ret[1].addr;
+	}
+	if (!memcmp(want, th->ret_bps, sizeof(want)))
+		return 0;
+	/* Add before deleting, so that a shared address never leaves memory. */
+	for (i = 0; i < 2; i++)
+		if (want[i] && tracee_bp_add(t, want[i], BP_RET, err))
+			return -1;
+	step_drop_returns(t, th);
+	memcpy(th->ret_bps, want, sizeof(want));
+	return 0;
+}
+
 int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
                struct err *err)
 {
-	bool same_ret = th->dir.mode == CORE_RUN_TO_RETURN && d->mode == CORE_RUN_TO_RETURN &&
-	                th->ret_bp == d->ret_addr;
-
-	if (th->ret_bp && !same_ret) {
-		tracee_bp_del(t, th->ret_bp, BP_RET);
-		th->ret_bp = 0;
-	}
-	if (d->mode == CORE_RUN_TO_RETURN && !same_ret) {
-		if (tracee_bp_add(t, d->ret_addr, BP_RET, err))
-			return -1;
-		th->ret_bp = d->ret_addr;
-	}
+	if (arm_returns(t, th, d, err))
+		return -1;
 	if (d->mode != CORE_RUN_TO_RETURN)
 		escape_clear_resume(t, th);
 	th->dir = *d;

@@ -12,6 +12,8 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
                struct err *err);
 /* step_refresh_regs - read th's registers if only pc and sp are known */
 int step_refresh_regs(struct tracee *t, struct tthread *th, struct err *err);
+/* step_drop_returns - remove th's return breakpoints */
+void step_drop_returns(struct tracee *t, struct tthread *th);
 int step_finish_over(struct tracee *t, struct tthread *th, struct err *err);
 
 /* step_handle - act on one stop or exit of a task */
