@@ -159,6 +159,7 @@ static uint64_t caught_signals(pid_t tid)
 
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
+	log_debug("thread %d gets signal %d", (int)th->tid, sig);
 	if (fetch_regs(t, th, err))
 		return -1;
 	if (th->core && core_signal(t->core, th->core, sig, &th->regs, err))
@@ -204,6 +205,7 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 	}
 	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
 		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
+	log_debug("thread %d: SIGTRAP with si_code %d", (int)th->tid, si.si_code);
 	switch (si.si_code) {
 	case TRAP_TRACE:
 	case TRAP_BRKPT: /* a single-step over a syscall instruction */
@@ -447,6 +449,9 @@ static int on_stop(struct tracee *t, struct tthread *th, int status, struct err 
 	int event = status >> 16, sig = WSTOPSIG(status);
 	unsigned long former;
 
+	log_debug("thread %d stopped: signal %d, event %d, mode %d, pending %#llx", (int)th->tid,
+	          sig, event, (int)th->dir.mode,
+	          th->has_pending ? (unsigned long long)th->pending.addr : 0ull);
 	switch (event) {
 	case 0:
 		if (sig == SIGTRAP)
