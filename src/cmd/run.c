@@ -147,7 +147,7 @@ static void print_summary(const struct session *s, const char *output)
 	        (unsigned long long)s->stats.calls, s->stats.calls == 1 ? "" : "s",
 	        (unsigned long long)s->stats.insns, s->stats.insns == 1 ? "" : "s");
 	if (stop_signal)
-		fprintf(stderr, "stopped by %s\n", sigabbrev_np(stop_signal));
+		fprintf(stderr, "stopped by SIG%s\n", sigabbrev_np(stop_signal));
 	else if (s->exit.signaled)
 		fprintf(stderr, "the program was killed by SIG%s\n", sigabbrev_np(s->exit.code));
 	else
