@@ -31,28 +31,32 @@ static const char dump_usage[] =
         "  -o, --output OUT      write to OUT instead of standard output\n"
         "  -n, --no-symbols      show raw addresses, do not read the traced binaries\n"
         "      --sysroot DIR     look for the traced binaries under DIR\n"
+        "      --lines           add source file:line from DWARF where there is one\n"
         "  -h, --help            show this help\n"
         "\n"
         "Run 'nosco dump VIEW --help' for the options of a view.\n";
 
 static const struct option dump_options[] = {
-	{ "input", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
-	{ "no-symbols", no_argument, NULL, 'n' },  { "sysroot", required_argument, NULL, 'S' },
-	{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+	{ "input", required_argument, NULL, 'i' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "no-symbols", no_argument, NULL, 'n' },
+	{ "sysroot", required_argument, NULL, 'S' },
+	{ "lines", no_argument, NULL, 'L' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
-/* The views; those without a function are not written yet. */
 static const struct {
 	const char *name;
 	int (*fn)(const struct view_args *a, struct err *err);
 	const char *usage;
 } views[] = {
-	{ "thread-info", NULL, NULL },
-	{ "call-info", NULL, NULL },
-	{ "call-trace", NULL, NULL },
-	{ "exec-trace", NULL, NULL },
-	{ "binary-info", NULL, NULL },
-	{ "calls", NULL, NULL },
+	{ "thread-info", view_thread_info, view_thread_info_usage },
+	{ "call-info", view_call_info, view_call_info_usage },
+	{ "call-trace", view_call_trace, view_call_trace_usage },
+	{ "exec-trace", view_exec_trace, view_exec_trace_usage },
+	{ "binary-info", view_binary_info, view_binary_info_usage },
+	{ "calls", view_calls, view_calls_usage },
 	{ "events", view_events, view_events_usage },
 };
 
@@ -61,13 +65,14 @@ struct dump_opts {
 	const char *output;
 	const char *sysroot;
 	bool symbols;
+	bool lines;
 };
 
 static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 {
 	int c;
 
-	optind = 1;
+	optind = 0; /* a full re-initialisation: "+" is read only then, views parse too */
 	while ((c = cmd_getopt("dump", argc, argv, "+i:o:nh", dump_options)) != -1) {
 		switch (c) {
 		case 'i':
@@ -81,6 +86,9 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 			break;
 		case 'S':
 			o->sysroot = optarg;
+			break;
+		case 'L':
+			o->lines = true;
 			break;
 		case 'h':
 			fputs(dump_usage, stdout);
@@ -102,13 +110,31 @@ static void warn_damage(const struct store_reader *r, const char *input)
 		log_warn("%s is damaged: %s; showing what can be read", input, reader_damage(r));
 }
 
+/* Views report what the user should know (a binary missing on disk) through this. */
+static void warn_view(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warn("%s", msg);
+}
+
+/* A bad view argument: "nosco dump VIEW: ..." and a hint to the view's --help. */
+static int view_usage_error(const char *view, const char *msg)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "dump %s", view);
+	return cmd_usage_error(cmd, "%s", msg);
+}
+
 /* Run the view on the opened trace, writing to -o OUT or stdout. */
 static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r, int argc,
                     char **argv)
 {
 	struct view_args a = { .reader = r,
 		               .symbols = o->symbols,
+		               .lines = o->lines,
 		               .sysroot = o->sysroot,
+		               .warn = warn_view,
 		               .argc = argc,
 		               .argv = argv };
 	struct err err;
@@ -129,7 +155,7 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	if (!rc)
 		return EXIT_OK;
 	if (err.kind == ERR_USAGE)
-		return cmd_usage_error("dump", "%s", err.msg);
+		return view_usage_error(views[v].name, err.msg);
 	log_error("%s", err.msg);
 	return EXIT_FAILURE_INPUT;
 }
@@ -140,7 +166,7 @@ int cmd_dump(int argc, char **argv)
 	struct store_reader *r;
 	struct err err;
 	size_t v;
-	int ret;
+	int ret, first;
 
 	if (parse_dump_options(argc, argv, &o))
 		return EXIT_USAGE;
@@ -153,24 +179,25 @@ int cmd_dump(int argc, char **argv)
 			break;
 	if (v == sizeof(views) / sizeof(views[0]))
 		return cmd_usage_error("dump", "unknown view '%s'", argv[optind]);
-	if (views[v].usage && optind + 1 < argc &&
-	    (!strcmp(argv[optind + 1], "-h") || !strcmp(argv[optind + 1], "--help"))) {
+	/* The view's arguments are checked before the file is opened: usage errors first. */
+	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
+	first = optind;
+	ret = view_check_args(argc - first, argv + first, &err);
+	if (ret < 0)
+		return view_usage_error(views[v].name, err.msg);
+	if (ret > 0) {
 		fputs(views[v].usage, stdout);
 		return EXIT_OK;
 	}
 	if (!o.input)
 		return cmd_usage_error("dump", "missing -i FILE");
-	if (!views[v].fn) {
-		fprintf(stderr, "nosco dump: view '%s' is not implemented yet\n", views[v].name);
-		return EXIT_USAGE;
-	}
 	r = reader_open(o.input, &err);
 	if (!r) {
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
 	warn_damage(r, o.input);
-	ret = run_view(v, &o, r, argc - optind, argv + optind);
+	ret = run_view(v, &o, r, argc - first, argv + first);
 	reader_close(r);
 	return ret;
 }

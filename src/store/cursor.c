@@ -33,6 +33,9 @@ static const struct {
 	[RQ_EVENTS] = { "SELECT " EVENT_COLS " ORDER BY id", REC_EVENT, "the events" },
 	[RQ_EVENTS_OF_CALL] = { "SELECT " EVENT_COLS " WHERE call = ?1 ORDER BY id", REC_EVENT,
 	                        "the events of a call" },
+	[RQ_EVENTS_OUTSIDE_CALLS] = { "SELECT " EVENT_COLS " WHERE thread = ?1 AND call IS NULL "
+	                              "ORDER BY id",
+	                              REC_EVENT, "the events of a thread" },
 	[RQ_EVENT_GET] = { "SELECT " EVENT_COLS " WHERE id = ?1", REC_EVENT, "an event" },
 	[RQ_CALLS] = { "SELECT " CALL_COLS " ORDER BY id", REC_CALL, "the calls" },
 	[RQ_CALLS_OF_THREAD] = { "SELECT " CALL_COLS " WHERE thread = ?1 ORDER BY id", REC_CALL,
@@ -290,6 +293,12 @@ struct reader_cursor *reader_events(struct store_reader *r, struct err *err)
 struct reader_cursor *reader_events_of_call(struct store_reader *r, int64_t call, struct err *err)
 {
 	return cursor_new_id(r, RQ_EVENTS_OF_CALL, call, err);
+}
+
+struct reader_cursor *reader_events_outside_calls(struct store_reader *r, int64_t thread,
+                                                  struct err *err)
+{
+	return cursor_new_id(r, RQ_EVENTS_OUTSIDE_CALLS, thread, err);
 }
 
 struct reader_cursor *reader_calls(struct store_reader *r, struct err *err)

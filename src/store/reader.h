@@ -217,6 +217,9 @@ int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struc
 struct reader_cursor *reader_events(struct store_reader *r, struct err *err);
 /* reader_events_of_call - the events whose origin call is @call (not its descendants), by id */
 struct reader_cursor *reader_events_of_call(struct store_reader *r, int64_t call, struct err *err);
+/* reader_events_outside_calls - the events of a thread outside every traced call, by id */
+struct reader_cursor *reader_events_outside_calls(struct store_reader *r, int64_t thread,
+                                                  struct err *err);
 int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct err *err);
 
 /* reader_calls - all calls by id */

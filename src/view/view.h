@@ -2,9 +2,10 @@
  * The dump views. A view reads an opened trace (store/reader.h) and writes
  * text to an output stream; `nosco dump` (src/cmd/dump.c) opens the file,
  * picks the view by name and reports its errors. Views never print
- * messages or exit: problems go into the struct err, and a view that met
- * damage part-way still writes everything it could read before returning
- * -1.
+ * messages or exit: problems go into the struct err (warnings, such as a
+ * traced binary missing on disk, through view_args.warn), and a view that
+ * met damage part-way still writes everything it could read before
+ * returning -1. The output of every view is described in docs/views.md.
  */
 #ifndef NOSCO_VIEW_VIEW_H
 #define NOSCO_VIEW_VIEW_H
@@ -20,9 +21,13 @@ struct view_args {
 	struct store_reader *reader; /* the opened trace */
 	FILE *out;                   /* where the view writes its output */
 	bool symbols;                /* false with -n: show raw addresses only */
+	bool lines;                  /* --lines: add file:line from DWARF */
 	const char *sysroot;         /* --sysroot DIR, or NULL */
 	int argc;                    /* the view's own arguments: argv[0] is its name */
 	char **argv;
+	/* warn - say something the user should know (once per cause); may be NULL */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
 };
 
 /*
@@ -41,7 +46,72 @@ struct view_args {
  */
 int view_events(const struct view_args *a, struct err *err);
 
-/* view_events_usage - the help text of the events view */
+/**
+ * view_thread_info - the threads: how each was created, its root calls, how it ended
+ * @a: the trace; arguments [--addresses] [--backtrace] [TID]
+ * @err: ERR_NOT_FOUND for a TID that is in no thread
+ */
+int view_thread_info(const struct view_args *a, struct err *err);
+
+/**
+ * view_call_info - one call, its backtrace and the state changes made inside it
+ * @a: the trace; arguments [--addresses] [--backtrace] CALL_ID
+ * @err: ERR_NOT_FOUND for an unknown call id
+ */
+int view_call_info(const struct view_args *a, struct err *err);
+
+/**
+ * view_call_trace - the tree of calls below a call, with their state changes
+ * @a: the trace; arguments [--depth N] [--addresses] [--backtrace] CALL_ID
+ * @err: ERR_NOT_FOUND for an unknown call id
+ *
+ * Streams: memory depends on the depth of the tree, not on its size.
+ */
+int view_call_trace(const struct view_args *a, struct err *err);
+
+/**
+ * view_binary_info - the binaries that were mapped, who loaded and unloaded them
+ * @a: the trace; arguments [--addresses] [--backtrace] [SUFFIX]
+ * @err: ERR_NOT_FOUND when no binary path ends with SUFFIX
+ */
+int view_binary_info(const struct view_args *a, struct err *err);
+
+/**
+ * view_exec_trace - the instructions a call executed, as GNU as source
+ * @a: the trace; arguments [--addresses] [--depth N] CALL_ID
+ * @err: ERR_NOT_FOUND for an unknown call id
+ *
+ * Streams: memory depends on the nesting depth, not on the instruction count.
+ */
+int view_exec_trace(const struct view_args *a, struct err *err);
+
+/**
+ * view_calls - one line per call, to find call ids
+ * @a: the trace; arguments [--thread TID] [--symbol GLOB]
+ * @err: ERR_NOT_FOUND for a TID that is in no thread
+ */
+int view_calls(const struct view_args *a, struct err *err);
+
+/* The help texts of the views. */
 extern const char view_events_usage[];
+extern const char view_thread_info_usage[];
+extern const char view_call_info_usage[];
+extern const char view_call_trace_usage[];
+extern const char view_binary_info_usage[];
+extern const char view_exec_trace_usage[];
+extern const char view_calls_usage[];
+
+/**
+ * view_check_args - check a view's arguments without reading any trace
+ * @argc: the view's arguments, argv[0] being its name
+ * @argv: they may be reordered (options first), as getopt_long does
+ * @err: ERR_USAGE saying what is wrong
+ *
+ * Lets `nosco dump` report a bad command line (exit code 2) before it
+ * opens the trace file. Views check their arguments again when they run.
+ *
+ * Return: 0 when they are valid, 1 when they ask for --help, -1 with err.
+ */
+int view_check_args(int argc, char **argv, struct err *err);
 
 #endif

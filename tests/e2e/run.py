@@ -74,6 +74,9 @@ DEFAULT_TIMEOUT = 120.0
 NATIVE_TIMEOUT = 30.0
 MAX_DIFF_LINES = 60
 MAX_TAIL_LINES = 12
+# Views whose output is KDL: each output is read back by nosco's KDL reader
+# (BUILD/tests/unit/test-view-kdl FILE, built by make check / check-unit).
+KDL_VIEWS = {"thread-info", "call-info", "call-trace", "binary-info"}
 
 # ---------------------------------------------------------------------------
 # Fixtures
@@ -693,6 +696,11 @@ class Engine:
                                                     else "exited %d" % d.exit))
                 details.extend(tail(d.stderr))
                 continue
+            bad_kdl = self.check_kdl(view, d.stdout, tmp / (rel + ".kdl"))
+            if bad_kdl:
+                ok = False
+                details.append("nosco dump %s is not valid KDL:" % " ".join(view))
+                details.extend(bad_kdl)
             actual = norm.normalize(d.stdout.decode(errors="replace"),
                                     normalize.view_of(view), case.norm)
             if case.output_only:
@@ -700,6 +708,15 @@ class Engine:
                 continue
             ok = self.compare(actual, rel, tmp, details) and ok
         return Outcome(case.name, ok, details)
+
+    def check_kdl(self, view, output, path):
+        """What our KDL reader finds wrong in a KDL view's output ([]: nothing)."""
+        checker = self.build_dir / "tests" / "unit" / "test-view-kdl"
+        if normalize.view_of(view) not in KDL_VIEWS or not checker.exists():
+            return []
+        path.write_bytes(output)
+        r = self.run([checker, path], NATIVE_TIMEOUT, self.out_root)
+        return [] if r.exit == 0 else tail(r.stderr) or ["exit %d" % r.exit]
 
     def run_cmd_case(self, case):
         tmp = self.scratch(case.name)

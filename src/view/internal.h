@@ -1,0 +1,244 @@
+/*
+ * What the views share: option parsing, the symbolizer over the recorded
+ * binaries, the view context (reader, output, threads, first error) and
+ * the KDL node writers of docs/views.md. Not for use outside src/view/.
+ */
+#ifndef NOSCO_VIEW_INTERNAL_H
+#define NOSCO_VIEW_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kdl/emit.h"
+#include "store/reader.h"
+#include "sym/image.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
+#include "view/view.h"
+
+/* Options a view accepts (struct view_spec.flags). */
+enum {
+	VIEW_OPT_ADDRESSES = 1 << 0, /* --addresses */
+	VIEW_OPT_BACKTRACE = 1 << 1, /* --backtrace */
+	VIEW_OPT_DEPTH = 1 << 2,     /* --depth N */
+	VIEW_OPT_THREAD = 1 << 3,    /* --thread TID */
+	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
+};
+
+/* The positional argument of a view. */
+enum view_positional {
+	VIEW_POS_NONE,
+	VIEW_POS_CALL,   /* CALL_ID, required */
+	VIEW_POS_TID,    /* [TID] */
+	VIEW_POS_SUFFIX, /* [SUFFIX] */
+};
+
+struct view_spec {
+	const char *name;
+	const char *usage;
+	unsigned flags;
+	enum view_positional pos;
+};
+
+struct view_opts {
+	bool help;
+	bool addresses;
+	bool backtrace;
+	bool has_depth;
+	uint32_t depth;
+	bool has_thread; /* --thread, or the TID of thread-info */
+	int tid;
+	const char *glob; /* --symbol */
+	bool has_call;
+	int64_t call;       /* CALL_ID */
+	const char *suffix; /* binary-info's SUFFIX, or NULL */
+};
+
+extern const struct view_spec view_spec_events, view_spec_thread_info, view_spec_call_info,
+        view_spec_call_trace, view_spec_binary_info, view_spec_exec_trace, view_spec_calls;
+
+/**
+ * view_parse - parse a view's arguments
+ * @spec: what the view accepts
+ * @argc: the arguments, argv[0] being the view's name
+ * @argv: reordered as getopt_long does
+ * @o: receives the options
+ * @err: ERR_USAGE saying what is wrong
+ *
+ * Return: 0, or -1 with err.
+ */
+int view_parse(const struct view_spec *spec, int argc, char **argv, struct view_opts *o,
+               struct err *err);
+
+/* One recorded binary, as the symbolizer knows it. */
+struct view_binary {
+	int64_t id;
+	char *path;
+	const char *file; /* the last component of path */
+	uint8_t *build_id;
+	size_t build_id_len;
+	uint64_t base, start, end;
+	uint64_t t_load, t_unload; /* its lifetime: 0 and UINT64_MAX when unknown */
+	int64_t load_event, unload_event;
+	uint8_t *image; /* the stored image (vdso) */
+	size_t image_len;
+	struct sym_image *img; /* opened on first use; NULL if unusable */
+	bool tried;            /* opening was attempted */
+};
+
+/* Symbolication over the binaries of a trace (docs/views.md, "Addresses"). */
+struct view_syms {
+	bool enabled; /* false with -n */
+	bool lines;
+	const char *sysroot;
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+	VEC(struct view_binary) bins; /* by id */
+};
+
+/* How an address is used, which decides where its symbol is looked up. */
+enum view_addr_kind {
+	VIEW_ADDR_CODE,   /* an instruction or a function entry */
+	VIEW_ADDR_RETURN, /* a return address: looked up at address - 1 */
+};
+
+int view_syms_init(struct view_syms *s, struct store_reader *r, const struct view_args *a,
+                   struct err *err);
+void view_syms_fini(struct view_syms *s);
+
+/**
+ * view_sym_name - the display name of an address
+ * @s: the symbolizer
+ * @addr: the address
+ * @time: when it was executed (which binary was mapped there then)
+ * @kind: code or return address
+ * @sb: receives "sym", "sym+0xOFF", "binary+0xOFF" or "<0xADDR>"
+ */
+void view_sym_name(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
+                   struct strbuf *sb);
+
+/**
+ * view_sym_line - the source position of an address, with --lines
+ * @sb: receives "file:line" when known
+ *
+ * Return: true when a position was found.
+ */
+bool view_sym_line(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
+                   struct strbuf *sb);
+
+/* view_sym_binary - the recorded binary with this id, or NULL */
+const struct view_binary *view_sym_binary(const struct view_syms *s, int64_t id);
+
+/* What a view has at hand while it runs. */
+struct view_ctx {
+	struct store_reader *r;
+	FILE *out;
+	struct view_opts o;
+	struct view_syms syms;
+	struct kdl_emitter em;
+	VEC(struct reader_thread) threads; /* by id */
+	struct strbuf sb;                  /* scratch for names */
+	struct err first;                  /* the first damage met; output goes on */
+};
+
+/**
+ * view_begin - parse the arguments and get ready to run a view
+ * @v: the context to fill
+ * @spec: the view
+ * @a: its arguments
+ * @err: ERR_USAGE, or why the trace cannot be read
+ *
+ * Return: 0 to run the view, 1 when --help was printed, -1 with err.
+ */
+int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
+               struct err *err);
+
+/**
+ * view_end - release the context and report the outcome
+ * @err: receives the first error met while the view ran
+ *
+ * Return: 0, or -1 with err when something could not be read.
+ */
+int view_end(struct view_ctx *v, struct err *err);
+
+/* view_damage - remember that part of the trace could not be read (the first one is kept) */
+void view_damage(struct view_ctx *v, const struct err *e);
+
+/* view_tid - the Linux tid of a nosco thread id (-1 if unknown) */
+int view_tid(const struct view_ctx *v, int64_t thread);
+
+/* view_thread - the thread record of a nosco thread id, or NULL */
+const struct reader_thread *view_thread(const struct view_ctx *v, int64_t thread);
+
+/* view_get_call - a call by id, ERR_NOT_FOUND naming the range of ids when there is none */
+int view_get_call(struct view_ctx *v, int64_t id, struct reader_call *out, struct err *err);
+
+/* view_signame - "SIGSEGV" for 11, "SIG99" for an unknown number */
+const char *view_signame(int sig, char *buf, size_t size);
+
+/* view_sym - the display name of an address, in v->sb (valid until the next use) */
+const char *view_sym(struct view_ctx *v, uint64_t addr, uint64_t time, enum view_addr_kind kind);
+
+/* KDL node writers (nodes.c) */
+
+enum {
+	VIEW_CALL_THREAD = 1 << 0, /* thread=TID */
+	VIEW_CALL_EXTRA = 1 << 1,  /* kind=, signal=, end= of the call itself */
+};
+
+/**
+ * view_call_entries - a call as entries of a started node: "<SYM> call_id=.. [addr=..] ..."
+ * @c: the call
+ * @addr: the address shown with --addresses (the entry, or where an event happened)
+ * @flags: VIEW_CALL_*
+ *
+ * For nodes with a fixed name: "traced main call_id=..", "created ..".
+ */
+void view_call_entries(struct view_ctx *v, const struct reader_call *c, uint64_t addr,
+                       unsigned flags);
+
+/* view_call_node - start a node named after the call's symbol, with its entries */
+void view_call_node(struct view_ctx *v, const struct reader_call *c, unsigned flags);
+
+/**
+ * view_call_backtrace - "backtrace { ... }" of a call, oldest frame first
+ * @call: the call
+ * @time: when it began (which binaries were mapped)
+ */
+void view_call_backtrace(struct view_ctx *v, int64_t call, uint64_t time);
+
+/**
+ * view_origin_node - a node saying where an event happened
+ * @name: created, exited, loaded_by, unloaded_by
+ * @e: the event (its origin)
+ * @code: writes entries after the name, before the call part (exited's code=), or NULL
+ * @arg: passed to @code
+ * @with_thread: add thread=TID of the event's thread
+ *
+ * "<name> [<SYM> call_id=.. [addr=PC]] thread=TID", and with --backtrace
+ * the backtrace of the call, or the event's own when it was outside
+ * traced calls.
+ */
+void view_origin_node(struct view_ctx *v, const char *name, const struct reader_event *e,
+                      void (*code)(struct view_ctx *v, const void *arg), const void *arg,
+                      bool with_thread);
+
+/* view_state_node - the node of a state change (load_binary, create_thread, ...) */
+void view_state_node(struct view_ctx *v, const struct reader_event *e);
+
+/* view_state_text - a state change as exec-trace's "key=value" comment text */
+void view_state_text(struct view_ctx *v, const struct reader_event *e, struct strbuf *sb);
+
+/* view_call_extra_text - " kind=.. signal=.. end=.." of a call, for text views */
+void view_call_extra_text(const struct reader_call *c, struct strbuf *sb);
+
+/**
+ * view_event_before - does the event come before the call in their parent's record?
+ *
+ * Both are in the same call (or outside calls of the same thread):
+ * compared by stream position, then by time.
+ */
+bool view_event_before(const struct reader_event *e, const struct reader_call *c);
+
+#endif

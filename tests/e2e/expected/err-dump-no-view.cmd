@@ -1,0 +1,4 @@
+$ nosco dump -i {tmp}/notatrace.txt
+stderr| nosco dump: missing VIEW (one of thread-info, call-info, call-trace, exec-trace, binary-info, calls, events)
+stderr| Try 'nosco dump --help' for more information.
+exit 2
