@@ -23,42 +23,42 @@
 
 #include "util/err.h"
 
-#define STORE_SCHEMA_VERSION 1
-#define STORE_APPLICATION_ID 0x6e6f7363 /* "nosc" */
+#define STORE_SCHEMA_VERSION     1
+#define STORE_APPLICATION_ID     0x6e6f7363 /* "nosc" */
 #define STORE_COMMIT_INTERVAL_MS 500
-#define STORE_NONE (-1) /* "no id" for optional references */
+#define STORE_NONE               (-1) /* "no id" for optional references */
 
 struct store;
 
 /* What a state change happened in: which thread, inside which open call, where. */
 struct store_origin {
-	int64_t thread;	    /* thread id (from store_thread_add) */
-	int64_t call;	    /* innermost open call of the thread, or STORE_NONE */
-	uint64_t pos;	    /* instructions the thread had recorded before it happened */
-	uint64_t addr;	    /* program counter at the event */
+	int64_t thread;     /* thread id (from store_thread_add) */
+	int64_t call;       /* innermost open call of the thread, or STORE_NONE */
+	uint64_t pos;       /* instructions the thread had recorded before it happened */
+	uint64_t addr;      /* program counter at the event */
 	uint64_t time_ns;   /* CLOCK_REALTIME when it happened */
 	const uint64_t *bt; /* return addresses, innermost first (may be NULL) */
 	size_t bt_len;
 };
 
 enum store_event_kind {
-	STORE_EV_LOAD_BINARY,	/* subject: binary id */
+	STORE_EV_LOAD_BINARY,   /* subject: binary id */
 	STORE_EV_UNLOAD_BINARY, /* subject: binary id */
 	STORE_EV_CREATE_THREAD, /* subject: the new thread's id */
-	STORE_EV_EXIT_THREAD,	/* subject: thread id */
-	STORE_EV_SIGNAL,	/* subject: signal number; detail: signal name */
-	STORE_EV_EXEC,		/* subject: -; detail: the new program's path */
-	STORE_EV_FORK,		/* subject: child pid; detail: "fork", "vfork" or "clone" */
+	STORE_EV_EXIT_THREAD,   /* subject: thread id */
+	STORE_EV_SIGNAL,        /* subject: signal number; detail: signal name */
+	STORE_EV_EXEC,          /* subject: -; detail: the new program's path */
+	STORE_EV_FORK,          /* subject: child pid; detail: "fork", "vfork" or "clone" */
 };
 
 struct store_binary {
-	const char *path;	  /* canonical path of the file, or the vdso's name */
-	const char *name;	  /* the name the program/dynamic linker used for it */
-	const uint8_t *build_id;  /* may be NULL */
+	const char *path;        /* canonical path of the file, or the vdso's name */
+	const char *name;        /* the name the program/dynamic linker used for it */
+	const uint8_t *build_id; /* may be NULL */
 	size_t build_id_len;
-	uint64_t base;		  /* load bias: file address + base = runtime address */
-	uint64_t start, end;	  /* mapped range [start, end) */
-	const uint8_t *image;	  /* the image bytes when there is no file (vdso), or NULL */
+	uint64_t base;        /* load bias: file address + base = runtime address */
+	uint64_t start, end;  /* mapped range [start, end) */
+	const uint8_t *image; /* the image bytes when there is no file (vdso), or NULL */
 	size_t image_len;
 };
 
@@ -71,32 +71,32 @@ enum store_call_kind {
 };
 
 enum store_call_end {
-	STORE_END_RETURN,  /* returned normally */
-	STORE_END_UNWIND,  /* left without a return (longjmp, exception, sigreturn) */
-	STORE_END_EXIT,	   /* the thread exited inside it */
-	STORE_END_EXEC,	   /* the image was replaced by execve inside it */
-	STORE_END_KILLED,  /* the trace stopped (Ctrl-C, error) with the call open */
+	STORE_END_RETURN, /* returned normally */
+	STORE_END_UNWIND, /* left without a return (longjmp, exception, sigreturn) */
+	STORE_END_EXIT,   /* the thread exited inside it */
+	STORE_END_EXEC,   /* the image was replaced by execve inside it */
+	STORE_END_KILLED, /* the trace stopped (Ctrl-C, error) with the call open */
 };
 
 struct store_call {
 	int64_t thread;
-	int64_t parent;		/* STORE_NONE for a root call */
+	int64_t parent; /* STORE_NONE for a root call */
 	enum store_call_kind kind;
-	uint32_t depth;		/* 1 for the outermost call of a scope or thread */
-	uint64_t addr;		/* entry address */
-	uint64_t site;		/* address of the call instruction, 0 if unknown */
-	uint64_t ret_addr;	/* where it returns to, 0 if none */
-	uint64_t pos;		/* thread stream position of its first instruction */
+	uint32_t depth;    /* 1 for the outermost call of a scope or thread */
+	uint64_t addr;     /* entry address */
+	uint64_t site;     /* address of the call instruction, 0 if unknown */
+	uint64_t ret_addr; /* where it returns to, 0 if none */
+	uint64_t pos;      /* thread stream position of its first instruction */
 	uint64_t time_ns;
-	int32_t signal;		/* STORE_CALL_SIGNAL: the signal number */
-	bool truncated;		/* past the depth limit: no instructions recorded */
-	const uint64_t *bt;	/* root calls: return addresses, innermost first */
+	int32_t signal;     /* STORE_CALL_SIGNAL: the signal number */
+	bool truncated;     /* past the depth limit: no instructions recorded */
+	const uint64_t *bt; /* root calls: return addresses, innermost first */
 	size_t bt_len;
 };
 
 struct store_exit {
-	bool signaled;	/* killed by a signal (code is the signal number) */
-	int code;	/* exit code 0..255, or signal number */
+	bool signaled; /* killed by a signal (code is the signal number) */
+	int code;      /* exit code 0..255, or signal number */
 };
 
 /**
@@ -130,13 +130,16 @@ int store_meta_set_argv(struct store *s, char *const *argv, struct err *err);
 
 /* store_binary_add - a binary mapped at start (load_event STORE_NONE) or loaded later */
 int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t load_event,
-			 struct err *err);
+                         struct err *err);
 int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err);
 
 /* store_thread_add - a new thread; create_event is STORE_NONE for the first thread */
 int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err);
 int store_thread_exited(struct store *s, int64_t thread, const struct store_exit *ex,
-			int64_t exit_event, struct err *err);
+                        int64_t exit_event, struct err *err);
+
+/* store_thread_set_tid - the thread now has another tid (an exec made it the leader) */
+int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *err);
 
 /**
  * store_event_add - record a state change
@@ -146,7 +149,7 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
  * Return: the event id, or -1 with err.
  */
 int64_t store_event_add(struct store *s, enum store_event_kind kind, const struct store_origin *o,
-			int64_t subject, const char *detail, struct err *err);
+                        int64_t subject, const char *detail, struct err *err);
 
 /* store_call_open - a call begins; returns its id */
 int64_t store_call_open(struct store *s, const struct store_call *c, struct err *err);
@@ -156,7 +159,7 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
  * @pos_end: thread stream position after its last instruction
  */
 int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
-		     uint64_t time_ns, struct err *err);
+                     uint64_t time_ns, struct err *err);
 
 /**
  * store_insn - record that a thread executed an instruction
@@ -167,8 +170,8 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
  * This is the hot path; it appends to an in-memory chunk.
  * Return: the thread's stream position of the instruction, or -1 with err.
  */
-int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes,
-		   size_t len, struct err *err);
+int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes, size_t len,
+                   struct err *err);
 
 /**
  * store_insn_intern - the id of an (address, bytes) pair, storing the pair if new
@@ -178,11 +181,11 @@ int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t
  * Return: the id (>= 0), or -1 with err.
  */
 int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
-			  struct err *err);
+                          struct err *err);
 
 /* store_stream_append - append interned instructions to a thread's stream */
 int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, size_t n,
-			struct err *err);
+                        struct err *err);
 
 /* store_thread_pos - the number of instructions recorded for the thread so far */
 uint64_t store_thread_pos(struct store *s, int64_t thread);

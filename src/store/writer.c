@@ -23,6 +23,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_THREAD] = "INSERT INTO threads(id, tid, create_event) VALUES (?1, ?2, ?3)",
 	[ST_THREAD_EXIT] = "UPDATE threads SET exit_event = ?2, exit_code = ?3, exit_signal = ?4 "
 	                   "WHERE id = ?1",
+	[ST_THREAD_TID] = "UPDATE threads SET tid = ?2 WHERE id = ?1",
 	[ST_EVENT] = "INSERT INTO events(id, kind, time_ns, thread, call, pos, addr, backtrace, "
 	             "subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_CALL] =
@@ -382,6 +383,19 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
 	else if (ex)
 		sqlite3_bind_int64(st, 3, ex->code);
 	return store_step_done(s, ST_THREAD_EXIT, "thread exit", err);
+}
+
+int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_THREAD_TID];
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (thread < 0 || thread >= s->n_threads)
+		return err_set(err, ERR_INTERNAL, "store: unknown thread %lld", (long long)thread);
+	sqlite3_bind_int64(st, 1, thread);
+	sqlite3_bind_int64(st, 2, tid);
+	return store_step_done(s, ST_THREAD_TID, "thread tid", err);
 }
 
 int64_t store_event_add(struct store *s, enum store_event_kind kind, const struct store_origin *o,

@@ -274,7 +274,10 @@ void sym_synth_entry(struct sym_image *img)
 		return;
 	found = x86_64_start_scan(code, avail < ENTRY_CODE_LEN ? avail : ENTRY_CODE_LEN, entry,
 	                          &call) == 0;
-	if ((found || img->ehdr.e_type == ET_EXEC || img->interp) && !starts_symbol(img, entry))
+	/* Programs start at _start; so does the dynamic linker (its soname is ld-*). */
+	if ((found || img->ehdr.e_type == ET_EXEC || img->interp ||
+	     (img->soname && !strncmp(img->soname, "ld-", 3))) &&
+	    !starts_symbol(img, entry))
 		add_entry_symbol(img, "_start", entry);
 	if (!found || sym_image_has_name(img, "main"))
 		return;

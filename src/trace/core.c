@@ -232,7 +232,12 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
 	    pc != insn->addr + insn->len) {
 		if (enter_call(c, th, insn, after, err))
 			return -1;
-	} else {
+	} else if (insn->cls != ARCH_INSN_OTHER) {
+		/*
+		 * Frames end where control leaves them: a longjmp or an exception
+		 * landing moves the stack pointer first and jumps after, and the
+		 * jump still belongs to the code that made it.
+		 */
 		if (close_by_sp(c, th, arch_regs_sp(after), insn->cls == ARCH_INSN_RET,
 		                arch_is_sigreturn(insn, before), err))
 			return -1;
@@ -322,9 +327,10 @@ pid_t core_thread_tid(const struct core_thread *th)
 	return th->tid;
 }
 
-void core_thread_set_tid(struct core_thread *th, pid_t tid)
+int core_thread_set_tid(struct core *c, struct core_thread *th, pid_t tid, struct err *err)
 {
 	th->tid = tid;
+	return store_thread_set_tid(c->store, th->id, tid, err);
 }
 
 void core_get_stats(const struct core *c, struct core_stats *st)

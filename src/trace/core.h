@@ -9,10 +9,11 @@
  * what a thread should do next answers with a core_directive.
  *
  * Call stack rule: a call opens a frame that remembers the stack pointer at
- * its entry (pointing at the return address). Whenever the stack pointer is
- * seen above that value, the frame is over: by a return, or by a longjmp,
- * an exception or any other unwinding. So the stack never drifts, whatever
- * instructions leave it. Signal handler frames close at rt_sigreturn.
+ * its entry (pointing at the return address). Whenever control is
+ * transferred (a return, a jump, a syscall) with the stack pointer above
+ * that value, the frame is over: by a return, or by a longjmp, an exception
+ * or any other unwinding. So the stack never drifts, whatever instructions
+ * leave it. Signal handler frames close at rt_sigreturn.
  */
 #ifndef NOSCO_TRACE_CORE_H
 #define NOSCO_TRACE_CORE_H
@@ -103,7 +104,7 @@ int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_i
                      const struct arch_regs *regs, const struct store_exit *ex, struct err *err);
 pid_t core_thread_tid(const struct core_thread *th);
 /* core_thread_set_tid - an exec made a thread take the process leader's tid */
-void core_thread_set_tid(struct core_thread *th, pid_t tid);
+int core_thread_set_tid(struct core *c, struct core_thread *th, pid_t tid, struct err *err);
 
 /**
  * core_step - a recording thread executed one instruction

@@ -155,8 +155,12 @@ static void find_rbrk(struct tracee *t, uint64_t base)
 {
 	struct err ignored;
 
-	/* A static executable has no DT_DEBUG: its own _r_debug is the one. */
-	if (!t->lm.exe_dynamic && core_object_addr(t->core, base, "_r_debug", &t->lm.r_debug))
+	/*
+	 * The linker's own _r_debug (exported by ld.so, present in static
+	 * executables that can dlopen); failing that, the DT_DEBUG entry it
+	 * fills in (find_r_debug).
+	 */
+	if (core_object_addr(t->core, base, "_r_debug", &t->lm.r_debug))
 		t->lm.r_debug = 0;
 	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, &ignored)) {
 		t->lm.r_brk = 0;

@@ -46,6 +46,9 @@ struct tthread {
 	/* regs holds only pc and sp: the rest was not read since the last
 	 * straight-line instruction (reading them costs a system call per step) */
 	bool regs_stale;
+	/* just started or exec'd: its first step stop comes from the syscall's
+	 * return, before any instruction ran */
+	bool fresh;
 	/* the code at code_addr, read once per straight-line run of instructions */
 	uint8_t code[64];
 	uint64_t code_addr;

@@ -72,9 +72,16 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 			return step_apply(t, th, &d, err);
 		}
 	}
-	/* A rep string instruction traps once per iteration: it ends when pc moves on. */
-	if (th->pending.rep && arch_regs_pc(&th->regs) == th->pending.addr)
+	/*
+	 * Still at the instruction: a rep string instruction traps once per
+	 * iteration, and a thread that just started or exec'd first reports
+	 * the return from its syscall. Either way it has not completed.
+	 */
+	if ((th->pending.rep || th->fresh) && arch_regs_pc(&th->regs) == th->pending.addr) {
+		th->fresh = false;
 		return tracee_resume(t, th, true, err);
+	}
+	th->fresh = false;
 	if (core_step(t->core, th->core, &th->pending, &th->pending_regs, &th->regs, &d, err))
 		return -1;
 	return step_apply(t, th, &d, err);
@@ -122,10 +129,6 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		return -1;
 	if (th->kind != TT_THREAD || th->dir.mode == CORE_RECORD)
 		return step_resume(t, th, err); /* step over it (a recording thread records it) */
-	if (bp->internal && pc == t->lm.r_brk && linkmap_update(t, th, err))
-		return -1;
-	if (bp->internal && escape_on_hook(t, th, pc, err))
-		return -1;
 	if (is_return(th, pc) || escape_take_resume(t, th, pc)) {
 		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
 			return -1;
@@ -191,7 +194,7 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 		 * and the stack pointer stays, so the registers need not be read.
 		 */
 		if (th->pending.cls == ARCH_INSN_OTHER && !th->pending.writes_sp &&
-		    !th->pending.rep) {
+		    !th->pending.rep && !th->fresh) {
 			arch_regs_set_pc(&th->regs, th->pending.addr + th->pending.len);
 			th->regs_stale = true;
 			return on_step_regs(t, th, TRAP_TRACE, err);
@@ -218,6 +221,19 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 	}
 }
 
+/*
+ * entered_insn - the pending instruction of a recording thread stopped in
+ * the kernel, if it is one it executed (the exit syscall: the pc is past
+ * it), not one it never completed (a faulting access that kills it).
+ */
+static const struct arch_insn *entered_insn(const struct tthread *th)
+{
+	if (th->dir.mode != CORE_RECORD || !th->has_pending ||
+	    arch_regs_pc(&th->regs) != th->pending.addr + th->pending.len)
+		return NULL;
+	return &th->pending;
+}
+
 static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 {
 	unsigned long msg = 0;
@@ -227,9 +243,7 @@ static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 	ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg);
 	ex = exit_of((int)msg);
 	if (th->core && fetch_regs(t, th, err) == 0 &&
-	    core_thread_exit(t->core, th->core,
-	                     th->dir.mode == CORE_RECORD && th->has_pending ? &th->pending : NULL,
-	                     &th->regs, &ex, err))
+	    core_thread_exit(t->core, th->core, entered_insn(th), &th->regs, &ex, err))
 		return -1;
 	th->has_pending = false;
 	step_drop_returns(t, th);
@@ -309,6 +323,7 @@ static int new_thread(struct tracee *t, struct tthread *parent, pid_t tid, struc
 	th = tracee_thread_add(t, tid, TT_THREAD);
 	if (fetch_regs(t, th, err))
 		return -1;
+	th->fresh = true;
 	th->core = core_thread_new(t->core, tid, parent->core, &parent->regs, &th->regs, &d, err);
 	if (!th->core)
 		return -1;
@@ -399,6 +414,7 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 	    core_thread_restart(t->core, th->core, &th->regs, &d, err))
 		return -1;
 	th->dir.mode = CORE_RUN_FREE;
+	th->fresh = true;
 	return step_apply(t, th, &d, err);
 }
 
@@ -419,8 +435,8 @@ static struct tthread *exec_rename(struct tracee *t, pid_t former)
 	hashmap_del(&t->threads, (uint64_t)former);
 	th->tid = t->pid;
 	hashmap_put(&t->threads, (uint64_t)t->pid, th);
-	if (th->core)
-		core_thread_set_tid(th->core, t->pid);
+	if (th->core && core_thread_set_tid(t->core, th->core, t->pid, NULL))
+		log_warn("cannot record that thread %d became %d", (int)former, (int)t->pid);
 	return th;
 }
 

@@ -93,18 +93,24 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 
 	if (th->group_stop)
 		return 0;
+	/*
+	 * The tracer's own hooks act whenever a thread passes them, whether it
+	 * trapped there or stepped there (and is about to step over them).
+	 */
+	if (bp && bp->internal && th->kind == TT_THREAD) {
+		if (step_refresh_regs(t, th, err) ||
+		    (pc == t->lm.r_brk && linkmap_update(t, th, err)) ||
+		    escape_on_hook(t, th, pc, err))
+			return -1;
+		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
+	}
 	if (record) {
 		decode_pending(t, th, pc);
-		/* A syscall's number (rt_sigreturn?) and the linker's state need real registers. */
-		if ((th->pending.cls == ARCH_INSN_SYSCALL || (bp && bp->internal)) &&
-		    step_refresh_regs(t, th, err))
+		/* A syscall's number (rt_sigreturn?) needs real registers. */
+		if (th->pending.cls == ARCH_INSN_SYSCALL && step_refresh_regs(t, th, err))
 			return -1;
 		th->pending_regs = th->regs;
 		th->has_pending = true;
-		/* The dynamic linker announces changes here; a recording thread does not trap. */
-		if (bp && bp->internal && pc == t->lm.r_brk && linkmap_update(t, th, err))
-			return -1;
-		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
 	} else {
 		th->has_pending = false;
 	}
@@ -184,6 +190,7 @@ static int start(struct tracee *t, struct session *s, struct err *err)
 	th = tracee_thread_add(t, t->pid, TT_THREAD);
 	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, NULL, err))
 		return -1;
+	th->fresh = true;
 	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, &d, err);
 	if (!th->core)
 		return -1;
