@@ -26,6 +26,7 @@
 #define UW_LINE_SIZE    256         /* memory is read in aligned blocks of this size ... */
 #define UW_LINES        8           /* ... and this many are cached during one backtrace */
 #define UW_MAX_FP_FRAME (64u << 20) /* a frame pointer this far above sp is garbage */
+#define UW_SCAN_WORDS   16          /* how far up the stack scan_step looks */
 
 _Static_assert(SYM_UNWIND_NREGS == X86_64_DWARF_NREGS, "register numbering");
 
@@ -273,25 +274,37 @@ static bool follows_call(struct sym_unwinder *uw, uint64_t ret)
 }
 
 /*
- * leaf_step - the first frame has neither unwind information nor a frame
- * pointer (assembly stubs such as clone3 after its syscall): if the word
- * at the stack pointer is a return address just after a call, take it.
+ * scan_step - a frame has neither unwind information nor a usable frame
+ * pointer (assembly: clone3 after its syscall, hand-written functions):
+ * take the first word near the stack pointer that is a return address just
+ * after a call instruction, the guess debuggers make. At a leaf the word at
+ * the stack pointer itself is taken; further up a saved register may come
+ * first, so a few words are tried.
  */
-static bool leaf_step(struct sym_unwinder *uw, struct uw_req *r)
+static bool scan_step(struct sym_unwinder *uw, struct uw_req *r)
 {
-	uint64_t ret;
+	uint64_t ret = 0, at = 0, w;
+	int i;
 
-	if (r->n || !r->has_sp || !read_word(uw, r->sp, &ret) || !ret || !in_module(uw, ret - 1) ||
-	    !follows_call(uw, ret))
+	if (!r->has_sp)
+		return false;
+	for (i = 0; i < UW_SCAN_WORDS && !at; i++) {
+		if (read_word(uw, r->sp + 8 * (uint64_t)i, &w) && w && in_module(uw, w - 1) &&
+		    follows_call(uw, w)) {
+			ret = w;
+			at = r->sp + 8 * (uint64_t)i;
+		}
+	}
+	if (!at)
 		return false;
 	r->out[r->n++] = ret;
 	r->regs[X86_64_DWARF_RIP] = ret;
-	r->regs[X86_64_DWARF_RSP] = r->sp + 8;
+	r->regs[X86_64_DWARF_RSP] = at + 8;
 	r->valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP |
 	           (r->has_fp ? 1u << X86_64_DWARF_RBP : 0);
 	r->regs[X86_64_DWARF_RBP] = r->fp;
 	r->pc = ret;
-	r->sp += 8;
+	r->sp = at + 8;
 	return true;
 }
 
@@ -316,7 +329,7 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
 		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
-		if (rc != -1 || r->n >= max || !(leaf_step(uw, r) || fp_step(uw, r)))
+		if (rc != -1 || r->n >= max || !(fp_step(uw, r) || scan_step(uw, r)))
 			break;
 		r->stop = false;
 	}

@@ -1,0 +1,3 @@
+$ nosco run -c '' -o {out} -- {tmp}
+stderr| nosco: error: <TMP>: is a directory
+exit 126

@@ -1,0 +1,4 @@
+$ nosco frobnicate
+stderr| nosco: unknown command 'frobnicate'
+stderr| Try 'nosco --help' for the list of commands.
+exit 2
