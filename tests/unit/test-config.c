@@ -384,10 +384,11 @@ static void test_load_inline(void **state)
 	config_fini(&cfg);
 	assert_int_equal(config_load(&cfg, "depth 4", &err), -1);
 	/* Both depths end in "depth"; the one closer in length is the likelier. */
-	assert_string_equal(err.msg, "<inline>:1:1: unknown node 'depth', did you mean 'call-depth'? "
-	                             "(valid nodes: call-depth, backtrace-depth, engine, trace)\n"
-	                             "depth 4\n"
-	                             "^");
+	assert_string_equal(err.msg,
+	                    "<inline>:1:1: unknown node 'depth', did you mean 'call-depth'? "
+	                    "(valid nodes: call-depth, backtrace-depth, engine, trace)\n"
+	                    "depth 4\n"
+	                    "^");
 }
 
 static char *write_temp(const char *suffix, const char *text)
