@@ -329,12 +329,14 @@ def run_program(argv, timeout, cwd, stdin=None, env=None):
 
 
 def test_env():
-    env = dict(os.environ)
-    env.update(LC_ALL="C", LANG="C")
-    for k in list(env):
-        if k.startswith("NOSCO_"):
-            del env[k]
-    return env
+    """The same environment on every machine: the C library's start-up code
+    walks it, so its size and contents show in traces of that code."""
+    return {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/nonexistent",
+        "LC_ALL": "C",
+        "LANG": "C",
+    }
 
 
 # ---------------------------------------------------------------------------
