@@ -71,7 +71,7 @@ check: deps
 check-unit: $(UNIT_BINS)
 	@tests/run-tests --unit $(O)
 
-check-e2e: $(NOSCO)
+check-e2e: $(NOSCO) $(O)/tests/unit/test-view-kdl
 	@tests/run-tests --e2e $(O)
 
 demo: deps

@@ -703,6 +703,11 @@ class Engine:
                 ok = False
                 details.append("nosco dump %s is not valid KDL:" % " ".join(view))
                 details.extend(bad_kdl)
+            bad_asm = self.check_asm(view, d.stdout, tmp / (rel + ".s"))
+            if bad_asm:
+                ok = False
+                details.append("nosco dump %s does not assemble with as:" % " ".join(view))
+                details.extend(bad_asm)
             actual = norm.normalize(d.stdout.decode(errors="replace"),
                                     normalize.view_of(view), case.norm)
             if case.output_only:
@@ -714,10 +719,20 @@ class Engine:
     def check_kdl(self, view, output, path):
         """What our KDL reader finds wrong in a KDL view's output ([]: nothing)."""
         checker = self.build_dir / "tests" / "unit" / "test-view-kdl"
-        if normalize.view_of(view) not in KDL_VIEWS or not checker.exists():
+        if normalize.view_of(view) not in KDL_VIEWS:
             return []
+        if not checker.exists():
+            return ["no KDL checker at %s (make check builds it)" % display(checker)]
         path.write_bytes(output)
         r = self.run([checker, path], NATIVE_TIMEOUT, self.out_root)
+        return [] if r.exit == 0 else tail(r.stderr) or ["exit %d" % r.exit]
+
+    def check_asm(self, view, output, path):
+        """What GNU as says of an exec-trace listing ([]: it assembles)."""
+        if normalize.view_of(view) != "exec-trace":
+            return []
+        path.write_bytes(output)
+        r = self.run(["as", "-o", os.devnull, path], NATIVE_TIMEOUT, self.out_root)
         return [] if r.exit == 0 else tail(r.stderr) or ["exit %d" % r.exit]
 
     def run_cmd_case(self, case):
