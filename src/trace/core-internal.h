@@ -16,6 +16,10 @@
 struct frame {
 	int64_t call;
 	uint64_t entry_sp; /* stack pointer at entry; the frame is over once sp is above it */
+	/* at a return point, the frame is over once sp is above this: entry_sp,
+	 * except for signal handlers (just below the interrupted stack pointer,
+	 * also for a handler on an alternate stack) */
+	uint64_t resume_sp;
 	uint64_t ret_addr;
 	uint32_t depth;     /* in the recorded call tree, 1 for a root */
 	uint32_t level;     /* within its scope (or the thread, in full mode), 1 first */

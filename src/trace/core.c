@@ -101,6 +101,8 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 		                       : entry_backtrace(c, regs, call->ret_addr);
 	}
 	f->depth = call->depth;
+	if (!f->resume_sp)
+		f->resume_sp = f->entry_sp;
 	f->call = store_call_open(c->store, call, err);
 	if (f->call < 0)
 		return -1;
@@ -156,10 +158,10 @@ void core_directive_for(struct core_thread *th, struct core_directive *d)
 	} else if (f->truncated) {
 		d->mode = CORE_RUN_TO_RETURN;
 		d->ret[0].addr = f->ret_addr;
-		d->ret[0].frame_sp = f->entry_sp;
-		if (th->frames.len > 1 && f[-1].entry_sp != SP_NEVER && !f[-1].truncated) {
+		d->ret[0].frame_sp = f->resume_sp;
+		if (th->frames.len > 1 && f[-1].resume_sp != SP_NEVER && !f[-1].truncated) {
 			d->ret[1].addr = f[-1].ret_addr;
-			d->ret[1].frame_sp = f[-1].entry_sp;
+			d->ret[1].frame_sp = f[-1].resume_sp;
 		}
 	} else {
 		d->mode = CORE_RECORD;
@@ -268,14 +270,28 @@ int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_reg
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                     struct core_directive *d, struct err *err)
 {
-	uint64_t pc = arch_regs_pc(regs), sp = arch_regs_sp(regs);
+	uint64_t pc = arch_regs_pc(regs), sp = arch_regs_sp(regs), out_sp;
+	size_t n = th->frames.len;
 	struct frame *f;
 
-	/* The frame whose return address this is returned; those it contained were unwound. */
-	while ((f = top_frame(th)) && f->entry_sp != SP_NEVER && sp > f->entry_sp)
-		if (core_close_top(c, th, f->ret_addr == pc ? STORE_END_RETURN : STORE_END_UNWIND,
+	/*
+	 * The outermost frame the stack pointer has left returned if this is
+	 * its return address (with those sharing its entry sp: tail calls);
+	 * the frames it contained were unwound, even those with the same
+	 * return address (recursion).
+	 */
+	while (n && th->frames.data[n - 1].resume_sp != SP_NEVER &&
+	       sp > th->frames.data[n - 1].resume_sp)
+		n--;
+	out_sp = n < th->frames.len ? th->frames.data[n].resume_sp : 0;
+	while (th->frames.len > n) {
+		f = top_frame(th);
+		if (core_close_top(c, th,
+		                   f->ret_addr == pc && f->resume_sp == out_sp ? STORE_END_RETURN
+		                                                               : STORE_END_UNWIND,
 		                   err))
 			return -1;
+	}
 	core_directive_for(th, d);
 	return 0;
 }
@@ -295,6 +311,7 @@ int core_signal_handler(struct core *c, struct core_thread *th, int sig,
 {
 	struct frame *caller = top_frame(th);
 	uint64_t isp = arch_regs_sp(interrupted), hsp = arch_regs_sp(handler);
+	const struct scope_arm *scope = scope_at(c, arch_regs_pc(handler));
 	struct frame f = { .signal = true, .ret_addr = arch_regs_pc(interrupted) };
 	struct store_call call = { .kind = STORE_CALL_SIGNAL,
 		                   .addr = arch_regs_pc(handler),
@@ -306,8 +323,15 @@ int core_signal_handler(struct core *c, struct core_thread *th, int sig,
 	 * after a siglongjmp). On an alternate stack only rt_sigreturn ends it.
 	 */
 	f.entry_sp = hsp < isp ? isp - 1 : SP_NEVER;
-	f.level = caller ? caller->level + 1 : 1;
-	f.max_level = caller ? caller->max_level : 1;
+	f.resume_sp = isp - 1;
+	if (scope) {
+		/* A handler that is a scope has its own budget, as when it is called. */
+		f.level = 1;
+		f.max_level = scope->max_level;
+	} else {
+		f.level = caller ? caller->level + 1 : 1;
+		f.max_level = caller ? caller->max_level : 1;
+	}
 	f.truncated = f.level > f.max_level;
 	call.ret_addr = f.ret_addr;
 	if (core_open_frame(c, th, &f, &call, handler, err))
