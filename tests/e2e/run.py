@@ -509,7 +509,9 @@ class Outcome:
 
 class Engine:
     def __init__(self, build_dir, nosco, expected_dir, fixtures, builder, update=False,
-                 timeout=DEFAULT_TIMEOUT, verbose=False, out_root=None, factor=1.0):
+                 timeout=DEFAULT_TIMEOUT, verbose=False, out_root=None, factor=1.0,
+                 check_outputs=True):
+        self.check_outputs = check_outputs  # KDL and GNU as checks (off for the fake nosco)
         self.build_dir = build_dir
         self.nosco = nosco
         self.expected_dir = expected_dir
@@ -719,7 +721,7 @@ class Engine:
     def check_kdl(self, view, output, path):
         """What our KDL reader finds wrong in a KDL view's output ([]: nothing)."""
         checker = self.build_dir / "tests" / "unit" / "test-view-kdl"
-        if normalize.view_of(view) not in KDL_VIEWS:
+        if normalize.view_of(view) not in KDL_VIEWS or not self.check_outputs:
             return []
         if not checker.exists():
             return ["no KDL checker at %s (make check builds it)" % display(checker)]
@@ -729,7 +731,7 @@ class Engine:
 
     def check_asm(self, view, output, path):
         """What GNU as says of an exec-trace listing ([]: it assembles)."""
-        if normalize.view_of(view) != "exec-trace":
+        if normalize.view_of(view) != "exec-trace" or not self.check_outputs:
             return []
         path.write_bytes(output)
         r = self.run(["as", "-o", os.devnull, path], NATIVE_TIMEOUT, self.out_root)
@@ -888,7 +890,7 @@ def self_test(build_dir, verbose=False):
         cases, errors = parse_cases(cases_file, {})
         problems += ["cases: " + e for e in errors]
         eng = Engine(d, fake, exp, {}, Builder(d), timeout=30, verbose=verbose,
-                     out_root=d / "out")
+                     out_root=d / "out", check_outputs=False)
         for name, text in SELF_TEST_EXPECTED.items():
             (exp / name).write_text(text)
         # The fake's dump prints the same for every view.
