@@ -66,6 +66,7 @@ REPO = E2E.parent.parent
 sys.path.insert(0, str(E2E))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import normalize  # noqa: E402
+import stops  # noqa: E402
 
 FIXTURE_DIR = E2E / "fixtures"
 CASES_FILE = E2E / "cases.txt"
@@ -951,6 +952,11 @@ class Reporter:
                 print("      " + line, flush=True)
 
 
+def not_failed(problems):
+    """Outcome arguments (ok, details) from a list of problems."""
+    return (not problems, problems)
+
+
 def main():
     ap = argparse.ArgumentParser(description="nosco end-to-end tests",
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -1032,6 +1038,10 @@ def main():
             rep.report(o)
         for o in pool.map(engine.run_case, cases):
             rep.report(o)
+    if not (a.native or a.self_test):
+        for name, test in stops.TESTS.items():
+            if selected(name, a.patterns):
+                rep.report(Outcome(name, *not_failed(test(nosco, test_env()))))
 
     if not a.patterns and not (a.native or a.self_test):
         claimed = {f for c in cases for f in c.expected_files()}

@@ -77,11 +77,8 @@ int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err
 			ev->tid = tid;
 			return 0;
 		}
-		if (errno == EINTR) {
-			if (t->stop && *t->stop)
-				return err_set(err, ERR_TRACE, "interrupted");
-			continue;
-		}
+		if (errno == EINTR)
+			return 1;
 		return err_sys(err, ERR_TRACE, "waitpid");
 	}
 }
@@ -171,7 +168,10 @@ int tracee_resume_world(struct tracee *t, struct err *err)
 			continue;
 		}
 		/* It was running before: it is between stops, so just let it go on. */
-		if (tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->kind == TT_THREAD, err))
+		if (tracee_resume(t, th,
+		                  th->dir.mode == CORE_RECORD && th->kind == TT_THREAD &&
+		                          !th->engine_owned,
+		                  err))
 			return -1;
 	}
 	return 0;

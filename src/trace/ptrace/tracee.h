@@ -63,6 +63,9 @@ struct tthread {
 	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
 	int deferred_status;      /* a stop seen while the world was being stopped */
 	bool has_deferred;
+	/* run by another engine (the dbt code cache) while recording: resumed with
+	 * PTRACE_CONT, not stepped, when the world is let go */
+	bool engine_owned;
 };
 
 /* What a breakpoint address is for; one address can serve several roles. */
@@ -107,6 +110,14 @@ struct tracee {
 	struct tthread *over_thread; /* the thread stepping over a breakpoint meanwhile */
 	bool leader_dead;            /* the process is gone; leader_status says how */
 	int leader_status;
+	/*
+	 * Another engine's chance to run a recording thread its own way
+	 * instead of single-stepping it (the dbt engine): called when a
+	 * recording thread is about to start its next step; sets *taken when
+	 * it resumed the thread itself.
+	 */
+	int (*record_hook)(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
+	void *engine; /* that engine's state */
 };
 
 struct tracee_event {
@@ -167,7 +178,12 @@ struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind
 void tracee_thread_remove(struct tracee *t, pid_t tid);
 int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
 int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
-/* tracee_next_event - the next stop or exit: queued ones first, else waitpid */
+/*
+ * tracee_next_event - the next stop or exit: queued ones first, else waitpid
+ *
+ * Return: 0 with ev filled, 1 when a signal to nosco (Ctrl-C, the commit
+ * ticker) interrupted the wait, -1 on error.
+ */
 int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err);
 /* tracee_stop_world - stop every running thread but except (their stops are queued) */
 int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err);

@@ -18,6 +18,7 @@
 #include "trace/ptrace/tracee.h"
 #include "trace/step/step.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 static long read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -104,6 +105,14 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 			return -1;
 		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
 	}
+	if (record && t->record_hook) {
+		bool taken = false;
+
+		if (t->record_hook(t, th, &taken, err))
+			return -1;
+		if (taken)
+			return 0;
+	}
 	if (record) {
 		decode_pending(t, th, pc);
 		/* A syscall's number (rt_sigreturn?) needs real registers. */
@@ -168,11 +177,16 @@ static int run_loop(struct tracee *t, struct session *s, struct err *err)
 	unsigned n = 0;
 
 	while (!step_done(t)) {
-		if (tracee_next_event(t, &ev, err))
-			return *s->stop ? 0 : -1;
-		if (step_handle(t, &ev, s, err))
+		int r = tracee_next_event(t, &ev, err);
+
+		if (r < 0)
 			return -1;
-		if (!(++n & 1023) && store_tick(s->store, err))
+		if (*s->stop)
+			return 0;
+		/* Woken by the ticker, or every so many events: commit what is due. */
+		if ((r > 0 || !(++n & 1023)) && store_tick(s->store, err))
+			return -1;
+		if (r == 0 && step_handle(t, &ev, s, err))
 			return -1;
 	}
 	return 0;
@@ -212,8 +226,12 @@ static int step_run(struct session *s, struct err *err)
 		return -1;
 	tracee_init(&t, core, s->stop);
 	ret = start(&t, s, err);
+	/* While the program sleeps the trace still gets committed. */
+	if (!ret && ticker_start(STORE_COMMIT_INTERVAL_MS))
+		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = run_loop(&t, s, err);
+	ticker_stop();
 	if (ret || *s->stop)
 		tracee_kill(&t);
 	step_collect_exit(&t, s);
