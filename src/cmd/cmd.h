@@ -41,9 +41,6 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
 
-/* cmd_parse_uint - parse a non-negative decimal number no larger than max */
-int cmd_parse_uint(const char *s, unsigned long max, unsigned long *out);
-
 /* cmd_fail - print the recorded error as one line; return its exit code for @cmd */
 int cmd_fail(const struct err *e);
 

@@ -1,7 +1,6 @@
 /* Helpers shared by the commands: usage errors and option parsing. */
 #include "cmd/cmd.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,21 +50,6 @@ int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 		cmd_usage_error(cmd, "unknown option '-%c'", optopt);
 	}
 	return '?';
-}
-
-int cmd_parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 int cmd_fail(const struct err *e)
