@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "store/reader.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 #include "view/view.h"
 
 static const char dump_usage[] =
@@ -126,6 +129,63 @@ static int view_usage_error(const char *view, const char *msg)
 	return cmd_usage_error(cmd, "%s", msg);
 }
 
+/*
+ * open_output - the file a dump goes to: a temporary one next to OUT, renamed
+ * over it only when the dump worked, so a failed dump never leaves a broken
+ * file in place of a good one (and never truncates the trace being read).
+ */
+static FILE *open_output(const char *out, const char *input, char **tmp, struct err *err)
+{
+	struct stat a, b;
+	FILE *f;
+	int fd;
+
+	if (!stat(out, &a) && !stat(input, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", out);
+		return NULL;
+	}
+	*tmp = xasprintf("%s.nosco-XXXXXX", out);
+	fd = mkstemp(*tmp);
+	if (fd >= 0) {
+		/* mkstemp makes it private; a dump is an ordinary file. */
+		mode_t mask = umask(0);
+
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+	}
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		err_sys(err, ERR_IO, "cannot write %s", out);
+		if (fd >= 0) {
+			close(fd);
+			unlink(*tmp);
+		}
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return f;
+}
+
+/* close_output - finish the dump's file: put it in place, or remove it after a failure */
+static int close_output(FILE *f, const char *out, char *tmp, bool ok, struct err *err)
+{
+	int ret = 0;
+
+	if (!out) {
+		if (fflush(f) || ferror(f))
+			ret = err_sys(err, ERR_IO, "cannot write the output");
+		return ret;
+	}
+	if (fclose(f) && ok)
+		ret = err_sys(err, ERR_IO, "cannot write %s", out);
+	if (ok && !ret && rename(tmp, out))
+		ret = err_sys(err, ERR_IO, "cannot write %s", out);
+	if (!ok || ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
 /* Run the view on the opened trace, writing to -o OUT or stdout. */
 static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r, int argc,
                     char **argv)
@@ -137,19 +197,20 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 		               .warn = warn_view,
 		               .argc = argc,
 		               .argv = argv };
-	struct err err;
+	struct err err, werr;
+	char *tmp = NULL;
 	int rc;
 
-	a.out = o->output ? fopen(o->output, "w") : stdout;
+	a.out = o->output ? open_output(o->output, o->input, &tmp, &err) : stdout;
 	if (!a.out) {
-		err_sys(&err, ERR_IO, "cannot write %s", o->output);
+		if (err.kind == ERR_USAGE)
+			return cmd_usage_error("dump", "%s", err.msg);
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
 	rc = views[v].fn(&a, &err);
-	if ((o->output ? fclose(a.out) : fflush(a.out)) || (!o->output && ferror(a.out))) {
-		err_sys(&err, ERR_IO, "cannot write %s", o->output ? o->output : "the output");
-		log_error("%s", err.msg);
+	if (close_output(a.out, o->output, tmp, rc == 0, &werr)) {
+		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}
 	if (!rc)
