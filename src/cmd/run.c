@@ -29,9 +29,9 @@ static const char run_usage[] =
         "                        only if it is a nosco trace\n"
         "  -f, --force           replace FILE even if it is not a nosco trace\n"
         "  -e, --engine ENGINE   how to trace: 'step' (single-stepping)\n"
-	"      --cpu WHERE       where nosco and the program run: 'same' CPU (the\n"
-	"                        default, much the fastest), two CPUs ('split'), or\n"
-	"                        wherever the OS puts them ('any')\n"
+        "      --cpu WHERE       where nosco and the program run: 'same' CPU (the\n"
+        "                        default, much the fastest), two CPUs ('split'), or\n"
+        "                        wherever the OS puts them ('any')\n"
         "  -v, --verbose         say more about what happens (twice: debug output)\n"
         "  -h, --help            show this help\n"
         "\n"
@@ -131,13 +131,12 @@ static void catch_stop_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static const struct backend_ops *choose_engine(const struct run_opts *o, const struct config *cfg)
+/* engine_name - -e wins over the configuration's engine node */
+static const char *engine_name(const struct run_opts *o, const struct config *cfg)
 {
-	const char *name = o->engine;
-
-	if (!name)
-		name = cfg->engine == CONFIG_ENGINE_DBT ? "dbt" : "step";
-	return backend_find(name);
+	if (o->engine)
+		return o->engine;
+	return cfg->engine == CONFIG_ENGINE_DBT ? "dbt" : "step";
 }
 
 static void print_summary(const struct session *s, const char *output)
@@ -200,10 +199,12 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	if (config_load(&cfg, o.config, &err))
 		return cmd_fail(&err);
-	engine = choose_engine(&o, &cfg);
+	engine = backend_find(engine_name(&o, &cfg));
 	if (!engine) {
+		ret = cmd_usage_error("run", "unknown engine '%s' (known: %s)",
+		                      engine_name(&o, &cfg), backend_names());
 		config_fini(&cfg);
-		return cmd_usage_error("run", "unknown engine '%s' (known: step)", o.engine);
+		return ret;
 	}
 	path = tracee_resolve_program(argv[optind], &err);
 	if (!path || session_check_scopes(&cfg, path, &err) ||

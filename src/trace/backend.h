@@ -64,5 +64,7 @@ extern const struct backend_ops backend_step;
 
 /* backend_find - the backend called name, or NULL */
 const struct backend_ops *backend_find(const char *name);
+/* backend_names - the names of the backends, comma-separated (for messages) */
+const char *backend_names(void);
 
 #endif
