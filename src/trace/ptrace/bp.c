@@ -43,6 +43,7 @@ int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err
 			               (unsigned long long)addr);
 		}
 		bp->inserted = true;
+		t->bp_epoch++;
 		hashmap_put(&t->bps, addr, bp);
 	}
 	(*role_count(bp, role))++;
@@ -62,8 +63,10 @@ void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role)
 	if (bp->scopes || bp->rets || bp->internal)
 		return;
 	/* The page may be gone already (dlclose): then there is nothing to restore. */
-	if (bp->inserted)
+	if (bp->inserted) {
 		tracee_write_raw(t, addr, bp->orig, ARCH_BP_LEN);
+		t->bp_epoch++;
+	}
 	hashmap_del(&t->bps, addr);
 	free(bp);
 }
@@ -87,6 +90,7 @@ int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err)
 		return err_set(err, ERR_TRACE, "cannot lift the breakpoint at %#llx",
 		               (unsigned long long)bp->addr);
 	bp->inserted = false;
+	t->bp_epoch++;
 	return 0;
 }
 
@@ -101,6 +105,7 @@ int tracee_bp_restore(struct tracee *t, uint64_t addr, struct err *err)
 		return err_set(err, ERR_TRACE, "cannot restore the breakpoint at %#llx",
 		               (unsigned long long)addr);
 	bp->inserted = true;
+	t->bp_epoch++;
 	return 0;
 }
 

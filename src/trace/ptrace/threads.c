@@ -88,8 +88,8 @@ int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *e
 	int sig = th->inject;
 	long req = step ? PTRACE_SINGLESTEP : PTRACE_CONT;
 
-	(void)t;
 	th->inject = 0;
+	th->resume_epoch = t->bp_epoch;
 	if (ptrace(req, th->tid, NULL, (void *)(long)sig)) {
 		/* A thread killed meanwhile (exit_group in another thread) reports its exit later.
 		 */

@@ -46,6 +46,7 @@ struct tthread {
 	/* regs holds only pc and sp: the rest was not read since the last
 	 * straight-line instruction (reading them costs a system call per step) */
 	bool regs_stale;
+	uint64_t resume_epoch; /* t->bp_epoch when it was last resumed */
 	/* just started or exec'd: its first step stop comes from the syscall's
 	 * return, before any instruction ran */
 	bool fresh;
@@ -107,6 +108,9 @@ struct tracee {
 	volatile sig_atomic_t *stop;
 	pid_t mem_tid; /* the thread whose memory reads go through (any live one) */
 	bool world_stopped;
+	/* counts changes of breakpoint bytes in memory: a thread that ran while
+	 * it changed may have executed an int3 that is gone again */
+	uint64_t bp_epoch;
 	struct tthread *over_thread; /* the thread stepping over a breakpoint meanwhile */
 	bool leader_dead;            /* the process is gone; leader_status says how */
 	int leader_status;

@@ -82,6 +82,9 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 		return tracee_resume(t, th, true, err);
 	}
 	th->fresh = false;
+	if (arch_regs_pc(&th->regs) == th->pending.addr)
+		log_debug("thread %d: step stop without progress at %#llx", (int)th->tid,
+		          (unsigned long long)th->pending.addr);
 	if (core_step(t->core, th->core, &th->pending, &th->pending_regs, &th->regs, &d, err))
 		return -1;
 	return step_apply(t, th, &d, err);
@@ -108,6 +111,18 @@ static bool is_return(const struct tthread *th, uint64_t pc)
 	return false;
 }
 
+/*
+ * program_has_int3 - is there an int3 of the program's own at addr? The
+ * alternative is one of ours that another thread's return removed after
+ * this thread hit it: memory holds the real instruction again.
+ */
+static bool program_has_int3(struct tracee *t, uint64_t addr)
+{
+	uint8_t b[ARCH_BP_LEN];
+
+	return !tracee_read(t, addr, b, sizeof(b)) && !memcmp(b, arch_bp_insn, sizeof(b));
+}
+
 /* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
 static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 {
@@ -120,13 +135,16 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		return -1;
 	pc = arch_regs_pc(&th->regs) - ARCH_BP_LEN;
 	bp = tracee_bp_at(t, pc);
-	if (!bp) {
+	if (!bp && program_has_int3(t, pc)) {
 		th->inject = SIGTRAP; /* the program's own int3 */
 		return tracee_resume(t, th, th->dir.mode == CORE_RECORD, err);
 	}
+	/* Ours, possibly removed since the thread hit it: run the real instruction. */
 	arch_regs_set_pc(&th->regs, pc);
 	if (tracee_set_regs(t, th, err))
 		return -1;
+	if (!bp)
+		return step_resume(t, th, err);
 	if (th->kind != TT_THREAD || th->dir.mode == CORE_RECORD)
 		return step_resume(t, th, err); /* step over it (a recording thread records it) */
 	if (is_return(th, pc) || escape_take_resume(t, th, pc)) {
@@ -179,16 +197,27 @@ static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *
 	return step_resume(t, th, err);
 }
 
+/* bp_inserted_at - could a step from addr have hit one of our breakpoints instead? */
+static bool bp_inserted_at(struct tracee *t, uint64_t addr)
+{
+	struct bp *bp = tracee_bp_at(t, addr);
+
+	return bp && bp->inserted;
+}
+
 static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 {
 	siginfo_t si;
 
 	/*
 	 * The hot path: a plain recorded step that moved the pc is a finished
-	 * step, nothing else; it is not worth a PTRACE_GETSIGINFO.
+	 * step, nothing else; it is not worth a PTRACE_GETSIGINFO. Unless
+	 * breakpoints changed while the thread ran: it may have executed one
+	 * that is gone again.
 	 */
 	if (th->dir.mode == CORE_RECORD && th->has_pending && !th->handler_sig &&
-	    th->pending.cls != ARCH_INSN_INT3) {
+	    th->pending.cls != ARCH_INSN_INT3 && th->resume_epoch == t->bp_epoch &&
+	    !bp_inserted_at(t, th->pending.addr)) {
 		/*
 		 * Straight-line code: the pc moves on by the instruction's length
 		 * and the stack pointer stays, so the registers need not be read.
@@ -454,8 +483,15 @@ static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct e
 	}
 	if (fetch_regs(t, th, err))
 		return -1;
-	/* A late interrupt stop: the thread had not executed its pending instruction. */
-	if (th->dir.mode == CORE_RECORD && th->has_pending)
+	log_debug("thread %d: interrupt stop at %#llx", (int)th->tid,
+	          (unsigned long long)arch_regs_pc(&th->regs));
+	/*
+	 * A late interrupt stop. Inside the pending syscall (the pc is past
+	 * it; the kernel restarts it) the thread goes on with it; before its
+	 * pending instruction, decide afresh: a breakpoint may be there now.
+	 */
+	if (th->dir.mode == CORE_RECORD && th->has_pending &&
+	    arch_regs_pc(&th->regs) != th->pending.addr)
 		return tracee_resume(t, th, true, err);
 	return step_resume(t, th, err);
 }
