@@ -131,8 +131,9 @@ static int view_usage_error(const char *view, const char *msg)
 
 /*
  * open_output - the file a dump goes to: a temporary one next to OUT, renamed
- * over it only when the dump worked, so a failed dump never leaves a broken
- * file in place of a good one (and never truncates the trace being read).
+ * over it only when the dump wrote something, so a dump that failed at once
+ * (no such call) never replaces a good file with an empty one, and the trace
+ * being read is never truncated.
  */
 static FILE *open_output(const char *out, const char *input, char **tmp, struct err *err)
 {
@@ -209,7 +210,8 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 		return EXIT_FAILURE_INPUT;
 	}
 	rc = views[v].fn(&a, &err);
-	if (close_output(a.out, o->output, tmp, rc == 0, &werr)) {
+	/* A damaged trace still gives what could be read: keep that too. */
+	if (close_output(a.out, o->output, tmp, rc == 0 || ftell(a.out) > 0, &werr)) {
 		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}
