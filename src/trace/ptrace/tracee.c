@@ -54,10 +54,19 @@ void tracee_kill(struct tracee *t)
 	if (t->pid <= 0)
 		return;
 	kill(t->pid, SIGKILL);
-	/* Attached vfork children are processes of their own. */
-	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
+	/*
+	 * Attached vfork children are processes of their own. A task whose
+	 * stop was seen but not acted on (the tracer was told to stop at that
+	 * moment) would stay stopped, even at its exit stop: let it go.
+	 */
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
 		if (th->kind == TT_SHARED_CHILD)
 			kill(th->tid, SIGKILL);
+		ptrace(PTRACE_CONT, th->tid, NULL, NULL);
+	}
+	for (i = 0; i < t->queue.len; i++)
+		ptrace(PTRACE_CONT, t->queue.data[i].tid, NULL, NULL);
+	t->queue.len = 0;
 	/* Killed tasks still stop at PTRACE_EVENT_EXIT: let each one go on to die. */
 	for (;;) {
 		pid_t tid = waitpid(-1, &status, __WALL);
