@@ -94,6 +94,22 @@ const char store_schema_sql[] =
         "	UNIQUE (thread, first_pos)\n"
         ");\n";
 
+/* Schema 2: each block is its instruction ids, packed as a chunk payload is (uncompressed). */
+const char store_schema_blocks_sql[] = "CREATE TABLE blocks (\n"
+                                       "	id INTEGER PRIMARY KEY,\n"
+                                       "	insns BLOB NOT NULL\n"
+                                       ");\n"
+                                       "CREATE TABLE insn_chunks (\n"
+                                       "	first INTEGER PRIMARY KEY,\n"
+                                       "	count INTEGER NOT NULL,\n"
+                                       "	data BLOB NOT NULL\n"
+                                       ");\n"
+                                       "CREATE TABLE call_chunks (\n"
+                                       "	seq INTEGER PRIMARY KEY,\n"
+                                       "	count INTEGER NOT NULL,\n"
+                                       "	data BLOB NOT NULL\n"
+                                       ");\n";
+
 static const char sqlite_magic[16] = "SQLite format 3";
 
 /* Classify an opened regular file by its first 100 bytes (the SQLite header). */

@@ -29,10 +29,147 @@ struct reader_insns {
 	uint8_t bytes[STORE_INSN_MAX]; /* the last instruction's, as the cache may move */
 };
 
+struct block_span {
+	size_t off, len;
+};
+
+/* Schema 2: the blocks read so far, as runs of instruction ids in one pool. */
+struct reader_blocks {
+	sqlite3_stmt *st;     /* one row of blocks by id */
+	struct hashmap where; /* block id -> index + 1 in spans */
+	VEC(struct block_span) spans;
+	VEC(uint32_t) ids;
+	struct err err; /* why the last lookup failed */
+};
+
 void reader_insn_cache_fini(struct store_reader *r)
 {
 	hashmap_fini(&r->insn_cache);
 	vec_free(&r->insns);
+	if (r->blocks) {
+		sqlite3_finalize(r->blocks->st);
+		hashmap_fini(&r->blocks->where);
+		vec_free(&r->blocks->spans);
+		vec_free(&r->blocks->ids);
+		free(r->blocks);
+		r->blocks = NULL;
+	}
+}
+
+/* read_block - load a block's ids from the blocks table into the pool */
+static int read_block(struct store_reader *r, struct reader_blocks *b, uint32_t id)
+{
+	struct block_span span = { .off = b->ids.len };
+	const void *blob;
+	size_t len, n;
+	int rc;
+
+	if (!b->st &&
+	    !(b->st = reader_prepare(r, "SELECT insns FROM blocks WHERE id = ?1", &b->err)))
+		return -1;
+	sqlite3_bind_int64(b->st, 1, id);
+	rc = sqlite3_step(b->st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(b->st);
+		if (rc == SQLITE_DONE)
+			return err_set(&b->err, ERR_INPUT, "%s is damaged: block %u is missing",
+			               r->path, id);
+		return reader_sql_error(r, "the blocks", &b->err);
+	}
+	blob = sqlite3_column_blob(b->st, 0);
+	len = (size_t)sqlite3_column_bytes(b->st, 0);
+	/* Each id takes one byte at least: len bounds the count. */
+	vec_reserve(&b->ids, len);
+	for (n = 1; n <= len && n <= STORE_BLOCK_MAX; n++)
+		if (!store_chunk_unpack(blob, len, b->ids.data + span.off, n))
+			break;
+	sqlite3_reset(b->st);
+	if (!blob || n > len || n > STORE_BLOCK_MAX)
+		return err_set(&b->err, ERR_INPUT, "%s is damaged: block %u cannot be decoded",
+		               r->path, id);
+	span.len = n;
+	b->ids.len += n;
+	vec_push(&b->spans, span);
+	hashmap_put(&b->where, id, (void *)(uintptr_t)b->spans.len);
+	return 0;
+}
+
+/* block_ids - the token decoder's lookup (struct store_token_blocks) */
+static int block_ids(void *ctx, uint32_t id, const uint32_t **ids, size_t *n)
+{
+	struct store_reader *r = ctx;
+	struct reader_blocks *b = r->blocks;
+	uintptr_t ref = (uintptr_t)hashmap_get(&b->where, id);
+
+	if (!ref) {
+		if (read_block(r, b, id))
+			return -1;
+		ref = b->spans.len;
+	}
+	*ids = b->ids.data + b->spans.data[ref - 1].off;
+	*n = b->spans.data[ref - 1].len;
+	return 0;
+}
+
+/* chunk_insns - schema 2: every instruction of the insn chunk holding id into the cache */
+static void chunk_insns(struct store_reader *r, uint32_t id)
+{
+	sqlite3_stmt *st = reader_prepare(r,
+	                                  "SELECT first, count, data FROM insn_chunks WHERE "
+	                                  "first <= ?1 ORDER BY first DESC LIMIT 1",
+	                                  NULL);
+	const uint8_t *p, *end;
+	unsigned long long size;
+	uint64_t addr = 0, z, k;
+	uint8_t *buf = NULL;
+	int64_t first, count;
+	const void *data;
+	size_t len, got;
+	unsigned shift;
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	first = sqlite3_column_int64(st, 0);
+	count = sqlite3_column_int64(st, 1);
+	data = sqlite3_column_blob(st, 2);
+	len = (size_t)sqlite3_column_bytes(st, 2);
+	size = data ? ZSTD_getFrameContentSize(data, len) : ZSTD_CONTENTSIZE_ERROR;
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || count <= 0 ||
+	    size > (unsigned long long)count * (11 + STORE_INSN_MAX))
+		goto out;
+	buf = xmalloc(size ? size : 1);
+	got = ZSTD_decompress(buf, size, data, len);
+	if (ZSTD_isError(got))
+		goto out;
+	p = buf;
+	end = buf + got;
+	for (k = 0; k < (uint64_t)count && p < end; k++) {
+		struct reader_insn_ent e = { 0 };
+
+		for (z = 0, shift = 0; p < end && shift < 64; shift += 7) {
+			z |= (uint64_t)(*p & 0x7f) << shift;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		addr += (uint64_t)((z >> 1) ^ (~(z & 1) + 1));
+		if (p == end || *p == 0 || *p > STORE_INSN_MAX || (size_t)(end - p) < 1u + *p)
+			break;
+		e.addr = addr;
+		e.len = *p++;
+		memcpy(e.bytes, p, e.len);
+		p += e.len;
+		if (hashmap_get(&r->insn_cache, (uint64_t)(first + (int64_t)k)))
+			continue;
+		vec_push(&r->insns, e);
+		hashmap_put(&r->insn_cache, (uint64_t)(first + (int64_t)k),
+		            (void *)(uintptr_t)r->insns.len);
+	}
+out:
+	free(buf);
+	sqlite3_finalize(st);
 }
 
 /* The (address, bytes) pair of an id, read from the insns table the first time. */
@@ -47,6 +184,12 @@ static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_
 
 	if (ref)
 		return &r->insns.data[ref - 1];
+	if (r->schema >= STORE_SCHEMA_BLOCKS) {
+		chunk_insns(r, id);
+		ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
+		if (ref)
+			return &r->insns.data[ref - 1];
+	}
 	if (!r->insn_stmt &&
 	    !(r->insn_stmt = reader_prepare(r, "SELECT addr, bytes FROM insns WHERE id = ?1", err)))
 		return NULL;
@@ -147,6 +290,30 @@ static int chunk_damaged(struct reader_insns *it, uint64_t first, struct err *er
 	               it->r->path, (unsigned long long)first, (long long)it->thread);
 }
 
+/* A schema 2 payload (tokens, decompressed into it->packed) into it->ids. */
+static int tokens_decode(struct reader_insns *it, uint64_t first, uint64_t count, size_t got,
+                         struct err *err)
+{
+	struct store_token_blocks bl = { .ctx = it->r, .get = block_ids };
+
+	if (!it->r->blocks) {
+		it->r->blocks = xcalloc(1, sizeof(*it->r->blocks));
+		hashmap_init(&it->r->blocks->where);
+	}
+	err_clear(&it->r->blocks->err);
+	if (store_tokens_unpack(it->packed, got, it->ids, count, &bl)) {
+		if (it->r->blocks->err.kind != ERR_NONE) {
+			if (err)
+				*err = it->r->blocks->err;
+			return -1;
+		}
+		return chunk_damaged(it, first, err);
+	}
+	it->chunk_first = first;
+	it->n = count;
+	return 0;
+}
+
 /* Decompress and unpack the chunk of the current row into it->ids. */
 static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count, struct err *err)
 {
@@ -159,13 +326,19 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 		it->cap = count;
 		it->ids = xreallocarray(it->ids, it->cap, sizeof(*it->ids));
 	}
-	need = count * STORE_VARINT_MAX;
+	/* A token payload takes at most STORE_TOKEN_MAX bytes per instruction (a run of 2). */
+	need = count *
+	       (it->r->schema >= STORE_SCHEMA_BLOCKS ? STORE_TOKEN_MAX / 2 : STORE_VARINT_MAX);
 	if (need > it->packed_cap) {
 		it->packed_cap = need;
 		it->packed = xrealloc(it->packed, need);
 	}
 	got = ZSTD_decompressDCtx(it->dz, it->packed, it->packed_cap, data, len);
-	if (ZSTD_isError(got) || store_chunk_unpack(it->packed, got, it->ids, count))
+	if (ZSTD_isError(got))
+		return chunk_damaged(it, first, err);
+	if (it->r->schema >= STORE_SCHEMA_BLOCKS)
+		return tokens_decode(it, first, count, got, err);
+	if (store_chunk_unpack(it->packed, got, it->ids, count))
 		return chunk_damaged(it, first, err);
 	it->chunk_first = first;
 	it->n = count;

@@ -7,6 +7,7 @@
 #ifndef NOSCO_STORE_INTERNAL_H
 #define NOSCO_STORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,13 +21,30 @@
  * each, level 6 ~37 KB at ~3.7 ns, level 12 ~26 KB at ~60 ns.
  */
 #define STORE_ZSTD_LEVEL 6
+/*
+ * zstd level of schema 2 chunks (tokens, call records): they are compact
+ * before compression already, and written by a backend that goes at
+ * hundreds of millions of instructions per second.
+ */
+#define STORE_ZSTD_LEVEL_BLOCKS 1
 /* The longest x86 instruction; instruction byte strings are at most this long. */
 #define STORE_INSN_MAX 15
 /* A varint of a zig-zag delta of two 32-bit ids takes at most 5 bytes. */
 #define STORE_VARINT_MAX 5
+/*
+ * Schema versions: 1 streams instruction ids; 2 (written when a backend
+ * records whole blocks) streams tokens and adds the blocks table.
+ */
+#define STORE_SCHEMA_IDS    1
+#define STORE_SCHEMA_BLOCKS 2
+/* Instructions in one block at most (blocks are straight-line code). */
+#define STORE_BLOCK_MAX 4096
+/* The longest token: a block varint (6 bytes) and a repeat count (10). */
+#define STORE_TOKEN_MAX 16
 
-/* The CREATE statements of schema version STORE_SCHEMA_VERSION. */
+/* The CREATE statements of schema version 1; schema 2 adds store_schema_blocks_sql. */
 extern const char store_schema_sql[];
+extern const char store_schema_blocks_sql[];
 
 enum store_file_kind {
 	STORE_FILE_MISSING, /* nothing at the path */
@@ -68,5 +86,82 @@ size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out);
  * Return: 0, or -1 if the payload does not hold exactly @n valid ids.
  */
 int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n);
+
+/* A finished call, as schema 2 files keep it in call chunks. */
+struct store_callrec {
+	int64_t id, thread, parent; /* parent -1: none */
+	int kind, end_kind;         /* enum store_call_kind, enum store_call_end */
+	uint32_t depth;
+	uint64_t addr, site, ret_addr, pos_start, pos_end, time_start, time_end;
+	int32_t signal;
+	bool truncated;
+	const uint64_t *bt;
+	size_t bt_len;
+};
+
+/* The previous record of a chunk, which each field is coded against (zero at its start). */
+struct store_callcodec {
+	int64_t id;
+	uint64_t addr, site, pos, time;
+};
+
+/* Instructions per insn chunk at most (schema 2). */
+#define STORE_INSN_CHUNK 4096
+/* Calls per call chunk at most. */
+#define STORE_CALL_CHUNK 4096
+/* The longest encoded call record without its backtrace. */
+#define STORE_CALLREC_MAX 128
+
+/**
+ * store_callrec_encode - append a call record
+ * @out: room for STORE_CALLREC_MAX + 10 * c->bt_len bytes
+ * Return: the bytes written.
+ */
+size_t store_callrec_encode(struct store_callcodec *st, const struct store_callrec *c,
+                            uint8_t *out);
+
+/**
+ * store_callrec_decode - read one call record at *p (advanced past it)
+ * @bt: room for bt_max return addresses (c->bt points there)
+ * Return: 0, or -1 if the bytes are not a record.
+ */
+int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const uint8_t *end,
+                         struct store_callrec *c, uint64_t *bt, size_t bt_max);
+
+/* How a token decoder finds a block's instruction ids. */
+struct store_token_blocks {
+	void *ctx;
+	/* the ids of block (valid until the next call); 0, or -1 if there is no such block */
+	int (*get)(void *ctx, uint32_t block, const uint32_t **ids, size_t *n);
+};
+
+/**
+ * store_token_insn - encode a one-instruction token
+ * @out: room for STORE_TOKEN_MAX bytes
+ * @prev_insn: the previous instruction id of the chunk (0 at its start), updated
+ *
+ * Return: the bytes written.
+ */
+size_t store_token_insn(uint8_t *out, uint32_t id, int64_t *prev_insn);
+
+/**
+ * store_token_block - encode a token for a block executed @repeat (>= 1) times in a row
+ * @prev_block: the previous block id of the chunk (0 at its start), updated
+ *
+ * Return: the bytes written (at most STORE_TOKEN_MAX).
+ */
+size_t store_token_block(uint8_t *out, uint32_t block, uint64_t repeat, int64_t *prev_block);
+
+/**
+ * store_tokens_unpack - decode a schema 2 chunk payload into instruction ids
+ * @in, @len: the payload
+ * @ids: room for @n ids
+ * @n: the number of instructions the chunk row says it holds
+ * @bl: where block ids are looked up
+ *
+ * Return: 0, or -1 if the payload does not decode to exactly @n valid ids.
+ */
+int store_tokens_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n,
+                        const struct store_token_blocks *bl);
 
 #endif

@@ -60,6 +60,7 @@ struct store_reader {
 	sqlite3_stmt *insn_stmt;             /* one row of insns by id */
 	struct hashmap insn_cache;           /* id -> index + 1 in insns */
 	VEC(struct reader_insn_ent) insns;
+	struct reader_blocks *blocks; /* schema 2: the blocks read so far (insns.c) */
 };
 
 /* reader_sql_error - a failed read: ERR_INPUT naming the file and what was read */
@@ -70,6 +71,13 @@ sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err
 
 /* reader_get_cursors_free - release the cursors used by reader_X_get() */
 void reader_get_cursors_free(struct store_reader *r);
+
+/*
+ * reader_load_call_chunks - schema 2: the calls kept in call chunks, with
+ * the file's rows, into a temporary table that hides the file's calls.
+ * Return: 0, or -1 if the chunks cannot be read (the file's rows stay).
+ */
+int reader_load_call_chunks(struct store_reader *r);
 
 /* reader_insn_cache_fini - forget the cached instructions */
 void reader_insn_cache_fini(struct store_reader *r);

@@ -285,6 +285,8 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	load_meta(r);
 	load_argv(r);
 	load_thread_insns(r);
+	if (r->schema >= STORE_SCHEMA_BLOCKS && reader_load_call_chunks(r))
+		add_damage(r, "the calls cannot all be read");
 	return r;
 }
 

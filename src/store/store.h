@@ -23,7 +23,8 @@
 
 #include "util/err.h"
 
-#define STORE_SCHEMA_VERSION     1
+/* The highest schema version written and read (1: id streams, 2: block streams). */
+#define STORE_SCHEMA_VERSION     2
 #define STORE_APPLICATION_ID     0x6e6f7363 /* "nosc" */
 #define STORE_COMMIT_INTERVAL_MS 500
 #define STORE_NONE               (-1) /* "no id" for optional references */
@@ -186,6 +187,38 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 /* store_stream_append - append interned instructions to a thread's stream */
 int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, size_t n,
                         struct err *err);
+
+/**
+ * store_use_blocks - record block streams (schema 2) in this file
+ *
+ * For backends that record whole blocks: call before the first thread is
+ * added. Streams then hold tokens (single instructions and runs of
+ * blocks) instead of instruction ids; readers show the same instructions.
+ * Return: 0 or -1 with err.
+ */
+int store_use_blocks(struct store *s, struct err *err);
+
+/**
+ * store_block_intern - store a block: a run of straight-line instructions
+ * @ids: their ids (store_insn_intern()), in execution order
+ * @n: how many (1..4096)
+ *
+ * Return: the block id (dense from 0), or -1 with err.
+ */
+int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struct err *err);
+
+/**
+ * store_stream_append_block - a thread executed a block @repeat times in a row
+ *
+ * Appends repeat * (the block's length) instructions to the thread's
+ * stream at the cost of one token per run.
+ * Return: 0 or -1 with err.
+ */
+int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, uint64_t repeat,
+                              struct err *err);
+
+/* store_block_len - the number of instructions of a block (0: no such block) */
+uint64_t store_block_len(const struct store *s, uint32_t block);
 
 /* store_thread_pos - the number of instructions recorded for the thread so far */
 uint64_t store_thread_pos(struct store *s, int64_t thread);

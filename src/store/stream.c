@@ -48,11 +48,16 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 	id = (int64_t)s->insns.len;
 	if (id >= UINT32_MAX)
 		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 distinct instructions");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)addr);
-	sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
-	if (store_step_done(s, ST_INSN, "instruction", err))
-		return -1;
+	if (s->blocks) {
+		if (store_insn_chunk_add(s, addr, bytes, len, err))
+			return -1;
+	} else {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)addr);
+		sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
+		if (store_step_done(s, ST_INSN, "instruction", err))
+			return -1;
+	}
 	memcpy(e.bytes, bytes, len);
 	/* Same address, new bytes (self-modifying code): chain behind the first pair. */
 	head = (uintptr_t)hashmap_get(&s->insn_by_addr, addr);
@@ -70,24 +75,36 @@ int store_stream_flush(struct store *s, int64_t thread, struct err *err)
 {
 	struct store_stream *t = &s->streams.data[thread];
 	sqlite3_stmt *st = s->st[ST_CHUNK];
+	const uint8_t *payload = s->packed;
+	uint64_t count = s->blocks ? t->tok_insns : t->len;
 	size_t packed, z;
 
-	if (!t->len)
+	if (!count)
 		return 0;
-	packed = store_chunk_pack(t->buf, t->len, s->packed);
-	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, s->packed, packed, STORE_ZSTD_LEVEL);
+	if (s->blocks) {
+		payload = store_token_payload(s, t, &packed);
+		if (ZSTD_compressBound(packed) > s->zbuf_cap) {
+			s->zbuf_cap = ZSTD_compressBound(packed);
+			s->zbuf = xrealloc(s->zbuf, s->zbuf_cap);
+		}
+	} else {
+		packed = store_chunk_pack(t->buf, t->len, s->packed);
+	}
+	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, payload, packed,
+	                      s->blocks ? STORE_ZSTD_LEVEL_BLOCKS : STORE_ZSTD_LEVEL);
 	if (ZSTD_isError(z))
 		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
 	sqlite3_bind_int64(st, 1, thread);
 	sqlite3_bind_int64(st, 2, t->seq);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)t->first);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)t->len);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
 	sqlite3_bind_blob(st, 5, s->zbuf, (int)z, SQLITE_STATIC);
 	if (store_step_done(s, ST_CHUNK, "instructions", err))
 		return -1;
 	t->seq++;
-	t->first += t->len;
+	t->first += count;
 	t->len = 0;
+	store_token_reset(t);
 	return 0;
 }
 
@@ -130,6 +147,8 @@ int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t
 		if (id < 0)
 			return -1;
 	}
+	if (unlikely(s->blocks))
+		return store_token_append_insn(s, thread, (uint32_t)id, err);
 	t = &s->streams.data[thread];
 	if (unlikely(t->len == t->cap)) {
 		if (stream_make_room(s, thread, err))
@@ -154,6 +173,12 @@ int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, si
 		if (unlikely(ids[i] >= limit))
 			return err_set(err, ERR_INTERNAL, "store: unknown instruction id %u",
 			               ids[i]);
+	if (s->blocks) {
+		for (i = 0; i < n; i++)
+			if (store_token_append_insn(s, thread, ids[i], err) < 0)
+				return -1;
+		return 0;
+	}
 	while (n) {
 		t = &s->streams.data[thread];
 		if (t->len == t->cap && stream_make_room(s, thread, err))
@@ -178,6 +203,9 @@ int store_stream_release(struct store *s, int64_t thread, struct err *err)
 	free(t->buf);
 	t->buf = NULL;
 	t->cap = 0;
+	free(t->tok);
+	t->tok = NULL;
+	t->tok_cap = 0;
 	return 0;
 }
 

@@ -42,6 +42,13 @@ struct store_stream {
 	int64_t seq;    /* sequence number of the next chunk */
 	uint32_t *buf;
 	size_t len, cap; /* cap grows up to STORE_CHUNK_INSNS */
+	/* schema 2 (store_use_blocks): the pending chunk as encoded tokens */
+	uint8_t *tok;
+	size_t tok_len, tok_cap;
+	uint64_t tok_insns; /* instructions the tokens and the run stand for */
+	int64_t prev_insn, prev_block;
+	uint32_t run_block; /* a run of one block not encoded yet ... */
+	uint64_t run_count; /* ... executed this many times (0: no run) */
 };
 
 /* A distinct (address, bytes) pair; its index in store.insns is its id. */
@@ -69,6 +76,24 @@ struct store {
 	uint8_t *packed; /* STORE_CHUNK_INSNS * STORE_VARINT_MAX bytes */
 	uint8_t *zbuf;
 	size_t zbuf_cap;
+	/* schema 2: streams of tokens, and the blocks they refer to (blocks.c) */
+	bool blocks;
+	sqlite3_stmt *block_st;
+	VEC(uint16_t) block_len; /* instructions of each block, by block id */
+	/* schema 2: finished calls go to call chunks (calls.c) */
+	sqlite3_stmt *cchunk_st;
+	uint8_t *cbuf;
+	size_t clen, ccap;
+	uint32_t cn;
+	int64_t cseq;
+	struct store_callcodec cprev;
+	/* schema 2: new instructions go to insn chunks (blocks.c) */
+	sqlite3_stmt *ichunk_st;
+	uint8_t *ibuf;
+	size_t ilen, icap;
+	uint32_t in;     /* instructions in ibuf */
+	int64_t ifirst;  /* the id of the first of them */
+	uint64_t iprev;  /* the address of the last of them */
 };
 
 /* store_check_failed - the sticky error of an earlier failed write, if any */
@@ -106,6 +131,26 @@ int store_stream_release(struct store *s, int64_t thread, struct err *err);
 
 /* store_streams_fini - free the instruction streams and the intern table */
 void store_streams_fini(struct store *s);
+
+/* store_token_append_insn - store_insn() for a schema 2 stream */
+int64_t store_token_append_insn(struct store *s, int64_t thread, uint32_t id, struct err *err);
+
+/* store_token_payload - the pending tokens of a schema 2 stream, the run included */
+const uint8_t *store_token_payload(struct store *s, struct store_stream *t, size_t *len);
+
+/* store_token_reset - forget a schema 2 stream's pending tokens once they are a chunk */
+void store_token_reset(struct store_stream *t);
+
+/* store_insn_chunk_add - schema 2: a new instruction (the next id) into the pending insn chunk */
+int store_insn_chunk_add(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
+                         struct err *err);
+/* store_insn_chunk_flush - schema 2: write the pending insn chunk (before a commit) */
+int store_insn_chunk_flush(struct store *s, struct err *err);
+
+/* store_blocks_finalize - the statements of schema 2 writing (before the database closes) */
+void store_blocks_finalize(struct store *s);
+/* store_blocks_fini - free what schema 2 streams use */
+void store_blocks_fini(struct store *s);
 
 /* store_open_db - open (creating) the database file and set the writer pragmas */
 int store_open_db(struct store *s, struct err *err);

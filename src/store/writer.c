@@ -142,7 +142,8 @@ static int commit(struct store *s, bool reopen, struct err *err)
 	int64_t t;
 	int rc;
 
-	if (store_check_failed(s, err) || store_calls_write_open(s, err))
+	if (store_check_failed(s, err) || store_insn_chunk_flush(s, err) ||
+	    store_calls_write_open(s, err))
 		return -1;
 	for (t = 0; t < s->n_threads; t++)
 		if (store_stream_flush(s, t, err))
@@ -189,14 +190,14 @@ static int prepare_all(struct store *s, struct err *err)
 /* The schema, the format ids and the first metadata, in one committed transaction. */
 static int create_schema(struct store *s, struct err *err)
 {
-	char *sql = xasprintf("BEGIN;\n%s"
-	                      "PRAGMA application_id = %d;\n"
-	                      "PRAGMA user_version = %d;\n"
-	                      "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
-	                      "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
-	                      "COMMIT;",
-	                      store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION,
-	                      NOSCO_VERSION);
+	char *sql =
+	        xasprintf("BEGIN;\n%s"
+	                  "PRAGMA application_id = %d;\n"
+	                  "PRAGMA user_version = %d;\n"
+	                  "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
+	                  "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
+	                  "COMMIT;",
+	                  store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_IDS, NOSCO_VERSION);
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	free(sql);
@@ -211,7 +212,9 @@ static void store_free(struct store *s)
 
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	store_blocks_finalize(s);
 	sqlite3_close(s->db);
+	store_blocks_fini(s);
 	store_streams_fini(s);
 	store_calls_fini(s);
 	ZSTD_freeCCtx(s->zc);

@@ -1,0 +1,257 @@
+/*
+ * Block streams (schema 2): a backend that records whole blocks of
+ * straight-line code interns each block once, as the list of its
+ * instruction ids, and appends one token per run of a block to the
+ * thread's stream. A loop of one block executed a million times is then
+ * one token instead of millions of ids. See docs/trace-format.md, "Block
+ * streams".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/writer-int.h"
+#include "util/xalloc.h"
+
+int store_use_blocks(struct store *s, struct err *err)
+{
+	char *sql;
+	int rc;
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (s->blocks)
+		return 0;
+	if (s->n_threads)
+		return err_set(err, ERR_INTERNAL, "store: block streams chosen after a thread");
+	sql = xasprintf("%sPRAGMA user_version = %d;", store_schema_blocks_sql,
+	                STORE_SCHEMA_BLOCKS);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return store_sql_fail(s, "blocks", err);
+	if (sqlite3_prepare_v3(s->db, "INSERT INTO blocks(id, insns) VALUES (?1, ?2)", -1,
+	                       SQLITE_PREPARE_PERSISTENT, &s->block_st, NULL) != SQLITE_OK)
+		return store_sql_fail(s, "blocks", err);
+	s->blocks = true;
+	return 0;
+}
+
+int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struct err *err)
+{
+	uint8_t packed[STORE_BLOCK_MAX * STORE_VARINT_MAX];
+	int64_t id = (int64_t)s->block_len.len;
+	size_t i, len;
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (!s->blocks)
+		return err_set(err, ERR_INTERNAL, "store: a block without store_use_blocks()");
+	if (!n || n > STORE_BLOCK_MAX)
+		return err_set(err, ERR_INTERNAL, "store: a block of %zu instructions", n);
+	for (i = 0; i < n; i++)
+		if (ids[i] >= s->insns.len)
+			return err_set(err, ERR_INTERNAL, "store: unknown instruction id %u",
+			               ids[i]);
+	if (id >= UINT32_MAX)
+		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 blocks");
+	len = store_chunk_pack(ids, n, packed);
+	sqlite3_bind_int64(s->block_st, 1, id);
+	sqlite3_bind_blob(s->block_st, 2, packed, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(s->block_st) != SQLITE_DONE) {
+		sqlite3_reset(s->block_st);
+		return store_sql_fail(s, "block", err);
+	}
+	sqlite3_reset(s->block_st);
+	vec_push(&s->block_len, (uint16_t)n);
+	return id;
+}
+
+/* room - make space for two more tokens in t's buffer */
+static void room(struct store_stream *t)
+{
+	if (t->tok_len + 2 * STORE_TOKEN_MAX <= t->tok_cap)
+		return;
+	t->tok_cap = t->tok_cap ? t->tok_cap * 2 : 4096;
+	t->tok = xrealloc(t->tok, t->tok_cap);
+}
+
+/* end_run - encode the pending run of a block, if any */
+static void end_run(struct store_stream *t)
+{
+	if (!t->run_count)
+		return;
+	room(t);
+	t->tok_len +=
+	        store_token_block(t->tok + t->tok_len, t->run_block, t->run_count, &t->prev_block);
+	t->run_count = 0;
+}
+
+const uint8_t *store_token_payload(struct store *s, struct store_stream *t, size_t *len)
+{
+	(void)s;
+	end_run(t);
+	*len = t->tok_len;
+	return t->tok;
+}
+
+void store_token_reset(struct store_stream *t)
+{
+	t->tok_len = 0;
+	t->tok_insns = 0;
+	t->prev_insn = 0;
+	t->prev_block = 0;
+	t->run_count = 0;
+}
+
+/* full - the pending chunk is complete: write it, and commit when the interval has passed */
+static int full(struct store *s, int64_t thread, struct err *err)
+{
+	if (store_stream_flush(s, thread, err))
+		return -1;
+	if (store_now_ms() - s->last_commit_ms >= STORE_COMMIT_INTERVAL_MS)
+		return store_commit(s, err);
+	return 0;
+}
+
+static int check_thread(struct store *s, int64_t thread, struct err *err)
+{
+	if ((uint64_t)thread >= s->streams.len)
+		return err_set(err, ERR_INTERNAL, "store: instructions of unknown thread %lld",
+		               (long long)thread);
+	return 0;
+}
+
+int64_t store_token_append_insn(struct store *s, int64_t thread, uint32_t id, struct err *err)
+{
+	struct store_stream *t;
+	int64_t pos;
+
+	if (check_thread(s, thread, err))
+		return -1;
+	t = &s->streams.data[thread];
+	end_run(t);
+	room(t);
+	t->tok_len += store_token_insn(t->tok + t->tok_len, id, &t->prev_insn);
+	t->tok_insns++;
+	pos = (int64_t)t->pos++;
+	if (t->tok_insns >= STORE_CHUNK_INSNS && full(s, thread, err))
+		return -1;
+	return pos;
+}
+
+int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, uint64_t repeat,
+                              struct err *err)
+{
+	struct store_stream *t;
+	uint64_t len, k;
+
+	if (check_thread(s, thread, err))
+		return -1;
+	if (block >= s->block_len.len)
+		return err_set(err, ERR_INTERNAL, "store: unknown block %u", block);
+	len = s->block_len.data[block];
+	while (repeat) {
+		t = &s->streams.data[thread];
+		if (t->run_count && t->run_block != block)
+			end_run(t);
+		/* Cut chunks near STORE_CHUNK_INSNS: a run is split across two if need be. */
+		k = (STORE_CHUNK_INSNS - t->tok_insns + len - 1) / len;
+		if (k > repeat)
+			k = repeat;
+		t->run_block = block;
+		t->run_count += k;
+		t->tok_insns += k * len;
+		t->pos += k * len;
+		repeat -= k;
+		if (t->tok_insns >= STORE_CHUNK_INSNS && full(s, thread, err))
+			return -1;
+	}
+	return 0;
+}
+
+uint64_t store_block_len(const struct store *s, uint32_t block)
+{
+	return block < s->block_len.len ? s->block_len.data[block] : 0;
+}
+
+int store_insn_chunk_flush(struct store *s, struct err *err)
+{
+	size_t bound, z;
+	int rc;
+
+	if (!s->in)
+		return 0;
+	if (!s->ichunk_st &&
+	    sqlite3_prepare_v3(s->db,
+	                       "INSERT INTO insn_chunks(first, count, data) VALUES (?1, ?2, ?3)",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &s->ichunk_st, NULL) != SQLITE_OK)
+		return store_sql_fail(s, "instructions", err);
+	bound = ZSTD_compressBound(s->ilen);
+	if (bound > s->zbuf_cap) {
+		s->zbuf_cap = bound;
+		s->zbuf = xrealloc(s->zbuf, s->zbuf_cap);
+	}
+	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, s->ibuf, s->ilen,
+	                      STORE_ZSTD_LEVEL_BLOCKS);
+	if (ZSTD_isError(z))
+		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+	sqlite3_bind_int64(s->ichunk_st, 1, s->ifirst);
+	sqlite3_bind_int64(s->ichunk_st, 2, s->in);
+	sqlite3_bind_blob(s->ichunk_st, 3, s->zbuf, (int)z, SQLITE_STATIC);
+	rc = sqlite3_step(s->ichunk_st);
+	sqlite3_reset(s->ichunk_st);
+	if (rc != SQLITE_DONE)
+		return store_sql_fail(s, "instructions", err);
+	s->ifirst += s->in;
+	s->in = 0;
+	s->ilen = 0;
+	s->iprev = 0;
+	return 0;
+}
+
+int store_insn_chunk_add(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
+                         struct err *err)
+{
+	int64_t d = (int64_t)(addr - s->iprev);
+	uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+
+	if (s->ilen + 10 + 1 + STORE_INSN_MAX > s->icap) {
+		s->icap = s->icap ? s->icap * 2 : 65536;
+		s->ibuf = xrealloc(s->ibuf, s->icap);
+	}
+	while (z >= 0x80) {
+		s->ibuf[s->ilen++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	s->ibuf[s->ilen++] = (uint8_t)z;
+	s->ibuf[s->ilen++] = (uint8_t)len;
+	memcpy(s->ibuf + s->ilen, bytes, len);
+	s->ilen += len;
+	s->iprev = addr;
+	if (++s->in >= STORE_INSN_CHUNK)
+		return store_insn_chunk_flush(s, err);
+	return 0;
+}
+
+void store_blocks_finalize(struct store *s)
+{
+	sqlite3_finalize(s->ichunk_st);
+	s->ichunk_st = NULL;
+	sqlite3_finalize(s->block_st);
+	s->block_st = NULL;
+	sqlite3_finalize(s->cchunk_st);
+	s->cchunk_st = NULL;
+}
+
+void store_blocks_fini(struct store *s)
+{
+	struct store_stream *t;
+
+	vec_foreach (&s->streams, t)
+		free(t->tok);
+	vec_free(&s->block_len);
+	free(s->cbuf);
+	s->cbuf = NULL;
+	free(s->ibuf);
+	s->ibuf = NULL;
+}

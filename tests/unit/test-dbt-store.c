@@ -1,0 +1,236 @@
+/*
+ * Unit tests of block streams (schema 2), the store extension the dbt
+ * engine records through: tokens round-trip, runs split across chunks,
+ * single instructions mixed with blocks, and the reader shows exactly the
+ * instructions an id stream would.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/internal.h"
+#include "store/reader.h"
+#include "store/store.h"
+#include "util/xalloc.h"
+
+static char tmpdir[] = "/tmp/nosco-test-dbt-store-XXXXXX";
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf %s", tmpdir);
+	int rc = system(cmd);
+
+	(void)state;
+	free(cmd);
+	return rc;
+}
+
+/* The instruction at index i of a fake program: address and one byte that tells them apart. */
+static uint32_t intern(struct store *s, uint32_t i)
+{
+	uint8_t bytes[2] = { 0x90, (uint8_t)i };
+	struct err err;
+	int64_t id = store_insn_intern(s, 0x400000 + i * 2, bytes, 2, &err);
+
+	assert_true(id >= 0);
+	return (uint32_t)id;
+}
+
+/* The expected stream, as program indexes. */
+struct expect {
+	uint32_t *idx;
+	size_t len, cap;
+};
+
+static void expect_push(struct expect *e, uint32_t i)
+{
+	if (e->len == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 1024;
+		e->idx = xreallocarray(e->idx, e->cap, sizeof(*e->idx));
+	}
+	e->idx[e->len++] = i;
+}
+
+static void check_stream(const char *path, int64_t thread, const struct expect *e, uint64_t from)
+{
+	struct err err;
+	struct store_reader *r = reader_open(path, &err);
+	struct reader_insns *it;
+	struct reader_insn in;
+	uint64_t k = from;
+	int rc;
+
+	if (!r)
+		fail_msg("reader_open: %s", err.msg);
+	assert_int_equal(reader_thread_insn_count(r, thread), e->len);
+	it = reader_insns_open(r, thread, from, UINT64_MAX, &err);
+	assert_non_null(it);
+	while ((rc = reader_insns_next(it, &in, &err)) > 0) {
+		assert_true(k < e->len);
+		assert_int_equal(in.pos, k);
+		assert_int_equal(in.addr, 0x400000 + e->idx[k] * 2);
+		assert_int_equal(in.len, 2);
+		assert_int_equal(in.bytes[1], (uint8_t)e->idx[k]);
+		k++;
+	}
+	if (rc < 0)
+		fail_msg("reader_insns_next: %s", err.msg);
+	assert_int_equal(k, e->len);
+	reader_insns_free(it);
+	reader_close(r);
+}
+
+static const uint32_t blk0[] = { 7, 8, 9 }, blk1[] = { 3 };
+
+static int lookup(void *ctx, uint32_t b, const uint32_t **out, size_t *len)
+{
+	(void)ctx;
+	if (b == 0) {
+		*out = blk0;
+		*len = 3;
+	} else if (b == 1) {
+		*out = blk1;
+		*len = 1;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static void test_tokens_unpack(void **state)
+{
+	static const uint32_t want[] = { 5, 3, 7, 8, 9, 7, 8, 9, 7, 8, 9, 4 };
+	struct store_token_blocks bl = { .ctx = NULL, .get = lookup };
+	uint8_t buf[8 * STORE_TOKEN_MAX];
+	uint32_t ids[12];
+	int64_t pi = 0, pb = 0;
+	size_t n = 0;
+
+	(void)state;
+	n += store_token_insn(buf + n, 5, &pi);
+	n += store_token_block(buf + n, 1, 1, &pb);
+	n += store_token_block(buf + n, 0, 3, &pb);
+	n += store_token_insn(buf + n, 4, &pi);
+	assert_int_equal(store_tokens_unpack(buf, n, ids, 12, &bl), 0);
+	assert_memory_equal(ids, want, sizeof(want));
+	/* Wrong counts, a cut payload and an unknown block are damage. */
+	assert_int_equal(store_tokens_unpack(buf, n, ids, 11, &bl), -1);
+	assert_int_equal(store_tokens_unpack(buf, n - 1, ids, 12, &bl), -1);
+	pb = 0;
+	n = store_token_block(buf, 2, 1, &pb);
+	assert_int_equal(store_tokens_unpack(buf, n, ids, 1, &bl), -1);
+}
+
+/* Blocks, long runs across chunk boundaries and single instructions, in two threads. */
+static void test_block_streams(void **state)
+{
+	char *path = xasprintf("%s/blocks.trace", tmpdir);
+	struct expect e0 = { 0 }, e1 = { 0 };
+	uint32_t ids[16], i, k;
+	int64_t blk[3];
+	struct err err;
+	struct store *s = store_create(path, false, &err);
+	uint64_t r;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_thread_add(s, 2, STORE_NONE, &err), 1);
+	/* block 0: program 0..2, block 1: 3..9, block 2: 10 */
+	for (i = 0; i < 11; i++)
+		ids[i] = intern(s, i);
+	blk[0] = store_block_intern(s, ids, 3, &err);
+	blk[1] = store_block_intern(s, ids + 3, 7, &err);
+	blk[2] = store_block_intern(s, ids + 10, 1, &err);
+	assert_int_equal(blk[0], 0);
+	assert_int_equal(blk[2], 2);
+	assert_int_equal(store_block_len(s, 1), 7);
+	/* A loop: 50000 times block 0 (150000 instructions, three chunks). */
+	assert_int_equal(store_stream_append_block(s, 0, 0, 50000, &err), 0);
+	for (r = 0; r < 50000; r++)
+		for (k = 0; k < 3; k++)
+			expect_push(&e0, k);
+	/* Alternating blocks, single instructions in between, the other thread in between. */
+	for (r = 0; r < 20000; r++) {
+		uint32_t b = r % 3 == 2 ? 2 : (uint32_t)(r % 2);
+
+		assert_int_equal(store_stream_append_block(s, 0, b, 1 + r % 4, &err), 0);
+		for (k = 0; k < 1 + r % 4; k++)
+			for (i = 0; i < store_block_len(s, b); i++)
+				expect_push(&e0, (b == 0 ? 0 : b == 1 ? 3 : 10) + i);
+		if (r % 7 == 0) {
+			assert_true(store_insn(s, 0, 0x400000 + 4 * 2, (uint8_t[]){ 0x90, 4 }, 2,
+			                       &err) >= 0);
+			expect_push(&e0, 4);
+			assert_int_equal(store_stream_append_block(s, 1, 1, 1, &err), 0);
+			for (i = 3; i < 10; i++)
+				expect_push(&e1, i);
+		}
+	}
+	assert_int_equal(store_thread_pos(s, 0), e0.len);
+	assert_int_equal(store_close(s, &err), 0);
+	check_stream(path, 0, &e0, 0);
+	check_stream(path, 0, &e0, STORE_CHUNK_INSNS + 1);
+	check_stream(path, 1, &e1, 0);
+	free(e0.idx);
+	free(e1.idx);
+	free(path);
+}
+
+/* A file without blocks keeps schema 1; one with blocks is schema 2. */
+static void test_schema_versions(void **state)
+{
+	char *p1 = xasprintf("%s/v1.trace", tmpdir), *p2 = xasprintf("%s/v2.trace", tmpdir);
+	struct err err;
+	struct store *s;
+	struct store_reader *r;
+
+	(void)state;
+	s = store_create(p1, false, &err);
+	assert_non_null(s);
+	assert_int_equal(store_close(s, &err), 0);
+	s = store_create(p2, false, &err);
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	r = reader_open(p1, &err);
+	assert_non_null(r);
+	assert_int_equal(reader_schema(r), 1);
+	reader_close(r);
+	r = reader_open(p2, &err);
+	assert_non_null(r);
+	assert_int_equal(reader_schema(r), 2);
+	reader_close(r);
+	/* Blocks must be chosen before any thread exists. */
+	s = store_create(p1, false, &err);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_use_blocks(s, &err), -1);
+	store_close(s, &err);
+	free(p1);
+	free(p2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokens_unpack),
+		cmocka_unit_test(test_block_streams),
+		cmocka_unit_test(test_schema_versions),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
