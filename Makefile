@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 NOSCO := $(O)/nosco
 
-.PHONY: all check check-unit check-e2e demo deps clean format format-check bench
+.PHONY: all check check-unit check-e2e check-engine demo deps clean format format-check bench
 all: $(NOSCO)
 
 ifneq ($(V),1)
@@ -73,6 +73,11 @@ check-unit: $(UNIT_BINS)
 
 check-e2e: $(NOSCO) $(O)/tests/unit/test-view-kdl
 	@tests/run-tests --e2e $(O)
+
+# The engines' differential test (dbt against step, tests/e2e/engines.py)
+# with deeper traces of programs of the system: minutes, not part of check.
+check-engine: $(NOSCO)
+	@python3 tests/e2e/engines.py --build $(O) --deep
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -6,6 +6,7 @@
 
 static const struct backend_ops *const backends[] = {
 	&backend_step,
+	&backend_dbt,
 };
 
 const char *backend_names(void)

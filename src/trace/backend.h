@@ -61,6 +61,7 @@ struct backend_ops {
 };
 
 extern const struct backend_ops backend_step;
+extern const struct backend_ops backend_dbt;
 
 /* backend_find - the backend called name, or NULL */
 const struct backend_ops *backend_find(const char *name);

@@ -5,6 +5,8 @@
 #ifndef NOSCO_TRACE_CORE_INTERNAL_H
 #define NOSCO_TRACE_CORE_INTERNAL_H
 
+#include <time.h>
+
 #include "trace/core.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
@@ -55,6 +57,8 @@ struct core {
 	int64_t n_binaries;       /* store ids are dense: the next binary's id */
 	int64_t n_threads;
 	struct core_stats stats;
+	clockid_t clock;  /* where times come from: CLOCK_REALTIME, or its coarse variant */
+	uint64_t last_ns; /* the last time given out */
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
 };
 
@@ -63,7 +67,8 @@ static inline struct frame *top_frame(struct core_thread *th)
 	return th->frames.len ? &vec_last(&th->frames) : NULL;
 }
 
-uint64_t core_now_ns(void);
+/* core_now_ns - the time of a call or event (c->clock) */
+uint64_t core_now_ns(struct core *c);
 /* core_add_event - record a state change that happened in th (regs: where, may be NULL) */
 int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                        enum store_event_kind kind, int64_t subject, const char *detail,

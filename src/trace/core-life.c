@@ -21,6 +21,7 @@ struct core *core_new(const struct config *cfg, struct store *store,
 	c->store = store;
 	c->target = *target;
 	c->full_mode = cfg->n_scopes == 0;
+	c->clock = CLOCK_REALTIME;
 	c->scope_matched = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->images = images_new(target->read_mem, target->ctx);
 	hashmap_init(&c->scope_by_addr);

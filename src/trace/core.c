@@ -12,12 +12,18 @@
 #include "trace/core-internal.h"
 #include "trace/images.h"
 
-uint64_t core_now_ns(void)
+uint64_t core_now_ns(struct core *c)
 {
 	struct timespec ts;
+	uint64_t t;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	clock_gettime(c->clock, &ts);
+	t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	/* Coarse ticks: still one distinct, increasing time per record, in the order recorded. */
+	if (c->clock != CLOCK_REALTIME && t <= c->last_ns)
+		t = c->last_ns + 1;
+	c->last_ns = t;
+	return t;
 }
 
 static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
@@ -63,7 +69,7 @@ int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch
 		.call = f ? f->call : STORE_NONE,
 		.pos = store_thread_pos(c->store, th->id),
 		.addr = regs ? arch_regs_pc(regs) : 0,
-		.time_ns = core_now_ns(),
+		.time_ns = core_now_ns(c),
 		.bt = c->bt_buf,
 	};
 
@@ -92,7 +98,7 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	call->parent = parent ? parent->call : STORE_NONE;
 	call->depth = parent ? parent->depth + 1 : 1;
 	call->pos = store_thread_pos(c->store, th->id);
-	call->time_ns = core_now_ns();
+	call->time_ns = core_now_ns(c);
 	call->truncated = f->truncated;
 	if (!parent && call->kind != STORE_CALL_ROOT) {
 		call->bt = c->bt_buf;
@@ -117,7 +123,7 @@ int core_close_top(struct core *c, struct core_thread *th, enum store_call_end h
 
 	th->frames.len--;
 	return store_call_close(c->store, f->call, how, store_thread_pos(c->store, th->id),
-	                        core_now_ns(), err);
+	                        core_now_ns(c), err);
 }
 
 /*

@@ -184,6 +184,39 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
  */
 int core_finish(struct core *c, enum store_call_end how, struct err *err);
 
+/*
+ * For backends that run whole blocks of straight-line code (dbt): only a
+ * control transfer (class other than ARCH_INSN_OTHER) can change the call
+ * stack, and only a call, a transfer with the stack pointer above
+ * core_close_sp(), a jump onto a scope entry or rt_sigreturn does; every
+ * other instruction core_step() would only record, which
+ * core_record_block() does for a whole block at once.
+ */
+
+/* core_close_sp - a control transfer with the stack pointer above this ends a frame */
+uint64_t core_close_sp(const struct core_thread *th);
+
+/* core_call_budget - how many calls nested below the innermost frame are recorded */
+uint32_t core_call_budget(const struct core_thread *th);
+
+/**
+ * core_record_block - a recording thread executed a block @repeat times in a row
+ * @block: the block, from store_block_intern() (the store must use block streams)
+ *
+ * The backend vouches that core_step() would only have recorded each of
+ * its instructions.
+ */
+int core_record_block(struct core *c, struct core_thread *th, uint32_t block, uint64_t repeat,
+                      struct err *err);
+
+/*
+ * core_coarse_times - take times from the coarse real-time clock (a few
+ * milliseconds of resolution, a few nanoseconds to read): for backends
+ * that report calls in batches, long after they happened, where finer
+ * times would only look precise.
+ */
+void core_coarse_times(struct core *c);
+
 /* Statistics for the summary line. */
 struct core_stats {
 	uint64_t insns;

@@ -13,7 +13,8 @@ machine to the next by stable tokens, in this order:
    word) -> <BUILDID>;
 3. timestamps: the value of `time=`, `timestamp=`, `duration=`, `*_ns=`,
    `*_time=`, `time_*=` and ISO 8601 date-times -> <TIME>; nosco's version
-   -> <VERSION>; the size of the vdso's image -> <SIZE>;
+   -> <VERSION>; the size of the vdso's image -> <SIZE>; the dbt engine's
+   counters (`meta dbt_*`) -> <N>;
 4. thread ids and process ids -> <T1>, <T2>, ... in order of first
    appearance, the same number always the same token (tids and pids share
    one numbering: the main thread's tid is the pid). Where they appear is
@@ -73,6 +74,7 @@ OTHER_PATTERNS = [
     (r"\bnosco_version=\"?([^\s\"]+)", "<VERSION>"),
     (r"\bnosco (\d+\.\d+\.\d+\S*)", "<VERSION>"),
     (r"^binary .*\bimage=(\d+)", "<SIZE>"),   # the vdso's size depends on the kernel
+    (r"^meta dbt_\w+=(\d+)", "<N>"),   # the dbt engine's counters depend on timing
 ]
 
 BUILDID_PATTERNS = [

@@ -9,10 +9,11 @@
 #include <Zydis/Zydis.h>
 
 #include "arch/arch.h"
+#include "arch/x86_64/insn-int.h"
 
 const uint8_t arch_bp_insn[ARCH_BP_LEN] = { 0xcc };
 
-static const ZydisDecoder *decoder64(void)
+const ZydisDecoder *x86_decoder64(void)
 {
 	static ZydisDecoder dec;
 	static bool ready;
@@ -24,7 +25,7 @@ static const ZydisDecoder *decoder64(void)
 	return &dec;
 }
 
-static enum arch_insn_class classify(const ZydisDecodedInstruction *in)
+enum arch_insn_class x86_classify(const ZydisDecodedInstruction *in)
 {
 	switch (in->meta.category) {
 	case ZYDIS_CATEGORY_CALL:
@@ -51,14 +52,10 @@ static enum arch_insn_class classify(const ZydisDecodedInstruction *in)
 	}
 }
 
-/* writes_sp - does the instruction write the stack pointer, explicitly or not? */
-static bool writes_sp(const ZydisDecoderContext *ctx, const ZydisDecodedInstruction *in)
+bool x86_ops_write_sp(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	int i;
 
-	if (ZYAN_FAILED(ZydisDecoderDecodeOperands(decoder64(), ctx, in, ops, in->operand_count)))
-		return true; /* when in doubt, the caller looks at the registers */
 	for (i = 0; i < in->operand_count; i++) {
 		if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
 		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
@@ -67,6 +64,25 @@ static bool writes_sp(const ZydisDecoderContext *ctx, const ZydisDecodedInstruct
 			return true;
 	}
 	return false;
+}
+
+/* writes_sp - does the instruction write the stack pointer, explicitly or not? */
+static bool writes_sp(const ZydisDecoderContext *ctx, const ZydisDecodedInstruction *in)
+{
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (ZYAN_FAILED(
+	            ZydisDecoderDecodeOperands(x86_decoder64(), ctx, in, ops, in->operand_count)))
+		return true; /* when in doubt, the caller looks at the registers */
+	return x86_ops_write_sp(in, ops);
+}
+
+bool x86_is_rep(const ZydisDecodedInstruction *in)
+{
+	/* rep ret is a plain return; only string instructions iterate. */
+	return (in->attributes &
+	        (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+	       in->meta.category == ZYDIS_CATEGORY_STRINGOP;
 }
 
 int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_insn *out)
@@ -78,7 +94,7 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 		avail = ARCH_MAX_INSN_LEN;
 	out->addr = addr;
 	out->rep = false;
-	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(decoder64(), &ctx, buf, avail, &in))) {
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(x86_decoder64(), &ctx, buf, avail, &in))) {
 		out->len = 1;
 		out->writes_sp = true;
 		out->bytes[0] = avail ? buf[0] : 0;
@@ -87,12 +103,9 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 	}
 	out->len = in.length;
 	memcpy(out->bytes, buf, in.length);
-	out->cls = classify(&in);
+	out->cls = x86_classify(&in);
 	out->writes_sp = writes_sp(&ctx, &in);
-	/* rep ret is a plain return; only string instructions iterate. */
-	out->rep = (in.attributes &
-	            (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
-	           in.meta.category == ZYDIS_CATEGORY_STRINGOP;
+	out->rep = x86_is_rep(&in);
 	return 0;
 }
 
@@ -107,7 +120,8 @@ size_t arch_format(const struct arch_insn *insn, char *buf, size_t size)
 		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
 		ready = true;
 	}
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(decoder64(), insn->bytes, insn->len, &in, ops)) ||
+	if (ZYAN_FAILED(
+	            ZydisDecoderDecodeFull(x86_decoder64(), insn->bytes, insn->len, &in, ops)) ||
 	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible,
 	                                                buf, size, insn->addr, NULL))) {
 		snprintf(buf, size, "(bad)");

@@ -5,7 +5,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -175,4 +179,57 @@ int tracee_resume_world(struct tracee *t, struct err *err)
 			return -1;
 	}
 	return 0;
+}
+
+bool tracee_is_thread_of(pid_t tid, pid_t pid)
+{
+	char path[64], line[128];
+	int tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid == pid;
+}
+
+bool tracee_shares_memory(pid_t a, pid_t b, int event)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+
+	/* Without kcmp, only vfork is known to share the memory. */
+	if (r < 0)
+		return event == PTRACE_EVENT_VFORK;
+	return r == 0;
+}
+
+int tracee_group_stop(struct tracee *t, struct tthread *th, int sig, struct err *err)
+{
+	(void)t;
+	if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+		/* Stay stopped until SIGCONT, as without nosco. */
+		th->group_stop = true;
+		if (ptrace(PTRACE_LISTEN, th->tid, NULL, NULL) && errno != ESRCH)
+			return err_sys(err, ERR_TRACE, "PTRACE_LISTEN");
+		return 1;
+	}
+	th->group_stop = false; /* any other stop: SIGCONT has come, if it was stopped */
+	return 0;
+}
+
+bool tracee_hold_if_world_stopped(struct tracee *t, struct tthread *th, int status)
+{
+	th->running = false;
+	if (!t->world_stopped || th == t->over_thread)
+		return false;
+	/* It could run again only past a lifted breakpoint: keep its stop for later. */
+	th->held = true;
+	th->deferred_status = status;
+	th->has_deferred = true;
+	return true;
 }

@@ -209,6 +209,26 @@ bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
 /* escape_clear_resume - stop watching th's targets */
 void escape_clear_resume(struct tracee *t, struct tthread *th);
 
+/*
+ * tracee_group_stop - act on a PTRACE_EVENT_STOP of th
+ *
+ * Return: 1 when it was a job-control stop (th stays stopped, listening for
+ * SIGCONT), 0 for an interrupt stop the caller resumes from, -1 on error.
+ */
+int tracee_group_stop(struct tracee *t, struct tthread *th, int sig, struct err *err);
+
+/*
+ * tracee_hold_if_world_stopped - th stopped (status); if another thread is
+ * stepping over a breakpoint, keep th stopped with its stop deferred.
+ * Return: true when th was held.
+ */
+bool tracee_hold_if_world_stopped(struct tracee *t, struct tthread *th, int status);
+
+/* tracee_is_thread_of - is the task tid a thread of process pid (not a process of its own)? */
+bool tracee_is_thread_of(pid_t tid, pid_t pid);
+/* tracee_shares_memory - do tasks a and b share one address space (vfork, CLONE_VM)? */
+bool tracee_shares_memory(pid_t a, pid_t b, int event);
+
 /* --- linkmap.c --- */
 /**
  * linkmap_start - report the binaries of a freshly exec'd image to the core

@@ -12,7 +12,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/kcmp.h>
 #include <limits.h>
 
 #include "trace/step/step.h"
@@ -313,32 +312,6 @@ static int first_stop(struct tracee *t, pid_t tid, struct err *err)
 	return status;
 }
 
-static bool is_thread_of(pid_t tid, pid_t pid)
-{
-	char path[64], line[128];
-	int tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid == pid;
-}
-
-static bool shares_memory(pid_t a, pid_t b, int event)
-{
-	long r = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
-
-	if (r < 0)
-		return event == PTRACE_EVENT_VFORK;
-	return r == 0;
-}
-
 static int new_thread(struct tracee *t, struct tthread *parent, pid_t tid, struct err *err)
 {
 	struct tthread *th;
@@ -381,7 +354,7 @@ static int new_process(struct tracee *t, struct tthread *parent, pid_t pid, int 
 		return -1;
 	if (!WIFSTOPPED(status))
 		return 0;
-	if (!shares_memory(t->pid, pid, event)) {
+	if (!tracee_shares_memory(t->pid, pid, event)) {
 		if (tracee_bp_clean_child(t, pid, err))
 			return -1;
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
@@ -402,7 +375,8 @@ static int on_new_task(struct tracee *t, struct tthread *th, int event, struct e
 	tid = (pid_t)msg;
 	if (fetch_regs(t, th, err))
 		return -1;
-	if (th->kind == TT_THREAD && event == PTRACE_EVENT_CLONE && is_thread_of(tid, t->pid)) {
+	if (th->kind == TT_THREAD && event == PTRACE_EVENT_CLONE &&
+	    tracee_is_thread_of(tid, t->pid)) {
 		if (new_thread(t, th, tid, err))
 			return -1;
 	} else if (new_process(t, th, tid, event, err)) {
@@ -471,16 +445,10 @@ static struct tthread *exec_rename(struct tracee *t, pid_t former)
 
 static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
-	if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-		/* A job-control stop: stay stopped until SIGCONT, as without nosco. */
-		th->group_stop = true;
-		if (ptrace(PTRACE_LISTEN, th->tid, NULL, NULL) && errno != ESRCH)
-			return err_sys(err, ERR_TRACE, "PTRACE_LISTEN");
-		return 0;
-	}
-	if (th->group_stop) {
-		th->group_stop = false; /* SIGCONT arrived */
-	}
+	int r = tracee_group_stop(t, th, sig, err);
+
+	if (r)
+		return r < 0 ? -1 : 0;
 	if (fetch_regs(t, th, err))
 		return -1;
 	log_debug("thread %d: interrupt stop at %#llx", (int)th->tid,
@@ -553,14 +521,8 @@ int step_handle(struct tracee *t, const struct tracee_event *ev, struct session 
 			on_death(t, ev->tid, ev->status);
 		return 0;
 	}
-	th->running = false;
-	if (t->world_stopped && th != t->over_thread) {
-		/* It could run again only past a lifted breakpoint: keep it for later. */
-		th->held = true;
-		th->deferred_status = ev->status;
-		th->has_deferred = true;
+	if (tracee_hold_if_world_stopped(t, th, ev->status))
 		return 0;
-	}
 	if (step_finish_over(t, th, err))
 		return -1;
 	if (!WIFSTOPPED(ev->status)) {

@@ -192,7 +192,7 @@ static int run_loop(struct tracee *t, struct session *s, struct err *err)
 	return 0;
 }
 
-static int start(struct tracee *t, struct session *s, struct err *err)
+int step_start(struct tracee *t, struct session *s, struct err *err)
 {
 	struct core_directive d;
 	struct tthread *th;
@@ -211,6 +211,20 @@ static int start(struct tracee *t, struct session *s, struct err *err)
 	return step_apply(t, th, &d, err);
 }
 
+int step_end(struct tracee *t, struct session *s, int ret, struct err *err)
+{
+	ticker_stop();
+	if (ret || *s->stop)
+		tracee_kill(t);
+	step_collect_exit(t, s);
+	if (!ret)
+		ret = core_finish(t->core, *s->stop ? STORE_END_KILLED : STORE_END_EXIT, err);
+	else
+		core_finish(t->core, STORE_END_KILLED, NULL);
+	core_get_stats(t->core, &s->stats);
+	return ret;
+}
+
 static int step_run(struct session *s, struct err *err)
 {
 	struct core_target target = { .read_mem = read_mem,
@@ -225,21 +239,13 @@ static int step_run(struct session *s, struct err *err)
 	if (!core)
 		return -1;
 	tracee_init(&t, core, s->stop);
-	ret = start(&t, s, err);
+	ret = step_start(&t, s, err);
 	/* While the program sleeps the trace still gets committed. */
 	if (!ret && ticker_start(STORE_COMMIT_INTERVAL_MS))
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = run_loop(&t, s, err);
-	ticker_stop();
-	if (ret || *s->stop)
-		tracee_kill(&t);
-	step_collect_exit(&t, s);
-	if (!ret)
-		ret = core_finish(core, *s->stop ? STORE_END_KILLED : STORE_END_EXIT, err);
-	else
-		core_finish(core, STORE_END_KILLED, NULL);
-	core_get_stats(core, &s->stats);
+	ret = step_end(&t, s, ret, err);
 	tracee_fini(&t);
 	core_free(core);
 	return ret;

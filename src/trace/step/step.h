@@ -5,6 +5,14 @@
 #include "trace/backend.h"
 #include "trace/ptrace/tracee.h"
 
+/* step_start - spawn the session's program and let its first thread go as the core says */
+int step_start(struct tracee *t, struct session *s, struct err *err);
+/*
+ * step_end - end a run: stop the commit ticker, kill the program if it
+ * failed or was stopped, note how it ended, close the calls still open
+ * Return: ret, or the error of closing the trace.
+ */
+int step_end(struct tracee *t, struct session *s, int ret, struct err *err);
 /* step_resume - let a stopped thread go on as its directive says */
 int step_resume(struct tracee *t, struct tthread *th, struct err *err);
 /* step_apply - give a stopped thread a new directive and let it go on */

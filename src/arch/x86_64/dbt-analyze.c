@@ -1,0 +1,234 @@
+/*
+ * Instruction analysis for the dbt translator: the control flow an
+ * instruction has in the code cache, what it does to rsp (so that the
+ * tracer can follow the stack pointer without reading registers), where
+ * its RIP-relative displacement is, and whether it can run in the cache
+ * at all. The class the core sees (struct arch_insn) comes from
+ * arch_decode(), exactly as for the single-step engine.
+ */
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+
+#include "arch/x86_64/dbt-x86.h"
+#include "arch/x86_64/insn-int.h"
+
+static bool is_sp(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_RSP || r == ZYDIS_REGISTER_ESP || r == ZYDIS_REGISTER_SP ||
+	       r == ZYDIS_REGISTER_SPL;
+}
+
+/* writes_rsp - does any operand, visible or hidden, write the stack pointer? */
+static bool writes_rsp(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	int i;
+
+	for (i = 0; i < in->operand_count; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_sp(ops[i].reg.value) &&
+		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			return true;
+	return false;
+}
+
+/* sp_effect - the static change of rsp, or sp_dynamic when it depends on run-time values */
+static void sp_effect(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+                      struct dbt_insn *out)
+{
+	int size = in->operand_width / 8;
+
+	out->sp_delta = 0;
+	out->sp_dynamic = false;
+	if (!writes_rsp(in, ops))
+		return;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSH:
+	case ZYDIS_MNEMONIC_PUSHFQ:
+	case ZYDIS_MNEMONIC_PUSHF:
+		out->sp_delta = -size;
+		return;
+	case ZYDIS_MNEMONIC_POP:
+		if (ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER && is_sp(ops[0].reg.value))
+			break; /* pop rsp */
+		out->sp_delta = size;
+		return;
+	case ZYDIS_MNEMONIC_POPFQ:
+	case ZYDIS_MNEMONIC_POPF:
+		out->sp_delta = size;
+		return;
+	case ZYDIS_MNEMONIC_CALL:
+		out->sp_delta = -8;
+		return;
+	case ZYDIS_MNEMONIC_RET:
+		out->sp_delta = 8 + out->ret_imm;
+		return;
+	case ZYDIS_MNEMONIC_ADD:
+	case ZYDIS_MNEMONIC_SUB:
+		if (ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ops[0].reg.value == ZYDIS_REGISTER_RSP &&
+		    ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+			int64_t v = ops[1].imm.value.s;
+
+			out->sp_delta = (int32_t)(in->mnemonic == ZYDIS_MNEMONIC_ADD ? v : -v);
+			return;
+		}
+		break;
+	case ZYDIS_MNEMONIC_LEA:
+		if (ops[0].reg.value == ZYDIS_REGISTER_RSP &&
+		    ops[1].mem.base == ZYDIS_REGISTER_RSP &&
+		    ops[1].mem.index == ZYDIS_REGISTER_NONE && ops[1].mem.disp.has_displacement) {
+			out->sp_delta = (int32_t)ops[1].mem.disp.value;
+			return;
+		}
+		if (ops[0].reg.value == ZYDIS_REGISTER_RSP &&
+		    ops[1].mem.base == ZYDIS_REGISTER_RSP &&
+		    ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+			out->sp_delta = 0;
+			return;
+		}
+		break;
+	case ZYDIS_MNEMONIC_ENTER:
+		if (ops[1].imm.value.u == 0) {
+			out->sp_delta = -8 - (int32_t)ops[0].imm.value.u;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	out->sp_dynamic = true;
+}
+
+/* step_only - a reason the instruction must be single-stepped rather than copied, or NULL */
+static const char *step_only(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	int i;
+
+	if (in->attributes & ZYDIS_ATTRIB_IS_PRIVILEGED)
+		return "privileged";
+	/* gs is the engine's: the application's own gs accesses would see the engine's base. */
+	if (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_GS)
+		return "gs segment";
+	for (i = 0; i < in->operand_count; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.segment == ZYDIS_REGISTER_GS)
+			return "gs segment";
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_INT:
+	case ZYDIS_MNEMONIC_INT1:
+	case ZYDIS_MNEMONIC_INT3:
+	case ZYDIS_MNEMONIC_INTO:
+	case ZYDIS_MNEMONIC_UD0:
+	case ZYDIS_MNEMONIC_UD1:
+	case ZYDIS_MNEMONIC_UD2:
+	case ZYDIS_MNEMONIC_HLT:
+		return "trap";
+	case ZYDIS_MNEMONIC_SYSENTER:
+	case ZYDIS_MNEMONIC_SYSEXIT:
+	case ZYDIS_MNEMONIC_SYSRET:
+		return "system call form";
+	case ZYDIS_MNEMONIC_IRET:
+	case ZYDIS_MNEMONIC_IRETD:
+	case ZYDIS_MNEMONIC_IRETQ:
+		return "iret";
+	case ZYDIS_MNEMONIC_XBEGIN:
+	case ZYDIS_MNEMONIC_XABORT:
+	case ZYDIS_MNEMONIC_XEND:
+		return "transaction";
+	case ZYDIS_MNEMONIC_RDGSBASE:
+	case ZYDIS_MNEMONIC_WRGSBASE:
+	case ZYDIS_MNEMONIC_SWAPGS:
+		return "gs base";
+	default:
+		return NULL;
+	}
+}
+
+/* branch_flow - the flow of a call, jump or return */
+static void branch_flow(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+                        uint64_t addr, struct dbt_insn *out)
+{
+	bool direct = ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[0].imm.is_relative;
+	bool far = in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ||
+	           ops[0].type == ZYDIS_OPERAND_TYPE_POINTER;
+
+	/* A 16-bit operand size truncates the new rip: leave it to the processor. */
+	if (far || (in->operand_width == 16 && in->meta.category != ZYDIS_CATEGORY_COND_BR)) {
+		out->flow = DBT_FLOW_STEP;
+		out->why = far ? "far branch" : "16-bit branch";
+		return;
+	}
+	if (direct && ZYAN_FAILED(ZydisCalcAbsoluteAddress(in, &ops[0], addr, &out->target))) {
+		out->flow = DBT_FLOW_STEP;
+		out->why = "branch target";
+		return;
+	}
+	switch (in->meta.category) {
+	case ZYDIS_CATEGORY_CALL:
+		out->flow = direct ? DBT_FLOW_CALL : DBT_FLOW_CALL_IND;
+		break;
+	case ZYDIS_CATEGORY_RET:
+		out->flow = DBT_FLOW_RET;
+		break;
+	case ZYDIS_CATEGORY_UNCOND_BR:
+		out->flow = direct ? DBT_FLOW_JMP : DBT_FLOW_JMP_IND;
+		break;
+	default:
+		out->flow = DBT_FLOW_JCC;
+		out->short_jcc = in->mnemonic == ZYDIS_MNEMONIC_JRCXZ ||
+		                 in->mnemonic == ZYDIS_MNEMONIC_JECXZ ||
+		                 in->mnemonic == ZYDIS_MNEMONIC_JCXZ ||
+		                 in->mnemonic == ZYDIS_MNEMONIC_LOOP ||
+		                 in->mnemonic == ZYDIS_MNEMONIC_LOOPE ||
+		                 in->mnemonic == ZYDIS_MNEMONIC_LOOPNE;
+		break;
+	}
+}
+
+int dbt_x86_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	if (avail > ARCH_MAX_INSN_LEN)
+		avail = ARCH_MAX_INSN_LEN;
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(x86_decoder64(), buf, avail, &in, ops))) {
+		arch_decode(addr, buf, avail, &out->a);
+		out->flow = DBT_FLOW_STEP;
+		out->why = "undecodable";
+		out->sp_dynamic = true;
+		return -1;
+	}
+	/* What the core sees, as arch_decode() would say it (one decode instead of two). */
+	out->a.addr = addr;
+	out->a.len = in.length;
+	memcpy(out->a.bytes, buf, in.length);
+	out->a.cls = x86_classify(&in);
+	out->a.writes_sp = x86_ops_write_sp(&in, ops);
+	out->a.rep = x86_is_rep(&in);
+	if (in.mnemonic == ZYDIS_MNEMONIC_RET && in.operand_count_visible)
+		out->ret_imm = (uint16_t)ops[0].imm.value.u;
+	out->why = step_only(&in, ops);
+	if (out->why) {
+		out->flow = DBT_FLOW_STEP;
+	} else if (in.mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
+		out->flow = DBT_FLOW_SYSCALL;
+	} else if (in.meta.category == ZYDIS_CATEGORY_CALL ||
+	           in.meta.category == ZYDIS_CATEGORY_RET ||
+	           in.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+	           in.meta.category == ZYDIS_CATEGORY_COND_BR) {
+		branch_flow(&in, ops, addr, out);
+	} else if (out->a.cls != ARCH_INSN_OTHER) {
+		/* Anything else the core sees as a control transfer is its business alone. */
+		out->flow = DBT_FLOW_STEP;
+		out->why = "control transfer";
+	}
+	sp_effect(&in, ops, out);
+	for (i = 0; i < in.operand_count_visible; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.base == ZYDIS_REGISTER_RIP && in.raw.disp.size == 32)
+			out->disp_off = in.raw.disp.offset;
+	return 0;
+}

@@ -1,0 +1,422 @@
+/*
+ * The code the dbt translator writes into the code cache. Fixed sequences
+ * are assembled here by hand (their encodings are in the comments); the
+ * operands of indirect branches are re-encoded with the Zydis encoder.
+ *
+ * Invariants every sequence keeps: no write to the application's stack
+ * beyond what the emulated instruction itself does, no change of the
+ * application's flags (the lookup saves and restores them with lahf/seto
+ * and sahf), and every register spilled to the context page is restored
+ * before control can reach an application instruction or a hypercall.
+ */
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+
+#include "arch/x86_64/dbt-x86.h"
+#include "arch/x86_64/insn-int.h"
+
+#define GS 0x65
+
+static void put(struct dbt_code *c, const void *b, size_t n)
+{
+	if (c->full || (size_t)(c->end - c->p) < n) {
+		c->full = true;
+		return;
+	}
+	memcpy(c->p, b, n);
+	c->p += n;
+	c->pc += n;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+void dbt_x86_emit_bytes(struct dbt_code *c, const void *bytes, size_t n)
+{
+	put(c, bytes, n);
+}
+
+/* gs_mov - mov gs:[off], reg (store) or mov reg, gs:[off] (load); reg 0..15 */
+static void gs_mov(struct dbt_code *c, bool store, int reg, uint32_t off)
+{
+	uint8_t b[9] = { GS, (uint8_t)(0x48 | (reg >= 8 ? 4 : 0)), store ? 0x89 : 0x8b,
+		         (uint8_t)(0x04 | (reg & 7) << 3), 0x25 };
+
+	put32(b + 5, off);
+	put(c, b, sizeof(b));
+}
+
+enum { RAX = 0, RCX = 1 };
+
+uint64_t dbt_x86_emit_int3(struct dbt_code *c)
+{
+	uint64_t at = c->pc;
+
+	put(c, "\xcc", 1);
+	return at;
+}
+
+void dbt_x86_emit_log_block(struct dbt_code *c, uint32_t id)
+{
+	uint8_t rec[6] = { 0xc7, 0x00 }; /* mov dword [rax], id */
+
+	put32(rec + 2, id);
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
+	put(c, rec, sizeof(rec));
+	put(c, "\x48\x8d\x40\x04", 4); /* lea rax, [rax+4] */
+	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+}
+
+void dbt_x86_emit_log_sp(struct dbt_code *c)
+{
+	/*
+	 * The highest store comes first: if the record crosses into the
+	 * guard page, nothing of it is written before the fault.
+	 */
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
+	put(c, "\x48\x89\x60\x04", 4);         /* mov [rax+4], rsp */
+	put(c, "\xc7\x00\xff\xff\xff\xff", 6); /* mov dword [rax], DBT_REC_SP */
+	put(c, "\x48\x8d\x40\x0c", 4);         /* lea rax, [rax+12] */
+	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+}
+
+int dbt_x86_emit_copy(struct dbt_code *c, const struct dbt_insn *in)
+{
+	uint8_t b[ARCH_MAX_INSN_LEN];
+	int32_t disp;
+	int64_t nd;
+
+	memcpy(b, in->a.bytes, in->a.len);
+	if (in->disp_off) {
+		memcpy(&disp, b + in->disp_off, 4);
+		nd = (int64_t)disp + (int64_t)(in->a.addr - c->pc);
+		if (nd != (int32_t)nd)
+			return -1;
+		put32(b + in->disp_off, (uint32_t)(int32_t)nd);
+	}
+	put(c, b, in->a.len);
+	return 0;
+}
+
+static void rel32(struct dbt_code *c, uint8_t *b, size_t n, uint64_t to)
+{
+	put32(b + n - 4, (uint32_t)(to - (c->pc + n)));
+	put(c, b, n);
+}
+
+void dbt_x86_emit_jmp_slot(struct dbt_code *c, uint64_t slot)
+{
+	uint8_t b[6] = { 0xff, 0x25 }; /* jmp qword [rip+slot] */
+
+	rel32(c, b, sizeof(b), slot);
+}
+
+void dbt_x86_emit_jmp(struct dbt_code *c, uint64_t to)
+{
+	uint8_t b[5] = { 0xe9 };
+
+	rel32(c, b, sizeof(b), to);
+}
+
+/* opcode_at - the offset of the opcode byte after legacy prefixes and REX */
+static size_t opcode_at(const struct dbt_insn *in)
+{
+	size_t i = 0;
+
+	while (i < in->a.len) {
+		uint8_t b = in->a.bytes[i];
+
+		if (b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e ||
+		    b == 0x26 || b == 0x64 || b == 0x65 || b == 0x66 || b == 0x67 ||
+		    (b >= 0x40 && b <= 0x4f))
+			i++;
+		else
+			break;
+	}
+	return i;
+}
+
+void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t taken)
+{
+	size_t op = opcode_at(in);
+	uint8_t b[ARCH_MAX_INSN_LEN];
+
+	if (in->short_jcc) {
+		/* jrcxz/loop L; jmp over; L: jmp taken; over: */
+		memcpy(b, in->a.bytes, in->a.len);
+		b[in->a.len - 1] = 2;
+		put(c, b, in->a.len);
+		put(c, "\xeb\x05", 2);
+		dbt_x86_emit_jmp(c, taken);
+		return;
+	}
+	b[0] = 0x0f;
+	b[1] = (uint8_t)(0x80 | ((in->a.bytes[op] == 0x0f ? in->a.bytes[op + 1] : in->a.bytes[op]) &
+	                         0x0f));
+	rel32(c, b, 6, taken);
+}
+
+void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
+{
+	uint8_t j[2] = { 0xe3 }; /* jrcxz trunc */
+	int64_t d;
+
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	gs_mov(c, false, RCX, DBT_CTX_UP);
+	d = (int64_t)trunc - (int64_t)(c->pc + 2);
+	if (d != (int8_t)d) {
+		/* jrcxz reaches only 127 bytes: go through a near pad. */
+		put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: jmp trunc; over: */
+		dbt_x86_emit_jmp(c, trunc);
+	} else {
+		j[1] = (uint8_t)d;
+		put(c, j, 2);
+	}
+	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
+	gs_mov(c, true, RCX, DBT_CTX_UP);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+}
+
+void dbt_x86_emit_restore_rcx(struct dbt_code *c)
+{
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+}
+
+uint64_t dbt_x86_emit_trunc(struct dbt_code *c)
+{
+	dbt_x86_emit_restore_rcx(c);
+	return dbt_x86_emit_int3(c);
+}
+
+void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot)
+{
+	uint8_t b[6] = { 0xff, 0x35 }; /* push qword [rip+slot] */
+
+	rel32(c, b, sizeof(b), slot);
+}
+
+/* encode_mem - mnemonic with the memory operand mem (and a register first, unless NONE) */
+static int encode_mem(struct dbt_code *c, ZydisMnemonic m, ZydisRegister reg,
+                      const ZydisDecodedOperand *mem)
+{
+	ZydisEncoderRequest rq;
+	ZydisEncoderOperand *op;
+	uint8_t b[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	ZyanUSize len = sizeof(b);
+
+	memset(&rq, 0, sizeof(rq));
+	rq.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+	rq.mnemonic = m;
+	if (reg != ZYDIS_REGISTER_NONE) {
+		rq.operands[rq.operand_count].type = ZYDIS_OPERAND_TYPE_REGISTER;
+		rq.operands[rq.operand_count++].reg.value = reg;
+	}
+	op = &rq.operands[rq.operand_count++];
+	op->type = ZYDIS_OPERAND_TYPE_MEMORY;
+	op->mem.base = mem->mem.base;
+	op->mem.index = mem->mem.index;
+	op->mem.scale = mem->mem.scale;
+	op->mem.displacement = mem->mem.disp.value;
+	op->mem.size = 8;
+	if (mem->mem.segment == ZYDIS_REGISTER_FS)
+		rq.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+	else if (mem->mem.segment == ZYDIS_REGISTER_ES)
+		rq.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_ES;
+	if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&rq, b, &len)))
+		return -1;
+	put(c, b, len);
+	return 0;
+}
+
+/* encode_rip_mem - like encode_mem for a RIP-relative operand whose absolute address is abs */
+static int encode_rip_mem(struct dbt_code *c, ZydisMnemonic m, ZydisRegister reg, uint64_t abs)
+{
+	ZydisEncoderRequest rq;
+	uint8_t b[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	ZyanUSize len = sizeof(b);
+	int n = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+	rq.mnemonic = m;
+	if (reg != ZYDIS_REGISTER_NONE) {
+		rq.operands[n].type = ZYDIS_OPERAND_TYPE_REGISTER;
+		rq.operands[n++].reg.value = reg;
+	}
+	rq.operands[n].type = ZYDIS_OPERAND_TYPE_MEMORY;
+	rq.operands[n].mem.base = ZYDIS_REGISTER_RIP;
+	rq.operands[n].mem.displacement = (int64_t)abs;
+	rq.operands[n++].mem.size = 8;
+	rq.operand_count = (ZyanU8)n;
+	if (ZYAN_FAILED(ZydisEncoderEncodeInstructionAbsolute(&rq, b, &len, c->pc)))
+		return -1;
+	put(c, b, len);
+	return 0;
+}
+
+int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
+{
+	ZydisDecodedInstruction d;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	bool call = in->flow == DBT_FLOW_CALL_IND;
+	struct dbt_code save = *c;
+	uint64_t abs;
+	int rc;
+
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(x86_decoder64(), in->a.bytes, in->a.len, &d, ops)))
+		return -1;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		ZydisRegister r = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+		                                                   ops[0].reg.value);
+		int id = ZydisRegisterGetId(r);
+
+		if (ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, ops[0].reg.value) != 64 ||
+		    id < 0 || id > 15)
+			return -1;
+		gs_mov(c, true, id, DBT_CTX_TARGET);
+		return c->full ? -1 : 0;
+	}
+	if (ops[0].type != ZYDIS_OPERAND_TYPE_MEMORY || ops[0].mem.segment == ZYDIS_REGISTER_GS)
+		return -1;
+	/*
+	 * A call may push its operand: the call itself writes that very stack
+	 * slot next. A jump must not, the slot may be live red-zone data, so
+	 * it loads the target through rax.
+	 */
+	if (!call)
+		gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	if (ops[0].mem.base == ZYDIS_REGISTER_RIP) {
+		if (ZYAN_FAILED(ZydisCalcAbsoluteAddress(&d, &ops[0], in->a.addr, &abs)))
+			return -1;
+		rc = call ? encode_rip_mem(c, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_NONE, abs)
+		          : encode_rip_mem(c, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX, abs);
+	} else {
+		rc = call ? encode_mem(c, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_NONE, &ops[0])
+		          : encode_mem(c, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RAX, &ops[0]);
+	}
+	if (rc) {
+		*c = save;
+		return -1;
+	}
+	if (call) {
+		put(c, "\x65\x8f\x04\x25", 4); /* pop qword gs:[TARGET] */
+		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
+	} else {
+		gs_mov(c, true, RAX, DBT_CTX_TARGET);
+		gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	}
+	return c->full ? -1 : 0;
+}
+
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in)
+{
+	uint8_t lea[8] = { 0x48, 0x8d, 0xa4, 0x24 }; /* lea rsp, [rsp+imm32] */
+
+	put(c, "\x65\x8f\x04\x25", 4); /* pop qword gs:[TARGET] */
+	put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
+	if (in->ret_imm) {
+		put32(lea + 4, in->ret_imm);
+		put(c, lea, sizeof(lea));
+	}
+	/* A return gives the caller's call back to the count. */
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	gs_mov(c, false, RCX, DBT_CTX_UP);
+	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
+	gs_mov(c, true, RCX, DBT_CTX_UP);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+}
+
+void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,
+                          size_t n_nrs, uint64_t hyper)
+{
+	uint8_t lea[6] = { 0x8d, 0x88 }; /* lea ecx, [rax-nr] */
+	size_t i;
+	int64_t d;
+
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	for (i = 0; i < n_nrs; i++) {
+		put32(lea + 2, (uint32_t)-nrs[i]);
+		put(c, lea, sizeof(lea));
+		d = (int64_t)hyper - (int64_t)(c->pc + 2);
+		if (d == (int8_t)d) {
+			put(c, (uint8_t[2]){ 0xe3, (uint8_t)d }, 2); /* jrcxz hyper */
+		} else {
+			put(c, "\xe3\x02\xeb\x05", 4);
+			dbt_x86_emit_jmp(c, hyper);
+		}
+	}
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	put(c, in->a.bytes, in->a.len);
+}
+
+void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss)
+{
+	uint8_t mask[6] = { 0x81, 0xe1 }; /* and ecx, DBT_TABLE_SLOTS - 1 */
+	uint8_t *jne, *je, *jmp;
+	uint64_t probe, next;
+
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+	gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
+	gs_mov(c, false, RAX, DBT_CTX_TARGET);
+	put32(mask + 2, DBT_TABLE_SLOTS - 1);
+	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
+	put(c, "\x48\xc1\xe9\x03", 4); /* shr rcx, 3 */
+	put(c, mask, sizeof(mask));
+	put(c, "\x48\xc1\xe1\x04", 4);     /* shl rcx, 4 */
+	put(c, "\x65\x48\x03\x0c\x25", 5); /* add rcx, gs:[TABLE] */
+	put(c, (uint8_t[4]){ DBT_CTX_TABLE }, 4);
+	probe = c->pc;
+	put(c, "\x48\x3b\x01", 3); /* cmp rax, [rcx] */
+	jne = c->p;
+	put(c, "\x75\x00", 2);         /* jne next */
+	put(c, "\x48\x8b\x49\x08", 4); /* mov rcx, [rcx+8] */
+	gs_mov(c, true, RCX, DBT_CTX_JMPT);
+	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
+	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[JMPT] */
+	put(c, (uint8_t[4]){ DBT_CTX_JMPT }, 4);
+	next = c->pc;
+	put(c, "\x48\x83\x39\x00", 4); /* cmp qword [rcx], 0 */
+	je = c->p;
+	put(c, "\x74\x00", 2);         /* je miss */
+	put(c, "\x48\x83\xc1\x10", 4); /* add rcx, 16 */
+	jmp = c->p;
+	put(c, "\xeb\x00", 2); /* jmp probe */
+	if (c->full)
+		return;
+	jne[1] = (uint8_t)(int8_t)((int64_t)next -
+	                           (int64_t)(probe + 3 + 2)); /* from the end of the jne */
+	jmp[1] = (uint8_t)(int8_t)((int64_t)probe - (int64_t)c->pc);
+	je[1] = (uint8_t)(int8_t)((int64_t)c->pc - (int64_t)(next + 4 + 2));
+	/* miss: the application's state back, the target still in gs:[TARGET] */
+	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
+	put(c, "\x04\x7f\x9e", 3);
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	*miss = dbt_x86_emit_int3(c);
+}
+
+uint64_t dbt_x86_emit_gadget(struct dbt_code *c)
+{
+	uint64_t at = c->pc;
+
+	put(c, "\x0f\x05\xcc", 3);
+	return at;
+}
+
+void dbt_x86_align(struct dbt_code *c, size_t n)
+{
+	while (c->pc % n && !c->full)
+		put(c, "\xcc", 1);
+}

@@ -1,0 +1,156 @@
+/*
+ * x86-64 side of the dbt engine (src/trace/dbt/): what an instruction does
+ * for the translator (control flow, stack pointer effect, RIP-relative
+ * operand), and the code the translator writes into the code cache.
+ *
+ * Generated code reaches its thread's context through the gs segment: the
+ * tracer points each thread's gs base at its context page (struct
+ * user_regs_struct.gs_base) while the thread runs in the cache, so one
+ * code cache serves every thread. Nothing generated touches the
+ * application's stack or flags except where the application's own
+ * instruction would (the return address of an emulated call); spills go
+ * to the context page.
+ */
+#ifndef NOSCO_ARCH_X86_64_DBT_X86_H
+#define NOSCO_ARCH_X86_64_DBT_X86_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+
+/* The per-thread context page, addressed as gs:[offset]. */
+#define DBT_CTX_S_RAX   0x00 /* spill slots */
+#define DBT_CTX_S_RCX   0x08
+#define DBT_CTX_S_FLAGS 0x10 /* ax after lahf; seto al */
+#define DBT_CTX_CURSOR  0x18 /* the next free byte of the thread's ring */
+#define DBT_CTX_TARGET  0x20 /* the application address an indirect branch goes to */
+#define DBT_CTX_JMPT    0x28 /* its cache address, once looked up */
+#define DBT_CTX_UP      0x30 /* calls that may still be entered before the tracer decides */
+#define DBT_CTX_TABLE   0x38 /* the address of the lookup table (struct dbt_x86_entry[]) */
+#define DBT_CTX_SIZE    4096
+
+/* Ring records are 32-bit words: a block id, or this tag and the 64-bit rsp after an insn. */
+#define DBT_REC_SP 0xffffffffu
+/* Block ids stay below this (the tag and its neighbours are not ids). */
+#define DBT_BLOCK_ID_MAX 0x7fffffffu
+
+/* The lookup table: application address -> cache address, open addressing. */
+struct dbt_x86_entry {
+	uint64_t app;   /* 0: empty */
+	uint64_t cache; /* where to continue (a block, or a miss stub) */
+};
+
+#define DBT_TABLE_BITS  20
+#define DBT_TABLE_SLOTS (1u << DBT_TABLE_BITS)
+#define DBT_TABLE_SPILL 256 /* probes run past the end this far, never further */
+
+/*
+ * dbt_x86_hash - the table slot where the lookup of app starts (as the
+ * dispatcher computes it). Nearby code gets nearby slots: the table pages
+ * a program touches follow the code it runs, instead of all of them.
+ */
+static inline uint32_t dbt_x86_hash(uint64_t app)
+{
+	return (uint32_t)(app >> 3) & (DBT_TABLE_SLOTS - 1);
+}
+
+/* What an instruction does to control flow in the cache. */
+enum dbt_flow {
+	DBT_FLOW_NEXT,     /* falls through */
+	DBT_FLOW_JMP,      /* direct jump to target */
+	DBT_FLOW_JCC,      /* conditional jump to target (jcc, jrcxz, loop family) */
+	DBT_FLOW_CALL,     /* direct call of target */
+	DBT_FLOW_CALL_IND, /* indirect call */
+	DBT_FLOW_JMP_IND,  /* indirect jump */
+	DBT_FLOW_RET,      /* near return */
+	DBT_FLOW_SYSCALL,  /* the syscall instruction */
+	DBT_FLOW_STEP,     /* cannot run in the cache: it is single-stepped */
+};
+
+struct dbt_insn {
+	struct arch_insn a;
+	enum dbt_flow flow;
+	uint64_t target;  /* JMP, JCC, CALL */
+	int32_t sp_delta; /* what it adds to rsp, when !sp_dynamic */
+	bool sp_dynamic;  /* rsp is written with a value only known at run time */
+	uint8_t disp_off; /* a RIP-relative disp32 at this byte offset (0: none) */
+	bool short_jcc;   /* JCC with an 8-bit displacement only (jrcxz, loop) */
+	uint16_t ret_imm; /* RET: bytes released after the return address */
+	const char *why;  /* STEP: why it cannot be translated */
+};
+
+/**
+ * dbt_x86_analyze - decode one instruction for the translator
+ * @buf: its bytes as in memory, @avail: how many can be read
+ *
+ * Return: 0, or -1 if the bytes do not decode (out->flow is then STEP).
+ */
+int dbt_x86_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out);
+
+/* Where generated code goes: p in the tracer's view, pc at run time. */
+struct dbt_code {
+	uint8_t *p, *end;
+	uint64_t pc;
+	bool full; /* an emitter ran out of room (nothing more is written) */
+};
+
+/* dbt_x86_emit_bytes - copy raw bytes */
+void dbt_x86_emit_bytes(struct dbt_code *c, const void *bytes, size_t n);
+/* dbt_x86_emit_int3 - a hypercall: the tracer knows what this address means */
+uint64_t dbt_x86_emit_int3(struct dbt_code *c);
+/* dbt_x86_emit_log_block - append a block record to the thread's ring */
+void dbt_x86_emit_log_block(struct dbt_code *c, uint32_t id);
+/* dbt_x86_emit_log_sp - append an rsp record (after an instruction that set rsp) */
+void dbt_x86_emit_log_sp(struct dbt_code *c);
+/**
+ * dbt_x86_emit_copy - the instruction as is, its RIP-relative operand adjusted
+ * Return: 0, or -1 if the operand is out of reach from here (nothing written).
+ */
+int dbt_x86_emit_copy(struct dbt_code *c, const struct dbt_insn *in);
+/* dbt_x86_emit_jmp_slot - jmp [rip+slot]: an exit whose target the tracer sets in slot */
+void dbt_x86_emit_jmp_slot(struct dbt_code *c, uint64_t slot);
+/* dbt_x86_emit_jmp - jmp rel32 */
+void dbt_x86_emit_jmp(struct dbt_code *c, uint64_t to);
+/**
+ * dbt_x86_emit_jcc - the conditional branch of in, to @taken; falls through otherwise
+ * Short-only branches (jrcxz, loop) get a jump pad right after them.
+ */
+void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t taken);
+/**
+ * dbt_x86_emit_call_check - count a call down; at 0 go to @trunc (a hypercall
+ * with the application state of just before the call)
+ */
+void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc);
+/* dbt_x86_emit_trunc - the code at trunc: restore rcx, then int3; returns the int3's address */
+uint64_t dbt_x86_emit_trunc(struct dbt_code *c);
+/* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */
+void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot);
+/**
+ * dbt_x86_emit_target - store the target of an indirect call or jump in gs:[TARGET]
+ * Return: 0, or -1 if its operand cannot be rewritten (nothing written).
+ */
+int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in);
+/* dbt_x86_emit_ret - pop the return address into gs:[TARGET], release imm bytes, count up */
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in);
+/**
+ * dbt_x86_emit_syscall - the syscall, unless eax is one of @nrs: then go to @hyper
+ * (a hypercall with the state of just before the syscall)
+ */
+void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,
+                          size_t n_nrs, uint64_t hyper);
+/* dbt_x86_emit_restore_rcx - mov rcx, gs:[S_RCX] (the first half of a hypercall pad) */
+void dbt_x86_emit_restore_rcx(struct dbt_code *c);
+/**
+ * dbt_x86_emit_dispatch - the shared lookup of gs:[TARGET] in the table
+ * @miss: receives the address of its int3, reached with the application's
+ *        registers and flags restored when the table has no entry
+ */
+void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss);
+/* dbt_x86_emit_gadget - syscall; int3: the tracer's remote system calls */
+uint64_t dbt_x86_emit_gadget(struct dbt_code *c);
+/* dbt_x86_align - pad with int3 to a multiple of n */
+void dbt_x86_align(struct dbt_code *c, size_t n);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * The tracer core for backends that execute whole blocks of straight-line
+ * code (the dbt engine): what they need to know to tell when an
+ * instruction can change the call stack, and the bulk path that records a
+ * block without looking at each of its instructions.
+ */
+#include "trace/core-internal.h"
+
+uint64_t core_close_sp(const struct core_thread *th)
+{
+	const struct frame *f = th->frames.len ? &vec_last(&th->frames) : NULL;
+
+	return f ? f->entry_sp : UINT64_MAX;
+}
+
+uint32_t core_call_budget(const struct core_thread *th)
+{
+	const struct frame *f = th->frames.len ? &vec_last(&th->frames) : NULL;
+
+	if (!f || f->truncated || f->level >= f->max_level)
+		return 0;
+	return f->max_level - f->level;
+}
+
+int core_record_block(struct core *c, struct core_thread *th, uint32_t block, uint64_t repeat,
+                      struct err *err)
+{
+	if (store_stream_append_block(c->store, th->id, block, repeat, err))
+		return -1;
+	c->stats.insns += store_block_len(c->store, block) * repeat;
+	return 0;
+}
+
+void core_coarse_times(struct core *c)
+{
+	c->clock = CLOCK_REALTIME_COARSE;
+}

@@ -1,0 +1,124 @@
+/*
+ * The dbt backend: the single-step backend's event loop and handlers, with
+ * recording threads run in the code cache (docs/engine.md). Threads the
+ * core does not record run natively exactly as with the step engine;
+ * instructions the cache cannot run are single-stepped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/backend.h"
+#include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
+#include "util/ticker.h"
+
+static long read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct dbt *d = ctx;
+	size_t n = tracee_read_partial(d->t, addr, buf, len);
+
+	return n ? (long)n : -1;
+}
+
+/* A new scope entry must start a block of its own: translations holding it go. */
+static int arm_scope(void *ctx, uint64_t addr, struct err *err)
+{
+	struct dbt *d = ctx;
+
+	if (tracee_bp_add(d->t, addr, BP_SCOPE, err))
+		return -1;
+	if (d->blocks.len)
+		dbt_invalidate(d, addr, addr + 1);
+	return 0;
+}
+
+static void disarm_scope(void *ctx, uint64_t addr)
+{
+	struct dbt *d = ctx;
+
+	tracee_bp_del(d->t, addr, BP_SCOPE);
+}
+
+static int run_loop(struct dbt *d, struct err *err)
+{
+	struct tracee_event ev;
+	unsigned n = 0;
+
+	while (!step_done(d->t)) {
+		int r = tracee_next_event(d->t, &ev, err);
+
+		if (r < 0)
+			return -1;
+		if (*d->s->stop)
+			return 0;
+		if ((r > 0 || !(++n & 1023)) && store_tick(d->s->store, err))
+			return -1;
+		if (r == 0 && dbt_handle(d, &ev, err))
+			return -1;
+	}
+	return 0;
+}
+
+static int write_counts(struct dbt *d, struct err *err)
+{
+	struct store *st = d->s->store;
+
+	return store_meta_set_int(st, "dbt_fallback_insns", (int64_t)d->n_fallback, err) ||
+	       store_meta_set_int(st, "dbt_stepped_insns", (int64_t)d->n_stepped, err) ||
+	       store_meta_set_int(st, "dbt_blocks", (int64_t)d->n_blocks, err) ||
+	       store_meta_set_int(st, "dbt_misses", (int64_t)d->n_misses, err);
+}
+
+static void dbt_free(struct dbt *d)
+{
+	dbt_threads_free(d);
+	hashmap_fini(&d->threads);
+	dbt_cache_reset(d);
+	dbt_mem_fini(d);
+}
+
+static int dbt_run(struct session *s, struct err *err)
+{
+	struct core_target target = { .read_mem = read_mem,
+		                      .arm_scope = arm_scope,
+		                      .disarm_scope = disarm_scope };
+	struct tracee t;
+	struct dbt d;
+	struct core *core;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	d.shm_fd = -1;
+	d.t = &t;
+	d.s = s;
+	target.ctx = &d;
+	if (store_use_blocks(s->store, err))
+		return -1;
+	core = core_new(s->cfg, s->store, &target, err);
+	if (!core)
+		return -1;
+	/* Calls are replayed from rings in batches: their times are those of the replay. */
+	core_coarse_times(core);
+	tracee_init(&t, core, s->stop);
+	t.record_hook = dbt_record_hook;
+	t.engine = &d;
+	ret = dbt_mem_init(&d, err);
+	if (!ret)
+		ret = step_start(d.t, d.s, err);
+	if (!ret && ticker_start(STORE_COMMIT_INTERVAL_MS))
+		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
+	if (!ret)
+		ret = run_loop(&d, err);
+	ret = step_end(&t, s, ret, err);
+	if (!ret)
+		ret = write_counts(&d, err);
+	tracee_fini(&t);
+	core_free(core);
+	dbt_free(&d);
+	return ret;
+}
+
+const struct backend_ops backend_dbt = {
+	.name = "dbt",
+	.run = dbt_run,
+};

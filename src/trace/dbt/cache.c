@@ -1,0 +1,607 @@
+/*
+ * The code cache: translating the program's basic blocks, linking their
+ * exits, finding them again by application or cache address.
+ *
+ * A block is straight-line code up to the first control transfer (or a
+ * system call, or an instruction the cache cannot run, or an address the
+ * tracer must see). Its translation:
+ *
+ *	slots      one 8-byte jump target per exit, the return address of a call
+ *	misses     one int3 per exit: where a slot leads until its target exists
+ *	head       int3 if the tracer wants to see the block entered (sync)
+ *	entry      the ring record: the block's id
+ *	body       each instruction copied (RIP-relative displacement adjusted),
+ *	           an rsp record after each that sets rsp from run-time values
+ *	terminator its replacement: jumps through the slots, a call pushing the
+ *	           real return address, the shared lookup for indirect targets
+ *
+ * Exits always go through their slot (an 8-byte store redirects them, no
+ * code is ever patched), and every block is entered in the lookup table
+ * so indirect branches find it without the tracer.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "trace/dbt/dbt.h"
+#include "util/log.h"
+
+#define AHEAD 16 /* blocks translated ahead of need on each miss */
+
+/* The system calls whose effects the tracer must see: they go through a hypercall. */
+static const int special_syscalls[] = {
+	SYS_rt_sigreturn,  SYS_mmap,       SYS_mprotect, SYS_munmap, SYS_mremap,
+	SYS_pkey_mprotect, SYS_arch_prctl, SYS_shmat,    SYS_shmdt,
+};
+
+struct dbt_waits {
+	VEC(struct dbt_link) links;
+};
+
+/* is_sync - must the tracer see the block starting here entered? (scopes, its own hooks) */
+static bool is_sync(struct dbt *d, uint64_t addr)
+{
+	struct bp *bp = tracee_bp_at(d->t, addr);
+
+	return (bp && (bp->internal || bp->scopes)) || core_is_scope_entry(d->t->core, addr);
+}
+
+static bool code_ok(const struct dbt_map *m)
+{
+	/* Writable or shared code may change behind the cache's back: step it instead. */
+	return m && m->r && m->x && !m->w && !m->shared;
+}
+
+/* page - the code of a page, read once (translations reread nothing) */
+static const uint8_t *page(struct dbt *d, uint64_t at)
+{
+	uint8_t *p = hashmap_get(&d->pages, at);
+
+	if (p)
+		return p;
+	p = xmalloc(DBT_PAGE);
+	if (tracee_read_partial(d->t, at, p, DBT_PAGE) != DBT_PAGE) {
+		free(p);
+		return NULL;
+	}
+	hashmap_put(&d->pages, at, p);
+	return p;
+}
+
+/* code - copy up to len bytes of code at addr, within one mapping; returns how many */
+static size_t code(struct dbt *d, uint64_t addr, const struct dbt_map *m, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (len > m->hi - addr)
+		len = m->hi - addr;
+	while (got < len) {
+		uint64_t at = (addr + got) & ~(uint64_t)(DBT_PAGE - 1), off = addr + got - at;
+		const uint8_t *p = page(d, at);
+		size_t n = DBT_PAGE - off < len - got ? DBT_PAGE - off : len - got;
+
+		if (!p)
+			break;
+		memcpy(buf + got, p + off, n);
+		got += n;
+	}
+	return got;
+}
+
+/* decode - the instructions of the block at addr (0: the first cannot be translated) */
+static uint32_t decode(struct dbt *d, uint64_t addr, struct dbt_insn *out)
+{
+	const struct dbt_map *m = dbt_maps_find(d, addr);
+	uint8_t buf[1024];
+	uint64_t cur = addr;
+	size_t got;
+	uint32_t n = 0;
+
+	if (!code_ok(m))
+		return 0;
+	got = code(d, addr, m, buf, sizeof(buf));
+	while (n < DBT_BLOCK_MAX) {
+		size_t at = cur - addr;
+
+		if (n && is_sync(d, cur))
+			break;
+		/* An instruction may run past the window: end the block, the next one reads on. */
+		if (n && got - at < ARCH_MAX_INSN_LEN && got == sizeof(buf))
+			break;
+		if (at >= got)
+			break;
+		if (dbt_x86_analyze(cur, buf + at, got - at, &out[n]) ||
+		    out[n].flow == DBT_FLOW_STEP)
+			break;
+		cur += out[n].a.len;
+		if (out[n++].flow != DBT_FLOW_NEXT)
+			break;
+	}
+	return n;
+}
+
+static int n_exits(const struct dbt_insn *term)
+{
+	switch (term->flow) {
+	case DBT_FLOW_JCC:
+		return 2;
+	case DBT_FLOW_CALL_IND:
+	case DBT_FLOW_JMP_IND:
+	case DBT_FLOW_RET:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void add_hyper(struct dbt *d, uint64_t at, enum dbt_hyper_kind kind, struct dbt_block *b,
+                      uint32_t done, uint64_t target, uint64_t slot)
+{
+	struct dbt_hyper *h = dbt_hyper_new(d);
+
+	h->kind = kind;
+	h->b = b;
+	h->done = done;
+	h->target = target;
+	h->slot = slot;
+	hashmap_put(&d->hypers, at, h);
+}
+
+/* The layout of a block's exits while it is emitted. */
+struct exits {
+	uint64_t slot[2], miss[2], target[2];
+	int n;
+	uint64_t retslot; /* CALL: the return address */
+	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
+	uint64_t pad_int3;
+};
+
+static void exit_to(struct dbt_code *c, struct exits *x, uint64_t target)
+{
+	x->target[x->n] = target;
+	dbt_x86_emit_jmp_slot(c, x->slot[x->n++]);
+}
+
+/* emit_terminator - the code of b's last instruction and its exits */
+static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct dbt_block *b,
+                            struct exits *x)
+{
+	const struct dbt_insn *in = &b->insns[b->n - 1];
+	uint64_t next = in->a.addr + in->a.len;
+
+	switch (in->flow) {
+	case DBT_FLOW_JMP:
+		exit_to(c, x, in->target);
+		break;
+	case DBT_FLOW_JCC:
+		/* The taken exit comes right after the fall-through one. */
+		dbt_x86_emit_jcc(c, in, c->pc + (in->short_jcc ? in->a.len + 7u : 6u) + 6);
+		exit_to(c, x, next);
+		exit_to(c, x, in->target);
+		break;
+	case DBT_FLOW_CALL:
+	case DBT_FLOW_CALL_IND:
+		if (in->flow == DBT_FLOW_CALL_IND && dbt_x86_emit_target(c, in)) {
+			c->full = true; /* an operand it cannot rewrite: refuse the block */
+			return;
+		}
+		dbt_x86_emit_call_check(c, x->pad);
+		dbt_x86_emit_push_ret(c, x->retslot);
+		if (in->flow == DBT_FLOW_CALL)
+			exit_to(c, x, in->target);
+		else
+			dbt_x86_emit_jmp(c, rg->dispatch);
+		break;
+	case DBT_FLOW_JMP_IND:
+		if (dbt_x86_emit_target(c, in)) {
+			c->full = true;
+			return;
+		}
+		dbt_x86_emit_jmp(c, rg->dispatch);
+		break;
+	case DBT_FLOW_RET:
+		dbt_x86_emit_ret(c, in);
+		dbt_x86_emit_jmp(c, rg->dispatch);
+		break;
+	case DBT_FLOW_SYSCALL:
+		dbt_x86_emit_syscall(c, in, special_syscalls,
+		                     sizeof(special_syscalls) / sizeof(special_syscalls[0]),
+		                     x->pad);
+		b->term_end = (uint32_t)(c->pc - b->body);
+		exit_to(c, x, next);
+		break;
+	default: /* a block cut before a sync address, a step or the window's end */
+		b->term_end = (uint32_t)(c->pc - b->body);
+		exit_to(c, x, next);
+		break;
+	}
+}
+
+/* emit_data - the slots, the return address, the misses and the pad, before the head */
+static void emit_data(struct dbt_code *c, const struct dbt_insn *term, struct exits *x)
+{
+	int ne = n_exits(term), i;
+
+	for (i = 0; i < ne; i++) {
+		x->slot[i] = c->pc;
+		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
+	}
+	if (term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND) {
+		uint64_t ret = term->a.addr + term->a.len;
+
+		x->retslot = c->pc;
+		dbt_x86_emit_bytes(c, &ret, 8);
+	}
+	for (i = 0; i < ne; i++)
+		x->miss[i] = dbt_x86_emit_int3(c);
+	if (term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND ||
+	    term->flow == DBT_FLOW_SYSCALL) {
+		x->pad = c->pc;
+		dbt_x86_emit_restore_rcx(c);
+		x->pad_int3 = dbt_x86_emit_int3(c);
+	}
+	dbt_x86_align(c, 16);
+}
+
+/* emit - write b's translation at the end of rg; -1 with *bad the first instruction out of reach */
+static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint32_t *bad)
+{
+	struct dbt_code c = { rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
+		              false };
+	const struct dbt_insn *term = &b->insns[b->n - 1];
+	struct exits x = { .n = 0 };
+	uint32_t k;
+	int i;
+
+	emit_data(&c, term, &x);
+	b->cache = c.pc;
+	if (b->sync)
+		dbt_x86_emit_int3(&c);
+	b->entry = c.pc;
+	dbt_x86_emit_log_block(&c, b->id);
+	b->body = c.pc;
+	for (k = 0; k + 1 < b->n || (k < b->n && term->flow == DBT_FLOW_NEXT); k++) {
+		b->off[k] = (uint32_t)(c.pc - b->body);
+		if (dbt_x86_emit_copy(&c, &b->insns[k])) {
+			*bad = k;
+			return -1;
+		}
+		if (b->insns[k].sp_dynamic)
+			dbt_x86_emit_log_sp(&c);
+	}
+	if (term->flow != DBT_FLOW_NEXT)
+		b->off[b->n - 1] = (uint32_t)(c.pc - b->body);
+	emit_terminator(rg, &c, b, &x);
+	dbt_x86_align(&c, 8);
+	if (c.full) {
+		*bad = b->n;
+		return -1;
+	}
+	b->end = c.pc;
+	rg->used = c.pc - rg->base;
+	/* Now that the block is in place: its hypercalls, and its exits' slots. */
+	if (b->sync)
+		add_hyper(d, b->cache, HY_SYNC, b, 0, b->addr, 0);
+	if (x.pad_int3)
+		add_hyper(d, x.pad_int3, term->flow == DBT_FLOW_SYSCALL ? HY_SYSCALL : HY_TRUNC, b,
+		          b->n - 1, term->a.addr, 0);
+	for (i = 0; i < x.n; i++) {
+		struct dbt_link l = { x.slot[i], x.miss[i] };
+		struct dbt_block *to = hashmap_get(&d->by_addr, x.target[i]);
+
+		add_hyper(d, x.miss[i], HY_EXIT, b, b->n, x.target[i], x.slot[i]);
+		memcpy(dbt_tracer_ptr(d, l.slot), &l.miss, 8);
+		if (to) {
+			dbt_link(d, l, to);
+		} else {
+			struct dbt_waits *w = hashmap_get(&d->waiting, x.target[i]);
+
+			if (!w) {
+				w = xcalloc(1, sizeof(*w));
+				hashmap_put(&d->waiting, x.target[i], w);
+			}
+			vec_push(&w->links, l);
+		}
+	}
+	return 0;
+}
+
+void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to)
+{
+	uint64_t *slot = dbt_tracer_ptr(d, l.slot);
+
+	__atomic_store_n(slot, to->cache, __ATOMIC_RELEASE);
+	vec_push(&to->incoming, l);
+}
+
+void dbt_table_add(struct dbt *d, struct dbt_block *b)
+{
+	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
+	uint32_t i;
+
+	/* The last entry stays empty: every probe ends there at the latest. */
+	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+		if (tab[i].app && tab[i].app != b->addr)
+			continue;
+		tab[i].cache = b->cache;
+		__atomic_store_n(&tab[i].app, b->addr, __ATOMIC_RELEASE);
+		return;
+	}
+}
+
+static void block_free(struct dbt_block *b)
+{
+	vec_free(&b->incoming);
+	free(b); /* its instructions and offsets are in the same allocation */
+}
+
+/* translate - one block at addr, registered and linked; NULL if it cannot be */
+static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t addr)
+{
+	struct dbt_insn insns[DBT_BLOCK_MAX];
+	struct dbt_region *rg;
+	struct dbt_block *b;
+	struct dbt_waits *w;
+	struct err err;
+	uint32_t n = decode(d, addr, insns), bad = 0;
+	uint64_t used;
+
+	if (!n || d->blocks.len >= DBT_BLOCK_ID_MAX)
+		return NULL;
+	rg = dbt_region_for(d, th, addr, &err);
+	if (!rg) {
+		log_debug("dbt: %s", err.msg);
+		return NULL;
+	}
+	/* One allocation: the block, then its instructions, then their code offsets. */
+	b = xcalloc(1, sizeof(*b) + n * (sizeof(*b->insns) + sizeof(*b->off)));
+	b->insns = (struct dbt_insn *)(b + 1);
+	b->off = (uint32_t *)(b->insns + n);
+	b->addr = addr;
+	b->id = (uint32_t)d->blocks.len;
+	b->sync = is_sync(d, addr);
+	b->store_full = b->store_prefix = -1;
+	used = rg->used;
+	for (;;) {
+		b->n = n;
+		memcpy(b->insns, insns, n * sizeof(*insns));
+		if (!emit(d, rg, b, &bad))
+			break;
+		rg->used = used;
+		/* Cut the block before what is out of reach; a block of nothing is stepped. */
+		if (!bad || bad >= n) {
+			block_free(b);
+			return NULL;
+		}
+		n = bad;
+	}
+	for (bad = 0; bad < b->n; bad++) {
+		if (b->insns[bad].sp_dynamic)
+			b->n_dyn++;
+		else if (bad + 1 < b->n)
+			b->pre_delta += b->insns[bad].sp_delta;
+	}
+	vec_push(&d->blocks, b);
+	vec_push(&rg->blocks, b);
+	hashmap_put(&d->by_addr, addr, b);
+	dbt_table_add(d, b);
+	d->n_blocks++;
+	w = hashmap_del(&d->waiting, addr);
+	if (w) {
+		struct dbt_link *l;
+
+		vec_foreach (&w->links, l)
+			dbt_link(d, *l, b);
+		vec_free(&w->links);
+		free(w);
+	}
+	return b;
+}
+
+/* successors - the application addresses b continues at that are known now */
+static int successors(const struct dbt_block *b, uint64_t out[2])
+{
+	const struct dbt_insn *in = &b->insns[b->n - 1];
+	uint64_t next = in->a.addr + in->a.len;
+
+	switch (in->flow) {
+	case DBT_FLOW_JMP:
+		out[0] = in->target;
+		return 1;
+	case DBT_FLOW_JCC:
+	case DBT_FLOW_CALL:
+		out[0] = next;
+		out[1] = in->target;
+		return 2;
+	case DBT_FLOW_CALL_IND:
+	case DBT_FLOW_SYSCALL:
+	case DBT_FLOW_NEXT:
+		out[0] = next;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
+{
+	struct dbt_block *b = hashmap_get(&d->by_addr, addr), *first;
+	uint64_t queue[AHEAD * 2 + 2], next[2];
+	size_t head = 0, tail = 0;
+	int i, made = 0;
+
+	(void)err;
+	if (b)
+		return b;
+	if (hashmap_get(&d->no_trans, addr))
+		return NULL;
+	first = translate(d, th, addr);
+	if (!first) {
+		hashmap_put(&d->no_trans, addr, (void *)1);
+		return NULL;
+	}
+	/* Ahead of need: what first leads to directly, breadth first. */
+	for (i = successors(first, next); i > 0; i--)
+		queue[tail++] = next[i - 1];
+	while (head < tail && made < AHEAD) {
+		uint64_t a = queue[head++];
+
+		if (hashmap_get(&d->by_addr, a) || hashmap_get(&d->no_trans, a))
+			continue;
+		b = translate(d, th, a);
+		if (!b) {
+			hashmap_put(&d->no_trans, a, (void *)1);
+			continue;
+		}
+		made++;
+		for (i = successors(b, next); i > 0 && tail < sizeof(queue) / sizeof(*queue); i--)
+			queue[tail++] = next[i - 1];
+	}
+	return first;
+}
+
+bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr)
+{
+	struct err err;
+
+	return dbt_block_at(d, th, addr, &err) != NULL;
+}
+
+struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
+{
+	uint32_t r;
+
+	for (r = 0; r < d->n_regions; r++) {
+		struct dbt_region *rg = &d->regions[r];
+		size_t lo = 0, hi = rg->blocks.len, mid;
+
+		if (pc < rg->base || pc >= rg->base + rg->used)
+			continue;
+		/* The last block whose head is at or before pc. */
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (rg->blocks.data[mid]->cache <= pc)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo && pc < rg->blocks.data[lo - 1]->end)
+			return rg->blocks.data[lo - 1];
+		return NULL;
+	}
+	return NULL;
+}
+
+int64_t dbt_store_block(struct dbt *d, struct dbt_block *b, uint32_t n, struct err *err)
+{
+	int64_t *cached = n == b->n ? &b->store_full : &b->store_prefix;
+	uint32_t ids[DBT_BLOCK_MAX], k;
+
+	if (*cached >= 0)
+		return *cached;
+	for (k = 0; k < n; k++) {
+		int64_t id = store_insn_intern(d->s->store, b->insns[k].a.addr, b->insns[k].a.bytes,
+		                               b->insns[k].a.len, err);
+
+		if (id < 0)
+			return -1;
+		ids[k] = (uint32_t)id;
+	}
+	*cached = store_block_intern(d->s->store, ids, n, err);
+	return *cached;
+}
+
+void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
+{
+	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
+	VEC(uint64_t) gone_pages = { 0 };
+	struct dbt_block **it;
+	struct dbt_link *l;
+	uint64_t a0, *it3;
+	size_t i;
+
+	vec_foreach (&d->blocks, it) {
+		struct dbt_block *b = *it;
+		uint64_t b_end = b->insns[b->n - 1].a.addr + b->insns[b->n - 1].a.len;
+
+		if (b->dead || b_end <= lo || b->addr >= hi)
+			continue;
+		b->dead = true;
+		/* Exits into it go back to their misses; the table forgets it. */
+		vec_foreach (&b->incoming, l)
+			memcpy(dbt_tracer_ptr(d, l->slot), &l->miss, 8);
+		b->incoming.len = 0;
+		for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+			if (!tab[i].app)
+				break;
+			if (tab[i].app == b->addr)
+				tab[i].cache = d->regions[0].ind_miss;
+		}
+		if (hashmap_get(&d->by_addr, b->addr) == b)
+			hashmap_del(&d->by_addr, b->addr);
+	}
+	/* What could not be translated there may be translatable now. */
+	{
+		void *pg;
+
+		i = 0;
+		while (hashmap_next(&d->pages, &i, &a0, &pg))
+			if (a0 + DBT_PAGE > lo && a0 < hi)
+				vec_push(&gone_pages, a0);
+		vec_foreach (&gone_pages, it3)
+			free(hashmap_del(&d->pages, *it3));
+		vec_free(&gone_pages);
+	}
+	{
+		VEC(uint64_t) gone = { 0 };
+		uint64_t a, *it2;
+
+		i = 0;
+		while (hashmap_next(&d->no_trans, &i, &a, NULL))
+			if (a >= lo && a < hi)
+				vec_push(&gone, a);
+		vec_foreach (&gone, it2)
+			hashmap_del(&d->no_trans, *it2);
+		vec_free(&gone);
+	}
+	d->maps_stale = true;
+}
+
+struct dbt_hyper *dbt_hyper_new(struct dbt *d)
+{
+	/* Hypercalls come two or three per block and live as long as the cache: by the thousand. */
+	if (!d->hyper_left) {
+		vec_push(&d->hyper_pool, xcalloc(1024, sizeof(struct dbt_hyper)));
+		d->hyper_left = 1024;
+	}
+	return &vec_last(&d->hyper_pool)[1024 - d->hyper_left--];
+}
+
+void dbt_cache_reset(struct dbt *d)
+{
+	struct dbt_hyper **h;
+	struct dbt_block **it;
+	size_t i = 0;
+	void *v;
+
+	vec_foreach (&d->blocks, it)
+		block_free(*it);
+	vec_free(&d->blocks);
+	hashmap_fini(&d->by_addr);
+	hashmap_fini(&d->no_trans);
+	hashmap_fini(&d->hypers);
+	vec_foreach (&d->hyper_pool, h)
+		free(*h);
+	vec_free(&d->hyper_pool);
+	d->hyper_left = 0;
+	i = 0;
+	while (hashmap_next(&d->waiting, &i, NULL, &v)) {
+		vec_free(&((struct dbt_waits *)v)->links);
+		free(v);
+	}
+	hashmap_fini(&d->waiting);
+	i = 0;
+	while (hashmap_next(&d->pages, &i, NULL, &v))
+		free(v);
+	hashmap_fini(&d->pages);
+}

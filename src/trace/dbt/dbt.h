@@ -1,0 +1,272 @@
+/*
+ * The dbt engine's pieces, shared between its files (docs/engine.md).
+ *
+ * The engine is the single-step backend plus a code cache: recording
+ * threads run translated copies of the program's basic blocks, which log
+ * one 32-bit record per block into a per-thread ring; the tracer replays
+ * the rings into the core. Anything the cache cannot do (a hypercall, a
+ * signal, a ptrace event, an untranslatable instruction) brings the thread
+ * back to an exact application state ("materialize") and hands it to the
+ * single-step engine, whose step_resume() gives it back through the
+ * tracee's record_hook once a step is done.
+ *
+ *	memfd (shared)    tracer: one RW mapping of all of it
+ *	[ lookup table | thread slots: ctx page, ring, guard page | code regions ]
+ *	tracee: table and slots RW at data_base; each code region RX near the
+ *	code it holds (RIP-relative operands keep their 32-bit reach)
+ */
+#ifndef NOSCO_TRACE_DBT_DBT_H
+#define NOSCO_TRACE_DBT_DBT_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "arch/x86_64/dbt-x86.h"
+#include "trace/backend.h"
+#include "trace/ptrace/tracee.h"
+#include "util/hashmap.h"
+#include "util/vec.h"
+
+#define DBT_PAGE        4096u
+#define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
+#define DBT_RING_SIZE   (1u << 20)
+#define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RING_SIZE + DBT_PAGE) /* ctx, ring, guard */
+#define DBT_MAX_SLOTS   256u
+#define DBT_DATA_SIZE   ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_REGION_SIZE (64u << 20)
+#define DBT_MAX_REGIONS 16u
+#define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
+#define DBT_BLOCK_MAX   256 /* instructions per translated block */
+
+/* What a hypercall (an int3 in the cache) means. */
+enum dbt_hyper_kind {
+	HY_EXIT,     /* a block's exit to a target not translated yet */
+	HY_SYNC,     /* the head of a block the tracer wants to see entered */
+	HY_TRUNC,    /* a call when the call count ran out */
+	HY_SYSCALL,  /* a system call the tracer must see (sigreturn, mappings) */
+	HY_STEP,     /* the next instruction cannot run in the cache */
+	HY_INDIRECT, /* the lookup of an indirect branch target failed */
+};
+
+struct dbt_block;
+
+/* An exit of a block: the slot its jump goes through, and its miss hypercall. */
+struct dbt_link {
+	uint64_t slot, miss;
+};
+
+struct dbt_hyper {
+	enum dbt_hyper_kind kind;
+	struct dbt_block *b; /* NULL for HY_INDIRECT */
+	uint32_t done;       /* instructions of b completed at this point */
+	uint64_t target;     /* HY_EXIT, HY_STEP: where the application goes next */
+	uint64_t slot;       /* HY_EXIT: the exit's slot (tracee address) */
+};
+
+/* A translated basic block. */
+struct dbt_block {
+	uint64_t addr;  /* application address of its first instruction */
+	uint64_t cache; /* its head in the cache (the sync hypercall, if any) */
+	uint64_t entry; /* where to enter it without the sync hypercall */
+	uint64_t body;  /* the code of instruction 0 */
+	uint64_t end;   /* first byte after its code */
+	uint32_t id;    /* its ring record */
+	uint32_t n;     /* instructions */
+	struct dbt_insn *insns;
+	uint32_t *off;     /* cache address - body of each instruction's code */
+	uint32_t term_end; /* off of what follows the terminator's own effect (syscall: 0 if n/a) */
+	bool sync;
+	bool dead;
+	uint32_t n_dyn;       /* instructions that write rsp with run-time values (rsp records) */
+	int64_t pre_delta;    /* n_dyn == 0: what the first n - 1 instructions add to rsp */
+	int64_t store_full;   /* store block of all n instructions, -1 until needed */
+	int64_t store_prefix; /* of the first n - 1, -1 until needed */
+	VEC(struct dbt_link) incoming; /* exits whose slot leads here */
+};
+
+struct dbt_region {
+	uint64_t base; /* in the tracee */
+	uint8_t *map;  /* in the tracer */
+	uint64_t used;
+	uint64_t dispatch;
+	uint64_t ind_miss;
+	uint64_t gadget;
+	VEC(struct dbt_block *) blocks; /* in cache order */
+};
+
+/* A /proc/PID/maps line. */
+struct dbt_map {
+	uint64_t lo, hi;
+	bool r, w, x, shared;
+	bool stack; /* the main thread's stack */
+};
+
+/* The replay of one thread's ring into the core. */
+struct dbt_replay {
+	struct dbt_block *blk; /* its record is read; how far it ran is known later */
+	uint64_t sp_in;        /* rsp when blk was entered */
+	VEC(uint64_t) dyn;     /* blk's rsp records so far */
+	uint64_t sp;           /* rsp after the last completed block */
+	int64_t run;           /* a run of one store block not given to the core yet (-1: none) */
+	uint64_t run_n;
+	/*
+	 * The last instruction was recorded: the next one is where that step
+	 * ended, where the step engine steps over its breakpoints instead of
+	 * stopping at them.
+	 */
+	bool just_recorded;
+	bool landed_recorded; /* at the last finish: the thread got there by a recorded step */
+};
+
+struct dbt_thread {
+	struct tthread *th;
+	uint32_t slot;
+	uint64_t ctx;   /* tracee address of its context page */
+	uint8_t *ctxp;  /* tracer view of it */
+	uint64_t ring;  /* tracee address of its ring */
+	uint8_t *ringp; /* tracer view */
+	uint64_t app_gs;
+	uint32_t force_step; /* steps the step engine is to make before the cache takes over */
+	long syscall_nr;     /* a system call the tracer stepped, to act on once it ran */
+	uint64_t syscall_args[4];
+	struct dbt_replay rp;
+};
+
+struct dbt {
+	struct tracee *t;
+	struct session *s;
+	int shm_fd;
+	uint8_t *shm;       /* the tracer's mapping of the whole memfd */
+	bool ready;         /* the tracee has the data mapping */
+	bool broken;        /* the cache cannot be used here: step everything */
+	uint64_t data_base; /* its address in the tracee */
+	struct dbt_region regions[DBT_MAX_REGIONS];
+	uint32_t n_regions;
+	bool slot_used[DBT_MAX_SLOTS];
+	bool slot_guarded[DBT_MAX_SLOTS];
+	struct hashmap threads;             /* tthread pointer -> struct dbt_thread */
+	struct hashmap by_addr;             /* application address -> live struct dbt_block */
+	struct hashmap no_trans;            /* application address -> (void *)1: single-step it */
+	struct hashmap hypers;              /* int3 address -> struct dbt_hyper */
+	VEC(struct dbt_hyper *) hyper_pool; /* where they are allocated, 1024 at a time */
+	uint32_t hyper_left;
+	struct hashmap waiting; /* target -> VEC of slots waiting for it (struct dbt_slots) */
+	struct hashmap pages;   /* page address -> its code as read (breakpoints masked) */
+	VEC(struct dbt_block *) blocks; /* by id */
+	VEC(struct dbt_map) maps;
+	bool maps_stale;
+	uint32_t table_used;
+	/* counters for the session metadata */
+	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
+	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
+	uint64_t n_misses, n_blocks, n_syncs, n_drains;
+};
+
+/* --- mem.c: the shared memory, remote system calls, code regions --- */
+int dbt_mem_init(struct dbt *d, struct err *err);
+void dbt_mem_fini(struct dbt *d);
+/* dbt_mem_reset - forget the tracee side (after exec): everything is mapped afresh */
+void dbt_mem_reset(struct dbt *d);
+/* dbt_mem_ready - map the data area into the tracee (through th) if not done yet */
+int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */
+struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr,
+                                  struct err *err);
+/* dbt_tracee - the tracer's view of a tracee address of the shared memory */
+void *dbt_tracer_ptr(struct dbt *d, uint64_t addr);
+int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
+                       uint64_t *ret, struct err *err);
+/* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */
+const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
+/* dbt_unmap_child - remove the engine's mappings from a forked child */
+int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err);
+
+/* --- cache.c: translation, linking, lookup --- */
+/* dbt_block_at - the block starting at addr, translated now if need be; NULL: step it */
+struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err);
+/* dbt_translatable - can the cache run the code at addr? */
+bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr);
+/* dbt_locate - the block whose code holds the cache address pc, or NULL */
+struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc);
+/* dbt_link - point an exit at its now translated target */
+void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to);
+/* dbt_table_add - make the dispatchers find b */
+void dbt_table_add(struct dbt *d, struct dbt_block *b);
+/* dbt_invalidate - forget the blocks overlapping [lo, hi) */
+void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi);
+void dbt_cache_reset(struct dbt *d);
+/* dbt_hyper_new - a zeroed hypercall record, freed with the cache */
+struct dbt_hyper *dbt_hyper_new(struct dbt *d);
+/* dbt_store_block - the store block of b's first n instructions (n == b->n or b->n - 1) */
+int64_t dbt_store_block(struct dbt *d, struct dbt_block *b, uint32_t n, struct err *err);
+
+/* --- replay.c: rings into the core --- */
+/* dbt_replay_start - th enters the cache with these registers */
+void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs);
+/* dbt_drain - replay what th's ring holds, then empty the ring */
+int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/**
+ * dbt_replay_finish - th stopped: bring the core up to the application state
+ * @b: the block it is in (its record read), or NULL if between blocks
+ * @done: instructions of b completed
+ * @pc: the application address it continues at
+ * @regs: its registers (with pc as rip), or NULL if they are gone (exec)
+ *
+ * Return: 1 if the thread reached a return point there (as a breakpoint
+ * would have told the step engine), 0, or -1 with err.
+ */
+int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t done,
+                      uint64_t pc, const struct arch_regs *regs, struct err *err);
+
+/* --- materialize.c: back to an exact application state --- */
+/* Where a stopped cache thread is, in application terms. */
+struct dbt_loc {
+	struct dbt_block *b; /* the block it entered and is in, or NULL between blocks */
+	uint32_t done;       /* instructions of b completed */
+	uint64_t pc;         /* the application address it continues at */
+};
+
+enum dbt_mat {
+	MAT_STEP,    /* single-step it out of engine code */
+	MAT_NO_STEP, /* it cannot run (exiting): the nearest instruction boundary */
+	MAT_FAULT,   /* a synchronous fault: inside a terminator's code means before it */
+};
+
+/* A signal that arrived while a thread was being stepped out of engine code. */
+struct dbt_stash {
+	int sig;
+	siginfo_t si;
+};
+
+/**
+ * dbt_materialize - bring a stopped cache thread out of the cache
+ * @at_int3: it stopped after executing the hypercall at rip - 1
+ *
+ * Replays its ring up to where it is, sets its registers to the
+ * application's (th->regs too) and hands it back to the step engine
+ * (engine_owned false, no pending instruction).
+ * Return: 1 if a return point was reached there (the core's directive
+ * changed as a breakpoint would have made it), 0, 2 if the thread stopped
+ * otherwise while being stepped out of engine code (its status is queued
+ * for the event loop and nothing else was done), or -1 with err.
+ */
+int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool at_int3,
+                    struct dbt_loc *l, struct dbt_stash *stash, struct err *err);
+
+/* dbt_ring_full - is the stop (si) th's ring reaching its guard? then it is emptied */
+int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, bool *yes,
+                  struct err *err);
+
+/* --- stops.c: stops of threads running in the cache --- */
+/* dbt_handle - act on one stop or exit (threads outside the cache go to the step engine) */
+int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err);
+/* dbt_record_hook - the tracee's record_hook: run a recording thread in the cache */
+int dbt_record_hook(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
+/* dbt_thread_of - th's engine state, created if need be */
+struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create);
+void dbt_thread_free(struct dbt *d, struct tthread *th);
+/* dbt_threads_free - forget every thread's engine state */
+void dbt_threads_free(struct dbt *d);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * Materializing a thread that runs in the code cache: finding the
+ * application state it is in, single-stepping it out of engine code
+ * (spills, the lookup, the ring stubs) when it is not at a clean point,
+ * replaying its ring up to there and giving it its own registers back.
+ *
+ * Clean points are the places where every register holds the
+ * application's value: a block's head (nothing of it ran), the start of
+ * an instruction's code in a block, right after a copied syscall or at a
+ * cut block's exit, and every hypercall, whose meaning is recorded with
+ * it (struct dbt_hyper).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <elf.h>
+
+#include "trace/dbt/dbt.h"
+
+#define MAX_STUB_STEPS 1000
+
+static int get_regs(pid_t tid, struct arch_regs *r, struct err *err)
+{
+	struct iovec iov = { r, sizeof(*r) };
+
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d", (int)tid);
+	return 0;
+}
+
+static int set_regs(pid_t tid, const struct arch_regs *r, struct err *err)
+{
+	struct iovec iov = { (void *)r, sizeof(*r) };
+
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot write the registers of thread %d", (int)tid);
+	return 0;
+}
+
+static void from_hyper(struct dbt *d, struct dbt_thread *dt, const struct dbt_hyper *h,
+                       struct dbt_loc *l)
+{
+	l->b = h->b;
+	l->done = h->done;
+	l->pc = h->target;
+	switch (h->kind) {
+	case HY_SYNC:
+		l->b = NULL; /* its record is not written yet */
+		break;
+	case HY_INDIRECT:
+		memcpy(&l->pc, dt->ctxp + DBT_CTX_TARGET, 8);
+		break;
+	default:
+		break;
+	}
+	(void)d;
+}
+
+/* where - the application state at cache address pc: 1 clean, 0 engine code, -1 not ours */
+static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_int3,
+                 struct dbt_loc *l)
+{
+	struct dbt_hyper *h = hashmap_get(&d->hypers, after_int3 ? pc - 1 : pc);
+	struct dbt_block *b;
+	uint64_t off;
+	uint32_t k, i;
+
+	if (h) {
+		from_hyper(d, dt, h, l);
+		return 1;
+	}
+	b = dbt_locate(d, pc);
+	if (!b) {
+		for (i = 0; i < d->n_regions; i++)
+			if (pc >= d->regions[i].base &&
+			    pc < d->regions[i].base + d->regions[i].used)
+				return 0; /* the lookup */
+		return -1;
+	}
+	if (pc == b->cache || pc == b->entry) {
+		l->b = NULL;
+		l->done = 0;
+		l->pc = b->addr;
+		return 1;
+	}
+	if (pc < b->body)
+		return 0;
+	off = pc - b->body;
+	for (k = 0; k < b->n; k++) {
+		if (b->off[k] != off)
+			continue;
+		l->b = b;
+		l->done = k;
+		l->pc = b->insns[k].a.addr;
+		return 1;
+	}
+	if (b->term_end && off == b->term_end) {
+		l->b = b;
+		l->done = b->n;
+		l->pc = b->insns[b->n - 1].a.addr + b->insns[b->n - 1].a.len;
+		return 1;
+	}
+	return 0;
+}
+
+/* in_terminator - pc is in the code standing for b's last instruction */
+static bool in_terminator(const struct dbt_block *b, uint64_t pc)
+{
+	return b && pc >= b->body + b->off[b->n - 1] && pc < b->end;
+}
+
+/* nearest - for a thread that cannot be stepped: the last instruction boundary before pc */
+static void nearest(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct dbt_loc *l)
+{
+	struct dbt_block *b = dbt_locate(d, pc);
+	uint32_t k;
+
+	l->b = NULL;
+	l->done = 0;
+	l->pc = b ? b->addr : pc;
+	if (!b || b != dt->rp.blk || pc < b->body)
+		return;
+	for (k = 0; k < b->n && b->body + b->off[k] <= pc; k++)
+		;
+	l->b = b;
+	l->done = k ? k - 1 : 0;
+	l->pc = b->insns[l->done].a.addr;
+}
+
+int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, bool *yes,
+                  struct err *err)
+{
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, guard = dt->ring + DBT_RING_SIZE;
+	struct arch_regs r;
+
+	*yes = si->si_signo == SIGSEGV && a >= guard && a < guard + DBT_PAGE;
+	if (!*yes)
+		return 0;
+	if (get_regs(dt->th->tid, &r, err) || dbt_drain(d, dt, err))
+		return -1;
+	/* The record stub holds the cursor in rax: it starts over at the ring's start. */
+	r.u.rax = dt->ring;
+	return set_regs(dt->th->tid, &r, err);
+}
+
+/* step_out - single-step until a clean point; 2 if the thread stopped otherwise (queued) */
+static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, struct dbt_loc *l,
+                    struct dbt_stash *stash, struct err *err)
+{
+	struct tthread *th = dt->th;
+	siginfo_t si;
+	int status, n, w;
+	bool full;
+
+	for (n = 0; n < MAX_STUB_STEPS; n++) {
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
+		while (waitpid(th->tid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+		if (!WIFSTOPPED(status) || status >> 16) {
+			struct tracee_event ev = { th->tid, status };
+
+			vec_push(&d->t->queue, ev);
+			return 2;
+		}
+		if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
+			return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
+		if (WSTOPSIG(status) != SIGTRAP) {
+			if (dbt_ring_full(d, dt, &si, &full, err))
+				return -1;
+			if (!full && !stash->sig) {
+				stash->sig = WSTOPSIG(status);
+				stash->si = si;
+			}
+		}
+		if (get_regs(th->tid, r, err))
+			return -1;
+		w = where(d, dt, r->u.rip, WSTOPSIG(status) == SIGTRAP && si.si_code == SI_KERNEL,
+		          l);
+		if (w < 0)
+			return err_set(err, ERR_INTERNAL, "dbt: thread %d stepped to %#llx",
+			               (int)th->tid, (unsigned long long)r->u.rip);
+		if (w)
+			return 0;
+	}
+	return err_set(err, ERR_INTERNAL, "dbt: thread %d does not leave engine code at %#llx",
+	               (int)th->tid, (unsigned long long)r->u.rip);
+}
+
+int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool at_int3,
+                    struct dbt_loc *l, struct dbt_stash *stash, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct arch_regs r;
+	int w, hit;
+
+	stash->sig = 0;
+	if (get_regs(th->tid, &r, err))
+		return -1;
+	w = where(d, dt, r.u.rip, at_int3, l);
+	if (w < 0)
+		return err_set(err, ERR_INTERNAL,
+		               "dbt: thread %d stopped at %#llx, not in the cache", (int)th->tid,
+		               (unsigned long long)r.u.rip);
+	if (!w && how == MAT_FAULT && in_terminator(dbt_locate(d, r.u.rip), r.u.rip)) {
+		l->b = dbt_locate(d, r.u.rip);
+		l->done = l->b->n - 1;
+		l->pc = l->b->insns[l->done].a.addr;
+	} else if (!w && how == MAT_NO_STEP) {
+		if (dbt_drain(d, dt, err))
+			return -1;
+		nearest(d, dt, r.u.rip, l);
+	} else if (!w) {
+		w = step_out(d, dt, &r, l, stash, err);
+		if (w)
+			return w;
+	}
+	if (dbt_drain(d, dt, err))
+		return -1;
+	r.u.rip = l->pc;
+	r.u.gs_base = dt->app_gs;
+	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, &r, err);
+	if (hit < 0 || set_regs(th->tid, &r, err))
+		return -1;
+	th->regs = r;
+	th->regs_stale = false;
+	th->code_len = 0;
+	th->engine_owned = false;
+	th->has_pending = false;
+	return hit;
+}

@@ -1,0 +1,452 @@
+/*
+ * The memory the dbt engine shares with the traced process: one memfd,
+ * mapped whole (read-write) in the tracer, and in the tracee as a data
+ * area (lookup table, thread contexts and rings) plus code regions placed
+ * near the code they translate. The tracee maps them with system calls
+ * the tracer makes it execute ("remote" calls: registers set, one
+ * single-step over a syscall instruction, registers restored), opening
+ * the memfd through /proc/<tracer>/fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <elf.h>
+
+#include "trace/dbt/dbt.h"
+#include "util/log.h"
+
+#define GB (1ull << 30)
+/* New regions go within this distance of the code; existing ones serve a bit further. */
+#define REACH_NEW (GB + GB / 2)
+#define REACH_USE (GB + GB * 3 / 4)
+#define USER_TOP  0x7ffffffff000ull
+#define USER_LOW  0x10000ull
+#define DATA_HINT 0x200000000ull
+
+int dbt_mem_init(struct dbt *d, struct err *err)
+{
+	d->shm_fd = (int)syscall(SYS_memfd_create, "nosco-dbt", MFD_CLOEXEC);
+	if (d->shm_fd < 0)
+		return err_sys(err, ERR_TRACE, "memfd_create");
+	if (ftruncate(d->shm_fd, (off_t)DBT_SHM_SIZE))
+		return err_sys(err, ERR_TRACE, "cannot size the dbt memory");
+	d->shm = mmap(NULL, DBT_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+	              d->shm_fd, 0);
+	if (d->shm == MAP_FAILED) {
+		d->shm = NULL;
+		return err_sys(err, ERR_TRACE, "cannot map the dbt memory");
+	}
+	d->maps_stale = true;
+	return 0;
+}
+
+void dbt_mem_fini(struct dbt *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n_regions; i++)
+		vec_free(&d->regions[i].blocks);
+	if (d->shm)
+		munmap(d->shm, DBT_SHM_SIZE);
+	if (d->shm_fd >= 0)
+		close(d->shm_fd);
+	d->shm = NULL;
+	d->shm_fd = -1;
+	vec_free(&d->maps);
+}
+
+void dbt_mem_reset(struct dbt *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n_regions; i++)
+		vec_free(&d->regions[i].blocks);
+	memset(d->regions, 0, sizeof(d->regions));
+	d->n_regions = 0;
+	d->ready = false;
+	d->data_base = 0;
+	memset(d->slot_used, 0, sizeof(d->slot_used));
+	memset(d->slot_guarded, 0, sizeof(d->slot_guarded));
+	/* Zero everything at once: the kernel drops the pages. */
+	fallocate(d->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)DBT_SHM_SIZE);
+	d->maps_stale = true;
+}
+
+void *dbt_tracer_ptr(struct dbt *d, uint64_t addr)
+{
+	uint32_t i;
+
+	if (addr >= d->data_base && addr < d->data_base + DBT_DATA_SIZE)
+		return d->shm + (addr - d->data_base);
+	for (i = 0; i < d->n_regions; i++)
+		if (addr >= d->regions[i].base && addr < d->regions[i].base + DBT_REGION_SIZE)
+			return d->regions[i].map + (addr - d->regions[i].base);
+	return NULL;
+}
+
+static int get_regs(pid_t tid, struct arch_regs *r)
+{
+	struct iovec iov = { r, sizeof(*r) };
+
+	return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) ? -1 : 0;
+}
+
+static int set_regs(pid_t tid, const struct arch_regs *r)
+{
+	struct iovec iov = { (void *)r, sizeof(*r) };
+
+	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) ? -1 : 0;
+}
+
+/* step_once - single-step tid; a signal that arrives meanwhile is sent again afterwards */
+static int step_once(pid_t tid, int *other_sig, struct err *err)
+{
+	int status;
+
+	for (;;) {
+		if (ptrace(PTRACE_SINGLESTEP, tid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)tid);
+		while (waitpid(tid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
+		if (!WIFSTOPPED(status))
+			return err_set(err, ERR_TRACE, "thread %d ended during a remote call",
+			               (int)tid);
+		if (WSTOPSIG(status) == SIGTRAP && !(status >> 16))
+			return 0;
+		if (!(status >> 16) && !*other_sig)
+			*other_sig = WSTOPSIG(status);
+	}
+}
+
+/*
+ * run_gadget - step the thread over the syscall at gadget with registers r
+ * (r receives the registers after). A thread fresh from exec or clone
+ * first reports its own syscall's return without executing anything, and
+ * execve then writes its result over rax: the step is made again with r.
+ */
+static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, int *other,
+                      struct err *err)
+{
+	struct arch_regs want = *r;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (set_regs(th->tid, &want))
+			return err_sys(err, ERR_TRACE, "cannot set registers");
+		if (step_once(th->tid, other, err))
+			return -1;
+		if (get_regs(th->tid, r))
+			return err_sys(err, ERR_TRACE, "cannot read registers");
+		if (r->u.rip != gadget)
+			break;
+		th->fresh = false;
+	}
+	return 0;
+}
+
+int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
+                       uint64_t *ret, struct err *err)
+{
+	struct tracee *t = d->t;
+	struct arch_regs saved, r;
+	uint8_t orig[2];
+	uint64_t gadget = d->n_regions ? d->regions[0].gadget : 0;
+	bool patched = !gadget;
+	int other = 0, rc;
+
+	if (get_regs(th->tid, &saved))
+		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
+		               (int)th->tid);
+	/* Before the first code region exists, a syscall instruction goes where the thread is. */
+	if (!gadget) {
+		gadget = saved.u.rip;
+		if (pread(t->mem_fd, orig, 2, (off_t)gadget) != 2 ||
+		    tracee_write_raw(t, gadget, "\x0f\x05", 2))
+			return err_set(err, ERR_TRACE, "cannot place a system call at %#llx",
+			               (unsigned long long)gadget);
+	}
+	r = saved;
+	r.u.rip = gadget;
+	r.u.rax = (uint64_t)nr;
+	r.u.orig_rax = (uint64_t)-1; /* no syscall restart on the way out */
+	r.u.rdi = args[0];
+	r.u.rsi = args[1];
+	r.u.rdx = args[2];
+	r.u.r10 = args[3];
+	r.u.r8 = args[4];
+	r.u.r9 = args[5];
+	rc = run_gadget(th, &r, gadget, &other, err);
+	if (!rc && r.u.rip != gadget + 2)
+		rc = err_set(err, ERR_TRACE, "a remote system call did not run in thread %d",
+		             (int)th->tid);
+	if (!rc)
+		*ret = r.u.rax;
+	if (set_regs(th->tid, &saved) && !rc)
+		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
+	if (patched)
+		tracee_write_raw(t, gadget, orig, 2);
+	if (other)
+		syscall(SYS_tgkill, t->pid, th->tid, other);
+	return rc;
+}
+
+/* call - a remote system call whose negative results are errors */
+static int call(struct dbt *d, struct tthread *th, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                uint64_t a3, uint64_t a4, uint64_t a5, uint64_t *ret, struct err *err)
+{
+	const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+	uint64_t r = 0;
+
+	if (dbt_remote_syscall(d, th, nr, args, &r, err))
+		return -1;
+	if ((int64_t)r < 0 && (int64_t)r > -4096) {
+		errno = (int)-(int64_t)r;
+		return err_sys(err, ERR_TRACE, "system call %ld in the traced program", nr);
+	}
+	if (ret)
+		*ret = r;
+	return 0;
+}
+
+/* open_shm - open the memfd in the tracee; the path goes below the thread's red zone */
+static int open_shm(struct dbt *d, struct tthread *th, uint64_t *fd, struct err *err)
+{
+	struct arch_regs r;
+	char path[64];
+	uint64_t at;
+	int n = snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), d->shm_fd);
+
+	if (get_regs(th->tid, &r))
+		return err_sys(err, ERR_TRACE, "cannot read registers");
+	at = (r.u.rsp - 1024 - (uint64_t)n - 1) & ~15ull;
+	if (tracee_write_raw(d->t, at, path, (size_t)n + 1))
+		return err_set(err, ERR_TRACE, "cannot write to the stack of thread %d",
+		               (int)th->tid);
+	return call(d, th, SYS_openat, (uint64_t)AT_FDCWD, at, O_RDWR | O_CLOEXEC, 0, 0, 0, fd,
+	            err);
+}
+
+int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err)
+{
+	uint64_t fd, base;
+	int rc;
+
+	if (d->ready)
+		return 0;
+	if (open_shm(d, th, &fd, err))
+		return err_prefix(err, "dbt: cannot share memory with the program");
+	/* Low and fixed, far from where the program maps anything (docs/engine.md). */
+	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
+	if (rc)
+		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (rc)
+		return err_prefix(err, "dbt: cannot map its memory into the program");
+	d->data_base = base;
+	d->ready = true;
+	d->maps_stale = true;
+	return 0;
+}
+
+static void read_maps(struct dbt *d)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	d->maps.len = 0;
+	d->maps_stale = false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char perms[8];
+		struct dbt_map m;
+
+		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3)
+			continue;
+		m.stack = strstr(line, "[stack]") != NULL;
+		m.lo = lo;
+		m.hi = hi;
+		m.r = perms[0] == 'r';
+		m.w = perms[1] == 'w';
+		m.x = perms[2] == 'x';
+		m.shared = perms[3] == 's';
+		vec_push(&d->maps, m);
+	}
+	fclose(f);
+}
+
+const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr)
+{
+	int pass;
+	size_t lo, hi, mid;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (d->maps_stale || pass)
+			read_maps(d);
+		lo = 0;
+		hi = d->maps.len;
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (addr < d->maps.data[mid].lo)
+				hi = mid;
+			else if (addr >= d->maps.data[mid].hi)
+				lo = mid + 1;
+			else
+				return &d->maps.data[mid];
+		}
+	}
+	return NULL;
+}
+
+static uint64_t distance(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/* is_free - no mapping overlaps [lo, lo + len) */
+static bool is_free(const struct dbt *d, uint64_t lo, uint64_t len)
+{
+	size_t i;
+
+	if (lo < USER_LOW || lo + len > USER_TOP)
+		return false;
+	for (i = 0; i < d->maps.len; i++)
+		if (d->maps.data[i].lo < lo + len && d->maps.data[i].hi > lo)
+			return false;
+	return true;
+}
+
+/*
+ * place - where a code region for the code at addr goes: out of the way
+ * of the program's own mappings, so that they land where they would
+ * without nosco. Libraries and the vdso sit right below mmap_base, where
+ * the kernel's top-down allocation starts: their region goes above them,
+ * in the gap below the stack that allocation never uses. An executable
+ * gets its region below it (its heap grows up from its end), or, when
+ * there is no room there (addresses near 0), far above. 0: no room.
+ */
+static uint64_t place(struct dbt *d, uint64_t addr)
+{
+	uint64_t top = 0, stack_lo = USER_TOP, lo = addr, pos;
+	size_t i;
+
+	read_maps(d);
+	for (i = 0; i < d->maps.len; i++)
+		if (d->maps.data[i].stack)
+			stack_lo = d->maps.data[i].lo;
+	for (i = 0; i < d->maps.len; i++)
+		if (d->maps.data[i].hi <= stack_lo && !d->maps.data[i].stack)
+			top = d->maps.data[i].hi;
+	/* The cluster of mappings addr is in (a binary's segments, its bss, its heap). */
+	for (i = d->maps.len; i-- > 0;)
+		if (d->maps.data[i].lo <= lo && d->maps.data[i].hi + (16u << 20) >= lo)
+			lo = d->maps.data[i].lo;
+	if (top && distance(top, addr) < REACH_NEW / 2) {
+		pos = (top + (2u << 20)) & ~(uint64_t)((1u << 20) - 1);
+		if (pos + DBT_REGION_SIZE + (32u << 20) <= stack_lo &&
+		    is_free(d, pos, DBT_REGION_SIZE))
+			return pos;
+	}
+	if (lo > DBT_REGION_SIZE + (2u << 20) + USER_LOW) {
+		pos = (lo - DBT_REGION_SIZE - (2u << 20)) & ~(uint64_t)((1u << 20) - 1);
+		if (distance(pos, addr) + DBT_REGION_SIZE < REACH_NEW &&
+		    is_free(d, pos, DBT_REGION_SIZE))
+			return pos;
+	}
+	/* Far above, the farthest free place in reach (a heap may have started anywhere below). */
+	for (pos = (addr + REACH_NEW - DBT_REGION_SIZE) & ~(uint64_t)((1u << 20) - 1);
+	     pos > addr + DBT_REGION_SIZE; pos -= DBT_REGION_SIZE)
+		if (is_free(d, pos, DBT_REGION_SIZE))
+			return pos;
+	return 0;
+}
+
+/* region_init - the region's shared code: the remote-call gadget and the lookup */
+static void region_init(struct dbt *d, struct dbt_region *rg)
+{
+	struct dbt_code c = { rg->map, rg->map + DBT_REGION_SIZE, rg->base, false };
+	struct dbt_hyper *h = dbt_hyper_new(d);
+
+	rg->gadget = dbt_x86_emit_gadget(&c);
+	dbt_x86_align(&c, 16);
+	rg->dispatch = c.pc;
+	dbt_x86_emit_dispatch(&c, &rg->ind_miss);
+	dbt_x86_align(&c, 16);
+	rg->used = c.pc - rg->base;
+	h->kind = HY_INDIRECT;
+	hashmap_put(&d->hypers, rg->ind_miss, h);
+}
+
+struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
+{
+	struct dbt_region *rg;
+	uint64_t fd, base, hint;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < d->n_regions; i++) {
+		rg = &d->regions[i];
+		if (distance(rg->base, addr) + DBT_REGION_SIZE < REACH_USE &&
+		    rg->used + 65536 < DBT_REGION_SIZE)
+			return rg;
+	}
+	if (d->n_regions == DBT_MAX_REGIONS) {
+		err_set(err, ERR_UNSUPPORTED, "dbt: out of code regions");
+		return NULL;
+	}
+	hint = place(d, addr);
+	if (!hint) {
+		err_set(err, ERR_UNSUPPORTED, "dbt: no room for code near %#llx",
+		        (unsigned long long)addr);
+		return NULL;
+	}
+	if (open_shm(d, th, &fd, err))
+		return NULL;
+	rc = call(d, th, SYS_mmap, hint, DBT_REGION_SIZE, PROT_READ | PROT_EXEC,
+	          MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fd,
+	          DBT_DATA_SIZE + (uint64_t)d->n_regions * DBT_REGION_SIZE, &base, err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (rc)
+		return NULL;
+	rg = &d->regions[d->n_regions];
+	memset(rg, 0, sizeof(*rg));
+	rg->base = base;
+	rg->map = d->shm + DBT_DATA_SIZE + (uint64_t)d->n_regions * DBT_REGION_SIZE;
+	d->n_regions++;
+	d->maps_stale = true;
+	region_init(d, rg);
+	log_debug("dbt: code region %#llx for %#llx", (unsigned long long)base,
+	          (unsigned long long)addr);
+	return rg;
+}
+
+int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err)
+{
+	int i;
+
+	if (!d->ready)
+		return 0;
+	if (call(d, child, SYS_munmap, d->data_base, DBT_DATA_SIZE, 0, 0, 0, 0, NULL, err))
+		return -1;
+	/* Region 0 holds the gadget these calls run through: it goes last. */
+	for (i = (int)d->n_regions - 1; i >= 0; i--)
+		if (call(d, child, SYS_munmap, d->regions[i].base, DBT_REGION_SIZE, 0, 0, 0, 0,
+		         NULL, err))
+			return -1;
+	return 0;
+}

@@ -1,0 +1,339 @@
+/*
+ * Replaying a thread's ring into the core. The ring says which blocks the
+ * thread entered, in order, and the value of rsp after each instruction
+ * that set it from run-time values; everything else about rsp follows
+ * from the instructions themselves. A block's record is written when the
+ * block is entered, so how far it ran is known only from what comes next:
+ * the next block's record (it ran to its end, and its terminator went
+ * there), or the place the thread was stopped at (dbt_replay_finish).
+ *
+ * Only a block's terminator can change the call stack (core.h); the
+ * instructions before it are given to the core as one store block, and
+ * runs of the same block (a loop) as one run. The terminator goes through
+ * core_step() whenever it can open or close a frame, with the registers
+ * the core looks at (pc and rsp) reconstructed.
+ *
+ * While the core does not record the thread (a truncated call, after its
+ * scope returned) the replay plays the single-step engine's breakpoints:
+ * arriving at a return point with rsp above its frame, or at a landing
+ * pad being watched, is core_return_hit().
+ */
+#include <string.h>
+
+#include "trace/dbt/dbt.h"
+
+/*
+ * regs_at - the registers the core reads for a control transfer: pc and
+ * rsp; the others stay zero (rax 0: no syscall is rt_sigreturn here).
+ */
+static void regs_at(struct arch_regs *r, uint64_t pc, uint64_t sp)
+{
+	arch_regs_set_pc(r, pc);
+	arch_regs_set_sp(r, sp);
+}
+
+static int flush_run(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	int rc;
+
+	if (rp->run < 0)
+		return 0;
+	rc = core_record_block(d->t->core, dt->th->core, (uint32_t)rp->run, rp->run_n, err);
+	rp->run = -1;
+	return rc;
+}
+
+/* record - the first n instructions of b, repeat times, as a store block */
+static int record(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t n,
+                  uint64_t repeat, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	int64_t sb = dbt_store_block(d, b, n, err);
+
+	if (sb < 0)
+		return -1;
+	if (rp->run == sb) {
+		rp->run_n += repeat;
+		return 0;
+	}
+	if (flush_run(d, dt, err))
+		return -1;
+	rp->run = sb;
+	rp->run_n = repeat;
+	rp->just_recorded = true;
+	return 0;
+}
+
+/* set_dir - the core's new directive for the thread */
+static void set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd)
+{
+	if (nd->mode != CORE_RUN_TO_RETURN && dt->th->resume_bps.len)
+		escape_clear_resume(d->t, dt->th);
+	dt->th->dir = *nd;
+}
+
+/* step_one - give one instruction to the core (it changes frames, or is recorded alone) */
+static int step_one(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *in,
+                    uint64_t sp_before, uint64_t pc_after, uint64_t sp_after, struct err *err)
+{
+	static struct arch_regs before, after; /* zero but for pc and rsp */
+	struct core_directive nd;
+
+	if (flush_run(d, dt, err))
+		return -1;
+	regs_at(&before, in->a.addr, sp_before);
+	regs_at(&after, pc_after, sp_after);
+	if (core_step(d->t->core, dt->th->core, &in->a, &before, &after, &nd, err))
+		return -1;
+	set_dir(d, dt, &nd);
+	dt->rp.just_recorded = true;
+	return 0;
+}
+
+/*
+ * arrive - a thread the core does not record reaches pc with rsp sp, as
+ * if the single-step engine's breakpoints were there. Return: 1 if one
+ * was hit (th->dir says what now), 0 if not, -1 on error.
+ */
+static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct core_directive nd;
+	struct arch_regs r;
+	bool hit = false;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	if (th->dir.mode == CORE_RECORD)
+		return 0;
+	if (dt->rp.just_recorded) {
+		dt->rp.just_recorded = false;
+		return 0;
+	}
+	if (th->dir.mode == CORE_RUN_TO_RETURN)
+		for (i = 0; i < 2; i++)
+			if (th->dir.ret[i].addr == pc && sp > th->dir.ret[i].frame_sp)
+				hit = true;
+	if (!hit && th->resume_bps.len && escape_take_resume(d->t, th, pc))
+		hit = true;
+	if (!hit)
+		return 0;
+	regs_at(&r, pc, sp);
+	if (core_return_hit(d->t->core, th->core, &r, &nd, err))
+		return -1;
+	set_dir(d, dt, &nd);
+	return 1;
+}
+
+/* needs_core - can the terminator change frames, going to next with rsp sp_after? */
+static bool needs_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *t,
+                       uint64_t next, uint64_t sp_after)
+{
+	uint64_t fall = t->a.addr + t->a.len;
+
+	if (t->a.cls == ARCH_INSN_OTHER)
+		return false;
+	if (t->a.cls == ARCH_INSN_CALL && next != fall)
+		return true;
+	if (sp_after > core_close_sp(dt->th->core))
+		return true;
+	return (t->a.cls == ARCH_INSN_JUMP || t->a.cls == ARCH_INSN_BRANCH) && next != fall &&
+	       core_is_scope_entry(d->t->core, next);
+}
+
+/* fast_complete - a whole block of a recording thread with no rsp record: the common case */
+static int fast_complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint64_t next,
+                         uint64_t repeat, struct err *err)
+{
+	const struct dbt_insn *t = &b->insns[b->n - 1];
+	uint64_t sp_before = dt->rp.sp_in + (uint64_t)b->pre_delta;
+	uint64_t sp_after = sp_before + (uint64_t)(int64_t)t->sp_delta;
+
+	if (needs_core(d, dt, t, next, sp_after)) {
+		if (b->n > 1 && record(d, dt, b, b->n - 1, 1, err))
+			return -1;
+		if (step_one(d, dt, t, sp_before, next, sp_after, err))
+			return -1;
+	} else if (record(d, dt, b, b->n, repeat, err)) {
+		return -1;
+	}
+	dt->rp.sp = sp_after;
+	dt->rp.blk = NULL;
+	return 0;
+}
+
+/*
+ * complete - b ran its first done instructions (all of them: then its
+ * terminator went to next). Records what the core records, plays the
+ * breakpoints where it does not.
+ */
+static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t done,
+                    uint64_t next, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	uint64_t sp = rp->sp_in, sp_after;
+	uint32_t k, di = 0, from = 0;
+	const struct dbt_insn *in;
+	bool rec = dt->th->dir.mode == CORE_RECORD;
+	int r;
+
+	if (rec && done == b->n && !b->n_dyn)
+		return fast_complete(d, dt, b, next, 1, err);
+	for (k = 0; k < done; k++) {
+		in = &b->insns[k];
+		if (!rec) {
+			r = arrive(d, dt, in->a.addr, sp, err);
+			if (r < 0)
+				return -1;
+			if (r && dt->th->dir.mode == CORE_RECORD) {
+				rec = true;
+				from = k;
+			}
+		}
+		if (in->sp_dynamic) {
+			if (di >= rp->dyn.len)
+				return err_set(err, ERR_INTERNAL,
+				               "dbt: no rsp record after %#llx in thread %d",
+				               (unsigned long long)in->a.addr, (int)dt->th->tid);
+			sp_after = rp->dyn.data[di++];
+		} else {
+			sp_after = sp + (uint64_t)(int64_t)in->sp_delta;
+		}
+		if (k + 1 == b->n && rec) {
+			/* The terminator: the record of what ran before it, then itself. */
+			if (from == 0 && !needs_core(d, dt, in, next, sp_after)) {
+				if (record(d, dt, b, b->n, 1, err))
+					return -1;
+			} else {
+				if (from == 0 && k && record(d, dt, b, k, 1, err))
+					return -1;
+				for (; from && from < k; from++)
+					if (step_one(d, dt, &b->insns[from], 0,
+					             b->insns[from].a.addr + b->insns[from].a.len,
+					             0, err))
+						return -1;
+				if (step_one(d, dt, in, sp, next, sp_after, err))
+					return -1;
+			}
+		}
+		sp = sp_after;
+	}
+	/* Stopped inside: what ran of it (never its terminator) is recorded one by one. */
+	if (rec && done < b->n)
+		for (k = from; k < done; k++)
+			if (step_one(d, dt, &b->insns[k], 0, b->insns[k].a.addr + b->insns[k].a.len,
+			             0, err))
+				return -1;
+	rp->sp = sp;
+	rp->blk = NULL;
+	rp->dyn.len = 0;
+	return 0;
+}
+
+/* same_run - how many records from w on repeat w[0] */
+static size_t same_run(const uint32_t *w, size_t n)
+{
+	uint64_t pair = (uint64_t)w[0] << 32 | w[0], x;
+	size_t i = 1;
+
+	/* Two records a compare: a loop makes millions of them. */
+	while (i + 2 <= n) {
+		memcpy(&x, w + i, 8);
+		if (x != pair)
+			break;
+		i += 2;
+	}
+	while (i < n && w[i] == w[0])
+		i++;
+	return i;
+}
+
+/* feed - replay ring records */
+static int feed(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	struct dbt_block *b;
+	size_t i = 0, run;
+
+	while (i < n) {
+		if (w[i] == DBT_REC_SP) {
+			if (i + 3 > n || !rp->blk)
+				return err_set(err, ERR_INTERNAL, "dbt: a stray rsp record");
+			vec_push(&rp->dyn, w[i + 1] | (uint64_t)w[i + 2] << 32);
+			i += 3;
+			continue;
+		}
+		if (w[i] >= d->blocks.len)
+			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
+			               w[i]);
+		b = d->blocks.data[w[i]];
+		if (rp->blk && complete(d, dt, rp->blk, rp->blk->n, b->addr, err))
+			return -1;
+		/*
+		 * A block that loops on itself with rsp unchanged, recorded: the
+		 * repeats are decided by the first one.
+		 */
+		run = same_run(w + i, n - i);
+		if (run > 2 && !b->n_dyn && dt->th->dir.mode == CORE_RECORD &&
+		    b->pre_delta + b->insns[b->n - 1].sp_delta == 0 &&
+		    !needs_core(d, dt, &b->insns[b->n - 1], b->addr, rp->sp)) {
+			rp->sp_in = rp->sp;
+			if (fast_complete(d, dt, b, b->addr, run - 1, err))
+				return -1;
+			i += run - 1;
+		}
+		rp->blk = b;
+		rp->sp_in = rp->sp;
+		rp->dyn.len = 0;
+		i++;
+	}
+	return 0;
+}
+
+void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
+{
+	/* It comes from the step engine, which just stepped over whatever is here. */
+	dt->rp.just_recorded = true;
+	dt->rp.blk = NULL;
+	dt->rp.sp = arch_regs_sp(regs);
+	dt->rp.dyn.len = 0;
+	dt->rp.run = -1;
+}
+
+int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	uint64_t *cursor = (uint64_t *)(dt->ctxp + DBT_CTX_CURSOR);
+	size_t n = (size_t)(*cursor - dt->ring) / 4;
+
+	if (*cursor < dt->ring || *cursor > dt->ring + DBT_RING_SIZE)
+		return err_set(err, ERR_INTERNAL, "dbt: thread %d's ring cursor is off",
+		               (int)dt->th->tid);
+	*cursor = dt->ring;
+	d->n_drains++;
+	return feed(d, dt, (const uint32_t *)dt->ringp, n, err);
+}
+
+int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t done,
+                      uint64_t pc, const struct arch_regs *regs, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	int hit;
+
+	if (b && b != rp->blk)
+		return err_set(err, ERR_INTERNAL,
+		               "dbt: thread %d stopped in a block it did not enter",
+		               (int)dt->th->tid);
+	if (rp->blk && complete(d, dt, rp->blk, b ? done : rp->blk->n, pc, err))
+		return -1;
+	if (regs && rp->sp != arch_regs_sp(regs))
+		return err_set(err, ERR_INTERNAL,
+		               "dbt: thread %d: replayed rsp %#llx, real %#llx at %#llx",
+		               (int)dt->th->tid, (unsigned long long)rp->sp,
+		               (unsigned long long)arch_regs_sp(regs), (unsigned long long)pc);
+	rp->landed_recorded = rp->just_recorded;
+	hit = arrive(d, dt, pc, rp->sp, err);
+	if (hit < 0 || flush_run(d, dt, err))
+		return -1;
+	return hit;
+}

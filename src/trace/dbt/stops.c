@@ -1,0 +1,550 @@
+/*
+ * Stops of threads that run in the code cache. Cache misses are served
+ * and the thread goes on in the cache; everything else "materializes" the
+ * thread first: it is single-stepped out of any engine code it is in, its
+ * ring is replayed up to there, and its registers become the
+ * application's own (real rip, the application's gs base). Then the
+ * single-step engine handles the stop as if it had been stepping the
+ * thread all along, and gives it back through dbt_record_hook() when it
+ * next resumes it recording.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <elf.h>
+
+#include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
+#include "util/log.h"
+
+/* Where a stopped cache thread is, in application terms. */
+struct loc {
+	struct dbt_block *b; /* the block it entered and is in, or NULL between blocks */
+	uint32_t done;       /* instructions of b completed */
+	uint64_t pc;         /* the application address it continues at */
+};
+
+static int get_regs(struct tthread *th, struct arch_regs *r, struct err *err)
+{
+	struct iovec iov = { r, sizeof(*r) };
+
+	if (ptrace(PTRACE_GETREGSET, th->tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
+		               (int)th->tid);
+	return 0;
+}
+
+static int set_regs(struct tthread *th, const struct arch_regs *r, struct err *err)
+{
+	struct iovec iov = { (void *)r, sizeof(*r) };
+
+	if (ptrace(PTRACE_SETREGSET, th->tid, (void *)NT_PRSTATUS, &iov))
+		return err_sys(err, ERR_TRACE, "cannot write the registers of thread %d",
+		               (int)th->tid);
+	return 0;
+}
+
+struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
+{
+	struct dbt_thread *dt = hashmap_get(&d->threads, (uint64_t)(uintptr_t)th);
+	uint64_t off;
+	uint32_t i;
+
+	if (dt || !create || !d->ready)
+		return dt;
+	for (i = 0; i < DBT_MAX_SLOTS && d->slot_used[i]; i++)
+		;
+	if (i == DBT_MAX_SLOTS)
+		return NULL;
+	dt = xcalloc(1, sizeof(*dt));
+	dt->th = th;
+	dt->slot = i;
+	off = DBT_TABLE_SIZE + (uint64_t)i * DBT_SLOT_SIZE;
+	dt->ctx = d->data_base + off;
+	dt->ctxp = d->shm + off;
+	dt->ring = dt->ctx + DBT_CTX_SIZE;
+	dt->ringp = dt->ctxp + DBT_CTX_SIZE;
+	dt->rp.run = -1;
+	memset(dt->ctxp, 0, DBT_CTX_SIZE);
+	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
+	memcpy(dt->ctxp + DBT_CTX_TABLE, &d->data_base, 8);
+	d->slot_used[i] = true;
+	hashmap_put(&d->threads, (uint64_t)(uintptr_t)th, dt);
+	return dt;
+}
+
+void dbt_thread_free(struct dbt *d, struct tthread *th)
+{
+	struct dbt_thread *dt = hashmap_del(&d->threads, (uint64_t)(uintptr_t)th);
+
+	if (!dt)
+		return;
+	d->slot_used[dt->slot] = false;
+	vec_free(&dt->rp.dyn);
+	free(dt);
+}
+
+void dbt_threads_free(struct dbt *d)
+{
+	struct dbt_thread *dt;
+	size_t i = 0;
+
+	while (hashmap_next(&d->threads, &i, NULL, (void **)&dt)) {
+		vec_free(&dt->rp.dyn);
+		free(dt);
+	}
+	hashmap_fini(&d->threads);
+	hashmap_init(&d->threads);
+}
+
+/* guard - the page after the thread's ring faults: a full ring stops the thread */
+static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	const uint64_t args[6] = { dt->ring + DBT_RING_SIZE, DBT_PAGE, PROT_NONE };
+	uint64_t r;
+
+	if (d->slot_guarded[dt->slot])
+		return 0;
+	if (dbt_remote_syscall(d, dt->th, SYS_mprotect, args, &r, err))
+		return -1;
+	if (r)
+		return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
+	d->slot_guarded[dt->slot] = true;
+	return 0;
+}
+
+/* enter - start th at b in the cache */
+static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct arch_regs r = th->regs;
+	uint64_t up = core_call_budget(th->core);
+
+	dt->app_gs = r.u.gs_base;
+	r.u.gs_base = dt->ctx;
+	/* The step engine just acted on whatever the tracer's hooks at b are for. */
+	r.u.rip = b->entry;
+	memcpy(dt->ctxp + DBT_CTX_UP, &up, 8);
+	if (set_regs(th, &r, err))
+		return -1;
+	dbt_replay_start(dt, &r);
+	th->engine_owned = true;
+	th->has_pending = false;
+	th->fresh = false;
+	return tracee_resume(d->t, th, false, err);
+}
+
+/* after_syscall - a system call that may change code mappings ran: forget what it changed */
+static void after_syscall(struct dbt *d, struct dbt_thread *dt)
+{
+	const uint64_t *a = dt->syscall_args;
+	uint64_t lo = a[0] & ~(uint64_t)(DBT_PAGE - 1), len = 0;
+
+	switch (dt->syscall_nr) {
+	case SYS_munmap:
+	case SYS_mprotect:
+	case SYS_pkey_mprotect:
+	case SYS_mremap:
+		len = a[1];
+		break;
+	case SYS_mmap:
+		if (a[3] & MAP_FIXED)
+			len = a[1];
+		break;
+	case SYS_shmdt:
+		lo = 0;
+		len = UINT64_MAX;
+		break;
+	default:
+		break;
+	}
+	if (len)
+		dbt_invalidate(d, lo, len == UINT64_MAX ? UINT64_MAX : a[0] + len);
+	d->maps_stale = true;
+}
+
+int dbt_record_hook(struct tracee *t, struct tthread *th, bool *taken, struct err *err)
+{
+	struct dbt *d = t->engine;
+	struct dbt_thread *dt;
+	struct dbt_block *b;
+
+	*taken = false;
+	if (th->inject || th->kind != TT_THREAD || d->broken)
+		return 0;
+	if (step_refresh_regs(t, th, err))
+		return -1;
+	if (dbt_mem_ready(d, th, err)) {
+		log_warn("%s; tracing by single-stepping only", err->msg);
+		d->broken = true;
+		return 0;
+	}
+	dt = dbt_thread_of(d, th, true);
+	if (!dt)
+		return 0;
+	if (dt->force_step) {
+		dt->force_step--;
+		d->n_stepped++;
+		return 0;
+	}
+	if (dt->syscall_nr) {
+		after_syscall(d, dt);
+		dt->syscall_nr = 0;
+	}
+	if (guard(d, dt, err))
+		return -1;
+	b = dbt_block_at(d, th, arch_regs_pc(&th->regs), err);
+	if (!b) {
+		d->n_fallback++;
+		return 0;
+	}
+	*taken = true;
+	return enter(d, dt, b, err);
+}
+
+/* pending_at - the step engine's state for a thread about to execute the instruction at l */
+static void pending_at(struct dbt *d, struct tthread *th, const struct dbt_loc *l)
+{
+	if (l->b && l->done < l->b->n)
+		th->pending = l->b->insns[l->done].a;
+	else
+		tracee_decode(d->t, l->pc, &th->pending);
+	th->pending_regs = th->regs;
+	th->has_pending = true;
+}
+
+/* resume_at - set a cache thread going at b's head (a served miss: only rip changes) */
+static int resume_at(struct dbt *d, struct tthread *th, struct dbt_block *b, struct err *err)
+{
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
+	           (void *)b->cache))
+		return err_sys(err, ERR_TRACE, "cannot set the pc of thread %d", (int)th->tid);
+	return tracee_resume(d->t, th, false, err);
+}
+
+/* hand_over - th is materialized: the step engine goes on with it as the core says */
+static int hand_over(struct dbt *d, struct tthread *th, struct err *err)
+{
+	struct core_directive dir = th->dir;
+
+	return step_apply(d->t, th, &dir, err);
+}
+
+/* on_sync - a block the tracer wanted to see entered: act as the step engine's breakpoint */
+static int on_sync(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct dbt_stash st;
+	struct dbt_loc l;
+	struct core_directive nd;
+	int hit = dbt_materialize(d, dt, MAT_STEP, true, &l, &st, err);
+
+	if (hit < 0 || hit == 2)
+		return hit < 0 ? -1 : 0;
+	d->n_syncs++;
+	nd = th->dir;
+	/* As the scope's breakpoint: not after a recorded step, which steps over it. */
+	if (!hit && !dt->rp.landed_recorded && th->dir.mode != CORE_RECORD &&
+	    core_is_scope_entry(d->t->core, l.pc)) {
+		if (core_scope_hit(d->t->core, th->core, &th->regs, &nd, err))
+			return -1;
+	}
+	return step_apply(d->t, th, &nd, err);
+}
+
+/* on_step_here - the instruction at the hypercall is for the step engine (a call, a syscall) */
+static int on_step_here(struct dbt *d, struct dbt_thread *dt, const struct dbt_hyper *h,
+                        struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct dbt_stash st;
+	struct dbt_loc l;
+	int rc = dbt_materialize(d, dt, MAT_STEP, true, &l, &st, err);
+
+	if (rc < 0 || rc == 2)
+		return rc < 0 ? -1 : 0;
+	if (h->kind == HY_SYSCALL) {
+		dt->syscall_nr = (long)th->regs.u.rax;
+		dt->syscall_args[0] = th->regs.u.rdi;
+		dt->syscall_args[1] = th->regs.u.rsi;
+		dt->syscall_args[2] = th->regs.u.rdx;
+		dt->syscall_args[3] = th->regs.u.r10;
+	}
+	dt->force_step = h->kind == HY_STEP ? 0 : 1;
+	return hand_over(d, th, err);
+}
+
+/* on_hyper - th executed the hypercall int3 at at */
+static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const struct dbt_hyper *h,
+                    struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct dbt_block *b;
+	uint64_t target = h->target;
+
+	switch (h->kind) {
+	case HY_EXIT:
+	case HY_INDIRECT:
+		if (h->kind == HY_INDIRECT)
+			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
+		b = dbt_block_at(d, th, target, err);
+		if (!b)
+			return on_step_here(d, dt, h, err);
+		d->n_misses++;
+		/* An exit whose block was invalidated is not waiting for the new one. */
+		if (h->kind == HY_EXIT) {
+			uint64_t *slot = dbt_tracer_ptr(d, h->slot);
+
+			if (*slot != b->cache)
+				dbt_link(d, (struct dbt_link){ h->slot, at }, b);
+		} else {
+			dbt_table_add(d, b);
+		}
+		return resume_at(d, th, b, err);
+	case HY_SYNC:
+		return on_sync(d, dt, err);
+	default:
+		return on_step_here(d, dt, h, err);
+	}
+}
+
+/* on_signal - a signal for a cache thread: the step engine delivers it at the real pc */
+static int on_signal(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                     const siginfo_t *si, struct err *err)
+{
+	struct tthread *th = dt->th;
+	bool sync = si->si_code > 0 && si->si_code != SI_KERNEL;
+	struct dbt_stash st;
+	struct dbt_loc l;
+	int rc = dbt_materialize(d, dt, sync ? MAT_FAULT : MAT_STEP, false, &l, &st, err);
+
+	if (rc < 0 || rc == 2)
+		return rc < 0 ? -1 : 0;
+	/* Stepped out of engine code with the signal held back: it is still this one. */
+	if (ptrace(PTRACE_SETSIGINFO, th->tid, NULL, si))
+		return err_sys(err, ERR_TRACE, "PTRACE_SETSIGINFO");
+	if (st.sig && st.sig != WSTOPSIG(ev->status))
+		syscall(SYS_tgkill, d->t->pid, th->tid, st.sig);
+	pending_at(d, th, &l);
+	return step_handle(d->t, ev, d->s, err);
+}
+
+/*
+ * syscall_pending - a ptrace event (clone, fork, vfork) inside a copied
+ * syscall: materialize the thread with the syscall as the step engine's
+ * pending instruction, to return to the real address after it.
+ */
+static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct arch_regs r;
+	struct dbt_block *b;
+	struct dbt_stash st;
+	struct dbt_loc l;
+	int rc;
+
+	if (get_regs(th, &r, err))
+		return -1;
+	b = dbt_locate(d, r.u.rip);
+	if (!b || !b->term_end || r.u.rip != b->body + b->term_end)
+		return err_set(err, ERR_INTERNAL, "dbt: thread %d reported a system call at %#llx",
+		               (int)th->tid, (unsigned long long)r.u.rip);
+	/* Replay up to the syscall, not past it: the step engine records it when it returns. */
+	r.u.rip = b->body + b->off[b->n - 1];
+	if (set_regs(th, &r, err))
+		return -1;
+	rc = dbt_materialize(d, dt, MAT_NO_STEP, false, &l, &st, err);
+	if (rc < 0)
+		return -1;
+	th->pending_regs = th->regs;
+	th->pending_regs.u.rax = th->regs.u.orig_rax;
+	th->pending = b->insns[b->n - 1].a;
+	th->has_pending = true;
+	th->regs.u.rip = l.pc + th->pending.len;
+	return set_regs(th, &th->regs, err);
+}
+
+/*
+ * fix_child - a task created from the cache starts where its creator's
+ * syscall returns, in the cache, with the creator's gs base: move it to the
+ * real address and the application's gs base before the step engine sees
+ * it. A child process of its own also loses the engine's mappings.
+ */
+static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int event,
+                     uint64_t real_pc, struct err *err)
+{
+	void *parked = hashmap_del(&d->t->parked, (uint64_t)tid);
+	struct tthread tmp = { .tid = tid };
+	struct arch_regs r;
+	int status;
+
+	if (parked) {
+		status = (int)(intptr_t)parked - 1;
+	} else {
+		while (waitpid(tid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
+	}
+	if (WIFSTOPPED(status)) {
+		if (get_regs(&tmp, &r, err))
+			return -1;
+		r.u.rip = real_pc;
+		r.u.gs_base = parent->app_gs;
+		if (set_regs(&tmp, &r, err))
+			return -1;
+		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
+		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_unmap_child(d, &tmp, err))
+			return -1;
+	}
+	hashmap_put(&d->t->parked, (uint64_t)tid, (void *)(intptr_t)(status + 1));
+	return 0;
+}
+
+static int on_new_task(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                       struct err *err)
+{
+	struct tthread *th = dt->th;
+	unsigned long msg = 0;
+
+	if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg))
+		return err_sys(err, ERR_TRACE, "PTRACE_GETEVENTMSG");
+	if (syscall_pending(d, dt, err) ||
+	    fix_child(d, dt, (pid_t)msg, ev->status >> 16, arch_regs_pc(&th->regs), err))
+		return -1;
+	return step_handle(d->t, ev, d->s, err);
+}
+
+static int on_exit_event(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                         struct err *err)
+{
+	struct dbt_stash st;
+	struct dbt_loc l;
+
+	if (dbt_materialize(d, dt, MAT_NO_STEP, false, &l, &st, err) < 0)
+		return -1;
+	return step_handle(d->t, ev, d->s, err);
+}
+
+/* on_exec - the image is gone with the cache: the exec'ing thread's ring, then start afresh */
+static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err)
+{
+	struct tthread *th;
+	struct dbt_thread *dt;
+	unsigned long former = 0;
+	struct dbt_block *b;
+
+	ptrace(PTRACE_GETEVENTMSG, ev->tid, NULL, &former);
+	th = tracee_thread(d->t, (pid_t)former);
+	/* A vfork child leaving our memory: the traced process and its cache stay. */
+	if (th && th->kind != TT_THREAD)
+		return step_handle(d->t, ev, d->s, err);
+	dt = th ? dbt_thread_of(d, th, false) : NULL;
+	if (dt && th->engine_owned) {
+		if (dbt_drain(d, dt, err))
+			return -1;
+		b = dt->rp.blk;
+		if (!b || b->insns[b->n - 1].flow != DBT_FLOW_SYSCALL)
+			return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
+		if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
+			return -1;
+		th->pending = b->insns[b->n - 1].a;
+		th->has_pending = true;
+		th->engine_owned = false;
+	}
+	/* Every thread but the exec'ing one is gone; the cache went with the image. */
+	dbt_threads_free(d);
+	dbt_cache_reset(d);
+	dbt_mem_reset(d);
+	return step_handle(d->t, ev, d->s, err);
+}
+
+/* on_stop_event - a job-control stop or a late interrupt of a cache thread: stay in the cache */
+static int on_stop_event(struct dbt *d, struct tthread *th, int sig, struct err *err)
+{
+	int r = tracee_group_stop(d->t, th, sig, err);
+
+	if (r)
+		return r < 0 ? -1 : 0;
+	return tracee_resume(d->t, th, false, err);
+}
+
+static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                      struct err *err)
+{
+	struct tthread *th = dt->th;
+	int event = ev->status >> 16, sig = WSTOPSIG(ev->status);
+	struct dbt_hyper *h;
+	uint64_t rip;
+	siginfo_t si;
+	bool full;
+
+	switch (event) {
+	case PTRACE_EVENT_CLONE:
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		return on_new_task(d, dt, ev, err);
+	case PTRACE_EVENT_EXIT:
+		return on_exit_event(d, dt, ev, err);
+	case PTRACE_EVENT_STOP:
+		return on_stop_event(d, th, sig, err);
+	case 0:
+		break;
+	default:
+		return tracee_resume(d->t, th, false, err);
+	}
+	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
+		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
+	if (sig == SIGTRAP && si.si_code == SI_KERNEL) {
+		errno = 0;
+		rip = (uint64_t)ptrace(PTRACE_PEEKUSER, th->tid,
+		                       (void *)offsetof(struct user_regs_struct, rip), NULL);
+		if (errno)
+			return err_sys(err, ERR_TRACE, "cannot read the pc of thread %d",
+			               (int)th->tid);
+		h = hashmap_get(&d->hypers, rip - 1);
+		if (h)
+			return on_hyper(d, dt, rip - 1, h, err);
+	}
+	if (dbt_ring_full(d, dt, &si, &full, err))
+		return -1;
+	if (full)
+		return tracee_resume(d->t, th, false, err);
+	return on_signal(d, dt, ev, &si, err);
+}
+
+int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
+{
+	struct tracee *t = d->t;
+	struct tthread *th = tracee_thread(t, ev->tid);
+	struct dbt_thread *dt;
+
+	if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC)
+		return on_exec(d, ev, err);
+	if (!th || !th->engine_owned) {
+		if (th && !WIFSTOPPED(ev->status))
+			dbt_thread_free(d, th);
+		return step_handle(t, ev, d->s, err);
+	}
+	if (tracee_hold_if_world_stopped(t, th, ev->status))
+		return 0;
+	dt = dbt_thread_of(d, th, false);
+	if (!WIFSTOPPED(ev->status) || !dt) {
+		/* Killed in the cache (SIGKILL): what its ring holds is all there is. */
+		if (dt && dbt_drain(d, dt, err))
+			return -1;
+		th->engine_owned = false;
+		dbt_thread_free(d, th);
+		return step_handle(t, ev, d->s, err);
+	}
+	return on_stopped(d, dt, ev, err);
+}

@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""Differential test of nosco's engines: dbt against step.
+
+    python3 tests/e2e/engines.py [--build DIR] [-k PATTERN]... [-j N]
+                                 [--deep] [--list] [-v] [--engine NAME]
+
+Every trace case of tests/e2e/cases.txt, and a set of programs of the
+system at several depths and scopes, is traced twice, with the reference
+engine (step) and with the engine under test (dbt), both with address
+space randomisation off (setarch -R) so that the two runs see the same
+addresses. The program must print the same and exit the same, and the
+raw dump of the two traces (`nosco dump -i FILE events`: metadata, binaries,
+threads, events, calls and every executed instruction of every thread)
+must be identical once what differs from run to run by nature is taken
+out: times, thread ids, process ids of forked children, and the metadata
+that names the engine and its counters.
+
+It ends with "engines: N passed, N failed" and exits 1 if any failed.
+--deep adds deeper traces of the programs of the system (make
+check-engine; minutes, not part of make check).
+"""
+
+import argparse
+import concurrent.futures
+import difflib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+E2E = Path(__file__).resolve().parent
+REPO = E2E.parent.parent
+sys.path.insert(0, str(E2E))
+sys.dont_write_bytecode = True
+import run as e2e  # noqa: E402
+
+# Programs of the system, traced in full and in scoped mode. The depths
+# keep the step engine to seconds per run; --deep adds the slow ones.
+THREADS = "{fx:threads}"
+SYSTEM = [
+    ("true-full2", "/bin/true", "call-depth 2", []),
+    ("true-full4", "/bin/true", "call-depth 4", []),
+    ("echo-full1", "/bin/echo", "call-depth 1", ["hi"]),
+    ("echo-full3", "/bin/echo", "call-depth 3", ["hello", "world"]),
+    ("echo-main2", "/bin/echo", 'trace "main" binary="echo" call-depth=2', ["hi"]),
+    ("ls-full1", "/bin/ls", "call-depth 1", ["-la", "/"]),
+    ("ls-full2", "/bin/ls", "call-depth 2", ["-la", "/"]),
+    ("ls-main2", "/bin/ls", 'trace "main" binary="ls" call-depth=2', ["-la", "/"]),
+    ("python-full1", "/usr/bin/python3", "call-depth 1", ["-c", "pass"]),
+    ("python-full2", "/usr/bin/python3", "call-depth 2", ["-c", "pass"]),
+    ("python-main1", "/usr/bin/python3", 'trace "main" binary="python3.11" call-depth=1',
+     ["-c", "pass"]),
+    ("threads-full3", THREADS, "call-depth 3", []),
+    ("threads-work2", THREADS, 'trace "work" binary="threads" call-depth=2', []),
+]
+DEEP = [
+    ("true-full", "/bin/true", "", []),
+    ("echo-full", "/bin/echo", "", ["hi"]),
+    ("ls-full6", "/bin/ls", "call-depth 6", ["-la", "/"]),
+    ("ls-full", "/bin/ls", "", ["-la", "/"]),
+    ("python-full3", "/usr/bin/python3", "call-depth 3", ["-c", "pass"]),
+    ("python-full5", "/usr/bin/python3", "call-depth 5", ["-c", "pass"]),
+    # Threads in full mode are not compared: pthread_create and pthread_join
+    # take other paths depending on which threads have ended (stack reuse,
+    # waiting or not), whatever the engine. Each worker's own trace is.
+    ("threads2-worker", "{fx:threads2}", 'trace "worker" binary="threads2" call-depth=8', []),
+]
+
+# What differs between two runs whatever the engine.
+KEEP_META = {"exit_kind", "exit_code", "exit_signal", "program", "config", "arch"}
+SUBS = [
+    (re.compile(r"\b(time|time_start|time_end)=\d+"), r"\1=T"),
+    (re.compile(r"\btid=\d+"), "tid=T"),
+]
+FORK = re.compile(r"^(event .*kind=fork .*subject=)\d+")
+
+
+def renumber(lines):
+    """Calls and events named per thread: their global ids depend on how
+    the threads interleaved, which no two runs share."""
+    names, seen = {}, {}
+    for kind in ("call", "event"):
+        for line in lines:
+            if not line.startswith(kind + " "):
+                continue
+            f = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
+            th = f.get("thread", "-")
+            k = seen[(kind, th)] = seen.get((kind, th), -1) + 1
+            names[(kind, f["id"])] = "%s%s.%d" % (kind[0], th, k)
+
+    def ref(kind, value):
+        return names.get((kind, value), value)
+
+    refs = {"call": (("id", "call"), ("parent", "call")),
+            "event": (("id", "event"), ("call", "call")),
+            "thread": (("create_event", "event"), ("exit_event", "event")),
+            "binary": (("load_event", "event"), ("unload_event", "event"))}
+    out = []
+    for line in lines:
+        head, _, rest = line.partition(" ")
+        if head in refs and rest:
+            words = rest.split(" ")
+            for i, w in enumerate(words):
+                key, eq, value = w.partition("=")
+                for field, kind in refs[head]:
+                    if eq and key == field:
+                        words[i] = "%s=%s" % (key, ref(kind, value))
+            line = head + " " + " ".join(words)
+        out.append(line)
+
+    def order(line):
+        head = line.partition(" ")[0]
+        if head in ("call", "event"):
+            name = line.split()[1].partition("=")[2]
+            th, _, k = name[1:].partition(".")
+            return (head, th, int(k))
+        return ("",)
+    # Sort each run of call or event lines; everything else keeps its place.
+    result, run = [], []
+    for line in out + [None]:
+        head = line.partition(" ")[0] if line else None
+        if run and head != run[0].partition(" ")[0]:
+            result += sorted(run, key=order)
+            run = []
+        if head in ("call", "event"):
+            run.append(line)
+        elif line is not None:
+            result.append(line)
+    return result
+
+
+def normalize(text):
+    out = []
+    for line in text.splitlines():
+        if line.startswith("meta "):
+            key = line[5:].partition("=")[0]
+            if key not in KEEP_META:
+                continue
+        for rx, rep in SUBS:
+            line = rx.sub(rep, line)
+        line = FORK.sub(r"\1PID", line)
+        out.append(line)
+    return renumber(out)
+
+
+class Case:
+    def __init__(self, name, prog, config, args, stdin=None, run_opts=(), timeout=120.0,
+                 checker=None):
+        self.name, self.prog, self.config, self.args = name, prog, config, args
+        self.stdin, self.run_opts, self.timeout = stdin, list(run_opts), timeout
+        self.checker = checker
+
+
+class Runner:
+    def __init__(self, build, engine, verbose):
+        self.build = build.resolve()
+        self.nosco = self.build / "nosco"
+        self.engine = engine
+        self.verbose = verbose
+        self.fixtures = e2e.discover_fixtures()
+        self.builder = e2e.Builder(self.build, verbose)
+        self.out = self.build / "tests" / "e2e" / "engines"
+
+    def fixture(self, name, variant=None):
+        fx = self.fixtures[name]
+        path, error = self.builder.build(fx, variant or fx.variants[0])
+        if error:
+            raise RuntimeError(error)
+        return str(path)
+
+    def subst(self, text, tmp):
+        def one(m):
+            key = m.group(1)
+            if key == "tmp":
+                return str(tmp)
+            if key == "out":
+                return str(tmp / "out.trace")
+            if key == "src":
+                return str(E2E)
+            if key == "build":
+                return str(self.build)
+            parts = key.split(":")
+            return self.fixture(parts[1], parts[2] if len(parts) > 2 else None)
+        return e2e.PLACEHOLDER.sub(one, text)
+
+    def trace(self, case, engine, tmp, deadline):
+        trace = tmp / ("%s.trace" % engine)
+        argv = (["setarch", "x86_64", "-R", str(self.nosco), "run", "-e", engine]
+                + case.run_opts + ["-c", case.config, "-o", str(trace), "--", case.prog]
+                + case.args)
+        if self.verbose:
+            print("  run: " + shlex.join(argv), flush=True)
+        r = e2e.run_program(argv, max(1.0, deadline - time.monotonic()), tmp,
+                            stdin=case.stdin, env=e2e.test_env())
+        (tmp / ("%s.stderr" % engine)).write_bytes(r.stderr)
+        if r.timed_out:
+            return r, None
+        d = e2e.run_program([str(self.nosco), "dump", "-i", str(trace), "events"],
+                            max(1.0, deadline - time.monotonic()), tmp)
+        if d.timed_out or d.exit != 0:
+            return r, None
+        (tmp / ("%s.events" % engine)).write_bytes(d.stdout)
+        if case.checker:
+            return r, []
+        return r, normalize(d.stdout.decode(errors="replace"))
+
+    def check(self, case):
+        tmp = self.out / case.name
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        start = time.monotonic()
+        deadline = start + case.timeout
+        try:
+            case.prog = self.subst(case.prog, tmp)
+            case.config = self.subst(case.config, tmp)
+            case.args = [self.subst(a, tmp) for a in case.args]
+        except RuntimeError as e:
+            return False, ["cannot build a fixture: %s" % e], 0.0
+        if case.checker:
+            new, new_ev = self.trace(case, self.engine, tmp, deadline)
+            if new.timed_out or new_ev is None:
+                return False, ["%s: no trace" % self.engine], time.monotonic() - start
+            details = case.checker(new.stdout.decode(errors="replace"),
+                                   (tmp / ("%s.events" % self.engine)).read_text())
+            return not details, details, time.monotonic() - start
+        for attempt in range(3):
+            ref, ref_ev = self.trace(case, "step", tmp, deadline)
+            new, new_ev = self.trace(case, self.engine, tmp, deadline)
+            # A program whose output depends on the moment (ls -la / shows
+            # /tmp changing) runs again; the engines must agree on one run.
+            if ref.stdout == new.stdout or ref.timed_out or new.timed_out:
+                break
+        took = time.monotonic() - start
+        details = []
+        for name, r, ev in (("step", ref, ref_ev), (self.engine, new, new_ev)):
+            if r.timed_out:
+                details.append("%s timed out" % name)
+            elif ev is None:
+                details.append("%s: no trace could be dumped" % name)
+        if details:
+            details += e2e.tail((tmp / ("%s.stderr" % self.engine)).read_bytes())
+            return False, details, took
+        if case.name in RACY:
+            ref_ev = new_ev = []
+        if ref.exit != new.exit:
+            details.append("exit %d with step, %d with %s" % (ref.exit, new.exit, self.engine))
+        if ref.stdout != new.stdout and ref_ev != new_ev:
+            # Output that differs with the same instructions run is data
+            # of the moment (ls shows the number of processes in /proc).
+            details.append("the program's stdout differs between the engines")
+        if ref_ev != new_ev:
+            details.append("the traces differ (%s/*.events):" % e2e.display(tmp))
+            diff = list(difflib.unified_diff(ref_ev, new_ev, "step", self.engine,
+                                             lineterm="", n=2))
+            details += diff[:e2e.MAX_DIFF_LINES]
+            if len(diff) > e2e.MAX_DIFF_LINES:
+                details.append("... (%d more lines)" % (len(diff) - e2e.MAX_DIFF_LINES))
+        if details:
+            details += e2e.tail((tmp / ("%s.stderr" % self.engine)).read_bytes())
+        return not details, details, took
+
+
+def check_async(stdout, events):
+    """async: each signal event cuts spin's stream where the handler saw rip and rcx."""
+    rounds = [tuple(map(int, m.groups())) for m in
+              re.finditer(r"round \d+: at \+(\d+) \(rcx (\d+)\)", stdout)]
+    # Instructions run in spin before rip reached OFF with rcx == N: xor, then
+    # (inc, cmp, je) per iteration; rip is at inc (+2), cmp (+5) or je (+12), or
+    # at spin itself (+0) when the timer fired as it was entered.
+    ran = {0: lambda n: 0, 2: lambda n: 1 + 3 * n, 5: lambda n: 3 * n - 1, 12: lambda n: 3 * n}
+    lines = [ln for ln in events.splitlines() if ln.startswith(("call ", "event "))]
+    calls = {}
+    for line in lines:
+        f = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
+        if line.startswith("call ") and f.get("kind") == "scope":
+            calls[f["id"]] = (int(f["addr"], 16), int(f["pos_start"]))
+    sigs = []
+    for line in lines:
+        f = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
+        if line.startswith("event ") and f.get("kind") == "signal" and f.get("call") in calls:
+            entry, start = calls[f["call"]]
+            sigs.append((int(f["addr"], 16) - entry, int(f["pos"]) - start))
+    if len(rounds) != 5 or len(sigs) != 5:
+        return ["expected 5 rounds and 5 signals in spin, got %d and %d"
+                % (len(rounds), len(sigs))]
+    bad = []
+    for i, ((off, n), (ev_off, ev_pos)) in enumerate(zip(rounds, sigs)):
+        if off not in ran or ev_off != off or ev_pos != ran[off](n):
+            bad.append("round %d: the program saw +%d with rcx %d, the trace has the signal "
+                       "at +%d after %d instructions of spin" % (i, off, n, ev_off, ev_pos))
+    return bad
+
+
+# e2e cases whose trace depends on timing whatever the engine: the engines
+# must agree on the program's output and exit code only.
+RACY = {
+    "e2e-exec-thread",  # main may or may not be in pthread_join when the other thread execs
+    "e2e-async-spin",   # a timer signal
+}
+
+# Cases the engine under test runs alone, checked against what the program
+# itself says (the moment a timer fires differs from run to run).
+SELF_CHECKED = [
+    ("async-nopie", "{fx:async:nopie}", 'trace "spin" binary="async" call-depth=2', ["-v"],
+     check_async),
+    ("async-pie", "{fx:async:pie}", 'trace "spin" binary="async" call-depth=2', ["-v"],
+     check_async),
+]
+
+
+def e2e_cases(runner):
+    cases, errors = e2e.parse_cases(e2e.CASES_FILE, runner.fixtures)
+    if errors:
+        raise SystemExit("\n".join(errors))
+    out = []
+    for c in cases:
+        if c.kind != "trace":
+            continue
+        prog = "{fx:%s:%s}" % (c.target, c.variant) if c.variant else c.target
+        stdin = str(c.stdin_file) if c.stdin_file else None
+        out.append(Case("e2e-" + c.name, prog, c.config, list(c.args), stdin, c.run_opts,
+                        c.timeout or 120.0))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", type=Path)
+    ap.add_argument("-k", action="append", default=[], dest="patterns")
+    ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("--engine", default="dbt")
+    ap.add_argument("--deep", action="store_true")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("-v", action="store_true", dest="verbose")
+    a = ap.parse_args()
+    if not shutil.which("setarch"):
+        raise SystemExit("engines: setarch (util-linux) is needed")
+    runner = Runner(a.build, a.engine, a.verbose)
+    cases = e2e_cases(runner)
+    cases += [Case("sys-" + n, p, c, list(args)) for n, p, c, args in SYSTEM]
+    cases += [Case("self-" + n, p, c, list(args), checker=f)
+              for n, p, c, args, f in SELF_CHECKED]
+    if a.deep:
+        cases += [Case("deep-" + n, p, c, list(args), timeout=3600.0)
+                  for n, p, c, args in DEEP]
+    cases = [c for c in cases if e2e.selected(c.name, a.patterns)]
+    if a.list:
+        for c in cases:
+            print(c.name)
+        return 0
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
+        futures = [(c, pool.submit(runner.check, c)) for c in cases]
+        for c, f in futures:
+            ok, details, took = f.result()
+            print("%-5s %s (%.1f s)" % ("ok" if ok else "FAIL", c.name, took), flush=True)
+            for line in details:
+                print("      " + line)
+            passed += ok
+            failed += not ok
+    print("engines: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

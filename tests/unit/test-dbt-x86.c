@@ -1,0 +1,549 @@
+/*
+ * Unit tests of the dbt engine's x86-64 side: instruction analysis (flow,
+ * rsp effect, RIP-relative displacement) and the generated code, run in
+ * this very process with gs pointing at a context page as in a traced
+ * thread: records land in the ring, and the application's registers,
+ * flags and stack (red zone included) come out untouched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <asm/prctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "arch/x86_64/dbt-x86.h"
+
+/* --- analysis --- */
+
+struct want {
+	const char *name;
+	uint8_t bytes[15];
+	uint8_t len;
+	enum dbt_flow flow;
+	int32_t sp_delta;
+	bool sp_dynamic;
+	uint8_t disp_off;
+	enum arch_insn_class cls;
+};
+
+static const struct want wants[] = {
+	{ "push rax", { 0x50 }, 1, DBT_FLOW_NEXT, -8, false, 0, ARCH_INSN_OTHER },
+	{ "pop rbx", { 0x5b }, 1, DBT_FLOW_NEXT, 8, false, 0, ARCH_INSN_OTHER },
+	{ "pushfq", { 0x9c }, 1, DBT_FLOW_NEXT, -8, false, 0, ARCH_INSN_OTHER },
+	{ "popfq", { 0x9d }, 1, DBT_FLOW_NEXT, 8, false, 0, ARCH_INSN_OTHER },
+	{ "add rsp, 16",
+	  { 0x48, 0x83, 0xc4, 0x10 },
+	  4,
+	  DBT_FLOW_NEXT,
+	  16,
+	  false,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "sub rsp, 32",
+	  { 0x48, 0x83, 0xec, 0x20 },
+	  4,
+	  DBT_FLOW_NEXT,
+	  -32,
+	  false,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "lea rsp, [rsp+8]",
+	  { 0x48, 0x8d, 0x64, 0x24, 0x08 },
+	  5,
+	  DBT_FLOW_NEXT,
+	  8,
+	  false,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "enter 16, 0",
+	  { 0xc8, 0x10, 0x00, 0x00 },
+	  4,
+	  DBT_FLOW_NEXT,
+	  -24,
+	  false,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "leave", { 0xc9 }, 1, DBT_FLOW_NEXT, 0, true, 0, ARCH_INSN_OTHER },
+	{ "mov rsp, rbp", { 0x48, 0x89, 0xec }, 3, DBT_FLOW_NEXT, 0, true, 0, ARCH_INSN_OTHER },
+	{ "and rsp, -16",
+	  { 0x48, 0x83, 0xe4, 0xf0 },
+	  4,
+	  DBT_FLOW_NEXT,
+	  0,
+	  true,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "pop rsp", { 0x5c }, 1, DBT_FLOW_NEXT, 0, true, 0, ARCH_INSN_OTHER },
+	{ "jmp +5", { 0xeb, 0x05 }, 2, DBT_FLOW_JMP, 0, false, 0, ARCH_INSN_JUMP },
+	{ "jz rel32",
+	  { 0x0f, 0x84, 0x10, 0, 0, 0 },
+	  6,
+	  DBT_FLOW_JCC,
+	  0,
+	  false,
+	  0,
+	  ARCH_INSN_BRANCH },
+	{ "jrcxz", { 0xe3, 0x02 }, 2, DBT_FLOW_JCC, 0, false, 0, ARCH_INSN_BRANCH },
+	{ "loop", { 0xe2, 0xfe }, 2, DBT_FLOW_JCC, 0, false, 0, ARCH_INSN_BRANCH },
+	{ "call rel32", { 0xe8, 0, 0, 0, 0 }, 5, DBT_FLOW_CALL, -8, false, 0, ARCH_INSN_CALL },
+	{ "call rax", { 0xff, 0xd0 }, 2, DBT_FLOW_CALL_IND, -8, false, 0, ARCH_INSN_CALL },
+	{ "call [rip+x]",
+	  { 0xff, 0x15, 0x10, 0, 0, 0 },
+	  6,
+	  DBT_FLOW_CALL_IND,
+	  -8,
+	  false,
+	  2,
+	  ARCH_INSN_CALL },
+	{ "jmp [rip+x]",
+	  { 0xff, 0x25, 0x10, 0, 0, 0 },
+	  6,
+	  DBT_FLOW_JMP_IND,
+	  0,
+	  false,
+	  2,
+	  ARCH_INSN_JUMP },
+	{ "notrack jmp rax",
+	  { 0x3e, 0xff, 0xe0 },
+	  3,
+	  DBT_FLOW_JMP_IND,
+	  0,
+	  false,
+	  0,
+	  ARCH_INSN_JUMP },
+	{ "ret", { 0xc3 }, 1, DBT_FLOW_RET, 8, false, 0, ARCH_INSN_RET },
+	{ "ret 8", { 0xc2, 0x08, 0x00 }, 3, DBT_FLOW_RET, 16, false, 0, ARCH_INSN_RET },
+	{ "bnd ret", { 0xf2, 0xc3 }, 2, DBT_FLOW_RET, 8, false, 0, ARCH_INSN_RET },
+	{ "syscall", { 0x0f, 0x05 }, 2, DBT_FLOW_SYSCALL, 0, false, 0, ARCH_INSN_SYSCALL },
+	{ "int3", { 0xcc }, 1, DBT_FLOW_STEP, 0, false, 0, ARCH_INSN_INT3 },
+	{ "ud2", { 0x0f, 0x0b }, 2, DBT_FLOW_STEP, 0, false, 0, ARCH_INSN_OTHER },
+	{ "int 0x80", { 0xcd, 0x80 }, 2, DBT_FLOW_STEP, 0, false, 0, ARCH_INSN_SYSCALL },
+	{ "retf", { 0xcb }, 1, DBT_FLOW_STEP, 0, true, 0, ARCH_INSN_RET },
+	{ "mov eax, gs:[0]",
+	  { 0x65, 0x8b, 0x04, 0x25, 0, 0, 0, 0 },
+	  8,
+	  DBT_FLOW_STEP,
+	  0,
+	  false,
+	  0,
+	  ARCH_INSN_OTHER },
+	{ "xbegin", { 0xc7, 0xf8, 0, 0, 0, 0 }, 6, DBT_FLOW_STEP, 0, false, 0, ARCH_INSN_BRANCH },
+	{ "lea rax, [rip+16]",
+	  { 0x48, 0x8d, 0x05, 0x10, 0, 0, 0 },
+	  7,
+	  DBT_FLOW_NEXT,
+	  0,
+	  false,
+	  3,
+	  ARCH_INSN_OTHER },
+	{ "cmp dword [rip+x], 5",
+	  { 0x83, 0x3d, 0x10, 0, 0, 0, 0x05 },
+	  7,
+	  DBT_FLOW_NEXT,
+	  0,
+	  false,
+	  2,
+	  ARCH_INSN_OTHER },
+	{ "vmovdqu ymm0, [rip+x]",
+	  { 0xc5, 0xfe, 0x6f, 0x05, 0x10, 0, 0, 0 },
+	  8,
+	  DBT_FLOW_NEXT,
+	  0,
+	  false,
+	  4,
+	  ARCH_INSN_OTHER },
+	{ "vpaddd zmm0, zmm1, [rip+x]",
+	  { 0x62, 0xf1, 0x75, 0x48, 0xfe, 0x05, 0x10, 0, 0, 0 },
+	  10,
+	  DBT_FLOW_NEXT,
+	  0,
+	  false,
+	  6,
+	  ARCH_INSN_OTHER },
+	{ "rep movsb", { 0xf3, 0xa4 }, 2, DBT_FLOW_NEXT, 0, false, 0, ARCH_INSN_OTHER },
+};
+
+static void test_analyze(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		const struct want *w = &wants[i];
+		struct dbt_insn in;
+
+		dbt_x86_analyze(0x401000, w->bytes, w->len, &in);
+		/* What a stepped instruction does to rsp is the step engine's business. */
+		bool sp_ok =
+		        w->flow == DBT_FLOW_STEP || (in.sp_dynamic == w->sp_dynamic &&
+		                                     (w->sp_dynamic || in.sp_delta == w->sp_delta));
+
+		if (in.a.len != w->len || in.flow != w->flow || in.a.cls != w->cls || !sp_ok ||
+		    in.disp_off != w->disp_off)
+			fail_msg("%s: len %u flow %d cls %d sp %d%s disp %u", w->name, in.a.len,
+			         in.flow, in.a.cls, in.sp_delta, in.sp_dynamic ? " (dynamic)" : "",
+			         in.disp_off);
+	}
+}
+
+static void test_branch_targets(void **state)
+{
+	static const uint8_t jz[] = { 0x74, 0x10 }, call[] = { 0xe8, 0xfb, 0xff, 0xff, 0xff };
+	struct dbt_insn in;
+
+	(void)state;
+	dbt_x86_analyze(0x401000, jz, sizeof(jz), &in);
+	assert_int_equal(in.target, 0x401012);
+	dbt_x86_analyze(0x401000, call, sizeof(call), &in);
+	assert_int_equal(in.target, 0x401000);
+}
+
+/* --- running generated code in this process --- */
+
+#define RING_WORDS 64
+
+static uint8_t *code; /* an executable buffer for generated code */
+static uint8_t *ctx;  /* a context page, gs points here while code runs */
+static uint32_t ring[RING_WORDS];
+
+static const uint32_t value = 0x7654321; /* data a RIP-relative load reads */
+
+static int setup(void **state)
+{
+	uint64_t near = ((uint64_t)(uintptr_t)&value & ~0xfffffull) + (64u << 20);
+	int i;
+
+	(void)state;
+	/* Within 2 GB of this program's data, as the engine places its code regions. */
+	code = MAP_FAILED;
+	for (i = 0; i < 64 && code == MAP_FAILED; i++)
+		code = mmap((void *)(uintptr_t)(near + (uint64_t)i * (16u << 20)), 1 << 16,
+		            PROT_READ | PROT_WRITE | PROT_EXEC,
+		            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ctx = mmap(NULL, DBT_CTX_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return code == MAP_FAILED || ctx == MAP_FAILED ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	munmap(code, 1 << 16);
+	munmap(ctx, DBT_CTX_SIZE);
+	return 0;
+}
+
+static void set_gs(uint64_t base)
+{
+	syscall(SYS_arch_prctl, ARCH_SET_GS, base);
+}
+
+static void ctx_set(int off, uint64_t v)
+{
+	memcpy(ctx + off, &v, 8);
+}
+
+static uint64_t ctx_get(int off)
+{
+	uint64_t v;
+
+	memcpy(&v, ctx + off, 8);
+	return v;
+}
+
+static struct dbt_code start(void)
+{
+	struct dbt_code c = { code, code + (1 << 16), (uint64_t)(uintptr_t)code, false };
+
+	memset(code, 0xcc, 1 << 16);
+	return c;
+}
+
+/* What a run of generated code left: registers, flags, the red zone below rsp. */
+struct run {
+	uint64_t rax, rcx, rdx, flags, rsp_in, rsp_out;
+	uint64_t red[24];
+};
+
+/*
+ * run_code - call the generated code with rax, rcx, rdx, the flags and a
+ * marked red zone set, and collect them afterwards (the code ends in ret).
+ */
+static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags,
+                     struct run *out)
+{
+	uint64_t o_rax, o_rcx, o_rdx, o_flags, rsp_in, rsp_out;
+	int i;
+
+	set_gs((uint64_t)(uintptr_t)ctx);
+	__asm__ volatile(
+	        "mov %%rsp, %[rin]\n\t"
+	        "lea -200(%%rsp), %%r11\n\t"
+	        "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
+	        "mov $24, %%r9d\n\t"
+	        "1: mov %%r10, (%%r11)\n\t"
+	        "add $8, %%r11\n\t"
+	        "dec %%r9d\n\t"
+	        "jnz 1b\n\t"
+	        "push %[fl]\n\t"
+	        "popfq\n\t"
+	        "call *%[fn]\n\t"
+	        "pushfq\n\t"
+	        "pop %[ofl]\n\t"
+	        "mov %%rsp, %[rout]\n\t"
+	        : "+a"(rax), "+c"(rcx),
+	          "+d"(rdx), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
+	        : [fn] "r"(fn), [fl] "r"(flags)
+	        : "r8", "r9", "r10", "r11", "memory", "cc");
+	set_gs(0);
+	o_rax = rax;
+	o_rcx = rcx;
+	o_rdx = rdx;
+	out->rax = o_rax;
+	out->rcx = o_rcx;
+	out->rdx = o_rdx;
+	out->flags = o_flags;
+	out->rsp_in = rsp_in;
+	out->rsp_out = rsp_out;
+	for (i = 0; i < 24; i++)
+		memcpy(&out->red[i], (uint8_t *)(uintptr_t)(rsp_in - 200 + i * 8), 8);
+}
+
+/* The arithmetic flags and DF, as pushfq shows them (IF and reserved bits aside). */
+#define FLAGS_MASK 0x0cd5u
+
+static void check_untouched(const struct run *r, uint64_t rax, uint64_t rcx, uint64_t rdx,
+                            uint64_t flags)
+{
+	int i;
+
+	assert_int_equal(r->rax, rax);
+	assert_int_equal(r->rcx, rcx);
+	assert_int_equal(r->rdx, rdx);
+	assert_int_equal(r->flags & FLAGS_MASK, flags & FLAGS_MASK);
+	assert_int_equal(r->rsp_in, r->rsp_out);
+	/* Below the return address the call pushed: nothing may have been written. */
+	for (i = 0; i < 23; i++)
+		assert_int_equal(r->red[i], 0x5a5a5a5a5a5a5a5aull);
+}
+
+static void test_log_block(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t flags[] = { 0x202, 0x2d7, 0xa93 }; /* none, CF PF AF ZF SF, OF DF SF CF */
+	struct run r;
+	size_t i;
+
+	(void)state;
+	dbt_x86_emit_log_block(&c, 0x1234);
+	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+		memset(ring, 0, sizeof(ring));
+		run_code(code, 0x1111, 0x2222, 0x3333, flags[i], &r);
+		check_untouched(&r, 0x1111, 0x2222, 0x3333, flags[i]);
+		assert_int_equal(ring[0], 0x1234);
+		assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)(ring + 1));
+	}
+}
+
+static void test_log_sp(void **state)
+{
+	struct dbt_code c = start();
+	struct run r;
+	uint64_t sp;
+
+	(void)state;
+	dbt_x86_emit_log_sp(&c);
+	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	run_code(code, 7, 8, 9, 0x2c3, &r);
+	check_untouched(&r, 7, 8, 9, 0x2c3);
+	assert_int_equal(ring[0], DBT_REC_SP);
+	sp = ring[1] | (uint64_t)ring[2] << 32;
+	assert_int_equal(sp, r.rsp_in - 8); /* inside the call */
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)(ring + 3));
+}
+
+/* The lookup: a hit jumps to the cache address with everything restored. */
+static void test_dispatch(void **state)
+{
+	static struct dbt_x86_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
+	struct dbt_code c = start();
+	uint64_t landing, dispatch, miss, app = 0x401234;
+	struct run r;
+
+	(void)state;
+	landing = c.pc;
+	dbt_x86_emit_bytes(&c, "\xc3", 1); /* the "block": returns to the caller */
+	dbt_x86_align(&c, 16);
+	dispatch = c.pc;
+	dbt_x86_emit_dispatch(&c, &miss);
+	assert_false(c.full);
+	assert_int_equal(*(uint8_t *)(uintptr_t)miss, 0xcc);
+	/* A colliding entry first: the probe must go past it. */
+	table[dbt_x86_hash(app)].app = app + (DBT_TABLE_SLOTS << 3);
+	table[dbt_x86_hash(app)].cache = 1;
+	table[dbt_x86_hash(app) + 1].app = app;
+	table[dbt_x86_hash(app) + 1].cache = landing;
+	ctx_set(DBT_CTX_TABLE, (uint64_t)(uintptr_t)table);
+	ctx_set(DBT_CTX_TARGET, app);
+	run_code((void *)(uintptr_t)dispatch, 0xaaaa, 0xbbbb, 0xcccc, 0x8d5, &r);
+	check_untouched(&r, 0xaaaa, 0xbbbb, 0xcccc, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_JMPT), landing);
+}
+
+/* The call count: down by one per call, to the pad at 0 with rcx restored. */
+static void test_call_check(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t pad;
+	struct run r;
+
+	(void)state;
+	/* The pad is a ret that marks rdx; the check otherwise falls through to a ret. */
+	pad = c.pc;
+	dbt_x86_emit_restore_rcx(&c);
+	dbt_x86_emit_bytes(&c, "\x48\xc7\xc2\x77\x00\x00\x00\xc3", 8); /* mov rdx, 0x77; ret */
+	dbt_x86_align(&c, 16);
+	{
+		uint64_t fn = c.pc;
+
+		dbt_x86_emit_call_check(&c, pad);
+		dbt_x86_emit_bytes(&c, "\xc3", 1);
+		ctx_set(DBT_CTX_UP, 2);
+		run_code((void *)(uintptr_t)fn, 1, 2, 3, 0x246, &r);
+		check_untouched(&r, 1, 2, 3, 0x246);
+		assert_int_equal(ctx_get(DBT_CTX_UP), 1);
+		ctx_set(DBT_CTX_UP, 0);
+		run_code((void *)(uintptr_t)fn, 1, 2, 3, 0x246, &r);
+		assert_int_equal(r.rdx, 0x77);
+		assert_int_equal(r.rcx, 2);
+		assert_int_equal(ctx_get(DBT_CTX_UP), 0);
+	}
+}
+
+/* Indirect targets of every operand form land in gs:[TARGET]; the stack is as before. */
+static void test_targets(void **state)
+{
+	static const struct {
+		const char *name;
+		uint8_t bytes[8];
+		uint8_t len;
+	} forms[] = {
+		{ "call rax", { 0xff, 0xd0 }, 2 },
+		{ "call [rcx]", { 0xff, 0x11 }, 2 },
+		{ "call [rcx+rdx*8]", { 0xff, 0x14, 0xd1 }, 3 },
+		{ "jmp rdx", { 0xff, 0xe2 }, 2 },
+		{ "jmp [rcx+8]", { 0xff, 0x61, 0x08 }, 3 },
+		{ "jmp [rax]", { 0xff, 0x20 }, 2 },
+	};
+	static uint64_t cell[4] = { 0x1000, 0x2000, 0x3000, 0x4000 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct dbt_code c = start();
+		uint64_t want;
+		struct dbt_insn in;
+		struct run r;
+
+		dbt_x86_analyze(c.pc, forms[i].bytes, forms[i].len, &in);
+		if (dbt_x86_emit_target(&c, &in))
+			fail_msg("%s: not rewritten", forms[i].name);
+		dbt_x86_emit_bytes(&c, "\xc3", 1);
+		ctx_set(DBT_CTX_TARGET, 0);
+		/* rax = &cell[0] (or a value), rcx = &cell[0], rdx = 1 */
+		run_code(code, (uint64_t)(uintptr_t)cell, (uint64_t)(uintptr_t)cell, 1, 0x202, &r);
+		check_untouched(&r, (uint64_t)(uintptr_t)cell, (uint64_t)(uintptr_t)cell, 1, 0x202);
+		switch (i) {
+		case 0:
+			want = (uint64_t)(uintptr_t)cell;
+			break;
+		case 1:
+			want = 0x1000;
+			break;
+		case 2:
+		case 4:
+			want = 0x2000;
+			break;
+		case 3:
+			want = 1;
+			break;
+		default:
+			want = 0x1000;
+			break;
+		}
+		if (ctx_get(DBT_CTX_TARGET) != want)
+			fail_msg("%s: target %#llx, want %#llx", forms[i].name,
+			         (unsigned long long)ctx_get(DBT_CTX_TARGET),
+			         (unsigned long long)want);
+	}
+}
+
+/* A RIP-relative operand keeps pointing at the same data from its new place. */
+static void test_copy_riprel(void **state)
+{
+	uint8_t orig[7] = { 0x8b, 0x05 };                  /* mov eax, [rip+disp] */
+	uint64_t at = (uint64_t)(uintptr_t)&value - 0x100; /* where the original would sit */
+	struct dbt_code c = start();
+	struct dbt_insn in;
+	int32_t disp = (int32_t)((uint64_t)(uintptr_t)&value - (at + 6));
+	struct run r;
+
+	(void)state;
+	memcpy(orig + 2, &disp, 4);
+	dbt_x86_analyze(at, orig, 6, &in);
+	assert_int_equal(in.disp_off, 2);
+	assert_int_equal(dbt_x86_emit_copy(&c, &in), 0);
+	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	run_code(code, 0, 0, 0, 0x202, &r);
+	assert_int_equal(r.rax, value);
+}
+
+/* The syscall check: a listed number goes to the pad, others make the call. */
+static void test_syscall_check(void **state)
+{
+	static const uint8_t sc[] = { 0x0f, 0x05 };
+	static const int nrs[] = { SYS_rt_sigreturn, SYS_munmap };
+	struct dbt_code c = start();
+	struct dbt_insn in;
+	uint64_t pad, fn;
+	struct run r;
+
+	(void)state;
+	pad = c.pc;
+	dbt_x86_emit_restore_rcx(&c);
+	dbt_x86_emit_bytes(&c, "\x48\xc7\xc2\x55\x00\x00\x00\xc3", 8); /* mov rdx, 0x55; ret */
+	dbt_x86_align(&c, 16);
+	fn = c.pc;
+	dbt_x86_analyze(fn, sc, 2, &in);
+	dbt_x86_emit_syscall(&c, &in, nrs, 2, pad);
+	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	run_code((void *)(uintptr_t)fn, SYS_getpid, 9, 3, 0x202, &r);
+	assert_int_equal(r.rax, getpid());
+	assert_int_equal(r.rdx, 3);
+	run_code((void *)(uintptr_t)fn, SYS_munmap, 9, 3, 0x202, &r);
+	assert_int_equal(r.rdx, 0x55);
+	assert_int_equal(r.rcx, 9);
+	assert_int_equal(r.rax, SYS_munmap);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_analyze),       cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
+		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
+		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
+		cmocka_unit_test(test_syscall_check),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
