@@ -91,9 +91,9 @@ struct store {
 	sqlite3_stmt *ichunk_st;
 	uint8_t *ibuf;
 	size_t ilen, icap;
-	uint32_t in;     /* instructions in ibuf */
-	int64_t ifirst;  /* the id of the first of them */
-	uint64_t iprev;  /* the address of the last of them */
+	uint32_t in;    /* instructions in ibuf */
+	int64_t ifirst; /* the id of the first of them */
+	uint64_t iprev; /* the address of the last of them */
 };
 
 /* store_check_failed - the sticky error of an earlier failed write, if any */
