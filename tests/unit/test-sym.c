@@ -37,6 +37,7 @@
 #include "sym/image.h"
 #include "sym/internal.h"
 #include "sym/unwind.h"
+#include "test-util.h"
 #include "util/xalloc.h"
 
 #include "sym-fixtures/raw-elf.h"
@@ -51,29 +52,10 @@ static char tmpdir[] = "/tmp/nosco-test-sym-XXXXXX";
 /* A path in the temporary directory (a few live at once). */
 static const char *tpath(const char *name)
 {
-	static char bufs[8][512];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return b;
+	return test_path(tmpdir, name);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st != 0)
-		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
-	return st;
-}
+#define sh test_sh
 
 static struct sym_image *open_ok(const char *path)
 {

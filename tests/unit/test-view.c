@@ -6,27 +6,6 @@
  */
 #include "test-view.h"
 
-static char *trace_path;
-
-static int setup(void **state)
-{
-	struct trace_opts o = { 0 };
-
-	(void)state;
-	if (build_fixture())
-		return -1;
-	trace_path = xstrdup(tpath("view.trace"));
-	write_trace(trace_path, &o);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	free(trace_path);
-	return sh("rm -rf %s", view_tmpdir);
-}
-
 /* Run a KDL view, check its whole output and that it parses. */
 static void check(int (*fn)(const struct view_args *, struct err *), const char *words,
                   const struct view_opts_test *t, const char *want)
@@ -413,5 +392,5 @@ int main(void)
 		cmocka_unit_test(test_help),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, view_setup, view_teardown);
 }

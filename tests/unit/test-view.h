@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "kdl/kdl.h"
+#include "test-util.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "util/strbuf.h"
@@ -80,29 +81,10 @@ static char view_tmpdir[] = "/tmp/nosco-test-view-XXXXXX";
 
 static const char *tpath(const char *name)
 {
-	static char bufs[8][512];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", view_tmpdir, name);
-	return b;
+	return test_path(view_tmpdir, name);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st != 0)
-		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
-	return st;
-}
+#define sh test_sh
 
 static int build_fixture(void)
 {
@@ -374,6 +356,28 @@ static __attribute__((unused)) void expect_kdl(const struct run *r)
 	if (kdl_parse(&doc, r->out, strlen(r->out), NULL, NULL, &e))
 		fail_msg("not valid KDL: %s\n%s", e.msg, r->out);
 	kdl_document_fini(&doc);
+}
+
+/* The synthetic trace the view tests read, written once per test program. */
+static char *trace_path;
+
+static int view_setup(void **state)
+{
+	struct trace_opts o = { 0 };
+
+	(void)state;
+	if (build_fixture())
+		return -1;
+	trace_path = xstrdup(tpath("view.trace"));
+	write_trace(trace_path, &o);
+	return 0;
+}
+
+static int view_teardown(void **state)
+{
+	(void)state;
+	free(trace_path);
+	return sh("rm -rf %s", view_tmpdir);
 }
 
 #endif
