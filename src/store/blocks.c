@@ -212,18 +212,14 @@ int store_insn_chunk_flush(struct store *s, struct err *err)
 int store_insn_chunk_add(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
                          struct err *err)
 {
-	int64_t d = (int64_t)(addr - s->iprev);
-	uint64_t z = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+	uint8_t *p;
 
 	if (s->ilen + 10 + 1 + STORE_INSN_MAX > s->icap) {
 		s->icap = s->icap ? s->icap * 2 : 65536;
 		s->ibuf = xrealloc(s->ibuf, s->icap);
 	}
-	while (z >= 0x80) {
-		s->ibuf[s->ilen++] = (uint8_t)(z | 0x80);
-		z >>= 7;
-	}
-	s->ibuf[s->ilen++] = (uint8_t)z;
+	p = store_varint_put(s->ibuf + s->ilen, store_zigzag((int64_t)(addr - s->iprev)));
+	s->ilen = (size_t)(p - s->ibuf);
 	s->ibuf[s->ilen++] = (uint8_t)len;
 	memcpy(s->ibuf + s->ilen, bytes, len);
 	s->ilen += len;

@@ -8,26 +8,6 @@
 
 #include <string.h>
 
-static uint8_t *put(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static uint64_t zz(int64_t d)
-{
-	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static int64_t unzz(uint64_t z)
-{
-	return (int64_t)((z >> 1) ^ (~(z & 1) + 1));
-}
-
 /* Flags in the second varint. */
 #define F_TRUNCATED 1
 #define F_SIGNAL    2
@@ -41,25 +21,25 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 	uint8_t *p = out;
 	size_t i;
 
-	p = put(p, zz(c->id - st->id));
-	p = put(p, flags | (uint64_t)c->kind << 4 | (uint64_t)c->end_kind << 8);
-	p = put(p, (uint64_t)c->thread);
+	p = store_varint_put(p, store_zigzag(c->id - st->id));
+	p = store_varint_put(p, flags | (uint64_t)c->kind << 4 | (uint64_t)c->end_kind << 8);
+	p = store_varint_put(p, (uint64_t)c->thread);
 	if (c->parent >= 0)
-		p = put(p, (uint64_t)(c->id - c->parent));
-	p = put(p, c->depth);
-	p = put(p, zz((int64_t)(c->addr - st->addr)));
-	p = put(p, zz((int64_t)(c->site - st->site)));
-	p = put(p, zz((int64_t)(c->ret_addr - c->site)));
-	p = put(p, zz((int64_t)(c->pos_start - st->pos)));
-	p = put(p, c->pos_end - c->pos_start);
-	p = put(p, zz((int64_t)(c->time_start - st->time)));
-	p = put(p, zz((int64_t)(c->time_end - c->time_start)));
+		p = store_varint_put(p, (uint64_t)(c->id - c->parent));
+	p = store_varint_put(p, c->depth);
+	p = store_varint_put(p, store_zigzag((int64_t)(c->addr - st->addr)));
+	p = store_varint_put(p, store_zigzag((int64_t)(c->site - st->site)));
+	p = store_varint_put(p, store_zigzag((int64_t)(c->ret_addr - c->site)));
+	p = store_varint_put(p, store_zigzag((int64_t)(c->pos_start - st->pos)));
+	p = store_varint_put(p, c->pos_end - c->pos_start);
+	p = store_varint_put(p, store_zigzag((int64_t)(c->time_start - st->time)));
+	p = store_varint_put(p, store_zigzag((int64_t)(c->time_end - c->time_start)));
 	if (flags & F_SIGNAL)
-		p = put(p, (uint64_t)c->signal);
+		p = store_varint_put(p, (uint64_t)c->signal);
 	if (flags & F_BT) {
-		p = put(p, c->bt_len);
+		p = store_varint_put(p, c->bt_len);
 		for (i = 0; i < c->bt_len; i++)
-			p = put(p, c->bt[i]);
+			p = store_varint_put(p, c->bt[i]);
 	}
 	st->id = c->id;
 	st->addr = c->addr;
@@ -69,22 +49,6 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 	return (size_t)(p - out);
 }
 
-static int get(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-	unsigned shift = 0;
-
-	*v = 0;
-	do {
-		if (p == end || shift > 63)
-			return -1;
-		*v |= (uint64_t)(*p & 0x7f) << shift;
-		shift += 7;
-	} while (*p++ & 0x80);
-	*pp = p;
-	return 0;
-}
-
 int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const uint8_t *end,
                          struct store_callrec *c, uint64_t *bt, size_t bt_max)
 {
@@ -92,40 +56,41 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 	int k;
 
 	memset(c, 0, sizeof(*c));
-	if (get(p, end, &v[0]) || get(p, end, &flags) || get(p, end, &v[1]))
+	if (store_varint_get(p, end, 63, &v[0]) || store_varint_get(p, end, 63, &flags) ||
+	    store_varint_get(p, end, 63, &v[1]))
 		return -1;
-	c->id = st->id + unzz(v[0]);
+	c->id = st->id + store_unzigzag(v[0]);
 	c->kind = (int)(flags >> 4 & 15);
 	c->end_kind = (int)(flags >> 8 & 15);
 	c->truncated = flags & F_TRUNCATED;
 	c->thread = (int64_t)v[1];
 	c->parent = -1;
 	if (flags & F_PARENT) {
-		if (get(p, end, &v[2]))
+		if (store_varint_get(p, end, 63, &v[2]))
 			return -1;
 		c->parent = c->id - (int64_t)v[2];
 	}
 	for (k = 3; k < 11; k++)
-		if (get(p, end, &v[k]))
+		if (store_varint_get(p, end, 63, &v[k]))
 			return -1;
 	c->depth = (uint32_t)v[3];
-	c->addr = st->addr + (uint64_t)unzz(v[4]);
-	c->site = st->site + (uint64_t)unzz(v[5]);
-	c->ret_addr = c->site + (uint64_t)unzz(v[6]);
-	c->pos_start = st->pos + (uint64_t)unzz(v[7]);
+	c->addr = st->addr + (uint64_t)store_unzigzag(v[4]);
+	c->site = st->site + (uint64_t)store_unzigzag(v[5]);
+	c->ret_addr = c->site + (uint64_t)store_unzigzag(v[6]);
+	c->pos_start = st->pos + (uint64_t)store_unzigzag(v[7]);
 	c->pos_end = c->pos_start + v[8];
-	c->time_start = st->time + (uint64_t)unzz(v[9]);
-	c->time_end = c->time_start + (uint64_t)unzz(v[10]);
+	c->time_start = st->time + (uint64_t)store_unzigzag(v[9]);
+	c->time_end = c->time_start + (uint64_t)store_unzigzag(v[10]);
 	if (flags & F_SIGNAL) {
-		if (get(p, end, &v[11]))
+		if (store_varint_get(p, end, 63, &v[11]))
 			return -1;
 		c->signal = (int32_t)v[11];
 	}
 	if (flags & F_BT) {
-		if (get(p, end, &n) || n > bt_max)
+		if (store_varint_get(p, end, 63, &n) || n > bt_max)
 			return -1;
 		for (i = 0; i < n; i++)
-			if (get(p, end, &bt[i]))
+			if (store_varint_get(p, end, 63, &bt[i]))
 				return -1;
 		c->bt = bt;
 		c->bt_len = n;

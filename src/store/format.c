@@ -171,15 +171,8 @@ size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int64_t d = (int64_t)ids[i] - prev;
-		uint64_t v = ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-
+		p = store_varint_put(p, store_zigzag((int64_t)ids[i] - prev));
 		prev = ids[i];
-		while (v >= 0x80) {
-			*p++ = (uint8_t)(v | 0x80);
-			v >>= 7;
-		}
-		*p++ = (uint8_t)v;
 	}
 	return (size_t)(p - out);
 }
@@ -191,17 +184,13 @@ int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		uint64_t v = 0;
-		unsigned int shift = 0;
+		uint64_t v;
 		int64_t id;
 
-		do {
-			if (p == end || shift > 35)
-				return -1;
-			v |= (uint64_t)(*p & 0x7f) << shift;
-			shift += 7;
-		} while (*p++ & 0x80);
-		id = prev + (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+		/* An id delta takes at most 6 bytes. */
+		if (store_varint_get(&p, end, 35, &v))
+			return -1;
+		id = prev + store_unzigzag(v);
 		if (id < 0 || id > UINT32_MAX)
 			return -1;
 		ids[i] = (uint32_t)id;

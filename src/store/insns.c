@@ -125,7 +125,6 @@ static void chunk_insns(struct store_reader *r, uint32_t id)
 	int64_t first, count;
 	const void *data;
 	size_t len, got;
-	unsigned shift;
 
 	if (!st)
 		return;
@@ -149,12 +148,9 @@ static void chunk_insns(struct store_reader *r, uint32_t id)
 	for (k = 0; k < (uint64_t)count && p < end; k++) {
 		struct reader_insn_ent e = { 0 };
 
-		for (z = 0, shift = 0; p < end && shift < 64; shift += 7) {
-			z |= (uint64_t)(*p & 0x7f) << shift;
-			if (!(*p++ & 0x80))
-				break;
-		}
-		addr += (uint64_t)((z >> 1) ^ (~(z & 1) + 1));
+		if (store_varint_get(&p, end, 63, &z))
+			break;
+		addr += (uint64_t)store_unzigzag(z);
 		if (p == end || *p == 0 || *p > STORE_INSN_MAX || (size_t)(end - p) < 1u + *p)
 			break;
 		e.addr = addr;

@@ -164,4 +164,47 @@ size_t store_token_block(uint8_t *out, uint32_t block, uint64_t repeat, int64_t 
 int store_tokens_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n,
                         const struct store_token_blocks *bl);
 
+/*
+ * The varints of the file formats: 7 bits a byte, low bits first, the top
+ * bit set on every byte but the last; signed values zig-zag coded.
+ */
+static inline uint8_t *store_varint_put(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* store_varint_get - decode one varint of at most max_shift / 7 + 1 bytes; 0 or -1 */
+static inline int store_varint_get(const uint8_t **pp, const uint8_t *end, unsigned max_shift,
+                                   uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	unsigned shift = 0;
+	uint64_t v = 0;
+
+	do {
+		if (p == end || shift > max_shift)
+			return -1;
+		v |= (uint64_t)(*p & 0x7f) << shift;
+		shift += 7;
+	} while (*p++ & 0x80);
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
+static inline uint64_t store_zigzag(int64_t d)
+{
+	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+static inline int64_t store_unzigzag(uint64_t z)
+{
+	return (int64_t)((z >> 1) ^ (~(z & 1) + 1));
+}
+
 #endif

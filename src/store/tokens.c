@@ -8,61 +8,24 @@
 
 #include <string.h>
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static inline uint64_t zigzag(int64_t d)
-{
-	return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
-}
-
-static inline int64_t unzigzag(uint64_t z)
-{
-	return (int64_t)((z >> 1) ^ (~(z & 1) + 1));
-}
-
 size_t store_token_insn(uint8_t *out, uint32_t id, int64_t *prev_insn)
 {
-	uint64_t v = zigzag((int64_t)id - *prev_insn) << 1;
+	uint64_t v = store_zigzag((int64_t)id - *prev_insn) << 1;
 
 	*prev_insn = id;
-	return (size_t)(put_varint(out, v) - out);
+	return (size_t)(store_varint_put(out, v) - out);
 }
 
 size_t store_token_block(uint8_t *out, uint32_t block, uint64_t repeat, int64_t *prev_block)
 {
-	uint64_t v = zigzag((int64_t)block - *prev_block) << 2 | 1;
+	uint64_t v = store_zigzag((int64_t)block - *prev_block) << 2 | 1;
 	uint8_t *p;
 
 	*prev_block = block;
 	if (repeat < 2)
-		return (size_t)(put_varint(out, v) - out);
-	p = put_varint(out, v | 2);
-	return (size_t)(put_varint(p, repeat - 2) - out);
-}
-
-static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-	const uint8_t *p = *pp;
-	unsigned int shift = 0;
-	uint64_t v = 0;
-
-	do {
-		if (p == end || shift > 63)
-			return -1;
-		v |= (uint64_t)(*p & 0x7f) << shift;
-		shift += 7;
-	} while (*p++ & 0x80);
-	*pp = p;
-	*out = v;
-	return 0;
+		return (size_t)(store_varint_put(out, v) - out);
+	p = store_varint_put(out, v | 2);
+	return (size_t)(store_varint_put(p, repeat - 2) - out);
 }
 
 /* Copy one block's ids r times into ids[*k..]; -1 if it does not fit in n. */
@@ -92,10 +55,10 @@ int store_tokens_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n,
 	uint64_t v, r;
 
 	while (p < end) {
-		if (get_varint(&p, end, &v))
+		if (store_varint_get(&p, end, 63, &v))
 			return -1;
 		if (!(v & 1)) {
-			x = prev_insn + unzigzag(v >> 1);
+			x = prev_insn + store_unzigzag(v >> 1);
 			if (x < 0 || x > UINT32_MAX || k == n)
 				return -1;
 			ids[k++] = (uint32_t)x;
@@ -103,11 +66,11 @@ int store_tokens_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n,
 			continue;
 		}
 		r = 1;
-		if ((v & 2) && (get_varint(&p, end, &r) || r > UINT64_MAX - 2))
+		if ((v & 2) && (store_varint_get(&p, end, 63, &r) || r > UINT64_MAX - 2))
 			return -1;
 		if (v & 2)
 			r += 2;
-		x = prev_block + unzigzag(v >> 2);
+		x = prev_block + store_unzigzag(v >> 2);
 		if (x < 0 || x > UINT32_MAX || expand_block(bl, (uint32_t)x, r, ids, &k, n))
 			return -1;
 		prev_block = x;
