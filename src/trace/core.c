@@ -26,15 +26,21 @@ uint64_t core_now_ns(struct core *c)
 	return t;
 }
 
-static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
+/* bt_max - how many return addresses a backtrace keeps: backtrace-depth, as far as bt_buf goes */
+static size_t bt_max(const struct core *c)
 {
 	size_t max = (size_t)c->cfg->backtrace_depth;
 
-	if (!regs || !max)
+	return max < sizeof(c->bt_buf) / sizeof(c->bt_buf[0])
+	               ? max
+	               : sizeof(c->bt_buf) / sizeof(c->bt_buf[0]);
+}
+
+static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
+{
+	if (!regs || !bt_max(c))
 		return 0;
-	if (max > sizeof(c->bt_buf) / sizeof(c->bt_buf[0]))
-		max = sizeof(c->bt_buf) / sizeof(c->bt_buf[0]);
-	return images_backtrace(c->images, regs, c->bt_buf, max);
+	return images_backtrace(c->images, regs, c->bt_buf, bt_max(c));
 }
 
 /*
@@ -46,12 +52,10 @@ static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
 static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint64_t ret_addr)
 {
 	struct arch_regs caller = *regs;
-	size_t max = (size_t)c->cfg->backtrace_depth, n;
+	size_t max = bt_max(c), n;
 
 	if (!max || !ret_addr)
 		return backtrace_of(c, regs);
-	if (max > sizeof(c->bt_buf) / sizeof(c->bt_buf[0]))
-		max = sizeof(c->bt_buf) / sizeof(c->bt_buf[0]);
 	arch_regs_set_pc(&caller, ret_addr);
 	arch_regs_set_sp(&caller, arch_regs_sp(regs) + ARCH_PTR_SIZE);
 	n = images_backtrace(c->images, &caller, c->bt_buf + 1, max - 1);
