@@ -143,7 +143,7 @@ int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, u
                               struct err *err)
 {
 	struct store_stream *t;
-	uint64_t len, k;
+	uint64_t len, k, left;
 
 	if (check_thread(s, thread, err))
 		return -1;
@@ -155,9 +155,8 @@ int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, u
 		if (t->run_count && t->run_block != block)
 			end_run(t);
 		/* Cut chunks near STORE_CHUNK_INSNS: a run is split across two if need be. */
-		k = (STORE_CHUNK_INSNS - t->tok_insns + len - 1) / len;
-		if (k > repeat)
-			k = repeat;
+		left = STORE_CHUNK_INSNS - t->tok_insns;
+		k = repeat <= left && repeat * len <= left ? repeat : (left + len - 1) / len;
 		t->run_block = block;
 		t->run_count += k;
 		t->tok_insns += k * len;

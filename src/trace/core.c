@@ -233,12 +233,19 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
               const struct arch_regs *before, const struct arch_regs *after,
               struct core_directive *d, struct err *err)
 {
-	uint64_t pc = arch_regs_pc(after);
-	const struct scope_arm *scope;
-
 	if (store_insn(c->store, th->id, insn->addr, insn->bytes, insn->len, err) < 0)
 		return -1;
 	c->stats.insns++;
+	return core_transfer(c, th, insn, before, after, d, err);
+}
+
+int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn *insn,
+                  const struct arch_regs *before, const struct arch_regs *after,
+                  struct core_directive *d, struct err *err)
+{
+	uint64_t pc = arch_regs_pc(after);
+	const struct scope_arm *scope;
+
 	/* "call next; pop reg" reads the pc: a push, not a call to anything. */
 	if (insn->cls == ARCH_INSN_CALL && arch_regs_sp(after) < arch_regs_sp(before) &&
 	    pc != insn->addr + insn->len) {

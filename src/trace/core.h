@@ -200,6 +200,14 @@ uint64_t core_close_sp(const struct core_thread *th);
 uint32_t core_call_budget(const struct core_thread *th);
 
 /**
+ * core_transfer - core_step() for a control transfer already recorded as
+ * the last instruction of a block given to core_record_block()
+ */
+int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn *insn,
+                  const struct arch_regs *before, const struct arch_regs *after,
+                  struct core_directive *d, struct err *err);
+
+/**
  * core_record_block - a recording thread executed a block @repeat times in a row
  * @block: the block, from store_block_intern() (the store must use block streams)
  *

@@ -2,6 +2,7 @@
 #include "util/hashmap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/xalloc.h"
 
@@ -33,7 +34,13 @@ static void hashmap_grow(struct hashmap *m)
 	size_t old_cap = m->cap, i;
 
 	m->cap = old_cap ? old_cap * 2 : 16;
-	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	/*
+	 * Zeroed by writing, not calloc: fresh pages read before they are
+	 * written fault twice, the second time with a TLB flush of every CPU
+	 * the process runs on.
+	 */
+	m->slots = xmalloc(m->cap * sizeof(*m->slots));
+	memset(m->slots, 0, m->cap * sizeof(*m->slots));
 	m->len = 0;
 	for (i = 0; i < old_cap; i++)
 		if (old[i].value)

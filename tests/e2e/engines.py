@@ -3,6 +3,7 @@
 
     python3 tests/e2e/engines.py [--build DIR] [-k PATTERN]... [-j N]
                                  [--deep] [--list] [-v] [--engine NAME]
+                                 [--ring-pages N]
 
 Every trace case of tests/e2e/cases.txt, and a set of programs of the
 system at several depths and scopes, is traced twice, with the reference
@@ -14,6 +15,12 @@ threads, events, calls and every executed instruction of every thread)
 must be identical once what differs from run to run by nature is taken
 out: times, thread ids, process ids of forked children, and the metadata
 that names the engine and its counters.
+
+Both runs get NOSCO_DBT_RING_PAGES (--ring-pages, 1 unless told): rings
+of that many pages fill every few thousand blocks, so that every trace
+goes through full rings, their replay on the worker thread and its hand
+back to the tracer many times (the default rings fill only on long
+runs). The step engine ignores it; the program sees the same environment.
 
 It ends with "engines: N passed, N failed" and exits 1 if any failed.
 --deep adds deeper traces of the programs of the system (make
@@ -57,6 +64,11 @@ SYSTEM = [
      ["-c", "pass"]),
     ("threads-full3", THREADS, "call-depth 3", []),
     ("threads-work2", THREADS, 'trace "work" binary="threads" call-depth=2', []),
+    # Rings filled many times: by one thread recording everything, by two
+    # threads recording inside a scope and running on unrecorded after it.
+    ("rings-full", "{fx:rings}", "", []),
+    ("rings-main-pie", "{fx:rings:pie}", 'trace "main" binary="rings" call-depth=4', []),
+    ("rings-work", "{fx:rings}", 'trace "work" binary="rings" call-depth=3', ["2"]),
 ]
 DEEP = [
     ("true-full", "/bin/true", "", []),
@@ -157,10 +169,11 @@ class Case:
 
 
 class Runner:
-    def __init__(self, build, engine, verbose):
+    def __init__(self, build, engine, verbose, ring_pages):
         self.build = build.resolve()
         self.nosco = self.build / "nosco"
         self.engine = engine
+        self.ring_pages = ring_pages
         self.verbose = verbose
         self.fixtures = e2e.discover_fixtures()
         self.builder = e2e.Builder(self.build, verbose)
@@ -195,8 +208,11 @@ class Runner:
                 + case.args)
         if self.verbose:
             print("  run: " + shlex.join(argv), flush=True)
+        env = e2e.test_env()
+        if self.ring_pages:
+            env["NOSCO_DBT_RING_PAGES"] = str(self.ring_pages)
         r = e2e.run_program(argv, max(1.0, deadline - time.monotonic()), tmp,
-                            stdin=case.stdin, env=e2e.test_env())
+                            stdin=case.stdin, env=env)
         (tmp / ("%s.stderr" % engine)).write_bytes(r.stderr)
         if r.timed_out:
             return r, None
@@ -335,12 +351,14 @@ def main():
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("--engine", default="dbt")
     ap.add_argument("--deep", action="store_true")
+    ap.add_argument("--ring-pages", type=int, default=1,
+                    help="NOSCO_DBT_RING_PAGES for the runs (0: the default rings)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("-v", action="store_true", dest="verbose")
     a = ap.parse_args()
     if not shutil.which("setarch"):
         raise SystemExit("engines: setarch (util-linux) is needed")
-    runner = Runner(a.build, a.engine, a.verbose)
+    runner = Runner(a.build, a.engine, a.verbose, a.ring_pages)
     cases = e2e_cases(runner)
     cases += [Case("sys-" + n, p, c, list(args)) for n, p, c, args in SYSTEM]
     cases += [Case("self-" + n, p, c, list(args), checker=f)

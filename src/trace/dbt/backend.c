@@ -27,7 +27,7 @@ static int arm_scope(void *ctx, uint64_t addr, struct err *err)
 
 	if (tracee_bp_add(d->t, addr, BP_SCOPE, err))
 		return -1;
-	if (d->blocks.len)
+	if (d->n_ids)
 		dbt_invalidate(d, addr, addr + 1);
 	return 0;
 }
@@ -51,7 +51,8 @@ static int run_loop(struct dbt *d, struct err *err)
 			return -1;
 		if (*d->s->stop)
 			return 0;
-		if ((r > 0 || !(++n & 1023)) && store_tick(d->s->store, err))
+		/* While the replay worker has work, the store is its own (it commits). */
+		if ((r > 0 || !(++n & 1023)) && dbt_async_idle(d) && store_tick(d->s->store, err))
 			return -1;
 		if (r == 0 && dbt_handle(d, &ev, err))
 			return -1;
@@ -66,7 +67,9 @@ static int write_counts(struct dbt *d, struct err *err)
 	return store_meta_set_int(st, "dbt_fallback_insns", (int64_t)d->n_fallback, err) ||
 	       store_meta_set_int(st, "dbt_stepped_insns", (int64_t)d->n_stepped, err) ||
 	       store_meta_set_int(st, "dbt_blocks", (int64_t)d->n_blocks, err) ||
-	       store_meta_set_int(st, "dbt_misses", (int64_t)d->n_misses, err);
+	       store_meta_set_int(st, "dbt_misses", (int64_t)d->n_misses, err) ||
+	       store_meta_set_int(st, "dbt_ring_full", (int64_t)d->n_full, err) ||
+	       store_meta_set_int(st, "dbt_worker_records", (int64_t)d->n_worker_records, err);
 }
 
 static void dbt_free(struct dbt *d)
@@ -109,6 +112,9 @@ static int dbt_run(struct session *s, struct err *err)
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = run_loop(&d, err);
+	if (!ret)
+		ret = dbt_async_sync(&d, err);
+	dbt_async_free(&d);
 	ret = step_end(&t, s, ret, err);
 	if (!ret)
 		ret = write_counts(&d, err);

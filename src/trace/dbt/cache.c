@@ -134,19 +134,6 @@ static int n_exits(const struct dbt_insn *term)
 	}
 }
 
-static void add_hyper(struct dbt *d, uint64_t at, enum dbt_hyper_kind kind, struct dbt_block *b,
-                      uint32_t done, uint64_t target, uint64_t slot)
-{
-	struct dbt_hyper *h = dbt_hyper_new(d);
-
-	h->kind = kind;
-	h->b = b;
-	h->done = done;
-	h->target = target;
-	h->slot = slot;
-	hashmap_put(&d->hypers, at, h);
-}
-
 /* The layout of a block's exits while it is emitted. */
 struct exits {
 	uint64_t slot[2], miss[2], target[2];
@@ -253,6 +240,7 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	uint32_t k;
 	int i;
 
+	b->start = c.pc;
 	emit_data(&c, term, &x);
 	b->cache = c.pc;
 	if (b->sync)
@@ -280,16 +268,13 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	b->end = c.pc;
 	rg->used = c.pc - rg->base;
 	/* Now that the block is in place: its hypercalls, and its exits' slots. */
-	if (b->sync)
-		add_hyper(d, b->cache, HY_SYNC, b, 0, b->addr, 0);
-	if (x.pad_int3)
-		add_hyper(d, x.pad_int3, term->flow == DBT_FLOW_SYSCALL ? HY_SYSCALL : HY_TRUNC, b,
-		          b->n - 1, term->a.addr, 0);
+	b->pad_int3 = x.pad_int3;
+	b->n_exits = (uint8_t)x.n;
 	for (i = 0; i < x.n; i++) {
 		struct dbt_link l = { x.slot[i], x.miss[i] };
 		struct dbt_block *to = hashmap_get(&d->by_addr, x.target[i]);
 
-		add_hyper(d, x.miss[i], HY_EXIT, b, b->n, x.target[i], x.slot[i]);
+		b->exits[i] = (struct dbt_exit){ x.slot[i], x.miss[i], x.target[i] };
 		memcpy(dbt_tracer_ptr(d, l.slot), &l.miss, 8);
 		if (to) {
 			dbt_link(d, l, to);
@@ -310,8 +295,12 @@ void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to)
 {
 	uint64_t *slot = dbt_tracer_ptr(d, l.slot);
 
+	struct dbt_incoming *in = arena_zalloc(&d->arena, sizeof(*in));
+
 	__atomic_store_n(slot, to->cache, __ATOMIC_RELEASE);
-	vec_push(&to->incoming, l);
+	in->l = l;
+	in->next = to->incoming;
+	to->incoming = in;
 }
 
 void dbt_table_add(struct dbt *d, struct dbt_block *b)
@@ -329,10 +318,40 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b)
 	}
 }
 
-static void block_free(struct dbt_block *b)
+/* summary - what the replay needs of b for each of its records */
+static struct dbt_hot summary(const struct dbt_block *b)
 {
-	vec_free(&b->incoming);
-	free(b); /* its instructions and offsets are in the same allocation */
+	const struct dbt_insn *t = &b->insns[b->n - 1];
+	struct dbt_hot h = { .addr = b->addr,
+		             .fall = t->a.addr + t->a.len,
+		             .term_delta = t->sp_delta,
+		             .store = DBT_NO_STORE,
+		             .cls = (uint8_t)t->a.cls,
+		             .plain = !t->sp_dynamic };
+	int64_t delta = 0;
+	uint32_t k;
+
+	for (k = 0; k + 1 < b->n; k++) {
+		h.plain &= !b->insns[k].sp_dynamic;
+		delta += b->insns[k].sp_delta;
+	}
+	h.plain &= delta == (int32_t)delta;
+	h.delta = (int32_t)delta;
+	return h;
+}
+
+/* add_id - b gets the next id; published last, once the replay worker may see it */
+static void add_id(struct dbt *d, struct dbt_block *b)
+{
+	uint32_t page = b->id / DBT_IDS_PER_PAGE, i = b->id % DBT_IDS_PER_PAGE;
+
+	if (!d->id_pages[page]) {
+		d->id_pages[page] = xmalloc(DBT_IDS_PER_PAGE * sizeof(*d->id_pages[page]));
+		d->hot_pages[page] = xmalloc(DBT_IDS_PER_PAGE * sizeof(*d->hot_pages[page]));
+	}
+	d->id_pages[page][i] = b;
+	d->hot_pages[page][i] = summary(b);
+	__atomic_store_n(&d->n_ids, b->id + 1, __ATOMIC_RELEASE);
 }
 
 /* translate - one block at addr, registered and linked; NULL if it cannot be */
@@ -346,7 +365,7 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 	uint32_t n = decode(d, addr, insns), bad = 0;
 	uint64_t used;
 
-	if (!n || d->blocks.len >= DBT_BLOCK_ID_MAX)
+	if (!n || d->n_ids >= DBT_BLOCK_ID_MAX || d->n_ids >= DBT_ID_PAGES * DBT_IDS_PER_PAGE)
 		return NULL;
 	rg = dbt_region_for(d, th, addr, &err);
 	if (!rg) {
@@ -354,13 +373,12 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 		return NULL;
 	}
 	/* One allocation: the block, then its instructions, then their code offsets. */
-	b = xcalloc(1, sizeof(*b) + n * (sizeof(*b->insns) + sizeof(*b->off)));
+	b = arena_zalloc(&d->arena, sizeof(*b) + n * (sizeof(*b->insns) + sizeof(*b->off)));
 	b->insns = (struct dbt_insn *)(b + 1);
 	b->off = (uint32_t *)(b->insns + n);
 	b->addr = addr;
-	b->id = (uint32_t)d->blocks.len;
+	b->id = d->n_ids;
 	b->sync = is_sync(d, addr);
-	b->store_full = b->store_prefix = -1;
 	used = rg->used;
 	for (;;) {
 		b->n = n;
@@ -369,19 +387,11 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 			break;
 		rg->used = used;
 		/* Cut the block before what is out of reach; a block of nothing is stepped. */
-		if (!bad || bad >= n) {
-			block_free(b);
-			return NULL;
-		}
+		if (!bad || bad >= n)
+			return NULL; /* b stays in the arena unused: this is rare */
 		n = bad;
 	}
-	for (bad = 0; bad < b->n; bad++) {
-		if (b->insns[bad].sp_dynamic)
-			b->n_dyn++;
-		else if (bad + 1 < b->n)
-			b->pre_delta += b->insns[bad].sp_delta;
-	}
-	vec_push(&d->blocks, b);
+	add_id(d, b);
 	vec_push(&rg->blocks, b);
 	hashmap_put(&d->by_addr, addr, b);
 	dbt_table_add(d, b);
@@ -467,7 +477,8 @@ bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr)
 	return dbt_block_at(d, th, addr, &err) != NULL;
 }
 
-struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
+/* holding - the block whose translation holds pc: from its head on, or from its start (data) */
+static struct dbt_block *holding(struct dbt *d, uint64_t pc, bool data)
 {
 	uint32_t r;
 
@@ -477,10 +488,11 @@ struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
 
 		if (pc < rg->base || pc >= rg->base + rg->used)
 			continue;
-		/* The last block whose head is at or before pc. */
+		/* The last block starting at or before pc: blocks are in cache order. */
 		while (lo < hi) {
 			mid = (lo + hi) / 2;
-			if (rg->blocks.data[mid]->cache <= pc)
+			if ((data ? rg->blocks.data[mid]->start : rg->blocks.data[mid]->cache) <=
+			    pc)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -492,14 +504,59 @@ struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
 	return NULL;
 }
 
-int64_t dbt_store_block(struct dbt *d, struct dbt_block *b, uint32_t n, struct err *err)
+struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
 {
-	int64_t *cached = n == b->n ? &b->store_full : &b->store_prefix;
-	uint32_t ids[DBT_BLOCK_MAX], k;
+	return holding(d, pc, false);
+}
 
-	if (*cached >= 0)
-		return *cached;
-	for (k = 0; k < n; k++) {
+bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
+{
+	struct dbt_block *b;
+	const struct dbt_insn *term;
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < d->n_regions; i++)
+		if (at == d->regions[i].ind_miss) {
+			h->kind = HY_INDIRECT;
+			return true;
+		}
+	b = holding(d, at, true);
+	if (!b)
+		return false;
+	term = &b->insns[b->n - 1];
+	h->b = b;
+	if (b->sync && at == b->cache) {
+		h->kind = HY_SYNC;
+		h->target = b->addr;
+		return true;
+	}
+	if (b->pad_int3 && at == b->pad_int3) {
+		h->kind = term->flow == DBT_FLOW_SYSCALL ? HY_SYSCALL : HY_TRUNC;
+		h->done = b->n - 1;
+		h->target = term->a.addr;
+		return true;
+	}
+	for (i = 0; i < b->n_exits; i++)
+		if (at == b->exits[i].miss) {
+			h->kind = HY_EXIT;
+			h->done = b->n;
+			h->target = b->exits[i].target;
+			h->slot = b->exits[i].slot;
+			return true;
+		}
+	return false;
+}
+
+int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                        struct err *err)
+{
+	uint32_t ids[DBT_BLOCK_MAX], k;
+	int64_t sb;
+
+	if (h->store != DBT_NO_STORE)
+		return h->store;
+	for (k = 0; k < b->n; k++) {
 		int64_t id = store_insn_intern(d->s->store, b->insns[k].a.addr, b->insns[k].a.bytes,
 		                               b->insns[k].a.len, err);
 
@@ -507,30 +564,32 @@ int64_t dbt_store_block(struct dbt *d, struct dbt_block *b, uint32_t n, struct e
 			return -1;
 		ids[k] = (uint32_t)id;
 	}
-	*cached = store_block_intern(d->s->store, ids, n, err);
-	return *cached;
+	sb = store_block_intern(d->s->store, ids, b->n, err);
+	if (sb >= 0)
+		h->store = (uint32_t)sb;
+	return sb;
 }
 
 void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
 {
 	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
 	VEC(uint64_t) gone_pages = { 0 };
-	struct dbt_block **it;
-	struct dbt_link *l;
+	struct dbt_incoming *in;
 	uint64_t a0, *it3;
+	uint32_t id;
 	size_t i;
 
-	vec_foreach (&d->blocks, it) {
-		struct dbt_block *b = *it;
+	for (id = 0; id < d->n_ids; id++) {
+		struct dbt_block *b = dbt_block_by_id(d, id);
 		uint64_t b_end = b->insns[b->n - 1].a.addr + b->insns[b->n - 1].a.len;
 
 		if (b->dead || b_end <= lo || b->addr >= hi)
 			continue;
 		b->dead = true;
 		/* Exits into it go back to their misses; the table forgets it. */
-		vec_foreach (&b->incoming, l)
-			memcpy(dbt_tracer_ptr(d, l->slot), &l->miss, 8);
-		b->incoming.len = 0;
+		for (in = b->incoming; in; in = in->next)
+			memcpy(dbt_tracer_ptr(d, in->l.slot), &in->l.miss, 8);
+		b->incoming = NULL;
 		for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
 			if (!tab[i].app)
 				break;
@@ -567,33 +626,21 @@ void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
 	d->maps_stale = true;
 }
 
-struct dbt_hyper *dbt_hyper_new(struct dbt *d)
-{
-	/* Hypercalls come two or three per block and live as long as the cache: by the thousand. */
-	if (!d->hyper_left) {
-		vec_push(&d->hyper_pool, xcalloc(1024, sizeof(struct dbt_hyper)));
-		d->hyper_left = 1024;
-	}
-	return &vec_last(&d->hyper_pool)[1024 - d->hyper_left--];
-}
-
 void dbt_cache_reset(struct dbt *d)
 {
-	struct dbt_hyper **h;
-	struct dbt_block **it;
-	size_t i = 0;
+	size_t i;
 	void *v;
 
-	vec_foreach (&d->blocks, it)
-		block_free(*it);
-	vec_free(&d->blocks);
+	arena_fini(&d->arena);
+	for (i = 0; i < DBT_ID_PAGES; i++) {
+		free(d->id_pages[i]);
+		free(d->hot_pages[i]);
+		d->id_pages[i] = NULL;
+		d->hot_pages[i] = NULL;
+	}
+	d->n_ids = 0;
 	hashmap_fini(&d->by_addr);
 	hashmap_fini(&d->no_trans);
-	hashmap_fini(&d->hypers);
-	vec_foreach (&d->hyper_pool, h)
-		free(*h);
-	vec_free(&d->hyper_pool);
-	d->hyper_left = 0;
 	i = 0;
 	while (hashmap_next(&d->waiting, &i, NULL, &v)) {
 		vec_free(&((struct dbt_waits *)v)->links);

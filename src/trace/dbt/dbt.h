@@ -25,12 +25,13 @@
 #include "arch/x86_64/dbt-x86.h"
 #include "trace/backend.h"
 #include "trace/ptrace/tracee.h"
+#include "util/arena.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
 
 #define DBT_PAGE        4096u
 #define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
-#define DBT_RING_SIZE   (1u << 20)
+#define DBT_RING_SIZE   (1u << 18)
 #define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RING_SIZE + DBT_PAGE) /* ctx, ring, guard */
 #define DBT_MAX_SLOTS   256u
 #define DBT_DATA_SIZE   ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
@@ -38,6 +39,9 @@
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
 #define DBT_BLOCK_MAX   256 /* instructions per translated block */
+/* Blocks by id live in pages that never move (the replay worker reads them during misses). */
+#define DBT_IDS_PER_PAGE (1u << 16)
+#define DBT_ID_PAGES     (1u << 12)
 
 /* What a hypercall (an int3 in the cache) means. */
 enum dbt_hyper_kind {
@@ -56,6 +60,13 @@ struct dbt_link {
 	uint64_t slot, miss;
 };
 
+/* An exit linked to a block, in the list of the block's incoming exits. */
+struct dbt_incoming {
+	struct dbt_link l;
+	struct dbt_incoming *next;
+};
+
+/* What a hypercall means, worked out from where it is (dbt_hyper_at). */
 struct dbt_hyper {
 	enum dbt_hyper_kind kind;
 	struct dbt_block *b; /* NULL for HY_INDIRECT */
@@ -64,9 +75,15 @@ struct dbt_hyper {
 	uint64_t slot;       /* HY_EXIT: the exit's slot (tracee address) */
 };
 
+/* An exit of a block in the cache: its slot, the int3 the slot holds until linked, its target. */
+struct dbt_exit {
+	uint64_t slot, miss, target;
+};
+
 /* A translated basic block. */
 struct dbt_block {
 	uint64_t addr;  /* application address of its first instruction */
+	uint64_t start; /* its first byte in the cache (its exits' slots, their misses) */
 	uint64_t cache; /* its head in the cache (the sync hypercall, if any) */
 	uint64_t entry; /* where to enter it without the sync hypercall */
 	uint64_t body;  /* the code of instruction 0 */
@@ -78,11 +95,28 @@ struct dbt_block {
 	uint32_t term_end; /* off of what follows the terminator's own effect (syscall: 0 if n/a) */
 	bool sync;
 	bool dead;
-	uint32_t n_dyn;       /* instructions that write rsp with run-time values (rsp records) */
-	int64_t pre_delta;    /* n_dyn == 0: what the first n - 1 instructions add to rsp */
-	int64_t store_full;   /* store block of all n instructions, -1 until needed */
-	int64_t store_prefix; /* of the first n - 1, -1 until needed */
-	VEC(struct dbt_link) incoming; /* exits whose slot leads here */
+	uint8_t n_exits;
+	struct dbt_exit exits[2];
+	uint64_t pad_int3; /* the hypercall of a call over budget or a listed system call, or 0 */
+	struct dbt_incoming *incoming; /* exits whose slot leads here */
+};
+
+#define DBT_NO_STORE UINT32_MAX
+
+/*
+ * What the replay reads of a block for each of its records, kept by id in
+ * an array of its own: replaying millions of records over tens of
+ * thousands of blocks, one cache line per two blocks beats following
+ * pointers into each block's instructions.
+ */
+struct dbt_hot {
+	uint64_t addr;      /* the block's first instruction */
+	uint64_t fall;      /* what follows its terminator */
+	int32_t delta;      /* what the instructions before the terminator add to rsp */
+	int32_t term_delta; /* what the terminator adds */
+	uint32_t store;     /* its store block, DBT_NO_STORE until it is first recorded */
+	uint8_t cls;        /* the terminator's enum arch_insn_class */
+	bool plain;         /* no rsp records, deltas as above: the replay needs no more */
 };
 
 struct dbt_region {
@@ -105,6 +139,7 @@ struct dbt_map {
 /* The replay of one thread's ring into the core. */
 struct dbt_replay {
 	struct dbt_block *blk; /* its record is read; how far it ran is known later */
+	struct dbt_hot *hot;   /* blk's summary */
 	uint64_t sp_in;        /* rsp when blk was entered */
 	VEC(uint64_t) dyn;     /* blk's rsp records so far */
 	uint64_t sp;           /* rsp after the last completed block */
@@ -141,19 +176,21 @@ struct dbt {
 	bool ready;         /* the tracee has the data mapping */
 	bool broken;        /* the cache cannot be used here: step everything */
 	uint64_t data_base; /* its address in the tracee */
+	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	struct dbt_region regions[DBT_MAX_REGIONS];
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];
 	bool slot_guarded[DBT_MAX_SLOTS];
-	struct hashmap threads;             /* tthread pointer -> struct dbt_thread */
-	struct hashmap by_addr;             /* application address -> live struct dbt_block */
-	struct hashmap no_trans;            /* application address -> (void *)1: single-step it */
-	struct hashmap hypers;              /* int3 address -> struct dbt_hyper */
-	VEC(struct dbt_hyper *) hyper_pool; /* where they are allocated, 1024 at a time */
-	uint32_t hyper_left;
-	struct hashmap waiting; /* target -> VEC of slots waiting for it (struct dbt_slots) */
-	struct hashmap pages;   /* page address -> its code as read (breakpoints masked) */
-	VEC(struct dbt_block *) blocks; /* by id */
+	struct hashmap threads;  /* tthread pointer -> struct dbt_thread */
+	struct arena arena;      /* blocks and their links, freed with the cache */
+	struct hashmap by_addr;  /* application address -> live struct dbt_block */
+	struct hashmap no_trans; /* application address -> (void *)1: single-step it */
+	struct hashmap waiting;  /* target -> VEC of slots waiting for it (struct dbt_slots) */
+	struct hashmap pages;    /* page address -> its code as read (breakpoints masked) */
+	struct dbt_block *
+	        *id_pages[DBT_ID_PAGES];         /* block by id: id_pages[id >> 16][id & 0xffff] */
+	struct dbt_hot *hot_pages[DBT_ID_PAGES]; /* the same for their replay summaries */
+	uint32_t n_ids;                          /* ids given out (atomic: the worker reads it) */
 	VEC(struct dbt_map) maps;
 	bool maps_stale;
 	uint32_t table_used;
@@ -161,7 +198,26 @@ struct dbt {
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains;
+	uint64_t n_full;           /* rings that filled up */
+	uint64_t n_worker_records; /* ring records the replay worker replayed */
+	struct dbt_async *async;   /* the replay worker, once a ring got full */
 };
+
+/* dbt_block_by_id - the block a ring record names, or NULL if there is none */
+static inline struct dbt_block *dbt_block_by_id(const struct dbt *d, uint32_t id)
+{
+	if (id >= __atomic_load_n(&d->n_ids, __ATOMIC_ACQUIRE))
+		return NULL;
+	return d->id_pages[id / DBT_IDS_PER_PAGE][id % DBT_IDS_PER_PAGE];
+}
+
+/* dbt_hot_by_id - the replay summary of the block a ring record names, or NULL */
+static inline struct dbt_hot *dbt_hot_by_id(const struct dbt *d, uint32_t id)
+{
+	if (id >= __atomic_load_n(&d->n_ids, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &d->hot_pages[id / DBT_IDS_PER_PAGE][id % DBT_IDS_PER_PAGE];
+}
 
 /* --- mem.c: the shared memory, remote system calls, code regions --- */
 int dbt_mem_init(struct dbt *d, struct err *err);
@@ -196,16 +252,42 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b);
 /* dbt_invalidate - forget the blocks overlapping [lo, hi) */
 void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi);
 void dbt_cache_reset(struct dbt *d);
-/* dbt_hyper_new - a zeroed hypercall record, freed with the cache */
-struct dbt_hyper *dbt_hyper_new(struct dbt *d);
-/* dbt_store_block - the store block of b's first n instructions (n == b->n or b->n - 1) */
-int64_t dbt_store_block(struct dbt *d, struct dbt_block *b, uint32_t n, struct err *err);
+/* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
+bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
+/* dbt_store_block - the store block of b (h: its summary), interned when first needed */
+int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                        struct err *err);
 
 /* --- replay.c: rings into the core --- */
 /* dbt_replay_start - th enters the cache with these registers */
 void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs);
-/* dbt_drain - replay what th's ring holds, then empty the ring */
+/* dbt_drain - replay what th's ring holds (after what the worker has), then empty the ring */
 int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/* dbt_ring_take - how many records dt's ring holds (*n); its cursor goes back to the start */
+int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err);
+/**
+ * dbt_replay_records - replay n records of dt's ring
+ * @worker: called by the replay worker, which stops before a record it must
+ *          leave to the tracer thread (the core does not record dt)
+ * @used: how many records were replayed
+ */
+int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
+                       bool worker, size_t *used, struct err *err);
+
+/*
+ * --- async.c: full rings replayed on another CPU ---
+ * While a worker thread replays, the core and the store are its own: the
+ * tracer thread only serves cache misses and full rings until it calls
+ * dbt_async_sync().
+ */
+/* dbt_async_push - hand dt's ring to the worker (copied) and empty it */
+int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/* dbt_async_sync - wait for the worker and replay what it left: the core is the caller's again */
+int dbt_async_sync(struct dbt *d, struct err *err);
+/* dbt_async_idle - the worker has nothing to do (the store may be committed) */
+bool dbt_async_idle(struct dbt *d);
+/* dbt_async_free - stop the worker, dropping what it has not replayed */
+void dbt_async_free(struct dbt *d);
 /**
  * dbt_replay_finish - th stopped: bring the core up to the application state
  * @b: the block it is in (its record read), or NULL if between blocks

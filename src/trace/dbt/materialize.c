@@ -63,13 +63,13 @@ static void from_hyper(struct dbt *d, struct dbt_thread *dt, const struct dbt_hy
 static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_int3,
                  struct dbt_loc *l)
 {
-	struct dbt_hyper *h = hashmap_get(&d->hypers, after_int3 ? pc - 1 : pc);
+	struct dbt_hyper h;
 	struct dbt_block *b;
 	uint64_t off;
 	uint32_t k, i;
 
-	if (h) {
-		from_hyper(d, dt, h, l);
+	if (dbt_hyper_at(d, after_int3 ? pc - 1 : pc, &h)) {
+		from_hyper(d, dt, &h, l);
 		return 1;
 	}
 	b = dbt_locate(d, pc);
@@ -133,13 +133,13 @@ static void nearest(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct db
 int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, bool *yes,
                   struct err *err)
 {
-	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, guard = dt->ring + DBT_RING_SIZE;
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, guard = dt->ring + d->ring_size;
 	struct arch_regs r;
 
 	*yes = si->si_signo == SIGSEGV && a >= guard && a < guard + DBT_PAGE;
 	if (!*yes)
 		return 0;
-	if (get_regs(dt->th->tid, &r, err) || dbt_drain(d, dt, err))
+	if (get_regs(dt->th->tid, &r, err) || dbt_async_push(d, dt, err))
 		return -1;
 	/* The record stub holds the cursor in rax: it starts over at the ring's start. */
 	r.u.rax = dt->ring;

@@ -32,6 +32,24 @@
 #define USER_LOW  0x10000ull
 #define DATA_HINT 0x200000000ull
 
+/*
+ * ring_size - DBT_RING_SIZE, or NOSCO_DBT_RING_PAGES pages: the tests make
+ * rings small so that every trace fills them many times.
+ */
+static uint32_t ring_size(void)
+{
+	const char *v = getenv("NOSCO_DBT_RING_PAGES");
+	char *end;
+	unsigned long n;
+
+	if (!v)
+		return DBT_RING_SIZE;
+	n = strtoul(v, &end, 10);
+	if (*end || !n || n > DBT_RING_SIZE / DBT_PAGE)
+		return DBT_RING_SIZE;
+	return (uint32_t)n * DBT_PAGE;
+}
+
 int dbt_mem_init(struct dbt *d, struct err *err)
 {
 	d->shm_fd = (int)syscall(SYS_memfd_create, "nosco-dbt", MFD_CLOEXEC);
@@ -46,6 +64,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 		return err_sys(err, ERR_TRACE, "cannot map the dbt memory");
 	}
 	d->maps_stale = true;
+	d->ring_size = ring_size();
 	return 0;
 }
 
@@ -154,27 +173,50 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 	return 0;
 }
 
+static void read_maps(struct dbt *d);
+
+/*
+ * program_syscall - the address of the bytes of a syscall instruction in
+ * the program's own code (an instruction's or only inside one: jumping
+ * there runs a syscall all the same), or 0. Until the engine has code of
+ * its own, remote system calls run there: writing one into the code would
+ * make any other thread running it execute the system call too.
+ */
+static uint64_t program_syscall(struct dbt *d)
+{
+	uint8_t buf[DBT_PAGE + 1];
+	uint64_t at;
+	size_t i, n;
+
+	read_maps(d);
+	for (i = 0; i < d->maps.len; i++) {
+		const struct dbt_map *m = &d->maps.data[i];
+
+		for (at = m->lo; m->r && m->x && at < m->hi; at += DBT_PAGE) {
+			/* One byte of the next page too: the two bytes may straddle pages. */
+			n = tracee_read_partial(d->t, at, buf,
+			                        at + DBT_PAGE < m->hi ? sizeof(buf) : DBT_PAGE);
+			for (size_t k = 0; k + 1 < n && k < DBT_PAGE; k++)
+				if (buf[k] == 0x0f && buf[k + 1] == 0x05 &&
+				    !tracee_bp_at(d->t, at + k) && !tracee_bp_at(d->t, at + k + 1))
+					return at + k;
+		}
+	}
+	return 0;
+}
+
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
                        uint64_t *ret, struct err *err)
 {
-	struct tracee *t = d->t;
 	struct arch_regs saved, r;
-	uint8_t orig[2];
-	uint64_t gadget = d->n_regions ? d->regions[0].gadget : 0;
-	bool patched = !gadget;
+	uint64_t gadget = d->n_regions ? d->regions[0].gadget : program_syscall(d);
 	int other = 0, rc;
 
+	if (!gadget)
+		return err_set(err, ERR_TRACE, "no system call instruction in the program's code");
 	if (get_regs(th->tid, &saved))
 		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
 		               (int)th->tid);
-	/* Before the first code region exists, a syscall instruction goes where the thread is. */
-	if (!gadget) {
-		gadget = saved.u.rip;
-		if (pread(t->mem_fd, orig, 2, (off_t)gadget) != 2 ||
-		    tracee_write_raw(t, gadget, "\x0f\x05", 2))
-			return err_set(err, ERR_TRACE, "cannot place a system call at %#llx",
-			               (unsigned long long)gadget);
-	}
 	r = saved;
 	r.u.rip = gadget;
 	r.u.rax = (uint64_t)nr;
@@ -193,10 +235,8 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 		*ret = r.u.rax;
 	if (set_regs(th->tid, &saved) && !rc)
 		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
-	if (patched)
-		tracee_write_raw(t, gadget, orig, 2);
 	if (other)
-		syscall(SYS_tgkill, t->pid, th->tid, other);
+		syscall(SYS_tgkill, d->t->pid, th->tid, other);
 	return rc;
 }
 
@@ -377,10 +417,9 @@ static uint64_t place(struct dbt *d, uint64_t addr)
 }
 
 /* region_init - the region's shared code: the remote-call gadget and the lookup */
-static void region_init(struct dbt *d, struct dbt_region *rg)
+static void region_init(struct dbt_region *rg)
 {
 	struct dbt_code c = { rg->map, rg->map + DBT_REGION_SIZE, rg->base, false };
-	struct dbt_hyper *h = dbt_hyper_new(d);
 
 	rg->gadget = dbt_x86_emit_gadget(&c);
 	dbt_x86_align(&c, 16);
@@ -388,8 +427,6 @@ static void region_init(struct dbt *d, struct dbt_region *rg)
 	dbt_x86_emit_dispatch(&c, &rg->ind_miss);
 	dbt_x86_align(&c, 16);
 	rg->used = c.pc - rg->base;
-	h->kind = HY_INDIRECT;
-	hashmap_put(&d->hypers, rg->ind_miss, h);
 }
 
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
@@ -429,7 +466,7 @@ struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t ad
 	rg->map = d->shm + DBT_DATA_SIZE + (uint64_t)d->n_regions * DBT_REGION_SIZE;
 	d->n_regions++;
 	d->maps_stale = true;
-	region_init(d, rg);
+	region_init(rg);
 	log_debug("dbt: code region %#llx for %#llx", (unsigned long long)base,
 	          (unsigned long long)addr);
 	return rg;

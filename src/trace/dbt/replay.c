@@ -44,12 +44,12 @@ static int flush_run(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return rc;
 }
 
-/* record - the first n instructions of b, repeat times, as a store block */
-static int record(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t n,
-                  uint64_t repeat, struct err *err)
+/* record - block b (h: its summary) ran repeat times */
+static int record(struct dbt *d, struct dbt_thread *dt, const struct dbt_block *b,
+                  struct dbt_hot *h, uint64_t repeat, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-	int64_t sb = dbt_store_block(d, b, n, err);
+	int64_t sb = h->store != DBT_NO_STORE ? h->store : dbt_store_block(d, b, h, err);
 
 	if (sb < 0)
 		return -1;
@@ -73,18 +73,24 @@ static void set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_dire
 	dt->th->dir = *nd;
 }
 
-/* step_one - give one instruction to the core (it changes frames, or is recorded alone) */
-static int step_one(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *in,
-                    uint64_t sp_before, uint64_t pc_after, uint64_t sp_after, struct err *err)
+/*
+ * to_core - give one instruction to the core (it changes frames, or is
+ * recorded alone); recorded: it was, as the end of a block
+ */
+static int to_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *in,
+                   uint64_t sp_before, uint64_t pc_after, uint64_t sp_after, bool recorded,
+                   struct err *err)
 {
-	static struct arch_regs before, after; /* zero but for pc and rsp */
+	/* Zero but for pc and rsp; one replay runs at a time (async.c). */
+	static struct arch_regs before, after;
 	struct core_directive nd;
 
 	if (flush_run(d, dt, err))
 		return -1;
 	regs_at(&before, in->a.addr, sp_before);
 	regs_at(&after, pc_after, sp_after);
-	if (core_step(d->t->core, dt->th->core, &in->a, &before, &after, &nd, err))
+	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, &in->a, &before,
+	                                           &after, &nd, err))
 		return -1;
 	set_dir(d, dt, &nd);
 	dt->rp.just_recorded = true;
@@ -126,38 +132,35 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 	return 1;
 }
 
-/* needs_core - can the terminator change frames, going to next with rsp sp_after? */
-static bool needs_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *t,
-                       uint64_t next, uint64_t sp_after)
+/*
+ * needs_core - can a terminator of class cls (fall: what follows it)
+ * change frames, going to next with rsp sp_after?
+ */
+static bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_class cls,
+                       uint64_t fall, uint64_t next, uint64_t sp_after)
 {
-	uint64_t fall = t->a.addr + t->a.len;
-
-	if (t->a.cls == ARCH_INSN_OTHER)
+	if (cls == ARCH_INSN_OTHER)
 		return false;
-	if (t->a.cls == ARCH_INSN_CALL && next != fall)
+	if (cls == ARCH_INSN_CALL && next != fall)
 		return true;
 	if (sp_after > core_close_sp(dt->th->core))
 		return true;
-	return (t->a.cls == ARCH_INSN_JUMP || t->a.cls == ARCH_INSN_BRANCH) && next != fall &&
+	return (cls == ARCH_INSN_JUMP || cls == ARCH_INSN_BRANCH) && next != fall &&
 	       core_is_scope_entry(d->t->core, next);
 }
 
-/* fast_complete - a whole block of a recording thread with no rsp record: the common case */
-static int fast_complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint64_t next,
-                         uint64_t repeat, struct err *err)
+/* fast_complete - a whole plain block of a recording thread: the common case */
+static int fast_complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
+                         struct dbt_hot *h, uint64_t next, uint64_t repeat, struct err *err)
 {
-	const struct dbt_insn *t = &b->insns[b->n - 1];
-	uint64_t sp_before = dt->rp.sp_in + (uint64_t)b->pre_delta;
-	uint64_t sp_after = sp_before + (uint64_t)(int64_t)t->sp_delta;
+	uint64_t sp_before = dt->rp.sp_in + (uint64_t)(int64_t)h->delta;
+	uint64_t sp_after = sp_before + (uint64_t)(int64_t)h->term_delta;
 
-	if (needs_core(d, dt, t, next, sp_after)) {
-		if (b->n > 1 && record(d, dt, b, b->n - 1, 1, err))
-			return -1;
-		if (step_one(d, dt, t, sp_before, next, sp_after, err))
-			return -1;
-	} else if (record(d, dt, b, b->n, repeat, err)) {
+	if (record(d, dt, b, h, repeat, err))
 		return -1;
-	}
+	if (needs_core(d, dt, h->cls, h->fall, next, sp_after) &&
+	    to_core(d, dt, &b->insns[b->n - 1], sp_before, next, sp_after, true, err))
+		return -1;
 	dt->rp.sp = sp_after;
 	dt->rp.blk = NULL;
 	return 0;
@@ -178,8 +181,6 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 	bool rec = dt->th->dir.mode == CORE_RECORD;
 	int r;
 
-	if (rec && done == b->n && !b->n_dyn)
-		return fast_complete(d, dt, b, next, 1, err);
 	for (k = 0; k < done; k++) {
 		in = &b->insns[k];
 		if (!rec) {
@@ -201,19 +202,20 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 			sp_after = sp + (uint64_t)(int64_t)in->sp_delta;
 		}
 		if (k + 1 == b->n && rec) {
-			/* The terminator: the record of what ran before it, then itself. */
-			if (from == 0 && !needs_core(d, dt, in, next, sp_after)) {
-				if (record(d, dt, b, b->n, 1, err))
+			/* The terminator: with its block if that was recorded from its start. */
+			if (from == 0) {
+				if (record(d, dt, b, rp->hot, 1, err) ||
+				    (needs_core(d, dt, in->a.cls, in->a.addr + in->a.len, next,
+				                sp_after) &&
+				     to_core(d, dt, in, sp, next, sp_after, true, err)))
 					return -1;
 			} else {
-				if (from == 0 && k && record(d, dt, b, k, 1, err))
-					return -1;
-				for (; from && from < k; from++)
-					if (step_one(d, dt, &b->insns[from], 0,
-					             b->insns[from].a.addr + b->insns[from].a.len,
-					             0, err))
+				for (; from < k; from++)
+					if (to_core(d, dt, &b->insns[from], 0,
+					            b->insns[from].a.addr + b->insns[from].a.len, 0,
+					            false, err))
 						return -1;
-				if (step_one(d, dt, in, sp, next, sp_after, err))
+				if (to_core(d, dt, in, sp, next, sp_after, false, err))
 					return -1;
 			}
 		}
@@ -222,13 +224,23 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 	/* Stopped inside: what ran of it (never its terminator) is recorded one by one. */
 	if (rec && done < b->n)
 		for (k = from; k < done; k++)
-			if (step_one(d, dt, &b->insns[k], 0, b->insns[k].a.addr + b->insns[k].a.len,
-			             0, err))
+			if (to_core(d, dt, &b->insns[k], 0, b->insns[k].a.addr + b->insns[k].a.len,
+			            0, false, err))
 				return -1;
 	rp->sp = sp;
 	rp->blk = NULL;
 	rp->dyn.len = 0;
 	return 0;
+}
+
+/* finish_block - the pending block ran to its end, and its terminator went to next */
+static int finish_block(struct dbt *d, struct dbt_thread *dt, uint64_t next, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+
+	if (rp->hot->plain && dt->th->dir.mode == CORE_RECORD)
+		return fast_complete(d, dt, rp->blk, rp->hot, next, 1, err);
+	return complete(d, dt, rp->blk, rp->blk->n, next, err);
 }
 
 /* same_run - how many records from w on repeat w[0] */
@@ -249,11 +261,22 @@ static size_t same_run(const uint32_t *w, size_t n)
 	return i;
 }
 
-/* feed - replay ring records */
-static int feed(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n, struct err *err)
+/*
+ * worker_may_replay - the replay worker leaves a thread the core does not
+ * record to the tracer thread: playing breakpoints there changes the
+ * tracee's breakpoints.
+ */
+static bool worker_may_replay(const struct dbt_thread *dt)
+{
+	return dt->th->dir.mode == CORE_RECORD && !dt->th->resume_bps.len;
+}
+
+int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
+                       bool worker, size_t *used, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
 	struct dbt_block *b;
+	struct dbt_hot *h;
 	size_t i = 0, run;
 
 	while (i < n) {
@@ -264,30 +287,35 @@ static int feed(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t 
 			i += 3;
 			continue;
 		}
-		if (w[i] >= d->blocks.len)
+		if (worker && !worker_may_replay(dt))
+			break;
+		h = dbt_hot_by_id(d, w[i]);
+		if (!h)
 			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
 			               w[i]);
-		b = d->blocks.data[w[i]];
-		if (rp->blk && complete(d, dt, rp->blk, rp->blk->n, b->addr, err))
+		if (rp->blk && finish_block(d, dt, h->addr, err))
 			return -1;
+		b = dbt_block_by_id(d, w[i]);
 		/*
 		 * A block that loops on itself with rsp unchanged, recorded: the
 		 * repeats are decided by the first one.
 		 */
 		run = same_run(w + i, n - i);
-		if (run > 2 && !b->n_dyn && dt->th->dir.mode == CORE_RECORD &&
-		    b->pre_delta + b->insns[b->n - 1].sp_delta == 0 &&
-		    !needs_core(d, dt, &b->insns[b->n - 1], b->addr, rp->sp)) {
+		if (run > 2 && h->plain && dt->th->dir.mode == CORE_RECORD &&
+		    h->delta + h->term_delta == 0 &&
+		    !needs_core(d, dt, h->cls, h->fall, h->addr, rp->sp)) {
 			rp->sp_in = rp->sp;
-			if (fast_complete(d, dt, b, b->addr, run - 1, err))
+			if (fast_complete(d, dt, b, h, h->addr, run - 1, err))
 				return -1;
 			i += run - 1;
 		}
 		rp->blk = b;
+		rp->hot = h;
 		rp->sp_in = rp->sp;
 		rp->dyn.len = 0;
 		i++;
 	}
+	*used = i;
 	return 0;
 }
 
@@ -301,17 +329,27 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 	dt->rp.run = -1;
 }
 
-int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err)
+int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err)
 {
 	uint64_t *cursor = (uint64_t *)(dt->ctxp + DBT_CTX_CURSOR);
-	size_t n = (size_t)(*cursor - dt->ring) / 4;
 
-	if (*cursor < dt->ring || *cursor > dt->ring + DBT_RING_SIZE)
+	if (*cursor < dt->ring || *cursor > dt->ring + d->ring_size)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d's ring cursor is off",
 		               (int)dt->th->tid);
+	*n = (size_t)(*cursor - dt->ring) / 4;
 	*cursor = dt->ring;
 	d->n_drains++;
-	return feed(d, dt, (const uint32_t *)dt->ringp, n, err);
+	return 0;
+}
+
+int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	size_t n, used;
+
+	/* What the worker has of this ring comes first. */
+	if (dbt_async_sync(d, err) || dbt_ring_take(d, dt, &n, err))
+		return -1;
+	return dbt_replay_records(d, dt, (const uint32_t *)dt->ringp, n, false, &used, err);
 }
 
 int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t done,

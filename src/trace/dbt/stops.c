@@ -110,7 +110,7 @@ void dbt_threads_free(struct dbt *d)
 /* guard - the page after the thread's ring faults: a full ring stops the thread */
 static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	const uint64_t args[6] = { dt->ring + DBT_RING_SIZE, DBT_PAGE, PROT_NONE };
+	const uint64_t args[6] = { dt->ring + d->ring_size, DBT_PAGE, PROT_NONE };
 	uint64_t r;
 
 	if (d->slot_guarded[dt->slot])
@@ -297,9 +297,10 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	case HY_INDIRECT:
 		if (h->kind == HY_INDIRECT)
 			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
+		/* A miss is served while the worker replays: translation leaves the core alone. */
 		b = dbt_block_at(d, th, target, err);
 		if (!b)
-			return on_step_here(d, dt, h, err);
+			return dbt_async_sync(d, err) ? -1 : on_step_here(d, dt, h, err);
 		d->n_misses++;
 		/* An exit whose block was invalidated is not waiting for the new one. */
 		if (h->kind == HY_EXIT) {
@@ -311,11 +312,12 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 			dbt_table_add(d, b);
 		}
 		return resume_at(d, th, b, err);
-	case HY_SYNC:
-		return on_sync(d, dt, err);
 	default:
-		return on_step_here(d, dt, h, err);
+		break;
 	}
+	if (dbt_async_sync(d, err))
+		return -1;
+	return h->kind == HY_SYNC ? on_sync(d, dt, err) : on_step_here(d, dt, h, err);
 }
 
 /* on_signal - a signal for a cache thread: the step engine delivers it at the real pc */
@@ -483,11 +485,14 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 {
 	struct tthread *th = dt->th;
 	int event = ev->status >> 16, sig = WSTOPSIG(ev->status);
-	struct dbt_hyper *h;
+	struct dbt_hyper h;
 	uint64_t rip;
 	siginfo_t si;
 	bool full;
 
+	/* Only misses and full rings leave the worker at work (async.c). */
+	if (event && dbt_async_sync(d, err))
+		return -1;
 	switch (event) {
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:
@@ -511,14 +516,15 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 		if (errno)
 			return err_sys(err, ERR_TRACE, "cannot read the pc of thread %d",
 			               (int)th->tid);
-		h = hashmap_get(&d->hypers, rip - 1);
-		if (h)
-			return on_hyper(d, dt, rip - 1, h, err);
+		if (dbt_hyper_at(d, rip - 1, &h))
+			return on_hyper(d, dt, rip - 1, &h, err);
 	}
 	if (dbt_ring_full(d, dt, &si, &full, err))
 		return -1;
 	if (full)
 		return tracee_resume(d->t, th, false, err);
+	if (dbt_async_sync(d, err))
+		return -1;
 	return on_signal(d, dt, ev, &si, err);
 }
 
@@ -529,8 +535,10 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	struct dbt_thread *dt;
 
 	if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC)
-		return on_exec(d, ev, err);
+		return dbt_async_sync(d, err) ? -1 : on_exec(d, ev, err);
 	if (!th || !th->engine_owned) {
+		if (dbt_async_sync(d, err))
+			return -1;
 		if (th && !WIFSTOPPED(ev->status))
 			dbt_thread_free(d, th);
 		return step_handle(t, ev, d->s, err);
@@ -539,6 +547,8 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 		return 0;
 	dt = dbt_thread_of(d, th, false);
 	if (!WIFSTOPPED(ev->status) || !dt) {
+		if (dbt_async_sync(d, err))
+			return -1;
 		/* Killed in the cache (SIGKILL): what its ring holds is all there is. */
 		if (dt && dbt_drain(d, dt, err))
 			return -1;

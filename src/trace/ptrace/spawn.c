@@ -85,18 +85,18 @@ static void pin_to(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* other_cpu - a CPU other than cpu that we may run on, or cpu itself */
-static int other_cpu(int cpu)
+/* other_cpu - a CPU other than a and b that we may run on, or -1 */
+static int other_cpu(int a, int b)
 {
 	cpu_set_t set;
 	int i;
 
 	if (sched_getaffinity(0, sizeof(set), &set))
-		return cpu;
+		return -1;
 	for (i = 0; i < CPU_SETSIZE; i++)
-		if (i != cpu && CPU_ISSET(i, &set))
+		if (i != a && i != b && CPU_ISSET(i, &set))
 			return i;
-	return cpu;
+	return -1;
 }
 
 static void child_exec(const char *path, char *const *argv, int child_cpu, int report_fd)
@@ -169,8 +169,12 @@ int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu
 
 	if (pipe2(report, O_CLOEXEC))
 		return err_sys(err, ERR_TRACE, "pipe");
+	t->spare_cpu = -1;
 	if (cpu != CPU_ANY) {
-		child_cpu = cpu == CPU_SPLIT ? other_cpu(here) : here;
+		child_cpu = cpu == CPU_SPLIT ? other_cpu(here, here) : here;
+		if (child_cpu < 0)
+			child_cpu = here;
+		t->spare_cpu = other_cpu(here, child_cpu);
 		pin_to(here);
 	}
 	pid = fork();

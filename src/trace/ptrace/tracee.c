@@ -13,6 +13,7 @@ void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *sto
 {
 	memset(t, 0, sizeof(*t));
 	t->mem_fd = -1;
+	t->spare_cpu = -1;
 	t->core = core;
 	t->stop = stop;
 	hashmap_init(&t->threads);

@@ -122,6 +122,8 @@ struct tracee {
 	 */
 	int (*record_hook)(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
 	void *engine; /* that engine's state */
+	/* a CPU free for helper threads (neither nosco's nor the program's when pinned), or -1 */
+	int spare_cpu;
 };
 
 struct tracee_event {

@@ -1,0 +1,232 @@
+/*
+ * Full rings replayed on another CPU. Replaying a ring into the core costs
+ * about as much as running the code that filled it, so instead of
+ * replaying while the thread waits, the tracer copies the ring, empties it
+ * and resumes the thread; a worker thread replays the copy meanwhile
+ * (docs/engine.md, "Rings and the replay").
+ *
+ * The worker owns the core and the store while it has work: the tracer
+ * thread serves only cache misses (translation touches neither) and full
+ * rings, and calls dbt_async_sync() before anything else. The worker stops
+ * at a record it must not replay (worker_may_replay in replay.c); the rest
+ * of that job, and of the ones behind it, is replayed by the tracer at the
+ * next sync. Jobs are replayed in the order the rings filled.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/dbt/dbt.h"
+#include "util/xalloc.h"
+
+/* Rings waiting at most: a thread that fills them faster than they are replayed waits. */
+#define ASYNC_JOBS 4
+
+struct async_job {
+	struct dbt_thread *dt;
+	uint32_t *w; /* a copy of the ring, DBT_RING_SIZE bytes, owned by the slot */
+	size_t n, done;
+};
+
+struct dbt_async {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* the worker waits for a job */
+	pthread_cond_t idle; /* the tracer waits for the worker */
+	struct async_job jobs[ASYNC_JOBS];
+	size_t head, len;
+	bool busy;    /* the worker is replaying jobs[head] */
+	bool stalled; /* jobs[head] has a record the worker leaves to the tracer */
+	bool hold;    /* the tracer takes the jobs: start no other */
+	bool quit;
+	bool failed;
+	struct err err;
+};
+
+/* take_head - replay what the worker may of the first job; called without the lock */
+static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
+{
+	struct err err;
+	size_t used = 0;
+	int rc = dbt_replay_records(d, j->dt, j->w + j->done, j->n - j->done, true, &used, &err);
+
+	/* The store is the worker's now: this is where it commits what is due. */
+	if (!rc && used == j->n - j->done)
+		rc = store_tick(d->s->store, &err);
+	pthread_mutex_lock(&a->mu);
+	d->n_worker_records += used;
+	j->done += used;
+	if (rc) {
+		a->failed = true;
+		a->err = err;
+	} else if (j->done < j->n) {
+		a->stalled = true;
+	} else {
+		a->head = (a->head + 1) % ASYNC_JOBS;
+		a->len--;
+	}
+	a->busy = false;
+	pthread_cond_broadcast(&a->idle);
+}
+
+static void *worker(void *arg)
+{
+	struct dbt *d = arg;
+	struct dbt_async *a = d->async;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->quit && (!a->len || a->stalled || a->failed || a->hold))
+			pthread_cond_wait(&a->work, &a->mu);
+		if (a->quit)
+			break;
+		a->busy = true;
+		pthread_mutex_unlock(&a->mu);
+		take_head(d, a, &a->jobs[a->head]); /* returns locked */
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* pin_worker - on the spare CPU if there is one (the tracer and the program share theirs) */
+static void pin_worker(struct dbt *d, pthread_t thread)
+{
+	cpu_set_t set;
+
+	if (d->t->spare_cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(d->t->spare_cpu, &set);
+	pthread_setaffinity_np(thread, sizeof(set), &set);
+}
+
+static int start(struct dbt *d, struct err *err)
+{
+	struct dbt_async *a = xcalloc(1, sizeof(*a));
+	sigset_t all, old;
+	int rc;
+
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->idle, NULL);
+	d->async = a;
+	/* Signals (the commit ticker, Ctrl-C) must wake the tracer thread, never the worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&a->thread, NULL, worker, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		d->async = NULL;
+		free(a);
+		errno = rc;
+		return err_sys(err, ERR_TRACE, "cannot start the replay thread");
+	}
+	pin_worker(d, a->thread);
+	return 0;
+}
+
+int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct dbt_async *a;
+	struct async_job *j;
+	size_t n;
+
+	if (!d->async && start(d, err))
+		return -1;
+	a = d->async;
+	d->n_full++;
+	pthread_mutex_lock(&a->mu);
+	while (a->len == ASYNC_JOBS && !a->stalled && !a->failed)
+		pthread_cond_wait(&a->idle, &a->mu);
+	if (a->stalled || a->failed) {
+		pthread_mutex_unlock(&a->mu);
+		if (dbt_async_sync(d, err))
+			return -1;
+		pthread_mutex_lock(&a->mu);
+	}
+	j = &a->jobs[(a->head + a->len) % ASYNC_JOBS];
+	pthread_mutex_unlock(&a->mu);
+	/* The slot is free: the worker looks at queued jobs only. */
+	if (dbt_ring_take(d, dt, &n, err))
+		return -1;
+	if (!j->w)
+		j->w = xmalloc(DBT_RING_SIZE);
+	memcpy(j->w, dt->ringp, n * 4);
+	j->dt = dt;
+	j->n = n;
+	j->done = 0;
+	pthread_mutex_lock(&a->mu);
+	a->len++;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+int dbt_async_sync(struct dbt *d, struct err *err)
+{
+	struct dbt_async *a = d->async;
+	struct async_job *j;
+	size_t used;
+
+	if (!a)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	while (a->busy || (a->len && !a->stalled && !a->failed))
+		pthread_cond_wait(&a->idle, &a->mu);
+	a->hold = true;
+	pthread_mutex_unlock(&a->mu);
+	if (a->failed) {
+		*err = a->err;
+		return -1;
+	}
+	/* What the worker left, in order; it starts nothing while we hold. */
+	while (a->len) {
+		j = &a->jobs[a->head];
+		if (dbt_replay_records(d, j->dt, j->w + j->done, j->n - j->done, false, &used, err))
+			return -1;
+		a->head = (a->head + 1) % ASYNC_JOBS;
+		a->len--;
+	}
+	pthread_mutex_lock(&a->mu);
+	a->stalled = false;
+	a->hold = false;
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+bool dbt_async_idle(struct dbt *d)
+{
+	struct dbt_async *a = d->async;
+	bool idle;
+
+	if (!a)
+		return true;
+	pthread_mutex_lock(&a->mu);
+	idle = !a->busy && (!a->len || a->stalled || a->failed);
+	pthread_mutex_unlock(&a->mu);
+	return idle;
+}
+
+void dbt_async_free(struct dbt *d)
+{
+	struct dbt_async *a = d->async;
+	size_t i;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->quit = true;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->thread, NULL);
+	for (i = 0; i < ASYNC_JOBS; i++)
+		free(a->jobs[i].w);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->idle);
+	free(a);
+	d->async = NULL;
+}
