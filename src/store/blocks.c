@@ -139,19 +139,14 @@ int64_t store_token_append_insn(struct store *s, int64_t thread, uint32_t id, st
 	return pos;
 }
 
-int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, uint64_t repeat,
-                              struct err *err)
+/* append_run - one run to t's pending chunk; -1 if the chunk could not be written */
+static int append_run(struct store *s, int64_t thread, uint32_t block, uint64_t len,
+                      uint64_t repeat, struct err *err)
 {
-	struct store_stream *t;
-	uint64_t len, k, left;
+	struct store_stream *t = &s->streams.data[thread];
+	uint64_t k, left;
 
-	if (check_thread(s, thread, err))
-		return -1;
-	if (block >= s->block_len.len)
-		return err_set(err, ERR_INTERNAL, "store: unknown block %u", block);
-	len = s->block_len.data[block];
 	while (repeat) {
-		t = &s->streams.data[thread];
 		if (t->run_count && t->run_block != block)
 			end_run(t);
 		/* Cut chunks near STORE_CHUNK_INSNS: a run is split across two if need be. */
@@ -162,10 +157,33 @@ int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, u
 		t->tok_insns += k * len;
 		t->pos += k * len;
 		repeat -= k;
-		if (t->tok_insns >= STORE_CHUNK_INSNS && full(s, thread, err))
-			return -1;
+		if (t->tok_insns >= STORE_CHUNK_INSNS) {
+			if (full(s, thread, err))
+				return -1;
+			t = &s->streams.data[thread];
+		}
 	}
 	return 0;
+}
+
+int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct store_run *runs,
+                                 size_t n, struct err *err)
+{
+	const uint16_t *lens = s->block_len.data;
+	uint64_t insns = 0, len;
+	size_t i;
+
+	if (check_thread(s, thread, err))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (runs[i].block >= s->block_len.len)
+			return err_set(err, ERR_INTERNAL, "store: unknown block %u", runs[i].block);
+		len = lens[runs[i].block];
+		if (append_run(s, thread, runs[i].block, len, runs[i].repeat, err))
+			return -1;
+		insns += len * runs[i].repeat;
+	}
+	return (int64_t)insns;
 }
 
 uint64_t store_block_len(const struct store *s, uint32_t block)

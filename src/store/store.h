@@ -207,15 +207,22 @@ int store_use_blocks(struct store *s, struct err *err);
  */
 int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struct err *err);
 
+/* A block executed repeat times in a row. */
+struct store_run {
+	uint32_t block;
+	uint64_t repeat;
+};
+
 /**
- * store_stream_append_block - a thread executed a block @repeat times in a row
+ * store_stream_append_runs - a thread executed these runs of blocks, in order
  *
- * Appends repeat * (the block's length) instructions to the thread's
- * stream at the cost of one token per run.
- * Return: 0 or -1 with err.
+ * Appends each run's repeat * (its block's length) instructions to the
+ * thread's stream at the cost of one token per run (consecutive runs of
+ * one block make one).
+ * Return: the number of instructions appended, or -1 with err.
  */
-int store_stream_append_block(struct store *s, int64_t thread, uint32_t block, uint64_t repeat,
-                              struct err *err);
+int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct store_run *runs,
+                                 size_t n, struct err *err);
 
 /* store_block_len - the number of instructions of a block (0: no such block) */
 uint64_t store_block_len(const struct store *s, uint32_t block);

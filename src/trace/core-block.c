@@ -22,12 +22,14 @@ uint32_t core_call_budget(const struct core_thread *th)
 	return f->max_level - f->level;
 }
 
-int core_record_block(struct core *c, struct core_thread *th, uint32_t block, uint64_t repeat,
-                      struct err *err)
+int core_record_blocks(struct core *c, struct core_thread *th, const struct store_run *runs,
+                       size_t n, struct err *err)
 {
-	if (store_stream_append_block(c->store, th->id, block, repeat, err))
+	int64_t insns = store_stream_append_runs(c->store, th->id, runs, n, err);
+
+	if (insns < 0)
 		return -1;
-	c->stats.insns += store_block_len(c->store, block) * repeat;
+	c->stats.insns += (uint64_t)insns;
 	return 0;
 }
 

@@ -190,7 +190,7 @@ int core_finish(struct core *c, enum store_call_end how, struct err *err);
  * stack, and only a call, a transfer with the stack pointer above
  * core_close_sp(), a jump onto a scope entry or rt_sigreturn does; every
  * other instruction core_step() would only record, which
- * core_record_block() does for a whole block at once.
+ * core_record_blocks() does for whole blocks at once.
  */
 
 /* core_close_sp - a control transfer with the stack pointer above this ends a frame */
@@ -201,21 +201,22 @@ uint32_t core_call_budget(const struct core_thread *th);
 
 /**
  * core_transfer - core_step() for a control transfer already recorded as
- * the last instruction of a block given to core_record_block()
+ * the last instruction of a block given to core_record_blocks()
  */
 int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn *insn,
                   const struct arch_regs *before, const struct arch_regs *after,
                   struct core_directive *d, struct err *err);
 
 /**
- * core_record_block - a recording thread executed a block @repeat times in a row
- * @block: the block, from store_block_intern() (the store must use block streams)
+ * core_record_blocks - a recording thread executed these runs of blocks
+ * @runs: blocks from store_block_intern() (the store must use block
+ *        streams), each executed run->repeat times in a row, in order
  *
  * The backend vouches that core_step() would only have recorded each of
- * its instructions.
+ * their instructions.
  */
-int core_record_block(struct core *c, struct core_thread *th, uint32_t block, uint64_t repeat,
-                      struct err *err);
+int core_record_blocks(struct core *c, struct core_thread *th, const struct store_run *runs,
+                       size_t n, struct err *err);
 
 /*
  * core_coarse_times - take times from the coarse real-time clock (a few

@@ -49,6 +49,15 @@ static uint32_t intern(struct store *s, uint32_t i)
 	return (uint32_t)id;
 }
 
+/* append - store_stream_append_runs(), which must say it appended insns instructions */
+static void append(struct store *s, int64_t thread, const struct store_run *runs, size_t n,
+                   uint64_t insns)
+{
+	struct err err;
+
+	assert_int_equal(store_stream_append_runs(s, thread, runs, n, &err), (int64_t)insns);
+}
+
 /* The expected stream, as program indexes. */
 struct expect {
 	uint32_t *idx;
@@ -143,7 +152,9 @@ static void test_block_streams(void **state)
 	int64_t blk[3];
 	struct err err;
 	struct store *s = store_create(path, false, &err);
-	uint64_t r;
+	struct store_run runs[16];
+	size_t n_runs = 0;
+	uint64_t r, insns = 0;
 
 	(void)state;
 	assert_non_null(s);
@@ -160,27 +171,41 @@ static void test_block_streams(void **state)
 	assert_int_equal(blk[2], 2);
 	assert_int_equal(store_block_len(s, 1), 7);
 	/* A loop: 50000 times block 0 (150000 instructions, three chunks). */
-	assert_int_equal(store_stream_append_block(s, 0, 0, 50000, &err), 0);
+	append(s, 0, &(struct store_run){ 0, 50000 }, 1, 150000);
 	for (r = 0; r < 50000; r++)
 		for (k = 0; k < 3; k++)
 			expect_push(&e0, k);
-	/* Alternating blocks, single instructions in between, the other thread in between. */
+	/*
+	 * Alternating blocks in batches (two runs of one block in a row among
+	 * them), single instructions in between, the other thread in between.
+	 */
 	for (r = 0; r < 20000; r++) {
 		uint32_t b = r % 3 == 2 ? 2 : (uint32_t)(r % 2);
 
-		assert_int_equal(store_stream_append_block(s, 0, b, 1 + r % 4, &err), 0);
-		for (k = 0; k < 1 + r % 4; k++)
+		runs[n_runs++] = (struct store_run){ b, 1 + r % 4 };
+		insns += store_block_len(s, b) * (1 + r % 4);
+		if (r % 5 == 0) {
+			runs[n_runs++] = (struct store_run){ b, 2 };
+			insns += store_block_len(s, b) * 2;
+		}
+		for (k = 0; k < 1 + r % 4 + (r % 5 == 0) * 2; k++)
 			for (i = 0; i < store_block_len(s, b); i++)
 				expect_push(&e0, (b == 0 ? 0 : b == 1 ? 3 : 10) + i);
 		if (r % 7 == 0) {
+			append(s, 0, runs, n_runs, insns);
+			n_runs = 0;
+			insns = 0;
 			assert_true(store_insn(s, 0, 0x400000 + 4 * 2, (uint8_t[]){ 0x90, 4 }, 2,
 			                       &err) >= 0);
 			expect_push(&e0, 4);
-			assert_int_equal(store_stream_append_block(s, 1, 1, 1, &err), 0);
+			append(s, 1, &(struct store_run){ 1, 1 }, 1, 7);
 			for (i = 3; i < 10; i++)
 				expect_push(&e1, i);
 		}
 	}
+	append(s, 0, runs, n_runs, insns);
+	/* A block the store does not have. */
+	assert_int_equal(store_stream_append_runs(s, 0, &(struct store_run){ 3, 1 }, 1, &err), -1);
 	assert_int_equal(store_thread_pos(s, 0), e0.len);
 	assert_int_equal(store_close(s, &err), 0);
 	check_stream(path, 0, &e0, 0);

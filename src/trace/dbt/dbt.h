@@ -39,6 +39,7 @@
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
 #define DBT_BLOCK_MAX   256 /* instructions per translated block */
+#define DBT_RUNS        512 /* runs of blocks the replay gives the core at once */
 /* Blocks by id live in pages that never move (the replay worker reads them during misses). */
 #define DBT_IDS_PER_PAGE (1u << 16)
 #define DBT_ID_PAGES     (1u << 12)
@@ -143,8 +144,10 @@ struct dbt_replay {
 	uint64_t sp_in;        /* rsp when blk was entered */
 	VEC(uint64_t) dyn;     /* blk's rsp records so far */
 	uint64_t sp;           /* rsp after the last completed block */
-	int64_t run;           /* a run of one store block not given to the core yet (-1: none) */
-	uint64_t run_n;
+	/* runs of store blocks not given to the core yet (the last one may grow) */
+	struct store_run runs[DBT_RUNS];
+	uint32_t n_runs;
+	uint64_t close_sp; /* core_close_sp() of the thread, as of the last core call */
 	/*
 	 * The last instruction was recorded: the next one is where that step
 	 * ended, where the step engine steps over its breakpoints instead of

@@ -32,16 +32,16 @@ static void regs_at(struct arch_regs *r, uint64_t pc, uint64_t sp)
 	arch_regs_set_sp(r, sp);
 }
 
-static int flush_run(struct dbt *d, struct dbt_thread *dt, struct err *err)
+/* flush_runs - give the core the runs recorded so far (before anything else reaches it) */
+static int flush_runs(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-	int rc;
+	uint32_t n = rp->n_runs;
 
-	if (rp->run < 0)
+	if (!n)
 		return 0;
-	rc = core_record_block(d->t->core, dt->th->core, (uint32_t)rp->run, rp->run_n, err);
-	rp->run = -1;
-	return rc;
+	rp->n_runs = 0;
+	return core_record_blocks(d->t->core, dt->th->core, rp->runs, n, err);
 }
 
 /* record - block b (h: its summary) ran repeat times */
@@ -53,24 +53,24 @@ static int record(struct dbt *d, struct dbt_thread *dt, const struct dbt_block *
 
 	if (sb < 0)
 		return -1;
-	if (rp->run == sb) {
-		rp->run_n += repeat;
+	rp->just_recorded = true;
+	if (rp->n_runs && rp->runs[rp->n_runs - 1].block == (uint32_t)sb) {
+		rp->runs[rp->n_runs - 1].repeat += repeat;
 		return 0;
 	}
-	if (flush_run(d, dt, err))
+	if (rp->n_runs == DBT_RUNS && flush_runs(d, dt, err))
 		return -1;
-	rp->run = sb;
-	rp->run_n = repeat;
-	rp->just_recorded = true;
+	rp->runs[rp->n_runs++] = (struct store_run){ (uint32_t)sb, repeat };
 	return 0;
 }
 
-/* set_dir - the core's new directive for the thread */
+/* set_dir - after a call into the core: its new directive for the thread, and frame */
 static void set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd)
 {
 	if (nd->mode != CORE_RUN_TO_RETURN && dt->th->resume_bps.len)
 		escape_clear_resume(d->t, dt->th);
 	dt->th->dir = *nd;
+	dt->rp.close_sp = core_close_sp(dt->th->core);
 }
 
 /*
@@ -85,7 +85,7 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *
 	static struct arch_regs before, after;
 	struct core_directive nd;
 
-	if (flush_run(d, dt, err))
+	if (flush_runs(d, dt, err))
 		return -1;
 	regs_at(&before, in->a.addr, sp_before);
 	regs_at(&after, pc_after, sp_after);
@@ -143,7 +143,7 @@ static bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_clas
 		return false;
 	if (cls == ARCH_INSN_CALL && next != fall)
 		return true;
-	if (sp_after > core_close_sp(dt->th->core))
+	if (sp_after > dt->rp.close_sp)
 		return true;
 	return (cls == ARCH_INSN_JUMP || cls == ARCH_INSN_BRANCH) && next != fall &&
 	       core_is_scope_entry(d->t->core, next);
@@ -326,7 +326,8 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 	dt->rp.blk = NULL;
 	dt->rp.sp = arch_regs_sp(regs);
 	dt->rp.dyn.len = 0;
-	dt->rp.run = -1;
+	dt->rp.n_runs = 0;
+	dt->rp.close_sp = core_close_sp(dt->th->core);
 }
 
 int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err)
@@ -371,7 +372,7 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
 		               (unsigned long long)arch_regs_sp(regs), (unsigned long long)pc);
 	rp->landed_recorded = rp->just_recorded;
 	hit = arrive(d, dt, pc, rp->sp, err);
-	if (hit < 0 || flush_run(d, dt, err))
+	if (hit < 0 || flush_runs(d, dt, err))
 		return -1;
 	return hit;
 }

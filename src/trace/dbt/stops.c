@@ -74,7 +74,6 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	dt->ctxp = d->shm + off;
 	dt->ring = dt->ctx + DBT_CTX_SIZE;
 	dt->ringp = dt->ctxp + DBT_CTX_SIZE;
-	dt->rp.run = -1;
 	memset(dt->ctxp, 0, DBT_CTX_SIZE);
 	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
 	memcpy(dt->ctxp + DBT_CTX_TABLE, &d->data_base, 8);
