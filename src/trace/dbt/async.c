@@ -22,8 +22,12 @@
 #include "trace/dbt/dbt.h"
 #include "util/xalloc.h"
 
-/* Rings waiting at most: a thread that fills them faster than they are replayed waits. */
-#define ASYNC_JOBS 4
+/*
+ * Rings waiting at most (16 MiB): enough for the worker to catch up later
+ * with what a thread filled faster than it could replay, beyond which the
+ * thread waits.
+ */
+#define ASYNC_JOBS 64
 
 struct async_job {
 	struct dbt_thread *dt;

@@ -283,6 +283,76 @@ static int on_step_here(struct dbt *d, struct dbt_thread *dt, const struct dbt_h
 	return hand_over(d, th, err);
 }
 
+/* step_in_cache - single-step th where it is; 2 if it stopped otherwise (queued for the loop) */
+static int step_in_cache(struct dbt *d, struct tthread *th, int *other, struct err *err)
+{
+	struct tracee_event ev = { th->tid, 0 };
+
+	for (;;) {
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
+		while (waitpid(th->tid, &ev.status, __WALL) < 0)
+			if (errno != EINTR)
+				return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+		if (!WIFSTOPPED(ev.status) || ev.status >> 16) {
+			vec_push(&d->t->queue, ev);
+			return 2;
+		}
+		if (WSTOPSIG(ev.status) == SIGTRAP)
+			return 0;
+		/* A signal before the step: it is sent again once the step is done. */
+		if (!*other)
+			*other = WSTOPSIG(ev.status);
+	}
+}
+
+/* is_map_syscall - a system call listed only for the mappings it may change? */
+static bool is_map_syscall(long nr)
+{
+	return nr == SYS_mmap || nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap ||
+	       nr == SYS_pkey_mprotect || nr == SYS_shmat || nr == SYS_shmdt;
+}
+
+/*
+ * on_map_syscall - th is at the hypercall before a system call that may
+ * change code mappings (r: its registers): the call runs where it is, in
+ * the cache (one single-step), then the translations it made stale are
+ * dropped. The core has nothing to do with it: the thread stays in the
+ * cache, and the replay worker goes on meanwhile.
+ */
+static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
+                          const struct dbt_hyper *h, struct arch_regs *r, struct err *err)
+{
+	struct tthread *th = dt->th;
+	const struct dbt_block *b = h->b;
+	uint64_t insn = b->body + b->term_end - b->insns[b->n - 1].a.len;
+	int other = 0, rc;
+
+	dt->syscall_nr = (long)r->u.rax;
+	dt->syscall_args[0] = r->u.rdi;
+	dt->syscall_args[1] = r->u.rsi;
+	dt->syscall_args[2] = r->u.rdx;
+	dt->syscall_args[3] = r->u.r10;
+	r->u.rip = insn;
+	if (set_regs(th, r, err))
+		return -1;
+	d->n_stepped++;
+	rc = step_in_cache(d, th, &other, err);
+	if (rc < 0)
+		return -1;
+	/* Stopped before the call ran: back to the hypercall, to come here again. */
+	if (rc == 2 && !get_regs(th, r, err) && r->u.rip == insn) {
+		r->u.rip = at;
+		dt->syscall_nr = 0;
+		return set_regs(th, r, err);
+	}
+	after_syscall(d, dt);
+	dt->syscall_nr = 0;
+	if (other)
+		syscall(SYS_tgkill, d->t->pid, th->tid, other);
+	return rc == 2 ? 0 : tracee_resume(d->t, th, false, err);
+}
+
 /* on_hyper - th executed the hypercall int3 at at */
 static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const struct dbt_hyper *h,
                     struct err *err)
@@ -290,6 +360,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	struct tthread *th = dt->th;
 	struct dbt_block *b;
 	uint64_t target = h->target;
+	struct arch_regs r;
 
 	switch (h->kind) {
 	case HY_EXIT:
@@ -311,6 +382,12 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 			dbt_table_add(d, b);
 		}
 		return resume_at(d, th, b, err);
+	case HY_SYSCALL:
+		if (get_regs(th, &r, err))
+			return -1;
+		if (is_map_syscall((long)r.u.rax))
+			return on_map_syscall(d, dt, at, h, &r, err);
+		break;
 	default:
 		break;
 	}
