@@ -1,8 +1,9 @@
 /*
  * Full rings replayed on another CPU. Replaying a ring into the core costs
  * about as much as running the code that filled it, so instead of
- * replaying while the thread waits, the tracer copies the ring, empties it
- * and resumes the thread; a worker thread replays the copy meanwhile
+ * replaying while the thread waits, the tracer hands the full ring to a
+ * worker thread and resumes the thread on its next ring (each thread has
+ * DBT_RINGS); the worker replays the full one meanwhile, where it is
  * (docs/engine.md, "Rings and the replay").
  *
  * The worker owns the core and the store while it has work: the tracer
@@ -23,15 +24,16 @@
 #include "util/xalloc.h"
 
 /*
- * Rings waiting at most (16 MiB): enough for the worker to catch up later
- * with what a thread filled faster than it could replay, beyond which the
- * thread waits.
+ * Full rings waiting, of all threads together. A thread also waits when
+ * its next ring has not been replayed yet: its DBT_RINGS rings let the
+ * worker catch up later with what it filled faster than it was replayed.
  */
-#define ASYNC_JOBS 64
+#define ASYNC_JOBS 1024
 
 struct async_job {
 	struct dbt_thread *dt;
-	uint32_t *w; /* a copy of the ring, DBT_RING_SIZE bytes, owned by the slot */
+	uint32_t ring;     /* which of its rings */
+	const uint32_t *w; /* that ring, in the shared memory */
 	size_t n, done;
 };
 
@@ -69,6 +71,7 @@ static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
 	} else if (j->done < j->n) {
 		a->stalled = true;
 	} else {
+		j->dt->held[j->ring] = false;
 		a->head = (a->head + 1) % ASYNC_JOBS;
 		a->len--;
 	}
@@ -132,8 +135,19 @@ static int start(struct dbt *d, struct err *err)
 	return 0;
 }
 
+/* next_ring - dt writes its next ring from its start: the record stubs find it through the cursor
+ */
+static void next_ring(struct dbt_thread *dt)
+{
+	dt->cur = (dt->cur + 1) % DBT_RINGS;
+	dt->ring = dt->rings + dt->cur * DBT_RING_STRIDE;
+	dt->ringp = dt->ringsp + dt->cur * DBT_RING_STRIDE;
+	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
+}
+
 int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
+	uint32_t next = (dt->cur + 1) % DBT_RINGS;
 	struct dbt_async *a;
 	struct async_job *j;
 	size_t n;
@@ -142,8 +156,10 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		return -1;
 	a = d->async;
 	d->n_full++;
+	if (dbt_ring_take(d, dt, &n, err))
+		return -1;
 	pthread_mutex_lock(&a->mu);
-	while (a->len == ASYNC_JOBS && !a->stalled && !a->failed)
+	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
 		pthread_cond_wait(&a->idle, &a->mu);
 	if (a->stalled || a->failed) {
 		pthread_mutex_unlock(&a->mu);
@@ -152,20 +168,12 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		pthread_mutex_lock(&a->mu);
 	}
 	j = &a->jobs[(a->head + a->len) % ASYNC_JOBS];
-	pthread_mutex_unlock(&a->mu);
-	/* The slot is free: the worker looks at queued jobs only. */
-	if (dbt_ring_take(d, dt, &n, err))
-		return -1;
-	if (!j->w)
-		j->w = xmalloc(DBT_RING_SIZE);
-	memcpy(j->w, dt->ringp, n * 4);
-	j->dt = dt;
-	j->n = n;
-	j->done = 0;
-	pthread_mutex_lock(&a->mu);
+	*j = (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, 0 };
+	dt->held[dt->cur] = true;
 	a->len++;
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
+	next_ring(dt);
 	return 0;
 }
 
@@ -191,6 +199,7 @@ int dbt_async_sync(struct dbt *d, struct err *err)
 		j = &a->jobs[a->head];
 		if (dbt_replay_records(d, j->dt, j->w + j->done, j->n - j->done, false, &used, err))
 			return -1;
+		j->dt->held[j->ring] = false;
 		a->head = (a->head + 1) % ASYNC_JOBS;
 		a->len--;
 	}
@@ -217,7 +226,6 @@ bool dbt_async_idle(struct dbt *d)
 void dbt_async_free(struct dbt *d)
 {
 	struct dbt_async *a = d->async;
-	size_t i;
 
 	if (!a)
 		return;
@@ -226,8 +234,6 @@ void dbt_async_free(struct dbt *d)
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->thread, NULL);
-	for (i = 0; i < ASYNC_JOBS; i++)
-		free(a->jobs[i].w);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->work);
 	pthread_cond_destroy(&a->idle);

@@ -31,8 +31,10 @@
 
 #define DBT_PAGE        4096u
 #define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
-#define DBT_RING_SIZE   (1u << 18)
-#define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RING_SIZE + DBT_PAGE) /* ctx, ring, guard */
+#define DBT_RING_SIZE   (1u << 19)
+#define DBT_RINGS       32 /* per thread: one written, the others replayed meanwhile */
+#define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
+#define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
 #define DBT_MAX_SLOTS   256u
 #define DBT_DATA_SIZE   ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
 #define DBT_REGION_SIZE (64u << 20)
@@ -160,10 +162,15 @@ struct dbt_replay {
 struct dbt_thread {
 	struct tthread *th;
 	uint32_t slot;
-	uint64_t ctx;   /* tracee address of its context page */
-	uint8_t *ctxp;  /* tracer view of it */
-	uint64_t ring;  /* tracee address of its ring */
-	uint8_t *ringp; /* tracer view */
+	uint64_t ctx;  /* tracee address of its context page */
+	uint8_t *ctxp; /* tracer view of it */
+	uint64_t
+	        rings; /* tracee address of its first ring: ring k at rings + k * DBT_RING_STRIDE */
+	uint8_t *ringsp;      /* tracer view */
+	uint32_t cur;         /* the ring it writes, at: */
+	uint64_t ring;        /* tracee address */
+	uint8_t *ringp;       /* tracer view */
+	bool held[DBT_RINGS]; /* full rings the worker has not replayed yet (async.c's lock) */
 	uint64_t app_gs;
 	uint32_t force_step; /* steps the step engine is to make before the cache takes over */
 	long syscall_nr;     /* a system call the tracer stepped, to act on once it ran */
@@ -283,7 +290,10 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
  * tracer thread only serves cache misses and full rings until it calls
  * dbt_async_sync().
  */
-/* dbt_async_push - hand dt's ring to the worker (copied) and empty it */
+/*
+ * dbt_async_push - hand dt's ring to the worker and make the next one dt's
+ * ring (waiting for the worker to be done with it if need be)
+ */
 int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err);
 /* dbt_async_sync - wait for the worker and replay what it left: the core is the caller's again */
 int dbt_async_sync(struct dbt *d, struct err *err);

@@ -141,7 +141,7 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 		return 0;
 	if (get_regs(dt->th->tid, &r, err) || dbt_async_push(d, dt, err))
 		return -1;
-	/* The record stub holds the cursor in rax: it starts over at the ring's start. */
+	/* The record stub holds the cursor in rax: it goes on at the next ring's start. */
 	r.u.rax = dt->ring;
 	return set_regs(dt->th->tid, &r, err);
 }

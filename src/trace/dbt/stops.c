@@ -72,8 +72,8 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	off = DBT_TABLE_SIZE + (uint64_t)i * DBT_SLOT_SIZE;
 	dt->ctx = d->data_base + off;
 	dt->ctxp = d->shm + off;
-	dt->ring = dt->ctx + DBT_CTX_SIZE;
-	dt->ringp = dt->ctxp + DBT_CTX_SIZE;
+	dt->rings = dt->ring = dt->ctx + DBT_CTX_SIZE;
+	dt->ringsp = dt->ringp = dt->ctxp + DBT_CTX_SIZE;
 	memset(dt->ctxp, 0, DBT_CTX_SIZE);
 	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
 	memcpy(dt->ctxp + DBT_CTX_TABLE, &d->data_base, 8);
@@ -106,18 +106,21 @@ void dbt_threads_free(struct dbt *d)
 	hashmap_init(&d->threads);
 }
 
-/* guard - the page after the thread's ring faults: a full ring stops the thread */
+/* guard - the page after each of the thread's rings faults: a full ring stops the thread */
 static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	const uint64_t args[6] = { dt->ring + d->ring_size, DBT_PAGE, PROT_NONE };
-	uint64_t r;
+	uint64_t args[6] = { 0, DBT_PAGE, PROT_NONE }, r;
+	uint32_t k;
 
 	if (d->slot_guarded[dt->slot])
 		return 0;
-	if (dbt_remote_syscall(d, dt->th, SYS_mprotect, args, &r, err))
-		return -1;
-	if (r)
-		return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
+	for (k = 0; k < DBT_RINGS; k++) {
+		args[0] = dt->rings + k * DBT_RING_STRIDE + d->ring_size;
+		if (dbt_remote_syscall(d, dt->th, SYS_mprotect, args, &r, err))
+			return -1;
+		if (r)
+			return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
+	}
 	d->slot_guarded[dt->slot] = true;
 	return 0;
 }
