@@ -54,7 +54,12 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	if (c->thread < 0 || c->thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: call in unknown thread %lld",
 		               (long long)c->thread);
-	oc = xcalloc(1, sizeof(*oc));
+	if (s->spare_calls.len) {
+		oc = s->spare_calls.data[--s->spare_calls.len];
+		memset(oc, 0, sizeof(*oc));
+	} else {
+		oc = xcalloc(1, sizeof(*oc));
+	}
 	oc->id = s->n_calls;
 	oc->c = *c;
 	oc->c.bt = NULL;
@@ -63,10 +68,11 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	return s->n_calls++;
 }
 
-static void open_call_free(struct store_open_call *oc)
+/* open_call_end - oc ended: kept for the next call */
+static void open_call_end(struct store *s, struct store_open_call *oc)
 {
 	free(oc->bt);
-	free(oc);
+	vec_push(&s->spare_calls, oc);
 }
 
 /* flush_chunk - write the finished calls gathered so far as one call chunk (schema 2) */
@@ -161,7 +167,7 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 		return err_set(err, ERR_INTERNAL, "store: call %lld is not open", (long long)call);
 	if (s->blocks && !oc->written) {
 		ret = chunk_add(s, oc, how, pos_end, time_ns, err);
-		open_call_free(oc);
+		open_call_end(s, oc);
 		return ret;
 	}
 	which = oc->written ? ST_CALL_CLOSE : ST_CALL;
@@ -177,7 +183,7 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 	sqlite3_bind_int64(st, base + 1, how);
 	store_bind_u64(st, base + 2, time_ns);
 	ret = store_step_done(s, which, "call", err);
-	open_call_free(oc);
+	open_call_end(s, oc);
 	return ret;
 }
 
@@ -201,10 +207,14 @@ int store_calls_write_open(struct store *s, struct err *err)
 
 void store_calls_fini(struct store *s)
 {
+	struct store_open_call **oc;
 	size_t i = 0;
 	void *v;
 
 	while (hashmap_next(&s->open_calls, &i, NULL, &v))
-		open_call_free(v);
+		open_call_end(s, v);
 	hashmap_fini(&s->open_calls);
+	vec_foreach (&s->spare_calls, oc)
+		free(*oc);
+	vec_free(&s->spare_calls);
 }

@@ -72,6 +72,8 @@ struct store {
 	struct hashmap insn_by_addr;      /* addr -> id + 1 of the first pair at addr */
 	VEC(struct store_insn_ent) insns; /* indexed by id */
 	struct hashmap open_calls;        /* id -> struct store_open_call, not yet ended */
+	VEC(struct store_open_call *)
+	spare_calls; /* ended ones, for reuse: calls come by millions */
 	ZSTD_CCtx *zc;
 	uint8_t *packed; /* STORE_CHUNK_INSNS * STORE_VARINT_MAX bytes */
 	uint8_t *zbuf;

@@ -141,11 +141,12 @@ struct dbt_map {
 
 /* The replay of one thread's ring into the core. */
 struct dbt_replay {
-	struct dbt_block *blk; /* its record is read; how far it ran is known later */
-	struct dbt_hot *hot;   /* blk's summary */
-	uint64_t sp_in;        /* rsp when blk was entered */
-	VEC(uint64_t) dyn;     /* blk's rsp records so far */
-	uint64_t sp;           /* rsp after the last completed block */
+	/* the block whose record was read last: how far it ran is known later */
+	uint32_t id;
+	struct dbt_hot *hot; /* its summary; NULL: no such block */
+	uint64_t sp_in;      /* rsp when it was entered */
+	VEC(uint64_t) dyn;   /* its rsp records so far */
+	uint64_t sp;         /* rsp after the last completed block */
 	/* runs of store blocks not given to the core yet (the last one may grow) */
 	struct store_run runs[DBT_RUNS];
 	uint32_t n_runs;
@@ -219,6 +220,12 @@ static inline struct dbt_block *dbt_block_by_id(const struct dbt *d, uint32_t id
 	if (id >= __atomic_load_n(&d->n_ids, __ATOMIC_ACQUIRE))
 		return NULL;
 	return d->id_pages[id / DBT_IDS_PER_PAGE][id % DBT_IDS_PER_PAGE];
+}
+
+/* dbt_replay_block - the block a thread's replay has read the record of last, or NULL */
+static inline struct dbt_block *dbt_replay_block(const struct dbt *d, const struct dbt_replay *rp)
+{
+	return rp->hot ? dbt_block_by_id(d, rp->id) : NULL;
 }
 
 /* dbt_hot_by_id - the replay summary of the block a ring record names, or NULL */

@@ -121,7 +121,7 @@ static void nearest(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct db
 	l->b = NULL;
 	l->done = 0;
 	l->pc = b ? b->addr : pc;
-	if (!b || b != dt->rp.blk || pc < b->body)
+	if (!b || b != dbt_replay_block(d, &dt->rp) || pc < b->body)
 		return;
 	for (k = 0; k < b->n && b->body + b->off[k] <= pc; k++)
 		;

@@ -44,12 +44,13 @@ static int flush_runs(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return core_record_blocks(d->t->core, dt->th->core, rp->runs, n, err);
 }
 
-/* record - block b (h: its summary) ran repeat times */
-static int record(struct dbt *d, struct dbt_thread *dt, const struct dbt_block *b,
-                  struct dbt_hot *h, uint64_t repeat, struct err *err)
+/* record - block id (h: its summary) ran repeat times */
+static int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
+                  uint64_t repeat, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-	int64_t sb = h->store != DBT_NO_STORE ? h->store : dbt_store_block(d, b, h, err);
+	int64_t sb = h->store != DBT_NO_STORE ? h->store
+	                                      : dbt_store_block(d, dbt_block_by_id(d, id), h, err);
 
 	if (sb < 0)
 		return -1;
@@ -149,20 +150,23 @@ static bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_clas
 	       core_is_scope_entry(d->t->core, next);
 }
 
-/* fast_complete - a whole plain block of a recording thread: the common case */
-static int fast_complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
-                         struct dbt_hot *h, uint64_t next, uint64_t repeat, struct err *err)
+/* fast_complete - a whole plain block (id, h) of a recording thread: the common case */
+static int fast_complete(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
+                         uint64_t next, uint64_t repeat, struct err *err)
 {
 	uint64_t sp_before = dt->rp.sp_in + (uint64_t)(int64_t)h->delta;
 	uint64_t sp_after = sp_before + (uint64_t)(int64_t)h->term_delta;
+	const struct dbt_block *b;
 
-	if (record(d, dt, b, h, repeat, err))
+	if (record(d, dt, id, h, repeat, err))
 		return -1;
-	if (needs_core(d, dt, h->cls, h->fall, next, sp_after) &&
-	    to_core(d, dt, &b->insns[b->n - 1], sp_before, next, sp_after, true, err))
-		return -1;
+	if (needs_core(d, dt, h->cls, h->fall, next, sp_after)) {
+		b = dbt_block_by_id(d, id);
+		if (to_core(d, dt, &b->insns[b->n - 1], sp_before, next, sp_after, true, err))
+			return -1;
+	}
 	dt->rp.sp = sp_after;
-	dt->rp.blk = NULL;
+	dt->rp.hot = NULL;
 	return 0;
 }
 
@@ -204,7 +208,7 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 		if (k + 1 == b->n && rec) {
 			/* The terminator: with its block if that was recorded from its start. */
 			if (from == 0) {
-				if (record(d, dt, b, rp->hot, 1, err) ||
+				if (record(d, dt, b->id, rp->hot, 1, err) ||
 				    (needs_core(d, dt, in->a.cls, in->a.addr + in->a.len, next,
 				                sp_after) &&
 				     to_core(d, dt, in, sp, next, sp_after, true, err)))
@@ -228,7 +232,7 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 			            0, false, err))
 				return -1;
 	rp->sp = sp;
-	rp->blk = NULL;
+	rp->hot = NULL;
 	rp->dyn.len = 0;
 	return 0;
 }
@@ -238,9 +242,12 @@ static int finish_block(struct dbt *d, struct dbt_thread *dt, uint64_t next, str
 {
 	struct dbt_replay *rp = &dt->rp;
 
+	struct dbt_block *b;
+
 	if (rp->hot->plain && dt->th->dir.mode == CORE_RECORD)
-		return fast_complete(d, dt, rp->blk, rp->hot, next, 1, err);
-	return complete(d, dt, rp->blk, rp->blk->n, next, err);
+		return fast_complete(d, dt, rp->id, rp->hot, next, 1, err);
+	b = dbt_block_by_id(d, rp->id);
+	return complete(d, dt, b, b->n, next, err);
 }
 
 /* same_run - how many records from w on repeat w[0] */
@@ -275,13 +282,12 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
                        bool worker, size_t *used, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-	struct dbt_block *b;
 	struct dbt_hot *h;
 	size_t i = 0, run;
 
 	while (i < n) {
 		if (w[i] == DBT_REC_SP) {
-			if (i + 3 > n || !rp->blk)
+			if (i + 3 > n || !rp->hot)
 				return err_set(err, ERR_INTERNAL, "dbt: a stray rsp record");
 			vec_push(&rp->dyn, w[i + 1] | (uint64_t)w[i + 2] << 32);
 			i += 3;
@@ -293,9 +299,8 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		if (!h)
 			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
 			               w[i]);
-		if (rp->blk && finish_block(d, dt, h->addr, err))
+		if (rp->hot && finish_block(d, dt, h->addr, err))
 			return -1;
-		b = dbt_block_by_id(d, w[i]);
 		/*
 		 * A block that loops on itself with rsp unchanged, recorded: the
 		 * repeats are decided by the first one.
@@ -305,11 +310,11 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		    h->delta + h->term_delta == 0 &&
 		    !needs_core(d, dt, h->cls, h->fall, h->addr, rp->sp)) {
 			rp->sp_in = rp->sp;
-			if (fast_complete(d, dt, b, h, h->addr, run - 1, err))
+			if (fast_complete(d, dt, w[i], h, h->addr, run - 1, err))
 				return -1;
 			i += run - 1;
 		}
-		rp->blk = b;
+		rp->id = w[i];
 		rp->hot = h;
 		rp->sp_in = rp->sp;
 		rp->dyn.len = 0;
@@ -323,7 +328,7 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 {
 	/* It comes from the step engine, which just stepped over whatever is here. */
 	dt->rp.just_recorded = true;
-	dt->rp.blk = NULL;
+	dt->rp.hot = NULL;
 	dt->rp.sp = arch_regs_sp(regs);
 	dt->rp.dyn.len = 0;
 	dt->rp.n_runs = 0;
@@ -357,13 +362,14 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
                       uint64_t pc, const struct arch_regs *regs, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
+	struct dbt_block *pending = dbt_replay_block(d, rp);
 	int hit;
 
-	if (b && b != rp->blk)
+	if (b && b != pending)
 		return err_set(err, ERR_INTERNAL,
 		               "dbt: thread %d stopped in a block it did not enter",
 		               (int)dt->th->tid);
-	if (rp->blk && complete(d, dt, rp->blk, b ? done : rp->blk->n, pc, err))
+	if (pending && complete(d, dt, pending, b ? done : pending->n, pc, err))
 		return -1;
 	if (regs && rp->sp != arch_regs_sp(regs))
 		return err_set(err, ERR_INTERNAL,

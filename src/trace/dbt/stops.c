@@ -533,7 +533,7 @@ static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err
 	if (dt && th->engine_owned) {
 		if (dbt_drain(d, dt, err))
 			return -1;
-		b = dt->rp.blk;
+		b = dbt_replay_block(d, &dt->rp);
 		if (!b || b->insns[b->n - 1].flow != DBT_FLOW_SYSCALL)
 			return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
 		if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
