@@ -6,12 +6,19 @@
 #ifndef NOSCO_UTIL_ARENA_H
 #define NOSCO_UTIL_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/vec.h"
 
+struct arena_chunk {
+	char *p;
+	size_t size;
+	bool mapped; /* mmap()ed (else calloc()ed) */
+};
+
 struct arena {
-	VEC(void *) chunks;
+	VEC(struct arena_chunk) chunks;
 	char *next; /* free space in the last chunk */
 	size_t left;
 };

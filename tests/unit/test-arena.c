@@ -14,7 +14,7 @@
 
 #include "util/arena.h"
 
-#define N 5000
+#define N 20000
 
 static void check_zero(const unsigned char *p, size_t n)
 {
@@ -32,7 +32,7 @@ static void test_many_small(void **state)
 
 	(void)state;
 	arena_init(&a);
-	/* Sizes from 1 to 600 bytes: several chunks of 1 MiB. */
+	/* Sizes from 1 to 600 bytes: several chunks of 2 MiB. */
 	for (i = 0; i < N; i++) {
 		size = 1 + (i * 37) % 600;
 		p[i] = arena_zalloc(&a, size);

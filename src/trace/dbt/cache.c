@@ -240,6 +240,12 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	uint32_t k;
 	int i;
 
+	/* A block's code is at most some tens of KiB: populated a MiB ahead of it. */
+	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
+		dbt_populate(rg->map + rg->populated, 1u << 20);
+		rg->populated += 1u << 20;
+	}
+
 	b->start = c.pc;
 	emit_data(&c, term, &x);
 	b->cache = c.pc;
@@ -310,6 +316,12 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b)
 
 	/* The last entry stays empty: every probe ends there at the latest. */
 	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+		size_t chunk = (size_t)i * sizeof(*tab) / DBT_TABLE_CHUNK;
+
+		if (!(d->table_populated[chunk / 8] & 1u << chunk % 8)) {
+			d->table_populated[chunk / 8] |= (uint8_t)(1u << chunk % 8);
+			dbt_populate(d->shm + chunk * DBT_TABLE_CHUNK, DBT_TABLE_CHUNK);
+		}
 		if (tab[i].app && tab[i].app != b->addr)
 			continue;
 		tab[i].cache = b->cache;
@@ -346,8 +358,9 @@ static void add_id(struct dbt *d, struct dbt_block *b)
 	uint32_t page = b->id / DBT_IDS_PER_PAGE, i = b->id % DBT_IDS_PER_PAGE;
 
 	if (!d->id_pages[page]) {
-		d->id_pages[page] = xmalloc(DBT_IDS_PER_PAGE * sizeof(*d->id_pages[page]));
-		d->hot_pages[page] = xmalloc(DBT_IDS_PER_PAGE * sizeof(*d->hot_pages[page]));
+		d->id_pages[page] = arena_zalloc(&d->arena, DBT_IDS_PER_PAGE * sizeof(b));
+		d->hot_pages[page] =
+		        arena_zalloc(&d->arena, DBT_IDS_PER_PAGE * sizeof(struct dbt_hot));
 	}
 	d->id_pages[page][i] = b;
 	d->hot_pages[page][i] = summary(b);
@@ -633,8 +646,6 @@ void dbt_cache_reset(struct dbt *d)
 
 	arena_fini(&d->arena);
 	for (i = 0; i < DBT_ID_PAGES; i++) {
-		free(d->id_pages[i]);
-		free(d->hot_pages[i]);
 		d->id_pages[i] = NULL;
 		d->hot_pages[i] = NULL;
 	}

@@ -31,6 +31,7 @@
 
 #define DBT_PAGE        4096u
 #define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
+#define DBT_TABLE_CHUNK (64u << 10) /* the table is populated this much at a time */
 #define DBT_RING_SIZE   (1u << 19)
 #define DBT_RINGS       32 /* per thread: one written, the others replayed meanwhile */
 #define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
@@ -126,6 +127,7 @@ struct dbt_region {
 	uint64_t base; /* in the tracee */
 	uint8_t *map;  /* in the tracer */
 	uint64_t used;
+	uint64_t populated; /* bytes from map on backed by memory (dbt_populate) */
 	uint64_t dispatch;
 	uint64_t ind_miss;
 	uint64_t gadget;
@@ -205,6 +207,7 @@ struct dbt {
 	VEC(struct dbt_map) maps;
 	bool maps_stale;
 	uint32_t table_used;
+	uint8_t table_populated[DBT_TABLE_SIZE / DBT_TABLE_CHUNK / 8]; /* bitmap of chunks */
 	/* counters for the session metadata */
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
@@ -246,6 +249,13 @@ int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err);
 /* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr,
                                   struct err *err);
+/*
+ * dbt_populate - back the tracer's view of the shared memory with pages
+ * from p on, len bytes, in one system call rather than one fault a page
+ * (a miss writes code and table entries into fresh pages all the time).
+ * Only an optimisation: nothing happens where the kernel cannot do it.
+ */
+void dbt_populate(void *p, size_t len);
 /* dbt_tracee - the tracer's view of a tracee address of the shared memory */
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr);
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],

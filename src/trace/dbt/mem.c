@@ -100,6 +100,15 @@ void dbt_mem_reset(struct dbt *d)
 	d->maps_stale = true;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void dbt_populate(void *p, size_t len)
+{
+	madvise(p, len, MADV_POPULATE_WRITE);
+}
+
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr)
 {
 	uint32_t i;
