@@ -131,7 +131,7 @@ int core_return_hit(struct core *c, struct core_thread *th, const struct arch_re
  * core_symbol_addr - the runtime address of a symbol of the binary loaded at base
  *
  * For backends that need the dynamic linker's hooks (r_debug).
- * Return: 0 or -1 (not found; err says why).
+ * Return: 0 or -1 (not found; err says why, unless it is NULL).
  */
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
                      struct err *err);

@@ -158,6 +158,8 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 		*addr = img->base + si.addr;
 		return 0;
 	}
+	if (!err)
+		return -1;
 	sb_init(&sb);
 	sb_addf(&sb, "no function \"%s\" in %s", symbol, img->path);
 	n = sym_image_near_names(img->sym, symbol, near, NEAR_NAMES);

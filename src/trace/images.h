@@ -63,6 +63,8 @@ bool image_matches(const struct image *img, const char *name);
 
 /**
  * image_symbol_addr - the runtime address of a function, for scopes
+ * @err: NULL if a missing function needs no explanation (looking for
+ *       similar names costs a scan of the symbol table)
  *
  * Return: 0, or -1 with an ERR_CONFIG message naming the binary and, when
  * there are any, similar symbol names.

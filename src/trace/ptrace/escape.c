@@ -41,9 +41,8 @@ int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err)
 	for (i = 0; i < sizeof(hook_names) / sizeof(hook_names[0]); i++) {
 		struct hook *h;
 		uint64_t addr;
-		struct err ignored;
 
-		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr, &ignored) ||
+		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr, NULL) ||
 		    hashmap_get(&t->hooks, addr))
 			continue;
 		if (tracee_bp_add(t, addr, BP_INTERNAL, err))

@@ -153,8 +153,6 @@ static uint64_t exe_dynamic(struct tracee *t, const struct auxv_info *ai)
 /* find_rbrk - the function the dynamic linker calls on every change (a symbol) */
 static void find_rbrk(struct tracee *t, uint64_t base)
 {
-	struct err ignored;
-
 	/*
 	 * The linker's own _r_debug (exported by ld.so, present in static
 	 * executables that can dlopen); failing that, the DT_DEBUG entry it
@@ -162,7 +160,7 @@ static void find_rbrk(struct tracee *t, uint64_t base)
 	 */
 	if (core_object_addr(t->core, base, "_r_debug", &t->lm.r_debug))
 		t->lm.r_debug = 0;
-	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, &ignored)) {
+	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, NULL)) {
 		t->lm.r_brk = 0;
 		log_info("no _dl_debug_state in the binary at %#llx: libraries loaded later are "
 		         "not seen",
