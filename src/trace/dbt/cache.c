@@ -339,6 +339,7 @@ static struct dbt_hot summary(const struct dbt_block *b)
 		             .term_delta = t->sp_delta,
 		             .store = DBT_NO_STORE,
 		             .cls = (uint8_t)t->a.cls,
+		             .term_len = t->a.len,
 		             .plain = !t->sp_dynamic };
 	int64_t delta = 0;
 	uint32_t k;

@@ -111,7 +111,8 @@ struct dbt_block {
  * What the replay reads of a block for each of its records, kept by id in
  * an array of its own: replaying millions of records over tens of
  * thousands of blocks, one cache line per two blocks beats following
- * pointers into each block's instructions.
+ * pointers into each block's instructions (core_transfer() needs the
+ * terminator's address, length and class only).
  */
 struct dbt_hot {
 	uint64_t addr;      /* the block's first instruction */
@@ -120,6 +121,7 @@ struct dbt_hot {
 	int32_t term_delta; /* what the terminator adds */
 	uint32_t store;     /* its store block, DBT_NO_STORE until it is first recorded */
 	uint8_t cls;        /* the terminator's enum arch_insn_class */
+	uint8_t term_len;   /* the terminator's length */
 	bool plain;         /* no rsp records, deltas as above: the replay needs no more */
 };
 

@@ -78,7 +78,7 @@ static void set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_dire
  * to_core - give one instruction to the core (it changes frames, or is
  * recorded alone); recorded: it was, as the end of a block
  */
-static int to_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *in,
+static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn *in,
                    uint64_t sp_before, uint64_t pc_after, uint64_t sp_after, bool recorded,
                    struct err *err)
 {
@@ -88,10 +88,10 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct dbt_insn *
 
 	if (flush_runs(d, dt, err))
 		return -1;
-	regs_at(&before, in->a.addr, sp_before);
+	regs_at(&before, in->addr, sp_before);
 	regs_at(&after, pc_after, sp_after);
-	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, &in->a, &before,
-	                                           &after, &nd, err))
+	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, &before, &after,
+	                                           &nd, err))
 		return -1;
 	set_dir(d, dt, &nd);
 	dt->rp.just_recorded = true;
@@ -156,13 +156,15 @@ static int fast_complete(struct dbt *d, struct dbt_thread *dt, uint32_t id, stru
 {
 	uint64_t sp_before = dt->rp.sp_in + (uint64_t)(int64_t)h->delta;
 	uint64_t sp_after = sp_before + (uint64_t)(int64_t)h->term_delta;
-	const struct dbt_block *b;
-
 	if (record(d, dt, id, h, repeat, err))
 		return -1;
 	if (needs_core(d, dt, h->cls, h->fall, next, sp_after)) {
-		b = dbt_block_by_id(d, id);
-		if (to_core(d, dt, &b->insns[b->n - 1], sp_before, next, sp_after, true, err))
+		/* The terminator as the core needs it, without reading the block. */
+		struct arch_insn t = { .addr = h->fall - h->term_len,
+			               .len = h->term_len,
+			               .cls = h->cls };
+
+		if (to_core(d, dt, &t, sp_before, next, sp_after, true, err))
 			return -1;
 	}
 	dt->rp.sp = sp_after;
@@ -211,15 +213,15 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 				if (record(d, dt, b->id, rp->hot, 1, err) ||
 				    (needs_core(d, dt, in->a.cls, in->a.addr + in->a.len, next,
 				                sp_after) &&
-				     to_core(d, dt, in, sp, next, sp_after, true, err)))
+				     to_core(d, dt, &in->a, sp, next, sp_after, true, err)))
 					return -1;
 			} else {
 				for (; from < k; from++)
-					if (to_core(d, dt, &b->insns[from], 0,
+					if (to_core(d, dt, &b->insns[from].a, 0,
 					            b->insns[from].a.addr + b->insns[from].a.len, 0,
 					            false, err))
 						return -1;
-				if (to_core(d, dt, in, sp, next, sp_after, false, err))
+				if (to_core(d, dt, &in->a, sp, next, sp_after, false, err))
 					return -1;
 			}
 		}
@@ -228,8 +230,8 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 	/* Stopped inside: what ran of it (never its terminator) is recorded one by one. */
 	if (rec && done < b->n)
 		for (k = from; k < done; k++)
-			if (to_core(d, dt, &b->insns[k], 0, b->insns[k].a.addr + b->insns[k].a.len,
-			            0, false, err))
+			if (to_core(d, dt, &b->insns[k].a, 0,
+			            b->insns[k].a.addr + b->insns[k].a.len, 0, false, err))
 				return -1;
 	rp->sp = sp;
 	rp->hot = NULL;
