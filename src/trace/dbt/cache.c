@@ -340,6 +340,7 @@ static struct dbt_hot summary(const struct dbt_block *b)
 		             .store = DBT_NO_STORE,
 		             .cls = (uint8_t)t->a.cls,
 		             .term_len = t->a.len,
+		             .sync = b->sync,
 		             .plain = !t->sp_dynamic };
 	int64_t delta = 0;
 	uint32_t k;

@@ -123,6 +123,7 @@ struct dbt_hot {
 	uint8_t cls;        /* the terminator's enum arch_insn_class */
 	uint8_t term_len;   /* the terminator's length */
 	bool plain;         /* no rsp records, deltas as above: the replay needs no more */
+	bool sync;          /* its head is a sync hypercall (scope entries are) */
 };
 
 struct dbt_region {

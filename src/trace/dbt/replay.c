@@ -22,6 +22,9 @@
 
 #include "trace/dbt/dbt.h"
 
+/* The replay's per-record path, inlined into its loop: it runs millions of times. */
+#define HOT static inline __attribute__((always_inline))
+
 /*
  * regs_at - the registers the core reads for a control transfer: pc and
  * rsp; the others stay zero (rax 0: no syscall is rt_sigreturn here).
@@ -45,8 +48,8 @@ static int flush_runs(struct dbt *d, struct dbt_thread *dt, struct err *err)
 }
 
 /* record - block id (h: its summary) ran repeat times */
-static int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
-                  uint64_t repeat, struct err *err)
+HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
+               uint64_t repeat, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
 	int64_t sb = h->store != DBT_NO_STORE ? h->store
@@ -135,10 +138,12 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 
 /*
  * needs_core - can a terminator of class cls (fall: what follows it)
- * change frames, going to next with rsp sp_after?
+ * change frames, going to next with rsp sp_after? maybe_scope: next may be
+ * a scope entry (false when next's block has no sync hypercall: scope
+ * entries all have one).
  */
-static bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_class cls,
-                       uint64_t fall, uint64_t next, uint64_t sp_after)
+HOT bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_class cls, uint64_t fall,
+                    uint64_t next, bool maybe_scope, uint64_t sp_after)
 {
 	if (cls == ARCH_INSN_OTHER)
 		return false;
@@ -146,19 +151,24 @@ static bool needs_core(struct dbt *d, struct dbt_thread *dt, enum arch_insn_clas
 		return true;
 	if (sp_after > dt->rp.close_sp)
 		return true;
-	return (cls == ARCH_INSN_JUMP || cls == ARCH_INSN_BRANCH) && next != fall &&
+	return (cls == ARCH_INSN_JUMP || cls == ARCH_INSN_BRANCH) && next != fall && maybe_scope &&
 	       core_is_scope_entry(d->t->core, next);
 }
 
-/* fast_complete - a whole plain block (id, h) of a recording thread: the common case */
-static int fast_complete(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
-                         uint64_t next, uint64_t repeat, struct err *err)
+/*
+ * fast_complete - a whole plain block (id, h) of a recording thread ran
+ * repeat times, then went to the block next_h: the common case.
+ */
+HOT int fast_complete(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot *h,
+                      const struct dbt_hot *next_h, uint64_t repeat, struct err *err)
 {
 	uint64_t sp_before = dt->rp.sp_in + (uint64_t)(int64_t)h->delta;
 	uint64_t sp_after = sp_before + (uint64_t)(int64_t)h->term_delta;
+	uint64_t next = next_h->addr;
+
 	if (record(d, dt, id, h, repeat, err))
 		return -1;
-	if (needs_core(d, dt, h->cls, h->fall, next, sp_after)) {
+	if (needs_core(d, dt, h->cls, h->fall, next, next_h->sync, sp_after)) {
 		/* The terminator as the core needs it, without reading the block. */
 		struct arch_insn t = { .addr = h->fall - h->term_len,
 			               .len = h->term_len,
@@ -212,7 +222,7 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 			if (from == 0) {
 				if (record(d, dt, b->id, rp->hot, 1, err) ||
 				    (needs_core(d, dt, in->a.cls, in->a.addr + in->a.len, next,
-				                sp_after) &&
+				                true, sp_after) &&
 				     to_core(d, dt, &in->a, sp, next, sp_after, true, err)))
 					return -1;
 			} else {
@@ -239,17 +249,17 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 	return 0;
 }
 
-/* finish_block - the pending block ran to its end, and its terminator went to next */
-static int finish_block(struct dbt *d, struct dbt_thread *dt, uint64_t next, struct err *err)
+/* finish_block - the pending block ran to its end, and its terminator went to the block next_h */
+HOT int finish_block(struct dbt *d, struct dbt_thread *dt, const struct dbt_hot *next_h,
+                     struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-
 	struct dbt_block *b;
 
 	if (rp->hot->plain && dt->th->dir.mode == CORE_RECORD)
-		return fast_complete(d, dt, rp->id, rp->hot, next, 1, err);
+		return fast_complete(d, dt, rp->id, rp->hot, next_h, 1, err);
 	b = dbt_block_by_id(d, rp->id);
-	return complete(d, dt, b, b->n, next, err);
+	return complete(d, dt, b, b->n, next_h->addr, err);
 }
 
 /* same_run - how many records from w on repeat w[0] */
@@ -301,7 +311,7 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		if (!h)
 			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
 			               w[i]);
-		if (rp->hot && finish_block(d, dt, h->addr, err))
+		if (rp->hot && finish_block(d, dt, h, err))
 			return -1;
 		/*
 		 * A block that loops on itself with rsp unchanged, recorded: the
@@ -310,9 +320,9 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		run = same_run(w + i, n - i);
 		if (run > 2 && h->plain && dt->th->dir.mode == CORE_RECORD &&
 		    h->delta + h->term_delta == 0 &&
-		    !needs_core(d, dt, h->cls, h->fall, h->addr, rp->sp)) {
+		    !needs_core(d, dt, h->cls, h->fall, h->addr, h->sync, rp->sp)) {
 			rp->sp_in = rp->sp;
-			if (fast_complete(d, dt, w[i], h, h->addr, run - 1, err))
+			if (fast_complete(d, dt, w[i], h, h, run - 1, err))
 				return -1;
 			i += run - 1;
 		}
