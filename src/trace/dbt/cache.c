@@ -26,7 +26,7 @@
 #include "trace/dbt/dbt.h"
 #include "util/log.h"
 
-#define AHEAD 16 /* blocks translated ahead of need on each miss */
+#define AHEAD 40 /* blocks translated ahead of need on each miss */
 
 /* The system calls whose effects the tracer must see: they go through a hypercall. */
 static const int special_syscalls[] = {
