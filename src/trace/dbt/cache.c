@@ -240,10 +240,10 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	uint32_t k;
 	int i;
 
-	/* A block's code is at most some tens of KiB: populated a MiB ahead of it. */
+	/* A block's code is at most some tens of KiB: populated 256 KiB ahead of it. */
 	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
-		dbt_populate(rg->map + rg->populated, 1u << 20);
-		rg->populated += 1u << 20;
+		dbt_populate(rg->map + rg->populated, 256u << 10);
+		rg->populated += 256u << 10;
 	}
 
 	b->start = c.pc;
