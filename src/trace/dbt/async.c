@@ -14,6 +14,21 @@
  * next sync. Jobs are replayed in the order the rings filled.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <time.h>
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+static double w_push, w_sync;
+__attribute__((destructor)) static void pr(void)
+{
+	if (getenv("NOSCO_CNT"))
+		fprintf(stderr, "PUSHWAIT %.4f SYNCWAIT %.4f\n", w_push, w_sync);
+}
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,6 +44,9 @@
  * worker catch up later with what it filled faster than it was replayed.
  */
 #define ASYNC_JOBS 1024
+
+/* Records a ring must hold before it is offered to an idle worker early. */
+#define OFFER_MIN 16384
 
 struct async_job {
 	struct dbt_thread *dt;
@@ -95,6 +113,11 @@ static void *worker(void *arg)
 		take_head(d, a, &a->jobs[a->head]); /* returns locked */
 	}
 	pthread_mutex_unlock(&a->mu);
+	if (getenv("NOSCO_CNT")) {
+		struct timespec ts;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		fprintf(stderr, "WORKER cpu %.4f\n", ts.tv_sec + ts.tv_nsec / 1e9);
+	}
 	return NULL;
 }
 
@@ -145,7 +168,8 @@ static void next_ring(struct dbt_thread *dt)
 	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
 }
 
-int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
+/* push - dt's ring to the worker as it is; dt goes on in its next ring */
+static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	uint32_t next = (dt->cur + 1) % DBT_RINGS;
 	struct dbt_async *a;
@@ -155,12 +179,13 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	if (!d->async && start(d, err))
 		return -1;
 	a = d->async;
-	d->n_full++;
 	if (dbt_ring_take(d, dt, &n, err))
 		return -1;
 	pthread_mutex_lock(&a->mu);
+	double t0 = now_s();
 	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
 		pthread_cond_wait(&a->idle, &a->mu);
+	w_push += now_s() - t0;
 	if (a->stalled || a->failed) {
 		pthread_mutex_unlock(&a->mu);
 		if (dbt_async_sync(d, err))
@@ -177,6 +202,30 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
+int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	d->n_full++;
+	return push(d, dt, err);
+}
+
+int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct dbt_async *a = d->async;
+	uint64_t cursor;
+	bool idle = true;
+
+	memcpy(&cursor, dt->ctxp + DBT_CTX_CURSOR, 8);
+	if (cursor < dt->ring + OFFER_MIN * 4)
+		return 0;
+	if (a) {
+		pthread_mutex_lock(&a->mu);
+		idle = !a->busy && !a->len && !a->stalled && !a->failed &&
+		       !dt->held[(dt->cur + 1) % DBT_RINGS];
+		pthread_mutex_unlock(&a->mu);
+	}
+	return idle ? push(d, dt, err) : 0;
+}
+
 int dbt_async_sync(struct dbt *d, struct err *err)
 {
 	struct dbt_async *a = d->async;
@@ -186,8 +235,10 @@ int dbt_async_sync(struct dbt *d, struct err *err)
 	if (!a)
 		return 0;
 	pthread_mutex_lock(&a->mu);
+	double t0 = now_s();
 	while (a->busy || (a->len && !a->stalled && !a->failed))
 		pthread_cond_wait(&a->idle, &a->mu);
+	w_sync += now_s() - t0;
 	a->hold = true;
 	pthread_mutex_unlock(&a->mu);
 	if (a->failed) {

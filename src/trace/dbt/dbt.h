@@ -315,6 +315,13 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
  * ring (waiting for the worker to be done with it if need be)
  */
 int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/*
+ * dbt_async_offer - dt is stopped in the cache anyway: if the worker has
+ * nothing to do, it gets what dt's ring holds now rather than once the
+ * ring is full, so that the replay keeps up with the program instead of
+ * finishing long after it
+ */
+int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err);
 /* dbt_async_sync - wait for the worker and replay what it left: the core is the caller's again */
 int dbt_async_sync(struct dbt *d, struct err *err);
 /* dbt_async_idle - the worker has nothing to do (the store may be committed) */

@@ -384,6 +384,8 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		} else {
 			dbt_table_add(d, b);
 		}
+		if (dbt_async_offer(d, dt, err))
+			return -1;
 		return resume_at(d, th, b, err);
 	case HY_SYSCALL:
 		if (get_regs(th, &r, err))
