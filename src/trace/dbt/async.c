@@ -14,21 +14,6 @@
  * next sync. Jobs are replayed in the order the rings filled.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <stdio.h>
-#include <time.h>
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-static double w_push, w_sync;
-__attribute__((destructor)) static void pr(void)
-{
-	if (getenv("NOSCO_CNT"))
-		fprintf(stderr, "PUSHWAIT %.4f SYNCWAIT %.4f\n", w_push, w_sync);
-}
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -113,11 +98,6 @@ static void *worker(void *arg)
 		take_head(d, a, &a->jobs[a->head]); /* returns locked */
 	}
 	pthread_mutex_unlock(&a->mu);
-	if (getenv("NOSCO_CNT")) {
-		struct timespec ts;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		fprintf(stderr, "WORKER cpu %.4f\n", ts.tv_sec + ts.tv_nsec / 1e9);
-	}
 	return NULL;
 }
 
@@ -182,10 +162,8 @@ static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	if (dbt_ring_take(d, dt, &n, err))
 		return -1;
 	pthread_mutex_lock(&a->mu);
-	double t0 = now_s();
 	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
 		pthread_cond_wait(&a->idle, &a->mu);
-	w_push += now_s() - t0;
 	if (a->stalled || a->failed) {
 		pthread_mutex_unlock(&a->mu);
 		if (dbt_async_sync(d, err))
@@ -235,10 +213,8 @@ int dbt_async_sync(struct dbt *d, struct err *err)
 	if (!a)
 		return 0;
 	pthread_mutex_lock(&a->mu);
-	double t0 = now_s();
 	while (a->busy || (a->len && !a->stalled && !a->failed))
 		pthread_cond_wait(&a->idle, &a->mu);
-	w_sync += now_s() - t0;
 	a->hold = true;
 	pthread_mutex_unlock(&a->mu);
 	if (a->failed) {
