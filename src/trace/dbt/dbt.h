@@ -32,8 +32,8 @@
 #define DBT_PAGE        4096u
 #define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
 #define DBT_TABLE_CHUNK (64u << 10) /* the table is populated this much at a time */
-#define DBT_RING_SIZE   (1u << 20)
-#define DBT_RINGS       8 /* per thread: one written, the others replayed meanwhile */
+#define DBT_RING_SIZE   (1u << 21)
+#define DBT_RINGS       4 /* per thread: one written, the others replayed meanwhile */
 #define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
 #define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
 #define DBT_MAX_SLOTS   256u
