@@ -7,8 +7,9 @@
  * (docs/engine.md, "Rings and the replay").
  *
  * The worker owns the core and the store while it has work: the tracer
- * thread serves only cache misses (translation touches neither) and full
- * rings, and calls dbt_async_sync() before anything else. The worker stops
+ * thread serves only cache misses (translation touches neither), full
+ * rings and system calls that change mappings, and calls dbt_async_sync()
+ * before anything else. The worker stops
  * at a record it must not replay (worker_may_replay in replay.c); the rest
  * of that job, and of the ones behind it, is replayed by the tracer at the
  * next sync. Jobs are replayed in the order the rings filled.
@@ -138,8 +139,7 @@ static int start(struct dbt *d, struct err *err)
 	return 0;
 }
 
-/* next_ring - dt writes its next ring from its start: the record stubs find it through the cursor
- */
+/* next_ring - dt goes on at the start of its next ring (the record stubs read the cursor) */
 static void next_ring(struct dbt_thread *dt)
 {
 	dt->cur = (dt->cur + 1) % DBT_RINGS;

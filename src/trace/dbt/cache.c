@@ -300,7 +300,6 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to)
 {
 	uint64_t *slot = dbt_tracer_ptr(d, l.slot);
-
 	struct dbt_incoming *in = arena_zalloc(&d->arena, sizeof(*in));
 
 	__atomic_store_n(slot, to->cache, __ATOMIC_RELEASE);
@@ -569,8 +568,6 @@ int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot
 	uint32_t ids[DBT_BLOCK_MAX], k;
 	int64_t sb;
 
-	if (h->store != DBT_NO_STORE)
-		return h->store;
 	for (k = 0; k < b->n; k++) {
 		int64_t id = store_insn_intern(d->s->store, b->insns[k].a.addr, b->insns[k].a.bytes,
 		                               b->insns[k].a.len, err);

@@ -170,8 +170,8 @@ struct dbt_thread {
 	uint32_t slot;
 	uint64_t ctx;  /* tracee address of its context page */
 	uint8_t *ctxp; /* tracer view of it */
-	uint64_t
-	        rings; /* tracee address of its first ring: ring k at rings + k * DBT_RING_STRIDE */
+	/* its rings: ring k at rings + k * DBT_RING_STRIDE */
+	uint64_t rings;       /* tracee address */
 	uint8_t *ringsp;      /* tracer view */
 	uint32_t cur;         /* the ring it writes, at: */
 	uint64_t ring;        /* tracee address */
@@ -198,13 +198,13 @@ struct dbt {
 	bool slot_used[DBT_MAX_SLOTS];
 	bool slot_guarded[DBT_MAX_SLOTS];
 	struct hashmap threads;  /* tthread pointer -> struct dbt_thread */
-	struct arena arena;      /* blocks and their links, freed with the cache */
+	struct arena arena;      /* blocks, their links, the by-id pages: freed with the cache */
 	struct hashmap by_addr;  /* application address -> live struct dbt_block */
 	struct hashmap no_trans; /* application address -> (void *)1: single-step it */
 	struct hashmap waiting;  /* target -> VEC of slots waiting for it (struct dbt_slots) */
 	struct hashmap pages;    /* page address -> its code as read (breakpoints masked) */
-	struct dbt_block *
-	        *id_pages[DBT_ID_PAGES];         /* block by id: id_pages[id >> 16][id & 0xffff] */
+	/* blocks by id: id_pages[id >> 16][id & 0xffff] */
+	struct dbt_block **id_pages[DBT_ID_PAGES];
 	struct dbt_hot *hot_pages[DBT_ID_PAGES]; /* the same for their replay summaries */
 	uint32_t n_ids;                          /* ids given out (atomic: the worker reads it) */
 	VEC(struct dbt_map) maps;
@@ -217,7 +217,7 @@ struct dbt {
 	uint64_t n_misses, n_blocks, n_syncs, n_drains;
 	uint64_t n_full;           /* rings that filled up */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
-	struct dbt_async *async;   /* the replay worker, once a ring got full */
+	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 };
 
 /* dbt_block_by_id - the block a ring record names, or NULL if there is none */
@@ -284,7 +284,7 @@ void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi);
 void dbt_cache_reset(struct dbt *d);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
-/* dbt_store_block - the store block of b (h: its summary), interned when first needed */
+/* dbt_store_block - intern b in the store, the first time a thread ran it: h->store is its id */
 int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
                         struct err *err);
 

@@ -7,11 +7,12 @@
  * the next block's record (it ran to its end, and its terminator went
  * there), or the place the thread was stopped at (dbt_replay_finish).
  *
- * Only a block's terminator can change the call stack (core.h); the
- * instructions before it are given to the core as one store block, and
- * runs of the same block (a loop) as one run. The terminator goes through
- * core_step() whenever it can open or close a frame, with the registers
- * the core looks at (pc and rsp) reconstructed.
+ * Only a block's terminator can change the call stack (core.h): a block
+ * is given to the core as one store block, runs of the same block (a
+ * loop) as one run, in batches; then the terminator goes to
+ * core_transfer() whenever it can open or close a frame, with the
+ * registers the core looks at (pc and rsp) reconstructed. Blocks entered
+ * part way or cut short go instruction by instruction through core_step().
  *
  * While the core does not record the thread (a truncated call, after its
  * scope returned) the replay plays the single-step engine's breakpoints:

@@ -571,7 +571,7 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	siginfo_t si;
 	bool full;
 
-	/* Only misses and full rings leave the worker at work (async.c). */
+	/* Only misses, full rings and mapping calls leave the worker at work (async.c). */
 	if (event && dbt_async_sync(d, err))
 		return -1;
 	switch (event) {
