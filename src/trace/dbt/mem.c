@@ -182,7 +182,35 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 	return 0;
 }
 
-static void read_maps(struct dbt *d);
+static void read_maps(struct dbt *d)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	d->maps.len = 0;
+	d->maps_stale = false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char perms[8];
+		struct dbt_map m;
+
+		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3)
+			continue;
+		m.stack = strstr(line, "[stack]") != NULL;
+		m.lo = lo;
+		m.hi = hi;
+		m.r = perms[0] == 'r';
+		m.w = perms[1] == 'w';
+		m.x = perms[2] == 'x';
+		m.shared = perms[3] == 's';
+		vec_push(&d->maps, m);
+	}
+	fclose(f);
+}
 
 /*
  * program_syscall - the address of the bytes of a syscall instruction in
@@ -307,36 +335,6 @@ int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err)
 	d->ready = true;
 	d->maps_stale = true;
 	return 0;
-}
-
-static void read_maps(struct dbt *d)
-{
-	char path[64], line[512];
-	FILE *f;
-
-	d->maps.len = 0;
-	d->maps_stale = false;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->t->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		char perms[8];
-		struct dbt_map m;
-
-		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3)
-			continue;
-		m.stack = strstr(line, "[stack]") != NULL;
-		m.lo = lo;
-		m.hi = hi;
-		m.r = perms[0] == 'r';
-		m.w = perms[1] == 'w';
-		m.x = perms[2] == 'x';
-		m.shared = perms[3] == 's';
-		vec_push(&d->maps, m);
-	}
-	fclose(f);
 }
 
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr)
