@@ -31,8 +31,11 @@
  */
 #define ASYNC_JOBS 1024
 
-/* Records a ring must hold before it is offered to an idle worker early. */
-#define OFFER_MIN 16384
+/*
+ * What a ring must hold before it is offered to an idle worker early: 64
+ * KiB of records, or a quarter of it when rings are smaller (the tests').
+ */
+#define OFFER_MIN (64u << 10)
 
 struct async_job {
 	struct dbt_thread *dt;
@@ -193,7 +196,7 @@ int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	bool idle = true;
 
 	memcpy(&cursor, dt->ctxp + DBT_CTX_CURSOR, 8);
-	if (cursor < dt->ring + OFFER_MIN * 4)
+	if (cursor < dt->ring + (d->ring_size / 4 < OFFER_MIN ? d->ring_size / 4 : OFFER_MIN))
 		return 0;
 	if (a) {
 		pthread_mutex_lock(&a->mu);
