@@ -582,59 +582,68 @@ int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot
 	return sb;
 }
 
-void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
+/* retire - b's translation is stale: exits into it go back to their misses, the table forgets it */
+static void retire(struct dbt *d, struct dbt_block *b)
 {
 	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
-	VEC(uint64_t) gone_pages = { 0 };
 	struct dbt_incoming *in;
-	uint64_t a0, *it3;
-	uint32_t id;
 	size_t i;
 
-	for (id = 0; id < d->n_ids; id++) {
+	b->dead = true;
+	for (in = b->incoming; in; in = in->next)
+		memcpy(dbt_tracer_ptr(d, in->l.slot), &in->l.miss, 8);
+	b->incoming = NULL;
+	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+		if (!tab[i].app)
+			break;
+		if (tab[i].app == b->addr)
+			tab[i].cache = d->regions[0].ind_miss;
+	}
+	if (hashmap_get(&d->by_addr, b->addr) == b)
+		hashmap_del(&d->by_addr, b->addr);
+}
+
+/* A list of addresses (a VEC). */
+struct addrs {
+	uint64_t *data;
+	size_t len, cap;
+};
+
+/* keys_in - the keys of m in [lo, hi) (keys standing for span bytes: those overlapping it) */
+static void keys_in(const struct hashmap *m, uint64_t lo, uint64_t hi, uint64_t span,
+                    struct addrs *out)
+{
+	size_t i = 0;
+	uint64_t a;
+
+	while (hashmap_next(m, &i, &a, NULL))
+		if (a + span > lo && a < hi)
+			vec_push(out, a);
+}
+
+void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
+{
+	struct addrs gone = { 0 };
+	uint64_t *a;
+	uint32_t id;
+
+	/* Every block was read from cached pages: no page there, no block there either. */
+	keys_in(&d->pages, lo, hi, DBT_PAGE, &gone);
+	for (id = 0; gone.len && id < d->n_ids; id++) {
 		struct dbt_block *b = dbt_block_by_id(d, id);
 		uint64_t b_end = b->insns[b->n - 1].a.addr + b->insns[b->n - 1].a.len;
 
-		if (b->dead || b_end <= lo || b->addr >= hi)
-			continue;
-		b->dead = true;
-		/* Exits into it go back to their misses; the table forgets it. */
-		for (in = b->incoming; in; in = in->next)
-			memcpy(dbt_tracer_ptr(d, in->l.slot), &in->l.miss, 8);
-		b->incoming = NULL;
-		for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
-			if (!tab[i].app)
-				break;
-			if (tab[i].app == b->addr)
-				tab[i].cache = d->regions[0].ind_miss;
-		}
-		if (hashmap_get(&d->by_addr, b->addr) == b)
-			hashmap_del(&d->by_addr, b->addr);
+		if (!b->dead && b_end > lo && b->addr < hi)
+			retire(d, b);
 	}
 	/* What could not be translated there may be translatable now. */
-	{
-		void *pg;
-
-		i = 0;
-		while (hashmap_next(&d->pages, &i, &a0, &pg))
-			if (a0 + DBT_PAGE > lo && a0 < hi)
-				vec_push(&gone_pages, a0);
-		vec_foreach (&gone_pages, it3)
-			free(hashmap_del(&d->pages, *it3));
-		vec_free(&gone_pages);
-	}
-	{
-		VEC(uint64_t) gone = { 0 };
-		uint64_t a, *it2;
-
-		i = 0;
-		while (hashmap_next(&d->no_trans, &i, &a, NULL))
-			if (a >= lo && a < hi)
-				vec_push(&gone, a);
-		vec_foreach (&gone, it2)
-			hashmap_del(&d->no_trans, *it2);
-		vec_free(&gone);
-	}
+	vec_foreach (&gone, a)
+		free(hashmap_del(&d->pages, *a));
+	gone.len = 0;
+	keys_in(&d->no_trans, lo, hi, 1, &gone);
+	vec_foreach (&gone, a)
+		hashmap_del(&d->no_trans, *a);
+	vec_free(&gone);
 	d->maps_stale = true;
 }
 
