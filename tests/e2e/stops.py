@@ -52,6 +52,14 @@ def started(trace):
     return trace.exists() and trace.stat().st_size > 0
 
 
+def start_running(nosco, trace, env, problems):
+    """start(), then wait until the program runs; a run that does not start is a problem."""
+    p = start(nosco, trace, env)
+    if not wait_for(lambda: started(trace), 10):
+        problems.append("the run did not start")
+    return p
+
+
 def dump(nosco, trace, env, view):
     return subprocess.run([str(nosco), "dump", "-i", str(trace), view], capture_output=True,
                           env=env, timeout=60)
@@ -73,9 +81,7 @@ def stop_sigint(nosco, env):
     problems = []
     with tempfile.TemporaryDirectory(prefix="nosco-stop-") as d:
         trace = Path(d) / "t.trace"
-        p = start(nosco, trace, env)
-        if not wait_for(lambda: started(trace), 10):
-            problems.append("the run did not start")
+        p = start_running(nosco, trace, env, problems)
         time.sleep(0.5)
         os.killpg(p.pid, signal.SIGINT)
         finish(p, problems)
@@ -96,9 +102,7 @@ def stop_sigkill(nosco, env):
     problems = []
     with tempfile.TemporaryDirectory(prefix="nosco-stop-") as d:
         trace = Path(d) / "t.trace"
-        p = start(nosco, trace, env)
-        if not wait_for(lambda: started(trace), 10):
-            problems.append("the run did not start")
+        p = start_running(nosco, trace, env, problems)
         time.sleep(1.0)  # past the first commit of the run
         os.kill(p.pid, signal.SIGKILL)
         finish(p, problems)
