@@ -39,6 +39,13 @@ struct arch_insn {
 	enum arch_insn_class cls;
 	bool rep;       /* a rep-prefixed string instruction: single-steps once per iteration */
 	bool writes_sp; /* changes the stack pointer (push, pop, call, mov rsp, ...) */
+	/*
+	 * A hypervisor may intercept and emulate it (cpuid always is): some
+	 * lose the single-step trap after an emulated instruction, so that a
+	 * step runs the next instruction too. Such an instruction is stepped
+	 * by a breakpoint after it instead (tracee_resume()).
+	 */
+	bool hv_emulated;
 };
 
 /**
@@ -55,6 +62,8 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 #include "arch/x86_64/regs-types.h"
 
 uint64_t arch_regs_pc(const struct arch_regs *r);
+/* arch_regs_pc_offset - where the pc is in struct arch_regs (PTRACE_PEEKUSER reads it alone) */
+size_t arch_regs_pc_offset(void);
 uint64_t arch_regs_sp(const struct arch_regs *r);
 void arch_regs_set_pc(struct arch_regs *r, uint64_t pc);
 void arch_regs_set_sp(struct arch_regs *r, uint64_t sp);

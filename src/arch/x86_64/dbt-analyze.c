@@ -208,6 +208,7 @@ int dbt_x86_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_
 	out->a.cls = x86_classify(&in);
 	out->a.writes_sp = x86_ops_write_sp(&in, ops);
 	out->a.rep = x86_is_rep(&in);
+	out->a.hv_emulated = x86_hv_emulated(&in);
 	if (in.mnemonic == ZYDIS_MNEMONIC_RET && in.operand_count_visible)
 		out->ret_imm = (uint16_t)ops[0].imm.value.u;
 	out->why = step_only(&in, ops);

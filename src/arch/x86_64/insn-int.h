@@ -20,5 +20,7 @@ enum arch_insn_class x86_classify(const ZydisDecodedInstruction *in);
 bool x86_ops_write_sp(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
 /* x86_is_rep - a rep-prefixed string instruction, which iterates */
 bool x86_is_rep(const ZydisDecodedInstruction *in);
+/* x86_hv_emulated - may a hypervisor intercept and emulate it? (struct arch_insn) */
+bool x86_hv_emulated(const ZydisDecodedInstruction *in);
 
 #endif

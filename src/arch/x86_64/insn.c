@@ -85,6 +85,27 @@ bool x86_is_rep(const ZydisDecodedInstruction *in)
 	       in->meta.category == ZYDIS_CATEGORY_STRINGOP;
 }
 
+bool x86_hv_emulated(const ZydisDecodedInstruction *in)
+{
+	/*
+	 * cpuid exits to the hypervisor unconditionally under VMX and SVM; the
+	 * others can be made to (time stamp counter, performance counter and
+	 * random number controls). Instructions a hypervisor may intercept but
+	 * that fault in user mode (in, out, hlt, xsetbv, ...) are left out.
+	 */
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_CPUID:
+	case ZYDIS_MNEMONIC_RDTSC:
+	case ZYDIS_MNEMONIC_RDTSCP:
+	case ZYDIS_MNEMONIC_RDPMC:
+	case ZYDIS_MNEMONIC_RDRAND:
+	case ZYDIS_MNEMONIC_RDSEED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_insn *out)
 {
 	ZydisDecoderContext ctx;
@@ -94,6 +115,7 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 		avail = ARCH_MAX_INSN_LEN;
 	out->addr = addr;
 	out->rep = false;
+	out->hv_emulated = false;
 	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(x86_decoder64(), &ctx, buf, avail, &in))) {
 		out->len = 1;
 		out->writes_sp = true;
@@ -106,6 +128,7 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 	out->cls = x86_classify(&in);
 	out->writes_sp = writes_sp(&ctx, &in);
 	out->rep = x86_is_rep(&in);
+	out->hv_emulated = x86_hv_emulated(&in);
 	return 0;
 }
 

@@ -17,6 +17,11 @@ uint64_t arch_regs_sp(const struct arch_regs *r)
 	return REG(r, rsp);
 }
 
+size_t arch_regs_pc_offset(void)
+{
+	return offsetof(struct arch_regs, u.rip);
+}
+
 void arch_regs_set_pc(struct arch_regs *r, uint64_t pc)
 {
 	r->u.rip = pc;

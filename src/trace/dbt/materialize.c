@@ -146,6 +146,28 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 	return set_regs(dt->th->tid, &r, err);
 }
 
+/*
+ * trap_kept - does a single-step of the cache instruction at pc end with
+ * its trap? Not after one a hypervisor may emulate (arch_insn's
+ * hv_emulated). Engine code holds none, and the program's own are met at
+ * clean points, where stepping out stops: this makes sure of it.
+ */
+static bool trap_kept(const struct dbt *d, uint64_t pc)
+{
+	struct arch_insn in;
+	uint32_t i;
+
+	for (i = 0; i < d->n_regions; i++) {
+		const struct dbt_region *g = &d->regions[i];
+
+		if (pc >= g->base && pc < g->base + g->used)
+			return arch_decode(pc, g->map + (pc - g->base), g->base + g->used - pc,
+			                   &in) ||
+			       !in.hv_emulated;
+	}
+	return true;
+}
+
 /* step_out - single-step until a clean point; 2 if the thread stopped otherwise (queued) */
 static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, struct dbt_loc *l,
                     struct dbt_stash *stash, struct err *err)
@@ -156,6 +178,10 @@ static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, s
 	bool full;
 
 	for (n = 0; n < MAX_STUB_STEPS; n++) {
+		if (!trap_kept(d, r->u.rip))
+			return err_set(err, ERR_INTERNAL,
+			               "dbt: thread %d would step an emulated instruction at %#llx",
+			               (int)th->tid, (unsigned long long)r->u.rip);
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
 		while (waitpid(th->tid, &status, __WALL) < 0)

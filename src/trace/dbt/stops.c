@@ -328,7 +328,7 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
 {
 	struct tthread *th = dt->th;
 	const struct dbt_block *b = h->b;
-	uint64_t insn = b->body + b->term_end - b->insns[b->n - 1].a.len;
+	uint64_t insn = b->body + b->term_end - b->insns[b->n - 1].a.len, pc;
 	int other = 0, rc;
 
 	dt->syscall_nr = (long)r->u.rax;
@@ -353,7 +353,15 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
 	dt->syscall_nr = 0;
 	if (other)
 		syscall(SYS_tgkill, d->t->pid, th->tid, other);
-	return rc == 2 ? 0 : tracee_resume(d->t, th, false, err);
+	if (rc == 2)
+		return 0;
+	/* Anywhere but right after the syscall, the step's trap was lost. */
+	if (tracee_get_pc(d->t, th, &pc, err))
+		return -1;
+	if (pc != b->body + b->term_end)
+		return err_set(err, ERR_INTERNAL, "dbt: thread %d stepped a system call to %#llx",
+		               (int)th->tid, (unsigned long long)pc);
+	return tracee_resume(d->t, th, false, err);
 }
 
 /* on_hyper - th executed the hypercall int3 at at */

@@ -24,6 +24,8 @@ static unsigned *role_count(struct bp *bp, enum bp_role role)
 		return &bp->scopes;
 	case BP_RET:
 		return &bp->rets;
+	case BP_STEP:
+		return &bp->steps;
 	default:
 		return &bp->internal;
 	}
@@ -60,7 +62,7 @@ void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role)
 	n = role_count(bp, role);
 	if (*n)
 		(*n)--;
-	if (bp->scopes || bp->rets || bp->internal)
+	if (bp->scopes || bp->rets || bp->internal || bp->steps)
 		return;
 	/* The page may be gone already (dlclose): then there is nothing to restore. */
 	if (bp->inserted) {
@@ -76,10 +78,17 @@ void tracee_bp_forget_all(struct tracee *t)
 	size_t i = 0;
 	void *bp;
 
+	struct tthread *th;
+
 	while (hashmap_next(&t->bps, &i, NULL, &bp))
 		free(bp);
 	hashmap_fini(&t->bps);
 	hashmap_init(&t->bps);
+	i = 0;
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
+		th->step_bp = 0;
+		th->bp_stepping = false;
+	}
 }
 
 int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err)

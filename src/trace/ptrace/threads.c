@@ -33,12 +33,20 @@ struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind
 	return th;
 }
 
+static void drop_step_bp(struct tracee *t, struct tthread *th)
+{
+	if (th->step_bp)
+		tracee_bp_del(t, th->step_bp, BP_STEP);
+	th->step_bp = 0;
+}
+
 void tracee_thread_remove(struct tracee *t, pid_t tid)
 {
 	struct tthread *th = hashmap_del(&t->threads, (uint64_t)tid);
 
 	if (!th)
 		return;
+	drop_step_bp(t, th);
 	vec_free(&th->resume_bps);
 	free(th);
 	if (t->mem_tid == tid)
@@ -87,11 +95,61 @@ int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err
 	}
 }
 
+int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err)
+{
+	long v;
+
+	(void)t;
+	errno = 0;
+	v = ptrace(PTRACE_PEEKUSER, th->tid, (void *)arch_regs_pc_offset(), NULL);
+	if (errno)
+		return err_sys(err, ERR_TRACE, "cannot read the pc of thread %d", (int)th->tid);
+	*pc = (uint64_t)v;
+	return 0;
+}
+
+/*
+ * step_by_bp - should this step of th be made by a breakpoint after the
+ * instruction? It is then set (*yes), or kept from the step before.
+ */
+static int step_by_bp(struct tracee *t, struct tthread *th, bool *yes, struct err *err)
+{
+	struct arch_insn here;
+	const struct arch_insn *in = &th->pending;
+	uint64_t next;
+
+	*yes = false;
+	if (!th->has_pending) {
+		if (tracee_decode(t, arch_regs_pc(&th->regs), &here))
+			return 0;
+		in = &here;
+	}
+	if (!in->hv_emulated || th->handler_sig || t->trust_step_traps)
+		return 0;
+	next = in->addr + in->len;
+	if (th->step_bp != next) {
+		drop_step_bp(t, th);
+		if (tracee_bp_add(t, next, BP_STEP, err))
+			return -1;
+		th->step_bp = next;
+	}
+	*yes = true;
+	return 0;
+}
+
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err)
 {
 	int sig = th->inject;
 	long req = step ? PTRACE_SINGLESTEP : PTRACE_CONT;
+	bool by_bp = false;
 
+	if (step && step_by_bp(t, th, &by_bp, err))
+		return -1;
+	if (by_bp)
+		req = PTRACE_CONT;
+	else
+		drop_step_bp(t, th);
+	th->bp_stepping = by_bp;
 	th->inject = 0;
 	th->resume_epoch = t->bp_epoch;
 	if (ptrace(req, th->tid, NULL, (void *)(long)sig)) {

@@ -67,6 +67,11 @@ struct tthread {
 	/* run by another engine (the dbt code cache) while recording: resumed with
 	 * PTRACE_CONT, not stepped, when the world is let go */
 	bool engine_owned;
+	/* the breakpoint after an instruction stepped by a breakpoint (0: none) */
+	uint64_t step_bp;
+	bool bp_stepping; /* resumed to run up to step_bp: its next int3 stop there ends the step */
+	uint64_t held_sigs; /* signals (bit N-1: N) that came between that instruction and its int3
+	                     */
 };
 
 /* What a breakpoint address is for; one address can serve several roles. */
@@ -77,6 +82,7 @@ struct bp {
 	unsigned scopes;   /* scope entries armed here */
 	unsigned rets;     /* threads' return or resume points here */
 	unsigned internal; /* the tracer's own hooks (r_brk, unwinding) */
+	unsigned steps;    /* threads stepping up to here (tracee_resume()) */
 };
 
 /* The dynamic linker's r_debug and the link map we last saw there. */
@@ -124,6 +130,8 @@ struct tracee {
 	void *engine; /* that engine's state */
 	/* a CPU free for helper threads (neither nosco's nor the program's when pinned), or -1 */
 	int spare_cpu;
+	/* single-step hypervisor-emulated instructions too (NOSCO_STEP_TRUST_TRAPS) */
+	bool trust_step_traps;
 };
 
 struct tracee_event {
@@ -166,7 +174,7 @@ int tracee_decode(struct tracee *t, uint64_t addr, struct arch_insn *insn);
 char *tracee_read_cstr(struct tracee *t, uint64_t addr, size_t max);
 
 /* --- bp.c --- */
-enum bp_role { BP_SCOPE, BP_RET, BP_INTERNAL };
+enum bp_role { BP_SCOPE, BP_RET, BP_INTERNAL, BP_STEP };
 int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err *err);
 void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role);
 struct bp *tracee_bp_at(struct tracee *t, uint64_t addr);
@@ -184,6 +192,8 @@ struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind
 void tracee_thread_remove(struct tracee *t, pid_t tid);
 int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
 int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
+/* tracee_get_pc - the pc of a stopped thread alone (cheaper than every register) */
+int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err);
 /*
  * tracee_next_event - the next stop or exit: queued ones first, else waitpid
  *
@@ -195,7 +205,16 @@ int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err
 int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err);
 /* tracee_resume_world - let the threads stopped by tracee_stop_world go */
 int tracee_resume_world(struct tracee *t, struct err *err);
-/* tracee_resume - continue or single-step a stopped thread */
+/*
+ * tracee_resume - continue or single-step a stopped thread
+ *
+ * A step over an instruction a hypervisor may emulate (arch_insn's
+ * hv_emulated: the pending one, or the one at the pc) is made by a
+ * breakpoint after it and PTRACE_CONT, since the trap after such a step
+ * can be lost; th->bp_stepping then says so, and the stop at th->step_bp
+ * (pc one past it) ends the step. Not when a signal handler is about to be
+ * entered: that step stops at the handler, before the instruction.
+ */
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err);
 
 /* --- escape.c: leaving truncated calls by exceptions and longjmp --- */

@@ -89,11 +89,73 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 	return step_apply(t, th, &d, err);
 }
 
+/* straight_line - an instruction after which the pc is the next one's */
+static bool straight_line(const struct arch_insn *in)
+{
+	return in->cls == ARCH_INSN_OTHER && !in->rep;
+}
+
+/*
+ * lost_trap - a recorded straight-line step that did not stop at the next
+ * instruction, nor before its own (a signal): the trap after it was lost.
+ */
+static bool lost_trap(const struct tthread *th)
+{
+	uint64_t pc = arch_regs_pc(&th->regs);
+
+	return th->dir.mode == CORE_RECORD && th->has_pending && !th->handler_sig && !th->fresh &&
+	       straight_line(&th->pending) && pc != th->pending.addr &&
+	       pc != th->pending.addr + th->pending.len;
+}
+
+/*
+ * on_lost_trap - the pending instruction ran and so did the next one,
+ * unseen (a hypervisor emulated the first and dropped the trap after it:
+ * tracee_resume() steps the instructions known to do that by a breakpoint).
+ * When the second is straight-line too and the two do not both move the
+ * stack pointer, the registers between them are known where the core looks
+ * (pc and sp) and both are recorded as they ran; else the trace cannot go
+ * on exactly, and the run ends with an error rather than record it wrong.
+ */
+static int on_lost_trap(struct tracee *t, struct tthread *th, struct err *err)
+{
+	const struct arch_insn *x = &th->pending;
+	struct arch_insn y;
+	struct arch_regs mid = th->regs;
+	struct core_directive d;
+	char text[96];
+
+	if (tracee_decode(t, x->addr + x->len, &y) || !straight_line(&y) ||
+	    (x->writes_sp && y.writes_sp) || arch_regs_pc(&th->regs) != y.addr + y.len) {
+		arch_format(x, text, sizeof(text));
+		return err_set(err, ERR_TRACE,
+		               "thread %d: the single-step trap after '%s' at %#llx was lost (the "
+		               "machine ran on to %#llx unseen); the trace cannot be exact",
+		               (int)th->tid, text, (unsigned long long)x->addr,
+		               (unsigned long long)arch_regs_pc(&th->regs));
+	}
+	log_debug("thread %d: the trap after %#llx was lost; both instructions recorded",
+	          (int)th->tid, (unsigned long long)x->addr);
+	arch_regs_set_pc(&mid, y.addr);
+	if (!y.writes_sp)
+		arch_regs_set_sp(&mid, arch_regs_sp(&th->regs));
+	else
+		arch_regs_set_sp(&mid, arch_regs_sp(&th->pending_regs));
+	if (core_step(t->core, th->core, x, &th->pending_regs, &mid, &d, err))
+		return -1;
+	th->dir = d;
+	th->pending = y;
+	th->pending_regs = mid;
+	return on_step_regs(t, th, TRAP_TRACE, err);
+}
+
 /* on_step - like on_step_regs, fetching the registers after the step first */
 static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err *err)
 {
 	if (fetch_regs(t, th, err))
 		return -1;
+	if (si_code == TRAP_TRACE && lost_trap(th))
+		return on_lost_trap(t, th, err);
 	return on_step_regs(t, th, si_code, err);
 }
 
@@ -220,19 +282,27 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 		/*
 		 * Straight-line code: the pc moves on by the instruction's length
 		 * and the stack pointer stays, so the registers need not be read.
+		 * Anything else than that (a lost trap, a SIGTRAP sent before the
+		 * instruction ran) is looked at below.
 		 */
-		if (th->pending.cls == ARCH_INSN_OTHER && !th->pending.writes_sp &&
-		    !th->pending.rep && !th->fresh) {
-			arch_regs_set_pc(&th->regs, th->pending.addr + th->pending.len);
-			th->regs_stale = true;
-			return on_step_regs(t, th, TRAP_TRACE, err);
+		uint64_t next = th->pending.addr + th->pending.len, pc;
+
+		if (straight_line(&th->pending) && !th->pending.writes_sp && !th->fresh) {
+			/* Only the pc is read, to be sure the step stopped where it must. */
+			if (tracee_get_pc(t, th, &pc, err))
+				return -1;
+			if (pc == next) {
+				arch_regs_set_pc(&th->regs, pc);
+				th->regs_stale = true;
+				return on_step_regs(t, th, TRAP_TRACE, err);
+			}
+		} else {
+			if (fetch_regs(t, th, err))
+				return -1;
+			pc = arch_regs_pc(&th->regs);
+			if (pc != th->pending.addr && (!straight_line(&th->pending) || pc == next))
+				return on_step_regs(t, th, TRAP_TRACE, err);
 		}
-		if (fetch_regs(t, th, err))
-			return -1;
-		th->regs_stale = false;
-		th->code_len = 0; /* a new straight-line run: read its code afresh */
-		if (arch_regs_pc(&th->regs) != th->pending.addr)
-			return on_step_regs(t, th, TRAP_TRACE, err);
 	}
 	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
 		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
@@ -498,9 +568,47 @@ static int on_stop(struct tracee *t, struct tthread *th, int status, struct err 
 	}
 }
 
+/*
+ * on_bp_step_stop - th was resumed to run its pending instruction up to the
+ * breakpoint after it (tracee_resume()): the int3 there ends the step. A
+ * signal that came after the instruction and before the int3 is held back
+ * (the thread runs on to the int3) and sent again once the step is
+ * recorded, to be delivered as it would have been at the next step.
+ *
+ * Return: 1 when the stop was handled here, 0 when it is an ordinary one
+ * (the instruction did not run yet), -1 on error.
+ */
+static int on_bp_step_stop(struct tracee *t, struct tthread *th, int status, struct err *err)
+{
+	uint64_t at = th->step_bp, pc;
+	int sig;
+
+	if (status >> 16 || fetch_regs(t, th, err))
+		return status >> 16 ? 0 : -1;
+	pc = arch_regs_pc(&th->regs);
+	if (pc == at) {
+		th->held_sigs |= 1ull << (WSTOPSIG(status) - 1);
+		return tracee_resume(t, th, true, err) ? -1 : 1;
+	}
+	if (pc != at + ARCH_BP_LEN || WSTOPSIG(status) != SIGTRAP)
+		return 0;
+	tracee_bp_del(t, at, BP_STEP);
+	th->step_bp = 0;
+	arch_regs_set_pc(&th->regs, at);
+	if (tracee_set_regs(t, th, err))
+		return -1;
+	for (sig = 1; th->held_sigs; sig++)
+		if (th->held_sigs & (1ull << (sig - 1))) {
+			th->held_sigs &= ~(1ull << (sig - 1));
+			syscall(SYS_tgkill, t->pid, th->tid, sig);
+		}
+	return on_step_regs(t, th, TRAP_TRACE, err) ? -1 : 1;
+}
+
 int step_handle(struct tracee *t, const struct tracee_event *ev, struct session *s, struct err *err)
 {
 	struct tthread *th = tracee_thread(t, ev->tid);
+	int r;
 
 	(void)s;
 	if (!th && WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC &&
@@ -529,5 +637,8 @@ int step_handle(struct tracee *t, const struct tracee_event *ev, struct session 
 		on_death(t, ev->tid, ev->status);
 		return 0;
 	}
+	r = th->bp_stepping ? on_bp_step_stop(t, th, ev->status, err) : 0;
+	if (r)
+		return r < 0 ? -1 : 0;
 	return on_stop(t, th, ev->status, err);
 }
