@@ -583,8 +583,10 @@ static int on_bp_step_stop(struct tracee *t, struct tthread *th, int status, str
 	uint64_t at = th->step_bp, pc;
 	int sig;
 
-	if (status >> 16 || fetch_regs(t, th, err))
-		return status >> 16 ? 0 : -1;
+	if (status >> 16)
+		return 0;
+	if (fetch_regs(t, th, err))
+		return -1;
 	pc = arch_regs_pc(&th->regs);
 	if (pc == at) {
 		th->held_sigs |= 1ull << (WSTOPSIG(status) - 1);
