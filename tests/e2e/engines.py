@@ -208,7 +208,9 @@ class Runner:
                 + case.args)
         if self.verbose:
             print("  run: " + shlex.join(argv), flush=True)
-        env = e2e.test_env()
+        # Lazy binding, as programs run by default: the two engines go
+        # through ld.so's trampoline (the one this CPU gets) and must agree.
+        env = e2e.test_env(bind_now=False)
         if self.ring_pages:
             env["NOSCO_DBT_RING_PAGES"] = str(self.ring_pages)
         r = e2e.run_program(argv, max(1.0, deadline - time.monotonic()), tmp,

@@ -329,15 +329,23 @@ def run_program(argv, timeout, cwd, stdin=None, env=None):
                   timed_out, time.monotonic() - start)
 
 
-def test_env():
+def test_env(bind_now=True):
     """The same environment on every machine: the C library's start-up code
-    walks it, so its size and contents show in traces of that code."""
-    return {
+    walks it, so its size and contents show in traces of that code.
+
+    LD_BIND_NOW=1 (unless bind_now is false): ld.so binds every PLT slot of
+    every object at start-up, so that no traced call goes through its
+    lazy-binding trampoline, whose code ld.so picks by CPU
+    (_dl_runtime_resolve_xsavec, _xsave or _fxsave)."""
+    env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/nonexistent",
         "LC_ALL": "C",
         "LANG": "C",
     }
+    if bind_now:
+        env["LD_BIND_NOW"] = "1"
+    return env
 
 
 # ---------------------------------------------------------------------------
