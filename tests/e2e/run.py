@@ -881,6 +881,16 @@ def self_test_normalizer(problems):
             " z main+0x1a <A2> 0x1234\n")
     if got != want:
         problems.append("normalize: got %r, want %r" % (got, want))
+    got = n.normalize(" 12  tid=42  depth=2    insns=7     calls=1     main\n"
+                      "210  tid=42  depth=3    insns=-     calls=0       _exit end=exit\n",
+                      "calls", ["call-ids"])
+    want = ("<C1>  tid=<T1>  depth=2  insns=7  calls=1    main\n"
+            "<C2>  tid=<T1>  depth=3  insns=-  calls=0      _exit end=exit\n")
+    got += n.normalize("traced _start call_id=\"0\"\nexited _exit call_id=\"210\"\n",
+                       "thread-info", ["call-ids"])
+    want += "traced _start call_id=\"<C1>\"\nexited _exit call_id=\"<C2>\"\n"
+    if got != want:
+        problems.append("normalize call-ids: got %r, want %r" % (got, want))
 
 
 def self_test(build_dir, verbose=False):
