@@ -64,6 +64,11 @@ SYSTEM = [
      ["-c", "pass"]),
     ("threads-full3", THREADS, "call-depth 3", []),
     ("threads-work2", THREADS, 'trace "work" binary="threads" call-depth=2', []),
+    # The vector code of branches that this CPU runs (VEX, EVEX or none),
+    # which the e2e cases leave past the depth limit.
+    ("branches-vectors", "{fx:branches}", 'trace "riprel" binary="branches" call-depth=2', []),
+    ("branches-vectors-pie", "{fx:branches:pie}",
+     'trace "riprel" binary="branches" call-depth=2', []),
     # Rings filled many times: by one thread recording everything, by two
     # threads recording inside a scope and running on unrecorded after it.
     ("rings-full", "{fx:rings}", "", []),
