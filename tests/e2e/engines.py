@@ -16,6 +16,12 @@ must be identical once what differs from run to run by nature is taken
 out: times, thread ids, process ids of forked children, and the metadata
 that names the engine and its counters.
 
+The programs run with the e2e tests' fixed environment but with lazy
+binding (no LD_BIND_NOW): what differs from machine to machine (ld.so's
+trampoline, glibc's code chosen by CPU, the vdso, the vector code of the
+branches fixture) is kept out of the e2e expected files and compared here,
+between the engines, on the machine itself.
+
 Both runs get NOSCO_DBT_RING_PAGES (--ring-pages, 1 unless told): rings
 of that many pages fill every few thousand blocks, so that every trace
 goes through full rings, their replay on the worker thread and its hand
