@@ -26,7 +26,8 @@ machine to the next by stable tokens, in this order:
    (offsets such as main+0x1a, small immediates) are kept;
 6. optional rules a case asks for with norm=RULE (see RULES): `offsets`
    (symbol offsets, for code in system libraries), `bytes` (instruction
-   bytes), `sort` (sort the lines).
+   bytes), `sort` (sort the lines), `call-ids` (call ids -> <C1>, <C2>, ...,
+   for traces whose number of calls depends on the CPU).
 
 Each output (one view of one case) is numbered on its own: <T1> is the first
 thread id that appears in that output.
@@ -96,13 +97,41 @@ def _rule_bytes(text):
     return re.sub(r"\b[0-9a-f]{2}(?: [0-9a-f]{2}){2,}\b", "<BYTES>", text)
 
 
+CALLS_ROW = re.compile(r"^ *(\d+)  tid=(\S+) +depth=(\d+) +insns=(\S+) +calls=(\S+) +(.*)$", re.M)
+
+
+def _rule_call_ids(text):
+    """Call ids -> <C1>, <C2>, ... in order of first appearance: `call_id=N`
+    (KDL views, exec-trace comments) and the id column of the calls view,
+    whose rows are also rewritten with the padding of their columns taken
+    out (it follows the widest id and counts of the whole trace) and the
+    symbol still indented by depth. For views of traces that go through
+    code whose path depends on the machine (static glibc's start-up in full
+    mode: its CPU feature detection, cache-size probes and ifunc resolvers
+    make a different number of calls on each CPU): the calls shown keep
+    their order, identity and counts, not their absolute numbers."""
+    token = _numbering("C")
+
+    def row(m):
+        cid, tid, depth, insns, calls, rest = m.groups()
+        return "%s  tid=%s  depth=%s  insns=%s  calls=%s  %s%s" % (
+            token(cid), tid, depth, insns, calls, "  " * (int(depth) - 1), rest)
+
+    def ids(line):
+        if CALLS_ROW.match(line):
+            return CALLS_ROW.sub(row, line)
+        return re.sub(r"\b(call_id=\"?)(\d+)", lambda m: m.group(1) + token(m.group(2)), line)
+    return "".join(ids(line) for line in text.splitlines(keepends=True))
+
+
 def _rule_sort(text):
     """Sort the lines (for outputs whose order is not deterministic)."""
     lines = text.splitlines()
     return "\n".join(sorted(lines)) + ("\n" if text.endswith("\n") else "")
 
 
-RULES = {"offsets": _rule_offsets, "bytes": _rule_bytes, "sort": _rule_sort}
+RULES = {"offsets": _rule_offsets, "bytes": _rule_bytes, "sort": _rule_sort,
+         "call-ids": _rule_call_ids}
 
 
 def _replace_groups(text, pattern, repl, flags=0):

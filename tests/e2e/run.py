@@ -35,6 +35,10 @@ Options:
                  (only for cases whose program ran as it does natively); for
                  a person to review with git diff, never for CI (refused when
                  CI is set in the environment)
+  --env NAME=VALUE  add a variable to the programs' environment, to check
+                 that no expected output depends on it (see README.md,
+                 "Keeping expected files machine-independent"); may be
+                 repeated, not with --update
   --native       only build the fixtures and run the native tests
   --self-test    only run the self-test
   --list         list the tests that would run
@@ -329,15 +333,23 @@ def run_program(argv, timeout, cwd, stdin=None, env=None):
                   timed_out, time.monotonic() - start)
 
 
-def test_env():
+def test_env(bind_now=True):
     """The same environment on every machine: the C library's start-up code
-    walks it, so its size and contents show in traces of that code."""
-    return {
+    walks it, so its size and contents show in traces of that code.
+
+    LD_BIND_NOW=1 (unless bind_now is false): ld.so binds every PLT slot of
+    every object at start-up, so that no traced call goes through its
+    lazy-binding trampoline, whose code ld.so picks by CPU
+    (_dl_runtime_resolve_xsavec, _xsave or _fxsave)."""
+    env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/nonexistent",
         "LC_ALL": "C",
         "LANG": "C",
     }
+    if bind_now:
+        env["LD_BIND_NOW"] = "1"
+    return env
 
 
 # ---------------------------------------------------------------------------
@@ -511,7 +523,7 @@ class Outcome:
 class Engine:
     def __init__(self, build_dir, nosco, expected_dir, fixtures, builder, update=False,
                  timeout=DEFAULT_TIMEOUT, verbose=False, out_root=None, factor=1.0,
-                 check_outputs=True):
+                 check_outputs=True, env=None):
         self.check_outputs = check_outputs  # KDL and GNU as checks (off for the fake nosco)
         self.build_dir = build_dir
         self.nosco = nosco
@@ -523,7 +535,7 @@ class Engine:
         self.factor = factor
         self.verbose = verbose
         self.out_root = out_root or build_dir / "tests" / "e2e" / "out"
-        self.env = test_env()
+        self.env = env or test_env()
         self.native_results = {}
         self.native_locks = {}
         self.native_lock = threading.Lock()
@@ -873,6 +885,16 @@ def self_test_normalizer(problems):
             " z main+0x1a <A2> 0x1234\n")
     if got != want:
         problems.append("normalize: got %r, want %r" % (got, want))
+    got = n.normalize(" 12  tid=42  depth=2    insns=7     calls=1     main\n"
+                      "210  tid=42  depth=3    insns=-     calls=0       _exit end=exit\n",
+                      "calls", ["call-ids"])
+    want = ("<C1>  tid=<T1>  depth=2  insns=7  calls=1    main\n"
+            "<C2>  tid=<T1>  depth=3  insns=-  calls=0      _exit end=exit\n")
+    got += n.normalize("traced _start call_id=\"0\"\nexited _exit call_id=\"210\"\n",
+                       "thread-info", ["call-ids"])
+    want += "traced _start call_id=\"<C1>\"\nexited _exit call_id=\"<C2>\"\n"
+    if got != want:
+        problems.append("normalize call-ids: got %r, want %r" % (got, want))
 
 
 def self_test(build_dir, verbose=False):
@@ -976,11 +998,24 @@ def main():
     mode.add_argument("--self-test", action="store_true", help="only run the self-test")
     mode.add_argument("--list", action="store_true", help="list the tests")
     ap.add_argument("--nosco", metavar="PATH", help="the nosco binary (default: BUILD/nosco)")
+    ap.add_argument("--env", metavar="NAME=VALUE", action="append", default=[],
+                    help="one more variable in the programs' environment (checks only)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the commands run")
     a = ap.parse_args()
 
     if a.update and os.environ.get("CI"):
         print("run.py: --update is for people, not for CI", file=sys.stderr)
+        return 2
+    env = test_env()
+    for v in a.env:
+        name, eq, value = v.partition("=")
+        if not eq or not name:
+            print("run.py: --env wants NAME=VALUE, not %r" % v, file=sys.stderr)
+            return 2
+        env[name] = value
+    if a.env and a.update:
+        print("run.py: --env is for checking the expected outputs, not for writing them",
+              file=sys.stderr)
         return 2
     build_dir = Path(a.build).resolve()
     nosco = Path(a.nosco).resolve() if a.nosco else build_dir / "nosco"
@@ -1014,7 +1049,7 @@ def main():
         rep.report(Outcome("setup", False, e.splitlines()))
     builder = Builder(build_dir, a.verbose)
     engine = Engine(build_dir, nosco, EXPECTED_DIR, fixtures, builder, a.update, a.timeout,
-                    a.verbose, factor=a.timeout_factor)
+                    a.verbose, factor=a.timeout_factor, env=env)
     engine.out_root.mkdir(parents=True, exist_ok=True)
     if run_self:
         rep.report(self_test(build_dir, a.verbose))
@@ -1041,7 +1076,7 @@ def main():
     if not (a.native or a.self_test):
         for name, test in stops.TESTS.items():
             if selected(name, a.patterns):
-                rep.report(Outcome(name, *not_failed(test(nosco, test_env()))))
+                rep.report(Outcome(name, *not_failed(test(nosco, env))))
 
     if not a.patterns and not (a.native or a.self_test):
         claimed = {f for c in cases for f in c.expected_files()}
