@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "store/reader.h"
 #include "util/log.h"
+#include "util/near.h"
 #include "util/xalloc.h"
 #include "view/view.h"
 
@@ -62,6 +63,84 @@ static const struct {
 	{ "calls", view_calls, view_calls_usage },
 	{ "events", view_events, view_events_usage },
 };
+
+#define N_VIEWS (sizeof(views) / sizeof(views[0]))
+
+/* The index of the view called name, N_VIEWS if there is none. */
+static size_t find_view(const char *name)
+{
+	size_t v;
+
+	for (v = 0; v < N_VIEWS; v++)
+		if (!strcmp(name, views[v].name))
+			break;
+	return v;
+}
+
+/* "unknown view 'x'", with the view most likely meant and the list. */
+static int unknown_view(const char *name)
+{
+	const char *names[N_VIEWS], *guess;
+	char list[256] = "";
+	size_t v;
+
+	for (v = 0; v < N_VIEWS; v++) {
+		names[v] = views[v].name;
+		strcat(list, v ? ", " : "");
+		strcat(list, names[v]);
+	}
+	guess = near_closest(name, names, N_VIEWS);
+	if (guess)
+		return cmd_usage_error("dump", "unknown view '%s', did you mean '%s'? (views: %s)",
+		                       name, guess, list);
+	return cmd_usage_error("dump", "unknown view '%s' (views: %s)", name, list);
+}
+
+/*
+ * An option of dump itself written after the view (nosco dump thread-info
+ * -i FILE): the view would only call it unknown. Which of dump's options
+ * arg is, as the usage writes it, or NULL.
+ */
+static const char *dump_option_usage(const char *arg)
+{
+	static const struct {
+		const char *shortopt, *longopt, *usage;
+	} opts[] = {
+		{ "-i", "--input", "-i FILE" }, { "-o", "--output", "-o OUT" },
+		{ "-n", "--no-symbols", "-n" }, { NULL, "--sysroot", "--sysroot DIR" },
+		{ NULL, "--lines", "--lines" },
+	};
+	size_t i, n = strcspn(arg, "=");
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		/* -iFILE is -i too */
+		if (opts[i].shortopt && !strncmp(arg, opts[i].shortopt, 2))
+			return opts[i].usage;
+		if (strlen(opts[i].longopt) == n && !strncmp(arg, opts[i].longopt, n))
+			return opts[i].usage;
+	}
+	return NULL;
+}
+
+/* The first of the view's arguments that is an option of dump, or NULL. */
+static const char *misplaced_option(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (dump_option_usage(argv[i]))
+			return argv[i];
+	return NULL;
+}
+
+static int misplaced_option_error(const char *arg, const char *view)
+{
+	return cmd_usage_error("dump",
+	                       "'%.*s' is an option of dump: it comes before the view "
+	                       "(nosco dump %s %s ...)",
+	                       (int)(arg[1] == '-' ? strcspn(arg, "=") : 2), arg,
+	                       dump_option_usage(arg), view);
+}
 
 struct dump_opts {
 	const char *input;
@@ -237,15 +316,16 @@ int cmd_dump(int argc, char **argv)
 		return cmd_usage_error("dump",
 		                       "missing VIEW (one of thread-info, call-info, "
 		                       "call-trace, exec-trace, binary-info, calls, events)");
-	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++)
-		if (!strcmp(argv[optind], views[v].name))
-			break;
-	if (v == sizeof(views) / sizeof(views[0]))
-		return cmd_usage_error("dump", "unknown view '%s'", argv[optind]);
+	v = find_view(argv[optind]);
+	if (v == N_VIEWS)
+		return unknown_view(argv[optind]);
 	/* The view's arguments are checked before the file is opened: usage errors first. */
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;
 	ret = view_check_args(argc - first, argv + first, &err);
+	if (ret < 0 && misplaced_option(argc - first, argv + first))
+		return misplaced_option_error(misplaced_option(argc - first, argv + first),
+		                              views[v].name);
 	if (ret < 0)
 		return view_usage_error(views[v].name, err.msg);
 	if (ret > 0) {
