@@ -182,12 +182,45 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 	return 0;
 }
 
-/* Say what reader_open() found wrong but could live with. */
-static void warn_damage(const struct store_reader *r, const char *input)
+/*
+ * Say, once and before the view, that the trace does not hold a whole run:
+ * its calls still running show end=open (or end=killed after an error),
+ * which is not how the program went on.
+ */
+static void warn_unfinished(struct store_reader *r, const char *input)
 {
-	if (reader_recovered(r))
-		log_warn("%s was not closed by nosco (was it killed?); showing its last commit",
+	switch (reader_end(r)) {
+	case READER_END_LIVE:
+		log_warn("%s is still being written by nosco; showing its last commit, where "
+		         "running calls show end=open",
 		         input);
+		break;
+	case READER_END_MISSING:
+		log_warn(
+		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
+		        "disk); showing its last commit, where running calls show end=open",
+		        input);
+		break;
+	case READER_END_FAILED:
+		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
+		         "running "
+		         "then show end=killed",
+		         input);
+		break;
+	case READER_END_WRITTEN:
+		/* a rollback that left a finished run: only the rollback to tell */
+		if (reader_recovered(r))
+			log_warn("%s was not closed by nosco (was it killed?); showing its last "
+			         "commit",
+			         input);
+		break;
+	}
+}
+
+/* Say what reader_open() found wrong but could live with. */
+static void warn_damage(struct store_reader *r, const char *input)
+{
+	warn_unfinished(r, input);
 	if (reader_damage(r))
 		log_warn("%s is damaged: %s; showing what can be read", input, reader_damage(r));
 }

@@ -12,7 +12,8 @@
 #include "util/xalloc.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN",
+	/* IMMEDIATE: the RESERVED lock, held from the start, tells readers a writer is alive. */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 	[ST_ARGV_CLEAR] = "DELETE FROM argv",

@@ -61,6 +61,24 @@ static struct store_reader *open_reader(const char *path)
 	return r;
 }
 
+/* test_copy - copy a file's bytes (cp, without whatever else goes with it) */
+static int test_copy(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+	int ret = in && out ? 0 : -1;
+
+	while (!ret && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ret = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ret = -1;
+	return ret;
+}
+
 /* A loop-shaped instruction of a fake program: address and bytes from an index. */
 static void fake_insn(uint32_t i, uint64_t *addr, uint8_t *bytes, size_t *len)
 {
@@ -680,6 +698,7 @@ static void test_crash(void **state)
 
 	r = open_reader(path);
 	assert_true(reader_recovered(r));
+	assert_int_equal(reader_end(r), READER_END_MISSING);
 	assert_null(reader_damage(r));
 	assert_int_equal(reader_counts(r, &n, &err), 0);
 	assert_int_equal(n.calls, 2);
@@ -744,6 +763,68 @@ static void test_live_reader(void **state)
 	free(path);
 }
 
+/* reader_end() of the file at path, read by a new reader. */
+static enum reader_end end_of(const char *path)
+{
+	struct store_reader *r = open_reader(path);
+	enum reader_end end = reader_end(r);
+
+	reader_close(r);
+	return end;
+}
+
+/* A store of one root call, closed with exit_kind (NULL: as store_create() left it). */
+static void write_ended(const char *path, const char *exit_kind)
+{
+	struct store_call c = { .kind = STORE_CALL_ROOT, .depth = 1, .parent = STORE_NONE };
+	struct store *s = create(path);
+	struct err err;
+
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_call_open(s, &c, &err), 0);
+	record(s, 0, 0, 100);
+	if (exit_kind)
+		assert_int_equal(store_meta_set_text(s, "exit_kind", exit_kind, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+}
+
+/*
+ * Whether a trace was finished: its end in the metadata, or else whether a
+ * writer still has it open. A killed writer (test_crash), one that failed
+ * before writing the end, and a copy of a live trace have none.
+ */
+static void test_unfinished(void **state)
+{
+	char *path = tmp_path("end.trace"), *copy = tmp_path("end-copy.trace");
+	struct store *s;
+	struct err err;
+
+	(void)state;
+	write_ended(path, "exited");
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	write_ended(path, "interrupted");
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	write_ended(path, "failed");
+	assert_int_equal(end_of(path), READER_END_FAILED);
+	/* closed without an end: nosco stopped on an error it could not record (disk full) */
+	write_ended(path, NULL);
+	assert_int_equal(end_of(path), READER_END_MISSING);
+
+	/* a writer between commits, with nothing pending, is still there */
+	s = create(path);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_commit(s, &err), 0);
+	assert_int_equal(end_of(path), READER_END_LIVE);
+	/* its copy is not written by anyone */
+	assert_int_equal(test_copy(path, copy), 0);
+	assert_int_equal(end_of(copy), READER_END_MISSING);
+	assert_int_equal(store_meta_set_text(s, "exit_kind", "exited", &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	free(path);
+	free(copy);
+}
+
 static int cleanup(void **state)
 {
 	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
@@ -763,7 +844,7 @@ int main(void)
 		cmocka_unit_test(test_dedup_and_append), cmocka_unit_test(test_output_rules),
 		cmocka_unit_test(test_unwritable_dir),   cmocka_unit_test(test_reader_refusals),
 		cmocka_unit_test(test_truncated),        cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),
+		cmocka_unit_test(test_live_reader),      cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {
