@@ -13,6 +13,7 @@
 #include "store/reader.h"
 #include "util/log.h"
 #include "util/near.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 #include "view/view.h"
 
@@ -242,68 +243,27 @@ static int view_usage_error(const char *view, const char *msg)
 }
 
 /*
- * open_output - the file a dump goes to: a temporary one next to OUT, renamed
- * over it only when the dump wrote something, so a dump that failed at once
- * (no such call) never replaces a good file with an empty one, and the trace
- * being read is never truncated.
+ * open_output - where a dump goes (util/outfile.h), stdout without -o. A
+ * regular OUT is replaced only when the dump wrote something, so a dump
+ * that failed at once (no such call) never replaces a good file with an
+ * empty one; the trace being read is never overwritten.
  */
-static FILE *open_output(const char *out, const char *input, char **tmp, struct err *err)
+static int open_output(struct outfile *out, const char *name, const char *input, struct err *err)
 {
 	struct stat a, b;
-	FILE *f;
-	int fd;
 
-	if (!stat(out, &a) && !stat(input, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", out);
-		return NULL;
-	}
-	*tmp = xasprintf("%s.nosco-XXXXXX", out);
-	fd = mkstemp(*tmp);
-	if (fd >= 0) {
-		/* mkstemp makes it private; a dump is an ordinary file. */
-		mode_t mask = umask(0);
-
-		umask(mask);
-		fchmod(fd, 0666 & ~mask);
-	}
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err_sys(err, ERR_IO, "cannot write %s", out);
-		if (fd >= 0) {
-			close(fd);
-			unlink(*tmp);
-		}
-		free(*tmp);
-		*tmp = NULL;
-	}
-	return f;
+	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
+	return outfile_open(out, name, err);
 }
 
-/* close_output - finish the dump's file: put it in place, or remove it after a failure */
-static int close_output(FILE *f, const char *out, char *tmp, bool ok, struct err *err)
-{
-	int ret = 0;
-
-	if (!out) {
-		if (fflush(f) || ferror(f))
-			ret = err_sys(err, ERR_IO, "cannot write the output");
-		return ret;
-	}
-	if (fclose(f) && ok)
-		ret = err_sys(err, ERR_IO, "cannot write %s", out);
-	if (ok && !ret && rename(tmp, out))
-		ret = err_sys(err, ERR_IO, "cannot write %s", out);
-	if (!ok || ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
-/* Run the view on the opened trace, writing to -o OUT or stdout. */
-static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r, int argc,
-                    char **argv)
+/* Run the view on the opened trace, writing to out (closed here). */
+static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
+                    struct outfile *out, int argc, char **argv)
 {
 	struct view_args a = { .reader = r,
+		               .out = out->f,
 		               .symbols = o->symbols,
 		               .lines = o->lines,
 		               .sysroot = o->sysroot,
@@ -311,19 +271,14 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 		               .argc = argc,
 		               .argv = argv };
 	struct err err, werr;
-	char *tmp = NULL;
 	int rc;
 
-	a.out = o->output ? open_output(o->output, o->input, &tmp, &err) : stdout;
-	if (!a.out) {
-		if (err.kind == ERR_USAGE)
-			return cmd_usage_error("dump", "%s", err.msg);
-		log_error("%s", err.msg);
-		return EXIT_FAILURE_INPUT;
-	}
 	rc = views[v].fn(&a, &err);
-	/* A damaged trace still gives what could be read: keep that too. */
-	if (close_output(a.out, o->output, tmp, rc == 0 || ftell(a.out) > 0, &werr)) {
+	/*
+	 * A damaged trace still gives what could be read: keep that too. A
+	 * write error is the one to tell (the view only saw that writing failed).
+	 */
+	if (outfile_close(out, rc == 0 || outfile_wrote(out), &werr)) {
 		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}
@@ -335,10 +290,36 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	return EXIT_FAILURE_INPUT;
 }
 
+/* Open -o OUT (or stdout), then the trace, and show the view. */
+static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
+{
+	struct store_reader *r;
+	struct outfile out;
+	struct err err;
+	int ret;
+
+	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
+	if (open_output(&out, o->output, o->input, &err)) {
+		if (err.kind == ERR_USAGE)
+			return cmd_usage_error("dump", "%s", err.msg);
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	r = reader_open(o->input, &err);
+	if (!r) {
+		outfile_close(&out, false, NULL);
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	warn_damage(r, o->input);
+	ret = run_view(v, o, r, &out, argc, argv);
+	reader_close(r);
+	return ret;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o = { .symbols = true };
-	struct store_reader *r;
 	struct err err;
 	size_t v;
 	int ret, first;
@@ -367,13 +348,5 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (!o.input)
 		return cmd_usage_error("dump", "missing -i FILE");
-	r = reader_open(o.input, &err);
-	if (!r) {
-		log_error("%s", err.msg);
-		return EXIT_FAILURE_INPUT;
-	}
-	warn_damage(r, o.input);
-	ret = run_view(v, &o, r, argc - first, argv + first);
-	reader_close(r);
-	return ret;
+	return dump(v, &o, argc - first, argv + first);
 }

@@ -538,6 +538,52 @@ static void test_output_rules(void **state)
 	free(path);
 }
 
+/* What is never replaced, even with force, and what a link leads to. */
+static void test_output_kinds(void **state)
+{
+	char *fifo = tmp_path("fifo"), *t1 = tmp_path("t1.trace"), *t2 = tmp_path("t2.trace"),
+	     *lnk = tmp_path("link.trace");
+	struct store_reader *r;
+	struct store *s;
+	struct stat st;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(store_check_output(fifo, true, &err), -1);
+	assert_non_null(strstr(err.msg, "is a FIFO: a trace is an SQLite database"));
+	assert_null(store_create(fifo, true, &err));
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+
+	assert_int_equal(store_close(create(t1), &err), 0);
+	assert_int_equal(chmod(t1, 0600), 0);
+	assert_int_equal(link(t1, t2), 0);
+	assert_int_equal(store_check_output(t1, true, &err), -1);
+	assert_non_null(strstr(err.msg, "has other hard links (1)"));
+	assert_null(store_create(t2, true, &err));
+	assert_int_equal(stat(t1, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(unlink(t2), 0);
+
+	/* a link: the trace it points to is replaced, with its mode */
+	assert_int_equal(symlink("t1.trace", lnk), 0);
+	s = create(lnk);
+	assert_int_equal(store_meta_set_text(s, "program", "new", &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	assert_int_equal(lstat(lnk, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(t1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	r = open_reader(t1);
+	assert_string_equal(reader_meta_text(r, "program"), "new");
+	reader_close(r);
+	free(fifo);
+	free(t1);
+	free(t2);
+	free(lnk);
+}
+
 static void test_unwritable_dir(void **state)
 {
 	char *dir = tmp_path("ro"), *path = tmp_path("ro/x.trace");
@@ -839,12 +885,19 @@ static int cleanup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),      cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_events_view),      cmocka_unit_test(test_long_streams),
-		cmocka_unit_test(test_dedup_and_append), cmocka_unit_test(test_output_rules),
-		cmocka_unit_test(test_unwritable_dir),   cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),        cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),      cmocka_unit_test(test_unfinished),
+		cmocka_unit_test(test_chunk_codec),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_events_view),
+		cmocka_unit_test(test_long_streams),
+		cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),
+		cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir),
+		cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_live_reader),
+		cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {
