@@ -136,7 +136,8 @@ static struct ctx *trace_begin(const char *path, const char *self)
 
 static void trace_end(struct ctx *c)
 {
-	if (store_close(c->s, &c->err))
+	/* a finished run, which dump does not warn about */
+	if (store_meta_set_text(c->s, "exit_kind", "exited", &c->err) || store_close(c->s, &c->err))
 		die("store_close", &c->err);
 	free(c);
 }

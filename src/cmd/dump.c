@@ -12,6 +12,8 @@
 #include "cmd/cmd.h"
 #include "store/reader.h"
 #include "util/log.h"
+#include "util/near.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 #include "view/view.h"
 
@@ -63,6 +65,84 @@ static const struct {
 	{ "events", view_events, view_events_usage },
 };
 
+#define N_VIEWS (sizeof(views) / sizeof(views[0]))
+
+/* The index of the view called name, N_VIEWS if there is none. */
+static size_t find_view(const char *name)
+{
+	size_t v;
+
+	for (v = 0; v < N_VIEWS; v++)
+		if (!strcmp(name, views[v].name))
+			break;
+	return v;
+}
+
+/* "unknown view 'x'", with the view most likely meant and the list. */
+static int unknown_view(const char *name)
+{
+	const char *names[N_VIEWS], *guess;
+	char list[256] = "";
+	size_t v;
+
+	for (v = 0; v < N_VIEWS; v++) {
+		names[v] = views[v].name;
+		strcat(list, v ? ", " : "");
+		strcat(list, names[v]);
+	}
+	guess = near_closest(name, names, N_VIEWS);
+	if (guess)
+		return cmd_usage_error("dump", "unknown view '%s', did you mean '%s'? (views: %s)",
+		                       name, guess, list);
+	return cmd_usage_error("dump", "unknown view '%s' (views: %s)", name, list);
+}
+
+/*
+ * An option of dump itself written after the view (nosco dump thread-info
+ * -i FILE): the view would only call it unknown. Which of dump's options
+ * arg is, as the usage writes it, or NULL.
+ */
+static const char *dump_option_usage(const char *arg)
+{
+	static const struct {
+		const char *shortopt, *longopt, *usage;
+	} opts[] = {
+		{ "-i", "--input", "-i FILE" }, { "-o", "--output", "-o OUT" },
+		{ "-n", "--no-symbols", "-n" }, { NULL, "--sysroot", "--sysroot DIR" },
+		{ NULL, "--lines", "--lines" },
+	};
+	size_t i, n = strcspn(arg, "=");
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		/* -iFILE is -i too */
+		if (opts[i].shortopt && !strncmp(arg, opts[i].shortopt, 2))
+			return opts[i].usage;
+		if (strlen(opts[i].longopt) == n && !strncmp(arg, opts[i].longopt, n))
+			return opts[i].usage;
+	}
+	return NULL;
+}
+
+/* The first of the view's arguments that is an option of dump, or NULL. */
+static const char *misplaced_option(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (dump_option_usage(argv[i]))
+			return argv[i];
+	return NULL;
+}
+
+static int misplaced_option_error(const char *arg, const char *view)
+{
+	return cmd_usage_error("dump",
+	                       "'%.*s' is an option of dump: it comes before the view "
+	                       "(nosco dump %s %s ...)",
+	                       (int)(arg[1] == '-' ? strcspn(arg, "=") : 2), arg,
+	                       dump_option_usage(arg), view);
+}
+
 struct dump_opts {
 	const char *input;
 	const char *output;
@@ -103,12 +183,45 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 	return 0;
 }
 
-/* Say what reader_open() found wrong but could live with. */
-static void warn_damage(const struct store_reader *r, const char *input)
+/*
+ * Say, once and before the view, that the trace does not hold a whole run:
+ * its calls still running show end=open (or end=killed after an error),
+ * which is not how the program went on.
+ */
+static void warn_unfinished(struct store_reader *r, const char *input)
 {
-	if (reader_recovered(r))
-		log_warn("%s was not closed by nosco (was it killed?); showing its last commit",
+	switch (reader_end(r)) {
+	case READER_END_LIVE:
+		log_warn("%s is still being written by nosco; showing its last commit, where "
+		         "running calls show end=open",
 		         input);
+		break;
+	case READER_END_MISSING:
+		log_warn(
+		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
+		        "disk); showing its last commit, where running calls show end=open",
+		        input);
+		break;
+	case READER_END_FAILED:
+		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
+		         "running "
+		         "then show end=killed",
+		         input);
+		break;
+	case READER_END_WRITTEN:
+		/* a rollback that left a finished run: only the rollback to tell */
+		if (reader_recovered(r))
+			log_warn("%s was not closed by nosco (was it killed?); showing its last "
+			         "commit",
+			         input);
+		break;
+	}
+}
+
+/* Say what reader_open() found wrong but could live with. */
+static void warn_damage(struct store_reader *r, const char *input)
+{
+	warn_unfinished(r, input);
 	if (reader_damage(r))
 		log_warn("%s is damaged: %s; showing what can be read", input, reader_damage(r));
 }
@@ -130,68 +243,27 @@ static int view_usage_error(const char *view, const char *msg)
 }
 
 /*
- * open_output - the file a dump goes to: a temporary one next to OUT, renamed
- * over it only when the dump wrote something, so a dump that failed at once
- * (no such call) never replaces a good file with an empty one, and the trace
- * being read is never truncated.
+ * open_output - where a dump goes (util/outfile.h), stdout without -o. A
+ * regular OUT is replaced only when the dump wrote something, so a dump
+ * that failed at once (no such call) never replaces a good file with an
+ * empty one; the trace being read is never overwritten.
  */
-static FILE *open_output(const char *out, const char *input, char **tmp, struct err *err)
+static int open_output(struct outfile *out, const char *name, const char *input, struct err *err)
 {
 	struct stat a, b;
-	FILE *f;
-	int fd;
 
-	if (!stat(out, &a) && !stat(input, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", out);
-		return NULL;
-	}
-	*tmp = xasprintf("%s.nosco-XXXXXX", out);
-	fd = mkstemp(*tmp);
-	if (fd >= 0) {
-		/* mkstemp makes it private; a dump is an ordinary file. */
-		mode_t mask = umask(0);
-
-		umask(mask);
-		fchmod(fd, 0666 & ~mask);
-	}
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		err_sys(err, ERR_IO, "cannot write %s", out);
-		if (fd >= 0) {
-			close(fd);
-			unlink(*tmp);
-		}
-		free(*tmp);
-		*tmp = NULL;
-	}
-	return f;
+	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
+	return outfile_open(out, name, err);
 }
 
-/* close_output - finish the dump's file: put it in place, or remove it after a failure */
-static int close_output(FILE *f, const char *out, char *tmp, bool ok, struct err *err)
-{
-	int ret = 0;
-
-	if (!out) {
-		if (fflush(f) || ferror(f))
-			ret = err_sys(err, ERR_IO, "cannot write the output");
-		return ret;
-	}
-	if (fclose(f) && ok)
-		ret = err_sys(err, ERR_IO, "cannot write %s", out);
-	if (ok && !ret && rename(tmp, out))
-		ret = err_sys(err, ERR_IO, "cannot write %s", out);
-	if (!ok || ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
-/* Run the view on the opened trace, writing to -o OUT or stdout. */
-static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r, int argc,
-                    char **argv)
+/* Run the view on the opened trace, writing to out (closed here). */
+static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
+                    struct outfile *out, int argc, char **argv)
 {
 	struct view_args a = { .reader = r,
+		               .out = out->f,
 		               .symbols = o->symbols,
 		               .lines = o->lines,
 		               .sysroot = o->sysroot,
@@ -199,19 +271,14 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 		               .argc = argc,
 		               .argv = argv };
 	struct err err, werr;
-	char *tmp = NULL;
 	int rc;
 
-	a.out = o->output ? open_output(o->output, o->input, &tmp, &err) : stdout;
-	if (!a.out) {
-		if (err.kind == ERR_USAGE)
-			return cmd_usage_error("dump", "%s", err.msg);
-		log_error("%s", err.msg);
-		return EXIT_FAILURE_INPUT;
-	}
 	rc = views[v].fn(&a, &err);
-	/* A damaged trace still gives what could be read: keep that too. */
-	if (close_output(a.out, o->output, tmp, rc == 0 || ftell(a.out) > 0, &werr)) {
+	/*
+	 * A damaged trace still gives what could be read: keep that too. A
+	 * write error is the one to tell (the view only saw that writing failed).
+	 */
+	if (outfile_close(out, rc == 0 || outfile_wrote(out), &werr)) {
 		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}
@@ -223,10 +290,36 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	return EXIT_FAILURE_INPUT;
 }
 
+/* Open -o OUT (or stdout), then the trace, and show the view. */
+static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
+{
+	struct store_reader *r;
+	struct outfile out;
+	struct err err;
+	int ret;
+
+	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
+	if (open_output(&out, o->output, o->input, &err)) {
+		if (err.kind == ERR_USAGE)
+			return cmd_usage_error("dump", "%s", err.msg);
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	r = reader_open(o->input, &err);
+	if (!r) {
+		outfile_close(&out, false, NULL);
+		log_error("%s", err.msg);
+		return EXIT_FAILURE_INPUT;
+	}
+	warn_damage(r, o->input);
+	ret = run_view(v, o, r, &out, argc, argv);
+	reader_close(r);
+	return ret;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o = { .symbols = true };
-	struct store_reader *r;
 	struct err err;
 	size_t v;
 	int ret, first;
@@ -237,15 +330,16 @@ int cmd_dump(int argc, char **argv)
 		return cmd_usage_error("dump",
 		                       "missing VIEW (one of thread-info, call-info, "
 		                       "call-trace, exec-trace, binary-info, calls, events)");
-	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++)
-		if (!strcmp(argv[optind], views[v].name))
-			break;
-	if (v == sizeof(views) / sizeof(views[0]))
-		return cmd_usage_error("dump", "unknown view '%s'", argv[optind]);
+	v = find_view(argv[optind]);
+	if (v == N_VIEWS)
+		return unknown_view(argv[optind]);
 	/* The view's arguments are checked before the file is opened: usage errors first. */
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;
 	ret = view_check_args(argc - first, argv + first, &err);
+	if (ret < 0 && misplaced_option(argc - first, argv + first))
+		return misplaced_option_error(misplaced_option(argc - first, argv + first),
+		                              views[v].name);
 	if (ret < 0)
 		return view_usage_error(views[v].name, err.msg);
 	if (ret > 0) {
@@ -254,13 +348,5 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (!o.input)
 		return cmd_usage_error("dump", "missing -i FILE");
-	r = reader_open(o.input, &err);
-	if (!r) {
-		log_error("%s", err.msg);
-		return EXIT_FAILURE_INPUT;
-	}
-	warn_damage(r, o.input);
-	ret = run_view(v, &o, r, argc - first, argv + first);
-	reader_close(r);
-	return ret;
+	return dump(v, &o, argc - first, argv + first);
 }

@@ -16,42 +16,141 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-#define EXCERPT_MAX 300 /* bytes of a long line shown under an error */
+#define EXCERPT_MAX 300 /* bytes shown of a long line under an error */
 
-/* The source line at pos, then a caret under its column (tabs kept so it lines up). */
-static void add_excerpt(struct strbuf *sb, const char *text, size_t len, struct kdl_pos pos)
+/*
+ * Whether the code point at s may reach the terminal as it is; *n gets its
+ * length. Not: control characters (an ESC would drive the terminal, a CR
+ * rewrite the line, a NUL end the message), the invisible ones that reorder
+ * or hide text (bidi controls, the BOM) and bytes that are not UTF-8. A tab
+ * is shown in the excerpt, whose caret line repeats it.
+ */
+static bool shown_raw(const char *s, size_t len, bool tabs, size_t *n)
 {
-	size_t start, end, i;
-	unsigned col = 1;
+	int32_t cp;
 
-	if (!kdl_source_line(text, len, pos.line, &start, &end))
-		return;
-	if (end - start > EXCERPT_MAX)
-		end = start + EXCERPT_MAX;
-	sb_addc(sb, '\n');
-	sb_addn(sb, text + start, end - start);
-	sb_addc(sb, '\n');
-	for (i = start; i < end && col < pos.col; i++) {
-		if (((unsigned char)text[i] & 0xc0) == 0x80)
-			continue; /* columns count code points */
-		sb_addc(sb, text[i] == '\t' ? '\t' : ' ');
-		col++;
+	*n = kdl_utf8_decode(s, len, &cp);
+	if (!*n) {
+		*n = 1;
+		return false;
 	}
-	for (; col < pos.col; col++)
+	if (cp == '\t')
+		return tabs;
+	return cp >= 0x20 && !(cp >= 0x7f && cp <= 0x9f) && cp != 0x200e && cp != 0x200f &&
+	       !(cp >= 0x2028 && cp <= 0x202e) && !(cp >= 0x2066 && cp <= 0x2069) && cp != 0xfeff;
+}
+
+/* The escape of a code point shown_raw() refuses: KDL's own where it has one. */
+static void add_escape(struct strbuf *sb, const char *s, size_t n)
+{
+	static const char named[] = {
+		['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'
+	};
+	int32_t cp;
+	size_t i;
+
+	if (!kdl_utf8_decode(s, n, &cp)) {
+		for (i = 0; i < n; i++)
+			sb_addf(sb, "\\x%02x", (unsigned char)s[i]);
+	} else if (cp < (int32_t)sizeof(named) && named[cp]) {
+		sb_addc(sb, '\\');
+		sb_addc(sb, named[cp]);
+	} else {
+		sb_addf(sb, "\\u{%x}", (unsigned)cp);
+	}
+}
+
+/* add_unit - append the code point (or stray byte) at s as add_shown() does; return its length */
+static size_t add_unit(struct strbuf *sb, const char *s, size_t len, bool tabs)
+{
+	size_t n;
+
+	if (shown_raw(s, len, tabs, &n))
+		sb_addn(sb, s, n);
+	else
+		add_escape(sb, s, n);
+	return n;
+}
+
+/* add_shown - append text that goes to a terminal, escaped where shown_raw() says */
+static void add_shown(struct strbuf *sb, const char *s, size_t len, bool tabs)
+{
+	size_t i;
+
+	for (i = 0; i < len;)
+		i += add_unit(sb, s + i, len - i, tabs);
+}
+
+/* How many bytes of s add_shown() shows in at most max bytes (escapes are longer). */
+static size_t shown_prefix(const char *s, size_t len, size_t max)
+{
+	struct strbuf sb;
+	size_t i, n;
+
+	sb_init(&sb);
+	for (i = 0; i < len; i += n) {
+		n = add_unit(&sb, s + i, len - i, true);
+		if (sb.len > max)
+			break;
+	}
+	sb_fini(&sb);
+	return i;
+}
+
+/* A caret under column col of the line as add_shown() showed it. */
+static void add_caret(struct strbuf *sb, const char *s, size_t len, unsigned col)
+{
+	struct strbuf esc;
+	unsigned c = 1;
+	size_t i, n;
+
+	sb_init(&esc);
+	for (i = 0; i < len && c < col; i += n, c++) {
+		if (shown_raw(s + i, len - i, true, &n)) {
+			sb_addc(sb, s[i] == '\t' ? '\t' : ' ');
+			continue;
+		}
+		sb_reset(&esc);
+		add_escape(&esc, s + i, n);
+		sb_addf(sb, "%*s", (int)esc.len, "");
+	}
+	sb_fini(&esc);
+	for (; c < col; c++)
 		sb_addc(sb, ' ');
 	sb_addc(sb, '^');
 }
 
-/* Sets c->err to "SOURCE:LINE:COL: what", the line and the caret line. */
+/* The source line at pos, then a caret under its column (tabs kept so it lines up). */
+static void add_excerpt(struct strbuf *sb, const char *text, size_t len, struct kdl_pos pos)
+{
+	size_t start, end;
+
+	if (!kdl_source_line(text, len, pos.line, &start, &end))
+		return;
+	end = start + shown_prefix(text + start, end - start, EXCERPT_MAX);
+	sb_addc(sb, '\n');
+	add_shown(sb, text + start, end - start, true);
+	sb_addc(sb, '\n');
+	add_caret(sb, text + start, end - start, pos.col);
+}
+
+/*
+ * Sets c->err to "SOURCE:LINE:COL: what", the line and the caret line.
+ * The source's name and what (which quotes the document) are shown escaped
+ * too: the message is one line, whatever they hold.
+ */
 static int fail_with(struct config_ctx *c, struct kdl_pos pos, const char *what)
 {
-	struct strbuf sb;
+	struct strbuf sb, head;
 
+	sb_init(&head);
+	sb_addf(&head, "%s:%u:%u: %s", c->cfg->source, pos.line, pos.col, what);
 	sb_init(&sb);
-	sb_addf(&sb, "%s:%u:%u: %s", c->cfg->source, pos.line, pos.col, what);
+	add_shown(&sb, head.buf, head.len, false);
 	add_excerpt(&sb, c->text, c->len, pos);
 	err_set(c->err, ERR_CONFIG, "%s", sb.buf);
 	sb_fini(&sb);
+	sb_fini(&head);
 	return -1;
 }
 
@@ -148,6 +247,30 @@ static bool looks_like_path(const char *arg)
 	return strchr(arg, '/') && !strpbrk(arg, " \t\r\n\"{}");
 }
 
+/* The messages about a config file quote its name as typed: show it escaped. */
+static int escape_message(struct err *err)
+{
+	struct strbuf sb;
+
+	if (!err)
+		return -1;
+	sb_init(&sb);
+	add_shown(&sb, err->msg, strlen(err->msg), false);
+	snprintf(err->msg, sizeof(err->msg), "%s", sb.buf);
+	sb_fini(&sb);
+	return -1;
+}
+
+/* Why arg, which looks like a path, is not a file to read (found: stat() saw it). */
+static int path_error(const char *arg, bool found, struct err *err)
+{
+	if (found)
+		return err_set(err, ERR_IO, "config file '%s' is not a regular file", arg);
+	if (errno == ENOENT || errno == ENOTDIR)
+		return err_set(err, ERR_IO, "config file '%s' not found", arg);
+	return err_sys(err, ERR_IO, "cannot access config file '%s'", arg);
+}
+
 int config_load(struct config *cfg, const char *arg, struct err *err)
 {
 	struct stat st;
@@ -160,18 +283,15 @@ int config_load(struct config *cfg, const char *arg, struct err *err)
 	if (found && S_ISREG(st.st_mode)) {
 		text = read_file(arg, &len, err);
 		if (!text)
-			return -1;
+			return escape_message(err);
 		r = parse_text(cfg, text, len, arg, err);
 		free(text);
 		return r;
 	}
 	if (!looks_like_path(arg))
 		return config_parse(cfg, arg, "<inline>", err);
-	if (found)
-		return err_set(err, ERR_IO, "config file '%s' is not a regular file", arg);
-	if (errno == ENOENT || errno == ENOTDIR)
-		return err_set(err, ERR_IO, "config file '%s' not found", arg);
-	return err_sys(err, ERR_IO, "cannot access config file '%s'", arg);
+	path_error(arg, found, err);
+	return escape_message(err);
 }
 
 void config_fini(struct config *cfg)

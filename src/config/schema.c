@@ -18,24 +18,12 @@ static const char *const engine_names[] = { "step", "dbt" };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The name word was most likely meant to be, or NULL if none is close. */
-static const char *closest(const char *word, const char *const *names, size_t n)
-{
-	struct near_match m[2];
-	size_t found = near_rank(word, names, n, m, 2);
-
-	/* two equally close names: guessing one would mislead half the time */
-	if (!found || (found == 2 && m[0].score == m[1].score))
-		return NULL;
-	return m[0].name;
-}
-
 /* "unknown KIND 'x', did you mean 'y'? (valid KINDS: a, b)" */
 static int fail_unknown(struct config_ctx *c, struct kdl_pos pos, const char *kind,
                         const char *kinds, const char *where, const char *word,
                         const char *const *names, size_t n)
 {
-	const char *guess = closest(word, names, n);
+	const char *guess = near_closest(word, names, n);
 	char list[256] = "";
 	size_t i;
 

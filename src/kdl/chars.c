@@ -3,15 +3,6 @@
 
 #include <string.h>
 
-/**
- * kdl_utf8_decode - decode the code point at the start of s
- * @s: the bytes
- * @len: how many there are
- * @cp: receives the code point
- *
- * Return: the length of its encoding, 0 if s does not start with valid
- * UTF-8 (or len is 0).
- */
 size_t kdl_utf8_decode(const char *s, size_t len, int32_t *cp)
 {
 	const unsigned char *u = (const unsigned char *)s;

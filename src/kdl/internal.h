@@ -17,7 +17,6 @@
 #define KDL_MAX_DEPTH 200 /* children blocks nested deeper than this are refused */
 
 /* chars.c */
-size_t kdl_utf8_decode(const char *s, size_t len, int32_t *cp);
 void kdl_utf8_encode(struct strbuf *sb, int32_t cp);
 bool kdl_is_space(int32_t cp, enum kdl_version v);
 bool kdl_is_newline(int32_t cp, enum kdl_version v);

@@ -5,25 +5,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/writer-int.h"
+#include "util/path.h"
 #include "util/xalloc.h"
-
-/* The directory that will hold path: it receives the file and its journal. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
 
 /*
  * Where the file system has no O_TMPFILE (/proc, some network file
@@ -47,7 +37,7 @@ static int probe_create(const char *path, struct err *err)
  */
 static int check_dir_writable(const char *path, bool missing, struct err *err)
 {
-	char *dir = dir_of(path);
+	char *dir = path_dir(path); /* it receives the file and its journal */
 	struct stat st;
 	int fd, ret = 0;
 
@@ -70,20 +60,67 @@ static int check_dir_writable(const char *path, bool missing, struct err *err)
 	return ret;
 }
 
-int store_check_output(const char *path, bool force, struct err *err)
+/*
+ * What no --force replaces: a device, a FIFO or a socket cannot hold a
+ * database (and must never be replaced by one), and a new file in place of
+ * one with other hard links would break them.
+ */
+static int check_kind(const char *path, struct err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) || S_ISDIR(st.st_mode))
+		return 0; /* store_probe_file() says what is wrong */
+	if (!S_ISREG(st.st_mode))
+		return err_set(
+		        err, ERR_IO,
+		        "%s is %s: a trace is an SQLite database, which needs a regular file", path,
+		        path_kind(st.st_mode));
+	if (st.st_nlink > 1)
+		return err_set(
+		        err, ERR_IO,
+		        "%s has other hard links (%ju): replacing it would break them (remove "
+		        "it first, or choose another name)",
+		        path, (uintmax_t)st.st_nlink - 1);
+	return 0;
+}
+
+/* store_check_output() of the file itself, its links followed. */
+static int check_target(const char *path, bool force, struct err *err)
 {
 	enum store_file_kind kind;
-	size_t len = strlen(path);
 
-	if (!len || path[len - 1] == '/')
-		return err_set(err, ERR_IO, "%s is not a file name", len ? path : "''");
-	if (store_probe_file(path, &kind, err))
+	if (check_kind(path, err) || store_probe_file(path, &kind, err))
 		return -1;
 	if (kind == STORE_FILE_OTHER && !force)
 		return err_set(err, ERR_IO,
 		               "%s exists and is not a nosco trace (use --force to replace it)",
 		               path);
 	return check_dir_writable(path, kind == STORE_FILE_MISSING, err);
+}
+
+char *store_output_path(const char *path, struct err *err)
+{
+	size_t len = strlen(path);
+
+	if (!len || path[len - 1] == '/')
+		return err_set(err, ERR_IO, "%s is not a file name", len ? path : "''"), NULL;
+	/* what path leads to, /dev/stdout's pipe too, before its links are read */
+	if (check_kind(path, err))
+		return NULL;
+	return path_follow(path, err);
+}
+
+int store_check_output(const char *path, bool force, struct err *err)
+{
+	char *target = store_output_path(path, err);
+	int ret;
+
+	if (!target)
+		return -1;
+	ret = check_target(target, force, err);
+	free(target);
+	return ret;
 }
 
 /* Remove path, ignoring a missing file. */
@@ -94,14 +131,16 @@ static int remove_file(const char *path, struct err *err)
 	return 0;
 }
 
-int store_prepare_output(const char *path, bool force, struct err *err)
+int store_prepare_output(const char *path, bool force, struct stat *old, struct err *err)
 {
 	static const char *const sidecars[] = { "-journal", "-wal", "-shm" };
 	size_t i;
 	int ret;
 
-	if (store_check_output(path, force, err))
+	if (check_target(path, force, err))
 		return -1;
+	if (stat(path, old))
+		old->st_nlink = 0;
 	if (remove_file(path, err))
 		return -1;
 	/* A journal left by an old trace would be rolled back into the new one. */
@@ -128,7 +167,21 @@ static const char writer_pragmas[] = "PRAGMA page_size=16384;"
                                      "PRAGMA cache_size=-32768;"
                                      "PRAGMA foreign_keys=OFF;";
 
-int store_open_db(struct store *s, struct err *err)
+/*
+ * The new trace takes the mode and owner of the file it replaces (a
+ * private trace stays private); SQLite gives its journals the same.
+ */
+static void keep_mode(const char *path, const struct stat *old)
+{
+	bool owned;
+
+	if (!old->st_nlink)
+		return;
+	owned = !chown(path, old->st_uid, old->st_gid);
+	chmod(path, old->st_mode & (owned ? 07777 : 0777));
+}
+
+int store_open_db(struct store *s, const struct stat *old, struct err *err)
 {
 	int rc;
 
@@ -142,6 +195,7 @@ int store_open_db(struct store *s, struct err *err)
 		s->db = NULL;
 		return -1;
 	}
+	keep_mode(s->path, old);
 	sqlite3_extended_result_codes(s->db, 1);
 	/* Readers of a live trace hold short read locks: wait a little for them. */
 	sqlite3_busy_timeout(s->db, 50);

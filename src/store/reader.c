@@ -341,6 +341,54 @@ bool reader_recovered(const struct store_reader *r)
 	return r->recovered;
 }
 
+/*
+ * Whether a connection holds the file's RESERVED lock: one that is writing,
+ * in this process or another (the lock is SQLite's, on the file itself).
+ */
+static bool writer_holds_lock(struct store_reader *r)
+{
+	sqlite3_file *f = NULL;
+	int held = 0;
+
+	if (sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods || !f->pMethods->xCheckReservedLock)
+		return false;
+	return f->pMethods->xCheckReservedLock(f, &held) == SQLITE_OK && held;
+}
+
+/* meta exit_kind as the file says now (the metadata loaded at open may be older). */
+static char *exit_kind_now(struct store_reader *r)
+{
+	sqlite3_stmt *st = NULL;
+	char *kind = NULL;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'exit_kind'", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		kind = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return kind;
+}
+
+enum reader_end reader_end(struct store_reader *r)
+{
+	enum reader_end end = READER_END_MISSING;
+	char *kind;
+
+	if (writer_holds_lock(r))
+		return READER_END_LIVE;
+	kind = exit_kind_now(r);
+	if (kind && !strcmp(kind, "failed"))
+		end = READER_END_FAILED;
+	else if (kind && strcmp(kind, "running"))
+		end = READER_END_WRITTEN;
+	/* The writer lets the lock go for a moment at each commit: look again. */
+	else if (writer_holds_lock(r))
+		end = READER_END_LIVE;
+	free(kind);
+	return end;
+}
+
 /* SQLite's check reports start with "*** in database main ***" and span lines. */
 static int check_failed(struct store_reader *r, const char *report, struct err *err)
 {

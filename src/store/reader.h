@@ -169,6 +169,24 @@ const char *reader_damage(const struct store_reader *r);
 /* reader_recovered - true if reader_open() rolled back an unfinished transaction */
 bool reader_recovered(const struct store_reader *r);
 
+/* Whether the end of the run is in the file (meta exit_kind), and why not. */
+enum reader_end {
+	READER_END_WRITTEN, /* the run ended and nosco wrote so */
+	READER_END_FAILED,  /* written, but nosco stopped tracing on an error of its own */
+	READER_END_LIVE,    /* not yet: a nosco is writing the file now */
+	READER_END_MISSING, /* never: the writer was killed, or failed before writing it */
+};
+
+/**
+ * reader_end - whether the trace was finished
+ *
+ * Looks at the file as it is now. A writer keeps the file's RESERVED lock
+ * from store_create() to store_close(), so a file without the end whose
+ * lock nobody holds has lost its writer (SIGKILL, a full disk), which
+ * neither a copy of the file nor a reused pid can fake.
+ */
+enum reader_end reader_end(struct store_reader *r);
+
 /**
  * reader_check - run SQLite's integrity check (PRAGMA quick_check)
  *

@@ -103,7 +103,10 @@ struct store_exit {
 /**
  * store_create - create a new trace file
  * @path: where; an existing file there is replaced only if it is a nosco
- *        trace (or if @force), otherwise ERR_IO "exists and is not a nosco trace"
+ *        trace (or if @force), otherwise ERR_IO "exists and is not a nosco trace".
+ *        A symbolic link's target is replaced and the link kept; the new
+ *        file takes the old one's mode and owner. A FIFO, a device, a socket
+ *        or a file with other hard links is never replaced, even with @force.
  *
  * The file is created with its schema and committed before returning, so
  * an unwritable location is reported before any program runs.

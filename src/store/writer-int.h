@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
 #include "store/internal.h"
@@ -154,10 +155,20 @@ void store_blocks_finalize(struct store *s);
 /* store_blocks_fini - free what schema 2 streams use */
 void store_blocks_fini(struct store *s);
 
-/* store_open_db - open (creating) the database file and set the writer pragmas */
-int store_open_db(struct store *s, struct err *err);
+/*
+ * store_open_db - open (creating) the database file and set the writer pragmas
+ * @old: the file it replaces (st_nlink 0: none), whose mode and owner it takes
+ */
+int store_open_db(struct store *s, const struct stat *old, struct err *err);
 
-/* store_prepare_output - refuse or clear what is at the output path */
-int store_prepare_output(const char *path, bool force, struct err *err);
+/* store_output_path - the file a trace for path is written to: path after its links */
+char *store_output_path(const char *path, struct err *err);
+
+/*
+ * store_prepare_output - refuse or clear what is at the output file
+ * @path: from store_output_path()
+ * @old: what was there (st_nlink 0: nothing)
+ */
+int store_prepare_output(const char *path, bool force, struct stat *old, struct err *err);
 
 #endif

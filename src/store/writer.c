@@ -12,7 +12,8 @@
 #include "util/xalloc.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN",
+	/* IMMEDIATE: the RESERVED lock, held from the start, tells readers a writer is alive. */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 	[ST_ARGV_CLEAR] = "DELETE FROM argv",
@@ -226,12 +227,17 @@ static void store_free(struct store *s)
 
 struct store *store_create(const char *path, bool force, struct err *err)
 {
+	char *target = store_output_path(path, err);
+	struct stat old;
 	struct store *s;
 
-	if (store_prepare_output(path, force, err))
+	/* the file behind a symbolic link is replaced, the link stays */
+	if (!target || store_prepare_output(target, force, &old, err)) {
+		free(target);
 		return NULL;
+	}
 	s = xcalloc(1, sizeof(*s));
-	s->path = xstrdup(path);
+	s->path = target;
 	hashmap_init(&s->insn_by_addr);
 	hashmap_init(&s->open_calls);
 	s->zc = ZSTD_createCCtx();
@@ -242,7 +248,8 @@ struct store *store_create(const char *path, bool force, struct err *err)
 		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
 		goto fail;
 	}
-	if (store_open_db(s, err) || create_schema(s, err) || prepare_all(s, err) || begin(s, err))
+	if (store_open_db(s, &old, err) || create_schema(s, err) || prepare_all(s, err) ||
+	    begin(s, err))
 		goto fail;
 	s->last_commit_ms = store_now_ms();
 	return s;

@@ -96,3 +96,13 @@ size_t near_rank(const char *word, const char *const *cands, size_t n, struct ne
 	vec_free(&m);
 	return k;
 }
+
+const char *near_closest(const char *word, const char *const *cands, size_t n)
+{
+	struct near_match m[2];
+	size_t found = near_rank(word, cands, n, m, 2);
+
+	if (!found || (found == 2 && m[0].score == m[1].score))
+		return NULL;
+	return m[0].name;
+}

@@ -34,4 +34,12 @@ size_t near_edit_distance(const char *a, const char *b, size_t limit);
 size_t near_rank(const char *word, const char *const *cands, size_t n, struct near_match *out,
                  size_t max);
 
+/**
+ * near_closest - the one name word was most likely meant to be
+ *
+ * Return: the closest of @cands by near_rank(), or NULL when none is close
+ * or two are equally close (guessing one would mislead half the time).
+ */
+const char *near_closest(const char *word, const char *const *cands, size_t n);
+
 #endif

@@ -5,6 +5,9 @@
   trace must be complete and say it was interrupted.
 - SIGKILL of nosco alone: the program must die with it (PTRACE_O_EXITKILL)
   and the trace must still be readable up to its last commit.
+
+Every view warns once that a trace is still being written (before the
+SIGKILL) or unfinished (after it), and says nothing of a finished one.
 """
 import os
 import signal
@@ -60,9 +63,28 @@ def start_running(nosco, trace, env, problems):
     return p
 
 
+VIEWS = ["thread-info", "calls", "call-trace 0", "call-info 0", "exec-trace 0", "binary-info",
+         "events"]
+
+
 def dump(nosco, trace, env, view):
-    return subprocess.run([str(nosco), "dump", "-i", str(trace), view], capture_output=True,
-                          env=env, timeout=60)
+    return subprocess.run([str(nosco), "dump", "-i", str(trace)] + view.split(),
+                          capture_output=True, env=env, timeout=60)
+
+
+def check_warnings(nosco, trace, env, what, problems):
+    """Every view succeeds and warns exactly once, with a line containing what (None: never)."""
+    for view in VIEWS:
+        d = dump(nosco, trace, env, view)
+        err = d.stderr.decode(errors="replace")
+        warnings = [line for line in err.splitlines() if "warning" in line]
+        if d.returncode != 0:
+            problems.append("dump %s exited %d: %s" % (view, d.returncode, err))
+        elif what is None and warnings:
+            problems.append("dump %s warns of a finished trace: %s" % (view, warnings))
+        elif what is not None and (len(warnings) != 1 or what not in warnings[0]):
+            problems.append("dump %s should warn once that the trace %s, said: %r"
+                            % (view, what, err))
 
 
 def finish(p, problems):
@@ -95,6 +117,7 @@ def stop_sigint(nosco, env):
             problems.append("the trace does not say it was interrupted")
         if "end=killed" not in out:
             problems.append("the open calls were not closed as killed")
+        check_warnings(nosco, trace, env, None, problems)
     return problems
 
 
@@ -104,10 +127,13 @@ def stop_sigkill(nosco, env):
         trace = Path(d) / "t.trace"
         p = start_running(nosco, trace, env, problems)
         time.sleep(1.0)  # past the first commit of the run
+        check_warnings(nosco, trace, env, "is still being written", problems)
         os.kill(p.pid, signal.SIGKILL)
         finish(p, problems)
         if p.returncode != -signal.SIGKILL:
             problems.append("nosco ended with %s, expected SIGKILL" % p.returncode)
+        # the first dump rolls the journal back: it warns once too
+        check_warnings(nosco, trace, env, "is unfinished", problems)
         ti = dump(nosco, trace, env, "thread-info")
         if ti.returncode != 0:
             problems.append("dump thread-info exited %d: %s"

@@ -139,6 +139,47 @@ static void test_syntax_errors(void **state)
 	             "                        ^");
 }
 
+/*
+ * What the message quotes of the document reaches a terminal: control
+ * characters, NUL and bytes that are not UTF-8 are escaped, and the caret
+ * still points at the column.
+ */
+static void test_control_characters(void **state)
+{
+	struct err err;
+
+	(void)state;
+	/* a CR from a string's escape would rewrite the terminal line */
+	expect_error("call-depth \"tr\\rue\"",
+	             "cfg.kdl:1:12: call-depth must be a non-negative integer, found a string "
+	             "(\"tr\\rue\")\n"
+	             "call-depth \"tr\\rue\"\n"
+	             "           ^");
+	/* an ESC would drive the terminal (v1 allows it in a string) */
+	expect_error("call-depth \"\x1b[2J\"",
+	             "cfg.kdl:1:12: call-depth must be a non-negative integer, found a string "
+	             "(\"\\u{1b}[2J\")\n"
+	             "call-depth \"\\u{1b}[2J\"\n"
+	             "           ^");
+	/* the caret lines up with the escaped text; a C1 control is escaped too */
+	expect_error("call-depth \"\x01\xc2\x9b\" 3",
+	             "cfg.kdl:1:17: 'call-depth' takes one argument, found 2 (write: call-depth "
+	             "10)\n"
+	             "call-depth \"\\u{1}\\u{9b}\" 3\n"
+	             "                         ^");
+	/* bytes that are not UTF-8 */
+	expect_error("call-depth 1\nfrob\xffnicate 2", "cfg.kdl:2:5: invalid UTF-8 (byte 0xff)\n"
+	                                               "frob\\xffnicate 2\n"
+	                                               "    ^");
+	/* the source's name is shown escaped as well */
+	config_fini(&cfg);
+	assert_int_equal(config_parse(&cfg, "frobnicate", "a\x1b.kdl", &err), -1);
+	assert_string_equal(err.msg, "a\\u{1b}.kdl:1:1: unknown node 'frobnicate' (valid nodes: "
+	                             "call-depth, backtrace-depth, engine, trace)\n"
+	                             "frobnicate\n"
+	                             "^");
+}
+
 static void test_unknown_node(void **state)
 {
 	(void)state;
@@ -391,15 +432,20 @@ static void test_load_inline(void **state)
 	                    "^");
 }
 
-static char *write_temp(const char *suffix, const char *text)
+static char *write_temp_bytes(const char *suffix, const char *text, size_t len)
 {
 	char *path = xasprintf("/tmp/nosco-test-config-XXXXXX%s", suffix);
 	int fd = mkstemps(path, (int)strlen(suffix));
 
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	return path;
+}
+
+static char *write_temp(const char *suffix, const char *text)
+{
+	return write_temp_bytes(suffix, text, strlen(text));
 }
 
 static void test_load_file(void **state)
@@ -431,6 +477,28 @@ static void test_load_file(void **state)
 	free(plain);
 }
 
+/* A NUL in a file neither cuts the quoted line nor loses the caret. */
+static void test_load_nul(void **state)
+{
+	static const char text[] = "call-depth 1\nfrob\0nicate 2\n";
+	char *path = write_temp_bytes(".kdl", text, sizeof(text) - 1);
+	char expected[512];
+	struct err err;
+
+	(void)state;
+	config_fini(&cfg);
+	assert_int_equal(config_load(&cfg, path, &err), -1);
+	snprintf(expected, sizeof(expected),
+	         "%s:2:5: U+0000 may not appear literally in a KDL document (inside a quoted "
+	         "string, write \\u{0})\n"
+	         "frob\\u{0}nicate 2\n"
+	         "    ^",
+	         path);
+	assert_string_equal(err.msg, expected);
+	unlink(path);
+	free(path);
+}
+
 static void test_load_missing(void **state)
 {
 	struct err err;
@@ -444,6 +512,9 @@ static void test_load_missing(void **state)
 	assert_string_equal(err.msg, "config file 'configs/run' not found");
 	assert_int_equal(config_load(&cfg, "/tmp", &err), -1);
 	assert_string_equal(err.msg, "config file '/tmp' is not a regular file");
+	/* the name is quoted as typed, escaped like the document */
+	assert_int_equal(config_load(&cfg, "/tmp/no-such\x1b[2J.kdl", &err), -1);
+	assert_string_equal(err.msg, "config file '/tmp/no-such\\u{1b}[2J.kdl' not found");
 	config_fini(&cfg);
 	config_fini(NULL);
 }
@@ -456,6 +527,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_v1_style, teardown),
 		cmocka_unit_test_teardown(test_order_does_not_matter, teardown),
 		cmocka_unit_test_teardown(test_syntax_errors, teardown),
+		cmocka_unit_test_teardown(test_control_characters, teardown),
 		cmocka_unit_test_teardown(test_unknown_node, teardown),
 		cmocka_unit_test_teardown(test_unknown_property, teardown),
 		cmocka_unit_test_teardown(test_argument_count, teardown),
@@ -467,6 +539,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_annotations_and_children, teardown),
 		cmocka_unit_test_teardown(test_load_inline, teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
+		cmocka_unit_test_teardown(test_load_nul, teardown),
 		cmocka_unit_test_teardown(test_load_missing, teardown),
 	};
 

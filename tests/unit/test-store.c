@@ -61,6 +61,24 @@ static struct store_reader *open_reader(const char *path)
 	return r;
 }
 
+/* test_copy - copy a file's bytes (cp, without whatever else goes with it) */
+static int test_copy(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+	int ret = in && out ? 0 : -1;
+
+	while (!ret && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ret = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ret = -1;
+	return ret;
+}
+
 /* A loop-shaped instruction of a fake program: address and bytes from an index. */
 static void fake_insn(uint32_t i, uint64_t *addr, uint8_t *bytes, size_t *len)
 {
@@ -520,6 +538,52 @@ static void test_output_rules(void **state)
 	free(path);
 }
 
+/* What is never replaced, even with force, and what a link leads to. */
+static void test_output_kinds(void **state)
+{
+	char *fifo = tmp_path("fifo"), *t1 = tmp_path("t1.trace"), *t2 = tmp_path("t2.trace"),
+	     *lnk = tmp_path("link.trace");
+	struct store_reader *r;
+	struct store *s;
+	struct stat st;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(store_check_output(fifo, true, &err), -1);
+	assert_non_null(strstr(err.msg, "is a FIFO: a trace is an SQLite database"));
+	assert_null(store_create(fifo, true, &err));
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+
+	assert_int_equal(store_close(create(t1), &err), 0);
+	assert_int_equal(chmod(t1, 0600), 0);
+	assert_int_equal(link(t1, t2), 0);
+	assert_int_equal(store_check_output(t1, true, &err), -1);
+	assert_non_null(strstr(err.msg, "has other hard links (1)"));
+	assert_null(store_create(t2, true, &err));
+	assert_int_equal(stat(t1, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(unlink(t2), 0);
+
+	/* a link: the trace it points to is replaced, with its mode */
+	assert_int_equal(symlink("t1.trace", lnk), 0);
+	s = create(lnk);
+	assert_int_equal(store_meta_set_text(s, "program", "new", &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	assert_int_equal(lstat(lnk, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(t1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	r = open_reader(t1);
+	assert_string_equal(reader_meta_text(r, "program"), "new");
+	reader_close(r);
+	free(fifo);
+	free(t1);
+	free(t2);
+	free(lnk);
+}
+
 static void test_unwritable_dir(void **state)
 {
 	char *dir = tmp_path("ro"), *path = tmp_path("ro/x.trace");
@@ -680,6 +744,7 @@ static void test_crash(void **state)
 
 	r = open_reader(path);
 	assert_true(reader_recovered(r));
+	assert_int_equal(reader_end(r), READER_END_MISSING);
 	assert_null(reader_damage(r));
 	assert_int_equal(reader_counts(r, &n, &err), 0);
 	assert_int_equal(n.calls, 2);
@@ -744,6 +809,68 @@ static void test_live_reader(void **state)
 	free(path);
 }
 
+/* reader_end() of the file at path, read by a new reader. */
+static enum reader_end end_of(const char *path)
+{
+	struct store_reader *r = open_reader(path);
+	enum reader_end end = reader_end(r);
+
+	reader_close(r);
+	return end;
+}
+
+/* A store of one root call, closed with exit_kind (NULL: as store_create() left it). */
+static void write_ended(const char *path, const char *exit_kind)
+{
+	struct store_call c = { .kind = STORE_CALL_ROOT, .depth = 1, .parent = STORE_NONE };
+	struct store *s = create(path);
+	struct err err;
+
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_call_open(s, &c, &err), 0);
+	record(s, 0, 0, 100);
+	if (exit_kind)
+		assert_int_equal(store_meta_set_text(s, "exit_kind", exit_kind, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+}
+
+/*
+ * Whether a trace was finished: its end in the metadata, or else whether a
+ * writer still has it open. A killed writer (test_crash), one that failed
+ * before writing the end, and a copy of a live trace have none.
+ */
+static void test_unfinished(void **state)
+{
+	char *path = tmp_path("end.trace"), *copy = tmp_path("end-copy.trace");
+	struct store *s;
+	struct err err;
+
+	(void)state;
+	write_ended(path, "exited");
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	write_ended(path, "interrupted");
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	write_ended(path, "failed");
+	assert_int_equal(end_of(path), READER_END_FAILED);
+	/* closed without an end: nosco stopped on an error it could not record (disk full) */
+	write_ended(path, NULL);
+	assert_int_equal(end_of(path), READER_END_MISSING);
+
+	/* a writer between commits, with nothing pending, is still there */
+	s = create(path);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_commit(s, &err), 0);
+	assert_int_equal(end_of(path), READER_END_LIVE);
+	/* its copy is not written by anyone */
+	assert_int_equal(test_copy(path, copy), 0);
+	assert_int_equal(end_of(copy), READER_END_MISSING);
+	assert_int_equal(store_meta_set_text(s, "exit_kind", "exited", &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	assert_int_equal(end_of(path), READER_END_WRITTEN);
+	free(path);
+	free(copy);
+}
+
 static int cleanup(void **state)
 {
 	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
@@ -758,12 +885,19 @@ static int cleanup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),      cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_events_view),      cmocka_unit_test(test_long_streams),
-		cmocka_unit_test(test_dedup_and_append), cmocka_unit_test(test_output_rules),
-		cmocka_unit_test(test_unwritable_dir),   cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),        cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_chunk_codec),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_events_view),
+		cmocka_unit_test(test_long_streams),
+		cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),
+		cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir),
+		cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_live_reader),
+		cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {
