@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "trace/core.h"
+#include "trace/images.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -80,5 +81,14 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 int core_close_top(struct core *c, struct core_thread *th, enum store_call_end how,
                    struct err *err);
 void core_directive_for(struct core_thread *th, struct core_directive *d);
+
+/* core-scope.c */
+/* core_scopes_load - resolve and arm the scopes of a binary that was just loaded */
+int core_scopes_load(struct core *c, struct image *img, struct err *err);
+/* core_scopes_unload - forget the scopes resolved in the binary loaded at base */
+void core_scopes_unload(struct core *c, uint64_t image_base);
+/* core_scopes_finish - an ERR_CONFIG error naming the scopes whose binary never loaded */
+int core_scopes_finish(struct core *c, struct err *err);
+void core_scopes_free(struct core *c);
 
 #endif
