@@ -45,6 +45,29 @@ struct scope_arm {
 	uint32_t max_level;
 };
 
+#define IFUNC_NAMES 8
+
+/* A scope's record in the store, filled in once its IFUNC is resolved. */
+struct scope_row {
+	int64_t id;
+	size_t config; /* the scope's index in cfg->scopes */
+};
+
+/*
+ * An IFUNC that scopes name: they are entered wherever its resolver sends
+ * the program (core-scope.c).
+ */
+struct ifunc_scope {
+	uint64_t resolver;   /* runtime address: the symbol's own value */
+	uint64_t image_base; /* the binary that defines it */
+	int64_t binary;      /* its store id */
+	uint32_t max_level;
+	const char *names[IFUNC_NAMES]; /* its symbol-table names (the binary's strings) */
+	size_t n_names;
+	VEC(struct scope_row) rows;
+	VEC(uint64_t) impls; /* what the resolver returned, in the order found */
+};
+
 struct core {
 	const struct config *cfg;
 	struct store *store;
@@ -53,6 +76,7 @@ struct core {
 	bool full_mode;
 	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
 	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */
+	VEC(struct ifunc_scope *) ifuncs;
 	VEC(struct core_thread *) threads;
 	VEC(char *) binary_names; /* every binary name seen, for "did you mean" */
 	int64_t n_binaries;       /* store ids are dense: the next binary's id */

@@ -2,13 +2,36 @@
  * Scopes: resolving the configuration's `trace` nodes in the binaries as
  * they load, arming their entries, recording what they became, and the
  * scopes that never resolve.
+ *
+ * A scope on an IFUNC (glibc's memcmp, strlen...) is not entered at the
+ * symbol's address, which is its resolver's: the program never calls
+ * that, the dynamic linker calls it once and binds the name to the
+ * implementation it returns. The scope is entered at that implementation,
+ * found two ways:
+ * - what the dynamic linker has stored already: when a binary loads, the
+ *   slots its relocations bind to the IFUNC (IRELATIVE with the resolver
+ *   as addend, GLOB_DAT/JUMP_SLOT/64 against its names) are read; a slot
+ *   that holds something else than before relocation holds the
+ *   implementation (the dynamic linker reports the libraries loaded at
+ *   start once it has relocated them);
+ * - the resolver's result each time it runs later (lazy binding at the
+ *   first call through the PLT, a library loaded by dlopen, a static
+ *   program's start-up code): the backend watches the resolvers that
+ *   core_resolvers() lists and reports what they return with
+ *   core_ifunc_resolved().
+ * The store's scope records say both where the scope is entered and which
+ * resolver chose it. A direct call of the resolver is not a scope entry.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace/core-internal.h"
+#include "sym/image.h"
+#include "util/log.h"
 #include "util/near.h"
 #include "util/strbuf.h"
+
+#define MAX_SLOTS 64
 
 static int add_row(struct core *c, size_t config, int64_t binary, uint64_t addr, uint64_t resolver,
                    int64_t *id, struct err *err)
@@ -43,11 +66,138 @@ static int arm_entry(struct core *c, uint64_t addr, uint64_t image_base, uint32_
 	return c->target.arm_scope(c->target.ctx, addr, err);
 }
 
+static struct ifunc_scope *ifunc_at(struct core *c, uint64_t resolver)
+{
+	struct ifunc_scope **it;
+
+	vec_foreach (&c->ifuncs, it)
+		if ((*it)->resolver == resolver)
+			return *it;
+	return NULL;
+}
+
+/*
+ * resolved_to - the IFUNC's resolver returned impl (how: where that was
+ * seen): its scopes are entered there
+ */
+static int resolved_to(struct core *c, struct ifunc_scope *f, uint64_t impl, const char *how,
+                       struct err *err)
+{
+	struct scope_row *row;
+	uint64_t *it;
+	int64_t id;
+
+	vec_foreach (&f->impls, it)
+		if (*it == impl)
+			return 0;
+	vec_push(&f->impls, impl);
+	vec_foreach (&f->rows, row) {
+		if (f->impls.len == 1
+		            ? store_scope_set_addr(c->store, row->id, impl, err)
+		            : add_row(c, row->config, f->binary, impl, f->resolver, &id, err))
+			return -1;
+	}
+	log_debug("IFUNC %s (resolver %#llx) resolved to %#llx, %s", f->n_names ? f->names[0] : "?",
+	          (unsigned long long)f->resolver, (unsigned long long)impl, how);
+	return arm_entry(c, impl, f->image_base, f->max_level, err);
+}
+
+/*
+ * like_impl - could a relocated slot's value v be the IFUNC's implementation?
+ * Not a PLT stub (a lazy slot, a canonical PLT address), not another
+ * binary's own function of the same name (the name is bound to that).
+ */
+static bool like_impl(struct core *c, const struct ifunc_scope *f, uint64_t v)
+{
+	struct image *img = images_at(c->images, v);
+	uint64_t a;
+	bool ifunc;
+	size_t i;
+
+	if (!img || image_is_plt(img, v))
+		return false;
+	for (i = 0; img->base != f->image_base && i < f->n_names; i++)
+		if (!image_function(img, f->names[i], &a, &ifunc, NULL) && a == v && !ifunc)
+			return false;
+	return true;
+}
+
+/* scan - the implementations the dynamic linker has stored in img's slots for the IFUNC */
+static int scan(struct core *c, struct ifunc_scope *f, const struct image *img, struct err *err)
+{
+	struct sym_slot slots[MAX_SLOTS];
+	size_t n = image_ifunc_slots(img, img->base == f->image_base ? f->resolver : 0, f->names,
+	                             f->n_names, slots, MAX_SLOTS),
+	       i;
+
+	for (i = 0; i < n && i < MAX_SLOTS; i++) {
+		uint64_t v = 0;
+
+		if (c->target.read_mem(c->target.ctx, slots[i].addr, &v, sizeof(v)) != sizeof(v))
+			continue;
+		/* Not relocated yet (a lazy JUMP_SLOT holds its PLT entry, biased) */
+		if (!v || v == slots[i].init || v == slots[i].init + img->base ||
+		    v == f->resolver || !like_impl(c, f, v))
+			continue;
+		if (resolved_to(c, f, v, "stored in a slot of a binary", err))
+			return -1;
+	}
+	return 0;
+}
+
+struct scan_all {
+	struct core *c;
+	struct ifunc_scope *f;
+	struct err *err;
+	int ret;
+};
+
+static void scan_one(struct image *img, void *arg)
+{
+	struct scan_all *s = arg;
+
+	if (!s->ret)
+		s->ret = scan(s->c, s->f, img, s->err);
+}
+
+/* ifunc_scope - the scope i names the IFUNC whose resolver is at resolver in img */
+static int ifunc_scope(struct core *c, struct image *img, size_t i, uint64_t resolver,
+                       struct err *err)
+{
+	uint32_t depth = (uint32_t)c->cfg->scopes[i].call_depth;
+	struct ifunc_scope *f = ifunc_at(c, resolver);
+	struct scope_row row = { .config = i };
+	uint64_t *it;
+
+	if (!f) {
+		f = xcalloc(1, sizeof(*f));
+		f->resolver = resolver;
+		f->image_base = img->base;
+		f->binary = img->id;
+		f->max_level = depth;
+		f->n_names = image_names_at(img, resolver, f->names, IFUNC_NAMES);
+		if (f->n_names > IFUNC_NAMES)
+			f->n_names = IFUNC_NAMES;
+		vec_push(&c->ifuncs, f);
+	}
+	if (depth > f->max_level)
+		f->max_level = depth;
+	if (add_row(c, i, f->binary, f->impls.len ? f->impls.data[0] : 0, resolver, &row.id, err))
+		return -1;
+	vec_push(&f->rows, row);
+	/* A second name for an IFUNC already resolved: its depth may be deeper. */
+	vec_foreach (&f->impls, it)
+		if (arm_entry(c, *it, f->image_base, f->max_level, err))
+			return -1;
+	return 0;
+}
+
 int core_scopes_load(struct core *c, struct image *img, struct err *err)
 {
+	size_t i, known = c->ifuncs.len;
 	uint64_t addr;
 	int64_t id;
-	size_t i;
+	bool ifunc;
 
 	for (i = 0; i < c->cfg->n_scopes; i++) {
 		const struct config_scope *sc = &c->cfg->scopes[i];
@@ -55,22 +205,44 @@ int core_scopes_load(struct core *c, struct image *img, struct err *err)
 		if (!image_matches(img, sc->binary))
 			continue;
 		c->scope_matched[i] = true;
-		if (image_symbol_addr(img, sc->symbol, &addr, err))
+		if (image_function(img, sc->symbol, &addr, &ifunc, err))
 			return err_prefix(err, "%s:%u:%u: scope \"%s\" binary=\"%s\"",
 			                  c->cfg->source, sc->line, sc->col, sc->symbol,
 			                  sc->binary);
-		if (add_row(c, i, img->id, addr, 0, &id, err) ||
-		    arm_entry(c, addr, img->base, (uint32_t)sc->call_depth, err))
+		if (ifunc ? ifunc_scope(c, img, i, addr, err)
+		          : add_row(c, i, img->id, addr, 0, &id, err) ||
+		                    arm_entry(c, addr, img->base, (uint32_t)sc->call_depth, err))
+			return -1;
+	}
+	/*
+	 * What the dynamic linker stored already: in this binary for the
+	 * IFUNCs known before, in every binary for the new ones.
+	 */
+	for (i = 0; i < c->ifuncs.len; i++) {
+		struct scan_all s = { c, c->ifuncs.data[i], err, 0 };
+
+		if (i < known)
+			s.ret = scan(c, s.f, img, err);
+		else
+			images_foreach(c->images, scan_one, &s);
+		if (s.ret)
 			return -1;
 	}
 	return 0;
+}
+
+static void ifunc_free(struct ifunc_scope *f)
+{
+	vec_free(&f->rows);
+	vec_free(&f->impls);
+	free(f);
 }
 
 void core_scopes_unload(struct core *c, uint64_t image_base)
 {
 	struct scope_arm *arm;
 	uint64_t addr;
-	size_t i = 0;
+	size_t i = 0, o = 0;
 
 	while (hashmap_next(&c->scope_by_addr, &i, &addr, (void **)&arm)) {
 		if (arm->image_base != image_base)
@@ -80,16 +252,51 @@ void core_scopes_unload(struct core *c, uint64_t image_base)
 		free(arm);
 		i = 0; /* deleting reorders the table: rescan */
 	}
+	for (i = 0; i < c->ifuncs.len; i++) {
+		if (c->ifuncs.data[i]->image_base == image_base)
+			ifunc_free(c->ifuncs.data[i]);
+		else
+			c->ifuncs.data[o++] = c->ifuncs.data[i];
+	}
+	c->ifuncs.len = o;
 }
 
 void core_scopes_free(struct core *c)
 {
+	struct ifunc_scope **f;
 	size_t i = 0;
 	void *arm;
 
 	while (hashmap_next(&c->scope_by_addr, &i, NULL, &arm))
 		free(arm);
 	hashmap_fini(&c->scope_by_addr);
+	vec_foreach (&c->ifuncs, f)
+		ifunc_free(*f);
+	vec_free(&c->ifuncs);
+}
+
+size_t core_resolvers(const struct core *c, uint64_t base, uint64_t *out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->ifuncs.len; i++) {
+		if (c->ifuncs.data[i]->image_base != base)
+			continue;
+		if (n < max)
+			out[n] = c->ifuncs.data[i]->resolver;
+		n++;
+	}
+	return n;
+}
+
+int core_ifunc_resolved(struct core *c, uint64_t resolver, uint64_t impl, struct err *err)
+{
+	struct ifunc_scope *f = ifunc_at(c, resolver);
+
+	/* Not code of the program's: nothing to arm (a resolver returning NULL). */
+	if (!f || !images_at(c->images, impl))
+		return 0;
+	return resolved_to(c, f, impl, "returned by the resolver", err);
 }
 
 /* suggest_binary - "(did you mean ...?)", else the names that did load */

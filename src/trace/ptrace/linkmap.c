@@ -103,7 +103,7 @@ static int report(struct tracee *t, struct tthread *th, const char *path, const 
 
 	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, &b, err))
 		return -1;
-	return escape_hooks_add(t, base, err);
+	return escape_hooks_add(t, base, err) || ifunc_hooks_add(t, base, err) ? -1 : 0;
 }
 
 static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, struct err *err)
@@ -329,6 +329,7 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 		e = &t->lm.known.data[i];
 		if (e->name[0] && !contains(cur, n, e)) {
 			escape_hooks_remove(t, e->base);
+			ifunc_hooks_remove(t, e->base);
 			ret = core_binary_unloaded(t->core, th->core, &th->regs, e->base, err);
 		}
 	}
