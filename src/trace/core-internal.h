@@ -75,6 +75,7 @@ struct core {
 	struct images *images;
 	bool full_mode;
 	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
+	bool *scope_warned;           /* per config scope: said at start that none was loaded */
 	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */
 	VEC(struct ifunc_scope *) ifuncs;
 	VEC(struct core_thread *) threads;
@@ -111,8 +112,8 @@ void core_directive_for(struct core_thread *th, struct core_directive *d);
 int core_scopes_load(struct core *c, struct image *img, struct err *err);
 /* core_scopes_unload - forget the scopes resolved in the binary loaded at base */
 void core_scopes_unload(struct core *c, uint64_t image_base);
-/* core_scopes_finish - an ERR_CONFIG error naming the scopes whose binary never loaded */
-int core_scopes_finish(struct core *c, struct err *err);
+/* core_scopes_finish - warn about scopes whose binary never loaded */
+void core_scopes_finish(struct core *c);
 void core_scopes_free(struct core *c);
 
 #endif

@@ -21,6 +21,7 @@ struct core *core_new(const struct config *cfg, struct store *store,
 	c->full_mode = cfg->n_scopes == 0;
 	c->clock = CLOCK_REALTIME;
 	c->scope_matched = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
+	c->scope_warned = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->images = images_new(target->read_mem, target->ctx);
 	hashmap_init(&c->scope_by_addr);
 	return c;
@@ -44,6 +45,7 @@ void core_free(struct core *c)
 	core_scopes_free(c);
 	images_free(c->images);
 	free(c->scope_matched);
+	free(c->scope_warned);
 	free(c);
 }
 
@@ -249,5 +251,7 @@ int core_finish(struct core *c, enum store_call_end how, struct err *err)
 		if (!(*th)->exited && close_all(c, *th, how, err))
 			return -1;
 	}
-	return core_scopes_finish(c, err);
+	if (err)
+		core_scopes_finish(c);
+	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Scopes: resolving the configuration's `trace` nodes in the binaries as
- * they load, arming their entries, recording what they became, and the
- * scopes that never resolve.
+ * they load, arming their entries, and what is said about those that never
+ * resolve.
  *
  * A scope on an IFUNC (glibc's memcmp, strlen...) is not entered at the
  * symbol's address, which is its resolver's: the program never calls
@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "trace/core-internal.h"
+#include "trace/libpath.h"
 #include "sym/image.h"
 #include "util/log.h"
 #include "util/near.h"
@@ -319,23 +320,63 @@ static void suggest_binary(struct core *c, struct strbuf *sb, const char *name)
 		sb_adds(sb, c->binary_names.len > i ? ", ...)" : ")");
 }
 
-int core_scopes_finish(struct core *c, struct err *err)
+/* warn_unmatched - say that scope i's binary is not there, then what */
+static void warn_unmatched(struct core *c, size_t i, const char *what, const char *then)
 {
+	const struct config_scope *sc = &c->cfg->scopes[i];
 	struct strbuf sb;
-	size_t i, n = 0;
 
 	sb_init(&sb);
-	for (i = 0; i < c->cfg->n_scopes; i++) {
-		const struct config_scope *sc = &c->cfg->scopes[i];
-
-		if (c->scope_matched[i])
-			continue;
-		sb_addf(&sb, "%s%s:%u:%u: scope \"%s\": no binary named \"%s\" was loaded",
-		        n++ ? "; " : "", c->cfg->source, sc->line, sc->col, sc->symbol, sc->binary);
-		suggest_binary(c, &sb, sc->binary);
-	}
-	if (n)
-		err_set(err, ERR_CONFIG, "%s", sb.buf);
+	sb_addf(&sb, "%s:%u:%u: scope \"%s\" binary=\"%s\": %s", c->cfg->source, sc->line, sc->col,
+	        sc->symbol, sc->binary, what);
+	suggest_binary(c, &sb, sc->binary);
+	sb_adds(&sb, then);
+	log_warn("%s", sb.buf);
 	sb_fini(&sb);
-	return n ? -1 : 0;
+	c->scope_warned[i] = true;
+}
+
+struct main_image {
+	const char *path, *runpath;
+};
+
+static void find_main(struct image *img, void *arg)
+{
+	struct main_image *m = arg;
+
+	if (img->is_main) {
+		m->path = img->path;
+		m->runpath = img->sym ? sym_image_runpath(img->sym) : NULL;
+	}
+}
+
+void core_binaries_settled(struct core *c)
+{
+	struct main_image m = { NULL, NULL };
+	size_t i;
+
+	images_foreach(c->images, find_main, &m);
+	for (i = 0; i < c->cfg->n_scopes; i++) {
+		const char *name = c->cfg->scopes[i].binary;
+
+		/* A library the program may still load by name stays quiet until the end. */
+		if (c->scope_matched[i] || c->scope_warned[i] ||
+		    libpath_has(name, m.path, m.runpath))
+			continue;
+		warn_unmatched(c, i,
+		               "no binary of that name is loaded, nor a library of that name where "
+		               "the dynamic linker looks",
+		               "; the scope applies only if the program loads such a binary by its "
+		               "path or executes one");
+	}
+}
+
+void core_scopes_finish(struct core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg->n_scopes; i++)
+		if (!c->scope_matched[i] && !c->scope_warned[i])
+			warn_unmatched(c, i, "no binary of that name was loaded",
+			               "; nothing was traced for it");
 }

@@ -146,6 +146,17 @@ int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t
 int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr);
 
 /**
+ * core_binaries_settled - every binary the program starts with is reported
+ *
+ * Call once the dynamic linker has reported its first complete list of
+ * binaries (for a program without one, once the executable is reported),
+ * again after each exec. A scope whose binary is not among them and that
+ * the program cannot load by name either is warned about now, before the
+ * program's own code runs.
+ */
+void core_binaries_settled(struct core *c);
+
+/**
  * core_resolvers - the IFUNC resolvers in the binary loaded at base whose
  * results scopes need
  * @out: receives up to @max runtime addresses
@@ -206,8 +217,9 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
  * core_finish - the trace ends
  * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error)
  *
- * Also checks that every scope matched a binary: err lists those that never
- * did (ERR_CONFIG), after everything else was written.
+ * Then warns about every scope whose binary never loaded (not already
+ * warned about by core_binaries_settled()), unless err is NULL (the run
+ * failed: the failure is what matters).
  */
 int core_finish(struct core *c, enum store_call_end how, struct err *err);
 

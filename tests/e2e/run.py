@@ -302,14 +302,15 @@ class Result:
     seconds: float = 0.0
 
 
-def run_program(argv, timeout, cwd, stdin=None, env=None):
-    """Run argv in a session of its own; on timeout kill the whole session."""
+def run_program(argv, timeout, cwd, stdin=None, env=None, merge=False):
+    """Run argv in a session of its own; on timeout kill the whole session.
+    merge: its stderr goes to its stdout (one stream, in the order written)."""
     start = time.monotonic()
     stdin_f = open(stdin, "rb") if stdin else subprocess.DEVNULL
     try:
         p = subprocess.Popen(argv, stdin=stdin_f, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, cwd=cwd, env=env,
-                             start_new_session=True, preexec_fn=_no_core)
+                             stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                             cwd=cwd, env=env, start_new_session=True, preexec_fn=_no_core)
     except OSError as e:
         return Result(127, b"", ("cannot run %s: %s\n" % (argv[0], e)).encode())
     finally:
@@ -326,7 +327,7 @@ def run_program(argv, timeout, cwd, stdin=None, env=None):
             out, err = b"", b"(output lost: pipes still open after the kill)\n"
         timed_out = True
     kill_session(p.pid)  # whatever it left behind
-    return Result(exit_code(p.returncode if p.returncode is not None else -9), out, err,
+    return Result(exit_code(p.returncode if p.returncode is not None else -9), out, err or b"",
                   timed_out, time.monotonic() - start)
 
 
@@ -780,10 +781,17 @@ class Engine:
                                               % display(self.nosco)])
         lines = []
         for words in case.commands:
+            merge = words[-1:] == ["2>&1"]
+            if merge:
+                words = words[:-1]
             argv = [self.nosco] + [self.subst(w, tmp) for w in words]
-            r = self.run(argv, deadline - time.monotonic(), tmp)
-            lines.append("$ nosco " + cmdline(words))
-            lines += ["stdout| " + s for s in r.stdout.decode(errors="replace").splitlines()]
+            if self.verbose:
+                print("  run: " + shlex.join(str(a) for a in argv), flush=True)
+            r = run_program([str(a) for a in argv], deadline - time.monotonic(), tmp,
+                            env=self.env, merge=merge)
+            lines.append("$ nosco " + cmdline(words) + (" 2>&1" if merge else ""))
+            lines += [("output| " if merge else "stdout| ") + s
+                      for s in r.stdout.decode(errors="replace").splitlines()]
             lines += ["stderr| " + s for s in r.stderr.decode(errors="replace").splitlines()]
             lines.append("exit %d" % r.exit)
             if r.timed_out:
@@ -882,6 +890,8 @@ st-calls-fail   /bin/echo   'ok'     -       calls='main>=2' -- hi
 st-calls-none   /bin/echo   'ok'     -       calls='puts=0' -- hi
 st-cmd-pass     nosco dump -i {tmp}/nothing.trace events
 st-cmd-diff     nosco dump -i {tmp}/nothing.trace events
+st-cmd-merged   nosco dump -i {tmp}/nothing.trace events 2>&1
+st-cmd-apart    nosco dump -i {tmp}/nothing.trace events
 """
 
 SELF_TEST_EXPECTED = {
@@ -895,13 +905,18 @@ SELF_TEST_EXPECTED = {
                        "stderr| nosco dump: No such file or directory\nexit 1\n",
     "st-cmd-diff.cmd": "$ nosco dump -i {tmp}/nothing.trace events\n"
                        "stderr| nosco dump: no such file\nexit 1\n",
+    # One stream: what went to stderr shows as output.
+    "st-cmd-merged.cmd": "$ nosco dump -i {tmp}/nothing.trace events 2>&1\n"
+                         "output| nosco dump: No such file or directory\nexit 1\n",
+    "st-cmd-apart.cmd": "$ nosco dump -i {tmp}/nothing.trace events\n"
+                        "output| nosco dump: No such file or directory\nexit 1\n",
 }
 
 SELF_TEST_WANT = {"st-pass": True, "st-diff": False, "st-exit": False, "st-stdout": False,
                   "st-missing": False, "st-view-args": True, "st-dump-fails": False, "st-hang": False,
                   "st-output-only": True, "st-exit-expected": True, "st-cmd-pass": True,
                   "st-cmd-diff": False, "st-calls-pass": True, "st-calls-fail": False,
-                  "st-calls-none": False}
+                  "st-calls-none": False, "st-cmd-merged": True, "st-cmd-apart": False}
 
 
 def self_test_normalizer(problems):

@@ -16,6 +16,7 @@
  * tiny program compiled at test time and "loaded" at BASE; its symbol
  * addresses are read with nm, independently of nosco's symbol code.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -1700,8 +1701,48 @@ static void test_binary_unloaded_disarms_its_scopes_only(void **state)
 	assert_int_equal(b.unload_event, STORE_NONE);
 }
 
-/* At the end, scopes whose binary never loaded are an error; the trace is complete anyway. */
-static void test_finish_reports_scopes_whose_binary_never_loaded(void **state)
+/* stderr_begin/stderr_end - what nosco's messages (log_warn) say in between */
+static int saved_stderr = -1;
+static char stderr_path[600];
+
+static void stderr_begin(void)
+{
+	int fd;
+
+	snprintf(stderr_path, sizeof(stderr_path), "%s/stderr.txt", tmpdir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved_stderr >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+}
+
+static char *stderr_end(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f, *out = open_memstream(&buf, &len);
+	int c;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	f = fopen(stderr_path, "r");
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, out);
+	fclose(f);
+	fclose(out);
+	return buf;
+}
+
+/*
+ * Scopes whose binary never loaded are only warned about: at start, those
+ * the program cannot load by name either; at the end, the others. The
+ * trace is complete and the run a success.
+ */
+static void test_scopes_whose_binary_never_loaded_are_warnings(void **state)
 {
 	struct thr t;
 	struct err err = { 0 };
@@ -1710,17 +1751,42 @@ static void test_finish_reports_scopes_whose_binary_never_loaded(void **state)
 	world_open("call-depth 1\n"
 	           "trace scope_outer binary=prog\n"
 	           "trace scope_outer binary=prgo\n"
-	           "trace main binary=libzzz.so\n");
+	           "trace main binary=libzzz.so\n"
+	           "trace cos binary=libm.so.6\n"); /* a library of the system, never loaded */
 	load_binary(NULL, BASE);
+	stderr_begin();
+	core_binaries_settled(W.core);
+	EXPECT_TEXT(stderr_end(),
+	            "nosco: warning: cfg.kdl:3:1: scope \"scope_outer\" binary=\"prgo\": no binary "
+	            "of that name is loaded, nor a library of that name where the dynamic linker "
+	            "looks (did you mean \"prog\"?); the scope applies only if the program loads "
+	            "such a binary by its path or executes one\n"
+	            "nosco: warning: cfg.kdl:4:1: scope \"main\" binary=\"libzzz.so\": no binary "
+	            "of that name is loaded, nor a library of that name where the dynamic linker "
+	            "looks (loaded: prog); the scope applies only if the program loads such a "
+	            "binary by its path or executes one\n");
 	thread_start(&t, 100, NULL, MAIN, S0 + 0x100);
 	scope_hit(&t, OUTER, S0, RET0);
-	assert_int_equal(world_finish(STORE_END_KILLED, &err), -1);
-	assert_int_equal(err.kind, ERR_CONFIG);
-	assert_string_equal(err.msg,
-	                    "cfg.kdl:3:1: scope \"scope_outer\": no binary named \"prgo\" was "
-	                    "loaded (did you mean \"prog\"?); cfg.kdl:4:1: scope \"main\": no "
-	                    "binary named \"libzzz.so\" was loaded (loaded: prog)");
+	stderr_begin();
+	assert_int_equal(world_finish(STORE_END_KILLED, &err), 0);
+	EXPECT_TEXT(stderr_end(),
+	            "nosco: warning: cfg.kdl:5:1: scope \"cos\" binary=\"libm.so.6\": "
+	            "no binary of that name was loaded (loaded: prog); nothing was "
+	            "traced for it\n");
+	assert_int_equal(err.kind, ERR_NONE);
 	EXPECT_TEXT(tree(), "0 t0 scope ^- d1 [0,0) killed\n");
+}
+
+/* A run that failed says nothing more about them: the failure is what matters. */
+static void test_failed_run_does_not_warn_about_scopes(void **state)
+{
+	(void)state;
+	world_open("trace main binary=libm.so.6\n");
+	load_binary(NULL, BASE);
+	stderr_begin();
+	core_binaries_settled(W.core);
+	assert_int_equal(world_finish(STORE_END_KILLED, NULL), 0);
+	EXPECT_TEXT(stderr_end(), "");
 }
 
 /* scope_rows - the trace's scope records: "id symbol bBINARY entry resolver dDEPTH" */
@@ -1983,7 +2049,8 @@ int main(void)
 		T(test_binary_loaded_arms_scope_entries),
 		T(test_missing_scope_symbol_is_config_error_with_location),
 		T(test_binary_unloaded_disarms_its_scopes_only),
-		T(test_finish_reports_scopes_whose_binary_never_loaded),
+		T(test_scopes_whose_binary_never_loaded_are_warnings),
+		T(test_failed_run_does_not_warn_about_scopes),
 		T(test_ifunc_scope_is_entered_at_what_its_resolver_returns),
 		T(test_ifunc_scope_reads_the_implementation_already_stored),
 	};

@@ -91,6 +91,7 @@ struct linkmap {
 	uint64_t exe_dynamic; /* the executable's PT_DYNAMIC in memory, 0 if static */
 	uint64_t interp_base;
 	uint64_t vdso_base;
+	bool settled; /* the binaries the program starts with were all reported */
 	VEC(struct linkmap_entry) known;
 };
 
