@@ -71,6 +71,8 @@ void arch_regs_set_sp(struct arch_regs *r, uint64_t sp);
 uint64_t arch_regs_syscall_nr(const struct arch_regs *r);
 /* arch_regs_arg - the Nth (0-based) integer argument of a function at its entry */
 uint64_t arch_regs_arg(const struct arch_regs *r, int n);
+/* arch_regs_ret - a function's integer return value, just after it returned */
+uint64_t arch_regs_ret(const struct arch_regs *r);
 /* arch_regs_count - the count register of rep-prefixed instructions */
 uint64_t arch_regs_rep_count(const struct arch_regs *r);
 uint64_t arch_regs_tls_base(const struct arch_regs *r);

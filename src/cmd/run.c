@@ -38,8 +38,9 @@ static const char run_usage[] =
         "  -h, --help            show this help\n"
         "\n"
         "nosco exits with the program's exit code, 128+N if it was killed by signal N,\n"
-        "125 if nosco itself failed, 126 if PROGRAM cannot be executed, 127 if it\n"
-        "does not exist, and 2 for a bad command line.\n";
+        "125 if nosco itself failed (a scope that cannot be resolved stops the program\n"
+        "and leaves no trace file), 126 if PROGRAM cannot be executed, 127 if it does\n"
+        "not exist, and 2 for a bad command line.\n";
 
 static const struct option run_options[] = {
 	{ "config", required_argument, NULL, 'c' }, { "output", required_argument, NULL, 'o' },
@@ -174,8 +175,12 @@ static int trace(struct session *s, const struct backend_ops *engine, const char
 	catch_stop_signals();
 	ret = session_run(s, engine, &err);
 	running = NULL;
-	if (ret && s->pid <= 0) {
-		/* The program never started: leave no trace file behind. */
+	/*
+	 * The program never started, or a scope could not be resolved (the
+	 * program was stopped when its binary loaded): leave no trace file
+	 * behind, as for a mistake found before the start.
+	 */
+	if (ret && (s->pid <= 0 || err.kind == ERR_CONFIG)) {
 		store_discard(s->store);
 		return cmd_fail(&err);
 	}

@@ -92,6 +92,14 @@ const char store_schema_sql[] =
         "	count INTEGER NOT NULL,\n"
         "	data BLOB NOT NULL,\n"
         "	UNIQUE (thread, first_pos)\n"
+        ");\n"
+        "CREATE TABLE scopes (\n"
+        "	id INTEGER PRIMARY KEY,\n"
+        "	symbol TEXT NOT NULL,\n"
+        "	binary INTEGER NOT NULL,\n"
+        "	addr INTEGER,\n"
+        "	resolver INTEGER,\n"
+        "	depth INTEGER NOT NULL\n"
         ");\n";
 
 /* Schema 2: each block is its instruction ids, packed as a chunk payload is (uncompressed). */

@@ -53,6 +53,7 @@ struct store_reader {
 	struct strbuf damage;
 	VEC(struct reader_meta) meta;
 	VEC(struct reader_arg) args;
+	VEC(struct reader_scope) scopes;
 	VEC(uint64_t) thread_insns; /* committed instructions, by thread id */
 	/* Statements not in use by a cursor, kept for the next one. */
 	VEC(sqlite3_stmt *) pool[RQ_COUNT];

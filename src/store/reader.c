@@ -225,6 +225,42 @@ static void load_argv(struct store_reader *r)
 	sqlite3_finalize(st);
 }
 
+/* Files written before scopes were recorded have no table: no scopes, no damage. */
+static void load_scopes(struct store_reader *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(r->db,
+	                       "SELECT id, symbol, binary, addr, resolver, depth FROM scopes "
+	                       "ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		if (sqlite3_prepare_v2(r->db,
+		                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+		                       "name = 'scopes'",
+		                       -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE)
+			add_damage(r, "the scopes cannot be read");
+		sqlite3_finalize(st);
+		return;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reader_scope sc = { 0 };
+
+		sc.id = sqlite3_column_int64(st, 0);
+		sc.symbol = xstrdup((const char *)sqlite3_column_text(st, 1) ?: "");
+		sc.binary = sqlite3_column_int64(st, 2);
+		sc.addr = (uint64_t)sqlite3_column_int64(st, 3);
+		sc.resolver = (uint64_t)sqlite3_column_int64(st, 4);
+		sc.depth = (uint32_t)sqlite3_column_int64(st, 5);
+		vec_push(&r->scopes, sc);
+	}
+	if (rc != SQLITE_DONE)
+		add_damage(r, "the scopes cannot all be read");
+	sqlite3_finalize(st);
+}
+
 /* The end of the last chunk of a thread's stream (0 if it has none). */
 static int thread_stream_end(sqlite3_stmt *st, int64_t thread, uint64_t *end)
 {
@@ -284,6 +320,7 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	}
 	load_meta(r);
 	load_argv(r);
+	load_scopes(r);
 	load_thread_insns(r);
 	if (r->schema >= STORE_SCHEMA_BLOCKS && reader_load_call_chunks(r))
 		add_damage(r, "the calls cannot all be read");
@@ -293,6 +330,7 @@ struct store_reader *reader_open(const char *path, struct err *err)
 void reader_close(struct store_reader *r)
 {
 	struct reader_meta *m;
+	struct reader_scope *sc;
 	struct reader_arg *a;
 	size_t i, j;
 
@@ -315,6 +353,9 @@ void reader_close(struct store_reader *r)
 	vec_foreach (&r->args, a)
 		free(a->s);
 	vec_free(&r->args);
+	vec_foreach (&r->scopes, sc)
+		free((char *)sc->symbol);
+	vec_free(&r->scopes);
 	vec_free(&r->thread_insns);
 	sb_fini(&r->damage);
 	free(r->path);
@@ -505,6 +546,16 @@ const char *reader_argv(const struct store_reader *r, size_t i, size_t *len)
 	if (len)
 		*len = r->args.data[i].len;
 	return r->args.data[i].s;
+}
+
+size_t reader_scope_count(const struct store_reader *r)
+{
+	return r->scopes.len;
+}
+
+const struct reader_scope *reader_scope_at(const struct store_reader *r, size_t i)
+{
+	return i < r->scopes.len ? &r->scopes.data[i] : NULL;
 }
 
 uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread)

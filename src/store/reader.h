@@ -81,6 +81,16 @@ struct reader_binary {
 	int64_t unload_event; /* STORE_NONE: never unloaded */
 };
 
+/* A scope resolved in a binary (store_scope in store.h). */
+struct reader_scope {
+	int64_t id;
+	const char *symbol;
+	int64_t binary;
+	uint64_t addr;     /* where it is entered; 0 if never known (an IFUNC never resolved) */
+	uint64_t resolver; /* an IFUNC's resolver, else 0 */
+	uint32_t depth;
+};
+
 struct reader_event {
 	int64_t id;
 	enum store_event_kind kind;
@@ -213,6 +223,10 @@ int reader_meta_int(const struct store_reader *r, const char *key, int64_t *out)
 /* The traced program's argv, read at open; arguments are NUL-terminated bytes. */
 size_t reader_argc(const struct store_reader *r);
 const char *reader_argv(const struct store_reader *r, size_t i, size_t *len);
+
+/* The scopes, read at open, by id (none in files of nosco versions before scopes were recorded). */
+size_t reader_scope_count(const struct store_reader *r);
+const struct reader_scope *reader_scope_at(const struct store_reader *r, size_t i);
 
 /* reader_thread_insn_count - instructions in a thread's committed stream (0 if unknown) */
 uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread);

@@ -63,6 +63,19 @@ struct store_binary {
 	size_t image_len;
 };
 
+/*
+ * A scope resolved in a binary: what a `trace` node of the configuration
+ * became. For an IFUNC symbol the scope is entered at the implementation
+ * its resolver returned, known once the resolver has run.
+ */
+struct store_scope {
+	const char *symbol; /* as configured */
+	int64_t binary;     /* the binary that defines it */
+	uint64_t addr;      /* where the scope is entered; 0: not known yet (an IFUNC) */
+	uint64_t resolver;  /* an IFUNC's resolver (the symbol's own address), else 0 */
+	uint32_t depth;     /* its call-depth */
+};
+
 enum store_call_kind {
 	STORE_CALL_ROOT,   /* where a thread or an exec'd image starts (full mode) */
 	STORE_CALL_CALL,   /* entered by a call instruction */
@@ -136,6 +149,11 @@ int store_meta_set_argv(struct store *s, char *const *argv, struct err *err);
 int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t load_event,
                          struct err *err);
 int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err);
+
+/* store_scope_add - a scope resolved in a binary; returns its id */
+int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct err *err);
+/* store_scope_set_addr - the entry of a scope whose address was not known (an IFUNC's) */
+int store_scope_set_addr(struct store *s, int64_t scope, uint64_t addr, struct err *err);
 
 /* store_thread_add - a new thread; create_event is STORE_NONE for the first thread */
 int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err);

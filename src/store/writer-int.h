@@ -25,6 +25,8 @@ enum store_stmt {
 	ST_ARGV,
 	ST_BINARY,
 	ST_BINARY_UNLOAD,
+	ST_SCOPE,
+	ST_SCOPE_ADDR,
 	ST_THREAD,
 	ST_THREAD_EXIT,
 	ST_THREAD_TID,
@@ -68,7 +70,7 @@ struct store {
 	bool failed;     /* a write failed: every later write reports fail */
 	struct err fail; /* what failed */
 	uint64_t last_commit_ms;
-	int64_t n_binaries, n_threads, n_events, n_calls;
+	int64_t n_binaries, n_threads, n_events, n_calls, n_scopes;
 	VEC(struct store_stream) streams; /* indexed by thread id */
 	struct hashmap insn_by_addr;      /* addr -> id + 1 of the first pair at addr */
 	VEC(struct store_insn_ent) insns; /* indexed by id */

@@ -21,6 +21,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BINARY] = "INSERT INTO binaries(id, path, name, build_id, base, start_addr, end_addr, "
 	              "image, load_event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_BINARY_UNLOAD] = "UPDATE binaries SET unload_event = ?2 WHERE id = ?1",
+	[ST_SCOPE] = "INSERT INTO scopes(id, symbol, binary, addr, resolver, depth) "
+	             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_SCOPE_ADDR] = "UPDATE scopes SET addr = ?2 WHERE id = ?1",
 	[ST_THREAD] = "INSERT INTO threads(id, tid, create_event) VALUES (?1, ?2, ?3)",
 	[ST_THREAD_EXIT] = "UPDATE threads SET exit_event = ?2, exit_code = ?3, exit_signal = ?4 "
 	                   "WHERE id = ?1",
@@ -356,6 +359,39 @@ int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event,
 	sqlite3_bind_int64(s->st[ST_BINARY_UNLOAD], 1, binary);
 	store_bind_id(s->st[ST_BINARY_UNLOAD], 2, unload_event);
 	return store_step_done(s, ST_BINARY_UNLOAD, "binary unload", err);
+}
+
+int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct err *err)
+{
+	sqlite3_stmt *st = s->st[ST_SCOPE];
+
+	if (store_check_failed(s, err))
+		return -1;
+	if (sc->binary < 0 || sc->binary >= s->n_binaries)
+		return err_set(err, ERR_INTERNAL, "store: scope in unknown binary %lld",
+		               (long long)sc->binary);
+	sqlite3_bind_int64(st, 1, s->n_scopes);
+	sqlite3_bind_text(st, 2, sc->symbol, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, sc->binary);
+	if (sc->addr)
+		store_bind_u64(st, 4, sc->addr);
+	if (sc->resolver)
+		store_bind_u64(st, 5, sc->resolver);
+	sqlite3_bind_int64(st, 6, sc->depth);
+	if (store_step_done(s, ST_SCOPE, "scope", err))
+		return -1;
+	return s->n_scopes++;
+}
+
+int store_scope_set_addr(struct store *s, int64_t scope, uint64_t addr, struct err *err)
+{
+	if (store_check_failed(s, err))
+		return -1;
+	if (scope < 0 || scope >= s->n_scopes)
+		return err_set(err, ERR_INTERNAL, "store: unknown scope %lld", (long long)scope);
+	sqlite3_bind_int64(s->st[ST_SCOPE_ADDR], 1, scope);
+	store_bind_u64(s->st[ST_SCOPE_ADDR], 2, addr);
+	return store_step_done(s, ST_SCOPE_ADDR, "scope", err);
 }
 
 int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err)

@@ -68,7 +68,7 @@ static void read_dynamic(struct sym_image *img, const GElf_Phdr *ph)
 {
 	Elf_Data *data;
 	GElf_Dyn dyn;
-	uint64_t strtab = 0, soname = 0;
+	uint64_t strtab = 0, soname = 0, runpath = 0, rpath = 0;
 	size_t avail;
 	const uint8_t *s;
 
@@ -79,14 +79,23 @@ static void read_dynamic(struct sym_image *img, const GElf_Phdr *ph)
 			strtab = dyn.d_un.d_ptr;
 		else if (dyn.d_tag == DT_SONAME)
 			soname = dyn.d_un.d_val;
+		else if (dyn.d_tag == DT_RUNPATH)
+			runpath = dyn.d_un.d_val;
+		else if (dyn.d_tag == DT_RPATH)
+			rpath = dyn.d_un.d_val;
 		else if (dyn.d_tag == DT_NULL)
 			break;
 	}
-	if (!soname || !strtab)
+	if (!strtab)
 		return;
-	s = sym_image_bytes(img, strtab + soname, &avail);
+	s = soname ? sym_image_bytes(img, strtab + soname, &avail) : NULL;
 	if (s && avail)
 		img->soname = dup_str((const char *)s, avail);
+	/* The dynamic linker ignores DT_RPATH when there is a DT_RUNPATH. */
+	if (runpath || rpath)
+		s = sym_image_bytes(img, strtab + (runpath ? runpath : rpath), &avail);
+	if ((runpath || rpath) && s && avail)
+		img->runpath = dup_str((const char *)s, avail);
 }
 
 static void read_phdrs(struct sym_image *img)
@@ -216,6 +225,7 @@ void sym_image_free(struct sym_image *img)
 	free(img->debug_path);
 	free(img->build_id);
 	free(img->soname);
+	free(img->runpath);
 	free(img->interp);
 	free(img->sysroot);
 	free(img->mem);
@@ -308,6 +318,11 @@ const uint8_t *sym_image_build_id(const struct sym_image *img, size_t *len)
 const char *sym_image_soname(const struct sym_image *img)
 {
 	return img->soname;
+}
+
+const char *sym_image_runpath(const struct sym_image *img)
+{
+	return img->runpath;
 }
 
 const char *sym_image_interp(const struct sym_image *img)

@@ -64,6 +64,8 @@ enum sym_kind {
  * @offset: for address lookups, the looked-up address minus @addr
  * @kind: where the symbol comes from
  * @local: STB_LOCAL (a static function)
+ * @ifunc: STT_GNU_IFUNC: @addr is the resolver, which returns the address
+ *	   of the implementation the dynamic linker binds the name to
  *
  * The strings belong to the image and live as long as it does.
  */
@@ -75,6 +77,7 @@ struct sym_info {
 	uint64_t offset;
 	enum sym_kind kind;
 	bool local;
+	bool ifunc;
 };
 
 /**
@@ -212,6 +215,15 @@ const uint8_t *sym_image_build_id(const struct sym_image *img, size_t *len);
 const char *sym_image_soname(const struct sym_image *img);
 
 /**
+ * sym_image_runpath - where the dynamic linker looks for the image's libraries
+ * @img: the image
+ *
+ * Return: DT_RUNPATH (DT_RPATH when there is none) as written, with its
+ * colons and $ORIGIN; a string owned by the image, or NULL.
+ */
+const char *sym_image_runpath(const struct sym_image *img);
+
+/**
  * sym_image_interp - the PT_INTERP path (the dynamic linker)
  * @img: the image
  *
@@ -308,6 +320,49 @@ size_t sym_image_by_name_all(struct sym_image *img, const char *name, struct sym
  * Return: the number of names stored.
  */
 size_t sym_image_near_names(struct sym_image *img, const char *name, const char **out, size_t max);
+
+/**
+ * sym_image_names_at - every symbol-table name of the function starting at an address
+ * @img: the image
+ * @addr: file address
+ * @out: receives up to @max raw names (owned by the image), preferred first
+ * @max: capacity of @out
+ *
+ * Return: the number of names (may exceed @max).
+ */
+size_t sym_image_names_at(struct sym_image *img, uint64_t addr, const char **out, size_t max);
+
+/**
+ * struct sym_slot - a word the dynamic linker fills with a function's address
+ * @addr: file address of the word (a GOT entry)
+ * @init: what the file holds there, before any relocation (0 in bss)
+ */
+struct sym_slot {
+	uint64_t addr;
+	uint64_t init;
+};
+
+/**
+ * sym_image_ifunc_slots - where an IFUNC's implementation is stored
+ * @img: the image whose relocations are searched
+ * @resolver: file address of the resolver when @img defines the IFUNC
+ *	      (R_X86_64_IRELATIVE relocations with this addend), or 0
+ * @names: the IFUNC's names: relocations that bind a slot to one of them
+ *	   (GLOB_DAT, JUMP_SLOT, 64-bit absolute) store what the resolver
+ *	   returns, if the dynamic linker binds the name to this IFUNC
+ * @n_names: their number
+ * @out: receives up to @max slots
+ * @max: capacity of @out
+ *
+ * Once the dynamic linker has relocated @img (a lazy JUMP_SLOT: once the
+ * name was called through it), each slot holds the implementation; before,
+ * it holds @init (plus the load bias for a lazy JUMP_SLOT).
+ *
+ * Return: the number of slots (may exceed @max); 0 for images of other
+ * architectures.
+ */
+size_t sym_image_ifunc_slots(struct sym_image *img, uint64_t resolver, const char *const *names,
+                             size_t n_names, struct sym_slot *out, size_t max);
 
 /**
  * sym_image_count - the number of symbols (every alias counts)

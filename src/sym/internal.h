@@ -22,6 +22,7 @@
 #define SYM_E_HIDDEN_VER 0x08 /* a non-default version (memcpy@GLIBC_2.2.5) */
 #define SYM_E_DEMANGLED  0x10 /* demangled has been computed */
 #define SYM_E_LAZY_PLT   0x20 /* an IBT lazy-binding .plt entry (the stub is in .plt.sec) */
+#define SYM_E_IFUNC      0x40 /* STT_GNU_IFUNC: the address is the resolver's */
 
 struct sym_entry {
 	uint64_t addr;
@@ -51,6 +52,7 @@ struct sym_image {
 	uint8_t *build_id;
 	size_t build_id_len;
 	char *soname;
+	char *runpath; /* DT_RUNPATH, else DT_RPATH */
 	char *interp;
 
 	bool syms_loaded;
@@ -151,6 +153,32 @@ bool sym_image_has_name(const struct sym_image *img, const char *raw);
  * @s: the symbol, copied
  */
 void sym_image_add(struct sym_image *img, const struct sym_entry *s);
+
+/* One dynamic relocation, reduced to what the synthetic names and IFUNC slots need. */
+struct sym_reloc {
+	uint64_t offset; /* the slot it writes */
+	uint64_t addend;
+	unsigned type;
+	const char *sym; /* the symbol's name, or NULL */
+	bool in_rela_plt;
+};
+
+/**
+ * sym_for_each_reloc - call fn for every relocation of the allocated SHT_RELA sections
+ * @img: the image
+ * @fn: called with each relocation
+ * @arg: passed to @fn
+ */
+void sym_for_each_reloc(struct sym_image *img, void (*fn)(const struct sym_reloc *r, void *arg),
+                        void *arg);
+
+/**
+ * sym_image_is_x86_64 - is the image x86-64 code (the relocation types this module knows)
+ * @img: the image
+ *
+ * Return: true for a 64-bit x86-64 image.
+ */
+bool sym_image_is_x86_64(const struct sym_image *img);
 
 /* fde.c (documented there) */
 int sym_fde_range(Elf *elf, uint64_t addr, uint64_t *start, uint64_t *end);

@@ -93,7 +93,8 @@ static void load_table(struct table_ctx *c, Elf_Scn *scn, const GElf_Shdr *sh)
 		s.kind = SYM_KIND_TABLE;
 		s.flags = (bind == STB_LOCAL ? SYM_E_LOCAL : 0) |
 		          (bind == STB_WEAK ? SYM_E_WEAK : 0) |
-		          (GELF_ST_TYPE(sym.st_info) == STT_NOTYPE ? SYM_E_NOTYPE : 0);
+		          (GELF_ST_TYPE(sym.st_info) == STT_NOTYPE ? SYM_E_NOTYPE : 0) |
+		          (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC ? SYM_E_IFUNC : 0);
 		if (ver && gelf_getversym(ver, (int)i, &vs) && (vs & VERSYM_HIDDEN))
 			s.flags |= SYM_E_HIDDEN_VER;
 		sym_image_add(c->img, &s);
@@ -334,7 +335,8 @@ void sym_entry_info(struct sym_entry *s, struct sym_info *out)
 		                  .addr = s->addr,
 		                  .size = s->size,
 		                  .kind = (enum sym_kind)s->kind,
-		                  .local = (s->flags & SYM_E_LOCAL) != 0 };
+		                  .local = (s->flags & SYM_E_LOCAL) != 0,
+		                  .ifunc = (s->flags & SYM_E_IFUNC) != 0 };
 }
 
 /* Index in by_addr of the last group starting at or below addr, or -1. */
@@ -452,6 +454,27 @@ int sym_image_by_name(struct sym_image *img, const char *name, struct sym_info *
 		return 0;
 	sym_entry_info(s, out);
 	return 1;
+}
+
+size_t sym_image_names_at(struct sym_image *img, uint64_t addr, const char **out, size_t max)
+{
+	long g;
+	size_t n = 0;
+
+	if (sym_image_load_symbols(img, NULL) < 0)
+		return 0;
+	g = group_at_or_below(img, addr);
+	if (g < 0)
+		return 0;
+	for (size_t k = img->by_addr.data[g]; k < img->syms.len && img->syms.data[k].addr == addr;
+	     k++) {
+		if (img->syms.data[k].kind != SYM_KIND_TABLE)
+			continue;
+		if (n < max)
+			out[n] = img->syms.data[k].raw;
+		n++;
+	}
+	return n;
 }
 
 size_t sym_image_count(struct sym_image *img)

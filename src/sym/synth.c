@@ -14,18 +14,8 @@
 
 #define ENTRY_CODE_LEN 256 /* glibc's _start is about 40 bytes */
 
-/* One dynamic relocation, reduced to what the synthetic names need. */
-struct reloc {
-	uint64_t offset; /* the slot it writes */
-	uint64_t addend;
-	unsigned type;
-	const char *sym; /* the symbol's name, or NULL */
-	bool in_rela_plt;
-};
-
-/* Calls fn for every relocation of the allocated SHT_RELA sections. */
-static void for_each_reloc(struct sym_image *img, void (*fn)(const struct reloc *r, void *arg),
-                           void *arg)
+void sym_for_each_reloc(struct sym_image *img, void (*fn)(const struct sym_reloc *r, void *arg),
+                        void *arg)
 {
 	Elf *elf = img->main.elf;
 	Elf_Scn *scn = NULL;
@@ -49,7 +39,7 @@ static void for_each_reloc(struct sym_image *img, void (*fn)(const struct reloc 
 			syms = elf_getdata(symscn, NULL);
 		n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
 		for (size_t i = 0; data && i < n; i++) {
-			struct reloc r = { 0 };
+			struct sym_reloc r = { 0 };
 			GElf_Rela rela;
 			GElf_Sym sym;
 			size_t symi;
@@ -69,7 +59,7 @@ static void for_each_reloc(struct sym_image *img, void (*fn)(const struct reloc 
 }
 
 /* The name a GOT-slot relocation gives its slot (x86-64 ELF ABI types). */
-static const char *x86_64_slot_name(struct sym_image *img, const struct reloc *r)
+static const char *x86_64_slot_name(struct sym_image *img, const struct sym_reloc *r)
 {
 	struct sym_info si;
 
@@ -94,7 +84,7 @@ struct plt_ctx {
 	uint64_t sec_end;
 };
 
-static void plt_reloc(const struct reloc *r, void *arg)
+static void plt_reloc(const struct sym_reloc *r, void *arg)
 {
 	struct plt_ctx *c = arg;
 	const char *name = x86_64_slot_name(c->img, r);
@@ -132,7 +122,7 @@ static bool is_plt_section(const char *name)
 	                !strcmp(name, ".plt.got") || !strcmp(name, ".iplt"));
 }
 
-static bool is_x86_64(const struct sym_image *img)
+bool sym_image_is_x86_64(const struct sym_image *img)
 {
 	return img->ehdr.e_machine == EM_X86_64 && img->ehdr.e_ident[EI_CLASS] == ELFCLASS64;
 }
@@ -144,10 +134,10 @@ void sym_synth_plt(struct sym_image *img)
 	GElf_Shdr sh;
 	size_t shstrndx;
 
-	if (!is_x86_64(img) || elf_getshdrstrndx(img->main.elf, &shstrndx) < 0)
+	if (!sym_image_is_x86_64(img) || elf_getshdrstrndx(img->main.elf, &shstrndx) < 0)
 		return;
 	hashmap_init(&c.slots);
-	for_each_reloc(img, plt_reloc, &c);
+	sym_for_each_reloc(img, plt_reloc, &c);
 	while (c.slots.len && (scn = elf_nextscn(img->main.elf, scn))) {
 		Elf_Data *data;
 
@@ -173,7 +163,7 @@ struct slot_query {
 	uint64_t relative;
 };
 
-static void slot_reloc(const struct reloc *r, void *arg)
+static void slot_reloc(const struct sym_reloc *r, void *arg)
 {
 	struct slot_query *q = arg;
 
@@ -189,7 +179,7 @@ static struct slot_query query_slot(struct sym_image *img, uint64_t slot)
 {
 	struct slot_query q = { img, slot, NULL, 0 };
 
-	for_each_reloc(img, slot_reloc, &q);
+	sym_for_each_reloc(img, slot_reloc, &q);
 	return q;
 }
 
@@ -267,7 +257,7 @@ void sym_synth_entry(struct sym_image *img)
 	size_t avail;
 	bool found;
 
-	if (!entry || !is_x86_64(img))
+	if (!entry || !sym_image_is_x86_64(img))
 		return;
 	code = sym_image_bytes(img, entry, &avail);
 	if (!code)

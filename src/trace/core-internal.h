@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "trace/core.h"
+#include "trace/images.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -44,6 +45,29 @@ struct scope_arm {
 	uint32_t max_level;
 };
 
+#define IFUNC_NAMES 8
+
+/* A scope's record in the store, filled in once its IFUNC is resolved. */
+struct scope_row {
+	int64_t id;
+	size_t config; /* the scope's index in cfg->scopes */
+};
+
+/*
+ * An IFUNC that scopes name: they are entered wherever its resolver sends
+ * the program (core-scope.c).
+ */
+struct ifunc_scope {
+	uint64_t resolver;   /* runtime address: the symbol's own value */
+	uint64_t image_base; /* the binary that defines it */
+	int64_t binary;      /* its store id */
+	uint32_t max_level;
+	const char *names[IFUNC_NAMES]; /* its symbol-table names (the binary's strings) */
+	size_t n_names;
+	VEC(struct scope_row) rows;
+	VEC(uint64_t) impls; /* what the resolver returned, in the order found */
+};
+
 struct core {
 	const struct config *cfg;
 	struct store *store;
@@ -51,7 +75,9 @@ struct core {
 	struct images *images;
 	bool full_mode;
 	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
+	bool *scope_warned;           /* per config scope: said at start that none was loaded */
 	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */
+	VEC(struct ifunc_scope *) ifuncs;
 	VEC(struct core_thread *) threads;
 	VEC(char *) binary_names; /* every binary name seen, for "did you mean" */
 	int64_t n_binaries;       /* store ids are dense: the next binary's id */
@@ -80,5 +106,14 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 int core_close_top(struct core *c, struct core_thread *th, enum store_call_end how,
                    struct err *err);
 void core_directive_for(struct core_thread *th, struct core_directive *d);
+
+/* core-scope.c */
+/* core_scopes_load - resolve and arm the scopes of a binary that was just loaded */
+int core_scopes_load(struct core *c, struct image *img, struct err *err);
+/* core_scopes_unload - forget the scopes resolved in the binary loaded at base */
+void core_scopes_unload(struct core *c, uint64_t image_base);
+/* core_scopes_finish - warn about scopes whose binary never loaded */
+void core_scopes_finish(struct core *c);
+void core_scopes_free(struct core *c);
 
 #endif

@@ -1,15 +1,13 @@
 /*
  * The tracer core's lifecycle parts: creating the core, threads starting
- * and exiting, binaries coming and going (and the scopes they resolve),
- * exec, and the end of the trace.
+ * and exiting, binaries coming and going (the scopes they resolve are
+ * core-scope.c's), exec, and the end of the trace.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace/core-internal.h"
 #include "trace/images.h"
-#include "util/near.h"
-#include "util/strbuf.h"
 
 struct core *core_new(const struct config *cfg, struct store *store,
                       const struct core_target *target, struct err *err)
@@ -23,6 +21,7 @@ struct core *core_new(const struct config *cfg, struct store *store,
 	c->full_mode = cfg->n_scopes == 0;
 	c->clock = CLOCK_REALTIME;
 	c->scope_matched = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
+	c->scope_warned = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->images = images_new(target->read_mem, target->ctx);
 	hashmap_init(&c->scope_by_addr);
 	return c;
@@ -32,7 +31,6 @@ void core_free(struct core *c)
 {
 	struct core_thread **th;
 	size_t i = 0;
-	void *arm;
 
 	if (!c)
 		return;
@@ -44,12 +42,10 @@ void core_free(struct core *c)
 	for (i = 0; i < c->binary_names.len; i++)
 		free(c->binary_names.data[i]);
 	vec_free(&c->binary_names);
-	i = 0;
-	while (hashmap_next(&c->scope_by_addr, &i, NULL, &arm))
-		free(arm);
-	hashmap_fini(&c->scope_by_addr);
+	core_scopes_free(c);
 	images_free(c->images);
 	free(c->scope_matched);
+	free(c->scope_warned);
 	free(c);
 }
 
@@ -137,57 +133,6 @@ int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_i
 	return store_thread_exited(c->store, th->id, ex, ev, err);
 }
 
-/* arm_scopes - resolve the scopes that name this binary, and arm their entries */
-static int arm_scopes(struct core *c, struct image *img, struct err *err)
-{
-	size_t i;
-
-	for (i = 0; i < c->cfg->n_scopes; i++) {
-		const struct config_scope *sc = &c->cfg->scopes[i];
-		struct scope_arm *arm;
-		uint64_t addr;
-
-		if (!image_matches(img, sc->binary))
-			continue;
-		c->scope_matched[i] = true;
-		if (image_symbol_addr(img, sc->symbol, &addr, err))
-			return err_prefix(err, "%s:%u:%u: scope \"%s\" binary=\"%s\"",
-			                  c->cfg->source, sc->line, sc->col, sc->symbol,
-			                  sc->binary);
-		arm = hashmap_get(&c->scope_by_addr, addr);
-		if (arm) {
-			/* Two names for one function: the deeper scope wins. */
-			if ((uint32_t)sc->call_depth > arm->max_level)
-				arm->max_level = (uint32_t)sc->call_depth;
-			continue;
-		}
-		arm = xcalloc(1, sizeof(*arm));
-		arm->addr = addr;
-		arm->image_base = img->base;
-		arm->max_level = (uint32_t)sc->call_depth;
-		hashmap_put(&c->scope_by_addr, addr, arm);
-		if (c->target.arm_scope(c->target.ctx, addr, err))
-			return -1;
-	}
-	return 0;
-}
-
-static void disarm_scopes(struct core *c, uint64_t image_base)
-{
-	struct scope_arm *arm;
-	uint64_t addr;
-	size_t i = 0;
-
-	while (hashmap_next(&c->scope_by_addr, &i, &addr, (void **)&arm)) {
-		if (arm->image_base != image_base)
-			continue;
-		c->target.disarm_scope(c->target.ctx, addr);
-		hashmap_del(&c->scope_by_addr, addr);
-		free(arm);
-		i = 0; /* deleting reorders the table: rescan */
-	}
-}
-
 static void remember_name(struct core *c, const struct image *img)
 {
 	const char *slash = strrchr(img->path, '/');
@@ -229,7 +174,7 @@ int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch
 	if (img->id != c->n_binaries++)
 		return err_set(err, ERR_INTERNAL, "store gave binary id %lld, expected %lld",
 		               (long long)img->id, (long long)c->n_binaries - 1);
-	return arm_scopes(c, img, err);
+	return core_scopes_load(c, img, err);
 }
 
 int core_binary_unloaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
@@ -241,7 +186,7 @@ int core_binary_unloaded(struct core *c, struct core_thread *th, const struct ar
 
 	if (!img)
 		return 0;
-	disarm_scopes(c, base);
+	core_scopes_unload(c, base);
 	ev = core_add_event(c, th, regs, STORE_EV_UNLOAD_BINARY, img->id, NULL, err);
 	if (ev >= 0)
 		ret = store_binary_unloaded(c->store, img->id, ev, err);
@@ -298,48 +243,6 @@ int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *
 	return img ? image_object_addr(img, name, addr) : -1;
 }
 
-/* suggest_binary - "(did you mean ...?)", else the names that did load */
-static void suggest_binary(struct core *c, struct strbuf *sb, const char *name)
-{
-	struct near_match m[3];
-	size_t n = near_rank(name, (const char *const *)c->binary_names.data, c->binary_names.len,
-	                     m, 3),
-	       i;
-
-	if (n) {
-		for (i = 0; i < n; i++)
-			sb_addf(sb, "%s\"%s\"", i ? ", " : " (did you mean ", m[i].name);
-		sb_adds(sb, "?)");
-		return;
-	}
-	for (i = 0; i < c->binary_names.len && i < 8; i++)
-		sb_addf(sb, "%s%s", i ? ", " : " (loaded: ", c->binary_names.data[i]);
-	if (i)
-		sb_adds(sb, c->binary_names.len > i ? ", ...)" : ")");
-}
-
-/* unmatched_scopes - name every scope whose binary never loaded */
-static int unmatched_scopes(struct core *c, struct err *err)
-{
-	struct strbuf sb;
-	size_t i, n = 0;
-
-	sb_init(&sb);
-	for (i = 0; i < c->cfg->n_scopes; i++) {
-		const struct config_scope *sc = &c->cfg->scopes[i];
-
-		if (c->scope_matched[i])
-			continue;
-		sb_addf(&sb, "%s%s:%u:%u: scope \"%s\": no binary named \"%s\" was loaded",
-		        n++ ? "; " : "", c->cfg->source, sc->line, sc->col, sc->symbol, sc->binary);
-		suggest_binary(c, &sb, sc->binary);
-	}
-	if (n)
-		err_set(err, ERR_CONFIG, "%s", sb.buf);
-	sb_fini(&sb);
-	return n ? -1 : 0;
-}
-
 int core_finish(struct core *c, enum store_call_end how, struct err *err)
 {
 	struct core_thread **th;
@@ -348,5 +251,7 @@ int core_finish(struct core *c, enum store_call_end how, struct err *err)
 		if (!(*th)->exited && close_all(c, *th, how, err))
 			return -1;
 	}
-	return unmatched_scopes(c, err);
+	if (err)
+		core_scopes_finish(c);
+	return 0;
 }

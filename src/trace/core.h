@@ -77,7 +77,13 @@ struct core *core_new(const struct config *cfg, struct store *store,
                       const struct core_target *target, struct err *err);
 void core_free(struct core *c);
 
-/* core_binary_loaded - a binary was mapped; th/regs are NULL for binaries present at start */
+/*
+ * core_binary_loaded - a binary was mapped; th/regs are NULL for binaries present at start
+ *
+ * Resolves the scopes that name it: a symbol it does not have is an
+ * ERR_CONFIG error naming the scope and close names; the backend then
+ * stops the program.
+ */
 int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                        const struct core_binary *b, struct err *err);
 /* core_binary_unloaded - the binary loaded at this base was unmapped */
@@ -139,6 +145,38 @@ int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t
 /* core_object_addr - like core_symbol_addr, for a variable (data symbol) */
 int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr);
 
+/**
+ * core_binaries_settled - every binary the program starts with is reported
+ *
+ * Call once the dynamic linker has reported its first complete list of
+ * binaries (for a program without one, once the executable is reported),
+ * again after each exec. A scope whose binary is not among them and that
+ * the program cannot load by name either is warned about now, before the
+ * program's own code runs.
+ */
+void core_binaries_settled(struct core *c);
+
+/**
+ * core_resolvers - the IFUNC resolvers in the binary loaded at base whose
+ * results scopes need
+ * @out: receives up to @max runtime addresses
+ *
+ * A scope naming an IFUNC is entered at the implementation its resolver
+ * returns. The backend watches each resolver listed here from the moment
+ * the binary is reported, for as long as it is loaded, and reports what
+ * it returns with core_ifunc_resolved().
+ * Return: their number (may exceed @max).
+ */
+size_t core_resolvers(const struct core *c, uint64_t base, uint64_t *out, size_t max);
+
+/**
+ * core_ifunc_resolved - a resolver core_resolvers() listed returned impl
+ *
+ * The scopes of its IFUNC are entered at impl from now on.
+ * Return: 0, or -1 with err (arming impl failed).
+ */
+int core_ifunc_resolved(struct core *c, uint64_t resolver, uint64_t impl, struct err *err);
+
 /* core_is_scope_entry - is addr the entry of a configured scope? */
 bool core_is_scope_entry(const struct core *c, uint64_t addr);
 
@@ -179,8 +217,9 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
  * core_finish - the trace ends
  * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error)
  *
- * Also checks that every scope matched a binary: err lists those that never
- * did (ERR_CONFIG), after everything else was written.
+ * Then warns about every scope whose binary never loaded (not already
+ * warned about by core_binaries_settled()), unless err is NULL (the run
+ * failed: the failure is what matters).
  */
 int core_finish(struct core *c, enum store_call_end how, struct err *err);
 

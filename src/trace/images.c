@@ -143,6 +143,14 @@ bool image_matches(const struct image *img, const char *name)
 
 int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *addr, struct err *err)
 {
+	bool ifunc;
+
+	return image_function(img, symbol, addr, &ifunc, err);
+}
+
+int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,
+                   struct err *err)
+{
 	const char *near[NEAR_NAMES];
 	struct sym_info si;
 	struct strbuf sb;
@@ -156,6 +164,7 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 		return -1;
 	if (found) {
 		*addr = img->base + si.addr;
+		*ifunc = si.ifunc;
 		return 0;
 	}
 	if (!err)
@@ -170,6 +179,46 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	err_set(err, ERR_CONFIG, "%s", sb.buf);
 	sb_fini(&sb);
 	return -1;
+}
+
+struct image *images_at(struct images *imgs, uint64_t addr)
+{
+	struct image **img;
+
+	vec_foreach (&imgs->list, img)
+		if (addr >= (*img)->start && addr < (*img)->end)
+			return *img;
+	return NULL;
+}
+
+bool image_is_plt(const struct image *img, uint64_t addr)
+{
+	struct sym_info si;
+
+	return img->sym && addr >= img->base &&
+	       sym_image_by_addr(img->sym, addr - img->base, &si, NULL) == 1 &&
+	       si.kind == SYM_KIND_PLT;
+}
+
+size_t image_names_at(const struct image *img, uint64_t addr, const char **out, size_t max)
+{
+	if (!img->sym || addr < img->base)
+		return 0;
+	return sym_image_names_at(img->sym, addr - img->base, out, max);
+}
+
+size_t image_ifunc_slots(const struct image *img, uint64_t resolver, const char *const *names,
+                         size_t n_names, struct sym_slot *out, size_t max)
+{
+	size_t n, i;
+
+	if (!img->sym)
+		return 0;
+	n = sym_image_ifunc_slots(img->sym, resolver ? resolver - img->base : 0, names, n_names,
+	                          out, max);
+	for (i = 0; i < n && i < max; i++)
+		out[i].addr += img->base;
+	return n;
 }
 
 int image_object_addr(const struct image *img, const char *name, uint64_t *addr)

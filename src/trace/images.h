@@ -14,6 +14,7 @@
 #include "util/err.h"
 
 struct sym_image;
+struct sym_slot;
 struct images;
 
 struct image {
@@ -52,6 +53,9 @@ struct image *images_find(struct images *imgs, uint64_t base);
 struct image *images_take(struct images *imgs, uint64_t base);
 void image_free(struct image *img);
 
+/* images_at - the binary whose mapped range holds addr, or NULL */
+struct image *images_at(struct images *imgs, uint64_t addr);
+
 /* images_foreach - call fn for every binary (in load order) */
 void images_foreach(struct images *imgs, void (*fn)(struct image *img, void *arg), void *arg);
 
@@ -70,6 +74,28 @@ bool image_matches(const struct image *img, const char *name);
  * there are any, similar symbol names.
  */
 int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *addr, struct err *err);
+
+/**
+ * image_function - image_symbol_addr(), also telling whether the symbol
+ * is an IFUNC (@addr is then its resolver's)
+ */
+int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,
+                   struct err *err);
+
+/* image_is_plt - is addr (runtime) a PLT stub of the binary? */
+bool image_is_plt(const struct image *img, uint64_t addr);
+
+/* image_names_at - sym_image_names_at() at a runtime address */
+size_t image_names_at(const struct image *img, uint64_t addr, const char **out, size_t max);
+
+/**
+ * image_ifunc_slots - sym_image_ifunc_slots() with runtime addresses
+ * @resolver: the IFUNC's resolver when this binary defines it, else 0
+ *
+ * out[].addr are runtime addresses; out[].init stays what the file holds.
+ */
+size_t image_ifunc_slots(const struct image *img, uint64_t resolver, const char *const *names,
+                         size_t n_names, struct sym_slot *out, size_t max);
 
 /* image_object_addr - the runtime address of a variable (data symbol); 0 or -1 */
 int image_object_addr(const struct image *img, const char *name, uint64_t *addr);

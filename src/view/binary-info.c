@@ -1,6 +1,7 @@
 /*
  * binary-info: one node per recorded binary, in the order they were
- * mapped, with the calls that loaded and unloaded it (docs/views.md).
+ * mapped, with the calls that loaded and unloaded it and the scopes
+ * resolved in it (docs/views.md).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,17 +35,49 @@ static void origin(struct view_ctx *v, const char *name, int64_t id)
 	view_origin_node(v, name, &e, NULL, NULL, true);
 }
 
+/* An address as a property, and its value with --addresses. */
+static void addr_props(struct view_ctx *v, const struct view_binary *b, const char *key,
+                       const char *addr_key, uint64_t addr)
+{
+	char hex[24];
+
+	kdl_emit_prop_string(&v->em, key, view_sym(v, addr, b->t_load, VIEW_ADDR_CODE));
+	if (!v->o.addresses)
+		return;
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, addr);
+	kdl_emit_prop_string(&v->em, addr_key, hex);
+}
+
+/* scope SYMBOL [entry=SYM] [resolver=SYM]: a scope resolved in the binary */
+static void scope_node(struct view_ctx *v, const struct view_binary *b,
+                       const struct reader_scope *sc)
+{
+	kdl_emit_node(&v->em, NULL, "scope");
+	kdl_emit_arg_string(&v->em, sc->symbol);
+	if (sc->addr)
+		addr_props(v, b, "entry", "addr", sc->addr);
+	if (sc->resolver)
+		addr_props(v, b, "resolver", "resolver_addr", sc->resolver);
+	kdl_emit_node_end(&v->em);
+}
+
 static void binary_node(struct view_ctx *v, const struct view_binary *b)
 {
+	size_t i, n = reader_scope_count(v->r), scopes = 0;
 	char range[48];
 
+	for (i = 0; i < n; i++)
+		scopes += reader_scope_at(v->r, i)->binary == b->id;
 	snprintf(range, sizeof(range), "0x%" PRIx64 "..0x%" PRIx64, b->start, b->end);
 	kdl_emit_node(&v->em, NULL, "binary");
 	kdl_emit_arg_string(&v->em, b->path);
 	kdl_emit_prop_string(&v->em, "addr_range", range);
-	if (b->load_event != STORE_NONE || b->unload_event != STORE_NONE) {
+	if (b->load_event != STORE_NONE || b->unload_event != STORE_NONE || scopes) {
 		kdl_emit_children_begin(&v->em);
 		origin(v, "loaded_by", b->load_event);
+		for (i = 0; i < n; i++)
+			if (reader_scope_at(v->r, i)->binary == b->id)
+				scope_node(v, b, reader_scope_at(v->r, i));
 		origin(v, "unloaded_by", b->unload_event);
 		kdl_emit_children_end(&v->em);
 	}

@@ -14,7 +14,7 @@ const char view_events_usage[] =
         "Usage: nosco dump -i FILE events\n"
         "\n"
         "Print every record of the trace file, one per line: metadata, argv,\n"
-        "binaries, threads, events, calls, then each thread's instructions.\n";
+        "binaries, scopes, threads, events, calls, then each thread's instructions.\n";
 
 /* A string needs quotes when a reader splitting on spaces would get it wrong. */
 static bool needs_quotes(const unsigned char *s, size_t len)
@@ -139,6 +139,31 @@ static void put_binary(FILE *out, const struct reader_binary *b)
 	put_id(out, "load_event", b->load_event);
 	put_id(out, "unload_event", b->unload_event);
 	fputc('\n', out);
+}
+
+/* A 0 address is "-": an IFUNC scope whose resolver never ran, a scope that is no IFUNC. */
+static void put_addr(FILE *out, const char *key, uint64_t addr)
+{
+	if (addr)
+		fprintf(out, " %s=0x%" PRIx64, key, addr);
+	else
+		fprintf(out, " %s=-", key);
+}
+
+static void dump_scopes(const struct view_args *a)
+{
+	size_t i;
+
+	for (i = 0; i < reader_scope_count(a->reader); i++) {
+		const struct reader_scope *sc = reader_scope_at(a->reader, i);
+
+		fprintf(a->out, "scope id=%" PRId64 " symbol=", sc->id);
+		put_str(a->out, sc->symbol, strlen(sc->symbol));
+		fprintf(a->out, " binary=%" PRId64, sc->binary);
+		put_addr(a->out, "addr", sc->addr);
+		put_addr(a->out, "resolver", sc->resolver);
+		fprintf(a->out, " depth=%" PRIu32 "\n", sc->depth);
+	}
 }
 
 static void put_thread(FILE *out, const struct reader_thread *t)
@@ -293,8 +318,11 @@ int view_events(const struct view_args *a, struct err *err)
 	}
 	dump_meta(a);
 	dump_argv(a);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		dump_records(a, i, &first);
+		if (i == 0)
+			dump_scopes(a);
+	}
 	dump_insns(a, &first);
 	if (first.kind == ERR_NONE)
 		return 0;

@@ -94,6 +94,7 @@ VARIANTS = {
     "pie": (["-fpie"], ["-pie"]),
     "static": (["-fno-pie"], ["-no-pie", "-static"]),
     "static-pie": (["-fpie"], ["-static-pie"]),
+    "now": (["-fpie"], ["-pie", "-Wl,-z,now"]),  # PIE bound at start (BIND_NOW), not lazily
     "stripped": (["-fpie"], ["-pie", "-s"]),
     "stripped-static": (["-fno-pie"], ["-no-pie", "-static", "-s"]),
 }
@@ -306,14 +307,15 @@ class Result:
     seconds: float = 0.0
 
 
-def run_program(argv, timeout, cwd, stdin=None, env=None):
-    """Run argv in a session of its own; on timeout kill the whole session."""
+def run_program(argv, timeout, cwd, stdin=None, env=None, merge=False):
+    """Run argv in a session of its own; on timeout kill the whole session.
+    merge: its stderr goes to its stdout (one stream, in the order written)."""
     start = time.monotonic()
     stdin_f = open(stdin, "rb") if stdin else subprocess.DEVNULL
     try:
         p = subprocess.Popen(argv, stdin=stdin_f, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, cwd=cwd, env=env,
-                             start_new_session=True, preexec_fn=_no_core)
+                             stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                             cwd=cwd, env=env, start_new_session=True, preexec_fn=_no_core)
     except OSError as e:
         return Result(127, b"", ("cannot run %s: %s\n" % (argv[0], e)).encode())
     finally:
@@ -330,7 +332,7 @@ def run_program(argv, timeout, cwd, stdin=None, env=None):
             out, err = b"", b"(output lost: pipes still open after the kill)\n"
         timed_out = True
     kill_session(p.pid)  # whatever it left behind
-    return Result(exit_code(p.returncode if p.returncode is not None else -9), out, err,
+    return Result(exit_code(p.returncode if p.returncode is not None else -9), out, err or b"",
                   timed_out, time.monotonic() - start)
 
 
@@ -356,7 +358,10 @@ def test_env(bind_now=True):
 # ---------------------------------------------------------------------------
 # Cases
 
-CASE_OPTIONS = ("exit", "stdout", "stdin", "timeout", "norm", "run-opts")
+CASE_OPTIONS = ("exit", "stdout", "stdin", "timeout", "norm", "run-opts", "calls")
+# A line of the calls view: its symbol column.
+CALLS_LINE = re.compile(r"^\s*\d+\s+tid=\S+\s+depth=\d+\s+insns=\S+\s+calls=\S+\s+(\S+)")
+CALLS_SPEC = re.compile(r"^(.+?)(>=|=)(\d+)$")
 PLACEHOLDER = re.compile(r"\{(out|tmp|src|build|fx:[\w.+-]+(?::[\w-]+)?)\}")
 
 
@@ -377,6 +382,7 @@ class Case:
     timeout: float = None
     norm: list = dataclasses.field(default_factory=list)
     run_opts: list = dataclasses.field(default_factory=list)
+    calls: list = dataclasses.field(default_factory=list)  # (glob, ">=" or "=", count)
     commands: list = dataclasses.field(default_factory=list)  # cmd: lists of words
 
     def expected_files(self):
@@ -483,6 +489,13 @@ def set_case_option(case, key, value, where):
             raise SetupError("%s: unknown norm rule %s" % (where, ", ".join(bad)))
     elif key == "run-opts":
         case.run_opts = shlex.split(value)
+    elif key == "calls":
+        for spec in value.split(","):
+            m = CALLS_SPEC.match(spec)
+            if not m:
+                raise SetupError("%s: calls= takes GLOB=N or GLOB>=N, comma-separated, not %r"
+                                 % (where, spec))
+            case.calls.append((m.group(1), m.group(2), int(m.group(3))))
 
 
 def expand_variants(case, target, where, fixtures):
@@ -702,6 +715,9 @@ class Engine:
             return Outcome(case.name, False, details)
 
         ok = True
+        if case.calls:
+            details += self.check_calls(case, tmp, deadline)
+            ok = not details
         norm = self.normalizer(tmp)
         for view in case.views:
             words = [self.subst(w, tmp) for w in view]
@@ -732,6 +748,24 @@ class Engine:
             ok = self.compare(actual, rel, tmp, details) and ok
         return Outcome(case.name, ok, details)
 
+    def check_calls(self, case, tmp, deadline):
+        """The calls= counts: calls whose symbol matches each glob ([]: all as said)."""
+        d = self.run([self.nosco, "dump", "-i", tmp / "out.trace", "calls"],
+                     deadline - time.monotonic(), tmp)
+        if d.timed_out or d.exit != 0:
+            return ["nosco dump calls %s" % ("timed out" if d.timed_out
+                                             else "exited %d" % d.exit)] + tail(d.stderr)
+        (tmp / "calls.out").write_bytes(d.stdout)
+        syms = [m.group(1) for m in map(CALLS_LINE.match,
+                                        d.stdout.decode(errors="replace").splitlines()) if m]
+        bad = []
+        for glob, op, want in case.calls:
+            n = sum(1 for sym in syms if fnmatch.fnmatchcase(sym, glob))
+            if n < want if op == ">=" else n != want:
+                bad.append("calls=%s%s%d: %d calls match (the calls view is in %s)"
+                           % (glob, op, want, n, display(tmp / "calls.out")))
+        return bad
+
     def check_kdl(self, view, output, path):
         """What our KDL reader finds wrong in a KDL view's output ([]: nothing)."""
         checker = self.build_dir / "tests" / "unit" / "test-view-kdl"
@@ -760,10 +794,17 @@ class Engine:
                                               % display(self.nosco)])
         lines = []
         for words in case.commands:
+            merge = words[-1:] == ["2>&1"]
+            if merge:
+                words = words[:-1]
             argv = [self.nosco] + [self.subst(w, tmp) for w in words]
-            r = self.run(argv, deadline - time.monotonic(), tmp)
-            lines.append("$ nosco " + cmdline(words))
-            lines += ["stdout| " + s for s in r.stdout.decode(errors="replace").splitlines()]
+            if self.verbose:
+                print("  run: " + shlex.join(str(a) for a in argv), flush=True)
+            r = run_program([str(a) for a in argv], deadline - time.monotonic(), tmp,
+                            env=self.env, merge=merge)
+            lines.append("$ nosco " + cmdline(words) + (" 2>&1" if merge else ""))
+            lines += [("output| " if merge else "stdout| ") + s
+                      for s in r.stdout.decode(errors="replace").splitlines()]
             lines += ["stderr| " + s for s in r.stderr.decode(errors="replace").splitlines()]
             lines.append("exit %d" % r.exit)
             if r.timed_out:
@@ -833,6 +874,10 @@ if a[:1] == ["run"]:
 if a[:1] == ["dump"]:
     if "broken" in a:
         sys.exit("nosco dump: broken view")
+    if a[-1:] == ["calls"]:
+        sys.stdout.write("0  tid=42  depth=1  insns=3  calls=1  main\n"
+                         "1  tid=42  depth=2  insns=9  calls=0    puts end=exit\n")
+        sys.exit(0)
     try:
         sys.stdout.write(open(a[a.index("-i") + 1]).read())
     except OSError as e:
@@ -853,8 +898,13 @@ st-dump-fails   /bin/echo   'ok'     events,broken    -- hi
 st-hang         /bin/echo   'hang'   events  timeout=2 -- hi
 st-output-only  /bin/echo   'ok'     calls   output-only -- hi
 st-exit-expected /bin/echo  'exit=3' events  exit=3 -- hi
+st-calls-pass   /bin/echo   'ok'     -       calls='main=1,p*>=1,*=2,printf=0' -- hi
+st-calls-fail   /bin/echo   'ok'     -       calls='main>=2' -- hi
+st-calls-none   /bin/echo   'ok'     -       calls='puts=0' -- hi
 st-cmd-pass     nosco dump -i {tmp}/nothing.trace events
 st-cmd-diff     nosco dump -i {tmp}/nothing.trace events
+st-cmd-merged   nosco dump -i {tmp}/nothing.trace events 2>&1
+st-cmd-apart    nosco dump -i {tmp}/nothing.trace events
 """
 
 SELF_TEST_EXPECTED = {
@@ -868,12 +918,18 @@ SELF_TEST_EXPECTED = {
                        "stderr| nosco dump: No such file or directory\nexit 1\n",
     "st-cmd-diff.cmd": "$ nosco dump -i {tmp}/nothing.trace events\n"
                        "stderr| nosco dump: no such file\nexit 1\n",
+    # One stream: what went to stderr shows as output.
+    "st-cmd-merged.cmd": "$ nosco dump -i {tmp}/nothing.trace events 2>&1\n"
+                         "output| nosco dump: No such file or directory\nexit 1\n",
+    "st-cmd-apart.cmd": "$ nosco dump -i {tmp}/nothing.trace events\n"
+                        "output| nosco dump: No such file or directory\nexit 1\n",
 }
 
 SELF_TEST_WANT = {"st-pass": True, "st-diff": False, "st-exit": False, "st-stdout": False,
                   "st-missing": False, "st-view-args": True, "st-dump-fails": False, "st-hang": False,
                   "st-output-only": True, "st-exit-expected": True, "st-cmd-pass": True,
-                  "st-cmd-diff": False}
+                  "st-cmd-diff": False, "st-calls-pass": True, "st-calls-fail": False,
+                  "st-calls-none": False, "st-cmd-merged": True, "st-cmd-apart": False}
 
 
 def self_test_normalizer(problems):

@@ -10,11 +10,13 @@
  * tree, events and instruction positions.
  *
  * The program's memory is a fake: two stacks (the thread's and an
- * alternate signal stack) served from buffers. Code addresses are made up
+ * alternate signal stack) and the fixture's first pages (its GOT, where
+ * IFUNC implementations are stored) served from buffers. Code addresses are made up
  * (the core never reads code), except scope entries, which come from a
  * tiny program compiled at test time and "loaded" at BASE; its symbol
  * addresses are read with nm, independently of nosco's symbol code.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -66,6 +68,11 @@
 #define TAIL             (BASE + sym.tail)
 #define TAIL2            (BASE + sym.tail2)
 #define PLAIN            (BASE + sym.plain)
+#define RESOLVER         (BASE + sym.pick)
+#define IMPL_A           (BASE + sym.impl_a)
+#define IMPL_B           (BASE + sym.impl_b)
+#define IREL_SLOT        (BASE + sym.irel_slot)
+#define N_REGIONS        3
 
 #define SYS_EXIT         60
 #define SYS_CLONE        56
@@ -76,7 +83,8 @@ static char prog_path[512];
 
 /* File addresses of the fixture's functions (from nm). */
 static struct {
-	uint64_t outer, inner, zero, tail, tail2, plain;
+	uint64_t outer, inner, zero, tail, tail2, plain, pick, impl_a, impl_b;
+	uint64_t irel_slot; /* the GOT slot of scope_ifunc's IRELATIVE relocation */
 } sym;
 
 /* Everything one test builds; reset before each test, released after it. */
@@ -89,7 +97,7 @@ static struct world {
 	struct region {
 		uint64_t lo;
 		uint64_t w[MEM_WORDS];
-	} mem[2];
+	} mem[N_REGIONS];
 	uint64_t armed[MAX_ARMS], disarmed[MAX_ARMS];
 	size_t n_armed, n_disarmed;
 } W;
@@ -108,7 +116,7 @@ struct thr {
 
 static uint64_t *word_at(uint64_t addr)
 {
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < N_REGIONS; i++)
 		if (addr >= W.mem[i].lo && addr < W.mem[i].lo + MEM_WORDS * 8 && !(addr & 7))
 			return &W.mem[i].w[(addr - W.mem[i].lo) / 8];
 	fail_msg("no fake memory at %#" PRIx64, addr);
@@ -128,7 +136,7 @@ static uint64_t peek(uint64_t addr)
 static long fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < N_REGIONS; i++) {
 		uint64_t lo = W.mem[i].lo, hi = lo + MEM_WORDS * 8;
 
 		if (addr < lo || addr >= hi)
@@ -170,6 +178,7 @@ static void world_open(const char *kdl)
 	memset(&W, 0, sizeof(W));
 	W.mem[0].lo = STACK_LO;
 	W.mem[1].lo = ALT_LO;
+	W.mem[2].lo = BASE;
 	if (config_parse(&W.cfg, kdl, "cfg.kdl", &err))
 		fail_msg("config: %s", err.msg);
 	W.path = xasprintf("%s/trace-%d.nosco", tmpdir, n++);
@@ -1692,8 +1701,48 @@ static void test_binary_unloaded_disarms_its_scopes_only(void **state)
 	assert_int_equal(b.unload_event, STORE_NONE);
 }
 
-/* At the end, scopes whose binary never loaded are an error; the trace is complete anyway. */
-static void test_finish_reports_scopes_whose_binary_never_loaded(void **state)
+/* stderr_begin/stderr_end - what nosco's messages (log_warn) say in between */
+static int saved_stderr = -1;
+static char stderr_path[600];
+
+static void stderr_begin(void)
+{
+	int fd;
+
+	snprintf(stderr_path, sizeof(stderr_path), "%s/stderr.txt", tmpdir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved_stderr >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+}
+
+static char *stderr_end(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f, *out = open_memstream(&buf, &len);
+	int c;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	f = fopen(stderr_path, "r");
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, out);
+	fclose(f);
+	fclose(out);
+	return buf;
+}
+
+/*
+ * Scopes whose binary never loaded are only warned about: at start, those
+ * the program cannot load by name either; at the end, the others. The
+ * trace is complete and the run a success.
+ */
+static void test_scopes_whose_binary_never_loaded_are_warnings(void **state)
 {
 	struct thr t;
 	struct err err = { 0 };
@@ -1702,17 +1751,164 @@ static void test_finish_reports_scopes_whose_binary_never_loaded(void **state)
 	world_open("call-depth 1\n"
 	           "trace scope_outer binary=prog\n"
 	           "trace scope_outer binary=prgo\n"
-	           "trace main binary=libzzz.so\n");
+	           "trace main binary=libzzz.so\n"
+	           "trace cos binary=libm.so.6\n"); /* a library of the system, never loaded */
 	load_binary(NULL, BASE);
+	stderr_begin();
+	core_binaries_settled(W.core);
+	EXPECT_TEXT(stderr_end(),
+	            "nosco: warning: cfg.kdl:3:1: scope \"scope_outer\" binary=\"prgo\": no binary "
+	            "of that name is loaded, nor a library of that name where the dynamic linker "
+	            "looks (did you mean \"prog\"?); the scope applies only if the program loads "
+	            "such a binary by its path or executes one\n"
+	            "nosco: warning: cfg.kdl:4:1: scope \"main\" binary=\"libzzz.so\": no binary "
+	            "of that name is loaded, nor a library of that name where the dynamic linker "
+	            "looks (loaded: prog); the scope applies only if the program loads such a "
+	            "binary by its path or executes one\n");
 	thread_start(&t, 100, NULL, MAIN, S0 + 0x100);
 	scope_hit(&t, OUTER, S0, RET0);
-	assert_int_equal(world_finish(STORE_END_KILLED, &err), -1);
-	assert_int_equal(err.kind, ERR_CONFIG);
-	assert_string_equal(err.msg,
-	                    "cfg.kdl:3:1: scope \"scope_outer\": no binary named \"prgo\" was "
-	                    "loaded (did you mean \"prog\"?); cfg.kdl:4:1: scope \"main\": no "
-	                    "binary named \"libzzz.so\" was loaded (loaded: prog)");
+	stderr_begin();
+	assert_int_equal(world_finish(STORE_END_KILLED, &err), 0);
+	EXPECT_TEXT(stderr_end(),
+	            "nosco: warning: cfg.kdl:5:1: scope \"cos\" binary=\"libm.so.6\": "
+	            "no binary of that name was loaded (loaded: prog); nothing was "
+	            "traced for it\n");
+	assert_int_equal(err.kind, ERR_NONE);
 	EXPECT_TEXT(tree(), "0 t0 scope ^- d1 [0,0) killed\n");
+}
+
+/* A run that failed says nothing more about them: the failure is what matters. */
+static void test_failed_run_does_not_warn_about_scopes(void **state)
+{
+	(void)state;
+	world_open("trace main binary=libm.so.6\n");
+	load_binary(NULL, BASE);
+	stderr_begin();
+	core_binaries_settled(W.core);
+	assert_int_equal(world_finish(STORE_END_KILLED, NULL), 0);
+	EXPECT_TEXT(stderr_end(), "");
+}
+
+/* scope_rows - the trace's scope records: "id symbol bBINARY entry resolver dDEPTH" */
+static char *scope_rows(void)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (i = 0; i < reader_scope_count(W.r); i++) {
+		const struct reader_scope *sc = reader_scope_at(W.r, i);
+
+		fprintf(f, "%" PRId64 " %s b%" PRId64 " %#" PRIx64 " %#" PRIx64 " d%u\n", sc->id,
+		        sc->symbol, sc->binary, sc->addr, sc->resolver, sc->depth);
+	}
+	fclose(f);
+	return buf;
+}
+
+static char *hex_rows(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *hex_rows(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static void ifunc_resolved(uint64_t resolver, uint64_t impl)
+{
+	struct err err = { 0 };
+
+	if (core_ifunc_resolved(W.core, resolver, impl, &err))
+		fail_msg("core_ifunc_resolved: %s", err.msg);
+}
+
+/*
+ * A scope on an IFUNC: its resolver is no scope entry but a resolver the
+ * backend watches; the scope is entered where the resolver sends the
+ * program, and the trace records both.
+ */
+static void test_ifunc_scope_is_entered_at_what_its_resolver_returns(void **state)
+{
+	uint64_t res[4];
+	struct thr t;
+	char *want;
+
+	(void)state;
+	world_open("call-depth 1\n"
+	           "trace scope_ifunc binary=prog call-depth=2\n");
+	load_binary(NULL, BASE); /* its slot still holds what the file holds: not relocated */
+	assert_int_equal(W.n_armed, 0);
+	assert_false(core_is_scope_entry(W.core, RESOLVER));
+	assert_int_equal(core_resolvers(W.core, BASE, res, 4), 1);
+	assert_int_equal(res[0], RESOLVER);
+	assert_int_equal(core_resolvers(W.core, BASE2, res, 4), 0);
+	/* The resolver ran (called by the dynamic linker): the scope is entered there. */
+	ifunc_resolved(RESOLVER, IMPL_B);
+	assert_int_equal(W.n_armed, 1);
+	assert_int_equal(W.armed[0], IMPL_B);
+	/* Again, or called directly: nothing new. A result outside every binary: ignored. */
+	ifunc_resolved(RESOLVER, IMPL_B);
+	ifunc_resolved(RESOLVER, 0);
+	ifunc_resolved(RESOLVER, 0x1000);
+	ifunc_resolved(OUTER, IMPL_A); /* not a watched resolver */
+	assert_int_equal(W.n_armed, 1);
+	thread_start(&t, 100, NULL, MAIN, S0 + 0x100);
+	scope_hit(&t, IMPL_B, S0, RET0);
+	EXPECT_RECORD(&t);
+	ret(&t);
+	EXPECT_FREE(&t);
+	finish(STORE_END_KILLED);
+
+	EXPECT_TEXT(tree(), "0 t0 scope ^- d1 [0,1) return\n");
+	EXPECT_CALL(0, IMPL_B, 0, RET0);
+	want = hex_rows("0 scope_ifunc b0 %#" PRIx64 " %#" PRIx64 " d2\n", IMPL_B, RESOLVER);
+	EXPECT_TEXT(scope_rows(), want);
+	free(want);
+}
+
+/*
+ * What the dynamic linker stored before the binary was reported (libraries
+ * loaded at start are reported after their relocation): the scope is
+ * entered there at once. A resolver returning something else later adds an
+ * entry and a record.
+ */
+static void test_ifunc_scope_reads_the_implementation_already_stored(void **state)
+{
+	struct err err = { 0 };
+	struct thr t;
+	char *want;
+
+	(void)state;
+	world_open("call-depth 1\n"
+	           "trace scope_ifunc binary=prog\n"
+	           "trace plain_func binary=prog\n");
+	poke(IREL_SLOT, IMPL_A);
+	thread_start(&t, 100, NULL, MAIN, S0 + 0x100);
+	load_binary(&t, BASE);
+	assert_int_equal(W.n_armed, 2);
+	assert_int_equal(W.armed[0], PLAIN);
+	assert_int_equal(W.armed[1], IMPL_A);
+	ifunc_resolved(RESOLVER, IMPL_B);
+	assert_int_equal(W.n_armed, 3);
+	assert_int_equal(W.armed[2], IMPL_B);
+	/* Unloaded: its entries go, and its resolver is no longer watched. */
+	assert_int_equal(core_binary_unloaded(W.core, t.th, &t.regs, BASE, &err), 0);
+	assert_int_equal(W.n_disarmed, 3);
+	assert_false(core_is_scope_entry(W.core, IMPL_A));
+	assert_int_equal(core_resolvers(W.core, BASE, NULL, 0), 0);
+	finish(STORE_END_KILLED);
+
+	want = hex_rows("0 scope_ifunc b0 %#" PRIx64 " %#" PRIx64 " d1\n"
+	                "1 plain_func b0 %#" PRIx64 " 0 d1\n"
+	                "2 scope_ifunc b0 %#" PRIx64 " %#" PRIx64 " d1\n",
+	                IMPL_A, RESOLVER, PLAIN, IMPL_B, RESOLVER);
+	EXPECT_TEXT(scope_rows(), want);
+	free(want);
 }
 
 /* Setup: the fixture program and its symbol addresses */
@@ -1726,8 +1922,14 @@ static const char prog_src[] =
         "F int scope_tail(int x) { return x ^ 5; }\n"
         "F int scope_tail2(int x) { return x | 9; }\n"
         "F int plain_func(int x) { return x << 2; }\n"
+        "F int impl_a(int x) { return x + 10; }\n"
+        "F int impl_b(int x) { return x + 20; }\n"
+        "typedef int (*fn)(int);\n"
+        "F fn pick_impl(void) { return impl_a; }\n"
+        "int scope_ifunc(int x) __attribute__((ifunc(\"pick_impl\")));\n"
         "int main(int c, char **v) { (void)v; return scope_outer(c) + scope_inner(c) +\n"
-        "  scope_zero(c) + scope_tail(c) + scope_tail2(c) + plain_func(c); }\n";
+        "  scope_zero(c) + scope_tail(c) + scope_tail2(c) + plain_func(c) +\n"
+        "  scope_ifunc(c); }\n";
 
 static int read_symbols(void)
 {
@@ -1750,9 +1952,22 @@ static int read_symbols(void)
 		     : !strcmp(name, "scope_tail")  ? (sym.tail = v, 1)
 		     : !strcmp(name, "scope_tail2") ? (sym.tail2 = v, 1)
 		     : !strcmp(name, "plain_func")  ? (sym.plain = v, 1)
+		     : !strcmp(name, "pick_impl")   ? (sym.pick = v, 1)
+		     : !strcmp(name, "impl_a")      ? (sym.impl_a = v, 1)
+		     : !strcmp(name, "impl_b")      ? (sym.impl_b = v, 1)
 		                                    : 0;
 	}
-	return pclose(p) == 0 && n == 6 ? 0 : -1;
+	if (pclose(p) != 0 || n != 9)
+		return -1;
+	/* The IRELATIVE slot, from readelf: "OFFSET INFO TYPE ... ADDEND" */
+	snprintf(cmd, sizeof(cmd), "readelf -rW '%s'", prog_path);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "R_X86_64_IRELATIV"))
+			sscanf(line, "%" SCNx64, &sym.irel_slot);
+	return pclose(p) == 0 && sym.irel_slot && sym.irel_slot < MEM_WORDS * 8 ? 0 : -1;
 }
 
 static int group_setup(void **state)
@@ -1834,7 +2049,10 @@ int main(void)
 		T(test_binary_loaded_arms_scope_entries),
 		T(test_missing_scope_symbol_is_config_error_with_location),
 		T(test_binary_unloaded_disarms_its_scopes_only),
-		T(test_finish_reports_scopes_whose_binary_never_loaded),
+		T(test_scopes_whose_binary_never_loaded_are_warnings),
+		T(test_failed_run_does_not_warn_about_scopes),
+		T(test_ifunc_scope_is_entered_at_what_its_resolver_returns),
+		T(test_ifunc_scope_reads_the_implementation_already_stored),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -106,6 +106,12 @@ static int build_fixtures(void)
 		       tpath(pie ? "got-pie" : "got-nopie"), tpath(pie ? "got-pie" : "got-nopie"),
 		       tpath(pie ? "got-pie-s" : "got-nopie-s")))
 			return -1;
+	if (sh("gcc -O1 -shared -fPIC %s/ifunc.c -o %s && "
+	       "gcc -O1 -DCALLER %s/ifunc.c %s -o %s && "
+	       "gcc -O1 -no-pie -fno-PIE -DSELF %s/ifunc.c -o %s",
+	       FIXTURES, tpath("libifunc.so"), FIXTURES, tpath("libifunc.so"),
+	       tpath("ifunc-caller"), FIXTURES, tpath("ifunc-self")))
+		return -1;
 	if (sh("g++ -O1 -g %s/cxx.cc -o %s", FIXTURES, tpath("cxx")) ||
 	    sh("gcc -O1 -shared -fPIC -Wl,-soname,libsymtest.so.1 %s/lib.c -o %s", FIXTURES,
 	       tpath("libsymtest.so")))
@@ -288,6 +294,95 @@ static void test_aliases(void **state)
 	assert_int_equal(sym_image_by_name_all(img, "memcpy", all, 8), 2);
 	assert_int_equal(addr_of(img, "memcpy"), all[0].addr);
 	assert_true(all[0].addr != all[1].addr);
+	sym_image_free(img);
+}
+
+/* relocs - readelf's dynamic relocations of a file, one per line */
+static char *relocs(const char *path)
+{
+	char cmd[600], *buf = NULL, line[512];
+	size_t len = 0;
+	FILE *p, *out = open_memstream(&buf, &len);
+
+	snprintf(cmd, sizeof(cmd), "readelf -rW '%s'", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		fputs(line, out);
+	pclose(p);
+	fclose(out);
+	return buf;
+}
+
+/* The readelf line relocating slot (a file address) has type and, if given, names what */
+static void expect_reloc(const char *text, uint64_t slot, const char *type, const char *what)
+{
+	char key[32];
+	const char *line;
+
+	snprintf(key, sizeof(key), "%016" PRIx64 " ", slot);
+	line = strstr(text, key);
+	if (!line)
+		fail_msg("no relocation of %#" PRIx64 " in\n%s", slot, text);
+	if (strncmp(strstr(line, "R_X86_64_"), type, strlen(type)) || (what && !strstr(line, what)))
+		fail_msg("relocation of %#" PRIx64 " is not %s %s: %.*s", slot, type,
+		         what ? what : "", (int)strcspn(line, "\n"), line);
+}
+
+/* IFUNCs: the flag, the names at the resolver, the slots the implementation is stored in. */
+static void test_ifunc(void **state)
+{
+	const char *names[8];
+	struct sym_image *img = open_ok(tpath("libifunc.so"));
+	struct sym_slot slots[8];
+	struct sym_info si;
+	uint64_t resolver = addr_of(img, "symtest_ifunc");
+	char *text;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sym_image_by_name(img, "symtest_ifunc", &si, NULL), 1);
+	assert_true(si.ifunc);
+	assert_int_equal(sym_image_by_name(img, "symtest_resolve", &si, NULL), 1);
+	assert_false(si.ifunc); /* the resolver's own (local) name: a plain function */
+	assert_int_equal(si.addr, resolver);
+	assert_int_equal(sym_image_by_name(img, "symtest_use", &si, NULL), 1);
+	assert_false(si.ifunc);
+	n = sym_image_names_at(img, resolver, names, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(sym_image_names_at(img, resolver, names, 1), 3);
+	assert_int_equal(sym_image_names_at(img, resolver + 1, names, 8), 0);
+	/* The object's own calls of both names go through JUMP_SLOTs (they are preemptible). */
+	n = sym_image_names_at(img, resolver, names, 8);
+	text = relocs(tpath("libifunc.so"));
+	assert_int_equal(sym_image_ifunc_slots(img, resolver, names, n, slots, 8), 2);
+	expect_reloc(text, slots[0].addr, "R_X86_64_JUMP_SLOT", "symtest_ifunc");
+	expect_reloc(text, slots[1].addr, "R_X86_64_JUMP_SLOT", "symtest_ifunc");
+	assert_true(slots[0].addr != slots[1].addr);
+	assert_true(slots[0].init != 0); /* the lazy PLT entry */
+	assert_int_equal(sym_image_ifunc_slots(img, resolver, names, 1, slots, 0), 1);
+	free(text);
+	sym_image_free(img);
+	/* A program calling it: its JUMP_SLOT, found by the name only. */
+	img = open_ok(tpath("ifunc-caller"));
+	names[0] = "symtest_ifunc";
+	text = relocs(tpath("ifunc-caller"));
+	assert_int_equal(sym_image_ifunc_slots(img, 0, names, 1, slots, 8), 1);
+	expect_reloc(text, slots[0].addr, "R_X86_64_JUMP_SLOT", "symtest_ifunc");
+	names[0] = "symtest_use";
+	assert_int_equal(sym_image_ifunc_slots(img, 0, names, 1, slots, 8), 0);
+	free(text);
+	sym_image_free(img);
+	/* A program defining it: IRELATIVE slots whose addend is the resolver (one per name). */
+	img = open_ok(tpath("ifunc-self"));
+	resolver = addr_of(img, "symtest_ifunc");
+	names[0] = "symtest_ifunc";
+	text = relocs(tpath("ifunc-self"));
+	assert_int_equal(sym_image_ifunc_slots(img, resolver, names, 1, slots, 8), 2);
+	expect_reloc(text, slots[0].addr, "R_X86_64_IRELATIV", NULL);
+	expect_reloc(text, slots[1].addr, "R_X86_64_IRELATIV", NULL);
+	assert_int_equal(sym_image_ifunc_slots(img, resolver + 1, names, 1, slots, 8), 0);
+	free(text);
 	sym_image_free(img);
 }
 
@@ -843,16 +938,27 @@ static void test_unwind_speed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_headers),         cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_build_id),        cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_aliases),         cmocka_unit_test(test_outside_size),
-		cmocka_unit_test(test_stripped_main),   cmocka_unit_test(test_plt),
-		cmocka_unit_test(test_debug_file),      cmocka_unit_test(test_cxx),
-		cmocka_unit_test(test_demangle),        cmocka_unit_test(test_near_names),
-		cmocka_unit_test(test_memory_image),    cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_system_main),     cmocka_unit_test(test_unwind_fp),
-		cmocka_unit_test(test_unwind_cfi),      cmocka_unit_test(test_unwind_nocfi),
-		cmocka_unit_test(test_unwind_fallback), cmocka_unit_test(test_unwind_modules),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_build_id),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_ifunc),
+		cmocka_unit_test(test_outside_size),
+		cmocka_unit_test(test_stripped_main),
+		cmocka_unit_test(test_plt),
+		cmocka_unit_test(test_debug_file),
+		cmocka_unit_test(test_cxx),
+		cmocka_unit_test(test_demangle),
+		cmocka_unit_test(test_near_names),
+		cmocka_unit_test(test_memory_image),
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_system_main),
+		cmocka_unit_test(test_unwind_fp),
+		cmocka_unit_test(test_unwind_cfi),
+		cmocka_unit_test(test_unwind_nocfi),
+		cmocka_unit_test(test_unwind_fallback),
+		cmocka_unit_test(test_unwind_modules),
 		cmocka_unit_test(test_unwind_speed),
 	};
 

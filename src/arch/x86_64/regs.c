@@ -55,6 +55,11 @@ uint64_t arch_regs_arg(const struct arch_regs *r, int n)
 	}
 }
 
+uint64_t arch_regs_ret(const struct arch_regs *r)
+{
+	return REG(r, rax);
+}
+
 uint64_t arch_regs_rep_count(const struct arch_regs *r)
 {
 	return REG(r, rcx);

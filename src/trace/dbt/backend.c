@@ -32,6 +32,15 @@ static int arm_scope(void *ctx, uint64_t addr, struct err *err)
 	return 0;
 }
 
+/* So must a hook of the tracer's added while the program runs (an IFUNC resolver's return). */
+static void hook_added(struct tracee *t, uint64_t addr)
+{
+	struct dbt *d = t->engine;
+
+	if (d->n_ids)
+		dbt_invalidate(d, addr, addr + 1);
+}
+
 static void disarm_scope(void *ctx, uint64_t addr)
 {
 	struct dbt *d = ctx;
@@ -104,6 +113,7 @@ static int dbt_run(struct session *s, struct err *err)
 	core_coarse_times(core);
 	tracee_init(&t, core, s->stop);
 	t.record_hook = dbt_record_hook;
+	t.hook_added = hook_added;
 	t.engine = &d;
 	ret = dbt_mem_init(&d, err);
 	if (!ret)

@@ -75,6 +75,7 @@ void escape_hooks_forget(struct tracee *t)
 	size_t i = 0;
 	void *h;
 
+	ifunc_forget(t);
 	while (hashmap_next(&t->hooks, &i, NULL, &h))
 		free(h);
 	hashmap_fini(&t->hooks);
@@ -107,6 +108,8 @@ int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct e
 	uint64_t target;
 	uint64_t *it;
 
+	if (ifunc_on_hook(t, th, addr, err))
+		return -1;
 	if (!h || th->dir.mode != CORE_RUN_TO_RETURN)
 		return 0;
 	target = target_of(t, th, h);

@@ -103,7 +103,7 @@ static int report(struct tracee *t, struct tthread *th, const char *path, const 
 
 	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, &b, err))
 		return -1;
-	return escape_hooks_add(t, base, err);
+	return escape_hooks_add(t, base, err) || ifunc_hooks_add(t, base, err) ? -1 : 0;
 }
 
 static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, struct err *err)
@@ -202,6 +202,15 @@ static uint64_t exe_bias(const char *exe, uint64_t entry)
 	return bias;
 }
 
+/* settle - the binaries the program starts with are all reported */
+static void settle(struct tracee *t)
+{
+	if (t->lm.settled)
+		return;
+	t->lm.settled = true;
+	core_binaries_settled(t->core);
+}
+
 int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 {
 	char exe_link[64], exe[PATH_MAX];
@@ -241,6 +250,9 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	          (unsigned long long)t->lm.r_debug);
 	if (t->lm.r_brk && tracee_bp_add(t, t->lm.r_brk, BP_INTERNAL, err))
 		return -1;
+	/* Without a dynamic linker to load more, the program starts with what it has. */
+	if (!ai.base || !t->lm.r_brk)
+		settle(t);
 	return 0;
 }
 
@@ -329,6 +341,7 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 		e = &t->lm.known.data[i];
 		if (e->name[0] && !contains(cur, n, e)) {
 			escape_hooks_remove(t, e->base);
+			ifunc_hooks_remove(t, e->base);
 			ret = core_binary_unloaded(t->core, th->core, &th->regs, e->base, err);
 		}
 	}
@@ -344,5 +357,8 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 	for (i = 0; i < n; i++)
 		vec_push(&t->lm.known, cur[i]);
 	free(cur);
+	/* The first consistent list: the dynamic linker has loaded what the program needs. */
+	if (!ret)
+		settle(t);
 	return ret;
 }

@@ -21,6 +21,7 @@ void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *sto
 	hashmap_init(&t->threads);
 	hashmap_init(&t->bps);
 	hashmap_init(&t->hooks);
+	hashmap_init(&t->resolvers);
 	hashmap_init(&t->children);
 	hashmap_init(&t->parked);
 }
@@ -39,6 +40,7 @@ void tracee_fini(struct tracee *t)
 	hashmap_fini(&t->bps);
 	escape_hooks_forget(t);
 	hashmap_fini(&t->hooks);
+	hashmap_fini(&t->resolvers);
 	hashmap_fini(&t->children);
 	hashmap_fini(&t->parked);
 	vec_free(&t->queue);

@@ -97,6 +97,7 @@ struct linkmap {
 	uint64_t exe_dynamic; /* the executable's PT_DYNAMIC in memory, 0 if static */
 	uint64_t interp_base;
 	uint64_t vdso_base;
+	bool settled; /* the binaries the program starts with were all reported */
 	VEC(struct linkmap_entry) known;
 };
 
@@ -104,9 +105,11 @@ struct tracee {
 	pid_t pid;
 	int mem_fd; /* /proc/PID/mem, reopened after exec */
 	struct core *core;
-	struct hashmap threads;  /* tid -> struct tthread */
-	struct hashmap bps;      /* address -> struct bp */
-	struct hashmap hooks;    /* address -> hook kind (escape.c) */
+	struct hashmap threads;             /* tid -> struct tthread */
+	struct hashmap bps;                 /* address -> struct bp */
+	struct hashmap hooks;               /* address -> hook kind (escape.c) */
+	struct hashmap resolvers;           /* IFUNC resolver -> struct resolver (ifunc.c) */
+	VEC(struct ifunc_wait) ifunc_waits; /* threads in those resolvers */
 	struct hashmap children; /* pid -> how it was created, for stops seen before the event */
 	struct hashmap parked;   /* tid -> wait status of stops from not yet announced tasks */
 	VEC(struct tracee_event) queue;
@@ -128,6 +131,12 @@ struct tracee {
 	 */
 	int (*record_hook)(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
 	void *engine; /* that engine's state */
+	/*
+	 * A hook (an internal breakpoint) was added while the program runs:
+	 * the engine must see threads reach addr from now on, even code it
+	 * has translated already. NULL for the step engine.
+	 */
+	void (*hook_added)(struct tracee *t, uint64_t addr);
 	/* a CPU free for helper threads (neither nosco's nor the program's when pinned), or -1 */
 	int spare_cpu;
 	/* single-step hypervisor-emulated instructions too (NOSCO_STEP_TRUST_TRAPS) */
@@ -137,6 +146,14 @@ struct tracee {
 struct tracee_event {
 	pid_t tid;
 	int status;
+};
+
+/* A thread in an IFUNC resolver whose result a scope needs (ifunc.c). */
+struct ifunc_wait {
+	pid_t tid;
+	uint64_t resolver;
+	uint64_t ret; /* its return address */
+	uint64_t sp;  /* the stack pointer at its entry */
 };
 
 /* --- spawn.c --- */
@@ -223,7 +240,12 @@ int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err);
 void escape_hooks_remove(struct tracee *t, uint64_t base);
 /* escape_hooks_forget - drop them all without touching memory (after exec) */
 void escape_hooks_forget(struct tracee *t);
-/* escape_on_hook - th is at a hook: if it runs a truncated call, watch the target */
+/*
+ * escape_on_hook - th is at one of the tracer's hooks (an internal
+ * breakpoint other than r_brk), with its registers read: at an unwinding
+ * hook, if it runs a truncated call, watch the target; at an IFUNC
+ * resolver or its return, ifunc_on_hook()
+ */
 int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
 /* escape_take_resume - is addr one of th's watched targets? (it is then unwatched) */
 bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
@@ -249,6 +271,15 @@ bool tracee_hold_if_world_stopped(struct tracee *t, struct tthread *th, int stat
 bool tracee_is_thread_of(pid_t tid, pid_t pid);
 /* tracee_shares_memory - do tasks a and b share one address space (vfork, CLONE_VM)? */
 bool tracee_shares_memory(pid_t a, pid_t b, int event);
+
+/* --- ifunc.c: what the IFUNC resolvers of scopes return --- */
+/* ifunc_hooks_add - watch the resolvers the core lists for the binary at base */
+int ifunc_hooks_add(struct tracee *t, uint64_t base, struct err *err);
+void ifunc_hooks_remove(struct tracee *t, uint64_t base);
+/* ifunc_forget - drop them all without touching memory (after exec) */
+void ifunc_forget(struct tracee *t);
+/* ifunc_on_hook - th is at addr, with its registers read: a resolver's entry or return? */
+int ifunc_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
 
 /* --- linkmap.c --- */
 /**
