@@ -22,6 +22,11 @@ uint32_t core_call_budget(const struct core_thread *th)
 	return f->max_level - f->level;
 }
 
+uint32_t core_open_frames(const struct core_thread *th)
+{
+	return (uint32_t)th->frames.len;
+}
+
 int core_record_blocks(struct core *c, struct core_thread *th, const struct store_run *runs,
                        size_t n, struct err *err)
 {

@@ -238,6 +238,9 @@ uint64_t core_close_sp(const struct core_thread *th);
 /* core_call_budget - how many calls nested below the innermost frame are recorded */
 uint32_t core_call_budget(const struct core_thread *th);
 
+/* core_open_frames - the thread's open frames: returns out of them all end what it records */
+uint32_t core_open_frames(const struct core_thread *th);
+
 /**
  * core_transfer - core_step() for a control transfer already recorded as
  * the last instruction of a block given to core_record_blocks()

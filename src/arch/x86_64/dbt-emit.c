@@ -181,6 +181,9 @@ void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
 	}
 	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
 	gs_mov(c, true, RCX, DBT_CTX_UP);
+	gs_mov(c, false, RCX, DBT_CTX_OUT);
+	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
+	gs_mov(c, true, RCX, DBT_CTX_OUT);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 }
 
@@ -315,7 +318,8 @@ int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 	return c->full ? -1 : 0;
 }
 
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in)
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
+                      uint64_t leave)
 {
 	uint8_t lea[8] = { 0x48, 0x8d, 0xa4, 0x24 }; /* lea rsp, [rsp+imm32] */
 
@@ -330,7 +334,14 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in)
 	gs_mov(c, false, RCX, DBT_CTX_UP);
 	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
 	gs_mov(c, true, RCX, DBT_CTX_UP);
+	gs_mov(c, false, RCX, DBT_CTX_OUT);
+	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
+	gs_mov(c, true, RCX, DBT_CTX_OUT);
+	put(c, "\xe3\x0e", 2);                /* jrcxz +14: past the restore and the jmp */
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
+	dbt_x86_emit_jmp(c, dispatch);        /* 5 bytes */
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	dbt_x86_emit_jmp(c, leave);
 }
 
 void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,

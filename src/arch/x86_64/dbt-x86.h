@@ -29,7 +29,9 @@
 #define DBT_CTX_JMPT    0x28 /* its cache address, once looked up */
 #define DBT_CTX_UP      0x30 /* calls that may still be entered before the tracer decides */
 #define DBT_CTX_TABLE   0x38 /* the address of the lookup table (struct dbt_x86_entry[]) */
-#define DBT_CTX_SIZE    4096
+#define DBT_CTX_OUT                                                                                \
+	0x40 /* returns that may still be made before the thread leaves what it records */
+#define DBT_CTX_SIZE 4096
 
 /* Ring records are 32-bit words: a block id, or this tag and the 64-bit rsp after an insn. */
 #define DBT_REC_SP 0xffffffffu
@@ -132,8 +134,14 @@ void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot);
  * Return: 0, or -1 if its operand cannot be rewritten (nothing written).
  */
 int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in);
-/* dbt_x86_emit_ret - pop the return address into gs:[TARGET], release imm bytes, count up */
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in);
+/*
+ * dbt_x86_emit_ret - pop the return address into gs:[TARGET], release imm
+ * bytes, count the call budget up and gs:[OUT] down, then go to @dispatch
+ * (the lookup), or to @leave when gs:[OUT] reached 0 (the thread returned
+ * out of the outermost frame the tracer records: the tracer decides).
+ */
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
+                      uint64_t leave);
 /**
  * dbt_x86_emit_syscall - the syscall, unless eax is one of @nrs: then go to @hyper
  * (a hypercall with the state of just before the syscall)

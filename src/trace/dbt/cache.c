@@ -187,8 +187,8 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
 		dbt_x86_emit_jmp(c, rg->dispatch);
 		break;
 	case DBT_FLOW_RET:
-		dbt_x86_emit_ret(c, in);
-		dbt_x86_emit_jmp(c, rg->dispatch);
+		/* Out of the outermost recorded frame: as an indirect miss, the tracer decides. */
+		dbt_x86_emit_ret(c, in, rg->dispatch, rg->ind_miss);
 		break;
 	case DBT_FLOW_SYSCALL:
 		dbt_x86_emit_syscall(c, in, special_syscalls,

@@ -130,13 +130,14 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 {
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
-	uint64_t up = core_call_budget(th->core);
+	uint64_t up = core_call_budget(th->core), out = core_open_frames(th->core);
 
 	dt->app_gs = r.u.gs_base;
 	r.u.gs_base = dt->ctx;
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	r.u.rip = b->entry;
 	memcpy(dt->ctxp + DBT_CTX_UP, &up, 8);
+	memcpy(dt->ctxp + DBT_CTX_OUT, &out, 8);
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
@@ -364,6 +365,21 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
 	return tracee_resume(d->t, th, false, err);
 }
 
+/*
+ * returned_out - did the thread return out of every frame it had when it
+ * entered the cache? It then leaves what the core records, most likely,
+ * and runs natively from there (on_sync). The count only decides when to
+ * ask: a longjmp or an exception makes it wrong either way, and the
+ * replay says what really happened.
+ */
+static bool returned_out(const struct dbt_thread *dt)
+{
+	uint64_t out;
+
+	memcpy(&out, dt->ctxp + DBT_CTX_OUT, 8);
+	return out == 0;
+}
+
 /* on_hyper - th executed the hypercall int3 at at */
 static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const struct dbt_hyper *h,
                     struct err *err)
@@ -376,6 +392,8 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	switch (h->kind) {
 	case HY_EXIT:
 	case HY_INDIRECT:
+		if (h->kind == HY_INDIRECT && returned_out(dt))
+			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		if (h->kind == HY_INDIRECT)
 			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
 		/* A miss is served while the worker replays: translation leaves the core alone. */
