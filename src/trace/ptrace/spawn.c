@@ -3,6 +3,12 @@
  * exec so that the parent can seize it with every option set; the program
  * then starts traced from its very first instruction. PTRACE_O_EXITKILL
  * makes sure no traced process outlives nosco.
+ *
+ * Where it runs (--cpu): by default (CPU_ANY) nothing is pinned, and the
+ * program and its children have the CPUs nosco was started with, as they
+ * would without nosco (programs size their thread pools by it). CPU_SAME and
+ * CPU_SPLIT pin the program to one CPU, which it sees (sched_getaffinity,
+ * nproc).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -122,7 +122,7 @@ struct tracee {
 	 */
 	int (*record_hook)(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
 	void *engine; /* that engine's state */
-	/* a CPU free for helper threads (neither nosco's nor the program's when pinned), or -1 */
+	/* a CPU for helper threads, not nosco's nor the program's when they are pinned, or -1 */
 	int spare_cpu;
 };
 
