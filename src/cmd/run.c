@@ -31,9 +31,11 @@ static const char run_usage[] =
         "  -e, --engine ENGINE   how to trace: 'dbt' (a code cache, the default,\n"
         "                        docs/engine.md) or 'step' (single-stepping, the\n"
         "                        reference)\n"
-        "      --cpu WHERE       where nosco and the program run: 'same' CPU (the\n"
-        "                        default, much the fastest), two CPUs ('split'), or\n"
-        "                        wherever the OS puts them ('any')\n"
+        "      --cpu WHERE       where nosco and the program run: wherever the OS\n"
+        "                        puts them ('any', the default: the program sees the\n"
+        "                        CPUs it would see without nosco), or pinned to one\n"
+        "                        CPU ('same', faster for --engine step, but the\n"
+        "                        program sees one CPU) or two ('split')\n"
         "  -v, --verbose         say more about what happens (twice: debug output)\n"
         "  -h, --help            show this help\n"
         "\n"
@@ -195,7 +197,7 @@ static int trace(struct session *s, const struct backend_ops *engine, const char
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .cpu = CPU_SAME };
+	struct run_opts o = { .cpu = CPU_ANY };
 	const struct backend_ops *engine;
 	struct session s = { 0 };
 	struct config cfg;

@@ -24,11 +24,15 @@
 #include "trace/core.h"
 #include "util/err.h"
 
-/* ptrace round trips cost several times more across CPUs. */
+/*
+ * Where nosco and the program run (--cpu, docs/cli.md). ptrace round trips
+ * cost several times more across CPUs, but a pinned program sees that it
+ * is (sched_getaffinity, nproc), so nothing is pinned by default.
+ */
 enum cpu_placement {
-	CPU_SAME,  /* tracer and program on the CPU the tracer started on */
-	CPU_SPLIT, /* on two different CPUs (for measurements) */
-	CPU_ANY,   /* wherever the OS schedules them */
+	CPU_ANY,   /* wherever the OS schedules them: the program keeps nosco's CPUs */
+	CPU_SAME,  /* tracer and program pinned to the CPU the tracer started on */
+	CPU_SPLIT, /* pinned to two different CPUs (for measurements) */
 };
 
 struct session {

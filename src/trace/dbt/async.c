@@ -105,7 +105,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* pin_worker - on the spare CPU if there is one (the tracer and the program share theirs) */
+/* pin_worker - on the spare CPU if there is one (--cpu same: tracer and program share theirs) */
 static void pin_worker(struct dbt *d, pthread_t thread)
 {
 	cpu_set_t set;

@@ -3,6 +3,13 @@
  * exec so that the parent can seize it with every option set; the program
  * then starts traced from its very first instruction. PTRACE_O_EXITKILL
  * makes sure no traced process outlives nosco.
+ *
+ * Where it runs (--cpu): by default (CPU_ANY) nothing is pinned, and the
+ * program and its children have the CPUs nosco was started with, as they
+ * would without nosco (programs size their thread pools by it). CPU_SAME and
+ * CPU_SPLIT pin the program to one CPU, which it sees (sched_getaffinity,
+ * nproc); a child that leaves the tracer gets nosco's CPUs back
+ * (tracee_cpu_release).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +106,17 @@ static int other_cpu(int a, int b)
 	return -1;
 }
 
+void tracee_cpu_release(struct tracee *t, pid_t pid)
+{
+	cpu_set_t set;
+
+	if (!t->cpus || sched_getaffinity(pid, sizeof(set), &set))
+		return;
+	/* Only if it is still where we put it: the program may have chosen CPUs of its own. */
+	if (CPU_COUNT(&set) == 1 && CPU_ISSET(t->program_cpu, &set))
+		sched_setaffinity(pid, sizeof(*t->cpus), t->cpus);
+}
+
 static void child_exec(const char *path, char *const *argv, int child_cpu, int report_fd)
 {
 	int e;
@@ -175,6 +193,12 @@ int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu
 		if (child_cpu < 0)
 			child_cpu = here;
 		t->spare_cpu = other_cpu(here, child_cpu);
+		t->cpus = xmalloc(sizeof(*t->cpus));
+		if (sched_getaffinity(0, sizeof(*t->cpus), t->cpus)) {
+			free(t->cpus);
+			t->cpus = NULL;
+		}
+		t->program_cpu = child_cpu;
 		pin_to(here);
 	}
 	pid = fork();

@@ -48,6 +48,8 @@ void tracee_fini(struct tracee *t)
 	if (t->mem_fd >= 0)
 		close(t->mem_fd);
 	t->mem_fd = -1;
+	free(t->cpus);
+	t->cpus = NULL;
 }
 
 void tracee_kill(struct tracee *t)

@@ -10,6 +10,7 @@
 #ifndef NOSCO_TRACE_PTRACE_TRACEE_H
 #define NOSCO_TRACE_PTRACE_TRACEE_H
 
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -137,8 +138,12 @@ struct tracee {
 	 * has translated already. NULL for the step engine.
 	 */
 	void (*hook_added)(struct tracee *t, uint64_t addr);
-	/* a CPU free for helper threads (neither nosco's nor the program's when pinned), or -1 */
+	/* a CPU for helper threads, not nosco's nor the program's when they are pinned, or -1 */
 	int spare_cpu;
+	/* when the program is pinned (--cpu same, split): to program_cpu, and
+	 * cpus are the CPUs nosco was started with; NULL when it is not */
+	cpu_set_t *cpus;
+	int program_cpu;
 	/* single-step hypervisor-emulated instructions too (NOSCO_STEP_TRUST_TRAPS) */
 	bool trust_step_traps;
 };
@@ -172,6 +177,11 @@ char *tracee_resolve_program(const char *program, struct err *err);
  */
 int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu_placement cpu,
                  struct err *err);
+/**
+ * tracee_cpu_release - give a process leaving the tracer (a forked child
+ * detached) the CPUs nosco was started with, if the program was pinned
+ */
+void tracee_cpu_release(struct tracee *t, pid_t pid);
 
 void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop);
 void tracee_fini(struct tracee *t);

@@ -427,6 +427,7 @@ static int new_process(struct tracee *t, struct tthread *parent, pid_t pid, int 
 	if (!tracee_shares_memory(t->pid, pid, event)) {
 		if (tracee_bp_clean_child(t, pid, err))
 			return -1;
+		tracee_cpu_release(t, pid);
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
 		return 0;
 	}
@@ -466,6 +467,7 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 
 	if (th->kind == TT_SHARED_CHILD) {
 		/* Our vfork child has its own memory now: let it go. */
+		tracee_cpu_release(t, th->tid);
 		ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
 		tracee_thread_remove(t, th->tid);
 		return 0;
