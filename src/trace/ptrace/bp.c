@@ -77,7 +77,6 @@ void tracee_bp_forget_all(struct tracee *t)
 {
 	size_t i = 0;
 	void *bp;
-
 	struct tthread *th;
 
 	while (hashmap_next(&t->bps, &i, NULL, &bp))
@@ -85,10 +84,8 @@ void tracee_bp_forget_all(struct tracee *t)
 	hashmap_fini(&t->bps);
 	hashmap_init(&t->bps);
 	i = 0;
-	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
 		th->step_bp = 0;
-		th->bp_stepping = false;
-	}
 }
 
 int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err)

@@ -149,7 +149,6 @@ int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *e
 		req = PTRACE_CONT;
 	else
 		drop_step_bp(t, th);
-	th->bp_stepping = by_bp;
 	th->inject = 0;
 	th->resume_epoch = t->bp_epoch;
 	if (ptrace(req, th->tid, NULL, (void *)(long)sig)) {

@@ -68,9 +68,9 @@ struct tthread {
 	/* run by another engine (the dbt code cache) while recording: resumed with
 	 * PTRACE_CONT, not stepped, when the world is let go */
 	bool engine_owned;
-	/* the breakpoint after an instruction stepped by a breakpoint (0: none) */
+	/* resumed to run its instruction up to this breakpoint after it (0: not):
+	 * its int3 stop there ends the step */
 	uint64_t step_bp;
-	bool bp_stepping; /* resumed to run up to step_bp: its next int3 stop there ends the step */
 	uint64_t held_sigs; /* signals (bit N-1: N) that came between that instruction and its int3
 	                     */
 };
@@ -238,8 +238,8 @@ int tracee_resume_world(struct tracee *t, struct err *err);
  * A step over an instruction a hypervisor may emulate (arch_insn's
  * hv_emulated: the pending one, or the one at the pc) is made by a
  * breakpoint after it and PTRACE_CONT, since the trap after such a step
- * can be lost; th->bp_stepping then says so, and the stop at th->step_bp
- * (pc one past it) ends the step. Not when a signal handler is about to be
+ * can be lost; th->step_bp then says where, and the stop there (pc one
+ * past it) ends the step. Not when a signal handler is about to be
  * entered: that step stops at the handler, before the instruction.
  */
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err);

@@ -641,7 +641,7 @@ int step_handle(struct tracee *t, const struct tracee_event *ev, struct session 
 		on_death(t, ev->tid, ev->status);
 		return 0;
 	}
-	r = th->bp_stepping ? on_bp_step_stop(t, th, ev->status, err) : 0;
+	r = th->step_bp ? on_bp_step_stop(t, th, ev->status, err) : 0;
 	if (r)
 		return r < 0 ? -1 : 0;
 	return on_stop(t, th, ev->status, err);
