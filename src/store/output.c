@@ -167,20 +167,6 @@ static const char writer_pragmas[] = "PRAGMA page_size=16384;"
                                      "PRAGMA cache_size=-32768;"
                                      "PRAGMA foreign_keys=OFF;";
 
-/*
- * The new trace takes the mode and owner of the file it replaces (a
- * private trace stays private); SQLite gives its journals the same.
- */
-static void keep_mode(const char *path, const struct stat *old)
-{
-	bool owned;
-
-	if (!old->st_nlink)
-		return;
-	owned = !chown(path, old->st_uid, old->st_gid);
-	chmod(path, old->st_mode & (owned ? 07777 : 0777));
-}
-
 int store_open_db(struct store *s, const struct stat *old, struct err *err)
 {
 	int rc;
@@ -195,7 +181,9 @@ int store_open_db(struct store *s, const struct stat *old, struct err *err)
 		s->db = NULL;
 		return -1;
 	}
-	keep_mode(s->path, old);
+	/* A private trace stays private; SQLite gives its journals the same mode. */
+	if (old->st_nlink)
+		path_take_mode(s->path, old);
 	sqlite3_extended_result_codes(s->db, 1);
 	/* Readers of a live trace hold short read locks: wait a little for them. */
 	sqlite3_busy_timeout(s->db, 50);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/path.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -114,8 +115,7 @@ out:
 
 bool libpath_has(const char *name, const char *exe, const char *runpath)
 {
-	const char *slash = exe ? strrchr(exe, '/') : NULL;
-	char *origin = slash ? xstrndup(exe, (size_t)(slash - exe)) : xstrdup(".");
+	char *origin = exe ? path_dir(exe) : xstrdup(".");
 	bool found =
 	        in_path(getenv("LD_LIBRARY_PATH"), name, origin) || in_path(runpath, name, origin);
 	size_t i;

@@ -89,15 +89,12 @@ static int std_fd(const char *out)
 }
 
 /* The new file looks like the one it replaces (or like any new file). */
-static void set_mode(int fd, const struct stat *old)
+static void set_mode(int fd, const char *path, const struct stat *old)
 {
 	mode_t mask;
-	bool owned;
 
 	if (old) {
-		/* root keeps a user's file the user's; a file given to nobody loses set-id bits */
-		owned = !fchown(fd, old->st_uid, old->st_gid);
-		fchmod(fd, old->st_mode & (owned ? 07777 : 0777));
+		path_take_mode(path, old);
 		return;
 	}
 	/* mkstemp makes it private; a new output is an ordinary file. */
@@ -117,7 +114,7 @@ static int open_replacement(struct outfile *o, const char *path, const struct st
 	fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, ERR_IO, "cannot write %s", o->name);
-	set_mode(fd, old);
+	set_mode(fd, o->tmp, old);
 	if (open_stream(o, fd, true, err)) {
 		unlink(o->tmp);
 		return -1;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +59,13 @@ char *path_follow(const char *path, struct err *err)
 	err_set(err, ERR_IO, "%s: too many levels of symbolic links", path);
 	free(cur);
 	return NULL;
+}
+
+void path_take_mode(const char *path, const struct stat *old)
+{
+	bool owned = !chown(path, old->st_uid, old->st_gid);
+
+	chmod(path, old->st_mode & (owned ? 07777 : 0777));
 }
 
 const char *path_kind(mode_t mode)

@@ -7,6 +7,7 @@
 #ifndef NOSCO_UTIL_PATH_H
 #define NOSCO_UTIL_PATH_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util/err.h"
@@ -26,6 +27,15 @@ char *path_dir(const char *path);
  * Return: a new string (free() it), or NULL with err.
  */
 char *path_follow(const char *path, struct err *err);
+
+/**
+ * path_take_mode - give the new file at path the mode and owner of the one it replaces
+ * @old: what stat() said of the old file
+ *
+ * A private output stays private, and root keeps a user's file the user's;
+ * a file that cannot be given to its old owner loses its set-id bits.
+ */
+void path_take_mode(const char *path, const struct stat *old);
 
 /* path_kind - "a directory", "a FIFO", ...: what a file that is not a regular one is */
 const char *path_kind(mode_t mode);
