@@ -78,18 +78,29 @@ static size_t find_view(const char *name)
 	return v;
 }
 
+/* view_list - "thread-info, call-info, ...": the views' names, from the table, into list */
+static const char *view_list(char list[static 256])
+{
+	size_t v;
+
+	list[0] = '\0';
+	for (v = 0; v < N_VIEWS; v++) {
+		strcat(list, v ? ", " : "");
+		strcat(list, views[v].name);
+	}
+	return list;
+}
+
 /* "unknown view 'x'", with the view most likely meant and the list. */
 static int unknown_view(const char *name)
 {
 	const char *names[N_VIEWS], *guess;
-	char list[256] = "";
+	char buf[256];
+	const char *list = view_list(buf);
 	size_t v;
 
-	for (v = 0; v < N_VIEWS; v++) {
+	for (v = 0; v < N_VIEWS; v++)
 		names[v] = views[v].name;
-		strcat(list, v ? ", " : "");
-		strcat(list, names[v]);
-	}
 	guess = near_closest(name, names, N_VIEWS);
 	if (guess)
 		return cmd_usage_error("dump", "unknown view '%s', did you mean '%s'? (views: %s)",
@@ -322,14 +333,14 @@ int cmd_dump(int argc, char **argv)
 	struct dump_opts o = { .symbols = true };
 	struct err err;
 	size_t v;
+	char list[256];
+	const char *misplaced;
 	int ret, first;
 
 	if (parse_dump_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (optind >= argc)
-		return cmd_usage_error("dump",
-		                       "missing VIEW (one of thread-info, call-info, "
-		                       "call-trace, exec-trace, binary-info, calls, events)");
+		return cmd_usage_error("dump", "missing VIEW (one of %s)", view_list(list));
 	v = find_view(argv[optind]);
 	if (v == N_VIEWS)
 		return unknown_view(argv[optind]);
@@ -337,9 +348,9 @@ int cmd_dump(int argc, char **argv)
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;
 	ret = view_check_args(argc - first, argv + first, &err);
-	if (ret < 0 && misplaced_option(argc - first, argv + first))
-		return misplaced_option_error(misplaced_option(argc - first, argv + first),
-		                              views[v].name);
+	misplaced = ret < 0 ? misplaced_option(argc - first, argv + first) : NULL;
+	if (misplaced)
+		return misplaced_option_error(misplaced, views[v].name);
 	if (ret < 0)
 		return view_usage_error(views[v].name, err.msg);
 	if (ret > 0) {

@@ -68,7 +68,7 @@ static void read_dynamic(struct sym_image *img, const GElf_Phdr *ph)
 {
 	Elf_Data *data;
 	GElf_Dyn dyn;
-	uint64_t strtab = 0, soname = 0, runpath = 0, rpath = 0;
+	uint64_t strtab = 0, soname = 0, runpath = 0, rpath = 0, path;
 	size_t avail;
 	const uint8_t *s;
 
@@ -92,9 +92,9 @@ static void read_dynamic(struct sym_image *img, const GElf_Phdr *ph)
 	if (s && avail)
 		img->soname = dup_str((const char *)s, avail);
 	/* The dynamic linker ignores DT_RPATH when there is a DT_RUNPATH. */
-	if (runpath || rpath)
-		s = sym_image_bytes(img, strtab + (runpath ? runpath : rpath), &avail);
-	if ((runpath || rpath) && s && avail)
+	path = runpath ? runpath : rpath;
+	s = path ? sym_image_bytes(img, strtab + path, &avail) : NULL;
+	if (s && avail)
 		img->runpath = dup_str((const char *)s, avail);
 }
 
