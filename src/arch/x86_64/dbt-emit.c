@@ -49,7 +49,7 @@ static void gs_mov(struct dbt_code *c, bool store, int reg, uint32_t off)
 	put(c, b, sizeof(b));
 }
 
-enum { RAX = 0, RCX = 1 };
+enum { RAX = 0, RCX = 1, RSP = 4 };
 
 uint64_t dbt_x86_emit_int3(struct dbt_code *c)
 {
@@ -72,19 +72,30 @@ void dbt_x86_emit_log_block(struct dbt_code *c, uint32_t id)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 }
 
-void dbt_x86_emit_log_sp(struct dbt_code *c)
+/* log_value - append the record tag, reg (rcx or rsp) to the ring; rax holds the cursor */
+static void log_value(struct dbt_code *c, uint32_t tag, int reg)
 {
+	uint8_t st[4] = { 0x48, 0x89, (uint8_t)(0x40 | reg << 3), 0x04 }; /* mov [rax+4], reg */
+	uint8_t tg[6] = { 0xc7, 0x00 };                                   /* mov dword [rax], tag */
+
 	/*
 	 * The highest store comes first: if the record crosses into the
-	 * guard page, nothing of it is written before the fault.
+	 * guard page, nothing of it is written before the fault (which
+	 * points rax at the next ring and runs the store again).
 	 */
+	put32(tg + 2, tag);
 	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
 	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
-	put(c, "\x48\x89\x60\x04", 4);         /* mov [rax+4], rsp */
-	put(c, "\xc7\x00\xff\xff\xff\xff", 6); /* mov dword [rax], DBT_REC_SP */
-	put(c, "\x48\x8d\x40\x0c", 4);         /* lea rax, [rax+12] */
+	put(c, st, sizeof(st));
+	put(c, tg, sizeof(tg));
+	put(c, "\x48\x8d\x40\x0c", 4); /* lea rax, [rax+12] */
 	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+}
+
+void dbt_x86_emit_log_sp(struct dbt_code *c)
+{
+	log_value(c, DBT_REC_SP, RSP);
 }
 
 int dbt_x86_emit_copy(struct dbt_code *c, const struct dbt_insn *in)
@@ -181,6 +192,7 @@ void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
 	}
 	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
 	gs_mov(c, true, RCX, DBT_CTX_UP);
+	gs_mov(c, true, RSP, DBT_CTX_CALL_SP);
 	gs_mov(c, false, RCX, DBT_CTX_OUT);
 	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
 	gs_mov(c, true, RCX, DBT_CTX_OUT);
@@ -196,6 +208,49 @@ uint64_t dbt_x86_emit_trunc(struct dbt_code *c)
 {
 	dbt_x86_emit_restore_rcx(c);
 	return dbt_x86_emit_int3(c);
+}
+
+/* restore_flags - the flags and rax back, as saved by lahf; seto al (rax spilled) */
+static void restore_flags(struct dbt_code *c)
+{
+	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+}
+
+uint64_t dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                                 uint64_t exit_slot, uint64_t fdispatch)
+{
+	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
+	uint8_t *ja;
+	uint64_t from;
+
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+	gs_mov(c, false, RCX, DBT_CTX_CALL_SP);
+	put(c, "\x48\x8d\x49\xf8", 4); /* lea rcx, [rcx-8] */
+	put(c, "\x48\x39\xcc", 3);     /* cmp rsp, rcx */
+	ja = c->p;
+	put(c, "\x77\x00", 2); /* ja trunc */
+	from = c->pc;
+	restore_flags(c);
+	dbt_x86_emit_push_ret(c, retslot);
+	if (target) {
+		memcpy(imm + 2, &target, 8);
+		put(c, imm, sizeof(imm));
+	} else {
+		gs_mov(c, false, RCX, DBT_CTX_TARGET);
+	}
+	log_value(c, DBT_REC_FREE_IN, RCX);
+	gs_mov(c, true, RSP, DBT_CTX_FREE_SP);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	if (target)
+		dbt_x86_emit_jmp_slot(c, exit_slot);
+	else
+		dbt_x86_emit_jmp(c, fdispatch);
+	if (!c->full)
+		ja[1] = (uint8_t)(c->pc - from);
+	restore_flags(c);
+	return dbt_x86_emit_trunc(c);
 }
 
 void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot)
@@ -318,8 +373,8 @@ int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 	return c->full ? -1 : 0;
 }
 
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
-                      uint64_t leave)
+/* pop_target - the return address into gs:[TARGET], and the ret's imm bytes released */
+static void pop_target(struct dbt_code *c, const struct dbt_insn *in)
 {
 	uint8_t lea[8] = { 0x48, 0x8d, 0xa4, 0x24 }; /* lea rsp, [rsp+imm32] */
 
@@ -329,6 +384,18 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
 		put32(lea + 4, in->ret_imm);
 		put(c, lea, sizeof(lea));
 	}
+}
+
+void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch)
+{
+	pop_target(c, in);
+	dbt_x86_emit_jmp(c, fdispatch);
+}
+
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
+                      uint64_t leave)
+{
+	pop_target(c, in);
 	/* A return gives the caller's call back to the count. */
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_UP);
@@ -367,17 +434,38 @@ void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const i
 	put(c, in->a.bytes, in->a.len);
 }
 
-void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss)
+/* restore_lookup - the application's state back in the lookup (rax, rcx, flags spilled) */
+static void restore_lookup(struct dbt_code *c)
 {
-	uint8_t mask[6] = { 0x81, 0xe1 }; /* and ecx, DBT_TABLE_SLOTS - 1 */
-	uint8_t *jne, *je, *jmp;
-	uint64_t probe, next;
+	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
+	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+}
+
+void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss)
+{
+	uint8_t mask[6] = { 0x81, 0xe1 };                /* and ecx, DBT_TABLE_SLOTS - 1 */
+	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x24, 0x25 }; /* cmp rsp, gs:[FREE_SP] */
+	uint8_t ja[6] = { 0x0f, 0x87 };                  /* ja back (rel32) */
+	uint8_t *jne, *je, *jmp, *back = NULL;
+	uint64_t probe, next, back_end = 0;
 
 	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
 	gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
+	if (rec_dispatch) {
+		/* Above the unrecorded call's frame: it returned (or was left), record again. */
+		put32(cmp + 5, DBT_CTX_FREE_SP);
+		put(c, cmp, sizeof(cmp));
+		back = c->p;
+		put(c, ja, sizeof(ja));
+		back_end = c->pc;
+	}
 	gs_mov(c, false, RAX, DBT_CTX_TARGET);
+	if (rec_dispatch)
+		put(c, "\x48\x0f\xba\xe8\x3f", 5); /* bts rax, 63: DBT_X86_FREE_KEY */
 	put32(mask + 2, DBT_TABLE_SLOTS - 1);
 	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
 	put(c, "\x48\xc1\xe9\x03", 4); /* shr rcx, 3 */
@@ -391,10 +479,7 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss)
 	put(c, "\x75\x00", 2);         /* jne next */
 	put(c, "\x48\x8b\x49\x08", 4); /* mov rcx, [rcx+8] */
 	gs_mov(c, true, RCX, DBT_CTX_JMPT);
-	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
-	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
-	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
-	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	restore_lookup(c);
 	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[JMPT] */
 	put(c, (uint8_t[4]){ DBT_CTX_JMPT }, 4);
 	next = c->pc;
@@ -411,11 +496,14 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss)
 	jmp[1] = (uint8_t)(int8_t)((int64_t)probe - (int64_t)c->pc);
 	je[1] = (uint8_t)(int8_t)((int64_t)c->pc - (int64_t)(next + 4 + 2));
 	/* miss: the application's state back, the target still in gs:[TARGET] */
-	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
-	put(c, "\x04\x7f\x9e", 3);
-	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
-	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	restore_lookup(c);
 	*miss = dbt_x86_emit_int3(c);
+	if (!back)
+		return;
+	put32(back + 2, (uint32_t)(c->pc - back_end));
+	restore_lookup(c);
+	log_value(c, DBT_REC_FREE_OUT, RSP);
+	dbt_x86_emit_jmp(c, rec_dispatch);
 }
 
 uint64_t dbt_x86_emit_gadget(struct dbt_code *c)

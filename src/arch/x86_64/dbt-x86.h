@@ -31,22 +31,37 @@
 #define DBT_CTX_TABLE   0x38 /* the address of the lookup table (struct dbt_x86_entry[]) */
 #define DBT_CTX_OUT                                                                                \
 	0x40 /* returns that may still be made before the thread leaves what it records */
+#define DBT_CTX_FREE_SP                                                                            \
+	0x48 /* the entry rsp of the call the thread runs unrecorded (past the depth limit) */
+#define DBT_CTX_CALL_SP                                                                            \
+	0x50 /* rsp before the last call counted down: the innermost frame's entry rsp + 8 */
 #define DBT_CTX_SIZE 4096
 
-/* Ring records are 32-bit words: a block id, or this tag and the 64-bit rsp after an insn. */
-#define DBT_REC_SP 0xffffffffu
+/*
+ * Ring records are 32-bit words: a block id, or one of these tags and a
+ * 64-bit value: the rsp after an instruction that set it; the target of
+ * a call the thread entered unrecorded ("free": past the depth limit, no
+ * records until it returns); the rsp once the thread is above that call's
+ * frame again (it returned, or left it otherwise).
+ */
+#define DBT_REC_SP       0xffffffffu
+#define DBT_REC_FREE_IN  0xfffffffeu
+#define DBT_REC_FREE_OUT 0xfffffffdu
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
 
 /* The lookup table: application address -> cache address, open addressing. */
 struct dbt_x86_entry {
-	uint64_t app;   /* 0: empty */
+	uint64_t app;   /* 0: empty; DBT_X86_FREE_KEY set: the unrecorded translation */
 	uint64_t cache; /* where to continue (a block, or a miss stub) */
 };
 
-#define DBT_TABLE_BITS  20
-#define DBT_TABLE_SLOTS (1u << DBT_TABLE_BITS)
-#define DBT_TABLE_SPILL 256 /* probes run past the end this far, never further */
+/* Unrecorded translations are keyed by their address with this bit set. */
+#define DBT_X86_FREE_KEY (1ull << 63)
+
+#define DBT_TABLE_BITS   20
+#define DBT_TABLE_SLOTS  (1u << DBT_TABLE_BITS)
+#define DBT_TABLE_SPILL  256 /* probes run past the end this far, never further */
 
 /*
  * dbt_x86_hash - the table slot where the lookup of app starts (as the
@@ -121,12 +136,30 @@ void dbt_x86_emit_jmp(struct dbt_code *c, uint64_t to);
  */
 void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t taken);
 /**
- * dbt_x86_emit_call_check - count a call down; at 0 go to @trunc (a hypercall
- * with the application state of just before the call)
+ * dbt_x86_emit_call_check - count a call down (and keep rsp in gs:[CALL_SP]);
+ * at 0 go to @trunc (with rcx spilled, the application state of just before
+ * the call otherwise)
  */
 void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc);
 /* dbt_x86_emit_trunc - the code at trunc: restore rcx, then int3; returns the int3's address */
 uint64_t dbt_x86_emit_trunc(struct dbt_code *c);
+/**
+ * dbt_x86_emit_free_entry - the code at trunc of a call over budget that
+ * enters its callee unrecorded, if the thread is still inside the frame
+ * whose entry used the budget up (rsp at most gs:[CALL_SP] - 8: no
+ * unwinding the count missed): push the return address held in @retslot,
+ * log the target (@target, or gs:[TARGET] when 0: an indirect call), keep
+ * the callee's entry rsp in gs:[FREE_SP], then go on to @exit_slot's
+ * target (direct) or to @fdispatch (the unrecorded lookup). Unrecorded
+ * blocks log nothing; the unrecorded lookup ends that as soon as rsp is
+ * above gs:[FREE_SP]. The push comes first: a fault there
+ * leaves nothing logged, as before the call. Outside that frame, the
+ * hypercall whose address it returns (the tracer decides).
+ */
+uint64_t dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                                 uint64_t exit_slot, uint64_t fdispatch);
+/* dbt_x86_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
+void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */
 void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot);
 /**
@@ -152,10 +185,14 @@ void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const i
 void dbt_x86_emit_restore_rcx(struct dbt_code *c);
 /**
  * dbt_x86_emit_dispatch - the shared lookup of gs:[TARGET] in the table
+ * @rec_dispatch: 0 for the lookup of recorded translations. Otherwise this
+ *        is the lookup of unrecorded ones (keys with DBT_X86_FREE_KEY), and
+ *        where it goes with rsp above gs:[FREE_SP]: the unrecorded call
+ *        returned (or was left), which it logs (DBT_REC_FREE_OUT, rsp)
  * @miss: receives the address of its int3, reached with the application's
  *        registers and flags restored when the table has no entry
  */
-void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t *miss);
+void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss);
 /* dbt_x86_emit_gadget - syscall; int3: the tracer's remote system calls */
 uint64_t dbt_x86_emit_gadget(struct dbt_code *c);
 /* dbt_x86_align - pad with int3 to a multiple of n */

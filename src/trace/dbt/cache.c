@@ -120,11 +120,34 @@ static uint32_t decode(struct dbt *d, uint64_t addr, struct dbt_insn *out)
 	return n;
 }
 
-static int n_exits(const struct dbt_insn *term)
+/* key - where the translation of addr is filed (unrec: the unrecorded one) */
+static uint64_t key(uint64_t addr, bool unrec)
 {
+	return unrec ? addr | DBT_X86_FREE_KEY : addr;
+}
+
+/*
+ * enters_free - does b's call, once over budget, enter its callee
+ * unrecorded? Not a call of the next instruction, which reads the pc
+ * (the core opens no frame for it): that one stops as before.
+ */
+static bool enters_free(const struct dbt_block *b)
+{
+	const struct dbt_insn *t = &b->insns[b->n - 1];
+
+	return !b->free && (t->flow == DBT_FLOW_CALL_IND ||
+	                    (t->flow == DBT_FLOW_CALL && t->target != t->a.addr + t->a.len));
+}
+
+static int n_exits(const struct dbt_block *b)
+{
+	const struct dbt_insn *term = &b->insns[b->n - 1];
+
 	switch (term->flow) {
 	case DBT_FLOW_JCC:
 		return 2;
+	case DBT_FLOW_CALL:
+		return enters_free(b) ? 2 : 1; /* the callee, and its unrecorded translation */
 	case DBT_FLOW_CALL_IND:
 	case DBT_FLOW_JMP_IND:
 	case DBT_FLOW_RET:
@@ -136,16 +159,18 @@ static int n_exits(const struct dbt_insn *term)
 
 /* The layout of a block's exits while it is emitted. */
 struct exits {
-	uint64_t slot[2], miss[2], target[2];
+	uint64_t slot[3], miss[3], target[3];
+	bool free[3];
 	int n;
 	uint64_t retslot; /* CALL: the return address */
 	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
 };
 
-static void exit_to(struct dbt_code *c, struct exits *x, uint64_t target)
+static void exit_to(struct dbt_code *c, const struct dbt_block *b, struct exits *x, uint64_t target)
 {
 	x->target[x->n] = target;
+	x->free[x->n] = b->free;
 	dbt_x86_emit_jmp_slot(c, x->slot[x->n++]);
 }
 
@@ -154,17 +179,17 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
                             struct exits *x)
 {
 	const struct dbt_insn *in = &b->insns[b->n - 1];
-	uint64_t next = in->a.addr + in->a.len;
+	uint64_t next = in->a.addr + in->a.len, dispatch = b->free ? rg->fdispatch : rg->dispatch;
 
 	switch (in->flow) {
 	case DBT_FLOW_JMP:
-		exit_to(c, x, in->target);
+		exit_to(c, b, x, in->target);
 		break;
 	case DBT_FLOW_JCC:
 		/* The taken exit comes right after the fall-through one. */
 		dbt_x86_emit_jcc(c, in, c->pc + (in->short_jcc ? in->a.len + 7u : 6u) + 6);
-		exit_to(c, x, next);
-		exit_to(c, x, in->target);
+		exit_to(c, b, x, next);
+		exit_to(c, b, x, in->target);
 		break;
 	case DBT_FLOW_CALL:
 	case DBT_FLOW_CALL_IND:
@@ -172,48 +197,63 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
 			c->full = true; /* an operand it cannot rewrite: refuse the block */
 			return;
 		}
-		dbt_x86_emit_call_check(c, x->pad);
+		if (!b->free)
+			dbt_x86_emit_call_check(c, x->pad);
 		dbt_x86_emit_push_ret(c, x->retslot);
 		if (in->flow == DBT_FLOW_CALL)
-			exit_to(c, x, in->target);
+			exit_to(c, b, x, in->target);
 		else
-			dbt_x86_emit_jmp(c, rg->dispatch);
+			dbt_x86_emit_jmp(c, dispatch);
+		/* The unrecorded exit was laid out with the pad (emit_data). */
+		if (in->flow == DBT_FLOW_CALL && enters_free(b))
+			x->n = 2;
 		break;
 	case DBT_FLOW_JMP_IND:
 		if (dbt_x86_emit_target(c, in)) {
 			c->full = true;
 			return;
 		}
-		dbt_x86_emit_jmp(c, rg->dispatch);
+		dbt_x86_emit_jmp(c, dispatch);
 		break;
 	case DBT_FLOW_RET:
 		/* Out of the outermost recorded frame: as an indirect miss, the tracer decides. */
-		dbt_x86_emit_ret(c, in, rg->dispatch, rg->ind_miss);
+		if (b->free)
+			dbt_x86_emit_free_ret(c, in, rg->fdispatch);
+		else
+			dbt_x86_emit_ret(c, in, rg->dispatch, rg->ind_miss);
 		break;
 	case DBT_FLOW_SYSCALL:
 		dbt_x86_emit_syscall(c, in, special_syscalls,
 		                     sizeof(special_syscalls) / sizeof(special_syscalls[0]),
 		                     x->pad);
 		b->term_end = (uint32_t)(c->pc - b->body);
-		exit_to(c, x, next);
+		exit_to(c, b, x, next);
 		break;
 	default: /* a block cut before a sync address, a step or the window's end */
 		b->term_end = (uint32_t)(c->pc - b->body);
-		exit_to(c, x, next);
+		exit_to(c, b, x, next);
 		break;
 	}
 }
 
-/* emit_data - the slots, the return address, the misses and the pad, before the head */
-static void emit_data(struct dbt_code *c, const struct dbt_insn *term, struct exits *x)
+/*
+ * emit_data - the slots, the return address, the misses and the pad,
+ * before the head. The pad of a recorded call is where it goes over
+ * budget: into its callee unrecorded (the last exit, for a direct call),
+ * or a hypercall; the pad of a system call is its hypercall.
+ */
+static void emit_data(struct dbt_region *rg, struct dbt_code *c, const struct dbt_block *b,
+                      struct exits *x)
 {
-	int ne = n_exits(term), i;
+	const struct dbt_insn *term = &b->insns[b->n - 1];
+	bool call = term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND;
+	int ne = n_exits(b), i;
 
 	for (i = 0; i < ne; i++) {
 		x->slot[i] = c->pc;
 		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
 	}
-	if (term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND) {
+	if (call) {
 		uint64_t ret = term->a.addr + term->a.len;
 
 		x->retslot = c->pc;
@@ -221,8 +261,17 @@ static void emit_data(struct dbt_code *c, const struct dbt_insn *term, struct ex
 	}
 	for (i = 0; i < ne; i++)
 		x->miss[i] = dbt_x86_emit_int3(c);
-	if (term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND ||
-	    term->flow == DBT_FLOW_SYSCALL) {
+	if (enters_free(b)) {
+		bool direct = term->flow == DBT_FLOW_CALL;
+
+		x->pad = c->pc;
+		if (direct) {
+			x->target[ne - 1] = term->target;
+			x->free[ne - 1] = true;
+		}
+		x->pad_int3 = dbt_x86_emit_free_entry(c, x->retslot, direct ? term->target : 0,
+		                                      direct ? x->slot[ne - 1] : 0, rg->fdispatch);
+	} else if ((call && !b->free) || term->flow == DBT_FLOW_SYSCALL) {
 		x->pad = c->pc;
 		dbt_x86_emit_restore_rcx(c);
 		x->pad_int3 = dbt_x86_emit_int3(c);
@@ -247,12 +296,13 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	}
 
 	b->start = c.pc;
-	emit_data(&c, term, &x);
+	emit_data(rg, &c, b, &x);
 	b->cache = c.pc;
 	if (b->sync)
 		dbt_x86_emit_int3(&c);
 	b->entry = c.pc;
-	dbt_x86_emit_log_block(&c, b->id);
+	if (!b->free)
+		dbt_x86_emit_log_block(&c, b->id);
 	b->body = c.pc;
 	for (k = 0; k + 1 < b->n || (k < b->n && term->flow == DBT_FLOW_NEXT); k++) {
 		b->off[k] = (uint32_t)(c.pc - b->body);
@@ -260,7 +310,7 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 			*bad = k;
 			return -1;
 		}
-		if (b->insns[k].sp_dynamic)
+		if (b->insns[k].sp_dynamic && !b->free)
 			dbt_x86_emit_log_sp(&c);
 	}
 	if (term->flow != DBT_FLOW_NEXT)
@@ -278,18 +328,19 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	b->n_exits = (uint8_t)x.n;
 	for (i = 0; i < x.n; i++) {
 		struct dbt_link l = { x.slot[i], x.miss[i] };
-		struct dbt_block *to = hashmap_get(&d->by_addr, x.target[i]);
+		uint64_t at = key(x.target[i], x.free[i]);
+		struct dbt_block *to = hashmap_get(&d->by_addr, at);
 
-		b->exits[i] = (struct dbt_exit){ x.slot[i], x.miss[i], x.target[i] };
+		b->exits[i] = (struct dbt_exit){ x.slot[i], x.miss[i], x.target[i], x.free[i] };
 		memcpy(dbt_tracer_ptr(d, l.slot), &l.miss, 8);
 		if (to) {
 			dbt_link(d, l, to);
 		} else {
-			struct dbt_waits *w = hashmap_get(&d->waiting, x.target[i]);
+			struct dbt_waits *w = hashmap_get(&d->waiting, at);
 
 			if (!w) {
 				w = xcalloc(1, sizeof(*w));
-				hashmap_put(&d->waiting, x.target[i], w);
+				hashmap_put(&d->waiting, at, w);
 			}
 			vec_push(&w->links, l);
 		}
@@ -321,10 +372,10 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b)
 			d->table_populated[chunk / 8] |= (uint8_t)(1u << chunk % 8);
 			dbt_populate(d->shm + chunk * DBT_TABLE_CHUNK, DBT_TABLE_CHUNK);
 		}
-		if (tab[i].app && tab[i].app != b->addr)
+		if (tab[i].app && tab[i].app != key(b->addr, b->free))
 			continue;
 		tab[i].cache = b->cache;
-		__atomic_store_n(&tab[i].app, b->addr, __ATOMIC_RELEASE);
+		__atomic_store_n(&tab[i].app, key(b->addr, b->free), __ATOMIC_RELEASE);
 		return;
 	}
 }
@@ -368,8 +419,8 @@ static void add_id(struct dbt *d, struct dbt_block *b)
 	__atomic_store_n(&d->n_ids, b->id + 1, __ATOMIC_RELEASE);
 }
 
-/* translate - one block at addr, registered and linked; NULL if it cannot be */
-static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t addr)
+/* translate - one block at addr (unrec: unrecorded), registered and linked; NULL if it cannot be */
+static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec)
 {
 	struct dbt_insn insns[DBT_BLOCK_MAX];
 	struct dbt_region *rg;
@@ -393,6 +444,7 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 	b->addr = addr;
 	b->id = d->n_ids;
 	b->sync = is_sync(d, addr);
+	b->free = unrec;
 	used = rg->used;
 	for (;;) {
 		b->n = n;
@@ -407,10 +459,10 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 	}
 	add_id(d, b);
 	vec_push(&rg->blocks, b);
-	hashmap_put(&d->by_addr, addr, b);
+	hashmap_put(&d->by_addr, key(addr, unrec), b);
 	dbt_table_add(d, b);
 	d->n_blocks++;
-	w = hashmap_del(&d->waiting, addr);
+	w = hashmap_del(&d->waiting, key(addr, unrec));
 	if (w) {
 		struct dbt_link *l;
 
@@ -447,9 +499,10 @@ static int successors(const struct dbt_block *b, uint64_t out[2])
 	}
 }
 
-struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
+struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
+                               struct err *err)
 {
-	struct dbt_block *b = hashmap_get(&d->by_addr, addr), *first;
+	struct dbt_block *b = hashmap_get(&d->by_addr, key(addr, unrec)), *first;
 	uint64_t queue[AHEAD * 2 + 2], next[2];
 	size_t head = 0, tail = 0;
 	int i, made = 0;
@@ -459,7 +512,7 @@ struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr,
 		return b;
 	if (hashmap_get(&d->no_trans, addr))
 		return NULL;
-	first = translate(d, th, addr);
+	first = translate(d, th, addr, unrec);
 	if (!first) {
 		hashmap_put(&d->no_trans, addr, (void *)1);
 		return NULL;
@@ -470,9 +523,9 @@ struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr,
 	while (head < tail && made < AHEAD) {
 		uint64_t a = queue[head++];
 
-		if (hashmap_get(&d->by_addr, a) || hashmap_get(&d->no_trans, a))
+		if (hashmap_get(&d->by_addr, key(a, unrec)) || hashmap_get(&d->no_trans, a))
 			continue;
-		b = translate(d, th, a);
+		b = translate(d, th, a, unrec);
 		if (!b) {
 			hashmap_put(&d->no_trans, a, (void *)1);
 			continue;
@@ -488,7 +541,7 @@ bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr)
 {
 	struct err err;
 
-	return dbt_block_at(d, th, addr, &err) != NULL;
+	return dbt_block_at(d, th, addr, false, &err) != NULL;
 }
 
 /* holding - the block whose translation holds pc: from its head on, or from its start (data) */
@@ -523,6 +576,16 @@ struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc)
 	return holding(d, pc, false);
 }
 
+struct dbt_block *dbt_fault_block(struct dbt *d, uint64_t pc)
+{
+	struct dbt_block *b = holding(d, pc, true);
+
+	/* What runs of the data before the head is the pad: a call over budget. */
+	if (b && (pc < b->cache || pc >= b->body + b->off[b->n - 1]))
+		return b;
+	return NULL;
+}
+
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 {
 	struct dbt_block *b;
@@ -531,8 +594,9 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 
 	memset(h, 0, sizeof(*h));
 	for (i = 0; i < d->n_regions; i++)
-		if (at == d->regions[i].ind_miss) {
+		if (at == d->regions[i].ind_miss || at == d->regions[i].find_miss) {
 			h->kind = HY_INDIRECT;
+			h->free = at == d->regions[i].find_miss;
 			return true;
 		}
 	b = holding(d, at, true);
@@ -557,6 +621,7 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 			h->done = b->n;
 			h->target = b->exits[i].target;
 			h->slot = b->exits[i].slot;
+			h->free = b->exits[i].free;
 			return true;
 		}
 	return false;
@@ -596,11 +661,11 @@ static void retire(struct dbt *d, struct dbt_block *b)
 	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
 		if (!tab[i].app)
 			break;
-		if (tab[i].app == b->addr)
-			tab[i].cache = d->regions[0].ind_miss;
+		if (tab[i].app == key(b->addr, b->free))
+			tab[i].cache = b->free ? d->regions[0].find_miss : d->regions[0].ind_miss;
 	}
-	if (hashmap_get(&d->by_addr, b->addr) == b)
-		hashmap_del(&d->by_addr, b->addr);
+	if (hashmap_get(&d->by_addr, key(b->addr, b->free)) == b)
+		hashmap_del(&d->by_addr, key(b->addr, b->free));
 }
 
 /* A list of addresses (a VEC). */

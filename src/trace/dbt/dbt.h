@@ -77,11 +77,13 @@ struct dbt_hyper {
 	uint32_t done;       /* instructions of b completed at this point */
 	uint64_t target;     /* HY_EXIT, HY_STEP: where the application goes next */
 	uint64_t slot;       /* HY_EXIT: the exit's slot (tracee address) */
+	bool free;           /* it leads to unrecorded code (HY_EXIT, HY_INDIRECT) */
 };
 
 /* An exit of a block in the cache: its slot, the int3 the slot holds until linked, its target. */
 struct dbt_exit {
 	uint64_t slot, miss, target;
+	bool free; /* to the unrecorded translation of target */
 };
 
 /* A translated basic block. */
@@ -99,8 +101,9 @@ struct dbt_block {
 	uint32_t term_end; /* off of what follows the terminator's own effect (syscall: 0 if n/a) */
 	bool sync;
 	bool dead;
+	bool free; /* an unrecorded translation: no ring records (calls past the depth limit) */
 	uint8_t n_exits;
-	struct dbt_exit exits[2];
+	struct dbt_exit exits[3];
 	uint64_t pad_int3; /* the hypercall of a call over budget or a listed system call, or 0 */
 	struct dbt_incoming *incoming; /* exits whose slot leads here */
 };
@@ -130,9 +133,9 @@ struct dbt_region {
 	uint64_t base; /* in the tracee */
 	uint8_t *map;  /* in the tracer */
 	uint64_t used;
-	uint64_t populated; /* bytes from map on backed by memory (dbt_populate) */
-	uint64_t dispatch;
-	uint64_t ind_miss;
+	uint64_t populated;           /* bytes from map on backed by memory (dbt_populate) */
+	uint64_t dispatch, fdispatch; /* the lookups: of recorded, of unrecorded translations */
+	uint64_t ind_miss, find_miss; /* their misses */
 	uint64_t gadget;
 	VEC(struct dbt_block *) blocks; /* in cache order */
 };
@@ -163,6 +166,9 @@ struct dbt_replay {
 	 */
 	bool just_recorded;
 	bool landed_recorded; /* at the last finish: the thread got there by a recorded step */
+	bool free;            /* it runs unrecorded (DBT_REC_FREE_IN read, not its FREE_OUT) */
+	uint64_t free_at;     /* where that unrecorded call went */
+	bool free_back; /* FREE_OUT read: the next block is where the unrecorded call returned */
 };
 
 struct dbt_thread {
@@ -269,12 +275,22 @@ const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
 int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err);
 
 /* --- cache.c: translation, linking, lookup --- */
-/* dbt_block_at - the block starting at addr, translated now if need be; NULL: step it */
-struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err);
+/*
+ * dbt_block_at - the block starting at addr, translated now if need be
+ * (unrec: its unrecorded translation); NULL: step it
+ */
+struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
+                               struct err *err);
 /* dbt_translatable - can the cache run the code at addr? */
 bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr);
 /* dbt_locate - the block whose code holds the cache address pc, or NULL */
 struct dbt_block *dbt_locate(struct dbt *d, uint64_t pc);
+/*
+ * dbt_fault_block - the block whose last instruction the code at pc stands
+ * for (its terminator, or the pad of a call over budget), or NULL: a
+ * fault there is the instruction's own, before it ran
+ */
+struct dbt_block *dbt_fault_block(struct dbt *d, uint64_t pc);
 /* dbt_link - point an exit at its now translated target */
 void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to);
 /* dbt_table_add - make the dispatchers find b */

@@ -19,6 +19,7 @@
 #include <elf.h>
 
 #include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
 
 #define MAX_STUB_STEPS 1000
 
@@ -56,6 +57,9 @@ static void from_hyper(struct dbt *d, struct dbt_thread *dt, const struct dbt_hy
 	default:
 		break;
 	}
+	/* On the way into unrecorded code: the block that led there was all recorded. */
+	if (h->free)
+		l->b = NULL;
 	(void)d;
 }
 
@@ -104,12 +108,6 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 		return 1;
 	}
 	return 0;
-}
-
-/* in_terminator - pc is in the code standing for b's last instruction */
-static bool in_terminator(const struct dbt_block *b, uint64_t pc)
-{
-	return b && pc >= b->body + b->off[b->n - 1] && pc < b->end;
 }
 
 /* nearest - for a thread that cannot be stepped: the last instruction boundary before pc */
@@ -232,8 +230,8 @@ int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool
 		return err_set(err, ERR_INTERNAL,
 		               "dbt: thread %d stopped at %#llx, not in the cache", (int)th->tid,
 		               (unsigned long long)r.u.rip);
-	if (!w && how == MAT_FAULT && in_terminator(dbt_locate(d, r.u.rip), r.u.rip)) {
-		l->b = dbt_locate(d, r.u.rip);
+	if (!w && how == MAT_FAULT && dbt_fault_block(d, r.u.rip)) {
+		l->b = dbt_fault_block(d, r.u.rip);
 		l->done = l->b->n - 1;
 		l->pc = l->b->insns[l->done].a.addr;
 	} else if (!w && how == MAT_NO_STEP) {
@@ -247,10 +245,14 @@ int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool
 	}
 	if (dbt_drain(d, dt, err))
 		return -1;
+	/* Unrecorded code has nothing to replay. */
+	if (l->b && l->b->free)
+		l->b = NULL;
 	r.u.rip = l->pc;
 	r.u.gs_base = dt->app_gs;
 	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, &r, err);
-	if (hit < 0 || set_regs(th->tid, &r, err))
+	/* It runs natively from here if the core says so: inside a call past the depth limit. */
+	if (hit < 0 || set_regs(th->tid, &r, err) || step_arm_returns(d->t, th, &th->dir, err))
 		return -1;
 	th->regs = r;
 	th->regs_stale = false;

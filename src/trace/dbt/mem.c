@@ -423,7 +423,7 @@ static uint64_t place(struct dbt *d, uint64_t addr)
 	return 0;
 }
 
-/* region_init - the region's shared code: the remote-call gadget and the lookup */
+/* region_init - the region's shared code: the remote-call gadget and the lookups */
 static void region_init(struct dbt_region *rg)
 {
 	struct dbt_code c = { rg->map, rg->map + DBT_REGION_SIZE, rg->base, false };
@@ -431,7 +431,10 @@ static void region_init(struct dbt_region *rg)
 	rg->gadget = dbt_x86_emit_gadget(&c);
 	dbt_x86_align(&c, 16);
 	rg->dispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, &rg->ind_miss);
+	dbt_x86_emit_dispatch(&c, 0, &rg->ind_miss);
+	dbt_x86_align(&c, 16);
+	rg->fdispatch = c.pc;
+	dbt_x86_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
 	dbt_x86_align(&c, 16);
 	rg->used = c.pc - rg->base;
 }

@@ -283,12 +283,89 @@ static size_t same_run(const uint32_t *w, size_t n)
 
 /*
  * worker_may_replay - the replay worker leaves a thread the core does not
- * record to the tracer thread: playing breakpoints there changes the
- * tracee's breakpoints.
+ * record to the tracer thread, but for a call past the depth limit
+ * (nothing but the return point to play): playing other breakpoints
+ * changes the tracee's breakpoints.
  */
 static bool worker_may_replay(const struct dbt_thread *dt)
 {
-	return dt->th->dir.mode == CORE_RECORD && !dt->th->resume_bps.len;
+	return (dt->th->dir.mode == CORE_RECORD || dt->th->dir.mode == CORE_RUN_TO_RETURN) &&
+	       !dt->th->resume_bps.len;
+}
+
+/*
+ * free_in - the pending block's call went over budget and entered its
+ * callee (target) unrecorded: the core opens the call, truncated. Unless
+ * the core records the callee after all: a scope entry, whose sync
+ * hypercall stops the thread before anything runs unrecorded (anything
+ * else is an internal error: a trace missing code is never written).
+ */
+static int free_in(struct dbt *d, struct dbt_thread *dt, uint64_t target, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	struct dbt_hot next = { .addr = target, .sync = true };
+
+	if (!rp->hot || rp->free)
+		return err_set(err, ERR_INTERNAL, "dbt: a stray unrecorded call in thread %d",
+		               (int)dt->th->tid);
+	if (finish_block(d, dt, &next, err))
+		return -1;
+	rp->free = true;
+	rp->free_at = target;
+	return 0;
+}
+
+/* free_out - the unrecorded call returned, leaving rsp at sp: recording again */
+static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+
+	if (!rp->free || dt->th->dir.mode == CORE_RECORD)
+		return err_set(err, ERR_INTERNAL,
+		               "dbt: thread %d ran code unrecorded that the trace records",
+		               (int)dt->th->tid);
+	rp->free = false;
+	rp->free_back = true;
+	rp->sp = sp;
+	return 0;
+}
+
+/* tagged - a record with a 64-bit value: 3 words used, or -1 */
+static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
+                  struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	uint64_t v;
+
+	if (n < 3)
+		return err_set(err, ERR_INTERNAL, "dbt: a cut record in thread %d's ring",
+		               (int)dt->th->tid);
+	v = w[1] | (uint64_t)w[2] << 32;
+	switch (w[0]) {
+	case DBT_REC_SP:
+		if (!rp->hot)
+			return err_set(err, ERR_INTERNAL, "dbt: a stray rsp record");
+		vec_push(&rp->dyn, v);
+		return 3;
+	case DBT_REC_FREE_IN:
+		return free_in(d, dt, v, err) ? -1 : 3;
+	case DBT_REC_FREE_OUT:
+		return free_out(dt, v, err) ? -1 : 3;
+	default:
+		return err_set(err, ERR_INTERNAL, "dbt: unknown record %#x in thread %d's ring",
+		               w[0], (int)dt->th->tid);
+	}
+}
+
+/*
+ * arrive_back - the first block after an unrecorded call: where the
+ * single-step engine's return breakpoint would have stopped the thread
+ */
+static int arrive_back(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct err *err)
+{
+	dt->rp.free_back = false;
+	dt->rp.just_recorded = false;
+	return arrive(d, dt, pc, dt->rp.sp, err) < 0 ? -1 : 0;
 }
 
 int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
@@ -299,20 +376,27 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 	size_t i = 0, run;
 
 	while (i < n) {
-		if (w[i] == DBT_REC_SP) {
-			if (i + 3 > n || !rp->hot)
-				return err_set(err, ERR_INTERNAL, "dbt: a stray rsp record");
-			vec_push(&rp->dyn, w[i + 1] | (uint64_t)w[i + 2] << 32);
-			i += 3;
-			continue;
-		}
 		if (worker && !worker_may_replay(dt))
 			break;
+		if (w[i] > DBT_BLOCK_ID_MAX) {
+			int k = tagged(d, dt, w + i, n - i, err);
+
+			if (k < 0)
+				return -1;
+			i += (size_t)k;
+			continue;
+		}
 		h = dbt_hot_by_id(d, w[i]);
 		if (!h)
 			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
 			               w[i]);
+		if (rp->free)
+			return err_set(err, ERR_INTERNAL,
+			               "dbt: thread %d recorded a block while unrecorded",
+			               (int)dt->th->tid);
 		if (rp->hot && finish_block(d, dt, h, err))
+			return -1;
+		if (rp->free_back && arrive_back(d, dt, h->addr, err))
 			return -1;
 		/*
 		 * A block that loops on itself with rsp unchanged, recorded: the
@@ -346,6 +430,8 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 	dt->rp.dyn.len = 0;
 	dt->rp.n_runs = 0;
 	dt->rp.close_sp = core_close_sp(dt->th->core);
+	dt->rp.free = false;
+	dt->rp.free_back = false;
 }
 
 int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err)
@@ -384,6 +470,16 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
 		               (int)dt->th->tid);
 	if (pending && complete(d, dt, pending, b ? done : pending->n, pc, err))
 		return -1;
+	/*
+	 * In unrecorded code, or just back from it: rsp is the real one, and
+	 * the recorded call is what brought the thread here only if it is
+	 * still where the call went.
+	 */
+	if (regs && (rp->free || rp->free_back)) {
+		rp->sp = arch_regs_sp(regs);
+		rp->just_recorded &= rp->free && pc == rp->free_at;
+		rp->free = rp->free_back = false;
+	}
 	if (regs && rp->sp != arch_regs_sp(regs))
 		return err_set(err, ERR_INTERNAL,
 		               "dbt: thread %d: replayed rsp %#llx, real %#llx at %#llx",

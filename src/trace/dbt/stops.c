@@ -130,7 +130,7 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 {
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
-	uint64_t up = core_call_budget(th->core), out = core_open_frames(th->core);
+	uint64_t up = core_call_budget(th->core), out = core_open_frames(th->core), sp;
 
 	dt->app_gs = r.u.gs_base;
 	r.u.gs_base = dt->ctx;
@@ -138,6 +138,9 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	r.u.rip = b->entry;
 	memcpy(dt->ctxp + DBT_CTX_UP, &up, 8);
 	memcpy(dt->ctxp + DBT_CTX_OUT, &out, 8);
+	/* The innermost frame's entry as the cache keeps it (none: no frame to be sure of). */
+	sp = out ? core_close_sp(th->core) + 8 : 0;
+	memcpy(dt->ctxp + DBT_CTX_CALL_SP, &sp, 8);
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
@@ -206,7 +209,7 @@ int dbt_record_hook(struct tracee *t, struct tthread *th, bool *taken, struct er
 	}
 	if (guard(d, dt, err))
 		return -1;
-	b = dbt_block_at(d, th, arch_regs_pc(&th->regs), err);
+	b = dbt_block_at(d, th, arch_regs_pc(&th->regs), false, err);
 	if (!b) {
 		d->n_fallback++;
 		return 0;
@@ -392,12 +395,12 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	switch (h->kind) {
 	case HY_EXIT:
 	case HY_INDIRECT:
-		if (h->kind == HY_INDIRECT && returned_out(dt))
+		if (h->kind == HY_INDIRECT && !h->free && returned_out(dt))
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		if (h->kind == HY_INDIRECT)
 			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
 		/* A miss is served while the worker replays: translation leaves the core alone. */
-		b = dbt_block_at(d, th, target, err);
+		b = dbt_block_at(d, th, target, h->free, err);
 		if (!b)
 			return dbt_async_sync(d, err) ? -1 : on_step_here(d, dt, h, err);
 		d->n_misses++;
@@ -561,6 +564,10 @@ static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err
 	if (dt && th->engine_owned) {
 		if (dbt_drain(d, dt, err))
 			return -1;
+		th->engine_owned = false;
+		/* From unrecorded code (past the depth limit): nothing to record of the exec. */
+		if (dt->rp.free)
+			goto fresh;
 		b = dbt_replay_block(d, &dt->rp);
 		if (!b || b->insns[b->n - 1].flow != DBT_FLOW_SYSCALL)
 			return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
@@ -568,8 +575,8 @@ static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err
 			return -1;
 		th->pending = b->insns[b->n - 1].a;
 		th->has_pending = true;
-		th->engine_owned = false;
 	}
+fresh:
 	/* Every thread but the exec'ing one is gone; the cache went with the image. */
 	dbt_threads_free(d);
 	dbt_cache_reset(d);

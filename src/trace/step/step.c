@@ -138,9 +138,8 @@ void step_drop_returns(struct tracee *t, struct tthread *th)
 	memset(th->ret_bps, 0, sizeof(th->ret_bps));
 }
 
-/* arm_returns - the breakpoints where th's truncated call (or its caller) comes back */
-static int arm_returns(struct tracee *t, struct tthread *th, const struct core_directive *d,
-                       struct err *err)
+int step_arm_returns(struct tracee *t, struct tthread *th, const struct core_directive *d,
+                     struct err *err)
 {
 	uint64_t want[2] = { 0, 0 };
 	size_t i;
@@ -163,7 +162,7 @@ static int arm_returns(struct tracee *t, struct tthread *th, const struct core_d
 int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
                struct err *err)
 {
-	if (arm_returns(t, th, d, err))
+	if (step_arm_returns(t, th, d, err))
 		return -1;
 	if (d->mode != CORE_RUN_TO_RETURN)
 		escape_clear_resume(t, th);

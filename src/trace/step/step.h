@@ -20,6 +20,9 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
                struct err *err);
 /* step_refresh_regs - read th's registers if only pc and sp are known */
 int step_refresh_regs(struct tracee *t, struct tthread *th, struct err *err);
+/* step_arm_returns - the breakpoints where th's truncated call (or its caller) comes back (d) */
+int step_arm_returns(struct tracee *t, struct tthread *th, const struct core_directive *d,
+                     struct err *err);
 /* step_drop_returns - remove th's return breakpoints */
 void step_drop_returns(struct tracee *t, struct tthread *th);
 int step_finish_over(struct tracee *t, struct tthread *th, struct err *err);
