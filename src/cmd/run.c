@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "config/config.h"
@@ -15,6 +17,7 @@
 #include "trace/ptrace/tracee.h"
 #include "trace/session.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 static const char run_usage[] =
         "Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
@@ -36,6 +39,8 @@ static const char run_usage[] =
         "                        CPUs it would see without nosco), or pinned to one\n"
         "                        CPU ('same', faster for --engine step, but the\n"
         "                        program sees one CPU) or two ('split')\n"
+        "      --no-progress     no live progress line (shown on a terminal after a\n"
+        "                        second: elapsed time, instructions, calls, threads)\n"
         "  -v, --verbose         say more about what happens (twice: debug output)\n"
         "  -h, --help            show this help\n"
         "\n"
@@ -45,10 +50,15 @@ static const char run_usage[] =
         "not exist, and 2 for a bad command line.\n";
 
 static const struct option run_options[] = {
-	{ "config", required_argument, NULL, 'c' }, { "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },        { "engine", required_argument, NULL, 'e' },
-	{ "cpu", required_argument, NULL, 'C' },    { "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	{ "config", required_argument, NULL, 'c' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "engine", required_argument, NULL, 'e' },
+	{ "cpu", required_argument, NULL, 'C' },
+	{ "no-progress", no_argument, NULL, 'P' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct run_opts {
@@ -56,6 +66,7 @@ struct run_opts {
 	const char *output;
 	const char *engine;
 	bool force;
+	bool no_progress;
 	enum cpu_placement cpu;
 };
 
@@ -91,6 +102,9 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 				                       "--cpu takes same, split or any, not '%s'",
 				                       optarg),
 				       -1;
+			break;
+		case 'P':
+			o->no_progress = true;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -145,6 +159,22 @@ static const char *engine_name(const struct run_opts *o, const struct config *cf
 	return cfg->engine == CONFIG_ENGINE_STEP ? "step" : "dbt";
 }
 
+/* show_progress - the session's progress hook: the core's counts and the trace's size */
+static void show_progress(void *output, const struct core_stats *st)
+{
+	struct progress_counts c = { .insns = st->insns,
+		                     .calls = st->calls,
+		                     .threads = st->live_threads };
+	struct stat sb;
+
+	/* Often called, seldom due: the stat only when the line is drawn. */
+	if (!progress_due())
+		return;
+	if (!stat(output, &sb))
+		c.bytes = (uint64_t)sb.st_size;
+	progress_show(&c);
+}
+
 static void print_summary(const struct session *s, const char *output)
 {
 	fprintf(stderr, "nosco: %s: %llu thread%s, %llu call%s, %llu instruction%s; ", output,
@@ -167,16 +197,22 @@ static int exit_code_of(const struct session *s)
 }
 
 /* trace - run the program into an open store; returns the exit code */
-static int trace(struct session *s, const struct backend_ops *engine, const char *output)
+static int trace(struct session *s, const struct backend_ops *engine, const char *output,
+                 bool progress)
 {
 	struct err err;
 	int ret;
 
 	s->stop = &stop_signal;
+	if (progress && progress_start(STDERR_FILENO)) {
+		s->progress = show_progress;
+		s->progress_ctx = (void *)output;
+	}
 	running = s;
 	catch_stop_signals();
 	ret = session_run(s, engine, &err);
 	running = NULL;
+	progress_stop();
 	/*
 	 * The program never started, or a scope could not be resolved (the
 	 * program was stopped when its binary loaded): leave no trace file
@@ -228,7 +264,7 @@ int cmd_run(int argc, char **argv)
 	s.cfg = &cfg;
 	s.cpu = o.cpu;
 	s.store = store_create(o.output, o.force, &err);
-	ret = s.store ? trace(&s, engine, o.output) : cmd_fail(&err);
+	ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
 	free(path);
 	config_fini(&cfg);
 	return ret;

@@ -35,6 +35,13 @@ enum cpu_placement {
 	CPU_SPLIT, /* pinned to two different CPUs (for measurements) */
 };
 
+/*
+ * How often a run loop waiting for the program wakes up (util/ticker.h):
+ * often enough for the progress line to move a few times a second.
+ * store_tick() commits at its own pace (STORE_COMMIT_INTERVAL_MS).
+ */
+#define BACKEND_TICK_MS 250
+
 struct session {
 	/* in */
 	const char *path;  /* the program's file, already resolved */
@@ -45,6 +52,10 @@ struct session {
 	/* set asynchronously (signal handler) to stop tracing: the backend
 	 * kills the program and returns with exit.signaled = SIGKILL */
 	volatile sig_atomic_t *stop;
+	/* the progress line (NULL: none), called with the core's statistics
+	 * at each wake-up of the run loop (session_progress) */
+	void (*progress)(void *ctx, const struct core_stats *st);
+	void *progress_ctx;
 	/* out */
 	pid_t pid;              /* set as soon as the program exists */
 	struct store_exit exit; /* how the program ended */

@@ -34,7 +34,7 @@ int core_record_blocks(struct core *c, struct core_thread *th, const struct stor
 
 	if (insns < 0)
 		return -1;
-	c->stats.insns += (uint64_t)insns;
+	stat_set(&c->stats.insns, c->stats.insns + (uint64_t)insns);
 	return 0;
 }
 

@@ -88,6 +88,18 @@ struct core {
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
 };
 
+/*
+ * stat_set - change one of the core's statistics. Whoever owns the core
+ * (the tracer thread, or the dbt engine's replay worker while it replays)
+ * is the only writer, but the tracer thread reads them for the progress
+ * line meanwhile (core_get_stats): a relaxed atomic store is a plain store
+ * on x86-64, with no lock on the hot path.
+ */
+static inline void stat_set(uint64_t *stat, uint64_t value)
+{
+	__atomic_store_n(stat, value, __ATOMIC_RELAXED);
+}
+
 static inline struct frame *top_frame(struct core_thread *th)
 {
 	return th->frames.len ? &vec_last(&th->frames) : NULL;

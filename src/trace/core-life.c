@@ -92,7 +92,8 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
 		        (long long)th->id, (long long)c->n_threads - 1);
 		return NULL;
 	}
-	c->stats.threads++;
+	stat_set(&c->stats.threads, c->stats.threads + 1);
+	stat_set(&c->stats.live_threads, c->stats.live_threads + 1);
 	if (start_frames(c, th, regs, d, err))
 		return NULL;
 	return th;
@@ -113,7 +114,7 @@ static int record_last(struct core *c, struct core_thread *th, const struct arch
 {
 	if (!last)
 		return 0;
-	c->stats.insns++;
+	stat_set(&c->stats.insns, c->stats.insns + 1);
 	return store_insn(c->store, th->id, last->addr, last->bytes, last->len, err) < 0 ? -1 : 0;
 }
 
@@ -130,6 +131,7 @@ int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_i
 	if (ev < 0 || close_all(c, th, STORE_END_EXIT, err))
 		return -1;
 	th->exited = true;
+	stat_set(&c->stats.live_threads, c->stats.live_threads - 1);
 	return store_thread_exited(c->store, th->id, ex, ev, err);
 }
 

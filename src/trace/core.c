@@ -78,7 +78,7 @@ int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch
 	};
 
 	o.bt_len = backtrace_of(c, regs);
-	c->stats.events++;
+	stat_set(&c->stats.events, c->stats.events + 1);
 	return store_event_add(c->store, kind, &o, subject, detail, err);
 }
 
@@ -116,7 +116,7 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	f->call = store_call_open(c->store, call, err);
 	if (f->call < 0)
 		return -1;
-	c->stats.calls++;
+	stat_set(&c->stats.calls, c->stats.calls + 1);
 	vec_push(&th->frames, *f);
 	return 0;
 }
@@ -235,7 +235,7 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
 {
 	if (store_insn(c->store, th->id, insn->addr, insn->bytes, insn->len, err) < 0)
 		return -1;
-	c->stats.insns++;
+	stat_set(&c->stats.insns, c->stats.insns + 1);
 	return core_transfer(c, th, insn, before, after, d, err);
 }
 
@@ -376,5 +376,9 @@ int core_thread_set_tid(struct core *c, struct core_thread *th, pid_t tid, struc
 
 void core_get_stats(const struct core *c, struct core_stats *st)
 {
-	*st = c->stats;
+	st->insns = __atomic_load_n(&c->stats.insns, __ATOMIC_RELAXED);
+	st->calls = __atomic_load_n(&c->stats.calls, __ATOMIC_RELAXED);
+	st->threads = __atomic_load_n(&c->stats.threads, __ATOMIC_RELAXED);
+	st->live_threads = __atomic_load_n(&c->stats.live_threads, __ATOMIC_RELAXED);
+	st->events = __atomic_load_n(&c->stats.events, __ATOMIC_RELAXED);
 }

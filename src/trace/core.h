@@ -268,13 +268,19 @@ int core_record_blocks(struct core *c, struct core_thread *th, const struct stor
  */
 void core_coarse_times(struct core *c);
 
-/* Statistics for the summary line. */
+/* Statistics for the summary line and the progress line. */
 struct core_stats {
 	uint64_t insns;
 	uint64_t calls;
-	uint64_t threads;
+	uint64_t threads; /* ever started */
+	uint64_t live_threads;
 	uint64_t events;
 };
+/*
+ * core_get_stats - the statistics so far. The tracer thread may call it
+ * while the dbt engine's replay worker owns the core: each counter is read
+ * whole, though together they are not one instant's.
+ */
 void core_get_stats(const struct core *c, struct core_stats *st);
 
 #endif

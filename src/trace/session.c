@@ -68,6 +68,16 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
 	return ret;
 }
 
+void session_progress(const struct session *s, const struct core *c)
+{
+	struct core_stats st;
+
+	if (!s->progress)
+		return;
+	core_get_stats(c, &st);
+	s->progress(s->progress_ctx, &st);
+}
+
 int session_check_scopes(const struct config *cfg, const char *path, struct err *err)
 {
 	struct images *imgs;

@@ -25,4 +25,11 @@ int session_check_scopes(const struct config *cfg, const char *path, struct err 
  */
 int session_run(struct session *s, const struct backend_ops *b, struct err *err);
 
+/*
+ * session_progress - give s->progress the core's statistics: from the
+ * tracer thread's run loop, at each of its wake-ups (the ticker, or every
+ * so many events), also while the dbt engine's replay worker owns the core
+ */
+void session_progress(const struct session *s, const struct core *c);
+
 #endif

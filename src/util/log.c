@@ -4,15 +4,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "util/progress.h"
+
 int log_verbosity;
 
 static void log_v(const char *what, const char *fmt, va_list ap)
 {
+	/* A message never shares its line with the progress line. */
+	progress_hold();
 	fputs("nosco: ", stderr);
 	if (what)
 		fputs(what, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	progress_release();
 }
 
 void log_error(const char *fmt, ...)

@@ -1,7 +1,8 @@
 /*
  * nosco's own messages. They always go to stderr, never to stdout, so they
- * cannot mix with the traced program's output or with a dump. The verbosity
- * is the only global state besides signal flags.
+ * cannot mix with the traced program's output or with a dump, and each
+ * erases the progress line first (progress.h). The verbosity is the only
+ * global state besides signal flags and the progress line.
  */
 #ifndef NOSCO_UTIL_LOG_H
 #define NOSCO_UTIL_LOG_H

@@ -5,9 +5,20 @@
 #include <string.h>
 #include <sys/time.h>
 
+static volatile sig_atomic_t ticked;
+
 static void on_tick(int sig)
 {
 	(void)sig;
+	ticked = 1;
+}
+
+bool ticker_ticked(void)
+{
+	if (!ticked)
+		return false;
+	ticked = 0;
+	return true;
 }
 
 int ticker_start(unsigned ms)

@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/progress.h"
+
 static void *check(void *p)
 {
 	if (!p) {
+		progress_hold();
 		fputs("nosco: out of memory\n", stderr);
 		abort();
 	}

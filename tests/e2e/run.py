@@ -71,6 +71,7 @@ sys.path.insert(0, str(E2E))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import normalize  # noqa: E402
 import outputs  # noqa: E402
+import progress  # noqa: E402
 import stops  # noqa: E402
 
 FIXTURE_DIR = E2E / "fixtures"
@@ -1131,7 +1132,7 @@ def main():
         for o in pool.map(engine.run_case, cases):
             rep.report(o)
     if not (a.native or a.self_test):
-        for name, test in {**stops.TESTS, **outputs.TESTS}.items():
+        for name, test in {**stops.TESTS, **outputs.TESTS, **progress.TESTS}.items():
             if selected(name, a.patterns):
                 rep.report(Outcome(name, *not_failed(test(nosco, env))))
 

@@ -9,6 +9,7 @@
 
 #include "trace/backend.h"
 #include "trace/dbt/dbt.h"
+#include "trace/session.h"
 #include "trace/step/step.h"
 #include "util/ticker.h"
 
@@ -60,9 +61,13 @@ static int run_loop(struct dbt *d, struct err *err)
 			return -1;
 		if (*d->s->stop)
 			return 0;
-		/* While the replay worker has work, the store is its own (it commits). */
-		if ((r > 0 || !(++n & 1023)) && dbt_async_idle(d) && store_tick(d->s->store, err))
-			return -1;
+		/* Ticked (in waitpid, or while the replay worker held us up), or often. */
+		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
+			/* While the replay worker has work, the store is its own (it commits). */
+			if (dbt_async_idle(d) && store_tick(d->s->store, err))
+				return -1;
+			session_progress(d->s, d->t->core);
+		}
 		if (r == 0 && dbt_handle(d, &ev, err))
 			return -1;
 	}
@@ -118,7 +123,7 @@ static int dbt_run(struct session *s, struct err *err)
 	ret = dbt_mem_init(&d, err);
 	if (!ret)
 		ret = step_start(d.t, d.s, err);
-	if (!ret && ticker_start(STORE_COMMIT_INTERVAL_MS))
+	if (!ret && ticker_start(BACKEND_TICK_MS))
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = run_loop(&d, err);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "trace/backend.h"
+#include "trace/session.h"
 #include "trace/ptrace/tracee.h"
 #include "trace/step/step.h"
 #include "util/log.h"
@@ -182,9 +183,12 @@ static int run_loop(struct tracee *t, struct session *s, struct err *err)
 			return -1;
 		if (*s->stop)
 			return 0;
-		/* Woken by the ticker, or every so many events: commit what is due. */
-		if ((r > 0 || !(++n & 1023)) && store_tick(s->store, err))
-			return -1;
+		/* Ticked (in waitpid or not), or every so many events: periodic work. */
+		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
+			if (store_tick(s->store, err))
+				return -1;
+			session_progress(s, t->core);
+		}
 		if (r == 0 && step_handle(t, &ev, s, err))
 			return -1;
 	}
@@ -239,8 +243,8 @@ static int step_run(struct session *s, struct err *err)
 		return -1;
 	tracee_init(&t, core, s->stop);
 	ret = step_start(&t, s, err);
-	/* While the program sleeps the trace still gets committed. */
-	if (!ret && ticker_start(STORE_COMMIT_INTERVAL_MS))
+	/* While the program sleeps the trace still gets committed, the progress line moves. */
+	if (!ret && ticker_start(BACKEND_TICK_MS))
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = run_loop(&t, s, err);
