@@ -27,6 +27,11 @@ uint32_t core_open_frames(const struct core_thread *th)
 	return (uint32_t)th->frames.len;
 }
 
+uint64_t core_root_sp(const struct core_thread *th)
+{
+	return th->frames.len ? th->frames.data[0].entry_sp : 0;
+}
+
 int core_record_blocks(struct core *c, struct core_thread *th, const struct store_run *runs,
                        size_t n, struct err *err)
 {

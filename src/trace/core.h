@@ -240,6 +240,8 @@ uint32_t core_call_budget(const struct core_thread *th);
 
 /* core_open_frames - the thread's open frames: returns out of them all end what it records */
 uint32_t core_open_frames(const struct core_thread *th);
+/* core_root_sp - the entry stack pointer of the thread's outermost frame (0: none) */
+uint64_t core_root_sp(const struct core_thread *th);
 
 /**
  * core_transfer - core_step() for a control transfer already recorded as

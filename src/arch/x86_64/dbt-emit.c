@@ -392,8 +392,7 @@ void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64
 	dbt_x86_emit_jmp(c, fdispatch);
 }
 
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
-                      uint64_t leave)
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch)
 {
 	pop_target(c, in);
 	/* A return gives the caller's call back to the count. */
@@ -408,7 +407,38 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
 	dbt_x86_emit_jmp(c, dispatch);        /* 5 bytes */
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	dbt_x86_emit_jmp(c, leave);
+	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[LEAVE] */
+	put(c, (uint8_t[4]){ DBT_CTX_LEAVE }, 4);
+}
+
+void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch)
+{
+	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x24, 0x25 }; /* cmp rsp, gs:[ROOT_SP] */
+	uint8_t all[13] = { GS,   0x48, 0xc7, 0x04, 0x25,
+		            0,    0,    0,    0, /* mov qword gs:[FREE_SP], -1 */
+		            0xff, 0xff, 0xff, 0xff };
+	uint8_t *jbe;
+	uint64_t from;
+
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+	put32(cmp + 5, DBT_CTX_ROOT_SP);
+	put(c, cmp, sizeof(cmp));
+	jbe = c->p;
+	put(c, "\x76\x00", 2); /* jbe stay */
+	from = c->pc;
+	restore_flags(c);
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	gs_mov(c, false, RCX, DBT_CTX_TARGET);
+	log_value(c, DBT_REC_LEFT, RCX);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	put32(all + 5, DBT_CTX_FREE_SP);
+	put(c, all, sizeof(all));
+	dbt_x86_emit_jmp(c, fdispatch);
+	if (!c->full)
+		jbe[1] = (uint8_t)(c->pc - from);
+	restore_flags(c);
+	dbt_x86_emit_jmp(c, ind_miss);
 }
 
 void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,

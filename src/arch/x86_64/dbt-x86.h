@@ -35,7 +35,9 @@
 	0x48 /* the entry rsp of the call the thread runs unrecorded (past the depth limit) */
 #define DBT_CTX_CALL_SP                                                                            \
 	0x50 /* rsp before the last call counted down: the innermost frame's entry rsp + 8 */
-#define DBT_CTX_SIZE 4096
+#define DBT_CTX_LEAVE   0x58 /* where a return that takes gs:[OUT] to 0 goes */
+#define DBT_CTX_ROOT_SP 0x60 /* the entry rsp of the outermost frame the tracer records */
+#define DBT_CTX_SIZE    4096
 
 /*
  * Ring records are 32-bit words: a block id, or one of these tags and a
@@ -47,6 +49,8 @@
 #define DBT_REC_SP       0xffffffffu
 #define DBT_REC_FREE_IN  0xfffffffeu
 #define DBT_REC_FREE_OUT 0xfffffffdu
+/* and the target of the return that left the outermost recorded frame (unrecorded after) */
+#define DBT_REC_LEFT 0xfffffffcu
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
 
@@ -170,11 +174,20 @@ int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in);
 /*
  * dbt_x86_emit_ret - pop the return address into gs:[TARGET], release imm
  * bytes, count the call budget up and gs:[OUT] down, then go to @dispatch
- * (the lookup), or to @leave when gs:[OUT] reached 0 (the thread returned
- * out of the outermost frame the tracer records: the tracer decides).
+ * (the lookup), or to gs:[LEAVE] when gs:[OUT] reached 0 (the thread
+ * returned out of the outermost frame the tracer records, most likely:
+ * the indirect miss, where the tracer decides, or dbt_x86_emit_leave's code).
  */
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch,
-                      uint64_t leave);
+void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch);
+/**
+ * dbt_x86_emit_leave - where a return out of every recorded frame goes for
+ * a thread that stays in the cache: if rsp is above gs:[ROOT_SP] (the
+ * outermost recorded frame is left), log the target (DBT_REC_LEFT), set
+ * gs:[FREE_SP] to all ones (unrecorded, in no call: it never ends by
+ * itself) and go on at @fdispatch; otherwise to @ind_miss (the tracer
+ * decides). Entered with the return done, its target in gs:[TARGET].
+ */
+void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch);
 /**
  * dbt_x86_emit_syscall - the syscall, unless eax is one of @nrs: then go to @hyper
  * (a hypercall with the state of just before the syscall)

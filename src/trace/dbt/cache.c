@@ -220,7 +220,7 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
 		if (b->free)
 			dbt_x86_emit_free_ret(c, in, rg->fdispatch);
 		else
-			dbt_x86_emit_ret(c, in, rg->dispatch, rg->ind_miss);
+			dbt_x86_emit_ret(c, in, rg->dispatch);
 		break;
 	case DBT_FLOW_SYSCALL:
 		dbt_x86_emit_syscall(c, in, special_syscalls,

@@ -136,6 +136,7 @@ struct dbt_region {
 	uint64_t populated;           /* bytes from map on backed by memory (dbt_populate) */
 	uint64_t dispatch, fdispatch; /* the lookups: of recorded, of unrecorded translations */
 	uint64_t ind_miss, find_miss; /* their misses */
+	uint64_t leave;               /* dbt_x86_emit_leave's code */
 	uint64_t gadget;
 	VEC(struct dbt_block *) blocks; /* in cache order */
 };
@@ -166,7 +167,7 @@ struct dbt_replay {
 	 */
 	bool just_recorded;
 	bool landed_recorded; /* at the last finish: the thread got there by a recorded step */
-	bool free;            /* it runs unrecorded (DBT_REC_FREE_IN read, not its FREE_OUT) */
+	bool free;            /* it runs unrecorded (DBT_REC_FREE_IN or LEFT read, not FREE_OUT) */
 	uint64_t free_at;     /* where that unrecorded call went */
 	bool free_back; /* FREE_OUT read: the next block is where the unrecorded call returned */
 };
@@ -184,8 +185,9 @@ struct dbt_thread {
 	uint8_t *ringp;       /* tracer view */
 	bool held[DBT_RINGS]; /* full rings the worker has not replayed yet (async.c's lock) */
 	uint64_t app_gs;
-	uint32_t force_step; /* steps the step engine is to make before the cache takes over */
-	long syscall_nr;     /* a system call the tracer stepped, to act on once it ran */
+	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
+	uint32_t force_step;  /* steps the step engine is to make before the cache takes over */
+	long syscall_nr;      /* a system call the tracer stepped, to act on once it ran */
 	uint64_t syscall_args[4];
 	struct dbt_replay rp;
 };

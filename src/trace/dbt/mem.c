@@ -436,6 +436,9 @@ static void region_init(struct dbt_region *rg)
 	rg->fdispatch = c.pc;
 	dbt_x86_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
 	dbt_x86_align(&c, 16);
+	rg->leave = c.pc;
+	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch);
+	dbt_x86_align(&c, 16);
 	rg->used = c.pc - rg->base;
 }
 

@@ -330,6 +330,29 @@ static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 	return 0;
 }
 
+/*
+ * left - the pending block's return left every recorded frame (rsp above
+ * the outermost one's entry) for target: the thread runs on unrecorded
+ */
+static int left(struct dbt *d, struct dbt_thread *dt, uint64_t target, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	struct dbt_hot next = { .addr = target, .sync = true };
+
+	if (!rp->hot || rp->free)
+		return err_set(err, ERR_INTERNAL, "dbt: a stray scope exit in thread %d",
+		               (int)dt->th->tid);
+	if (finish_block(d, dt, &next, err))
+		return -1;
+	if (dt->th->dir.mode == CORE_RECORD)
+		return err_set(err, ERR_INTERNAL,
+		               "dbt: thread %d left the cache's recording where the core records",
+		               (int)dt->th->tid);
+	rp->free = true;
+	rp->free_at = 0;
+	return 0;
+}
+
 /* tagged - a record with a 64-bit value: 3 words used, or -1 */
 static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
                   struct err *err)
@@ -351,6 +374,8 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		return free_in(d, dt, v, err) ? -1 : 3;
 	case DBT_REC_FREE_OUT:
 		return free_out(dt, v, err) ? -1 : 3;
+	case DBT_REC_LEFT:
+		return left(d, dt, v, err) ? -1 : 3;
 	default:
 		return err_set(err, ERR_INTERNAL, "dbt: unknown record %#x in thread %d's ring",
 		               w[0], (int)dt->th->tid);

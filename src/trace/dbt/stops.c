@@ -125,6 +125,13 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
+/*
+ * A thread that returned out of its scopes this often through a stop
+ * enters them often: it stays in the cache from then on, unrecorded
+ * between its scopes, and leaves them without a stop.
+ */
+#define HOT_RETURNS 8
+
 /* enter - start th at b in the cache */
 static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err)
 {
@@ -141,6 +148,10 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	/* The innermost frame's entry as the cache keeps it (none: no frame to be sure of). */
 	sp = out ? core_close_sp(th->core) + 8 : 0;
 	memcpy(dt->ctxp + DBT_CTX_CALL_SP, &sp, 8);
+	sp = core_root_sp(th->core);
+	memcpy(dt->ctxp + DBT_CTX_ROOT_SP, &sp, 8);
+	memcpy(dt->ctxp + DBT_CTX_LEAVE,
+	       dt->returns_out >= HOT_RETURNS ? &d->regions[0].leave : &d->regions[0].ind_miss, 8);
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
@@ -395,8 +406,10 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	switch (h->kind) {
 	case HY_EXIT:
 	case HY_INDIRECT:
-		if (h->kind == HY_INDIRECT && !h->free && returned_out(dt))
+		if (h->kind == HY_INDIRECT && !h->free && returned_out(dt)) {
+			dt->returns_out++;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
+		}
 		if (h->kind == HY_INDIRECT)
 			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
 		/* A miss is served while the worker replays: translation leaves the core alone. */
