@@ -186,6 +186,8 @@ struct dbt_thread {
 	bool held[DBT_RINGS]; /* full rings the worker has not replayed yet (async.c's lock) */
 	uint64_t app_gs;
 	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
+	uint32_t hot_at;      /* returns_out from which it stays in the cache between scopes */
+	uint32_t misses_out;  /* cache misses between scopes since it last entered one */
 	uint32_t force_step;  /* steps the step engine is to make before the cache takes over */
 	long syscall_nr;      /* a system call the tracer stepped, to act on once it ran */
 	uint64_t syscall_args[4];

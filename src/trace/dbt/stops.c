@@ -54,6 +54,18 @@ static int set_regs(struct tthread *th, const struct arch_regs *r, struct err *e
 	return 0;
 }
 
+/*
+ * A thread that returned out of its scopes this often through a stop
+ * enters them often: it stays in the cache from then on, unrecorded
+ * between its scopes, and leaves them without a stop. Unless the code it
+ * runs between them is not in the cache yet: after this many misses
+ * between two scopes it runs natively again, and needs twice as many
+ * returns to come back (a program that enters its scopes from all over
+ * its code, Python's start-up and PyDict_New, would be translated whole).
+ */
+#define HOT_RETURNS 64
+#define MISSES_OUT  16
+
 struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 {
 	struct dbt_thread *dt = hashmap_get(&d->threads, (uint64_t)(uintptr_t)th);
@@ -69,6 +81,7 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	dt = xcalloc(1, sizeof(*dt));
 	dt->th = th;
 	dt->slot = i;
+	dt->hot_at = HOT_RETURNS;
 	off = DBT_TABLE_SIZE + (uint64_t)i * DBT_SLOT_SIZE;
 	dt->ctx = d->data_base + off;
 	dt->ctxp = d->shm + off;
@@ -125,13 +138,6 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
-/*
- * A thread that returned out of its scopes this often through a stop
- * enters them often: it stays in the cache from then on, unrecorded
- * between its scopes, and leaves them without a stop.
- */
-#define HOT_RETURNS 8
-
 /* enter - start th at b in the cache */
 static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err)
 {
@@ -151,7 +157,9 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	sp = core_root_sp(th->core);
 	memcpy(dt->ctxp + DBT_CTX_ROOT_SP, &sp, 8);
 	memcpy(dt->ctxp + DBT_CTX_LEAVE,
-	       dt->returns_out >= HOT_RETURNS ? &d->regions[0].leave : &d->regions[0].ind_miss, 8);
+	       dt->returns_out >= dt->hot_at ? &d->regions[0].leave : &d->regions[0].ind_miss, 8);
+	dt->misses_out = 0;
+	memset(dt->ctxp + DBT_CTX_FREE_SP, 0, 8);
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
@@ -394,6 +402,15 @@ static bool returned_out(const struct dbt_thread *dt)
 	return out == 0;
 }
 
+/* between_scopes - is the thread in the cache unrecorded with no call to return from? */
+static bool between_scopes(const struct dbt_thread *dt)
+{
+	uint64_t sp;
+
+	memcpy(&sp, dt->ctxp + DBT_CTX_FREE_SP, 8);
+	return sp == UINT64_MAX;
+}
+
 /* on_hyper - th executed the hypercall int3 at at */
 static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const struct dbt_hyper *h,
                     struct err *err)
@@ -408,6 +425,11 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	case HY_INDIRECT:
 		if (h->kind == HY_INDIRECT && !h->free && returned_out(dt)) {
 			dt->returns_out++;
+			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
+		}
+		if (h->free && between_scopes(dt) && ++dt->misses_out > MISSES_OUT) {
+			dt->returns_out = 0;
+			dt->hot_at *= 2;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
 		if (h->kind == HY_INDIRECT)
