@@ -217,8 +217,8 @@ static void restore_flags(struct dbt_code *c)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 }
 
-uint64_t dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
-                                 uint64_t exit_slot, uint64_t fdispatch)
+void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                             uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc)
 {
 	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
 	uint8_t *ja;
@@ -250,7 +250,7 @@ uint64_t dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t 
 	if (!c->full)
 		ja[1] = (uint8_t)(c->pc - from);
 	restore_flags(c);
-	return dbt_x86_emit_trunc(c);
+	dbt_x86_emit_jmp(c, trunc);
 }
 
 void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot)

@@ -157,11 +157,11 @@ uint64_t dbt_x86_emit_trunc(struct dbt_code *c);
  * target (direct) or to @fdispatch (the unrecorded lookup). Unrecorded
  * blocks log nothing; the unrecorded lookup ends that as soon as rsp is
  * above gs:[FREE_SP]. The push comes first: a fault there
- * leaves nothing logged, as before the call. Outside that frame, the
- * hypercall whose address it returns (the tracer decides).
+ * leaves nothing logged, as before the call. Outside that frame, it goes
+ * to @trunc (the call's hypercall, with rcx still spilled).
  */
-uint64_t dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
-                                 uint64_t exit_slot, uint64_t fdispatch);
+void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                             uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc);
 /* dbt_x86_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
 void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */

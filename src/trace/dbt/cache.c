@@ -165,6 +165,8 @@ struct exits {
 	uint64_t retslot; /* CALL: the return address */
 	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
+	uint64_t pad_slot,
+	        pad_free; /* a call that may enter its callee unrecorded: see emit_data */
 };
 
 static void exit_to(struct dbt_code *c, const struct dbt_block *b, struct exits *x, uint64_t target)
@@ -239,8 +241,11 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
 /*
  * emit_data - the slots, the return address, the misses and the pad,
  * before the head. The pad of a recorded call is where it goes over
- * budget: into its callee unrecorded (the last exit, for a direct call),
- * or a hypercall; the pad of a system call is its hypercall.
+ * budget: a hypercall, where the step engine runs the callee natively;
+ * once the tracer has seen the call site there often (its callees are
+ * short: the stops cost more than running them in the cache), the pad's
+ * slot leads into the callee unrecorded (the last exit, for a direct
+ * call). The pad of a system call is its hypercall.
  */
 static void emit_data(struct dbt_region *rg, struct dbt_code *c, const struct dbt_block *b,
                       struct exits *x)
@@ -259,18 +264,30 @@ static void emit_data(struct dbt_region *rg, struct dbt_code *c, const struct db
 		x->retslot = c->pc;
 		dbt_x86_emit_bytes(c, &ret, 8);
 	}
+	if (enters_free(b)) {
+		x->pad_slot = c->pc;
+		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
+	}
 	for (i = 0; i < ne; i++)
 		x->miss[i] = dbt_x86_emit_int3(c);
 	if (enters_free(b)) {
 		bool direct = term->flow == DBT_FLOW_CALL;
+		uint8_t *slot = c->p - (c->pc - x->pad_slot);
+		uint64_t trunc;
 
 		x->pad = c->pc;
+		dbt_x86_emit_jmp_slot(c, x->pad_slot);
+		trunc = c->pc;
+		x->pad_int3 = dbt_x86_emit_trunc(c);
 		if (direct) {
 			x->target[ne - 1] = term->target;
 			x->free[ne - 1] = true;
 		}
-		x->pad_int3 = dbt_x86_emit_free_entry(c, x->retslot, direct ? term->target : 0,
-		                                      direct ? x->slot[ne - 1] : 0, rg->fdispatch);
+		x->pad_free = c->pc;
+		dbt_x86_emit_free_entry(c, x->retslot, direct ? term->target : 0,
+		                        direct ? x->slot[ne - 1] : 0, rg->fdispatch, trunc);
+		if (!c->full)
+			memcpy(slot, &trunc, 8);
 	} else if ((call && !b->free) || term->flow == DBT_FLOW_SYSCALL) {
 		x->pad = c->pc;
 		dbt_x86_emit_restore_rcx(c);
@@ -325,6 +342,8 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	rg->used = c.pc - rg->base;
 	/* Now that the block is in place: its hypercalls, and its exits' slots. */
 	b->pad_int3 = x.pad_int3;
+	b->pad_slot = x.pad_slot;
+	b->pad_free = x.pad_free;
 	b->n_exits = (uint8_t)x.n;
 	for (i = 0; i < x.n; i++) {
 		struct dbt_link l = { x.slot[i], x.miss[i] };
@@ -584,6 +603,13 @@ struct dbt_block *dbt_fault_block(struct dbt *d, uint64_t pc)
 	if (b && (pc < b->cache || pc >= b->body + b->off[b->n - 1]))
 		return b;
 	return NULL;
+}
+
+void dbt_trunc_seen(struct dbt *d, struct dbt_block *b)
+{
+	if (b->pad_free && ++b->truncs == d->truncs_to_free)
+		__atomic_store_n((uint64_t *)dbt_tracer_ptr(d, b->pad_slot), b->pad_free,
+		                 __ATOMIC_RELEASE);
 }
 
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)

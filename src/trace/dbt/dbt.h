@@ -43,6 +43,13 @@
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
 #define DBT_BLOCK_MAX   256 /* instructions per translated block */
 #define DBT_RUNS        512 /* runs of blocks the replay gives the core at once */
+/*
+ * A call site over budget this often calls short functions, most likely:
+ * from then on its callees run in the cache unrecorded, without a stop.
+ * Until then they run natively (long ones, gzip's compression past a
+ * depth limit on main, are faster so). NOSCO_DBT_TRUNCS sets it.
+ */
+#define DBT_TRUNCS_TO_FREE 4
 /* Blocks by id live in pages that never move (the replay worker reads them during misses). */
 #define DBT_IDS_PER_PAGE (1u << 16)
 #define DBT_ID_PAGES     (1u << 12)
@@ -105,6 +112,10 @@ struct dbt_block {
 	uint8_t n_exits;
 	struct dbt_exit exits[3];
 	uint64_t pad_int3; /* the hypercall of a call over budget or a listed system call, or 0 */
+	/* a call that may go over budget into its callee unrecorded: the pad's slot, and where
+	 * it leads once the call site was seen often (dbt_trunc_seen) */
+	uint64_t pad_slot, pad_free;
+	uint32_t truncs; /* the call went over budget through the hypercall this often */
 	struct dbt_incoming *incoming; /* exits whose slot leads here */
 };
 
@@ -203,6 +214,7 @@ struct dbt {
 	bool broken;        /* the cache cannot be used here: step everything */
 	uint64_t data_base; /* its address in the tracee */
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
+	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
 	struct dbt_region regions[DBT_MAX_REGIONS];
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];
@@ -302,6 +314,8 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b);
 /* dbt_invalidate - forget the blocks overlapping [lo, hi) */
 void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi);
 void dbt_cache_reset(struct dbt *d);
+/* dbt_trunc_seen - b's call went over budget through its hypercall: count it */
+void dbt_trunc_seen(struct dbt *d, struct dbt_block *b);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
 /* dbt_store_block - intern b in the store, the first time a thread ran it: h->store is its id */

@@ -32,22 +32,17 @@
 #define USER_LOW  0x10000ull
 #define DATA_HINT 0x200000000ull
 
-/*
- * ring_size - DBT_RING_SIZE, or NOSCO_DBT_RING_PAGES pages: the tests make
- * rings small so that every trace fills them many times.
- */
-static uint32_t ring_size(void)
+/* env_count - the environment variable name as a count from 1 to max, or dflt */
+static uint32_t env_count(const char *name, uint32_t dflt, uint32_t max)
 {
-	const char *v = getenv("NOSCO_DBT_RING_PAGES");
+	const char *v = getenv(name);
 	char *end;
 	unsigned long n;
 
 	if (!v)
-		return DBT_RING_SIZE;
+		return dflt;
 	n = strtoul(v, &end, 10);
-	if (*end || !n || n > DBT_RING_SIZE / DBT_PAGE)
-		return DBT_RING_SIZE;
-	return (uint32_t)n * DBT_PAGE;
+	return *end || !n || n > max ? dflt : (uint32_t)n;
 }
 
 int dbt_mem_init(struct dbt *d, struct err *err)
@@ -64,7 +59,14 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 		return err_sys(err, ERR_TRACE, "cannot map the dbt memory");
 	}
 	d->maps_stale = true;
-	d->ring_size = ring_size();
+	/*
+	 * The tests make rings small so that every trace fills them many
+	 * times, and call sites go unrecorded after one stop over budget.
+	 */
+	d->ring_size = env_count("NOSCO_DBT_RING_PAGES", DBT_RING_SIZE / DBT_PAGE,
+	                         DBT_RING_SIZE / DBT_PAGE) *
+	               DBT_PAGE;
+	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
 	return 0;
 }
 

@@ -457,6 +457,9 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		if (is_map_syscall((long)r.u.rax))
 			return on_map_syscall(d, dt, at, h, &r, err);
 		break;
+	case HY_TRUNC:
+		dbt_trunc_seen(d, h->b);
+		break;
 	default:
 		break;
 	}
