@@ -294,19 +294,21 @@ static bool worker_may_replay(const struct dbt_thread *dt)
 }
 
 /*
- * free_in - the pending block's call went over budget and entered its
- * callee (target) unrecorded: the core opens the call, truncated. Unless
- * the core records the callee after all: a scope entry, whose sync
- * hypercall stops the thread before anything runs unrecorded (anything
- * else is an internal error: a trace missing code is never written).
+ * unrecorded - the pending block's terminator went to target, and the
+ * thread on in unrecorded code: a call over budget entered its callee
+ * (DBT_REC_FREE_IN: the core opens the call, truncated, unless it records
+ * the callee after all, a scope entry, whose sync hypercall stops the
+ * thread before anything runs unrecorded), or a return left every
+ * recorded frame (DBT_REC_LEFT). A later record the core does not agree
+ * with is an internal error: a trace missing code is never written.
  */
-static int free_in(struct dbt *d, struct dbt_thread *dt, uint64_t target, struct err *err)
+static int unrecorded(struct dbt *d, struct dbt_thread *dt, uint64_t target, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
 	struct dbt_hot next = { .addr = target, .sync = true };
 
 	if (!rp->hot || rp->free)
-		return err_set(err, ERR_INTERNAL, "dbt: a stray unrecorded call in thread %d",
+		return err_set(err, ERR_INTERNAL, "dbt: a stray record in thread %d's ring",
 		               (int)dt->th->tid);
 	if (finish_block(d, dt, &next, err))
 		return -1;
@@ -330,29 +332,6 @@ static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 	return 0;
 }
 
-/*
- * left - the pending block's return left every recorded frame (rsp above
- * the outermost one's entry) for target: the thread runs on unrecorded
- */
-static int left(struct dbt *d, struct dbt_thread *dt, uint64_t target, struct err *err)
-{
-	struct dbt_replay *rp = &dt->rp;
-	struct dbt_hot next = { .addr = target, .sync = true };
-
-	if (!rp->hot || rp->free)
-		return err_set(err, ERR_INTERNAL, "dbt: a stray scope exit in thread %d",
-		               (int)dt->th->tid);
-	if (finish_block(d, dt, &next, err))
-		return -1;
-	if (dt->th->dir.mode == CORE_RECORD)
-		return err_set(err, ERR_INTERNAL,
-		               "dbt: thread %d left the cache's recording where the core records",
-		               (int)dt->th->tid);
-	rp->free = true;
-	rp->free_at = 0;
-	return 0;
-}
-
 /* tagged - a record with a 64-bit value: 3 words used, or -1 */
 static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
                   struct err *err)
@@ -371,11 +350,17 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		vec_push(&rp->dyn, v);
 		return 3;
 	case DBT_REC_FREE_IN:
-		return free_in(d, dt, v, err) ? -1 : 3;
+		return unrecorded(d, dt, v, err) ? -1 : 3;
 	case DBT_REC_FREE_OUT:
 		return free_out(dt, v, err) ? -1 : 3;
 	case DBT_REC_LEFT:
-		return left(d, dt, v, err) ? -1 : 3;
+		if (unrecorded(d, dt, v, err))
+			return -1;
+		if (dt->th->dir.mode == CORE_RECORD)
+			return err_set(err, ERR_INTERNAL,
+			               "dbt: thread %d left the recorded frames the core records",
+			               (int)dt->th->tid);
+		return 3;
 	default:
 		return err_set(err, ERR_INTERNAL, "dbt: unknown record %#x in thread %d's ring",
 		               w[0], (int)dt->th->tid);
