@@ -210,7 +210,14 @@ uint64_t dbt_x86_emit_trunc(struct dbt_code *c)
 	return dbt_x86_emit_int3(c);
 }
 
-/* restore_flags - the flags and rax back, as saved by lahf; seto al (rax spilled) */
+/* save_flags - rax spilled, the flags in ax (lahf; seto al): no stack to push them on */
+static void save_flags(struct dbt_code *c)
+{
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+}
+
+/* restore_flags - the flags and rax back, as saved by save_flags */
 static void restore_flags(struct dbt_code *c)
 {
 	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
@@ -224,8 +231,7 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
 	uint8_t *ja;
 	uint64_t from;
 
-	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
-	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+	save_flags(c);
 	gs_mov(c, false, RCX, DBT_CTX_CALL_SP);
 	put(c, "\x48\x8d\x49\xf8", 4); /* lea rcx, [rcx-8] */
 	put(c, "\x48\x39\xcc", 3);     /* cmp rsp, rcx */
@@ -420,8 +426,7 @@ void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatc
 	uint8_t *jbe;
 	uint64_t from;
 
-	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
-	put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+	save_flags(c);
 	put32(cmp + 5, DBT_CTX_ROOT_SP);
 	put(c, cmp, sizeof(cmp));
 	jbe = c->p;

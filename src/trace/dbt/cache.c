@@ -165,8 +165,8 @@ struct exits {
 	uint64_t retslot; /* CALL: the return address */
 	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
-	uint64_t pad_slot,
-	        pad_free; /* a call that may enter its callee unrecorded: see emit_data */
+	/* a call that may enter its callee unrecorded: see emit_data */
+	uint64_t pad_slot, pad_free;
 };
 
 static void exit_to(struct dbt_code *c, const struct dbt_block *b, struct exits *x, uint64_t target)

@@ -138,28 +138,40 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
+/* set_ctx - a word of dt's context page */
+static void set_ctx(struct dbt_thread *dt, uint32_t off, uint64_t v)
+{
+	memcpy(dt->ctxp + off, &v, 8);
+}
+
+/* load_context - what the cache's code needs to know of the core's frames for dt */
+static void load_context(struct dbt *d, struct dbt_thread *dt)
+{
+	const struct core_thread *ct = dt->th->core;
+	uint32_t open = core_open_frames(ct);
+
+	set_ctx(dt, DBT_CTX_UP, core_call_budget(ct));
+	set_ctx(dt, DBT_CTX_OUT, open);
+	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
+	set_ctx(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 0);
+	set_ctx(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
+	set_ctx(dt, DBT_CTX_LEAVE,
+	        dt->returns_out >= dt->hot_at ? d->regions[0].leave : d->regions[0].ind_miss);
+	set_ctx(dt, DBT_CTX_FREE_SP, 0);
+	dt->misses_out = 0;
+}
+
 /* enter - start th at b in the cache */
 static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err)
 {
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
-	uint64_t up = core_call_budget(th->core), out = core_open_frames(th->core), sp;
 
 	dt->app_gs = r.u.gs_base;
 	r.u.gs_base = dt->ctx;
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	r.u.rip = b->entry;
-	memcpy(dt->ctxp + DBT_CTX_UP, &up, 8);
-	memcpy(dt->ctxp + DBT_CTX_OUT, &out, 8);
-	/* The innermost frame's entry as the cache keeps it (none: no frame to be sure of). */
-	sp = out ? core_close_sp(th->core) + 8 : 0;
-	memcpy(dt->ctxp + DBT_CTX_CALL_SP, &sp, 8);
-	sp = core_root_sp(th->core);
-	memcpy(dt->ctxp + DBT_CTX_ROOT_SP, &sp, 8);
-	memcpy(dt->ctxp + DBT_CTX_LEAVE,
-	       dt->returns_out >= dt->hot_at ? &d->regions[0].leave : &d->regions[0].ind_miss, 8);
-	dt->misses_out = 0;
-	memset(dt->ctxp + DBT_CTX_FREE_SP, 0, 8);
+	load_context(d, dt);
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
@@ -429,7 +441,8 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		}
 		if (h->free && between_scopes(dt) && ++dt->misses_out > MISSES_OUT) {
 			dt->returns_out = 0;
-			dt->hot_at *= 2;
+			if (dt->hot_at < UINT32_MAX / 2)
+				dt->hot_at *= 2;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
 		if (h->kind == HY_INDIRECT)
@@ -585,13 +598,37 @@ static int on_exit_event(struct dbt *d, struct dbt_thread *dt, const struct trac
 	return step_handle(d->t, ev, d->s, err);
 }
 
+/*
+ * exec_replay - the exec'ing thread's ring, up to its execve (recorded
+ * when it returns: the step engine's pending instruction). From
+ * unrecorded code there is nothing to record of it.
+ */
+static int exec_replay(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct tthread *th = dt->th;
+	struct dbt_block *b;
+
+	if (dbt_drain(d, dt, err))
+		return -1;
+	th->engine_owned = false;
+	if (dt->rp.free)
+		return 0;
+	b = dbt_replay_block(d, &dt->rp);
+	if (!b || b->insns[b->n - 1].flow != DBT_FLOW_SYSCALL)
+		return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
+	if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
+		return -1;
+	th->pending = b->insns[b->n - 1].a;
+	th->has_pending = true;
+	return 0;
+}
+
 /* on_exec - the image is gone with the cache: the exec'ing thread's ring, then start afresh */
 static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err)
 {
 	struct tthread *th;
 	struct dbt_thread *dt;
 	unsigned long former = 0;
-	struct dbt_block *b;
 
 	ptrace(PTRACE_GETEVENTMSG, ev->tid, NULL, &former);
 	th = tracee_thread(d->t, (pid_t)former);
@@ -599,22 +636,8 @@ static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err
 	if (th && th->kind != TT_THREAD)
 		return step_handle(d->t, ev, d->s, err);
 	dt = th ? dbt_thread_of(d, th, false) : NULL;
-	if (dt && th->engine_owned) {
-		if (dbt_drain(d, dt, err))
-			return -1;
-		th->engine_owned = false;
-		/* From unrecorded code (past the depth limit): nothing to record of the exec. */
-		if (dt->rp.free)
-			goto fresh;
-		b = dbt_replay_block(d, &dt->rp);
-		if (!b || b->insns[b->n - 1].flow != DBT_FLOW_SYSCALL)
-			return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
-		if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
-			return -1;
-		th->pending = b->insns[b->n - 1].a;
-		th->has_pending = true;
-	}
-fresh:
+	if (dt && th->engine_owned && exec_replay(d, dt, err))
+		return -1;
 	/* Every thread but the exec'ing one is gone; the cache went with the image. */
 	dbt_threads_free(d);
 	dbt_cache_reset(d);
