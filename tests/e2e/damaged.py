@@ -513,9 +513,18 @@ def damages(info, scale, seed):
 # Running views
 
 
-def _limits():
+def limit_children():
+    """No core files, and a runaway output dies by SIGXFSZ: set here, inherited
+    by every dump (a preexec_fn would make each start slower)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, hard))
+
+
+def unlimited():
+    """For nosco run, whose engine sizes files of its own."""
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 
 
 class Dump:
@@ -531,23 +540,21 @@ def dump(nosco, trace, words, work, env, timeout=TIMEOUT):
     with open(out, "wb") as fo, open(err, "wb") as fe:
         p = subprocess.Popen([str(nosco), "dump", "-i", str(trace)] + words,
                              stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, env=env, cwd=work,
-                             start_new_session=True, preexec_fn=_limits)
-        timed_out, rusage = False, None
-        deadline = start + timeout
-        while True:
-            pid, status, rusage = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                timed_out = True
-                run.kill_session(p.pid)
-                pid, status, rusage = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.002)
+                             start_new_session=True)
+        # A watchdog kills a hung dump; waiting for it gives its memory use.
+        killed = threading.Event()
+
+        def kill():
+            killed.set()
+            run.kill_session(p.pid)
+        dog = threading.Timer(timeout, kill)
+        dog.start()
+        _, status, rusage = os.wait4(p.pid, 0)
+        dog.cancel()
         p.returncode = os.waitstatus_to_exitcode(status)
     code = 128 - p.returncode if p.returncode < 0 else p.returncode
-    return Dump(code, out.read_bytes(), err.read_bytes(), timed_out, time.monotonic() - start,
-                rusage.ru_maxrss * 1024 if rusage else 0)
+    return Dump(code, out.read_bytes(), err.read_bytes(), killed.is_set(),
+                time.monotonic() - start, rusage.ru_maxrss * 1024)
 
 
 def fill(words, root, focus):
@@ -634,7 +641,7 @@ class Suite:
         trace.unlink(missing_ok=True)
         p = subprocess.run([str(self.nosco), "run", "-e", engine, "-c", config, "-o", str(trace),
                             "--", str(prog)] + args, capture_output=True, env=self.env,
-                           timeout=120)
+                           timeout=120, preexec_fn=unlimited)
         if p.returncode != 0:
             raise run.SetupError("nosco run for %s: exit %d: %s" % (name, p.returncode,
                                                                   p.stderr.decode()))
@@ -711,7 +718,7 @@ class Suite:
         p = subprocess.run([str(self.nosco), "run", "-c",
                             'trace "main" binary="recurse" call-depth=30000', "-o", str(trace),
                             "--", str(prog), "20000"], capture_output=True, env=self.env,
-                           timeout=120)
+                           timeout=120, preexec_fn=unlimited)
         problems = []
         if p.returncode:
             problems.append("nosco run: exit %d: %s" % (p.returncode, p.stderr.decode()))
@@ -751,6 +758,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep every copy, not just failing ones")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the passing copies too")
     a = ap.parse_args()
+    limit_children()
     build = Path(a.build).resolve()
     nosco = build / "nosco"
     work = build / "tests" / "damaged"
