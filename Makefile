@@ -34,7 +34,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 NOSCO := $(O)/nosco
 
-.PHONY: all check check-unit check-e2e check-engine demo deps clean format format-check bench
+.PHONY: all check check-unit check-e2e check-engine check-damaged demo deps clean format \
+	format-check bench
 all: $(NOSCO)
 
 ifneq ($(V),1)
@@ -78,6 +79,11 @@ check-e2e: $(NOSCO) $(O)/tests/unit/test-view-kdl
 # with deeper traces of programs of the system: minutes, not part of check.
 check-engine: $(NOSCO)
 	@python3 tests/e2e/engines.py --build $(O) --deep
+
+# Every dump view on damaged traces (tests/e2e/damaged.py, part of check),
+# with ten times more random damage: minutes, not part of check.
+check-damaged: $(NOSCO)
+	@NOSCO_DAMAGED_BIG=1 tests/run-tests --damaged $(O)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

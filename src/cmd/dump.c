@@ -229,14 +229,6 @@ static void warn_unfinished(struct store_reader *r, const char *input)
 	}
 }
 
-/* Say what reader_open() found wrong but could live with. */
-static void warn_damage(struct store_reader *r, const char *input)
-{
-	warn_unfinished(r, input);
-	if (reader_damage(r))
-		log_warn("%s is damaged: %s; showing what can be read", input, reader_damage(r));
-}
-
 /* Views report what the user should know (a binary missing on disk) through this. */
 static void warn_view(void *ctx, const char *msg)
 {
@@ -286,6 +278,15 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 
 	rc = views[v].fn(&a, &err);
 	/*
+	 * Damage found at open (a truncated file) is what went wrong, whatever
+	 * the view met after it: the view showed what could be read, and the
+	 * exit status says it is not the whole trace.
+	 */
+	if ((!rc || err.kind == ERR_INPUT || err.kind == ERR_NOT_FOUND) && reader_damage(r)) {
+		err_set(&err, ERR_INPUT, "%s is damaged: %s", o->input, reader_damage(r));
+		rc = -1;
+	}
+	/*
 	 * A damaged trace still gives what could be read: keep that too. A
 	 * write error is the one to tell (the view only saw that writing failed).
 	 */
@@ -322,7 +323,9 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
-	warn_damage(r, o->input);
+	/* A damaged file ends with the error saying so, which is what matters. */
+	if (!reader_damage(r))
+		warn_unfinished(r, o->input);
 	ret = run_view(v, o, r, &out, argc, argv);
 	reader_close(r);
 	return ret;

@@ -137,12 +137,20 @@ int kdl_emitter_fini(struct kdl_emitter *em, struct err *err)
 	return 0;
 }
 
-static void indent(struct kdl_emitter *em)
+/*
+ * Indentation grows with the depth, and a document 20,000 levels deep
+ * would be made of spaces (its size the square of the depth): past
+ * KDL_INDENT_MAX levels, lines stay at that indentation and a node says
+ * its level in a comment, which KDL allows before a node.
+ */
+static void indent(struct kdl_emitter *em, bool node)
 {
 	unsigned i;
 
-	for (i = 0; i < em->depth; i++)
+	for (i = 0; i < em->depth && i < KDL_INDENT_MAX; i++)
 		fputs("    ", em->out);
+	if (node && em->depth > KDL_INDENT_MAX)
+		fprintf(em->out, "/* depth %u */ ", em->depth);
 }
 
 /* Checks the order of calls; a wrong one is remembered for kdl_emitter_fini(). */
@@ -158,7 +166,7 @@ void kdl_emit_node(struct kdl_emitter *em, const char *type, const char *name)
 {
 	if (!expect(em, KDL_EMIT_BETWEEN))
 		return;
-	indent(em);
+	indent(em, true);
 	if (type) {
 		fputc('(', em->out);
 		kdl_write_string(em->out, type, strlen(type));
@@ -194,7 +202,7 @@ void kdl_emit_children_end(struct kdl_emitter *em)
 		return;
 	}
 	em->depth--;
-	indent(em);
+	indent(em, false);
 	fputc('}', em->out);
 	em->state = KDL_EMIT_CLOSED;
 }

@@ -3,7 +3,10 @@
  * described, so a dump of millions of calls needs memory only for the
  * nesting depth. The layout is the one of kdl-rs autoformat that nosco's
  * expected outputs use: one node per line, 4-space indentation, '{' on the
- * node's line and '}' on a line of its own.
+ * node's line and '}' on a line of its own. Deeper than KDL_INDENT_MAX
+ * levels, lines keep that level's indentation and a node line starts with
+ * a multi-line comment giving its depth instead ("depth 40"), so that the
+ * text stays linear in the number of nodes.
  *
  *	kdl_emit_node(em, NULL, "call");
  *	kdl_emit_arg_string(em, "main");
@@ -22,6 +25,9 @@
 #include <stdio.h>
 
 #include "util/err.h"
+
+/* The deepest level indented further (4 spaces a level). */
+#define KDL_INDENT_MAX 32
 
 enum kdl_emit_state {
 	KDL_EMIT_BETWEEN, /* where a node may start */

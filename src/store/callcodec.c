@@ -5,7 +5,9 @@
  * of a recursion or a loop repeat the same bytes for zstd to fold.
  */
 #include "store/internal.h"
+#include "store/store.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Flags in the second varint. */
@@ -49,40 +51,53 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 	return (size_t)(p - out);
 }
 
+/*
+ * The record's numbers are checked before they are used: a damaged chunk
+ * may hold any 64-bit value, and ids and parents are signed.
+ */
 int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const uint8_t *end,
                          struct store_callrec *c, uint64_t *bt, size_t bt_max)
 {
-	uint64_t v[12], flags, n, i;
+	uint64_t v[12], flags, n, i, id;
 	int k;
 
 	memset(c, 0, sizeof(*c));
 	if (store_varint_get(p, end, 63, &v[0]) || store_varint_get(p, end, 63, &flags) ||
 	    store_varint_get(p, end, 63, &v[1]))
 		return -1;
-	c->id = st->id + store_unzigzag(v[0]);
+	id = (uint64_t)st->id + (uint64_t)store_unzigzag(v[0]);
+	if (id > INT64_MAX || v[1] > INT64_MAX || flags >> 12 ||
+	    (flags >> 4 & 15) > STORE_CALL_SIGNAL || (flags >> 8 & 15) > STORE_END_KILLED)
+		return -1;
+	c->id = (int64_t)id;
 	c->kind = (int)(flags >> 4 & 15);
 	c->end_kind = (int)(flags >> 8 & 15);
 	c->truncated = flags & F_TRUNCATED;
 	c->thread = (int64_t)v[1];
 	c->parent = -1;
 	if (flags & F_PARENT) {
-		if (store_varint_get(p, end, 63, &v[2]))
+		/* A parent begins before its call: 1 <= id - parent <= id. */
+		if (store_varint_get(p, end, 63, &v[2]) || v[2] == 0 || v[2] > id)
 			return -1;
-		c->parent = c->id - (int64_t)v[2];
+		c->parent = (int64_t)(id - v[2]);
 	}
 	for (k = 3; k < 11; k++)
 		if (store_varint_get(p, end, 63, &v[k]))
 			return -1;
+	if (v[3] > UINT32_MAX)
+		return -1;
 	c->depth = (uint32_t)v[3];
 	c->addr = st->addr + (uint64_t)store_unzigzag(v[4]);
 	c->site = st->site + (uint64_t)store_unzigzag(v[5]);
 	c->ret_addr = c->site + (uint64_t)store_unzigzag(v[6]);
 	c->pos_start = st->pos + (uint64_t)store_unzigzag(v[7]);
+	if (v[8] > UINT64_MAX - c->pos_start)
+		return -1;
 	c->pos_end = c->pos_start + v[8];
 	c->time_start = st->time + (uint64_t)store_unzigzag(v[9]);
 	c->time_end = c->time_start + (uint64_t)store_unzigzag(v[10]);
 	if (flags & F_SIGNAL) {
-		if (store_varint_get(p, end, 63, &v[11]))
+		if (store_varint_get(p, end, 63, &v[11]) || v[11] > INT32_MAX)
 			return -1;
 		c->signal = (int32_t)v[11];
 	}

@@ -53,13 +53,17 @@ static int insert(sqlite3_stmt *st, const struct store_callrec *c)
 	} else {
 		sqlite3_bind_null(st, 16);
 	}
+	/* A second record with the same id fails here (the id is the primary key). */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* one_chunk - the calls of the current row of the chunk query into the temporary table */
-static int one_chunk(struct store_reader *r, sqlite3_stmt *q, sqlite3_stmt *ins, ZSTD_DCtx *dz)
+/*
+ * one_chunk - the calls of the current row of the chunk query into the
+ * temporary table; the row must be chunk @seq (they are numbered from 0).
+ */
+static int one_chunk(sqlite3_stmt *q, int64_t seq, sqlite3_stmt *ins, ZSTD_DCtx *dz)
 {
 	const void *data = sqlite3_column_blob(q, 1);
 	size_t len = (size_t)sqlite3_column_bytes(q, 1);
@@ -73,9 +77,9 @@ static int one_chunk(struct store_reader *r, sqlite3_stmt *q, sqlite3_stmt *ins,
 	size_t got;
 	int rc = 0;
 
-	(void)r;
-	if (!data || size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
-	    size > (unsigned long long)count * (STORE_CALLREC_MAX + 10 * 1024) || count <= 0)
+	if (sqlite3_column_int64(q, 2) != seq || count <= 0 || count > STORE_CALL_CHUNK || !data ||
+	    size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
+	    size > (unsigned long long)count * (STORE_CALLREC_MAX + 10 * 1024))
 		return -1;
 	buf = xmalloc(size ? size : 1);
 	got = ZSTD_decompressDCtx(dz, buf, size, data, len);
@@ -115,49 +119,84 @@ static int copy_schema(struct store_reader *r)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-int reader_load_call_chunks(struct store_reader *r)
+/* has_table - 1 if the file has the table, 0 if not, -1 if its schema cannot be read */
+static int has_table(struct store_reader *r, const char *name)
 {
-	sqlite3_stmt *q = NULL, *ins = NULL;
-	ZSTD_DCtx *dz = NULL;
-	int rc = -1, step;
+	sqlite3_stmt *st = reader_prepare(r,
+	                                  "SELECT 1 FROM main.sqlite_master WHERE type = 'table' "
+	                                  "AND name = ?1",
+	                                  NULL);
+	int rc;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT count, data FROM main.call_chunks ORDER BY seq", -1,
-	                       &q, NULL) != SQLITE_OK) {
-		sqlite3_finalize(q);
-		return 0; /* no chunks table: a schema 2 file from before calls were chunked */
-	}
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		sqlite3_finalize(q);
-		return 0; /* nothing in chunks: the file's table is complete */
-	}
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = reader_step(r, st, "its schema", NULL);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* begin_table - temp.calls holding the file's rows, in a transaction left open */
+static int begin_table(struct store_reader *r)
+{
 	sqlite3_exec(r->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
-	if (copy_schema(r) ||
-	    sqlite3_exec(r->db, "BEGIN; INSERT INTO temp.calls SELECT * FROM main.calls", NULL,
-	                 NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(r->db, INSERT_CALL, -1, &ins, NULL) != SQLITE_OK)
-		goto out;
-	dz = ZSTD_createDCtx();
-	if (!dz)
-		goto out;
-	do {
-		if (one_chunk(r, q, ins, dz))
-			goto out;
-	} while ((step = sqlite3_step(q)) == SQLITE_ROW);
-	if (step != SQLITE_DONE)
-		goto out;
-	rc = sqlite3_exec(r->db,
-	                  "CREATE INDEX temp.calls_by_parent ON calls(parent) "
-	                  "WHERE parent IS NOT NULL; "
-	                  "CREATE INDEX temp.calls_roots ON calls(thread) WHERE parent IS NULL; "
-	                  "COMMIT",
-	                  NULL, NULL, NULL) == SQLITE_OK
-	             ? 0
-	             : -1;
-out:
-	if (rc)
-		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (copy_schema(r))
+		return -1;
+	if (sqlite3_exec(r->db, "BEGIN; INSERT INTO temp.calls SELECT * FROM main.calls", NULL,
+	                 NULL, NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(r->db, "ROLLBACK; DROP TABLE temp.calls", NULL, NULL, NULL);
+	return -1;
+}
+
+/* The chunks' calls into temp.calls: 0, or -1 at the first chunk that cannot be read. */
+static int read_chunks(struct store_reader *r, sqlite3_stmt *q)
+{
+	sqlite3_stmt *ins = NULL;
+	ZSTD_DCtx *dz = ZSTD_createDCtx();
+	int64_t seq = 0;
+	int rc = -1;
+
+	if (dz && sqlite3_prepare_v2(r->db, INSERT_CALL, -1, &ins, NULL) == SQLITE_OK) {
+		do {
+			if (one_chunk(q, seq++, ins, dz)) {
+				rc = -1;
+				break;
+			}
+		} while ((rc = reader_step(r, q, "the calls", NULL)) > 0);
+	}
 	ZSTD_freeDCtx(dz);
 	sqlite3_finalize(ins);
+	return rc ? -1 : 0;
+}
+
+int reader_load_call_chunks(struct store_reader *r)
+{
+	sqlite3_stmt *q;
+	int rc = has_table(r, "call_chunks");
+
+	if (rc <= 0)
+		return rc; /* 0: a schema 2 file from before calls were chunked */
+	q = reader_prepare(r, "SELECT count, data, seq FROM main.call_chunks ORDER BY seq", NULL);
+	if (!q)
+		return -1;
+	rc = reader_step(r, q, "the calls", NULL);
+	/* No chunks: the file's table is complete. */
+	if (rc <= 0 || begin_table(r)) {
+		sqlite3_finalize(q);
+		return rc ? -1 : 0;
+	}
+	/* The calls read before a damaged chunk are kept: the views show them. */
+	rc = read_chunks(r, q);
 	sqlite3_finalize(q);
+	if (sqlite3_exec(r->db,
+	                 "CREATE INDEX temp.calls_by_parent ON calls(parent) "
+	                 "WHERE parent IS NOT NULL; "
+	                 "CREATE INDEX temp.calls_roots ON calls(thread) WHERE parent IS NULL; "
+	                 "COMMIT",
+	                 NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(r->db, "ROLLBACK; DROP TABLE temp.calls", NULL, NULL, NULL);
+		return -1;
+	}
 	return rc;
 }

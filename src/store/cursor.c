@@ -3,6 +3,7 @@
  * single-record lookups and call backtraces. Each cursor wraps one
  * prepared statement borrowed from the reader's pool.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,33 +22,73 @@ enum record_kind { REC_THREAD, REC_BINARY, REC_EVENT, REC_CALL };
 	"id, thread, parent, kind, depth, addr, site, ret_addr, pos_start, pos_end, end_kind, "    \
 	"time_start, time_end, signal, truncated, backtrace FROM calls"
 
+/*
+ * What a row of a query must be, beyond what SQLite checks: ids rise
+ * (dense from 0 in a whole table), and a row belongs to what the query
+ * asked for. A damaged page or index could otherwise repeat rows for ever
+ * or hand out rows of another call.
+ */
+enum row_rule {
+	ROWS_DENSE,      /* a whole table: ids 0, 1, 2, ... */
+	ROWS_ID,         /* the record with id = bound */
+	ROWS_UP,         /* parent (calls) or call (events) = bound */
+	ROWS_THREAD,     /* thread = bound */
+	ROWS_THREAD_TOP, /* thread = bound, no parent (calls) or call (events) */
+	ROWS_TOP,        /* no parent */
+};
+
 static const struct {
 	const char *sql;
 	enum record_kind rec;
 	const char *what; /* for messages: "cannot read <what>" */
+	enum row_rule rule;
 } queries[RQ_COUNT] = {
-	[RQ_THREADS] = { "SELECT " THREAD_COLS " ORDER BY id", REC_THREAD, "the threads" },
-	[RQ_THREAD_GET] = { "SELECT " THREAD_COLS " WHERE id = ?1", REC_THREAD, "a thread" },
-	[RQ_BINARIES] = { "SELECT " BINARY_COLS " ORDER BY id", REC_BINARY, "the binaries" },
-	[RQ_BINARY_GET] = { "SELECT " BINARY_COLS " WHERE id = ?1", REC_BINARY, "a binary" },
-	[RQ_EVENTS] = { "SELECT " EVENT_COLS " ORDER BY id", REC_EVENT, "the events" },
+	[RQ_THREADS] = { "SELECT " THREAD_COLS " ORDER BY id", REC_THREAD, "the threads",
+	                 ROWS_DENSE },
+	[RQ_THREAD_GET] = { "SELECT " THREAD_COLS " WHERE id = ?1", REC_THREAD, "a thread",
+	                    ROWS_ID },
+	[RQ_BINARIES] = { "SELECT " BINARY_COLS " ORDER BY id", REC_BINARY, "the binaries",
+	                  ROWS_DENSE },
+	[RQ_BINARY_GET] = { "SELECT " BINARY_COLS " WHERE id = ?1", REC_BINARY, "a binary",
+	                    ROWS_ID },
+	[RQ_EVENTS] = { "SELECT " EVENT_COLS " ORDER BY id", REC_EVENT, "the events", ROWS_DENSE },
 	[RQ_EVENTS_OF_CALL] = { "SELECT " EVENT_COLS " WHERE call = ?1 ORDER BY id", REC_EVENT,
-	                        "the events of a call" },
+	                        "the events of a call", ROWS_UP },
+	[RQ_EVENT_OF_CALL_AFTER] = { "SELECT " EVENT_COLS " WHERE call = ?1 AND id > ?2 "
+	                             "ORDER BY id LIMIT 1",
+	                             REC_EVENT, "the events of a call", ROWS_UP },
 	[RQ_EVENTS_OUTSIDE_CALLS] = { "SELECT " EVENT_COLS " WHERE thread = ?1 AND call IS NULL "
 	                              "ORDER BY id",
-	                              REC_EVENT, "the events of a thread" },
-	[RQ_EVENT_GET] = { "SELECT " EVENT_COLS " WHERE id = ?1", REC_EVENT, "an event" },
-	[RQ_CALLS] = { "SELECT " CALL_COLS " ORDER BY id", REC_CALL, "the calls" },
+	                              REC_EVENT, "the events of a thread", ROWS_THREAD_TOP },
+	[RQ_EVENT_GET] = { "SELECT " EVENT_COLS " WHERE id = ?1", REC_EVENT, "an event", ROWS_ID },
+	[RQ_CALLS] = { "SELECT " CALL_COLS " ORDER BY id", REC_CALL, "the calls", ROWS_DENSE },
 	[RQ_CALLS_OF_THREAD] = { "SELECT " CALL_COLS " WHERE thread = ?1 ORDER BY id", REC_CALL,
-	                         "the calls of a thread" },
+	                         "the calls of a thread", ROWS_THREAD },
 	[RQ_CALLS_ROOTS] = { "SELECT " CALL_COLS " WHERE thread = ?1 AND parent IS NULL "
 	                     "ORDER BY id",
-	                     REC_CALL, "the root calls" },
+	                     REC_CALL, "the root calls", ROWS_THREAD_TOP },
 	[RQ_CALLS_ROOTS_ALL] = { "SELECT " CALL_COLS " WHERE parent IS NULL ORDER BY id", REC_CALL,
-	                         "the root calls" },
+	                         "the root calls", ROWS_TOP },
 	[RQ_CALLS_CHILDREN] = { "SELECT " CALL_COLS " WHERE parent = ?1 ORDER BY id", REC_CALL,
-	                        "the calls made by a call" },
-	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call" },
+	                        "the calls made by a call", ROWS_UP },
+	[RQ_CALL_CHILD_AFTER] = { "SELECT " CALL_COLS " WHERE parent = ?1 AND id > ?2 "
+	                          "ORDER BY id LIMIT 1",
+	                          REC_CALL, "the calls made by a call", ROWS_UP },
+	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
+};
+
+static const char *const nouns[] = {
+	[REC_THREAD] = "thread",
+	[REC_BINARY] = "binary",
+	[REC_EVENT] = "event",
+	[REC_CALL] = "call",
+};
+
+static const char *const plurals[] = {
+	[REC_THREAD] = "threads",
+	[REC_BINARY] = "binaries",
+	[REC_EVENT] = "events",
+	[REC_CALL] = "calls",
 };
 
 struct reader_cursor {
@@ -55,6 +96,8 @@ struct reader_cursor {
 	enum reader_query q;
 	sqlite3_stmt *st;
 	bool done;        /* stepping a finished statement would start it again */
+	int64_t bound;    /* the query's parameter: an id, a thread, a parent */
+	int64_t last;     /* the id of the previous row (-1 before the first) */
 	VEC(uint64_t) bt; /* the decoded backtrace of the current row */
 };
 
@@ -72,6 +115,8 @@ static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_quer
 	c->r = r;
 	c->q = q;
 	c->st = st;
+	c->bound = STORE_NONE;
+	c->last = -1;
 	return c;
 }
 
@@ -81,8 +126,10 @@ static struct reader_cursor *cursor_new_id(struct store_reader *r, enum reader_q
 {
 	struct reader_cursor *c = cursor_new(r, q, err);
 
-	if (c)
+	if (c) {
 		sqlite3_bind_int64(c->st, 1, id);
+		c->bound = id;
+	}
 	return c;
 }
 
@@ -107,6 +154,32 @@ void reader_get_cursors_free(struct store_reader *r)
 	}
 }
 
+/* The row's id must follow the previous one's as the query's rule says. */
+static int check_order(struct reader_cursor *c, struct err *err)
+{
+	const char *noun = nouns[queries[c->q].rec];
+	int64_t id = sqlite3_column_int64(c->st, 0);
+
+	if (sqlite3_column_type(c->st, 0) != SQLITE_INTEGER || id < 0)
+		return reader_damaged(c->r, err, "cannot read %s: a record without a valid id",
+		                      queries[c->q].what);
+	if (queries[c->q].rule == ROWS_ID && id != c->bound)
+		return reader_damaged(c->r, err, "the record of %s %lld is that of %s %lld", noun,
+		                      (long long)c->bound, noun, (long long)id);
+	if (id <= c->last)
+		return reader_damaged(c->r, err, "cannot read %s: %s %lld comes after %s %lld",
+		                      queries[c->q].what, noun, (long long)id, noun,
+		                      (long long)c->last);
+	if (queries[c->q].rule == ROWS_DENSE && id == c->last + 2)
+		return reader_damaged(c->r, err, "%s %lld is missing", noun, (long long)id - 1);
+	if (queries[c->q].rule == ROWS_DENSE && id != c->last + 1)
+		return reader_damaged(c->r, err, "%s %lld to %lld are missing",
+		                      plurals[queries[c->q].rec], (long long)c->last + 1,
+		                      (long long)id - 1);
+	c->last = id;
+	return 0;
+}
+
 /* Step to the next row: 1, 0 at the end, -1 with err. */
 static int cursor_step(struct reader_cursor *c, enum record_kind rec, struct err *err)
 {
@@ -116,13 +189,36 @@ static int cursor_step(struct reader_cursor *c, enum record_kind rec, struct err
 		return err_set(err, ERR_INTERNAL, "reader: cursor used for the wrong records");
 	if (c->done)
 		return 0;
-	rc = sqlite3_step(c->st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	c->done = true;
-	if (rc == SQLITE_DONE)
+	rc = reader_step(c->r, c->st, queries[c->q].what, err);
+	if (rc > 0 && check_order(c, err))
+		rc = -1;
+	if (rc <= 0)
+		c->done = true;
+	return rc;
+}
+
+/*
+ * The row belongs to what the query asked for (a damaged index could say
+ * otherwise); @up is a call's parent or an event's call.
+ */
+static int check_belongs(struct reader_cursor *c, int64_t thread, int64_t up, struct err *err)
+{
+	enum row_rule rule = queries[c->q].rule;
+	bool ok = true;
+
+	if (rule == ROWS_UP)
+		ok = up == c->bound;
+	else if (rule == ROWS_THREAD)
+		ok = thread == c->bound;
+	else if (rule == ROWS_THREAD_TOP)
+		ok = thread == c->bound && up == STORE_NONE;
+	else if (rule == ROWS_TOP)
+		ok = up == STORE_NONE;
+	if (ok)
 		return 0;
-	return reader_sql_error(c->r, queries[c->q].what, err);
+	c->done = true;
+	return reader_damaged(c->r, err, "cannot read %s: %s %lld does not belong there",
+	                      queries[c->q].what, nouns[queries[c->q].rec], (long long)c->last);
 }
 
 static int64_t col_id(sqlite3_stmt *st, int col)
@@ -177,6 +273,69 @@ static void col_bt(struct reader_cursor *c, int col, const uint64_t **bt, size_t
 	*n = c->bt.len;
 }
 
+/* An optional reference: none, or an id. */
+static bool ref_ok(int64_t ref)
+{
+	return ref == STORE_NONE || ref >= 0;
+}
+
+static int bad_record(struct reader_cursor *c, struct err *err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* A record whose values cannot be: the cursor ends with err. */
+static int bad_record(struct reader_cursor *c, struct err *err, const char *fmt, ...)
+{
+	struct strbuf sb;
+	va_list ap;
+
+	c->done = true;
+	sb_init(&sb);
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	reader_damaged(c->r, err, "%s", sb.buf);
+	sb_fini(&sb);
+	return -1;
+}
+
+/*
+ * A call's values must make a tree the views can walk: a parent begins
+ * before its children (so no chain of parents can loop), a thread that
+ * exists, kinds the format defines, an end after the start.
+ */
+static int check_call(struct reader_cursor *c, const struct reader_call *out, int64_t kind,
+                      int64_t end, struct err *err)
+{
+	long long id = (long long)out->id;
+
+	if (out->parent != STORE_NONE && (out->parent < 0 || out->parent >= out->id))
+		return bad_record(c, err, "call %lld has parent %lld, which does not precede it",
+		                  id, (long long)out->parent);
+	if (!reader_thread_reaches(c->r, out->thread, 0))
+		return bad_record(c, err,
+		                  "call %lld belongs to thread %lld, which is not in the file", id,
+		                  (long long)out->thread);
+	if (kind < 0 || kind > STORE_CALL_SIGNAL)
+		return bad_record(c, err,
+		                  "call %lld has kind %lld, which the format does not define", id,
+		                  (long long)kind);
+	if (end < 0 || end > STORE_END_KILLED)
+		return bad_record(c, err,
+		                  "call %lld has end %lld, which the format does not define", id,
+		                  (long long)end);
+	if (out->pos_end < out->pos_start)
+		return bad_record(
+		        c, err, "call %lld ends at position %llu, before it starts (%llu)", id,
+		        (unsigned long long)out->pos_end, (unsigned long long)out->pos_start);
+	if (!reader_thread_reaches(c->r, out->thread, out->pos_end))
+		return bad_record(
+		        c, err,
+		        "call %lld ends at position %llu, past the instructions of thread "
+		        "%lld",
+		        id, (unsigned long long)out->pos_end, (long long)out->thread);
+	return 0;
+}
+
 int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struct err *err)
 {
 	sqlite3_stmt *st = c->st;
@@ -193,6 +352,9 @@ int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struc
 	out->exited = out->signaled || sqlite3_column_type(st, 4) != SQLITE_NULL;
 	out->code = sqlite3_column_int(st, out->signaled ? 5 : 4);
 	out->insn_count = reader_thread_insn_count(c->r, out->id);
+	if (!ref_ok(out->create_event) || !ref_ok(out->exit_event))
+		return bad_record(c, err, "thread %lld refers to a negative event id",
+		                  (long long)out->id);
 	return 1;
 }
 
@@ -216,6 +378,9 @@ int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struc
 	out->image = col_blob(st, 7, &out->image_len);
 	out->load_event = col_id(st, 8);
 	out->unload_event = col_id(st, 9);
+	if (!ref_ok(out->load_event) || !ref_ok(out->unload_event))
+		return bad_record(c, err, "binary %lld refers to a negative event id",
+		                  (long long)out->id);
 	return 1;
 }
 
@@ -223,13 +388,15 @@ int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct 
 {
 	sqlite3_stmt *st = c->st;
 	size_t len;
+	int64_t kind;
 	int rc = cursor_step(c, REC_EVENT, err);
 
 	if (rc <= 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
-	out->kind = (enum store_event_kind)sqlite3_column_int(st, 1);
+	kind = sqlite3_column_int64(st, 1);
+	out->kind = (enum store_event_kind)(kind & 0xff);
 	out->time_ns = col_u64(st, 2);
 	out->thread = col_id(st, 3);
 	out->call = col_id(st, 4);
@@ -238,12 +405,23 @@ int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct 
 	col_bt(c, 7, &out->bt, &out->bt_len);
 	out->subject = col_id(st, 8);
 	out->detail = col_str(st, 9, &len);
-	return 1;
+	if (kind < 0 || kind > STORE_EV_FORK)
+		return bad_record(c, err,
+		                  "event %lld has kind %lld, which the format does not define",
+		                  (long long)out->id, (long long)kind);
+	if (!ref_ok(out->thread) || !ref_ok(out->call))
+		return bad_record(c, err, "event %lld refers to a negative id", (long long)out->id);
+	if (out->thread != STORE_NONE && !reader_thread_reaches(c->r, out->thread, 0))
+		return bad_record(c, err,
+		                  "event %lld happened in thread %lld, which is not in the file",
+		                  (long long)out->id, (long long)out->thread);
+	return check_belongs(c, out->thread, out->call, err) ? -1 : 1;
 }
 
 int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct err *err)
 {
 	sqlite3_stmt *st = c->st;
+	int64_t kind, end = 0;
 	int rc = cursor_step(c, REC_CALL, err);
 
 	if (rc <= 0)
@@ -252,7 +430,8 @@ int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct er
 	out->id = sqlite3_column_int64(st, 0);
 	out->thread = sqlite3_column_int64(st, 1);
 	out->parent = col_id(st, 2);
-	out->kind = (enum store_call_kind)sqlite3_column_int(st, 3);
+	kind = sqlite3_column_int64(st, 3);
+	out->kind = (enum store_call_kind)(kind & 0xff);
 	out->depth = (uint32_t)sqlite3_column_int64(st, 4);
 	out->addr = col_u64(st, 5);
 	out->site = col_u64(st, 6);
@@ -260,19 +439,22 @@ int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct er
 	out->pos_start = col_u64(st, 8);
 	out->open = sqlite3_column_type(st, 9) == SQLITE_NULL;
 	if (out->open) {
-		uint64_t end = reader_thread_insn_count(c->r, out->thread);
+		uint64_t last = reader_thread_insn_count(c->r, out->thread);
 
-		out->pos_end = end > out->pos_start ? end : out->pos_start;
+		out->pos_end = last > out->pos_start ? last : out->pos_start;
 	} else {
 		out->pos_end = col_u64(st, 9);
-		out->end = (enum store_call_end)sqlite3_column_int(st, 10);
+		end = sqlite3_column_int64(st, 10);
+		out->end = (enum store_call_end)(end & 0xff);
 		out->time_end = col_u64(st, 12);
 	}
 	out->time_start = col_u64(st, 11);
 	out->signal = sqlite3_column_int(st, 13);
 	out->truncated = sqlite3_column_int(st, 14) != 0;
 	col_bt(c, 15, &out->bt, &out->bt_len);
-	return 1;
+	if (check_call(c, out, kind, end, err))
+		return -1;
+	return check_belongs(c, out->thread, out->parent, err) ? -1 : 1;
 }
 
 struct reader_cursor *reader_threads(struct store_reader *r, struct err *err)
@@ -335,10 +517,25 @@ static struct reader_cursor *get_cursor(struct store_reader *r, enum reader_quer
 		sqlite3_reset(r->get[q]->st);
 		sqlite3_bind_int64(r->get[q]->st, 1, id);
 		r->get[q]->done = false;
+		r->get[q]->bound = id;
+		r->get[q]->last = -1;
 		return r->get[q];
 	}
 	r->get[q] = cursor_new_id(r, q, id, err);
 	return r->get[q];
+}
+
+/* The cursor of a "next after" lookup: rows of @of whose ids are above @after. */
+static struct reader_cursor *after_cursor(struct store_reader *r, enum reader_query q, int64_t of,
+                                          int64_t after, struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, q, of, err);
+
+	if (c) {
+		sqlite3_bind_int64(c->st, 2, after);
+		c->last = after < 0 ? -1 : after;
+	}
+	return c;
 }
 
 static int not_found(struct store_reader *r, const char *what, int64_t id, struct err *err)
@@ -380,6 +577,22 @@ int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out,
 	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
 }
 
+int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
+                            struct reader_call *out, struct err *err)
+{
+	struct reader_cursor *c = after_cursor(r, RQ_CALL_CHILD_AFTER, call, after, err);
+
+	return c ? reader_call_next(c, out, err) : -1;
+}
+
+int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,
+                               struct reader_event *out, struct err *err)
+{
+	struct reader_cursor *c = after_cursor(r, RQ_EVENT_OF_CALL_AFTER, call, after, err);
+
+	return c ? reader_event_next(c, out, err) : -1;
+}
+
 int reader_call_backtrace(struct store_reader *r, int64_t call, struct reader_frame **frames,
                           size_t *n, struct err *err)
 {
@@ -392,14 +605,9 @@ int reader_call_backtrace(struct store_reader *r, int64_t call, struct reader_fr
 	if (reader_call_get(r, call, &c, err))
 		return -1;
 	while (c.parent != STORE_NONE) {
+		/* The reader saw that the parent precedes the call: the walk ends. */
 		struct reader_frame f = { .call = c.parent, .addr = c.site };
 
-		/* A parent is opened before its children: a larger id means damage, not a loop. */
-		if (c.parent >= c.id) {
-			vec_free(&v);
-			return err_set(err, ERR_INPUT, "%s is damaged: call %lld has parent %lld",
-			               r->path, (long long)c.id, (long long)c.parent);
-		}
 		vec_push(&v, f);
 		if (reader_call_get(r, f.call, &c, err)) {
 			vec_free(&v);

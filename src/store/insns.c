@@ -68,13 +68,10 @@ static int read_block(struct store_reader *r, struct reader_blocks *b, uint32_t 
 	    !(b->st = reader_prepare(r, "SELECT insns FROM blocks WHERE id = ?1", &b->err)))
 		return -1;
 	sqlite3_bind_int64(b->st, 1, id);
-	rc = sqlite3_step(b->st);
-	if (rc != SQLITE_ROW) {
+	rc = reader_step(r, b->st, "the blocks", &b->err);
+	if (rc <= 0) {
 		sqlite3_reset(b->st);
-		if (rc == SQLITE_DONE)
-			return err_set(&b->err, ERR_INPUT, "%s is damaged: block %u is missing",
-			               r->path, id);
-		return reader_sql_error(r, "the blocks", &b->err);
+		return rc ? -1 : reader_damaged(r, &b->err, "block %u is missing", id);
 	}
 	blob = sqlite3_column_blob(b->st, 0);
 	len = (size_t)sqlite3_column_bytes(b->st, 0);
@@ -85,8 +82,7 @@ static int read_block(struct store_reader *r, struct reader_blocks *b, uint32_t 
 			break;
 	sqlite3_reset(b->st);
 	if (!blob || n > len || n > STORE_BLOCK_MAX)
-		return err_set(&b->err, ERR_INPUT, "%s is damaged: block %u cannot be decoded",
-		               r->path, id);
+		return reader_damaged(r, &b->err, "block %u cannot be decoded", id);
 	span.len = n;
 	b->ids.len += n;
 	vec_push(&b->spans, span);
@@ -111,61 +107,78 @@ static int block_ids(void *ctx, uint32_t id, const uint32_t **ids, size_t *n)
 	return 0;
 }
 
-/* chunk_insns - schema 2: every instruction of the insn chunk holding id into the cache */
-static void chunk_insns(struct store_reader *r, uint32_t id)
+/* Decode an insn chunk's records (instructions first, first + 1, ...) into the cache. */
+static int chunk_records(struct store_reader *r, uint32_t first, uint64_t count, const uint8_t *p,
+                         const uint8_t *end)
+{
+	uint64_t addr = 0, z, k;
+
+	for (k = 0; k < count; k++) {
+		struct reader_insn_ent e = { 0 };
+
+		if (store_varint_get(&p, end, 63, &z))
+			return -1;
+		addr += (uint64_t)store_unzigzag(z);
+		if (p == end || *p == 0 || *p > STORE_INSN_MAX || (size_t)(end - p) < 1u + *p)
+			return -1;
+		e.addr = addr;
+		e.len = *p++;
+		memcpy(e.bytes, p, e.len);
+		p += e.len;
+		if (hashmap_get(&r->insn_cache, first + k))
+			continue;
+		vec_push(&r->insns, e);
+		hashmap_put(&r->insn_cache, first + k, (void *)(uintptr_t)r->insns.len);
+	}
+	return p == end ? 0 : -1;
+}
+
+/*
+ * chunk_insns - schema 2: every instruction of the insn chunk holding id
+ * into the cache. Return: 0 (also when no chunk holds it), -1 with err.
+ */
+static int chunk_insns(struct store_reader *r, uint32_t id, struct err *err)
 {
 	sqlite3_stmt *st = reader_prepare(r,
 	                                  "SELECT first, count, data FROM insn_chunks WHERE "
 	                                  "first <= ?1 ORDER BY first DESC LIMIT 1",
-	                                  NULL);
-	const uint8_t *p, *end;
+	                                  err);
 	unsigned long long size;
-	uint64_t addr = 0, z, k;
 	uint8_t *buf = NULL;
 	int64_t first, count;
 	const void *data;
 	size_t len, got;
+	int rc;
 
 	if (!st)
-		return;
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	rc = reader_step(r, st, "the instructions", err);
+	if (rc <= 0)
 		goto out;
 	first = sqlite3_column_int64(st, 0);
 	count = sqlite3_column_int64(st, 1);
 	data = sqlite3_column_blob(st, 2);
 	len = (size_t)sqlite3_column_bytes(st, 2);
 	size = data ? ZSTD_getFrameContentSize(data, len) : ZSTD_CONTENTSIZE_ERROR;
-	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || count <= 0 ||
+	rc = -1;
+	if (first < 0 || first > id || count <= 0 || count > STORE_INSN_CHUNK ||
+	    size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
 	    size > (unsigned long long)count * (11 + STORE_INSN_MAX))
-		goto out;
+		goto bad;
 	buf = xmalloc(size ? size : 1);
 	got = ZSTD_decompress(buf, size, data, len);
-	if (ZSTD_isError(got))
-		goto out;
-	p = buf;
-	end = buf + got;
-	for (k = 0; k < (uint64_t)count && p < end; k++) {
-		struct reader_insn_ent e = { 0 };
-
-		if (store_varint_get(&p, end, 63, &z))
-			break;
-		addr += (uint64_t)store_unzigzag(z);
-		if (p == end || *p == 0 || *p > STORE_INSN_MAX || (size_t)(end - p) < 1u + *p)
-			break;
-		e.addr = addr;
-		e.len = *p++;
-		memcpy(e.bytes, p, e.len);
-		p += e.len;
-		if (hashmap_get(&r->insn_cache, (uint64_t)(first + (int64_t)k)))
-			continue;
-		vec_push(&r->insns, e);
-		hashmap_put(&r->insn_cache, (uint64_t)(first + (int64_t)k),
-		            (void *)(uintptr_t)r->insns.len);
-	}
+	if (ZSTD_isError(got) || chunk_records(r, (uint32_t)first, (uint64_t)count, buf, buf + got))
+		goto bad;
+	rc = 0;
+	goto out;
+bad:
+	reader_damaged(r, err, "the instruction chunk holding instruction %u cannot be decoded",
+	               id);
 out:
 	free(buf);
 	sqlite3_finalize(st);
+	return rc < 0 ? -1 : 0;
 }
 
 /* The (address, bytes) pair of an id, read from the insns table the first time. */
@@ -181,7 +194,8 @@ static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_
 	if (ref)
 		return &r->insns.data[ref - 1];
 	if (r->schema >= STORE_SCHEMA_BLOCKS) {
-		chunk_insns(r, id);
+		if (chunk_insns(r, id, err))
+			return NULL;
 		ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
 		if (ref)
 			return &r->insns.data[ref - 1];
@@ -190,21 +204,19 @@ static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_
 	    !(r->insn_stmt = reader_prepare(r, "SELECT addr, bytes FROM insns WHERE id = ?1", err)))
 		return NULL;
 	sqlite3_bind_int64(r->insn_stmt, 1, id);
-	rc = sqlite3_step(r->insn_stmt);
-	if (rc == SQLITE_ROW) {
+	rc = reader_step(r, r->insn_stmt, "the instructions", err);
+	if (rc > 0) {
 		e.addr = (uint64_t)sqlite3_column_int64(r->insn_stmt, 0);
 		bytes = sqlite3_column_blob(r->insn_stmt, 1);
 		len = (size_t)sqlite3_column_bytes(r->insn_stmt, 1);
 		e.len = (uint8_t)(len < STORE_INSN_MAX ? len : STORE_INSN_MAX);
 		if (e.len)
 			memcpy(e.bytes, bytes, e.len);
-	} else if (rc == SQLITE_DONE) {
-		err_set(err, ERR_INPUT, "%s is damaged: instruction %u is missing", r->path, id);
-	} else {
-		reader_sql_error(r, "the instructions", err);
+	} else if (rc == 0) {
+		reader_damaged(r, err, "instruction %u is missing", id);
 	}
 	sqlite3_reset(r->insn_stmt);
-	if (rc != SQLITE_ROW)
+	if (rc <= 0)
 		return NULL;
 	vec_push(&r->insns, e);
 	hashmap_put(&r->insn_cache, id, (void *)(uintptr_t)r->insns.len);
@@ -225,12 +237,10 @@ static int chunk_start(struct store_reader *r, int64_t thread, uint64_t pos, uin
 		return -1;
 	sqlite3_bind_int64(st, 1, thread);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)pos);
-	rc = sqlite3_step(st);
-	*first = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	rc = reader_step(r, st, "the instruction chunks", err);
+	*first = rc > 0 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return reader_sql_error(r, "the instruction chunks", err);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 struct reader_insns *reader_insns_open(struct store_reader *r, int64_t thread, uint64_t from,
@@ -341,28 +351,36 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 	return 0;
 }
 
-/* Move to the chunk holding it->pos: 1, 0 at the end of the committed stream, -1. */
+static int insns_missing(struct reader_insns *it, uint64_t to, struct err *err)
+{
+	return reader_damaged(it->r, err, "instructions %llu to %llu of thread %lld are missing",
+	                      (unsigned long long)it->pos, (unsigned long long)to - 1,
+	                      (long long)it->thread);
+}
+
+/*
+ * Move to the chunk holding it->pos: 1, 0 at the end of the committed
+ * stream, -1. Chunks are contiguous: after the first one read, each must
+ * start where the previous one ended.
+ */
 static int next_chunk(struct reader_insns *it, struct err *err)
 {
-	for (;;) {
-		int rc = sqlite3_step(it->st);
-		uint64_t first, count;
+	bool started = it->n > 0;
+	int64_t first, count;
+	int rc;
 
-		if (rc == SQLITE_DONE)
-			return 0;
-		if (rc != SQLITE_ROW)
-			return reader_sql_error(it->r, "the instruction chunks", err);
-		first = (uint64_t)sqlite3_column_int64(it->st, 0);
-		count = (uint64_t)sqlite3_column_int64(it->st, 1);
-		if (first > it->pos)
-			return err_set(err, ERR_INPUT,
-			               "%s is damaged: instructions %llu to %llu of thread %lld "
-			               "are missing",
-			               it->r->path, (unsigned long long)it->pos,
-			               (unsigned long long)first - 1, (long long)it->thread);
-		if (first + count > it->pos)
-			return chunk_decode(it, first, count, err) ? -1 : 1;
+	while ((rc = reader_step(it->r, it->st, "the instruction chunks", err)) > 0) {
+		first = sqlite3_column_int64(it->st, 0);
+		count = sqlite3_column_int64(it->st, 1);
+		if (first < 0 || count <= 0 || count > MAX_CHUNK_COUNT ||
+		    (started && (uint64_t)first < it->pos))
+			return chunk_damaged(it, (uint64_t)first, err);
+		if ((uint64_t)first > it->pos)
+			return insns_missing(it, (uint64_t)first, err);
+		if ((uint64_t)first + (uint64_t)count > it->pos)
+			return chunk_decode(it, (uint64_t)first, (uint64_t)count, err) ? -1 : 1;
 	}
+	return rc;
 }
 
 int reader_insns_next(struct reader_insns *it, struct reader_insn *out, struct err *err)

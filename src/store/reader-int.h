@@ -22,6 +22,7 @@ enum reader_query {
 	RQ_BINARY_GET,
 	RQ_EVENTS,
 	RQ_EVENTS_OF_CALL,
+	RQ_EVENT_OF_CALL_AFTER,
 	RQ_EVENTS_OUTSIDE_CALLS,
 	RQ_EVENT_GET,
 	RQ_CALLS,
@@ -29,9 +30,13 @@ enum reader_query {
 	RQ_CALLS_ROOTS,
 	RQ_CALLS_ROOTS_ALL,
 	RQ_CALLS_CHILDREN,
+	RQ_CALL_CHILD_AFTER,
 	RQ_CALL_GET,
 	RQ_COUNT,
 };
+
+/* A thread whose stream's end cannot be read: its reads will say why. */
+#define STREAM_UNKNOWN UINT64_MAX
 
 struct reader_arg {
 	char *s;
@@ -54,7 +59,7 @@ struct store_reader {
 	VEC(struct reader_meta) meta;
 	VEC(struct reader_arg) args;
 	VEC(struct reader_scope) scopes;
-	VEC(uint64_t) thread_insns; /* committed instructions, by thread id */
+	VEC(uint64_t) thread_insns; /* committed instructions, by thread id, or STREAM_UNKNOWN */
 	/* Statements not in use by a cursor, kept for the next one. */
 	VEC(sqlite3_stmt *) pool[RQ_COUNT];
 	struct reader_cursor *get[RQ_COUNT]; /* the cursors of reader_X_get() */
@@ -64,8 +69,36 @@ struct store_reader {
 	struct reader_blocks *blocks; /* schema 2: the blocks read so far (insns.c) */
 };
 
-/* reader_sql_error - a failed read: ERR_INPUT naming the file and what was read */
+/*
+ * reader_sql_error - a failed read, naming the file and what was read:
+ * ERR_INPUT when SQLite found the file damaged, ERR_IO when it could not
+ * read it (an I/O error, a lock held too long)
+ */
 int reader_sql_error(struct store_reader *r, const char *what, struct err *err);
+
+/**
+ * reader_step - step a statement of the reader: the one place that tells
+ * rows from the end and from errors
+ * @what: what the statement reads, for the message ("the calls")
+ *
+ * Anything but SQLITE_ROW and SQLITE_DONE is an error, never the end of
+ * the rows: a damaged page (SQLITE_CORRUPT, SQLITE_NOTADB), an I/O error.
+ * A statement that failed must not be stepped again (SQLite would start
+ * it over): reset it first.
+ * Return: 1 with a row, 0 at the end, -1 with err.
+ */
+int reader_step(struct store_reader *r, sqlite3_stmt *st, const char *what, struct err *err);
+
+/* reader_damaged - ERR_INPUT "FILE is damaged: <fmt>" */
+int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/*
+ * reader_thread_reaches - is @thread a thread of the file whose committed
+ * stream reaches @pos? What was read at open is looked at again when it
+ * says no, as a trace being written gains threads and instructions.
+ */
+bool reader_thread_reaches(struct store_reader *r, int64_t thread, uint64_t pos);
 
 /* reader_prepare - compile a statement, reporting a failure as damage */
 sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err *err);
@@ -76,7 +109,8 @@ void reader_get_cursors_free(struct store_reader *r);
 /*
  * reader_load_call_chunks - schema 2: the calls kept in call chunks, with
  * the file's rows, into a temporary table that hides the file's calls.
- * Return: 0, or -1 if the chunks cannot be read (the file's rows stay).
+ * Return: 0, or -1 if the chunks cannot all be read (the table then holds
+ * the calls read before the damaged chunk).
  */
 int reader_load_call_chunks(struct store_reader *r);
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,10 +19,58 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The primary result codes that mean the file's content is wrong, not unreadable. */
+static bool is_damage(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FORMAT:
+	case SQLITE_RANGE:
+	case SQLITE_MISMATCH:
+	case SQLITE_SCHEMA:
+	case SQLITE_ERROR: /* a table or column the schema lacks */
+	case SQLITE_TOOBIG:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int reader_sql_error(struct store_reader *r, const char *what, struct err *err)
 {
-	return err_set(err, ERR_INPUT, "%s is damaged: cannot read %s: %s", r->path, what,
+	int code = sqlite3_extended_errcode(r->db);
+
+	if (is_damage(code))
+		return err_set(err, ERR_INPUT, "%s is damaged: cannot read %s: %s", r->path, what,
+		               sqlite3_errmsg(r->db));
+	return err_set(err, ERR_IO, "cannot read %s of %s: %s", what, r->path,
 	               sqlite3_errmsg(r->db));
+}
+
+int reader_step(struct store_reader *r, sqlite3_stmt *st, const char *what, struct err *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return reader_sql_error(r, what, err);
+}
+
+int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
+{
+	struct strbuf sb;
+	va_list ap;
+
+	sb_init(&sb);
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	err_set(err, ERR_INPUT, "%s is damaged: %s", r->path, sb.buf);
+	sb_fini(&sb);
+	return -1;
 }
 
 sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err *err)
@@ -50,18 +99,32 @@ static int read_header(const char *path, unsigned char *hdr, off_t *size, struct
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer that never comes. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(err, ERR_IO, "cannot open %s", path);
-	if (fstat(fd, &st) || (n = pread(fd, hdr, 100, 0)) < 0) {
+	if (fstat(fd, &st)) {
+		err_sys(err, ERR_IO, "cannot read %s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		if (S_ISDIR(st.st_mode))
+			return err_set(err, ERR_IO, "cannot read %s: it is a directory", path);
+		return err_set(err, ERR_INPUT,
+		               "%s is not a nosco trace (not a regular file: a trace is an SQLite "
+		               "database)",
+		               path);
+	}
+	n = pread(fd, hdr, 100, 0);
+	if (n < 0) {
 		err_sys(err, ERR_IO, "cannot read %s", path);
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	*size = st.st_size;
-	if (S_ISDIR(st.st_mode))
-		return err_set(err, ERR_IO, "cannot read %s: it is a directory", path);
 	if (n == 0)
 		return err_set(err, ERR_INPUT, "%s is not a nosco trace (the file is empty)", path);
 	if (n < 100 || memcmp(hdr, "SQLite format 3", 16))
@@ -186,9 +249,9 @@ static int open_checked(struct store_reader *r, struct err *err)
 static void load_meta(struct store_reader *r)
 {
 	sqlite3_stmt *st = reader_prepare(r, "SELECT key, value FROM meta ORDER BY key", NULL);
-	int rc = SQLITE_ERROR;
+	int rc = -1;
 
-	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st && (rc = reader_step(r, st, "the metadata", NULL)) > 0) {
 		struct reader_meta m = { 0 };
 
 		m.key = xstrdup((const char *)sqlite3_column_text(st, 0) ?: "");
@@ -199,7 +262,7 @@ static void load_meta(struct store_reader *r)
 			m.text = xstrdup((const char *)sqlite3_column_text(st, 1) ?: "");
 		vec_push(&r->meta, m);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc)
 		add_damage(r, "the metadata cannot be read");
 	sqlite3_finalize(st);
 }
@@ -207,9 +270,9 @@ static void load_meta(struct store_reader *r)
 static void load_argv(struct store_reader *r)
 {
 	sqlite3_stmt *st = reader_prepare(r, "SELECT arg FROM argv ORDER BY idx", NULL);
-	int rc = SQLITE_ERROR;
+	int rc = -1;
 
-	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st && (rc = reader_step(r, st, "the arguments", NULL)) > 0) {
 		struct reader_arg a;
 		const void *p = sqlite3_column_blob(st, 0);
 
@@ -220,7 +283,7 @@ static void load_argv(struct store_reader *r)
 		a.s[a.len] = '\0';
 		vec_push(&r->args, a);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc)
 		add_damage(r, "the program's arguments cannot be read");
 	sqlite3_finalize(st);
 }
@@ -240,12 +303,12 @@ static void load_scopes(struct store_reader *r)
 		                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
 		                       "name = 'scopes'",
 		                       -1, &st, NULL) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE)
+		    reader_step(r, st, "the schema", NULL) != 0)
 			add_damage(r, "the scopes cannot be read");
 		sqlite3_finalize(st);
 		return;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = reader_step(r, st, "the scopes", NULL)) > 0) {
 		struct reader_scope sc = { 0 };
 
 		sc.id = sqlite3_column_int64(st, 0);
@@ -256,53 +319,92 @@ static void load_scopes(struct store_reader *r)
 		sc.depth = (uint32_t)sqlite3_column_int64(st, 5);
 		vec_push(&r->scopes, sc);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc)
 		add_damage(r, "the scopes cannot all be read");
 	sqlite3_finalize(st);
 }
 
-/* The end of the last chunk of a thread's stream (0 if it has none). */
-static int thread_stream_end(sqlite3_stmt *st, int64_t thread, uint64_t *end)
+/*
+ * The end of the last chunk of a thread's stream (0 if it has none); -1
+ * if it cannot be read or makes no sense (a position past 2^63).
+ */
+static int thread_stream_end(struct store_reader *r, sqlite3_stmt *st, int64_t thread,
+                             uint64_t *end)
 {
+	int64_t first, count;
 	int rc;
 
+	*end = 0;
 	sqlite3_bind_int64(st, 1, thread);
-	rc = sqlite3_step(st);
-	*end = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	rc = reader_step(r, st, "the instruction chunks", NULL);
+	if (rc > 0) {
+		first = sqlite3_column_int64(st, 0);
+		count = sqlite3_column_int64(st, 1);
+		if (first < 0 || count <= 0 || count > STORE_CHUNK_INSNS + STORE_BLOCK_MAX ||
+		    count > INT64_MAX - first)
+			rc = -1;
+		else
+			*end = (uint64_t)(first + count);
+	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? -1 : 0;
 }
 
-/* The committed length of every thread's stream, by thread id. */
-static void load_thread_insns(struct store_reader *r)
+/*
+ * The committed length of every thread's stream, by thread id: 0, or -1
+ * when a thread is missing (ids are dense) or its rows cannot be read;
+ * *lost when a stream's end cannot be read.
+ */
+static int read_thread_insns(struct store_reader *r, bool *lost)
 {
 	sqlite3_stmt *st = reader_prepare(r, "SELECT id FROM threads ORDER BY id", NULL);
-	sqlite3_stmt *last =
-	        reader_prepare(r,
-	                       "SELECT first_pos + count FROM chunks WHERE thread = ?1 "
-	                       "ORDER BY first_pos DESC LIMIT 1",
-	                       NULL);
-	bool lost = false;
-	int rc = SQLITE_ERROR;
+	sqlite3_stmt *last = reader_prepare(r,
+	                                    "SELECT first_pos, count FROM chunks WHERE thread = ?1 "
+	                                    "ORDER BY first_pos DESC LIMIT 1",
+	                                    NULL);
+	int rc = -1;
 	uint64_t end;
 
-	while (st && last && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	r->thread_insns.len = 0;
+	*lost = false;
+	while (st && last && (rc = reader_step(r, st, "the threads", NULL)) > 0) {
 		int64_t id = sqlite3_column_int64(st, 0);
 
 		if (id < 0 || (size_t)id != r->thread_insns.len) {
-			rc = SQLITE_CORRUPT; /* ids are dense: a gap means lost rows */
+			rc = -1;
 			break;
 		}
-		if (thread_stream_end(last, id, &end))
-			lost = true;
+		if (thread_stream_end(r, last, id, &end)) {
+			*lost = true;
+			end = STREAM_UNKNOWN;
+		}
 		vec_push(&r->thread_insns, end);
 	}
-	if (rc != SQLITE_DONE)
+	sqlite3_finalize(st);
+	sqlite3_finalize(last);
+	return rc ? -1 : 0;
+}
+
+static void load_thread_insns(struct store_reader *r)
+{
+	bool lost;
+
+	if (read_thread_insns(r, &lost))
 		add_damage(r, "the threads cannot all be read");
 	if (lost)
 		add_damage(r, "the instruction streams cannot all be read");
-	sqlite3_finalize(st);
-	sqlite3_finalize(last);
+}
+
+bool reader_thread_reaches(struct store_reader *r, int64_t thread, uint64_t pos)
+{
+	bool lost;
+
+	if (thread < 0)
+		return false;
+	if ((uint64_t)thread < r->thread_insns.len && pos <= r->thread_insns.data[thread])
+		return true;
+	return !read_thread_insns(r, &lost) && (uint64_t)thread < r->thread_insns.len &&
+	       pos <= r->thread_insns.data[thread];
 }
 
 struct store_reader *reader_open(const char *path, struct err *err)
@@ -405,7 +507,7 @@ static char *exit_kind_now(struct store_reader *r)
 
 	if (sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'exit_kind'", -1, &st,
 	                       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+	    reader_step(r, st, "the metadata", NULL) > 0 && sqlite3_column_text(st, 0))
 		kind = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return kind;
@@ -456,10 +558,12 @@ int reader_check(struct store_reader *r, struct err *err)
 
 	if (!st)
 		return -1;
-	rc = sqlite3_step(st);
-	report = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (rc != SQLITE_ROW)
-		ret = reader_sql_error(r, "its pages", err);
+	rc = reader_step(r, st, "its pages", err);
+	report = rc > 0 ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (rc == 0)
+		ret = reader_damaged(r, err, "the integrity check gave no answer");
+	else if (rc < 0)
+		ret = -1;
 	else if (strcmp(report ?: "", "ok"))
 		ret = check_failed(r, report ?: "", err);
 	sqlite3_finalize(st);
@@ -471,13 +575,15 @@ static int64_t count_of(struct store_reader *r, const char *sql, struct err *err
 {
 	sqlite3_stmt *st = reader_prepare(r, sql, err);
 	int64_t n = -1;
+	int rc;
 
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	rc = reader_step(r, st, "its record counts", err);
+	if (rc > 0)
 		n = sqlite3_column_int64(st, 0);
-	else
-		reader_sql_error(r, "its record counts", err);
+	else if (rc == 0)
+		reader_damaged(r, err, "a count gave no answer");
 	sqlite3_finalize(st);
 	return n;
 }
@@ -560,7 +666,8 @@ const struct reader_scope *reader_scope_at(const struct store_reader *r, size_t 
 
 uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread)
 {
-	if (thread < 0 || (uint64_t)thread >= r->thread_insns.len)
+	if (thread < 0 || (uint64_t)thread >= r->thread_insns.len ||
+	    r->thread_insns.data[thread] == STREAM_UNKNOWN)
 		return 0;
 	return r->thread_insns.data[thread];
 }

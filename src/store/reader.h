@@ -276,6 +276,17 @@ int reader_binary_get(struct store_reader *r, int64_t id, struct reader_binary *
 int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *out, struct err *err);
 int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err);
 
+/*
+ * Walking a tree without a cursor per level: the first child of @call
+ * (the first event in @call) whose id is above @after (-1 for the first
+ * one). Return: 1 with it in out, 0 if there is none, -1 with err; out's
+ * arrays and strings stay valid until the next lookup of the same kind.
+ */
+int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
+                            struct reader_call *out, struct err *err);
+int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,
+                               struct reader_event *out, struct err *err);
+
 /**
  * reader_call_backtrace - where a call was made from, innermost first
  * @call: the call

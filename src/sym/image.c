@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sym/internal.h"
@@ -18,12 +19,29 @@ void sym_libelf_init(void)
 	}
 }
 
+/*
+ * Only a regular file is read: a path from a trace may name a FIFO (whose
+ * open would wait for a writer), a device (/dev/zero never ends) or a
+ * directory. O_NONBLOCK keeps the open of a FIFO from waiting.
+ */
 int sym_elf_open(struct sym_elf *f, const char *path, struct err *e)
 {
+	struct stat st;
+
 	sym_libelf_init();
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->elf = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (f->fd < 0)
 		return err_sys(e, ERR_IO, "%s", path);
+	if (fstat(f->fd, &st)) {
+		err_sys(e, ERR_IO, "%s", path);
+		sym_elf_close(f);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sym_elf_close(f);
+		return err_set(e, ERR_INPUT, "%s: not a regular file", path);
+	}
 	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
 		sym_elf_close(f);

@@ -42,11 +42,14 @@ static void table_init(struct view_ctx *v, struct table *t)
 {
 	const struct reader_thread *th;
 	struct reader_counts n;
+	struct err e = { 0 };
 	uint64_t max_insns = 0;
 	int tid_w = 1;
 
 	memset(t, 0, sizeof(*t));
-	if (reader_counts(v->r, &n, NULL) || n.calls < 1)
+	if (reader_counts(v->r, &n, &e) && n.calls < 0)
+		view_damage(v, &e);
+	if (n.calls < 1)
 		n.calls = 1;
 	vec_foreach (&v->threads, th) {
 		if (th->insn_count > max_insns)
@@ -130,7 +133,8 @@ static void call_line(struct view_ctx *v, struct table *t, const struct reader_c
 		snprintf(num, sizeof(num), "-");
 	fprintf(v->out, "%*" PRId64 "  tid=%-*d  depth=%-3zu  insns=%-*s  calls=%-*s  %*s%s",
 	        t->id_w, c->id, t->tid_w, view_tid(v, c->thread), level, t->insns_w, num,
-	        t->calls_w, nkids, (int)(2 * (level - 1)), "", sym);
+	        t->calls_w, nkids,
+	        (int)(2 * (level - 1 < VIEW_INDENT_MAX ? level - 1 : VIEW_INDENT_MAX)), "", sym);
 	sb_reset(&v->sb);
 	view_call_extra_text(c, &v->sb);
 	fprintf(v->out, "%s\n", v->sb.buf);

@@ -7,9 +7,9 @@
  *
  * The thread's stream is read forward once, from the call's first
  * position to its last, skipping the ranges of calls that are not
- * inlined: memory depends on the nesting depth, not on the number of
- * instructions. Lines are written as they come; the newline of an
- * instruction is held back until it is known whether comments follow.
+ * inlined: memory depends on the nesting depth (a few hundred bytes a
+ * level, walk.c), not on the number of instructions. Lines are written as they come; the newline of
+ * an instruction is held back until it is known whether comments follow.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,10 +34,7 @@ struct frame {
 	struct reader_call call;
 	uint32_t level; /* 0 for the call asked for */
 	uint64_t cur;   /* the next position of its own to list */
-	struct reader_cursor *kids, *evs;
-	struct reader_call kid;
-	struct reader_event ev;
-	bool have_kid, have_ev;
+	struct view_next next;
 };
 
 struct frame_stack {
@@ -70,9 +67,11 @@ static void flush_line(struct listing *l)
 	l->pending = false;
 }
 
+/* Past VIEW_INDENT_MAX levels the indentation stops growing: lines stay short. */
 static void indent(struct listing *l, uint32_t level)
 {
-	fprintf(l->v->out, "%*s", (int)(4 * level), "");
+	fprintf(l->v->out, "%*s", (int)(4 * (level < VIEW_INDENT_MAX ? level : VIEW_INDENT_MAX)),
+	        "");
 }
 
 /* The address comment that starts an instruction line with --addresses. */
@@ -242,6 +241,8 @@ static void label_line(struct listing *l, const struct reader_call *c, uint32_t 
 	if (renamed)
 		fprintf(l->v->out, " %s", sym);
 	fprintf(l->v->out, " call_id=%" PRId64, c->id);
+	if (level > VIEW_INDENT_MAX)
+		fprintf(l->v->out, " depth=%" PRIu32, level);
 	if (l->v->o.addresses)
 		fprintf(l->v->out, " addr=0x%" PRIx64, c->addr);
 	sb_reset(&sb);
@@ -267,37 +268,14 @@ static void call_comment(struct listing *l, const struct frame *f, const struct 
 	sb_fini(&sb);
 }
 
-static void kid_next(struct listing *l, struct frame *f)
-{
-	struct err e = { 0 };
-	int rc = f->kids ? reader_call_next(f->kids, &f->kid, &e) : 0;
-
-	if (rc < 0)
-		view_damage(l->v, &e);
-	f->have_kid = rc > 0;
-}
-
-static void ev_next(struct listing *l, struct frame *f)
-{
-	struct err e = { 0 };
-	int rc = f->evs ? reader_event_next(f->evs, &f->ev, &e) : 0;
-
-	if (rc < 0)
-		view_damage(l->v, &e);
-	f->have_ev = rc > 0;
-}
-
 static void push(struct listing *l, const struct reader_call *c, uint32_t level)
 {
 	struct frame f = { .call = *c, .level = level, .cur = c->pos_start };
-	struct err e = { 0 };
 
-	if (!(f.kids = reader_calls_children(l->v->r, c->id, &e)))
-		view_damage(l->v, &e);
-	if (!(f.evs = reader_events_of_call(l->v->r, c->id, &e)))
-		view_damage(l->v, &e);
-	kid_next(l, &f);
-	ev_next(l, &f);
+	/* Only the call asked for has its backtrace read: the others' would be dangling. */
+	f.call.bt = NULL;
+	f.call.bt_len = 0;
+	view_next_init(l->v, &f.next, c->id, true);
 	label_line(l, c, level);
 	vec_push(&l->stack, f);
 }
@@ -306,19 +284,20 @@ static void push(struct listing *l, const struct reader_call *c, uint32_t level)
 static void step(struct listing *l)
 {
 	struct frame *f = &vec_last(&l->stack);
+	struct reader_event ev;
 	struct reader_call kid;
 	struct strbuf sb;
 
-	if (f->have_ev && (!f->have_kid || view_event_before(&f->ev, &f->kid))) {
-		list_until(l, f, f->ev.pos);
+	if (view_next_is_event(&f->next)) {
+		if (view_next_take_event(l->v, &f->next, &ev))
+			return;
+		list_until(l, f, ev.pos);
 		sb_init(&sb);
-		view_state_text(l->v, &f->ev, &sb);
+		view_state_text(l->v, &ev, &sb);
 		comment(l, f->call.id, f->level, sb.buf);
 		sb_fini(&sb);
-		ev_next(l, f);
-	} else if (f->have_kid) {
-		kid = f->kid;
-		kid_next(l, f);
+	} else if (f->next.have_kid) {
+		view_next_take_kid(l->v, &f->next, &kid);
 		list_until(l, f, kid.pos_start);
 		call_comment(l, f, &kid);
 		if (kid.pos_end > f->cur)
@@ -327,8 +306,6 @@ static void step(struct listing *l)
 			push(l, &kid, f->level + 1);
 	} else {
 		list_until(l, f, f->call.pos_end);
-		reader_cursor_free(f->kids);
-		reader_cursor_free(f->evs);
 		l->stack.len--;
 	}
 }

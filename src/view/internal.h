@@ -17,6 +17,9 @@
 #include "util/vec.h"
 #include "view/view.h"
 
+/* Text views indent no deeper than KDL views do (kdl/emit.h). */
+#define VIEW_INDENT_MAX KDL_INDENT_MAX
+
 /* Options a view accepts (struct view_spec.flags). */
 enum {
 	VIEW_OPT_ADDRESSES = 1 << 0, /* --addresses */
@@ -232,6 +235,35 @@ void view_state_text(struct view_ctx *v, const struct reader_event *e, struct st
 
 /* view_call_extra_text - " kind=.. signal=.. end=.." of a call, for text views */
 void view_call_extra_text(const struct reader_call *c, struct strbuf *sb);
+
+/*
+ * The next child and the next event of an open call in a tree walk
+ * (walk.c): a few scalars per level, whatever the depth of the tree.
+ */
+struct view_next {
+	int64_t call;
+	bool kids;              /* its children are wanted (the --depth limit) */
+	bool have_kid, have_ev; /* what is left */
+	struct reader_call kid; /* the next child, without its backtrace */
+	int64_t ev_id;          /* the next event, and where it happened */
+	uint64_t ev_pos, ev_time;
+};
+
+/* view_next_init - the first child (when @kids) and the first event of @call */
+void view_next_init(struct view_ctx *v, struct view_next *n, int64_t call, bool kids);
+
+/* view_next_is_event - does the next event come before the next child (both left)? */
+bool view_next_is_event(const struct view_next *n);
+
+/*
+ * view_next_take_event - the next event into out (valid until the next
+ * lookup of an event by id), and move past it. Return: 0, or -1 (damage
+ * recorded, no event left).
+ */
+int view_next_take_event(struct view_ctx *v, struct view_next *n, struct reader_event *out);
+
+/* view_next_take_kid - the next child into out, and move past it */
+void view_next_take_kid(struct view_ctx *v, struct view_next *n, struct reader_call *out);
 
 /**
  * view_event_before - does the event come before the call in their parent's record?

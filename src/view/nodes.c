@@ -179,6 +179,11 @@ void view_origin_node(struct view_ctx *v, const char *name, const struct reader_
 		memcpy(bt, e->bt, bt_len * sizeof(*bt));
 	}
 	if (in_call && reader_call_get(v->r, e->call, &c, &err)) {
+		if (err.kind == ERR_NOT_FOUND)
+			err_set(&err, ERR_INPUT,
+			        "%s is damaged: event %" PRId64 " happened in call %" PRId64
+			        ", which is not in it",
+			        reader_path(v->r), e->id, e->call);
 		view_damage(v, &err);
 		in_call = false;
 	}

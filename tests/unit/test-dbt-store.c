@@ -249,12 +249,64 @@ static void test_schema_versions(void **state)
 	free(p2);
 }
 
+/* Decode one record of @len bytes; the return of store_callrec_decode(). */
+static int decode(const uint8_t *rec, size_t len, struct store_callrec *c)
+{
+	struct store_callcodec st = { 0 };
+	const uint8_t *p = rec;
+	uint64_t bt[4];
+
+	return store_callrec_decode(&st, &p, rec + len, c, bt, 4);
+}
+
+/* A record's fields as varints: id delta, flags, thread, then the rest (zero). */
+static size_t record(uint8_t *out, uint64_t id_zz, uint64_t flags, uint64_t parent_delta,
+                     uint64_t pos_len)
+{
+	uint8_t *p = out;
+	int k;
+
+	p = store_varint_put(p, id_zz);
+	p = store_varint_put(p, flags);
+	p = store_varint_put(p, 0);
+	if (flags & 8)
+		p = store_varint_put(p, parent_delta);
+	/* depth, addr, site, ret_addr, pos_start (1), pos_end - pos_start, times */
+	for (k = 0; k < 8; k++)
+		p = store_varint_put(p, k == 4 ? store_zigzag(1) : k == 5 ? pos_len : 0);
+	return (size_t)(p - out);
+}
+
+/* Damaged call records are refused before any arithmetic could overflow. */
+static void test_callrec_damaged(void **state)
+{
+	uint8_t rec[128];
+	struct store_callrec c;
+
+	(void)state;
+	/* call 5 with parent 2 */
+	assert_int_equal(decode(rec, record(rec, store_zigzag(5), 8, 3, 0), &c), 0);
+	assert_int_equal(c.id, 5);
+	assert_int_equal(c.parent, 2);
+	/* a parent delta of 2^63, of 0 (itself), past the id (a negative parent) */
+	assert_int_equal(decode(rec, record(rec, store_zigzag(5), 8, 1ull << 63, 0), &c), -1);
+	assert_int_equal(decode(rec, record(rec, store_zigzag(5), 8, 0, 0), &c), -1);
+	assert_int_equal(decode(rec, record(rec, store_zigzag(5), 8, 6, 0), &c), -1);
+	/* an id of 2^63 or below 0 */
+	assert_int_equal(decode(rec, record(rec, store_zigzag(INT64_MIN), 0, 0, 0), &c), -1);
+	assert_int_equal(decode(rec, record(rec, store_zigzag(-1), 0, 0, 0), &c), -1);
+	/* an end that wraps around, a kind the format does not have */
+	assert_int_equal(decode(rec, record(rec, 0, 0, 0, UINT64_MAX), &c), -1);
+	assert_int_equal(decode(rec, record(rec, 0, 9 << 4, 0, 0), &c), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_unpack),
 		cmocka_unit_test(test_block_streams),
 		cmocka_unit_test(test_schema_versions),
+		cmocka_unit_test(test_callrec_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
