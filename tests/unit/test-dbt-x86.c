@@ -384,7 +384,7 @@ static void test_dispatch(void **state)
 	dbt_x86_emit_bytes(&c, "\xc3", 1); /* the "block": returns to the caller */
 	dbt_x86_align(&c, 16);
 	dispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, &miss);
+	dbt_x86_emit_dispatch(&c, 0, &miss);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)miss, 0xcc);
 	/* A colliding entry first: the probe must go past it. */
@@ -397,6 +397,139 @@ static void test_dispatch(void **state)
 	run_code((void *)(uintptr_t)dispatch, 0xaaaa, 0xbbbb, 0xcccc, 0x8d5, &r);
 	check_untouched(&r, 0xaaaa, 0xbbbb, 0xcccc, 0x8d5);
 	assert_int_equal(ctx_get(DBT_CTX_JMPT), landing);
+}
+
+/* stub - code that sets rdx to mark and returns: where generated code goes on in a test */
+static uint64_t stub(struct dbt_code *c, uint8_t mark)
+{
+	uint8_t b[8] = { 0x48, 0xc7, 0xc2, mark, 0, 0, 0, 0xc3 }; /* mov rdx, mark; ret */
+	uint64_t at = c->pc;
+
+	dbt_x86_emit_bytes(c, b, sizeof(b));
+	dbt_x86_align(c, 16);
+	return at;
+}
+
+/* ring_value - the 64-bit value of the tagged record at ring[0], checking the tag */
+static uint64_t ring_value(uint32_t tag)
+{
+	assert_int_equal(ring[0], tag);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)(ring + 3));
+	return ring[1] | (uint64_t)ring[2] << 32;
+}
+
+/*
+ * The unrecorded lookup: keys with bit 63; with rsp above gs:[FREE_SP]
+ * (the unrecorded call returned) it logs rsp and goes to the recorded one.
+ */
+static void test_free_dispatch(void **state)
+{
+	static struct dbt_x86_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
+	struct dbt_code c = start();
+	uint64_t landing, rec, dispatch, miss, app = 0x402468;
+	struct run r;
+
+	(void)state;
+	landing = stub(&c, 0x11);
+	rec = stub(&c, 0x22);
+	dispatch = c.pc;
+	dbt_x86_emit_dispatch(&c, rec, &miss);
+	assert_false(c.full);
+	table[dbt_x86_hash(app)].app = app; /* the recorded translation: not this one */
+	table[dbt_x86_hash(app)].cache = 1;
+	table[dbt_x86_hash(app) + 1].app = app | DBT_X86_FREE_KEY;
+	table[dbt_x86_hash(app) + 1].cache = landing;
+	ctx_set(DBT_CTX_TABLE, (uint64_t)(uintptr_t)table);
+	ctx_set(DBT_CTX_TARGET, app);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)dispatch, 1, 2, 0xdd, 0x8d5, &r);
+	check_untouched(&r, 1, 2, 0x11, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_JMPT), landing);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, 4096);
+	run_code((void *)(uintptr_t)dispatch, 1, 2, 0xdd, 0x8d5, &r);
+	assert_int_equal(r.rdx, 0x22);
+	assert_int_equal(r.rax, 1);
+	assert_int_equal(r.rcx, 2);
+	assert_int_equal(r.flags & FLAGS_MASK, 0x8d5 & FLAGS_MASK);
+	assert_int_equal(ring_value(DBT_REC_FREE_OUT), r.rsp_in - 8);
+}
+
+/*
+ * A call over budget (rcx spilled, 0): inside the frame that used the
+ * budget up, into its callee unrecorded (return address pushed, target
+ * logged, the callee's entry rsp kept); outside it, the hypercall.
+ */
+static void test_free_entry(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t ret = 0x401777, target = 0x405000, callee, trunc, slots, pad;
+	struct run r;
+
+	(void)state;
+	callee = c.pc;
+	dbt_x86_emit_bytes(&c, "\x5a\xc3", 2); /* pop rdx; ret: the callee shows what was pushed */
+	dbt_x86_align(&c, 16);
+	trunc = c.pc;
+	dbt_x86_emit_restore_rcx(&c);
+	stub(&c, 0x66);
+	slots = c.pc;
+	dbt_x86_emit_bytes(&c, &ret, 8);
+	dbt_x86_emit_bytes(&c, &callee, 8);
+	pad = c.pc;
+	dbt_x86_emit_free_entry(&c, slots, target, slots + 8, 0, trunc);
+	assert_false(c.full);
+	ctx_set(DBT_CTX_S_RCX, 2);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_CALL_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)pad, 1, 0, 3, 0x2c3, &r);
+	assert_int_equal(r.rdx, ret);
+	assert_int_equal(r.rax, 1);
+	assert_int_equal(r.rcx, 2);
+	assert_int_equal(r.flags & FLAGS_MASK, 0x2c3 & FLAGS_MASK);
+	assert_int_equal(ring_value(DBT_REC_FREE_IN), target);
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), r.rsp_in - 16);
+	/* Above the frame whose call used the budget up: nothing pushed, nothing logged. */
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_CALL_SP, 4096);
+	run_code((void *)(uintptr_t)pad, 1, 0, 3, 0x2c3, &r);
+	check_untouched(&r, 1, 2, 0x66, 0x2c3);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+}
+
+/*
+ * A return out of every recorded frame for a thread that stays in the
+ * cache: above the outermost frame's entry rsp, the target is logged and
+ * the thread goes on unrecorded; otherwise to the indirect miss.
+ */
+static void test_leave(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t fdispatch, ind_miss, leave;
+	struct run r;
+
+	(void)state;
+	fdispatch = stub(&c, 0x44);
+	ind_miss = stub(&c, 0x33);
+	leave = c.pc;
+	dbt_x86_emit_leave(&c, ind_miss, fdispatch);
+	assert_false(c.full);
+	ctx_set(DBT_CTX_TARGET, 0x401abc);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, 0);
+	ctx_set(DBT_CTX_ROOT_SP, 4096);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x44, 0x8d5);
+	assert_int_equal(ring_value(DBT_REC_LEFT), 0x401abc);
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), UINT64_MAX);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, 0);
+	ctx_set(DBT_CTX_ROOT_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x33, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
 }
 
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
@@ -542,7 +675,8 @@ int main(void)
 		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
 		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
 		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
-		cmocka_unit_test(test_syscall_check),
+		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
+		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
