@@ -735,6 +735,8 @@ void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
 	vec_foreach (&gone, a)
 		hashmap_del(&d->no_trans, *a);
 	vec_free(&gone);
+	if (d->program_syscall >= lo && d->program_syscall < hi)
+		d->program_syscall = 0;
 	d->maps_stale = true;
 }
 

@@ -209,10 +209,11 @@ struct dbt {
 	struct tracee *t;
 	struct session *s;
 	int shm_fd;
-	uint8_t *shm;       /* the tracer's mapping of the whole memfd */
-	bool ready;         /* the tracee has the data mapping */
-	bool broken;        /* the cache cannot be used here: step everything */
-	uint64_t data_base; /* its address in the tracee */
+	uint8_t *shm;             /* the tracer's mapping of the whole memfd */
+	bool ready;               /* the tracee has the data mapping */
+	bool broken;              /* the cache cannot be used here: step everything */
+	uint64_t data_base;       /* its address in the tracee */
+	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
 	struct dbt_region regions[DBT_MAX_REGIONS];

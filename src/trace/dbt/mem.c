@@ -93,6 +93,7 @@ void dbt_mem_reset(struct dbt *d)
 		vec_free(&d->regions[i].blocks);
 	memset(d->regions, 0, sizeof(d->regions));
 	d->n_regions = 0;
+	d->program_syscall = 0;
 	d->ready = false;
 	d->data_base = 0;
 	memset(d->slot_used, 0, sizeof(d->slot_used));
@@ -219,7 +220,10 @@ static void read_maps(struct dbt *d)
  * the program's own code (an instruction's or only inside one: jumping
  * there runs a syscall all the same), or 0. Until the engine has code of
  * its own, remote system calls run there: writing one into the code would
- * make any other thread running it execute the system call too.
+ * make any other thread running it execute the system call too. Found
+ * once: a scan that came after the engine's first code region is mapped
+ * (and still empty) read all 64 MiB of it, which the program then had
+ * resident.
  */
 static uint64_t program_syscall(struct dbt *d)
 {
@@ -227,6 +231,8 @@ static uint64_t program_syscall(struct dbt *d)
 	uint64_t at;
 	size_t i, n;
 
+	if (d->program_syscall)
+		return d->program_syscall;
 	read_maps(d);
 	for (i = 0; i < d->maps.len; i++) {
 		const struct dbt_map *m = &d->maps.data[i];
@@ -238,7 +244,7 @@ static uint64_t program_syscall(struct dbt *d)
 			for (size_t k = 0; k + 1 < n && k < DBT_PAGE; k++)
 				if (buf[k] == 0x0f && buf[k + 1] == 0x05 &&
 				    !tracee_bp_at(d->t, at + k) && !tracee_bp_at(d->t, at + k + 1))
-					return at + k;
+					return d->program_syscall = at + k;
 		}
 	}
 	return 0;
