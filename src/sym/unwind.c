@@ -23,7 +23,7 @@
 #include "util/xalloc.h"
 
 #define UW_TID          1           /* libdwfl wants a thread id; registers come from the request */
-#define UW_LINE_SIZE    256         /* memory is read in aligned blocks of this size ... */
+#define UW_LINE_SIZE    4096        /* memory is read in aligned blocks of this size ... */
 #define UW_LINES        8           /* ... and this many are cached during one backtrace */
 #define UW_MAX_FP_FRAME (64u << 20) /* a frame pointer this far above sp is garbage */
 #define UW_SCAN_WORDS   16          /* how far up the stack scan_step looks */
