@@ -9,6 +9,7 @@
 
 #include "trace/backend.h"
 #include "trace/dbt/dbt.h"
+#include "trace/engine.h"
 #include "trace/session.h"
 #include "trace/step/step.h"
 #include "util/ticker.h"
@@ -34,44 +35,42 @@ static int arm_scope(void *ctx, uint64_t addr, struct err *err)
 }
 
 /* So must a hook of the tracer's added while the program runs (an IFUNC resolver's return). */
-static void hook_added(struct tracee *t, uint64_t addr)
+static void watch(void *self, uint64_t addr)
 {
-	struct dbt *d = t->engine;
+	struct dbt *d = self;
 
 	if (d->n_ids)
 		dbt_invalidate(d, addr, addr + 1);
 }
+
+static int handle(void *self, const struct tracee_event *ev, struct err *err)
+{
+	return dbt_handle(self, ev, err);
+}
+
+static int take(void *self, struct tthread *th, bool *taken, struct err *err)
+{
+	return dbt_take(self, th, taken, err);
+}
+
+/* While the replay worker has work, the store is its own (it commits). */
+static bool idle(void *self)
+{
+	return dbt_async_idle(self);
+}
+
+static const struct engine_ops dbt_engine_ops = {
+	.handle = handle,
+	.take = take,
+	.watch = watch,
+	.idle = idle,
+};
 
 static void disarm_scope(void *ctx, uint64_t addr)
 {
 	struct dbt *d = ctx;
 
 	tracee_bp_del(d->t, addr, BP_SCOPE);
-}
-
-static int run_loop(struct dbt *d, struct err *err)
-{
-	struct tracee_event ev;
-	unsigned n = 0;
-
-	while (!step_done(d->t)) {
-		int r = tracee_next_event(d->t, &ev, err);
-
-		if (r < 0)
-			return -1;
-		if (*d->s->stop)
-			return 0;
-		/* Ticked (in waitpid, or while the replay worker held us up), or often. */
-		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
-			/* While the replay worker has work, the store is its own (it commits). */
-			if (dbt_async_idle(d) && store_tick(d->s->store, err))
-				return -1;
-			session_progress(d->s, d->t->core);
-		}
-		if (r == 0 && dbt_handle(d, &ev, err))
-			return -1;
-	}
-	return 0;
 }
 
 static int write_counts(struct dbt *d, struct err *err)
@@ -101,6 +100,7 @@ static int dbt_run(struct session *s, struct err *err)
 		                      .disarm_scope = disarm_scope };
 	struct tracee t;
 	struct dbt d;
+	const struct engine engine = { &dbt_engine_ops, &d };
 	struct core *core;
 	int ret;
 
@@ -117,16 +117,14 @@ static int dbt_run(struct session *s, struct err *err)
 	/* Calls are replayed from rings in batches: their times are those of the replay. */
 	core_coarse_times(core);
 	tracee_init(&t, core, s->stop);
-	t.record_hook = dbt_record_hook;
-	t.hook_added = hook_added;
-	t.engine = &d;
+	t.engine = &engine;
 	ret = dbt_mem_init(&d, err);
 	if (!ret)
 		ret = step_start(d.t, d.s, err);
 	if (!ret && ticker_start(BACKEND_TICK_MS))
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
-		ret = run_loop(&d, err);
+		ret = engine_run(&t, s, &engine, err);
 	if (!ret)
 		ret = dbt_async_sync(&d, err);
 	dbt_async_free(&d);

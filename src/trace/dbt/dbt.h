@@ -8,7 +8,7 @@
  * signal, a ptrace event, an untranslatable instruction) brings the thread
  * back to an exact application state ("materialize") and hands it to the
  * single-step engine, whose step_resume() gives it back through the
- * tracee's record_hook once a step is done.
+ * engine's take() (dbt_take) once a step is done.
  *
  *	memfd (shared)    tracer: one RW mapping of all of it
  *	[ lookup table | thread slots: ctx page, ring, guard page | code regions ]
@@ -418,8 +418,8 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 /* --- stops.c: stops of threads running in the cache --- */
 /* dbt_handle - act on one stop or exit (threads outside the cache go to the step engine) */
 int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err);
-/* dbt_record_hook - the tracee's record_hook: run a recording thread in the cache */
-int dbt_record_hook(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
+/* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
+int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);
 /* dbt_thread_of - th's engine state, created if need be */
 struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create);
 void dbt_thread_free(struct dbt *d, struct tthread *th);

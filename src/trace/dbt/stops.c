@@ -5,7 +5,7 @@
  * ring is replayed up to there, and its registers become the
  * application's own (real rip, the application's gs base). Then the
  * single-step engine handles the stop as if it had been stepping the
- * thread all along, and gives it back through dbt_record_hook() when it
+ * thread all along, and gives it back through dbt_take() when it
  * next resumes it recording.
  */
 #include <errno.h>
@@ -210,9 +210,9 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 	d->maps_stale = true;
 }
 
-int dbt_record_hook(struct tracee *t, struct tthread *th, bool *taken, struct err *err)
+int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 {
-	struct dbt *d = t->engine;
+	struct tracee *t = d->t;
 	struct dbt_thread *dt;
 	struct dbt_block *b;
 

@@ -29,8 +29,8 @@ static int watch(struct tracee *t, uint64_t addr, struct err *err)
 {
 	if (tracee_bp_add(t, addr, BP_INTERNAL, err))
 		return -1;
-	if (t->hook_added)
-		t->hook_added(t, addr);
+	if (t->engine && t->engine->ops->watch)
+		t->engine->ops->watch(t->engine->self, addr);
 	return 0;
 }
 

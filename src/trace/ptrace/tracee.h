@@ -19,6 +19,7 @@
 #include "arch/arch.h"
 #include "trace/backend.h"
 #include "trace/core.h"
+#include "trace/engine.h"
 #include "util/err.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
@@ -124,20 +125,8 @@ struct tracee {
 	struct tthread *over_thread; /* the thread stepping over a breakpoint meanwhile */
 	bool leader_dead;            /* the process is gone; leader_status says how */
 	int leader_status;
-	/*
-	 * Another engine's chance to run a recording thread its own way
-	 * instead of single-stepping it (the dbt engine): called when a
-	 * recording thread is about to start its next step; sets *taken when
-	 * it resumed the thread itself.
-	 */
-	int (*record_hook)(struct tracee *t, struct tthread *th, bool *taken, struct err *err);
-	void *engine; /* that engine's state */
-	/*
-	 * A hook (an internal breakpoint) was added while the program runs:
-	 * the engine must see threads reach addr from now on, even code it
-	 * has translated already. NULL for the step engine.
-	 */
-	void (*hook_added)(struct tracee *t, uint64_t addr);
+	/* the engine that drives this tracee (trace/engine.h): its take() and watch() */
+	const struct engine *engine;
 	/* a CPU for helper threads, not nosco's nor the program's when they are pinned, or -1 */
 	int spare_cpu;
 	/* when the program is pinned (--cpu same, split): to program_cpu, and

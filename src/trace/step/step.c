@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "trace/backend.h"
+#include "trace/engine.h"
 #include "trace/session.h"
 #include "trace/ptrace/tracee.h"
 #include "trace/step/step.h"
@@ -106,10 +107,10 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 			return -1;
 		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
 	}
-	if (record && t->record_hook) {
+	if (record && t->engine && t->engine->ops->take) {
 		bool taken = false;
 
-		if (t->record_hook(t, th, &taken, err))
+		if (t->engine->ops->take(t->engine->self, th, &taken, err))
 			return -1;
 		if (taken)
 			return 0;
@@ -171,7 +172,7 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
 	return step_resume(t, th, err);
 }
 
-static int run_loop(struct tracee *t, struct session *s, struct err *err)
+int engine_run(struct tracee *t, struct session *s, const struct engine *e, struct err *err)
 {
 	struct tracee_event ev;
 	unsigned n = 0;
@@ -185,15 +186,30 @@ static int run_loop(struct tracee *t, struct session *s, struct err *err)
 			return 0;
 		/* Ticked (in waitpid or not), or every so many events: periodic work. */
 		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
-			if (store_tick(s->store, err))
+			if ((!e->ops->idle || e->ops->idle(e->self)) && store_tick(s->store, err))
 				return -1;
 			session_progress(s, t->core);
 		}
-		if (r == 0 && step_handle(t, &ev, s, err))
+		if (r == 0 && e->ops->handle(e->self, &ev, err))
 			return -1;
 	}
 	return 0;
 }
+
+/* The step engine alone: it handles every stop itself. */
+struct step_engine {
+	struct tracee *t;
+	struct session *s;
+};
+
+static int step_engine_handle(void *self, const struct tracee_event *ev, struct err *err)
+{
+	struct step_engine *se = self;
+
+	return step_handle(se->t, ev, se->s, err);
+}
+
+static const struct engine_ops step_engine_ops = { .handle = step_engine_handle };
 
 int step_start(struct tracee *t, struct session *s, struct err *err)
 {
@@ -234,6 +250,8 @@ static int step_run(struct session *s, struct err *err)
 		                      .arm_scope = arm_scope,
 		                      .disarm_scope = disarm_scope };
 	struct tracee t;
+	struct step_engine se = { &t, s };
+	const struct engine engine = { &step_engine_ops, &se };
 	struct core *core;
 	int ret;
 
@@ -242,12 +260,13 @@ static int step_run(struct session *s, struct err *err)
 	if (!core)
 		return -1;
 	tracee_init(&t, core, s->stop);
+	t.engine = &engine;
 	ret = step_start(&t, s, err);
 	/* While the program sleeps the trace still gets committed, the progress line moves. */
 	if (!ret && ticker_start(BACKEND_TICK_MS))
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
-		ret = run_loop(&t, s, err);
+		ret = engine_run(&t, s, &engine, err);
 	ret = step_end(&t, s, ret, err);
 	tracee_fini(&t);
 	core_free(core);

@@ -1,0 +1,54 @@
+/*
+ * How the run loop drives an engine. The single-step engine
+ * (src/trace/step/) is the base every ptrace engine builds on: it owns the
+ * threads, breakpoints, signals and process events, and its step_apply()
+ * and step_handle() are how an engine gives a thread back to it. An engine
+ * that runs recording threads its own way (the dbt engine's code cache)
+ * fills in more of these operations; the step engine fills in only
+ * handle().
+ */
+#ifndef NOSCO_TRACE_ENGINE_H
+#define NOSCO_TRACE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct tracee;
+struct tthread;
+struct tracee_event;
+struct session;
+
+struct engine_ops {
+	/* handle - act on one stop or exit of the program's tasks */
+	int (*handle)(void *self, const struct tracee_event *ev, struct err *err);
+	/*
+	 * take - th records and the step engine is about to single-step it:
+	 * the engine may resume it its own way instead (*taken). NULL: never.
+	 */
+	int (*take)(void *self, struct tthread *th, bool *taken, struct err *err);
+	/*
+	 * watch - a hook (an internal breakpoint) was added while the program
+	 * runs: the engine must see threads reach addr from now on, even in
+	 * code it has translated already. NULL: nothing to do.
+	 */
+	void (*watch)(void *self, uint64_t addr);
+	/* idle - may the run loop commit the store now (no other thread owns it)? NULL: yes */
+	bool (*idle)(void *self);
+};
+
+struct engine {
+	const struct engine_ops *ops;
+	void *self;
+};
+
+/**
+ * engine_run - wait for the program's stops and give them to e until the
+ * program is gone or the session is stopped; commit the store and report
+ * progress on the way (whenever the commit ticker ticked, and every so
+ * many events)
+ */
+int engine_run(struct tracee *t, struct session *s, const struct engine *e, struct err *err);
+
+#endif
