@@ -26,7 +26,10 @@ Both runs get NOSCO_DBT_RING_PAGES (--ring-pages, 1 unless told): rings
 of that many pages fill every few thousand blocks, so that every trace
 goes through full rings, their replay on the worker thread and its hand
 back to the tracer many times (the default rings fill only on long
-runs). The step engine ignores it; the program sees the same environment.
+runs). They also get NOSCO_DBT_TRUNCS=1: a call site past the depth limit
+runs its callees unrecorded in the cache from its second time on (4 by
+default), so that every fixture with a depth limit goes through both ways.
+The step engine ignores both; the program sees the same environment.
 
 It ends with "engines: N passed, N failed" and exits 1 if any failed.
 --deep adds deeper traces of the programs of the system (make
