@@ -55,8 +55,11 @@ static int arm_entry(struct core *c, uint64_t addr, uint64_t image_base, uint32_
 	struct scope_arm *arm = hashmap_get(&c->scope_by_addr, addr);
 
 	if (arm) {
-		if (max_level > arm->max_level)
+		if (max_level > arm->max_level) {
 			arm->max_level = max_level;
+			if (c->target.scope_changed)
+				c->target.scope_changed(c->target.ctx, addr);
+		}
 		return 0;
 	}
 	arm = xcalloc(1, sizeof(*arm));

@@ -214,15 +214,21 @@ static int enter_call(struct core *c, struct core_thread *th, const struct arch_
 	return core_open_frame(c, th, &f, &call, after, err);
 }
 
-/* enter_scope - open a scope's frame at the thread's current position */
+/*
+ * enter_scope - open a scope's frame at the thread's current position
+ * (ret: its return address, or NULL to read it at the stack pointer)
+ */
 static int enter_scope(struct core *c, struct core_thread *th, const struct scope_arm *scope,
-                       enum store_call_kind kind, const struct arch_regs *regs, struct err *err)
+                       enum store_call_kind kind, const struct arch_regs *regs, const uint64_t *ret,
+                       struct err *err)
 {
 	uint64_t sp = arch_regs_sp(regs);
 	struct frame f = { .entry_sp = sp, .level = 1, .max_level = scope->max_level };
 	struct store_call call = { .kind = kind, .addr = arch_regs_pc(regs) };
 
-	if (read_word(c, sp, &f.ret_addr))
+	if (ret)
+		f.ret_addr = *ret;
+	else if (read_word(c, sp, &f.ret_addr))
 		f.ret_addr = 0;
 	call.ret_addr = f.ret_addr;
 	f.truncated = f.max_level < 1;
@@ -264,9 +270,23 @@ int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn
 		scope = scope_at(c, pc);
 		if (scope && th->frames.len && pc != insn->addr + insn->len &&
 		    (insn->cls == ARCH_INSN_JUMP || insn->cls == ARCH_INSN_BRANCH) &&
-		    enter_scope(c, th, scope, STORE_CALL_JUMP, after, err))
+		    enter_scope(c, th, scope, STORE_CALL_JUMP, after, NULL, err))
 			return -1;
 	}
+	core_directive_for(th, d);
+	return 0;
+}
+
+/* scope_hit - core_scope_hit(), the return address given (ret) or read at the stack pointer */
+static int scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                     const uint64_t *ret, struct core_directive *d, struct err *err)
+{
+	const struct scope_arm *scope = scope_at(c, arch_regs_pc(regs));
+
+	if (close_by_sp(c, th, arch_regs_sp(regs), false, false, err))
+		return -1;
+	if (scope && enter_scope(c, th, scope, STORE_CALL_SCOPE, regs, ret, err))
+		return -1;
 	core_directive_for(th, d);
 	return 0;
 }
@@ -274,14 +294,27 @@ int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err)
 {
-	const struct scope_arm *scope = scope_at(c, arch_regs_pc(regs));
+	return scope_hit(c, th, regs, NULL, d, err);
+}
 
-	if (close_by_sp(c, th, arch_regs_sp(regs), false, false, err))
+int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
+                      uint64_t ret_addr, struct core_directive *d, struct err *err)
+{
+	struct arch_regs r;
+
+	memset(&r, 0, sizeof(r));
+	arch_regs_set_pc(&r, pc);
+	arch_regs_set_sp(&r, sp);
+	return scope_hit(c, th, &r, &ret_addr, d, err);
+}
+
+int64_t core_scope_entry_budget(const struct core *c, uint64_t addr)
+{
+	const struct scope_arm *scope = scope_at(c, addr);
+
+	if (!scope || scope->max_level < 1 || c->cfg->backtrace_depth)
 		return -1;
-	if (scope && enter_scope(c, th, scope, STORE_CALL_SCOPE, regs, err))
-		return -1;
-	core_directive_for(th, d);
-	return 0;
+	return (int64_t)scope->max_level - 1;
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

@@ -61,6 +61,8 @@ struct core_target {
 	/* start or stop reporting entries at a scope address (all threads) */
 	int (*arm_scope)(void *ctx, uint64_t addr, struct err *err);
 	void (*disarm_scope)(void *ctx, uint64_t addr);
+	/* an armed scope's depth grew (core_scope_entry_budget changed); NULL: nothing to do */
+	void (*scope_changed)(void *ctx, uint64_t addr);
 };
 
 /* A binary the backend found mapped in the program. */
@@ -122,6 +124,23 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
               const struct arch_regs *before, const struct arch_regs *after,
               struct core_directive *d, struct err *err);
 
+/**
+ * core_scope_hit_at - core_scope_hit() after the fact: the thread was at
+ * pc with the stack pointer sp and ret_addr there, registers and memory
+ * since gone (an engine that enters scopes without stopping the thread
+ * replays it; only where core_scope_entered_later() says so)
+ */
+int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
+                      uint64_t ret_addr, struct core_directive *d, struct err *err);
+/*
+ * core_scope_entry_budget - may the scope at addr be entered with
+ * core_scope_hit_at()? Only when nothing of the moment is recorded but
+ * the return address (no backtrace: backtrace-depth 0) and the scope
+ * records its entry's instructions (depth 1 or more). Return: the call
+ * budget of a thread that enters it from no frame (core_call_budget),
+ * or -1 when not.
+ */
+int64_t core_scope_entry_budget(const struct core *c, uint64_t addr);
 /* core_scope_hit - a thread not recording reached a scope entry */
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err);

@@ -532,6 +532,45 @@ static void test_leave(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
 }
 
+/*
+ * A scope's entry, unrecorded, for a thread between scopes: rsp and the
+ * return address logged, the context of one frame set, on to the recorded
+ * translation; any other thread gets the sync hypercall.
+ */
+static void test_scope_entry(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t rec, slot, entry, sync, ret;
+	struct run r;
+
+	(void)state;
+	rec = stub(&c, 0x55);
+	slot = c.pc;
+	dbt_x86_emit_bytes(&c, &rec, 8);
+	entry = c.pc;
+	sync = dbt_x86_emit_scope_entry(&c, slot, 5);
+	assert_false(c.full);
+	assert_int_equal(*(uint8_t *)(uintptr_t)sync, 0xcc);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, UINT64_MAX);
+	ctx_set(DBT_CTX_UP, 7);
+	run_code((void *)(uintptr_t)entry, 1, 2, 3, 0x8d5, &r);
+	check_untouched(&r, 1, 2, 0x55, 0x8d5);
+	assert_int_equal(ring[0], DBT_REC_SCOPE_SP);
+	assert_int_equal(ring[1] | (uint64_t)ring[2] << 32, r.rsp_in - 8);
+	assert_int_equal(ring[3], DBT_REC_SCOPE_RET);
+	/* The return address: into run_code, right after its call. */
+	ret = ring[4] | (uint64_t)ring[5] << 32;
+	assert_true(ret > (uint64_t)(uintptr_t)run_code &&
+	            ret < (uint64_t)(uintptr_t)run_code + 512);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)(ring + 6));
+	assert_int_equal(ctx_get(DBT_CTX_UP), 5);
+	assert_int_equal(ctx_get(DBT_CTX_CALL_SP), 8);
+	assert_int_equal(ctx_get(DBT_CTX_OUT), 1);
+	assert_int_equal(ctx_get(DBT_CTX_ROOT_SP), r.rsp_in - 8);
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
+}
+
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
 static void test_call_check(void **state)
 {
@@ -677,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
 		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
 		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_scope_entry),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

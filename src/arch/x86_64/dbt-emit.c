@@ -379,6 +379,39 @@ int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 	return c->full ? -1 : 0;
 }
 
+/* set_ctx - mov qword gs:[off], imm (sign-extended) */
+static void set_ctx(struct dbt_code *c, uint32_t off, int32_t imm)
+{
+	uint8_t b[13] = { GS, 0x48, 0xc7, 0x04, 0x25 };
+
+	put32(b + 5, off);
+	put32(b + 9, (uint32_t)imm);
+	put(c, b, sizeof(b));
+}
+
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget)
+{
+	uint64_t sync;
+
+	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
+	put(c, "\x48\x8d\x49\x01", 4);        /* lea rcx, [rcx+1] */
+	put(c, "\xe3\x0a", 2);                /* jrcxz +10: past the restore and the int3 */
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
+	sync = dbt_x86_emit_int3(c);
+	log_value(c, DBT_REC_SCOPE_SP, RSP);
+	put(c, "\x48\x8b\x0c\x24", 4); /* mov rcx, [rsp] */
+	log_value(c, DBT_REC_SCOPE_RET, RCX);
+	set_ctx(c, DBT_CTX_UP, (int32_t)(budget < INT32_MAX ? budget : INT32_MAX));
+	set_ctx(c, DBT_CTX_CALL_SP, 8); /* sure of no frame before a call: rsp is above 8 - 8 */
+	set_ctx(c, DBT_CTX_OUT, 1);
+	gs_mov(c, true, RSP, DBT_CTX_ROOT_SP);
+	set_ctx(c, DBT_CTX_FREE_SP, 0);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	dbt_x86_emit_jmp_slot(c, rec_slot);
+	return sync;
+}
+
 /* pop_target - the return address into gs:[TARGET], and the ret's imm bytes released */
 static void pop_target(struct dbt_code *c, const struct dbt_insn *in)
 {

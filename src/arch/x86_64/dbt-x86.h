@@ -51,6 +51,9 @@
 #define DBT_REC_FREE_OUT 0xfffffffdu
 /* and the target of the return that left the outermost recorded frame (unrecorded after) */
 #define DBT_REC_LEFT 0xfffffffcu
+/* a scope entered without a stop: rsp there, then its return address (two records) */
+#define DBT_REC_SCOPE_SP  0xfffffffbu
+#define DBT_REC_SCOPE_RET 0xfffffffau
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
 
@@ -162,6 +165,17 @@ uint64_t dbt_x86_emit_trunc(struct dbt_code *c);
  */
 void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
                              uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc);
+/**
+ * dbt_x86_emit_scope_entry - the head of the unrecorded translation of a
+ * scope's entry: a thread between scopes (gs:[FREE_SP] all ones) enters
+ * it without a stop: rsp and the return address are logged
+ * (DBT_REC_SCOPE_SP, DBT_REC_SCOPE_RET), the context is that of a thread
+ * in the scope's one frame (@budget calls before the depth limit), and it
+ * goes on at @rec_slot's target (the recorded translation, past its sync
+ * hypercall). Any other thread stops at the sync hypercall whose address
+ * it returns, as in other blocks.
+ */
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget);
 /* dbt_x86_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
 void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */

@@ -71,6 +71,17 @@ static void disarm_scope(void *ctx, uint64_t addr)
 	struct dbt *d = ctx;
 
 	tracee_bp_del(d->t, addr, BP_SCOPE);
+	if (d->n_ids)
+		dbt_invalidate(d, addr, addr + 1);
+}
+
+/* The code entering a scope without a stop holds its call budget. */
+static void scope_changed(void *ctx, uint64_t addr)
+{
+	struct dbt *d = ctx;
+
+	if (d->n_ids)
+		dbt_invalidate(d, addr, addr + 1);
 }
 
 static int write_counts(struct dbt *d, struct err *err)
@@ -97,7 +108,8 @@ static int dbt_run(struct session *s, struct err *err)
 {
 	struct core_target target = { .read_mem = read_mem,
 		                      .arm_scope = arm_scope,
-		                      .disarm_scope = disarm_scope };
+		                      .disarm_scope = disarm_scope,
+		                      .scope_changed = scope_changed };
 	struct tracee t;
 	struct dbt d;
 	const struct engine engine = { &dbt_engine_ops, &d };

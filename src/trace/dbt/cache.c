@@ -139,6 +139,15 @@ static bool enters_free(const struct dbt_block *b)
 	                    (t->flow == DBT_FLOW_CALL && t->target != t->a.addr + t->a.len));
 }
 
+/*
+ * enters_scope - does b, unrecorded, start a scope that a thread between
+ * scopes enters without a stop (dbt_x86_emit_scope_entry)?
+ */
+static bool enters_scope(struct dbt *d, const struct dbt_block *b)
+{
+	return b->free && core_scope_entry_budget(d->t->core, b->addr) >= 0;
+}
+
 static int n_exits(const struct dbt_block *b)
 {
 	const struct dbt_insn *term = &b->insns[b->n - 1];
@@ -160,8 +169,9 @@ static int n_exits(const struct dbt_block *b)
 /* The layout of a block's exits while it is emitted. */
 struct exits {
 	uint64_t slot[3], miss[3], target[3];
-	bool free[3];
+	bool free[3], past_sync[3];
 	int n;
+	int scope_exit; /* the exit of a scope's entry code into the recorded translation, or -1 */
 	uint64_t retslot; /* CALL: the return address */
 	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
@@ -247,13 +257,19 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
  * slot leads into the callee unrecorded (the last exit, for a direct
  * call). The pad of a system call is its hypercall.
  */
-static void emit_data(struct dbt_region *rg, struct dbt_code *c, const struct dbt_block *b,
-                      struct exits *x)
+static void emit_data(struct dbt *d, struct dbt_region *rg, struct dbt_code *c,
+                      const struct dbt_block *b, struct exits *x)
 {
 	const struct dbt_insn *term = &b->insns[b->n - 1];
 	bool call = term->flow == DBT_FLOW_CALL || term->flow == DBT_FLOW_CALL_IND;
 	int ne = n_exits(b), i;
 
+	x->scope_exit = -1;
+	if (enters_scope(d, b)) {
+		x->scope_exit = ne++;
+		x->target[x->scope_exit] = b->addr;
+		x->past_sync[x->scope_exit] = true;
+	}
 	for (i = 0; i < ne; i++) {
 		x->slot[i] = c->pc;
 		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
@@ -313,10 +329,13 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	}
 
 	b->start = c.pc;
-	emit_data(rg, &c, b, &x);
+	emit_data(d, rg, &c, b, &x);
 	b->cache = c.pc;
-	if (b->sync)
-		dbt_x86_emit_int3(&c);
+	if (x.scope_exit >= 0)
+		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit],
+		                                      core_scope_entry_budget(d->t->core, b->addr));
+	else if (b->sync)
+		b->sync_at = dbt_x86_emit_int3(&c);
 	b->entry = c.pc;
 	if (!b->free)
 		dbt_x86_emit_log_block(&c, b->id);
@@ -333,6 +352,8 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	if (term->flow != DBT_FLOW_NEXT)
 		b->off[b->n - 1] = (uint32_t)(c.pc - b->body);
 	emit_terminator(rg, &c, b, &x);
+	if (x.scope_exit >= 0)
+		x.n = x.scope_exit + 1;
 	dbt_x86_align(&c, 8);
 	if (c.full) {
 		*bad = b->n;
@@ -346,11 +367,12 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	b->pad_free = x.pad_free;
 	b->n_exits = (uint8_t)x.n;
 	for (i = 0; i < x.n; i++) {
-		struct dbt_link l = { x.slot[i], x.miss[i] };
+		struct dbt_link l = { x.slot[i], x.miss[i], x.past_sync[i] };
 		uint64_t at = key(x.target[i], x.free[i]);
 		struct dbt_block *to = hashmap_get(&d->by_addr, at);
 
-		b->exits[i] = (struct dbt_exit){ x.slot[i], x.miss[i], x.target[i], x.free[i] };
+		b->exits[i] = (struct dbt_exit){ x.slot[i], x.miss[i], x.target[i], x.free[i],
+			                         x.past_sync[i] };
 		memcpy(dbt_tracer_ptr(d, l.slot), &l.miss, 8);
 		if (to) {
 			dbt_link(d, l, to);
@@ -372,7 +394,7 @@ void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to)
 	uint64_t *slot = dbt_tracer_ptr(d, l.slot);
 	struct dbt_incoming *in = arena_zalloc(&d->arena, sizeof(*in));
 
-	__atomic_store_n(slot, to->cache, __ATOMIC_RELEASE);
+	__atomic_store_n(slot, l.past_sync ? to->entry : to->cache, __ATOMIC_RELEASE);
 	in->l = l;
 	in->next = to->incoming;
 	to->incoming = in;
@@ -630,7 +652,7 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 		return false;
 	term = &b->insns[b->n - 1];
 	h->b = b;
-	if (b->sync && at == b->cache) {
+	if (b->sync && at == b->sync_at) {
 		h->kind = HY_SYNC;
 		h->target = b->addr;
 		return true;
@@ -648,6 +670,7 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 			h->target = b->exits[i].target;
 			h->slot = b->exits[i].slot;
 			h->free = b->exits[i].free;
+			h->past_sync = b->exits[i].past_sync;
 			return true;
 		}
 	return false;

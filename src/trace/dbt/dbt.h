@@ -69,6 +69,7 @@ struct dbt_block;
 /* An exit of a block: the slot its jump goes through, and its miss hypercall. */
 struct dbt_link {
 	uint64_t slot, miss;
+	bool past_sync; /* to the block's entry, past its sync hypercall */
 };
 
 /* An exit linked to a block, in the list of the block's incoming exits. */
@@ -84,13 +85,15 @@ struct dbt_hyper {
 	uint32_t done;       /* instructions of b completed at this point */
 	uint64_t target;     /* HY_EXIT, HY_STEP: where the application goes next */
 	uint64_t slot;       /* HY_EXIT: the exit's slot (tracee address) */
+	bool past_sync;      /* HY_EXIT: the exit goes past its target's sync hypercall */
 	bool free;           /* it leads to unrecorded code (HY_EXIT, HY_INDIRECT) */
 };
 
 /* An exit of a block in the cache: its slot, the int3 the slot holds until linked, its target. */
 struct dbt_exit {
 	uint64_t slot, miss, target;
-	bool free; /* to the unrecorded translation of target */
+	bool free;      /* to the unrecorded translation of target */
+	bool past_sync; /* to its entry, past its sync hypercall */
 };
 
 /* A translated basic block. */
@@ -107,6 +110,7 @@ struct dbt_block {
 	uint32_t *off;     /* cache address - body of each instruction's code */
 	uint32_t term_end; /* off of what follows the terminator's own effect (syscall: 0 if n/a) */
 	bool sync;
+	uint64_t sync_at; /* its sync hypercall (the head, or in a scope's entry code) */
 	bool dead;
 	bool free; /* an unrecorded translation: no ring records (calls past the depth limit) */
 	uint8_t n_exits;
@@ -181,6 +185,9 @@ struct dbt_replay {
 	bool free;            /* it runs unrecorded (DBT_REC_FREE_IN or LEFT read, not FREE_OUT) */
 	uint64_t free_at;     /* where that unrecorded call went */
 	bool free_back; /* FREE_OUT read: the next block is where the unrecorded call returned */
+	/* a scope entered without a stop (DBT_REC_SCOPE_*): where, with what return address */
+	bool scope_in;
+	uint64_t scope_sp, scope_ret;
 };
 
 struct dbt_thread {

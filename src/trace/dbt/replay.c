@@ -289,8 +289,7 @@ static size_t same_run(const uint32_t *w, size_t n)
  */
 static bool worker_may_replay(const struct dbt_thread *dt)
 {
-	return (dt->th->dir.mode == CORE_RECORD || dt->th->dir.mode == CORE_RUN_TO_RETURN) &&
-	       !dt->th->resume_bps.len;
+	return !dt->th->resume_bps.len;
 }
 
 /*
@@ -353,6 +352,17 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		return unrecorded(d, dt, v, err) ? -1 : 3;
 	case DBT_REC_FREE_OUT:
 		return free_out(dt, v, err) ? -1 : 3;
+	case DBT_REC_SCOPE_SP:
+		if (!rp->free || rp->scope_in || dt->th->dir.mode != CORE_RUN_FREE)
+			return err_set(err, ERR_INTERNAL,
+			               "dbt: thread %d entered a scope in a scope",
+			               (int)dt->th->tid);
+		rp->scope_sp = v;
+		return 3;
+	case DBT_REC_SCOPE_RET:
+		rp->scope_ret = v;
+		rp->scope_in = true;
+		return 3;
 	case DBT_REC_LEFT:
 		if (unrecorded(d, dt, v, err))
 			return -1;
@@ -365,6 +375,28 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		return err_set(err, ERR_INTERNAL, "dbt: unknown record %#x in thread %d's ring",
 		               w[0], (int)dt->th->tid);
 	}
+}
+
+/*
+ * scope_in - the thread entered the scope at pc without a stop (logged:
+ * DBT_REC_SCOPE_*): as the step engine's breakpoint there would have
+ */
+static int scope_in(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	struct core_directive nd;
+
+	rp->scope_in = false;
+	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret, &nd, err))
+		return -1;
+	set_dir(d, dt, &nd);
+	if (nd.mode != CORE_RECORD)
+		return err_set(err, ERR_INTERNAL, "dbt: thread %d entered %#llx, not a scope",
+		               (int)dt->th->tid, (unsigned long long)pc);
+	rp->free = false;
+	rp->sp = rp->scope_sp;
+	rp->just_recorded = false;
+	return 0;
 }
 
 /*
@@ -400,6 +432,8 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		if (!h)
 			return err_set(err, ERR_INTERNAL, "dbt: unknown block %u in the ring",
 			               w[i]);
+		if (rp->scope_in && scope_in(d, dt, h->addr, err))
+			return -1;
 		if (rp->free)
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d recorded a block while unrecorded",
@@ -442,6 +476,7 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 	dt->rp.close_sp = core_close_sp(dt->th->core);
 	dt->rp.free = false;
 	dt->rp.free_back = false;
+	dt->rp.scope_in = false;
 }
 
 int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err)
@@ -479,6 +514,9 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
 		               "dbt: thread %d stopped in a block it did not enter",
 		               (int)dt->th->tid);
 	if (pending && complete(d, dt, pending, b ? done : pending->n, pc, err))
+		return -1;
+	/* Stopped on the way from a scope's entry code to its first block. */
+	if (rp->scope_in && scope_in(d, dt, pc, err))
 		return -1;
 	/*
 	 * In unrecorded code, or just back from it: rsp is the real one, and

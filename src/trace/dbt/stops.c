@@ -153,7 +153,7 @@ static void load_context(struct dbt *d, struct dbt_thread *dt)
 	set_ctx(dt, DBT_CTX_UP, core_call_budget(ct));
 	set_ctx(dt, DBT_CTX_OUT, open);
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
-	set_ctx(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 0);
+	set_ctx(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
 	set_ctx(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
 	set_ctx(dt, DBT_CTX_LEAVE,
 	        dt->returns_out >= dt->hot_at ? d->regions[0].leave : d->regions[0].ind_miss);
@@ -260,11 +260,11 @@ static void pending_at(struct dbt *d, struct tthread *th, const struct dbt_loc *
 	th->has_pending = true;
 }
 
-/* resume_at - set a cache thread going at b's head (a served miss: only rip changes) */
-static int resume_at(struct dbt *d, struct tthread *th, struct dbt_block *b, struct err *err)
+/* resume_at - set a cache thread going at pc (a served miss: only rip changes) */
+static int resume_at(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
 {
 	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
-	           (void *)b->cache))
+	           (void *)pc))
 		return err_sys(err, ERR_TRACE, "cannot set the pc of thread %d", (int)th->tid);
 	return tracee_resume(d->t, th, false, err);
 }
@@ -456,14 +456,14 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		if (h->kind == HY_EXIT) {
 			uint64_t *slot = dbt_tracer_ptr(d, h->slot);
 
-			if (*slot != b->cache)
-				dbt_link(d, (struct dbt_link){ h->slot, at }, b);
+			if (*slot != (h->past_sync ? b->entry : b->cache))
+				dbt_link(d, (struct dbt_link){ h->slot, at, h->past_sync }, b);
 		} else {
 			dbt_table_add(d, b);
 		}
 		if (dbt_async_offer(d, dt, err))
 			return -1;
-		return resume_at(d, th, b, err);
+		return resume_at(d, th, h->past_sync ? b->entry : b->cache, err);
 	case HY_SYSCALL:
 		if (get_regs(th, &r, err))
 			return -1;
