@@ -321,6 +321,11 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
+	/* The calls at the last level inlined are listed: one level more. */
+	view_plan_calls(&v, READER_CALLS_TREE,
+	                !v.o.has_depth           ? 1
+	                : v.o.depth < UINT32_MAX ? v.o.depth + 1
+	                                         : UINT32_MAX);
 	arch = reader_meta_text(v.r, "arch");
 	if (arch_mode_from_name(arch, &l.mode)) {
 		err_set(&e, ERR_UNSUPPORTED, "%s holds %s code, which nosco cannot disassemble",
