@@ -27,6 +27,8 @@ enum {
 	VIEW_OPT_DEPTH = 1 << 2,     /* --depth N */
 	VIEW_OPT_THREAD = 1 << 3,    /* --thread TID */
 	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
+	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
+	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
 };
 
 /* The positional argument of a view. */
@@ -52,7 +54,10 @@ struct view_opts {
 	uint32_t depth;
 	bool has_thread; /* --thread, or the TID of thread-info */
 	int tid;
-	const char *glob; /* --symbol */
+	const char *glob;   /* --symbol */
+	uint64_t min_insns; /* --min-insns, 0 if not given */
+	bool has_limit;
+	uint64_t limit; /* --limit */
 	bool has_call;
 	int64_t call;       /* CALL_ID */
 	const char *suffix; /* binary-info's SUFFIX, or NULL */

@@ -74,7 +74,8 @@ const char view_exec_trace_usage[] =
         "  -h, --help         show this help\n";
 
 const char view_calls_usage[] =
-        "Usage: nosco dump -i FILE calls [--thread TID] [--symbol GLOB]\n"
+        "Usage: nosco dump -i FILE calls [--thread TID] [--symbol GLOB] [--min-insns N]\n"
+        "                                [--limit N]\n"
         "\n"
         "One line per call, in the order the calls began: its id, Linux thread\n"
         "id, depth, number of instructions of its own ('-' when it was past the\n"
@@ -85,6 +86,8 @@ const char view_calls_usage[] =
         "      --thread TID   only the calls of the thread(s) with this Linux tid\n"
         "      --symbol GLOB  only the calls whose symbol matches GLOB (fnmatch(3),\n"
         "                     e.g. 'str*' or '*@plt')\n"
+        "      --min-insns N  only the calls with N instructions of their own or more\n"
+        "      --limit N      stop after N lines\n"
         "  -h, --help         show this help\n";
 
 const struct view_spec view_spec_events = { "events", view_events_usage, 0, VIEW_POS_NONE };
@@ -105,7 +108,9 @@ const struct view_spec view_spec_exec_trace = { "exec-trace", view_exec_trace_us
 	                                        VIEW_OPT_ADDRESSES | VIEW_OPT_DEPTH,
 	                                        VIEW_POS_CALL };
 const struct view_spec view_spec_calls = { "calls", view_calls_usage,
-	                                   VIEW_OPT_THREAD | VIEW_OPT_SYMBOL, VIEW_POS_NONE };
+	                                   VIEW_OPT_THREAD | VIEW_OPT_SYMBOL | VIEW_OPT_MIN_INSNS |
+	                                           VIEW_OPT_LIMIT,
+	                                   VIEW_POS_NONE };
 
 static const struct view_spec *const specs[] = {
 	&view_spec_events,      &view_spec_thread_info, &view_spec_call_info, &view_spec_call_trace,
@@ -122,6 +127,8 @@ static const struct {
 	{ { "depth", required_argument, NULL, 'd' }, VIEW_OPT_DEPTH },
 	{ { "thread", required_argument, NULL, 't' }, VIEW_OPT_THREAD },
 	{ { "symbol", required_argument, NULL, 's' }, VIEW_OPT_SYMBOL },
+	{ { "min-insns", required_argument, NULL, 'm' }, VIEW_OPT_MIN_INSNS },
+	{ { "limit", required_argument, NULL, 'l' }, VIEW_OPT_LIMIT },
 	{ { "help", no_argument, NULL, 'h' }, 0 },
 };
 
@@ -201,6 +208,20 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		return 0;
 	case 's':
 		o->glob = optarg;
+		return 0;
+	case 'm':
+		if (parse_num(optarg, UINT64_MAX, &v))
+			return err_set(err, ERR_USAGE,
+			               "--min-insns needs a number of instructions, not '%s'",
+			               optarg);
+		o->min_insns = v;
+		return 0;
+	case 'l':
+		if (parse_num(optarg, UINT64_MAX, &v))
+			return err_set(err, ERR_USAGE, "--limit needs a number of lines, not '%s'",
+			               optarg);
+		o->has_limit = true;
+		o->limit = v;
 		return 0;
 	default:
 		return err_set(err, ERR_INTERNAL, "unexpected option %d", c);
