@@ -147,7 +147,13 @@ static int has_table(struct store_reader *r, const char *name)
 /* begin_table - temp.calls holding the file's rows, in a transaction left open */
 static int begin_table(struct store_reader *r)
 {
-	sqlite3_exec(r->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+	/*
+	 * The table may hold every call of a trace of millions: in a file that
+	 * SQLite deletes when it closes, through a cache of bounded size, it
+	 * takes little memory and less time than growing a heap of gigabytes.
+	 */
+	sqlite3_exec(r->db, "PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -16384", NULL, NULL,
+	             NULL);
 	if (copy_schema(r))
 		return -1;
 	if (sqlite3_exec(r->db, "BEGIN; INSERT INTO temp.calls SELECT * FROM main.calls", NULL,
