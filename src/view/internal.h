@@ -29,6 +29,7 @@ enum {
 	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
 	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
 	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
+	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
 };
 
 /* The positional argument of a view. */
@@ -58,6 +59,8 @@ struct view_opts {
 	uint64_t min_insns; /* --min-insns, 0 if not given */
 	bool has_limit;
 	uint64_t limit; /* --limit */
+	bool has_range;
+	uint64_t range_from, range_to; /* --range: UINT64_MAX for an open end */
 	bool has_call;
 	int64_t call;       /* CALL_ID */
 	const char *suffix; /* binary-info's SUFFIX, or NULL */
