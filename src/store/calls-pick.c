@@ -42,6 +42,7 @@ struct reader_pick {
 	int64_t tree_thread;
 	uint64_t tree_from, tree_to; /* its calls start in [tree_from, tree_to] */
 	uint32_t tree_depth;         /* and are at most this deep */
+	uint64_t near_from, near_to; /* and overlap these positions (the plan's range) */
 };
 
 static void want(struct reader_pick *pk, int64_t id)
@@ -63,6 +64,14 @@ static void set_tree(struct reader_pick *pk, int64_t thread, uint64_t from, uint
 	pk->tree_from = from;
 	pk->tree_to = to;
 	pk->tree_depth = levels > UINT32_MAX - depth ? UINT32_MAX : depth + levels;
+	pk->near_from = 0;
+	pk->near_to = UINT64_MAX;
+	if (pk->plan->has_range) {
+		pk->near_from =
+		        pk->plan->from > UINT64_MAX - from ? UINT64_MAX : from + pk->plan->from;
+		if (pk->plan->to < UINT64_MAX - from)
+			pk->near_to = from + pk->plan->to;
+	}
 }
 
 /* A call made inside the planned one: the same thread, starting within it, after it. */
@@ -70,7 +79,8 @@ static bool in_tree(const struct reader_pick *pk, const struct store_callrec *c)
 {
 	return pk->have_tree && c->thread == pk->tree_thread && c->id > pk->plan->call &&
 	       c->pos_start >= pk->tree_from && c->pos_start <= pk->tree_to &&
-	       c->depth <= pk->tree_depth;
+	       c->depth <= pk->tree_depth && c->pos_start <= pk->near_to &&
+	       (c->pos_end > pk->near_from || c->pos_start >= pk->near_from);
 }
 
 int reader_pick_call(struct reader_pick *pk, const struct store_callrec *c)

@@ -155,6 +155,8 @@ struct reader_calls_plan {
 	enum reader_calls_need need;
 	int64_t call;    /* ONE, TREE: the call */
 	uint32_t levels; /* TREE: the levels of calls below it to read (UINT32_MAX: all) */
+	bool has_range;  /* TREE: only the calls that overlap its instructions from..to - 1 */
+	uint64_t from, to;
 };
 
 /**
