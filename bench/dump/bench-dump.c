@@ -1,5 +1,5 @@
 /*
- * Benchmark of the dump views (bench/dump/run): do exec-trace and
+ * Benchmark of the dump views (bench/dump/synthetic): do exec-trace and
  * call-trace stream, i.e. run in memory bounded independently of the
  * trace's size, and how many lines per second do they write?
  *

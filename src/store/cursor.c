@@ -107,6 +107,8 @@ static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_quer
 	struct reader_cursor *c;
 	sqlite3_stmt *st;
 
+	if (queries[q].rec == REC_CALL)
+		reader_calls_ready(r);
 	if (r->pool[q].len)
 		st = r->pool[q].data[--r->pool[q].len];
 	else if (!(st = reader_prepare(r, queries[q].sql, err)))

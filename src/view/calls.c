@@ -23,6 +23,7 @@ struct ancestry {
 
 struct table {
 	int id_w, tid_w, insns_w, calls_w;
+	uint64_t lines;       /* written so far, for --limit */
 	struct ancestry *anc; /* by thread id */
 	size_t nthreads;
 };
@@ -116,21 +117,35 @@ static int own_counts(struct view_ctx *v, const struct reader_call *c, uint64_t 
 	return 0;
 }
 
+/* Whether --min-insns keeps a call: one past the depth limit has no instructions. */
+static bool enough_insns(const struct view_ctx *v, const struct reader_call *c, bool counted,
+                         uint64_t insns)
+{
+	if (!v->o.min_insns)
+		return true;
+	return counted && !c->truncated && insns >= v->o.min_insns;
+}
+
 static void call_line(struct view_ctx *v, struct table *t, const struct reader_call *c,
                       size_t level)
 {
 	const char *sym = view_sym(v, c->addr, c->time_start, VIEW_ADDR_CODE);
 	uint64_t insns = 0, kids = 0;
 	char num[24] = "?", nkids[24] = "?";
+	bool counted;
 
 	if (v->o.glob && fnmatch(v->o.glob, sym, 0))
 		return;
-	if (!own_counts(v, c, &insns, &kids)) {
+	counted = !own_counts(v, c, &insns, &kids);
+	if (!enough_insns(v, c, counted, insns))
+		return;
+	if (counted) {
 		snprintf(num, sizeof(num), "%" PRIu64, insns);
 		snprintf(nkids, sizeof(nkids), "%" PRIu64, kids);
 	}
 	if (c->truncated)
 		snprintf(num, sizeof(num), "-");
+	t->lines++;
 	fprintf(v->out, "%*" PRId64 "  tid=%-*d  depth=%-3zu  insns=%-*s  calls=%-*s  %*s%s",
 	        t->id_w, c->id, t->tid_w, view_tid(v, c->thread), level, t->insns_w, num,
 	        t->calls_w, nkids,
@@ -140,14 +155,19 @@ static void call_line(struct view_ctx *v, struct table *t, const struct reader_c
 	fprintf(v->out, "%s\n", v->sb.buf);
 }
 
-/* Every call of the cursor, one line each. */
+static bool limit_reached(const struct view_ctx *v, const struct table *t)
+{
+	return v->o.has_limit && t->lines >= v->o.limit;
+}
+
+/* Every call of the cursor, one line each, until --limit. */
 static void list(struct view_ctx *v, struct table *t, struct reader_cursor *cur)
 {
 	struct reader_call c;
 	struct err e = { 0 };
-	int rc;
+	int rc = 0;
 
-	while ((rc = reader_call_next(cur, &c, &e)) > 0)
+	while (!limit_reached(v, t) && (rc = reader_call_next(cur, &c, &e)) > 0)
 		call_line(v, t, &c, level_of(t, &c));
 	if (rc < 0)
 		view_damage(v, &e);

@@ -319,6 +319,9 @@ int view_events(const struct view_args *a, struct err *err)
 	dump_meta(a);
 	dump_argv(a);
 	for (i = 0; i < 4; i++) {
+		/* The calls of a big schema 2 trace take time to load: show what is ready. */
+		if (i == 3)
+			fflush(a->out);
 		dump_records(a, i, &first);
 		if (i == 0)
 			dump_scopes(a);

@@ -47,7 +47,8 @@ struct listing {
 	struct view_ctx *v;
 	enum arch_mode mode;
 	int64_t thread;
-	uint64_t end; /* the root call's last position + 1 */
+	uint64_t end;    /* the root call's last position + 1, or --range's end */
+	uint64_t lo, hi; /* --range: the positions listed are [lo, hi) */
 	struct reader_insns *it;
 	uint64_t it_pos; /* the position the iterator yields next */
 	bool it_done;
@@ -183,6 +184,10 @@ static void list_until(struct listing *l, struct frame *f, uint64_t to)
 
 	if (to > f->call.pos_end)
 		to = f->call.pos_end;
+	if (to > l->hi)
+		to = l->hi;
+	if (f->cur < l->lo)
+		f->cur = l->lo < to ? l->lo : to;
 	if (f->cur >= to)
 		return;
 	if ((l->it_pos != f->cur || !l->it) && seek(l, f->cur)) {
@@ -280,6 +285,13 @@ static void push(struct listing *l, const struct reader_call *c, uint32_t level)
 	vec_push(&l->stack, f);
 }
 
+/* The rest of the top frame's own instructions; past --range, everything after is left out. */
+static void end_frame(struct listing *l, struct frame *f)
+{
+	list_until(l, f, f->call.pos_end);
+	l->stack.len--;
+}
+
 /* One step of the walk: the next event, the next call, or the end of the top frame. */
 static void step(struct listing *l)
 {
@@ -291,6 +303,10 @@ static void step(struct listing *l)
 	if (view_next_is_event(&f->next)) {
 		if (view_next_take_event(l->v, &f->next, &ev))
 			return;
+		if (ev.pos >= l->hi)
+			return end_frame(l, f);
+		if (ev.pos < l->lo)
+			return;
 		list_until(l, f, ev.pos);
 		sb_init(&sb);
 		view_state_text(l->v, &ev, &sb);
@@ -298,6 +314,13 @@ static void step(struct listing *l)
 		sb_fini(&sb);
 	} else if (f->next.have_kid) {
 		view_next_take_kid(l->v, &f->next, &kid);
+		if (kid.pos_start >= l->hi)
+			return end_frame(l, f);
+		if (kid.pos_start < l->lo && kid.pos_end <= l->lo) {
+			if (kid.pos_end > f->cur)
+				f->cur = kid.pos_end;
+			return;
+		}
 		list_until(l, f, kid.pos_start);
 		call_comment(l, f, &kid);
 		if (kid.pos_end > f->cur)
@@ -305,9 +328,40 @@ static void step(struct listing *l)
 		if (l->v->o.has_depth && f->level < l->v->o.depth)
 			push(l, &kid, f->level + 1);
 	} else {
-		list_until(l, f, f->call.pos_end);
-		l->stack.len--;
+		end_frame(l, f);
 	}
+}
+
+/* --range FROM..TO as stream positions, clipped to the call; no bound where it reaches past. */
+static void set_range(struct listing *l, const struct reader_call *c)
+{
+	uint64_t n = c->pos_end - c->pos_start;
+
+	l->lo = 0;
+	l->hi = UINT64_MAX;
+	l->end = c->pos_end;
+	if (!l->v->o.has_range)
+		return;
+	l->lo = c->pos_start + (l->v->o.range_from < n ? l->v->o.range_from : n);
+	if (l->v->o.range_to < n)
+		l->hi = l->end = c->pos_start + l->v->o.range_to;
+}
+
+/* The subtree the listing reads: the calls at the last level inlined are listed, one level more. */
+static void plan_calls(struct view_ctx *v)
+{
+	struct reader_calls_plan plan = {
+		.need = READER_CALLS_TREE,
+		.call = v->o.call,
+		.levels = !v->o.has_depth           ? 1
+		          : v->o.depth < UINT32_MAX ? v->o.depth + 1
+		                                    : UINT32_MAX,
+		.has_range = v->o.has_range,
+		.from = v->o.range_from,
+		.to = v->o.range_to,
+	};
+
+	reader_plan_calls(v->r, &plan);
 }
 
 int view_exec_trace(const struct view_args *a, struct err *err)
@@ -321,6 +375,7 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
+	plan_calls(&v);
 	arch = reader_meta_text(v.r, "arch");
 	if (arch_mode_from_name(arch, &l.mode)) {
 		err_set(&e, ERR_UNSUPPORTED, "%s holds %s code, which nosco cannot disassemble",
@@ -330,7 +385,7 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 		view_damage(&v, &e);
 	} else {
 		l.thread = c.thread;
-		l.end = c.pos_end;
+		set_range(&l, &c);
 		l.cache = xcalloc(TEXT_CACHE_SIZE, sizeof(*l.cache));
 		if (v.o.addresses)
 			l.prefix_w = snprintf(NULL, 0, " /* 0x%" PRIx64 " */", c.addr);

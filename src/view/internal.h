@@ -27,6 +27,9 @@ enum {
 	VIEW_OPT_DEPTH = 1 << 2,     /* --depth N */
 	VIEW_OPT_THREAD = 1 << 3,    /* --thread TID */
 	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
+	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
+	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
+	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
 };
 
 /* The positional argument of a view. */
@@ -52,7 +55,12 @@ struct view_opts {
 	uint32_t depth;
 	bool has_thread; /* --thread, or the TID of thread-info */
 	int tid;
-	const char *glob; /* --symbol */
+	const char *glob;   /* --symbol */
+	uint64_t min_insns; /* --min-insns, 0 if not given */
+	bool has_limit;
+	uint64_t limit; /* --limit */
+	bool has_range;
+	uint64_t range_from, range_to; /* --range: UINT64_MAX for an open end */
 	bool has_call;
 	int64_t call;       /* CALL_ID */
 	const char *suffix; /* binary-info's SUFFIX, or NULL */
@@ -156,6 +164,13 @@ struct view_ctx {
  */
 int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
                struct err *err);
+
+/*
+ * view_plan_calls - tell the reader which calls the view will read (of
+ * the call in the view's CALL_ID, @levels of calls below it for
+ * READER_CALLS_TREE): a few calls of a big trace are read at once
+ */
+void view_plan_calls(struct view_ctx *v, enum reader_calls_need need, uint32_t levels);
 
 /**
  * view_end - release the context and report the outcome

@@ -62,7 +62,8 @@ const char view_binary_info_usage[] =
         "  -h, --help         show this help\n";
 
 const char view_exec_trace_usage[] =
-        "Usage: nosco dump -i FILE exec-trace [--addresses] [--depth N] CALL_ID\n"
+        "Usage: nosco dump -i FILE exec-trace [--addresses] [--depth N] [--range FROM..TO]\n"
+        "                                     CALL_ID\n"
         "\n"
         "The instructions CALL_ID executed, as a GNU as source file in Intel\n"
         "syntax; the calls it made and its state changes are comments.\n"
@@ -71,10 +72,14 @@ const char view_exec_trace_usage[] =
         "      --addresses    start each line with the instruction's address\n"
         "      --depth N      also show the instructions of the calls made down to\n"
         "                     N levels below CALL_ID, indented, in the order they ran\n"
+        "      --range FROM..TO  only instructions FROM to TO - 1 of the call (0 is\n"
+        "                     its first; those of the calls it made count); FROM..\n"
+        "                     to its end\n"
         "  -h, --help         show this help\n";
 
 const char view_calls_usage[] =
-        "Usage: nosco dump -i FILE calls [--thread TID] [--symbol GLOB]\n"
+        "Usage: nosco dump -i FILE calls [--thread TID] [--symbol GLOB] [--min-insns N]\n"
+        "                                [--limit N]\n"
         "\n"
         "One line per call, in the order the calls began: its id, Linux thread\n"
         "id, depth, number of instructions of its own ('-' when it was past the\n"
@@ -85,6 +90,8 @@ const char view_calls_usage[] =
         "      --thread TID   only the calls of the thread(s) with this Linux tid\n"
         "      --symbol GLOB  only the calls whose symbol matches GLOB (fnmatch(3),\n"
         "                     e.g. 'str*' or '*@plt')\n"
+        "      --min-insns N  only the calls with N instructions of their own or more\n"
+        "      --limit N      stop after N lines\n"
         "  -h, --help         show this help\n";
 
 const struct view_spec view_spec_events = { "events", view_events_usage, 0, VIEW_POS_NONE };
@@ -102,10 +109,13 @@ const struct view_spec view_spec_binary_info = { "binary-info", view_binary_info
 	                                         VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE,
 	                                         VIEW_POS_SUFFIX };
 const struct view_spec view_spec_exec_trace = { "exec-trace", view_exec_trace_usage,
-	                                        VIEW_OPT_ADDRESSES | VIEW_OPT_DEPTH,
+	                                        VIEW_OPT_ADDRESSES | VIEW_OPT_DEPTH |
+	                                                VIEW_OPT_RANGE,
 	                                        VIEW_POS_CALL };
 const struct view_spec view_spec_calls = { "calls", view_calls_usage,
-	                                   VIEW_OPT_THREAD | VIEW_OPT_SYMBOL, VIEW_POS_NONE };
+	                                   VIEW_OPT_THREAD | VIEW_OPT_SYMBOL | VIEW_OPT_MIN_INSNS |
+	                                           VIEW_OPT_LIMIT,
+	                                   VIEW_POS_NONE };
 
 static const struct view_spec *const specs[] = {
 	&view_spec_events,      &view_spec_thread_info, &view_spec_call_info, &view_spec_call_trace,
@@ -122,6 +132,9 @@ static const struct {
 	{ { "depth", required_argument, NULL, 'd' }, VIEW_OPT_DEPTH },
 	{ { "thread", required_argument, NULL, 't' }, VIEW_OPT_THREAD },
 	{ { "symbol", required_argument, NULL, 's' }, VIEW_OPT_SYMBOL },
+	{ { "min-insns", required_argument, NULL, 'm' }, VIEW_OPT_MIN_INSNS },
+	{ { "limit", required_argument, NULL, 'l' }, VIEW_OPT_LIMIT },
+	{ { "range", required_argument, NULL, 'r' }, VIEW_OPT_RANGE },
 	{ { "help", no_argument, NULL, 'h' }, 0 },
 };
 
@@ -140,6 +153,27 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 	if (errno || *end || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* --range FROM..TO or FROM.. (to the end), FROM <= TO */
+static int parse_range(const char *s, struct view_opts *o)
+{
+	const char *dots = strstr(s, "..");
+	unsigned long long from, to = UINT64_MAX;
+	char *head;
+	int rc;
+
+	if (!dots)
+		return -1;
+	head = strndup(s, (size_t)(dots - s));
+	rc = !head || parse_num(head, UINT64_MAX - 1, &from);
+	free(head);
+	if (rc || (dots[2] && parse_num(dots + 2, UINT64_MAX - 1, &to)) || from > to)
+		return -1;
+	o->has_range = true;
+	o->range_from = from;
+	o->range_to = to;
 	return 0;
 }
 
@@ -201,6 +235,28 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		return 0;
 	case 's':
 		o->glob = optarg;
+		return 0;
+	case 'm':
+		if (parse_num(optarg, UINT64_MAX, &v))
+			return err_set(err, ERR_USAGE,
+			               "--min-insns needs a number of instructions, not '%s'",
+			               optarg);
+		o->min_insns = v;
+		return 0;
+	case 'r':
+		if (parse_range(optarg, o))
+			return err_set(
+			        err, ERR_USAGE,
+			        "--range needs FROM..TO or FROM.. (instruction numbers, FROM "
+			        "<= TO), not '%s'",
+			        optarg);
+		return 0;
+	case 'l':
+		if (parse_num(optarg, UINT64_MAX, &v))
+			return err_set(err, ERR_USAGE, "--limit needs a number of lines, not '%s'",
+			               optarg);
+		o->has_limit = true;
+		o->limit = v;
 		return 0;
 	default:
 		return err_set(err, ERR_INTERNAL, "unexpected option %d", c);

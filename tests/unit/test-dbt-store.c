@@ -2,7 +2,7 @@
  * Unit tests of block streams (schema 2), the store extension the dbt
  * engine records through: tokens round-trip, runs split across chunks,
  * single instructions mixed with blocks, and the reader shows exactly the
- * instructions an id stream would.
+ * instructions an id stream would; the calls a reader's plan keeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -249,6 +249,93 @@ static void test_schema_versions(void **state)
 	free(p2);
 }
 
+/* A schema 2 file whose calls are all in call chunks: root 0 { 1 { 2 }, 3 }. */
+static char *write_call_tree(void)
+{
+	char *path = xasprintf("%s/tree.trace", tmpdir);
+	static const uint64_t at[4][2] = { { 0, 100 }, { 10, 40 }, { 20, 30 }, { 50, 60 } };
+	static const int64_t parent[4] = { STORE_NONE, 0, 1, 0 };
+	struct err err;
+	struct store *s = store_create(path, false, &err);
+	uint32_t id;
+	int k;
+
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	id = intern(s, 0);
+	assert_int_equal(store_block_intern(s, &id, 1, &err), 0);
+	append(s, 0, &(struct store_run){ 0, 100 }, 1, 100);
+	for (k = 0; k < 4; k++) {
+		struct store_call c = { .thread = 0,
+			                .parent = parent[k],
+			                .kind = STORE_CALL_CALL,
+			                .depth = k == 0   ? 1
+			                         : k == 2 ? 3
+			                                  : 2,
+			                .addr = 0x400000,
+			                .pos = at[k][0],
+			                .time_ns = 1 };
+
+		assert_int_equal(store_call_open(s, &c, &err), k);
+		if (k == 2 || k == 3) {
+			assert_int_equal(
+			        store_call_close(s, k, STORE_END_RETURN, at[k][1], 2, &err), 0);
+			if (k == 2)
+				assert_int_equal(
+				        store_call_close(s, 1, STORE_END_RETURN, 40, 2, &err), 0);
+		}
+	}
+	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, 100, 2, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	return path;
+}
+
+/* Open @path with @plan: call id is found if and only if @have[id]. */
+static void check_plan(const char *path, const struct reader_calls_plan *plan, const bool have[4])
+{
+	struct store_reader *r;
+	struct reader_counts n;
+	struct reader_call c;
+	struct err err;
+	int64_t id;
+
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	reader_plan_calls(r, plan);
+	for (id = 0; id < 4; id++) {
+		int rc = reader_call_get(r, id, &c, &err);
+
+		assert_int_equal(rc, have[id] ? 0 : -1);
+		if (rc)
+			assert_int_equal(err.kind, ERR_NOT_FOUND);
+	}
+	/* The count is the file's, not the table's. */
+	assert_int_equal(reader_counts(r, &n, &err), 0);
+	assert_int_equal(n.calls, 4);
+	assert_null(reader_damage(r));
+	reader_close(r);
+}
+
+/* A plan keeps what a view reads: callers, a subtree to a depth, the roots. */
+static void test_calls_plan(void **state)
+{
+	char *path = write_call_tree();
+	struct reader_calls_plan plan = { .need = READER_CALLS_ONE, .call = 2 };
+
+	(void)state;
+	check_plan(path, &plan, (bool[]){ true, true, true, false });
+	plan = (struct reader_calls_plan){ .need = READER_CALLS_TREE, .call = 0, .levels = 1 };
+	check_plan(path, &plan, (bool[]){ true, true, false, true });
+	plan = (struct reader_calls_plan){ .need = READER_CALLS_TREE, .call = 1, .levels = 5 };
+	check_plan(path, &plan, (bool[]){ true, true, true, false });
+	plan = (struct reader_calls_plan){ .need = READER_CALLS_TOPS };
+	check_plan(path, &plan, (bool[]){ true, false, false, false });
+	plan = (struct reader_calls_plan){ .need = READER_CALLS_ALL };
+	check_plan(path, &plan, (bool[]){ true, true, true, true });
+	free(path);
+}
+
 /* Decode one record of @len bytes; the return of store_callrec_decode(). */
 static int decode(const uint8_t *rec, size_t len, struct store_callrec *c)
 {
@@ -303,10 +390,9 @@ static void test_callrec_damaged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokens_unpack),
-		cmocka_unit_test(test_block_streams),
-		cmocka_unit_test(test_schema_versions),
-		cmocka_unit_test(test_callrec_damaged),
+		cmocka_unit_test(test_tokens_unpack),   cmocka_unit_test(test_block_streams),
+		cmocka_unit_test(test_schema_versions), cmocka_unit_test(test_callrec_damaged),
+		cmocka_unit_test(test_calls_plan),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
