@@ -3,6 +3,7 @@
  * from the decoded instruction, so every form counts whatever its prefixes
  * (bnd, notrack, rep ret, far forms), unlike a byte-pattern match.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,16 +14,20 @@
 
 const uint8_t arch_bp_insn[ARCH_BP_LEN] = { 0xcc };
 
+static ZydisDecoder decoder64;
+
+static void decoder64_init(void)
+{
+	ZydisDecoderInit(&decoder64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+}
+
+/* The dbt engine's replay worker decodes too: the decoder is set up once, whichever thread asks. */
 const ZydisDecoder *x86_decoder64(void)
 {
-	static ZydisDecoder dec;
-	static bool ready;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!ready) {
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-		ready = true;
-	}
-	return &dec;
+	pthread_once(&once, decoder64_init);
+	return &decoder64;
 }
 
 enum arch_insn_class x86_classify(const ZydisDecodedInstruction *in)

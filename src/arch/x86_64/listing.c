@@ -7,12 +7,14 @@
  * (`call 0x401030`), which as turns into a relocation against an absolute
  * symbol. Bytes that do not decode become a `.byte` directive.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <Zydis/Zydis.h>
 
 #include "arch/arch.h"
+#include "arch/x86_64/insn-int.h"
 
 int arch_mode_from_name(const char *name, enum arch_mode *out)
 {
@@ -25,21 +27,21 @@ int arch_mode_from_name(const char *name, enum arch_mode *out)
 	return 0;
 }
 
+static ZydisDecoder decoder32;
+
+static void decoder32_init(void)
+{
+	ZydisDecoderInit(&decoder32, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+}
+
 static const ZydisDecoder *listing_decoder(enum arch_mode mode)
 {
-	static ZydisDecoder dec[2];
-	static bool ready[2];
-	int m = mode == ARCH_MODE_32;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!ready[m]) {
-		if (m)
-			ZydisDecoderInit(&dec[m], ZYDIS_MACHINE_MODE_LEGACY_32,
-			                 ZYDIS_STACK_WIDTH_32);
-		else
-			ZydisDecoderInit(&dec[m], ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-		ready[m] = true;
-	}
-	return &dec[m];
+	if (mode != ARCH_MODE_32)
+		return x86_decoder64();
+	pthread_once(&once, decoder32_init);
+	return &decoder32;
 }
 
 /*

@@ -175,6 +175,8 @@ struct dbt_replay {
 	struct store_run runs[DBT_RUNS];
 	uint32_t n_runs;
 	uint64_t close_sp; /* core_close_sp() of the thread, as of the last core call */
+	/* what the core is given of a control transfer: zero but for pc and rsp */
+	struct arch_regs before, after;
 	/*
 	 * The last instruction was recorded: the next one is where that step
 	 * ended, where the step engine steps over its breakpoints instead of

@@ -86,16 +86,15 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
                    uint64_t sp_before, uint64_t pc_after, uint64_t sp_after, bool recorded,
                    struct err *err)
 {
-	/* Zero but for pc and rsp; one replay runs at a time (async.c). */
-	static struct arch_regs before, after;
+	struct arch_regs *before = &dt->rp.before, *after = &dt->rp.after;
 	struct core_directive nd;
 
 	if (flush_runs(d, dt, err))
 		return -1;
-	regs_at(&before, in->addr, sp_before);
-	regs_at(&after, pc_after, sp_after);
-	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, &before, &after,
-	                                           &nd, err))
+	regs_at(before, in->addr, sp_before);
+	regs_at(after, pc_after, sp_after);
+	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, before, after, &nd,
+	                                           err))
 		return -1;
 	set_dir(d, dt, &nd);
 	dt->rp.just_recorded = true;
