@@ -127,23 +127,6 @@ static int copy_schema(struct store_reader *r)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* has_table - 1 if the file has the table, 0 if not, -1 if its schema cannot be read */
-static int has_table(struct store_reader *r, const char *name)
-{
-	sqlite3_stmt *st = reader_prepare(r,
-	                                  "SELECT 1 FROM main.sqlite_master WHERE type = 'table' "
-	                                  "AND name = ?1",
-	                                  NULL);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = reader_step(r, st, "its schema", NULL);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* begin_table - temp.calls holding the file's rows, in a transaction left open */
 static int begin_table(struct store_reader *r)
 {
@@ -184,7 +167,7 @@ int reader_each_chunk_call(struct store_reader *r, struct reader_pick *pk)
 int reader_load_call_chunks(struct store_reader *r, const struct reader_calls_plan *plan)
 {
 	sqlite3_stmt *q;
-	int rc = has_table(r, "call_chunks");
+	int rc = reader_has_table(r, "call_chunks");
 
 	if (rc <= 0)
 		return rc; /* 0: a schema 2 file from before calls were chunked */

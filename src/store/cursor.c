@@ -287,16 +287,12 @@ static int bad_record(struct reader_cursor *c, struct err *err, const char *fmt,
 /* A record whose values cannot be: the cursor ends with err. */
 static int bad_record(struct reader_cursor *c, struct err *err, const char *fmt, ...)
 {
-	struct strbuf sb;
 	va_list ap;
 
 	c->done = true;
-	sb_init(&sb);
 	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
+	reader_vdamaged(c->r, err, fmt, ap);
 	va_end(ap);
-	reader_damaged(c->r, err, "%s", sb.buf);
-	sb_fini(&sb);
 	return -1;
 }
 

@@ -6,6 +6,8 @@
 #ifndef NOSCO_STORE_READER_INT_H
 #define NOSCO_STORE_READER_INT_H
 
+#include <stdarg.h>
+
 #include <sqlite3.h>
 
 #include "store/internal.h"
@@ -94,6 +96,9 @@ int reader_step(struct store_reader *r, sqlite3_stmt *st, const char *what, stru
 /* reader_damaged - ERR_INPUT "FILE is damaged: <fmt>" */
 int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* reader_vdamaged - reader_damaged() with a va_list */
+int reader_vdamaged(struct store_reader *r, struct err *err, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
 
 /*
  * reader_thread_reaches - is @thread a thread of the file whose committed
@@ -102,6 +107,8 @@ int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...
  */
 bool reader_thread_reaches(struct store_reader *r, int64_t thread, uint64_t pos);
 
+/* reader_has_table - 1 if the file has the table, 0 if not, -1 if its schema cannot be read */
+int reader_has_table(struct store_reader *r, const char *name);
 /* reader_prepare - compile a statement, reporting a failure as damage */
 sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err *err);
 

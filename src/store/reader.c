@@ -59,18 +59,41 @@ int reader_step(struct store_reader *r, sqlite3_stmt *st, const char *what, stru
 	return reader_sql_error(r, what, err);
 }
 
-int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
+int reader_vdamaged(struct store_reader *r, struct err *err, const char *fmt, va_list ap)
 {
 	struct strbuf sb;
-	va_list ap;
 
 	sb_init(&sb);
-	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
 	err_set(err, ERR_INPUT, "%s is damaged: %s", r->path, sb.buf);
 	sb_fini(&sb);
 	return -1;
+}
+
+int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reader_vdamaged(r, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int reader_has_table(struct store_reader *r, const char *name)
+{
+	sqlite3_stmt *st = reader_prepare(r,
+	                                  "SELECT 1 FROM main.sqlite_master WHERE type = 'table' "
+	                                  "AND name = ?1",
+	                                  NULL);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = reader_step(r, st, "its schema", NULL);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err *err)
@@ -291,21 +314,18 @@ static void load_argv(struct store_reader *r)
 /* Files written before scopes were recorded have no table: no scopes, no damage. */
 static void load_scopes(struct store_reader *r)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	sqlite3_stmt *st;
+	int rc = reader_has_table(r, "scopes");
 
-	if (sqlite3_prepare_v2(r->db,
-	                       "SELECT id, symbol, binary, addr, resolver, depth FROM scopes "
-	                       "ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		if (sqlite3_prepare_v2(r->db,
-		                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-		                       "name = 'scopes'",
-		                       -1, &st, NULL) != SQLITE_OK ||
-		    reader_step(r, st, "the schema", NULL) != 0)
-			add_damage(r, "the scopes cannot be read");
-		sqlite3_finalize(st);
+	if (!rc)
+		return;
+	st = rc > 0 ? reader_prepare(r,
+	                             "SELECT id, symbol, binary, addr, resolver, depth FROM scopes "
+	                             "ORDER BY id",
+	                             NULL)
+	            : NULL;
+	if (!st) {
+		add_damage(r, "the scopes cannot be read");
 		return;
 	}
 	while ((rc = reader_step(r, st, "the scopes", NULL)) > 0) {
