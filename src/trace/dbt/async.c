@@ -148,7 +148,7 @@ static void next_ring(struct dbt_thread *dt)
 	dt->cur = (dt->cur + 1) % DBT_RINGS;
 	dt->ring = dt->rings + dt->cur * DBT_RING_STRIDE;
 	dt->ringp = dt->ringsp + dt->cur * DBT_RING_STRIDE;
-	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
+	dbt_ctx_set(dt, DBT_CTX_CURSOR, dt->ring);
 }
 
 /* push - dt's ring to the worker as it is; dt goes on in its next ring */
@@ -192,10 +192,9 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	struct dbt_async *a = d->async;
-	uint64_t cursor;
+	uint64_t cursor = dbt_ctx_get(dt, DBT_CTX_CURSOR);
 	bool idle = true;
 
-	memcpy(&cursor, dt->ctxp + DBT_CTX_CURSOR, 8);
 	if (cursor < dt->ring + (d->ring_size / 4 < OFFER_MIN ? d->ring_size / 4 : OFFER_MIN))
 		return 0;
 	if (a) {

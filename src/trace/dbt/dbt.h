@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arch/x86_64/dbt-x86.h"
 #include "trace/backend.h"
@@ -251,6 +252,21 @@ struct dbt {
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 };
+
+/* dbt_ctx_get - a word of dt's context page (offset DBT_CTX_*), as the tracer sees it */
+static inline uint64_t dbt_ctx_get(const struct dbt_thread *dt, uint32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, dt->ctxp + off, 8);
+	return v;
+}
+
+/* dbt_ctx_set - set a word of dt's context page */
+static inline void dbt_ctx_set(struct dbt_thread *dt, uint32_t off, uint64_t v)
+{
+	memcpy(dt->ctxp + off, &v, 8);
+}
 
 /* dbt_block_by_id - the block a ring record names, or NULL if there is none */
 static inline struct dbt_block *dbt_block_by_id(const struct dbt *d, uint32_t id)

@@ -52,7 +52,7 @@ static void from_hyper(struct dbt *d, struct dbt_thread *dt, const struct dbt_hy
 		l->b = NULL; /* its record is not written yet */
 		break;
 	case HY_INDIRECT:
-		memcpy(&l->pc, dt->ctxp + DBT_CTX_TARGET, 8);
+		l->pc = dbt_ctx_get(dt, DBT_CTX_TARGET);
 		break;
 	default:
 		break;

@@ -88,8 +88,8 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	dt->rings = dt->ring = dt->ctx + DBT_CTX_SIZE;
 	dt->ringsp = dt->ringp = dt->ctxp + DBT_CTX_SIZE;
 	memset(dt->ctxp, 0, DBT_CTX_SIZE);
-	memcpy(dt->ctxp + DBT_CTX_CURSOR, &dt->ring, 8);
-	memcpy(dt->ctxp + DBT_CTX_TABLE, &d->data_base, 8);
+	dbt_ctx_set(dt, DBT_CTX_CURSOR, dt->ring);
+	dbt_ctx_set(dt, DBT_CTX_TABLE, d->data_base);
 	d->slot_used[i] = true;
 	hashmap_put(&d->threads, (uint64_t)(uintptr_t)th, dt);
 	return dt;
@@ -138,26 +138,20 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
-/* set_ctx - a word of dt's context page */
-static void set_ctx(struct dbt_thread *dt, uint32_t off, uint64_t v)
-{
-	memcpy(dt->ctxp + off, &v, 8);
-}
-
 /* load_context - what the cache's code needs to know of the core's frames for dt */
 static void load_context(struct dbt *d, struct dbt_thread *dt)
 {
 	const struct core_thread *ct = dt->th->core;
 	uint32_t open = core_open_frames(ct);
 
-	set_ctx(dt, DBT_CTX_UP, core_call_budget(ct));
-	set_ctx(dt, DBT_CTX_OUT, open);
+	dbt_ctx_set(dt, DBT_CTX_UP, core_call_budget(ct));
+	dbt_ctx_set(dt, DBT_CTX_OUT, open);
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
-	set_ctx(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
-	set_ctx(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
-	set_ctx(dt, DBT_CTX_LEAVE,
-	        dt->returns_out >= dt->hot_at ? d->regions[0].leave : d->regions[0].ind_miss);
-	set_ctx(dt, DBT_CTX_FREE_SP, 0);
+	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
+	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
+	dbt_ctx_set(dt, DBT_CTX_LEAVE,
+	            dt->returns_out >= dt->hot_at ? d->regions[0].leave : d->regions[0].ind_miss);
+	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
 	dt->misses_out = 0;
 }
 
@@ -408,19 +402,13 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
  */
 static bool returned_out(const struct dbt_thread *dt)
 {
-	uint64_t out;
-
-	memcpy(&out, dt->ctxp + DBT_CTX_OUT, 8);
-	return out == 0;
+	return dbt_ctx_get(dt, DBT_CTX_OUT) == 0;
 }
 
 /* between_scopes - is the thread in the cache unrecorded with no call to return from? */
 static bool between_scopes(const struct dbt_thread *dt)
 {
-	uint64_t sp;
-
-	memcpy(&sp, dt->ctxp + DBT_CTX_FREE_SP, 8);
-	return sp == UINT64_MAX;
+	return dbt_ctx_get(dt, DBT_CTX_FREE_SP) == UINT64_MAX;
 }
 
 /* on_hyper - th executed the hypercall int3 at at */
@@ -446,7 +434,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
 		if (h->kind == HY_INDIRECT)
-			memcpy(&target, dt->ctxp + DBT_CTX_TARGET, 8);
+			target = dbt_ctx_get(dt, DBT_CTX_TARGET);
 		/* A miss is served while the worker replays: translation leaves the core alone. */
 		b = dbt_block_at(d, th, target, h->free, err);
 		if (!b)
