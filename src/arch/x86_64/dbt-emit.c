@@ -379,6 +379,15 @@ int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 	return c->full ? -1 : 0;
 }
 
+/* cmp_rsp - cmp rsp, gs:[off] */
+static void cmp_rsp(struct dbt_code *c, uint32_t off)
+{
+	uint8_t b[9] = { GS, 0x48, 0x3b, 0x24, 0x25 };
+
+	put32(b + 5, off);
+	put(c, b, sizeof(b));
+}
+
 /* set_ctx - mov qword gs:[off], imm (sign-extended) */
 static void set_ctx(struct dbt_code *c, uint32_t off, int32_t imm)
 {
@@ -452,16 +461,11 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
 
 void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch)
 {
-	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x24, 0x25 }; /* cmp rsp, gs:[ROOT_SP] */
-	uint8_t all[13] = { GS,   0x48, 0xc7, 0x04, 0x25,
-		            0,    0,    0,    0, /* mov qword gs:[FREE_SP], -1 */
-		            0xff, 0xff, 0xff, 0xff };
 	uint8_t *jbe;
 	uint64_t from;
 
 	save_flags(c);
-	put32(cmp + 5, DBT_CTX_ROOT_SP);
-	put(c, cmp, sizeof(cmp));
+	cmp_rsp(c, DBT_CTX_ROOT_SP);
 	jbe = c->p;
 	put(c, "\x76\x00", 2); /* jbe stay */
 	from = c->pc;
@@ -470,8 +474,7 @@ void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatc
 	gs_mov(c, false, RCX, DBT_CTX_TARGET);
 	log_value(c, DBT_REC_LEFT, RCX);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	put32(all + 5, DBT_CTX_FREE_SP);
-	put(c, all, sizeof(all));
+	set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
 	dbt_x86_emit_jmp(c, fdispatch);
 	if (!c->full)
 		jbe[1] = (uint8_t)(c->pc - from);
@@ -513,9 +516,8 @@ static void restore_lookup(struct dbt_code *c)
 
 void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss)
 {
-	uint8_t mask[6] = { 0x81, 0xe1 };                /* and ecx, DBT_TABLE_SLOTS - 1 */
-	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x24, 0x25 }; /* cmp rsp, gs:[FREE_SP] */
-	uint8_t ja[6] = { 0x0f, 0x87 };                  /* ja back (rel32) */
+	uint8_t mask[6] = { 0x81, 0xe1 }; /* and ecx, DBT_TABLE_SLOTS - 1 */
+	uint8_t ja[6] = { 0x0f, 0x87 };   /* ja back (rel32) */
 	uint8_t *jne, *je, *jmp, *back = NULL;
 	uint64_t probe, next, back_end = 0;
 
@@ -525,8 +527,7 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *
 	gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
 	if (rec_dispatch) {
 		/* Above the unrecorded call's frame: it returned (or was left), record again. */
-		put32(cmp + 5, DBT_CTX_FREE_SP);
-		put(c, cmp, sizeof(cmp));
+		cmp_rsp(c, DBT_CTX_FREE_SP);
 		back = c->p;
 		put(c, ja, sizeof(ja));
 		back_end = c->pc;
