@@ -140,12 +140,13 @@ static bool enters_free(const struct dbt_block *b)
 }
 
 /*
- * enters_scope - does b, unrecorded, start a scope that a thread between
- * scopes enters without a stop (dbt_x86_emit_scope_entry)?
+ * scope_budget - the call budget of a thread entering the scope b starts,
+ * if b is unrecorded and threads between scopes enter it without a stop
+ * (dbt_x86_emit_scope_entry); -1 otherwise
  */
-static bool enters_scope(struct dbt *d, const struct dbt_block *b)
+static int64_t scope_budget(struct dbt *d, const struct dbt_block *b)
 {
-	return b->free && core_scope_entry_budget(d->t->core, b->addr) >= 0;
+	return b->free ? core_scope_entry_budget(d->t->core, b->addr) : -1;
 }
 
 static int n_exits(const struct dbt_block *b)
@@ -172,8 +173,9 @@ struct exits {
 	bool free[3], past_sync[3];
 	int n;
 	int scope_exit; /* the exit of a scope's entry code into the recorded translation, or -1 */
-	uint64_t retslot; /* CALL: the return address */
-	uint64_t pad;     /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
+	int64_t scope_budget; /* scope_budget() of the block */
+	uint64_t retslot;     /* CALL: the return address */
+	uint64_t pad;         /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
 	/* a call that may enter its callee unrecorded: see emit_data */
 	uint64_t pad_slot, pad_free;
@@ -265,7 +267,8 @@ static void emit_data(struct dbt *d, struct dbt_region *rg, struct dbt_code *c,
 	int ne = n_exits(b), i;
 
 	x->scope_exit = -1;
-	if (enters_scope(d, b)) {
+	x->scope_budget = scope_budget(d, b);
+	if (x->scope_budget >= 0) {
 		x->scope_exit = ne++;
 		x->target[x->scope_exit] = b->addr;
 		x->past_sync[x->scope_exit] = true;
@@ -332,8 +335,7 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	emit_data(d, rg, &c, b, &x);
 	b->cache = c.pc;
 	if (x.scope_exit >= 0)
-		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit],
-		                                      core_scope_entry_budget(d->t->core, b->addr));
+		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget);
 	else if (b->sync)
 		b->sync_at = dbt_x86_emit_int3(&c);
 	b->entry = c.pc;
