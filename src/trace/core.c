@@ -11,6 +11,7 @@
 
 #include "trace/core-internal.h"
 #include "trace/images.h"
+#include "sym/unwind.h"
 
 uint64_t core_now_ns(struct core *c)
 {
@@ -54,6 +55,10 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	struct arch_regs caller = *regs;
 	size_t max = bt_max(c), n;
 
+	if (c->given_bt) {
+		memcpy(c->bt_buf, c->given_bt, c->given_bt_len * sizeof(c->bt_buf[0]));
+		return c->given_bt_len;
+	}
 	if (!max || !ret_addr)
 		return backtrace_of(c, regs);
 	arch_regs_set_pc(&caller, ret_addr);
@@ -298,23 +303,113 @@ int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_reg
 }
 
 int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
-                      uint64_t ret_addr, struct core_directive *d, struct err *err)
+                      uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
+                      struct core_directive *d, struct err *err)
 {
 	struct arch_regs r;
+	int rc;
 
+	if (!bt != !bt_max(c) || bt_len > bt_max(c))
+		return err_set(err, ERR_INTERNAL, "a scope entered at %#llx without its backtrace",
+		               (unsigned long long)pc);
 	memset(&r, 0, sizeof(r));
 	arch_regs_set_pc(&r, pc);
 	arch_regs_set_sp(&r, sp);
-	return scope_hit(c, th, &r, &ret_addr, d, err);
+	c->given_bt = bt;
+	c->given_bt_len = bt_len;
+	rc = scope_hit(c, th, &r, &ret_addr, d, err);
+	c->given_bt = NULL;
+	return rc;
 }
 
 int64_t core_scope_entry_budget(const struct core *c, uint64_t addr)
 {
 	const struct scope_arm *scope = scope_at(c, addr);
 
-	if (!scope || scope->max_level < 1 || c->cfg->backtrace_depth)
+	if (!scope || scope->max_level < 1)
 		return -1;
 	return (int64_t)scope->max_level - 1;
+}
+
+size_t core_backtrace_depth(const struct core *c)
+{
+	return bt_max(c);
+}
+
+#define MEMO_READS 512 /* words an unwinding may read for its result to be memoized */
+
+/* unwind_sp - the backtrace at a function's entry (ret at sp) from sp alone; -1 if inexact */
+static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, struct sym_mem_log *log,
+                         uint64_t *bt)
+{
+	ssize_t k = 0;
+
+	bt[0] = ret;
+	log->n = 0;
+	if (bt_max(c) > 1)
+		k = images_backtrace_sp(c->images, ret, sp + ARCH_PTR_SIZE, log, bt + 1,
+		                        bt_max(c) - 1);
+	return k < 0 ? -1 : k + 1;
+}
+
+static bool holds(const uint64_t *a, size_t n, uint64_t v)
+{
+	while (n--)
+		if (a[n] == v)
+			return true;
+	return false;
+}
+
+/*
+ * same_unwinding - does the unwinding read the same addresses for the same
+ * result when every word but the memo's is something else?
+ */
+static bool same_unwinding(struct core *c, const struct arch_regs *regs,
+                           const struct core_entry_memo *m, const struct sym_mem_log *log)
+{
+	static const uint64_t flips[] = { ~(uint64_t)0, 0x0101010101010100 };
+	uint64_t addr[MEMO_READS], val[MEMO_READS], bt[CORE_MEMO_WORDS];
+	struct sym_mem_log probe = { addr, val, 0, MEMO_READS, false, 0, m->addr, m->n_words };
+	size_t i;
+
+	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		probe.flip = flips[i];
+		if (unwind_sp(c, arch_regs_sp(regs), m->bt[0], &probe, bt) != (ssize_t)m->bt_len ||
+		    memcmp(bt, m->bt, m->bt_len * sizeof(bt[0])) || probe.n != log->n ||
+		    memcmp(addr, log->addr, log->n * sizeof(addr[0])))
+			return false;
+	}
+	return true;
+}
+
+bool core_entry_memo(struct core *c, const struct arch_regs *regs, struct core_entry_memo *m)
+{
+	uint64_t sp = arch_regs_sp(regs), ret, addr[MEMO_READS], val[MEMO_READS];
+	struct sym_mem_log log = { addr, val, 0, MEMO_READS, false, 0, NULL, 0 };
+	size_t n, i;
+
+	if (!bt_max(c) || bt_max(c) > CORE_MEMO_WORDS || read_word(c, sp, &ret) || !ret)
+		return false;
+	n = entry_backtrace(c, regs, ret);
+	if (unwind_sp(c, sp, ret, &log, m->bt) != (ssize_t)n ||
+	    memcmp(m->bt, c->bt_buf, n * sizeof(m->bt[0])))
+		return false;
+	m->bt_len = n;
+	/*
+	 * What matters is where the return addresses were read (libdwfl also
+	 * reads every saved register, which differ from call to call): those
+	 * words, if the others can change without changing the unwinding.
+	 */
+	m->n_words = 0;
+	for (i = 0; i < log.n; i++) {
+		if (!holds(m->bt + 1, n - 1, val[i]) || holds(m->addr, m->n_words, addr[i]))
+			continue;
+		if (m->n_words == CORE_MEMO_WORDS)
+			return false;
+		m->addr[m->n_words] = addr[i];
+		m->val[m->n_words++] = val[i];
+	}
+	return same_unwinding(c, regs, m, &log);
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

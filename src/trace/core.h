@@ -128,19 +128,50 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
  * core_scope_hit_at - core_scope_hit() after the fact: the thread was at
  * pc with the stack pointer sp and ret_addr there, registers and memory
  * since gone (an engine that enters scopes without stopping the thread
- * replays it; only where core_scope_entered_later() says so)
+ * replays it; only where core_scope_entry_budget() says so)
+ * @bt: the entry's backtrace as core_entry_memo() gave it, when the trace
+ *	records backtraces (core_backtrace_depth()); NULL otherwise
  */
 int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
-                      uint64_t ret_addr, struct core_directive *d, struct err *err);
+                      uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
+                      struct core_directive *d, struct err *err);
 /*
  * core_scope_entry_budget - may the scope at addr be entered with
- * core_scope_hit_at()? Only when nothing of the moment is recorded but
- * the return address (no backtrace: backtrace-depth 0) and the scope
- * records its entry's instructions (depth 1 or more). Return: the call
- * budget of a thread that enters it from no frame (core_call_budget),
- * or -1 when not.
+ * core_scope_hit_at()? Only when the scope records its entry's
+ * instructions (depth 1 or more). Return: the call budget of a thread
+ * that enters it from no frame (core_call_budget), or -1 when not.
  */
 int64_t core_scope_entry_budget(const struct core *c, uint64_t addr);
+/* core_backtrace_depth - the return addresses a scope entry records (0: no backtraces) */
+size_t core_backtrace_depth(const struct core *c);
+
+#define CORE_MEMO_WORDS 64 /* the most words a memo checks, and return addresses it holds */
+
+/* What the backtrace of a scope entry depends on (core_entry_memo). */
+struct core_entry_memo {
+	uint64_t addr[CORE_MEMO_WORDS], val[CORE_MEMO_WORDS]; /* words of the stack */
+	size_t n_words;
+	uint64_t bt[CORE_MEMO_WORDS]; /* the backtrace */
+	size_t bt_len;
+};
+
+/**
+ * core_entry_memo - can the backtrace of a scope entry be known again
+ * without unwinding?
+ * @regs: a thread at the entry of a scope, as given to core_scope_hit()
+ * @m: filled when it can
+ *
+ * It can when unwinding from the stack pointer and the return address at
+ * it alone, every other register unknown, gives the backtrace the core
+ * records there: that backtrace is then the same whenever the stack
+ * pointer and the words @m lists are the same, until a mapping changes
+ * (the binaries, or what the words' addresses hold). An engine may then
+ * enter the scope without a stop (core_scope_hit_at() with @m->bt) after
+ * checking them.
+ *
+ * Return: true when @m holds a memo.
+ */
+bool core_entry_memo(struct core *c, const struct arch_regs *regs, struct core_entry_memo *m);
 /* core_scope_hit - a thread not recording reached a scope entry */
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err);

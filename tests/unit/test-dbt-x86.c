@@ -548,7 +548,7 @@ static void test_scope_entry(void **state)
 	slot = c.pc;
 	dbt_x86_emit_bytes(&c, &rec, 8);
 	entry = c.pc;
-	sync = dbt_x86_emit_scope_entry(&c, slot, 5);
+	sync = dbt_x86_emit_scope_entry(&c, slot, 5, false);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)sync, 0xcc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -569,6 +569,86 @@ static void test_scope_entry(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_OUT), 1);
 	assert_int_equal(ctx_get(DBT_CTX_ROOT_SP), r.rsp_in - 8);
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
+}
+
+static uint64_t memo_slots[DBT_MEMO_SLOTS];
+static uint64_t memo_word; /* a word of "the stack" the memo lists */
+
+/* entry_of - emit a scope entry going on to a stub marking rdx 0x55; its sync made a ret */
+static uint64_t entry_of(struct dbt_code *c, bool memo)
+{
+	uint64_t rec = stub(c, 0x55), slot = c->pc, entry, sync;
+
+	dbt_x86_emit_bytes(c, &rec, 8);
+	entry = c->pc;
+	sync = dbt_x86_emit_scope_entry(c, slot, 5, memo);
+	assert_false(c->full);
+	*(uint8_t *)(uintptr_t)sync = 0xc3; /* a ret instead of the stop */
+	dbt_x86_align(c, 16);
+	return entry;
+}
+
+/* run_entry - run a scope entry for a thread between scopes; did it enter (not stop)? */
+static bool run_entry(uint64_t entry, uint64_t flags)
+{
+	struct run r;
+
+	memset(ring, 0, sizeof(ring));
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)entry, 1, 2, 3, flags, &r);
+	check_untouched(&r, 1, 2, r.rdx == 0x55 ? 0x55 : 3, flags);
+	if (r.rdx != 0x55)
+		assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	return r.rdx == 0x55;
+}
+
+/*
+ * With memos: a thread enters without a stop only when the memo in its
+ * slot has its rsp, its return address and every listed word as they are,
+ * and logs the memo's id first; otherwise it stops, the thread as it was.
+ */
+static void test_scope_entry_memo(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t plain = entry_of(&c, false), entry = entry_of(&c, true), rsp, ret, id = 0x4242;
+	uint64_t flags[] = { 0x202, 0x2d7, 0xa93 };
+	uint64_t memo[6];
+	size_t i;
+
+	(void)state;
+	ctx_set(DBT_CTX_MEMO, (uint64_t)(uintptr_t)memo_slots);
+	/* Where a scope entry called from run_code is: its rsp and return address. */
+	assert_true(run_entry(plain, 0x202));
+	rsp = ring[1] | (uint64_t)ring[2] << 32;
+	ret = ring[4] | (uint64_t)ring[5] << 32;
+	for (i = 0; i < 3; i++)
+		assert_false(run_entry(entry, flags[i]));
+	memo_word = 0x1234;
+	memcpy(memo, (uint64_t[]){ rsp, ret, (uint64_t)(uintptr_t)&memo_word, 0x1234, 0, id },
+	       sizeof(memo));
+	memo_slots[dbt_x86_memo_slot(rsp, ret)] = (uint64_t)(uintptr_t)memo;
+	for (i = 0; i < 3; i++) {
+		assert_true(run_entry(entry, flags[i]));
+		assert_int_equal(ring[0], DBT_REC_SCOPE_MEMO);
+		assert_int_equal(ring[1] | (uint64_t)ring[2] << 32, id);
+		assert_int_equal(ring[3], DBT_REC_SCOPE_SP);
+		assert_int_equal(ring[4] | (uint64_t)ring[5] << 32, rsp);
+		assert_int_equal(ring[6], DBT_REC_SCOPE_RET);
+		assert_int_equal(ring[7] | (uint64_t)ring[8] << 32, ret);
+	}
+	/* A word that changed, another rsp, another return address: no match. */
+	memo_word = 0x1235;
+	assert_false(run_entry(entry, 0x2d7));
+	memo_word = 0x1234;
+	memo[0] = rsp + 16;
+	assert_false(run_entry(entry, 0x2d7));
+	memo[0] = rsp;
+	memo[1] = ret + 1;
+	assert_false(run_entry(entry, 0x2d7));
+	memo[1] = ret;
+	assert_true(run_entry(entry, 0x2d7));
+	memo_slots[dbt_x86_memo_slot(rsp, ret)] = 0;
 }
 
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
@@ -716,7 +796,7 @@ int main(void)
 		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
 		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
 		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
-		cmocka_unit_test(test_scope_entry),
+		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_memo),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

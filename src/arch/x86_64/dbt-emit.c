@@ -224,6 +224,13 @@ static void restore_flags(struct dbt_code *c)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 }
 
+/* restore_spilled_flags - the flags and rax back from gs:[S_FLAGS] and gs:[S_RAX] */
+static void restore_spilled_flags(struct dbt_code *c)
+{
+	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
+	restore_flags(c);
+}
+
 void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
                              uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc)
 {
@@ -398,16 +405,92 @@ static void set_ctx(struct dbt_code *c, uint32_t off, int32_t imm)
 	put(c, b, sizeof(b));
 }
 
-uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget)
+/* patch8 - point the rel8 of a short jump (ending at end, rel8 at rel) at to */
+static void patch8(struct dbt_code *c, uint8_t *rel, uint64_t end, uint64_t to)
 {
-	uint64_t sync;
+	if (!c->full)
+		*rel = (uint8_t)(int8_t)((int64_t)to - (int64_t)end);
+}
+
+/* jump8 - a short jump with opcode op, to be patched (its rel8 in *rel); returns its end */
+static uint64_t jump8(struct dbt_code *c, uint8_t op, uint8_t **rel)
+{
+	put(c, (uint8_t[2]){ op, 0 }, 2);
+	*rel = c->p - 1;
+	return c->pc;
+}
+
+/* jump8_to - a short jump with opcode op back to to */
+static void jump8_to(struct dbt_code *c, uint8_t op, uint64_t to)
+{
+	uint8_t *rel;
+	uint64_t end = jump8(c, op, &rel);
+
+	patch8(c, rel, end, to);
+}
+
+/*
+ * memo_check - does a memo match the thread at rsp (rcx spilled, the
+ * application's flags and rax saved)? Each mismatch jumps back to miss;
+ * on a match it goes on with the memo's id in rcx.
+ */
+static void memo_check(struct dbt_code *c, uint64_t miss)
+{
+	uint8_t mask[5] = { 0x25 }; /* and eax, DBT_MEMO_SLOTS - 1 */
+	uint8_t *hit;
+	uint64_t loop, hit_end;
+
+	put(c, "\x48\x89\xe0", 3);     /* mov rax, rsp */
+	put(c, "\x48\xc1\xe8\x03", 4); /* shr rax, 3 */
+	put(c, "\x48\x33\x04\x24", 4); /* xor rax, [rsp] */
+	put32(mask + 1, DBT_MEMO_SLOTS - 1);
+	put(c, mask, sizeof(mask));
+	gs_mov(c, false, RCX, DBT_CTX_MEMO);
+	put(c, "\x48\x8b\x0c\xc1", 4); /* mov rcx, [rcx+rax*8] */
+	jump8_to(c, 0xe3, miss);       /* jrcxz miss: no memo */
+	put(c, "\x48\x3b\x21", 3);     /* cmp rsp, [rcx] */
+	jump8_to(c, 0x75, miss);
+	put(c, "\x48\x8b\x04\x24", 4); /* mov rax, [rsp] */
+	put(c, "\x48\x3b\x41\x08", 4); /* cmp rax, [rcx+8] */
+	jump8_to(c, 0x75, miss);
+	loop = c->pc;
+	put(c, "\x48\x83\xc1\x10", 4);  /* add rcx, 16: the next pair */
+	put(c, "\x48\x8b\x01", 3);      /* mov rax, [rcx] */
+	put(c, "\x48\x85\xc0", 3);      /* test rax, rax */
+	hit_end = jump8(c, 0x74, &hit); /* jz hit: (0, id) */
+	put(c, "\x48\x8b\x00", 3);      /* mov rax, [rax] */
+	put(c, "\x48\x3b\x41\x08", 4);  /* cmp rax, [rcx+8] */
+	jump8_to(c, 0x75, miss);
+	jump8_to(c, 0xeb, loop);
+	patch8(c, hit, hit_end, c->pc);
+	put(c, "\x48\x8b\x49\x08", 4); /* mov rcx, [rcx+8] */
+}
+
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget, bool memo)
+{
+	uint8_t *check;
+	uint64_t sync, stop, miss, check_end;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
-	put(c, "\x48\x8d\x49\x01", 4);        /* lea rcx, [rcx+1] */
-	put(c, "\xe3\x0a", 2);                /* jrcxz +10: past the restore and the int3 */
-	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
+	put(c, "\x48\x8d\x49\x01", 4);      /* lea rcx, [rcx+1] */
+	check_end = jump8(c, 0xe3, &check); /* jrcxz check: a thread between scopes */
+	stop = c->pc;
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	sync = dbt_x86_emit_int3(c);
+	if (memo) {
+		miss = c->pc;
+		restore_spilled_flags(c);
+		jump8_to(c, 0xeb, stop);
+		patch8(c, check, check_end, c->pc);
+		save_flags(c);
+		gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
+		memo_check(c, miss);
+		restore_spilled_flags(c);
+		log_value(c, DBT_REC_SCOPE_MEMO, RCX);
+	} else {
+		patch8(c, check, check_end, c->pc);
+	}
 	log_value(c, DBT_REC_SCOPE_SP, RSP);
 	put(c, "\x48\x8b\x0c\x24", 4); /* mov rcx, [rsp] */
 	log_value(c, DBT_REC_SCOPE_RET, RCX);
@@ -508,9 +591,7 @@ void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const i
 /* restore_lookup - the application's state back in the lookup (rax, rcx, flags spilled) */
 static void restore_lookup(struct dbt_code *c)
 {
-	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
-	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
-	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	restore_spilled_flags(c);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 }
 

@@ -37,6 +37,7 @@
 	0x50 /* rsp before the last call counted down: the innermost frame's entry rsp + 8 */
 #define DBT_CTX_LEAVE   0x58 /* where a return that takes gs:[OUT] to 0 goes */
 #define DBT_CTX_ROOT_SP 0x60 /* the entry rsp of the outermost frame the tracer records */
+#define DBT_CTX_MEMO    0x68 /* the address of the memo slots (DBT_MEMO_SLOTS pointers) */
 #define DBT_CTX_SIZE    4096
 
 /*
@@ -54,8 +55,25 @@
 /* a scope entered without a stop: rsp there, then its return address (two records) */
 #define DBT_REC_SCOPE_SP  0xfffffffbu
 #define DBT_REC_SCOPE_RET 0xfffffffau
+/* before those two: the memo that gave the entry's backtrace (dbt_x86_emit_scope_entry) */
+#define DBT_REC_SCOPE_MEMO 0xfffffff9u
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
+
+/*
+ * Memos of scope entries' backtraces (dbt_x86_emit_scope_entry): gs:[MEMO]
+ * holds DBT_MEMO_SLOTS pointers; a thread at rsp whose return address is
+ * ret looks at slot dbt_x86_memo_slot(rsp, ret). A memo is rsp, ret, then
+ * (address, word) pairs up to a (0, id) pair, 64-bit words all; written
+ * once, then published by storing its address in the slot.
+ */
+#define DBT_MEMO_BITS  12
+#define DBT_MEMO_SLOTS (1u << DBT_MEMO_BITS)
+
+static inline uint32_t dbt_x86_memo_slot(uint64_t rsp, uint64_t ret)
+{
+	return (uint32_t)((rsp >> 3) ^ ret) & (DBT_MEMO_SLOTS - 1);
+}
 
 /* The lookup table: application address -> cache address, open addressing. */
 struct dbt_x86_entry {
@@ -172,10 +190,13 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
  * (DBT_REC_SCOPE_SP, DBT_REC_SCOPE_RET), the context is that of a thread
  * in the scope's one frame (@budget calls before the depth limit), and it
  * goes on at @rec_slot's target (the recorded translation, past its sync
- * hypercall). Any other thread stops at the sync hypercall whose address
- * it returns, as in other blocks.
+ * hypercall). With @memo (the trace records backtraces) it enters so only
+ * when a memo of its backtrace matches (every word it lists is as it
+ * was), which it logs first (DBT_REC_SCOPE_MEMO, the memo's id). Any other
+ * thread stops at the sync hypercall whose address it returns, as in
+ * other blocks.
  */
-uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget);
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget, bool memo);
 /* dbt_x86_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
 void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */
