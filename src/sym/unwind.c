@@ -257,6 +257,8 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 		r->stop = true;
 		return DWARF_CB_ABORT;
 	}
+	if (r->log && r->log->sp)
+		r->log->sp[r->n] = r->sp;
 	r->out[r->n++] = pc;
 	return r->n < r->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -349,8 +351,12 @@ static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
 		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
+		if (rc == 0 && r->log)
+			r->log->outermost = true;
 		if (rc != -1 || r->n >= r->max || !(fp_step(uw, r) || scan_step(uw, r)))
 			break;
+		if (r->log)
+			r->log->inexact = true; /* a frame of the rbp chain or of a stack scan */
 		r->stop = false;
 	}
 	uw->req = NULL;
@@ -384,7 +390,7 @@ ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t
 	req.valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP;
 	req.has_sp = true;
 	log->n = 0;
-	log->inexact = false;
+	log->inexact = log->outermost = false;
 	n = unwind(uw, &req);
 	return log->inexact ? -1 : (ssize_t)n;
 }

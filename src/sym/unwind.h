@@ -125,6 +125,10 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
  * @flip: set by the caller: every word read is seen XORed with it, but
  *	  those at the @n_keep addresses @keep (which words matter to the
  *	  result can so be told: libdwfl reads every saved register)
+ * @sp: NULL, or filled with the stack pointer of each frame whose return
+ *	address is output (as many as the result has)
+ * @outermost: the unwinding ended at a frame CFI says is the outermost
+ *	       (its return address undefined), not at a check or at the maximum
  */
 struct sym_mem_log {
 	uint64_t *addr, *val;
@@ -133,6 +137,8 @@ struct sym_mem_log {
 	uint64_t flip;
 	const uint64_t *keep;
 	size_t n_keep;
+	uint64_t *sp;
+	bool outermost;
 };
 
 /**
@@ -143,8 +149,9 @@ struct sym_mem_log {
  *
  * The result is a function of @pc, @sp, the logged words and the modules
  * reported: the same words at the same addresses give the same backtrace
- * for as long as the modules do not change (a memo of it can be checked
- * without unwinding again).
+ * for as long as the modules do not change (which of the words matter,
+ * and how far apart the frames are, a caller can so find out). Frames of
+ * the rbp chain or of a stack scan make the log inexact.
  *
  * Return: the number of addresses stored, or -1 when @log is inexact.
  */

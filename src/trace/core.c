@@ -336,7 +336,7 @@ size_t core_backtrace_depth(const struct core *c)
 	return bt_max(c);
 }
 
-#define MEMO_READS 512 /* words an unwinding may read for its result to be memoized */
+#define FRAME_READS 512 /* words an unwinding may read for its frames to be learned */
 
 /* unwind_sp - the backtrace at a function's entry (ret at sp) from sp alone; -1 if inexact */
 static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, struct sym_mem_log *log,
@@ -361,55 +361,68 @@ static bool holds(const uint64_t *a, size_t n, uint64_t v)
 }
 
 /*
- * same_unwinding - does the unwinding read the same addresses for the same
- * result when every word but the memo's is something else?
+ * only_return_addresses - do the frames depend on no word but those the
+ * return addresses were read from? They do not when the unwinding reads
+ * the same addresses for the same result with every other word changed
+ * (libdwfl also reads every saved register, whose values differ from call
+ * to call; a frame found from a saved rbp would move).
  */
-static bool same_unwinding(struct core *c, const struct arch_regs *regs,
-                           const struct core_entry_memo *m, const struct sym_mem_log *log)
+static bool only_return_addresses(struct core *c, uint64_t sp, const struct core_entry_frames *f,
+                                  const struct sym_mem_log *log)
 {
 	static const uint64_t flips[] = { ~(uint64_t)0, 0x0101010101010100 };
-	uint64_t addr[MEMO_READS], val[MEMO_READS], bt[CORE_MEMO_WORDS];
-	struct sym_mem_log probe = { addr, val, 0, MEMO_READS, false, 0, m->addr, m->n_words };
+	uint64_t addr[FRAME_READS], val[FRAME_READS], bt[CORE_FRAMES_MAX], keep[CORE_FRAMES_MAX];
+	struct sym_mem_log probe = { addr, val, 0, FRAME_READS, false, 0, keep, 0, NULL, false };
 	size_t i;
 
+	for (i = 0; i < log->n; i++) {
+		if (!holds(f->bt + 1, f->bt_len - 1, log->val[i]) ||
+		    holds(keep, probe.n_keep, log->addr[i]))
+			continue;
+		if (probe.n_keep == CORE_FRAMES_MAX)
+			return false;
+		keep[probe.n_keep++] = log->addr[i];
+	}
 	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		probe.flip = flips[i];
-		if (unwind_sp(c, arch_regs_sp(regs), m->bt[0], &probe, bt) != (ssize_t)m->bt_len ||
-		    memcmp(bt, m->bt, m->bt_len * sizeof(bt[0])) || probe.n != log->n ||
+		if (unwind_sp(c, sp, f->bt[0], &probe, bt) != (ssize_t)f->bt_len ||
+		    memcmp(bt, f->bt, f->bt_len * sizeof(bt[0])) || probe.n != log->n ||
 		    memcmp(addr, log->addr, log->n * sizeof(addr[0])))
 			return false;
 	}
 	return true;
 }
 
-bool core_entry_memo(struct core *c, const struct arch_regs *regs, struct core_entry_memo *m)
+/* frame_sizes - f->frame from the frames' stack pointers; false if one is no frame's size */
+static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t *sps)
 {
-	uint64_t sp = arch_regs_sp(regs), ret, addr[MEMO_READS], val[MEMO_READS];
-	struct sym_mem_log log = { addr, val, 0, MEMO_READS, false, 0, NULL, 0 };
-	size_t n, i;
+	uint64_t prev = sp + ARCH_PTR_SIZE;
 
-	if (!bt_max(c) || bt_max(c) > CORE_MEMO_WORDS || read_word(c, sp, &ret) || !ret)
+	for (size_t i = 0; i + 1 < f->bt_len; i++) {
+		if (sps[i] <= prev || sps[i] - prev > CORE_FRAME_SIZE_MAX)
+			return false;
+		f->frame[i] = (uint32_t)(sps[i] - prev);
+		prev = sps[i];
+	}
+	return true;
+}
+
+bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core_entry_frames *f)
+{
+	uint64_t sp = arch_regs_sp(regs), ret, addr[FRAME_READS], val[FRAME_READS];
+	uint64_t sps[CORE_FRAMES_MAX];
+	struct sym_mem_log log = { addr, val, 0, FRAME_READS, false, 0, NULL, 0, sps, false };
+	size_t n;
+
+	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, sp, &ret) || !ret)
 		return false;
 	n = entry_backtrace(c, regs, ret);
-	if (unwind_sp(c, sp, ret, &log, m->bt) != (ssize_t)n ||
-	    memcmp(m->bt, c->bt_buf, n * sizeof(m->bt[0])))
+	if (unwind_sp(c, sp, ret, &log, f->bt) != (ssize_t)n ||
+	    memcmp(f->bt, c->bt_buf, n * sizeof(f->bt[0])))
 		return false;
-	m->bt_len = n;
-	/*
-	 * What matters is where the return addresses were read (libdwfl also
-	 * reads every saved register, which differ from call to call): those
-	 * words, if the others can change without changing the unwinding.
-	 */
-	m->n_words = 0;
-	for (i = 0; i < log.n; i++) {
-		if (!holds(m->bt + 1, n - 1, val[i]) || holds(m->addr, m->n_words, addr[i]))
-			continue;
-		if (m->n_words == CORE_MEMO_WORDS)
-			return false;
-		m->addr[m->n_words] = addr[i];
-		m->val[m->n_words++] = val[i];
-	}
-	return same_unwinding(c, regs, m, &log);
+	f->bt_len = n;
+	f->outermost = log.outermost;
+	return frame_sizes(f, sp, sps) && only_return_addresses(c, sp, f, &log);
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

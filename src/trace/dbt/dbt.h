@@ -11,7 +11,7 @@
  * engine's take() (dbt_take) once a step is done.
  *
  *	memfd (shared)    tracer: one RW mapping of all of it
- *	[ lookup table | thread slots: ctx page, ring, guard page | memos | code regions ]
+ *	[ lookup table | thread slots: ctx page, ring, guard page | frame sizes | code regions ]
  *	tracee: table and slots RW at data_base; each code region RX near the
  *	code it holds (RIP-relative operands keep their 32-bit reach)
  */
@@ -38,9 +38,8 @@
 #define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
 #define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
 #define DBT_MAX_SLOTS   256u
-#define DBT_MEMO_OFF    ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
-#define DBT_MEMO_SIZE   (16u << 20) /* the memo slots, then the memos (memo.c) */
-#define DBT_DATA_SIZE   (DBT_MEMO_OFF + DBT_MEMO_SIZE)
+#define DBT_FRAMES_OFF  ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_DATA_SIZE   (DBT_FRAMES_OFF + (uint64_t)DBT_FRAME_SLOTS * 8) /* frames.c */
 #define DBT_REGION_SIZE (64u << 20)
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
@@ -193,7 +192,8 @@ struct dbt_replay {
 	/* a scope entered without a stop (DBT_REC_SCOPE_*): where, with what return address */
 	bool scope_in;
 	uint64_t scope_sp, scope_ret;
-	uint64_t scope_memo; /* the memo that gave its backtrace (DBT_REC_SCOPE_MEMO), or 0 */
+	uint64_t scope_bt[DBT_WALK_MAX]; /* its backtrace (DBT_REC_SCOPE_BT) */
+	uint32_t scope_bt_len;
 };
 
 struct dbt_thread {
@@ -251,9 +251,8 @@ struct dbt {
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains;
-	uint64_t n_full;    /* rings that filled up */
-	uint64_t memo_used; /* bytes of memos written (memo.c; atomic: the worker reads it) */
-	bool memo_live;     /* a slot may be set */
+	uint64_t n_full;           /* rings that filled up */
+	uint32_t frames_used;      /* slots of the frame sizes set (frames.c) */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 };
@@ -457,16 +456,12 @@ void dbt_thread_free(struct dbt *d, struct tthread *th);
 void dbt_threads_free(struct dbt *d);
 
 /*
- * Memos of scope entries' backtraces (memo.c): a thread between scopes
- * whose stack matches one enters the scope without a stop.
+ * Frame sizes for the stack walk at scope entries (frames.c): a thread
+ * between scopes whose stack they cover enters a scope without a stop.
  */
-/* dbt_memo_learn - th stopped at a scope's entry, which the core now records: memo its backtrace */
-void dbt_memo_learn(struct dbt *d, struct tthread *th);
-/* dbt_memo_forget - a mapping changed: no memo may match any more */
-void dbt_memo_forget(struct dbt *d);
-/* dbt_memo_reset - no memo at all (the shared memory was zeroed) */
-void dbt_memo_reset(struct dbt *d);
-/* dbt_memo_backtrace - the backtrace memo id holds, or NULL if id is no memo's */
-const uint64_t *dbt_memo_backtrace(struct dbt *d, uint64_t id, size_t *len);
+/* dbt_frames_learn - th stopped at a scope's entry, which the core now records: learn its frames */
+void dbt_frames_learn(struct dbt *d, struct tthread *th);
+/* dbt_frames_forget - a mapping changed: no frame size holds any more */
+void dbt_frames_forget(struct dbt *d);
 
 #endif
