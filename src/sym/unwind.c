@@ -76,8 +76,7 @@ static long mem_read(struct sym_unwinder *uw, uint64_t addr, void *buf, size_t l
 	return uw->req->mem->read(uw->req->mem->arg, addr, buf, len);
 }
 
-/* log_word - a word the result may depend on (ok: it was read, value); a failed read is not logged
- */
+/* log_word - a word read (ok) or not; the value is as the unwinding sees it */
 static bool log_word(struct uw_req *r, uint64_t addr, uint64_t *value, bool ok)
 {
 	struct sym_mem_log *log = r->log;

@@ -393,13 +393,28 @@ static bool only_return_addresses(struct core *c, uint64_t sp, const struct core
 	return true;
 }
 
-/* frame_sizes - f->frame from the frames' stack pointers; false if one is no frame's size */
-static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t *sps)
+/* read_at - did the unwinding read v at addr? */
+static bool read_at(const struct sym_mem_log *log, uint64_t addr, uint64_t v)
+{
+	for (size_t i = 0; i < log->n; i++)
+		if (log->addr[i] == addr && log->val[i] == v)
+			return true;
+	return false;
+}
+
+/*
+ * frame_sizes - f->frame from the frames' stack pointers; false if one is
+ * no frame's size, or a return address was not read just below its
+ * caller's stack pointer (the walk reads it there)
+ */
+static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t *sps,
+                        const struct sym_mem_log *log)
 {
 	uint64_t prev = sp + ARCH_PTR_SIZE;
 
 	for (size_t i = 0; i + 1 < f->bt_len; i++) {
-		if (sps[i] <= prev || sps[i] - prev > CORE_FRAME_SIZE_MAX)
+		if (sps[i] <= prev || sps[i] - prev > CORE_FRAME_SIZE_MAX ||
+		    !read_at(log, sps[i] - ARCH_PTR_SIZE, f->bt[i + 1]))
 			return false;
 		f->frame[i] = (uint32_t)(sps[i] - prev);
 		prev = sps[i];
@@ -422,7 +437,7 @@ bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core
 		return false;
 	f->bt_len = n;
 	f->outermost = log.outermost;
-	return frame_sizes(f, sp, sps) && only_return_addresses(c, sp, f, &log);
+	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
