@@ -635,6 +635,8 @@ static void test_scope_entry_walk(void **state)
 
 	(void)state;
 	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
 	/* Where an entry called from run_code is: its rsp, the return address. */
 	assert_true(run_entry(plain, 0x202, &r));
 	rsp = ring_word(0, DBT_REC_SCOPE_SP);
@@ -660,6 +662,15 @@ static void test_scope_entry_walk(void **state)
 	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
 	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
 	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	/* Not past the end of the thread's stack, nor below its start. */
+	ctx_set(DBT_CTX_STACK_HI, rsp + 16 + 7);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_HI, rsp + 16 + 8);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_LO, rsp + 16 + 1);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
 	/* As far as the backtrace goes: two return addresses, the walk stops there. */
 	memset(frames, 0, sizeof(frames));
 	set_frame(ret, true, 16);

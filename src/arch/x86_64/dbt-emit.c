@@ -424,7 +424,7 @@ static void jump32_to(struct dbt_code *c, uint8_t op, uint64_t to)
 	patch32(c, rel, end, to);
 }
 
-enum { JE = 0x84, JB = 0x82, JBE = 0x86, JMP = 0xe9, RDX = 2, RSI = 6, RDI = 7 };
+enum { JE = 0x84, JB = 0x82, JBE = 0x86, JA = 0x87, JMP = 0xe9, RDX = 2, RSI = 6, RDI = 7 };
 
 /* A forward jump to patch: its rel32 and where the jump ends. */
 struct fwd {
@@ -458,23 +458,28 @@ static void walk_restore(struct dbt_code *c)
 
 /*
  * walk_frames - walk the stack from rsp with the frame sizes, the return
- * addresses found into gs:[WALK]; miss[0..1] jump (patched by the
- * caller) where a return address has no size; otherwise it goes on with
+ * addresses found into gs:[WALK]; miss[0..3] jump (patched by the
+ * caller) where a return address has no size or the next one would be
+ * read outside the thread's stack; otherwise it goes on with
  * rsi = 8 * their count. rdx: where the current one was read; rax: its
  * key << 16; rdi, rcx: scratch.
  */
-static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[2])
+static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 {
 	uint8_t lim[7] = { 0x48, 0x81, 0xfe };        /* cmp rsi, imm32 */
 	uint8_t mask[6] = { 0x81, 0xe1 };             /* and ecx, DBT_FRAME_SLOTS - 1 */
 	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf }; /* mov rdi, [rdi + rcx*8 + 0] */
 	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };  /* mov gs:[rsi + WALK], rcx */
+	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x14, 0x25 }; /* cmp rdx, gs:[STACK_LO] */
+	uint8_t hi[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 }; /* cmp rcx, gs:[STACK_HI] */
 	struct fwd full, end, found;
 	uint64_t next, probe;
 
 	put32(lim + 3, bt_max * 8);
 	put32(mask + 2, DBT_FRAME_SLOTS - 1);
 	put32(store + 4, DBT_CTX_WALK);
+	put32(lo + 5, DBT_CTX_STACK_LO);
+	put32(hi + 5, DBT_CTX_STACK_HI);
 	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
 	put(c, "\x31\xf6", 2);             /* xor esi, esi */
 	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
@@ -507,8 +512,13 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[2])
 	end = fwd_jump(c, JE);
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, DBT_FRAME_NONE */
 	miss[1] = fwd_jump(c, JE);
-	put(c, "\x48\x01\xfa", 3);     /* add rdx, rdi */
-	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
+	put(c, "\x48\x01\xfa", 3); /* add rdx, rdi */
+	put(c, lo, sizeof(lo));
+	miss[2] = fwd_jump(c, JB);
+	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
+	put(c, hi, sizeof(hi));
+	miss[3] = fwd_jump(c, JA);
+	put(c, "\x48\x8b\x0a", 3); /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
 	jump32_to(c, JMP, next);
 	fwd_here(c, full);
@@ -534,7 +544,8 @@ static void log_walk(struct dbt_code *c)
 uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
                                   uint32_t bt_max)
 {
-	struct fwd stop, miss[2];
+	struct fwd stop, miss[4];
+	int i;
 	uint64_t sync;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
@@ -565,8 +576,8 @@ uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t
 	dbt_x86_emit_jmp_slot(c, rec_slot);
 	if (bt_max) {
 		/* A return address without a size: the stop, the thread as it was. */
-		fwd_here(c, miss[0]);
-		fwd_here(c, miss[1]);
+		for (i = 0; i < 4; i++)
+			fwd_here(c, miss[i]);
 		walk_restore(c);
 	}
 	fwd_here(c, stop);

@@ -48,12 +48,18 @@ static void set(struct dbt *d, uint64_t key, uint32_t size)
 
 void dbt_frames_learn(struct dbt *d, struct tthread *th)
 {
+	struct dbt_thread *dt = dbt_thread_of(d, th, false);
+	const struct dbt_map *stack;
 	struct core_entry_frames f;
 	size_t i;
 
-	if (!d->ready || !core_backtrace_depth(d->t->core) ||
+	if (!dt || !core_backtrace_depth(d->t->core) ||
 	    !core_entry_frames(d->t->core, &th->regs, &f))
 		return;
+	/* A walk reads nothing outside this: no size can lead it beyond the stack's end. */
+	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));
+	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
+	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
 	for (i = 0; i + 1 < f.bt_len; i++)
 		set(d, f.bt[i] << 1 | (i == 0), f.frame[i]);
 	if (f.outermost)
