@@ -466,10 +466,10 @@ static void walk_restore(struct dbt_code *c)
  */
 static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 {
-	uint8_t lim[7] = { 0x48, 0x81, 0xfe };        /* cmp rsi, imm32 */
-	uint8_t mask[6] = { 0x81, 0xe1 };             /* and ecx, DBT_FRAME_SLOTS - 1 */
-	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf }; /* mov rdi, [rdi + rcx*8 + 0] */
-	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };  /* mov gs:[rsi + WALK], rcx */
+	uint8_t lim[7] = { 0x48, 0x81, 0xfe };          /* cmp rsi, imm32 */
+	uint8_t mask[6] = { 0x81, 0xe1 };               /* and ecx, DBT_FRAME_SLOTS - 1 */
+	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf };   /* mov rdi, [rdi + rcx*8 + 0] */
+	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };    /* mov gs:[rsi + WALK], rcx */
 	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x14, 0x25 }; /* cmp rdx, gs:[STACK_LO] */
 	uint8_t hi[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 }; /* cmp rcx, gs:[STACK_HI] */
 	struct fwd full, end, found;
@@ -518,7 +518,7 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
 	put(c, hi, sizeof(hi));
 	miss[3] = fwd_jump(c, JA);
-	put(c, "\x48\x8b\x0a", 3); /* mov rcx, [rdx] */
+	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
 	jump32_to(c, JMP, next);
 	fwd_here(c, full);
