@@ -35,18 +35,18 @@
 	0x48 /* the entry rsp of the call the thread runs unrecorded (past the depth limit) */
 #define DBT_CTX_CALL_SP                                                                            \
 	0x50 /* rsp before the last call counted down: the innermost frame's entry rsp + 8 */
-#define DBT_CTX_LEAVE   0x58 /* where a return that takes gs:[OUT] to 0 goes */
-#define DBT_CTX_ROOT_SP 0x60 /* the entry rsp of the outermost frame the tracer records */
-#define DBT_CTX_FRAMES  0x68 /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
-#define DBT_CTX_S_RDX   0x70 /* spill slots of the stack walk at a scope's entry */
-#define DBT_CTX_S_RSI   0x78
-#define DBT_CTX_S_RDI   0x80
-#define DBT_CTX_W_RAX   0x88
-#define DBT_CTX_STACK_LO 0x90 /* the thread's stack mapping, as the tracer last saw it: */
-#define DBT_CTX_STACK_HI 0x98 /* the walk reads nothing outside [LO, HI) */
-#define DBT_CTX_WALK    0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
-#define DBT_WALK_MAX    64
-#define DBT_CTX_SIZE    4096
+#define DBT_CTX_LEAVE    0x58 /* where a return that takes gs:[OUT] to 0 goes */
+#define DBT_CTX_ROOT_SP  0x60 /* the entry rsp of the outermost frame the tracer records */
+#define DBT_CTX_FRAMES   0x68 /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
+#define DBT_CTX_S_RDX    0x70 /* spill slots of the stack walk at a scope's entry */
+#define DBT_CTX_S_RSI    0x78
+#define DBT_CTX_S_RDI    0x80
+#define DBT_CTX_W_RAX    0x88
+#define DBT_CTX_STACK_LO 0x90  /* the thread's stack mapping, as the tracer last saw it: */
+#define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
+#define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
+#define DBT_WALK_MAX     64
+#define DBT_CTX_SIZE     4096
 
 /*
  * Ring records are 32-bit words: a block id, or one of these tags and a
@@ -207,8 +207,8 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
  * return addresses, DBT_WALK_MAX at most) it first walks the stack with
  * the frame sizes at gs:[FRAMES] and logs the backtrace it found
  * (DBT_REC_SCOPE_BT records); it enters only if every return address on
- * the way has a size and lies in [gs:[STACK_LO], gs:[STACK_HI]). Any other thread stops at the sync hypercall whose
- * address it returns, as in other blocks.
+ * the way has a size and lies in [gs:[STACK_LO], gs:[STACK_HI]). Any other thread stops at the sync
+ * hypercall whose address it returns, as in other blocks.
  */
 uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
                                   uint32_t bt_max);
