@@ -266,6 +266,11 @@ static int open_checked(struct store_reader *r, struct err *err)
 	if (r->schema < 1)
 		return err_set(err, ERR_INPUT, "%s is not a complete nosco trace (schema %d)",
 		               r->path, r->schema);
+	if (r->schema == STORE_SCHEMA_BLOCKS)
+		return err_set(err, ERR_INPUT,
+		               "%s was written by an older nosco (schema 2, without the call "
+		               "index); record it again with this nosco",
+		               r->path);
 	return 0;
 }
 
@@ -445,7 +450,9 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	load_argv(r);
 	load_scopes(r);
 	load_thread_insns(r);
-	r->calls_pending = r->schema >= STORE_SCHEMA_BLOCKS;
+	r->counted_id = -1;
+	if (r->schema >= STORE_SCHEMA_INDEX && reader_ix_open(r))
+		add_damage(r, "the call index cannot all be read");
 	return r;
 }
 
@@ -475,6 +482,7 @@ void reader_close(struct store_reader *r)
 	if (!r)
 		return;
 	reader_get_cursors_free(r);
+	reader_ix_close(r);
 	for (i = 0; i < RQ_COUNT; i++) {
 		for (j = 0; j < r->pool[i].len; j++)
 			sqlite3_finalize(r->pool[i].data[j]);
@@ -631,9 +639,9 @@ int reader_counts(struct store_reader *r, struct reader_counts *out, struct err 
 	out->binaries = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM binaries", err);
 	out->events = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM events", err);
 	reader_calls_ready(r);
-	out->calls = r->calls_total >= 0
-	                     ? r->calls_total
-	                     : count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
+	out->calls = r->ix              ? reader_ix_total(r)
+	             : r->calls_total >= 0 ? r->calls_total
+	                                   : count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
 	out->insns = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM insns", err);
 	out->chunks = count_of(r, "SELECT count(*) FROM chunks", err);
 	return out->threads < 0 || out->binaries < 0 || out->events < 0 || out->calls < 0 ||

@@ -53,7 +53,7 @@ static void walk(struct view_ctx *v, const struct reader_call *root)
 	struct reader_call kid;
 
 	open_call(v, &stack, root, 0);
-	while (stack.len) {
+	while (stack.len && !view_stopped(v)) {
 		struct frame *f = &vec_last(&stack);
 
 		if (view_next_is_event(&f->next)) {

@@ -167,7 +167,7 @@ static void list(struct view_ctx *v, struct table *t, struct reader_cursor *cur)
 	struct err e = { 0 };
 	int rc = 0;
 
-	while (!limit_reached(v, t) && (rc = reader_call_next(cur, &c, &e)) > 0)
+	while (!limit_reached(v, t) && !view_stopped(v) && (rc = reader_call_next(cur, &c, &e)) > 0)
 		call_line(v, t, &c, level_of(t, &c));
 	if (rc < 0)
 		view_damage(v, &e);

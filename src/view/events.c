@@ -243,7 +243,7 @@ static void dump_records(const struct view_args *a, int which, struct err *first
 		keep_first(first, &e);
 		return;
 	}
-	for (;;) {
+	while (!ferror(a->out)) {
 		if (which == 0 && (rc = reader_binary_next(c, &u.b, &e)) > 0)
 			put_binary(a->out, &u.b);
 		else if (which == 1 && (rc = reader_thread_next(c, &u.t, &e)) > 0)
@@ -269,7 +269,7 @@ static void dump_thread_insns(const struct view_args *a, int64_t thread, struct 
 
 	if (!it)
 		return;
-	while ((rc = reader_insns_next(it, &in, &e)) > 0) {
+	while (!ferror(a->out) && (rc = reader_insns_next(it, &in, &e)) > 0) {
 		fprintf(a->out,
 		        "insn thread=%" PRId64 " pos=%" PRIu64 " addr=0x%" PRIx64 " bytes=", thread,
 		        in.pos, in.addr);

@@ -194,7 +194,7 @@ static void list_until(struct listing *l, struct frame *f, uint64_t to)
 		f->cur = to;
 		return;
 	}
-	while (f->cur < to && !l->it_done && (rc = reader_insns_next(l->it, &in, &e)) > 0) {
+	while (f->cur < to && !l->it_done && !view_stopped(l->v) && (rc = reader_insns_next(l->it, &in, &e)) > 0) {
 		insn_line(l, f, &in);
 		f->cur++;
 		l->it_pos++;
@@ -394,7 +394,7 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 		fprintf(v.out, ".intel_syntax noprefix\n%s\n",
 		        l.mode == ARCH_MODE_32 ? ".code32\n" : "");
 		push(&l, &c, 0);
-		while (l.stack.len)
+		while (l.stack.len && !view_stopped(&v))
 			step(&l);
 		flush_line(&l);
 		reader_insns_free(l.it);

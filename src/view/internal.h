@@ -153,6 +153,12 @@ struct view_ctx {
 	struct err first;                  /* the first damage met; output goes on */
 };
 
+/* view_stopped - the output cannot be written (a reader such as head went away): stop */
+static inline bool view_stopped(const struct view_ctx *v)
+{
+	return ferror(v->out);
+}
+
 /**
  * view_begin - parse the arguments and get ready to run a view
  * @v: the context to fill
