@@ -635,7 +635,15 @@ struct reader_cursor *reader_calls(struct store_reader *r, struct err *err)
 struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thread,
                                              struct err *err)
 {
-	return cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
+	struct reader_cursor *c = cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
+	struct reader_thread_summary sum;
+
+	/* A stored summary bounds the ids to look at; counting one would cost the same. */
+	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+		c->next = sum.calls ? sum.first_call : 0;
+		c->end = sum.calls ? sum.last_call + 1 : 0;
+	}
+	return c;
 }
 
 struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)

@@ -93,28 +93,12 @@ static size_t level_of(struct table *t, const struct reader_call *c)
 static int own_counts(struct view_ctx *v, const struct reader_call *c, uint64_t *insns,
                       uint64_t *kids)
 {
-	struct reader_cursor *cur;
-	struct reader_call k;
 	struct err e = { 0 };
-	uint64_t inner = 0;
-	int rc;
 
-	*kids = 0;
-	if (!(cur = reader_calls_children(v->r, c->id, &e))) {
-		view_damage(v, &e);
-		return -1;
-	}
-	while ((rc = reader_call_next(cur, &k, &e)) > 0) {
-		(*kids)++;
-		inner += k.pos_end - k.pos_start;
-	}
-	reader_cursor_free(cur);
-	if (rc < 0) {
-		view_damage(v, &e);
-		return -1;
-	}
-	*insns = c->pos_end - c->pos_start > inner ? c->pos_end - c->pos_start - inner : 0;
-	return 0;
+	if (!reader_call_counts(v->r, c, kids, insns, &e))
+		return 0;
+	view_damage(v, &e);
+	return -1;
 }
 
 /* Whether --min-insns keeps a call: one past the depth limit has no instructions. */
