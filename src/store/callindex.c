@@ -7,7 +7,7 @@
  * write are kept here until each one's place is known: the writer makes
  * it known by turning the calls still running into rows (as a commit
  * does) when STORE_IX_BLOCK calls wait, so memory stays bounded however
- * long the run. Also the call roots and the per-thread summaries.
+ * long the run. Also the per-thread summaries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +41,15 @@ int store_ix_call(struct store *s, const struct store_call *c, struct err *err)
 		.thread = (uint32_t)c->thread,
 	};
 	struct store_thread_sum *sum = sum_of(s, c->thread);
-	sqlite3_stmt *st;
-	int rc;
 
 	vec_push(&s->ix, e);
 	if (sum->first == STORE_NONE)
 		sum->first = s->n_calls;
 	sum->last = s->n_calls;
 	sum->calls++;
-	if (c->parent >= 0)
-		return 0;
-	sum->roots++;
-	if (prepare(s, &s->root_st, "INSERT INTO call_roots(id, thread) VALUES (?1, ?2)", err))
-		return -1;
-	st = s->root_st;
-	sqlite3_bind_int64(st, 1, s->n_calls);
-	sqlite3_bind_int64(st, 2, c->thread);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call roots", err);
+	sum->roots += c->parent < 0;
+	(void)err;
+	return 0;
 }
 
 bool store_ix_full(const struct store *s)
@@ -182,9 +172,8 @@ int store_ix_summaries(struct store *s, struct err *err)
 void store_ix_finalize(struct store *s)
 {
 	sqlite3_finalize(s->ix_st);
-	sqlite3_finalize(s->root_st);
 	sqlite3_finalize(s->crow_close_st);
-	s->ix_st = s->root_st = s->crow_close_st = NULL;
+	s->ix_st = s->crow_close_st = NULL;
 }
 
 void store_ix_fini(struct store *s)

@@ -53,6 +53,28 @@ struct reader_ix {
 	ZSTD_DCtx *dz;
 };
 
+/*
+ * The calls the rest of the file names: rows of calls, the calls events
+ * happened in, the thread summaries. An index that ends before them lost
+ * its end (its rows are written with the calls they describe).
+ */
+static int64_t calls_named(struct store_reader *r)
+{
+	sqlite3_stmt *st = reader_prepare(
+	        r,
+	        "SELECT max(coalesce((SELECT max(id) FROM main.calls), -1), "
+	        "coalesce((SELECT max(call) FROM main.events), -1), "
+	        "coalesce((SELECT max(last_call) FROM main.thread_stats), -1), "
+	        "coalesce((SELECT sum(calls) FROM main.thread_stats) - 1, -1)) + 1",
+	        NULL);
+	int64_t n = -1;
+
+	if (st && reader_step(r, st, "the calls", NULL) > 0)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* reader_ix_open - schema 3: the index's rows (where each begins), checked to follow each other */
 int reader_ix_open(struct store_reader *r)
 {
@@ -83,6 +105,11 @@ int reader_ix_open(struct store_reader *r)
 		ix->total += row.count;
 	}
 	sqlite3_finalize(st);
+	if (rc == 0) {
+		int64_t named = calls_named(r);
+
+		rc = named < 0 || named > ix->total ? -1 : 0;
+	}
 	return rc;
 }
 

@@ -75,12 +75,8 @@ static const struct {
 	                          "ORDER BY id LIMIT 1",
 	                          REC_CALL, "the calls made by a call", ROWS_UP },
 	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
-	/* Schema 3: the rows of calls, and the roots, which the call index completes. */
+	/* Schema 3: the rows of calls, which the call index completes. */
 	[RQ_CALL_ROW] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
-	[RQ_ROOT_IDS] = { "SELECT id FROM call_roots WHERE thread = ?1 ORDER BY id", REC_CALL,
-	                  "the root calls", ROWS_THREAD_TOP },
-	[RQ_ROOT_IDS_ALL] = { "SELECT id FROM call_roots ORDER BY id", REC_CALL, "the root calls",
-	                      ROWS_TOP },
 };
 
 static const char *const nouns[] = {
@@ -105,20 +101,16 @@ struct reader_cursor {
 	int64_t bound;    /* the query's parameter: an id, a thread, a parent */
 	int64_t last;     /* the id of the previous row (-1 before the first) */
 	reader_u64s bt;   /* the decoded backtrace of the current row */
-	/* schema 3: calls through the call index; st is then NULL or the roots' ids */
+	/* schema 3: calls through the call index; st is then NULL */
 	bool ix;
 	int64_t next, end; /* the ids still to look at */
 	enum reader_query pool_q;
 };
 
-/* The statement a cursor of @q runs: none for calls read through the index but roots. */
+/* The statement a cursor of @q runs: none (RQ_COUNT) for calls read through the index. */
 static enum reader_query statement_of(const struct store_reader *r, enum reader_query q)
 {
-	if (!r->ix || queries[q].rec != REC_CALL || q >= RQ_CALL_ROW)
-		return q;
-	if (q == RQ_CALLS_ROOTS)
-		return RQ_ROOT_IDS;
-	return q == RQ_CALLS_ROOTS_ALL ? RQ_ROOT_IDS_ALL : RQ_COUNT;
+	return r->ix && queries[q].rec == REC_CALL && q != RQ_CALL_ROW ? RQ_COUNT : q;
 }
 
 static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_query q,
@@ -485,35 +477,20 @@ static bool ix_wanted(const struct reader_cursor *c, const struct reader_ix_ent 
 	case RQ_CALLS_CHILDREN:
 	case RQ_CALL_CHILD_AFTER:
 		return e->parent == c->bound;
+	case RQ_CALLS_ROOTS:
+		return e->thread == c->bound && e->parent == STORE_NONE;
+	case RQ_CALLS_ROOTS_ALL:
+		return e->parent == STORE_NONE;
 	default:
 		return true;
 	}
 }
 
-/* ix_root - the next id of call_roots, and its call */
-static int ix_root(struct reader_cursor *c, struct reader_call *out, struct err *err)
-{
-	int64_t id;
-	int rc = reader_step(c->r, c->st, queries[c->pool_q].what, err);
-
-	if (rc <= 0) {
-		c->done = true;
-		return rc;
-	}
-	id = sqlite3_column_int64(c->st, 0);
-	if (id <= c->last)
-		return bad_record(c, err, "cannot read the root calls: call %lld comes after %lld",
-		                  (long long)id, (long long)c->last);
-	rc = ix_fetch(c, id, out, err);
-	if (rc == 0)
-		return bad_record(c, err, "root call %lld is not in the call index", (long long)id);
-	return rc;
-}
-
 /*
  * ix_next - the next call of an index cursor. A call's subtree is skipped
- * when listing children: in its thread, every call that began while it ran
- * is its descendant, and the others are not children of its parent.
+ * when listing children or a thread's roots: in its thread, every call
+ * that began while it ran is its descendant, and the calls of other
+ * threads are not children of its parent nor roots of its thread.
  */
 static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err *err)
 {
@@ -522,8 +499,6 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 
 	if (c->done)
 		return 0;
-	if (c->st)
-		return ix_root(c, out, err);
 	while (c->next < c->end) {
 		int64_t id = c->next++;
 
@@ -532,8 +507,8 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 		if (!ix_wanted(c, e))
 			continue;
 		rc = ix_fetch(c, id, out, err);
-		if (rc > 0 && (c->q == RQ_CALLS_CHILDREN || c->q == RQ_CALL_CHILD_AFTER) &&
-		    c->r->counted.ids_end > c->next)
+		if (rc > 0 && c->q != RQ_CALLS && c->q != RQ_CALLS_OF_THREAD &&
+		    c->q != RQ_CALLS_ROOTS_ALL && c->r->counted.ids_end > c->next)
 			c->next = c->r->counted.ids_end;
 		if (rc != 0)
 			return rc;
@@ -635,15 +610,7 @@ struct reader_cursor *reader_calls(struct store_reader *r, struct err *err)
 struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thread,
                                              struct err *err)
 {
-	struct reader_cursor *c = cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
-	struct reader_thread_summary sum;
-
-	/* A stored summary bounds the ids to look at; counting one would cost the same. */
-	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
-		c->next = sum.calls ? sum.first_call : 0;
-		c->end = sum.calls ? sum.last_call + 1 : 0;
-	}
-	return c;
+	return cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
 }
 
 struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)

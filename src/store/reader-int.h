@@ -35,8 +35,6 @@ enum reader_query {
 	RQ_CALL_CHILD_AFTER,
 	RQ_CALL_GET,
 	RQ_CALL_ROW,
-	RQ_ROOT_IDS,
-	RQ_ROOT_IDS_ALL,
 	RQ_COUNT,
 };
 

@@ -112,7 +112,7 @@ struct store {
 	/* schema 3: the call index of the calls since ix_base, and the summaries (callindex.c) */
 	VEC(struct store_ix_ent) ix;
 	int64_t ix_base;
-	sqlite3_stmt *ix_st, *root_st, *crow_close_st;
+	sqlite3_stmt *ix_st, *crow_close_st;
 	ZSTD_CCtx *zix;
 	uint8_t *ixbuf;
 	size_t ixbuf_cap;
