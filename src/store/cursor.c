@@ -120,8 +120,6 @@ static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_quer
 	struct reader_cursor *c;
 	sqlite3_stmt *st = NULL;
 
-	if (queries[q].rec == REC_CALL)
-		reader_calls_ready(r);
 	if (sq == RQ_COUNT)
 		; /* the index alone */
 	else if (r->pool[sq].len)

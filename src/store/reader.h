@@ -207,13 +207,11 @@ const char *reader_damage(const struct store_reader *r);
 /**
  * reader_plan_calls - say which calls the cursors will be asked for
  * @r: a reader just opened, before any query of the calls
- * @plan: what will be read; a query outside it finds nothing
+ * @plan: what will be read
  *
- * A schema 2 file keeps most calls in compressed chunks, which the reader
- * decodes into a temporary table: every call unless a plan says which.
- * Reading a few calls of a big trace then costs one decoding pass over the
- * chunks instead of a table of every call. Damage found is reported by
- * reader_damage() as when the file is opened.
+ * Does nothing: kept for readers written when schema 2 files had their
+ * calls loaded up front. Every call is now found as it is asked for,
+ * through the file's call index (schema 3) or SQLite's (schema 1).
  */
 void reader_plan_calls(struct store_reader *r, const struct reader_calls_plan *plan);
 

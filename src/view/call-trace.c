@@ -80,7 +80,6 @@ int view_call_trace(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_TREE, v.o.has_depth ? v.o.depth : UINT32_MAX);
 	if (view_get_call(&v, v.o.call, &c, &e))
 		view_damage(&v, &e);
 	else

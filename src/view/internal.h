@@ -171,12 +171,6 @@ static inline bool view_stopped(const struct view_ctx *v)
 int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
                struct err *err);
 
-/*
- * view_plan_calls - tell the reader which calls the view will read (of
- * the call in the view's CALL_ID, @levels of calls below it for
- * READER_CALLS_TREE): a few calls of a big trace are read at once
- */
-void view_plan_calls(struct view_ctx *v, enum reader_calls_need need, uint32_t levels);
 
 /**
  * view_end - release the context and report the outcome

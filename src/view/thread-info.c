@@ -141,7 +141,6 @@ int view_thread_info(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_TOPS, 0);
 	vec_foreach (&v.threads, t) {
 		if (v.o.has_thread && t->tid != v.o.tid)
 			continue;
