@@ -54,7 +54,7 @@ struct ctx {
 	struct err err;
 	uint64_t funcs[MAX_FUNCS]; /* file addresses of this program's functions */
 	size_t nfuncs;
-	uint32_t ids[MAX_FUNCS][8]; /* interned instructions: function f, body k */
+	uint32_t ids[MAX_FUNCS][8];    /* interned instructions: function f, body k */
 	uint32_t blocks[MAX_FUNCS][3]; /* schema 3 (gen): the loop, the call, the ret of f */
 	uint64_t pos, time, calls, max_calls;
 };

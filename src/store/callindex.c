@@ -123,7 +123,8 @@ int store_ix_write(struct store *s, struct err *err)
 		return -1;
 	if (!s->zix) {
 		s->zix = ZSTD_createCCtx();
-		if (!s->zix || ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_checksumFlag, 1)) ||
+		if (!s->zix ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_checksumFlag, 1)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_compressionLevel,
 		                                        STORE_ZSTD_LEVEL_BLOCKS)))
 			return err_set(err, ERR_INTERNAL, "store: cannot set up zstd");
@@ -147,8 +148,10 @@ int store_ix_summaries(struct store *s, struct err *err)
 	sqlite3_stmt *st = NULL;
 	int64_t t;
 
-	if (prepare(s, &st, "INSERT OR REPLACE INTO thread_stats(thread, calls, roots, first_call, "
-	            "last_call, insns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err))
+	if (prepare(s, &st,
+	            "INSERT OR REPLACE INTO thread_stats(thread, calls, roots, first_call, "
+	            "last_call, insns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	            err))
 		return -1;
 	for (t = 0; t < s->n_threads; t++) {
 		const struct store_thread_sum *sum = sum_of(s, t);

@@ -60,13 +60,13 @@ struct reader_ix {
  */
 static int64_t calls_named(struct store_reader *r)
 {
-	sqlite3_stmt *st = reader_prepare(
-	        r,
-	        "SELECT max(coalesce((SELECT max(id) FROM main.calls), -1), "
-	        "coalesce((SELECT max(call) FROM main.events), -1), "
-	        "coalesce((SELECT max(last_call) FROM main.thread_stats), -1), "
-	        "coalesce((SELECT sum(calls) FROM main.thread_stats) - 1, -1)) + 1",
-	        NULL);
+	sqlite3_stmt *st =
+	        reader_prepare(r,
+	                       "SELECT max(coalesce((SELECT max(id) FROM main.calls), -1), "
+	                       "coalesce((SELECT max(call) FROM main.events), -1), "
+	                       "coalesce((SELECT max(last_call) FROM main.thread_stats), -1), "
+	                       "coalesce((SELECT sum(calls) FROM main.thread_stats) - 1, -1)) + 1",
+	                       NULL);
 	int64_t n = -1;
 
 	if (st && reader_step(r, st, "the calls", NULL) > 0)
@@ -145,8 +145,7 @@ int64_t reader_ix_total(const struct store_reader *r)
  * fetch_blob - decompress the one zstd frame of column @col of @st's row
  * into a new buffer of at most @max bytes; NULL if it is not one.
  */
-static uint8_t *fetch_blob(struct reader_ix *ix, sqlite3_stmt *st, int col, size_t max,
-                           size_t *len)
+static uint8_t *fetch_blob(struct reader_ix *ix, sqlite3_stmt *st, int col, size_t max, size_t *len)
 {
 	const void *data = sqlite3_column_blob(st, col);
 	size_t n = (size_t)sqlite3_column_bytes(st, col);
@@ -346,7 +345,8 @@ static struct call_chunk *chunk_of(struct store_reader *r, int64_t seq, struct e
 	if (rc > 0 && decode_chunk(r, seq, c))
 		rc = reader_damaged(r, err, "call chunk %lld cannot be read", (long long)seq);
 	else if (rc == 0)
-		rc = reader_damaged(r, err, "the call index names call chunk %lld, which is missing",
+		rc = reader_damaged(r, err,
+		                    "the call index names call chunk %lld, which is missing",
 		                    (long long)seq);
 	sqlite3_reset(ix->ch_st);
 	if (rc < 0)
@@ -428,7 +428,8 @@ int reader_ix_get(struct store_reader *r, int64_t id, struct reader_call *out,
 	if (e->seq == STORE_NONE) {
 		rc = reader_call_get_row(r, id, out, err);
 		if (rc == 0 && (out->thread != e->thread || out->parent != e->parent))
-			rc = reader_damaged(r, err, "call %lld is not the one the call index describes",
+			rc = reader_damaged(r, err,
+			                    "call %lld is not the one the call index describes",
 			                    (long long)id);
 		if (rc == 0)
 			rc = row_counts(r, id, n, err);

@@ -56,8 +56,8 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	if (c->thread < 0 || c->thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: call in unknown thread %lld",
 		               (long long)c->thread);
-	if (s->blocks && ((store_ix_full(s) && store_calls_write_open(s, err)) ||
-	                  store_ix_call(s, c, err)))
+	if (s->blocks &&
+	    ((store_ix_full(s) && store_calls_write_open(s, err)) || store_ix_call(s, c, err)))
 		return -1;
 	if (s->spare_calls.len) {
 		oc = s->spare_calls.data[--s->spare_calls.len];
@@ -156,7 +156,8 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 		s->cbuf = xrealloc(s->cbuf, s->ccap);
 	}
 	s->clen += store_callrec_encode(&s->cprev, &r, s->cbuf + s->clen);
-	/* A call not written as a row is in the index's pending part: it began after the last write. */
+	/* A call not written as a row is in the index's pending part: it began after the last
+	 * write. */
 	e->seq = s->cseq;
 	e->idx = (uint16_t)s->cn;
 	if (++s->cn >= STORE_CALL_CHUNK)

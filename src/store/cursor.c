@@ -97,10 +97,10 @@ struct reader_cursor {
 	struct store_reader *r;
 	enum reader_query q;
 	sqlite3_stmt *st;
-	bool done;        /* stepping a finished statement would start it again */
-	int64_t bound;    /* the query's parameter: an id, a thread, a parent */
-	int64_t last;     /* the id of the previous row (-1 before the first) */
-	reader_u64s bt;   /* the decoded backtrace of the current row */
+	bool done;      /* stepping a finished statement would start it again */
+	int64_t bound;  /* the query's parameter: an id, a thread, a parent */
+	int64_t last;   /* the id of the previous row (-1 before the first) */
+	reader_u64s bt; /* the decoded backtrace of the current row */
 	/* schema 3: calls through the call index; st is then NULL */
 	bool ix;
 	int64_t next, end; /* the ids still to look at */
@@ -708,7 +708,9 @@ int reader_call_get_row(struct store_reader *r, int64_t id, struct reader_call *
 	struct reader_cursor *c = get_cursor(r, RQ_CALL_ROW, id, err);
 	int rc = c ? reader_call_next(c, out, err) : -1;
 
-	return rc > 0 ? 0 : rc < 0 ? -1 : reader_damaged(r, err, "call %lld is missing", (long long)id);
+	return rc > 0   ? 0
+	       : rc < 0 ? -1
+	                : reader_damaged(r, err, "call %lld is missing", (long long)id);
 }
 
 int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,

@@ -346,8 +346,8 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
  * schema 1 from the calls table.
  * Return: 0, or -1 with err (ERR_NOT_FOUND if there is no such thread).
  */
-int reader_thread_summary(struct store_reader *r, int64_t thread,
-                          struct reader_thread_summary *out, struct err *err);
+int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
+                          struct err *err);
 
 /**
  * reader_call_backtrace - where a call was made from, innermost first

@@ -44,8 +44,9 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 		rc = reader_ix_get(r, c->id, &again, &n, &bt, err);
 		vec_free(&bt);
 		if (rc <= 0)
-			return rc < 0 ? -1 : err_set(err, ERR_NOT_FOUND, "%s has no call %lld", r->path,
-			                             (long long)c->id);
+			return rc < 0 ? -1
+			              : err_set(err, ERR_NOT_FOUND, "%s has no call %lld", r->path,
+			                        (long long)c->id);
 	}
 	if (n.known) {
 		*calls = n.kids;
@@ -112,8 +113,8 @@ static int counted(struct store_reader *r, int64_t thread, struct reader_thread_
 }
 
 /* counted_rows - schema 1: the summary from the calls table */
-static int counted_rows(struct store_reader *r, int64_t thread,
-                        struct reader_thread_summary *out, struct err *err)
+static int counted_rows(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
+                        struct err *err)
 {
 	sqlite3_stmt *st = reader_prepare(r,
 	                                  "SELECT count(*), count(*) - count(parent), min(id), "
@@ -135,8 +136,8 @@ static int counted_rows(struct store_reader *r, int64_t thread,
 	return rc < 0 ? -1 : 0;
 }
 
-int reader_thread_summary(struct store_reader *r, int64_t thread,
-                          struct reader_thread_summary *out, struct err *err)
+int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
+                          struct err *err)
 {
 	int rc;
 

@@ -194,7 +194,8 @@ static void list_until(struct listing *l, struct frame *f, uint64_t to)
 		f->cur = to;
 		return;
 	}
-	while (f->cur < to && !l->it_done && !view_stopped(l->v) && (rc = reader_insns_next(l->it, &in, &e)) > 0) {
+	while (f->cur < to && !l->it_done && !view_stopped(l->v) &&
+	       (rc = reader_insns_next(l->it, &in, &e)) > 0) {
 		insn_line(l, f, &in);
 		f->cur++;
 		l->it_pos++;

@@ -171,7 +171,6 @@ static inline bool view_stopped(const struct view_ctx *v)
 int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
                struct err *err);
 
-
 /**
  * view_end - release the context and report the outcome
  * @err: receives the first error met while the view ran

@@ -395,10 +395,12 @@ static void test_call_index_rows(void **state)
 	insn = intern(s, 0);
 	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
 	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
-	assert_int_equal(store_call_open(s, &(struct store_call){ .thread = 0, .parent = STORE_NONE,
-	                                                          .depth = 1, .pos = 0 },
-	                                 &err),
-	                 0);
+	assert_int_equal(
+	        store_call_open(s,
+	                        &(struct store_call){
+	                                .thread = 0, .parent = STORE_NONE, .depth = 1, .pos = 0 },
+	                        &err),
+	        0);
 	for (id = 1; id <= (int64_t)total; id++) {
 		struct store_call k = { .thread = 0, .depth = 2, .pos = (uint64_t)id };
 		bool outer = id % 3 == 2;
@@ -409,8 +411,8 @@ static void test_call_index_rows(void **state)
 		assert_int_equal(store_call_open(s, &k, &err), id);
 		if (outer)
 			continue;
-		assert_int_equal(store_call_close(s, id, STORE_END_RETURN, (uint64_t)id + 1, 1, &err),
-		                 0);
+		assert_int_equal(
+		        store_call_close(s, id, STORE_END_RETURN, (uint64_t)id + 1, 1, &err), 0);
 		if (id % 3 == 0)
 			assert_int_equal(store_call_close(s, id - 1, STORE_END_RETURN,
 			                                  (uint64_t)id + 1, 1, &err),
@@ -478,7 +480,10 @@ static size_t record(uint8_t *out, uint64_t id_zz, uint64_t flags, uint64_t pare
 	 * times, calls made, their instructions, ids_end - id (1)
 	 */
 	for (k = 0; k < 11; k++)
-		p = store_varint_put(p, k == 4 ? store_zigzag(1) : k == 5 ? pos_len : k == 10 ? 1 : 0);
+		p = store_varint_put(p, k == 4    ? store_zigzag(1)
+		                        : k == 5  ? pos_len
+		                        : k == 10 ? 1
+		                                  : 0);
 	return (size_t)(p - out);
 }
 
@@ -510,7 +515,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_unpack),   cmocka_unit_test(test_block_streams),
 		cmocka_unit_test(test_schema_versions), cmocka_unit_test(test_callrec_damaged),
-		cmocka_unit_test(test_call_index), cmocka_unit_test(test_call_index_rows),
+		cmocka_unit_test(test_call_index),      cmocka_unit_test(test_call_index_rows),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
