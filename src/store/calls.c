@@ -4,10 +4,12 @@
  * INSERT at entry and an UPDATE at the end. Calls still running at a
  * commit are inserted then with pos_end NULL, so that a crash leaves every
  * call the committed instructions and events refer to, and their end is
- * an UPDATE later. Schema 2 files (block streams) keep calls that end
+ * an UPDATE later. Schema 3 files (block streams) keep calls that end
  * before a commit as records in zstd-compressed call chunks instead of
  * rows: a row costs about a microsecond, a record some tens of
- * nanoseconds; the reader turns them back into rows.
+ * nanoseconds. Each call carries the number of calls it made and their
+ * instructions, summed as they end, and the call index (callindex.c) says
+ * where its record is.
  */
 #include <stdlib.h>
 #include <string.h>

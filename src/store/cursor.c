@@ -1,7 +1,9 @@
 /*
  * Cursors over the record tables (threads, binaries, events, calls), the
  * single-record lookups and call backtraces. Each cursor wraps one
- * prepared statement borrowed from the reader's pool.
+ * prepared statement borrowed from the reader's pool, except the calls of
+ * a schema 3 file: they are found through its call index (calls-ix.c),
+ * the cursor keeping the range of ids still to look at.
  */
 #include <stdarg.h>
 #include <stdlib.h>
