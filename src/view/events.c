@@ -319,7 +319,7 @@ int view_events(const struct view_args *a, struct err *err)
 	dump_meta(a);
 	dump_argv(a);
 	for (i = 0; i < 4; i++) {
-		/* The calls of a big schema 2 trace take time to load: show what is ready. */
+		/* The calls of a big trace take time to list: show what is ready. */
 		if (i == 3)
 			fflush(a->out);
 		dump_records(a, i, &first);
