@@ -106,6 +106,8 @@ struct reader_cursor {
 	/* schema 3: calls through the call index; st is then NULL */
 	bool ix;
 	int64_t next, end; /* the ids still to look at */
+	int64_t kids;      /* children: how many the parent says it made, -1 if unknown */
+	int64_t found;     /* children: how many were found */
 	enum reader_query pool_q;
 };
 
@@ -456,8 +458,11 @@ static int ix_fetch(struct reader_cursor *c, int64_t id, struct reader_call *out
 	return 1;
 }
 
-/* subtree_end - the ids of @id's subtree are below this: 0 without such a call, -1 with err */
-static int64_t subtree_end(struct store_reader *r, int64_t id, struct err *err)
+/*
+ * subtree_end - the ids of @id's subtree are below this: 0 without such
+ * a call, -1 with err; *kids (if not NULL) the calls it made, -1 if unknown
+ */
+static int64_t subtree_end(struct store_reader *r, int64_t id, int64_t *kids, struct err *err)
 {
 	struct reader_call_counts n;
 	struct reader_call c;
@@ -465,6 +470,8 @@ static int64_t subtree_end(struct store_reader *r, int64_t id, struct err *err)
 	int rc = reader_ix_get(r, id, &c, &n, &bt, err);
 
 	vec_free(&bt);
+	if (kids)
+		*kids = rc > 0 && n.known ? (int64_t)n.kids : -1;
 	return rc > 0 ? n.ids_end : rc;
 }
 
@@ -507,6 +514,7 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 		if (!ix_wanted(c, e))
 			continue;
 		rc = ix_fetch(c, id, out, err);
+		c->found += rc > 0;
 		if (rc > 0 && c->q != RQ_CALLS && c->q != RQ_CALLS_OF_THREAD &&
 		    c->q != RQ_CALLS_ROOTS_ALL && c->r->counted.ids_end > c->next)
 			c->next = c->r->counted.ids_end;
@@ -514,16 +522,22 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 			return rc;
 	}
 	c->done = true;
+	/* An index that moved a child elsewhere must not hide it. */
+	if (rc == 0 && c->q == RQ_CALLS_CHILDREN && c->kids >= 0 && c->found != c->kids)
+		return reader_damaged(c->r, err,
+		                      "call %lld made %lld calls, but the call index lists %lld",
+		                      (long long)c->bound, (long long)c->kids, (long long)c->found);
 	return rc < 0 ? -1 : 0;
 }
 
 /* ix_children - a cursor's range for the children of @call after @after (-1: all) */
 static int ix_children(struct reader_cursor *c, int64_t call, int64_t after, struct err *err)
 {
-	int64_t end = subtree_end(c->r, call, err), from = call + 1;
+	int64_t end = subtree_end(c->r, call, &c->kids, err), from = call + 1;
 
+	c->found = 0;
 	if (end >= 0 && after >= 0) {
-		int64_t past = subtree_end(c->r, after, err);
+		int64_t past = subtree_end(c->r, after, NULL, err);
 
 		from = past < 0 ? -1 : past > after ? past : after + 1;
 	}
