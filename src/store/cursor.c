@@ -523,7 +523,7 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 	}
 	c->done = true;
 	/* An index that moved a child elsewhere must not hide it. */
-	if (rc == 0 && c->q == RQ_CALLS_CHILDREN && c->kids >= 0 && c->found != c->kids)
+	if (rc >= 0 && c->q == RQ_CALLS_CHILDREN && c->kids >= 0 && c->found != c->kids)
 		return reader_damaged(c->r, err,
 		                      "call %lld made %lld calls, but the call index lists %lld",
 		                      (long long)c->bound, (long long)c->kids, (long long)c->found);
@@ -733,10 +733,26 @@ int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
                             struct reader_call *out, struct err *err)
 {
 	struct reader_cursor *c = after_cursor(r, RQ_CALL_CHILD_AFTER, call, after, err);
+	struct reader_cursor *all;
+	struct reader_call k;
+	int rc;
 
 	if (c && c->ix && ix_children(c, call, after, err))
 		return -1;
-	return c ? reader_call_next(c, out, err) : -1;
+	rc = c ? reader_call_next(c, out, err) : -1;
+	if (rc || !c->ix)
+		return rc;
+	/*
+	 * The last child: a walk that went from child to child has seen them
+	 * all only if they are as many as the call made (the children cursor
+	 * checks it), or an index that moved one elsewhere would hide it.
+	 */
+	if (!(all = reader_calls_children(r, call, err)))
+		return -1;
+	while ((rc = reader_call_next(all, &k, err)) > 0)
+		;
+	reader_cursor_free(all);
+	return rc;
 }
 
 int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,

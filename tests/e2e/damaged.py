@@ -221,6 +221,26 @@ def encode_calls(recs):
     return bytes(out)
 
 
+def move_in_index(db, call, parent):
+    """Make the call index (schema 3) say that @call's parent is @parent, in a
+    well-formed entry: only the record, the caller's count or the walk can tell."""
+    first, count, data = db.execute("SELECT first, count, data FROM call_index "
+                                    "WHERE first <= ? ORDER BY first DESC LIMIT 1",
+                                    (call,)).fetchone()
+    raw, at, out = unzstd(data), 0, bytearray()
+    for k in range(count):
+        v, at = get_varint(raw, at)
+        put_varint(out, v)
+        if v:
+            v, at = get_varint(raw, at)
+            put_varint(out, v)
+        v, at = get_varint(raw, at)
+        put_varint(out, v)
+        v, at = get_varint(raw, at)
+        put_varint(out, first + k - parent if first + k == call else v)
+    db.execute("UPDATE call_index SET data = ? WHERE first = ?", (enzstd(bytes(out)), first))
+
+
 class Calls:
     """The calls of a trace, rows and call-chunk records alike, to edit either."""
 
@@ -446,6 +466,14 @@ def call_edits(info):
     out.append(Damage("call-deleted", with_calls(lambda c, i: c.delete(mid)), oracle="edit",
                       must_fail={"calls", "events", "call-info", "call-trace", "exec-trace"},
                       may_change=ALL - reads, root=mid, focus=mid))
+    if info.schema >= 2 and info.grand:
+        # The index moves a grandchild under the root: the walks that skip the subtree
+        # holding it must still notice that its parent lacks a call.
+        call, grand = info.grand
+        out.append(Damage("index-parent-moved", with_calls(
+            lambda c, i: move_in_index(c.db, grand, 0) if grand != 0 else None),
+            oracle="edit", must_fail={"calls", "events", "call-info", "call-trace"},
+            may_change={"thread-info", "binary-info", "exec-trace"}, focus=grand))
     if info.schema >= 2:
         out.append(Damage("call-id-delta-2^64-1", with_calls(
             lambda c, i: c.set(x, raw_id_delta=U64)), oracle="edit", must_fail=READ_CALLS))
