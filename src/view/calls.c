@@ -113,16 +113,26 @@ static bool enough_insns(const struct view_ctx *v, const struct reader_call *c, 
 	return counted && !c->truncated && insns >= v->o.min_insns;
 }
 
+static const char spaces[] = "                                                                "
+                             "                                                                ";
+
+/* pad - append @n spaces (at most sizeof(spaces) - 1: indentation stops at 64, columns are
+ * narrower) */
+static void pad(struct strbuf *sb, size_t n)
+{
+	sb_addn(sb, spaces, n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1);
+}
+
 /* put - append @s to the line, padded with spaces to @width on the left (right-aligned) or right */
 static void put(struct strbuf *sb, const char *s, int width, bool right)
 {
-	int n = (int)strlen(s);
+	size_t n = strlen(s), w = width > 0 ? (size_t)width : 0;
 
-	for (; right && n < width; n++)
-		sb_addc(sb, ' ');
-	sb_adds(sb, s);
-	for (; !right && n < width; n++)
-		sb_addc(sb, ' ');
+	if (right && n < w)
+		pad(sb, w - n);
+	sb_addn(sb, s, n);
+	if (!right && n < w)
+		pad(sb, w - n);
 }
 
 /* A number as text (printf costs more than the rest of a line: millions are written). */
@@ -167,9 +177,7 @@ static void call_line(struct view_ctx *v, struct table *t, const struct reader_c
 	put(sb, c->truncated ? "-" : counted ? num_text(insns, b) : "?", t->insns_w, false);
 	sb_adds(sb, "  calls=");
 	put(sb, counted ? num_text(kids, b) : "?", t->calls_w, false);
-	sb_adds(sb, "  ");
-	while (indent--)
-		sb_addc(sb, ' ');
+	pad(sb, 2 + indent);
 	sb_adds(sb, sym);
 	view_call_extra_text(c, sb);
 	sb_addc(sb, '\n');
