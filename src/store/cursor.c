@@ -106,8 +106,8 @@ struct reader_cursor {
 	/* schema 3: calls through the call index; st is then NULL */
 	bool ix;
 	int64_t next, end; /* the ids still to look at */
-	int64_t kids;      /* children: how many the parent says it made, -1 if unknown */
-	int64_t found;     /* children: how many were found */
+	int64_t kids;      /* children, roots: how many there must be, -1 if unknown */
+	int64_t found;     /* children, roots: how many were found */
 	enum reader_query pool_q;
 };
 
@@ -139,6 +139,7 @@ static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_quer
 	c->bound = STORE_NONE;
 	c->last = -1;
 	c->end = reader_ix_total(r);
+	c->kids = -1;
 	return c;
 }
 
@@ -527,6 +528,10 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 		return reader_damaged(c->r, err,
 		                      "call %lld made %lld calls, but the call index lists %lld",
 		                      (long long)c->bound, (long long)c->kids, (long long)c->found);
+	if (rc >= 0 && c->q == RQ_CALLS_ROOTS && c->kids >= 0 && c->found != c->kids)
+		return reader_damaged(c->r, err,
+		                      "thread %lld has %lld root calls, but its summary says %lld",
+		                      (long long)c->bound, (long long)c->found, (long long)c->kids);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -629,9 +634,23 @@ struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thr
 
 struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)
 {
+	struct reader_thread_summary sum;
+	struct reader_cursor *c;
+
 	if (thread < 0)
 		return cursor_new(r, RQ_CALLS_ROOTS_ALL, err);
-	return cursor_new_id(r, RQ_CALLS_ROOTS, thread, err);
+	c = cursor_new_id(r, RQ_CALLS_ROOTS, thread, err);
+	/*
+	 * A stored summary says where the thread's calls are, so that the
+	 * other threads' are not looked at, and how many roots must be found
+	 * there (a summary that says otherwise is damage, not fewer roots).
+	 */
+	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+		c->next = sum.calls ? sum.first_call : 0;
+		c->end = sum.calls ? sum.last_call + 1 : 0;
+		c->kids = (int64_t)sum.roots;
+	}
+	return c;
 }
 
 struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call, struct err *err)

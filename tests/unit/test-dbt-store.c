@@ -328,11 +328,13 @@ static void test_call_index(void **state)
 	char *path = write_call_tree();
 	struct store_reader *r = reader_open(path, &err_dummy);
 	struct reader_thread_summary sum;
+	struct reader_cursor *cur;
 	struct reader_counts n;
 	struct reader_call c;
 	uint64_t kids, own;
 	struct err err;
 	int64_t id;
+	sqlite3 *db;
 
 	(void)state;
 	assert_non_null(r);
@@ -346,6 +348,7 @@ static void test_call_index(void **state)
 	expect_ids(reader_calls_children(r, 1, &err), (int64_t[]){ 2, -1 });
 	expect_ids(reader_calls_children(r, 3, &err), (int64_t[]){ -1 });
 	expect_ids(reader_calls_roots(r, STORE_NONE, &err), (int64_t[]){ 0, -1 });
+	expect_ids(reader_calls_roots(r, 0, &err), (int64_t[]){ 0, -1 });
 	expect_ids(reader_calls_of_thread(r, 0, &err), (int64_t[]){ 0, 1, 2, 3, -1 });
 	expect_ids(reader_calls(r, &err), (int64_t[]){ 0, 1, 2, 3, -1 });
 	assert_int_equal(reader_call_child_after(r, 0, 1, &c, &err), 1);
@@ -365,6 +368,20 @@ static void test_call_index(void **state)
 	assert_int_equal(reader_counts(r, &n, &err), 0);
 	assert_int_equal(n.calls, 4);
 	assert_null(reader_damage(r));
+	reader_close(r);
+	/* A summary that claims another root: the roots found say it is damaged. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE thread_stats SET roots = 2", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	cur = reader_calls_roots(r, 0, &err);
+	assert_non_null(cur);
+	assert_int_equal(reader_call_next(cur, &c, &err), 1);
+	assert_int_equal(reader_call_next(cur, &c, &err), -1);
+	assert_int_equal(err.kind, ERR_INPUT);
+	reader_cursor_free(cur);
 	reader_close(r);
 	free(path);
 }
