@@ -526,6 +526,8 @@ def table_edits(info):
             ("thread-stats-more", ["UPDATE thread_stats SET calls = calls + 1000"], ALL, ()),
             ("thread-stats-last", ["UPDATE thread_stats SET last_call = last_call + 1000"],
              ALL, ()),
+            ("thread-stats-roots", ["UPDATE thread_stats SET roots = roots + 1"],
+             {"thread-info"}, ()),
             # Summaries are optional (a trace cut short has none): nothing shows them.
             ("thread-stats-deleted", ["DELETE FROM thread_stats"], (), ()),
         ]
