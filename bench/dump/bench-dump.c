@@ -14,6 +14,8 @@
  * output, in this process: the ratio is what the view adds to reading.
  *
  * Usage: bench-dump NOSCO DIR [SCALE]   (SCALE 1: 1M/10M insns, 100k/1M calls)
+ *        bench-dump --gen TRACE CALLS INSNS_PER_CALL: write a schema 3 trace
+ *        of that call tree (for bench/dump/run)
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,7 +54,8 @@ struct ctx {
 	struct err err;
 	uint64_t funcs[MAX_FUNCS]; /* file addresses of this program's functions */
 	size_t nfuncs;
-	uint32_t ids[MAX_FUNCS][8]; /* interned instructions: function f, body k */
+	uint32_t ids[MAX_FUNCS][8];    /* interned instructions: function f, body k */
+	uint32_t blocks[MAX_FUNCS][3]; /* schema 3 (gen): the loop, the call, the ret of f */
 	uint64_t pos, time, calls, max_calls;
 };
 
@@ -119,12 +122,13 @@ static void append(struct ctx *c, const uint32_t *ids, size_t n)
 	c->pos += n;
 }
 
-static struct ctx *trace_begin(const char *path, const char *self)
+static struct ctx *trace_begin(const char *path, const char *self, bool blocks)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 
 	unlink(path);
-	if (!(c->s = store_create(path, true, &c->err)))
+	if (!(c->s = store_create(path, true, &c->err)) ||
+	    (blocks && store_use_blocks(c->s, &c->err)))
 		die(path, &c->err);
 	store_meta_set_text(c->s, "arch", "x86_64", &c->err);
 	add_self(c, self);
@@ -172,7 +176,7 @@ static void close_call(struct ctx *c, int64_t id)
  */
 static void write_insns_trace(const char *path, const char *self, uint64_t n)
 {
-	struct ctx *c = trace_begin(path, self);
+	struct ctx *c = trace_begin(path, self, false);
 	uint32_t buf[6 * 1024];
 	int64_t root = open_call(c, STORE_NONE, 0);
 	size_t i;
@@ -207,7 +211,7 @@ static void subtree(struct ctx *c, int64_t parent, unsigned level)
 
 static void write_tree_trace(const char *path, const char *self, uint64_t m)
 {
-	struct ctx *c = trace_begin(path, self);
+	struct ctx *c = trace_begin(path, self, false);
 	int64_t root = open_call(c, STORE_NONE, 0);
 
 	c->max_calls = m;
@@ -218,6 +222,73 @@ static void write_tree_trace(const char *path, const char *self, uint64_t m)
 	}
 	append(c, &c->ids[0][7], 1);
 	close_call(c, root);
+	trace_end(c);
+}
+
+/* gen: function f's blocks, its loop (6 instructions), its call and its ret */
+static void intern_blocks(struct ctx *c)
+{
+	size_t f;
+	int64_t b;
+
+	for (f = 0; f < c->nfuncs; f++) {
+		if ((b = store_block_intern(c->s, c->ids[f], 6, &c->err)) < 0)
+			die("store_block_intern", &c->err);
+		c->blocks[f][0] = (uint32_t)b;
+		if ((b = store_block_intern(c->s, &c->ids[f][6], 1, &c->err)) < 0)
+			die("store_block_intern", &c->err);
+		c->blocks[f][1] = (uint32_t)b;
+		if ((b = store_block_intern(c->s, &c->ids[f][7], 1, &c->err)) < 0)
+			die("store_block_intern", &c->err);
+		c->blocks[f][2] = (uint32_t)b;
+	}
+}
+
+static void run_block(struct ctx *c, uint32_t block, uint64_t repeat, uint64_t insns)
+{
+	struct store_run run = { block, repeat };
+
+	if (store_stream_append_runs(c->s, 0, &run, 1, &c->err) < 0)
+		die("store_stream_append_runs", &c->err);
+	c->pos += repeat * insns;
+}
+
+/* gen: a call of @loops loop iterations, then its children (as subtree()), then ret */
+static void gen_subtree(struct ctx *c, int64_t parent, unsigned level, uint64_t loops)
+{
+	size_t f = (size_t)(c->calls * 7) % c->nfuncs;
+	int64_t id = open_call(c, parent, f);
+	int k;
+
+	run_block(c, c->blocks[f][0], loops, 6);
+	for (k = 0; k < 4 && level < 12 && c->calls < c->max_calls; k++) {
+		run_block(c, c->blocks[f][1], 1, 1);
+		gen_subtree(c, id, level + 1, loops);
+	}
+	run_block(c, c->blocks[f][2], 1, 1);
+	close_call(c, id);
+}
+
+/*
+ * gen: a schema 3 trace (blocks, as the dbt engine writes) of @m calls of
+ * about @per instructions each, in the tree of write_tree_trace()
+ */
+static void gen_trace(const char *path, const char *self, uint64_t m, uint64_t per)
+{
+	struct ctx *c = trace_begin(path, self, true);
+	uint64_t loops = per > 8 ? (per - 2) / 6 : 1;
+	int64_t root;
+
+	intern_blocks(c);
+	root = open_call(c, STORE_NONE, 0);
+	c->max_calls = m;
+	while (c->calls < m) {
+		run_block(c, c->blocks[0][1], 1, 1);
+		gen_subtree(c, root, 1, loops);
+	}
+	run_block(c, c->blocks[0][2], 1, 1);
+	close_call(c, root);
+	printf("%" PRIu64 " calls, %" PRIu64 " instructions\n", c->calls, c->pos);
 	trace_end(c);
 }
 
@@ -346,13 +417,18 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench-dump NOSCO DIR [SCALE]\n");
+		fprintf(stderr, "usage: bench-dump NOSCO DIR [SCALE]\n"
+		                "       bench-dump --gen TRACE CALLS INSNS_PER_CALL\n");
 		return 2;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)
 		die("/proc/self/exe", NULL);
 	self[n] = '\0';
+	if (!strcmp(argv[1], "--gen") && argc == 5) {
+		gen_trace(argv[2], self, strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
+		return 0;
+	}
 	printf("%-30s %-10s %10s %10s %9s %10s %10s %7s\n", "view", "size", "trace", "lines",
 	       "time", "lines/s", "peak RSS", "/read");
 	for (i = 0; i < 2; i++) {

@@ -2,6 +2,8 @@
  * nosco dump: show a trace file. The options of dump itself come before the
  * view name; each view has its own options after it.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,13 +275,10 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 		               .warn = warn_view,
 		               .argc = argc,
 		               .argv = argv };
-	static const struct reader_calls_plan check_only = { .need = READER_CALLS_NONE };
 	struct err err, werr;
 	int rc;
 
 	rc = views[v].fn(&a, &err);
-	/* A view that read no call still reports damaged calls, as when nothing was planned. */
-	reader_plan_calls(r, &check_only);
 	/*
 	 * Damage found at open (a truncated file) is what went wrong, whatever
 	 * the view met after it: the view showed what could be read, and the
@@ -288,6 +287,11 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	if ((!rc || err.kind == ERR_INPUT || err.kind == ERR_NOT_FOUND) && reader_damage(r)) {
 		err_set(&err, ERR_INPUT, "%s is damaged: %s", o->input, reader_damage(r));
 		rc = -1;
+	}
+	/* The reader of a pipe went away (| head): the view stopped, as was wanted. */
+	if (out->error == EPIPE) {
+		outfile_close(out, false, NULL);
+		return EXIT_OK;
 	}
 	/*
 	 * A damaged trace still gives what could be read: keep that too. A
@@ -313,6 +317,8 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	struct err err;
 	int ret;
 
+	/* A closed pipe is a write error (EPIPE) that ends the view, not a signal that kills it. */
+	signal(SIGPIPE, SIG_IGN);
 	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
 	if (open_output(&out, o->output, o->input, &err)) {
 		if (err.kind == ERR_USAGE)

@@ -36,6 +36,9 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 	p = store_varint_put(p, c->pos_end - c->pos_start);
 	p = store_varint_put(p, store_zigzag((int64_t)(c->time_start - st->time)));
 	p = store_varint_put(p, store_zigzag((int64_t)(c->time_end - c->time_start)));
+	p = store_varint_put(p, c->kids);
+	p = store_varint_put(p, c->inner);
+	p = store_varint_put(p, (uint64_t)(c->ids_end - c->id));
 	if (flags & F_SIGNAL)
 		p = store_varint_put(p, (uint64_t)c->signal);
 	if (flags & F_BT) {
@@ -58,7 +61,7 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const uint8_t *end,
                          struct store_callrec *c, uint64_t *bt, size_t bt_max)
 {
-	uint64_t v[12], flags, n, i, id;
+	uint64_t v[15], flags, n, i, id;
 	int k;
 
 	memset(c, 0, sizeof(*c));
@@ -81,7 +84,7 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 			return -1;
 		c->parent = (int64_t)(id - v[2]);
 	}
-	for (k = 3; k < 11; k++)
+	for (k = 3; k < 14; k++)
 		if (store_varint_get(p, end, 63, &v[k]))
 			return -1;
 	if (v[3] > UINT32_MAX)
@@ -96,10 +99,16 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 	c->pos_end = c->pos_start + v[8];
 	c->time_start = st->time + (uint64_t)store_unzigzag(v[9]);
 	c->time_end = c->time_start + (uint64_t)store_unzigzag(v[10]);
+	/* Its calls and their instructions lie within it; its subtree's ids follow it. */
+	if (v[12] > v[8] || v[13] == 0 || v[13] > (uint64_t)INT64_MAX - id || v[11] >= v[13])
+		return -1;
+	c->kids = v[11];
+	c->inner = v[12];
+	c->ids_end = (int64_t)(id + v[13]);
 	if (flags & F_SIGNAL) {
-		if (store_varint_get(p, end, 63, &v[11]) || v[11] > INT32_MAX)
+		if (store_varint_get(p, end, 63, &v[14]) || v[14] > INT32_MAX)
 			return -1;
-		c->signal = (int32_t)v[11];
+		c->signal = (int32_t)v[14];
 	}
 	if (flags & F_BT) {
 		if (store_varint_get(p, end, 63, &n) || n > bt_max)

@@ -4,10 +4,12 @@
  * INSERT at entry and an UPDATE at the end. Calls still running at a
  * commit are inserted then with pos_end NULL, so that a crash leaves every
  * call the committed instructions and events refer to, and their end is
- * an UPDATE later. Schema 2 files (block streams) keep calls that end
+ * an UPDATE later. Schema 3 files (block streams) keep calls that end
  * before a commit as records in zstd-compressed call chunks instead of
  * rows: a row costs about a microsecond, a record some tens of
- * nanoseconds; the reader turns them back into rows.
+ * nanoseconds. Each call carries the number of calls it made and their
+ * instructions, summed as they end, and the call index (callindex.c) says
+ * where its record is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ struct store_open_call {
 	struct store_call c; /* c.bt is not used: see bt below */
 	uint8_t *bt;         /* encoded backtrace (store_bt_encode) or NULL */
 	bool written;        /* its row is in the file (with pos_end NULL) */
+	uint64_t kids;       /* the calls it made that ended, and ... */
+	uint64_t inner;      /* ... their instructions */
 };
 
 /* Bind the columns known at entry; the end columns stay NULL (open) unless bound later. */
@@ -54,6 +58,9 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	if (c->thread < 0 || c->thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: call in unknown thread %lld",
 		               (long long)c->thread);
+	if (s->blocks &&
+	    ((store_ix_full(s) && store_calls_write_open(s, err)) || store_ix_call(s, c, err)))
+		return -1;
 	if (s->spare_calls.len) {
 		oc = s->spare_calls.data[--s->spare_calls.len];
 		memset(oc, 0, sizeof(*oc));
@@ -133,7 +140,11 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 		.signal = oc->c.signal,
 		.truncated = oc->c.truncated,
 		.bt = bt,
+		.kids = oc->kids,
+		.inner = oc->inner,
+		.ids_end = s->n_calls,
 	};
+	struct store_ix_ent *e = &s->ix.data[oc->id - s->ix_base];
 	size_t i, j;
 
 	r.bt_len = oc->bt ? oc->c.bt_len : 0;
@@ -147,9 +158,51 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 		s->cbuf = xrealloc(s->cbuf, s->ccap);
 	}
 	s->clen += store_callrec_encode(&s->cprev, &r, s->cbuf + s->clen);
+	/* A call not written as a row is in the index's pending part: it began after the last
+	 * write. */
+	e->seq = s->cseq;
+	e->idx = (uint16_t)s->cn;
 	if (++s->cn >= STORE_CALL_CHUNK)
 		return flush_chunk(s, err);
 	return 0;
+}
+
+/* count_in_parent - the parent, if it still runs, made one more call of these instructions */
+static void count_in_parent(struct store *s, const struct store_open_call *oc, uint64_t pos_end)
+{
+	struct store_open_call *p =
+	        oc->c.parent >= 0 ? hashmap_get(&s->open_calls, (uint64_t)oc->c.parent) : NULL;
+
+	if (!p)
+		return;
+	p->kids++;
+	p->inner += pos_end > oc->c.pos ? pos_end - oc->c.pos : 0;
+}
+
+/* close_row - schema 3: the end of a call written as a row, with its counts */
+static int close_row(struct store *s, const struct store_open_call *oc, enum store_call_end how,
+                     uint64_t pos_end, uint64_t time_ns, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s->crow_close_st &&
+	    sqlite3_prepare_v3(s->db,
+	                       "UPDATE calls SET pos_end = ?2, end_kind = ?3, time_end = ?4, "
+	                       "kids = ?5, inner_insns = ?6, ids_end = ?7 WHERE id = ?1",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &s->crow_close_st, NULL) != SQLITE_OK)
+		return store_sql_fail(s, "call", err);
+	st = s->crow_close_st;
+	sqlite3_bind_int64(st, 1, oc->id);
+	store_bind_u64(st, 2, pos_end);
+	sqlite3_bind_int64(st, 3, how);
+	store_bind_u64(st, 4, time_ns);
+	store_bind_u64(st, 5, oc->kids);
+	store_bind_u64(st, 6, oc->inner);
+	sqlite3_bind_int64(st, 7, s->n_calls);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "call", err);
 }
 
 int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
@@ -165,8 +218,10 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 	oc = call >= 0 ? hashmap_del(&s->open_calls, (uint64_t)call) : NULL;
 	if (!oc)
 		return err_set(err, ERR_INTERNAL, "store: call %lld is not open", (long long)call);
-	if (s->blocks && !oc->written) {
-		ret = chunk_add(s, oc, how, pos_end, time_ns, err);
+	count_in_parent(s, oc, pos_end);
+	if (s->blocks) {
+		ret = oc->written ? close_row(s, oc, how, pos_end, time_ns, err)
+		                  : chunk_add(s, oc, how, pos_end, time_ns, err);
 		open_call_end(s, oc);
 		return ret;
 	}
@@ -201,8 +256,12 @@ int store_calls_write_open(struct store *s, struct err *err)
 		if (store_step_done(s, ST_CALL, "call", err))
 			return -1;
 		oc->written = true;
+		if (s->blocks)
+			s->ix.data[oc->id - s->ix_base].seq = STORE_IX_ROW;
 	}
-	return flush_chunk(s, err);
+	if (flush_chunk(s, err))
+		return -1;
+	return s->blocks ? store_ix_write(s, err) : 0;
 }
 
 void store_calls_fini(struct store *s)

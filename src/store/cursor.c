@@ -1,7 +1,9 @@
 /*
  * Cursors over the record tables (threads, binaries, events, calls), the
  * single-record lookups and call backtraces. Each cursor wraps one
- * prepared statement borrowed from the reader's pool.
+ * prepared statement borrowed from the reader's pool, except the calls of
+ * a schema 3 file: they are found through its call index (calls-ix.c),
+ * the cursor keeping the range of ids still to look at.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -75,6 +77,8 @@ static const struct {
 	                          "ORDER BY id LIMIT 1",
 	                          REC_CALL, "the calls made by a call", ROWS_UP },
 	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
+	/* Schema 3: the rows of calls, which the call index completes. */
+	[RQ_CALL_ROW] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
 };
 
 static const char *const nouns[] = {
@@ -95,30 +99,47 @@ struct reader_cursor {
 	struct store_reader *r;
 	enum reader_query q;
 	sqlite3_stmt *st;
-	bool done;        /* stepping a finished statement would start it again */
-	int64_t bound;    /* the query's parameter: an id, a thread, a parent */
-	int64_t last;     /* the id of the previous row (-1 before the first) */
-	VEC(uint64_t) bt; /* the decoded backtrace of the current row */
+	bool done;      /* stepping a finished statement would start it again */
+	int64_t bound;  /* the query's parameter: an id, a thread, a parent */
+	int64_t last;   /* the id of the previous row (-1 before the first) */
+	reader_u64s bt; /* the decoded backtrace of the current row */
+	/* schema 3: calls through the call index; st is then NULL */
+	bool ix;
+	int64_t next, end; /* the ids still to look at */
+	int64_t kids;      /* children, roots: how many there must be, -1 if unknown */
+	int64_t found;     /* children, roots: how many were found */
+	enum reader_query pool_q;
 };
+
+/* The statement a cursor of @q runs: none (RQ_COUNT) for calls read through the index. */
+static enum reader_query statement_of(const struct store_reader *r, enum reader_query q)
+{
+	return r->ix && queries[q].rec == REC_CALL && q != RQ_CALL_ROW ? RQ_COUNT : q;
+}
 
 static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_query q,
                                         struct err *err)
 {
+	enum reader_query sq = statement_of(r, q);
 	struct reader_cursor *c;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 
-	if (queries[q].rec == REC_CALL)
-		reader_calls_ready(r);
-	if (r->pool[q].len)
-		st = r->pool[q].data[--r->pool[q].len];
-	else if (!(st = reader_prepare(r, queries[q].sql, err)))
+	if (sq == RQ_COUNT)
+		; /* the index alone */
+	else if (r->pool[sq].len)
+		st = r->pool[sq].data[--r->pool[sq].len];
+	else if (!(st = reader_prepare(r, queries[sq].sql, err)))
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->q = q;
 	c->st = st;
+	c->pool_q = sq;
+	c->ix = sq != q;
 	c->bound = STORE_NONE;
 	c->last = -1;
+	c->end = reader_ix_total(r);
+	c->kids = -1;
 	return c;
 }
 
@@ -129,7 +150,8 @@ static struct reader_cursor *cursor_new_id(struct store_reader *r, enum reader_q
 	struct reader_cursor *c = cursor_new(r, q, err);
 
 	if (c) {
-		sqlite3_bind_int64(c->st, 1, id);
+		if (c->st)
+			sqlite3_bind_int64(c->st, 1, id);
 		c->bound = id;
 	}
 	return c;
@@ -139,9 +161,11 @@ void reader_cursor_free(struct reader_cursor *c)
 {
 	if (!c)
 		return;
-	sqlite3_reset(c->st);
-	sqlite3_clear_bindings(c->st);
-	vec_push(&c->r->pool[c->q], c->st);
+	if (c->st) {
+		sqlite3_reset(c->st);
+		sqlite3_clear_bindings(c->st);
+		vec_push(&c->r->pool[c->pool_q], c->st);
+	}
 	vec_free(&c->bt);
 	free(c);
 }
@@ -416,11 +440,127 @@ int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct 
 	return check_belongs(c, out->thread, out->call, err) ? -1 : 1;
 }
 
+/* ix_fetch - call @id through the index, checked as a row is */
+static int ix_fetch(struct reader_cursor *c, int64_t id, struct reader_call *out, struct err *err)
+{
+	struct reader_call_counts n;
+	int rc = reader_ix_get(c->r, id, out, &n, &c->bt, err);
+
+	if (rc <= 0) {
+		c->done = rc < 0;
+		return rc;
+	}
+	c->last = id;
+	if (check_call(c, out, out->kind, out->end, err) ||
+	    check_belongs(c, out->thread, out->parent, err))
+		return -1;
+	c->r->counted_id = id;
+	c->r->counted = n;
+	return 1;
+}
+
+/*
+ * subtree_end - the ids of @id's subtree are below this: 0 without such
+ * a call, -1 with err; *kids (if not NULL) the calls it made, -1 if unknown
+ */
+static int64_t subtree_end(struct store_reader *r, int64_t id, int64_t *kids, struct err *err)
+{
+	struct reader_call_counts n;
+	struct reader_call c;
+	reader_u64s bt = { 0 };
+	int rc = reader_ix_get(r, id, &c, &n, &bt, err);
+
+	vec_free(&bt);
+	if (kids)
+		*kids = rc > 0 && n.known ? (int64_t)n.kids : -1;
+	return rc > 0 ? n.ids_end : rc;
+}
+
+/* Is the call of index entry @e, id @id, one the cursor lists? */
+static bool ix_wanted(const struct reader_cursor *c, const struct reader_ix_ent *e)
+{
+	switch (c->q) {
+	case RQ_CALLS_OF_THREAD:
+		return e->thread == c->bound;
+	case RQ_CALLS_CHILDREN:
+	case RQ_CALL_CHILD_AFTER:
+		return e->parent == c->bound;
+	case RQ_CALLS_ROOTS:
+		return e->thread == c->bound && e->parent == STORE_NONE;
+	case RQ_CALLS_ROOTS_ALL:
+		return e->parent == STORE_NONE;
+	default:
+		return true;
+	}
+}
+
+/*
+ * ix_next - the next call of an index cursor. A call's subtree is skipped
+ * when listing children or a thread's roots: in its thread, every call
+ * that began while it ran is its descendant, and the calls of other
+ * threads are not children of its parent nor roots of its thread.
+ */
+static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err *err)
+{
+	const struct reader_ix_ent *e;
+	int rc = 0;
+
+	if (c->done)
+		return 0;
+	while (c->next < c->end) {
+		int64_t id = c->next++;
+
+		if ((rc = reader_ix_entry(c->r, id, &e, err)) <= 0)
+			break;
+		if (!ix_wanted(c, e))
+			continue;
+		rc = ix_fetch(c, id, out, err);
+		c->found += rc > 0;
+		if (rc > 0 && c->q != RQ_CALLS && c->q != RQ_CALLS_OF_THREAD &&
+		    c->q != RQ_CALLS_ROOTS_ALL && c->r->counted.ids_end > c->next)
+			c->next = c->r->counted.ids_end;
+		if (rc != 0)
+			return rc;
+	}
+	c->done = true;
+	/* An index that moved a child elsewhere must not hide it. */
+	if (rc >= 0 && c->q == RQ_CALLS_CHILDREN && c->kids >= 0 && c->found != c->kids)
+		return reader_damaged(c->r, err,
+		                      "call %lld made %lld calls, but the call index lists %lld",
+		                      (long long)c->bound, (long long)c->kids, (long long)c->found);
+	if (rc >= 0 && c->q == RQ_CALLS_ROOTS && c->kids >= 0 && c->found != c->kids)
+		return reader_damaged(c->r, err,
+		                      "thread %lld has %lld root calls, but its summary says %lld",
+		                      (long long)c->bound, (long long)c->found, (long long)c->kids);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ix_children - a cursor's range for the children of @call after @after (-1: all) */
+static int ix_children(struct reader_cursor *c, int64_t call, int64_t after, struct err *err)
+{
+	int64_t end = subtree_end(c->r, call, &c->kids, err), from = call + 1;
+
+	c->found = 0;
+	if (end >= 0 && after >= 0) {
+		int64_t past = subtree_end(c->r, after, NULL, err);
+
+		from = past < 0 ? -1 : past > after ? past : after + 1;
+	}
+	c->next = from;
+	c->end = end;
+	c->done = false;
+	return end < 0 || from < 0 ? -1 : 0;
+}
+
 int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct err *err)
 {
 	sqlite3_stmt *st = c->st;
 	int64_t kind, end = 0;
-	int rc = cursor_step(c, REC_CALL, err);
+	int rc;
+
+	if (c->ix)
+		return ix_next(c, out, err);
+	rc = cursor_step(c, REC_CALL, err);
 
 	if (rc <= 0)
 		return rc;
@@ -494,14 +634,34 @@ struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thr
 
 struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)
 {
+	struct reader_thread_summary sum;
+	struct reader_cursor *c;
+
 	if (thread < 0)
 		return cursor_new(r, RQ_CALLS_ROOTS_ALL, err);
-	return cursor_new_id(r, RQ_CALLS_ROOTS, thread, err);
+	c = cursor_new_id(r, RQ_CALLS_ROOTS, thread, err);
+	/*
+	 * A stored summary says where the thread's calls are, so that the
+	 * other threads' are not looked at, and how many roots must be found
+	 * there (a summary that says otherwise is damage, not fewer roots).
+	 */
+	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+		c->next = sum.calls ? sum.first_call : 0;
+		c->end = sum.calls ? sum.last_call + 1 : 0;
+		c->kids = (int64_t)sum.roots;
+	}
+	return c;
 }
 
 struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call, struct err *err)
 {
-	return cursor_new_id(r, RQ_CALLS_CHILDREN, call, err);
+	struct reader_cursor *c = cursor_new_id(r, RQ_CALLS_CHILDREN, call, err);
+
+	if (c && c->ix && ix_children(c, call, -1, err)) {
+		reader_cursor_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /*
@@ -512,8 +672,10 @@ static struct reader_cursor *get_cursor(struct store_reader *r, enum reader_quer
                                         struct err *err)
 {
 	if (r->get[q]) {
-		sqlite3_reset(r->get[q]->st);
-		sqlite3_bind_int64(r->get[q]->st, 1, id);
+		if (r->get[q]->st) {
+			sqlite3_reset(r->get[q]->st);
+			sqlite3_bind_int64(r->get[q]->st, 1, id);
+		}
 		r->get[q]->done = false;
 		r->get[q]->bound = id;
 		r->get[q]->last = -1;
@@ -529,7 +691,7 @@ static struct reader_cursor *after_cursor(struct store_reader *r, enum reader_qu
 {
 	struct reader_cursor *c = get_cursor(r, q, of, err);
 
-	if (c) {
+	if (c && c->st) {
 		sqlite3_bind_int64(c->st, 2, after);
 		c->last = after < 0 ? -1 : after;
 	}
@@ -570,17 +732,46 @@ int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *ou
 int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err)
 {
 	struct reader_cursor *c = get_cursor(r, RQ_CALL_GET, id, err);
-	int rc = c ? reader_call_next(c, out, err) : -1;
+	int rc = !c ? -1 : c->ix ? ix_fetch(c, id, out, err) : reader_call_next(c, out, err);
 
 	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
+}
+
+int reader_call_get_row(struct store_reader *r, int64_t id, struct reader_call *out,
+                        struct err *err)
+{
+	struct reader_cursor *c = get_cursor(r, RQ_CALL_ROW, id, err);
+	int rc = c ? reader_call_next(c, out, err) : -1;
+
+	return rc > 0   ? 0
+	       : rc < 0 ? -1
+	                : reader_damaged(r, err, "call %lld is missing", (long long)id);
 }
 
 int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
                             struct reader_call *out, struct err *err)
 {
 	struct reader_cursor *c = after_cursor(r, RQ_CALL_CHILD_AFTER, call, after, err);
+	struct reader_cursor *all;
+	struct reader_call k;
+	int rc;
 
-	return c ? reader_call_next(c, out, err) : -1;
+	if (c && c->ix && ix_children(c, call, after, err))
+		return -1;
+	rc = c ? reader_call_next(c, out, err) : -1;
+	if (rc || !c->ix)
+		return rc;
+	/*
+	 * The last child: a walk that went from child to child has seen them
+	 * all only if they are as many as the call made (the children cursor
+	 * checks it), or an index that moved one elsewhere would hide it.
+	 */
+	if (!(all = reader_calls_children(r, call, err)))
+		return -1;
+	while ((rc = reader_call_next(all, &k, err)) > 0)
+		;
+	reader_cursor_free(all);
+	return rc;
 }
 
 int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,

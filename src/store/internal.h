@@ -37,6 +37,8 @@
  */
 #define STORE_SCHEMA_IDS    1
 #define STORE_SCHEMA_BLOCKS 2
+/* Schema 3: schema 2 with the call index, call records with their counts, thread summaries. */
+#define STORE_SCHEMA_INDEX 3
 /* Instructions in one block at most (blocks are straight-line code). */
 #define STORE_BLOCK_MAX 4096
 /* The longest token: a block varint (6 bytes) and a repeat count (10). */
@@ -97,6 +99,10 @@ struct store_callrec {
 	bool truncated;
 	const uint64_t *bt;
 	size_t bt_len;
+	/* schema 3: what the views show without reading the calls it made */
+	uint64_t kids;   /* calls it made */
+	uint64_t inner;  /* instructions of those calls (<= pos_end - pos_start) */
+	int64_t ids_end; /* every call it made, and theirs, has an id below this */
 };
 
 /* The previous record of a chunk, which each field is coded against (zero at its start). */
@@ -109,8 +115,12 @@ struct store_callcodec {
 #define STORE_INSN_CHUNK 4096
 /* Calls per call chunk at most. */
 #define STORE_CALL_CHUNK 4096
+/* Calls per row of the call index at most (schema 3). */
+#define STORE_IX_BLOCK 16384
+/* The longest encoded entry of the call index. */
+#define STORE_IX_ENT_MAX 40
 /* The longest encoded call record without its backtrace. */
-#define STORE_CALLREC_MAX 128
+#define STORE_CALLREC_MAX 176
 
 /**
  * store_callrec_encode - append a call record

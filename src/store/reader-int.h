@@ -34,11 +34,32 @@ enum reader_query {
 	RQ_CALLS_CHILDREN,
 	RQ_CALL_CHILD_AFTER,
 	RQ_CALL_GET,
+	RQ_CALL_ROW,
 	RQ_COUNT,
 };
 
 /* A thread whose stream's end cannot be read: its reads will say why. */
 #define STREAM_UNKNOWN UINT64_MAX
+
+typedef VEC(uint64_t) reader_u64s;
+
+/* An entry of a schema 3 file's call index (calls-ix.c). */
+struct reader_ix_ent {
+	int64_t seq;    /* the call chunk holding its record, STORE_NONE for a row of calls */
+	uint32_t idx;   /* the record's place in the chunk */
+	int64_t thread; /* a thread of the file */
+	int64_t parent; /* below the call's id, or STORE_NONE */
+};
+
+/* What a schema 3 file says of a call beyond its record's columns. */
+struct reader_call_counts {
+	bool known;      /* false for a call that was running at the last commit */
+	uint64_t kids;   /* the calls it made */
+	uint64_t inner;  /* their instructions */
+	int64_t ids_end; /* its subtree's ids are below this (the file's count if not known) */
+};
+
+struct reader_ix;
 
 struct reader_arg {
 	char *s;
@@ -69,8 +90,9 @@ struct store_reader {
 	struct hashmap insn_cache;           /* id -> index + 1 in insns */
 	VEC(struct reader_insn_ent) insns;
 	struct reader_blocks *blocks; /* schema 2: the blocks read so far (insns.c) */
-	bool calls_pending;           /* schema 2: the call chunks are not loaded yet */
-	int64_t calls_total;          /* the calls of the file when the table holds a part, or -1 */
+	struct reader_ix *ix;         /* schema 3: the call index, read as needed (calls-ix.c) */
+	int64_t counted_id;           /* the last call reader_ix_get() found ... */
+	struct reader_call_counts counted; /* ... and its counts */
 };
 
 /*
@@ -115,36 +137,31 @@ sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err
 /* reader_get_cursors_free - release the cursors used by reader_X_get() */
 void reader_get_cursors_free(struct store_reader *r);
 
-/*
- * reader_load_call_chunks - schema 2: the calls kept in call chunks that
- * @plan needs, with the file's rows, into a temporary table that hides the
- * file's calls. Every chunk is decoded and checked.
- * Return: 0, or -1 if the chunks cannot all be read (the table then holds
- * the calls read before the damaged chunk).
- */
-int reader_load_call_chunks(struct store_reader *r, const struct reader_calls_plan *plan);
-
-/* How the chunks' calls are chosen (calls-pick.c). */
-struct reader_pick;
-
-/* reader_pick_calls - the calls @plan needs into the temporary table: 0, or -1 for damage */
-int reader_pick_calls(struct store_reader *r, const struct reader_calls_plan *plan);
-
-/* reader_pick_call - one call record of a chunk: 0 to go on, 1 to stop, -1 for damage */
-int reader_pick_call(struct reader_pick *pk, const struct store_callrec *c);
+/* reader_ix_open - schema 3: read where the index's rows begin; -1 if they have a gap */
+int reader_ix_open(struct store_reader *r);
+/* reader_ix_close - forget the index and its cache; no index is a no-op */
+void reader_ix_close(struct store_reader *r);
+/* reader_ix_total - the calls the index covers, -1 without an index */
+int64_t reader_ix_total(const struct store_reader *r);
 
 /*
- * reader_each_chunk_call - every record of every call chunk, in the order
- * they were written (the order the calls ended), to reader_pick_call().
- * Return: 0 after the last, 1 if the pick stopped, -1 for damage.
+ * reader_ix_entry - the index entry of call @id, valid until the next
+ * lookup. Return: 1, 0 if the index has no such call, -1 with err.
  */
-int reader_each_chunk_call(struct store_reader *r, struct reader_pick *pk);
+int reader_ix_entry(struct store_reader *r, int64_t id, const struct reader_ix_ent **out,
+                    struct err *err);
 
-/* reader_insert_call - a record into temp.calls (*ins prepared on first use): 0 or -1 */
-int reader_insert_call(struct store_reader *r, sqlite3_stmt **ins, const struct store_callrec *c);
+/*
+ * reader_ix_get - call @id through the index, checked to be the call the
+ * index describes; its return addresses are copied into @bt.
+ * Return: 1, 0 if the index has no such call, -1 with err.
+ */
+int reader_ix_get(struct store_reader *r, int64_t id, struct reader_call *out,
+                  struct reader_call_counts *n, reader_u64s *bt, struct err *err);
 
-/* reader_calls_ready - load the calls a view did not plan for: all of them */
-void reader_calls_ready(struct store_reader *r);
+/* reader_call_get_row - call @id from the file's calls table: 0, or -1 with err */
+int reader_call_get_row(struct store_reader *r, int64_t id, struct reader_call *out,
+                        struct err *err);
 
 /* reader_insn_cache_fini - forget the cached instructions */
 void reader_insn_cache_fini(struct store_reader *r);

@@ -266,6 +266,11 @@ static int open_checked(struct store_reader *r, struct err *err)
 	if (r->schema < 1)
 		return err_set(err, ERR_INPUT, "%s is not a complete nosco trace (schema %d)",
 		               r->path, r->schema);
+	if (r->schema == STORE_SCHEMA_BLOCKS)
+		return err_set(err, ERR_INPUT,
+		               "%s was written by an older nosco (schema 2, without the call "
+		               "index); record it again with this nosco",
+		               r->path);
 	return 0;
 }
 
@@ -434,7 +439,6 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	off_t size;
 
 	r->path = xstrdup(path);
-	r->calls_total = -1;
 	sb_init(&r->damage);
 	hashmap_init(&r->insn_cache);
 	if (read_header(path, hdr, &size, err) || open_checked(r, err)) {
@@ -445,24 +449,17 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	load_argv(r);
 	load_scopes(r);
 	load_thread_insns(r);
-	r->calls_pending = r->schema >= STORE_SCHEMA_BLOCKS;
+	r->counted_id = -1;
+	if (r->schema >= STORE_SCHEMA_INDEX && reader_ix_open(r))
+		add_damage(r, "the call index cannot all be read");
 	return r;
 }
 
 void reader_plan_calls(struct store_reader *r, const struct reader_calls_plan *plan)
 {
-	if (!r->calls_pending)
-		return;
-	r->calls_pending = false;
-	if (reader_load_call_chunks(r, plan))
-		add_damage(r, "the calls cannot all be read");
-}
-
-void reader_calls_ready(struct store_reader *r)
-{
-	static const struct reader_calls_plan all = { .need = READER_CALLS_ALL };
-
-	reader_plan_calls(r, &all);
+	/* Schema 3 files find each call through their index, schema 1 files through SQL's. */
+	(void)r;
+	(void)plan;
 }
 
 void reader_close(struct store_reader *r)
@@ -475,6 +472,7 @@ void reader_close(struct store_reader *r)
 	if (!r)
 		return;
 	reader_get_cursors_free(r);
+	reader_ix_close(r);
 	for (i = 0; i < RQ_COUNT; i++) {
 		for (j = 0; j < r->pool[i].len; j++)
 			sqlite3_finalize(r->pool[i].data[j]);
@@ -630,10 +628,8 @@ int reader_counts(struct store_reader *r, struct reader_counts *out, struct err 
 	out->threads = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM threads", err);
 	out->binaries = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM binaries", err);
 	out->events = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM events", err);
-	reader_calls_ready(r);
-	out->calls = r->calls_total >= 0
-	                     ? r->calls_total
-	                     : count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
+	out->calls = r->ix ? reader_ix_total(r)
+	                   : count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
 	out->insns = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM insns", err);
 	out->chunks = count_of(r, "SELECT count(*) FROM chunks", err);
 	return out->threads < 0 || out->binaries < 0 || out->events < 0 || out->calls < 0 ||

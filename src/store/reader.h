@@ -125,6 +125,17 @@ struct reader_call {
 	size_t bt_len;
 };
 
+/* What a thread did, in a few numbers (reader_thread_summary). */
+struct reader_thread_summary {
+	int64_t thread;
+	uint64_t calls;     /* calls it made */
+	uint64_t roots;     /* of them, root calls */
+	uint64_t insns;     /* instructions in its committed stream */
+	int64_t first_call; /* its first and last call ids, STORE_NONE if it made none */
+	int64_t last_call;
+	bool stored; /* read from the file; false: counted now (a trace cut short, schema 1) */
+};
+
 /* One element of a call's backtrace (reader_call_backtrace). */
 struct reader_frame {
 	int64_t call;  /* an enclosing traced call, or STORE_NONE for a return address */
@@ -196,13 +207,11 @@ const char *reader_damage(const struct store_reader *r);
 /**
  * reader_plan_calls - say which calls the cursors will be asked for
  * @r: a reader just opened, before any query of the calls
- * @plan: what will be read; a query outside it finds nothing
+ * @plan: what will be read
  *
- * A schema 2 file keeps most calls in compressed chunks, which the reader
- * decodes into a temporary table: every call unless a plan says which.
- * Reading a few calls of a big trace then costs one decoding pass over the
- * chunks instead of a table of every call. Damage found is reported by
- * reader_damage() as when the file is opened.
+ * Does nothing: kept for readers written when schema 2 files had their
+ * calls loaded up front. Every call is now found as it is asked for,
+ * through the file's call index (schema 3) or SQLite's (schema 1).
  */
 void reader_plan_calls(struct store_reader *r, const struct reader_calls_plan *plan);
 
@@ -316,6 +325,29 @@ int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
                             struct reader_call *out, struct err *err);
 int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,
                                struct reader_event *out, struct err *err);
+
+/**
+ * reader_call_counts - the calls @c made and its own instructions (those
+ * of [pos_start, pos_end) not in the calls it made)
+ *
+ * A schema 3 file stores them with the call; otherwise (schema 1, a call
+ * that was running when the trace was cut short) they are counted from
+ * the calls it made.
+ * Return: 0, or -1 with err.
+ */
+int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint64_t *calls,
+                       uint64_t *own_insns, struct err *err);
+
+/**
+ * reader_thread_summary - what thread @thread did, in a few numbers
+ *
+ * Schema 3 files store them at the end of a run; for a trace cut short
+ * they are counted from the call index (one pass over it), and for
+ * schema 1 from the calls table.
+ * Return: 0, or -1 with err (ERR_NOT_FOUND if there is no such thread).
+ */
+int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
+                          struct err *err);
 
 /**
  * reader_call_backtrace - where a call was made from, innermost first

@@ -54,6 +54,23 @@ struct store_stream {
 	uint64_t run_count; /* ... executed this many times (0: no run) */
 };
 
+/* Where a call's record is, for the call index (callindex.c); by id from store.ix_base. */
+struct store_ix_ent {
+	int64_t seq;    /* its call chunk, STORE_IX_ROW, or STORE_IX_PENDING while not known */
+	int64_t parent; /* STORE_NONE for a root */
+	uint32_t thread;
+	uint16_t idx; /* its record's place in the chunk */
+};
+
+#define STORE_IX_PENDING (-1)
+#define STORE_IX_ROW     (-2)
+
+/* What the thread summaries say of a thread (thread_stats). */
+struct store_thread_sum {
+	uint64_t calls, roots;
+	int64_t first, last; /* STORE_NONE before its first call */
+};
+
 /* A distinct (address, bytes) pair; its index in store.insns is its id. */
 struct store_insn_ent {
 	uint64_t addr;
@@ -92,6 +109,14 @@ struct store {
 	uint32_t cn;
 	int64_t cseq;
 	struct store_callcodec cprev;
+	/* schema 3: the call index of the calls since ix_base, and the summaries (callindex.c) */
+	VEC(struct store_ix_ent) ix;
+	int64_t ix_base;
+	sqlite3_stmt *ix_st, *crow_close_st;
+	ZSTD_CCtx *zix;
+	uint8_t *ixbuf;
+	size_t ixbuf_cap;
+	VEC(struct store_thread_sum) sums; /* by thread id */
 	/* schema 2: new instructions go to insn chunks (blocks.c) */
 	sqlite3_stmt *ichunk_st;
 	uint8_t *ibuf;
@@ -115,6 +140,25 @@ uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
 
 /* store_calls_write_open - insert the rows of open calls not yet in the file */
 int store_calls_write_open(struct store *s, struct err *err);
+
+/* store_ix_call - schema 3: a new call (the next id) into the index and the summaries */
+int store_ix_call(struct store *s, const struct store_call *c, struct err *err);
+
+/* store_ix_full - schema 3: enough calls wait for the index that it should be written */
+bool store_ix_full(const struct store *s);
+
+/*
+ * store_ix_write - schema 3: write the index of the calls since the last
+ * time; each must be a row or a record of a written chunk by then
+ */
+int store_ix_write(struct store *s, struct err *err);
+
+/* store_ix_summaries - schema 3: write the thread summaries (at the end of the run) */
+int store_ix_summaries(struct store *s, struct err *err);
+
+/* store_ix_fini - free the index state (its statements are finalized before) */
+void store_ix_finalize(struct store *s);
+void store_ix_fini(struct store *s);
 
 /* store_calls_fini - forget the open calls */
 void store_calls_fini(struct store *s);

@@ -217,10 +217,12 @@ static void store_free(struct store *s)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	store_blocks_finalize(s);
+	store_ix_finalize(s);
 	sqlite3_close(s->db);
 	store_blocks_fini(s);
 	store_streams_fini(s);
 	store_calls_fini(s);
+	store_ix_fini(s);
 	ZSTD_freeCCtx(s->zc);
 	free(s->packed);
 	free(s->zbuf);
@@ -269,7 +271,9 @@ int store_close(struct store *s, struct err *err)
 		return 0;
 	/* At the end, wait for readers rather than lose the last interval. */
 	sqlite3_busy_timeout(s->db, 10000);
-	ret = commit(s, false, err);
+	ret = s->blocks && !store_check_failed(s, NULL) ? store_ix_summaries(s, err) : 0;
+	if (!ret)
+		ret = commit(s, false, err);
 	store_free(s);
 	return ret;
 }

@@ -93,7 +93,6 @@ int view_binary_info(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_TOPS, 0);
 	vec_foreach (&v.syms.bins, b) {
 		if (v.o.suffix && !suffix_match(b->path, v.o.suffix))
 			continue;

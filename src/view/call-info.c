@@ -16,7 +16,6 @@ int view_call_info(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_ONE, 0);
 	if (view_get_call(&v, v.o.call, &c, &e)) {
 		view_damage(&v, &e);
 		return view_end(&v, err);

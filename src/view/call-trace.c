@@ -53,7 +53,7 @@ static void walk(struct view_ctx *v, const struct reader_call *root)
 	struct reader_call kid;
 
 	open_call(v, &stack, root, 0);
-	while (stack.len) {
+	while (stack.len && !view_stopped(v)) {
 		struct frame *f = &vec_last(&stack);
 
 		if (view_next_is_event(&f->next)) {
@@ -80,7 +80,6 @@ int view_call_trace(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_TREE, v.o.has_depth ? v.o.depth : UINT32_MAX);
 	if (view_get_call(&v, v.o.call, &c, &e))
 		view_damage(&v, &e);
 	else

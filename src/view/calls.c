@@ -26,6 +26,7 @@ struct table {
 	uint64_t lines;       /* written so far, for --limit */
 	struct ancestry *anc; /* by thread id */
 	size_t nthreads;
+	struct strbuf line; /* the line being written (view_sym() uses v->sb) */
 };
 
 static int digits(uint64_t v)
@@ -64,6 +65,7 @@ static void table_init(struct view_ctx *v, struct table *t)
 	t->calls_w = digits((uint64_t)n.calls);
 	t->nthreads = v->threads.len;
 	t->anc = xcalloc(t->nthreads ? t->nthreads : 1, sizeof(*t->anc));
+	sb_init(&t->line);
 }
 
 static void table_fini(struct table *t)
@@ -73,6 +75,7 @@ static void table_fini(struct table *t)
 	for (i = 0; i < t->nthreads; i++)
 		free(t->anc[i].data);
 	free(t->anc);
+	sb_fini(&t->line);
 }
 
 /* The call's level in its thread's tree (1 for a root), keeping the ancestry current. */
@@ -93,28 +96,12 @@ static size_t level_of(struct table *t, const struct reader_call *c)
 static int own_counts(struct view_ctx *v, const struct reader_call *c, uint64_t *insns,
                       uint64_t *kids)
 {
-	struct reader_cursor *cur;
-	struct reader_call k;
 	struct err e = { 0 };
-	uint64_t inner = 0;
-	int rc;
 
-	*kids = 0;
-	if (!(cur = reader_calls_children(v->r, c->id, &e))) {
-		view_damage(v, &e);
-		return -1;
-	}
-	while ((rc = reader_call_next(cur, &k, &e)) > 0) {
-		(*kids)++;
-		inner += k.pos_end - k.pos_start;
-	}
-	reader_cursor_free(cur);
-	if (rc < 0) {
-		view_damage(v, &e);
-		return -1;
-	}
-	*insns = c->pos_end - c->pos_start > inner ? c->pos_end - c->pos_start - inner : 0;
-	return 0;
+	if (!reader_call_counts(v->r, c, kids, insns, &e))
+		return 0;
+	view_damage(v, &e);
+	return -1;
 }
 
 /* Whether --min-insns keeps a call: one past the depth limit has no instructions. */
@@ -126,12 +113,49 @@ static bool enough_insns(const struct view_ctx *v, const struct reader_call *c, 
 	return counted && !c->truncated && insns >= v->o.min_insns;
 }
 
+static const char spaces[] = "                                                                "
+                             "                                                                ";
+
+/* pad - append @n spaces (at most sizeof(spaces) - 1: indentation stops at 64, columns are
+ * narrower) */
+static void pad(struct strbuf *sb, size_t n)
+{
+	sb_addn(sb, spaces, n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1);
+}
+
+/* put - append @s to the line, padded with spaces to @width on the left (right-aligned) or right */
+static void put(struct strbuf *sb, const char *s, int width, bool right)
+{
+	size_t n = strlen(s), w = width > 0 ? (size_t)width : 0;
+
+	if (right && n < w)
+		pad(sb, w - n);
+	sb_addn(sb, s, n);
+	if (!right && n < w)
+		pad(sb, w - n);
+}
+
+/* A number as text (printf costs more than the rest of a line: millions are written). */
+static const char *num_text(uint64_t v, char buf[24])
+{
+	char *p = buf + 23;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
 static void call_line(struct view_ctx *v, struct table *t, const struct reader_call *c,
                       size_t level)
 {
 	const char *sym = view_sym(v, c->addr, c->time_start, VIEW_ADDR_CODE);
+	struct strbuf *sb = &t->line;
 	uint64_t insns = 0, kids = 0;
-	char num[24] = "?", nkids[24] = "?";
+	char b[24];
+	int tid = view_tid(v, c->thread);
+	size_t indent = 2 * (level - 1 < VIEW_INDENT_MAX ? level - 1 : VIEW_INDENT_MAX);
 	bool counted;
 
 	if (v->o.glob && fnmatch(v->o.glob, sym, 0))
@@ -139,20 +163,25 @@ static void call_line(struct view_ctx *v, struct table *t, const struct reader_c
 	counted = !own_counts(v, c, &insns, &kids);
 	if (!enough_insns(v, c, counted, insns))
 		return;
-	if (counted) {
-		snprintf(num, sizeof(num), "%" PRIu64, insns);
-		snprintf(nkids, sizeof(nkids), "%" PRIu64, kids);
-	}
-	if (c->truncated)
-		snprintf(num, sizeof(num), "-");
 	t->lines++;
-	fprintf(v->out, "%*" PRId64 "  tid=%-*d  depth=%-3zu  insns=%-*s  calls=%-*s  %*s%s",
-	        t->id_w, c->id, t->tid_w, view_tid(v, c->thread), level, t->insns_w, num,
-	        t->calls_w, nkids,
-	        (int)(2 * (level - 1 < VIEW_INDENT_MAX ? level - 1 : VIEW_INDENT_MAX)), "", sym);
-	sb_reset(&v->sb);
-	view_call_extra_text(c, &v->sb);
-	fprintf(v->out, "%s\n", v->sb.buf);
+	sb_reset(sb);
+	put(sb, num_text((uint64_t)c->id, b), t->id_w, true);
+	sb_adds(sb, "  tid=");
+	if (tid < 0)
+		sb_addc(sb, '-');
+	put(sb, num_text(tid < 0 ? (uint64_t) - (int64_t)tid : (uint64_t)tid, b),
+	    t->tid_w - (tid < 0), false);
+	sb_adds(sb, "  depth=");
+	put(sb, num_text(level, b), 3, false);
+	sb_adds(sb, "  insns=");
+	put(sb, c->truncated ? "-" : counted ? num_text(insns, b) : "?", t->insns_w, false);
+	sb_adds(sb, "  calls=");
+	put(sb, counted ? num_text(kids, b) : "?", t->calls_w, false);
+	pad(sb, 2 + indent);
+	sb_adds(sb, sym);
+	view_call_extra_text(c, sb);
+	sb_addc(sb, '\n');
+	fwrite(sb->buf, 1, sb->len, v->out);
 }
 
 static bool limit_reached(const struct view_ctx *v, const struct table *t)
@@ -160,15 +189,30 @@ static bool limit_reached(const struct view_ctx *v, const struct table *t)
 	return v->o.has_limit && t->lines >= v->o.limit;
 }
 
-/* Every call of the cursor, one line each, until --limit. */
+/*
+ * Every call of the cursor, one line each, until --limit. The first line
+ * is flushed at once, and the lines a filter keeps every SCAN_FLUSH calls
+ * read: a pipe's reader sees them as they are found, not when a buffer
+ * fills.
+ */
+#define SCAN_FLUSH 65536
+
 static void list(struct view_ctx *v, struct table *t, struct reader_cursor *cur)
 {
 	struct reader_call c;
 	struct err e = { 0 };
+	uint64_t scanned = 0, flushed = 0;
 	int rc = 0;
 
-	while (!limit_reached(v, t) && (rc = reader_call_next(cur, &c, &e)) > 0)
+	while (!limit_reached(v, t) && !view_stopped(v) &&
+	       (rc = reader_call_next(cur, &c, &e)) > 0) {
 		call_line(v, t, &c, level_of(t, &c));
+		scanned++;
+		if (t->lines != flushed && (!flushed || scanned % SCAN_FLUSH == 0)) {
+			fflush(v->out);
+			flushed = t->lines;
+		}
+	}
 	if (rc < 0)
 		view_damage(v, &e);
 }

@@ -52,13 +52,6 @@ int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct vi
 	return 0;
 }
 
-void view_plan_calls(struct view_ctx *v, enum reader_calls_need need, uint32_t levels)
-{
-	struct reader_calls_plan plan = { .need = need, .call = v->o.call, .levels = levels };
-
-	reader_plan_calls(v->r, &plan);
-}
-
 int view_end(struct view_ctx *v, struct err *err)
 {
 	struct err e = { 0 };

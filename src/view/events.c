@@ -243,7 +243,7 @@ static void dump_records(const struct view_args *a, int which, struct err *first
 		keep_first(first, &e);
 		return;
 	}
-	for (;;) {
+	while (!ferror(a->out)) {
 		if (which == 0 && (rc = reader_binary_next(c, &u.b, &e)) > 0)
 			put_binary(a->out, &u.b);
 		else if (which == 1 && (rc = reader_thread_next(c, &u.t, &e)) > 0)
@@ -269,7 +269,7 @@ static void dump_thread_insns(const struct view_args *a, int64_t thread, struct 
 
 	if (!it)
 		return;
-	while ((rc = reader_insns_next(it, &in, &e)) > 0) {
+	while (!ferror(a->out) && (rc = reader_insns_next(it, &in, &e)) > 0) {
 		fprintf(a->out,
 		        "insn thread=%" PRId64 " pos=%" PRIu64 " addr=0x%" PRIx64 " bytes=", thread,
 		        in.pos, in.addr);
@@ -319,7 +319,7 @@ int view_events(const struct view_args *a, struct err *err)
 	dump_meta(a);
 	dump_argv(a);
 	for (i = 0; i < 4; i++) {
-		/* The calls of a big schema 2 trace take time to load: show what is ready. */
+		/* The calls of a big trace take time to list: show what is ready. */
 		if (i == 3)
 			fflush(a->out);
 		dump_records(a, i, &first);

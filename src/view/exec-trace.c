@@ -194,7 +194,8 @@ static void list_until(struct listing *l, struct frame *f, uint64_t to)
 		f->cur = to;
 		return;
 	}
-	while (f->cur < to && !l->it_done && (rc = reader_insns_next(l->it, &in, &e)) > 0) {
+	while (f->cur < to && !l->it_done && !view_stopped(l->v) &&
+	       (rc = reader_insns_next(l->it, &in, &e)) > 0) {
 		insn_line(l, f, &in);
 		f->cur++;
 		l->it_pos++;
@@ -347,23 +348,6 @@ static void set_range(struct listing *l, const struct reader_call *c)
 		l->hi = l->end = c->pos_start + l->v->o.range_to;
 }
 
-/* The subtree the listing reads: the calls at the last level inlined are listed, one level more. */
-static void plan_calls(struct view_ctx *v)
-{
-	struct reader_calls_plan plan = {
-		.need = READER_CALLS_TREE,
-		.call = v->o.call,
-		.levels = !v->o.has_depth           ? 1
-		          : v->o.depth < UINT32_MAX ? v->o.depth + 1
-		                                    : UINT32_MAX,
-		.has_range = v->o.has_range,
-		.from = v->o.range_from,
-		.to = v->o.range_to,
-	};
-
-	reader_plan_calls(v->r, &plan);
-}
-
 int view_exec_trace(const struct view_args *a, struct err *err)
 {
 	struct view_ctx v;
@@ -375,7 +359,6 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	plan_calls(&v);
 	arch = reader_meta_text(v.r, "arch");
 	if (arch_mode_from_name(arch, &l.mode)) {
 		err_set(&e, ERR_UNSUPPORTED, "%s holds %s code, which nosco cannot disassemble",
@@ -394,7 +377,7 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 		fprintf(v.out, ".intel_syntax noprefix\n%s\n",
 		        l.mode == ARCH_MODE_32 ? ".code32\n" : "");
 		push(&l, &c, 0);
-		while (l.stack.len)
+		while (l.stack.len && !view_stopped(&v))
 			step(&l);
 		flush_line(&l);
 		reader_insns_free(l.it);

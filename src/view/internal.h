@@ -153,6 +153,12 @@ struct view_ctx {
 	struct err first;                  /* the first damage met; output goes on */
 };
 
+/* view_stopped - the output cannot be written (a reader such as head went away): stop */
+static inline bool view_stopped(const struct view_ctx *v)
+{
+	return ferror(v->out);
+}
+
 /**
  * view_begin - parse the arguments and get ready to run a view
  * @v: the context to fill
@@ -164,13 +170,6 @@ struct view_ctx {
  */
 int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
                struct err *err);
-
-/*
- * view_plan_calls - tell the reader which calls the view will read (of
- * the call in the view's CALL_ID, @levels of calls below it for
- * READER_CALLS_TREE): a few calls of a big trace are read at once
- */
-void view_plan_calls(struct view_ctx *v, enum reader_calls_need need, uint32_t levels);
 
 /**
  * view_end - release the context and report the outcome

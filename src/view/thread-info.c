@@ -62,7 +62,7 @@ static void traced_node(struct view_ctx *v, const struct reader_call *c)
 static void merge_roots_events(struct view_ctx *v, struct peek_calls *roots,
                                struct peek_events *evs)
 {
-	while (roots->have || evs->have) {
+	while ((roots->have || evs->have) && !view_stopped(v)) {
 		if (evs->have && (!roots->have || view_event_before(&evs->rec, &roots->rec))) {
 			view_state_node(v, &evs->rec);
 			events_next(v, evs);
@@ -141,7 +141,6 @@ int view_thread_info(const struct view_args *a, struct err *err)
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
-	view_plan_calls(&v, READER_CALLS_TOPS, 0);
 	vec_foreach (&v.threads, t) {
 		if (v.o.has_thread && t->tid != v.o.tid)
 			continue;

@@ -78,12 +78,15 @@ VIEWS = [
     ["events"],
 ]
 ALL = {v[0] for v in VIEWS}
+# The views that read calls: binary-info reads the calls that loaded binaries, if any
+# (a schema 3 file's calls are read where they are needed, and checked there).
+READ_CALLS = ALL - {"binary-info"}
 STDERR_LINE = re.compile(r"^nosco: (error|warning): \S")
 SANITIZER = re.compile(rb"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                        rb"runtime error:|MemorySanitizer")
 
 # ---------------------------------------------------------------------------
-# The call records of schema 2 (docs/trace-format.md, "call_chunks")
+# The call records of schema 3 (docs/trace-format.md, "call_chunks")
 
 _zstd = None
 
@@ -174,6 +177,9 @@ def decode_calls(raw, count):
         c["pos_len"] = take()
         c["time_start"] = (prev["time"] + unzz(take())) & U64
         c["time_len"] = take()
+        c["kids"] = take()
+        c["inner"] = take()
+        c["ids_span"] = take()
         c["signal"] = take() if c["flags"] & 2 else None
         c["bt"] = [take() for _ in range(take())] if c["flags"] & 4 else None
         prev = dict(id=c["id"], addr=c["addr"], site=c["site"], pos=c["pos_start"],
@@ -201,6 +207,9 @@ def encode_calls(recs):
         put_varint(out, c["pos_len"])
         put_varint(out, zz(c["time_start"] - prev["time"]))
         put_varint(out, c["time_len"])
+        put_varint(out, c["kids"])
+        put_varint(out, c["inner"])
+        put_varint(out, c["ids_span"])
         if c["flags"] & 2:
             put_varint(out, c["signal"])
         if c["flags"] & 4:
@@ -210,6 +219,26 @@ def encode_calls(recs):
         prev = dict(id=c["id"], addr=c["addr"], site=c["site"], pos=c["pos_start"],
                     time=c["time_start"])
     return bytes(out)
+
+
+def move_in_index(db, call, parent):
+    """Make the call index (schema 3) say that @call's parent is @parent, in a
+    well-formed entry: only the record, the caller's count or the walk can tell."""
+    first, count, data = db.execute("SELECT first, count, data FROM call_index "
+                                    "WHERE first <= ? ORDER BY first DESC LIMIT 1",
+                                    (call,)).fetchone()
+    raw, at, out = unzstd(data), 0, bytearray()
+    for k in range(count):
+        v, at = get_varint(raw, at)
+        put_varint(out, v)
+        if v:
+            v, at = get_varint(raw, at)
+            put_varint(out, v)
+        v, at = get_varint(raw, at)
+        put_varint(out, v)
+        v, at = get_varint(raw, at)
+        put_varint(out, first + k - parent if first + k == call else v)
+    db.execute("UPDATE call_index SET data = ? WHERE first = ?", (enzstd(bytes(out)), first))
 
 
 class Calls:
@@ -437,9 +466,17 @@ def call_edits(info):
     out.append(Damage("call-deleted", with_calls(lambda c, i: c.delete(mid)), oracle="edit",
                       must_fail={"calls", "events", "call-info", "call-trace", "exec-trace"},
                       may_change=ALL - reads, root=mid, focus=mid))
+    if info.schema >= 2 and info.grand:
+        # The index moves a grandchild under the root: the walks that skip the subtree
+        # holding it must still notice that its parent lacks a call.
+        call, grand = info.grand
+        out.append(Damage("index-parent-moved", with_calls(
+            lambda c, i: move_in_index(c.db, grand, 0) if grand != 0 else None),
+            oracle="edit", must_fail={"calls", "events", "call-info", "call-trace"},
+            may_change={"thread-info", "binary-info", "exec-trace"}, focus=grand))
     if info.schema >= 2:
         out.append(Damage("call-id-delta-2^64-1", with_calls(
-            lambda c, i: c.set(x, raw_id_delta=U64)), oracle="edit", must_fail=ALL))
+            lambda c, i: c.set(x, raw_id_delta=U64)), oracle="edit", must_fail=READ_CALLS))
     return out
 
 
@@ -476,8 +513,23 @@ def table_edits(info):
              {"events", "exec-trace"}, ()),
             ("insn-chunks-deleted", ["DELETE FROM insn_chunks"], {"events", "exec-trace"}, ()),
             ("blocks-deleted", ["DELETE FROM blocks"], {"events", "exec-trace"}, ()),
-            ("call-chunks-garbage", ["UPDATE call_chunks SET data = randomblob(64)"], ALL, ()),
-            ("call-chunks-count", ["UPDATE call_chunks SET count = count + 1"], ALL, ()),
+            ("call-chunks-garbage", ["UPDATE call_chunks SET data = randomblob(64)"],
+             READ_CALLS, ()),
+            ("call-chunks-count", ["UPDATE call_chunks SET count = count + 1"], READ_CALLS, ()),
+            # The call index (schema 3): every view finds calls through it; one that
+            # lost its end or begins elsewhere is seen when the file is opened.
+            ("call-index-garbage", ["UPDATE call_index SET data = randomblob(64)"], READ_CALLS,
+             ()),
+            ("call-index-count", ["UPDATE call_index SET count = count - 1"], ALL, ()),
+            ("call-index-deleted", ["DELETE FROM call_index"], ALL, ()),
+            ("call-index-moved", ["UPDATE call_index SET first = first + 1"], ALL, ()),
+            ("thread-stats-more", ["UPDATE thread_stats SET calls = calls + 1000"], ALL, ()),
+            ("thread-stats-last", ["UPDATE thread_stats SET last_call = last_call + 1000"],
+             ALL, ()),
+            ("thread-stats-roots", ["UPDATE thread_stats SET roots = roots + 1"],
+             {"thread-info"}, ()),
+            # Summaries are optional (a trace cut short has none): nothing shows them.
+            ("thread-stats-deleted", ["DELETE FROM thread_stats"], (), ()),
         ]
     else:
         edits.append(("insns-deleted", ["DELETE FROM insns WHERE id = 1"],

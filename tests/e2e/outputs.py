@@ -158,6 +158,15 @@ def dump_outputs(nosco, env):
                                    timeout=60)
             expect_exit(problems, p, 0, "dump -o /dev/fd/1")
         expect(problems, log.read_bytes() == want * 2, "dump -o /dev/fd/1 did not append")
+
+        # A pipe whose reader went away (| head): the view stops, exit 0, no message.
+        rfd, wfd = os.pipe()
+        os.close(rfd)
+        p = subprocess.run([str(nosco), "dump", "-i", str(trace), "events"], stdout=wfd,
+                           stderr=subprocess.PIPE, env=env, timeout=60)
+        os.close(wfd)
+        expect_exit(problems, p, 0, "dump into a closed pipe")
+        expect(problems, not p.stderr, "dump into a closed pipe said %r" % p.stderr)
         expect(problems, not list(d.glob("*.nosco-*")), "temporary files left behind")
     return problems
 

@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/internal.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "util/xalloc.h"
+
+static struct err err_dummy;
 
 static char tmpdir[] = "/tmp/nosco-test-dbt-store-XXXXXX";
 
@@ -216,7 +219,7 @@ static void test_block_streams(void **state)
 	free(path);
 }
 
-/* A file without blocks keeps schema 1; one with blocks is schema 2. */
+/* A file without blocks keeps schema 1; one with blocks is schema 3 (2 is refused). */
 static void test_schema_versions(void **state)
 {
 	char *p1 = xasprintf("%s/v1.trace", tmpdir), *p2 = xasprintf("%s/v2.trace", tmpdir);
@@ -238,8 +241,22 @@ static void test_schema_versions(void **state)
 	reader_close(r);
 	r = reader_open(p2, &err);
 	assert_non_null(r);
-	assert_int_equal(reader_schema(r), 2);
+	assert_int_equal(reader_schema(r), 3);
 	reader_close(r);
+	/* Schema 2 had no call index: refused with a message that says so. */
+	r = reader_open(p2, &err);
+	assert_non_null(r);
+	reader_close(r);
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
+		                 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_null(reader_open(p2, &err));
+	assert_non_null(strstr(err.msg, "older nosco (schema 2, without the call index)"));
 	/* Blocks must be chosen before any thread exists. */
 	s = store_create(p1, false, &err);
 	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
@@ -291,48 +308,165 @@ static char *write_call_tree(void)
 	return path;
 }
 
-/* Open @path with @plan: call id is found if and only if @have[id]. */
-static void check_plan(const char *path, const struct reader_calls_plan *plan, const bool have[4])
+/* The ids of the calls a cursor gives, ended by -1. */
+static void expect_ids(struct reader_cursor *c, const int64_t *ids)
 {
-	struct store_reader *r;
+	struct reader_call k;
+	struct err err;
+	size_t i = 0;
+
+	assert_non_null(c);
+	while (reader_call_next(c, &k, &err) > 0)
+		assert_int_equal(k.id, ids[i++]);
+	assert_int_equal(ids[i], -1);
+	reader_cursor_free(c);
+}
+
+/* The call index finds calls by id, by parent, by thread and the roots; counts come with them. */
+static void test_call_index(void **state)
+{
+	char *path = write_call_tree();
+	struct store_reader *r = reader_open(path, &err_dummy);
+	struct reader_thread_summary sum;
+	struct reader_cursor *cur;
 	struct reader_counts n;
 	struct reader_call c;
+	uint64_t kids, own;
 	struct err err;
 	int64_t id;
+	sqlite3 *db;
 
-	r = reader_open(path, &err);
+	(void)state;
 	assert_non_null(r);
-	reader_plan_calls(r, plan);
 	for (id = 0; id < 4; id++) {
-		int rc = reader_call_get(r, id, &c, &err);
-
-		assert_int_equal(rc, have[id] ? 0 : -1);
-		if (rc)
-			assert_int_equal(err.kind, ERR_NOT_FOUND);
+		assert_int_equal(reader_call_get(r, id, &c, &err), 0);
+		assert_int_equal(c.id, id);
 	}
-	/* The count is the file's, not the table's. */
+	assert_int_equal(reader_call_get(r, 4, &c, &err), -1);
+	assert_int_equal(err.kind, ERR_NOT_FOUND);
+	expect_ids(reader_calls_children(r, 0, &err), (int64_t[]){ 1, 3, -1 });
+	expect_ids(reader_calls_children(r, 1, &err), (int64_t[]){ 2, -1 });
+	expect_ids(reader_calls_children(r, 3, &err), (int64_t[]){ -1 });
+	expect_ids(reader_calls_roots(r, STORE_NONE, &err), (int64_t[]){ 0, -1 });
+	expect_ids(reader_calls_roots(r, 0, &err), (int64_t[]){ 0, -1 });
+	expect_ids(reader_calls_of_thread(r, 0, &err), (int64_t[]){ 0, 1, 2, 3, -1 });
+	expect_ids(reader_calls(r, &err), (int64_t[]){ 0, 1, 2, 3, -1 });
+	assert_int_equal(reader_call_child_after(r, 0, 1, &c, &err), 1);
+	assert_int_equal(c.id, 3);
+	assert_int_equal(reader_call_child_after(r, 0, 3, &c, &err), 0);
+	/* 0 runs [0, 100) and made 1 [10, 40) and 3 [50, 60) */
+	assert_int_equal(reader_call_get(r, 0, &c, &err), 0);
+	assert_int_equal(reader_call_counts(r, &c, &kids, &own, &err), 0);
+	assert_int_equal(kids, 2);
+	assert_int_equal(own, 60);
+	assert_int_equal(reader_thread_summary(r, 0, &sum, &err), 0);
+	assert_true(sum.stored);
+	assert_int_equal(sum.calls, 4);
+	assert_int_equal(sum.roots, 1);
+	assert_int_equal(sum.first_call, 0);
+	assert_int_equal(sum.last_call, 3);
 	assert_int_equal(reader_counts(r, &n, &err), 0);
 	assert_int_equal(n.calls, 4);
 	assert_null(reader_damage(r));
 	reader_close(r);
+	/* A summary that claims another root: the roots found say it is damaged. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE thread_stats SET roots = 2", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	cur = reader_calls_roots(r, 0, &err);
+	assert_non_null(cur);
+	assert_int_equal(reader_call_next(cur, &c, &err), 1);
+	assert_int_equal(reader_call_next(cur, &c, &err), -1);
+	assert_int_equal(err.kind, ERR_INPUT);
+	reader_cursor_free(cur);
+	reader_close(r);
+	free(path);
 }
 
-/* A plan keeps what a view reads: callers, a subtree to a depth, the roots. */
-static void test_calls_plan(void **state)
+/*
+ * More calls than a row of the index holds, under a root that runs
+ * through every write of the index (a row of calls, not a record):
+ * root 0 { 1, 2 { 3 }, 4, 5 { 6 }, ... }.
+ */
+static void test_call_index_rows(void **state)
 {
-	char *path = write_call_tree();
-	struct reader_calls_plan plan = { .need = READER_CALLS_ONE, .call = 2 };
+	char *path = xasprintf("%s/rows.trace", tmpdir);
+	struct store *s = store_create(path, false, &err_dummy);
+	struct store_reader *r;
+	struct reader_cursor *cur;
+	struct reader_thread_summary sum;
+	struct reader_call c;
+	struct err err;
+	uint64_t kids, own, n = 0, total = 3 * STORE_IX_BLOCK;
+	int64_t id, prev = 0;
+	sqlite3 *db;
+	uint32_t insn;
 
 	(void)state;
-	check_plan(path, &plan, (bool[]){ true, true, true, false });
-	plan = (struct reader_calls_plan){ .need = READER_CALLS_TREE, .call = 0, .levels = 1 };
-	check_plan(path, &plan, (bool[]){ true, true, false, true });
-	plan = (struct reader_calls_plan){ .need = READER_CALLS_TREE, .call = 1, .levels = 5 };
-	check_plan(path, &plan, (bool[]){ true, true, true, false });
-	plan = (struct reader_calls_plan){ .need = READER_CALLS_TOPS };
-	check_plan(path, &plan, (bool[]){ true, false, false, false });
-	plan = (struct reader_calls_plan){ .need = READER_CALLS_ALL };
-	check_plan(path, &plan, (bool[]){ true, true, true, true });
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	insn = intern(s, 0);
+	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
+	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
+	assert_int_equal(
+	        store_call_open(s,
+	                        &(struct store_call){
+	                                .thread = 0, .parent = STORE_NONE, .depth = 1, .pos = 0 },
+	                        &err),
+	        0);
+	for (id = 1; id <= (int64_t)total; id++) {
+		struct store_call k = { .thread = 0, .depth = 2, .pos = (uint64_t)id };
+		bool outer = id % 3 == 2;
+
+		k.parent = id % 3 == 0 ? id - 1 : 0;
+		k.depth = id % 3 == 0 ? 3 : 2;
+		append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
+		assert_int_equal(store_call_open(s, &k, &err), id);
+		if (outer)
+			continue;
+		assert_int_equal(
+		        store_call_close(s, id, STORE_END_RETURN, (uint64_t)id + 1, 1, &err), 0);
+		if (id % 3 == 0)
+			assert_int_equal(store_call_close(s, id - 1, STORE_END_RETURN,
+			                                  (uint64_t)id + 1, 1, &err),
+			                 0);
+		if (id == STORE_IX_BLOCK + 7)
+			assert_int_equal(store_commit(s, &err), 0);
+	}
+	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, total + 1, 1, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	/* A trace cut short has no summaries: they are counted. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM thread_stats", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	cur = reader_calls_children(r, 0, &err);
+	assert_non_null(cur);
+	while (reader_call_next(cur, &c, &err) > 0) {
+		assert_int_equal(c.parent, 0);
+		assert_true(c.id > prev && c.id % 3 != 0);
+		prev = c.id;
+		n++;
+	}
+	reader_cursor_free(cur);
+	assert_int_equal(n, 2 * total / 3);
+	assert_int_equal(reader_call_get(r, 0, &c, &err), 0);
+	assert_int_equal(reader_call_counts(r, &c, &kids, &own, &err), 0);
+	assert_int_equal(kids, n);
+	assert_int_equal(reader_call_get(r, (int64_t)total, &c, &err), 0);
+	assert_int_equal(c.parent, (int64_t)total - 1);
+	assert_int_equal(reader_thread_summary(r, 0, &sum, &err), 0);
+	assert_false(sum.stored);
+	assert_int_equal(sum.calls, total + 1);
+	assert_int_equal(sum.roots, 1);
+	assert_int_equal(sum.last_call, (int64_t)total);
+	assert_null(reader_damage(r));
+	reader_close(r);
 	free(path);
 }
 
@@ -358,9 +492,15 @@ static size_t record(uint8_t *out, uint64_t id_zz, uint64_t flags, uint64_t pare
 	p = store_varint_put(p, 0);
 	if (flags & 8)
 		p = store_varint_put(p, parent_delta);
-	/* depth, addr, site, ret_addr, pos_start (1), pos_end - pos_start, times */
-	for (k = 0; k < 8; k++)
-		p = store_varint_put(p, k == 4 ? store_zigzag(1) : k == 5 ? pos_len : 0);
+	/*
+	 * depth, addr, site, ret_addr, pos_start (1), pos_end - pos_start,
+	 * times, calls made, their instructions, ids_end - id (1)
+	 */
+	for (k = 0; k < 11; k++)
+		p = store_varint_put(p, k == 4    ? store_zigzag(1)
+		                        : k == 5  ? pos_len
+		                        : k == 10 ? 1
+		                                  : 0);
 	return (size_t)(p - out);
 }
 
@@ -392,7 +532,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_unpack),   cmocka_unit_test(test_block_streams),
 		cmocka_unit_test(test_schema_versions), cmocka_unit_test(test_callrec_damaged),
-		cmocka_unit_test(test_calls_plan),
+		cmocka_unit_test(test_call_index),      cmocka_unit_test(test_call_index_rows),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

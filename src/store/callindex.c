@@ -1,0 +1,188 @@
+/*
+ * The call index of schema 3 files (docs/trace-format.md, "Call index"):
+ * for every call id, where its record is (a row of calls, or a record of
+ * a call chunk) with its thread and parent, so that a
+ * reader finds one call, the calls of a thread or those a call made
+ * without decoding every chunk. The entries of the calls since the last
+ * write are kept here until each one's place is known: the writer makes
+ * it known by turning the calls still running into rows (as a commit
+ * does) when STORE_IX_BLOCK calls wait, so memory stays bounded however
+ * long the run. Also the per-thread summaries.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/writer-int.h"
+#include "util/xalloc.h"
+
+static int prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct err *err)
+{
+	if (*st)
+		return 0;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return store_sql_fail(s, "the call index", err);
+	return 0;
+}
+
+static struct store_thread_sum *sum_of(struct store *s, int64_t thread)
+{
+	static const struct store_thread_sum none = { .first = STORE_NONE, .last = STORE_NONE };
+
+	while (s->sums.len <= (size_t)thread)
+		vec_push(&s->sums, none);
+	return &s->sums.data[thread];
+}
+
+int store_ix_call(struct store *s, const struct store_call *c, struct err *err)
+{
+	struct store_ix_ent e = {
+		.seq = STORE_IX_PENDING,
+		.parent = c->parent >= 0 ? c->parent : STORE_NONE,
+		.thread = (uint32_t)c->thread,
+	};
+	struct store_thread_sum *sum = sum_of(s, c->thread);
+
+	vec_push(&s->ix, e);
+	if (sum->first == STORE_NONE)
+		sum->first = s->n_calls;
+	sum->last = s->n_calls;
+	sum->calls++;
+	sum->roots += c->parent < 0;
+	(void)err;
+	return 0;
+}
+
+bool store_ix_full(const struct store *s)
+{
+	return s->ix.len >= STORE_IX_BLOCK;
+}
+
+/*
+ * encode - the entries [from, from + n) of s->ix, each coded against the
+ * one before: calls that end in the order they began are the next record
+ * of the same chunk, which zstd folds to almost nothing.
+ */
+static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
+{
+	int64_t prev_seq = 0, prev_idx = -1;
+	uint8_t *p = out;
+	size_t i;
+
+	for (i = from; i < from + n; i++) {
+		const struct store_ix_ent *e = &s->ix.data[i];
+		int64_t id = s->ix_base + (int64_t)i;
+
+		if (e->seq == STORE_IX_ROW) {
+			p = store_varint_put(p, 0);
+		} else {
+			if (e->seq != prev_seq)
+				prev_idx = -1;
+			p = store_varint_put(p, 1 + store_zigzag(e->seq - prev_seq));
+			p = store_varint_put(p, store_zigzag(e->idx - prev_idx - 1));
+			prev_seq = e->seq;
+			prev_idx = e->idx;
+		}
+		p = store_varint_put(p, e->thread);
+		p = store_varint_put(p, e->parent >= 0 ? (uint64_t)(id - e->parent) : 0);
+	}
+	return (size_t)(p - out);
+}
+
+/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
+static int write_row(struct store *s, size_t from, size_t n, struct err *err)
+{
+	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
+	size_t len = encode(s, from, n, raw), z, bound = ZSTD_compressBound(len);
+	int rc;
+
+	if (bound > s->ixbuf_cap) {
+		s->ixbuf_cap = bound;
+		s->ixbuf = xrealloc(s->ixbuf, bound);
+	}
+	/* With a checksum: a flipped bit must not move a call to another parent unseen. */
+	z = ZSTD_compress2(s->zix, s->ixbuf, s->ixbuf_cap, raw, len);
+	free(raw);
+	if (ZSTD_isError(z))
+		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+	sqlite3_bind_int64(s->ix_st, 1, s->ix_base + (int64_t)from);
+	sqlite3_bind_int64(s->ix_st, 2, (int64_t)n);
+	sqlite3_bind_blob(s->ix_st, 3, s->ixbuf, (int)z, SQLITE_STATIC);
+	rc = sqlite3_step(s->ix_st);
+	sqlite3_reset(s->ix_st);
+	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call index", err);
+}
+
+int store_ix_write(struct store *s, struct err *err)
+{
+	size_t i, n;
+
+	if (!s->ix.len)
+		return 0;
+	if (prepare(s, &s->ix_st, "INSERT INTO call_index(first, count, data) VALUES (?1, ?2, ?3)",
+	            err))
+		return -1;
+	if (!s->zix) {
+		s->zix = ZSTD_createCCtx();
+		if (!s->zix ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_checksumFlag, 1)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_compressionLevel,
+		                                        STORE_ZSTD_LEVEL_BLOCKS)))
+			return err_set(err, ERR_INTERNAL, "store: cannot set up zstd");
+	}
+	for (i = 0; i < s->ix.len; i++)
+		if (s->ix.data[i].seq == STORE_IX_PENDING)
+			return err_set(err, ERR_INTERNAL, "store: call %lld has no place yet",
+			               (long long)(s->ix_base + (int64_t)i));
+	for (i = 0; i < s->ix.len; i += n) {
+		n = s->ix.len - i < STORE_IX_BLOCK ? s->ix.len - i : STORE_IX_BLOCK;
+		if (write_row(s, i, n, err))
+			return -1;
+	}
+	s->ix_base += (int64_t)s->ix.len;
+	s->ix.len = 0;
+	return 0;
+}
+
+int store_ix_summaries(struct store *s, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t t;
+
+	if (prepare(s, &st,
+	            "INSERT OR REPLACE INTO thread_stats(thread, calls, roots, first_call, "
+	            "last_call, insns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	            err))
+		return -1;
+	for (t = 0; t < s->n_threads; t++) {
+		const struct store_thread_sum *sum = sum_of(s, t);
+
+		sqlite3_bind_int64(st, 1, t);
+		sqlite3_bind_int64(st, 2, (int64_t)sum->calls);
+		sqlite3_bind_int64(st, 3, (int64_t)sum->roots);
+		store_bind_id(st, 4, sum->first);
+		store_bind_id(st, 5, sum->last);
+		store_bind_u64(st, 6, s->streams.data[t].pos);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return store_sql_fail(s, "the thread summaries", err);
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void store_ix_finalize(struct store *s)
+{
+	sqlite3_finalize(s->ix_st);
+	sqlite3_finalize(s->crow_close_st);
+	s->ix_st = s->crow_close_st = NULL;
+}
+
+void store_ix_fini(struct store *s)
+{
+	vec_free(&s->ix);
+	vec_free(&s->sums);
+	ZSTD_freeCCtx(s->zix);
+	free(s->ixbuf);
+}
