@@ -29,6 +29,8 @@ static const char dump_usage[] =
         "  exec-trace CALL_ID        the instructions a call executed, as assembly\n"
         "  binary-info [SUFFIX]      the binaries that were loaded\n"
         "  calls                     one line per call, to find call ids\n"
+        "  report                    one line per function: calls, instructions, time\n"
+        "  graph FUNCTION            a function's callers and callees\n"
         "  events                    every record of the file, in order\n"
         "\n"
         "Options:\n"
@@ -62,6 +64,8 @@ static const struct {
 	{ "exec-trace", view_exec_trace, view_exec_trace_usage },
 	{ "binary-info", view_binary_info, view_binary_info_usage },
 	{ "calls", view_calls, view_calls_usage },
+	{ "report", view_report, view_report_usage },
+	{ "graph", view_graph, view_graph_usage },
 	{ "events", view_events, view_events_usage },
 };
 

@@ -209,6 +209,13 @@ static struct view_binary *find_binary(struct view_syms *s, uint64_t addr, uint6
 	return any;
 }
 
+int64_t view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time)
+{
+	struct view_binary *vb = s->enabled ? find_binary(s, addr, time) : NULL;
+
+	return vb ? vb - s->bins.data : -1;
+}
+
 /*
  * A name decoded from a stripped executable's entry code (main, _start)
  * has no size: it names its own address, not the code that follows it up
