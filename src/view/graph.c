@@ -143,8 +143,7 @@ int view_graph(const struct view_args *a, struct err *err)
 		view_format_wall(g.target->wall_ns, wall);
 		fprintf(v.out,
 		        "%s  calls=%" PRIu64 "  total=%" PRIu64 "  self=%" PRIu64 "  wall=%s\n",
-		        g.target->name, g.target->calls, g.target->total, g.target->self,
-		        wall + strspn(wall, " "));
+		        g.target->name, g.target->calls, g.target->total, g.target->self, wall);
 		print_edges(&v, "callers", &g.callers, &g.root);
 		print_edges(&v, "callees", &g.callees, &(struct edge){ 0 });
 	} else if (v.first.kind == ERR_NONE) {

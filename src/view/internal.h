@@ -360,7 +360,7 @@ typedef void view_func_call_fn(struct view_ctx *v, const struct view_func_call *
 void view_funcs_walk(struct view_ctx *v, struct view_funcs *f, view_func_call_fn *visit, void *arg);
 void view_funcs_fini(struct view_funcs *f);
 
-/* view_format_wall - a wall time as report prints it, 10 characters: " 35.210 us" */
+/* view_format_wall - a wall time as report prints it: "35.210 us", "3 ns" */
 void view_format_wall(uint64_t ns, char buf[static 16]);
 
 /* view_num_width - the width of a column of numbers up to v, at least min */

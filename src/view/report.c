@@ -45,22 +45,22 @@ static int cmp_rows(const void *pa, const void *pb)
 	return strcmp(a->fn->name, b->fn->name);
 }
 
-/* Wall times in the largest unit under 1000 (ns, us, ms, s), 10 characters. */
+/* Wall times in the largest unit under 1000 (ns, us, ms, s): "35.210 us". */
 void view_format_wall(uint64_t ns, char buf[static 16])
 {
-	static const char *const units[] = { "ns", "us", "ms", "s " };
+	static const char *const units[] = { "ns", "us", "ms", "s" };
 	double t = (double)ns;
 	size_t u = 0;
 
 	if (ns < 1000) {
-		snprintf(buf, 16, "%7" PRIu64 " ns", ns);
+		snprintf(buf, 16, "%" PRIu64 " ns", ns);
 		return;
 	}
 	while (t >= 1000 && u < 3) {
 		t /= 1000;
 		u++;
 	}
-	snprintf(buf, 16, "%7.3f %s", t, units[u]);
+	snprintf(buf, 16, "%.3f %s", t, units[u]);
 }
 
 /* As wide as the largest number, or its header. */
@@ -90,7 +90,7 @@ static void print_report(struct view_ctx *v, const struct row *rows, size_t n)
 	        "WALL");
 	for (i = 0; i < n; i++) {
 		view_format_wall(rows[i].fn->wall_ns, wall);
-		fprintf(v->out, "%*" PRIu64 "  %*" PRIu64 "  %*" PRIu64 "  %s  %s\n", cw,
+		fprintf(v->out, "%*" PRIu64 "  %*" PRIu64 "  %*" PRIu64 "  %10s  %s\n", cw,
 		        rows[i].fn->calls, tw, rows[i].fn->total, sw, rows[i].fn->self, wall,
 		        rows[i].fn->name);
 	}
