@@ -10,6 +10,9 @@
 
 #include "util/err.h"
 
+struct outfile;
+struct store_reader;
+
 enum {
 	EXIT_OK = 0,
 	EXIT_FAILURE_INPUT = 1, /* dump: the trace or a named part of it is bad or missing */
@@ -21,6 +24,7 @@ enum {
 
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /**
  * cmd_usage_error - report a command-line mistake
@@ -43,5 +47,16 @@ int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 
 /* cmd_fail - print the recorded error as one line; return its exit code for @cmd */
 int cmd_fail(const struct err *e);
+
+/*
+ * cmd_open_output - open -o OUT (util/outfile.h), standard output when
+ * name is NULL; ERR_USAGE when OUT is the trace being read (@input) or
+ * cannot be written as asked. A regular OUT is replaced only when the
+ * caller keeps the output at outfile_close().
+ */
+int cmd_open_output(struct outfile *out, const char *name, const char *input, struct err *err);
+
+/* cmd_warn_unfinished - say, before any output, that a trace does not hold a whole run */
+void cmd_warn_unfinished(struct store_reader *r, const char *input);
 
 #endif

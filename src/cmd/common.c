@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "store/reader.h"
 #include "util/log.h"
+#include "util/outfile.h"
 
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -65,4 +68,48 @@ int cmd_fail(const struct err *e)
 	default:
 		return EXIT_NOSCO;
 	}
+}
+
+/*
+ * Once and before any output: the calls still running show end=open (or
+ * end=killed after an error), which is not how the program went on.
+ */
+void cmd_warn_unfinished(struct store_reader *r, const char *input)
+{
+	switch (reader_end(r)) {
+	case READER_END_LIVE:
+		log_warn("%s is still being written by nosco; showing its last commit, where "
+		         "running calls show end=open",
+		         input);
+		break;
+	case READER_END_MISSING:
+		log_warn(
+		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
+		        "disk); showing its last commit, where running calls show end=open",
+		        input);
+		break;
+	case READER_END_FAILED:
+		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
+		         "running "
+		         "then show end=killed",
+		         input);
+		break;
+	case READER_END_WRITTEN:
+		/* a rollback that left a finished run: only the rollback to tell */
+		if (reader_recovered(r))
+			log_warn("%s was not closed by nosco (was it killed?); showing its last "
+			         "commit",
+			         input);
+		break;
+	}
+}
+
+int cmd_open_output(struct outfile *out, const char *name, const char *input, struct err *err)
+{
+	struct stat a, b;
+
+	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
+	return outfile_open(out, name, err);
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -198,41 +197,6 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 	return 0;
 }
 
-/*
- * Say, once and before the view, that the trace does not hold a whole run:
- * its calls still running show end=open (or end=killed after an error),
- * which is not how the program went on.
- */
-static void warn_unfinished(struct store_reader *r, const char *input)
-{
-	switch (reader_end(r)) {
-	case READER_END_LIVE:
-		log_warn("%s is still being written by nosco; showing its last commit, where "
-		         "running calls show end=open",
-		         input);
-		break;
-	case READER_END_MISSING:
-		log_warn(
-		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
-		        "disk); showing its last commit, where running calls show end=open",
-		        input);
-		break;
-	case READER_END_FAILED:
-		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
-		         "running "
-		         "then show end=killed",
-		         input);
-		break;
-	case READER_END_WRITTEN:
-		/* a rollback that left a finished run: only the rollback to tell */
-		if (reader_recovered(r))
-			log_warn("%s was not closed by nosco (was it killed?); showing its last "
-			         "commit",
-			         input);
-		break;
-	}
-}
-
 /* Views report what the user should know (a binary missing on disk) through this. */
 static void warn_view(void *ctx, const char *msg)
 {
@@ -247,22 +211,6 @@ static int view_usage_error(const char *view, const char *msg)
 
 	snprintf(cmd, sizeof(cmd), "dump %s", view);
 	return cmd_usage_error(cmd, "%s", msg);
-}
-
-/*
- * open_output - where a dump goes (util/outfile.h), stdout without -o. A
- * regular OUT is replaced only when the dump wrote something, so a dump
- * that failed at once (no such call) never replaces a good file with an
- * empty one; the trace being read is never overwritten.
- */
-static int open_output(struct outfile *out, const char *name, const char *input, struct err *err)
-{
-	struct stat a, b;
-
-	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino)
-		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
-	return outfile_open(out, name, err);
 }
 
 /* Run the view on the opened trace, writing to out (closed here). */
@@ -318,7 +266,7 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	int ret;
 
 	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
-	if (open_output(&out, o->output, o->input, &err)) {
+	if (cmd_open_output(&out, o->output, o->input, &err)) {
 		if (err.kind == ERR_USAGE)
 			return cmd_usage_error("dump", "%s", err.msg);
 		log_error("%s", err.msg);
@@ -332,7 +280,7 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	}
 	/* A damaged file ends with the error saying so, which is what matters. */
 	if (!reader_damage(r))
-		warn_unfinished(r, o->input);
+		cmd_warn_unfinished(r, o->input);
 	ret = run_view(v, o, r, &out, argc, argv);
 	reader_close(r);
 	return ret;

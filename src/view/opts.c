@@ -171,8 +171,8 @@ static const struct {
 
 #define NOPTS (sizeof(table) / sizeof(table[0]))
 
-/* A decimal number without sign, at most max. */
-static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
+/* A decimal number without sign, at most max (view.h). */
+int view_parse_num(const char *s, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v;
 	char *end;
@@ -198,9 +198,9 @@ static int parse_range(const char *s, struct view_opts *o)
 	if (!dots)
 		return -1;
 	head = strndup(s, (size_t)(dots - s));
-	rc = !head || parse_num(head, UINT64_MAX - 1, &from);
+	rc = !head || view_parse_num(head, UINT64_MAX - 1, &from);
 	free(head);
-	if (rc || (dots[2] && parse_num(dots + 2, UINT64_MAX - 1, &to)) || from > to)
+	if (rc || (dots[2] && view_parse_num(dots + 2, UINT64_MAX - 1, &to)) || from > to)
 		return -1;
 	o->has_range = true;
 	o->range_from = from;
@@ -269,7 +269,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->backtrace = true;
 		return 0;
 	case 'd':
-		if (parse_num(optarg, UINT32_MAX, &v))
+		if (view_parse_num(optarg, UINT32_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "--depth needs a number of levels (0 or more), not '%s'",
 			               optarg);
@@ -277,7 +277,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->depth = (uint32_t)v;
 		return 0;
 	case 't':
-		if (parse_num(optarg, INT_MAX, &v))
+		if (view_parse_num(optarg, INT_MAX, &v))
 			return err_set(err, ERR_USAGE, "--thread needs a Linux thread id, not '%s'",
 			               optarg);
 		o->has_thread = true;
@@ -287,7 +287,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->glob = optarg;
 		return 0;
 	case 'm':
-		if (parse_num(optarg, UINT64_MAX, &v))
+		if (view_parse_num(optarg, UINT64_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "--min-insns needs a number of instructions, not '%s'",
 			               optarg);
@@ -304,7 +304,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 	case 'S':
 		return parse_sort(optarg, o, err);
 	case 'l':
-		if (parse_num(optarg, UINT64_MAX, &v))
+		if (view_parse_num(optarg, UINT64_MAX, &v))
 			return err_set(err, ERR_USAGE, "--limit needs a number of lines, not '%s'",
 			               optarg);
 		o->has_limit = true;
@@ -330,7 +330,7 @@ static int parse_positional(const struct view_spec *spec, int argc, char **argv,
 		if (!arg)
 			return err_set(err, ERR_USAGE,
 			               "missing CALL_ID (the calls view lists them)");
-		if (parse_num(arg, INT64_MAX, &v))
+		if (view_parse_num(arg, INT64_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "invalid call id '%s' (call ids are numbers from 0)", arg);
 		o->has_call = true;
@@ -339,7 +339,7 @@ static int parse_positional(const struct view_spec *spec, int argc, char **argv,
 	case VIEW_POS_TID:
 		if (!arg)
 			break;
-		if (parse_num(arg, INT_MAX, &v))
+		if (view_parse_num(arg, INT_MAX, &v))
 			return err_set(err, ERR_USAGE, "invalid thread id '%s'", arg);
 		o->has_thread = true;
 		o->tid = (int)v;

@@ -121,6 +121,9 @@ extern const char view_calls_usage[];
 extern const char view_report_usage[];
 extern const char view_graph_usage[];
 
+/* view_parse_num - a decimal number without sign, at most max: 0, or -1 */
+int view_parse_num(const char *s, unsigned long long max, unsigned long long *out);
+
 /**
  * view_check_args - check a view's arguments without reading any trace
  * @argc: the view's arguments, argv[0] being its name

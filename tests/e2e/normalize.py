@@ -62,6 +62,9 @@ ID_PATTERNS = {
     "binary-info": _KDL_IDS,
     "calls": _KDL_IDS,
     "cmd": [r"\b(?:thread|process|pid) (\d+)\b"],
+    # nosco export (view_of() gives "export"): chrome's JSON, callgrind's header
+    "export": [r"\"(?:pid|tid)\":(\d+)", r"\"thread (\d+)\"", r"^(?:pid|thread): (\d+)",
+               r"\bthread (\d+)\b"],
 }
 
 # Values that are times: the group is replaced by <TIME>.

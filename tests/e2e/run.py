@@ -722,13 +722,17 @@ class Engine:
         norm = self.normalizer(tmp)
         for view in case.views:
             words = [self.subst(w, tmp) for w in view]
-            d = self.run([self.nosco, "dump", "-i", tmp / "out.trace"] + words,
+            # "export -f FORMAT ..." is nosco export's output, the rest dump views
+            cmd = words[0] if words[0] == "export" else "dump"
+            d = self.run([self.nosco, cmd, "-i", tmp / "out.trace"]
+                         + (words[1:] if cmd == "export" else words),
                          deadline - time.monotonic(), tmp)
             rel = case.name + "." + view_file(view)
             if d.timed_out or d.exit != 0:
                 ok = False
-                details.append("nosco dump %s %s" % (" ".join(view), "timed out" if d.timed_out
-                                                    else "exited %d" % d.exit))
+                details.append("nosco %s %s %s" % (cmd, " ".join(view[cmd == "export":]),
+                                                   "timed out" if d.timed_out
+                                                   else "exited %d" % d.exit))
                 details.extend(tail(d.stderr))
                 continue
             bad_kdl = self.check_kdl(view, d.stdout, tmp / (rel + ".kdl"))

@@ -1,0 +1,24 @@
+/*
+ * The export formats, by name: `nosco export -f NAME`. The usage text of
+ * the command lists this table (export.h says how to add a format).
+ */
+#include <string.h>
+
+#include "export/export.h"
+
+const struct export_format export_formats[] = {
+	{ "chrome", "Trace Event JSON: Perfetto UI, chrome://tracing, speedscope", export_chrome,
+	  EXPORT_FLAG_CLOCK },
+};
+
+const size_t export_format_count = sizeof(export_formats) / sizeof(export_formats[0]);
+
+const struct export_format *export_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < export_format_count; i++)
+		if (!strcmp(export_formats[i].name, name))
+			return &export_formats[i];
+	return NULL;
+}
