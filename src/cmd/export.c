@@ -204,8 +204,10 @@ static int export(const struct export_format *f, struct export_opts *o)
 	struct err err, werr;
 	int rc;
 
+	bool dir = f->flags & EXPORT_FLAG_DIR; /* the format writes OUT itself */
+
 	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
-	if (cmd_open_output(&out, o->a.out_path, o->input, &err)) {
+	if (!dir && cmd_open_output(&out, o->a.out_path, o->input, &err)) {
 		if (err.kind == ERR_USAGE)
 			return cmd_usage_error("export", "%s", err.msg);
 		log_error("%s", err.msg);
@@ -213,13 +215,14 @@ static int export(const struct export_format *f, struct export_opts *o)
 	}
 	o->a.reader = reader_open(o->input, &err);
 	if (!o->a.reader) {
-		outfile_close(&out, false, NULL);
+		if (!dir)
+			outfile_close(&out, false, NULL);
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
 	if (!reader_damage(o->a.reader))
 		cmd_warn_unfinished(o->a.reader, o->input);
-	o->a.out = out.f;
+	o->a.out = dir ? NULL : out.f;
 	o->a.warn = warn;
 	rc = export_run(f, &o->a, &err);
 	if (!rc && reader_damage(o->a.reader))
@@ -228,7 +231,7 @@ static int export(const struct export_format *f, struct export_opts *o)
 	reader_close(o->a.reader);
 	/* Damage still gives a whole file of what could be read; other errors leave OUT as it was.
 	 */
-	if (outfile_close(&out, !rc || err.kind == ERR_INPUT, &werr)) {
+	if (!dir && outfile_close(&out, !rc || err.kind == ERR_INPUT, &werr)) {
 		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}

@@ -79,6 +79,7 @@ enum {
 	EXPORT_FLAG_HITS = 1 << 1,  /* --hits applies */
 	EXPORT_FLAG_FILE = 1 << 2,  /* binary or multi-file output: -o OUT is required */
 	EXPORT_FLAG_LINES = 1 << 3, /* it shows source lines: the symbolizer reads DWARF */
+	EXPORT_FLAG_DIR = 1 << 4,   /* OUT is a directory the format writes (outdir.h): out is NULL */
 };
 
 /* What an exporter has at hand while it runs (export_begin() fills it). */
@@ -176,5 +177,6 @@ int export_chrome(struct export_ctx *x, struct err *err);
 int export_folded(struct export_ctx *x, struct err *err);
 int export_drcov(struct export_ctx *x, struct err *err);
 int export_callgrind(struct export_ctx *x, struct err *err);
+int export_uftrace(struct export_ctx *x, struct err *err);
 
 #endif

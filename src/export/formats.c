@@ -9,6 +9,8 @@
 const struct export_format export_formats[] = {
 	{ "chrome", "Trace Event JSON: Perfetto UI, chrome://tracing, speedscope", export_chrome,
 	  EXPORT_FLAG_CLOCK },
+	{ "uftrace", "a uftrace.data directory: uftrace replay, report, graph, tui", export_uftrace,
+	  EXPORT_FLAG_CLOCK | EXPORT_FLAG_FILE | EXPORT_FLAG_DIR },
 };
 
 const size_t export_format_count = sizeof(export_formats) / sizeof(export_formats[0]);

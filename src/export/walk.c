@@ -85,7 +85,7 @@ static int leave(struct root_walk *rw, struct err *err)
 		if (p->call.open && f->time_end > p->time_end)
 			p->time_end = f->time_end;
 	}
-	if (ferror(rw->x->a->out))
+	if (rw->x->a->out && ferror(rw->x->a->out))
 		return err_set(err, ERR_IO, "cannot write the output");
 	return 0;
 }
