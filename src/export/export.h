@@ -79,7 +79,7 @@ enum {
 	EXPORT_FLAG_HITS = 1 << 1,  /* --hits applies */
 	EXPORT_FLAG_FILE = 1 << 2,  /* binary or multi-file output: -o OUT is required */
 	EXPORT_FLAG_LINES = 1 << 3, /* it shows source lines: the symbolizer reads DWARF */
-	EXPORT_FLAG_DIR = 1 << 4,   /* OUT is a directory the format writes (outdir.h): out is NULL */
+	EXPORT_FLAG_DIR = 1 << 4, /* OUT is a directory the format writes (outdir.h): out is NULL */
 };
 
 /* What an exporter has at hand while it runs (export_begin() fills it). */
@@ -126,6 +126,13 @@ int export_tid(const struct export_ctx *x, int64_t thread);
 
 /* export_name - a call's function as the views name it, in x->name (valid until the next use) */
 const char *export_name(struct export_ctx *x, const struct reader_call *c);
+
+/*
+ * export_func_key - a key for the call's function (its entry address and
+ * the binary mapped there), 0 when it has none (no binary there); @bin,
+ * unless NULL, receives the binary's index in x->syms.bins (-1 for none)
+ */
+uint64_t export_func_key(struct export_ctx *x, const struct reader_call *c, int64_t *bin);
 
 /* One open call of the walk. */
 struct export_frame {
@@ -178,5 +185,6 @@ int export_folded(struct export_ctx *x, struct err *err);
 int export_drcov(struct export_ctx *x, struct err *err);
 int export_callgrind(struct export_ctx *x, struct err *err);
 int export_uftrace(struct export_ctx *x, struct err *err);
+int export_perfetto(struct export_ctx *x, struct err *err);
 
 #endif

@@ -11,6 +11,8 @@ const struct export_format export_formats[] = {
 	  EXPORT_FLAG_CLOCK },
 	{ "uftrace", "a uftrace.data directory: uftrace replay, report, graph, tui", export_uftrace,
 	  EXPORT_FLAG_CLOCK | EXPORT_FLAG_FILE | EXPORT_FLAG_DIR },
+	{ "perfetto", "Perfetto's protobuf trace: Perfetto UI, trace_processor", export_perfetto,
+	  EXPORT_FLAG_CLOCK | EXPORT_FLAG_FILE },
 };
 
 const size_t export_format_count = sizeof(export_formats) / sizeof(export_formats[0]);

@@ -19,7 +19,8 @@ struct export_outdir {
 	char *tmp;       /* the directory being written */
 };
 
-/* export_outdir_open - check OUT and create the new directory; ERR_USAGE for an OUT not to replace */
+/* export_outdir_open - check OUT and create the new directory; ERR_USAGE for an OUT not to replace
+ */
 int export_outdir_open(struct export_outdir *o, const char *out, struct err *err);
 
 /* export_outdir_file - create a file of the new directory (or append to it), or NULL with err */

@@ -28,12 +28,12 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-#define UFT_VERSION 4
-#define UFT_HEADER_SIZE 40
+#define UFT_VERSION      4
+#define UFT_HEADER_SIZE  40
 #define UFT_RECORD_MAGIC 5
-#define UFT_DEPTH_MAX 1023
-#define UFT_MAX_STACK 1024
-#define UFT_ADDR_MASK ((1ULL << 48) - 1)
+#define UFT_DEPTH_MAX    1023
+#define UFT_MAX_STACK    1024
+#define UFT_ADDR_MASK    ((1ULL << 48) - 1)
 
 /* Feature bits of the header. */
 enum {
@@ -86,18 +86,18 @@ static void put_u64(FILE *f, uint64_t v)
 static void record(FILE *f, uint64_t time, unsigned type, uint32_t depth, uint64_t addr)
 {
 	put_u64(f, time);
-	put_u64(f, type | UFT_RECORD_MAGIC << 3 | (uint64_t)depth << 6 |
-	                   (addr & UFT_ADDR_MASK) << 16);
+	put_u64(f,
+	        type | UFT_RECORD_MAGIC << 3 | (uint64_t)depth << 6 | (addr & UFT_ADDR_MASK) << 16);
 }
 
 /* Remember the call's function for the .sym files, once per address and binary. */
 static void note_symbol(struct export_ctx *x, struct uftrace *u, const struct reader_call *c)
 {
-	int64_t bin = view_sym_binary_at(&x->syms, c->addr, c->time_start);
-	uint64_t key = (c->addr & UFT_ADDR_MASK) ^ (uint64_t)(bin + 1) << 48;
+	int64_t bin;
+	uint64_t key = export_func_key(x, c, &bin);
 	struct uft_sym s;
 
-	if (bin < 0 || bin >= 0xffff || hashmap_get(&u->seen, key))
+	if (!key || hashmap_get(&u->seen, key))
 		return;
 	s.bin = bin;
 	s.off = c->addr - x->syms.bins.data[bin].start;
@@ -214,7 +214,8 @@ static size_t write_sym_file(struct export_ctx *x, struct uftrace *u, size_t fro
 			fprintf(f, "# build-id: %s\n", bid.buf);
 		sb_fini(&bid);
 		for (i = from; i < to; i++)
-			fprintf(f, "%016" PRIx64 " T %s\n", u->syms.data[i].off, u->syms.data[i].name);
+			fprintf(f, "%016" PRIx64 " T %s\n", u->syms.data[i].off,
+			        u->syms.data[i].name);
 		/* the end of the last one: uftrace sizes each function up to the next symbol */
 		fprintf(f, "%016" PRIx64 " ? __sym_end\n", u->syms.data[to - 1].off + 1);
 		if (export_outdir_close_file(&u->dir, f, name, err))
@@ -366,8 +367,8 @@ static void put_record_date(FILE *f, const struct export_ctx *x)
 static int write_info(struct export_ctx *x, struct uftrace *u, struct err *err)
 {
 	FILE *f = export_outdir_file(&u->dir, "info", err);
-	uint64_t mask = UFT_INFO_EXE_NAME | UFT_INFO_CMDLINE | UFT_INFO_TASKINFO |
-	                UFT_INFO_RECORD_DATE;
+	uint64_t mask =
+	        UFT_INFO_EXE_NAME | UFT_INFO_CMDLINE | UFT_INFO_TASKINFO | UFT_INFO_RECORD_DATE;
 	int status = exit_status(x), ntids = 0;
 	size_t i;
 
@@ -417,12 +418,12 @@ static int write_all(struct export_ctx *x, struct uftrace *u, struct err *err)
 	}
 	if (u->too_deep && x->a->warn) {
 		snprintf(msg, sizeof(msg),
-		         "%" PRIu64 " calls more than %d levels deep are left out (uftrace's limit)",
+		         "%" PRIu64
+		         " calls more than %d levels deep are left out (uftrace's limit)",
 		         u->too_deep, UFT_DEPTH_MAX);
 		x->a->warn(x->a->warn_ctx, msg);
 	}
-	return write_symbols(x, u, err) || write_tasks(x, u, err) || write_info(x, u, err) ? -1
-	                                                                                   : 0;
+	return write_symbols(x, u, err) || write_tasks(x, u, err) || write_info(x, u, err) ? -1 : 0;
 }
 
 int export_uftrace(struct export_ctx *x, struct err *err)

@@ -1,0 +1,212 @@
+/*
+ * perfetto: Perfetto's own protobuf trace (docs/export.md), for traces
+ * too big for the JSON of `chrome`: https://ui.perfetto.dev and
+ * trace_processor open it. The file is a stream of TracePackets
+ * (perfetto.proto, compiled by protoc-c), each packed as one entry of a
+ * Trace's repeated `packet` field, so that the packets concatenate into
+ * one Trace:
+ *
+ *	track_descriptor  the process (uuid 1), then one track per thread
+ *	track_event       SLICE_BEGIN when a call begins (its function's name
+ *	                  interned: the name goes once into the packet's
+ *	                  interned_data, later slices give its iid), with
+ *	                  call_id and insns as debug annotations; SLICE_END
+ *	                  when it ends
+ *
+ * Packets go out as the walk goes: memory holds the interned names (one
+ * per function), never the calls. Timestamps are the --clock axis: one
+ * nanosecond per instruction, or the recorded nanoseconds from the start.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/export.h"
+#include "export/perfetto.pb-c.h"
+#include "util/hashmap.h"
+#include "util/xalloc.h"
+
+#define SEQUENCE_ID  1 /* every packet is of one sequence */
+#define PROCESS_UUID 1 /* the process track; thread tracks are 2 + the nosco thread id */
+
+/* A ProtobufCBuffer that writes to the output as the message is packed. */
+struct file_buffer {
+	ProtobufCBuffer base;
+	FILE *out;
+};
+
+static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	fwrite(data, 1, len, ((struct file_buffer *)b)->out);
+}
+
+struct perfetto {
+	struct file_buffer buf;
+	struct hashmap iids; /* function (export_func_key) -> its name's iid */
+	uint64_t next_iid;
+	bool first; /* the first packet clears the sequence's incremental state */
+};
+
+/* One packet, as a Trace of one packet: concatenated, they are one Trace. */
+static void emit(struct perfetto *p, Perfetto__Protos__TracePacket *pkt)
+{
+	Perfetto__Protos__Trace trace = PERFETTO__PROTOS__TRACE__INIT;
+
+	pkt->has_trusted_packet_sequence_id = true;
+	pkt->trusted_packet_sequence_id = SEQUENCE_ID;
+	if (p->first) {
+		pkt->has_sequence_flags = true;
+		pkt->sequence_flags =
+		        PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED;
+		p->first = false;
+	}
+	trace.n_packet = 1;
+	trace.packet = &pkt;
+	perfetto__protos__trace__pack_to_buffer(&trace, &p->buf.base);
+}
+
+static uint64_t thread_uuid(int64_t thread)
+{
+	return 2 + (uint64_t)thread;
+}
+
+static void process_track(struct export_ctx *x, struct perfetto *p)
+{
+	Perfetto__Protos__TracePacket pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+	Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
+	const char *program = reader_meta_text(x->r, "program");
+	size_t i, n = reader_argc(x->r), len;
+	char **argv = xcalloc(n ? n : 1, sizeof(*argv));
+	int64_t pid;
+
+	for (i = 0; i < n; i++) {
+		const char *arg = reader_argv(x->r, i, &len);
+
+		argv[i] = xstrndup(arg, len);
+	}
+	pd.has_pid = !reader_meta_int(x->r, "pid", &pid);
+	pd.pid = (int32_t)pid;
+	pd.n_cmdline = n;
+	pd.cmdline = argv;
+	pd.process_name = (char *)(program ? program : "nosco trace");
+	td.has_uuid = true;
+	td.uuid = PROCESS_UUID;
+	td.process = &pd;
+	pkt.track_descriptor = &td;
+	emit(p, &pkt);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static void thread_tracks(struct export_ctx *x, struct perfetto *p)
+{
+	const struct reader_thread *t;
+	int64_t pid;
+	char name[32];
+
+	if (reader_meta_int(x->r, "pid", &pid))
+		pid = 0;
+	vec_foreach (&x->threads, t) {
+		Perfetto__Protos__TracePacket pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+		Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+		Perfetto__Protos__ThreadDescriptor th = PERFETTO__PROTOS__THREAD_DESCRIPTOR__INIT;
+
+		if (x->a->has_thread && t->tid != x->a->tid)
+			continue;
+		snprintf(name, sizeof(name), "thread %d", t->tid);
+		th.has_pid = th.has_tid = true;
+		th.pid = (int32_t)pid;
+		th.tid = t->tid;
+		th.thread_name = name;
+		td.has_uuid = td.has_parent_uuid = true;
+		td.uuid = thread_uuid(t->id);
+		td.parent_uuid = PROCESS_UUID;
+		td.thread = &th;
+		pkt.track_descriptor = &td;
+		emit(p, &pkt);
+	}
+}
+
+static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
+{
+	struct export_ctx *x = w->x;
+	struct perfetto *p = w->ctx;
+	Perfetto__Protos__TracePacket pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	Perfetto__Protos__InternedData in = PERFETTO__PROTOS__INTERNED_DATA__INIT;
+	Perfetto__Protos__EventName name = PERFETTO__PROTOS__EVENT_NAME__INIT;
+	Perfetto__Protos__EventName *names[1] = { &name };
+	Perfetto__Protos__DebugAnnotation id = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
+	Perfetto__Protos__DebugAnnotation insns = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
+	Perfetto__Protos__DebugAnnotation *args[2] = { &id, &insns };
+	uint64_t key = export_func_key(x, &f->call, NULL);
+	uintptr_t iid = key ? (uintptr_t)hashmap_get(&p->iids, key) : 0;
+
+	(void)err;
+	if (!iid) {
+		/* a new name: it goes with this packet (a function with no key, each time) */
+		iid = (uintptr_t)++p->next_iid;
+		if (key)
+			hashmap_put(&p->iids, key, (void *)iid);
+		name.has_iid = true;
+		name.iid = iid;
+		name.name = (char *)export_name(x, &f->call);
+		in.n_event_names = 1;
+		in.event_names = names;
+		pkt.interned_data = &in;
+	}
+	id.name = "call_id";
+	id.has_uint_value = true;
+	id.uint_value = (uint64_t)f->call.id;
+	insns.name = "insns";
+	insns.has_uint_value = true;
+	insns.uint_value = f->call.pos_end - f->call.pos_start;
+	ev.has_type = ev.has_name_iid = ev.has_track_uuid = true;
+	ev.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN;
+	ev.name_iid = iid;
+	ev.track_uuid = thread_uuid(f->call.thread);
+	ev.n_debug_annotations = 2;
+	ev.debug_annotations = args;
+	pkt.has_timestamp = true;
+	pkt.timestamp = export_ts_start(x, f);
+	pkt.track_event = &ev;
+	pkt.has_sequence_flags = true;
+	pkt.sequence_flags =
+	        PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE;
+	emit(p, &pkt);
+	return 0;
+}
+
+static int end(struct export_walk *w, struct export_frame *f, struct err *err)
+{
+	struct perfetto *p = w->ctx;
+	Perfetto__Protos__TracePacket pkt = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackEvent ev = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+
+	(void)err;
+	ev.has_type = ev.has_track_uuid = true;
+	ev.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END;
+	ev.track_uuid = thread_uuid(f->call.thread);
+	pkt.has_timestamp = true;
+	pkt.timestamp = export_ts_end(w->x, f);
+	pkt.track_event = &ev;
+	emit(p, &pkt);
+	return 0;
+}
+
+int export_perfetto(struct export_ctx *x, struct err *err)
+{
+	struct perfetto p = { .buf = { .base = { .append = file_append }, .out = x->a->out },
+		              .first = true };
+	struct export_walk w = { .ctx = &p, .enter = begin, .leave = end };
+	int rc;
+
+	hashmap_init(&p.iids);
+	process_track(x, &p);
+	thread_tracks(x, &p);
+	rc = export_walk(x, &w, err);
+	hashmap_fini(&p.iids);
+	return rc;
+}
