@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h> /* vec_free() */
 
 #include "store/reader.h"
 #include "util/err.h"

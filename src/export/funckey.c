@@ -8,7 +8,8 @@
 
 uint64_t export_func_key(struct export_ctx *x, const struct reader_call *c, int64_t *bin)
 {
-	int64_t b = view_sym_binary_at(&x->syms, c->addr, c->time_start);
+	const struct view_binary *vb = view_sym_binary_at(&x->syms, c->addr, c->time_start);
+	int64_t b = vb ? vb - x->syms.bins.data : -1;
 
 	if (bin)
 		*bin = b;

@@ -9,7 +9,6 @@
  * one iterator over the root's stream range, which decodes a chunk at a
  * time, so memory grows with the depth of the tree, never with its size.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "export/export.h"

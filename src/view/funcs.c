@@ -100,7 +100,8 @@ static struct view_func *func_named(struct view_funcs *f, const char *name)
 static struct view_func *func_of(struct view_ctx *v, struct view_funcs *f,
                                  const struct reader_call *c)
 {
-	int64_t bin = view_sym_binary_at(&v->syms, c->addr, c->time_start);
+	const struct view_binary *vb = view_sym_binary_at(&v->syms, c->addr, c->time_start);
+	int64_t bin = vb ? vb - v->syms.bins.data : -1;
 	uint64_t key = c->addr ^ ((uint64_t)(bin + 1) << 48);
 	struct view_func *fn = NULL;
 	bool cached = c->addr < (1ULL << 48) && bin < 0xffff;

@@ -72,12 +72,16 @@ void view_sym_name(struct view_syms *s, uint64_t addr, uint64_t time, enum view_
 bool view_sym_line(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
                    struct strbuf *sb);
 
-/*
- * view_sym_binary_at - which recorded binary names the code at addr at
- * that time (an index, -1 for none or with -n): with the address, what
- * decides view_sym_name()'s answer for an entry address
+/**
+ * view_sym_source - the source position of an instruction, with --lines
+ * @out: the DWARF line (its file stays valid while the symbolizer is open)
+ *
+ * Return: true when a position with a file was found.
  */
-int64_t view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time);
+bool view_sym_source(struct view_syms *s, uint64_t addr, uint64_t time, struct sym_line *out);
+
+/* view_sym_binary_at - the binary mapped at addr at that time (the latest loaded), or NULL */
+const struct view_binary *view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time);
 
 /* view_sym_binary - the recorded binary with this id, or NULL */
 const struct view_binary *view_sym_binary(const struct view_syms *s, int64_t id);
