@@ -18,13 +18,16 @@ has one, else by a reader written from the format's specification:
 - callgrind: callgrind_annotate (valgrind) reads it and its program total
   is the trace's instruction count;
 - a failed export (no such call) leaves an existing OUT, and OUT.hits, as
-  they were.
+  they were;
+- uftrace and perfetto: export_tools.py.
 
 check() returns the problems found, [] when there are none.
 """
 import json
 import re
 import subprocess
+
+import export_tools
 
 CALL = re.compile(r"^call id=(\d+) thread=(\d+) parent=(\S+) .*\bpos_start=(\d+) pos_end=(\d+)")
 INSN = re.compile(r"^insn thread=(\d+) pos=(\d+) addr=0x([0-9a-f]+) bytes=([0-9a-f]+)")
@@ -259,4 +262,5 @@ def check(nosco_path, trace_path, tmp, env):
     check_drcov(ctx, trace)
     check_callgrind(ctx, trace)
     check_kept(ctx, trace)
+    export_tools.check(ctx, trace)  # uftrace and perfetto, read by uftrace and protoc
     return ctx["problems"]
