@@ -10,8 +10,8 @@
  *	track_event       SLICE_BEGIN when a call begins (its function's name
  *	                  interned: the name goes once into the packet's
  *	                  interned_data, later slices give its iid), with
- *	                  call_id and insns as debug annotations; SLICE_END
- *	                  when it ends
+ *	                  call_id and insns as debug annotations (their names
+ *	                  interned too); SLICE_END when it ends
  *
  * Packets go out as the walk goes: memory holds the interned names (one
  * per function), never the calls. Timestamps are the --clock axis: one
@@ -29,6 +29,9 @@
 #define SEQUENCE_ID  1 /* every packet is of one sequence */
 #define PROCESS_UUID 1 /* the process track; thread tracks are 2 + the nosco thread id */
 
+/* The debug annotations of a slice, by their interned names' iids. */
+enum { ARG_CALL_ID = 1, ARG_INSNS, N_ARGS = ARG_INSNS };
+
 /* A ProtobufCBuffer that writes to the output as the message is packed. */
 struct file_buffer {
 	ProtobufCBuffer base;
@@ -44,7 +47,8 @@ struct perfetto {
 	struct file_buffer buf;
 	struct hashmap iids; /* function (export_func_key) -> its name's iid */
 	uint64_t next_iid;
-	bool first; /* the first packet clears the sequence's incremental state */
+	bool first;      /* the first packet clears the sequence's incremental state */
+	bool args_named; /* the annotations' names were interned */
 };
 
 /* One packet, as a Trace of one packet: concatenated, they are one Trace. */
@@ -129,6 +133,32 @@ static void thread_tracks(struct export_ctx *x, struct perfetto *p)
 	}
 }
 
+/* The slice's debug annotations: call_id and insns (their names are interned once). */
+static void slice_args(struct perfetto *p, const struct export_frame *f,
+                       Perfetto__Protos__DebugAnnotation args[N_ARGS],
+                       Perfetto__Protos__DebugAnnotationName names[N_ARGS],
+                       Perfetto__Protos__InternedData *in)
+{
+	static const char *const arg_names[N_ARGS] = { "call_id", "insns" };
+	int i;
+
+	for (i = 0; i < N_ARGS; i++) {
+		perfetto__protos__debug_annotation__init(&args[i]);
+		args[i].has_name_iid = args[i].has_uint_value = true;
+		args[i].name_iid = (uint64_t)i + 1;
+		perfetto__protos__debug_annotation_name__init(&names[i]);
+		names[i].has_iid = true;
+		names[i].iid = (uint64_t)i + 1;
+		names[i].name = (char *)arg_names[i];
+	}
+	args[ARG_CALL_ID - 1].uint_value = (uint64_t)f->call.id;
+	args[ARG_INSNS - 1].uint_value = f->call.pos_end - f->call.pos_start;
+	if (!p->args_named) {
+		in->n_debug_annotation_names = N_ARGS;
+		p->args_named = true;
+	}
+}
+
 static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
 {
 	struct export_ctx *x = w->x;
@@ -138,9 +168,10 @@ static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
 	Perfetto__Protos__InternedData in = PERFETTO__PROTOS__INTERNED_DATA__INIT;
 	Perfetto__Protos__EventName name = PERFETTO__PROTOS__EVENT_NAME__INIT;
 	Perfetto__Protos__EventName *names[1] = { &name };
-	Perfetto__Protos__DebugAnnotation id = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
-	Perfetto__Protos__DebugAnnotation insns = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
-	Perfetto__Protos__DebugAnnotation *args[2] = { &id, &insns };
+	Perfetto__Protos__DebugAnnotation args[N_ARGS];
+	Perfetto__Protos__DebugAnnotationName arg_names[N_ARGS];
+	Perfetto__Protos__DebugAnnotation *argp[N_ARGS] = { &args[0], &args[1] };
+	Perfetto__Protos__DebugAnnotationName *arg_namep[N_ARGS] = { &arg_names[0], &arg_names[1] };
 	uint64_t key = export_func_key(x, &f->call, NULL);
 	uintptr_t iid = key ? (uintptr_t)hashmap_get(&p->iids, key) : 0;
 
@@ -155,20 +186,17 @@ static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
 		name.name = (char *)export_name(x, &f->call);
 		in.n_event_names = 1;
 		in.event_names = names;
-		pkt.interned_data = &in;
 	}
-	id.name = "call_id";
-	id.has_uint_value = true;
-	id.uint_value = (uint64_t)f->call.id;
-	insns.name = "insns";
-	insns.has_uint_value = true;
-	insns.uint_value = f->call.pos_end - f->call.pos_start;
+	slice_args(p, f, args, arg_names, &in);
+	in.debug_annotation_names = arg_namep;
+	if (in.n_event_names || in.n_debug_annotation_names)
+		pkt.interned_data = &in;
 	ev.has_type = ev.has_name_iid = ev.has_track_uuid = true;
 	ev.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN;
 	ev.name_iid = iid;
 	ev.track_uuid = thread_uuid(f->call.thread);
-	ev.n_debug_annotations = 2;
-	ev.debug_annotations = args;
+	ev.n_debug_annotations = N_ARGS;
+	ev.debug_annotations = argp;
 	pkt.has_timestamp = true;
 	pkt.timestamp = export_ts_start(x, f);
 	pkt.track_event = &ev;

@@ -12,7 +12,7 @@ marked export-check (export_check.py calls check()):
   file: a process track and a track per thread; one SLICE_BEGIN per call
   (its call_id annotation) at its range's start, each matched by a
   SLICE_END at its end on the same track, properly nested; every name
-  iid defined before it is used.
+  iid (functions, annotations) defined before it is used.
 """
 import re
 import subprocess
@@ -153,12 +153,14 @@ def one(node, key, default=None):
 
 
 def check_perfetto_slices(ctx, trace, packets):
-    tracks, names, stacks, seen = set(), set(), {}, []
+    tracks, names, arg_names, stacks, seen = set(), set(), {}, {}, []
     for pk in packets:
         for td in pk.get("track_descriptor", []):
             tracks.add(one(td, "uuid"))
-        for nm in (n for i in pk.get("interned_data", []) for n in i.get("event_names", [])):
-            names.add(one(nm, "iid"))
+        for i in pk.get("interned_data", []):
+            names.update(one(n, "iid") for n in i.get("event_names", []))
+            arg_names.update((one(n, "iid"), one(n, "name"))
+                             for n in i.get("debug_annotation_names", []))
         for ev in pk.get("track_event", []):
             ts, track = int(one(pk, "timestamp", -1)), one(ev, "track_uuid")
             if track not in tracks:
@@ -168,7 +170,11 @@ def check_perfetto_slices(ctx, trace, packets):
                 if one(ev, "name_iid") not in names:
                     return problem(ctx, "perfetto: name iid %s used before it is defined"
                                    % one(ev, "name_iid"))
-                args = {one(a, "name"): one(a, "uint_value") for a in ev["debug_annotations"]}
+                args = {arg_names.get(one(a, "name_iid")): one(a, "uint_value")
+                        for a in ev["debug_annotations"]}
+                if "call_id" not in args:
+                    return problem(ctx, "perfetto: a slice without a call_id (names %s)"
+                                   % arg_names)
                 stack.append((int(args["call_id"]), ts))
             elif not stack:
                 return problem(ctx, "perfetto: SLICE_END without a slice open")
