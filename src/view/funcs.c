@@ -10,59 +10,48 @@
 
 #include "view/internal.h"
 
-/* The calls of the thread(s) with the Linux tid of --thread, in the order they began. */
-static void each_call_of_threads(struct view_ctx *v, view_call_fn *fn, void *arg)
+/* Every call of a cursor (NULL: it could not be opened, e says why), freed here, until fn stops. */
+static bool each_of(struct view_ctx *v, struct reader_cursor *cur, struct err *e, view_call_fn *fn,
+                    void *arg)
+{
+	struct reader_call c;
+	bool more = true;
+	int rc;
+
+	if (!cur) {
+		view_damage(v, e);
+		return true;
+	}
+	while ((rc = reader_call_next(cur, &c, e)) > 0 && (more = fn(v, &c, arg)))
+		;
+	if (more && rc < 0)
+		view_damage(v, e);
+	reader_cursor_free(cur);
+	return more;
+}
+
+void view_each_call(struct view_ctx *v, view_call_fn *fn, void *arg)
 {
 	const struct reader_thread *th;
-	struct reader_cursor *cur;
 	struct err e = { 0 };
 	bool found = false, more = true;
-	struct reader_call c;
-	int rc = 0;
 
+	if (!v->o.has_thread) {
+		each_of(v, reader_calls(v->r, &e), &e, fn, arg);
+		return;
+	}
 	vec_foreach (&v->threads, th) {
 		if (th->tid != v->o.tid)
 			continue;
 		found = true;
-		if (!more)
-			continue;
-		if (!(cur = reader_calls_of_thread(v->r, th->id, &e))) {
-			view_damage(v, &e);
-			continue;
-		}
-		while ((rc = reader_call_next(cur, &c, &e)) > 0 && (more = fn(v, &c, arg)))
-			;
-		if (more && rc < 0)
-			view_damage(v, &e);
-		reader_cursor_free(cur);
+		if (more)
+			more = each_of(v, reader_calls_of_thread(v->r, th->id, &e), &e, fn, arg);
 	}
 	if (!found) {
 		err_set(&e, ERR_NOT_FOUND, "%s has no thread with Linux thread id %d",
 		        reader_path(v->r), v->o.tid);
 		view_damage(v, &e);
 	}
-}
-
-void view_each_call(struct view_ctx *v, view_call_fn *fn, void *arg)
-{
-	struct reader_cursor *cur;
-	struct reader_call c;
-	struct err e = { 0 };
-	int rc = 0;
-
-	if (v->o.has_thread) {
-		each_call_of_threads(v, fn, arg);
-		return;
-	}
-	if (!(cur = reader_calls(v->r, &e))) {
-		view_damage(v, &e);
-		return;
-	}
-	while ((rc = reader_call_next(cur, &c, &e)) > 0 && fn(v, &c, arg))
-		;
-	if (rc < 0)
-		view_damage(v, &e);
-	reader_cursor_free(cur);
 }
 
 /* FNV-1a: names are interned by their hash, with a chain for collisions. */
