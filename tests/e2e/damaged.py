@@ -71,6 +71,7 @@ TRACES = {
 VIEWS = [
     ["thread-info", "--backtrace"],
     ["calls"],
+    ["report"],
     ["call-trace", "--backtrace", "{root}"],
     ["call-info", "--backtrace", "{focus}"],
     ["exec-trace", "--depth", "3", "{root}"],
@@ -411,12 +412,12 @@ def random_damage(info, rng, scale):
 def call_edits(info):
     """Damage to one call: each view that reads it must fail."""
     out = []
-    reads = {"calls", "events", "call-trace", "call-info", "exec-trace"}
+    reads = {"calls", "report", "events", "call-trace", "call-info", "exec-trace"}
     if info.grand:
         call, grand = info.grand
         out.append(Damage("parent-descendant", with_calls(
             lambda c, i: c.set(call, parent_delta=(call - grand) & U64)),
-            oracle="edit", must_fail={"calls", "events", "call-info", "call-trace"},
+            oracle="edit", must_fail={"calls", "report", "events", "call-info", "call-trace"},
             may_change={"thread-info", "binary-info", "exec-trace"}, root=call, focus=call))
     x = info.leaf
     edits = [
@@ -431,11 +432,11 @@ def call_edits(info):
     ]
     for name, fields in edits:
         out.append(Damage(name, with_calls(lambda c, i, f=fields: c.set(x, **f)), oracle="edit",
-                          must_fail={"calls", "events", "call-info"},
-                          may_change=ALL - {"calls", "events", "call-info"}, focus=x))
+                          must_fail={"calls", "report", "events", "call-info"},
+                          may_change=ALL - {"calls", "report", "events", "call-info"}, focus=x))
     mid = info.ncalls // 2
     out.append(Damage("call-deleted", with_calls(lambda c, i: c.delete(mid)), oracle="edit",
-                      must_fail={"calls", "events", "call-info", "call-trace", "exec-trace"},
+                      must_fail={"calls", "report", "events", "call-info", "call-trace", "exec-trace"},
                       may_change=ALL - reads, root=mid, focus=mid))
     if info.schema >= 2:
         out.append(Damage("call-id-delta-2^64-1", with_calls(
@@ -449,7 +450,7 @@ def table_edits(info):
     edits = [
         ("newer-schema", ["PRAGMA user_version = 99"], ALL, ()),
         ("not-nosco", ["PRAGMA application_id = 42"], ALL, ()),
-        ("no-calls-table", ["DROP TABLE calls"], {"calls", "events"}, ()),
+        ("no-calls-table", ["DROP TABLE calls"], {"calls", "report", "events"}, ()),
         ("no-chunks-table", ["DROP TABLE chunks"], {"events", "exec-trace"}, ()),
         ("chunk-count-huge", ["UPDATE chunks SET count = 1 << 40"], {"events", "exec-trace"}, ()),
         ("chunk-count-max", ["UPDATE chunks SET count = 9223372036854775807"],
