@@ -58,10 +58,24 @@ struct names {
 	VEC(char *) by_id;    /* id - 1 -> name */
 };
 
+/*
+ * The last cost slots used, by address: a hot loop finds its instructions
+ * here without a hash map lookup each (the per-instruction path is what
+ * bounds the export's speed).
+ */
+#define RECENT_BITS 12
+
+struct recent {
+	const struct fn *fn;
+	uint64_t addr;
+	size_t idx;
+};
+
 struct callgrind {
 	VEC(struct fn *) fns; /* in the order they were first called */
 	struct hashmap fn_index;
 	struct names objects, files, functions;
+	struct recent recent[1u << RECENT_BITS];
 };
 
 static struct fn *fn_of(struct export_ctx *x, struct callgrind *cg, const struct reader_call *c)
@@ -88,21 +102,33 @@ static int enter(struct export_walk *w, struct export_frame *f, struct err *err)
 	return 0;
 }
 
+/* The cost slot of an instruction in a function, added on first use. */
+static size_t cost_slot(struct fn *fn, uint64_t addr)
+{
+	void *v = hashmap_get(&fn->cost_index, addr);
+	struct cost c = { .addr = addr };
+
+	if (v)
+		return (uintptr_t)v - 1;
+	vec_push(&fn->costs, c);
+	hashmap_put(&fn->cost_index, addr, (void *)(uintptr_t)fn->costs.len);
+	return fn->costs.len - 1;
+}
+
 static int insn(struct export_walk *w, struct export_frame *f, const struct reader_insn *in,
                 struct err *err)
 {
+	struct callgrind *cg = w->ctx;
 	struct fn *fn = f->data;
-	void *v = hashmap_get(&fn->cost_index, in->addr);
-	struct cost c = { .addr = in->addr, .ir = 1 };
+	struct recent *r = &cg->recent[(in->addr * 0x9e3779b97f4a7c15u) >> (64 - RECENT_BITS)];
 
-	(void)w;
 	(void)err;
-	if (v) {
-		fn->costs.data[(uintptr_t)v - 1].ir++;
-		return 0;
+	if (r->fn != fn || r->addr != in->addr) {
+		r->fn = fn;
+		r->addr = in->addr;
+		r->idx = cost_slot(fn, in->addr);
 	}
-	vec_push(&fn->costs, c);
-	hashmap_put(&fn->cost_index, in->addr, (void *)(uintptr_t)fn->costs.len);
+	fn->costs.data[r->idx].ir++;
 	return 0;
 }
 
@@ -283,21 +309,22 @@ static void callgrind_fini(struct callgrind *cg)
 
 int export_callgrind(struct export_ctx *x, struct err *err)
 {
-	struct callgrind cg = { 0 };
-	struct export_walk w = { .ctx = &cg, .enter = enter, .leave = leave, .insn = insn };
+	struct callgrind *cg = xcalloc(1, sizeof(*cg)); /* its recent slots are 128 KB */
+	struct export_walk w = { .ctx = cg, .enter = enter, .leave = leave, .insn = insn };
 	struct fn **fn;
 	int rc;
 
-	hashmap_init(&cg.fn_index);
-	hashmap_init(&cg.objects.index);
-	hashmap_init(&cg.files.index);
-	hashmap_init(&cg.functions.index);
+	hashmap_init(&cg->fn_index);
+	hashmap_init(&cg->objects.index);
+	hashmap_init(&cg->files.index);
+	hashmap_init(&cg->functions.index);
 	rc = export_walk(x, &w, err);
 	if (!rc) {
 		write_header(x, x->a->out);
-		vec_foreach (&cg.fns, fn)
-			write_fn(x, &cg, *fn, x->a->out);
+		vec_foreach (&cg->fns, fn)
+			write_fn(x, cg, *fn, x->a->out);
 	}
-	callgrind_fini(&cg);
+	callgrind_fini(cg);
+	free(cg);
 	return rc;
 }

@@ -25,7 +25,7 @@ struct root_walk {
 /* Read the next instruction ahead; damage ends the instructions of this root. */
 static void read_insn(struct root_walk *rw)
 {
-	struct err e = { 0 };
+	struct err e; /* not cleared: it is read only after a failure, and it is 1 KB */
 	int rc = reader_insns_next(rw->it, &rw->next, &e);
 
 	if (rc < 0)
@@ -93,7 +93,7 @@ static int leave(struct root_walk *rw, struct err *err)
 static int next_kid(struct root_walk *rw, struct reader_call *kid)
 {
 	struct export_frame *f = &vec_last(&rw->w->stack);
-	struct err e = { 0 };
+	struct err e; /* read only after a failure */
 	int rc;
 
 	if (!f->kids)
