@@ -26,8 +26,8 @@
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
-#define SEQUENCE_ID  1 /* every packet is of one sequence */
-#define PROCESS_UUID 1 /* the process track; thread tracks are 2 + the nosco thread id */
+#define TRACKS_SEQUENCE 1 /* the track descriptors; a thread's events are on 2 + its nosco id */
+#define PROCESS_UUID    1 /* the process track; thread tracks are 2 + the nosco thread id */
 
 /* The debug annotations of a slice, by their interned names' iids. */
 enum { ARG_CALL_ID = 1, ARG_INSNS, N_ARGS = ARG_INSNS };
@@ -43,30 +43,46 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 	fwrite(data, 1, len, ((struct file_buffer *)b)->out);
 }
 
+/*
+ * Each thread's events are a packet sequence of their own, so that the
+ * timestamps of a sequence never go back; interned names are the state of
+ * a sequence: a name is written again in each thread that uses it, with
+ * the iid it has everywhere.
+ */
 struct perfetto {
 	struct file_buffer buf;
 	struct hashmap iids; /* function (export_func_key) -> its name's iid */
 	uint64_t next_iid;
-	bool first;      /* the first packet clears the sequence's incremental state */
-	bool args_named; /* the annotations' names were interned */
+	uint32_t seq;        /* the sequence of the packets being written */
+	bool fresh;          /* its next event clears its incremental state */
+	struct hashmap sent; /* the iids of the names written on it */
+	bool args_named;     /* the annotations' names were written on it */
 };
 
 /* One packet, as a Trace of one packet: concatenated, they are one Trace. */
-static void emit(struct perfetto *p, Perfetto__Protos__TracePacket *pkt)
+static void emit(struct perfetto *p, uint32_t seq, Perfetto__Protos__TracePacket *pkt)
 {
 	Perfetto__Protos__Trace trace = PERFETTO__PROTOS__TRACE__INIT;
 
 	pkt->has_trusted_packet_sequence_id = true;
-	pkt->trusted_packet_sequence_id = SEQUENCE_ID;
-	if (p->first) {
-		pkt->has_sequence_flags = true;
-		pkt->sequence_flags =
-		        PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED;
-		p->first = false;
-	}
+	pkt->trusted_packet_sequence_id = seq;
 	trace.n_packet = 1;
 	trace.packet = &pkt;
 	perfetto__protos__trace__pack_to_buffer(&trace, &p->buf.base);
+}
+
+/* The events of a thread go on its sequence, which starts with a clean state. */
+static void use_sequence(struct perfetto *p, int64_t thread)
+{
+	uint32_t seq = (uint32_t)(2 + thread);
+
+	if (seq == p->seq)
+		return;
+	p->seq = seq;
+	p->fresh = true;
+	p->args_named = false;
+	hashmap_fini(&p->sent);
+	hashmap_init(&p->sent);
 }
 
 static uint64_t thread_uuid(int64_t thread)
@@ -98,7 +114,7 @@ static void process_track(struct export_ctx *x, struct perfetto *p)
 	td.uuid = PROCESS_UUID;
 	td.process = &pd;
 	pkt.track_descriptor = &td;
-	emit(p, &pkt);
+	emit(p, TRACKS_SEQUENCE, &pkt);
 	for (i = 0; i < n; i++)
 		free(argv[i]);
 	free(argv);
@@ -129,7 +145,7 @@ static void thread_tracks(struct export_ctx *x, struct perfetto *p)
 		td.parent_uuid = PROCESS_UUID;
 		td.thread = &th;
 		pkt.track_descriptor = &td;
-		emit(p, &pkt);
+		emit(p, TRACKS_SEQUENCE, &pkt);
 	}
 }
 
@@ -176,11 +192,15 @@ static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
 	uintptr_t iid = key ? (uintptr_t)hashmap_get(&p->iids, key) : 0;
 
 	(void)err;
+	use_sequence(p, f->call.thread);
 	if (!iid) {
-		/* a new name: it goes with this packet (a function with no key, each time) */
 		iid = (uintptr_t)++p->next_iid;
 		if (key)
 			hashmap_put(&p->iids, key, (void *)iid);
+	}
+	if (!key || !hashmap_get(&p->sent, iid)) {
+		/* a name new to the sequence goes with this packet (without a key, each time) */
+		hashmap_put(&p->sent, iid, (void *)1);
 		name.has_iid = true;
 		name.iid = iid;
 		name.name = (char *)export_name(x, &f->call);
@@ -203,7 +223,11 @@ static int begin(struct export_walk *w, struct export_frame *f, struct err *err)
 	pkt.has_sequence_flags = true;
 	pkt.sequence_flags =
 	        PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE;
-	emit(p, &pkt);
+	if (p->fresh)
+		pkt.sequence_flags |=
+		        PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED;
+	p->fresh = false;
+	emit(p, p->seq, &pkt);
 	return 0;
 }
 
@@ -220,21 +244,22 @@ static int end(struct export_walk *w, struct export_frame *f, struct err *err)
 	pkt.has_timestamp = true;
 	pkt.timestamp = export_ts_end(w->x, f);
 	pkt.track_event = &ev;
-	emit(p, &pkt);
+	emit(p, p->seq, &pkt);
 	return 0;
 }
 
 int export_perfetto(struct export_ctx *x, struct err *err)
 {
-	struct perfetto p = { .buf = { .base = { .append = file_append }, .out = x->a->out },
-		              .first = true };
+	struct perfetto p = { .buf = { .base = { .append = file_append }, .out = x->a->out } };
 	struct export_walk w = { .ctx = &p, .enter = begin, .leave = end };
 	int rc;
 
 	hashmap_init(&p.iids);
+	hashmap_init(&p.sent);
 	process_track(x, &p);
 	thread_tracks(x, &p);
 	rc = export_walk(x, &w, err);
 	hashmap_fini(&p.iids);
+	hashmap_fini(&p.sent);
 	return rc;
 }

@@ -12,7 +12,8 @@ marked export-check (export_check.py calls check()):
   file: a process track and a track per thread; one SLICE_BEGIN per call
   (its call_id annotation) at its range's start, each matched by a
   SLICE_END at its end on the same track, properly nested; every name
-  iid (functions, annotations) defined before it is used.
+  iid (functions, annotations) defined on its packet sequence, after the
+  sequence's state was cleared, before it is used.
 """
 import re
 import subprocess
@@ -153,10 +154,14 @@ def one(node, key, default=None):
 
 
 def check_perfetto_slices(ctx, trace, packets):
-    tracks, names, arg_names, stacks, seen = set(), set(), {}, {}, []
+    tracks, state, stacks, seen = set(), {}, {}, []
     for pk in packets:
         for td in pk.get("track_descriptor", []):
             tracks.add(one(td, "uuid"))
+        seq = one(pk, "trusted_packet_sequence_id")
+        if int(one(pk, "sequence_flags", 0)) & 1:  # SEQ_INCREMENTAL_STATE_CLEARED
+            state[seq] = (set(), {})
+        names, arg_names = state.get(seq, (set(), {}))
         for i in pk.get("interned_data", []):
             names.update(one(n, "iid") for n in i.get("event_names", []))
             arg_names.update((one(n, "iid"), one(n, "name"))
@@ -168,8 +173,8 @@ def check_perfetto_slices(ctx, trace, packets):
             stack = stacks.setdefault(track, [])
             if one(ev, "type") == "TYPE_SLICE_BEGIN":
                 if one(ev, "name_iid") not in names:
-                    return problem(ctx, "perfetto: name iid %s used before it is defined"
-                                   % one(ev, "name_iid"))
+                    return problem(ctx, "perfetto: name iid %s used before its sequence "
+                                   "defines it" % one(ev, "name_iid"))
                 args = {arg_names.get(one(a, "name_iid")): one(a, "uint_value")
                         for a in ev["debug_annotations"]}
                 if "call_id" not in args:

@@ -1,13 +1,13 @@
 $ nosco export -i {tmp}/no-such.trace
-stderr| nosco export: missing -f FORMAT (one of chrome)
+stderr| nosco export: missing -f FORMAT (one of chrome, folded, drcov, callgrind, uftrace, perfetto)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f nope
-stderr| nosco export: unknown format 'nope' (formats: chrome)
+stderr| nosco export: unknown format 'nope' (formats: chrome, folded, drcov, callgrind, uftrace, perfetto)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f chrom
-stderr| nosco export: unknown format 'chrom', did you mean 'chrome'? (formats: chrome)
+stderr| nosco export: unknown format 'chrom', did you mean 'chrome'? (formats: chrome, folded, drcov, callgrind, uftrace, perfetto)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -f chrome
