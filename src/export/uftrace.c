@@ -402,6 +402,22 @@ static void session_id(const struct export_ctx *x, char sid[static 17])
 	snprintf(sid, 17, "%016" PRIx64, h);
 }
 
+/* A Linux tid two nosco threads share (a thread that called execve) is one task: list it once. */
+static void one_task_per_tid(struct export_ctx *x, struct uftrace *u)
+{
+	struct hashmap tids;
+	size_t i;
+
+	hashmap_init(&tids);
+	for (i = 0; i < x->threads.len; i++) {
+		uint64_t key = (uint32_t)x->threads.data[i].tid + 1ULL;
+
+		if (u->used[i] && hashmap_put(&tids, key, (void *)1))
+			u->used[i] = false;
+	}
+	hashmap_fini(&tids);
+}
+
 static int write_all(struct export_ctx *x, struct uftrace *u, struct err *err)
 {
 	struct export_walk w = { .ctx = u, .enter = enter, .leave = leave };
@@ -423,6 +439,7 @@ static int write_all(struct export_ctx *x, struct uftrace *u, struct err *err)
 		         u->too_deep, UFT_DEPTH_MAX);
 		x->a->warn(x->a->warn_ctx, msg);
 	}
+	one_task_per_tid(x, u);
 	return write_symbols(x, u, err) || write_tasks(x, u, err) || write_info(x, u, err) ? -1 : 0;
 }
 
