@@ -1,13 +1,13 @@
 $ nosco export -i {tmp}/no-such.trace
-stderr| nosco export: missing -f FORMAT (one of chrome)
+stderr| nosco export: missing -f FORMAT (one of chrome, folded, drcov, callgrind)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f nope
-stderr| nosco export: unknown format 'nope' (formats: chrome)
+stderr| nosco export: unknown format 'nope' (formats: chrome, folded, drcov, callgrind)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f chrom
-stderr| nosco export: unknown format 'chrom', did you mean 'chrome'? (formats: chrome)
+stderr| nosco export: unknown format 'chrom', did you mean 'chrome'? (formats: chrome, folded, drcov, callgrind)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -f chrome
@@ -20,6 +20,14 @@ stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f chrome --hits -o {tmp}/x
 stderr| nosco export: --hits applies to drcov only
+stderr| Try 'nosco export --help' for more information.
+exit 2
+$ nosco export -i {tmp}/no-such.trace -f folded --clock wall
+stderr| nosco export: --clock does not apply to folded (it has no time axis)
+stderr| Try 'nosco export --help' for more information.
+exit 2
+$ nosco export -i {tmp}/no-such.trace -f drcov --hits
+stderr| nosco export: --hits needs -o OUT (the counts go to OUT.hits)
 stderr| Try 'nosco export --help' for more information.
 exit 2
 $ nosco export -i {tmp}/no-such.trace -f chrome --depth -1
