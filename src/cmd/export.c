@@ -190,6 +190,12 @@ static int export(const struct export_format *f, struct export_opts *o)
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
+	/* OUT.hits is made next to a file: not next to /dev/stdout or a FIFO */
+	if (o->a.hits && !out.path) {
+		outfile_close(&out, false, NULL);
+		return cmd_usage_error("export", "--hits needs -o OUT to be a file, not %s",
+		                       o->a.out_path);
+	}
 	o->a.reader = reader_open(o->input, &err);
 	if (!o->a.reader) {
 		outfile_close(&out, false, NULL);
