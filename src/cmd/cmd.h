@@ -7,6 +7,7 @@
 #define NOSCO_CMD_CMD_H
 
 #include <getopt.h>
+#include <stddef.h>
 
 #include "util/err.h"
 
@@ -44,6 +45,17 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  */
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
+
+/* cmd_name_list - "a, b, c": the names joined, into list (cut at its size) */
+const char *cmd_name_list(char list[static 256], const char *const *names, size_t n);
+
+/*
+ * cmd_unknown_name - "unknown view 'x', did you mean 'y'? (views: ...)"
+ * @kind: what the names are ("view", "format")
+ * Return: EXIT_USAGE.
+ */
+int cmd_unknown_name(const char *cmd, const char *kind, const char *name, const char *const *names,
+                     size_t n);
 
 /* cmd_fail - print the recorded error as one line; return its exit code for @cmd */
 int cmd_fail(const struct err *e);

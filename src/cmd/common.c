@@ -9,6 +9,7 @@
 
 #include "store/reader.h"
 #include "util/log.h"
+#include "util/near.h"
 #include "util/outfile.h"
 
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
@@ -112,4 +113,28 @@ int cmd_open_output(struct outfile *out, const char *name, const char *input, st
 	    a.st_ino == b.st_ino)
 		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
 	return outfile_open(out, name, err);
+}
+
+const char *cmd_name_list(char list[static 256], const char *const *names, size_t n)
+{
+	size_t i, len = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, len < 256 ? 256 - len : 0, "%s%s",
+		                        i ? ", " : "", names[i]);
+	return list;
+}
+
+int cmd_unknown_name(const char *cmd, const char *kind, const char *name, const char *const *names,
+                     size_t n)
+{
+	const char *guess = near_closest(name, names, n);
+	char list[256];
+
+	cmd_name_list(list, names, n);
+	if (guess)
+		return cmd_usage_error(cmd, "unknown %s '%s', did you mean '%s'? (%ss: %s)", kind,
+		                       name, guess, kind, list);
+	return cmd_usage_error(cmd, "unknown %s '%s' (%ss: %s)", kind, name, kind, list);
 }

@@ -81,34 +81,14 @@ static size_t find_view(const char *name)
 	return v;
 }
 
-/* view_list - "thread-info, call-info, ...": the views' names, from the table, into list */
-static const char *view_list(char list[static 256])
+/* The views' names, from the table. */
+static const char *const *view_names(const char *names[static N_VIEWS])
 {
-	size_t v;
-
-	list[0] = '\0';
-	for (v = 0; v < N_VIEWS; v++) {
-		strcat(list, v ? ", " : "");
-		strcat(list, views[v].name);
-	}
-	return list;
-}
-
-/* "unknown view 'x'", with the view most likely meant and the list. */
-static int unknown_view(const char *name)
-{
-	const char *names[N_VIEWS], *guess;
-	char buf[256];
-	const char *list = view_list(buf);
 	size_t v;
 
 	for (v = 0; v < N_VIEWS; v++)
 		names[v] = views[v].name;
-	guess = near_closest(name, names, N_VIEWS);
-	if (guess)
-		return cmd_usage_error("dump", "unknown view '%s', did you mean '%s'? (views: %s)",
-		                       name, guess, list);
-	return cmd_usage_error("dump", "unknown view '%s' (views: %s)", name, list);
+	return names;
 }
 
 /*
@@ -291,17 +271,18 @@ int cmd_dump(int argc, char **argv)
 	struct dump_opts o = { .symbols = true };
 	struct err err;
 	size_t v;
+	const char *names[N_VIEWS], *misplaced;
 	char list[256];
-	const char *misplaced;
 	int ret, first;
 
 	if (parse_dump_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (optind >= argc)
-		return cmd_usage_error("dump", "missing VIEW (one of %s)", view_list(list));
+		return cmd_usage_error("dump", "missing VIEW (one of %s)",
+		                       cmd_name_list(list, view_names(names), N_VIEWS));
 	v = find_view(argv[optind]);
 	if (v == N_VIEWS)
-		return unknown_view(argv[optind]);
+		return cmd_unknown_name("dump", "view", argv[optind], view_names(names), N_VIEWS);
 	/* The view's arguments are checked before the file is opened: usage errors first. */
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;

@@ -13,13 +13,12 @@
 #include "export/export.h"
 #include "store/reader.h"
 #include "util/log.h"
-#include "util/near.h"
 #include "util/outfile.h"
 #include "view/view.h"
 
 static const char export_usage_head[] =
         "Usage: nosco export -i FILE -f FORMAT [-o OUT] [--thread TID] [--depth N]\n"
-        "                    [--clock insns|wall] [--hits] [CALL_ID]\n"
+        "                    [--clock insns|wall] [--hits] [-n] [--sysroot DIR] [CALL_ID]\n"
         "\n"
         "Write a trace (all of it, or the subtree of CALL_ID) in the file format of\n"
         "another tool. docs/export.md says which tool reads which format.\n"
@@ -75,34 +74,14 @@ static void print_usage(void)
 	fputs(export_usage_tail, stdout);
 }
 
-/* "chrome, folded, ...": the formats' names, from the table */
-static const char *format_list(char list[static 256])
+/* The formats' names, from the table (at most 16); Return: how many. */
+static size_t format_names(const char *names[static 16])
 {
-	size_t i;
-
-	list[0] = '\0';
-	for (i = 0; i < export_format_count; i++) {
-		strcat(list, i ? ", " : "");
-		strcat(list, export_formats[i].name);
-	}
-	return list;
-}
-
-static int unknown_format(const char *name)
-{
-	const char *names[16], *guess;
-	char list[256];
 	size_t i, n = export_format_count < 16 ? export_format_count : 16;
 
 	for (i = 0; i < n; i++)
 		names[i] = export_formats[i].name;
-	guess = near_closest(name, names, n);
-	if (guess)
-		return cmd_usage_error("export",
-		                       "unknown format '%s', did you mean '%s'? (formats: %s)",
-		                       name, guess, format_list(list));
-	return cmd_usage_error("export", "unknown format '%s' (formats: %s)", name,
-	                       format_list(list));
+	return n;
 }
 
 static int parse_option(int c, struct export_opts *o)
@@ -213,6 +192,12 @@ static int export(const struct export_format *f, struct export_opts *o)
 		log_error("%s", err.msg);
 		return EXIT_FAILURE_INPUT;
 	}
+	/* OUT.hits is made next to a file: not next to /dev/stdout or a FIFO */
+	if (o->a.hits && !out.path) {
+		outfile_close(&out, false, NULL);
+		return cmd_usage_error("export", "--hits needs -o OUT to be a file, not %s",
+		                       o->a.out_path);
+	}
 	o->a.reader = reader_open(o->input, &err);
 	if (!o->a.reader) {
 		if (!dir)
@@ -247,15 +232,17 @@ int cmd_export(int argc, char **argv)
 {
 	struct export_opts o = { .a = { .symbols = true, .clock = EXPORT_CLOCK_INSNS } };
 	const struct export_format *f;
+	const char *names[16];
+	size_t n = format_names(names);
 	char list[256];
 
 	if (parse_args(argc, argv, &o))
 		return EXIT_USAGE;
 	if (!o.format)
 		return cmd_usage_error("export", "missing -f FORMAT (one of %s)",
-		                       format_list(list));
+		                       cmd_name_list(list, names, n));
 	if (!(f = export_find(o.format)))
-		return unknown_format(o.format);
+		return cmd_unknown_name("export", "format", o.format, names, n);
 	if (check_format(f, &o))
 		return EXIT_USAGE;
 	if (!o.input)

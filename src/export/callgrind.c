@@ -252,7 +252,8 @@ static void write_fn(struct export_ctx *x, struct callgrind *cg, struct fn *fn, 
 	put_name(out, "ob", &cg->objects, w.object);
 	put_name(out, "fl", &cg->files, w.file);
 	put_name(out, "fn", &cg->functions, fn->name);
-	qsort(fn->costs.data, fn->costs.len, sizeof(*fn->costs.data), by_addr);
+	if (fn->costs.len) /* a call past the depth limit ran none */
+		qsort(fn->costs.data, fn->costs.len, sizeof(*fn->costs.data), by_addr);
 	vec_foreach (&fn->costs, c) {
 		struct where at = where_of(x, c->addr, fn->time);
 

@@ -18,42 +18,14 @@
 #include <string.h>
 
 #include "export/export.h"
-
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 if it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and code points past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
+#include "kdl/kdl.h"
 
 /* s as a JSON string: escaped, and a byte that is not UTF-8 becomes U+FFFD. */
 static void json_string(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), len;
+	int32_t cp;
 
 	putc('"', out);
 	while (n) {
@@ -63,7 +35,7 @@ static void json_string(FILE *out, const char *s)
 		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(out, "\\u%04x", *p);
 			len = 1;
-		} else if ((len = utf8_len(p, n))) {
+		} else if ((len = kdl_utf8_decode((const char *)p, n, &cp))) {
 			fwrite(p, 1, len, out);
 		} else {
 			fputs("\\ufffd", out);

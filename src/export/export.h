@@ -22,7 +22,11 @@
  *    export_walk(). The callbacks write to x->a->out; export_name() gives
  *    a function's name as the dump views print it. A format that writes
  *    more than one file (drcov --hits) derives their names from
- *    x->a->out_path and writes them with util/outfile.h too.
+ *    x->a->out_path and writes them with util/outfile.h too. Per-call
+ *    state goes in export_frame.data. Damage in the trace is
+ *    export_damage()'d and the export goes on, so that the output is a
+ *    whole file of what could be read; return -1 only for what stops it
+ *    (the output cannot be written).
  * 2. Declare it below and add a line to export_formats[] in formats.c:
  *    { "foo", "one line for --help", export_foo, EXPORT_FLAG_... }.
  *    The usage text of `nosco export` lists the table, so nothing else

@@ -149,13 +149,15 @@ static int walk_call(struct export_ctx *x, struct export_walk *w, struct err *er
 /* Every root call of a thread, in the order they ran. */
 static int walk_thread(struct export_ctx *x, struct export_walk *w, int64_t thread, struct err *err)
 {
-	struct reader_cursor *cur = reader_calls_roots(x->r, thread, err);
-	struct reader_call root;
 	struct err e = { 0 };
+	struct reader_cursor *cur = reader_calls_roots(x->r, thread, &e);
+	struct reader_call root;
 	int rc;
 
-	if (!cur)
-		return -1;
+	if (!cur) { /* damage: the other threads may still be read */
+		export_damage(x, &e);
+		return 0;
+	}
 	while ((rc = reader_call_next(cur, &root, &e)) > 0)
 		if (walk_root(x, w, &root, err)) {
 			reader_cursor_free(cur);

@@ -22,3 +22,7 @@ exit 2
 $ nosco export -i {out} -f chrome -o /proc/nosco-e2e.json
 stderr| nosco: error: cannot write /proc/nosco-e2e.json: No such file or directory
 exit 1
+$ nosco export -i {out} -f drcov --hits -o /dev/null
+stderr| nosco export: --hits needs -o OUT to be a file, not /dev/null
+stderr| Try 'nosco export --help' for more information.
+exit 2

@@ -22,6 +22,14 @@ $ nosco export -i {tmp}/no-such.trace -f chrome --hits -o {tmp}/x
 stderr| nosco export: --hits applies to drcov only
 stderr| Try 'nosco export --help' for more information.
 exit 2
+$ nosco export -i {tmp}/no-such.trace -f folded --clock wall
+stderr| nosco export: --clock does not apply to folded (it has no time axis)
+stderr| Try 'nosco export --help' for more information.
+exit 2
+$ nosco export -i {tmp}/no-such.trace -f drcov --hits
+stderr| nosco export: --hits needs -o OUT (the counts go to OUT.hits)
+stderr| Try 'nosco export --help' for more information.
+exit 2
 $ nosco export -i {tmp}/no-such.trace -f chrome --depth -1
 stderr| nosco export: invalid depth '-1'
 stderr| Try 'nosco export --help' for more information.
