@@ -129,6 +129,7 @@ void view_funcs_fini(struct view_funcs *f)
 struct frame {
 	int64_t call;
 	struct view_func *fn;
+	uint64_t insns, kid_insns; /* its instructions, those of its callees so far */
 };
 
 typedef VEC(struct frame) frame_vec;
@@ -160,6 +161,17 @@ static uintptr_t open_count(struct walk *w, const struct view_func *fn, int64_t 
 	return n;
 }
 
+/* The innermost open call of a thread ended: its own instructions are its function's. */
+static void pop(struct walk *w, frame_vec *s, int64_t thread)
+{
+	struct frame *f = &vec_last(s);
+
+	/* its callees' lie inside its range, unless the file is damaged: never below 0 */
+	f->fn->self += f->insns > f->kid_insns ? f->insns - f->kid_insns : 0;
+	open_count(w, f->fn, thread, -1);
+	s->len--;
+}
+
 /* The thread's stack with the call's parent on top (the calls that ended are popped). */
 static frame_vec *stack_for(struct walk *w, const struct reader_call *c)
 {
@@ -168,10 +180,8 @@ static frame_vec *stack_for(struct walk *w, const struct reader_call *c)
 	if (c->thread < 0 || (uint64_t)c->thread >= w->nstacks)
 		return NULL;
 	s = &w->stacks[c->thread];
-	while (s->len && (c->parent == STORE_NONE || vec_last(s).call != c->parent)) {
-		open_count(w, vec_last(s).fn, c->thread, -1);
-		s->len--;
-	}
+	while (s->len && (c->parent == STORE_NONE || vec_last(s).call != c->parent))
+		pop(w, s, c->thread);
 	return s;
 }
 
@@ -187,16 +197,18 @@ static bool walk_call(struct view_ctx *v, const struct reader_call *c, void *arg
 	fc.insns = c->truncated ? 0 : c->pos_end - c->pos_start;
 	fc.outermost = !s || !open_count(w, fc.fn, c->thread, +1);
 	fc.fn->calls++;
-	fc.fn->self += fc.insns; /* its callees' are taken off as they come */
-	if (fc.caller)
-		fc.caller->self -= fc.insns;
 	if (fc.outermost) {
 		fc.fn->total += fc.insns;
 		if (!c->open && c->time_end >= c->time_start)
 			fc.fn->wall_ns += c->time_end - c->time_start;
 	}
-	if (s)
-		vec_push(s, ((struct frame){ c->id, fc.fn }));
+	if (!s) {
+		fc.fn->self += fc.insns; /* a thread the trace does not list: no callees known */
+	} else {
+		if (s->len)
+			vec_last(s).kid_insns += fc.insns;
+		vec_push(s, ((struct frame){ c->id, fc.fn, fc.insns, 0 }));
+	}
 	if (w->visit)
 		w->visit(v, &fc, w->arg);
 	return true;
@@ -214,8 +226,11 @@ void view_funcs_walk(struct view_ctx *v, struct view_funcs *f, view_func_call_fn
 	w.nstacks = v->threads.len;
 	w.stacks = xcalloc(w.nstacks ? w.nstacks : 1, sizeof(*w.stacks));
 	view_each_call(v, walk_call, &w);
-	for (i = 0; i < w.nstacks; i++)
+	for (i = 0; i < w.nstacks; i++) {
+		while (w.stacks[i].len) /* the calls still open end with the trace */
+			pop(&w, &w.stacks[i], (int64_t)i);
 		vec_free(&w.stacks[i]);
+	}
 	free(w.stacks);
 	hashmap_fini(&w.open);
 }
