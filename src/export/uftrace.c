@@ -443,6 +443,16 @@ static int write_all(struct export_ctx *x, struct uftrace *u, struct err *err)
 	return write_symbols(x, u, err) || write_tasks(x, u, err) || write_info(x, u, err) ? -1 : 0;
 }
 
+static bool any_task(const struct export_ctx *x, const struct uftrace *u)
+{
+	size_t i;
+
+	for (i = 0; i < x->threads.len; i++)
+		if (u->used[i])
+			return true;
+	return false;
+}
+
 int export_uftrace(struct export_ctx *x, struct err *err)
 {
 	struct uftrace u = { 0 };
@@ -460,7 +470,9 @@ int export_uftrace(struct export_ctx *x, struct err *err)
 	rc = write_all(x, &u, err);
 	if (u.dat)
 		fclose(u.dat);
-	if (export_outdir_close(&u.dir, !rc, rc ? &e : err))
+	/* a damaged trace gives what could be read, if anything could: else OUT stays as it was */
+	if (export_outdir_close(&u.dir, !rc && (x->first.kind == ERR_NONE || any_task(x, &u)),
+	                        rc ? &e : err))
 		rc = -1;
 	for (i = 0; i < u.syms.len; i++)
 		free(u.syms.data[i].name);
