@@ -214,9 +214,12 @@ static int export(const struct export_format *f, struct export_opts *o)
 		rc = err_set(&err, ERR_INPUT, "%s is damaged: %s", o->input,
 		             reader_damage(o->a.reader));
 	reader_close(o->a.reader);
-	/* Damage still gives a whole file of what could be read; other errors leave OUT as it was.
+	/*
+	 * Damage still gives a whole file of what could be read, if anything
+	 * could; other errors leave OUT as it was.
 	 */
-	if (!dir && outfile_close(&out, !rc || err.kind == ERR_INPUT, &werr)) {
+	if (!dir &&
+	    outfile_close(&out, !rc || (err.kind == ERR_INPUT && outfile_wrote(&out)), &werr)) {
 		log_error("%s", werr.msg);
 		return EXIT_FAILURE_INPUT;
 	}

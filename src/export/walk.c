@@ -9,8 +9,6 @@
  * one iterator over the root's stream range, which decodes a chunk at a
  * time, so memory grows with the depth of the tree, never with its size.
  */
-#include <string.h>
-
 #include "export/export.h"
 
 /* The walk of one root: the instruction iterator and the instruction read ahead. */

@@ -14,7 +14,8 @@ so both schemas), then copied and damaged in a fixed, seeded way:
   of 2^63, rows deleted from the middle of a table, bad enumerations, a
   FIFO, a directory or a device in binaries.path, a newer schema, ...
 
-Every dump view runs on every copy, with a timeout, and fails the copy on:
+Every dump view (and nosco export, in one format per copy) runs on every
+copy, with a timeout, and fails the copy on:
 a timeout (a hang); a death by a signal or a sanitizer report; an exit
 status other than 0 or 1 (docs/cli.md); stderr lines other than nosco's
 one-line messages, or an exit 1 without exactly one error line; exit 0
@@ -33,6 +34,7 @@ random damage. Failing copies are kept in BUILD/tests/damaged/ with a
 import argparse
 import concurrent.futures
 import ctypes
+import json
 import os
 import random
 import re
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 E2E = Path(__file__).resolve().parent
@@ -79,6 +82,10 @@ VIEWS = [
     ["events"],
 ]
 ALL = {v[0] for v in VIEWS}
+# nosco export runs on every copy too, one format per copy in turn (all of
+# them would double the time of the tier): the universal checks, and a
+# chrome file left behind must be whole JSON.
+EXPORTS = ["chrome", "folded", "drcov", "callgrind", "uftrace", "perfetto"]
 STDERR_LINE = re.compile(r"^nosco: (error|warning): \S")
 SANITIZER = re.compile(rb"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                        rb"runtime error:|MemorySanitizer")
@@ -534,12 +541,12 @@ class Dump:
         self.timed_out, self.seconds, self.maxrss = timed_out, seconds, maxrss
 
 
-def dump(nosco, trace, words, work, env, timeout=TIMEOUT):
-    """nosco dump -i trace words..., its output in files under work."""
+def dump(nosco, trace, words, work, env, timeout=TIMEOUT, command="dump"):
+    """nosco dump -i trace words... (or another command), its output in files under work."""
     out, err = work / "stdout", work / "stderr"
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        p = subprocess.Popen([str(nosco), "dump", "-i", str(trace)] + words,
+        p = subprocess.Popen([str(nosco), command, "-i", str(trace)] + words,
                              stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, env=env, cwd=work,
                              start_new_session=True)
         # A watchdog kills a hung dump; waiting for it gives its memory use.
@@ -690,11 +697,26 @@ class Suite:
                 problems.append("%s: %s" % (" ".join(words), p))
                 tail = d.stderr.decode(errors="replace").splitlines()[-3:]
                 problems += ["  | " + s[:300] for s in tail]
+        problems += self.export(copy, tmp, name, dmg.symbols)
         if problems:
             (tmp / "why").write_text("\n".join(problems) + "\n")
         elif not self.a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         self.report(name, problems)
+
+    def export(self, copy, tmp, name, symbols):
+        """nosco export of a damaged copy in one of the formats, in turn: what is wrong."""
+        fmt = EXPORTS[zlib.crc32(name.encode()) % len(EXPORTS)]
+        out = tmp / ("export." + fmt)
+        words = ([] if symbols else ["-n"]) + ["-f", fmt, "-o", str(out)]
+        d = dump(self.nosco, copy, words, tmp, self.env, self.a.timeout, command="export")
+        bad = ["export %s: %s" % (" ".join(words[:-2]), p) for p in universal(d)]
+        if not bad and fmt == "chrome" and out.exists():
+            try:
+                json.loads(out.read_bytes())
+            except ValueError as e:
+                bad.append("export -f chrome: a file that is not JSON (%s)" % e)
+        return bad
 
     def fifo_input(self):
         fifo = self.work / "input.fifo"
