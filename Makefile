@@ -7,7 +7,7 @@ O ?= build
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libelf libdw sqlite3 libzstd
+PKGS := libelf libdw sqlite3 libzstd libprotobuf-c
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wundef -Wpointer-arith -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
@@ -28,7 +28,12 @@ DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lZydis -lZycore -l
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -name main.c ! -path 'src/inject/*' | sort)
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+# Protocol buffers (perfetto's format): protoc-c compiles src/X.proto into
+# $(O)/gen/X.pb-c.c and .h, which the sources include as "X.pb-c.h".
+PROTOS := $(shell find src -name '*.proto' | sort)
+PROTO_GEN := $(PROTOS:src/%.proto=$(O)/gen/%.pb-c.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o) $(PROTO_GEN:%.c=%.o)
+ALL_CFLAGS += -I$(O)/gen
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
@@ -46,6 +51,19 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+$(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: src/%.proto
+	@mkdir -p $(O)/gen
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --proto_path=src --c_out=$(O)/gen $<
+
+# Generated code: compiled without the project's warnings, which it does not follow.
+$(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(filter-out $(WARN) -Werror,$(ALL_CFLAGS)) $(DEP_CFLAGS) -c $< -o $@
+
+# The sources that include a generated header need it first.
+$(LIB_OBJS) $(O)/src/main.o: | $(PROTO_GEN:%.c=%.h)
 
 $(O)/libnosco.a: $(LIB_OBJS)
 	@rm -f $@

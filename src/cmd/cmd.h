@@ -7,8 +7,12 @@
 #define NOSCO_CMD_CMD_H
 
 #include <getopt.h>
+#include <stddef.h>
 
 #include "util/err.h"
+
+struct outfile;
+struct store_reader;
 
 enum {
 	EXIT_OK = 0,
@@ -21,6 +25,7 @@ enum {
 
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /**
  * cmd_usage_error - report a command-line mistake
@@ -41,7 +46,29 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
 
+/* cmd_name_list - "a, b, c": the names joined, into list (cut at its size) */
+const char *cmd_name_list(char list[static 256], const char *const *names, size_t n);
+
+/*
+ * cmd_unknown_name - "unknown view 'x', did you mean 'y'? (views: ...)"
+ * @kind: what the names are ("view", "format")
+ * Return: EXIT_USAGE.
+ */
+int cmd_unknown_name(const char *cmd, const char *kind, const char *name, const char *const *names,
+                     size_t n);
+
 /* cmd_fail - print the recorded error as one line; return its exit code for @cmd */
 int cmd_fail(const struct err *e);
+
+/*
+ * cmd_open_output - open -o OUT (util/outfile.h), standard output when
+ * name is NULL; ERR_USAGE when OUT is the trace being read (@input) or
+ * cannot be written as asked. A regular OUT is replaced only when the
+ * caller keeps the output at outfile_close().
+ */
+int cmd_open_output(struct outfile *out, const char *name, const char *input, struct err *err);
+
+/* cmd_warn_unfinished - say, before any output, that a trace does not hold a whole run */
+void cmd_warn_unfinished(struct store_reader *r, const char *input);
 
 #endif

@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "store/reader.h"
 #include "util/log.h"
+#include "util/near.h"
+#include "util/outfile.h"
 
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -65,4 +69,72 @@ int cmd_fail(const struct err *e)
 	default:
 		return EXIT_NOSCO;
 	}
+}
+
+/*
+ * Once and before any output: the calls still running show end=open (or
+ * end=killed after an error), which is not how the program went on.
+ */
+void cmd_warn_unfinished(struct store_reader *r, const char *input)
+{
+	switch (reader_end(r)) {
+	case READER_END_LIVE:
+		log_warn("%s is still being written by nosco; showing its last commit, where "
+		         "running calls show end=open",
+		         input);
+		break;
+	case READER_END_MISSING:
+		log_warn(
+		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
+		        "disk); showing its last commit, where running calls show end=open",
+		        input);
+		break;
+	case READER_END_FAILED:
+		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
+		         "running "
+		         "then show end=killed",
+		         input);
+		break;
+	case READER_END_WRITTEN:
+		/* a rollback that left a finished run: only the rollback to tell */
+		if (reader_recovered(r))
+			log_warn("%s was not closed by nosco (was it killed?); showing its last "
+			         "commit",
+			         input);
+		break;
+	}
+}
+
+int cmd_open_output(struct outfile *out, const char *name, const char *input, struct err *err)
+{
+	struct stat a, b;
+
+	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
+	return outfile_open(out, name, err);
+}
+
+const char *cmd_name_list(char list[static 256], const char *const *names, size_t n)
+{
+	size_t i, len = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, len < 256 ? 256 - len : 0, "%s%s",
+		                        i ? ", " : "", names[i]);
+	return list;
+}
+
+int cmd_unknown_name(const char *cmd, const char *kind, const char *name, const char *const *names,
+                     size_t n)
+{
+	const char *guess = near_closest(name, names, n);
+	char list[256];
+
+	cmd_name_list(list, names, n);
+	if (guess)
+		return cmd_usage_error(cmd, "unknown %s '%s', did you mean '%s'? (%ss: %s)", kind,
+		                       name, guess, kind, list);
+	return cmd_usage_error(cmd, "unknown %s '%s' (%ss: %s)", kind, name, kind, list);
 }

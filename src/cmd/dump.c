@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -31,6 +30,8 @@ static const char dump_usage[] =
         "  exec-trace CALL_ID        the instructions a call executed, as assembly\n"
         "  binary-info [SUFFIX]      the binaries that were loaded\n"
         "  calls                     one line per call, to find call ids\n"
+        "  report                    one line per function: calls, instructions, time\n"
+        "  graph FUNCTION            a function's callers and callees\n"
         "  events                    every record of the file, in order\n"
         "\n"
         "Options:\n"
@@ -64,6 +65,8 @@ static const struct {
 	{ "exec-trace", view_exec_trace, view_exec_trace_usage },
 	{ "binary-info", view_binary_info, view_binary_info_usage },
 	{ "calls", view_calls, view_calls_usage },
+	{ "report", view_report, view_report_usage },
+	{ "graph", view_graph, view_graph_usage },
 	{ "events", view_events, view_events_usage },
 };
 
@@ -80,34 +83,14 @@ static size_t find_view(const char *name)
 	return v;
 }
 
-/* view_list - "thread-info, call-info, ...": the views' names, from the table, into list */
-static const char *view_list(char list[static 256])
+/* The views' names, from the table. */
+static const char *const *view_names(const char *names[static N_VIEWS])
 {
-	size_t v;
-
-	list[0] = '\0';
-	for (v = 0; v < N_VIEWS; v++) {
-		strcat(list, v ? ", " : "");
-		strcat(list, views[v].name);
-	}
-	return list;
-}
-
-/* "unknown view 'x'", with the view most likely meant and the list. */
-static int unknown_view(const char *name)
-{
-	const char *names[N_VIEWS], *guess;
-	char buf[256];
-	const char *list = view_list(buf);
 	size_t v;
 
 	for (v = 0; v < N_VIEWS; v++)
 		names[v] = views[v].name;
-	guess = near_closest(name, names, N_VIEWS);
-	if (guess)
-		return cmd_usage_error("dump", "unknown view '%s', did you mean '%s'? (views: %s)",
-		                       name, guess, list);
-	return cmd_usage_error("dump", "unknown view '%s' (views: %s)", name, list);
+	return names;
 }
 
 /*
@@ -196,41 +179,6 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 	return 0;
 }
 
-/*
- * Say, once and before the view, that the trace does not hold a whole run:
- * its calls still running show end=open (or end=killed after an error),
- * which is not how the program went on.
- */
-static void warn_unfinished(struct store_reader *r, const char *input)
-{
-	switch (reader_end(r)) {
-	case READER_END_LIVE:
-		log_warn("%s is still being written by nosco; showing its last commit, where "
-		         "running calls show end=open",
-		         input);
-		break;
-	case READER_END_MISSING:
-		log_warn(
-		        "%s is unfinished (nosco was killed, or stopped by an error such as a full "
-		        "disk); showing its last commit, where running calls show end=open",
-		        input);
-		break;
-	case READER_END_FAILED:
-		log_warn("%s is unfinished: nosco stopped tracing on an error, and the calls "
-		         "running "
-		         "then show end=killed",
-		         input);
-		break;
-	case READER_END_WRITTEN:
-		/* a rollback that left a finished run: only the rollback to tell */
-		if (reader_recovered(r))
-			log_warn("%s was not closed by nosco (was it killed?); showing its last "
-			         "commit",
-			         input);
-		break;
-	}
-}
-
 /* Views report what the user should know (a binary missing on disk) through this. */
 static void warn_view(void *ctx, const char *msg)
 {
@@ -245,22 +193,6 @@ static int view_usage_error(const char *view, const char *msg)
 
 	snprintf(cmd, sizeof(cmd), "dump %s", view);
 	return cmd_usage_error(cmd, "%s", msg);
-}
-
-/*
- * open_output - where a dump goes (util/outfile.h), stdout without -o. A
- * regular OUT is replaced only when the dump wrote something, so a dump
- * that failed at once (no such call) never replaces a good file with an
- * empty one; the trace being read is never overwritten.
- */
-static int open_output(struct outfile *out, const char *name, const char *input, struct err *err)
-{
-	struct stat a, b;
-
-	if (name && !stat(name, &a) && !stat(input, &b) && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino)
-		return err_set(err, ERR_USAGE, "-o %s would overwrite the trace being read", name);
-	return outfile_open(out, name, err);
 }
 
 /* Run the view on the opened trace, writing to out (closed here). */
@@ -320,7 +252,7 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	/* A closed pipe is a write error (EPIPE) that ends the view, not a signal that kills it. */
 	signal(SIGPIPE, SIG_IGN);
 	/* OUT first: one that cannot be written is a command-line mistake (exit 2) */
-	if (open_output(&out, o->output, o->input, &err)) {
+	if (cmd_open_output(&out, o->output, o->input, &err)) {
 		if (err.kind == ERR_USAGE)
 			return cmd_usage_error("dump", "%s", err.msg);
 		log_error("%s", err.msg);
@@ -334,7 +266,7 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	}
 	/* A damaged file ends with the error saying so, which is what matters. */
 	if (!reader_damage(r))
-		warn_unfinished(r, o->input);
+		cmd_warn_unfinished(r, o->input);
 	ret = run_view(v, o, r, &out, argc, argv);
 	reader_close(r);
 	return ret;
@@ -345,17 +277,18 @@ int cmd_dump(int argc, char **argv)
 	struct dump_opts o = { .symbols = true };
 	struct err err;
 	size_t v;
+	const char *names[N_VIEWS], *misplaced;
 	char list[256];
-	const char *misplaced;
 	int ret, first;
 
 	if (parse_dump_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (optind >= argc)
-		return cmd_usage_error("dump", "missing VIEW (one of %s)", view_list(list));
+		return cmd_usage_error("dump", "missing VIEW (one of %s)",
+		                       cmd_name_list(list, view_names(names), N_VIEWS));
 	v = find_view(argv[optind]);
 	if (v == N_VIEWS)
-		return unknown_view(argv[optind]);
+		return cmd_unknown_name("dump", "view", argv[optind], view_names(names), N_VIEWS);
 	/* The view's arguments are checked before the file is opened: usage errors first. */
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;

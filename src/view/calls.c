@@ -190,77 +190,43 @@ static bool limit_reached(const struct view_ctx *v, const struct table *t)
 }
 
 /*
- * Every call of the cursor, one line each, until --limit. The first line
- * is flushed at once, and the lines a filter keeps every SCAN_FLUSH calls
- * read: a pipe's reader sees them as they are found, not when a buffer
- * fills.
+ * One line for a call, until --limit or until the reader of the output
+ * went away. The first line is flushed at once, and the lines a filter
+ * keeps every SCAN_FLUSH calls read: a pipe's reader sees them as they
+ * are found, not when a buffer fills.
  */
 #define SCAN_FLUSH 65536
 
-static void list(struct view_ctx *v, struct table *t, struct reader_cursor *cur)
+struct listing {
+	struct table *t;
+	uint64_t scanned, flushed;
+};
+
+static bool call_row(struct view_ctx *v, const struct reader_call *c, void *arg)
 {
-	struct reader_call c;
-	struct err e = { 0 };
-	uint64_t scanned = 0, flushed = 0;
-	int rc = 0;
+	struct listing *l = arg;
+	struct table *t = l->t;
 
-	while (!limit_reached(v, t) && !view_stopped(v) &&
-	       (rc = reader_call_next(cur, &c, &e)) > 0) {
-		call_line(v, t, &c, level_of(t, &c));
-		scanned++;
-		if (t->lines != flushed && (!flushed || scanned % SCAN_FLUSH == 0)) {
-			fflush(v->out);
-			flushed = t->lines;
-		}
+	call_line(v, t, c, level_of(t, c));
+	l->scanned++;
+	if (t->lines != l->flushed && (!l->flushed || l->scanned % SCAN_FLUSH == 0)) {
+		fflush(v->out);
+		l->flushed = t->lines;
 	}
-	if (rc < 0)
-		view_damage(v, &e);
-}
-
-static void list_threads(struct view_ctx *v, struct table *t)
-{
-	const struct reader_thread *th;
-	struct reader_cursor *cur;
-	struct err e = { 0 };
-	bool found = false;
-
-	vec_foreach (&v->threads, th) {
-		if (th->tid != v->o.tid)
-			continue;
-		found = true;
-		if (!(cur = reader_calls_of_thread(v->r, th->id, &e))) {
-			view_damage(v, &e);
-			continue;
-		}
-		list(v, t, cur);
-		reader_cursor_free(cur);
-	}
-	if (!found) {
-		err_set(&e, ERR_NOT_FOUND, "%s has no thread with Linux thread id %d",
-		        reader_path(v->r), v->o.tid);
-		view_damage(v, &e);
-	}
+	return !limit_reached(v, t) && !view_stopped(v);
 }
 
 int view_calls(const struct view_args *a, struct err *err)
 {
 	struct view_ctx v;
 	struct table t;
-	struct reader_cursor *cur;
-	struct err e = { 0 };
 	int rc = view_begin(&v, &view_spec_calls, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;
 	table_init(&v, &t);
-	if (v.o.has_thread) {
-		list_threads(&v, &t);
-	} else if (!(cur = reader_calls(v.r, &e))) {
-		view_damage(&v, &e);
-	} else {
-		list(&v, &t, cur);
-		reader_cursor_free(cur);
-	}
+	if (!limit_reached(&v, &t))
+		view_each_call(&v, call_row, &(struct listing){ &t, 0, 0 });
 	table_fini(&t);
 	return view_end(&v, err);
 }

@@ -12,9 +12,10 @@
 
 #include "kdl/emit.h"
 #include "store/reader.h"
-#include "sym/image.h"
+#include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
+#include "view/syms.h"
 #include "view/view.h"
 
 /* Text views indent no deeper than KDL views do (kdl/emit.h). */
@@ -30,14 +31,24 @@ enum {
 	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
 	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
 	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
+	VIEW_OPT_SORT = 1 << 8,      /* --sort KEY */
 };
 
 /* The positional argument of a view. */
 enum view_positional {
 	VIEW_POS_NONE,
-	VIEW_POS_CALL,   /* CALL_ID, required */
-	VIEW_POS_TID,    /* [TID] */
-	VIEW_POS_SUFFIX, /* [SUFFIX] */
+	VIEW_POS_CALL,     /* CALL_ID, required */
+	VIEW_POS_TID,      /* [TID] */
+	VIEW_POS_SUFFIX,   /* [SUFFIX] */
+	VIEW_POS_FUNCTION, /* FUNCTION, required */
+};
+
+/* What report sorts its functions by (--sort), largest first. */
+enum view_sort {
+	VIEW_SORT_TOTAL, /* the default */
+	VIEW_SORT_SELF,
+	VIEW_SORT_CALLS,
+	VIEW_SORT_WALL,
 };
 
 struct view_spec {
@@ -64,10 +75,13 @@ struct view_opts {
 	bool has_call;
 	int64_t call;       /* CALL_ID */
 	const char *suffix; /* binary-info's SUFFIX, or NULL */
+	enum view_sort sort;
+	const char *function; /* graph's FUNCTION */
 };
 
 extern const struct view_spec view_spec_events, view_spec_thread_info, view_spec_call_info,
-        view_spec_call_trace, view_spec_binary_info, view_spec_exec_trace, view_spec_calls;
+        view_spec_call_trace, view_spec_binary_info, view_spec_exec_trace, view_spec_calls,
+        view_spec_report, view_spec_graph;
 
 /**
  * view_parse - parse a view's arguments
@@ -81,65 +95,6 @@ extern const struct view_spec view_spec_events, view_spec_thread_info, view_spec
  */
 int view_parse(const struct view_spec *spec, int argc, char **argv, struct view_opts *o,
                struct err *err);
-
-/* One recorded binary, as the symbolizer knows it. */
-struct view_binary {
-	int64_t id;
-	char *path;
-	const char *file; /* the last component of path */
-	uint8_t *build_id;
-	size_t build_id_len;
-	uint64_t base, start, end;
-	uint64_t t_load, t_unload; /* its lifetime: 0 and UINT64_MAX when unknown */
-	int64_t load_event, unload_event;
-	uint8_t *image; /* the stored image (vdso) */
-	size_t image_len;
-	struct sym_image *img; /* opened on first use; NULL if unusable */
-	bool tried;            /* opening was attempted */
-};
-
-/* Symbolication over the binaries of a trace (docs/views.md, "Addresses"). */
-struct view_syms {
-	bool enabled; /* false with -n */
-	bool lines;
-	const char *sysroot;
-	void (*warn)(void *ctx, const char *msg);
-	void *warn_ctx;
-	VEC(struct view_binary) bins; /* by id */
-};
-
-/* How an address is used, which decides where its symbol is looked up. */
-enum view_addr_kind {
-	VIEW_ADDR_CODE,   /* an instruction or a function entry */
-	VIEW_ADDR_RETURN, /* a return address: looked up at address - 1 */
-};
-
-int view_syms_init(struct view_syms *s, struct store_reader *r, const struct view_args *a,
-                   struct err *err);
-void view_syms_fini(struct view_syms *s);
-
-/**
- * view_sym_name - the display name of an address
- * @s: the symbolizer
- * @addr: the address
- * @time: when it was executed (which binary was mapped there then)
- * @kind: code or return address
- * @sb: receives "sym", "sym+0xOFF", "binary+0xOFF" or "<0xADDR>"
- */
-void view_sym_name(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
-                   struct strbuf *sb);
-
-/**
- * view_sym_line - the source position of an address, with --lines
- * @sb: receives "file:line" when known
- *
- * Return: true when a position was found.
- */
-bool view_sym_line(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
-                   struct strbuf *sb);
-
-/* view_sym_binary - the recorded binary with this id, or NULL */
-const struct view_binary *view_sym_binary(const struct view_syms *s, int64_t id);
 
 /* What a view has at hand while it runs. */
 struct view_ctx {
@@ -286,5 +241,65 @@ void view_next_take_kid(struct view_ctx *v, struct view_next *n, struct reader_c
  * compared by stream position, then by time.
  */
 bool view_event_before(const struct reader_event *e, const struct reader_call *c);
+
+/* Calls as calls of functions (funcs.c), for the views that aggregate them. */
+
+/* view_call_fn - take one call; return false to read no more */
+typedef bool view_call_fn(struct view_ctx *v, const struct reader_call *c, void *arg);
+
+/*
+ * view_each_call - every call in the order they began, or those of the
+ * thread(s) of --thread (ERR_NOT_FOUND damage when there is none), until
+ * fn returns false
+ */
+void view_each_call(struct view_ctx *v, view_call_fn *fn, void *arg);
+
+/* A function: the calls of one symbol, as view_sym() prints it. */
+struct view_func {
+	char *name;
+	size_t index;     /* in view_funcs.all */
+	uint64_t calls;   /* every call, truncated ones too */
+	uint64_t total;   /* instructions of its outermost calls, those of their callees included */
+	uint64_t self;    /* instructions of its own, those of its callees left out */
+	uint64_t wall_ns; /* wall time of its outermost calls that ended */
+	struct view_func *next; /* another with the same name hash */
+};
+
+struct view_funcs {
+	struct hashmap by_name;      /* name hash -> a view_func */
+	struct hashmap by_addr;      /* entry address and binary -> its view_func */
+	VEC(struct view_func *) all; /* in the order they were first called */
+};
+
+/* One call, as view_funcs_walk() shows it. */
+struct view_func_call {
+	const struct reader_call *c;
+	struct view_func *fn;
+	struct view_func *caller; /* the function of its parent, NULL for a root call */
+	uint64_t insns;           /* its instructions with its callees' (0 when truncated) */
+	bool outermost;           /* no other call of fn is open in its thread */
+};
+
+typedef void view_func_call_fn(struct view_ctx *v, const struct view_func_call *fc, void *arg);
+
+/**
+ * view_funcs_walk - every call (of --thread), counted by function
+ * @f: receives the functions and their counts (view_funcs_fini() it)
+ * @visit: called for each call after it is counted, or NULL
+ *
+ * A call's total counts only for its function's outermost call in its
+ * thread, so that a recursion is not counted once per level.
+ */
+void view_funcs_walk(struct view_ctx *v, struct view_funcs *f, view_func_call_fn *visit, void *arg);
+void view_funcs_fini(struct view_funcs *f);
+
+/* view_format_wall - a wall time as report prints it: "35.210 us", "3 ns" */
+void view_format_wall(uint64_t ns, char buf[static 16]);
+
+/* view_num_width - the width of a column of numbers up to v, at least min */
+int view_num_width(uint64_t v, int min);
+
+/* view_func_find - the function with this name, or NULL */
+struct view_func *view_func_find(const struct view_funcs *f, const char *name);
 
 #endif

@@ -94,6 +94,31 @@ const char view_calls_usage[] =
         "      --limit N      stop after N lines\n"
         "  -h, --help         show this help\n";
 
+const char view_report_usage[] =
+        "Usage: nosco dump -i FILE report [--sort calls|self|total|wall] [--thread TID]\n"
+        "\n"
+        "One line per function (symbol), like uftrace report: the number of calls\n"
+        "to it, the instructions of its calls with those of their callees (total),\n"
+        "its own instructions (self) and the wall time of its calls. Calls of a\n"
+        "function made inside another call of it count once in total and wall.\n"
+        "\n"
+        "Options:\n"
+        "      --sort KEY     sort by calls, self, total (the default) or wall,\n"
+        "                     largest first\n"
+        "      --thread TID   only the calls of the thread(s) with this Linux tid\n"
+        "  -h, --help         show this help\n";
+
+const char view_graph_usage[] =
+        "Usage: nosco dump -i FILE graph [--thread TID] FUNCTION\n"
+        "\n"
+        "FUNCTION (a symbol as the views print it: main, puts@plt, libc.so.6+0x2a1c0)\n"
+        "with the functions that called it and those it called, each with the\n"
+        "number of calls and their instructions, like uftrace graph.\n"
+        "\n"
+        "Options:\n"
+        "      --thread TID   only the calls of the thread(s) with this Linux tid\n"
+        "  -h, --help         show this help\n";
+
 const struct view_spec view_spec_events = { "events", view_events_usage, 0, VIEW_POS_NONE };
 const struct view_spec view_spec_thread_info = { "thread-info", view_thread_info_usage,
 	                                         VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE,
@@ -116,10 +141,15 @@ const struct view_spec view_spec_calls = { "calls", view_calls_usage,
 	                                   VIEW_OPT_THREAD | VIEW_OPT_SYMBOL | VIEW_OPT_MIN_INSNS |
 	                                           VIEW_OPT_LIMIT,
 	                                   VIEW_POS_NONE };
+const struct view_spec view_spec_report = { "report", view_report_usage,
+	                                    VIEW_OPT_SORT | VIEW_OPT_THREAD, VIEW_POS_NONE };
+const struct view_spec view_spec_graph = { "graph", view_graph_usage, VIEW_OPT_THREAD,
+	                                   VIEW_POS_FUNCTION };
 
 static const struct view_spec *const specs[] = {
-	&view_spec_events,      &view_spec_thread_info, &view_spec_call_info, &view_spec_call_trace,
-	&view_spec_binary_info, &view_spec_exec_trace,  &view_spec_calls,
+	&view_spec_events,     &view_spec_thread_info, &view_spec_call_info,
+	&view_spec_call_trace, &view_spec_binary_info, &view_spec_exec_trace,
+	&view_spec_calls,      &view_spec_report,      &view_spec_graph,
 };
 
 /* Every option of every view; a view rejects those its spec does not name. */
@@ -135,13 +165,14 @@ static const struct {
 	{ { "min-insns", required_argument, NULL, 'm' }, VIEW_OPT_MIN_INSNS },
 	{ { "limit", required_argument, NULL, 'l' }, VIEW_OPT_LIMIT },
 	{ { "range", required_argument, NULL, 'r' }, VIEW_OPT_RANGE },
+	{ { "sort", required_argument, NULL, 'S' }, VIEW_OPT_SORT },
 	{ { "help", no_argument, NULL, 'h' }, 0 },
 };
 
 #define NOPTS (sizeof(table) / sizeof(table[0]))
 
-/* A decimal number without sign, at most max. */
-static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
+/* A decimal number without sign, at most max (view.h). */
+int view_parse_num(const char *s, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v;
 	char *end;
@@ -167,9 +198,9 @@ static int parse_range(const char *s, struct view_opts *o)
 	if (!dots)
 		return -1;
 	head = strndup(s, (size_t)(dots - s));
-	rc = !head || parse_num(head, UINT64_MAX - 1, &from);
+	rc = !head || view_parse_num(head, UINT64_MAX - 1, &from);
 	free(head);
-	if (rc || (dots[2] && parse_num(dots + 2, UINT64_MAX - 1, &to)) || from > to)
+	if (rc || (dots[2] && view_parse_num(dots + 2, UINT64_MAX - 1, &to)) || from > to)
 		return -1;
 	o->has_range = true;
 	o->range_from = from;
@@ -207,6 +238,25 @@ static int option_error(const struct view_spec *spec, int argc, char **argv, str
 	return err_set(err, ERR_USAGE, "option '--%s' needs an argument", table[i].opt.name);
 }
 
+/* --sort KEY */
+static int parse_sort(const char *s, struct view_opts *o, struct err *err)
+{
+	static const char *const keys[] = {
+		[VIEW_SORT_TOTAL] = "total",
+		[VIEW_SORT_SELF] = "self",
+		[VIEW_SORT_CALLS] = "calls",
+		[VIEW_SORT_WALL] = "wall",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(s, keys[i])) {
+			o->sort = (enum view_sort)i;
+			return 0;
+		}
+	return err_set(err, ERR_USAGE, "--sort needs calls, self, total or wall, not '%s'", s);
+}
+
 static int parse_option(int c, struct view_opts *o, struct err *err)
 {
 	unsigned long long v;
@@ -219,7 +269,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->backtrace = true;
 		return 0;
 	case 'd':
-		if (parse_num(optarg, UINT32_MAX, &v))
+		if (view_parse_num(optarg, UINT32_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "--depth needs a number of levels (0 or more), not '%s'",
 			               optarg);
@@ -227,7 +277,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->depth = (uint32_t)v;
 		return 0;
 	case 't':
-		if (parse_num(optarg, INT_MAX, &v))
+		if (view_parse_num(optarg, INT_MAX, &v))
 			return err_set(err, ERR_USAGE, "--thread needs a Linux thread id, not '%s'",
 			               optarg);
 		o->has_thread = true;
@@ -237,7 +287,7 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		o->glob = optarg;
 		return 0;
 	case 'm':
-		if (parse_num(optarg, UINT64_MAX, &v))
+		if (view_parse_num(optarg, UINT64_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "--min-insns needs a number of instructions, not '%s'",
 			               optarg);
@@ -251,8 +301,10 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 			        "<= TO), not '%s'",
 			        optarg);
 		return 0;
+	case 'S':
+		return parse_sort(optarg, o, err);
 	case 'l':
-		if (parse_num(optarg, UINT64_MAX, &v))
+		if (view_parse_num(optarg, UINT64_MAX, &v))
 			return err_set(err, ERR_USAGE, "--limit needs a number of lines, not '%s'",
 			               optarg);
 		o->has_limit = true;
@@ -278,7 +330,7 @@ static int parse_positional(const struct view_spec *spec, int argc, char **argv,
 		if (!arg)
 			return err_set(err, ERR_USAGE,
 			               "missing CALL_ID (the calls view lists them)");
-		if (parse_num(arg, INT64_MAX, &v))
+		if (view_parse_num(arg, INT64_MAX, &v))
 			return err_set(err, ERR_USAGE,
 			               "invalid call id '%s' (call ids are numbers from 0)", arg);
 		o->has_call = true;
@@ -287,7 +339,7 @@ static int parse_positional(const struct view_spec *spec, int argc, char **argv,
 	case VIEW_POS_TID:
 		if (!arg)
 			break;
-		if (parse_num(arg, INT_MAX, &v))
+		if (view_parse_num(arg, INT_MAX, &v))
 			return err_set(err, ERR_USAGE, "invalid thread id '%s'", arg);
 		o->has_thread = true;
 		o->tid = (int)v;
@@ -296,6 +348,12 @@ static int parse_positional(const struct view_spec *spec, int argc, char **argv,
 		if (arg && !*arg)
 			return err_set(err, ERR_USAGE, "empty SUFFIX");
 		o->suffix = arg;
+		break;
+	case VIEW_POS_FUNCTION:
+		if (!arg || !*arg)
+			return err_set(err, ERR_USAGE,
+			               "missing FUNCTION (the report view lists them)");
+		o->function = arg;
 		break;
 	case VIEW_POS_NONE:
 		break;

@@ -244,17 +244,28 @@ void view_sym_name(struct view_syms *s, uint64_t addr, uint64_t time, enum view_
 	sb_addf(sb, "%s+0x%" PRIx64, vb->file, addr - vb->base);
 }
 
+bool view_sym_source(struct view_syms *s, uint64_t addr, uint64_t time, struct sym_line *out)
+{
+	struct view_binary *vb;
+	struct sym_image *img;
+
+	return s->lines && (vb = find_binary(s, addr, time)) && (img = binary_image(s, vb)) &&
+	       sym_image_line(img, addr - vb->base, out) == 1 && out->file;
+}
+
 bool view_sym_line(struct view_syms *s, uint64_t addr, uint64_t time, enum view_addr_kind kind,
                    struct strbuf *sb)
 {
 	uint64_t look = kind == VIEW_ADDR_RETURN && addr ? addr - 1 : addr;
-	struct view_binary *vb;
-	struct sym_image *img;
 	struct sym_line line;
 
-	if (!s->lines || !(vb = find_binary(s, look, time)) || !(img = binary_image(s, vb)) ||
-	    sym_image_line(img, look - vb->base, &line) != 1 || !line.file)
+	if (!view_sym_source(s, look, time, &line))
 		return false;
 	sb_addf(sb, "%s:%d", line.file, line.line);
 	return true;
+}
+
+const struct view_binary *view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time)
+{
+	return find_binary(s, addr, time);
 }

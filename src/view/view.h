@@ -92,6 +92,24 @@ int view_exec_trace(const struct view_args *a, struct err *err);
  */
 int view_calls(const struct view_args *a, struct err *err);
 
+/**
+ * view_report - one line per function: calls, total and self instructions, wall time
+ * @a: the trace; arguments [--sort calls|self|total|wall] [--thread TID]
+ * @err: ERR_NOT_FOUND for a TID that is in no thread
+ *
+ * Streams over the calls: memory depends on the number of functions.
+ */
+int view_report(const struct view_args *a, struct err *err);
+
+/**
+ * view_graph - a function's callers and callees, aggregated
+ * @a: the trace; arguments [--thread TID] FUNCTION
+ * @err: ERR_NOT_FOUND for a function no call was made to
+ *
+ * Streams over the calls: memory depends on the number of functions.
+ */
+int view_graph(const struct view_args *a, struct err *err);
+
 /* The help texts of the views. */
 extern const char view_events_usage[];
 extern const char view_thread_info_usage[];
@@ -100,6 +118,11 @@ extern const char view_call_trace_usage[];
 extern const char view_binary_info_usage[];
 extern const char view_exec_trace_usage[];
 extern const char view_calls_usage[];
+extern const char view_report_usage[];
+extern const char view_graph_usage[];
+
+/* view_parse_num - a decimal number without sign, at most max: 0, or -1 */
+int view_parse_num(const char *s, unsigned long long max, unsigned long long *out);
 
 /**
  * view_check_args - check a view's arguments without reading any trace

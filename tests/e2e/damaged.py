@@ -14,7 +14,8 @@ so both schemas), then copied and damaged in a fixed, seeded way:
   of 2^63, rows deleted from the middle of a table, bad enumerations, a
   FIFO, a directory or a device in binaries.path, a newer schema, ...
 
-Every dump view runs on every copy, with a timeout, and fails the copy on:
+Every dump view (and nosco export, in one format per copy) runs on every
+copy, with a timeout, and fails the copy on:
 a timeout (a hang); a death by a signal or a sanitizer report; an exit
 status other than 0 or 1 (docs/cli.md); stderr lines other than nosco's
 one-line messages, or an exit 1 without exactly one error line; exit 0
@@ -33,6 +34,7 @@ random damage. Failing copies are kept in BUILD/tests/damaged/ with a
 import argparse
 import concurrent.futures
 import ctypes
+import json
 import os
 import random
 import re
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 E2E = Path(__file__).resolve().parent
@@ -71,6 +74,7 @@ TRACES = {
 VIEWS = [
     ["thread-info", "--backtrace"],
     ["calls"],
+    ["report"],
     ["call-trace", "--backtrace", "{root}"],
     ["call-info", "--backtrace", "{focus}"],
     ["exec-trace", "--depth", "3", "{root}"],
@@ -81,6 +85,10 @@ ALL = {v[0] for v in VIEWS}
 # The views that read calls: binary-info reads the calls that loaded binaries, if any
 # (a schema 3 file's calls are read where they are needed, and checked there).
 READ_CALLS = ALL - {"binary-info"}
+# nosco export runs on every copy too, one format per copy in turn (all of
+# them would double the time of the tier): the universal checks, and a
+# chrome file left behind must be whole JSON.
+EXPORTS = ["chrome", "folded", "drcov", "callgrind", "uftrace", "perfetto"]
 STDERR_LINE = re.compile(r"^nosco: (error|warning): \S")
 SANITIZER = re.compile(rb"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                        rb"runtime error:|MemorySanitizer")
@@ -440,12 +448,12 @@ def random_damage(info, rng, scale):
 def call_edits(info):
     """Damage to one call: each view that reads it must fail."""
     out = []
-    reads = {"calls", "events", "call-trace", "call-info", "exec-trace"}
+    reads = {"calls", "report", "events", "call-trace", "call-info", "exec-trace"}
     if info.grand:
         call, grand = info.grand
         out.append(Damage("parent-descendant", with_calls(
             lambda c, i: c.set(call, parent_delta=(call - grand) & U64)),
-            oracle="edit", must_fail={"calls", "events", "call-info", "call-trace"},
+            oracle="edit", must_fail={"calls", "report", "events", "call-info", "call-trace"},
             may_change={"thread-info", "binary-info", "exec-trace"}, root=call, focus=call))
     x = info.leaf
     edits = [
@@ -460,11 +468,11 @@ def call_edits(info):
     ]
     for name, fields in edits:
         out.append(Damage(name, with_calls(lambda c, i, f=fields: c.set(x, **f)), oracle="edit",
-                          must_fail={"calls", "events", "call-info"},
-                          may_change=ALL - {"calls", "events", "call-info"}, focus=x))
+                          must_fail={"calls", "report", "events", "call-info"},
+                          may_change=ALL - {"calls", "report", "events", "call-info"}, focus=x))
     mid = info.ncalls // 2
     out.append(Damage("call-deleted", with_calls(lambda c, i: c.delete(mid)), oracle="edit",
-                      must_fail={"calls", "events", "call-info", "call-trace", "exec-trace"},
+                      must_fail={"calls", "report", "events", "call-info", "call-trace", "exec-trace"},
                       may_change=ALL - reads, root=mid, focus=mid))
     if info.schema >= 2 and info.grand:
         # The index moves a grandchild under the root: the walks that skip the subtree
@@ -486,7 +494,7 @@ def table_edits(info):
     edits = [
         ("newer-schema", ["PRAGMA user_version = 99"], ALL, ()),
         ("not-nosco", ["PRAGMA application_id = 42"], ALL, ()),
-        ("no-calls-table", ["DROP TABLE calls"], {"calls", "events"}, ()),
+        ("no-calls-table", ["DROP TABLE calls"], {"calls", "report", "events"}, ()),
         ("no-chunks-table", ["DROP TABLE chunks"], {"events", "exec-trace"}, ()),
         ("chunk-count-huge", ["UPDATE chunks SET count = 1 << 40"], {"events", "exec-trace"}, ()),
         ("chunk-count-max", ["UPDATE chunks SET count = 9223372036854775807"],
@@ -585,12 +593,12 @@ class Dump:
         self.timed_out, self.seconds, self.maxrss = timed_out, seconds, maxrss
 
 
-def dump(nosco, trace, words, work, env, timeout=TIMEOUT):
-    """nosco dump -i trace words..., its output in files under work."""
+def dump(nosco, trace, words, work, env, timeout=TIMEOUT, command="dump"):
+    """nosco dump -i trace words... (or another command), its output in files under work."""
     out, err = work / "stdout", work / "stderr"
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        p = subprocess.Popen([str(nosco), "dump", "-i", str(trace)] + words,
+        p = subprocess.Popen([str(nosco), command, "-i", str(trace)] + words,
                              stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, env=env, cwd=work,
                              start_new_session=True)
         # A watchdog kills a hung dump; waiting for it gives its memory use.
@@ -741,11 +749,26 @@ class Suite:
                 problems.append("%s: %s" % (" ".join(words), p))
                 tail = d.stderr.decode(errors="replace").splitlines()[-3:]
                 problems += ["  | " + s[:300] for s in tail]
+        problems += self.export(copy, tmp, name, dmg.symbols)
         if problems:
             (tmp / "why").write_text("\n".join(problems) + "\n")
         elif not self.a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         self.report(name, problems)
+
+    def export(self, copy, tmp, name, symbols):
+        """nosco export of a damaged copy in one of the formats, in turn: what is wrong."""
+        fmt = EXPORTS[zlib.crc32(name.encode()) % len(EXPORTS)]
+        out = tmp / ("export." + fmt)
+        words = ([] if symbols else ["-n"]) + ["-f", fmt, "-o", str(out)]
+        d = dump(self.nosco, copy, words, tmp, self.env, self.a.timeout, command="export")
+        bad = ["export %s: %s" % (" ".join(words[:-2]), p) for p in universal(d)]
+        if not bad and fmt == "chrome" and out.exists():
+            try:
+                json.loads(out.read_bytes())
+            except ValueError as e:
+                bad.append("export -f chrome: a file that is not JSON (%s)" % e)
+        return bad
 
     def fifo_input(self):
         fifo = self.work / "input.fifo"

@@ -12,7 +12,8 @@ machine to the next by stable tokens, in this order:
 2. build-ids (`build-id=HEX`, `build_id="HEX"`, or a bare 40-digit hex
    word) -> <BUILDID>;
 3. timestamps: the value of `time=`, `timestamp=`, `duration=`, `*_ns=`,
-   `*_time=`, `time_*=` and ISO 8601 date-times -> <TIME>; nosco's version
+   `*_time=`, `time_*=`, ISO 8601 date-times, the wall times of the
+   report and graph views -> <TIME>; nosco's version
    -> <VERSION>; the size of the vdso's image -> <SIZE>; the dbt engine's
    counters (`meta dbt_*`) -> <N>;
 4. thread ids and process ids -> <T1>, <T2>, ... in order of first
@@ -61,6 +62,9 @@ ID_PATTERNS = {
     "binary-info": _KDL_IDS,
     "calls": _KDL_IDS,
     "cmd": [r"\b(?:thread|process|pid) (\d+)\b"],
+    # nosco export (view_of() gives "export"): chrome's JSON, callgrind's header
+    "export": [r"\"(?:pid|tid)\":(\d+)", r"\"thread (\d+)\"", r"^(?:pid|thread): (\d+)",
+               r"\bthread (\d+)\b"],
 }
 
 # Values that are times: the group is replaced by <TIME>.
@@ -76,6 +80,8 @@ OTHER_PATTERNS = [
     (r"\bnosco (\d+\.\d+\.\d+\S*)", "<VERSION>"),
     (r"^binary .*\bimage=(\d+)", "<SIZE>"),   # the vdso's size depends on the kernel
     (r"^meta dbt_\w+=(\d+)", "<N>"),   # the dbt engine's counters depend on timing
+    (r"^ *\d+ +\d+ +\d+  ( *[0-9.]+ (?:ns|us|ms|s)) ", "<TIME>"),   # report's wall time
+    (r"\bwall=([0-9.]+ (?:ns|us|ms|s))\b", "<TIME>"),   # graph's
 ]
 
 BUILDID_PATTERNS = [

@@ -69,6 +69,7 @@ E2E = Path(__file__).resolve().parent
 REPO = E2E.parent.parent
 sys.path.insert(0, str(E2E))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import export_check  # noqa: E402
 import normalize  # noqa: E402
 import outputs  # noqa: E402
 import progress  # noqa: E402
@@ -378,6 +379,7 @@ class Case:
     args: list = dataclasses.field(default_factory=list)
     exit: int = None
     output_only: bool = False
+    export_check: bool = False    # check every export format of the trace (export_check.py)
     stdout_file: Path = None
     stdin_file: Path = None
     timeout: float = None
@@ -465,6 +467,8 @@ def parse_case_line(line, where, fixtures):
             break
         if w == "output-only":
             case.output_only = True
+        elif w == "export-check":
+            case.export_check = True
         elif eq and key in CASE_OPTIONS:
             set_case_option(case, key, value, where)
         else:
@@ -719,16 +723,24 @@ class Engine:
         if case.calls:
             details += self.check_calls(case, tmp, deadline)
             ok = not details
+        if case.export_check:
+            problems = export_check.check(self.nosco, tmp / "out.trace", tmp, self.env)
+            details += problems
+            ok = ok and not problems
         norm = self.normalizer(tmp)
         for view in case.views:
             words = [self.subst(w, tmp) for w in view]
-            d = self.run([self.nosco, "dump", "-i", tmp / "out.trace"] + words,
+            # "export -f FORMAT ..." is nosco export's output, the rest dump views
+            cmd = words[0] if words[0] == "export" else "dump"
+            d = self.run([self.nosco, cmd, "-i", tmp / "out.trace"]
+                         + (words[1:] if cmd == "export" else words),
                          deadline - time.monotonic(), tmp)
             rel = case.name + "." + view_file(view)
             if d.timed_out or d.exit != 0:
                 ok = False
-                details.append("nosco dump %s %s" % (" ".join(view), "timed out" if d.timed_out
-                                                    else "exited %d" % d.exit))
+                details.append("nosco %s %s %s" % (cmd, " ".join(view[cmd == "export":]),
+                                                   "timed out" if d.timed_out
+                                                   else "exited %d" % d.exit))
                 details.extend(tail(d.stderr))
                 continue
             bad_kdl = self.check_kdl(view, d.stdout, tmp / (rel + ".kdl"))

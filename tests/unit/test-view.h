@@ -302,8 +302,10 @@ struct view_opts_test {
 };
 
 /* Run a view, given as its words ("call-trace --depth 1 0"), on a trace. */
-static void run_view(struct run *r, const char *trace, const struct view_opts_test *t,
-                     int (*fn)(const struct view_args *, struct err *), const char *words)
+static __attribute__((unused)) void run_view(struct run *r, const char *trace,
+                                             const struct view_opts_test *t,
+                                             int (*fn)(const struct view_args *, struct err *),
+                                             const char *words)
 {
 	char *copy = xstrdup(words), *argv[16], *save = NULL, *w;
 	struct view_args a = { 0 };
