@@ -7,7 +7,7 @@ O ?= build
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libelf libdw sqlite3 libzstd
+PKGS := libelf libdw sqlite3 libzstd libmicrohttpd
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wundef -Wpointer-arith -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
@@ -46,6 +46,9 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+# The viewer's page is embedded with .incbin: rebuilt when a file of the page changes.
+$(O)/src/web/assets.o: $(wildcard src/web/page/*)
 
 $(O)/libnosco.a: $(LIB_OBJS)
 	@rm -f $@

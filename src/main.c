@@ -16,6 +16,7 @@ static const char usage[] =
         "Commands:\n"
         "  run    trace a program into a trace file\n"
         "  dump   show a trace file (threads, calls, instructions, binaries)\n"
+        "  view   serve a trace file to a web browser\n"
         "\n"
         "Run 'nosco COMMAND --help' for the options of a command.\n";
 
@@ -25,6 +26,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "dump", cmd_dump },
+	{ "view", cmd_view },
 };
 
 int main(int argc, char **argv)

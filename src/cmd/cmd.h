@@ -21,6 +21,7 @@ enum {
 
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 
 /**
  * cmd_usage_error - report a command-line mistake

@@ -1,0 +1,130 @@
+/*
+ * The readers of the viewer's requests. A reader serves one request at a
+ * time, and its calls are those of the plan it was opened with
+ * (reader_plan_calls()): a request for one call's callees plans that
+ * call's subtree, which costs one pass over the trace's call chunks
+ * instead of loading every call of a big trace. A reader given back is
+ * kept for the next request with the same plan (a page asks for the same
+ * call's callees, then its instructions, then more of them); the least
+ * recently used one is closed when too many are idle.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "web/internal.h"
+
+int web_pool_init(struct web_pool *p, const char *path, struct err *err)
+{
+	struct reader_calls_plan none = { .need = READER_CALLS_NONE };
+	struct store_reader *r;
+
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	p->path = path;
+	/* Opened now so that a file that is not a trace fails the command, not a request. */
+	if (!(r = reader_open(path, err))) {
+		pthread_mutex_destroy(&p->lock);
+		return -1;
+	}
+	reader_plan_calls(r, &none);
+	web_pool_give(p, r, &none);
+	return 0;
+}
+
+void web_pool_fini(struct web_pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_idle; i++)
+		reader_close(p->idle[i].r);
+	p->n_idle = 0;
+	pthread_mutex_destroy(&p->lock);
+}
+
+static bool same_plan(const struct reader_calls_plan *a, const struct reader_calls_plan *b)
+{
+	if (a->need != b->need)
+		return false;
+	if (a->need != READER_CALLS_ONE && a->need != READER_CALLS_TREE)
+		return true;
+	return a->call == b->call && a->levels == b->levels && a->has_range == b->has_range &&
+	       (!a->has_range || (a->from == b->from && a->to == b->to));
+}
+
+struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls_plan *plan,
+                                   struct err *err)
+{
+	struct store_reader *r = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->n_idle; i++) {
+		if (same_plan(&p->idle[i].plan, plan)) {
+			r = p->idle[i].r;
+			p->idle[i] = p->idle[--p->n_idle];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (r)
+		return r;
+	if (!(r = reader_open(p->path, err)))
+		return NULL;
+	reader_plan_calls(r, plan);
+	return r;
+}
+
+void web_pool_give(struct web_pool *p, struct store_reader *r, const struct reader_calls_plan *plan)
+{
+	struct store_reader *evict = NULL;
+	size_t i, oldest = 0;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->n_idle == WEB_POOL_IDLE) {
+		for (i = 1; i < p->n_idle; i++)
+			if (p->idle[i].used < p->idle[oldest].used)
+				oldest = i;
+		evict = p->idle[oldest].r;
+		p->idle[oldest] = p->idle[--p->n_idle];
+	}
+	p->idle[p->n_idle].r = r;
+	p->idle[p->n_idle].plan = *plan;
+	p->idle[p->n_idle].used = ++p->clock;
+	p->n_idle++;
+	pthread_mutex_unlock(&p->lock);
+	reader_close(evict);
+}
+
+/* Calls a tree plan reads below its call, in all. */
+struct store_reader *web_take_tree(struct web_req *q, int64_t call, uint32_t levels,
+                                   struct reader_calls_plan *plan)
+{
+	struct store_reader *r;
+	struct err e = { 0 };
+
+	memset(plan, 0, sizeof(*plan));
+	plan->need = READER_CALLS_TREE;
+	plan->call = call;
+	plan->levels = levels;
+	if (!(r = web_pool_take(&q->w->pool, plan, &e)))
+		web_fail_err(q, &e);
+	return r;
+}
+
+int web_get_call(struct web_req *q, struct store_reader *r, int64_t id, struct reader_call *out)
+{
+	struct reader_counts n;
+	struct err e = { 0 };
+
+	if (!reader_call_get(r, id, out, &e))
+		return 0;
+	if (e.kind != ERR_NOT_FOUND)
+		return web_fail_err(q, &e);
+	if (reader_counts(r, &n, NULL) || n.calls <= 0)
+		return web_fail(q, 404, "the trace has no call %" PRId64, id);
+	return web_fail(q, 404,
+	                "the trace has no call %" PRId64 " (its calls are 0 to %" PRId64 ")", id,
+	                n.calls - 1);
+}
