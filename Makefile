@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 NOSCO := $(O)/nosco
 
-.PHONY: all check check-unit check-e2e check-engine check-damaged demo deps clean format \
+.PHONY: all check check-unit check-e2e check-web check-engine check-damaged demo deps clean format \
 	format-check bench
 all: $(NOSCO)
 
@@ -77,6 +77,9 @@ check-unit: $(UNIT_BINS)
 
 check-e2e: $(NOSCO) $(O)/tests/unit/test-view-kdl
 	@tests/run-tests --e2e $(O)
+
+check-web: deps $(NOSCO)
+	@tests/run-tests --web $(O)
 
 # The engines' differential test (dbt against step, tests/e2e/engines.py)
 # with deeper traces of programs of the system: minutes, not part of check.
