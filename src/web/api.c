@@ -8,7 +8,7 @@
 
 #include "web/internal.h"
 
-/* Readers with no calls loaded: the metadata, threads and binaries are read at once. */
+/* The overview counts the calls (a pass over the call chunks); the roots read the root calls. */
 static const struct reader_calls_plan plan_none = { .need = READER_CALLS_NONE };
 static const struct reader_calls_plan plan_tops = { .need = READER_CALLS_TOPS };
 
@@ -194,7 +194,7 @@ int web_api_threads(struct web_req *q)
 	struct err e = { 0 };
 	int rc = -1;
 
-	if (!(r = web_pool_take(&q->w->pool, &plan_none, &e)))
+	if (!(r = web_pool_take(&q->w->pool, NULL, &e)))
 		return web_fail_err(q, &e);
 	if ((c = reader_threads(r, &e))) {
 		json_obj(&q->j);
@@ -206,7 +206,7 @@ int web_api_threads(struct web_req *q)
 		json_obj_end(&q->j);
 		reader_cursor_free(c);
 	}
-	web_pool_give(&q->w->pool, r, &plan_none);
+	web_pool_give(&q->w->pool, r, NULL);
 	return rc < 0 ? web_fail_err(q, &e) : 0;
 }
 

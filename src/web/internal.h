@@ -26,6 +26,7 @@
 
 struct web_pool_ent {
 	struct store_reader *r;
+	bool planned; /* false: no call was read yet, it may be planned (pool.c) */
 	struct reader_calls_plan plan;
 	uint64_t used; /* when it was last given back (a counter) */
 };
@@ -105,8 +106,10 @@ const char *web_param_str(struct web_req *q, const char *name);
 int web_pool_init(struct web_pool *p, const char *path, struct err *err);
 void web_pool_fini(struct web_pool *p);
 /*
- * web_pool_take - a reader of the trace whose calls are planned as @plan:
- * an idle one with the same plan, or a new one. Give it back when done.
+ * web_pool_take - a reader of the trace whose calls are planned as @plan
+ * (NULL: a reader that will read no call): an idle one with the same
+ * plan, or one not planned yet, or a new one. Give it back with the same
+ * @plan when done.
  */
 struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls_plan *plan,
                                    struct err *err);

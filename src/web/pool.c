@@ -7,6 +7,11 @@
  * kept for the next request with the same plan (a page asks for the same
  * call's callees, then its instructions, then more of them); the least
  * recently used one is closed when too many are idle.
+ *
+ * A reader that reads no calls (threads, binaries, metadata) is taken
+ * without a plan (NULL): it costs no pass over the call chunks, and a
+ * request with a plan may plan it later. The reader opened at start is
+ * one: the URL is printed before any call is read.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -15,7 +20,6 @@
 
 int web_pool_init(struct web_pool *p, const char *path, struct err *err)
 {
-	struct reader_calls_plan none = { .need = READER_CALLS_NONE };
 	struct store_reader *r;
 
 	memset(p, 0, sizeof(*p));
@@ -26,8 +30,7 @@ int web_pool_init(struct web_pool *p, const char *path, struct err *err)
 		pthread_mutex_destroy(&p->lock);
 		return -1;
 	}
-	reader_plan_calls(r, &none);
-	web_pool_give(p, r, &none);
+	web_pool_give(p, r, NULL);
 	return 0;
 }
 
@@ -43,6 +46,8 @@ void web_pool_fini(struct web_pool *p)
 
 static bool same_plan(const struct reader_calls_plan *a, const struct reader_calls_plan *b)
 {
+	if (!a || !b)
+		return !a && !b;
 	if (a->need != b->need)
 		return false;
 	if (a->need != READER_CALLS_ONE && a->need != READER_CALLS_TREE)
@@ -51,32 +56,48 @@ static bool same_plan(const struct reader_calls_plan *a, const struct reader_cal
 	       (!a->has_range || (a->from == b->from && a->to == b->to));
 }
 
+/* The idle reader to take for @plan: one with the same plan, else an unplanned one, else -1. */
+static long pick_idle(const struct web_pool *p, const struct reader_calls_plan *plan)
+{
+	long unplanned = -1;
+	size_t i;
+
+	for (i = 0; i < p->n_idle; i++) {
+		const struct web_pool_ent *e = &p->idle[i];
+
+		if (same_plan(e->planned ? &e->plan : NULL, plan))
+			return (long)i;
+		if (!e->planned)
+			unplanned = (long)i;
+	}
+	return unplanned;
+}
+
 struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls_plan *plan,
                                    struct err *err)
 {
 	struct store_reader *r = NULL;
-	size_t i;
+	bool planned = false;
+	long i;
 
 	pthread_mutex_lock(&p->lock);
-	for (i = 0; i < p->n_idle; i++) {
-		if (same_plan(&p->idle[i].plan, plan)) {
-			r = p->idle[i].r;
-			p->idle[i] = p->idle[--p->n_idle];
-			break;
-		}
+	if ((i = pick_idle(p, plan)) >= 0) {
+		r = p->idle[i].r;
+		planned = p->idle[i].planned;
+		p->idle[i] = p->idle[--p->n_idle];
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (r)
-		return r;
-	if (!(r = reader_open(p->path, err)))
+	if (!r && !(r = reader_open(p->path, err)))
 		return NULL;
-	reader_plan_calls(r, plan);
+	if (plan && !planned)
+		reader_plan_calls(r, plan);
 	return r;
 }
 
 void web_pool_give(struct web_pool *p, struct store_reader *r, const struct reader_calls_plan *plan)
 {
 	struct store_reader *evict = NULL;
+	struct web_pool_ent *e;
 	size_t i, oldest = 0;
 
 	if (!r)
@@ -89,15 +110,16 @@ void web_pool_give(struct web_pool *p, struct store_reader *r, const struct read
 		evict = p->idle[oldest].r;
 		p->idle[oldest] = p->idle[--p->n_idle];
 	}
-	p->idle[p->n_idle].r = r;
-	p->idle[p->n_idle].plan = *plan;
-	p->idle[p->n_idle].used = ++p->clock;
-	p->n_idle++;
+	e = &p->idle[p->n_idle++];
+	e->r = r;
+	e->planned = plan != NULL;
+	if (plan)
+		e->plan = *plan;
+	e->used = ++p->clock;
 	pthread_mutex_unlock(&p->lock);
 	reader_close(evict);
 }
 
-/* Calls a tree plan reads below its call, in all. */
 struct store_reader *web_take_tree(struct web_req *q, int64_t call, uint32_t levels,
                                    struct reader_calls_plan *plan)
 {

@@ -24,13 +24,12 @@ static void keep_warning(void *ctx, const char *msg)
 
 int web_syms_init(struct web *w, struct err *err)
 {
-	struct reader_calls_plan none = { .need = READER_CALLS_NONE };
 	struct view_args a = { .symbols = w->o.symbols,
 		               .lines = true,
 		               .sysroot = w->o.sysroot,
 		               .warn = keep_warning,
 		               .warn_ctx = w };
-	struct store_reader *r = web_pool_take(&w->pool, &none, err);
+	struct store_reader *r = web_pool_take(&w->pool, NULL, err);
 	const char *arch;
 	int rc;
 
@@ -42,7 +41,7 @@ int web_syms_init(struct web *w, struct err *err)
 	sb_init(&w->warnings);
 	pthread_mutex_init(&w->sym_lock, NULL);
 	rc = view_syms_init(&w->syms, r, &a, err);
-	web_pool_give(&w->pool, r, &none);
+	web_pool_give(&w->pool, r, NULL);
 	if (rc) {
 		sb_fini(&w->warnings);
 		pthread_mutex_destroy(&w->sym_lock);
