@@ -105,7 +105,8 @@ static void flame_json(struct flame *f, struct fnode *n)
 	json_kuint(j, "calls", n->calls);
 	json_key(j, "kids");
 	json_arr(j);
-	qsort(n->kids.data, n->kids.len, sizeof(*n->kids.data), by_total);
+	if (n->kids.len > 1)
+		qsort(n->kids.data, n->kids.len, sizeof(*n->kids.data), by_total);
 	for (i = 0; i < n->kids.len && n->kids.data[i]->total >= f->min_total; i++)
 		flame_json(f, n->kids.data[i]);
 	json_arr_end(j);
