@@ -80,7 +80,8 @@ static bool in_tree(const struct reader_pick *pk, const struct store_callrec *c)
 	return pk->have_tree && c->thread == pk->tree_thread && c->id > pk->plan->call &&
 	       c->pos_start >= pk->tree_from && c->pos_start <= pk->tree_to &&
 	       c->depth <= pk->tree_depth && c->pos_start <= pk->near_to &&
-	       (c->pos_end > pk->near_from || c->pos_start >= pk->near_from);
+	       (c->pos_end > pk->near_from || c->pos_start >= pk->near_from) &&
+	       c->pos_end - c->pos_start >= pk->plan->min_insns;
 }
 
 int reader_pick_call(struct reader_pick *pk, const struct store_callrec *c)

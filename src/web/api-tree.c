@@ -17,6 +17,7 @@
 #define VISIT_MAX        1000000 /* calls looked at by one answer */
 #define SLICES_MAX       50000   /* calls and aggregates in one timeline answer */
 #define TIMELINE_ROOTS   8       /* roots of a window whose callees are shown */
+#define TIMELINE_FINE    8       /* calls down to 1/8 of a pixel are read, for the grey runs */
 
 /* A frame of the flame graph: the calls with the same stack of names. */
 struct fnode {
@@ -287,6 +288,12 @@ static int root_subtree(struct timeline *t, const struct reader_call *root)
 
 	plan.from = t->from > root->pos_start ? t->from - root->pos_start : 0;
 	plan.to = t->to - root->pos_start;
+	/*
+	 * Calls narrower than an eighth of a pixel are not read: a window of a
+	 * thread of a billion instructions then reads thousands of calls, not
+	 * millions. Those down to an eighth still make the grey runs.
+	 */
+	plan.min_insns = (uint64_t)(t->min_w / TIMELINE_FINE);
 	if (!(r = web_pool_take(&t->q->w->pool, &plan, &t->e)))
 		return -1;
 	t->r = r;

@@ -23,6 +23,8 @@
 
 /* Idle readers kept for the next request that plans the same calls. */
 #define WEB_POOL_IDLE 6
+/* Plans of the readers in use that a request waits for rather than plan again. */
+#define WEB_POOL_BUSY 64
 
 struct web_pool_ent {
 	struct store_reader *r;
@@ -33,9 +35,12 @@ struct web_pool_ent {
 
 struct web_pool {
 	pthread_mutex_t lock;
+	pthread_cond_t given; /* a reader was given back */
 	const char *path;
 	struct web_pool_ent idle[WEB_POOL_IDLE];
 	size_t n_idle;
+	struct reader_calls_plan busy[WEB_POOL_BUSY]; /* the plans of the readers in use */
+	size_t n_busy;
 	uint64_t clock;
 };
 

@@ -8,6 +8,9 @@
  * call's callees, then its instructions, then more of them); the least
  * recently used one is closed when too many are idle.
  *
+ * Requests that need the same plan at once share one reader, one after
+ * the other, rather than each pass over the chunks.
+ *
  * A reader that reads no calls (threads, binaries, metadata) is taken
  * without a plan (NULL): it costs no pass over the call chunks, and a
  * request with a plan may plan it later. The reader opened at start is
@@ -24,10 +27,11 @@ int web_pool_init(struct web_pool *p, const char *path, struct err *err)
 
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->given, NULL);
 	p->path = path;
 	/* Opened now so that a file that is not a trace fails the command, not a request. */
 	if (!(r = reader_open(path, err))) {
-		pthread_mutex_destroy(&p->lock);
+		web_pool_fini(p);
 		return -1;
 	}
 	web_pool_give(p, r, NULL);
@@ -41,6 +45,7 @@ void web_pool_fini(struct web_pool *p)
 	for (i = 0; i < p->n_idle; i++)
 		reader_close(p->idle[i].r);
 	p->n_idle = 0;
+	pthread_cond_destroy(&p->given);
 	pthread_mutex_destroy(&p->lock);
 }
 
@@ -53,11 +58,12 @@ static bool same_plan(const struct reader_calls_plan *a, const struct reader_cal
 	if (a->need != READER_CALLS_ONE && a->need != READER_CALLS_TREE)
 		return true;
 	return a->call == b->call && a->levels == b->levels && a->has_range == b->has_range &&
-	       (!a->has_range || (a->from == b->from && a->to == b->to));
+	       (!a->has_range || (a->from == b->from && a->to == b->to)) &&
+	       a->min_insns == b->min_insns;
 }
 
 /* The idle reader to take for @plan: one with the same plan, else an unplanned one, else -1. */
-static long pick_idle(const struct web_pool *p, const struct reader_calls_plan *plan)
+static long pick_idle(const struct web_pool *p, const struct reader_calls_plan *plan, bool exact)
 {
 	long unplanned = -1;
 	size_t i;
@@ -70,7 +76,31 @@ static long pick_idle(const struct web_pool *p, const struct reader_calls_plan *
 		if (!e->planned)
 			unplanned = (long)i;
 	}
-	return unplanned;
+	return exact ? -1 : unplanned;
+}
+
+static bool is_busy(const struct web_pool *p, const struct reader_calls_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; plan && i < p->n_busy; i++)
+		if (same_plan(&p->busy[i], plan))
+			return true;
+	return false;
+}
+
+/* A reader with @plan is no longer in use: requests waiting for one look again. */
+static void not_busy(struct web_pool *p, const struct reader_calls_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; plan && i < p->n_busy; i++) {
+		if (same_plan(&p->busy[i], plan)) {
+			p->busy[i] = p->busy[--p->n_busy];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&p->given);
 }
 
 struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls_plan *plan,
@@ -81,14 +111,29 @@ struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls
 	long i;
 
 	pthread_mutex_lock(&p->lock);
-	if ((i = pick_idle(p, plan)) >= 0) {
+	/*
+	 * A reader with this plan in use by another request will be given back
+	 * soon, and planning another one would pass over the chunks again (a
+	 * call's page asks for the call, its callees and its instructions at once).
+	 */
+	while ((i = pick_idle(p, plan, true)) < 0 && is_busy(p, plan))
+		pthread_cond_wait(&p->given, &p->lock);
+	if (i < 0)
+		i = pick_idle(p, plan, false);
+	if (i >= 0) {
 		r = p->idle[i].r;
 		planned = p->idle[i].planned;
 		p->idle[i] = p->idle[--p->n_idle];
 	}
+	if (plan && p->n_busy < WEB_POOL_BUSY)
+		p->busy[p->n_busy++] = *plan;
 	pthread_mutex_unlock(&p->lock);
-	if (!r && !(r = reader_open(p->path, err)))
+	if (!r && !(r = reader_open(p->path, err))) {
+		pthread_mutex_lock(&p->lock);
+		not_busy(p, plan);
+		pthread_mutex_unlock(&p->lock);
 		return NULL;
+	}
 	if (plan && !planned)
 		reader_plan_calls(r, plan);
 	return r;
@@ -116,6 +161,7 @@ void web_pool_give(struct web_pool *p, struct store_reader *r, const struct read
 	if (plan)
 		e->plan = *plan;
 	e->used = ++p->clock;
+	not_busy(p, plan);
 	pthread_mutex_unlock(&p->lock);
 	reader_close(evict);
 }
