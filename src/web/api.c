@@ -8,7 +8,10 @@
 
 #include "web/internal.h"
 
-/* The overview counts the calls (a pass over the call chunks); the roots read the root calls. */
+/*
+ * Counting the calls is a pass over the call chunks: the counts are an
+ * answer of their own, so that the overview is shown at once.
+ */
 static const struct reader_calls_plan plan_none = { .need = READER_CALLS_NONE };
 static const struct reader_calls_plan plan_tops = { .need = READER_CALLS_TOPS };
 
@@ -95,7 +98,6 @@ static void json_argv(struct json *j, struct store_reader *r)
 
 static void json_counts(struct json *j, const struct reader_counts *n)
 {
-	json_key(j, "counts");
 	json_obj(j);
 	json_kint(j, "threads", n->threads);
 	json_kint(j, "binaries", n->binaries);
@@ -148,11 +150,10 @@ static const char *end_text(enum reader_end e)
 int web_api_overview(struct web_req *q)
 {
 	struct store_reader *r;
-	struct reader_counts n;
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (!(r = web_pool_take(&q->w->pool, &plan_none, &e)))
+	if (!(r = web_pool_take(&q->w->pool, NULL, &e)))
 		return web_fail_err(q, &e);
 	json_obj(&q->j);
 	json_kstr(&q->j, "path", reader_path(r));
@@ -160,14 +161,29 @@ int web_api_overview(struct web_req *q)
 	json_kstr(&q->j, "damage", reader_damage(r));
 	json_meta(&q->j, r);
 	json_argv(&q->j, r);
-	if (reader_counts(r, &n, &e) || json_binaries(&q->j, r, &e))
+	if (json_binaries(&q->j, r, &e))
 		rc = web_fail_err(q, &e);
-	else
-		json_counts(&q->j, &n);
 	pthread_mutex_lock(&q->w->sym_lock);
 	json_kstr(&q->j, "warnings", q->w->warnings.buf);
 	pthread_mutex_unlock(&q->w->sym_lock);
 	json_obj_end(&q->j);
+	web_pool_give(&q->w->pool, r, NULL);
+	return rc;
+}
+
+int web_api_counts(struct web_req *q)
+{
+	struct store_reader *r;
+	struct reader_counts n;
+	struct err e = { 0 };
+	int rc = 0;
+
+	if (!(r = web_pool_take(&q->w->pool, &plan_none, &e)))
+		return web_fail_err(q, &e);
+	if (reader_counts(r, &n, &e))
+		rc = web_fail_err(q, &e);
+	else
+		json_counts(&q->j, &n);
 	web_pool_give(&q->w->pool, r, &plan_none);
 	return rc;
 }

@@ -79,6 +79,7 @@ struct web_req {
 typedef int (*web_api_fn)(struct web_req *q);
 
 int web_api_overview(struct web_req *q);
+int web_api_counts(struct web_req *q);
 int web_api_threads(struct web_req *q);
 int web_api_roots(struct web_req *q);
 int web_api_call(struct web_req *q);

@@ -34,11 +34,11 @@ static const struct {
 	const char *url;
 	web_api_fn fn;
 } routes[] = {
-	{ "/api/overview", web_api_overview }, { "/api/threads", web_api_threads },
-	{ "/api/roots", web_api_roots },       { "/api/call", web_api_call },
-	{ "/api/calls", web_api_calls },       { "/api/insns", web_api_insns },
-	{ "/api/search", web_api_search },     { "/api/flame", web_api_flame },
-	{ "/api/timeline", web_api_timeline },
+	{ "/api/overview", web_api_overview }, { "/api/counts", web_api_counts },
+	{ "/api/threads", web_api_threads },   { "/api/roots", web_api_roots },
+	{ "/api/call", web_api_call },         { "/api/calls", web_api_calls },
+	{ "/api/insns", web_api_insns },       { "/api/search", web_api_search },
+	{ "/api/flame", web_api_flame },       { "/api/timeline", web_api_timeline },
 };
 
 int web_token(char out[WEB_TOKEN_LEN + 1], struct err *err)

@@ -99,6 +99,7 @@ async function main() {
     await check('overview', page, async () => {
       await page.goto(url);
       await page.waitForSelector('#threads td');
+      await page.waitForFunction(() => /20 calls/.test(document.getElementById('counts').textContent));
       const text = await page.textContent('main');
       expect(/calls/.test(await page.textContent('h1')), 'title: ' + await page.textContent('h1'));
       expect(text.includes('exited with code 0') && text.includes('20 calls'), 'facts: ' + text.slice(0, 300));

@@ -73,14 +73,19 @@ async function viewOverview(gen) {
   const exit = m.exit_kind === 'exited' ? 'exited with code ' + m.exit_code
     : m.exit_kind === 'signaled' ? 'killed by signal ' + m.exit_signal : m.exit_kind;
   const insns = t.threads.reduce((s, x) => s + x.insns, 0);
+  // The calls are counted by a pass over the trace: filled in when it is done.
+  const counts = h('dd', { id: 'counts' }, num(t.threads.length) + ' threads, ' +
+    num(o.binaries.length) + ' binaries, ' + num(insns) + ' instructions, counting the calls…');
+  api('counts').then((n) => {
+    counts.textContent = num(n.threads) + ' threads, ' + num(n.binaries) + ' binaries, ' +
+      num(n.calls) + ' calls, ' + num(insns) + ' instructions, ' + num(n.events) + ' events';
+  }, (e) => { counts.textContent += ' (' + e.message + ')'; });
   const dl = h('dl', { class: 'facts' },
     h('dt', {}, 'program'), h('dd', {}, m.program || '?'),
     h('dt', {}, 'arguments'), h('dd', { class: 'mono' }, o.argv.join(' ')),
     h('dt', {}, 'exit'), h('dd', {}, exit || '?'),
     h('dt', {}, 'engine'), h('dd', {}, (m.engine || '?') + ', nosco ' + (m.nosco_version || '?')),
-    h('dt', {}, 'counts'), h('dd', {}, num(o.counts.threads) + ' threads, ' +
-      num(o.counts.binaries) + ' binaries, ' + num(o.counts.calls) + ' calls, ' +
-      num(insns) + ' instructions, ' + num(o.counts.events) + ' events'),
+    h('dt', {}, 'counts'), counts,
     h('dt', {}, 'file'), h('dd', { class: 'mono' }, o.path));
   const threads = h('table', { class: 'grid', id: 'threads' },
     h('tr', {}, h('th', {}, 'thread'), h('th', {}, 'tid'), h('th', { class: 'n' }, 'instructions'),
