@@ -4,6 +4,7 @@
  * is a display, and waits for Ctrl-C (or SIGTERM, SIGHUP).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static int parse(int argc, char **argv, struct view_cmd_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = cmd_getopt("view", argc, argv, "+p:nh", longopts)) != -1) {
+	while ((c = cmd_getopt("view", argc, argv, "p:nh", longopts)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_port(optarg, &o->web.port))
@@ -172,6 +173,9 @@ int cmd_view(int argc, char **argv)
 	if (!o.no_open)
 		open_browser(url);
 	sigwait(&stop, &sig);
+	/* Requests under way are finished; a second Ctrl-C does not wait for them. */
+	signal(sig, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 	web_stop(s);
 	return EXIT_OK;
 }

@@ -73,7 +73,6 @@ static void json_meta(struct json *j, struct store_reader *r)
 	for (i = 0; i < reader_meta_count(r); i++) {
 		const struct reader_meta *m = reader_meta_at(r, i);
 
-		/* The configuration is text of its own below. */
 		if (m->is_int)
 			json_kint(j, m->key, m->num);
 		else

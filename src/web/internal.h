@@ -121,6 +121,9 @@ struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls
                                    struct err *err);
 void web_pool_give(struct web_pool *p, struct store_reader *r,
                    const struct reader_calls_plan *plan);
+/* web_pool_drop - close a reader taken with @plan instead of keeping it */
+void web_pool_drop(struct web_pool *p, struct store_reader *r,
+                   const struct reader_calls_plan *plan);
 
 /* web_take_tree - a reader with @call and its calls @levels deep; 404/500 answered on failure */
 struct store_reader *web_take_tree(struct web_req *q, int64_t call, uint32_t levels,

@@ -166,6 +166,14 @@ void web_pool_give(struct web_pool *p, struct store_reader *r, const struct read
 	reader_close(evict);
 }
 
+void web_pool_drop(struct web_pool *p, struct store_reader *r, const struct reader_calls_plan *plan)
+{
+	reader_close(r);
+	pthread_mutex_lock(&p->lock);
+	not_busy(p, plan);
+	pthread_mutex_unlock(&p->lock);
+}
+
 struct store_reader *web_take_tree(struct web_req *q, int64_t call, uint32_t levels,
                                    struct reader_calls_plan *plan)
 {

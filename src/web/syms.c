@@ -99,7 +99,7 @@ static void index_call(struct web *w, struct hashmap *by_addr, const struct read
 }
 
 /*
- * web_funcs_ready - build the index of functions once, from every call
+ * funcs_build - build the index of functions once, from every call
  * (the one request that reads all the calls of the trace). Return: 0, or
  * -1 with err; the caller holds func_lock.
  */
@@ -125,7 +125,7 @@ static int funcs_build(struct web *w, struct err *err)
 	sb_fini(&sb);
 	hashmap_fini(&by_addr);
 	/* Its table of every call is big: not kept. */
-	reader_close(r);
+	web_pool_drop(&w->pool, r, &all);
 	if (rc == 0)
 		w->funcs_ready = true;
 	return rc;
