@@ -103,7 +103,6 @@ async function viewOverview(gen) {
     o.damage ? h('p', { class: 'error' }, 'damaged: ' + o.damage) : null,
     o.warnings ? h('pre', { class: 'warn' }, o.warnings) : null,
     h('h2', {}, 'Threads'), threads,
-    t.threads.slice(0, 4).map(x => timelineWidget(x, 0, x.insns, false)),
     h('h2', {}, 'Binaries'), bins);
   document.title = 'nosco view: ' + (m.program || '').split('/').pop();
 }
