@@ -343,8 +343,8 @@ async function viewFlame(gen, id, params) {
 
 const LANE = 16;
 
-// A timeline of a thread's calls on its instruction clock, [from, to) at first.
-function timelineWidget(thread, from, to, routed) {
+// A timeline of a thread's calls on its instruction clock, [from, to) at first; the URL follows it.
+function timelineWidget(thread, from, to) {
   const canvas = h('canvas', { class: 'timeline', 'data-thread': thread.id });
   const tip = h('div', { class: 'tip', hidden: true });
   const info = h('div', { class: 'muted' });
@@ -368,10 +368,8 @@ function timelineWidget(thread, from, to, routed) {
   const refetch = () => {
     clearTimeout(timer);
     timer = setTimeout(fetchNow, 120);
-    if (routed) {
-      const hash = '#/timeline/' + thread.id + '?from=' + Math.floor(view.from) + '&to=' + Math.ceil(view.to);
-      history.replaceState(null, '', hash);
-    }
+    const hash = '#/timeline/' + thread.id + '?from=' + Math.floor(view.from) + '&to=' + Math.ceil(view.to);
+    history.replaceState(null, '', hash);
   };
   function draw() {
     const w = px(), ratio = window.devicePixelRatio || 1;
@@ -467,7 +465,7 @@ async function viewTimeline(gen, thread, params) {
   const to = Number(params.get('to') || t.insns);
   show(h('h1', {}, 'Timeline of thread ' + t.tid),
     h('p', { class: 'muted' }, 'calls on the instruction clock: the wheel zooms, dragging pans, a click opens a call; grey: calls too small to show'),
-    timelineWidget(t, from, to, true));
+    timelineWidget(t, from, to));
   document.title = 'nosco view: timeline ' + t.tid;
 }
 
