@@ -207,11 +207,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_size = 0; /* a body is read and dropped; the answer is a 405 */
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return answer_error(conn, 405, "the viewer answers GET requests only");
 	if (!token_ok(w, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token")))
 		return answer_error(conn, 403,
 		                    "missing or wrong token: use the URL nosco view printed");
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return answer_error(conn, 405, "the viewer answers GET requests only");
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (!strcmp(url, routes[i].url))
 			return serve_api(w, conn, routes[i].fn);

@@ -212,6 +212,8 @@ def other_methods_are_405(c):
     for m in ["POST", "PUT", "DELETE", "PATCH"]:
         st, _, body = c.raw("/api/overview", method=m, body=b"x" * 100)
         check(st == 405, (m, st, body))
+    st, _, _ = c.raw("/api/overview", method="POST", token=None, body=b"x")
+    check(st == 403, ("POST without a token", st))
     st, _, body = c.raw("/api/overview", method="HEAD")
     check(st == 200 and body == "", ("HEAD", st))
 

@@ -186,6 +186,8 @@ function asmView(call) {
   const PER = 200;
   const want = (p) => {
     if (!pages.has(p)) {
+      // Scrolling through a call of a billion instructions keeps only the last pages.
+      if (pages.size >= 64) pages.delete(pages.keys().next().value);
       pages.set(p, api('insns', { call: call.id, from: call.start + p * PER, limit: PER })
         .then(a => { pages.set(p, a); draw(); }, e => pages.set(p, { error: e })));
     }
@@ -425,7 +427,7 @@ function timelineWidget(thread, from, to) {
   }, { passive: false });
   let drag = null;
   canvas.addEventListener('mousedown', (ev) => { drag = { x: ev.clientX, view, moved: false }; });
-  window.addEventListener('mouseup', (ev) => {
+  canvas.addEventListener('mouseup', (ev) => {
     if (drag && !drag.moved) {
       const s = at(ev);
       if (s && s[3] >= 0) location.hash = '#/call/' + s[3];
@@ -452,7 +454,7 @@ function timelineWidget(thread, from, to) {
       tip.style.top = (ev.offsetY + 12) + 'px';
     }
   });
-  canvas.addEventListener('mouseleave', () => { tip.hidden = true; });
+  canvas.addEventListener('mouseleave', () => { tip.hidden = true; drag = null; });
   new ResizeObserver(() => { draw(); refetch(); }).observe(canvas);
   return wrap;
 }
