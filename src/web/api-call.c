@@ -1,9 +1,11 @@
 /*
  * The API's answers about one call: the call with its backtrace, its
  * callees a page at a time, and its instructions a page at a time. All
- * three read a reader planned for the call's subtree two levels deep
- * (the callees and theirs, for their own instruction counts), which the
- * pool keeps for the next request of the same page.
+ * three read a reader planned for the call and its callees, which the
+ * pool keeps for the next request of the same page. The callees' own
+ * instruction counts need their callees too, which may be many more (a
+ * function called for every line of the input): they are an answer of
+ * their own (self=1), with a reader planned two levels deep.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,8 +13,8 @@
 
 #include "web/internal.h"
 
-/* Levels below a call that its page reads: its callees, and theirs for their self counts. */
-#define CALL_LEVELS 2
+/* Levels below a call that its page reads: its callees (and theirs for their self counts). */
+#define CALL_LEVELS 1
 #define INSNS_MAX   5000
 
 static void json_frames(struct web_req *q, const struct reader_frame *f, size_t n, uint64_t time,
@@ -79,7 +81,7 @@ int web_api_call(struct web_req *q)
 }
 
 static int callees_answer(struct web_req *q, struct store_reader *r, int64_t id, int64_t offset,
-                          int64_t limit)
+                          int64_t limit, bool self)
 {
 	struct reader_call c;
 	struct reader_cursor *cur;
@@ -92,7 +94,7 @@ static int callees_answer(struct web_req *q, struct store_reader *r, int64_t id,
 		return web_fail_err(q, &e);
 	json_obj(&q->j);
 	json_kint(&q->j, "parent", id);
-	rc = web_json_calls_page(q, r, cur, offset, limit, true, &e);
+	rc = web_json_calls_page(q, r, cur, offset, limit, self, &e);
 	json_obj_end(&q->j);
 	reader_cursor_free(cur);
 	return rc < 0 ? web_fail_err(q, &e) : 0;
@@ -102,16 +104,17 @@ int web_api_calls(struct web_req *q)
 {
 	struct reader_calls_plan plan;
 	struct store_reader *r;
-	int64_t id, offset, limit;
+	int64_t id, offset, limit, self;
 	int rc;
 
 	if (web_param_int(q, "parent", 0, INT64_MAX, false, 0, &id) ||
 	    web_param_int(q, "offset", 0, INT64_MAX, true, 0, &offset) ||
-	    web_param_int(q, "limit", 1, 10000, true, 500, &limit))
+	    web_param_int(q, "limit", 1, 10000, true, 500, &limit) ||
+	    web_param_int(q, "self", 0, 1, true, 0, &self))
 		return -1;
-	if (!(r = web_take_tree(q, id, CALL_LEVELS, &plan)))
+	if (!(r = web_take_tree(q, id, CALL_LEVELS + (uint32_t)self, &plan)))
 		return -1;
-	rc = callees_answer(q, r, id, offset, limit);
+	rc = callees_answer(q, r, id, offset, limit, self != 0);
 	web_pool_give(&q->w->pool, r, &plan);
 	return rc;
 }

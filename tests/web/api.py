@@ -104,7 +104,7 @@ def call_and_callees(c):
     m = c.api("/api/call?id=0")
     check(m["name"] == "main" and m["parent"] is None and m["callees"] == 2, m)
     check(m["backtrace"] and "__libc_start" in m["backtrace"][0]["name"], m["backtrace"])
-    k = c.api("/api/calls?parent=0")
+    k = c.api("/api/calls?parent=0&self=1")
     names = [x["name"] for x in k["calls"]]
     check(names == ["a", "report"] and k["total"] == 2, names)
     check(m["self"] + sum(x["insns"] for x in k["calls"]) == m["insns"], (m, k))
@@ -114,6 +114,7 @@ def call_and_callees(c):
     check(b["name"] == "b" and [f.get("call") for f in b["backtrace"][:2]] == [1, 0], b)
     page = c.api("/api/calls?parent=1&offset=1&limit=1")
     check([x["name"] for x in page["calls"]] == ["c"] and page["total"] == 2, page)
+    check("self" not in page["calls"][0], "self without self=1")
     check(c.api("/api/calls?parent=4")["total"] == 0, "a leaf has callees")
 
 
@@ -180,6 +181,7 @@ def bad_parameters_are_400(c):
                         ("/api/call?id=1e3", "must be an integer"),
                         ("/api/call?id=99999999999999999999999", "must be an integer"),
                         ("/api/calls?parent=0&limit=0", "'limit' must be in"),
+                        ("/api/calls?parent=0&self=2", "'self' must be in 0..1"),
                         ("/api/insns?call=0&limit=100000", "'limit' must be in"),
                         ("/api/insns?call=1&from=0", "'from' must be in the call"),
                         ("/api/timeline?thread=0&from=5&to=5", "'to' must be above"),
@@ -220,7 +222,7 @@ def other_methods_are_405(c):
 
 @test
 def concurrent_clients(c):
-    paths = ["/api/overview", "/api/counts", "/api/call?id=%d", "/api/calls?parent=%d", "/api/insns?call=%d",
+    paths = ["/api/overview", "/api/counts", "/api/call?id=%d", "/api/calls?parent=%d&self=1", "/api/insns?call=%d",
              "/api/flame?id=%d", "/api/search?q=c", "/api/timeline?thread=0&to=400&px=%d",
              "/api/call?id=99"]
     want = {}

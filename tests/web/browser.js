@@ -110,6 +110,8 @@ async function main() {
       await page.waitForSelector('#callees td');
       const callees = await page.$$eval('#callees tr td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
       expect(JSON.stringify(callees) === '["a","report"]', 'callees: ' + callees);
+      // Their self counts follow: a calls b and c, 17 instructions of its own.
+      await page.waitForFunction(() => document.querySelector('#callees tr:nth-child(2) td:nth-child(6)')?.textContent === '2');
       await page.waitForFunction(() => document.querySelector('#asm .row .ins')?.textContent);
       const first = await page.$$eval('#asm .row', (rows) => rows.slice(0, 3).map((r) => r.textContent));
       expect(first[0].includes('main') && /push|mov|sub|endbr/.test(first[0]), 'assembly: ' + first);

@@ -123,7 +123,7 @@ function treeNode(call) {
   setCounts(call.self);
   let loaded = 0, open = false, total = Infinity;
   const more = async () => {
-    const page = await api('calls', { parent: call.id, offset: loaded, limit: PAGE });
+    const page = await api('calls', { parent: call.id, offset: loaded, limit: PAGE, self: 1 });
     total = page.total;
     kids.querySelector(':scope > .more')?.remove();
     for (const k of page.calls) kids.append(treeNode(k));
@@ -236,14 +236,25 @@ async function viewCall(gen, id) {
       h('th', { class: 'n' }, 'instructions'), h('th', { class: 'n' }, 'self'),
       h('th', { class: 'n' }, 'callees'), h('th', { class: 'n' }, 'share')));
   let shown = 0;
+  // Their self counts come later: they read the callees' callees.
   const addRows = (page) => {
-    for (const k of page.calls) {
+    const rows = page.calls.map((k) => {
+      const self = h('td', { class: 'n' }, '…');
+      const callees = h('td', { class: 'n' }, '…');
       table.append(h('tr', {}, h('td', {}, callLink(k.id)), h('td', {}, callLink(k.id, k.name)),
         h('td', { class: 'n' }, num(k.start - c.start)), h('td', { class: 'n' }, num(k.insns)),
-        h('td', { class: 'n' }, num(k.self)), h('td', { class: 'n' }, num(k.callees)),
-        h('td', { class: 'n' }, pct(k.insns, c.insns))));
-    }
+        self, callees, h('td', { class: 'n' }, pct(k.insns, c.insns))));
+      return { self, callees };
+    });
+    const from = shown;
     shown += page.calls.length;
+    api('calls', { parent: id, offset: from, limit: page.calls.length || 1, self: 1 }).then((p) => {
+      p.calls.forEach((k, i) => {
+        if (!rows[i]) return;
+        rows[i].self.textContent = num(k.self);
+        rows[i].callees.textContent = num(k.callees);
+      });
+    }, () => {});
   };
   addRows(kids);
   const moreBtn = h('button', {}, 'more callees');
