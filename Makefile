@@ -7,7 +7,7 @@ O ?= build
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libelf libdw sqlite3 libzstd libprotobuf-c
+PKGS := libelf libdw sqlite3 libzstd libprotobuf-c libmicrohttpd
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wundef -Wpointer-arith -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
@@ -39,7 +39,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 NOSCO := $(O)/nosco
 
-.PHONY: all check check-unit check-e2e check-engine check-damaged demo deps clean format \
+.PHONY: all check check-unit check-e2e check-web check-engine check-damaged demo deps clean format \
 	format-check bench
 all: $(NOSCO)
 
@@ -64,6 +64,9 @@ $(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c
 
 # The sources that include a generated header need it first.
 $(LIB_OBJS) $(O)/src/main.o: | $(PROTO_GEN:%.c=%.h)
+
+# The viewer's page is embedded with .incbin: rebuilt when a file of the page changes.
+$(O)/src/web/assets.o: $(wildcard src/web/page/*)
 
 $(O)/libnosco.a: $(LIB_OBJS)
 	@rm -f $@
@@ -92,6 +95,9 @@ check-unit: $(UNIT_BINS)
 
 check-e2e: $(NOSCO) $(O)/tests/unit/test-view-kdl
 	@tests/run-tests --e2e $(O)
+
+check-web: deps $(NOSCO)
+	@tests/run-tests --web $(O)
 
 # The engines' differential test (dbt against step, tests/e2e/engines.py)
 # with deeper traces of programs of the system: minutes, not part of check.

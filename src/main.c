@@ -17,6 +17,7 @@ static const char usage[] =
         "  run    trace a program into a trace file\n"
         "  dump   show a trace file (threads, calls, instructions, binaries)\n"
         "  export write a trace for other tools (Perfetto, flame graphs, drcov, ...)\n"
+        "  view   serve a trace file to a web browser\n"
         "\n"
         "Run 'nosco COMMAND --help' for the options of a command.\n";
 
@@ -27,6 +28,7 @@ static const struct {
 	{ "run", cmd_run },
 	{ "dump", cmd_dump },
 	{ "export", cmd_export },
+	{ "view", cmd_view },
 };
 
 int main(int argc, char **argv)

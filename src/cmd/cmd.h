@@ -26,6 +26,7 @@ enum {
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 
 /**
  * cmd_usage_error - report a command-line mistake

@@ -168,6 +168,7 @@ struct reader_calls_plan {
 	uint32_t levels; /* TREE: the levels of calls below it to read (UINT32_MAX: all) */
 	bool has_range;  /* TREE: only the calls that overlap its instructions from..to - 1 */
 	uint64_t from, to;
+	uint64_t min_insns; /* TREE: only the calls below it of at least this many instructions */
 };
 
 /**

@@ -1,7 +1,8 @@
 /*
  * What the views share: option parsing, the symbolizer over the recorded
  * binaries, the view context (reader, output, threads, first error) and
- * the KDL node writers of docs/views.md. Not for use outside src/view/.
+ * the KDL node writers of docs/views.md. Not for use outside src/view/,
+ * except by the viewer (src/web/), which symbolizes as the views do.
  */
 #ifndef NOSCO_VIEW_INTERNAL_H
 #define NOSCO_VIEW_INTERNAL_H

@@ -8,6 +8,7 @@ stderr| Commands:
 stderr|   run    trace a program into a trace file
 stderr|   dump   show a trace file (threads, calls, instructions, binaries)
 stderr|   export write a trace for other tools (Perfetto, flame graphs, drcov, ...)
+stderr|   view   serve a trace file to a web browser
 stderr| 
 stderr| Run 'nosco COMMAND --help' for the options of a command.
 exit 2
