@@ -102,6 +102,19 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
                                     const struct arch_regs *parent_regs,
                                     const struct arch_regs *regs, struct core_directive *d,
                                     struct err *err);
+/**
+ * core_thread_attached - a thread that was running when nosco attached to
+ * the process (instead of core_thread_new)
+ * @regs: its registers where it was stopped
+ *
+ * Records an attach event holding its pc and backtrace (the calls open at
+ * that moment) and, in full mode, opens a root call of kind
+ * STORE_CALL_ATTACHED at its pc, which never closes by the stack pointer:
+ * what the thread runs after returning from the calls open then is
+ * recorded in it.
+ */
+struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct arch_regs *regs,
+                                         struct core_directive *d, struct err *err);
 /*
  * core_thread_exit - the thread is exiting (regs: where, may be NULL)
  *
@@ -234,7 +247,8 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
 
 /**
  * core_finish - the trace ends
- * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error)
+ * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error,
+ *       STORE_END_DETACHED when nosco detached from a program that goes on)
  *
  * Then warns about every scope whose binary never loaded (not already
  * warned about by core_binaries_settled()), unless err is NULL (the run

@@ -313,8 +313,11 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
                        uint64_t *ret, struct err *err);
 /* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
-/* dbt_unmap_child - remove the engine's mappings from a forked child */
-int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err);
+/*
+ * dbt_mem_unmap - remove the engine's mappings from th's address space (a
+ * forked child's, or the program's when nosco detaches from it)
+ */
+int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err);
 
 /* --- cache.c: translation, linking, lookup --- */
 /*
@@ -450,5 +453,11 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 void dbt_thread_free(struct dbt *d, struct tthread *th);
 /* dbt_threads_free - forget every thread's engine state */
 void dbt_threads_free(struct dbt *d);
+
+/* --- detach.c: leaving a program nosco attached to --- */
+/* dbt_settle - the engine's settle() (trace/engine.h): th out of the cache */
+int dbt_settle(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_release - the engine's release(): the engine's mappings out of the program */
+int dbt_release(struct dbt *d, struct err *err);
 
 #endif

@@ -554,7 +554,7 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 		if (set_regs(&tmp, &r, err))
 			return -1;
 		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
-		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_unmap_child(d, &tmp, err))
+		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_mem_unmap(d, &tmp, err))
 			return -1;
 	}
 	hashmap_put(&d->t->parked, (uint64_t)tid, (void *)(intptr_t)(status + 1));
