@@ -87,6 +87,8 @@ void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS
  * the registers changed.
  */
 bool arch_regs_restart_syscall(struct arch_regs *r);
+/* arch_regs_syscall_restarts - will the kernel restart the thread's syscall when it resumes? */
+bool arch_regs_syscall_restarts(const struct arch_regs *r);
 
 /* arch_is_sigreturn - is this syscall instruction, with these registers, rt_sigreturn? */
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r);

@@ -98,19 +98,24 @@ void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS
 #define ERESTART_RESTARTBLOCK 516
 #define SYSCALL_INSN_LEN      2
 
-bool arch_regs_restart_syscall(struct arch_regs *r)
+bool arch_regs_syscall_restarts(const struct arch_regs *r)
 {
 	int64_t ret = (int64_t)REG(r, rax);
 
-	if ((int64_t)REG(r, orig_rax) < 0)
+	return (int64_t)REG(r, orig_rax) >= 0 &&
+	       (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	        ret == -ERESTART_RESTARTBLOCK);
+}
+
+bool arch_regs_restart_syscall(struct arch_regs *r)
+{
+	if (!arch_regs_syscall_restarts(r))
 		return false;
 	/* As arch_do_signal_or_restart() does when no handler runs. */
-	if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND)
-		REG(r, rax) = REG(r, orig_rax);
-	else if (ret == -ERESTART_RESTARTBLOCK)
+	if ((int64_t)REG(r, rax) == -ERESTART_RESTARTBLOCK)
 		REG(r, rax) = SYS_restart_syscall;
 	else
-		return false;
+		REG(r, rax) = REG(r, orig_rax);
 	REG(r, rip) -= SYSCALL_INSN_LEN;
 	REG(r, orig_rax) = (uint64_t)-1;
 	return true;

@@ -446,6 +446,14 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 /* --- stops.c: stops of threads running in the cache --- */
 /* dbt_handle - act on one stop or exit (threads outside the cache go to the step engine) */
 int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err);
+/*
+ * dbt_syscall_restarts - th stopped at the end of a copied syscall that the
+ * kernel restarts when it resumes (interrupted by a signal or a ptrace
+ * stop): then it is materialized with the syscall as its pending
+ * instruction and its pc after it, where the kernel expects it (1); else
+ * nothing is done (0). -1 on error.
+ */
+int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err);
 /* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);
 /* dbt_thread_of - th's engine state, created if need be */

@@ -27,7 +27,10 @@ int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 	if (!dt)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d runs in the cache without a slot",
 		               (int)th->tid);
-	/* A thread interrupted in a copied syscall leaves at its end: the kernel restarts it. */
+	/* Interrupted in a copied syscall: at the real one's end, the kernel restarts it. */
+	rc = dbt_syscall_restarts(d, dt, err);
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	rc = dbt_materialize(d, dt, MAT_STEP, false, &l, &st, err);
 	if (rc < 0)
 		return -1;

@@ -60,6 +60,13 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 
 	if (!th->has_pending || th->dir.mode != CORE_RECORD)
 		return step_resume(t, th, err); /* a step over a breakpoint, not recorded */
+	/*
+	 * The trap at the exit of a syscall that a signal interrupted and the
+	 * kernel restarts as the thread resumes: the syscall is still to run.
+	 */
+	if (th->pending.cls == ARCH_INSN_SYSCALL && !th->regs_stale &&
+	    arch_regs_syscall_restarts(&th->regs))
+		return tracee_resume(t, th, true, err);
 	if (th->handler_sig) {
 		int sig = th->handler_sig;
 

@@ -1,0 +1,300 @@
+"""Tests of nosco run --pid (docs/cli.md), run by run.py, under both engines.
+
+The fixture attachee (tests/e2e/fixtures/attachee.c) says "ready", works
+in threads until a byte arrives on its stdin (a pipe from here), then says
+whether anything showed of nosco having been attached: results, sleeps
+and its read cut short, signals, forked children. Each test starts it,
+attaches, detaches, and checks that:
+
+- nosco exits 0 and says it detached; no task of the program is traced
+  any more (TracerPid 0);
+- the program then finishes with its usual output and exit code 0;
+- the trace opens, says it was attached (meta, one attach event and one
+  thread per thread of the program) and holds calls of the scope.
+
+attach-ENGINE-threads (a scope, --duration), -full (full mode), -signals
+(signals sent while attached are all delivered), -fork (children forked
+while attached), -twice (attach, detach, attach again), -ctrl-c (SIGINT
+ends it, no --duration), -exit (the program ends while attached: nosco
+exits with its status). attach-errors: no such process, already traced,
+--duration without --pid, --pid with a program.
+
+Timing: only the lengths of the windows depend on the machine, never the
+expected text; the waits are generous for a loaded 2-core machine.
+"""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+SCOPE = 'trace "work" binary="attachee"'
+
+
+def wait_for(cond, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def tracers(pid):
+    """The TracerPid of each task of pid."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("TracerPid:"):
+                        out.append(int(line.split()[1]))
+        except OSError:
+            pass
+    return out
+
+
+class Attachee:
+    """The fixture running with its stdin on a pipe."""
+
+    def __init__(self, prog, mode):
+        self.p = subprocess.Popen([str(prog), mode], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.ready = self.p.stdout.readline() == b"ready\n"
+
+    def finish(self, problems, expected):
+        """Send the byte, check the output and the exit code."""
+        try:
+            out, err = self.p.communicate(b"x", timeout=60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            out, err = self.p.communicate()
+            problems.append("the program did not end after its byte")
+        if out.decode(errors="replace") != expected or self.p.returncode != 0:
+            problems.append("the program printed %r (stderr %r) and exited %s; expected %r "
+                            "and 0" % (out, err, self.p.returncode, expected))
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def nosco_run(nosco, env, engine, config, trace, pid, *more):
+    return subprocess.Popen([str(nosco), "run", "-e", engine, "-c", config, "-o", str(trace),
+                             "--pid", str(pid)] + list(more),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def attached(pid):
+    return any(tracers(pid))
+
+
+def wait_nosco(n, problems, code=0, said="detached from process"):
+    try:
+        out, err = n.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        n.kill()
+        out, err = n.communicate()
+        problems.append("nosco did not end within 90 s")
+    err = err.decode(errors="replace")
+    if n.returncode != code or said not in err:
+        problems.append("nosco exited %s saying %r; expected %d and %r"
+                        % (n.returncode, err, code, said))
+
+
+def dump(nosco, env, trace, view):
+    d = subprocess.run([str(nosco), "dump", "-i", str(trace)] + view.split(),
+                       capture_output=True, env=env, timeout=60)
+    return d.returncode, d.stdout.decode(errors="replace"), d.stderr.decode(errors="replace")
+
+
+def check_trace(nosco, env, trace, pid, problems, kind="detached", threads=4, scope=True):
+    rc, events, err = dump(nosco, env, trace, "events")
+    if rc:
+        problems.append("dump events exited %d: %s" % (rc, err))
+        return events
+    for want in ["meta attached_pid=%d" % pid, "meta exit_kind=%s" % kind]:
+        if want not in events.splitlines():
+            problems.append("the trace has no line %r" % want)
+    n = sum(" kind=attach " in line for line in events.splitlines())
+    if n != threads:
+        problems.append("the trace has %d attach events, expected %d" % (n, threads))
+    rc, info, err = dump(nosco, env, trace, "thread-info --backtrace")
+    shown = sum(line.lstrip().startswith("attached ") for line in info.splitlines())
+    if rc or shown != threads:
+        problems.append("thread-info exited %d, shows %d attached threads: %s%s"
+                        % (rc, shown, info[:2000], err))
+    rc, calls, err = dump(nosco, env, trace, "calls")
+    if rc or (scope and " work" not in calls):
+        problems.append("calls exited %d, without work: %s%s" % (rc, calls[:2000], err))
+    return events
+
+
+def run_one(nosco, env, prog, engine, mode, config, problems, duration="1", signals=0,
+            expected=None, kind="detached"):
+    """Attach to a fresh attachee for duration seconds; the checks above."""
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        trace = Path(d) / "t.trace"
+        a = Attachee(prog, mode)
+        try:
+            if not a.ready:
+                problems.append("the program did not say ready")
+                return ""
+            n = nosco_run(nosco, env, engine, config, trace, a.p.pid, "--duration", duration)
+            if signals:
+                if not wait_for(lambda: attached(a.p.pid), 30):
+                    problems.append("nosco did not attach within 30 s")
+                for _ in range(signals):
+                    os.kill(a.p.pid, signal.SIGRTMIN)
+                    time.sleep(0.05)
+            wait_nosco(n, problems)
+            if any(tracers(a.p.pid)):
+                problems.append("still traced after nosco ended: TracerPid %s" % tracers(a.p.pid))
+            a.finish(problems, expected or "%s: results right, read 1 bytes\n" % mode)
+            return check_trace(nosco, env, trace, a.p.pid, problems, kind,
+                               threads=5 if mode == "fork" else 4,
+                               scope=config == SCOPE)
+        finally:
+            a.kill()
+
+
+def t_threads(nosco, env, prog, engine):
+    problems = []
+    run_one(nosco, env, prog, engine, "threads", SCOPE, problems)
+    return problems
+
+
+def t_full(nosco, env, prog, engine):
+    problems = []
+    events = run_one(nosco, env, prog, engine, "threads", "call-depth 3", problems)
+    if events and "kind=attached" not in events:
+        problems.append("full mode: no root call of kind attached")
+    if events and "end=detached" not in events:
+        problems.append("full mode: no call left open at the detach (end=detached)")
+    return problems
+
+
+def t_signals(nosco, env, prog, engine):
+    problems = []
+    run_one(nosco, env, prog, engine, "signals", SCOPE, problems, duration="2", signals=5,
+            expected="signals: results right, read 1 bytes\nsignals: 5 received\n")
+    return problems
+
+
+def t_fork(nosco, env, prog, engine):
+    problems = []
+    events = run_one(nosco, env, prog, engine, "fork", "call-depth 2", problems,
+                     expected="fork: results right, read 1 bytes\nfork: children exited 7\n")
+    if events and " kind=fork " not in events:
+        problems.append("no fork recorded while attached")
+    return problems
+
+
+def t_twice(nosco, env, prog, engine):
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        a = Attachee(prog, "threads")
+        try:
+            for i in range(2):
+                trace = Path(d) / ("t%d.trace" % i)
+                n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid, "--duration", "0.5")
+                wait_nosco(n, problems)
+                check_trace(nosco, env, trace, a.p.pid, problems)
+            if any(tracers(a.p.pid)):
+                problems.append("still traced: TracerPid %s" % tracers(a.p.pid))
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+        finally:
+            a.kill()
+    return problems
+
+
+def t_ctrl_c(nosco, env, prog, engine):
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        trace = Path(d) / "t.trace"
+        a = Attachee(prog, "threads")
+        try:
+            n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid)
+            if not wait_for(lambda: attached(a.p.pid), 30):
+                problems.append("nosco did not attach within 30 s")
+            time.sleep(0.5)
+            n.send_signal(signal.SIGINT)
+            wait_nosco(n, problems)
+            if any(tracers(a.p.pid)):
+                problems.append("still traced: TracerPid %s" % tracers(a.p.pid))
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+            check_trace(nosco, env, trace, a.p.pid, problems)
+        finally:
+            a.kill()
+    return problems
+
+
+def t_exit(nosco, env, prog, engine):
+    """The program ends while attached: nosco ends with its exit status."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        trace = Path(d) / "t.trace"
+        a = Attachee(prog, "threads")
+        try:
+            n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid)
+            if not wait_for(lambda: attached(a.p.pid), 30):
+                problems.append("nosco did not attach within 30 s")
+            time.sleep(0.3)
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+            wait_nosco(n, problems, 0, "the program exited with code 0")
+            check_trace(nosco, env, trace, a.p.pid, problems, "exited")
+        finally:
+            a.kill()
+    return problems
+
+
+def t_errors(nosco, env, prog):
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        trace = Path(d) / "t.trace"
+        gone = subprocess.Popen(["/bin/true"])
+        gone.wait()
+
+        def expect(args, code, said):
+            r = subprocess.run([str(nosco), "run", "-c", SCOPE, "-o", str(trace)] + args,
+                               capture_output=True, env=env, timeout=60)
+            err = r.stderr.decode(errors="replace")
+            if r.returncode != code or said not in err or len(err.splitlines()) > 2:
+                problems.append("%s: exited %d saying %r; expected %d and %r"
+                                % (" ".join(args), r.returncode, err, code, said))
+            if trace.exists():
+                problems.append("%s left a trace file" % " ".join(args))
+
+        expect(["--pid", str(gone.pid)], 127, "no process %d" % gone.pid)
+        expect(["--duration", "1", "--", "/bin/true"], 2, "--duration needs --pid")
+        expect(["--pid", "1", "/bin/true"], 2, "exclude each other")
+        expect(["--pid", "x"], 2, "--pid takes a process id")
+        a = Attachee(prog, "threads")
+        try:
+            first = nosco_run(nosco, env, "step", SCOPE, Path(d) / "first.trace", a.p.pid)
+            if not wait_for(lambda: attached(a.p.pid), 30):
+                problems.append("nosco did not attach within 30 s")
+            expect(["--pid", str(a.p.pid)], 125, "is already traced by process %d" % first.pid)
+            first.send_signal(signal.SIGINT)
+            wait_nosco(first, problems)
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+        finally:
+            a.kill()
+    return problems
+
+
+CASES = {"threads": t_threads, "full": t_full, "signals": t_signals, "fork": t_fork,
+         "twice": t_twice, "ctrl-c": t_ctrl_c, "exit": t_exit}
+
+
+def tests(prog):
+    """name -> test(nosco, env) for run.py; prog: the attachee fixture's path."""
+    out = {}
+    for engine in ("step", "dbt"):
+        for name, fn in CASES.items():
+            out["attach-%s-%s" % (engine, name)] = \
+                (lambda f, e: lambda nosco, env: f(nosco, env, prog, e))(fn, engine)
+    out["attach-errors"] = lambda nosco, env: t_errors(nosco, env, prog)
+    return out
