@@ -29,22 +29,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from stops import wait_for
+
 SCOPE = 'trace "work" binary="attachee"'
-
-
-def wait_for(cond, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def tracers(pid):
     """The TracerPid of each task of pid."""
     out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out  # gone
+    for tid in tids:
         try:
             with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
                 for line in f:
@@ -210,8 +207,8 @@ def t_twice(nosco, env, prog, engine):
     return problems
 
 
-def t_ctrl_c(nosco, env, prog, engine):
-    problems = []
+def attached_until(nosco, env, prog, engine, end, problems):
+    """Attach with no --duration; end(attachee, nosco) ends it: the checks above."""
     with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
         trace = Path(d) / "t.trace"
         a = Attachee(prog, "threads")
@@ -220,34 +217,36 @@ def t_ctrl_c(nosco, env, prog, engine):
             if not wait_for(lambda: attached(a.p.pid), 30):
                 problems.append("nosco did not attach within 30 s")
             time.sleep(0.5)
-            n.send_signal(signal.SIGINT)
-            wait_nosco(n, problems)
+            kind = end(a, n)
             if any(tracers(a.p.pid)):
                 problems.append("still traced: TracerPid %s" % tracers(a.p.pid))
-            a.finish(problems, "threads: results right, read 1 bytes\n")
-            check_trace(nosco, env, trace, a.p.pid, problems)
+            check_trace(nosco, env, trace, a.p.pid, problems, kind)
         finally:
             a.kill()
     return problems
+
+
+def t_ctrl_c(nosco, env, prog, engine):
+    """SIGINT ends the trace: nosco detaches and exits 0."""
+    problems = []
+
+    def end(a, n):
+        n.send_signal(signal.SIGINT)
+        wait_nosco(n, problems)
+        a.finish(problems, "threads: results right, read 1 bytes\n")
+        return "detached"
+    return attached_until(nosco, env, prog, engine, end, problems)
 
 
 def t_exit(nosco, env, prog, engine):
     """The program ends while attached: nosco ends with its exit status."""
     problems = []
-    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
-        trace = Path(d) / "t.trace"
-        a = Attachee(prog, "threads")
-        try:
-            n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid)
-            if not wait_for(lambda: attached(a.p.pid), 30):
-                problems.append("nosco did not attach within 30 s")
-            time.sleep(0.3)
-            a.finish(problems, "threads: results right, read 1 bytes\n")
-            wait_nosco(n, problems, 0, "the program exited with code 0")
-            check_trace(nosco, env, trace, a.p.pid, problems, "exited")
-        finally:
-            a.kill()
-    return problems
+
+    def end(a, n):
+        a.finish(problems, "threads: results right, read 1 bytes\n")
+        wait_nosco(n, problems, 0, "the program exited with code 0")
+        return "exited"
+    return attached_until(nosco, env, prog, engine, end, problems)
 
 
 def t_errors(nosco, env, prog):
