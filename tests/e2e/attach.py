@@ -7,7 +7,8 @@ and its read cut short, signals, forked children. Each test starts it,
 attaches, detaches, and checks that:
 
 - nosco exits 0 and says it detached; no task of the program is traced
-  any more (TracerPid 0);
+  any more (TracerPid 0), nothing of nosco's is mapped in it (the dbt
+  engine's code cache, contexts and rings);
 - the program then finishes with its usual output and exit code 0;
 - the trace opens, says it was attached (meta, one attach event and one
   thread per thread of the program) and holds calls of the scope.
@@ -16,8 +17,11 @@ attach-ENGINE-threads (a scope, --duration), -full (full mode), -signals
 (signals sent while attached are all delivered), -fork (children forked
 while attached), -twice (attach, detach, attach again), -ctrl-c (SIGINT
 ends it, no --duration), -exit (the program ends while attached: nosco
-exits with its status). attach-errors: no such process, already traced,
---duration without --pid, --pid with a program.
+exits with its status), -stopped (a process stopped by SIGSTOP stays
+stopped). attach-compare: the two engines attached in turn to one
+process record the same calls of work() (each n, whole). attach-errors:
+no such process, already traced, --duration without --pid, --pid with a
+program.
 
 Timing: only the lengths of the windows depend on the machine, never the
 expected text; the waits are generous for a loaded 2-core machine.
@@ -84,6 +88,23 @@ def nosco_run(nosco, env, engine, config, trace, pid, *more):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
+def leftovers(pid):
+    """Mappings of nosco's left in the process (the dbt engine's memfd)."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return [line.strip() for line in f if "nosco" in line]
+    except OSError:
+        return []
+
+
+def check_released(pid, problems):
+    """After the detach: no task traced, nothing of nosco's mapped."""
+    if any(tracers(pid)):
+        problems.append("still traced after nosco ended: TracerPid %s" % tracers(pid))
+    if leftovers(pid):
+        problems.append("nosco's mappings left in the process: %s" % leftovers(pid))
+
+
 def attached(pid):
     return any(tracers(pid))
 
@@ -147,8 +168,7 @@ def run_one(nosco, env, prog, engine, mode, config, problems, duration="1", sign
                     os.kill(a.p.pid, signal.SIGRTMIN)
                     time.sleep(0.05)
             wait_nosco(n, problems)
-            if any(tracers(a.p.pid)):
-                problems.append("still traced after nosco ended: TracerPid %s" % tracers(a.p.pid))
+            check_released(a.p.pid, problems)
             a.finish(problems, expected or "%s: results right, read 1 bytes\n" % mode)
             return check_trace(nosco, env, trace, a.p.pid, problems, kind,
                                threads=5 if mode == "fork" else 4,
@@ -198,9 +218,8 @@ def t_twice(nosco, env, prog, engine):
                 trace = Path(d) / ("t%d.trace" % i)
                 n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid, "--duration", "0.5")
                 wait_nosco(n, problems)
+                check_released(a.p.pid, problems)
                 check_trace(nosco, env, trace, a.p.pid, problems)
-            if any(tracers(a.p.pid)):
-                problems.append("still traced: TracerPid %s" % tracers(a.p.pid))
             a.finish(problems, "threads: results right, read 1 bytes\n")
         finally:
             a.kill()
@@ -218,8 +237,7 @@ def attached_until(nosco, env, prog, engine, end, problems):
                 problems.append("nosco did not attach within 30 s")
             time.sleep(0.5)
             kind = end(a, n)
-            if any(tracers(a.p.pid)):
-                problems.append("still traced: TracerPid %s" % tracers(a.p.pid))
+            check_released(a.p.pid, problems)
             check_trace(nosco, env, trace, a.p.pid, problems, kind)
         finally:
             a.kill()
@@ -247,6 +265,68 @@ def t_exit(nosco, env, prog, engine):
         wait_nosco(n, problems, 0, "the program exited with code 0")
         return "exited"
     return attached_until(nosco, env, prog, engine, end, problems)
+
+
+def state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def t_stopped(nosco, env, prog, engine):
+    """A process stopped by SIGSTOP stays stopped after the detach, and goes on at SIGCONT."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        a = Attachee(prog, "threads")
+        try:
+            os.kill(a.p.pid, signal.SIGSTOP)
+            if not wait_for(lambda: state(a.p.pid) == "T", 30):
+                problems.append("the program did not stop at SIGSTOP")
+            n = nosco_run(nosco, env, engine, "call-depth 2", Path(d) / "t.trace", a.p.pid,
+                          "--duration", "0.5")
+            wait_nosco(n, problems)
+            check_released(a.p.pid, problems)
+            if state(a.p.pid) != "T":
+                problems.append("the stopped program runs after the detach (state %s)"
+                                % state(a.p.pid))
+            os.kill(a.p.pid, signal.SIGCONT)
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+        finally:
+            a.kill()
+    return problems
+
+
+def work_shapes(calls_view):
+    """The (instructions, calls) of the work calls that ran whole: those seen 3 times or more."""
+    seen = {}
+    for line in calls_view.splitlines():
+        f = line.split()
+        if f and f[-1] == "work" and "depth=1" in f:
+            kv = dict(w.split("=", 1) for w in f if "=" in w)
+            shape = (int(kv["insns"]), int(kv["calls"]))
+            seen[shape] = seen.get(shape, 0) + 1
+    return sorted(k for k, n in seen.items() if n >= 3)
+
+
+def t_compare(nosco, env, prog):
+    """Both engines attached in turn to one process record the same calls of work."""
+    problems = []
+    shapes = {}
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        a = Attachee(prog, "threads")
+        try:
+            for engine in ("step", "dbt"):
+                trace = Path(d) / ("%s.trace" % engine)
+                n = nosco_run(nosco, env, engine, SCOPE, trace, a.p.pid, "--duration", "1")
+                wait_nosco(n, problems)
+                rc, calls, err = dump(nosco, env, trace, "calls")
+                shapes[engine] = work_shapes(calls)
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+        finally:
+            a.kill()
+    if len(shapes.get("step", [])) != 3 or shapes.get("step") != shapes.get("dbt"):
+        problems.append("work(4), work(5), work(6) as (instructions, calls): step %s, dbt %s"
+                        % (shapes.get("step"), shapes.get("dbt")))
+    return problems
 
 
 def t_errors(nosco, env, prog):
@@ -285,7 +365,7 @@ def t_errors(nosco, env, prog):
 
 
 CASES = {"threads": t_threads, "full": t_full, "signals": t_signals, "fork": t_fork,
-         "twice": t_twice, "ctrl-c": t_ctrl_c, "exit": t_exit}
+         "twice": t_twice, "ctrl-c": t_ctrl_c, "exit": t_exit, "stopped": t_stopped}
 
 
 def tests(prog):
@@ -296,4 +376,5 @@ def tests(prog):
             out["attach-%s-%s" % (engine, name)] = \
                 (lambda f, e: lambda nosco, env: f(nosco, env, prog, e))(fn, engine)
     out["attach-errors"] = lambda nosco, env: t_errors(nosco, env, prog)
+    out["attach-compare"] = lambda nosco, env: t_compare(nosco, env, prog)
     return out
