@@ -367,8 +367,9 @@ int cmd_run(int argc, char **argv)
 		s.cfg = &cfg;
 		s.cpu = o.cpu;
 		s.store = store_create(o.output, o.force, &err);
-		if (s.store && o.duration)
-			session_set_duration(&s, o.seconds);
+		/* At least a nanosecond: 0 would mean no deadline. */
+		if (o.duration)
+			s.duration_ns = o.seconds < 1e-9 ? 1 : (int64_t)(o.seconds * 1e9);
 		ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
 	}
 	free((char *)s.path);

@@ -61,7 +61,9 @@ struct session {
 	 * argv: what it runs; cwd: its working directory) */
 	pid_t attach_pid;
 	const char *cwd;
-	/* attached: detach at this time (CLOCK_MONOTONIC, ns; 0: not before a stop) */
+	/* attached: detach this long after attaching (ns; 0: not before a stop),
+	 * at deadline_ns (CLOCK_MONOTONIC), set once attached (session_attached) */
+	int64_t duration_ns;
 	int64_t deadline_ns;
 	/* out */
 	pid_t pid;              /* set as soon as the program exists */

@@ -32,9 +32,10 @@ bool session_should_end(const struct session *s)
 	return *s->stop || (s->deadline_ns && monotonic_ns() >= s->deadline_ns);
 }
 
-void session_set_duration(struct session *s, double seconds)
+void session_attached(struct session *s)
 {
-	s->deadline_ns = monotonic_ns() + (int64_t)(seconds * 1e9);
+	if (s->duration_ns)
+		s->deadline_ns = monotonic_ns() + s->duration_ns;
 }
 
 /* write_attach - which process nosco attached to, and when */

@@ -77,7 +77,10 @@ int step_attach(struct tracee *t, struct session *s, struct err *err)
 	for (i = 0; !ret && i < tids.len; i++)
 		ret = start_thread(t, tracee_thread(t, tids.data[i]), err);
 	vec_free(&tids);
-	return ret ? give_up(t, s) : 0;
+	if (ret)
+		return give_up(t, s);
+	session_attached(s);
+	return 0;
 }
 
 static int64_t now_s(void)
