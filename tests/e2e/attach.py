@@ -377,12 +377,18 @@ def engine_cases(nosco, env, prog, engine):
     return ["%s: %s" % (name, p) for name, run in runs.items() for p in run.result()]
 
 
-def tests(prog):
-    """name -> test(nosco, env) for run.py; prog: the attachee fixture's path."""
+def tests(build):
+    """name -> test(nosco, env) for run.py; build(): the attachee fixture's (path, error)."""
+    def with_prog(test):
+        def run(nosco, env):
+            prog, error = build()
+            return [error] if error else test(nosco, env, prog)
+        return run
+
     out = {}
     for engine in ("step", "dbt"):
         out["attach-%s" % engine] = \
-            (lambda e: lambda nosco, env: engine_cases(nosco, env, prog, e))(engine)
-    out["attach-errors"] = lambda nosco, env: t_errors(nosco, env, prog)
-    out["attach-compare"] = lambda nosco, env: t_compare(nosco, env, prog)
+            with_prog((lambda e: lambda nosco, env, prog: engine_cases(nosco, env, prog, e))(engine))
+    out["attach-errors"] = with_prog(t_errors)
+    out["attach-compare"] = with_prog(t_compare)
     return out

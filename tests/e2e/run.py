@@ -1133,7 +1133,7 @@ def main():
         for o in pool.map(engine.run_case, cases):
             rep.report(o)
     if not (a.native or a.self_test):
-        attach_tests = attach.tests(builder.path("attachee", "pie"))
+        attach_tests = attach.tests(lambda: builder.build(fixtures["attachee"], "pie"))
         for name, test in {**stops.TESTS, **outputs.TESTS, **progress.TESTS,
                            **attach_tests}.items():
             if selected(name, a.patterns):
