@@ -30,32 +30,6 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-/* status_line - the value of "key:" in /proc/tid/status (into out); -1 with errno if none */
-static int status_line(pid_t tid, const char *key, char *out, size_t len)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	FILE *f;
-	int ret = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen) || line[klen] != ':')
-			continue;
-		snprintf(out, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
-		out[strcspn(out, "\n")] = '\0';
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	if (ret)
-		errno = ENOENT;
-	return ret;
-}
-
 static char *proc_link(pid_t pid, const char *name)
 {
 	char path[64], buf[4096];
@@ -109,25 +83,25 @@ int tracee_attach_check(pid_t pid, struct err *err)
 	if (pid == getpid())
 		return err_set(err, ERR_PERMISSION, "cannot attach to nosco itself (pid %d)",
 		               (int)pid);
-	if (status_line(pid, "State", v, sizeof(v)))
+	if (tracee_status_line(pid, "State", v, sizeof(v)))
 		return err_set(err, ERR_NOT_FOUND, "no process %d (check the pid: ps -p %d)",
 		               (int)pid, (int)pid);
 	if (v[0] == 'Z' || v[0] == 'X')
 		return err_set(err, ERR_NOT_FOUND,
 		               "process %d has exited (a zombie its parent has not reaped)",
 		               (int)pid);
-	if (!status_line(pid, "TracerPid", v, sizeof(v)))
+	if (!tracee_status_line(pid, "TracerPid", v, sizeof(v)))
 		tracer = atoi(v);
 	if (tracer) {
-		status_line(tracer, "Name", comm, sizeof(comm));
+		tracee_status_line(tracer, "Name", comm, sizeof(comm));
 		return err_set(err, ERR_PERMISSION,
 		               "process %d is already traced by process %d (%s): detach that "
 		               "tracer (a debugger, strace, another nosco) first",
 		               (int)pid, tracer, comm);
 	}
-	if (!status_line(pid, "Kthread", v, sizeof(v)) && atoi(v))
+	if (!tracee_status_line(pid, "Kthread", v, sizeof(v)) && atoi(v))
 		return err_set(err, ERR_PERMISSION, "process %d is a kernel thread", (int)pid);
-	if (!status_line(pid, "Uid", v, sizeof(v)) && sscanf(v, "%*u %u", &uid) == 1 &&
+	if (!tracee_status_line(pid, "Uid", v, sizeof(v)) && sscanf(v, "%*u %u", &uid) == 1 &&
 	    geteuid() != 0 && uid != geteuid())
 		return err_set(err, ERR_PERMISSION,
 		               "process %d belongs to another user (uid %u): run nosco as that "
@@ -208,7 +182,8 @@ static int seize_new(struct tracee *t, pid_t pid, size_t *added, struct err *err
 			/* Gone, or created by a seized thread: ours already, its creator says so.
 			 */
 			if (errno == ESRCH ||
-			    (errno == EPERM && !status_line(tid, "TracerPid", v, sizeof(v)) &&
+			    (errno == EPERM &&
+			     !tracee_status_line(tid, "TracerPid", v, sizeof(v)) &&
 			     atoi(v) == getpid()))
 				continue;
 			closedir(d);
@@ -318,9 +293,9 @@ static uint64_t waiting_signals(pid_t tid)
 	char v[64];
 	unsigned long long pending = 0, blocked = 0;
 
-	if (!status_line(tid, "SigPnd", v, sizeof(v)))
+	if (!tracee_status_line(tid, "SigPnd", v, sizeof(v)))
 		pending = strtoull(v, NULL, 16);
-	if (!status_line(tid, "SigBlk", v, sizeof(v)))
+	if (!tracee_status_line(tid, "SigBlk", v, sizeof(v)))
 		blocked = strtoull(v, NULL, 16);
 	return pending & ~blocked;
 }

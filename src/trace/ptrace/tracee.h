@@ -322,6 +322,8 @@ int tracee_group_stop(struct tracee *t, struct tthread *th, int sig, struct err 
  */
 bool tracee_hold_if_world_stopped(struct tracee *t, struct tthread *th, int status);
 
+/* tracee_status_line - the value of "key:" in /proc/tid/status, into out; -1 if none */
+int tracee_status_line(pid_t tid, const char *key, char *out, size_t len);
 /* tracee_is_thread_of - is the task tid a thread of process pid (not a process of its own)? */
 bool tracee_is_thread_of(pid_t tid, pid_t pid);
 /* tracee_shares_memory - do tasks a and b share one address space (vfork, CLONE_VM)? */

@@ -231,19 +231,9 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 /* caught_signals - the thread's handled-signal mask, to know whether a handler will run */
 static uint64_t caught_signals(pid_t tid)
 {
-	char path[64], line[256];
-	unsigned long long mask = 0;
-	FILE *f;
+	char v[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
-			break;
-	fclose(f);
-	return mask;
+	return tracee_status_line(tid, "SigCgt", v, sizeof(v)) ? 0 : strtoull(v, NULL, 16);
 }
 
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
