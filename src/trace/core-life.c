@@ -49,12 +49,8 @@ void core_free(struct core *c)
 	free(c);
 }
 
-/*
- * start_frames - what a thread records from where it starts (or restarts
- * after exec, or was when nosco attached: kind STORE_CALL_ATTACHED)
- */
-static int start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
-                        enum store_call_kind kind, struct core_directive *d, struct err *err)
+int core_start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                      enum store_call_kind kind, struct core_directive *d, struct err *err)
 {
 	/* Full mode: the thread's start is an implicit outermost call that never returns. */
 	if (c->full_mode && c->cfg->call_depth > 0) {
@@ -70,9 +66,8 @@ static int start_frames(struct core *c, struct core_thread *th, const struct arc
 	return 0;
 }
 
-/* thread_add - a thread's record, without frames (parent: who created it, or NULL) */
-static struct core_thread *thread_add(struct core *c, pid_t tid, struct core_thread *parent,
-                                      const struct arch_regs *parent_regs, struct err *err)
+struct core_thread *core_thread_add(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs, struct err *err)
 {
 	struct core_thread *th = xcalloc(1, sizeof(*th));
 	int64_t ev = STORE_NONE;
@@ -104,21 +99,9 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
                                     const struct arch_regs *regs, struct core_directive *d,
                                     struct err *err)
 {
-	struct core_thread *th = thread_add(c, tid, parent, parent_regs, err);
+	struct core_thread *th = core_thread_add(c, tid, parent, parent_regs, err);
 
-	if (!th || start_frames(c, th, regs, STORE_CALL_ROOT, d, err))
-		return NULL;
-	return th;
-}
-
-struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct arch_regs *regs,
-                                         struct core_directive *d, struct err *err)
-{
-	struct core_thread *th = thread_add(c, tid, NULL, NULL, err);
-
-	/* The event, outside any call, holds where the thread was and the calls open then. */
-	if (!th || core_add_event(c, th, regs, STORE_EV_ATTACH, th->id, NULL, err) < 0 ||
-	    start_frames(c, th, regs, STORE_CALL_ATTACHED, d, err))
+	if (!th || core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err))
 		return NULL;
 	return th;
 }
@@ -248,7 +231,7 @@ int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *la
 int core_thread_restart(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                         struct core_directive *d, struct err *err)
 {
-	return start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
+	return core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
 }
 
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,

@@ -108,10 +108,11 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
  * @regs: its registers where it was stopped
  *
  * Records an attach event holding its pc and backtrace (the calls open at
- * that moment) and, in full mode, opens a root call of kind
- * STORE_CALL_ATTACHED at its pc, which never closes by the stack pointer:
- * what the thread runs after returning from the calls open then is
- * recorded in it.
+ * that moment). In full mode, opens a root call of kind
+ * STORE_CALL_ATTACHED at its pc, which never closes by the stack pointer,
+ * and inside it one call of that kind per call open then (as far as their
+ * return addresses are found on the stack, in the backtrace's order), each
+ * at level 1, which close as any other call when they return.
  */
 struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct arch_regs *regs,
                                          struct core_directive *d, struct err *err);

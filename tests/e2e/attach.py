@@ -192,6 +192,9 @@ def t_full(nosco, env, prog, engine):
         problems.append("full mode: no root call of kind attached")
     if events and "end=detached" not in events:
         problems.append("full mode: no call left open at the detach (end=detached)")
+    if events and not any(" kind=attached " in line and " end=return " in line
+                          for line in events.splitlines()):
+        problems.append("full mode: no call open at the attach returned (nap, nanosleep)")
     return problems
 
 
