@@ -112,7 +112,10 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
  * STORE_CALL_ATTACHED at its pc, which never closes by the stack pointer,
  * and inside it one call of that kind per call open then (as far as their
  * return addresses are found on the stack, in the backtrace's order), each
- * at level 1, which close as any other call when they return.
+ * at level 1, which close as any other call when they return. In scoped
+ * mode, a thread in a scope then has its outermost open call of a scope's
+ * function, and those inside it, opened that way (levels and depth as if
+ * entered), that call being a root.
  */
 struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct arch_regs *regs,
                                          struct core_directive *d, struct err *err);

@@ -14,7 +14,8 @@ attaches, detaches, and checks that:
   thread per thread of the program) and holds calls of the scope.
 
 attach-ENGINE runs these cases, four at a time: threads (a scope,
---duration), full (full mode), signals (signals sent while attached are
+--duration), full (full mode: the calls open at the attach return),
+in-scope (a scope the threads are in at the attach is recorded), signals (signals sent while attached are
 all delivered), fork (children forked
 while attached), twice (attach, detach, attach again), ctrl-c (SIGINT
 ends it, no --duration), exit (the program ends while attached: nosco
@@ -29,6 +30,7 @@ expected text; the waits are generous for a loaded 2-core machine.
 """
 import concurrent.futures
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -195,6 +197,28 @@ def t_full(nosco, env, prog, engine):
     if events and not any(" kind=attached " in line and " end=return " in line
                           for line in events.splitlines()):
         problems.append("full mode: no call open at the attach returned (nap, nanosleep)")
+    return problems
+
+
+def t_in_scope(nosco, env, prog, engine):
+    """Threads sleeping in a scope (nap) when nosco attaches record the rest of it."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="nosco-attach-") as d:
+        trace = Path(d) / "t.trace"
+        a = Attachee(prog, "threads")
+        try:
+            n = nosco_run(nosco, env, engine, 'trace "nap" binary="attachee" call-depth=2',
+                          trace, a.p.pid, "--duration", "1")
+            wait_nosco(n, problems)
+            check_released(a.p.pid, problems)
+            a.finish(problems, "threads: results right, read 1 bytes\n")
+        finally:
+            a.kill()
+        rc, info, err = dump(nosco, env, trace, "thread-info")
+        # Workers spend nearly all their time in nap: some are in it at the attach.
+        if rc or not re.search(r'traced nap\+0x[0-9a-f]+ call_id="\d+" kind=attached\n', info):
+            problems.append("no call of nap open at the attach recorded, ended by its return "
+                            "(exit %d): %s%s" % (rc, info[:2000], err))
     return problems
 
 
@@ -369,7 +393,7 @@ def t_errors(nosco, env, prog):
     return problems
 
 
-CASES = {"threads": t_threads, "full": t_full, "signals": t_signals, "fork": t_fork,
+CASES = {"threads": t_threads, "full": t_full, "in-scope": t_in_scope, "signals": t_signals, "fork": t_fork,
          "twice": t_twice, "ctrl-c": t_ctrl_c, "exit": t_exit, "stopped": t_stopped}
 
 
