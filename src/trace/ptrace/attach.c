@@ -161,50 +161,60 @@ static void release(struct tracee *t)
 		ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
 }
 
+/* seize - seize and interrupt tid: 1, or 0 when not to (gone, or ours already); -1 on error */
+static int seize(struct tracee *t, pid_t pid, pid_t tid, struct err *err)
+{
+	char v[32];
+	int e;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)TRACEE_PTRACE_OPTIONS)) {
+		e = errno;
+		/* Gone, or created by a seized thread: ours, its creator announces it. */
+		if (e == ESRCH ||
+		    (e == EPERM && !tracee_status_line(tid, "TracerPid", v, sizeof(v)) &&
+		     atoi(v) == getpid()))
+			return 0;
+		if (e == EPERM && tid == pid)
+			return not_permitted(pid, err);
+		if (e == EPERM)
+			return err_set(
+			        err, ERR_PERMISSION,
+			        "cannot attach to thread %d of process %d: is another tracer "
+			        "attaching to it?",
+			        (int)tid, (int)pid);
+		errno = e;
+		return err_sys(err, ERR_TRACE, "cannot attach to thread %d", (int)tid);
+	}
+	tracee_thread_add(t, tid, TT_THREAD)->running = true;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) && errno != ESRCH)
+		return err_sys(err, ERR_TRACE, "cannot interrupt thread %d", (int)tid);
+	return 1;
+}
+
 /* seize_new - seize and interrupt the threads of pid not seized yet; *added: how many */
 static int seize_new(struct tracee *t, pid_t pid, size_t *added, struct err *err)
 {
-	char path[64], v[32];
+	char path[64];
 	struct dirent *de;
 	DIR *d;
+	int r = 0;
 
 	*added = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	if (!d)
 		return err_set(err, ERR_NOT_FOUND, "process %d has exited", (int)pid);
-	while ((de = readdir(d))) {
+	while (r >= 0 && (de = readdir(d))) {
 		pid_t tid = (pid_t)atoi(de->d_name);
 
 		if (tid <= 0 || tracee_thread(t, tid))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)TRACEE_PTRACE_OPTIONS)) {
-			/* Gone, or created by a seized thread: ours already, its creator says so.
-			 */
-			if (errno == ESRCH ||
-			    (errno == EPERM &&
-			     !tracee_status_line(tid, "TracerPid", v, sizeof(v)) &&
-			     atoi(v) == getpid()))
-				continue;
-			closedir(d);
-			if (errno == EPERM)
-				return tid == pid ? not_permitted(pid, err)
-				                  : err_set(err, ERR_PERMISSION,
-				                            "cannot attach to thread %d of process "
-				                            "%d: is "
-				                            "another tracer attaching to it?",
-				                            (int)tid, (int)pid);
-			return err_sys(err, ERR_TRACE, "cannot attach to thread %d", (int)tid);
-		}
-		tracee_thread_add(t, tid, TT_THREAD)->running = true;
-		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) && errno != ESRCH) {
-			closedir(d);
-			return err_sys(err, ERR_TRACE, "cannot interrupt thread %d", (int)tid);
-		}
-		(*added)++;
+		r = seize(t, pid, tid, err);
+		if (r > 0)
+			(*added)++;
 	}
 	closedir(d);
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -273,7 +283,8 @@ int tracee_detach_interrupt(struct tracee *t, bool *all_quiet, struct err *err)
 
 	*all_quiet = true;
 	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
-		if (th->quiet)
+		/* An exiting thread does not stop again (a leader gone before its threads). */
+		if (th->quiet || th->exiting)
 			continue;
 		*all_quiet = false;
 		/* A vfork child runs on, and its parent cannot stop, until it execs or exits. */
