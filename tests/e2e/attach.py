@@ -22,7 +22,7 @@ ends it, no --duration), exit (the program ends while attached: nosco
 exits with its status), stopped (a process stopped by SIGSTOP stays
 stopped). attach-compare: the two engines attached in turn to one
 process record the same calls of work() (each n, whole). attach-errors:
-no such process, already traced, --duration without --pid, --pid with a
+no such process, a zombie, already traced, --duration without --pid, --pid with a
 program.
 
 Timing: only the lengths of the windows depend on the machine, never the
@@ -376,6 +376,10 @@ def t_errors(nosco, env, prog):
                 problems.append("%s left a trace file" % " ".join(args))
 
         expect(["--pid", str(gone.pid)], 127, "no process %d" % gone.pid)
+        zombie = subprocess.Popen(["/bin/true"])  # not waited for yet
+        if wait_for(lambda: state(zombie.pid) == "Z", 30):
+            expect(["--pid", str(zombie.pid)], 127, "process %d has exited" % zombie.pid)
+        zombie.wait()
         expect(["--duration", "1", "--", "/bin/true"], 2, "--duration needs --pid")
         expect(["--pid", "1", "/bin/true"], 2, "exclude each other")
         expect(["--pid", "x"], 2, "--pid takes a process id")

@@ -76,7 +76,7 @@ static int not_permitted(pid_t pid, struct err *err)
 
 int tracee_attach_check(pid_t pid, struct err *err)
 {
-	char v[128], comm[64] = "?";
+	char v[128], n[32], comm[64] = "?";
 	unsigned uid = 0;
 	int tracer = 0;
 
@@ -86,6 +86,12 @@ int tracee_attach_check(pid_t pid, struct err *err)
 	if (tracee_status_line(pid, "State", v, sizeof(v)))
 		return err_set(err, ERR_NOT_FOUND, "no process %d (check the pid: ps -p %d)",
 		               (int)pid, (int)pid);
+	if ((v[0] == 'Z' || v[0] == 'X') && !tracee_status_line(pid, "Threads", n, sizeof(n)) &&
+	    atoi(n) > 1)
+		return err_set(err, ERR_UNSUPPORTED,
+		               "the main thread of process %d has exited (pthread_exit) while "
+		               "others run: nosco cannot attach to such a process",
+		               (int)pid);
 	if (v[0] == 'Z' || v[0] == 'X')
 		return err_set(err, ERR_NOT_FOUND,
 		               "process %d has exited (a zombie its parent has not reaped)",
