@@ -79,6 +79,17 @@ uint64_t arch_regs_tls_base(const struct arch_regs *r);
 /* arch_regs_to_dwarf - registers in DWARF numbering, for the unwinder */
 void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS]);
 
+/*
+ * arch_regs_restart_syscall - a thread stopped in a system call that the
+ * kernel will restart when it resumes (interrupted by a ptrace stop): set
+ * the registers as that restart would, the pc back on the syscall
+ * instruction, and stop the kernel from doing it again. Return: whether
+ * the registers changed.
+ */
+bool arch_regs_restart_syscall(struct arch_regs *r);
+/* arch_regs_syscall_restarts - will the kernel restart the thread's syscall when it resumes? */
+bool arch_regs_syscall_restarts(const struct arch_regs *r);
+
 /* arch_is_sigreturn - is this syscall instruction, with these registers, rt_sigreturn? */
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r);
 

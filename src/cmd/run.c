@@ -3,6 +3,7 @@
  */
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,11 @@
 
 static const char run_usage[] =
         "Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
+        "       nosco run -c CONFIG -o FILE [OPTIONS] --pid PID [--duration SECONDS]\n"
         "\n"
-        "Run PROGRAM under the tracer and write what it did to the trace file FILE.\n"
+        "Run PROGRAM under the tracer and write what it did to the trace file FILE;\n"
+        "or attach to the running process PID, trace it until Ctrl-C, SECONDS or its\n"
+        "end, and detach, leaving it running as it was.\n"
         "\n"
         "Options:\n"
         "  -c, --config CONFIG   a configuration file, or the configuration itself as\n"
@@ -39,6 +43,10 @@ static const char run_usage[] =
         "                        CPUs it would see without nosco), or pinned to one\n"
         "                        CPU ('same', faster for --engine step, but the\n"
         "                        program sees one CPU) or two ('split')\n"
+        "  -p, --pid PID         attach to the running process PID instead of\n"
+        "                        starting a program (docs/cli.md)\n"
+        "  -d, --duration SECONDS  with --pid: detach after SECONDS (a decimal\n"
+        "                        number); without it, at Ctrl-C or when PID ends\n"
         "      --no-progress     no live progress line (shown on a terminal after a\n"
         "                        second: elapsed time, instructions, calls, threads)\n"
         "  -v, --verbose         say more about what happens (twice: debug output)\n"
@@ -47,7 +55,9 @@ static const char run_usage[] =
         "nosco exits with the program's exit code, 128+N if it was killed by signal N,\n"
         "125 if nosco itself failed (a scope that cannot be resolved stops the program\n"
         "and leaves no trace file), 126 if PROGRAM cannot be executed, 127 if it does\n"
-        "not exist, and 2 for a bad command line.\n";
+        "not exist, and 2 for a bad command line. With --pid: 0 once detached (the\n"
+        "process runs on), 127 if there is no process PID, 125 if nosco may not\n"
+        "trace it.\n";
 
 static const struct option run_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -55,6 +65,8 @@ static const struct option run_options[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ "engine", required_argument, NULL, 'e' },
 	{ "cpu", required_argument, NULL, 'C' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
 	{ "no-progress", no_argument, NULL, 'P' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -67,8 +79,64 @@ struct run_opts {
 	const char *engine;
 	bool force;
 	bool no_progress;
+	bool cpu_given;
 	enum cpu_placement cpu;
+	pid_t pid; /* --pid: attach (0: run PROGRAM) */
+	const char *duration;
+	double seconds;
 };
+
+/* parse_pid - --pid's argument: a positive process id */
+static int parse_pid(const char *arg, pid_t *pid)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg < '0' || *arg > '9' || *end || v <= 0 || v > INT32_MAX)
+		return cmd_usage_error("run",
+		                       "--pid takes a process id (a positive number), not '%s'",
+		                       arg),
+		       -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* parse_duration - --duration's argument: seconds, more than 0 */
+static int parse_duration(const char *arg, double *seconds)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*arg < '0' || *arg > '9' || *end || !(v > 0) || v > 1e9)
+		return cmd_usage_error("run",
+		                       "--duration takes a number of seconds greater than 0 (such "
+		                       "as 2 or 0.5), not '%s'",
+		                       arg),
+		       -1;
+	*seconds = v;
+	return 0;
+}
+
+/* check_attach - --pid, --duration and PROGRAM go together as documented */
+static int check_attach(const struct run_opts *o, int argc, char **argv)
+{
+	if (o->duration && !o->pid)
+		return cmd_usage_error("run", "--duration needs --pid (a program started by nosco "
+		                              "is traced to its end)"),
+		       -1;
+	if (o->pid && optind < argc)
+		return cmd_usage_error("run",
+		                       "--pid %d and a program to run ('%s') exclude each other: "
+		                       "give one",
+		                       (int)o->pid, argv[optind]),
+		       -1;
+	if (o->pid && o->cpu_given)
+		return cmd_usage_error("run",
+		                       "--cpu cannot be used with --pid (nosco does not move "
+		                       "a running process to other CPUs)"),
+		       -1;
+	return 0;
+}
 
 static int parse_run_options(int argc, char **argv, struct run_opts *o)
 {
@@ -76,7 +144,7 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 
 	optind = 1;
 	/* '+': stop at PROGRAM, its own options are not ours. */
-	while ((c = cmd_getopt("run", argc, argv, "+c:o:fe:vh", run_options)) != -1) {
+	while ((c = cmd_getopt("run", argc, argv, "+c:o:fe:p:d:vh", run_options)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -102,6 +170,16 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 				                       "--cpu takes same, split or any, not '%s'",
 				                       optarg),
 				       -1;
+			o->cpu_given = true;
+			break;
+		case 'p':
+			if (parse_pid(optarg, &o->pid))
+				return -1;
+			break;
+		case 'd':
+			o->duration = optarg;
+			if (parse_duration(optarg, &o->seconds))
+				return -1;
 			break;
 		case 'P':
 			o->no_progress = true;
@@ -120,19 +198,25 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 		return cmd_usage_error("run", "missing -c CONFIG"), -1;
 	if (!o->output)
 		return cmd_usage_error("run", "missing -o FILE"), -1;
-	if (optind >= argc)
-		return cmd_usage_error("run", "missing PROGRAM to run"), -1;
+	if (check_attach(o, argc, argv))
+		return -1;
+	if (optind >= argc && !o->pid)
+		return cmd_usage_error("run", "missing PROGRAM to run (or --pid PID to attach to)"),
+		       -1;
 	return 0;
 }
 
 static struct session *running; /* for the signal handler */
 static volatile sig_atomic_t stop_signal;
 
-/* on_stop_signal - Ctrl-C and friends: kill the program; the run then finalizes the trace */
+/*
+ * on_stop_signal - Ctrl-C and friends: kill the program (detach from one
+ * nosco attached to); the run then finalizes the trace
+ */
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
-	if (running && running->pid > 0)
+	if (running && running->pid > 0 && !running->attach_pid)
 		kill(running->pid, SIGKILL);
 }
 
@@ -181,7 +265,9 @@ static void print_summary(const struct session *s, const char *output)
 	        (unsigned long long)s->stats.threads, s->stats.threads == 1 ? "" : "s",
 	        (unsigned long long)s->stats.calls, s->stats.calls == 1 ? "" : "s",
 	        (unsigned long long)s->stats.insns, s->stats.insns == 1 ? "" : "s");
-	if (stop_signal)
+	if (s->detached)
+		fprintf(stderr, "detached from process %d, which runs on\n", (int)s->pid);
+	else if (stop_signal)
 		fprintf(stderr, "stopped by SIG%s\n", sigabbrev_np(stop_signal));
 	else if (s->exit.signaled)
 		fprintf(stderr, "the program was killed by SIG%s\n", sigabbrev_np(s->exit.code));
@@ -191,6 +277,8 @@ static void print_summary(const struct session *s, const char *output)
 
 static int exit_code_of(const struct session *s)
 {
+	if (s->detached)
+		return EXIT_OK;
 	if (stop_signal)
 		return 128 + stop_signal;
 	return s->exit.signaled ? 128 + s->exit.code : s->exit.code;
@@ -231,6 +319,21 @@ static int trace(struct session *s, const struct backend_ops *engine, const char
 	return exit_code_of(s);
 }
 
+/* describe_process - what the process of --pid runs, once nosco may attach to it */
+static int describe_process(const struct run_opts *o, struct session *s, struct err *err)
+{
+	char *exe, *cwd;
+	char **args;
+
+	if (tracee_attach_check(o->pid, err) || tracee_describe(o->pid, &exe, &args, &cwd, err))
+		return -1;
+	s->attach_pid = o->pid;
+	s->path = exe;
+	s->argv = args;
+	s->cwd = cwd;
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { .cpu = CPU_ANY };
@@ -238,7 +341,6 @@ int cmd_run(int argc, char **argv)
 	struct session s = { 0 };
 	struct config cfg;
 	struct err err;
-	char *path;
 	int ret;
 
 	if (parse_run_options(argc, argv, &o))
@@ -252,20 +354,28 @@ int cmd_run(int argc, char **argv)
 		config_fini(&cfg);
 		return ret;
 	}
-	path = tracee_resolve_program(argv[optind], &err);
-	if (!path || session_check_scopes(&cfg, path, &err) ||
+	if (o.pid)
+		ret = describe_process(&o, &s, &err);
+	else
+		ret = (s.path = tracee_resolve_program(argv[optind], &err)) ? 0 : -1;
+	if (ret || session_check_scopes(&cfg, s.path, &err) ||
 	    store_check_output(o.output, o.force, &err)) {
-		free(path);
-		config_fini(&cfg);
-		return cmd_fail(&err);
+		ret = cmd_fail(&err);
+	} else {
+		if (!o.pid)
+			s.argv = argv + optind;
+		s.cfg = &cfg;
+		s.cpu = o.cpu;
+		s.store = store_create(o.output, o.force, &err);
+		/* At least a nanosecond: 0 would mean no deadline. */
+		if (o.duration)
+			s.duration_ns = o.seconds < 1e-9 ? 1 : (int64_t)(o.seconds * 1e9);
+		ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
 	}
-	s.path = path;
-	s.argv = argv + optind;
-	s.cfg = &cfg;
-	s.cpu = o.cpu;
-	s.store = store_create(o.output, o.force, &err);
-	ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
-	free(path);
+	free((char *)s.path);
+	free((char *)s.cwd);
+	if (o.pid)
+		tracee_free_argv((char **)s.argv);
 	config_fini(&cfg);
 	return ret;
 }

@@ -70,7 +70,7 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 		return -1;
 	id = (uint64_t)st->id + (uint64_t)store_unzigzag(v[0]);
 	if (id > INT64_MAX || v[1] > INT64_MAX || flags >> 12 ||
-	    (flags >> 4 & 15) > STORE_CALL_SIGNAL || (flags >> 8 & 15) > STORE_END_KILLED)
+	    (flags >> 4 & 15) > STORE_CALL_ATTACHED || (flags >> 8 & 15) > STORE_END_DETACHED)
 		return -1;
 	c->id = (int64_t)id;
 	c->kind = (int)(flags >> 4 & 15);

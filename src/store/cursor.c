@@ -337,11 +337,11 @@ static int check_call(struct reader_cursor *c, const struct reader_call *out, in
 		return bad_record(c, err,
 		                  "call %lld belongs to thread %lld, which is not in the file", id,
 		                  (long long)out->thread);
-	if (kind < 0 || kind > STORE_CALL_SIGNAL)
+	if (kind < 0 || kind > STORE_CALL_ATTACHED)
 		return bad_record(c, err,
 		                  "call %lld has kind %lld, which the format does not define", id,
 		                  (long long)kind);
-	if (end < 0 || end > STORE_END_KILLED)
+	if (end < 0 || end > STORE_END_DETACHED)
 		return bad_record(c, err,
 		                  "call %lld has end %lld, which the format does not define", id,
 		                  (long long)end);
@@ -427,7 +427,7 @@ int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct 
 	col_bt(c, 7, &out->bt, &out->bt_len);
 	out->subject = col_id(st, 8);
 	out->detail = col_str(st, 9, &len);
-	if (kind < 0 || kind > STORE_EV_FORK)
+	if (kind < 0 || kind > STORE_EV_ATTACH)
 		return bad_record(c, err,
 		                  "event %lld has kind %lld, which the format does not define",
 		                  (long long)out->id, (long long)kind);

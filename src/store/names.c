@@ -21,6 +21,7 @@ const char *reader_event_kind_name(enum store_event_kind kind)
 		[STORE_EV_SIGNAL] = "signal",
 		[STORE_EV_EXEC] = "exec",
 		[STORE_EV_FORK] = "fork",
+		[STORE_EV_ATTACH] = "attach",
 	};
 
 	return NAME_OF(names, kind);
@@ -31,7 +32,7 @@ const char *reader_call_kind_name(enum store_call_kind kind)
 	static const char *const names[] = {
 		[STORE_CALL_ROOT] = "root",     [STORE_CALL_CALL] = "call",
 		[STORE_CALL_SCOPE] = "scope",   [STORE_CALL_JUMP] = "jump",
-		[STORE_CALL_SIGNAL] = "signal",
+		[STORE_CALL_SIGNAL] = "signal", [STORE_CALL_ATTACHED] = "attached",
 	};
 
 	return NAME_OF(names, kind);
@@ -42,7 +43,7 @@ const char *reader_call_end_name(enum store_call_end end)
 	static const char *const names[] = {
 		[STORE_END_RETURN] = "return", [STORE_END_UNWIND] = "unwind",
 		[STORE_END_EXIT] = "exit",     [STORE_END_EXEC] = "exec",
-		[STORE_END_KILLED] = "killed",
+		[STORE_END_KILLED] = "killed", [STORE_END_DETACHED] = "detached",
 	};
 
 	return NAME_OF(names, end);

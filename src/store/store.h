@@ -53,6 +53,7 @@ enum store_event_kind {
 	STORE_EV_SIGNAL,        /* subject: signal number; detail: signal name */
 	STORE_EV_EXEC,          /* subject: -; detail: the new program's path */
 	STORE_EV_FORK,          /* subject: child pid; detail: "fork", "vfork" or "clone" */
+	STORE_EV_ATTACH, /* subject: thread id; origin: where it was and its stack when attached */
 };
 
 struct store_binary {
@@ -80,19 +81,22 @@ struct store_scope {
 };
 
 enum store_call_kind {
-	STORE_CALL_ROOT,   /* where a thread or an exec'd image starts (full mode) */
-	STORE_CALL_CALL,   /* entered by a call instruction */
-	STORE_CALL_SCOPE,  /* a scope entered by breakpoint while running free */
-	STORE_CALL_JUMP,   /* a scope entered by a jump (tail call, PLT) */
-	STORE_CALL_SIGNAL, /* a signal handler run by the kernel */
+	STORE_CALL_ROOT,     /* where a thread or an exec'd image starts (full mode) */
+	STORE_CALL_CALL,     /* entered by a call instruction */
+	STORE_CALL_SCOPE,    /* a scope entered by breakpoint while running free */
+	STORE_CALL_JUMP,     /* a scope entered by a jump (tail call, PLT) */
+	STORE_CALL_SIGNAL,   /* a signal handler run by the kernel */
+	STORE_CALL_ATTACHED, /* full mode: where an attached thread was; its backtrace: the calls
+	                        open then */
 };
 
 enum store_call_end {
-	STORE_END_RETURN, /* returned normally */
-	STORE_END_UNWIND, /* left without a return (longjmp, exception, sigreturn) */
-	STORE_END_EXIT,   /* the thread exited inside it */
-	STORE_END_EXEC,   /* the image was replaced by execve inside it */
-	STORE_END_KILLED, /* the trace stopped (Ctrl-C, error) with the call open */
+	STORE_END_RETURN,   /* returned normally */
+	STORE_END_UNWIND,   /* left without a return (longjmp, exception, sigreturn) */
+	STORE_END_EXIT,     /* the thread exited inside it */
+	STORE_END_EXEC,     /* the image was replaced by execve inside it */
+	STORE_END_KILLED,   /* the trace stopped (Ctrl-C, error) with the call open */
+	STORE_END_DETACHED, /* nosco detached from the program (which went on) with the call open */
 };
 
 struct store_call {

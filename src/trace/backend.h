@@ -50,14 +50,24 @@ struct session {
 	struct store *store;
 	enum cpu_placement cpu; /* where tracer and program run */
 	/* set asynchronously (signal handler) to stop tracing: the backend
-	 * kills the program and returns with exit.signaled = SIGKILL */
+	 * kills the program and returns with exit.signaled = SIGKILL (detaches
+	 * from it when attached) */
 	volatile sig_atomic_t *stop;
 	/* the progress line (NULL: none), called with the core's statistics
 	 * at each wake-up of the run loop (session_progress) */
 	void (*progress)(void *ctx, const struct core_stats *st);
 	void *progress_ctx;
+	/* attach to this running process instead of starting one (path and
+	 * argv: what it runs; cwd: its working directory) */
+	pid_t attach_pid;
+	const char *cwd;
+	/* attached: detach this long after attaching (ns; 0: not before a stop),
+	 * at deadline_ns (CLOCK_MONOTONIC), set once attached (session_attached) */
+	int64_t duration_ns;
+	int64_t deadline_ns;
 	/* out */
 	pid_t pid;              /* set as soon as the program exists */
+	bool detached;          /* nosco detached from the program, which goes on */
 	struct store_exit exit; /* how the program ended */
 	struct core_stats stats;
 };

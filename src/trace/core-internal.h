@@ -122,6 +122,18 @@ int core_close_top(struct core *c, struct core_thread *th, enum store_call_end h
                    struct err *err);
 void core_directive_for(struct core_thread *th, struct core_directive *d);
 
+/* core-life.c */
+/* core_thread_add - a thread's record, without frames (parent: who created it, or NULL) */
+struct core_thread *core_thread_add(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs, struct err *err);
+/*
+ * core_start_frames - what a thread records from where it starts (or
+ * restarts after exec, or was when nosco attached: kind
+ * STORE_CALL_ATTACHED): in full mode, a root that never closes
+ */
+int core_start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                      enum store_call_kind kind, struct core_directive *d, struct err *err);
+
 /* core-scope.c */
 /* core_scopes_load - resolve and arm the scopes of a binary that was just loaded */
 int core_scopes_load(struct core *c, struct image *img, struct err *err);

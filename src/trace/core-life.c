@@ -49,16 +49,15 @@ void core_free(struct core *c)
 	free(c);
 }
 
-/* start_frames - what a thread records from where it starts (or restarts after exec) */
-static int start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
-                        struct core_directive *d, struct err *err)
+int core_start_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                      enum store_call_kind kind, struct core_directive *d, struct err *err)
 {
 	/* Full mode: the thread's start is an implicit outermost call that never returns. */
 	if (c->full_mode && c->cfg->call_depth > 0) {
 		struct frame f = { .entry_sp = UINT64_MAX,
 			           .level = 1,
 			           .max_level = (uint32_t)c->cfg->call_depth };
-		struct store_call call = { .kind = STORE_CALL_ROOT, .addr = arch_regs_pc(regs) };
+		struct store_call call = { .kind = kind, .addr = arch_regs_pc(regs) };
 
 		if (core_open_frame(c, th, &f, &call, regs, err))
 			return -1;
@@ -67,10 +66,8 @@ static int start_frames(struct core *c, struct core_thread *th, const struct arc
 	return 0;
 }
 
-struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_thread *parent,
-                                    const struct arch_regs *parent_regs,
-                                    const struct arch_regs *regs, struct core_directive *d,
-                                    struct err *err)
+struct core_thread *core_thread_add(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs, struct err *err)
 {
 	struct core_thread *th = xcalloc(1, sizeof(*th));
 	int64_t ev = STORE_NONE;
@@ -94,7 +91,17 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
 	}
 	stat_set(&c->stats.threads, c->stats.threads + 1);
 	stat_set(&c->stats.live_threads, c->stats.live_threads + 1);
-	if (start_frames(c, th, regs, d, err))
+	return th;
+}
+
+struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_thread *parent,
+                                    const struct arch_regs *parent_regs,
+                                    const struct arch_regs *regs, struct core_directive *d,
+                                    struct err *err)
+{
+	struct core_thread *th = core_thread_add(c, tid, parent, parent_regs, err);
+
+	if (!th || core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err))
 		return NULL;
 	return th;
 }
@@ -224,7 +231,7 @@ int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *la
 int core_thread_restart(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                         struct core_directive *d, struct err *err)
 {
-	return start_frames(c, th, regs, d, err);
+	return core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
 }
 
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,

@@ -109,7 +109,8 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	call->pos = store_thread_pos(c->store, th->id);
 	call->time_ns = core_now_ns(c);
 	call->truncated = f->truncated;
-	if (!parent && call->kind != STORE_CALL_ROOT) {
+	/* A root's backtrace: at its entry, or given (a call open when nosco attached). */
+	if (!parent && call->kind != STORE_CALL_ROOT && !call->bt) {
 		call->bt = c->bt_buf;
 		call->bt_len = call->kind == STORE_CALL_SIGNAL
 		                       ? backtrace_of(c, regs)

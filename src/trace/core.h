@@ -102,6 +102,23 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
                                     const struct arch_regs *parent_regs,
                                     const struct arch_regs *regs, struct core_directive *d,
                                     struct err *err);
+/**
+ * core_thread_attached - a thread that was running when nosco attached to
+ * the process (instead of core_thread_new)
+ * @regs: its registers where it was stopped
+ *
+ * Records an attach event holding its pc and backtrace (the calls open at
+ * that moment). In full mode, opens a root call of kind
+ * STORE_CALL_ATTACHED at its pc, which never closes by the stack pointer,
+ * and inside it one call of that kind per call open then (as far as their
+ * return addresses are found on the stack, in the backtrace's order), each
+ * at level 1, which close as any other call when they return. In scoped
+ * mode, a thread in a scope then has its outermost open call of a scope's
+ * function, and those inside it, opened that way (levels and depth as if
+ * entered), that call being a root.
+ */
+struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct arch_regs *regs,
+                                         struct core_directive *d, struct err *err);
 /*
  * core_thread_exit - the thread is exiting (regs: where, may be NULL)
  *
@@ -276,7 +293,8 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
 
 /**
  * core_finish - the trace ends
- * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error)
+ * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error,
+ *       STORE_END_DETACHED when nosco detached from a program that goes on)
  *
  * Then warns about every scope whose binary never loaded (not already
  * warned about by core_binaries_settled()), unless err is NULL (the run

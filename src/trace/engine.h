@@ -36,6 +36,18 @@ struct engine_ops {
 	void (*watch)(void *self, uint64_t addr);
 	/* idle - may the run loop commit the store now (no other thread owns it)? NULL: yes */
 	bool (*idle)(void *self);
+	/*
+	 * settle - detaching (step/attach.c): th stopped at its interrupt;
+	 * bring it to the program's own state (out of the engine's code). A
+	 * thread that stopped otherwise meanwhile is no longer th->quiet (its
+	 * stop is queued). NULL: nothing to do.
+	 */
+	int (*settle)(void *self, struct tthread *th, struct err *err);
+	/*
+	 * release - detaching: every thread is quiet; take out of the program
+	 * everything the engine put in it (its mappings). NULL: nothing.
+	 */
+	int (*release)(void *self, struct err *err);
 };
 
 struct engine {
@@ -50,5 +62,13 @@ struct engine {
  * many events)
  */
 int engine_run(struct tracee *t, struct session *s, const struct engine *e, struct err *err);
+
+/**
+ * engine_leave - the run is over (ret: its result): when nosco attached to
+ * the program and it still runs, detach from it (step/attach.c), else
+ * nothing. Return: ret, or the error of detaching.
+ */
+int engine_leave(struct tracee *t, struct session *s, const struct engine *e, int ret,
+                 struct err *err);
 
 #endif

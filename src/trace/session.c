@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,13 +19,43 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+bool session_should_end(const struct session *s)
+{
+	return *s->stop || (s->deadline_ns && monotonic_ns() >= s->deadline_ns);
+}
+
+void session_attached(struct session *s)
+{
+	if (s->duration_ns)
+		s->deadline_ns = monotonic_ns() + s->duration_ns;
+}
+
+/* write_attach - which process nosco attached to, and when */
+static int write_attach(struct session *s, struct err *err)
+{
+	if (!s->attach_pid)
+		return 0;
+	return store_meta_set_int(s->store, "attached_pid", s->attach_pid, err) ||
+	       store_meta_set_int(s->store, "attached_ns", realtime_ns(), err);
+}
+
 static int write_start(struct session *s, const char *engine, struct err *err)
 {
 	char cwd[PATH_MAX];
 
-	if (!getcwd(cwd, sizeof(cwd)))
+	if (s->cwd)
+		snprintf(cwd, sizeof(cwd), "%s", s->cwd);
+	else if (!getcwd(cwd, sizeof(cwd)))
 		cwd[0] = '\0';
-	return store_meta_set_text(s->store, "program", s->path, err) ||
+	return write_attach(s, err) || store_meta_set_text(s->store, "program", s->path, err) ||
 	       store_meta_set_argv(s->store, s->argv, err) ||
 	       store_meta_set_text(s->store, "config", s->cfg->text, err) ||
 	       store_meta_set_text(s->store, "config_source", s->cfg->source, err) ||
@@ -40,16 +71,18 @@ static int write_start(struct session *s, const char *engine, struct err *err)
 static int write_end(struct session *s, bool failed, struct err *err)
 {
 	const char *kind = *s->stop ? "interrupted" : s->exit.signaled ? "signaled" : "exited";
+	bool ended = !failed && !*s->stop && !s->detached;
 
+	if (s->detached)
+		kind = "detached";
 	if (failed)
 		kind = "failed";
 	if (store_meta_set_int(s->store, "pid", s->pid, err) ||
 	    store_meta_set_int(s->store, "end_ns", realtime_ns(), err) ||
 	    store_meta_set_text(s->store, "exit_kind", kind, err))
 		return -1;
-	if (!failed && !*s->stop &&
-	    store_meta_set_int(s->store, s->exit.signaled ? "exit_signal" : "exit_code",
-	                       s->exit.code, err))
+	if (ended && store_meta_set_int(s->store, s->exit.signaled ? "exit_signal" : "exit_code",
+	                                s->exit.code, err))
 		return -1;
 	return store_commit(s->store, err);
 }

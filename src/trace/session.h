@@ -32,4 +32,10 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
  */
 void session_progress(const struct session *s, const struct core *c);
 
+/* session_attached - nosco has attached: --duration counts from now */
+void session_attached(struct session *s);
+
+/* session_should_end - was the run asked to stop (a signal, or the deadline of --duration)? */
+bool session_should_end(const struct session *s);
+
 #endif

@@ -50,7 +50,8 @@ static void call_props(struct view_ctx *v, const struct reader_call *c, uint64_t
 	if (flags & VIEW_CALL_THREAD)
 		kdl_emit_prop_int(&v->em, "thread", view_tid(v, c->thread));
 	if (flags & VIEW_CALL_EXTRA) {
-		if (c->kind == STORE_CALL_JUMP || c->kind == STORE_CALL_SIGNAL)
+		if (c->kind == STORE_CALL_JUMP || c->kind == STORE_CALL_SIGNAL ||
+		    c->kind == STORE_CALL_ATTACHED)
 			kdl_emit_prop_string(&v->em, "kind", reader_call_kind_name(c->kind));
 		if (c->kind == STORE_CALL_SIGNAL)
 			kdl_emit_prop_string(&v->em, "signal",
@@ -278,6 +279,16 @@ void view_state_node(struct view_ctx *v, const struct reader_event *e)
 		kdl_emit_prop_int(&v->em, "child_pid", e->subject);
 		kdl_emit_prop_string(&v->em, "syscall", e->detail ? e->detail : "fork");
 		break;
+	case STORE_EV_ATTACH:
+		/* Where the thread was when nosco attached; its stack holds the calls open then. */
+		kdl_emit_node(&v->em, NULL, "attached");
+		kdl_emit_arg_string(&v->em, view_sym(v, e->addr, e->time_ns, VIEW_ADDR_CODE));
+		if (v->o.backtrace) {
+			kdl_emit_children_begin(&v->em);
+			addrs_backtrace(v, e->bt, e->bt_len, e->time_ns);
+			kdl_emit_children_end(&v->em);
+		}
+		break;
 	default:
 		kdl_emit_node(&v->em, NULL, "event");
 		kdl_emit_prop_int(&v->em, "kind", e->kind);
@@ -315,6 +326,9 @@ void view_state_text(struct view_ctx *v, const struct reader_event *e, struct st
 		sb_addf(sb, "fork=%s child_pid=%" PRId64, e->detail ? e->detail : "fork",
 		        e->subject);
 		break;
+	case STORE_EV_ATTACH:
+		sb_addf(sb, "attached=%d", view_tid(v, e->subject));
+		break;
 	default:
 		sb_addf(sb, "event=%d", (int)e->kind);
 		break;
@@ -325,7 +339,8 @@ void view_call_extra_text(const struct reader_call *c, struct strbuf *sb)
 {
 	char sig[32];
 
-	if (c->kind == STORE_CALL_JUMP || c->kind == STORE_CALL_SIGNAL)
+	if (c->kind == STORE_CALL_JUMP || c->kind == STORE_CALL_SIGNAL ||
+	    c->kind == STORE_CALL_ATTACHED)
 		sb_addf(sb, " kind=%s", reader_call_kind_name(c->kind));
 	if (c->kind == STORE_CALL_SIGNAL)
 		sb_addf(sb, " signal=%s", view_signame(c->signal, sig, sizeof(sig)));

@@ -70,6 +70,7 @@ REPO = E2E.parent.parent
 sys.path.insert(0, str(E2E))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import export_check  # noqa: E402
+import attach  # noqa: E402
 import normalize  # noqa: E402
 import outputs  # noqa: E402
 import progress  # noqa: E402
@@ -1144,7 +1145,9 @@ def main():
         for o in pool.map(engine.run_case, cases):
             rep.report(o)
     if not (a.native or a.self_test):
-        for name, test in {**stops.TESTS, **outputs.TESTS, **progress.TESTS}.items():
+        attach_tests = attach.tests(lambda: builder.build(fixtures["attachee"], "pie"))
+        for name, test in {**stops.TESTS, **outputs.TESTS, **progress.TESTS,
+                           **attach_tests}.items():
             if selected(name, a.patterns):
                 rep.report(Outcome(name, *not_failed(test(nosco, env))))
 

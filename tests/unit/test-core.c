@@ -717,6 +717,38 @@ static void test_full_root_never_closes_by_stack_pointer(void **state)
 	                    "1 t0 call ^0 d2 [4,5) return\n");
 }
 
+/*
+ * A thread found running when nosco attached: an attach event outside any
+ * call, then (full mode) an "attached" root at its pc that, like a
+ * thread's start, never closes by the stack pointer: the returns out of
+ * the calls open at the attach are recorded in it; at the detach it ends
+ * "detached".
+ */
+static void test_attached_thread_roots_at_its_pc_and_ends_detached(void **state)
+{
+	struct err err = { 0 };
+	struct thr t;
+
+	(void)state;
+	world_open("call-depth 2\n");
+	memset(&t, 0, sizeof(t));
+	set_regs(&t.regs, F + 9, S0 - 0x20);
+	t.th = core_thread_attached(W.core, 100, &t.regs, &t.d, &err);
+	if (!t.th)
+		fail_msg("core_thread_attached: %s", err.msg);
+	EXPECT_RECORD(&t);
+	poke(S0 - 0x20, MAIN + 6);
+	ret(&t); /* 0: out of F, open at the attach */
+	EXPECT_RECORD(&t);
+	call(&t, G); /* 1 MAIN+6: level 2 */
+	ret(&t);     /* 2 */
+	finish(STORE_END_DETACHED);
+
+	EXPECT_TEXT(tree(), "0 t0 attached ^- d1 [0,3) detached\n"
+	                    "1 t0 call ^0 d2 [2,3) return\n");
+	EXPECT_TEXT(events(), "0 attach t0 c- @0 s0\n");
+}
+
 /* 2. Scoped mode */
 
 /* A scope entry hit while running free opens a root scope with the caller's backtrace. */
@@ -2018,6 +2050,7 @@ int main(void)
 		T(test_full_truncated_call_of_root_has_one_return_point),
 		T(test_full_call_depth_0_records_nothing),
 		T(test_full_root_never_closes_by_stack_pointer),
+		T(test_attached_thread_roots_at_its_pc_and_ends_detached),
 		T(test_scope_hit_opens_root_scope_with_entry_backtrace),
 		T(test_scope_depth_0_is_truncated_at_once),
 		T(test_scope_entered_by_call_has_own_budget),

@@ -91,6 +91,36 @@ void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS
 	out[16] = REG(r, rip);
 }
 
+/* The kernel's restart codes (include/linux/errno.h), which user space never sees. */
+#define ERESTARTSYS           512
+#define ERESTARTNOINTR        513
+#define ERESTARTNOHAND        514
+#define ERESTART_RESTARTBLOCK 516
+#define SYSCALL_INSN_LEN      2
+
+bool arch_regs_syscall_restarts(const struct arch_regs *r)
+{
+	int64_t ret = (int64_t)REG(r, rax);
+
+	return (int64_t)REG(r, orig_rax) >= 0 &&
+	       (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	        ret == -ERESTART_RESTARTBLOCK);
+}
+
+bool arch_regs_restart_syscall(struct arch_regs *r)
+{
+	if (!arch_regs_syscall_restarts(r))
+		return false;
+	/* As arch_do_signal_or_restart() does when no handler runs. */
+	if ((int64_t)REG(r, rax) == -ERESTART_RESTARTBLOCK)
+		REG(r, rax) = SYS_restart_syscall;
+	else
+		REG(r, rax) = REG(r, orig_rax);
+	REG(r, rip) -= SYSCALL_INSN_LEN;
+	REG(r, orig_rax) = (uint64_t)-1;
+	return true;
+}
+
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r)
 {
 	return insn->cls == ARCH_INSN_SYSCALL && insn->len == 2 && insn->bytes[0] == 0x0f &&

@@ -59,11 +59,23 @@ static bool idle(void *self)
 	return dbt_async_idle(self);
 }
 
+static int settle(void *self, struct tthread *th, struct err *err)
+{
+	return dbt_settle(self, th, err);
+}
+
+static int release(void *self, struct err *err)
+{
+	return dbt_release(self, err);
+}
+
 static const struct engine_ops dbt_engine_ops = {
 	.handle = handle,
 	.take = take,
 	.watch = watch,
 	.idle = idle,
+	.settle = settle,
+	.release = release,
 };
 
 static void disarm_scope(void *ctx, uint64_t addr)
@@ -137,6 +149,7 @@ static int dbt_run(struct session *s, struct err *err)
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = engine_run(&t, s, &engine, err);
+	ret = engine_leave(&t, s, &engine, ret, err);
 	if (!ret)
 		ret = dbt_async_sync(&d, err);
 	dbt_async_free(&d);

@@ -317,8 +317,11 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
                        uint64_t *ret, struct err *err);
 /* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
-/* dbt_unmap_child - remove the engine's mappings from a forked child */
-int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err);
+/*
+ * dbt_mem_unmap - remove the engine's mappings from th's address space (a
+ * forked child's, or the program's when nosco detaches from it)
+ */
+int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err);
 
 /* --- cache.c: translation, linking, lookup --- */
 /*
@@ -447,6 +450,14 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 /* --- stops.c: stops of threads running in the cache --- */
 /* dbt_handle - act on one stop or exit (threads outside the cache go to the step engine) */
 int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err);
+/*
+ * dbt_syscall_restarts - th stopped at the end of a copied syscall that the
+ * kernel restarts when it resumes (interrupted by a signal or a ptrace
+ * stop): then it is materialized with the syscall as its pending
+ * instruction and its pc after it, where the kernel expects it (1); else
+ * nothing is done (0). -1 on error.
+ */
+int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err);
 /* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);
 /* dbt_thread_of - th's engine state, created if need be */
@@ -463,5 +474,11 @@ void dbt_threads_free(struct dbt *d);
 void dbt_frames_learn(struct dbt *d, struct tthread *th);
 /* dbt_frames_forget - a mapping changed: no frame size holds any more */
 void dbt_frames_forget(struct dbt *d);
+
+/* --- detach.c: leaving a program nosco attached to --- */
+/* dbt_settle - the engine's settle() (trace/engine.h): th out of the cache */
+int dbt_settle(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_release - the engine's release(): the engine's mappings out of the program */
+int dbt_release(struct dbt *d, struct err *err);
 
 #endif

@@ -494,18 +494,18 @@ struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t ad
 	return rg;
 }
 
-int dbt_unmap_child(struct dbt *d, struct tthread *child, struct err *err)
+int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err)
 {
 	int i;
 
 	if (!d->ready)
 		return 0;
-	if (call(d, child, SYS_munmap, d->data_base, DBT_DATA_SIZE, 0, 0, 0, 0, NULL, err))
+	if (call(d, th, SYS_munmap, d->data_base, DBT_DATA_SIZE, 0, 0, 0, 0, NULL, err))
 		return -1;
 	/* Region 0 holds the gadget these calls run through: it goes last. */
 	for (i = (int)d->n_regions - 1; i >= 0; i--)
-		if (call(d, child, SYS_munmap, d->regions[i].base, DBT_REGION_SIZE, 0, 0, 0, 0,
-		         NULL, err))
+		if (call(d, th, SYS_munmap, d->regions[i].base, DBT_REGION_SIZE, 0, 0, 0, 0, NULL,
+		         err))
 			return -1;
 	return 0;
 }

@@ -482,8 +482,11 @@ static int on_signal(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 	bool sync = si->si_code > 0 && si->si_code != SI_KERNEL;
 	struct dbt_stash st;
 	struct dbt_loc l;
-	int rc = dbt_materialize(d, dt, sync ? MAT_FAULT : MAT_STEP, false, &l, &st, err);
+	int rc = dbt_syscall_restarts(d, dt, err);
 
+	if (rc)
+		return rc < 0 ? -1 : step_handle(d->t, ev, d->s, err);
+	rc = dbt_materialize(d, dt, sync ? MAT_FAULT : MAT_STEP, false, &l, &st, err);
 	if (rc < 0 || rc == 2)
 		return rc < 0 ? -1 : 0;
 	/* Stepped out of engine code with the signal held back: it is still this one. */
@@ -530,6 +533,20 @@ static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err
 	return set_regs(th, &th->regs, err);
 }
 
+int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	struct dbt_block *b;
+	struct arch_regs r;
+
+	if (get_regs(dt->th, &r, err))
+		return -1;
+	b = dbt_locate(d, r.u.rip);
+	if (!b || !b->term_end || r.u.rip != b->body + b->term_end ||
+	    b->insns[b->n - 1].a.cls != ARCH_INSN_SYSCALL || !arch_regs_syscall_restarts(&r))
+		return 0;
+	return syscall_pending(d, dt, err) ? -1 : 1;
+}
+
 /*
  * fix_child - a task created from the cache starts where its creator's
  * syscall returns, in the cache, with the creator's gs base: move it to the
@@ -559,7 +576,7 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 		if (set_regs(&tmp, &r, err))
 			return -1;
 		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
-		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_unmap_child(d, &tmp, err))
+		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_mem_unmap(d, &tmp, err))
 			return -1;
 	}
 	hashmap_put(&d->t->parked, (uint64_t)tid, (void *)(intptr_t)(status + 1));

@@ -331,7 +331,7 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 		find_r_debug(t);
 	if (!t->lm.r_debug)
 		return 0;
-	log_debug("r_brk reached by thread %d, r_state %u", (int)th->tid,
+	log_debug("r_brk reached by thread %d, r_state %u", th ? (int)th->tid : 0,
 	          (unsigned)read_u64(t, t->lm.r_debug + R_STATE_OFF));
 	if ((uint32_t)read_u64(t, t->lm.r_debug + R_STATE_OFF) != RT_CONSISTENT)
 		return 0;
@@ -339,7 +339,7 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 	/* Unloads first: a library reloaded at the same address is two events. */
 	for (i = 0; i < t->lm.known.len && !ret; i++) {
 		e = &t->lm.known.data[i];
-		if (e->name[0] && !contains(cur, n, e)) {
+		if (e->name[0] && !contains(cur, n, e) && th) {
 			escape_hooks_remove(t, e->base);
 			ifunc_hooks_remove(t, e->base);
 			ret = core_binary_unloaded(t->core, th->core, &th->regs, e->base, err);
@@ -361,4 +361,16 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 	if (!ret)
 		settle(t);
 	return ret;
+}
+
+int linkmap_attach(struct tracee *t, struct err *err)
+{
+	if (linkmap_start(t, NULL, err))
+		return -1;
+	/*
+	 * The libraries the dynamic linker has loaded, as if r_brk had just
+	 * been reached; in the middle of a dlopen (the list not consistent),
+	 * they are reported when it is done.
+	 */
+	return t->lm.settled ? 0 : linkmap_update(t, NULL, err);
 }

@@ -27,9 +27,7 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-#define PTRACE_OPTIONS                                                                             \
-	(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |       \
-	 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE)
+#define PTRACE_OPTIONS (PTRACE_O_EXITKILL | TRACEE_PTRACE_OPTIONS)
 
 static int check_executable(const char *path, const char *program, struct err *err)
 {

@@ -238,21 +238,36 @@ int tracee_resume_world(struct tracee *t, struct err *err)
 	return 0;
 }
 
-bool tracee_is_thread_of(pid_t tid, pid_t pid)
+int tracee_status_line(pid_t tid, const char *key, char *out, size_t len)
 {
-	char path[64], line[128];
-	int tgid = -1;
+	char path[64], line[256];
+	size_t klen = strlen(key);
 	FILE *f;
+	int ret = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		snprintf(out, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+		out[strcspn(out, "\n")] = '\0';
+		ret = 0;
+		break;
+	}
 	fclose(f);
-	return tgid == pid;
+	if (ret)
+		errno = ENOENT;
+	return ret;
+}
+
+bool tracee_is_thread_of(pid_t tid, pid_t pid)
+{
+	char v[32];
+
+	return !tracee_status_line(tid, "Tgid", v, sizeof(v)) && atoi(v) == pid;
 }
 
 bool tracee_shares_memory(pid_t a, pid_t b, int event)

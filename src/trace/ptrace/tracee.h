@@ -74,6 +74,9 @@ struct tthread {
 	uint64_t step_bp;
 	uint64_t held_sigs; /* signals (bit N-1: N) that came between that instruction and its int3
 	                     */
+	/* detaching (attach.c): interrupted, and then stopped in the program's own state */
+	bool detach_interrupted;
+	bool quiet;
 };
 
 /* What a breakpoint address is for; one address can serve several roles. */
@@ -135,6 +138,8 @@ struct tracee {
 	int program_cpu;
 	/* single-step hypervisor-emulated instructions too (NOSCO_STEP_TRUST_TRAPS) */
 	bool trust_step_traps;
+	/* attached to a running process (attach.c): detached, never killed, at the end */
+	bool attached;
 };
 
 struct tracee_event {
@@ -149,6 +154,11 @@ struct ifunc_wait {
 	uint64_t ret; /* its return address */
 	uint64_t sp;  /* the stack pointer at its entry */
 };
+
+/* The ptrace options of every traced task (spawned ones add PTRACE_O_EXITKILL). */
+#define TRACEE_PTRACE_OPTIONS                                                                      \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEFORK |      \
+	 PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE)
 
 /* --- spawn.c --- */
 /**
@@ -176,6 +186,52 @@ void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *sto
 void tracee_fini(struct tracee *t);
 /* tracee_kill - SIGKILL the process and reap every thread */
 void tracee_kill(struct tracee *t);
+
+/* --- attach.c: a process that runs already --- */
+/**
+ * tracee_attach_check - may nosco attach to the process pid? Before
+ * anything is written: no such process, a zombie, already traced, another
+ * user's, nosco itself are one-line errors naming the cause and the fix
+ * (ERR_NOT_FOUND for a process that is not there, else ERR_PERMISSION).
+ */
+int tracee_attach_check(pid_t pid, struct err *err);
+/**
+ * tracee_describe - the executable, the arguments and the working
+ * directory of the process pid (newly allocated; argv NULL-terminated,
+ * free with tracee_free_argv)
+ */
+int tracee_describe(pid_t pid, char **exe, char ***argv, char **cwd, struct err *err);
+void tracee_free_argv(char **argv);
+/**
+ * tracee_attach - seize every thread of the process pid and stop it
+ *
+ * Threads created meanwhile are seized too, until the set is stable.
+ * Return: 0 with every thread in t->threads, stopped: at the interrupt,
+ * or at a stop of its own (a signal, a clone...) queued for the engine
+ * (tracee_attach_queued). -1 on error (the threads seized are let go).
+ */
+int tracee_attach(struct tracee *t, pid_t pid, struct err *err);
+/* tracee_attach_queued - has th a stop queued (not its interrupt)? */
+bool tracee_attach_queued(const struct tracee *t, const struct tthread *th);
+/**
+ * tracee_detach_interrupt - stop every thread that runs (PTRACE_INTERRUPT),
+ * on the way to detaching; threads that are quiet already stay as they are
+ * Return: whether every thread of the process is quiet (and none is a vfork
+ * child sharing its memory, which runs until it execs or exits).
+ */
+int tracee_detach_interrupt(struct tracee *t, bool *all_quiet, struct err *err);
+/*
+ * tracee_detach_stop - is this stop th's interrupt for the detach? Then
+ * th is quiet unless a signal waits for it (1: quiet; 0: it was resumed
+ * to take the signal as the engine would; -1 on error). Not its interrupt: 2.
+ */
+int tracee_detach_stop(struct tracee *t, struct tthread *th, int status, struct err *err);
+/**
+ * tracee_detach - every thread quiet: remove every breakpoint, send again
+ * the signals held back, and let every thread go (PTRACE_DETACH). Best
+ * effort: goes on after an error, and returns the first.
+ */
+int tracee_detach(struct tracee *t, struct err *err);
 
 /* --- mem.c --- */
 int tracee_open_mem(struct tracee *t, struct err *err);
@@ -266,6 +322,8 @@ int tracee_group_stop(struct tracee *t, struct tthread *th, int sig, struct err 
  */
 bool tracee_hold_if_world_stopped(struct tracee *t, struct tthread *th, int status);
 
+/* tracee_status_line - the value of "key:" in /proc/tid/status, into out; -1 if none */
+int tracee_status_line(pid_t tid, const char *key, char *out, size_t len);
 /* tracee_is_thread_of - is the task tid a thread of process pid (not a process of its own)? */
 bool tracee_is_thread_of(pid_t tid, pid_t pid);
 /* tracee_shares_memory - do tasks a and b share one address space (vfork, CLONE_VM)? */
@@ -289,8 +347,10 @@ int ifunc_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct er
  * the vdso, and arms the dynamic linker's r_brk breakpoint.
  */
 int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
-/* linkmap_update - r_brk was reached: report what was loaded or unloaded */
+/* linkmap_update - r_brk was reached: report what was loaded or unloaded (th NULL: at attach) */
 int linkmap_update(struct tracee *t, struct tthread *th, struct err *err);
 void linkmap_reset(struct linkmap *lm);
+/* linkmap_attach - report the binaries of a process attached to (every one mapped already) */
+int linkmap_attach(struct tracee *t, struct err *err);
 
 #endif

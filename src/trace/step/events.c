@@ -60,6 +60,13 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 
 	if (!th->has_pending || th->dir.mode != CORE_RECORD)
 		return step_resume(t, th, err); /* a step over a breakpoint, not recorded */
+	/*
+	 * The trap at the exit of a syscall that a signal interrupted and the
+	 * kernel restarts as the thread resumes: the syscall is still to run.
+	 */
+	if (th->pending.cls == ARCH_INSN_SYSCALL && !th->regs_stale &&
+	    arch_regs_syscall_restarts(&th->regs))
+		return tracee_resume(t, th, true, err);
 	if (th->handler_sig) {
 		int sig = th->handler_sig;
 
@@ -224,19 +231,9 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 /* caught_signals - the thread's handled-signal mask, to know whether a handler will run */
 static uint64_t caught_signals(pid_t tid)
 {
-	char path[64], line[256];
-	unsigned long long mask = 0;
-	FILE *f;
+	char v[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
-			break;
-	fclose(f);
-	return mask;
+	return tracee_status_line(tid, "SigCgt", v, sizeof(v)) ? 0 : strtoull(v, NULL, 16);
 }
 
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)

@@ -182,8 +182,12 @@ int engine_run(struct tracee *t, struct session *s, const struct engine *e, stru
 
 		if (r < 0)
 			return -1;
-		if (*s->stop)
+		if (session_should_end(s)) {
+			/* Not handled: detaching handles it (killing lets every task go). */
+			if (r == 0)
+				vec_push(&t->queue, ev);
 			return 0;
+		}
 		/* Ticked (in waitpid or not), or every so many events: periodic work. */
 		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
 			if ((!e->ops->idle || e->ops->idle(e->self)) && store_tick(s->store, err))
@@ -216,6 +220,8 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 	struct core_directive d;
 	struct tthread *th;
 
+	if (s->attach_pid)
+		return step_attach(t, s, err);
 	if (tracee_spawn(t, s->path, s->argv, s->cpu, err))
 		return -1;
 	s->pid = t->pid;
@@ -232,14 +238,19 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 
 int step_end(struct tracee *t, struct session *s, int ret, struct err *err)
 {
+	enum store_call_end how = *s->stop ? STORE_END_KILLED : STORE_END_EXIT;
+
 	ticker_stop();
-	if (ret || *s->stop)
+	/* A program nosco attached to is never killed: it was detached, or it ended. */
+	if ((ret || *s->stop) && !t->attached)
 		tracee_kill(t);
 	step_collect_exit(t, s);
+	if (s->detached)
+		how = STORE_END_DETACHED;
 	if (!ret)
-		ret = core_finish(t->core, *s->stop ? STORE_END_KILLED : STORE_END_EXIT, err);
+		ret = core_finish(t->core, how, err);
 	else
-		core_finish(t->core, STORE_END_KILLED, NULL);
+		core_finish(t->core, s->detached ? how : STORE_END_KILLED, NULL);
 	core_get_stats(t->core, &s->stats);
 	return ret;
 }
@@ -267,6 +278,7 @@ static int step_run(struct session *s, struct err *err)
 		ret = err_sys(err, ERR_TRACE, "cannot start the commit timer");
 	if (!ret)
 		ret = engine_run(&t, s, &engine, err);
+	ret = engine_leave(&t, s, &engine, ret, err);
 	ret = step_end(&t, s, ret, err);
 	tracee_fini(&t);
 	core_free(core);

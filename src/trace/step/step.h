@@ -5,8 +5,13 @@
 #include "trace/backend.h"
 #include "trace/ptrace/tracee.h"
 
-/* step_start - spawn the session's program and let its first thread go as the core says */
+/*
+ * step_start - spawn the session's program (or attach to it: step_attach)
+ * and let its first thread go as the core says
+ */
 int step_start(struct tracee *t, struct session *s, struct err *err);
+/* step_attach - attach to s->attach_pid and let every thread go as the core says */
+int step_attach(struct tracee *t, struct session *s, struct err *err);
 /*
  * step_end - end a run: stop the commit ticker, kill the program if it
  * failed or was stopped, note how it ended, close the calls still open
