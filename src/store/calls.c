@@ -58,9 +58,10 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	if (c->thread < 0 || c->thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: call in unknown thread %lld",
 		               (long long)c->thread);
-	if (s->blocks &&
-	    ((store_ix_full(s) && store_calls_write_open(s, err)) || store_ix_call(s, c, err)))
+	if (s->blocks && store_ix_full(s) && store_calls_write_open(s, err))
 		return -1;
+	if (s->blocks)
+		store_ix_call(s, c);
 	if (s->spare_calls.len) {
 		oc = s->spare_calls.data[--s->spare_calls.len];
 		memset(oc, 0, sizeof(*oc));

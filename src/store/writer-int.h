@@ -142,7 +142,7 @@ uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
 int store_calls_write_open(struct store *s, struct err *err);
 
 /* store_ix_call - schema 3: a new call (the next id) into the index and the summaries */
-int store_ix_call(struct store *s, const struct store_call *c, struct err *err);
+void store_ix_call(struct store *s, const struct store_call *c);
 
 /* store_ix_full - schema 3: enough calls wait for the index that it should be written */
 bool store_ix_full(const struct store *s);
