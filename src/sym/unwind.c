@@ -53,8 +53,9 @@ struct uw_req {
 	/* the last frame accepted: where an rbp-chain step starts */
 	uint64_t pc, sp, fp;
 	bool has_sp, has_fp;
-	bool initial; /* the next frame is the first of a libdwfl run: not output */
-	bool stop;    /* a frame failed the checks: do not try the rbp chain */
+	bool initial;            /* the next frame is the first of a libdwfl run: not output */
+	bool stop;               /* a frame failed the checks: do not try the rbp chain */
+	struct sym_mem_log *log; /* NULL, or where every word read goes */
 	struct uw_line lines[UW_LINES];
 	size_t nlines, next_line;
 };
@@ -75,6 +76,30 @@ static long mem_read(struct sym_unwinder *uw, uint64_t addr, void *buf, size_t l
 	return uw->req->mem->read(uw->req->mem->arg, addr, buf, len);
 }
 
+/* log_word - a word read (ok) or not; the value is as the unwinding sees it */
+static bool log_word(struct uw_req *r, uint64_t addr, uint64_t *value, bool ok)
+{
+	struct sym_mem_log *log = r->log;
+
+	if (!log)
+		return ok;
+	if (ok && log->flip) {
+		size_t i = 0;
+
+		while (i < log->n_keep && log->keep[i] != addr)
+			i++;
+		if (i == log->n_keep)
+			*value ^= log->flip;
+	}
+	if (!ok || log->n == log->max)
+		log->inexact = true;
+	else {
+		log->addr[log->n] = addr;
+		log->val[log->n++] = *value;
+	}
+	return ok;
+}
+
 /* One 8-byte word through the block cache; stacks are read mostly in one place. */
 static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 {
@@ -87,7 +112,7 @@ static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 		l = &r->lines[i];
 		if (addr >= l->base && addr - l->base + 8 <= l->len) {
 			memcpy(out, l->data + (addr - l->base), 8);
-			return true;
+			return log_word(r, addr, out, true);
 		}
 	}
 	if (addr - base + 8 <= UW_LINE_SIZE) {
@@ -101,11 +126,11 @@ static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 				r->nlines++;
 			if (addr - base + 8 <= l->len) {
 				memcpy(out, l->data + (addr - base), 8);
-				return true;
+				return log_word(r, addr, out, true);
 			}
 		}
 	}
-	return mem_read(uw, addr, out, 8) == 8;
+	return log_word(r, addr, out, mem_read(uw, addr, out, 8) == 8);
 }
 
 static bool in_module(struct sym_unwinder *uw, uint64_t addr)
@@ -231,6 +256,8 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 		r->stop = true;
 		return DWARF_CB_ABORT;
 	}
+	if (r->log && r->log->sp)
+		r->log->sp[r->n] = r->sp;
 	r->out[r->n++] = pc;
 	return r->n < r->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -264,6 +291,8 @@ static bool follows_call(struct sym_unwinder *uw, uint64_t ret)
 {
 	uint8_t b[7];
 
+	if (uw->req->log)
+		uw->req->log->inexact = true; /* code bytes: not words of the stack */
 	if (ret < sizeof(b) || mem_read(uw, ret - sizeof(b), b, sizeof(b)) != (long)sizeof(b))
 		return false;
 	return b[2] == 0xe8 ||                            /* call rel32 */
@@ -308,29 +337,25 @@ static bool scan_step(struct sym_unwinder *uw, struct uw_req *r)
 	return true;
 }
 
-size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
-                              const struct sym_mem *mem, uint64_t *out, size_t max)
+/* unwind - run the request: CFI where there is some, else the rbp chain or a stack scan */
+static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 {
-	struct uw_req req = { .mem = mem, .out = out, .max = max }, *r = &req;
-
-	memcpy(r->regs, regs, sizeof(r->regs));
-	r->valid = (1u << SYM_UNWIND_NREGS) - 1;
-	r->pc = regs[X86_64_DWARF_RIP];
-	r->sp = regs[X86_64_DWARF_RSP];
-	r->fp = regs[X86_64_DWARF_RBP];
-	r->has_sp = r->has_fp = true;
 	uw->req = r;
 	uw->stats.backtraces++;
-	while (uw->fp_only && r->n < max && fp_step(uw, r))
+	while (uw->fp_only && r->n < r->max && fp_step(uw, r))
 		;
-	while (!uw->fp_only && r->n < max) {
+	while (!uw->fp_only && r->n < r->max) {
 		int rc;
 
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
 		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
-		if (rc != -1 || r->n >= max || !(fp_step(uw, r) || scan_step(uw, r)))
+		if (rc == 0 && r->log)
+			r->log->outermost = true;
+		if (rc != -1 || r->n >= r->max || !(fp_step(uw, r) || scan_step(uw, r)))
 			break;
+		if (r->log)
+			r->log->inexact = true; /* a frame of the rbp chain or of a stack scan */
 		r->stop = false;
 	}
 	uw->req = NULL;
@@ -338,7 +363,37 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
 	return r->n;
 }
 
-/* An ELF header naming the machine (x86-64, 64-bit little-endian). */
+size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
+                              const struct sym_mem *mem, uint64_t *out, size_t max)
+{
+	struct uw_req req = { .mem = mem, .out = out, .max = max };
+
+	memcpy(req.regs, regs, sizeof(req.regs));
+	req.valid = (1u << SYM_UNWIND_NREGS) - 1;
+	req.pc = regs[X86_64_DWARF_RIP];
+	req.sp = regs[X86_64_DWARF_RSP];
+	req.fp = regs[X86_64_DWARF_RBP];
+	req.has_sp = req.has_fp = true;
+	return unwind(uw, &req);
+}
+
+ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t sp,
+                                  const struct sym_mem *mem, struct sym_mem_log *log, uint64_t *out,
+                                  size_t max)
+{
+	struct uw_req req = { .mem = mem, .out = out, .max = max, .log = log };
+	size_t n;
+
+	req.regs[X86_64_DWARF_RIP] = req.pc = pc;
+	req.regs[X86_64_DWARF_RSP] = req.sp = sp;
+	req.valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP;
+	req.has_sp = true;
+	log->n = 0;
+	log->inexact = log->outermost = false;
+	n = unwind(uw, &req);
+	return log->inexact ? -1 : (ssize_t)n;
+}
+
 static Elf *arch_elf(Elf64_Ehdr *h)
 {
 	memset(h, 0, sizeof(*h));

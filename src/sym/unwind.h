@@ -20,8 +20,10 @@
 #ifndef NOSCO_SYM_UNWIND_H
 #define NOSCO_SYM_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "arch/arch.h"
 #include "sym/image.h"
@@ -113,6 +115,49 @@ int sym_unwinder_remove(struct sym_unwinder *uw, uint64_t addr);
  */
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
                               const struct sym_mem *mem, uint64_t *out, size_t max);
+
+/**
+ * struct sym_mem_log - the words an unwinding read
+ * @addr, @val: the first @n words read, in order (capacity @max), as the
+ *	  unwinding saw them
+ * @inexact: the result depends on more than those words: a read failed,
+ *	     code was read, or more than @max words were
+ * @flip: set by the caller: every word read is seen XORed with it, but
+ *	  those at the @n_keep addresses @keep (which words matter to the
+ *	  result can so be told: libdwfl reads every saved register)
+ * @sp: NULL, or filled with the stack pointer of each frame whose return
+ *	address is output (as many as the result has)
+ * @outermost: the unwinding ended at a frame CFI says is the outermost
+ *	       (its return address undefined), not at a check or at the maximum
+ */
+struct sym_mem_log {
+	uint64_t *addr, *val;
+	size_t n, max;
+	bool inexact;
+	uint64_t flip;
+	const uint64_t *keep;
+	size_t n_keep;
+	uint64_t *sp;
+	bool outermost;
+};
+
+/**
+ * sym_unwinder_backtrace_sp - sym_unwinder_backtrace() from a pc and a
+ * stack pointer alone (every other register unknown), logging the words
+ * it reads
+ * @log: filled (@log->max and the arrays set by the caller)
+ *
+ * The result is a function of @pc, @sp, the logged words and the modules
+ * reported: the same words at the same addresses give the same backtrace
+ * for as long as the modules do not change (which of the words matter,
+ * and how far apart the frames are, a caller can so find out). Frames of
+ * the rbp chain or of a stack scan make the log inexact.
+ *
+ * Return: the number of addresses stored, or -1 when @log is inexact.
+ */
+ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t sp,
+                                  const struct sym_mem *mem, struct sym_mem_log *log, uint64_t *out,
+                                  size_t max);
 
 /**
  * sym_unwinder_stats - counters for tests and benchmarks

@@ -86,6 +86,9 @@ struct core {
 	clockid_t clock;  /* where times come from: CLOCK_REALTIME, or its coarse variant */
 	uint64_t last_ns; /* the last time given out */
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
+	/* core_scope_hit_at(): the entry's backtrace, known to the engine (NULL: none given) */
+	const uint64_t *given_bt;
+	size_t given_bt_len;
 };
 
 /*

@@ -11,6 +11,7 @@
 
 #include "trace/core-internal.h"
 #include "trace/images.h"
+#include "sym/unwind.h"
 
 uint64_t core_now_ns(struct core *c)
 {
@@ -54,6 +55,10 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	struct arch_regs caller = *regs;
 	size_t max = bt_max(c), n;
 
+	if (c->given_bt) {
+		memcpy(c->bt_buf, c->given_bt, c->given_bt_len * sizeof(c->bt_buf[0]));
+		return c->given_bt_len;
+	}
 	if (!max || !ret_addr)
 		return backtrace_of(c, regs);
 	arch_regs_set_pc(&caller, ret_addr);
@@ -299,23 +304,141 @@ int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_reg
 }
 
 int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
-                      uint64_t ret_addr, struct core_directive *d, struct err *err)
+                      uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
+                      struct core_directive *d, struct err *err)
 {
 	struct arch_regs r;
+	int rc;
 
+	if (!bt != !bt_max(c) || bt_len > bt_max(c))
+		return err_set(err, ERR_INTERNAL, "a scope entered at %#llx without its backtrace",
+		               (unsigned long long)pc);
 	memset(&r, 0, sizeof(r));
 	arch_regs_set_pc(&r, pc);
 	arch_regs_set_sp(&r, sp);
-	return scope_hit(c, th, &r, &ret_addr, d, err);
+	c->given_bt = bt;
+	c->given_bt_len = bt_len;
+	rc = scope_hit(c, th, &r, &ret_addr, d, err);
+	c->given_bt = NULL;
+	return rc;
 }
 
 int64_t core_scope_entry_budget(const struct core *c, uint64_t addr)
 {
 	const struct scope_arm *scope = scope_at(c, addr);
 
-	if (!scope || scope->max_level < 1 || c->cfg->backtrace_depth)
+	if (!scope || scope->max_level < 1)
 		return -1;
 	return (int64_t)scope->max_level - 1;
+}
+
+size_t core_backtrace_depth(const struct core *c)
+{
+	return bt_max(c);
+}
+
+#define FRAME_READS 512 /* words an unwinding may read for its frames to be learned */
+
+/* unwind_sp - the backtrace at a function's entry (ret at sp) from sp alone; -1 if inexact */
+static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, struct sym_mem_log *log,
+                         uint64_t *bt)
+{
+	ssize_t k = 0;
+
+	bt[0] = ret;
+	log->n = 0;
+	if (bt_max(c) > 1)
+		k = images_backtrace_sp(c->images, ret, sp + ARCH_PTR_SIZE, log, bt + 1,
+		                        bt_max(c) - 1);
+	return k < 0 ? -1 : k + 1;
+}
+
+static bool holds(const uint64_t *a, size_t n, uint64_t v)
+{
+	while (n--)
+		if (a[n] == v)
+			return true;
+	return false;
+}
+
+/*
+ * only_return_addresses - do the frames depend on no word but those the
+ * return addresses were read from? They do not when the unwinding reads
+ * the same addresses for the same result with every other word changed
+ * (libdwfl also reads every saved register, whose values differ from call
+ * to call; a frame found from a saved rbp would move).
+ */
+static bool only_return_addresses(struct core *c, uint64_t sp, const struct core_entry_frames *f,
+                                  const struct sym_mem_log *log)
+{
+	static const uint64_t flips[] = { ~(uint64_t)0, 0x0101010101010100 };
+	uint64_t addr[FRAME_READS], val[FRAME_READS], bt[CORE_FRAMES_MAX], keep[CORE_FRAMES_MAX];
+	struct sym_mem_log probe = { addr, val, 0, FRAME_READS, false, 0, keep, 0, NULL, false };
+	size_t i;
+
+	for (i = 0; i < log->n; i++) {
+		if (!holds(f->bt + 1, f->bt_len - 1, log->val[i]) ||
+		    holds(keep, probe.n_keep, log->addr[i]))
+			continue;
+		if (probe.n_keep == CORE_FRAMES_MAX)
+			return false;
+		keep[probe.n_keep++] = log->addr[i];
+	}
+	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		probe.flip = flips[i];
+		if (unwind_sp(c, sp, f->bt[0], &probe, bt) != (ssize_t)f->bt_len ||
+		    memcmp(bt, f->bt, f->bt_len * sizeof(bt[0])) || probe.n != log->n ||
+		    memcmp(addr, log->addr, log->n * sizeof(addr[0])))
+			return false;
+	}
+	return true;
+}
+
+/* read_at - did the unwinding read v at addr? */
+static bool read_at(const struct sym_mem_log *log, uint64_t addr, uint64_t v)
+{
+	for (size_t i = 0; i < log->n; i++)
+		if (log->addr[i] == addr && log->val[i] == v)
+			return true;
+	return false;
+}
+
+/*
+ * frame_sizes - f->frame from the frames' stack pointers; false if one is
+ * no frame's size, or a return address was not read just below its
+ * caller's stack pointer (the walk reads it there)
+ */
+static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t *sps,
+                        const struct sym_mem_log *log)
+{
+	uint64_t prev = sp + ARCH_PTR_SIZE;
+
+	for (size_t i = 0; i + 1 < f->bt_len; i++) {
+		if (sps[i] <= prev || sps[i] - prev > CORE_FRAME_SIZE_MAX ||
+		    !read_at(log, sps[i] - ARCH_PTR_SIZE, f->bt[i + 1]))
+			return false;
+		f->frame[i] = (uint32_t)(sps[i] - prev);
+		prev = sps[i];
+	}
+	return true;
+}
+
+bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core_entry_frames *f)
+{
+	uint64_t sp = arch_regs_sp(regs), ret, addr[FRAME_READS], val[FRAME_READS];
+	uint64_t sps[CORE_FRAMES_MAX];
+	struct sym_mem_log log = { addr, val, 0, FRAME_READS, false, 0, NULL, 0, sps, false };
+	size_t n;
+
+	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, sp, &ret) || !ret)
+		return false;
+	n = entry_backtrace(c, regs, ret);
+	if (unwind_sp(c, sp, ret, &log, f->bt) != (ssize_t)n ||
+	    memcmp(f->bt, c->bt_buf, n * sizeof(f->bt[0])))
+		return false;
+	f->bt_len = n;
+	f->outermost = log.outermost;
+	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

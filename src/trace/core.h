@@ -145,19 +145,61 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
  * core_scope_hit_at - core_scope_hit() after the fact: the thread was at
  * pc with the stack pointer sp and ret_addr there, registers and memory
  * since gone (an engine that enters scopes without stopping the thread
- * replays it; only where core_scope_entered_later() says so)
+ * replays it; only where core_scope_entry_budget() says so)
+ * @bt: the entry's backtrace, found as core_entry_frames() says, when the
+ *	trace records backtraces (core_backtrace_depth()); NULL otherwise
  */
 int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
-                      uint64_t ret_addr, struct core_directive *d, struct err *err);
+                      uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
+                      struct core_directive *d, struct err *err);
 /*
  * core_scope_entry_budget - may the scope at addr be entered with
- * core_scope_hit_at()? Only when nothing of the moment is recorded but
- * the return address (no backtrace: backtrace-depth 0) and the scope
- * records its entry's instructions (depth 1 or more). Return: the call
- * budget of a thread that enters it from no frame (core_call_budget),
- * or -1 when not.
+ * core_scope_hit_at()? Only when the scope records its entry's
+ * instructions (depth 1 or more). Return: the call budget of a thread
+ * that enters it from no frame (core_call_budget), or -1 when not.
  */
 int64_t core_scope_entry_budget(const struct core *c, uint64_t addr);
+/* core_backtrace_depth - the return addresses a scope entry records (0: no backtraces) */
+size_t core_backtrace_depth(const struct core *c);
+
+#define CORE_FRAMES_MAX     64    /* the most frames core_entry_frames() describes */
+#define CORE_FRAME_SIZE_MAX 65534 /* and the largest frame */
+
+/* How the backtrace of a scope entry was unwound (core_entry_frames). */
+struct core_entry_frames {
+	uint64_t bt[CORE_FRAMES_MAX]; /* the backtrace, bt[0] the entry's return address */
+	size_t bt_len;
+	/*
+	 * bt[i + 1] was read frame[i] bytes above where bt[i] was (bt[0]: at
+	 * the entry's sp), for every i < bt_len - 1
+	 */
+	uint32_t frame[CORE_FRAMES_MAX];
+	/* the unwinding ended because bt[bt_len - 1]'s frame is the outermost, not at the maximum
+	 */
+	bool outermost;
+};
+
+/**
+ * core_entry_frames - can the backtrace of a scope entry be found by
+ * walking the stack with a frame size per return address?
+ * @regs: a thread at the entry of a scope, as given to core_scope_hit()
+ * @f: filled when it can
+ *
+ * It can when unwinding from the stack pointer and the return address at
+ * it alone, every other register unknown, gives the backtrace the core
+ * records there, reading the same addresses when every word but those
+ * the return addresses were read from is changed. Each frame's size is
+ * then a function of its return address (for bt[0], as the first frame
+ * unwound; an unwinding that starts from a return address looks up the
+ * code at it, later ones the code before it), for as long as the
+ * binaries do not change, and so is where an unwinding ends
+ * (@f->outermost). An engine may learn them, walk the stack itself at
+ * later entries and give core_scope_hit_at() the backtrace it found
+ * (stopping instead where it meets a return address it has not learned).
+ *
+ * Return: true when @f describes the backtrace.
+ */
+bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core_entry_frames *f);
 /* core_scope_hit - a thread not recording reached a scope entry */
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err);

@@ -249,3 +249,13 @@ size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint6
 	arch_regs_to_dwarf(regs, dwarf);
 	return sym_unwinder_backtrace(imgs->unwinder, dwarf, &mem, out, max);
 }
+
+ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
+                            uint64_t *out, size_t max)
+{
+	struct sym_mem mem = { read_for_unwinder, imgs };
+
+	if (!imgs->unwinder)
+		return -1;
+	return sym_unwinder_backtrace_sp(imgs->unwinder, pc, sp, &mem, log, out, max);
+}

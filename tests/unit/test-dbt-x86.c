@@ -548,7 +548,7 @@ static void test_scope_entry(void **state)
 	slot = c.pc;
 	dbt_x86_emit_bytes(&c, &rec, 8);
 	entry = c.pc;
-	sync = dbt_x86_emit_scope_entry(&c, slot, 5);
+	sync = dbt_x86_emit_scope_entry(&c, slot, 5, 0);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)sync, 0xcc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -569,6 +569,124 @@ static void test_scope_entry(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_OUT), 1);
 	assert_int_equal(ctx_get(DBT_CTX_ROOT_SP), r.rsp_in - 8);
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
+}
+
+static uint64_t frames[DBT_FRAME_SLOTS];
+
+/* entry_of - emit a scope entry going on to a stub marking rdx 0x55; its sync made a ret */
+static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
+{
+	uint64_t rec = stub(c, 0x55), slot = c->pc, entry, sync;
+
+	dbt_x86_emit_bytes(c, &rec, 8);
+	entry = c->pc;
+	sync = dbt_x86_emit_scope_entry(c, slot, 5, bt_max);
+	assert_false(c->full);
+	*(uint8_t *)(uintptr_t)sync = 0xc3; /* a ret instead of the stop */
+	dbt_x86_align(c, 16);
+	return entry;
+}
+
+/* run_entry - run a scope entry for a thread between scopes; did it enter (not stop)? */
+static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
+{
+	memset(ring, 0, sizeof(ring));
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)entry, 1, 2, 3, flags, r);
+	check_untouched(r, 1, 2, r->rdx == 0x55 ? 0x55 : 3, flags);
+	if (r->rdx != 0x55)
+		assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	return r->rdx == 0x55;
+}
+
+/* set_frame - the frame size of a return address (first: as the first frame unwound) */
+static void set_frame(uint64_t ret, bool first, uint64_t size)
+{
+	uint64_t key = ret << 1 | first;
+	uint32_t i = dbt_x86_frame_slot(key);
+
+	while (frames[i] && frames[i] >> 16 != key)
+		i = (i + 1) & (DBT_FRAME_SLOTS - 1);
+	frames[i] = key << 16 | size;
+}
+
+/* ring_word - the value of the k-th tagged record, checking its tag */
+static uint64_t ring_word(size_t k, uint32_t tag)
+{
+	assert_int_equal(ring[3 * k], tag);
+	return ring[3 * k + 1] | (uint64_t)ring[3 * k + 2] << 32;
+}
+
+/*
+ * With backtraces: the entry walks the stack with the frame sizes and
+ * goes on without a stop, logging the return addresses found, only when
+ * every one has a size (or ends the unwinding); otherwise it stops, the
+ * thread as it was. The walk here: run_code's return address (at rsp),
+ * then the word a frame size above it.
+ */
+static void test_scope_entry_walk(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t plain = entry_of(&c, 0), entry = entry_of(&c, 4), walk2 = entry_of(&c, 2);
+	uint64_t flags[] = { 0x202, 0x2d7, 0xa93 }, rsp, ret, above;
+	struct run r;
+	size_t i;
+
+	(void)state;
+	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+	/* Where an entry called from run_code is: its rsp, the return address. */
+	assert_true(run_entry(plain, 0x202, &r));
+	rsp = ring_word(0, DBT_REC_SCOPE_SP);
+	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	for (i = 0; i < 3; i++)
+		assert_false(run_entry(entry, flags[i], &r));
+	/* The return address ends the unwinding there, as the first frame. */
+	set_frame(ret, true, DBT_FRAME_END);
+	set_frame(ret, false, 8); /* a later frame's size: not for the first */
+	for (i = 0; i < 3; i++) {
+		assert_true(run_entry(entry, flags[i], &r));
+		assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
+		assert_int_equal(ring_word(1, DBT_REC_SCOPE_SP), rsp);
+		assert_int_equal(ring_word(2, DBT_REC_SCOPE_RET), ret);
+	}
+	/* One more frame: the word 16 bytes above the return address, itself the last one. */
+	memset(frames, 0, sizeof(frames));
+	set_frame(ret, true, 16);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	above = *(const uint64_t *)(uintptr_t)(rsp + 16);
+	set_frame(above, false, DBT_FRAME_END);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	/* Not past the end of the thread's stack, nor below its start. */
+	ctx_set(DBT_CTX_STACK_HI, rsp + 16 + 7);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_HI, rsp + 16 + 8);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_LO, rsp + 16 + 1);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+	/* As far as the backtrace goes: two return addresses, the walk stops there. */
+	memset(frames, 0, sizeof(frames));
+	set_frame(ret, true, 16);
+	set_frame(above, false, 8);
+	assert_true(run_entry(walk2, 0x2d7, &r));
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	/* No one size holds: never walked past. */
+	set_frame(above, false, DBT_FRAME_NONE);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	assert_true(run_entry(walk2, 0x2d7, &r)); /* not that far */
+	memset(frames, 0, sizeof(frames));
+	set_frame(ret, true, DBT_FRAME_NONE);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	memset(frames, 0, sizeof(frames));
 }
 
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
@@ -716,7 +834,7 @@ int main(void)
 		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
 		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
 		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
-		cmocka_unit_test(test_scope_entry),
+		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

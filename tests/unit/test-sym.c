@@ -793,6 +793,55 @@ static void test_unwind_cfi(void **state)
 	stopped_end(&s);
 }
 
+/* unwind_sp - sym_unwinder_backtrace_sp() of the stopped fixture, flipping what log says */
+static ssize_t unwind_sp(struct stopped *s, struct sym_mem_log *log, uint64_t *out)
+{
+	return sym_unwinder_backtrace_sp(s->uw, arch_regs_pc(&s->t.regs), arch_regs_sp(&s->t.regs),
+	                                 &s->mem, log, out, 64);
+}
+
+/*
+ * From pc and sp alone, code with CFI unwinds as from every register, and
+ * the log tells which words it read: flipping them all changes the result,
+ * flipping all but those the return addresses came from does not.
+ */
+static void test_unwind_sp(void **state)
+{
+	uint64_t full[64], ret[64], addr[256], val[256], keep[64];
+	struct sym_mem_log log = { addr, val, 0, 256, false, 0, NULL, 0 };
+	struct stopped s;
+	size_t n, n_keep = 0;
+	ssize_t k;
+
+	(void)state;
+	stop_in_f3(&s, tpath("omitfp"));
+	n = sym_unwinder_backtrace(s.uw, s.regs, &s.mem, full, 64);
+	k = unwind_sp(&s, &log, ret);
+	assert_int_equal(k, (ssize_t)n);
+	assert_memory_equal(ret, full, n * sizeof(ret[0]));
+	assert_true(log.n >= n - 1);
+	for (size_t i = 0; i < log.n; i++)
+		for (size_t j = 0; j < n && n_keep < 64; j++)
+			if (val[i] == full[j]) {
+				keep[n_keep++] = addr[i];
+				break;
+			}
+	assert_true(n_keep >= n - 1);
+	log.flip = 0x0101010101010100;
+	k = unwind_sp(&s, &log, ret);
+	assert_true(k < (ssize_t)n || memcmp(ret, full, n * sizeof(ret[0])));
+	log.keep = keep;
+	log.n_keep = n_keep;
+	k = unwind_sp(&s, &log, ret);
+	assert_int_equal(k, (ssize_t)n);
+	assert_memory_equal(ret, full, n * sizeof(ret[0]));
+	/* Too small a log: the result depends on words it does not list. */
+	log = (struct sym_mem_log){ addr, val, 0, 1, false, 0, NULL, 0 };
+	assert_int_equal(unwind_sp(&s, &log, ret), -1);
+	assert_true(log.inexact);
+	stopped_end(&s);
+}
+
 static void test_unwind_nocfi(void **state)
 {
 	struct sym_unwind_stats st;
@@ -956,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_system_main),
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_cfi),
+		cmocka_unit_test(test_unwind_sp),
 		cmocka_unit_test(test_unwind_nocfi),
 		cmocka_unit_test(test_unwind_fallback),
 		cmocka_unit_test(test_unwind_modules),

@@ -398,16 +398,172 @@ static void set_ctx(struct dbt_code *c, uint32_t off, int32_t imm)
 	put(c, b, sizeof(b));
 }
 
-uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget)
+/* jump32 - a near jump (op 0xe9) or jcc (op its second byte, 0x80 + cc) to be patched; its end */
+static uint64_t jump32(struct dbt_code *c, uint8_t op, uint8_t **rel)
 {
+	if (op == 0xe9)
+		put(c, "\xe9\0\0\0\0", 5);
+	else
+		put(c, (uint8_t[6]){ 0x0f, op }, 6);
+	*rel = c->p - 4;
+	return c->pc;
+}
+
+static void patch32(struct dbt_code *c, uint8_t *rel, uint64_t end, uint64_t to)
+{
+	if (!c->full)
+		put32(rel, (uint32_t)(to - end));
+}
+
+/* jump32_to - a near jump or jcc (as jump32) to to, already emitted */
+static void jump32_to(struct dbt_code *c, uint8_t op, uint64_t to)
+{
+	uint8_t *rel;
+	uint64_t end = jump32(c, op, &rel);
+
+	patch32(c, rel, end, to);
+}
+
+enum { JE = 0x84, JB = 0x82, JBE = 0x86, JA = 0x87, JMP = 0xe9, RDX = 2, RSI = 6, RDI = 7 };
+
+/* A forward jump to patch: its rel32 and where the jump ends. */
+struct fwd {
+	uint8_t *rel;
+	uint64_t end;
+};
+
+static struct fwd fwd_jump(struct dbt_code *c, uint8_t op)
+{
+	struct fwd f;
+
+	f.end = jump32(c, op, &f.rel);
+	return f;
+}
+
+static void fwd_here(struct dbt_code *c, struct fwd f)
+{
+	patch32(c, f.rel, f.end, c->pc);
+}
+
+/* walk_restore - the application's rax, rdx, rsi, rdi and flags back (rcx stays spilled) */
+static void walk_restore(struct dbt_code *c)
+{
+	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
+	gs_mov(c, false, RSI, DBT_CTX_S_RSI);
+	gs_mov(c, false, RDI, DBT_CTX_S_RDI);
+	gs_mov(c, false, RAX, DBT_CTX_S_FLAGS);
+	put(c, "\x04\x7f\x9e", 3); /* add al, 0x7f; sahf */
+	gs_mov(c, false, RAX, DBT_CTX_W_RAX);
+}
+
+/*
+ * walk_frames - walk the stack from rsp with the frame sizes, the return
+ * addresses found into gs:[WALK]; miss[0..3] jump (patched by the
+ * caller) where a return address has no size or the next one would be
+ * read outside the thread's stack; otherwise it goes on with
+ * rsi = 8 * their count. rdx: where the current one was read; rax: its
+ * key << 16; rdi, rcx: scratch.
+ */
+static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
+{
+	uint8_t lim[7] = { 0x48, 0x81, 0xfe };          /* cmp rsi, imm32 */
+	uint8_t mask[6] = { 0x81, 0xe1 };               /* and ecx, DBT_FRAME_SLOTS - 1 */
+	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf };   /* mov rdi, [rdi + rcx*8 + 0] */
+	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };    /* mov gs:[rsi + WALK], rcx */
+	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x14, 0x25 }; /* cmp rdx, gs:[STACK_LO] */
+	uint8_t hi[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 }; /* cmp rcx, gs:[STACK_HI] */
+	struct fwd full, end, found;
+	uint64_t next, probe;
+
+	put32(lim + 3, bt_max * 8);
+	put32(mask + 2, DBT_FRAME_SLOTS - 1);
+	put32(store + 4, DBT_CTX_WALK);
+	put32(lo + 5, DBT_CTX_STACK_LO);
+	put32(hi + 5, DBT_CTX_STACK_HI);
+	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
+	put(c, "\x31\xf6", 2);             /* xor esi, esi */
+	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
+	put(c, "\x48\x8d\x44\x09\x01", 5); /* lea rax, [rcx + rcx + 1]: the first frame's key */
+	next = c->pc;
+	put(c, store, sizeof(store));
+	put(c, "\x48\x83\xc6\x08", 4); /* add rsi, 8 */
+	put(c, lim, sizeof(lim));
+	full = fwd_jump(c, JE);        /* as many as the backtrace holds */
+	put(c, "\x48\xc1\xe0\x10", 4); /* shl rax, 16 */
+	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
+	put(c, "\x48\xc1\xe9\x10", 4); /* shr rcx, 16 */
+	put(c, "\x48\x89\xc7", 3);     /* mov rdi, rax */
+	put(c, "\x48\xc1\xef\x20", 4); /* shr rdi, 32 */
+	put(c, "\x48\x31\xf9", 3);     /* xor rcx, rdi: dbt_x86_frame_slot() */
+	put(c, mask, sizeof(mask));
+	probe = c->pc;
+	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
+	put(c, load, sizeof(load));
+	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: an empty slot */
+	miss[0] = fwd_jump(c, JE);
+	put(c, "\x48\x31\xc7", 3);                 /* xor rdi, rax */
+	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, 0xffff */
+	found = fwd_jump(c, JBE);                  /* the key matched: rdi is the size */
+	put(c, "\xff\xc1", 2);                     /* inc ecx */
+	put(c, mask, sizeof(mask));
+	jump32_to(c, JMP, probe);
+	fwd_here(c, found);
+	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: DBT_FRAME_END */
+	end = fwd_jump(c, JE);
+	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, DBT_FRAME_NONE */
+	miss[1] = fwd_jump(c, JE);
+	put(c, "\x48\x01\xfa", 3); /* add rdx, rdi */
+	put(c, lo, sizeof(lo));
+	miss[2] = fwd_jump(c, JB);
+	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
+	put(c, hi, sizeof(hi));
+	miss[3] = fwd_jump(c, JA);
+	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
+	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
+	jump32_to(c, JMP, next);
+	fwd_here(c, full);
+	fwd_here(c, end);
+}
+
+/* log_walk - log the return addresses in gs:[WALK] (rsi: 8 * their count) */
+static void log_walk(struct dbt_code *c)
+{
+	uint8_t load[8] = { GS, 0x48, 0x8b, 0x8a }; /* mov rcx, gs:[rdx + WALK] */
+	uint64_t loop;
+
+	put32(load + 4, DBT_CTX_WALK);
+	put(c, "\x31\xd2", 2); /* xor edx, edx */
+	loop = c->pc;
+	put(c, load, sizeof(load));
+	log_value(c, DBT_REC_SCOPE_BT, RCX);
+	put(c, "\x48\x83\xc2\x08", 4); /* add rdx, 8 */
+	put(c, "\x48\x39\xf2", 3);     /* cmp rdx, rsi */
+	jump32_to(c, JB, loop);
+}
+
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
+                                  uint32_t bt_max)
+{
+	struct fwd stop, miss[4];
+	int i;
 	uint64_t sync;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
-	put(c, "\x48\x8d\x49\x01", 4);        /* lea rcx, [rcx+1] */
-	put(c, "\xe3\x0a", 2);                /* jrcxz +10: past the restore and the int3 */
-	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
-	sync = dbt_x86_emit_int3(c);
+	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
+	put(c, "\xe3\x05", 2);         /* jrcxz +5: a thread between scopes goes on */
+	stop = fwd_jump(c, JMP);
+	if (bt_max) {
+		gs_mov(c, true, RAX, DBT_CTX_W_RAX);
+		put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
+		gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
+		gs_mov(c, true, RDX, DBT_CTX_S_RDX);
+		gs_mov(c, true, RSI, DBT_CTX_S_RSI);
+		gs_mov(c, true, RDI, DBT_CTX_S_RDI);
+		walk_frames(c, bt_max, miss);
+		log_walk(c);
+		walk_restore(c);
+	}
 	log_value(c, DBT_REC_SCOPE_SP, RSP);
 	put(c, "\x48\x8b\x0c\x24", 4); /* mov rcx, [rsp] */
 	log_value(c, DBT_REC_SCOPE_RET, RCX);
@@ -418,6 +574,15 @@ uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t
 	set_ctx(c, DBT_CTX_FREE_SP, 0);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	dbt_x86_emit_jmp_slot(c, rec_slot);
+	if (bt_max) {
+		/* A return address without a size: the stop, the thread as it was. */
+		for (i = 0; i < 4; i++)
+			fwd_here(c, miss[i]);
+		walk_restore(c);
+	}
+	fwd_here(c, stop);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	sync = dbt_x86_emit_int3(c);
 	return sync;
 }
 

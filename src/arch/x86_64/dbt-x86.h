@@ -35,9 +35,18 @@
 	0x48 /* the entry rsp of the call the thread runs unrecorded (past the depth limit) */
 #define DBT_CTX_CALL_SP                                                                            \
 	0x50 /* rsp before the last call counted down: the innermost frame's entry rsp + 8 */
-#define DBT_CTX_LEAVE   0x58 /* where a return that takes gs:[OUT] to 0 goes */
-#define DBT_CTX_ROOT_SP 0x60 /* the entry rsp of the outermost frame the tracer records */
-#define DBT_CTX_SIZE    4096
+#define DBT_CTX_LEAVE    0x58 /* where a return that takes gs:[OUT] to 0 goes */
+#define DBT_CTX_ROOT_SP  0x60 /* the entry rsp of the outermost frame the tracer records */
+#define DBT_CTX_FRAMES   0x68 /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
+#define DBT_CTX_S_RDX    0x70 /* spill slots of the stack walk at a scope's entry */
+#define DBT_CTX_S_RSI    0x78
+#define DBT_CTX_S_RDI    0x80
+#define DBT_CTX_W_RAX    0x88
+#define DBT_CTX_STACK_LO 0x90  /* the thread's stack mapping, as the tracer last saw it: */
+#define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
+#define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
+#define DBT_WALK_MAX     64
+#define DBT_CTX_SIZE     4096
 
 /*
  * Ring records are 32-bit words: a block id, or one of these tags and a
@@ -54,8 +63,30 @@
 /* a scope entered without a stop: rsp there, then its return address (two records) */
 #define DBT_REC_SCOPE_SP  0xfffffffbu
 #define DBT_REC_SCOPE_RET 0xfffffffau
+/* before those two: the entry's backtrace, one return address a record, innermost first */
+#define DBT_REC_SCOPE_BT 0xfffffff9u
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
+
+/*
+ * Frame sizes, for the stack walk at a scope's entry
+ * (dbt_x86_emit_scope_entry): gs:[FRAMES] holds DBT_FRAME_SLOTS words,
+ * open addressing from dbt_x86_frame_slot(key) on. The key of a return
+ * address is twice it, plus 1 where it is the first frame unwound (its
+ * caller's frame is looked up at the address, not before it); a word is
+ * key << 16 | the size of the caller's frame (the next return address is
+ * that far above this one), or DBT_FRAME_END where the unwinding ends,
+ * DBT_FRAME_NONE where no one size holds; 0 is an empty slot.
+ */
+#define DBT_FRAME_BITS  14
+#define DBT_FRAME_SLOTS (1u << DBT_FRAME_BITS)
+#define DBT_FRAME_END   0u
+#define DBT_FRAME_NONE  0xffffu
+
+static inline uint32_t dbt_x86_frame_slot(uint64_t key)
+{
+	return (uint32_t)(key ^ key >> 16) & (DBT_FRAME_SLOTS - 1);
+}
 
 /* The lookup table: application address -> cache address, open addressing. */
 struct dbt_x86_entry {
@@ -172,10 +203,15 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
  * (DBT_REC_SCOPE_SP, DBT_REC_SCOPE_RET), the context is that of a thread
  * in the scope's one frame (@budget calls before the depth limit), and it
  * goes on at @rec_slot's target (the recorded translation, past its sync
- * hypercall). Any other thread stops at the sync hypercall whose address
- * it returns, as in other blocks.
+ * hypercall). With @bt_max (the trace records backtraces of that many
+ * return addresses, DBT_WALK_MAX at most) it first walks the stack with
+ * the frame sizes at gs:[FRAMES] and logs the backtrace it found
+ * (DBT_REC_SCOPE_BT records); it enters only if every return address on
+ * the way has a size and lies in [gs:[STACK_LO], gs:[STACK_HI]). Any other thread stops at the sync
+ * hypercall whose address it returns, as in other blocks.
  */
-uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget);
+uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
+                                  uint32_t bt_max);
 /* dbt_x86_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
 void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* dbt_x86_emit_push_ret - push the return address held in slot (push qword [rip+slot]) */

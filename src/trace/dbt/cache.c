@@ -335,7 +335,8 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	emit_data(d, rg, &c, b, &x);
 	b->cache = c.pc;
 	if (x.scope_exit >= 0)
-		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget);
+		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget,
+		                                      (uint32_t)core_backtrace_depth(d->t->core));
 	else if (b->sync)
 		b->sync_at = dbt_x86_emit_int3(&c);
 	b->entry = c.pc;

@@ -11,7 +11,7 @@
  * engine's take() (dbt_take) once a step is done.
  *
  *	memfd (shared)    tracer: one RW mapping of all of it
- *	[ lookup table | thread slots: ctx page, ring, guard page | code regions ]
+ *	[ lookup table | thread slots: ctx page, ring, guard page | frame sizes | code regions ]
  *	tracee: table and slots RW at data_base; each code region RX near the
  *	code it holds (RIP-relative operands keep their 32-bit reach)
  */
@@ -38,7 +38,8 @@
 #define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
 #define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
 #define DBT_MAX_SLOTS   256u
-#define DBT_DATA_SIZE   ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_FRAMES_OFF  ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_DATA_SIZE   (DBT_FRAMES_OFF + (uint64_t)DBT_FRAME_SLOTS * 8) /* frames.c */
 #define DBT_REGION_SIZE (64u << 20)
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
@@ -191,6 +192,8 @@ struct dbt_replay {
 	/* a scope entered without a stop (DBT_REC_SCOPE_*): where, with what return address */
 	bool scope_in;
 	uint64_t scope_sp, scope_ret;
+	uint64_t scope_bt[DBT_WALK_MAX]; /* its backtrace (DBT_REC_SCOPE_BT) */
+	uint32_t scope_bt_len;
 };
 
 struct dbt_thread {
@@ -249,6 +252,7 @@ struct dbt {
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains;
 	uint64_t n_full;           /* rings that filled up */
+	uint32_t frames_used;      /* slots of the frame sizes set (frames.c) */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 };
@@ -461,6 +465,15 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 void dbt_thread_free(struct dbt *d, struct tthread *th);
 /* dbt_threads_free - forget every thread's engine state */
 void dbt_threads_free(struct dbt *d);
+
+/*
+ * Frame sizes for the stack walk at scope entries (frames.c): a thread
+ * between scopes whose stack they cover enters a scope without a stop.
+ */
+/* dbt_frames_learn - th stopped at a scope's entry, which the core now records: learn its frames */
+void dbt_frames_learn(struct dbt *d, struct tthread *th);
+/* dbt_frames_forget - a mapping changed: no frame size holds any more */
+void dbt_frames_forget(struct dbt *d);
 
 /* --- detach.c: leaving a program nosco attached to --- */
 /* dbt_settle - the engine's settle() (trace/engine.h): th out of the cache */

@@ -100,6 +100,7 @@ void dbt_mem_reset(struct dbt *d)
 	memset(d->slot_guarded, 0, sizeof(d->slot_guarded));
 	/* Zero everything at once: the kernel drops the pages. */
 	fallocate(d->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)DBT_SHM_SIZE);
+	d->frames_used = 0;
 	d->maps_stale = true;
 }
 

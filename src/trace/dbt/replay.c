@@ -351,6 +351,13 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		return unrecorded(d, dt, v, err) ? -1 : 3;
 	case DBT_REC_FREE_OUT:
 		return free_out(dt, v, err) ? -1 : 3;
+	case DBT_REC_SCOPE_BT:
+		if (rp->scope_bt_len == DBT_WALK_MAX)
+			return err_set(err, ERR_INTERNAL,
+			               "dbt: thread %d logged too long a backtrace",
+			               (int)dt->th->tid);
+		rp->scope_bt[rp->scope_bt_len++] = v;
+		return 3;
 	case DBT_REC_SCOPE_SP:
 		if (!rp->free || rp->scope_in || dt->th->dir.mode != CORE_RUN_FREE)
 			return err_set(err, ERR_INTERNAL,
@@ -384,9 +391,12 @@ static int scope_in(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct er
 {
 	struct dbt_replay *rp = &dt->rp;
 	struct core_directive nd;
+	size_t bt_len = rp->scope_bt_len;
 
 	rp->scope_in = false;
-	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret, &nd, err))
+	rp->scope_bt_len = 0;
+	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret,
+	                      bt_len ? rp->scope_bt : NULL, bt_len, &nd, err))
 		return -1;
 	set_dir(d, dt, &nd);
 	if (nd.mode != CORE_RECORD)

@@ -90,6 +90,7 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	memset(dt->ctxp, 0, DBT_CTX_SIZE);
 	dbt_ctx_set(dt, DBT_CTX_CURSOR, dt->ring);
 	dbt_ctx_set(dt, DBT_CTX_TABLE, d->data_base);
+	dbt_ctx_set(dt, DBT_CTX_FRAMES, d->data_base + DBT_FRAMES_OFF);
 	d->slot_used[i] = true;
 	hashmap_put(&d->threads, (uint64_t)(uintptr_t)th, dt);
 	return dt;
@@ -201,6 +202,8 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 	}
 	if (len)
 		dbt_invalidate(d, lo, len == UINT64_MAX ? UINT64_MAX : a[0] + len);
+	/* Which binaries there are, and so how their frames unwind, may have changed. */
+	dbt_frames_forget(d);
 	d->maps_stale = true;
 }
 
@@ -289,6 +292,8 @@ static int on_sync(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	    core_is_scope_entry(d->t->core, l.pc)) {
 		if (core_scope_hit(d->t->core, th->core, &th->regs, &nd, err))
 			return -1;
+		if (nd.mode == CORE_RECORD)
+			dbt_frames_learn(d, th);
 	}
 	return step_apply(d->t, th, &nd, err);
 }

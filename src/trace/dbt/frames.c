@@ -1,0 +1,79 @@
+/*
+ * Frame sizes for the stack walk at scope entries. With backtraces on, a
+ * scope's entry used to stop the program every time: its backtrace is
+ * unwound from the stack as it is then. The core says when a backtrace
+ * could have been found by walking the stack with one frame size per
+ * return address (core_entry_frames); the tracer then writes those sizes
+ * into memory shared with the program, and the unrecorded translation of
+ * a scope's entry (dbt_x86_emit_scope_entry) walks the stack with them and
+ * enters without a stop when every return address on the way has one,
+ * logging the backtrace for the replay to give the core.
+ *
+ * Each slot is one word (the return address's key and its size) written
+ * in one store, so a thread reading it meanwhile sees it whole or empty.
+ * A size learned again different (no one size holds there) becomes
+ * DBT_FRAME_NONE, which walks never pass. Every system call that changes
+ * mappings empties the table: what the binaries are, and so their unwind
+ * information, may have changed. The table is kept at most half full.
+ */
+#include <stdatomic.h>
+
+#include "trace/core.h"
+#include "trace/dbt/dbt.h"
+
+static _Atomic uint64_t *table(struct dbt *d)
+{
+	return (_Atomic uint64_t *)(void *)(d->shm + DBT_FRAMES_OFF);
+}
+
+/* set - the word for key: size, or DBT_FRAME_NONE if it already has another */
+static void set(struct dbt *d, uint64_t key, uint32_t size)
+{
+	_Atomic uint64_t *t = table(d);
+	uint32_t i = dbt_x86_frame_slot(key);
+	uint64_t w;
+
+	for (;; i = (i + 1) & (DBT_FRAME_SLOTS - 1)) {
+		w = atomic_load_explicit(&t[i], memory_order_relaxed);
+		if (!w || w >> 16 == key)
+			break;
+	}
+	if (w && (w & 0xffff) == size)
+		return;
+	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
+		return;
+	d->frames_used += !w;
+	atomic_store_explicit(&t[i], key << 16 | (w ? DBT_FRAME_NONE : size), memory_order_release);
+}
+
+void dbt_frames_learn(struct dbt *d, struct tthread *th)
+{
+	struct dbt_thread *dt = dbt_thread_of(d, th, false);
+	const struct dbt_map *stack;
+	struct core_entry_frames f;
+	size_t i;
+
+	if (!dt || !core_backtrace_depth(d->t->core) ||
+	    !core_entry_frames(d->t->core, &th->regs, &f))
+		return;
+	/* A walk reads nothing outside this: no size can lead it beyond the stack's end. */
+	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));
+	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
+	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
+	for (i = 0; i + 1 < f.bt_len; i++)
+		set(d, f.bt[i] << 1 | (i == 0), f.frame[i]);
+	if (f.outermost)
+		set(d, f.bt[f.bt_len - 1] << 1 | (f.bt_len == 1), DBT_FRAME_END);
+}
+
+void dbt_frames_forget(struct dbt *d)
+{
+	_Atomic uint64_t *t = table(d);
+	uint32_t i;
+
+	if (!d->frames_used)
+		return;
+	for (i = 0; i < DBT_FRAME_SLOTS; i++)
+		atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+	d->frames_used = 0;
+}
