@@ -78,19 +78,6 @@ uint64_t export_ts_end(const struct export_ctx *x, const struct export_frame *f)
 	return wall(x, f->time_end);
 }
 
-/* Tell the reader which calls will be read: a subtree is read without decoding every call. */
-static void plan_calls(struct export_ctx *x)
-{
-	struct reader_calls_plan plan = { .need = READER_CALLS_ALL };
-
-	if (x->a->has_call) {
-		plan.need = READER_CALLS_TREE;
-		plan.call = x->a->call;
-		plan.levels = x->a->has_depth ? x->a->depth : UINT32_MAX;
-	}
-	reader_plan_calls(x->r, &plan);
-}
-
 static int begin(struct export_ctx *x, const struct export_format *f, const struct export_args *a,
                  struct err *err)
 {
@@ -106,7 +93,6 @@ static int begin(struct export_ctx *x, const struct export_format *f, const stru
 	x->a = a;
 	x->r = a->reader;
 	sb_init(&x->name);
-	plan_calls(x);
 	x->start_ns = meta_ns(x, "start_ns");
 	x->end_ns = meta_ns(x, "end_ns");
 	return view_syms_init(&x->syms, x->r, &va, err) || load_threads(x, err) ? -1 : 0;

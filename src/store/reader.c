@@ -455,13 +455,6 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	return r;
 }
 
-void reader_plan_calls(struct store_reader *r, const struct reader_calls_plan *plan)
-{
-	/* Schema 3 files find each call through their index, schema 1 files through SQL's. */
-	(void)r;
-	(void)plan;
-}
-
 void reader_close(struct store_reader *r)
 {
 	struct reader_meta *m;

@@ -153,24 +153,6 @@ struct reader_counts {
 	int64_t threads, binaries, events, calls, insns, chunks;
 };
 
-/* What a view reads of the calls (reader_plan_calls). */
-enum reader_calls_need {
-	READER_CALLS_ALL,  /* every call */
-	READER_CALLS_NONE, /* none: the file's calls are only checked */
-	READER_CALLS_TOPS, /* the root calls, the calls the events happened in, their callers */
-	READER_CALLS_ONE,  /* one call and its callers */
-	READER_CALLS_TREE, /* one call, its callers, and the calls it made down to a level */
-};
-
-struct reader_calls_plan {
-	enum reader_calls_need need;
-	int64_t call;    /* ONE, TREE: the call */
-	uint32_t levels; /* TREE: the levels of calls below it to read (UINT32_MAX: all) */
-	bool has_range;  /* TREE: only the calls that overlap its instructions from..to - 1 */
-	uint64_t from, to;
-	uint64_t min_insns; /* TREE: only the calls below it of at least this many instructions */
-};
-
 /**
  * reader_open - open a trace file for reading
  * @path: the file
@@ -204,17 +186,6 @@ int reader_schema(const struct store_reader *r);
  * truncated (12288 of 40960 bytes)".
  */
 const char *reader_damage(const struct store_reader *r);
-
-/**
- * reader_plan_calls - say which calls the cursors will be asked for
- * @r: a reader just opened, before any query of the calls
- * @plan: what will be read
- *
- * Does nothing: kept for readers written when schema 2 files had their
- * calls loaded up front. Every call is now found as it is asked for,
- * through the file's call index (schema 3) or SQLite's (schema 1).
- */
-void reader_plan_calls(struct store_reader *r, const struct reader_calls_plan *plan);
 
 /* reader_recovered - true if reader_open() rolled back an unfinished transaction */
 bool reader_recovered(const struct store_reader *r);

@@ -1,11 +1,10 @@
 /*
  * The API's answers about one call: the call with its backtrace, its
  * callees a page at a time, and its instructions a page at a time. All
- * three read a reader planned for the call and its callees, which the
- * pool keeps for the next request of the same page. The callees' own
+ * three find what they read through the call index. The callees' own
  * instruction counts need their callees too, which may be many more (a
  * function called for every line of the input): they are an answer of
- * their own (self=1), with a reader planned two levels deep.
+ * their own (self=1).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,9 +12,7 @@
 
 #include "web/internal.h"
 
-/* Levels below a call that its page reads: its callees (and theirs for their self counts). */
-#define CALL_LEVELS 1
-#define INSNS_MAX   5000
+#define INSNS_MAX 5000
 
 static void json_frames(struct web_req *q, const struct reader_frame *f, size_t n, uint64_t time,
                         struct strbuf *sb)
@@ -66,17 +63,16 @@ static int call_answer(struct web_req *q, struct store_reader *r, int64_t id)
 
 int web_api_call(struct web_req *q)
 {
-	struct reader_calls_plan plan;
 	struct store_reader *r;
 	int64_t id;
 	int rc;
 
 	if (web_param_int(q, "id", 0, INT64_MAX, false, 0, &id))
 		return -1;
-	if (!(r = web_take_tree(q, id, CALL_LEVELS, &plan)))
+	if (!(r = web_take_reader(q)))
 		return -1;
 	rc = call_answer(q, r, id);
-	web_pool_give(&q->w->pool, r, &plan);
+	web_pool_give(&q->w->pool, r);
 	return rc;
 }
 
@@ -102,7 +98,6 @@ static int callees_answer(struct web_req *q, struct store_reader *r, int64_t id,
 
 int web_api_calls(struct web_req *q)
 {
-	struct reader_calls_plan plan;
 	struct store_reader *r;
 	int64_t id, offset, limit, self;
 	int rc;
@@ -112,10 +107,10 @@ int web_api_calls(struct web_req *q)
 	    web_param_int(q, "limit", 1, 10000, true, 500, &limit) ||
 	    web_param_int(q, "self", 0, 1, true, 0, &self))
 		return -1;
-	if (!(r = web_take_tree(q, id, CALL_LEVELS + (uint32_t)self, &plan)))
+	if (!(r = web_take_reader(q)))
 		return -1;
 	rc = callees_answer(q, r, id, offset, limit, self != 0);
-	web_pool_give(&q->w->pool, r, &plan);
+	web_pool_give(&q->w->pool, r);
 	return rc;
 }
 
@@ -224,7 +219,6 @@ static int insns_answer(struct web_req *q, struct store_reader *r, int64_t id, i
 
 int web_api_insns(struct web_req *q)
 {
-	struct reader_calls_plan plan;
 	struct store_reader *r;
 	int64_t id, from, limit, lines;
 	int rc;
@@ -234,9 +228,9 @@ int web_api_insns(struct web_req *q)
 	    web_param_int(q, "limit", 1, INSNS_MAX, true, 200, &limit) ||
 	    web_param_int(q, "lines", 0, 1, true, 1, &lines))
 		return -1;
-	if (!(r = web_take_tree(q, id, CALL_LEVELS, &plan)))
+	if (!(r = web_take_reader(q)))
 		return -1;
 	rc = insns_answer(q, r, id, from, limit, lines != 0);
-	web_pool_give(&q->w->pool, r, &plan);
+	web_pool_give(&q->w->pool, r);
 	return rc;
 }

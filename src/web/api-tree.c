@@ -17,7 +17,6 @@
 #define VISIT_MAX        1000000 /* calls looked at by one answer */
 #define SLICES_MAX       50000   /* calls and aggregates in one timeline answer */
 #define TIMELINE_ROOTS   8       /* roots of a window whose callees are shown */
-#define TIMELINE_FINE    8       /* calls down to 1/8 of a pixel are read, for the grey runs */
 
 /* A frame of the flame graph: the calls with the same stack of names. */
 struct fnode {
@@ -116,7 +115,6 @@ static void flame_json(struct flame *f, struct fnode *n)
 
 int web_api_flame(struct web_req *q)
 {
-	struct reader_calls_plan plan;
 	struct flame f = { .q = q };
 	struct reader_call c;
 	struct fnode *root;
@@ -127,7 +125,7 @@ int web_api_flame(struct web_req *q)
 	    web_param_int(q, "depth", 1, FLAME_LEVELS_MAX, true, 8, &levels))
 		return -1;
 	f.levels = (uint32_t)levels;
-	if (!(f.r = web_take_tree(q, id, f.levels, &plan)))
+	if (!(f.r = web_take_reader(q)))
 		return -1;
 	sb_init(&f.sb);
 	if (!web_get_call(q, f.r, id, &c)) {
@@ -153,7 +151,7 @@ int web_api_flame(struct web_req *q)
 		fnode_free(root);
 	}
 	sb_fini(&f.sb);
-	web_pool_give(&q->w->pool, f.r, &plan);
+	web_pool_give(&q->w->pool, f.r);
 	return rc;
 }
 
@@ -277,28 +275,17 @@ static int timeline_walk(struct timeline *t, int64_t call, uint32_t d)
 	return rc < 0 ? -1 : 0;
 }
 
-/* The callees of one wide root, from a reader planned for the window inside it. */
+/* The callees of one wide root in the window. */
 static int root_subtree(struct timeline *t, const struct reader_call *root)
 {
-	struct reader_calls_plan plan = {
-		.need = READER_CALLS_TREE, .call = root->id, .levels = t->levels, .has_range = true
-	};
 	struct store_reader *r;
 	int rc;
 
-	plan.from = t->from > root->pos_start ? t->from - root->pos_start : 0;
-	plan.to = t->to - root->pos_start;
-	/*
-	 * Calls narrower than an eighth of a pixel are not read: a window of a
-	 * thread of a billion instructions then reads thousands of calls, not
-	 * millions. Those down to an eighth still make the grey runs.
-	 */
-	plan.min_insns = (uint64_t)(t->min_w / TIMELINE_FINE);
-	if (!(r = web_pool_take(&t->q->w->pool, &plan, &t->e)))
+	if (!(r = web_pool_take(&t->q->w->pool, &t->e)))
 		return -1;
 	t->r = r;
 	rc = timeline_walk(t, root->id, 1);
-	web_pool_give(&t->q->w->pool, r, &plan);
+	web_pool_give(&t->q->w->pool, r);
 	return rc;
 }
 
@@ -306,8 +293,7 @@ static int root_subtree(struct timeline *t, const struct reader_call *root)
 static int timeline_roots(struct timeline *t, int64_t thread, struct reader_call *wide_roots,
                           size_t *n_wide)
 {
-	static const struct reader_calls_plan tops = { .need = READER_CALLS_TOPS };
-	struct store_reader *r = web_pool_take(&t->q->w->pool, &tops, &t->e);
+	struct store_reader *r = web_pool_take(&t->q->w->pool, &t->e);
 	struct reader_cursor *c;
 	struct reader_call k;
 	int rc = -1;
@@ -330,7 +316,7 @@ static int timeline_roots(struct timeline *t, int64_t thread, struct reader_call
 		}
 		reader_cursor_free(c);
 	}
-	web_pool_give(&t->q->w->pool, r, &tops);
+	web_pool_give(&t->q->w->pool, r);
 	return rc < 0 ? -1 : 0;
 }
 

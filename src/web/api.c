@@ -12,8 +12,6 @@
  * Counting the calls is a pass over the call chunks: the counts are an
  * answer of their own, so that the overview is shown at once.
  */
-static const struct reader_calls_plan plan_none = { .need = READER_CALLS_NONE };
-static const struct reader_calls_plan plan_tops = { .need = READER_CALLS_TOPS };
 
 void web_json_call(struct web_req *q, const struct reader_call *c, struct strbuf *scratch)
 {
@@ -152,7 +150,7 @@ int web_api_overview(struct web_req *q)
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (!(r = web_pool_take(&q->w->pool, NULL, &e)))
+	if (!(r = web_pool_take(&q->w->pool, &e)))
 		return web_fail_err(q, &e);
 	json_obj(&q->j);
 	json_kstr(&q->j, "path", reader_path(r));
@@ -166,7 +164,7 @@ int web_api_overview(struct web_req *q)
 	json_kstr(&q->j, "warnings", q->w->warnings.buf);
 	pthread_mutex_unlock(&q->w->sym_lock);
 	json_obj_end(&q->j);
-	web_pool_give(&q->w->pool, r, NULL);
+	web_pool_give(&q->w->pool, r);
 	return rc;
 }
 
@@ -177,13 +175,13 @@ int web_api_counts(struct web_req *q)
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (!(r = web_pool_take(&q->w->pool, &plan_none, &e)))
+	if (!(r = web_pool_take(&q->w->pool, &e)))
 		return web_fail_err(q, &e);
 	if (reader_counts(r, &n, &e))
 		rc = web_fail_err(q, &e);
 	else
 		json_counts(&q->j, &n);
-	web_pool_give(&q->w->pool, r, &plan_none);
+	web_pool_give(&q->w->pool, r);
 	return rc;
 }
 
@@ -209,7 +207,7 @@ int web_api_threads(struct web_req *q)
 	struct err e = { 0 };
 	int rc = -1;
 
-	if (!(r = web_pool_take(&q->w->pool, NULL, &e)))
+	if (!(r = web_pool_take(&q->w->pool, &e)))
 		return web_fail_err(q, &e);
 	if ((c = reader_threads(r, &e))) {
 		json_obj(&q->j);
@@ -221,7 +219,7 @@ int web_api_threads(struct web_req *q)
 		json_obj_end(&q->j);
 		reader_cursor_free(c);
 	}
-	web_pool_give(&q->w->pool, r, NULL);
+	web_pool_give(&q->w->pool, r);
 	return rc < 0 ? web_fail_err(q, &e) : 0;
 }
 
@@ -269,7 +267,7 @@ int web_api_roots(struct web_req *q)
 	    web_param_int(q, "offset", 0, INT64_MAX, true, 0, &offset) ||
 	    web_param_int(q, "limit", 1, 10000, true, 1000, &limit))
 		return -1;
-	if (!(r = web_pool_take(&q->w->pool, &plan_tops, &e)))
+	if (!(r = web_pool_take(&q->w->pool, &e)))
 		return web_fail_err(q, &e);
 	if ((c = reader_calls_roots(r, thread, &e))) {
 		json_obj(&q->j);
@@ -277,6 +275,6 @@ int web_api_roots(struct web_req *q)
 		json_obj_end(&q->j);
 		reader_cursor_free(c);
 	}
-	web_pool_give(&q->w->pool, r, &plan_tops);
+	web_pool_give(&q->w->pool, r);
 	return rc < 0 ? web_fail_err(q, &e) : 0;
 }

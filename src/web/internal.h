@@ -23,24 +23,17 @@
 
 /* Idle readers kept for the next request that plans the same calls. */
 #define WEB_POOL_IDLE 6
-/* Plans of the readers in use that a request waits for rather than plan again. */
-#define WEB_POOL_BUSY 64
 
 struct web_pool_ent {
 	struct store_reader *r;
-	bool planned; /* false: no call was read yet, it may be planned (pool.c) */
-	struct reader_calls_plan plan;
 	uint64_t used; /* when it was last given back (a counter) */
 };
 
 struct web_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t given; /* a reader was given back */
 	const char *path;
 	struct web_pool_ent idle[WEB_POOL_IDLE];
 	size_t n_idle;
-	struct reader_calls_plan busy[WEB_POOL_BUSY]; /* the plans of the readers in use */
-	size_t n_busy;
 	uint64_t clock;
 };
 
@@ -111,23 +104,12 @@ const char *web_param_str(struct web_req *q, const char *name);
 /* Readers (pool.c). */
 int web_pool_init(struct web_pool *p, const char *path, struct err *err);
 void web_pool_fini(struct web_pool *p);
-/*
- * web_pool_take - a reader of the trace whose calls are planned as @plan
- * (NULL: a reader that will read no call): an idle one with the same
- * plan, or one not planned yet, or a new one. Give it back with the same
- * @plan when done.
- */
-struct store_reader *web_pool_take(struct web_pool *p, const struct reader_calls_plan *plan,
-                                   struct err *err);
-void web_pool_give(struct web_pool *p, struct store_reader *r,
-                   const struct reader_calls_plan *plan);
-/* web_pool_drop - close a reader taken with @plan instead of keeping it */
-void web_pool_drop(struct web_pool *p, struct store_reader *r,
-                   const struct reader_calls_plan *plan);
-
-/* web_take_tree - a reader with @call and its calls @levels deep; 404/500 answered on failure */
-struct store_reader *web_take_tree(struct web_req *q, int64_t call, uint32_t levels,
-                                   struct reader_calls_plan *plan);
+/* web_pool_take - a reader of the trace: the idle one given back last, or a new one */
+struct store_reader *web_pool_take(struct web_pool *p, struct err *err);
+/* web_pool_give - keep a reader taken for the next request (NULL: nothing) */
+void web_pool_give(struct web_pool *p, struct store_reader *r);
+/* web_take_reader - web_pool_take() for a request; 500 answered on failure */
+struct store_reader *web_take_reader(struct web_req *q);
 /* web_get_call - the call by id from r; 404 naming the range of ids when there is none */
 int web_get_call(struct web_req *q, struct store_reader *r, int64_t id, struct reader_call *out);
 

@@ -29,7 +29,7 @@ int web_syms_init(struct web *w, struct err *err)
 		               .sysroot = w->o.sysroot,
 		               .warn = keep_warning,
 		               .warn_ctx = w };
-	struct store_reader *r = web_pool_take(&w->pool, NULL, err);
+	struct store_reader *r = web_pool_take(&w->pool, err);
 	const char *arch;
 	int rc;
 
@@ -41,7 +41,7 @@ int web_syms_init(struct web *w, struct err *err)
 	sb_init(&w->warnings);
 	pthread_mutex_init(&w->sym_lock, NULL);
 	rc = view_syms_init(&w->syms, r, &a, err);
-	web_pool_give(&w->pool, r, NULL);
+	web_pool_give(&w->pool, r);
 	if (rc) {
 		sb_fini(&w->warnings);
 		pthread_mutex_destroy(&w->sym_lock);
@@ -105,8 +105,7 @@ static void index_call(struct web *w, struct hashmap *by_addr, const struct read
  */
 static int funcs_build(struct web *w, struct err *err)
 {
-	struct reader_calls_plan all = { .need = READER_CALLS_ALL };
-	struct store_reader *r = web_pool_take(&w->pool, &all, err);
+	struct store_reader *r = web_pool_take(&w->pool, err);
 	struct reader_cursor *c;
 	struct reader_call call;
 	struct hashmap by_addr;
@@ -125,7 +124,7 @@ static int funcs_build(struct web *w, struct err *err)
 	sb_fini(&sb);
 	hashmap_fini(&by_addr);
 	/* Its table of every call is big: not kept. */
-	web_pool_drop(&w->pool, r, &all);
+	reader_close(r); /* it read every call: its caches are not kept */
 	if (rc == 0)
 		w->funcs_ready = true;
 	return rc;
