@@ -12,11 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARCH_NAME         "x86_64"
-#define ARCH_MAX_INSN_LEN 15
-#define ARCH_BP_LEN       1
-#define ARCH_PTR_SIZE     8
-#define ARCH_DWARF_NREGS  17 /* rax..r15 and rip in DWARF numbering */
+/*
+ * The ISA's constants and struct arch_regs: ARCH_NAME, ARCH_MAX_INSN_LEN,
+ * ARCH_BP_LEN, ARCH_SYSCALL_LEN, ARCH_PTR_SIZE, ARCH_ELF_MACHINE and
+ * ARCH_ELF_CLASS (the ELF images whose code and relocations this ISA
+ * knows), ARCH_DWARF_NREGS and the DWARF numbers of the frame pointer,
+ * stack pointer and pc (ARCH_DWARF_FP, _SP, _PC). This is the one place
+ * that picks the ISA.
+ */
+#if defined(__x86_64__)
+#include "arch/x86_64/isa.h"
+#else
+#error "nosco runs on x86-64 hosts only"
+#endif
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
@@ -58,9 +66,10 @@ struct arch_insn {
  */
 int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_insn *out);
 
-/* Registers of a stopped thread (struct arch_regs), in the kernel's ptrace layout. */
-#include "arch/x86_64/regs-types.h"
-
+/*
+ * Registers of a stopped thread (struct arch_regs, in the kernel's ptrace
+ * layout: PTRACE_GETREGSET NT_PRSTATUS reads it whole).
+ */
 uint64_t arch_regs_pc(const struct arch_regs *r);
 /* arch_regs_pc_offset - where the pc is in struct arch_regs (PTRACE_PEEKUSER reads it alone) */
 size_t arch_regs_pc_offset(void);
@@ -76,6 +85,13 @@ uint64_t arch_regs_ret(const struct arch_regs *r);
 /* arch_regs_count - the count register of rep-prefixed instructions */
 uint64_t arch_regs_rep_count(const struct arch_regs *r);
 uint64_t arch_regs_tls_base(const struct arch_regs *r);
+/*
+ * arch_regs_engine_base - the base register that no program code uses
+ * (gs on x86-64), which the dbt engine points at a thread's context
+ * while the thread runs in the code cache
+ */
+uint64_t arch_regs_engine_base(const struct arch_regs *r);
+void arch_regs_set_engine_base(struct arch_regs *r, uint64_t base);
 /* arch_regs_to_dwarf - registers in DWARF numbering, for the unwinder */
 void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS]);
 
@@ -89,6 +105,26 @@ void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS
 bool arch_regs_restart_syscall(struct arch_regs *r);
 /* arch_regs_syscall_restarts - will the kernel restart the thread's syscall when it resumes? */
 bool arch_regs_syscall_restarts(const struct arch_regs *r);
+
+/* arch_regs_syscall_arg - the Nth (0-based, up to 5) argument of the syscall about to run */
+uint64_t arch_regs_syscall_arg(const struct arch_regs *r, int n);
+/* arch_regs_syscall_ret - a syscall's result (a negated errno on failure), once it returned */
+uint64_t arch_regs_syscall_ret(const struct arch_regs *r);
+/*
+ * arch_regs_set_syscall - registers for running syscall nr with args at a
+ * syscall instruction, which the kernel must not restart afterwards (the
+ * caller sets the pc)
+ */
+void arch_regs_set_syscall(struct arch_regs *r, long nr, const uint64_t args[6]);
+/*
+ * arch_regs_before_syscall - r as stopped at a syscall's entry or exit:
+ * the syscall number back in its register (the kernel keeps it aside), as
+ * it was before the syscall instruction ran
+ */
+void arch_regs_before_syscall(struct arch_regs *r);
+
+/* The syscall instruction (what a remote system call steps over). */
+extern const uint8_t arch_syscall_insn[ARCH_SYSCALL_LEN];
 
 /* arch_is_sigreturn - is this syscall instruction, with these registers, rt_sigreturn? */
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r);
@@ -128,5 +164,128 @@ int arch_mode_from_name(const char *name, enum arch_mode *out);
  */
 size_t arch_format_asm(enum arch_mode mode, uint64_t addr, const uint8_t *bytes, size_t len,
                        char *buf, size_t size);
+
+/* Stack frames, for the unwinder's fallbacks where there is no CFI. */
+
+/*
+ * arch_fp_frame - the frame a frame pointer fp points to: the caller's
+ * frame pointer is stored at fp, the return address at *ret_at, and the
+ * caller's stack pointer is *caller_sp once it returned
+ */
+void arch_fp_frame(uint64_t fp, uint64_t *ret_at, uint64_t *caller_sp);
+/* arch_caller_sp - the caller's stack pointer after returning through the address stored at ret_at
+ */
+uint64_t arch_caller_sp(uint64_t ret_at);
+/*
+ * arch_follows_call - do the code bytes just before a return address end
+ * with a call instruction (the guess a stack scan makes)? @before holds
+ * the ARCH_CALL_LOOKBACK bytes that precede it.
+ */
+bool arch_follows_call(const uint8_t before[ARCH_CALL_LOOKBACK]);
+
+/* The C library's ABI on this ISA. */
+
+/**
+ * arch_longjmp_target - where a longjmp-family function will continue
+ * @r: registers at the function's entry (its first argument is the jmp_buf)
+ * @read: reads len bytes of the thread's memory at addr; 0 or -1
+ * @ctx: passed to @read
+ * @out: receives the pc saved in the jmp_buf, demangled as glibc mangles it
+ *
+ * Return: 0, or -1 if memory could not be read.
+ */
+int arch_longjmp_target(const struct arch_regs *r,
+                        int (*read)(void *ctx, uint64_t addr, void *buf, size_t len), void *ctx,
+                        uint64_t *out);
+
+/*
+ * ELF images of this ISA: what relocation types do, and code patterns
+ * (PLT stubs, the _start sequence) for synthetic symbols. Only
+ * instructions are looked at; what the addresses mean (which relocation
+ * names a GOT slot, which section is a PLT) is up to the caller.
+ */
+enum arch_reloc_kind {
+	ARCH_RELOC_OTHER,
+	ARCH_RELOC_SLOT,      /* a GOT or PLT slot that receives a symbol's address */
+	ARCH_RELOC_ABS,       /* a word that receives a symbol's address plus the addend */
+	ARCH_RELOC_RELATIVE,  /* a word that receives the load base plus the addend */
+	ARCH_RELOC_IRELATIVE, /* a word that receives what the resolver at the addend returns */
+};
+
+/* arch_reloc_kind - what an ELF relocation type of this ISA does */
+enum arch_reloc_kind arch_reloc_kind(unsigned type);
+
+/**
+ * struct arch_plt_stub - one PLT stub found by arch_plt_scan()
+ * @start: address of the stub's first instruction
+ * @end: address just after its last instruction (trailing padding excluded)
+ * @slot: the GOT slot its indirect jump reads the target from, or 0
+ * @push_index: the relocation index a lazy-binding stub pushes, or -1
+ */
+struct arch_plt_stub {
+	uint64_t start;
+	uint64_t end;
+	uint64_t slot;
+	int64_t push_index;
+};
+
+/**
+ * arch_plt_scan - split PLT code into stubs
+ * @code: the section's bytes
+ * @len: their number
+ * @addr: the address of @code[0]
+ * @fn: called for each stub that has a slot or a pushed index
+ * @arg: passed to @fn
+ *
+ * Decodes the section linearly instead of assuming a stub size, so the
+ * classic lazy PLT (jmp *slot; push n; jmp PLT0), the IBT layouts
+ * (.plt.sec: endbr64; bnd jmp *slot) and .plt.got / static-binary stubs
+ * (jmp *slot; xchg ax,ax) are all handled. A stub starts at the first
+ * instruction that is not padding and ends at its unconditional jump (an
+ * indirect jump followed by "push imm" continues into the lazy-binding
+ * tail). Undecodable bytes end the scan.
+ *
+ * Return: the number of stubs reported.
+ */
+size_t arch_plt_scan(const uint8_t *code, size_t len, uint64_t addr,
+                     void (*fn)(const struct arch_plt_stub *stub, void *arg), void *arg);
+
+/* How _start computed main's address, the first argument of __libc_start_main. */
+enum arch_main_kind {
+	ARCH_MAIN_VALUE, /* main is the value (x86-64: mov rdi, imm or lea rdi, [rip+X]) */
+	ARCH_MAIN_LOAD,  /* main is the pointer stored at the value (mov rdi, [rip+X]) */
+};
+
+/**
+ * struct arch_start_call - the call that hands main to the C library
+ * @main_kind: how to interpret @main
+ * @main: see enum arch_main_kind
+ * @call_addr: address of the call instruction
+ * @call_target: its target for a direct call (static executables), or 0
+ * @call_slot: the GOT slot of an indirect call (dynamic executables), or 0
+ */
+struct arch_start_call {
+	enum arch_main_kind main_kind;
+	uint64_t main;
+	uint64_t call_addr;
+	uint64_t call_target;
+	uint64_t call_slot;
+};
+
+/**
+ * arch_start_scan - find the __libc_start_main call in entry code
+ * @code: bytes at the entry point
+ * @len: their number (a few dozen suffice)
+ * @addr: the entry address
+ * @out: filled on success
+ *
+ * Decodes from the entry to the first call, tracking the last value
+ * written to the first argument's register. The call must be followed by hlt, as in glibc's _start
+ * (__libc_start_main never returns), so an unrelated call is not mistaken
+ * for it.
+ *
+ * Return: 0 when the pattern was found and main is known, -1 otherwise.
+ */
+int arch_start_scan(const uint8_t *code, size_t len, uint64_t addr, struct arch_start_call *out);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "arch/arch.h"
 #include "sym/internal.h"
 
 struct slots_ctx {
@@ -23,15 +24,13 @@ static bool named(const struct slots_ctx *c, const char *name)
 	return false;
 }
 
-/* x86-64 ELF ABI relocation types */
 static bool stores_impl(const struct slots_ctx *c, const struct sym_reloc *r)
 {
-	switch (r->type) {
-	case R_X86_64_IRELATIVE:
+	switch (arch_reloc_kind(r->type)) {
+	case ARCH_RELOC_IRELATIVE:
 		return c->resolver && r->addend == c->resolver;
-	case R_X86_64_GLOB_DAT:
-	case R_X86_64_JUMP_SLOT:
-	case R_X86_64_64:
+	case ARCH_RELOC_SLOT:
+	case ARCH_RELOC_ABS:
 		return r->addend == 0 && named(c, r->sym);
 	default:
 		return false;
@@ -63,7 +62,7 @@ size_t sym_image_ifunc_slots(struct sym_image *img, uint64_t resolver, const cha
 {
 	struct slots_ctx c = { img, resolver, names, n_names, 0, max, out };
 
-	if (!sym_image_is_x86_64(img))
+	if (!sym_image_is_native(img))
 		return 0;
 	sym_for_each_reloc(img, slot_reloc, &c);
 	return c.n;

@@ -173,12 +173,13 @@ void sym_for_each_reloc(struct sym_image *img, void (*fn)(const struct sym_reloc
                         void *arg);
 
 /**
- * sym_image_is_x86_64 - is the image x86-64 code (the relocation types this module knows)
+ * sym_image_is_native - is the image code of the ISA nosco is built for
+ * (whose relocation types and code patterns arch/arch.h knows)
  * @img: the image
  *
- * Return: true for a 64-bit x86-64 image.
+ * Return: true for an image of ARCH_ELF_MACHINE and ARCH_ELF_CLASS.
  */
-bool sym_image_is_x86_64(const struct sym_image *img);
+bool sym_image_is_native(const struct sym_image *img);
 
 /* fde.c (documented there) */
 int sym_fde_range(Elf *elf, uint64_t addr, uint64_t *start, uint64_t *end);
@@ -187,19 +188,20 @@ int sym_fde_range(Elf *elf, uint64_t addr, uint64_t *start, uint64_t *end);
 struct sym_unwinder;
 
 /**
- * sym_unwinder_fp_only - follow only the rbp chain, never CFI
+ * sym_unwinder_fp_only - follow only the frame-pointer chain, never CFI
  * @uw: the unwinder
- * @on: true for rbp chain only
+ * @on: true for the frame-pointer chain only
  *
- * For tests of our fallback (libdwfl's x86-64 backend follows rbp itself
- * where CFI is missing, which hides ours) and for comparing costs.
+ * For tests of our fallback (libdwfl's x86-64 backend follows the frame
+ * pointer itself where CFI is missing, which hides ours) and for
+ * comparing costs.
  */
 void sym_unwinder_fp_only(struct sym_unwinder *uw, bool on);
 
 /* synth.c */
 
 /**
- * sym_synth_plt - add "name@plt" symbols for the PLT stubs (x86-64 only)
+ * sym_synth_plt - add "name@plt" symbols for the PLT stubs (native images only)
  * @img: the image, its tables loaded and indexed
  */
 void sym_synth_plt(struct sym_image *img);

@@ -1,13 +1,13 @@
 /*
  * Synthetic symbols: PLT stub names ("puts@plt") and, for stripped
  * executables, "main" and "_start" found by decoding the entry code. The
- * instruction patterns are in arch/x86_64/elfcode.c; this file maps what
- * they find to names through the relocations.
+ * instruction patterns are the ISA's (arch_plt_scan(), arch_start_scan());
+ * this file maps what they find to names through the relocations.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86_64/elfcode.h"
+#include "arch/arch.h"
 #include "sym/internal.h"
 #include "util/hashmap.h"
 #include "util/xalloc.h"
@@ -58,16 +58,15 @@ void sym_for_each_reloc(struct sym_image *img, void (*fn)(const struct sym_reloc
 	}
 }
 
-/* The name a GOT-slot relocation gives its slot (x86-64 ELF ABI types). */
-static const char *x86_64_slot_name(struct sym_image *img, const struct sym_reloc *r)
+/* The name a GOT-slot relocation gives its slot. */
+static const char *slot_name(struct sym_image *img, const struct sym_reloc *r)
 {
 	struct sym_info si;
 
-	switch (r->type) {
-	case R_X86_64_JUMP_SLOT:
-	case R_X86_64_GLOB_DAT:
+	switch (arch_reloc_kind(r->type)) {
+	case ARCH_RELOC_SLOT:
 		return r->sym && *r->sym ? r->sym : NULL;
-	case R_X86_64_IRELATIVE:
+	case ARCH_RELOC_IRELATIVE:
 		/* static binaries: the addend is the IFUNC resolver, named like the function */
 		if (sym_image_by_addr(img, r->addend, &si, NULL) == 1 && si.offset == 0)
 			return si.raw;
@@ -87,7 +86,7 @@ struct plt_ctx {
 static void plt_reloc(const struct sym_reloc *r, void *arg)
 {
 	struct plt_ctx *c = arg;
-	const char *name = x86_64_slot_name(c->img, r);
+	const char *name = slot_name(c->img, r);
 
 	if (r->in_rela_plt)
 		vec_push(&c->plt_slots, r->offset);
@@ -95,7 +94,7 @@ static void plt_reloc(const struct sym_reloc *r, void *arg)
 		hashmap_put(&c->slots, r->offset, (void *)name);
 }
 
-static void plt_stub(const struct x86_64_plt_stub *stub, void *arg)
+static void plt_stub(const struct arch_plt_stub *stub, void *arg)
 {
 	struct plt_ctx *c = arg;
 	const char *name = stub->slot ? hashmap_get(&c->slots, stub->slot) : NULL;
@@ -122,9 +121,10 @@ static bool is_plt_section(const char *name)
 	                !strcmp(name, ".plt.got") || !strcmp(name, ".iplt"));
 }
 
-bool sym_image_is_x86_64(const struct sym_image *img)
+bool sym_image_is_native(const struct sym_image *img)
 {
-	return img->ehdr.e_machine == EM_X86_64 && img->ehdr.e_ident[EI_CLASS] == ELFCLASS64;
+	return img->ehdr.e_machine == ARCH_ELF_MACHINE &&
+	       img->ehdr.e_ident[EI_CLASS] == ARCH_ELF_CLASS;
 }
 
 void sym_synth_plt(struct sym_image *img)
@@ -134,7 +134,7 @@ void sym_synth_plt(struct sym_image *img)
 	GElf_Shdr sh;
 	size_t shstrndx;
 
-	if (!sym_image_is_x86_64(img) || elf_getshdrstrndx(img->main.elf, &shstrndx) < 0)
+	if (!sym_image_is_native(img) || elf_getshdrstrndx(img->main.elf, &shstrndx) < 0)
 		return;
 	hashmap_init(&c.slots);
 	sym_for_each_reloc(img, plt_reloc, &c);
@@ -149,7 +149,7 @@ void sym_synth_plt(struct sym_image *img)
 		if (!data || !data->d_buf)
 			continue;
 		c.sec_end = sh.sh_addr + sh.sh_size;
-		x86_64_plt_scan(data->d_buf, data->d_size, sh.sh_addr, plt_stub, &c);
+		arch_plt_scan(data->d_buf, data->d_size, sh.sh_addr, plt_stub, &c);
 	}
 	hashmap_fini(&c.slots);
 	vec_free(&c.plt_slots);
@@ -169,10 +169,10 @@ static void slot_reloc(const struct sym_reloc *r, void *arg)
 
 	if (r->offset != q->slot)
 		return;
-	if (r->type == R_X86_64_RELATIVE)
+	if (arch_reloc_kind(r->type) == ARCH_RELOC_RELATIVE)
 		q->relative = r->addend;
 	else if (!q->name)
-		q->name = x86_64_slot_name(q->img, r);
+		q->name = slot_name(q->img, r);
 }
 
 static struct slot_query query_slot(struct sym_image *img, uint64_t slot)
@@ -207,7 +207,7 @@ static bool in_exec_segment(const struct sym_image *img, uint64_t addr)
 }
 
 /* The call must reach __libc_start_main when anything names its target. */
-static bool calls_libc_start_main(struct sym_image *img, const struct x86_64_start_call *call)
+static bool calls_libc_start_main(struct sym_image *img, const struct arch_start_call *call)
 {
 	struct sym_info si;
 	const char *name = NULL;
@@ -252,18 +252,18 @@ static bool starts_symbol(struct sym_image *img, uint64_t addr)
 void sym_synth_entry(struct sym_image *img)
 {
 	uint64_t entry = img->ehdr.e_entry, main_addr;
-	struct x86_64_start_call call;
+	struct arch_start_call call;
 	const uint8_t *code;
 	size_t avail;
 	bool found;
 
-	if (!entry || !sym_image_is_x86_64(img))
+	if (!entry || !sym_image_is_native(img))
 		return;
 	code = sym_image_bytes(img, entry, &avail);
 	if (!code)
 		return;
-	found = x86_64_start_scan(code, avail < ENTRY_CODE_LEN ? avail : ENTRY_CODE_LEN, entry,
-	                          &call) == 0;
+	found = arch_start_scan(code, avail < ENTRY_CODE_LEN ? avail : ENTRY_CODE_LEN, entry,
+	                        &call) == 0;
 	/* Programs start at _start; so does the dynamic linker (its soname is ld-*). */
 	if ((found || img->ehdr.e_type == ET_EXEC || img->interp ||
 	     (img->soname && !strncmp(img->soname, "ld-", 3))) &&
@@ -271,7 +271,7 @@ void sym_synth_entry(struct sym_image *img)
 		add_entry_symbol(img, "_start", entry);
 	if (!found || sym_image_has_name(img, "main"))
 		return;
-	main_addr = call.rdi_kind == X86_64_RDI_LOAD ? load_pointer(img, call.rdi) : call.rdi;
+	main_addr = call.main_kind == ARCH_MAIN_LOAD ? load_pointer(img, call.main) : call.main;
 	if (in_exec_segment(img, main_addr) && calls_libc_start_main(img, &call))
 		add_entry_symbol(img, "main", main_addr);
 }

@@ -1,23 +1,25 @@
 /*
  * Stack unwinding with libdwfl's frame API, fed from caller-supplied
- * registers and memory, with an rbp-chain fallback. See unwind.h.
+ * registers and memory, with a frame-pointer-chain fallback. See unwind.h.
  *
  * libdwfl walks CFI. Where a frame has none, elfutils' x86-64 backend
- * (0.188 here) follows rbp itself without checking the result: every frame
- * it returns goes through our checks in uw_frame() (the stack must grow,
- * the return address must be in a module). When libdwfl still cannot
- * unwind a frame it returns an error; we then take one checked
- * frame-pointer step (fp_step) from the last frame we trusted and restart
- * libdwfl from the registers that step recovered (rip, rsp, rbp), so later
- * frames get CFI again. So the rbp chain is followed with or without the
- * backend's help, and never trusted blindly.
+ * (0.188 here) follows the frame pointer itself without checking the
+ * result: every frame it returns goes through our checks in uw_frame()
+ * (the stack must grow, the return address must be in a module). When
+ * libdwfl still cannot unwind a frame it returns an error; we then take
+ * one checked frame-pointer step (fp_step) from the last frame we trusted
+ * and restart libdwfl from the registers that step recovered (pc, stack
+ * and frame pointers), so later frames get CFI again. So the frame-pointer
+ * chain is followed with or without the backend's help, and never trusted
+ * blindly. The frame layout and the DWARF register numbers are the ISA's
+ * (arch/arch.h).
  */
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86_64/dwarf-regs.h"
+#include "arch/arch.h"
 #include "sym/internal.h"
 #include "sym/unwind.h"
 #include "util/xalloc.h"
@@ -27,8 +29,6 @@
 #define UW_LINES        8           /* ... and this many are cached during one backtrace */
 #define UW_MAX_FP_FRAME (64u << 20) /* a frame pointer this far above sp is garbage */
 #define UW_SCAN_WORDS   16          /* how far up the stack scan_step looks */
-
-_Static_assert(SYM_UNWIND_NREGS == X86_64_DWARF_NREGS, "register numbering");
 
 struct uw_module {
 	struct sym_image *img;
@@ -50,11 +50,11 @@ struct uw_req {
 	uint32_t valid; /* bit i: regs[i] is known */
 	uint64_t *out;
 	size_t max, n;
-	/* the last frame accepted: where an rbp-chain step starts */
+	/* the last frame accepted: where a frame-pointer step starts */
 	uint64_t pc, sp, fp;
 	bool has_sp, has_fp;
 	bool initial;            /* the next frame is the first of a libdwfl run: not output */
-	bool stop;               /* a frame failed the checks: do not try the rbp chain */
+	bool stop;               /* a frame failed the checks: do not try the frame-pointer chain */
 	struct sym_mem_log *log; /* NULL, or where every word read goes */
 	struct uw_line lines[UW_LINES];
 	size_t nlines, next_line;
@@ -158,7 +158,7 @@ static int uw_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, D
 	return -1;
 }
 
-/* No separate debug files: .eh_frame is in every x86-64 image. */
+/* No separate debug files: .eh_frame is in every image of the ISAs nosco knows. */
 static int uw_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                              Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                              GElf_Word debuglink_crc, char **debuginfo_file_name)
@@ -228,9 +228,9 @@ static void note_frame(struct uw_req *r, uint64_t pc, Dwfl_Frame *state)
 	Dwarf_Word v;
 
 	r->pc = pc;
-	r->has_sp = dwfl_frame_reg(state, X86_64_DWARF_RSP, &v) == 0;
+	r->has_sp = dwfl_frame_reg(state, ARCH_DWARF_SP, &v) == 0;
 	r->sp = r->has_sp ? v : 0;
-	r->has_fp = dwfl_frame_reg(state, X86_64_DWARF_RBP, &v) == 0;
+	r->has_fp = dwfl_frame_reg(state, ARCH_DWARF_FP, &v) == 0;
 	r->fp = r->has_fp ? v : 0;
 }
 
@@ -262,26 +262,28 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 	return r->n < r->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
-/* One step along the rbp chain from the last trusted frame (x86-64 frame layout). */
+/* One step along the frame-pointer chain from the last trusted frame. */
 static bool fp_step(struct sym_unwinder *uw, struct uw_req *r)
 {
-	uint64_t fp = r->fp, saved_fp, ret;
+	uint64_t fp = r->fp, saved_fp, ret, ret_at, caller_sp;
 
-	if (!r->has_fp || !r->has_sp || (fp & 7) || fp < r->sp || fp - r->sp > UW_MAX_FP_FRAME)
+	if (!r->has_fp || !r->has_sp || (fp % ARCH_PTR_SIZE) || fp < r->sp ||
+	    fp - r->sp > UW_MAX_FP_FRAME)
 		return false;
-	if (!read_word(uw, fp, &saved_fp) || !read_word(uw, fp + 8, &ret))
+	arch_fp_frame(fp, &ret_at, &caller_sp);
+	if (!read_word(uw, fp, &saved_fp) || !read_word(uw, ret_at, &ret))
 		return false;
 	if (!ret || !in_module(uw, ret - 1))
 		return false;
 	r->out[r->n++] = ret;
 	uw->stats.fp_frames++;
 	memset(r->regs, 0, sizeof(r->regs));
-	r->regs[X86_64_DWARF_RIP] = ret;
-	r->regs[X86_64_DWARF_RSP] = fp + 16;
-	r->regs[X86_64_DWARF_RBP] = saved_fp;
-	r->valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP | 1u << X86_64_DWARF_RBP;
+	r->regs[ARCH_DWARF_PC] = ret;
+	r->regs[ARCH_DWARF_SP] = caller_sp;
+	r->regs[ARCH_DWARF_FP] = saved_fp;
+	r->valid = 1u << ARCH_DWARF_PC | 1u << ARCH_DWARF_SP | 1u << ARCH_DWARF_FP;
 	r->pc = ret;
-	r->sp = fp + 16;
+	r->sp = caller_sp;
 	r->fp = saved_fp;
 	return true;
 }
@@ -289,17 +291,13 @@ static bool fp_step(struct sym_unwinder *uw, struct uw_req *r)
 /* follows_call - do the bytes before ret look like the end of a call instruction? */
 static bool follows_call(struct sym_unwinder *uw, uint64_t ret)
 {
-	uint8_t b[7];
+	uint8_t b[ARCH_CALL_LOOKBACK];
 
 	if (uw->req->log)
 		uw->req->log->inexact = true; /* code bytes: not words of the stack */
 	if (ret < sizeof(b) || mem_read(uw, ret - sizeof(b), b, sizeof(b)) != (long)sizeof(b))
 		return false;
-	return b[2] == 0xe8 ||                            /* call rel32 */
-	       (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) || /* call reg */
-	       (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||
-	       (b[1] == 0xff && b[2] == 0x15) ||        /* call [rip + disp32] */
-	       (b[4] == 0xff && (b[5] & 0xf8) == 0x50); /* call [reg + disp8] */
+	return arch_follows_call(b);
 }
 
 /*
@@ -318,26 +316,27 @@ static bool scan_step(struct sym_unwinder *uw, struct uw_req *r)
 	if (!r->has_sp)
 		return false;
 	for (i = 0; i < UW_SCAN_WORDS && !at; i++) {
-		if (read_word(uw, r->sp + 8 * (uint64_t)i, &w) && w && in_module(uw, w - 1) &&
-		    follows_call(uw, w)) {
+		if (read_word(uw, r->sp + ARCH_PTR_SIZE * (uint64_t)i, &w) && w &&
+		    in_module(uw, w - 1) && follows_call(uw, w)) {
 			ret = w;
-			at = r->sp + 8 * (uint64_t)i;
+			at = r->sp + ARCH_PTR_SIZE * (uint64_t)i;
 		}
 	}
 	if (!at)
 		return false;
 	r->out[r->n++] = ret;
-	r->regs[X86_64_DWARF_RIP] = ret;
-	r->regs[X86_64_DWARF_RSP] = at + 8;
-	r->valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP |
-	           (r->has_fp ? 1u << X86_64_DWARF_RBP : 0);
-	r->regs[X86_64_DWARF_RBP] = r->fp;
+	r->regs[ARCH_DWARF_PC] = ret;
+	r->regs[ARCH_DWARF_SP] = arch_caller_sp(at);
+	r->valid =
+	        1u << ARCH_DWARF_PC | 1u << ARCH_DWARF_SP | (r->has_fp ? 1u << ARCH_DWARF_FP : 0);
+	r->regs[ARCH_DWARF_FP] = r->fp;
 	r->pc = ret;
-	r->sp = at + 8;
+	r->sp = arch_caller_sp(at);
 	return true;
 }
 
-/* unwind - run the request: CFI where there is some, else the rbp chain or a stack scan */
+/* unwind - run the request: CFI where there is some, else the frame-pointer chain or a stack scan
+ */
 static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 {
 	uw->req = r;
@@ -349,13 +348,14 @@ static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
-		/* 0: the outermost frame (CFI says rip is undefined); 1: we stopped */
+		/* 0: the outermost frame (CFI says the pc is undefined); 1: we stopped */
 		if (rc == 0 && r->log)
 			r->log->outermost = true;
 		if (rc != -1 || r->n >= r->max || !(fp_step(uw, r) || scan_step(uw, r)))
 			break;
 		if (r->log)
-			r->log->inexact = true; /* a frame of the rbp chain or of a stack scan */
+			r->log->inexact =
+			        true; /* a frame of the frame-pointer chain or of a stack scan */
 		r->stop = false;
 	}
 	uw->req = NULL;
@@ -370,9 +370,9 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
 
 	memcpy(req.regs, regs, sizeof(req.regs));
 	req.valid = (1u << SYM_UNWIND_NREGS) - 1;
-	req.pc = regs[X86_64_DWARF_RIP];
-	req.sp = regs[X86_64_DWARF_RSP];
-	req.fp = regs[X86_64_DWARF_RBP];
+	req.pc = regs[ARCH_DWARF_PC];
+	req.sp = regs[ARCH_DWARF_SP];
+	req.fp = regs[ARCH_DWARF_FP];
 	req.has_sp = req.has_fp = true;
 	return unwind(uw, &req);
 }
@@ -384,9 +384,9 @@ ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t
 	struct uw_req req = { .mem = mem, .out = out, .max = max, .log = log };
 	size_t n;
 
-	req.regs[X86_64_DWARF_RIP] = req.pc = pc;
-	req.regs[X86_64_DWARF_RSP] = req.sp = sp;
-	req.valid = 1u << X86_64_DWARF_RIP | 1u << X86_64_DWARF_RSP;
+	req.regs[ARCH_DWARF_PC] = req.pc = pc;
+	req.regs[ARCH_DWARF_SP] = req.sp = sp;
+	req.valid = 1u << ARCH_DWARF_PC | 1u << ARCH_DWARF_SP;
 	req.has_sp = true;
 	log->n = 0;
 	log->inexact = log->outermost = false;
@@ -402,7 +402,7 @@ static Elf *arch_elf(Elf64_Ehdr *h)
 	h->e_ident[EI_DATA] = ELFDATA2LSB;
 	h->e_ident[EI_VERSION] = EV_CURRENT;
 	h->e_type = ET_EXEC;
-	h->e_machine = X86_64_ELF_MACHINE;
+	h->e_machine = ARCH_ELF_MACHINE;
 	h->e_version = EV_CURRENT;
 	h->e_ehsize = sizeof(*h);
 	return elf_memory((char *)h, sizeof(*h));

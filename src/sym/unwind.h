@@ -3,8 +3,8 @@
  *
  * CFI (.eh_frame, through libdwfl) is used where the code has it. Where a
  * frame has none (hand-written assembly, JIT-free code built without
- * unwind tables), the rbp chain is followed instead, with checks that keep
- * a garbage rbp from producing frames: the stack pointer must strictly
+ * unwind tables), the frame-pointer chain is followed instead, with checks that keep
+ * a garbage frame pointer from producing frames: the stack pointer must strictly
  * grow from frame to frame, every word read must be readable, and every
  * return address must lie in a module the caller reported. So unwinding
  * never loops and stops at the first frame it cannot trust.
@@ -48,7 +48,7 @@ struct sym_mem {
  * struct sym_unwind_stats - counters since the unwinder was created
  * @backtraces: calls to sym_unwinder_backtrace()
  * @frames: return addresses produced
- * @fp_frames: of those, found by following the rbp chain
+ * @fp_frames: of those, found by following the frame-pointer chain
  * @mem_reads: calls made to the memory read function
  */
 struct sym_unwind_stats {
@@ -151,7 +151,7 @@ struct sym_mem_log {
  * reported: the same words at the same addresses give the same backtrace
  * for as long as the modules do not change (which of the words matter,
  * and how far apart the frames are, a caller can so find out). Frames of
- * the rbp chain or of a stack scan make the log inexact.
+ * the frame-pointer chain or of a stack scan make the log inexact.
  *
  * Return: the number of addresses stored, or -1 when @log is inexact.
  */

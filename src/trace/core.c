@@ -366,7 +366,7 @@ static bool holds(const uint64_t *a, size_t n, uint64_t v)
  * return addresses were read from? They do not when the unwinding reads
  * the same addresses for the same result with every other word changed
  * (libdwfl also reads every saved register, whose values differ from call
- * to call; a frame found from a saved rbp would move).
+ * to call; a frame found from a saved frame pointer would move).
  */
 static bool only_return_addresses(struct core *c, uint64_t sp, const struct core_entry_frames *f,
                                   const struct sym_mem_log *log)

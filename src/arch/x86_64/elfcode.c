@@ -1,5 +1,6 @@
-/* x86-64 PLT stubs and _start decoding: see elfcode.h. */
-#include "arch/x86_64/elfcode.h"
+/* x86-64 PLT stubs and _start decoding: see arch_plt_scan() and arch_start_scan() in arch/arch.h.
+ */
+#include "arch/arch.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -60,10 +61,10 @@ static bool is_push_imm(const struct insn *in)
 	       in->ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE;
 }
 
-size_t x86_64_plt_scan(const uint8_t *code, size_t len, uint64_t addr,
-                       void (*fn)(const struct x86_64_plt_stub *stub, void *arg), void *arg)
+size_t arch_plt_scan(const uint8_t *code, size_t len, uint64_t addr,
+                     void (*fn)(const struct arch_plt_stub *stub, void *arg), void *arg)
 {
-	struct x86_64_plt_stub stub = { 0, 0, 0, -1 };
+	struct arch_plt_stub stub = { 0, 0, 0, -1 };
 	ZydisDecoder dec;
 	struct insn in, next;
 	bool open = false;
@@ -75,7 +76,7 @@ size_t x86_64_plt_scan(const uint8_t *code, size_t len, uint64_t addr,
 		if (!open) {
 			if (is_padding(&in))
 				continue;
-			stub = (struct x86_64_plt_stub){ in.addr, 0, 0, -1 };
+			stub = (struct arch_plt_stub){ in.addr, 0, 0, -1 };
 			open = true;
 		}
 		if (is_push_imm(&in) && stub.push_index < 0)
@@ -114,7 +115,7 @@ static bool writes_rdi(const struct insn *in)
 }
 
 /* Track rdi through one instruction; returns false when it became unknown. */
-static bool track_rdi(const struct insn *in, struct x86_64_start_call *out)
+static bool track_rdi(const struct insn *in, struct arch_start_call *out)
 {
 	const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
 	uint64_t v;
@@ -127,27 +128,27 @@ static bool track_rdi(const struct insn *in, struct x86_64_start_call *out)
 		v = src->imm.value.u;
 		if (dst->size == 32)
 			v &= 0xffffffffu; /* writing edi zero-extends */
-		out->rdi_kind = X86_64_RDI_VALUE;
-		out->rdi = v;
+		out->main_kind = ARCH_MAIN_VALUE;
+		out->main = v;
 		return true;
 	}
 	if (dst->size != 64)
 		return false;
 	if (in->d.mnemonic == ZYDIS_MNEMONIC_LEA && (v = rip_target(in, src))) {
-		out->rdi_kind = X86_64_RDI_VALUE;
-		out->rdi = v;
+		out->main_kind = ARCH_MAIN_VALUE;
+		out->main = v;
 		return true;
 	}
 	if (in->d.mnemonic == ZYDIS_MNEMONIC_MOV && (v = rip_target(in, src))) {
-		out->rdi_kind = X86_64_RDI_LOAD;
-		out->rdi = v;
+		out->main_kind = ARCH_MAIN_LOAD;
+		out->main = v;
 		return true;
 	}
 	return false;
 }
 
 static int finish_call(const ZydisDecoder *dec, const uint8_t *code, size_t len, size_t off,
-                       uint64_t addr, const struct insn *call, struct x86_64_start_call *out)
+                       uint64_t addr, const struct insn *call, struct arch_start_call *out)
 {
 	const ZydisDecodedOperand *op = &call->ops[0];
 	struct insn next;
@@ -164,7 +165,7 @@ static int finish_call(const ZydisDecoder *dec, const uint8_t *code, size_t len,
 	return 0;
 }
 
-int x86_64_start_scan(const uint8_t *code, size_t len, uint64_t addr, struct x86_64_start_call *out)
+int arch_start_scan(const uint8_t *code, size_t len, uint64_t addr, struct arch_start_call *out)
 {
 	ZydisDecoder dec;
 	struct insn in;
@@ -190,4 +191,21 @@ int x86_64_start_scan(const uint8_t *code, size_t len, uint64_t addr, struct x86
 		}
 	}
 	return -1;
+}
+
+enum arch_reloc_kind arch_reloc_kind(unsigned type)
+{
+	switch (type) {
+	case R_X86_64_JUMP_SLOT:
+	case R_X86_64_GLOB_DAT:
+		return ARCH_RELOC_SLOT;
+	case R_X86_64_64:
+		return ARCH_RELOC_ABS;
+	case R_X86_64_RELATIVE:
+		return ARCH_RELOC_RELATIVE;
+	case R_X86_64_IRELATIVE:
+		return ARCH_RELOC_IRELATIVE;
+	default:
+		return ARCH_RELOC_OTHER;
+	}
 }

@@ -1,5 +1,6 @@
 /* x86-64 registers of a stopped thread (struct user_regs_struct layout). */
 #include <stddef.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 
@@ -70,6 +71,44 @@ uint64_t arch_regs_tls_base(const struct arch_regs *r)
 	return REG(r, fs_base);
 }
 
+uint64_t arch_regs_engine_base(const struct arch_regs *r)
+{
+	return REG(r, gs_base);
+}
+
+void arch_regs_set_engine_base(struct arch_regs *r, uint64_t base)
+{
+	REG(r, gs_base) = base;
+}
+
+uint64_t arch_regs_syscall_arg(const struct arch_regs *r, int n)
+{
+	/* The function ABI's, but for the fourth: rcx is clobbered by syscall. */
+	return n == 3 ? REG(r, r10) : arch_regs_arg(r, n);
+}
+
+uint64_t arch_regs_syscall_ret(const struct arch_regs *r)
+{
+	return REG(r, rax);
+}
+
+void arch_regs_set_syscall(struct arch_regs *r, long nr, const uint64_t args[6])
+{
+	REG(r, rax) = (uint64_t)nr;
+	REG(r, orig_rax) = (uint64_t)-1; /* no syscall restart on the way out */
+	REG(r, rdi) = args[0];
+	REG(r, rsi) = args[1];
+	REG(r, rdx) = args[2];
+	REG(r, r10) = args[3];
+	REG(r, r8) = args[4];
+	REG(r, r9) = args[5];
+}
+
+void arch_regs_before_syscall(struct arch_regs *r)
+{
+	REG(r, rax) = REG(r, orig_rax);
+}
+
 void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS])
 {
 	out[0] = REG(r, rax);
@@ -96,7 +135,6 @@ void arch_regs_to_dwarf(const struct arch_regs *r, uint64_t out[ARCH_DWARF_NREGS
 #define ERESTARTNOINTR        513
 #define ERESTARTNOHAND        514
 #define ERESTART_RESTARTBLOCK 516
-#define SYSCALL_INSN_LEN      2
 
 bool arch_regs_syscall_restarts(const struct arch_regs *r)
 {
@@ -116,13 +154,16 @@ bool arch_regs_restart_syscall(struct arch_regs *r)
 		REG(r, rax) = SYS_restart_syscall;
 	else
 		REG(r, rax) = REG(r, orig_rax);
-	REG(r, rip) -= SYSCALL_INSN_LEN;
+	REG(r, rip) -= ARCH_SYSCALL_LEN;
 	REG(r, orig_rax) = (uint64_t)-1;
 	return true;
 }
 
+const uint8_t arch_syscall_insn[ARCH_SYSCALL_LEN] = { 0x0f, 0x05 };
+
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r)
 {
-	return insn->cls == ARCH_INSN_SYSCALL && insn->len == 2 && insn->bytes[0] == 0x0f &&
-	       insn->bytes[1] == 0x05 && REG(r, rax) == SYS_rt_sigreturn;
+	return insn->cls == ARCH_INSN_SYSCALL && insn->len == ARCH_SYSCALL_LEN &&
+	       !memcmp(insn->bytes, arch_syscall_insn, ARCH_SYSCALL_LEN) &&
+	       REG(r, rax) == SYS_rt_sigreturn;
 }

@@ -164,7 +164,7 @@ static int step_once(pid_t tid, int *other_sig, struct err *err)
  * run_gadget - step the thread over the syscall at gadget with registers r
  * (r receives the registers after). A thread fresh from exec or clone
  * first reports its own syscall's return without executing anything, and
- * execve then writes its result over rax: the step is made again with r.
+ * execve then writes its result over the result register: the step is made again with r.
  */
 static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, int *other,
                       struct err *err)
@@ -179,7 +179,7 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 			return -1;
 		if (get_regs(th->tid, r))
 			return err_sys(err, ERR_TRACE, "cannot read registers");
-		if (r->u.rip != gadget)
+		if (arch_regs_pc(r) != gadget)
 			break;
 		th->fresh = false;
 	}
@@ -216,6 +216,17 @@ static void read_maps(struct dbt *d)
 	fclose(f);
 }
 
+/* is_syscall_at - do the bytes read at addr hold a syscall instruction, breakpoints aside? */
+static bool is_syscall_at(struct dbt *d, const uint8_t *bytes, uint64_t addr)
+{
+	if (memcmp(bytes, arch_syscall_insn, ARCH_SYSCALL_LEN))
+		return false;
+	for (size_t i = 0; i < ARCH_SYSCALL_LEN; i++)
+		if (tracee_bp_at(d->t, addr + i))
+			return false;
+	return true;
+}
+
 /*
  * program_syscall - the address of the bytes of a syscall instruction in
  * the program's own code (an instruction's or only inside one: jumping
@@ -228,7 +239,7 @@ static void read_maps(struct dbt *d)
  */
 static uint64_t program_syscall(struct dbt *d)
 {
-	uint8_t buf[DBT_PAGE + 1];
+	uint8_t buf[DBT_PAGE + ARCH_SYSCALL_LEN - 1];
 	uint64_t at;
 	size_t i, n;
 
@@ -239,12 +250,11 @@ static uint64_t program_syscall(struct dbt *d)
 		const struct dbt_map *m = &d->maps.data[i];
 
 		for (at = m->lo; m->r && m->x && at < m->hi; at += DBT_PAGE) {
-			/* One byte of the next page too: the two bytes may straddle pages. */
+			/* A few bytes of the next page too: the instruction may straddle pages. */
 			n = tracee_read_partial(d->t, at, buf,
 			                        at + DBT_PAGE < m->hi ? sizeof(buf) : DBT_PAGE);
-			for (size_t k = 0; k + 1 < n && k < DBT_PAGE; k++)
-				if (buf[k] == 0x0f && buf[k + 1] == 0x05 &&
-				    !tracee_bp_at(d->t, at + k) && !tracee_bp_at(d->t, at + k + 1))
+			for (size_t k = 0; k + ARCH_SYSCALL_LEN <= n && k < DBT_PAGE; k++)
+				if (is_syscall_at(d, buf + k, at + k))
 					return d->program_syscall = at + k;
 		}
 	}
@@ -264,21 +274,14 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
 		               (int)th->tid);
 	r = saved;
-	r.u.rip = gadget;
-	r.u.rax = (uint64_t)nr;
-	r.u.orig_rax = (uint64_t)-1; /* no syscall restart on the way out */
-	r.u.rdi = args[0];
-	r.u.rsi = args[1];
-	r.u.rdx = args[2];
-	r.u.r10 = args[3];
-	r.u.r8 = args[4];
-	r.u.r9 = args[5];
+	arch_regs_set_pc(&r, gadget);
+	arch_regs_set_syscall(&r, nr, args);
 	rc = run_gadget(th, &r, gadget, &other, err);
-	if (!rc && r.u.rip != gadget + 2)
+	if (!rc && arch_regs_pc(&r) != gadget + ARCH_SYSCALL_LEN)
 		rc = err_set(err, ERR_TRACE, "a remote system call did not run in thread %d",
 		             (int)th->tid);
 	if (!rc)
-		*ret = r.u.rax;
+		*ret = arch_regs_syscall_ret(&r);
 	if (set_regs(th->tid, &saved) && !rc)
 		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
 	if (other)
@@ -314,7 +317,7 @@ static int open_shm(struct dbt *d, struct tthread *th, uint64_t *fd, struct err 
 
 	if (get_regs(th->tid, &r))
 		return err_sys(err, ERR_TRACE, "cannot read registers");
-	at = (r.u.rsp - 1024 - (uint64_t)n - 1) & ~15ull;
+	at = (arch_regs_sp(&r) - 1024 - (uint64_t)n - 1) & ~15ull;
 	if (tracee_write_raw(d->t, at, path, (size_t)n + 1))
 		return err_set(err, ERR_TRACE, "cannot write to the stack of thread %d",
 		               (int)th->tid);

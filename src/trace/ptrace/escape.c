@@ -30,10 +30,6 @@ static const struct {
 	{ "__longjmp_chk", HOOK_LONGJMP },
 };
 
-/* glibc's x86-64 jmp_buf: rbx, rbp, r12-r15, rsp, pc; rbp, rsp and pc are mangled. */
-#define JB_PC             7
-#define POINTER_GUARD_OFF 0x30 /* tcbhead_t.pointer_guard, from the thread pointer */
-
 int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err)
 {
 	size_t i;
@@ -82,24 +78,19 @@ void escape_hooks_forget(struct tracee *t)
 	hashmap_init(&t->hooks);
 }
 
-static uint64_t demangle_ptr(uint64_t v, uint64_t guard)
+static int read_tracee(void *t, uint64_t addr, void *buf, size_t len)
 {
-	v = (v >> 0x11) | (v << (64 - 0x11));
-	return v ^ guard;
+	return tracee_read(t, addr, buf, len);
 }
 
 /* target_of - where the hooked function will make execution continue, 0 if unknown */
 static uint64_t target_of(struct tracee *t, struct tthread *th, const struct hook *h)
 {
-	uint64_t jb_pc, guard;
+	uint64_t target;
 
 	if (h->kind == HOOK_SET_IP)
 		return arch_regs_arg(&th->regs, 1);
-	if (tracee_read(t, arch_regs_arg(&th->regs, 0) + JB_PC * 8, &jb_pc, sizeof(jb_pc)) ||
-	    tracee_read(t, arch_regs_tls_base(&th->regs) + POINTER_GUARD_OFF, &guard,
-	                sizeof(guard)))
-		return 0;
-	return demangle_ptr(jb_pc, guard);
+	return arch_longjmp_target(&th->regs, read_tracee, t, &target) ? 0 : target;
 }
 
 int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err)
