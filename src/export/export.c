@@ -12,22 +12,7 @@
 
 void export_damage(struct export_ctx *x, const struct err *e)
 {
-	if (x->first.kind == ERR_NONE && e->kind != ERR_NONE)
-		x->first = *e;
-}
-
-static int load_threads(struct export_ctx *x, struct err *err)
-{
-	struct reader_cursor *c = reader_threads(x->r, err);
-	struct reader_thread t;
-	int rc;
-
-	if (!c)
-		return -1;
-	while ((rc = reader_thread_next(c, &t, err)) > 0)
-		vec_push(&x->threads, t);
-	reader_cursor_free(c);
-	return rc < 0 ? -1 : 0;
+	err_keep_first(&x->first, e);
 }
 
 int export_tid(const struct export_ctx *x, int64_t thread)
@@ -95,7 +80,10 @@ static int begin(struct export_ctx *x, const struct export_format *f, const stru
 	sb_init(&x->name);
 	x->start_ns = meta_ns(x, "start_ns");
 	x->end_ns = meta_ns(x, "end_ns");
-	return view_syms_init(&x->syms, x->r, &va, err) || load_threads(x, err) ? -1 : 0;
+	return view_syms_init(&x->syms, x->r, &va, err) ||
+	                       reader_load_threads(x->r, &x->threads, err)
+	               ? -1
+	               : 0;
 }
 
 static void end(struct export_ctx *x)

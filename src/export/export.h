@@ -92,10 +92,10 @@ struct export_ctx {
 	const struct export_args *a;
 	struct store_reader *r;
 	struct view_syms syms;
-	VEC(struct reader_thread) threads; /* by id */
-	struct strbuf name;                /* export_name()'s result */
-	uint64_t start_ns, end_ns;         /* meta start_ns and end_ns, 0 when not recorded */
-	struct err first;                  /* the first damage met; the export goes on */
+	reader_thread_vec threads; /* by id */
+	struct strbuf name;        /* export_name()'s result */
+	uint64_t start_ns, end_ns; /* meta start_ns and end_ns, 0 when not recorded */
+	struct err first;          /* the first damage met; the export goes on */
 };
 
 struct export_format {

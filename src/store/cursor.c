@@ -380,6 +380,20 @@ int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struc
 	return 1;
 }
 
+int reader_load_threads(struct store_reader *r, reader_thread_vec *out, struct err *err)
+{
+	struct reader_cursor *c = reader_threads(r, err);
+	struct reader_thread t;
+	int rc;
+
+	if (!c)
+		return -1;
+	while ((rc = reader_thread_next(c, &t, err)) > 0)
+		vec_push(out, t);
+	reader_cursor_free(c);
+	return rc < 0 ? -1 : 0;
+}
+
 int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struct err *err)
 {
 	sqlite3_stmt *st = c->st;

@@ -41,6 +41,7 @@
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 struct store_reader;
 struct reader_cursor;
@@ -251,6 +252,12 @@ uint64_t reader_thread_insn_count(const struct store_reader *r, int64_t thread);
 /* reader_threads - all threads by id */
 struct reader_cursor *reader_threads(struct store_reader *r, struct err *err);
 int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struct err *err);
+
+/* The threads of a trace in memory, indexed by id (a few records: views turn ids into tids). */
+typedef VEC(struct reader_thread) reader_thread_vec;
+
+/* reader_load_threads - append every thread to out, by id; 0, or -1 with err */
+int reader_load_threads(struct store_reader *r, reader_thread_vec *out, struct err *err);
 
 /* reader_binaries - all binaries by id */
 struct reader_cursor *reader_binaries(struct store_reader *r, struct err *err);

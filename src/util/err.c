@@ -74,3 +74,9 @@ void err_clear(struct err *e)
 	e->kind = ERR_NONE;
 	e->msg[0] = '\0';
 }
+
+void err_keep_first(struct err *first, const struct err *e)
+{
+	if (first->kind == ERR_NONE && e->kind != ERR_NONE)
+		*first = *e;
+}

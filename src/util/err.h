@@ -59,4 +59,12 @@ int err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf
  */
 void err_clear(struct err *e);
 
+/**
+ * err_keep_first - remember e in first unless first already holds an error
+ *
+ * For work that goes on after an error (a view over a damaged trace) and
+ * reports the first one at the end.
+ */
+void err_keep_first(struct err *first, const struct err *e);
+
 #endif

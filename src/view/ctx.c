@@ -12,22 +12,7 @@
 
 void view_damage(struct view_ctx *v, const struct err *e)
 {
-	if (v->first.kind == ERR_NONE && e->kind != ERR_NONE)
-		v->first = *e;
-}
-
-static int load_threads(struct view_ctx *v, struct err *err)
-{
-	struct reader_cursor *c = reader_threads(v->r, err);
-	struct reader_thread t;
-	int rc;
-
-	if (!c)
-		return -1;
-	while ((rc = reader_thread_next(c, &t, err)) > 0)
-		vec_push(&v->threads, t);
-	reader_cursor_free(c);
-	return rc < 0 ? -1 : 0;
+	err_keep_first(&v->first, e);
 }
 
 int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
@@ -43,7 +28,7 @@ int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct vi
 		return 1;
 	}
 	kdl_emitter_init(&v->em, a->out);
-	if (view_syms_init(&v->syms, v->r, a, err) || load_threads(v, err)) {
+	if (view_syms_init(&v->syms, v->r, a, err) || reader_load_threads(v->r, &v->threads, err)) {
 		view_syms_fini(&v->syms);
 		vec_free(&v->threads);
 		return -1;

@@ -215,13 +215,6 @@ static void put_call(FILE *out, const struct reader_call *c)
 	fputc('\n', out);
 }
 
-/* Keep the first error; later sections still print what they can. */
-static void keep_first(struct err *first, const struct err *e)
-{
-	if (first->kind == ERR_NONE)
-		*first = *e;
-}
-
 static void dump_records(const struct view_args *a, int which, struct err *first)
 {
 	struct store_reader *r = a->reader;
@@ -240,7 +233,7 @@ static void dump_records(const struct view_args *a, int which, struct err *first
 	    : which == 2 ? reader_events(r, &e)
 	                 : reader_calls(r, &e);
 	if (!c) {
-		keep_first(first, &e);
+		err_keep_first(first, &e);
 		return;
 	}
 	while (!ferror(a->out)) {
@@ -256,7 +249,7 @@ static void dump_records(const struct view_args *a, int which, struct err *first
 			break;
 	}
 	if (rc < 0)
-		keep_first(first, &e);
+		err_keep_first(first, &e);
 	reader_cursor_free(c);
 }
 
@@ -277,7 +270,7 @@ static void dump_thread_insns(const struct view_args *a, int64_t thread, struct 
 		fputc('\n', a->out);
 	}
 	if (rc < 0)
-		keep_first(first, &e);
+		err_keep_first(first, &e);
 	reader_insns_free(it);
 }
 
@@ -289,7 +282,7 @@ static void dump_insns(const struct view_args *a, struct err *first)
 	int rc;
 
 	if (!c) {
-		keep_first(first, &e);
+		err_keep_first(first, &e);
 		return;
 	}
 	while ((rc = reader_thread_next(c, &t, &e)) > 0) {
@@ -297,10 +290,10 @@ static void dump_insns(const struct view_args *a, struct err *first)
 
 		dump_thread_insns(a, t.id, &te);
 		if (te.kind != ERR_NONE)
-			keep_first(first, &te);
+			err_keep_first(first, &te);
 	}
 	if (rc < 0)
-		keep_first(first, &e);
+		err_keep_first(first, &e);
 	reader_cursor_free(c);
 }
 

@@ -104,9 +104,9 @@ struct view_ctx {
 	struct view_opts o;
 	struct view_syms syms;
 	struct kdl_emitter em;
-	VEC(struct reader_thread) threads; /* by id */
-	struct strbuf sb;                  /* scratch for names */
-	struct err first;                  /* the first damage met; output goes on */
+	reader_thread_vec threads; /* by id */
+	struct strbuf sb;          /* scratch for names */
+	struct err first;          /* the first damage met; output goes on */
 };
 
 /* view_stopped - the output cannot be written (a reader such as head went away): stop */

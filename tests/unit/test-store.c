@@ -285,6 +285,22 @@ static void check_calls(struct store_reader *r)
 	free(fr);
 }
 
+/* check_loaded_threads - reader_load_threads() appends every thread, by id */
+static void check_loaded_threads(struct store_reader *r)
+{
+	reader_thread_vec v = { 0 };
+	struct err err;
+
+	vec_push(&v, (struct reader_thread){ .tid = -1 }); /* appended to, not replaced */
+	assert_int_equal(reader_load_threads(r, &v, &err), 0);
+	assert_int_equal(v.len, 3);
+	assert_int_equal(v.data[1].id, 0);
+	assert_int_equal(v.data[1].tid, 4242);
+	assert_int_equal(v.data[2].id, 1);
+	assert_true(v.data[2].signaled && v.data[2].code == 9);
+	vec_free(&v);
+}
+
 static void check_records(struct store_reader *r)
 {
 	struct reader_cursor *cur;
@@ -326,6 +342,7 @@ static void check_records(struct store_reader *r)
 	assert_true(t.signaled && t.code == 9);
 	assert_int_equal(reader_thread_next(cur, &t, &err), 0);
 	reader_cursor_free(cur);
+	check_loaded_threads(r);
 
 	cur = reader_events_of_call(r, 1, &err);
 	assert_int_equal(reader_event_next(cur, &e, &err), 1);
