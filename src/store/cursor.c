@@ -247,7 +247,7 @@ static int check_belongs(struct reader_cursor *c, int64_t thread, int64_t up, st
 	                      queries[c->q].what, nouns[queries[c->q].rec], (long long)c->last);
 }
 
-static int64_t col_id(sqlite3_stmt *st, int col)
+int64_t reader_col_id(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL ? STORE_NONE
 	                                                   : sqlite3_column_int64(st, col);
@@ -368,8 +368,8 @@ int reader_thread_next(struct reader_cursor *c, struct reader_thread *out, struc
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
 	out->tid = sqlite3_column_int(st, 1);
-	out->create_event = col_id(st, 2);
-	out->exit_event = col_id(st, 3);
+	out->create_event = reader_col_id(st, 2);
+	out->exit_event = reader_col_id(st, 3);
 	out->signaled = sqlite3_column_type(st, 5) != SQLITE_NULL;
 	out->exited = out->signaled || sqlite3_column_type(st, 4) != SQLITE_NULL;
 	out->code = sqlite3_column_int(st, out->signaled ? 5 : 4);
@@ -412,8 +412,8 @@ int reader_binary_next(struct reader_cursor *c, struct reader_binary *out, struc
 	out->start = col_u64(st, 5);
 	out->end = col_u64(st, 6);
 	out->image = col_blob(st, 7, &out->image_len);
-	out->load_event = col_id(st, 8);
-	out->unload_event = col_id(st, 9);
+	out->load_event = reader_col_id(st, 8);
+	out->unload_event = reader_col_id(st, 9);
 	if (!ref_ok(out->load_event) || !ref_ok(out->unload_event))
 		return bad_record(c, err, "binary %lld refers to a negative event id",
 		                  (long long)out->id);
@@ -434,12 +434,12 @@ int reader_event_next(struct reader_cursor *c, struct reader_event *out, struct 
 	kind = sqlite3_column_int64(st, 1);
 	out->kind = (enum store_event_kind)(kind & 0xff);
 	out->time_ns = col_u64(st, 2);
-	out->thread = col_id(st, 3);
-	out->call = col_id(st, 4);
+	out->thread = reader_col_id(st, 3);
+	out->call = reader_col_id(st, 4);
 	out->pos = col_u64(st, 5);
 	out->addr = col_u64(st, 6);
 	col_bt(c, 7, &out->bt, &out->bt_len);
-	out->subject = col_id(st, 8);
+	out->subject = reader_col_id(st, 8);
 	out->detail = col_str(st, 9, &len);
 	if (kind < 0 || kind > STORE_EV_ATTACH)
 		return bad_record(c, err,
@@ -581,7 +581,7 @@ int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct er
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(st, 0);
 	out->thread = sqlite3_column_int64(st, 1);
-	out->parent = col_id(st, 2);
+	out->parent = reader_col_id(st, 2);
 	kind = sqlite3_column_int64(st, 3);
 	out->kind = (enum store_call_kind)(kind & 0xff);
 	out->depth = (uint32_t)sqlite3_column_int64(st, 4);

@@ -115,6 +115,9 @@ int reader_sql_error(struct store_reader *r, const char *what, struct err *err);
  */
 int reader_step(struct store_reader *r, sqlite3_stmt *st, const char *what, struct err *err);
 
+/* reader_col_id - an id column of a row, STORE_NONE where it is NULL */
+int64_t reader_col_id(sqlite3_stmt *st, int col);
+
 /* reader_damaged - ERR_INPUT "FILE is damaged: <fmt>" */
 int reader_damaged(struct store_reader *r, struct err *err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

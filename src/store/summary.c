@@ -58,33 +58,44 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 	return 0;
 }
 
-/* stored - the summary of thread_stats; 1, 0 if it has none, -1 with err */
-static int stored(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
-                  struct err *err)
+/*
+ * summary_row - run sql (?1 the thread) into out: the columns of its row
+ * are the calls, the roots, the first and last call (NULL for none) and,
+ * when there is a fifth, the instructions. Return: 1 with a row, 0
+ * without, -1 with err (what names the table in its message).
+ */
+static int summary_row(struct store_reader *r, const char *sql, const char *what, int64_t thread,
+                       struct reader_thread_summary *out, struct err *err)
 {
-	sqlite3_stmt *st = reader_prepare(r,
-	                                  "SELECT calls, roots, first_call, last_call, insns "
-	                                  "FROM thread_stats WHERE thread = ?1",
-	                                  err);
+	sqlite3_stmt *st = reader_prepare(r, sql, err);
 	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, thread);
-	rc = reader_step(r, st, "the thread summaries", err);
+	rc = reader_step(r, st, what, err);
 	if (rc > 0) {
 		out->calls = (uint64_t)sqlite3_column_int64(st, 0);
 		out->roots = (uint64_t)sqlite3_column_int64(st, 1);
-		out->first_call = sqlite3_column_type(st, 2) == SQLITE_NULL
-		                          ? STORE_NONE
-		                          : sqlite3_column_int64(st, 2);
-		out->last_call = sqlite3_column_type(st, 3) == SQLITE_NULL
-		                         ? STORE_NONE
-		                         : sqlite3_column_int64(st, 3);
-		out->insns = (uint64_t)sqlite3_column_int64(st, 4);
-		out->stored = true;
+		out->first_call = reader_col_id(st, 2);
+		out->last_call = reader_col_id(st, 3);
+		if (sqlite3_column_count(st) > 4)
+			out->insns = (uint64_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* stored - the summary of thread_stats; 1, 0 if it has none, -1 with err */
+static int stored(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
+                  struct err *err)
+{
+	int rc = summary_row(r,
+	                     "SELECT calls, roots, first_call, last_call, insns "
+	                     "FROM thread_stats WHERE thread = ?1",
+	                     "the thread summaries", thread, out, err);
+
+	out->stored = rc > 0;
 	if (rc > 0 && (out->calls > (uint64_t)reader_ix_total(r) || out->roots > out->calls ||
 	               out->last_call < out->first_call || out->last_call >= reader_ix_total(r)))
 		return reader_damaged(r, err, "the summary of thread %lld is not that of its calls",
@@ -112,28 +123,16 @@ static int counted(struct store_reader *r, int64_t thread, struct reader_thread_
 	return 0;
 }
 
-/* counted_rows - schema 1: the summary from the calls table */
+/* counted_rows - schema 1: the summary from the calls table (no row: no calls) */
 static int counted_rows(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
                         struct err *err)
 {
-	sqlite3_stmt *st = reader_prepare(r,
-	                                  "SELECT count(*), count(*) - count(parent), min(id), "
-	                                  "max(id) FROM calls WHERE thread = ?1",
-	                                  err);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, thread);
-	rc = reader_step(r, st, "the calls of a thread", err);
-	if (rc > 0 && sqlite3_column_int64(st, 0) > 0) {
-		out->calls = (uint64_t)sqlite3_column_int64(st, 0);
-		out->roots = (uint64_t)sqlite3_column_int64(st, 1);
-		out->first_call = sqlite3_column_int64(st, 2);
-		out->last_call = sqlite3_column_int64(st, 3);
-	}
-	sqlite3_finalize(st);
-	return rc < 0 ? -1 : 0;
+	return summary_row(r,
+	                   "SELECT count(*), count(*) - count(parent), min(id), max(id) "
+	                   "FROM calls WHERE thread = ?1",
+	                   "the calls of a thread", thread, out, err) < 0
+	               ? -1
+	               : 0;
 }
 
 int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
