@@ -65,11 +65,10 @@ int web_api_call(struct web_req *q)
 {
 	struct store_reader *r;
 	int64_t id;
+	const struct web_param ps[] = { WEB_REQUIRED("id", 0, INT64_MAX, &id) };
 	int rc;
 
-	if (web_param_int(q, "id", 0, INT64_MAX, false, 0, &id))
-		return -1;
-	if (!(r = web_take_reader(q)))
+	if (!(r = web_begin(q, WEB_PARAMS(ps))))
 		return -1;
 	rc = call_answer(q, r, id);
 	web_pool_give(&q->w->pool, r);
@@ -100,14 +99,15 @@ int web_api_calls(struct web_req *q)
 {
 	struct store_reader *r;
 	int64_t id, offset, limit, self;
+	const struct web_param ps[] = {
+		WEB_REQUIRED("parent", 0, INT64_MAX, &id),
+		WEB_OPTIONAL("offset", 0, INT64_MAX, 0, &offset),
+		WEB_OPTIONAL("limit", 1, 10000, 500, &limit),
+		WEB_OPTIONAL("self", 0, 1, 0, &self),
+	};
 	int rc;
 
-	if (web_param_int(q, "parent", 0, INT64_MAX, false, 0, &id) ||
-	    web_param_int(q, "offset", 0, INT64_MAX, true, 0, &offset) ||
-	    web_param_int(q, "limit", 1, 10000, true, 500, &limit) ||
-	    web_param_int(q, "self", 0, 1, true, 0, &self))
-		return -1;
-	if (!(r = web_take_reader(q)))
+	if (!(r = web_begin(q, WEB_PARAMS(ps))))
 		return -1;
 	rc = callees_answer(q, r, id, offset, limit, self != 0);
 	web_pool_give(&q->w->pool, r);
@@ -221,14 +221,15 @@ int web_api_insns(struct web_req *q)
 {
 	struct store_reader *r;
 	int64_t id, from, limit, lines;
+	const struct web_param ps[] = {
+		WEB_REQUIRED("call", 0, INT64_MAX, &id),
+		WEB_OPTIONAL("from", 0, INT64_MAX, -1, &from),
+		WEB_OPTIONAL("limit", 1, INSNS_MAX, 200, &limit),
+		WEB_OPTIONAL("lines", 0, 1, 1, &lines),
+	};
 	int rc;
 
-	if (web_param_int(q, "call", 0, INT64_MAX, false, 0, &id) ||
-	    web_param_int(q, "from", 0, INT64_MAX, true, -1, &from) ||
-	    web_param_int(q, "limit", 1, INSNS_MAX, true, 200, &limit) ||
-	    web_param_int(q, "lines", 0, 1, true, 1, &lines))
-		return -1;
-	if (!(r = web_take_reader(q)))
+	if (!(r = web_begin(q, WEB_PARAMS(ps))))
 		return -1;
 	rc = insns_answer(q, r, id, from, limit, lines != 0);
 	web_pool_give(&q->w->pool, r);

@@ -119,14 +119,15 @@ int web_api_flame(struct web_req *q)
 	struct reader_call c;
 	struct fnode *root;
 	int64_t id, levels;
+	const struct web_param ps[] = {
+		WEB_REQUIRED("id", 0, INT64_MAX, &id),
+		WEB_OPTIONAL("depth", 1, FLAME_LEVELS_MAX, 8, &levels),
+	};
 	int rc = -1;
 
-	if (web_param_int(q, "id", 0, INT64_MAX, false, 0, &id) ||
-	    web_param_int(q, "depth", 1, FLAME_LEVELS_MAX, true, 8, &levels))
+	if (!(f.r = web_begin(q, WEB_PARAMS(ps))))
 		return -1;
 	f.levels = (uint32_t)levels;
-	if (!(f.r = web_take_reader(q)))
-		return -1;
 	sb_init(&f.sb);
 	if (!web_get_call(q, f.r, id, &c)) {
 		root = xcalloc(1, sizeof(*root));
@@ -352,13 +353,16 @@ int web_api_timeline(struct web_req *q)
 {
 	struct timeline t = { .q = q };
 	int64_t thread, from, to, px, levels;
+	const struct web_param ps[] = {
+		WEB_REQUIRED("thread", 0, INT64_MAX, &thread),
+		WEB_OPTIONAL("from", 0, INT64_MAX, 0, &from),
+		WEB_REQUIRED("to", 1, INT64_MAX, &to),
+		WEB_OPTIONAL("px", 1, 100000, 1000, &px),
+		WEB_OPTIONAL("depth", 0, FLAME_LEVELS_MAX, 12, &levels),
+	};
 	int rc;
 
-	if (web_param_int(q, "thread", 0, INT64_MAX, false, 0, &thread) ||
-	    web_param_int(q, "from", 0, INT64_MAX, true, 0, &from) ||
-	    web_param_int(q, "to", 1, INT64_MAX, false, 0, &to) ||
-	    web_param_int(q, "px", 1, 100000, true, 1000, &px) ||
-	    web_param_int(q, "depth", 0, FLAME_LEVELS_MAX, true, 12, &levels))
+	if (web_params(q, WEB_PARAMS(ps)))
 		return -1;
 	if (to <= from)
 		return web_fail(q, 400, "parameter 'to' must be above 'from'");

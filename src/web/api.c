@@ -150,8 +150,8 @@ int web_api_overview(struct web_req *q)
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (!(r = web_pool_take(&q->w->pool, &e)))
-		return web_fail_err(q, &e);
+	if (!(r = web_begin(q, NULL, 0)))
+		return -1;
 	json_obj(&q->j);
 	json_kstr(&q->j, "path", reader_path(r));
 	json_kstr(&q->j, "end", end_text(reader_end(r)));
@@ -175,8 +175,8 @@ int web_api_counts(struct web_req *q)
 	struct err e = { 0 };
 	int rc = 0;
 
-	if (!(r = web_pool_take(&q->w->pool, &e)))
-		return web_fail_err(q, &e);
+	if (!(r = web_begin(q, NULL, 0)))
+		return -1;
 	if (reader_counts(r, &n, &e))
 		rc = web_fail_err(q, &e);
 	else
@@ -207,8 +207,8 @@ int web_api_threads(struct web_req *q)
 	struct err e = { 0 };
 	int rc = -1;
 
-	if (!(r = web_pool_take(&q->w->pool, &e)))
-		return web_fail_err(q, &e);
+	if (!(r = web_begin(q, NULL, 0)))
+		return -1;
 	if ((c = reader_threads(r, &e))) {
 		json_obj(&q->j);
 		json_key(&q->j, "threads");
@@ -261,14 +261,15 @@ int web_api_roots(struct web_req *q)
 	struct reader_cursor *c;
 	struct err e = { 0 };
 	int64_t thread, offset, limit;
+	const struct web_param ps[] = {
+		WEB_REQUIRED("thread", 0, INT64_MAX, &thread),
+		WEB_OPTIONAL("offset", 0, INT64_MAX, 0, &offset),
+		WEB_OPTIONAL("limit", 1, 10000, 1000, &limit),
+	};
 	int rc = -1;
 
-	if (web_param_int(q, "thread", 0, INT64_MAX, false, 0, &thread) ||
-	    web_param_int(q, "offset", 0, INT64_MAX, true, 0, &offset) ||
-	    web_param_int(q, "limit", 1, 10000, true, 1000, &limit))
+	if (!(r = web_begin(q, WEB_PARAMS(ps))))
 		return -1;
-	if (!(r = web_pool_take(&q->w->pool, &e)))
-		return web_fail_err(q, &e);
 	if ((c = reader_calls_roots(r, thread, &e))) {
 		json_obj(&q->j);
 		rc = web_json_calls_page(q, r, c, offset, limit, false, &e);

@@ -88,16 +88,37 @@ int web_fail(struct web_req *q, int status, const char *fmt, ...)
 /* web_fail_err - the error of a read: 404 for ERR_NOT_FOUND, else 500 */
 int web_fail_err(struct web_req *q, const struct err *e);
 
-/**
- * web_param_int - an integer query parameter
- * @name: its name
- * @lo, @hi: the range it must be in
- * @dflt: its value when absent; a parameter without default is required
- *        (pass has_dflt false)
- * Return: 0 with *out, or -1 after a 400 answer naming the parameter.
+/*
+ * struct web_param - an integer query parameter of a handler: its name,
+ * the range it must be in, and its value when absent (WEB_OPTIONAL) or
+ * none (WEB_REQUIRED), read into *out
  */
-int web_param_int(struct web_req *q, const char *name, int64_t lo, int64_t hi, bool has_dflt,
-                  int64_t dflt, int64_t *out);
+struct web_param {
+	const char *name;
+	int64_t lo, hi;
+	bool has_dflt;
+	int64_t dflt;
+	int64_t *out;
+};
+#define WEB_REQUIRED(name, lo, hi, out)                                                            \
+	{                                                                                          \
+		name, lo, hi, false, 0, out                                                        \
+	}
+#define WEB_OPTIONAL(name, lo, hi, dflt, out)                                                      \
+	{                                                                                          \
+		name, lo, hi, true, dflt, out                                                      \
+	}
+/* WEB_PARAMS - an array of struct web_param as the (ps, n) arguments below */
+#define WEB_PARAMS(ps) (ps), sizeof(ps) / sizeof((ps)[0])
+
+/* web_params - read n parameters; Return: 0, or -1 after a 400 answer naming the first bad one */
+int web_params(struct web_req *q, const struct web_param *ps, size_t n);
+/*
+ * web_begin - a handler's prologue: read its n parameters (none: ps NULL),
+ * then take a reader. Return: the reader (give it back with
+ * web_pool_give()), or NULL after a 400 or 500 answer.
+ */
+struct store_reader *web_begin(struct web_req *q, const struct web_param *ps, size_t n);
 /* web_param_str - a text query parameter, or NULL when absent */
 const char *web_param_str(struct web_req *q, const char *name);
 

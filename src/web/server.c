@@ -124,29 +124,42 @@ const char *web_param_str(struct web_req *q, const char *name)
 	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-int web_param_int(struct web_req *q, const char *name, int64_t lo, int64_t hi, bool has_dflt,
-                  int64_t dflt, int64_t *out)
+static int param_int(struct web_req *q, const struct web_param *p)
 {
-	const char *s = web_param_str(q, name);
+	const char *s = web_param_str(q, p->name);
 	char *end;
 	long long v;
 
 	if (!s || !*s) {
-		if (!has_dflt)
-			return web_fail(q, 400, "parameter '%s' is required", name);
-		*out = dflt;
+		if (!p->has_dflt)
+			return web_fail(q, 400, "parameter '%s' is required", p->name);
+		*p->out = p->dflt;
 		return 0;
 	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*end || errno || ((s[0] < '0' || s[0] > '9') && s[0] != '-'))
-		return web_fail(q, 400, "parameter '%s' must be an integer, not '%.40s'", name, s);
-	if (v < lo || v > hi)
+		return web_fail(q, 400, "parameter '%s' must be an integer, not '%.40s'", p->name,
+		                s);
+	if (v < p->lo || v > p->hi)
 		return web_fail(q, 400,
 		                "parameter '%s' must be in %" PRId64 "..%" PRId64 ", not %lld",
-		                name, lo, hi, v);
-	*out = v;
+		                p->name, p->lo, p->hi, v);
+	*p->out = v;
 	return 0;
+}
+
+int web_params(struct web_req *q, const struct web_param *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (param_int(q, &ps[i]))
+			return -1;
+	return 0;
+}
+
+struct store_reader *web_begin(struct web_req *q, const struct web_param *ps, size_t n)
+{
+	return web_params(q, ps, n) ? NULL : web_take_reader(q);
 }
 
 static enum MHD_Result serve_api(struct web *w, struct MHD_Connection *conn, web_api_fn fn)

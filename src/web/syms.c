@@ -179,13 +179,14 @@ int web_api_search(struct web_req *q)
 	const struct web_func **hits = NULL;
 	size_t n = 0, i;
 	int64_t limit;
+	const struct web_param ps[] = { WEB_OPTIONAL("limit", 1, 1000, 100, &limit) };
 	struct err e = { 0 };
 
 	if (!text || !*text)
 		return web_fail(q, 400, "parameter 'q' is required: a part of a function's name");
 	if (strlen(text) > 256)
 		return web_fail(q, 400, "parameter 'q' is longer than 256 bytes");
-	if (web_param_int(q, "limit", 1, 1000, true, 100, &limit))
+	if (web_params(q, WEB_PARAMS(ps)))
 		return -1;
 	pthread_mutex_lock(&w->func_lock);
 	if (!w->funcs_ready && funcs_build(w, &e)) {
