@@ -13,12 +13,13 @@
 #include <stdint.h>
 
 /*
- * The ISA's constants and struct arch_regs: ARCH_NAME, ARCH_MAX_INSN_LEN,
- * ARCH_BP_LEN, ARCH_SYSCALL_LEN, ARCH_PTR_SIZE, ARCH_ELF_MACHINE and
- * ARCH_ELF_CLASS (the ELF images whose code and relocations this ISA
- * knows), ARCH_DWARF_NREGS and the DWARF numbers of the frame pointer,
- * stack pointer and pc (ARCH_DWARF_FP, _SP, _PC). This is the one place
- * that picks the ISA.
+ * The ISA's constants and struct arch_regs, from the one header that this
+ * block picks: ARCH_NAME; ARCH_MULTIARCH (the triplet in the names of the
+ * library directories); ARCH_MAX_INSN_LEN, ARCH_BP_LEN, ARCH_SYSCALL_LEN
+ * and ARCH_PTR_SIZE; ARCH_ELF_MACHINE and ARCH_ELF_CLASS (the ELF images
+ * whose code and relocations this ISA knows); ARCH_DWARF_NREGS and the
+ * DWARF numbers of the frame pointer, stack pointer and pc (ARCH_DWARF_FP,
+ * _SP, _PC); ARCH_CALL_LOOKBACK (see arch_follows_call()).
  */
 #if defined(__x86_64__)
 #include "arch/x86_64/isa.h"

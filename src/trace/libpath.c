@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "util/path.h"
 #include "util/strbuf.h"
+#include "util/vec.h"
 #include "util/xalloc.h"
 
 #define LD_SO_CACHE   "/etc/ld.so.cache"
@@ -19,8 +21,8 @@
 #define CACHE_MAX     (64u << 20)
 
 static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu",
-	"/usr/lib/x86_64-linux-gnu",
+	"/lib/" ARCH_MULTIARCH,
+	"/usr/lib/" ARCH_MULTIARCH,
 	"/lib64",
 	"/usr/lib64",
 	"/lib",
@@ -75,14 +77,63 @@ static const char *cache_str(const uint8_t *hdr, const uint8_t *end, uint32_t of
 	return s;
 }
 
+/* A directory of the cache's libraries: len bytes of one of its strings. */
+struct cache_dir {
+	const char *s;
+	size_t len;
+};
+typedef VEC(struct cache_dir) cache_dirs;
+
+/* add_dir - note the directory of a cached library's path, once each */
+static void add_dir(cache_dirs *dirs, const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	struct cache_dir *d, nd;
+
+	if (!slash)
+		return;
+	nd = (struct cache_dir){ path, (size_t)(slash - path) };
+	vec_foreach (dirs, d)
+		if (d->len == nd.len && !memcmp(d->s, nd.s, nd.len))
+			return;
+	vec_push(dirs, nd);
+}
+
+/*
+ * cache_has - does the cache (its new-format part at hdr) list the name,
+ * or a library in a directory holding it? Many libraries share a
+ * directory: each directory is looked in once.
+ */
+static bool cache_has(const uint8_t *hdr, const uint8_t *end, const char *name)
+{
+	cache_dirs dirs = { 0 };
+	const struct cache_dir *d;
+	uint32_t n = le32(hdr + 20), i;
+	bool found = false;
+
+	for (i = 0;
+	     i < n && !found && (size_t)(end - hdr) >= CACHE_HDR_LEN + (i + 1) * CACHE_ENT_LEN;
+	     i++) {
+		const uint8_t *e = hdr + CACHE_HDR_LEN + (size_t)i * CACHE_ENT_LEN;
+		const char *key = cache_str(hdr, end, le32(e + 4));
+
+		found = key && !strcmp(key, name);
+		add_dir(&dirs, cache_str(hdr, end, le32(e + 8)));
+	}
+	vec_foreach (&dirs, d)
+		if (!found)
+			found = in_dir(d->s, d->len, name, "");
+	vec_free(&dirs);
+	return found;
+}
+
 /* in_cache - does ld.so.cache list the name, or a library in a directory holding it? */
 static bool in_cache(const char *name)
 {
 	int fd = open(LD_SO_CACHE, O_RDONLY | O_CLOEXEC);
-	uint8_t *buf = NULL, *hdr, *end;
+	uint8_t *buf = NULL, *hdr;
 	struct stat st;
 	bool found = false;
-	uint32_t n, i;
 
 	if (fd < 0)
 		return false;
@@ -91,22 +142,9 @@ static bool in_cache(const char *name)
 	buf = xmalloc((size_t)st.st_size);
 	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
 		goto out;
-	end = buf + st.st_size;
 	hdr = memmem(buf, (size_t)st.st_size, CACHE_MAGIC, strlen(CACHE_MAGIC));
-	if (!hdr || end - hdr < CACHE_HDR_LEN)
-		goto out;
-	n = le32(hdr + 20);
-	for (i = 0;
-	     i < n && !found && (size_t)(end - hdr) >= CACHE_HDR_LEN + (i + 1) * CACHE_ENT_LEN;
-	     i++) {
-		const uint8_t *e = hdr + CACHE_HDR_LEN + (size_t)i * CACHE_ENT_LEN;
-		const char *key = cache_str(hdr, end, le32(e + 4));
-		const char *value = cache_str(hdr, end, le32(e + 8));
-		const char *slash = value ? strrchr(value, '/') : NULL;
-
-		found = (key && !strcmp(key, name)) ||
-		        (slash && in_dir(value, (size_t)(slash - value), name, ""));
-	}
+	if (hdr && buf + st.st_size - hdr >= CACHE_HDR_LEN)
+		found = cache_has(hdr, buf + st.st_size, name);
 out:
 	free(buf);
 	close(fd);

@@ -11,6 +11,7 @@
 #include <sys/user.h>
 
 #define ARCH_NAME          "x86_64"
+#define ARCH_MULTIARCH     "x86_64-linux-gnu" /* the library directories' name on Debian */
 #define ARCH_ELF_MACHINE   EM_X86_64
 #define ARCH_ELF_CLASS     ELFCLASS64
 #define ARCH_MAX_INSN_LEN  15
