@@ -252,7 +252,7 @@ int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *
 	return img ? image_object_addr(img, name, addr) : -1;
 }
 
-int core_finish(struct core *c, enum store_call_end how, struct err *err)
+int core_finish(struct core *c, enum store_call_end how, bool run_failed, struct err *err)
 {
 	struct core_thread **th;
 
@@ -260,7 +260,7 @@ int core_finish(struct core *c, enum store_call_end how, struct err *err)
 		if (!(*th)->exited && close_all(c, *th, how, err))
 			return -1;
 	}
-	if (err)
+	if (!run_failed)
 		core_scopes_finish(c);
 	return 0;
 }

@@ -295,12 +295,15 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
  * core_finish - the trace ends
  * @how: how to close calls still open (STORE_END_KILLED after Ctrl-C or an error,
  *       STORE_END_DETACHED when nosco detached from a program that goes on)
+ * @run_failed: the run ended on an error: its calls are closed all the same
  *
  * Then warns about every scope whose binary never loaded (not already
- * warned about by core_binaries_settled()), unless err is NULL (the run
- * failed: the failure is what matters).
+ * warned about by core_binaries_settled()), unless the run failed (the
+ * failure is what matters).
+ *
+ * Return: 0, or -1 with err when the open calls could not be closed.
  */
-int core_finish(struct core *c, enum store_call_end how, struct err *err);
+int core_finish(struct core *c, enum store_call_end how, bool run_failed, struct err *err);
 
 /*
  * For backends that run whole blocks of straight-line code (dbt): only a

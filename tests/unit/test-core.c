@@ -191,10 +191,10 @@ static void world_open(const char *kdl)
 }
 
 /* world_finish - end the trace (core_finish's result), then open it for reading */
-static int world_finish(enum store_call_end how, struct err *err)
+static int world_finish(enum store_call_end how, bool run_failed, struct err *err)
 {
 	struct err e = { 0 };
-	int rc = core_finish(W.core, how, err);
+	int rc = core_finish(W.core, how, run_failed, err);
 
 	core_free(W.core);
 	W.core = NULL;
@@ -211,7 +211,7 @@ static void finish(enum store_call_end how)
 {
 	struct err err = { 0 };
 
-	if (world_finish(how, &err))
+	if (world_finish(how, false, &err))
 		fail_msg("core_finish: %s", err.msg);
 }
 
@@ -1800,7 +1800,7 @@ static void test_scopes_whose_binary_never_loaded_are_warnings(void **state)
 	thread_start(&t, 100, NULL, MAIN, S0 + 0x100);
 	scope_hit(&t, OUTER, S0, RET0);
 	stderr_begin();
-	assert_int_equal(world_finish(STORE_END_KILLED, &err), 0);
+	assert_int_equal(world_finish(STORE_END_KILLED, false, &err), 0);
 	EXPECT_TEXT(stderr_end(),
 	            "nosco: warning: cfg.kdl:5:1: scope \"cos\" binary=\"libm.so.6\": "
 	            "no binary of that name was loaded (loaded: prog); nothing was "
@@ -1812,13 +1812,16 @@ static void test_scopes_whose_binary_never_loaded_are_warnings(void **state)
 /* A run that failed says nothing more about them: the failure is what matters. */
 static void test_failed_run_does_not_warn_about_scopes(void **state)
 {
+	struct err err = { 0 };
+
 	(void)state;
 	world_open("trace main binary=libm.so.6\n");
 	load_binary(NULL, BASE);
 	stderr_begin();
 	core_binaries_settled(W.core);
-	assert_int_equal(world_finish(STORE_END_KILLED, NULL), 0);
+	assert_int_equal(world_finish(STORE_END_KILLED, true, &err), 0);
 	EXPECT_TEXT(stderr_end(), "");
+	assert_int_equal(err.kind, ERR_NONE);
 }
 
 /* scope_rows - the trace's scope records: "id symbol bBINARY entry resolver dDEPTH" */

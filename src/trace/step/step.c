@@ -236,8 +236,19 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 	return step_apply(t, th, &d, err);
 }
 
+/* also_failed - the run failed with err, then closing its calls failed too: say both */
+static void also_failed(struct err *err, const struct err *fin)
+{
+	size_t n = strlen(err->msg);
+
+	snprintf(err->msg + n, sizeof(err->msg) - n, " (and closing its calls failed: %s)",
+	         fin->msg);
+}
+
 int step_end(struct tracee *t, struct session *s, int ret, struct err *err)
 {
+	struct err fin = { 0 };
+
 	enum store_call_end how = *s->stop ? STORE_END_KILLED : STORE_END_EXIT;
 
 	ticker_stop();
@@ -248,9 +259,9 @@ int step_end(struct tracee *t, struct session *s, int ret, struct err *err)
 	if (s->detached)
 		how = STORE_END_DETACHED;
 	if (!ret)
-		ret = core_finish(t->core, how, err);
-	else
-		core_finish(t->core, s->detached ? how : STORE_END_KILLED, NULL);
+		ret = core_finish(t->core, how, false, err);
+	else if (core_finish(t->core, s->detached ? how : STORE_END_KILLED, true, &fin))
+		also_failed(err, &fin);
 	core_get_stats(t->core, &s->stats);
 	return ret;
 }
