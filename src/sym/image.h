@@ -153,7 +153,7 @@ const char *sym_image_path(const struct sym_image *img);
 int sym_image_class(const struct sym_image *img);
 
 /**
- * sym_image_machine - the ELF machine (EM_X86_64, EM_386, ...)
+ * sym_image_machine - the ELF machine (elf.h's EM_* value)
  * @img: the image
  *
  * Return: e_machine.
@@ -346,7 +346,7 @@ struct sym_slot {
  * sym_image_ifunc_slots - where an IFUNC's implementation is stored
  * @img: the image whose relocations are searched
  * @resolver: file address of the resolver when @img defines the IFUNC
- *	      (R_X86_64_IRELATIVE relocations with this addend), or 0
+ *	      (IRELATIVE relocations with this addend), or 0
  * @names: the IFUNC's names: relocations that bind a slot to one of them
  *	   (GLOB_DAT, JUMP_SLOT, 64-bit absolute) store what the resolver
  *	   returns, if the dynamic linker binds the name to this IFUNC

@@ -371,10 +371,12 @@ static void long_jump(struct thr *t, uint64_t pc, uint64_t sp)
 	exec(t, BYTES(0xff, 0xe1), pc, sp);
 }
 
-/* sys - a syscall instruction (nr in rax) after which the thread is at pc with sp */
+/* sys - a syscall instruction (system call nr) after which the thread is at pc with sp */
 static void sys(struct thr *t, uint64_t nr, uint64_t pc, uint64_t sp)
 {
-	t->regs.u.rax = nr;
+	const uint64_t args[6] = { 0 };
+
+	arch_regs_set_syscall(&t->regs, (long)nr, args);
 	exec(t, BYTES(0x0f, 0x05), pc, sp);
 }
 
@@ -425,7 +427,7 @@ static void thread_exit(struct thr *t, int code)
 	bool recording = t->d.mode == CORE_RECORD;
 	struct err err = { 0 };
 
-	t->regs.u.rax = SYS_EXIT;
+	arch_regs_set_syscall(&t->regs, SYS_EXIT, (const uint64_t[6]){ 0 });
 	if (core_thread_exit(W.core, t->th, recording ? &last : NULL, &t->regs, &ex, &err))
 		fail_msg("core_thread_exit: %s", err.msg);
 }

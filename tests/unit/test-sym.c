@@ -718,8 +718,8 @@ static void check_system_main(const char *path, char *const argv[])
 	assert_int_equal(
 	        ptrace(PTRACE_POKETEXT, t.pid, (void *)bp, (void *)((orig & ~0xffL) | 0xcc)), 0);
 	tracee_run_to_trap(&t);
-	assert_int_equal(t.regs.u.rip - 1, bp);
-	t.regs.u.rip = bp;
+	assert_int_equal(arch_regs_pc(&t.regs) - 1, bp);
+	arch_regs_set_pc(&t.regs, bp);
 	tracee_load_maps(&t);
 	uw = sym_unwinder_new(NULL);
 	assert_non_null(uw);
@@ -922,7 +922,7 @@ static void test_unwind_modules(void **state)
 
 	(void)state;
 	stop_in_f3(&s, tpath("pie"));
-	exe = tracee_mod_at(&s.t, s.t.regs.u.rip);
+	exe = tracee_mod_at(&s.t, arch_regs_pc(&s.t.regs));
 	for (size_t i = 0; i < s.t.nmods; i++)
 		if (strstr(s.t.mods[i].path, "/libc.so"))
 			libc = &s.t.mods[i];

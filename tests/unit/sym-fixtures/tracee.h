@@ -176,7 +176,7 @@ static void stop_at(struct stopped *s, const char *prog, const char *arg, const 
 		add_module(s->uw, &s->t.mods[i]);
 	arch_regs_to_dwarf(&s->t.regs, s->regs);
 	s->mem = (struct sym_mem){ tracee_read, &s->t.pid };
-	assert_string_equal(tracee_symbolize(&s->t, s->t.regs.u.rip), where);
+	assert_string_equal(tracee_symbolize(&s->t, arch_regs_pc(&s->t.regs)), where);
 }
 
 static void stop_in_f3(struct stopped *s, const char *prog)
