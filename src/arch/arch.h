@@ -174,7 +174,9 @@ size_t arch_format_asm(enum arch_mode mode, uint64_t addr, const uint8_t *bytes,
  * caller's stack pointer is *caller_sp once it returned
  */
 void arch_fp_frame(uint64_t fp, uint64_t *ret_at, uint64_t *caller_sp);
-/* arch_caller_sp - the caller's stack pointer after returning through the address stored at ret_at
+/*
+ * arch_caller_sp - the caller's stack pointer once it returned through the
+ * address stored at ret_at
  */
 uint64_t arch_caller_sp(uint64_t ret_at);
 /*

@@ -100,14 +100,8 @@ struct web_param {
 	int64_t dflt;
 	int64_t *out;
 };
-#define WEB_REQUIRED(name, lo, hi, out)                                                            \
-	{                                                                                          \
-		name, lo, hi, false, 0, out                                                        \
-	}
-#define WEB_OPTIONAL(name, lo, hi, dflt, out)                                                      \
-	{                                                                                          \
-		name, lo, hi, true, dflt, out                                                      \
-	}
+#define WEB_REQUIRED(name, lo, hi, out)       ((struct web_param){ name, lo, hi, false, 0, out })
+#define WEB_OPTIONAL(name, lo, hi, dflt, out) ((struct web_param){ name, lo, hi, true, dflt, out })
 /* WEB_PARAMS - an array of struct web_param as the (ps, n) arguments below */
 #define WEB_PARAMS(ps) (ps), sizeof(ps) / sizeof((ps)[0])
 

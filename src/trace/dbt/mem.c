@@ -164,7 +164,8 @@ static int step_once(pid_t tid, int *other_sig, struct err *err)
  * run_gadget - step the thread over the syscall at gadget with registers r
  * (r receives the registers after). A thread fresh from exec or clone
  * first reports its own syscall's return without executing anything, and
- * execve then writes its result over the result register: the step is made again with r.
+ * execve then writes its result over the result register: the step is
+ * made again with r.
  */
 static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, int *other,
                       struct err *err)
