@@ -753,3 +753,8 @@ void dbt_x86_align(struct dbt_code *c, size_t n)
 	while (c->pc % n && !c->full)
 		put(c, "\xcc", 1);
 }
+
+void dbt_x86_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
+{
+	r->u.rax = cursor;
+}

@@ -260,5 +260,10 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *
 uint64_t dbt_x86_emit_gadget(struct dbt_code *c);
 /* dbt_x86_align - pad with int3 to a multiple of n */
 void dbt_x86_align(struct dbt_code *c, size_t n);
+/*
+ * dbt_x86_set_ring_cursor - a thread stopped in the record stub of a full
+ * ring goes on writing at cursor (the stub holds it in rax)
+ */
+void dbt_x86_set_ring_cursor(struct arch_regs *r, uint64_t cursor);
 
 #endif

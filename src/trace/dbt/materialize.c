@@ -139,8 +139,8 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 		return 0;
 	if (get_regs(dt->th->tid, &r, err) || dbt_async_push(d, dt, err))
 		return -1;
-	/* The record stub holds the cursor in rax: it goes on at the next ring's start. */
-	r.u.rax = dt->ring;
+	/* The record stub goes on at the next ring's start. */
+	dbt_x86_set_ring_cursor(&r, dt->ring);
 	return set_regs(dt->th->tid, &r, err);
 }
 
@@ -176,10 +176,10 @@ static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, s
 	bool full;
 
 	for (n = 0; n < MAX_STUB_STEPS; n++) {
-		if (!trap_kept(d, r->u.rip))
+		if (!trap_kept(d, arch_regs_pc(r)))
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d would step an emulated instruction at %#llx",
-			               (int)th->tid, (unsigned long long)r->u.rip);
+			               (int)th->tid, (unsigned long long)arch_regs_pc(r));
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
 		while (waitpid(th->tid, &status, __WALL) < 0)
@@ -203,16 +203,16 @@ static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, s
 		}
 		if (get_regs(th->tid, r, err))
 			return -1;
-		w = where(d, dt, r->u.rip, WSTOPSIG(status) == SIGTRAP && si.si_code == SI_KERNEL,
-		          l);
+		w = where(d, dt, arch_regs_pc(r),
+		          WSTOPSIG(status) == SIGTRAP && si.si_code == SI_KERNEL, l);
 		if (w < 0)
 			return err_set(err, ERR_INTERNAL, "dbt: thread %d stepped to %#llx",
-			               (int)th->tid, (unsigned long long)r->u.rip);
+			               (int)th->tid, (unsigned long long)arch_regs_pc(r));
 		if (w)
 			return 0;
 	}
 	return err_set(err, ERR_INTERNAL, "dbt: thread %d does not leave engine code at %#llx",
-	               (int)th->tid, (unsigned long long)r->u.rip);
+	               (int)th->tid, (unsigned long long)arch_regs_pc(r));
 }
 
 int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool at_int3,
@@ -225,19 +225,19 @@ int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool
 	stash->sig = 0;
 	if (get_regs(th->tid, &r, err))
 		return -1;
-	w = where(d, dt, r.u.rip, at_int3, l);
+	w = where(d, dt, arch_regs_pc(&r), at_int3, l);
 	if (w < 0)
 		return err_set(err, ERR_INTERNAL,
 		               "dbt: thread %d stopped at %#llx, not in the cache", (int)th->tid,
-		               (unsigned long long)r.u.rip);
-	if (!w && how == MAT_FAULT && dbt_fault_block(d, r.u.rip)) {
-		l->b = dbt_fault_block(d, r.u.rip);
+		               (unsigned long long)arch_regs_pc(&r));
+	if (!w && how == MAT_FAULT && dbt_fault_block(d, arch_regs_pc(&r))) {
+		l->b = dbt_fault_block(d, arch_regs_pc(&r));
 		l->done = l->b->n - 1;
 		l->pc = l->b->insns[l->done].a.addr;
 	} else if (!w && how == MAT_NO_STEP) {
 		if (dbt_drain(d, dt, err))
 			return -1;
-		nearest(d, dt, r.u.rip, l);
+		nearest(d, dt, arch_regs_pc(&r), l);
 	} else if (!w) {
 		w = step_out(d, dt, &r, l, stash, err);
 		if (w)
@@ -248,8 +248,8 @@ int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool
 	/* Unrecorded code has nothing to replay. */
 	if (l->b && l->b->free)
 		l->b = NULL;
-	r.u.rip = l->pc;
-	r.u.gs_base = dt->app_gs;
+	arch_regs_set_pc(&r, l->pc);
+	arch_regs_set_engine_base(&r, dt->app_gs);
 	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, &r, err);
 	/* It runs natively from here if the core says so: inside a call past the depth limit. */
 	if (hit < 0 || set_regs(th->tid, &r, err) || step_arm_returns(d->t, th, &th->dir, err))

@@ -3,8 +3,8 @@
  * and the thread goes on in the cache; everything else "materializes" the
  * thread first: it is single-stepped out of any engine code it is in, its
  * ring is replayed up to there, and its registers become the
- * application's own (real rip, the application's gs base). Then the
- * single-step engine handles the stop as if it had been stepping the
+ * application's own (the real pc, the application's value of the engine
+ * base register). Then the single-step engine handles the stop as if it had been stepping the
  * thread all along, and gives it back through dbt_take() when it
  * next resumes it recording.
  */
@@ -162,10 +162,10 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
 
-	dt->app_gs = r.u.gs_base;
-	r.u.gs_base = dt->ctx;
+	dt->app_gs = arch_regs_engine_base(&r);
+	arch_regs_set_engine_base(&r, dt->ctx);
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
-	r.u.rip = b->entry;
+	arch_regs_set_pc(&r, b->entry);
 	load_context(d, dt);
 	if (set_regs(th, &r, err))
 		return -1;
@@ -257,13 +257,20 @@ static void pending_at(struct dbt *d, struct tthread *th, const struct dbt_loc *
 	th->has_pending = true;
 }
 
-/* resume_at - set a cache thread going at pc (a served miss: only rip changes) */
+/* resume_at - set a cache thread going at pc (a served miss: only the pc changes) */
 static int resume_at(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
 {
-	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
-	           (void *)pc))
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(), (void *)pc))
 		return err_sys(err, ERR_TRACE, "cannot set the pc of thread %d", (int)th->tid);
 	return tracee_resume(d->t, th, false, err);
+}
+
+/* note_syscall - the system call a thread is about to make, to act on once it ran */
+static void note_syscall(struct dbt_thread *dt, const struct arch_regs *r)
+{
+	dt->syscall_nr = (long)arch_regs_syscall_nr(r);
+	for (int i = 0; i < 4; i++)
+		dt->syscall_args[i] = arch_regs_syscall_arg(r, i);
 }
 
 /* hand_over - th is materialized: the step engine goes on with it as the core says */
@@ -310,11 +317,7 @@ static int on_step_here(struct dbt *d, struct dbt_thread *dt, const struct dbt_h
 	if (rc < 0 || rc == 2)
 		return rc < 0 ? -1 : 0;
 	if (h->kind == HY_SYSCALL) {
-		dt->syscall_nr = (long)th->regs.u.rax;
-		dt->syscall_args[0] = th->regs.u.rdi;
-		dt->syscall_args[1] = th->regs.u.rsi;
-		dt->syscall_args[2] = th->regs.u.rdx;
-		dt->syscall_args[3] = th->regs.u.r10;
+		note_syscall(dt, &th->regs);
 	}
 	dt->force_step = h->kind == HY_STEP ? 0 : 1;
 	return hand_over(d, th, err);
@@ -365,12 +368,8 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
 	uint64_t insn = b->body + b->term_end - b->insns[b->n - 1].a.len, pc;
 	int other = 0, rc;
 
-	dt->syscall_nr = (long)r->u.rax;
-	dt->syscall_args[0] = r->u.rdi;
-	dt->syscall_args[1] = r->u.rsi;
-	dt->syscall_args[2] = r->u.rdx;
-	dt->syscall_args[3] = r->u.r10;
-	r->u.rip = insn;
+	note_syscall(dt, r);
+	arch_regs_set_pc(r, insn);
 	if (set_regs(th, r, err))
 		return -1;
 	d->n_stepped++;
@@ -378,8 +377,8 @@ static int on_map_syscall(struct dbt *d, struct dbt_thread *dt, uint64_t at,
 	if (rc < 0)
 		return -1;
 	/* Stopped before the call ran: back to the hypercall, to come here again. */
-	if (rc == 2 && !get_regs(th, r, err) && r->u.rip == insn) {
-		r->u.rip = at;
+	if (rc == 2 && !get_regs(th, r, err) && arch_regs_pc(r) == insn) {
+		arch_regs_set_pc(r, at);
 		dt->syscall_nr = 0;
 		return set_regs(th, r, err);
 	}
@@ -460,7 +459,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	case HY_SYSCALL:
 		if (get_regs(th, &r, err))
 			return -1;
-		if (is_map_syscall((long)r.u.rax))
+		if (is_map_syscall((long)arch_regs_syscall_nr(&r)))
 			return on_map_syscall(d, dt, at, h, &r, err);
 		break;
 	case HY_TRUNC:
@@ -514,22 +513,22 @@ static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err
 
 	if (get_regs(th, &r, err))
 		return -1;
-	b = dbt_locate(d, r.u.rip);
-	if (!b || !b->term_end || r.u.rip != b->body + b->term_end)
+	b = dbt_locate(d, arch_regs_pc(&r));
+	if (!b || !b->term_end || arch_regs_pc(&r) != b->body + b->term_end)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d reported a system call at %#llx",
-		               (int)th->tid, (unsigned long long)r.u.rip);
+		               (int)th->tid, (unsigned long long)arch_regs_pc(&r));
 	/* Replay up to the syscall, not past it: the step engine records it when it returns. */
-	r.u.rip = b->body + b->off[b->n - 1];
+	arch_regs_set_pc(&r, b->body + b->off[b->n - 1]);
 	if (set_regs(th, &r, err))
 		return -1;
 	rc = dbt_materialize(d, dt, MAT_NO_STEP, false, &l, &st, err);
 	if (rc < 0)
 		return -1;
 	th->pending_regs = th->regs;
-	th->pending_regs.u.rax = th->regs.u.orig_rax;
+	arch_regs_before_syscall(&th->pending_regs);
 	th->pending = b->insns[b->n - 1].a;
 	th->has_pending = true;
-	th->regs.u.rip = l.pc + th->pending.len;
+	arch_regs_set_pc(&th->regs, l.pc + th->pending.len);
 	return set_regs(th, &th->regs, err);
 }
 
@@ -540,8 +539,8 @@ int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err)
 
 	if (get_regs(dt->th, &r, err))
 		return -1;
-	b = dbt_locate(d, r.u.rip);
-	if (!b || !b->term_end || r.u.rip != b->body + b->term_end ||
+	b = dbt_locate(d, arch_regs_pc(&r));
+	if (!b || !b->term_end || arch_regs_pc(&r) != b->body + b->term_end ||
 	    b->insns[b->n - 1].a.cls != ARCH_INSN_SYSCALL || !arch_regs_syscall_restarts(&r))
 		return 0;
 	return syscall_pending(d, dt, err) ? -1 : 1;
@@ -571,8 +570,8 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 	if (WIFSTOPPED(status)) {
 		if (get_regs(&tmp, &r, err))
 			return -1;
-		r.u.rip = real_pc;
-		r.u.gs_base = parent->app_gs;
+		arch_regs_set_pc(&r, real_pc);
+		arch_regs_set_engine_base(&r, parent->app_gs);
 		if (set_regs(&tmp, &r, err))
 			return -1;
 		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
@@ -671,7 +670,7 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	struct tthread *th = dt->th;
 	int event = ev->status >> 16, sig = WSTOPSIG(ev->status);
 	struct dbt_hyper h;
-	uint64_t rip;
+	uint64_t pc;
 	siginfo_t si;
 	bool full;
 
@@ -696,13 +695,13 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
 	if (sig == SIGTRAP && si.si_code == SI_KERNEL) {
 		errno = 0;
-		rip = (uint64_t)ptrace(PTRACE_PEEKUSER, th->tid,
-		                       (void *)offsetof(struct user_regs_struct, rip), NULL);
+		pc = (uint64_t)ptrace(PTRACE_PEEKUSER, th->tid, (void *)arch_regs_pc_offset(),
+		                      NULL);
 		if (errno)
 			return err_sys(err, ERR_TRACE, "cannot read the pc of thread %d",
 			               (int)th->tid);
-		if (dbt_hyper_at(d, rip - 1, &h))
-			return on_hyper(d, dt, rip - 1, &h, err);
+		if (dbt_hyper_at(d, pc - 1, &h))
+			return on_hyper(d, dt, pc - 1, &h, err);
 	}
 	if (dbt_ring_full(d, dt, &si, &full, err))
 		return -1;
