@@ -234,15 +234,6 @@ static void catch_stop_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* engine_name - -e wins over the configuration's engine node */
-static const char *engine_name(const struct run_opts *o, const struct config *cfg)
-{
-	if (o->engine)
-		return o->engine;
-	/* dbt records the same traces as step (tests/e2e/engines.py), much faster. */
-	return cfg->engine == CONFIG_ENGINE_STEP ? "step" : "dbt";
-}
-
 /* show_progress - the session's progress hook: the core's counts and the trace's size */
 static void show_progress(void *output, const struct core_stats *st)
 {
@@ -347,10 +338,10 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	if (config_load(&cfg, o.config, &err))
 		return cmd_fail(&err);
-	engine = backend_find(engine_name(&o, &cfg));
+	engine = backend_choose(o.engine, &cfg, &err);
 	if (!engine) {
-		ret = cmd_usage_error("run", "unknown engine '%s' (known: %s)",
-		                      engine_name(&o, &cfg), backend_names());
+		ret = err.kind == ERR_USAGE ? cmd_usage_error("run", "%s", err.msg)
+		                            : cmd_fail(&err);
 		config_fini(&cfg);
 		return ret;
 	}
