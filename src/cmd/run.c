@@ -15,7 +15,6 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "trace/backend.h"
-#include "trace/ptrace/tracee.h"
 #include "trace/session.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -310,21 +309,6 @@ static int trace(struct session *s, const struct backend_ops *engine, const char
 	return exit_code_of(s);
 }
 
-/* describe_process - what the process of --pid runs, once nosco may attach to it */
-static int describe_process(const struct run_opts *o, struct session *s, struct err *err)
-{
-	char *exe, *cwd;
-	char **args;
-
-	if (tracee_attach_check(o->pid, err) || tracee_describe(o->pid, &exe, &args, &cwd, err))
-		return -1;
-	s->attach_pid = o->pid;
-	s->path = exe;
-	s->argv = args;
-	s->cwd = cwd;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { .cpu = CPU_ANY };
@@ -346,15 +330,13 @@ int cmd_run(int argc, char **argv)
 		return ret;
 	}
 	if (o.pid)
-		ret = describe_process(&o, &s, &err);
+		ret = session_process(&s, o.pid, &err);
 	else
-		ret = (s.path = tracee_resolve_program(argv[optind], &err)) ? 0 : -1;
+		ret = session_program(&s, argv + optind, &err);
 	if (ret || session_check_scopes(&cfg, s.path, &err) ||
 	    store_check_output(o.output, o.force, &err)) {
 		ret = cmd_fail(&err);
 	} else {
-		if (!o.pid)
-			s.argv = argv + optind;
 		s.cfg = &cfg;
 		s.cpu = o.cpu;
 		s.store = store_create(o.output, o.force, &err);
@@ -363,10 +345,7 @@ int cmd_run(int argc, char **argv)
 			s.duration_ns = o.seconds < 1e-9 ? 1 : (int64_t)(o.seconds * 1e9);
 		ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
 	}
-	free((char *)s.path);
-	free((char *)s.cwd);
-	if (o.pid)
-		tracee_free_argv((char **)s.argv);
+	session_forget(&s);
 	config_fini(&cfg);
 	return ret;
 }

@@ -8,6 +8,29 @@
 #include "trace/backend.h"
 
 /**
+ * session_program - the session traces PROGRAM, started with argv
+ * @argv: argv[0] is PROGRAM, found the way a shell does (a PATH search
+ *        when it has no '/'); kept, not copied
+ *
+ * Return: 0, or -1 with ERR_NOT_FOUND or ERR_NOT_EXEC.
+ */
+int session_program(struct session *s, char *const *argv, struct err *err);
+
+/**
+ * session_process - the session attaches to the running process pid
+ *
+ * Checks first that nosco may attach to it: no such process, a zombie,
+ * one traced already, another user's or nosco itself are one-line errors
+ * naming the cause (ERR_NOT_FOUND for a process that is not there, else
+ * ERR_PERMISSION). Then reads what it runs: its executable, arguments and
+ * working directory. Return: 0, or -1 with err.
+ */
+int session_process(struct session *s, pid_t pid, struct err *err);
+
+/* session_forget - free what session_program() or session_process() set */
+void session_forget(struct session *s);
+
+/**
  * session_check_scopes - resolve the scopes that name the program itself
  * @path: the program's file
  *
