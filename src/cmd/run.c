@@ -18,8 +18,10 @@
 #include "trace/session.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "util/strbuf.h"
 
-static const char run_usage[] =
+/* run's help, before and after the engines (from their table) */
+static const char run_usage_head[] =
         "Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
         "       nosco run -c CONFIG -o FILE [OPTIONS] --pid PID [--duration SECONDS]\n"
         "\n"
@@ -33,10 +35,9 @@ static const char run_usage[] =
         "                        'trace \"main\" binary=\"echo\"'); see docs/config.md\n"
         "  -o, --output FILE     the trace file to write; an existing file is replaced\n"
         "                        only if it is a nosco trace\n"
-        "  -f, --force           replace FILE even if it is not a nosco trace\n"
-        "  -e, --engine ENGINE   how to trace: 'dbt' (a code cache, the default,\n"
-        "                        docs/engine.md) or 'step' (single-stepping, the\n"
-        "                        reference)\n"
+        "  -f, --force           replace FILE even if it is not a nosco trace\n";
+
+static const char run_usage_tail[] =
         "      --cpu WHERE       where nosco and the program run: wherever the OS\n"
         "                        puts them ('any', the default: the program sees the\n"
         "                        CPUs it would see without nosco), or pinned to one\n"
@@ -57,6 +58,34 @@ static const char run_usage[] =
         "not exist, and 2 for a bad command line. With --pid: 0 once detached (the\n"
         "process runs on), 127 if there is no process PID, 125 if nosco may not\n"
         "trace it.\n";
+
+/* "how to trace: 'dbt' (a code cache, the default, docs/engine.md) or 'step' (...)" */
+static void describe_engines(struct strbuf *sb)
+{
+	const struct backend_entry *e;
+	size_t i, n = backend_entries(&e), left = n - 1;
+
+	for (i = 0; i < n; i++)
+		if (e[i].ops == backend_default())
+			sb_addf(sb, "how to trace: '%s' (%s, the default, %s)", e[i].ops->name,
+			        e[i].what, e[i].more);
+	for (i = 0; i < n; i++)
+		if (e[i].ops != backend_default())
+			sb_addf(sb, "%s '%s' (%s, %s)", --left ? "," : " or", e[i].ops->name,
+			        e[i].what, e[i].more);
+}
+
+static void print_usage(void)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	describe_engines(&sb);
+	fputs(run_usage_head, stdout);
+	cmd_put_wrapped(stdout, "  -e, --engine ENGINE  ", 24, sb.buf);
+	fputs(run_usage_tail, stdout);
+	sb_fini(&sb);
+}
 
 static const struct option run_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -187,7 +216,7 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 			log_verbosity++;
 			break;
 		case 'h':
-			fputs(run_usage, stdout);
+			print_usage();
 			exit(EXIT_OK);
 		default:
 			return -1;

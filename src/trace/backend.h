@@ -91,6 +91,19 @@ extern const struct backend_ops backend_dbt;
 /* The most engines the table (backend.c) may hold. */
 #define BACKEND_MAX 8
 
+/* An engine of the table, and what `nosco run --help` says of it. */
+struct backend_entry {
+	const struct backend_ops *ops;
+	const char *what; /* "a code cache" */
+	const char *more; /* said after "the default" when it is: "docs/engine.md" */
+};
+
+/* backend_entries - the table of engines into *entries; returns how many */
+size_t backend_entries(const struct backend_entry **entries);
+
+/* backend_default - the engine of a run that names none */
+const struct backend_ops *backend_default(void);
+
 /* backend_find - the backend called name, or NULL */
 const struct backend_ops *backend_find(const char *name);
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the table of engines (src/trace/backend.c): every engine
- * is found by its name, the default is one of them, and an unknown name,
+ * is found by its name and described, the default is one of them, and an unknown name,
  * in the configuration or on the command line, gets the message that
  * lists the table.
  */
@@ -53,6 +53,22 @@ static void test_every_engine_by_name(void **state)
 	assert_null(backend_find("jit"));
 }
 
+/* What run --help says of each engine is there, and the default is in the table. */
+static void test_entries(void **state)
+{
+	const struct backend_entry *e;
+	size_t i, n = backend_entries(&e), defaults = 0;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		assert_ptr_equal(backend_find(e[i].ops->name), e[i].ops);
+		assert_true(e[i].what && *e[i].what);
+		assert_true(e[i].more && *e[i].more);
+		defaults += e[i].ops == backend_default();
+	}
+	assert_int_equal(defaults, 1);
+}
+
 static void test_default_and_precedence(void **state)
 {
 	struct err err;
@@ -96,6 +112,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_every_engine_by_name, teardown),
+		cmocka_unit_test(test_entries),
 		cmocka_unit_test_teardown(test_default_and_precedence, teardown),
 		cmocka_unit_test_teardown(test_unknown_engine, teardown),
 	};
