@@ -198,6 +198,7 @@ int config_unknown(const struct config *cfg, unsigned line, unsigned col, const 
                    const char *kinds, const char *word, const char *const *names, size_t n,
                    struct err *err)
 {
+	/* fail_with() reads only the source's name from the configuration */
 	struct config_ctx c = { .cfg = &(struct config){ .source = cfg->source },
 		                .text = cfg->text,
 		                .len = strlen(cfg->text),

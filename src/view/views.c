@@ -1,8 +1,8 @@
 /*
  * The table of views: everything `nosco dump` and the views' option
  * parser know of a view is its one entry here. Adding a view is writing
- * its function (view.h) and one entry; tests/unit/test-view-table.c checks
- * the table.
+ * its function (declared in view.h) and one entry; tests/unit/test-view.c
+ * checks the table.
  */
 #include <string.h>
 
