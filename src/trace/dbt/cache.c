@@ -644,6 +644,8 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	uint32_t i;
 
 	memset(h, 0, sizeof(*h));
+	if (dbt_door_hyper(d, at, h))
+		return true;
 	for (i = 0; i < d->n_regions; i++)
 		if (at == d->regions[i].ind_miss || at == d->regions[i].find_miss) {
 			h->kind = HY_INDIRECT;
@@ -789,4 +791,5 @@ void dbt_cache_reset(struct dbt *d)
 	while (hashmap_next(&d->pages, &i, NULL, &v))
 		free(v);
 	hashmap_fini(&d->pages);
+	dbt_doors_reset(d);
 }

@@ -67,6 +67,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	                         DBT_RING_SIZE / DBT_PAGE) *
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
+	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
 	return 0;
 }
 
@@ -446,7 +447,10 @@ static void region_init(struct dbt_region *rg)
 	dbt_x86_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
 	dbt_x86_align(&c, 16);
 	rg->leave = c.pc;
-	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch);
+	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, false);
+	dbt_x86_align(&c, 16);
+	rg->leave_native = c.pc;
+	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, true);
 	dbt_x86_align(&c, 16);
 	rg->used = c.pc - rg->base;
 }

@@ -79,10 +79,19 @@ struct tthread {
 	bool quiet;
 };
 
+#define BP_MAX_LEN 8
+
 /* What a breakpoint address is for; one address can serve several roles. */
 struct bp {
 	uint64_t addr;
-	uint8_t orig[ARCH_BP_LEN];
+	/*
+	 * What is written at addr while inserted (len bytes: the breakpoint
+	 * instruction, or a door: a jump into the dbt engine's code that does
+	 * without a stop what a stop there would, tracee_bp_door()), and the
+	 * program's own bytes under it.
+	 */
+	uint8_t code[BP_MAX_LEN], orig[BP_MAX_LEN];
+	uint8_t len;
 	bool inserted;
 	unsigned scopes;   /* scope entries armed here */
 	unsigned rets;     /* threads' return or resume points here */
@@ -257,6 +266,22 @@ int tracee_bp_clean_child(struct tracee *t, pid_t child, struct err *err);
 /* tracee_bp_lift / tracee_bp_restore - take a breakpoint out for a step-over, put it back */
 int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err);
 int tracee_bp_restore(struct tracee *t, uint64_t addr, struct err *err);
+/*
+ * tracee_bp_covering - the breakpoint whose bytes in memory hold addr (a
+ * door is longer than the breakpoint instruction), or NULL
+ */
+struct bp *tracee_bp_covering(struct tracee *t, uint64_t addr);
+/**
+ * tracee_bp_door - write code (len bytes) at bp's address instead of the
+ * breakpoint instruction: a jump that does what the breakpoint would
+ * without a stop where it can, and otherwise stops the thread as if it
+ * had hit the breakpoint (the engine's handle() makes it look so). The
+ * caller has made sure that no thread can be in the middle of those
+ * bytes (every other thread stopped, none inside) and that no code jumps
+ * there.
+ */
+int tracee_bp_door(struct tracee *t, struct bp *bp, const uint8_t *code, size_t len,
+                   struct err *err);
 
 /* --- threads.c --- */
 struct tthread *tracee_thread(struct tracee *t, pid_t tid);

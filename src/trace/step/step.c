@@ -125,7 +125,9 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	} else {
 		th->has_pending = false;
 	}
-	if (bp && bp->inserted)
+	/* Inside a door's bytes too: they are not the program's instructions. */
+	bp = tracee_bp_covering(t, pc);
+	if (bp)
 		return start_step_over(t, th, bp, err);
 	return tracee_resume(t, th, record, err);
 }
