@@ -30,7 +30,7 @@ runs). They also get NOSCO_DBT_TRUNCS=1: a call site past the depth limit
 runs its callees unrecorded in the cache from its second time on (4 by
 default), so that every fixture with a depth limit goes through both ways,
 and NOSCO_DBT_HOT=1: a thread leaves its scopes without a stop from its
-second time on (64 by default), natively, and enters them again by the
+second time on (16 by default), natively, and enters them again by the
 doors written over their entries. The step engine ignores all three; the
 program sees the same environment.
 

@@ -57,7 +57,7 @@
  * leaves them without a stop from then on (stops.c). NOSCO_DBT_HOT sets
  * it (the differential test uses 1).
  */
-#define DBT_HOT_RETURNS 64
+#define DBT_HOT_RETURNS 16
 /* Blocks by id live in pages that never move (the replay worker reads them during misses). */
 #define DBT_IDS_PER_PAGE (1u << 16)
 #define DBT_ID_PAGES     (1u << 12)
