@@ -64,6 +64,7 @@ struct tthread {
 	struct arch_regs interrupted;
 	uint64_t ret_bps[2];      /* CORE_RUN_TO_RETURN: our return breakpoints (0: none) */
 	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
+	uint64_t landing; /* where a longjmp it recorded the start of lands, until it lands */
 	int deferred_status;      /* a stop seen while the world was being stopped */
 	bool has_deferred;
 	/* run by another engine (the dbt code cache) while recording: resumed with
@@ -329,6 +330,13 @@ void escape_hooks_forget(struct tracee *t);
 int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
 /* escape_take_resume - is addr one of th's watched targets? (it is then unwatched) */
 bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
+/*
+ * escape_watch_landing - th's directive changed: while it runs a call past
+ * the depth limit, the landing of a longjmp it recorded the start of
+ * (th->landing) is watched like the landings found in that call, since the
+ * longjmp may go on in it (glibc's longjmp calls __longjmp)
+ */
+int escape_watch_landing(struct tracee *t, struct tthread *th, struct err *err);
 /* escape_clear_resume - stop watching th's targets */
 void escape_clear_resume(struct tracee *t, struct tthread *th);
 

@@ -171,6 +171,8 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
 	if (d->mode != CORE_RUN_TO_RETURN)
 		escape_clear_resume(t, th);
 	th->dir = *d;
+	if (escape_watch_landing(t, th, err))
+		return -1;
 	return step_resume(t, th, err);
 }
 
