@@ -325,11 +325,7 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	uint32_t k;
 	int i;
 
-	/* A block's code is at most some tens of KiB: populated 256 KiB ahead of it. */
-	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
-		dbt_populate(rg->map + rg->populated, 256u << 10);
-		rg->populated += 256u << 10;
-	}
+	dbt_region_ahead(rg);
 
 	b->start = c.pc;
 	emit_data(d, rg, &c, b, &x);

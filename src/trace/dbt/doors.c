@@ -35,7 +35,6 @@
 
 struct dbt_door {
 	uint64_t at; /* the scope's entry */
-	bool open;   /* the jump to it is written there */
 	struct dbt_x86_door x;
 };
 
@@ -134,10 +133,7 @@ static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at
 	}
 	c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
 		               false };
-	if (rg->used + 4096 > rg->populated) {
-		dbt_populate(rg->map + rg->populated, 256u << 10);
-		rg->populated += 256u << 10;
-	}
+	dbt_region_ahead(rg);
 	dr = xcalloc(1, sizeof(*dr));
 	dr->at = at;
 	dbt_x86_emit_door(&c, &dr->x);
@@ -190,15 +186,11 @@ static struct dbt_door *door_for(struct dbt *d, struct tthread *th, struct bp *b
 int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, struct err *err)
 {
 	struct bp *bp = tracee_bp_at(d->t, at);
-	struct dbt_door *dr = hashmap_get(&d->doors, at);
+	struct dbt_door *dr;
 	int done;
 
-	*open = false;
-	if (dr && dr != (void *)&d->no_door && dr->open) {
-		*open = bp && bp->inserted && bp->len == DOOR_LEN;
-		return 0;
-	}
-	if (d->no_doors || d->t->world_stopped || !bp || !bp->inserted || !bp->scopes)
+	*open = bp && bp->inserted && bp->len == DOOR_LEN;
+	if (*open || !bp || !bp->inserted || !bp->scopes || d->no_doors || d->t->world_stopped)
 		return 0;
 	dr = door_for(d, th, bp, at);
 	/* Not while a thread is in its bytes: at a later entry, then. */
@@ -206,7 +198,7 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	if (done <= 0)
 		return done;
 	log_debug("dbt: a door at %#llx", (unsigned long long)at);
-	dr->open = *open = true;
+	*open = true;
 	hashmap_put(&d->door_parts, dr->x.code, dr);
 	hashmap_put(&d->door_parts, dr->x.load, dr);
 	hashmap_put(&d->door_parts, dr->x.stop, dr);

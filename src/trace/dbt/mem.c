@@ -455,6 +455,15 @@ static void region_init(struct dbt_region *rg)
 	rg->used = c.pc - rg->base;
 }
 
+void dbt_region_ahead(struct dbt_region *rg)
+{
+	/* What is written at once is at most some tens of KiB: populated 256 KiB ahead of it. */
+	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
+		dbt_populate(rg->map + rg->populated, 256u << 10);
+		rg->populated += 256u << 10;
+	}
+}
+
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
 {
 	struct dbt_region *rg;
