@@ -55,6 +55,19 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
  */
 void session_progress(const struct session *s, const struct core *c);
 
+/*
+ * session_tick - commit what is due (the commit interval passed): from
+ * whichever thread owns the core and the store, the run loop or the dbt
+ * engine's replay worker
+ */
+int session_tick(struct session *s, struct err *err);
+
+/* session_use_blocks - the trace is written as block streams (the dbt engine's schema) */
+int session_use_blocks(struct session *s, struct err *err);
+
+/* session_count - a backend's count, kept in the trace's metadata under name */
+int session_count(struct session *s, const char *name, uint64_t n, struct err *err);
+
 /* session_attached - nosco has attached: --duration counts from now */
 void session_attached(struct session *s);
 

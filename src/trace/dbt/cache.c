@@ -677,21 +677,16 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	return false;
 }
 
-int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
-                        struct err *err)
+int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                         struct err *err)
 {
-	uint32_t ids[DBT_BLOCK_MAX], k;
+	const struct arch_insn *insns[DBT_BLOCK_MAX];
 	int64_t sb;
+	uint32_t k;
 
-	for (k = 0; k < b->n; k++) {
-		int64_t id = store_insn_intern(d->s->store, b->insns[k].a.addr, b->insns[k].a.bytes,
-		                               b->insns[k].a.len, err);
-
-		if (id < 0)
-			return -1;
-		ids[k] = (uint32_t)id;
-	}
-	sb = store_block_intern(d->s->store, ids, b->n, err);
+	for (k = 0; k < b->n; k++)
+		insns[k] = &b->insns[k].a;
+	sb = core_block(d->t->core, insns, b->n, err);
 	if (sb >= 0)
 		h->store = (uint32_t)sb;
 	return sb;

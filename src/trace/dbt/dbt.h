@@ -43,8 +43,8 @@
 #define DBT_REGION_SIZE (64u << 20)
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
-#define DBT_BLOCK_MAX   256 /* instructions per translated block */
-#define DBT_RUNS        512 /* runs of blocks the replay gives the core at once */
+#define DBT_BLOCK_MAX   CORE_BLOCK_MAX /* instructions per translated block */
+#define DBT_RUNS        512            /* runs of blocks the replay gives the core at once */
 /*
  * A call site over budget this often calls short functions, most likely:
  * from then on its callees run in the cache unrecorded, without a stop.
@@ -367,9 +367,10 @@ void dbt_cache_reset(struct dbt *d);
 void dbt_trunc_seen(struct dbt *d, struct dbt_block *b);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
-/* dbt_store_block - intern b in the store, the first time a thread ran it: h->store is its id */
-int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
-                        struct err *err);
+/* dbt_block_intern - b in the trace (core_block), the first time a thread ran it: h->store is its
+ * id */
+int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                         struct err *err);
 
 /* --- replay.c: rings into the core --- */
 /* dbt_replay_start - th enters the cache with these registers */

@@ -54,7 +54,7 @@ HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot
 {
 	struct dbt_replay *rp = &dt->rp;
 	int64_t sb = h->store != DBT_NO_STORE ? h->store
-	                                      : dbt_store_block(d, dbt_block_by_id(d, id), h, err);
+	                                      : dbt_block_intern(d, dbt_block_by_id(d, id), h, err);
 
 	if (sb < 0)
 		return -1;

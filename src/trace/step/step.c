@@ -194,7 +194,7 @@ int engine_run(struct tracee *t, struct session *s, const struct engine *e, stru
 		}
 		/* Ticked (in waitpid or not), or every so many events: periodic work. */
 		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
-			if ((!e->ops->idle || e->ops->idle(e->self)) && store_tick(s->store, err))
+			if ((!e->ops->idle || e->ops->idle(e->self)) && session_tick(s, err))
 				return -1;
 			session_progress(s, t->core);
 		}
