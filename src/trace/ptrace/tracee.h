@@ -64,8 +64,8 @@ struct tthread {
 	struct arch_regs interrupted;
 	uint64_t ret_bps[2];      /* CORE_RUN_TO_RETURN: our return breakpoints (0: none) */
 	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
-	uint64_t landing; /* where a longjmp it recorded the start of lands, until it lands */
-	int deferred_status;      /* a stop seen while the world was being stopped */
+	uint64_t landing;    /* where a longjmp it recorded the start of lands, until it lands */
+	int deferred_status; /* a stop seen while the world was being stopped */
 	bool has_deferred;
 	/* run by another engine (the dbt code cache) while recording: resumed with
 	 * PTRACE_CONT, not stepped, when the world is let go */
