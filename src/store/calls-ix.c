@@ -587,3 +587,78 @@ int reader_ix_row_wanted(struct store_reader *r, int64_t id, int64_t thread,
 		return sum->rows ? rows_own(r, row, sum->rows, f->min_own, err) : 0;
 	return 1;
 }
+
+/* add_rows - the instructions of the calls that are rows of calls, to their functions */
+static int add_rows(struct store_reader *r, struct hashmap *at, struct reader_func *fs,
+                    struct err *err)
+{
+	sqlite3_stmt *st = reader_prepare(
+	        r, "SELECT id, addr, thread, pos_start, pos_end FROM main.calls", err);
+	int rc = -1;
+
+	while (st && (rc = reader_step(r, st, "the calls", err)) > 0) {
+		uint64_t addr = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t start = (uint64_t)sqlite3_column_int64(st, 3), end;
+		uintptr_t f = (uintptr_t)hashmap_get(at, addr);
+
+		if (!f) {
+			rc = reader_damaged(r, err, "call %lld is missing from the call summaries",
+			                    (long long)sqlite3_column_int64(st, 0));
+			break;
+		}
+		/* A call running when the trace stopped ends with its thread's stream. */
+		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+			end = reader_thread_insn_count(r, sqlite3_column_int64(st, 2));
+		else
+			end = (uint64_t)sqlite3_column_int64(st, 4);
+		fs[f - 1].insns += end > start ? end - start : 0;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int reader_funcs(struct store_reader *r, struct reader_func **out, size_t *n, struct err *err)
+{
+	struct reader_ix *ix = r->ix;
+	VEC(struct reader_func) fs = { 0 };
+	struct hashmap at; /* addr -> index + 1 in fs */
+	const struct store_callsum_func *sf;
+	const struct store_callsum *sum;
+	size_t i;
+	int rc = 0;
+
+	if (!ix || !ix->has_sum)
+		return 0;
+	hashmap_init(&at);
+	for (i = 0; i < ix->rows.len && rc == 0; i++) {
+		const struct ix_row *row = &ix->rows.data[i];
+
+		if (!(sum = load_summary(r, row, err))) {
+			rc = -1;
+			break;
+		}
+		vec_foreach (&sum->funcs, sf) {
+			uintptr_t f = (uintptr_t)hashmap_get(&at, sf->addr);
+
+			if (!f) {
+				struct reader_func nf = { sf->addr, 0, 0, row->first + sf->first };
+
+				vec_push(&fs, nf);
+				f = fs.len;
+				hashmap_put(&at, sf->addr, (void *)f);
+			}
+			fs.data[f - 1].calls += sf->calls;
+			fs.data[f - 1].insns += sf->insns;
+		}
+	}
+	if (rc == 0)
+		rc = add_rows(r, &at, fs.data, err);
+	hashmap_fini(&at);
+	if (rc) {
+		vec_free(&fs);
+		return -1;
+	}
+	*out = fs.data;
+	*n = fs.len;
+	return 1;
+}

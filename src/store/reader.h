@@ -298,6 +298,24 @@ struct reader_call_filter {
  */
 void reader_calls_filter(struct reader_cursor *c, const struct reader_call_filter *f);
 
+/* The calls entering one address (reader_funcs). */
+struct reader_func {
+	uint64_t addr;
+	uint64_t calls;     /* how many */
+	uint64_t insns;     /* their instructions (pos_end - pos_start) summed */
+	int64_t first_call; /* the first of them */
+};
+
+/**
+ * reader_funcs - the calls of the file by entry address, from the call
+ * summaries of a schema 4 file, without reading the calls
+ * @out: set to a new array (free() it), in the order of their first calls
+ *
+ * Return: 1 with *out and *n; 0 if the file has no call summaries (older
+ * files: count them from reader_calls()); -1 with err.
+ */
+int reader_funcs(struct store_reader *r, struct reader_func **out, size_t *n, struct err *err);
+
 /* reader_cursor_free - release a cursor; NULL is a no-op */
 void reader_cursor_free(struct reader_cursor *c);
 
