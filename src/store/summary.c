@@ -92,14 +92,26 @@ static int stored(struct store_reader *r, int64_t thread, struct reader_thread_s
 	return rc;
 }
 
-/* counted - the summary from the call index, one pass over it */
+/*
+ * counted - the summary from the call index, one pass over it (but for
+ * the rows whose call summary shows none of the thread's calls)
+ */
 static int counted(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
                    struct err *err)
 {
 	const struct reader_ix_ent *e;
-	int64_t id, total = reader_ix_total(r);
+	int64_t id, total = reader_ix_total(r), row_end = 0;
+	int rc;
 
 	for (id = 0; id < total; id++) {
+		if (id >= row_end) {
+			if ((rc = reader_ix_row_wanted(r, id, thread, NULL, &row_end, err)) < 0)
+				return -1;
+			if (rc == 0) {
+				id = row_end - 1;
+				continue;
+			}
+		}
 		if (reader_ix_entry(r, id, &e, err) <= 0)
 			return -1;
 		if (e->thread != thread)

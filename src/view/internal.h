@@ -33,6 +33,7 @@ enum {
 	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
 	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
 	VIEW_OPT_SORT = 1 << 8,      /* --sort KEY */
+	VIEW_OPT_STATS = 1 << 9,     /* --stats */
 };
 
 /* The positional argument of a view. */
@@ -63,6 +64,7 @@ struct view_opts {
 	bool help;
 	bool addresses;
 	bool backtrace;
+	bool stats; /* --stats */
 	bool has_depth;
 	uint32_t depth;
 	bool has_thread; /* --thread, or the TID of thread-info */

@@ -14,7 +14,7 @@
 #include "view/internal.h"
 
 const char view_thread_info_usage[] =
-        "Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] [TID]\n"
+        "Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] [--stats] [TID]\n"
         "\n"
         "The threads (or the threads whose Linux thread id is TID): who created\n"
         "each one, its root calls, what happened in it outside traced calls and\n"
@@ -23,6 +23,7 @@ const char view_thread_info_usage[] =
         "Options:\n"
         "      --addresses    add the address of every call and frame\n"
         "      --backtrace    add where each root call and event was reached from\n"
+        "      --stats        add each thread's calls, root calls and instructions\n"
         "  -h, --help         show this help\n";
 
 const char view_call_info_usage[] =
@@ -121,7 +122,8 @@ const char view_graph_usage[] =
 
 const struct view_spec view_spec_events = { "events", view_events_usage, 0, VIEW_POS_NONE };
 const struct view_spec view_spec_thread_info = { "thread-info", view_thread_info_usage,
-	                                         VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE,
+	                                         VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE |
+	                                                 VIEW_OPT_STATS,
 	                                         VIEW_POS_TID };
 const struct view_spec view_spec_call_info = { "call-info", view_call_info_usage,
 	                                       VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE,
@@ -166,6 +168,7 @@ static const struct {
 	{ { "limit", required_argument, NULL, 'l' }, VIEW_OPT_LIMIT },
 	{ { "range", required_argument, NULL, 'r' }, VIEW_OPT_RANGE },
 	{ { "sort", required_argument, NULL, 'S' }, VIEW_OPT_SORT },
+	{ { "stats", no_argument, NULL, 'T' }, VIEW_OPT_STATS },
 	{ { "help", no_argument, NULL, 'h' }, 0 },
 };
 
@@ -267,6 +270,9 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		return 0;
 	case 'b':
 		o->backtrace = true;
+		return 0;
+	case 'T':
+		o->stats = true;
 		return 0;
 	case 'd':
 		if (view_parse_num(optarg, UINT32_MAX, &v))

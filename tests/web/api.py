@@ -96,6 +96,7 @@ def overview(c):
 def threads_and_roots(c):
     t = c.api("/api/threads")["threads"]
     check(len(t) == 1 and t[0]["exited"] and t[0]["code"] == 0 and t[0]["insns"] > 100, t)
+    check(t[0]["calls"] == 20 and t[0]["roots"] == 1, t)
     r = c.api("/api/roots?thread=0")
     check(r["total"] == 1 and r["calls"][0]["name"] == "main" and r["calls"][0]["id"] == 0, r)
     check(c.api("/api/roots?thread=7")["total"] == 0, "roots of a thread that is not there")
