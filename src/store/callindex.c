@@ -7,7 +7,9 @@
  * write are kept here until each one's place is known: the writer makes
  * it known by turning the calls still running into rows (as a commit
  * does) when STORE_IX_BLOCK calls wait, so memory stays bounded however
- * long the run. Also the per-thread summaries.
+ * long the run. With each row, the call summary of its calls (their
+ * entry addresses, threads, own instructions: callsum.c), so that filters
+ * skip rows without decoding them. Also the per-thread summaries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,22 +89,37 @@ static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
 	return (size_t)(p - out);
 }
 
-/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
-static int write_row(struct store *s, size_t from, size_t n, struct err *err)
+/*
+ * frame - compress raw (and free it) into s->ixbuf, as one frame with a
+ * checksum: a flipped bit must not move a call to another parent, or hide
+ * it from a filter, unseen. Return: its size, or 0 with err.
+ */
+static size_t frame(struct store *s, uint8_t *raw, size_t len, struct err *err)
 {
-	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
-	size_t len = encode(s, from, n, raw), z, bound = ZSTD_compressBound(len);
-	int rc;
+	size_t z, bound = ZSTD_compressBound(len);
 
 	if (bound > s->ixbuf_cap) {
 		s->ixbuf_cap = bound;
 		s->ixbuf = xrealloc(s->ixbuf, bound);
 	}
-	/* With a checksum: a flipped bit must not move a call to another parent unseen. */
 	z = ZSTD_compress2(s->zix, s->ixbuf, s->ixbuf_cap, raw, len);
 	free(raw);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+	if (ZSTD_isError(z)) {
+		err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+		return 0;
+	}
+	return z;
+}
+
+/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
+static int write_row(struct store *s, size_t from, size_t n, struct err *err)
+{
+	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
+	size_t z = frame(s, raw, encode(s, from, n, raw), err);
+	int rc;
+
+	if (!z)
+		return -1;
 	sqlite3_bind_int64(s->ix_st, 1, s->ix_base + (int64_t)from);
 	sqlite3_bind_int64(s->ix_st, 2, (int64_t)n);
 	sqlite3_bind_blob(s->ix_st, 3, s->ixbuf, (int)z, SQLITE_STATIC);
@@ -170,24 +187,17 @@ static int write_summary(struct store *s, size_t from, size_t n, struct err *err
 {
 	struct store_callsum sum = { 0 };
 	uint8_t *raw;
-	size_t len, z, bound;
+	size_t z;
 	int rc;
 
 	if (prepare(s, &s->sum_st, "INSERT INTO call_summary(first, data) VALUES (?1, ?2)", err))
 		return -1;
 	summarize(s, from, n, &sum);
 	raw = xmalloc(store_callsum_max(&sum));
-	len = store_callsum_encode(&sum, raw);
+	z = frame(s, raw, store_callsum_encode(&sum, raw), err);
 	store_callsum_fini(&sum);
-	bound = ZSTD_compressBound(len);
-	if (bound > s->ixbuf_cap) {
-		s->ixbuf_cap = bound;
-		s->ixbuf = xrealloc(s->ixbuf, bound);
-	}
-	z = ZSTD_compress2(s->zix, s->ixbuf, s->ixbuf_cap, raw, len);
-	free(raw);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+	if (!z)
+		return -1;
 	sqlite3_bind_int64(s->sum_st, 1, s->ix_base + (int64_t)from);
 	sqlite3_bind_blob(s->sum_st, 2, s->ixbuf, (int)z, SQLITE_STATIC);
 	rc = sqlite3_step(s->sum_st);

@@ -498,11 +498,11 @@ static bool ix_wanted(const struct reader_cursor *c, const struct reader_ix_ent 
 }
 
 /*
- * skip_row - at the first call of an index row: 0 (and the cursor moved
- * past the row) if the row's summary shows none of the calls it lists,
- * 1 if it may hold some, -1 with err
+ * row_may_hold - at the first call of an index row: 1 if it may hold a
+ * call the cursor lists, 0 (and the cursor moved past the row) if its
+ * summary shows none, -1 with err
  */
-static int skip_row(struct reader_cursor *c, int64_t id, struct err *err)
+static int row_may_hold(struct reader_cursor *c, int64_t id, struct err *err)
 {
 	int64_t thread = c->q == RQ_CALLS_OF_THREAD ? c->bound : STORE_NONE;
 	int rc = reader_ix_row_wanted(c->r, id, thread, c->filter, &c->row_end, err);
@@ -529,7 +529,7 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 		int64_t id = c->next++;
 
 		if (id >= c->row_end && (c->filter || c->q == RQ_CALLS_OF_THREAD)) {
-			if ((rc = skip_row(c, id, err)) < 0)
+			if ((rc = row_may_hold(c, id, err)) < 0)
 				break;
 			if (rc == 0)
 				continue;

@@ -129,22 +129,21 @@ static int funcs_of_summaries(struct web *w, struct store_reader *r, struct strb
 {
 	struct reader_func *rf;
 	size_t n, i;
-	int rc = reader_funcs(r, &rf, &n, err);
+	int got = reader_funcs(r, &rf, &n, err), rc = got;
 
 	for (i = 0; rc > 0 && i < n; i++) {
 		struct web_func f = { .addr = rf[i].addr,
 			              .calls = rf[i].calls,
 			              .insns = rf[i].insns };
 
-		if (func_name(w, r, &rf[i], sb, err))
+		if (func_name(w, r, &rf[i], sb, err)) {
 			rc = -1;
-		else
-			f.name = xstrdup(sb->buf);
-		f.first[0] = rf[i].first_call;
-		if (f.name)
-			vec_push(&w->funcs, f);
+			break;
+		}
+		f.name = xstrdup(sb->buf);
+		vec_push(&w->funcs, f);
 	}
-	if (rc > 0)
+	if (got > 0)
 		free(rf);
 	if (rc < 0)
 		funcs_clear(w);
