@@ -386,6 +386,24 @@ static void test_call_index(void **state)
 	free(path);
 }
 
+/* block_store - a new file at @path of block streams, @threads threads, block 0 of one instruction
+ */
+static struct store *block_store(const char *path, int threads)
+{
+	struct store *s = store_create(path, false, &err_dummy);
+	struct err err;
+	uint32_t insn;
+	int t;
+
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	for (t = 0; t < threads; t++)
+		assert_int_equal(store_thread_add(s, 1 + t, STORE_NONE, &err), t);
+	insn = intern(s, 0);
+	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
+	return s;
+}
+
 /*
  * More calls than a row of the index holds, under a root that runs
  * through every write of the index (a row of calls, not a record):
@@ -394,7 +412,7 @@ static void test_call_index(void **state)
 static void test_call_index_rows(void **state)
 {
 	char *path = xasprintf("%s/rows.trace", tmpdir);
-	struct store *s = store_create(path, false, &err_dummy);
+	struct store *s = block_store(path, 1);
 	struct store_reader *r;
 	struct reader_cursor *cur;
 	struct reader_thread_summary sum;
@@ -403,14 +421,8 @@ static void test_call_index_rows(void **state)
 	uint64_t kids, own, n = 0, total = 3 * STORE_IX_BLOCK;
 	int64_t id, prev = 0;
 	sqlite3 *db;
-	uint32_t insn;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	insn = intern(s, 0);
-	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
 	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
 	assert_int_equal(
 	        store_call_open(s,
@@ -622,7 +634,7 @@ static bool is_rare(void *arg, uint64_t addr)
 static void test_call_summaries(void **state)
 {
 	char *path = xasprintf("%s/sums.trace", tmpdir);
-	struct store *s = store_create(path, false, &err_dummy);
+	struct store *s = block_store(path, 2);
 	const int64_t total = 3 * STORE_IX_BLOCK, rare = STORE_IX_BLOCK + 100,
 	              big = 2 * STORE_IX_BLOCK + 50;
 	struct reader_call_filter by_addr = { .addr_ok = is_rare }, by_own = { .min_own = 100 };
@@ -634,15 +646,8 @@ static void test_call_summaries(void **state)
 	size_t n, i;
 	uint64_t pos = 1, calls = 0;
 	sqlite3 *db;
-	uint32_t insn;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	assert_int_equal(store_thread_add(s, 2, STORE_NONE, &err), 1);
-	insn = intern(s, 0);
-	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
 	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
 	assert_int_equal(store_call_open(s,
 	                                 &(struct store_call){ .thread = 0,
