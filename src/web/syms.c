@@ -163,7 +163,7 @@ static int funcs_build(struct web *w, struct err *err)
 	struct reader_call call;
 	struct hashmap by_addr;
 	struct strbuf sb;
-	int rc = -1;
+	int rc;
 
 	if (!r)
 		return -1;
@@ -175,6 +175,8 @@ static int funcs_build(struct web *w, struct err *err)
 		w->funcs_ready = rc > 0;
 		return rc > 0 ? 0 : -1;
 	}
+	rc = -1;
+	hashmap_init(&by_addr);
 	if ((c = reader_calls(r, err))) {
 		while ((rc = reader_call_next(c, &call, err)) > 0)
 			index_call(w, &by_addr, &call, &sb);
