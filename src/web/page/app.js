@@ -48,7 +48,8 @@ function callLink(id, text) {
 }
 
 function show(...kids) {
-  main.replaceChildren(...kids);
+  // null stands for a part not shown (replaceChildren would write "null")
+  main.replaceChildren(...kids.filter(k => k !== null && k !== undefined));
 }
 
 function failure(e) {
