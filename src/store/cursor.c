@@ -662,7 +662,7 @@ struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thr
 	struct reader_thread_summary sum;
 
 	/* Its calls lie between its first and last (an index row may hold none of them). */
-	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
 		c->next = sum.calls ? sum.first_call : 0;
 		c->end = sum.calls ? sum.last_call + 1 : 0;
 		c->kids = (int64_t)sum.calls;
@@ -689,7 +689,7 @@ struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread,
 	 * other threads' are not looked at, and how many roots must be found
 	 * there (a summary that says otherwise is damage, not fewer roots).
 	 */
-	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
 		c->next = sum.calls ? sum.first_call : 0;
 		c->end = sum.calls ? sum.last_call + 1 : 0;
 		c->kids = (int64_t)sum.roots;

@@ -168,6 +168,14 @@ int reader_ix_get(struct store_reader *r, int64_t id, struct reader_call *out,
 int reader_ix_row_wanted(struct store_reader *r, int64_t id, int64_t thread,
                          const struct reader_call_filter *f, int64_t *row_end, struct err *err);
 
+/*
+ * reader_thread_summary_stored - the summary thread_stats holds for @thread
+ * (schema 3 and 4), without counting one that is not there
+ * Return: 1 with it, 0 if the file has none (a trace cut short), -1 with err.
+ */
+int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
+                                 struct reader_thread_summary *out, struct err *err);
+
 /* reader_call_get_row - call @id from the file's calls table: 0, or -1 with err */
 int reader_call_get_row(struct store_reader *r, int64_t id, struct reader_call *out,
                         struct err *err);

@@ -58,9 +58,8 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 	return 0;
 }
 
-/* stored - the summary of thread_stats; 1, 0 if it has none, -1 with err */
-static int stored(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
-                  struct err *err)
+int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
+                                 struct reader_thread_summary *out, struct err *err)
 {
 	sqlite3_stmt *st = reader_prepare(r,
 	                                  "SELECT calls, roots, first_call, last_call, insns "
@@ -162,7 +161,7 @@ int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_
 	out->insns = reader_thread_insn_count(r, thread);
 	if (!r->ix)
 		return counted_rows(r, thread, out, err);
-	rc = stored(r, thread, out, err);
+	rc = reader_thread_summary_stored(r, thread, out, err);
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	return counted(r, thread, out, err);
