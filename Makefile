@@ -27,7 +27,7 @@ DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lZydis -lZycore -lstdc++ -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-LIB_SRCS := $(shell find src -name '*.c' ! -name main.c ! -path 'src/inject/*' | sort)
+LIB_SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 # Protocol buffers (perfetto's format): protoc-c compiles src/X.proto into
 # $(O)/gen/X.pb-c.c and .h, which the sources include as "X.pb-c.h".
 PROTOS := $(shell find src -name '*.proto' | sort)

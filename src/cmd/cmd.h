@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -46,6 +47,12 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  */
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *longopts);
+
+/**
+ * cmd_put_wrapped - a help entry: prefix, then text wrapped at 79 columns,
+ * its next lines indented by indent spaces
+ */
+void cmd_put_wrapped(FILE *f, const char *prefix, size_t indent, const char *text);
 
 /* cmd_name_list - "a, b, c": the names joined, into list (cut at its size) */
 const char *cmd_name_list(char list[static 256], const char *const *names, size_t n);

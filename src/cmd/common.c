@@ -115,6 +115,29 @@ int cmd_open_output(struct outfile *out, const char *name, const char *input, st
 	return outfile_open(out, name, err);
 }
 
+void cmd_put_wrapped(FILE *f, const char *prefix, size_t indent, const char *text)
+{
+	size_t col = strlen(prefix), n;
+
+	fputs(prefix, f);
+	for (; *text; text += n) {
+		text += strspn(text, " ");
+		n = strcspn(text, " ");
+		if (!n)
+			break;
+		if (col + 1 + n > 79) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, n, f);
+		col += n;
+	}
+	fputc('\n', f);
+}
+
 const char *cmd_name_list(char list[static 256], const char *const *names, size_t n)
 {
 	size_t i, len = 0;

@@ -18,21 +18,15 @@
 #include "util/xalloc.h"
 #include "view/view.h"
 
-static const char dump_usage[] =
+/* dump's help, around the list of views (from the views' table) */
+static const char dump_usage_head[] =
         "Usage: nosco dump -i FILE [-o OUT] [-n] [--sysroot DIR] VIEW [VIEW-OPTIONS]\n"
         "\n"
         "Show what a trace file holds.\n"
         "\n"
-        "Views:\n"
-        "  thread-info [TID]         the threads, their root calls and how they ended\n"
-        "  call-info CALL_ID         one call and the state changes inside it\n"
-        "  call-trace CALL_ID        the tree of calls below a call\n"
-        "  exec-trace CALL_ID        the instructions a call executed, as assembly\n"
-        "  binary-info [SUFFIX]      the binaries that were loaded\n"
-        "  calls                     one line per call, to find call ids\n"
-        "  report                    one line per function: calls, instructions, time\n"
-        "  graph FUNCTION            a function's callers and callees\n"
-        "  events                    every record of the file, in order\n"
+        "Views:\n";
+
+static const char dump_usage_tail[] =
         "\n"
         "Options:\n"
         "  -i, --input FILE      the trace file to read\n"
@@ -44,6 +38,20 @@ static const char dump_usage[] =
         "\n"
         "Run 'nosco dump VIEW --help' for the options of a view.\n";
 
+static void print_usage(void)
+{
+	char call[64];
+	size_t v;
+
+	fputs(dump_usage_head, stdout);
+	for (v = 0; v < view_count; v++) {
+		snprintf(call, sizeof(call), "%s%s%s", view_defs[v].name,
+		         *view_defs[v].args ? " " : "", view_defs[v].args);
+		printf("  %-26s%s\n", call, view_defs[v].summary);
+	}
+	fputs(dump_usage_tail, stdout);
+}
+
 static const struct option dump_options[] = {
 	{ "input", required_argument, NULL, 'i' },
 	{ "output", required_argument, NULL, 'o' },
@@ -54,42 +62,14 @@ static const struct option dump_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const struct {
-	const char *name;
-	int (*fn)(const struct view_args *a, struct err *err);
-	const char *usage;
-} views[] = {
-	{ "thread-info", view_thread_info, view_thread_info_usage },
-	{ "call-info", view_call_info, view_call_info_usage },
-	{ "call-trace", view_call_trace, view_call_trace_usage },
-	{ "exec-trace", view_exec_trace, view_exec_trace_usage },
-	{ "binary-info", view_binary_info, view_binary_info_usage },
-	{ "calls", view_calls, view_calls_usage },
-	{ "report", view_report, view_report_usage },
-	{ "graph", view_graph, view_graph_usage },
-	{ "events", view_events, view_events_usage },
-};
-
-#define N_VIEWS (sizeof(views) / sizeof(views[0]))
-
-/* The index of the view called name, N_VIEWS if there is none. */
-static size_t find_view(const char *name)
+/* The views' names, from their table. */
+static const char **view_names(void)
 {
+	const char **names = xcalloc(view_count, sizeof(*names));
 	size_t v;
 
-	for (v = 0; v < N_VIEWS; v++)
-		if (!strcmp(name, views[v].name))
-			break;
-	return v;
-}
-
-/* The views' names, from the table. */
-static const char *const *view_names(const char *names[static N_VIEWS])
-{
-	size_t v;
-
-	for (v = 0; v < N_VIEWS; v++)
-		names[v] = views[v].name;
+	for (v = 0; v < view_count; v++)
+		names[v] = view_defs[v].name;
 	return names;
 }
 
@@ -170,7 +150,7 @@ static int parse_dump_options(int argc, char **argv, struct dump_opts *o)
 			o->lines = true;
 			break;
 		case 'h':
-			fputs(dump_usage, stdout);
+			print_usage();
 			exit(EXIT_OK);
 		default:
 			return -1;
@@ -196,7 +176,7 @@ static int view_usage_error(const char *view, const char *msg)
 }
 
 /* Run the view on the opened trace, writing to out (closed here). */
-static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
+static int run_view(const struct view_def *view, const struct dump_opts *o, struct store_reader *r,
                     struct outfile *out, int argc, char **argv)
 {
 	struct view_args a = { .reader = r,
@@ -210,7 +190,7 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	struct err err, werr;
 	int rc;
 
-	rc = views[v].fn(&a, &err);
+	rc = view->run(&a, &err);
 	/*
 	 * Damage found at open (a truncated file) is what went wrong, whatever
 	 * the view met after it: the view showed what could be read, and the
@@ -236,13 +216,13 @@ static int run_view(size_t v, const struct dump_opts *o, struct store_reader *r,
 	if (!rc)
 		return EXIT_OK;
 	if (err.kind == ERR_USAGE)
-		return view_usage_error(views[v].name, err.msg);
+		return view_usage_error(view->name, err.msg);
 	log_error("%s", err.msg);
 	return EXIT_FAILURE_INPUT;
 }
 
 /* Open -o OUT (or stdout), then the trace, and show the view. */
-static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
+static int dump(const struct view_def *view, const struct dump_opts *o, int argc, char **argv)
 {
 	struct store_reader *r;
 	struct outfile out;
@@ -267,42 +247,56 @@ static int dump(size_t v, const struct dump_opts *o, int argc, char **argv)
 	/* A damaged file ends with the error saying so, which is what matters. */
 	if (!reader_damage(r))
 		cmd_warn_unfinished(r, o->input);
-	ret = run_view(v, o, r, &out, argc, argv);
+	ret = run_view(view, o, r, &out, argc, argv);
 	reader_close(r);
+	return ret;
+}
+
+/* A missing or unknown view's name: the error lists the views. */
+static int view_name_error(const char *name)
+{
+	const char **names = view_names();
+	char list[256];
+	int ret;
+
+	if (!name)
+		ret = cmd_usage_error("dump", "missing VIEW (one of %s)",
+		                      cmd_name_list(list, names, view_count));
+	else
+		ret = cmd_unknown_name("dump", "view", name, names, view_count);
+	free(names);
 	return ret;
 }
 
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o = { .symbols = true };
+	const struct view_def *view;
+	const char *misplaced;
 	struct err err;
-	size_t v;
-	const char *names[N_VIEWS], *misplaced;
-	char list[256];
 	int ret, first;
 
 	if (parse_dump_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (optind >= argc)
-		return cmd_usage_error("dump", "missing VIEW (one of %s)",
-		                       cmd_name_list(list, view_names(names), N_VIEWS));
-	v = find_view(argv[optind]);
-	if (v == N_VIEWS)
-		return cmd_unknown_name("dump", "view", argv[optind], view_names(names), N_VIEWS);
+		return view_name_error(NULL);
+	view = view_find(argv[optind]);
+	if (!view)
+		return view_name_error(argv[optind]);
 	/* The view's arguments are checked before the file is opened: usage errors first. */
 	/* getopt's optind is reused by the view's own parsing: keep where the view starts. */
 	first = optind;
 	ret = view_check_args(argc - first, argv + first, &err);
 	misplaced = ret < 0 ? misplaced_option(argc - first, argv + first) : NULL;
 	if (misplaced)
-		return misplaced_option_error(misplaced, views[v].name);
+		return misplaced_option_error(misplaced, view->name);
 	if (ret < 0)
-		return view_usage_error(views[v].name, err.msg);
+		return view_usage_error(view->name, err.msg);
 	if (ret > 0) {
-		fputs(views[v].usage, stdout);
+		fputs(view->usage, stdout);
 		return EXIT_OK;
 	}
 	if (!o.input)
 		return cmd_usage_error("dump", "missing -i FILE");
-	return dump(v, &o, argc - first, argv + first);
+	return dump(view, &o, argc - first, argv + first);
 }

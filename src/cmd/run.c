@@ -15,12 +15,13 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "trace/backend.h"
-#include "trace/ptrace/tracee.h"
 #include "trace/session.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "util/strbuf.h"
 
-static const char run_usage[] =
+/* run's help, before and after the engines (from their table) */
+static const char run_usage_head[] =
         "Usage: nosco run -c CONFIG -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
         "       nosco run -c CONFIG -o FILE [OPTIONS] --pid PID [--duration SECONDS]\n"
         "\n"
@@ -34,10 +35,9 @@ static const char run_usage[] =
         "                        'trace \"main\" binary=\"echo\"'); see docs/config.md\n"
         "  -o, --output FILE     the trace file to write; an existing file is replaced\n"
         "                        only if it is a nosco trace\n"
-        "  -f, --force           replace FILE even if it is not a nosco trace\n"
-        "  -e, --engine ENGINE   how to trace: 'dbt' (a code cache, the default,\n"
-        "                        docs/engine.md) or 'step' (single-stepping, the\n"
-        "                        reference)\n"
+        "  -f, --force           replace FILE even if it is not a nosco trace\n";
+
+static const char run_usage_tail[] =
         "      --cpu WHERE       where nosco and the program run: wherever the OS\n"
         "                        puts them ('any', the default: the program sees the\n"
         "                        CPUs it would see without nosco), or pinned to one\n"
@@ -58,6 +58,34 @@ static const char run_usage[] =
         "not exist, and 2 for a bad command line. With --pid: 0 once detached (the\n"
         "process runs on), 127 if there is no process PID, 125 if nosco may not\n"
         "trace it.\n";
+
+/* "how to trace: 'dbt' (a code cache, the default, docs/engine.md) or 'step' (...)" */
+static void describe_engines(struct strbuf *sb)
+{
+	const struct backend_entry *e;
+	size_t i, n = backend_entries(&e), left = n - 1;
+
+	for (i = 0; i < n; i++)
+		if (e[i].ops == backend_default())
+			sb_addf(sb, "how to trace: '%s' (%s, the default, %s)", e[i].ops->name,
+			        e[i].what, e[i].more);
+	for (i = 0; i < n; i++)
+		if (e[i].ops != backend_default())
+			sb_addf(sb, "%s '%s' (%s, %s)", --left ? "," : " or", e[i].ops->name,
+			        e[i].what, e[i].more);
+}
+
+static void print_usage(void)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	describe_engines(&sb);
+	fputs(run_usage_head, stdout);
+	cmd_put_wrapped(stdout, "  -e, --engine ENGINE  ", 24, sb.buf);
+	fputs(run_usage_tail, stdout);
+	sb_fini(&sb);
+}
 
 static const struct option run_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -188,7 +216,7 @@ static int parse_run_options(int argc, char **argv, struct run_opts *o)
 			log_verbosity++;
 			break;
 		case 'h':
-			fputs(run_usage, stdout);
+			print_usage();
 			exit(EXIT_OK);
 		default:
 			return -1;
@@ -232,15 +260,6 @@ static void catch_stop_signals(void)
 	/* No SA_RESTART: a blocked waitpid must notice. */
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-/* engine_name - -e wins over the configuration's engine node */
-static const char *engine_name(const struct run_opts *o, const struct config *cfg)
-{
-	if (o->engine)
-		return o->engine;
-	/* dbt records the same traces as step (tests/e2e/engines.py), much faster. */
-	return cfg->engine == CONFIG_ENGINE_STEP ? "step" : "dbt";
 }
 
 /* show_progress - the session's progress hook: the core's counts and the trace's size */
@@ -319,21 +338,6 @@ static int trace(struct session *s, const struct backend_ops *engine, const char
 	return exit_code_of(s);
 }
 
-/* describe_process - what the process of --pid runs, once nosco may attach to it */
-static int describe_process(const struct run_opts *o, struct session *s, struct err *err)
-{
-	char *exe, *cwd;
-	char **args;
-
-	if (tracee_attach_check(o->pid, err) || tracee_describe(o->pid, &exe, &args, &cwd, err))
-		return -1;
-	s->attach_pid = o->pid;
-	s->path = exe;
-	s->argv = args;
-	s->cwd = cwd;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { .cpu = CPU_ANY };
@@ -347,23 +351,21 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	if (config_load(&cfg, o.config, &err))
 		return cmd_fail(&err);
-	engine = backend_find(engine_name(&o, &cfg));
+	engine = backend_choose(o.engine, &cfg, &err);
 	if (!engine) {
-		ret = cmd_usage_error("run", "unknown engine '%s' (known: %s)",
-		                      engine_name(&o, &cfg), backend_names());
+		ret = err.kind == ERR_USAGE ? cmd_usage_error("run", "%s", err.msg)
+		                            : cmd_fail(&err);
 		config_fini(&cfg);
 		return ret;
 	}
 	if (o.pid)
-		ret = describe_process(&o, &s, &err);
+		ret = session_process(&s, o.pid, &err);
 	else
-		ret = (s.path = tracee_resolve_program(argv[optind], &err)) ? 0 : -1;
+		ret = session_program(&s, argv + optind, &err);
 	if (ret || session_check_scopes(&cfg, s.path, &err) ||
 	    store_check_output(o.output, o.force, &err)) {
 		ret = cmd_fail(&err);
 	} else {
-		if (!o.pid)
-			s.argv = argv + optind;
 		s.cfg = &cfg;
 		s.cpu = o.cpu;
 		s.store = store_create(o.output, o.force, &err);
@@ -372,10 +374,7 @@ int cmd_run(int argc, char **argv)
 			s.duration_ns = o.seconds < 1e-9 ? 1 : (int64_t)(o.seconds * 1e9);
 		ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
 	}
-	free((char *)s.path);
-	free((char *)s.cwd);
-	if (o.pid)
-		tracee_free_argv((char **)s.argv);
+	session_forget(&s);
 	config_fini(&cfg);
 	return ret;
 }

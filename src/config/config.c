@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "config/internal.h"
+#include "util/near.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -173,6 +174,40 @@ int config_fail(struct config_ctx *c, struct kdl_pos pos, const char *fmt, ...)
 	return fail_with(c, pos, what);
 }
 
+/* config_fail_unknown - "unknown KIND 'x', did you mean 'y'? (valid KINDS: a, b)" */
+int config_fail_unknown(struct config_ctx *c, struct kdl_pos pos, const char *kind,
+                        const char *kinds, const char *where, const char *word,
+                        const char *const *names, size_t n)
+{
+	const char *guess = near_closest(word, names, n);
+	char list[256] = "";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		strcat(list, i ? ", " : "");
+		strcat(list, names[i]);
+	}
+	if (guess)
+		return config_fail(c, pos, "unknown %s '%s'%s, did you mean '%s'? (valid %s: %s)",
+		                   kind, word, where, guess, kinds, list);
+	return config_fail(c, pos, "unknown %s '%s'%s (valid %s: %s)", kind, word, where, kinds,
+	                   list);
+}
+
+int config_unknown(const struct config *cfg, unsigned line, unsigned col, const char *kind,
+                   const char *kinds, const char *word, const char *const *names, size_t n,
+                   struct err *err)
+{
+	/* fail_with() reads only the source's name from the configuration */
+	struct config_ctx c = { .cfg = &(struct config){ .source = cfg->source },
+		                .text = cfg->text,
+		                .len = strlen(cfg->text),
+		                .err = err };
+
+	return config_fail_unknown(&c, (struct kdl_pos){ line, col }, kind, kinds, "", word, names,
+	                           n);
+}
+
 static int parse_text(struct config *cfg, const char *text, size_t len, const char *source,
                       struct err *err)
 {
@@ -307,5 +342,6 @@ void config_fini(struct config *cfg)
 	free(cfg->scopes);
 	free(cfg->source);
 	free(cfg->text);
+	free(cfg->engine);
 	memset(cfg, 0, sizeof(*cfg));
 }

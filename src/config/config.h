@@ -15,12 +15,6 @@
 #define CONFIG_DEFAULT_BACKTRACE_DEPTH 20
 #define CONFIG_MAX_DEPTH               100000 /* larger depths are rejected as absurd */
 
-enum config_engine {
-	CONFIG_ENGINE_DEFAULT = 0, /* not set: the run command picks */
-	CONFIG_ENGINE_STEP,
-	CONFIG_ENGINE_DBT,
-};
-
 /* One `trace "SYMBOL" binary="NAME" [call-depth=N]` node. */
 struct config_scope {
 	char *symbol;
@@ -32,7 +26,8 @@ struct config_scope {
 struct config {
 	int call_depth;
 	int backtrace_depth;
-	enum config_engine engine;
+	char *engine; /* the engine node's name as written (NULL: none; the run command picks) */
+	unsigned engine_line, engine_col; /* where that name is, for config_unknown() */
 	struct config_scope *scopes;
 	size_t n_scopes;
 	char *source; /* file path, or "<inline>" */
@@ -74,5 +69,21 @@ int config_parse(struct config *cfg, const char *text, const char *source, struc
  * @cfg: may be NULL
  */
 void config_fini(struct config *cfg);
+
+/**
+ * config_unknown - the error for a name in the configuration that is not one of names
+ * @line: where the name is (engine_line)
+ * @col: (engine_col)
+ * @kind: what the name is ("engine"), @kinds: its plural
+ * @err: ERR_CONFIG "SOURCE:LINE:COL: unknown KIND 'x', did you mean 'y'?
+ *       (valid KINDS: a, b)", the offending line and a caret, as config_load()'s
+ *
+ * For the names a layer above the configuration knows (the engines).
+ *
+ * Return: -1.
+ */
+int config_unknown(const struct config *cfg, unsigned line, unsigned col, const char *kind,
+                   const char *kinds, const char *word, const char *const *names, size_t n,
+                   struct err *err);
 
 #endif

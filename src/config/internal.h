@@ -19,6 +19,9 @@ struct config_ctx {
 
 int config_fail(struct config_ctx *c, struct kdl_pos pos, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+int config_fail_unknown(struct config_ctx *c, struct kdl_pos pos, const char *kind,
+                        const char *kinds, const char *where, const char *word,
+                        const char *const *names, size_t n);
 int config_apply(struct config_ctx *c, const struct kdl_document *doc);
 
 #endif

@@ -9,34 +9,12 @@
 #include <string.h>
 
 #include "config/internal.h"
-#include "util/near.h"
 #include "util/xalloc.h"
 
 static const char *const node_names[] = { "call-depth", "backtrace-depth", "engine", "trace" };
 static const char *const trace_props[] = { "binary", "call-depth" };
-static const char *const engine_names[] = { "step", "dbt" };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* "unknown KIND 'x', did you mean 'y'? (valid KINDS: a, b)" */
-static int fail_unknown(struct config_ctx *c, struct kdl_pos pos, const char *kind,
-                        const char *kinds, const char *where, const char *word,
-                        const char *const *names, size_t n)
-{
-	const char *guess = near_closest(word, names, n);
-	char list[256] = "";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		strcat(list, i ? ", " : "");
-		strcat(list, names[i]);
-	}
-	if (guess)
-		return config_fail(c, pos, "unknown %s '%s'%s, did you mean '%s'? (valid %s: %s)",
-		                   kind, word, where, guess, kinds, list);
-	return config_fail(c, pos, "unknown %s '%s'%s (valid %s: %s)", kind, word, where, kinds,
-	                   list);
-}
 
 static const char *float_keyword(const struct kdl_value *v)
 {
@@ -167,23 +145,19 @@ static int apply_depth_node(struct config_ctx *c, const struct kdl_node *node,
 	return get_depth(c, arg, node->name.ptr, out);
 }
 
+/* The engine's name is checked by who knows the engines: backend_choose() (trace/backend.h). */
 static int apply_engine(struct config_ctx *c, const struct kdl_node *node)
 {
 	const struct kdl_value *arg;
 	const char *name;
-	size_t i;
 
 	if (get_single_arg(c, node, "engine \"step\"", &c->engine, &arg) ||
 	    get_string(c, arg, "the engine", &name))
 		return -1;
-	for (i = 0; i < ARRAY_SIZE(engine_names); i++) {
-		if (!strcmp(name, engine_names[i])) {
-			c->cfg->engine = i == 0 ? CONFIG_ENGINE_STEP : CONFIG_ENGINE_DBT;
-			return 0;
-		}
-	}
-	return fail_unknown(c, arg->pos, "engine", "engines", "", name, engine_names,
-	                    ARRAY_SIZE(engine_names));
+	c->cfg->engine = xstrdup(name);
+	c->cfg->engine_line = arg->pos.line;
+	c->cfg->engine_col = arg->pos.col;
+	return 0;
 }
 
 /* binary= and call-depth= of a trace node; scope->call_depth stays -1 if unset. */
@@ -197,8 +171,9 @@ static int apply_trace_props(struct config_ctx *c, const struct kdl_node *node,
 	for (i = 0; i < node->props.len; i++) {
 		p = &node->props.data[i];
 		if (strcmp(p->name.ptr, "binary") && strcmp(p->name.ptr, "call-depth"))
-			return fail_unknown(c, p->pos, "property", "properties", " on 'trace'",
-			                    p->name.ptr, trace_props, ARRAY_SIZE(trace_props));
+			return config_fail_unknown(c, p->pos, "property", "properties",
+			                           " on 'trace'", p->name.ptr, trace_props,
+			                           ARRAY_SIZE(trace_props));
 	}
 	p = kdl_node_prop(node, "binary");
 	if (!p)
@@ -275,8 +250,8 @@ static int apply_node(struct config_ctx *c, const struct kdl_node *node)
 		return apply_engine(c, node);
 	if (!strcmp(name, "trace"))
 		return apply_trace(c, node);
-	return fail_unknown(c, node->name_pos, "node", "nodes", "", name, node_names,
-	                    ARRAY_SIZE(node_names));
+	return config_fail_unknown(c, node->name_pos, "node", "nodes", "", name, node_names,
+	                           ARRAY_SIZE(node_names));
 }
 
 /**

@@ -29,6 +29,9 @@ int store_use_blocks(struct store *s, struct err *err)
 	free(sql);
 	if (rc != SQLITE_OK)
 		return store_sql_fail(s, "blocks", err);
+	/* block streams are written as they come: speed over size */
+	if (store_chunk_level(s, STORE_ZSTD_LEVEL_BLOCKS, err))
+		return -1;
 	if (sqlite3_prepare_v3(s->db, "INSERT INTO blocks(id, insns) VALUES (?1, ?2)", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &s->block_st, NULL) != SQLITE_OK)
 		return store_sql_fail(s, "blocks", err);
@@ -193,9 +196,6 @@ uint64_t store_block_len(const struct store *s, uint32_t block)
 
 int store_insn_chunk_flush(struct store *s, struct err *err)
 {
-	size_t bound, z;
-	int rc;
-
 	if (!s->in)
 		return 0;
 	if (!s->ichunk_st &&
@@ -203,22 +203,10 @@ int store_insn_chunk_flush(struct store *s, struct err *err)
 	                       "INSERT INTO insn_chunks(first, count, data) VALUES (?1, ?2, ?3)",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &s->ichunk_st, NULL) != SQLITE_OK)
 		return store_sql_fail(s, "instructions", err);
-	bound = ZSTD_compressBound(s->ilen);
-	if (bound > s->zbuf_cap) {
-		s->zbuf_cap = bound;
-		s->zbuf = xrealloc(s->zbuf, s->zbuf_cap);
-	}
-	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, s->ibuf, s->ilen,
-	                      STORE_ZSTD_LEVEL_BLOCKS);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
 	sqlite3_bind_int64(s->ichunk_st, 1, s->ifirst);
 	sqlite3_bind_int64(s->ichunk_st, 2, s->in);
-	sqlite3_bind_blob(s->ichunk_st, 3, s->zbuf, (int)z, SQLITE_STATIC);
-	rc = sqlite3_step(s->ichunk_st);
-	sqlite3_reset(s->ichunk_st);
-	if (rc != SQLITE_DONE)
-		return store_sql_fail(s, "instructions", err);
+	if (store_chunk_write(s, s->ichunk_st, 3, s->ibuf, s->ilen, "instructions", err))
+		return -1;
 	s->ifirst += s->in;
 	s->in = 0;
 	s->ilen = 0;

@@ -86,9 +86,6 @@ static void open_call_end(struct store *s, struct store_open_call *oc)
 /* flush_chunk - write the finished calls gathered so far as one call chunk (schema 2) */
 static int flush_chunk(struct store *s, struct err *err)
 {
-	size_t bound, z;
-	int rc;
-
 	if (!s->cn)
 		return 0;
 	if (!s->cchunk_st &&
@@ -96,22 +93,10 @@ static int flush_chunk(struct store *s, struct err *err)
 	                       "INSERT INTO call_chunks(seq, count, data) VALUES (?1, ?2, ?3)", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &s->cchunk_st, NULL) != SQLITE_OK)
 		return store_sql_fail(s, "calls", err);
-	bound = ZSTD_compressBound(s->clen);
-	if (bound > s->zbuf_cap) {
-		s->zbuf_cap = bound;
-		s->zbuf = xrealloc(s->zbuf, s->zbuf_cap);
-	}
-	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, s->cbuf, s->clen,
-	                      STORE_ZSTD_LEVEL_BLOCKS);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
 	sqlite3_bind_int64(s->cchunk_st, 1, s->cseq);
 	sqlite3_bind_int64(s->cchunk_st, 2, s->cn);
-	sqlite3_bind_blob(s->cchunk_st, 3, s->zbuf, (int)z, SQLITE_STATIC);
-	rc = sqlite3_step(s->cchunk_st);
-	sqlite3_reset(s->cchunk_st);
-	if (rc != SQLITE_DONE)
-		return store_sql_fail(s, "calls", err);
+	if (store_chunk_write(s, s->cchunk_st, 3, s->cbuf, s->clen, "calls", err))
+		return -1;
 	s->cseq++;
 	s->cn = 0;
 	s->clen = 0;

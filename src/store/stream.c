@@ -77,29 +77,19 @@ int store_stream_flush(struct store *s, int64_t thread, struct err *err)
 	sqlite3_stmt *st = s->st[ST_CHUNK];
 	const uint8_t *payload = s->packed;
 	uint64_t count = s->blocks ? t->tok_insns : t->len;
-	size_t packed, z;
+	size_t packed;
 
 	if (!count)
 		return 0;
-	if (s->blocks) {
+	if (s->blocks)
 		payload = store_token_payload(s, t, &packed);
-		if (ZSTD_compressBound(packed) > s->zbuf_cap) {
-			s->zbuf_cap = ZSTD_compressBound(packed);
-			s->zbuf = xrealloc(s->zbuf, s->zbuf_cap);
-		}
-	} else {
+	else
 		packed = store_chunk_pack(t->buf, t->len, s->packed);
-	}
-	z = ZSTD_compressCCtx(s->zc, s->zbuf, s->zbuf_cap, payload, packed,
-	                      s->blocks ? STORE_ZSTD_LEVEL_BLOCKS : STORE_ZSTD_LEVEL);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
 	sqlite3_bind_int64(st, 1, thread);
 	sqlite3_bind_int64(st, 2, t->seq);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)t->first);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
-	sqlite3_bind_blob(st, 5, s->zbuf, (int)z, SQLITE_STATIC);
-	if (store_step_done(s, ST_CHUNK, "instructions", err))
+	if (store_chunk_write(s, st, 5, payload, packed, "instructions", err))
 		return -1;
 	t->seq++;
 	t->first += count;

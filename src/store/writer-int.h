@@ -172,6 +172,24 @@ int store_sql_fail(struct store *s, const char *what, struct err *err);
 /* store_step_done - run a bound statement that returns no rows, then reset it */
 int store_step_done(struct store *s, enum store_stmt which, const char *what, struct err *err);
 
+/**
+ * store_chunk_write - compress a chunk's payload and insert its row
+ * @st: the row's INSERT, every parameter but the data bound
+ * @col: the parameter that takes the compressed data
+ * @data: the payload, @len bytes
+ * @what: what the row holds, for the error message
+ *
+ * Compresses with s->zc at the level store_chunk_level() set; the
+ * statement is reset and its bindings cleared whatever happens.
+ *
+ * Return: 0, or -1 with err (an SQLite failure is the writer's sticky error).
+ */
+int store_chunk_write(struct store *s, sqlite3_stmt *st, int col, const void *data, size_t len,
+                      const char *what, struct err *err);
+
+/* store_chunk_level - the zstd level of the chunks written from now on */
+int store_chunk_level(struct store *s, int level, struct err *err);
+
 /* store_now_ms - a monotonic clock in milliseconds for the commit interval */
 uint64_t store_now_ms(void);
 

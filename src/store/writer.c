@@ -253,6 +253,8 @@ struct store *store_create(const char *path, bool force, struct err *err)
 		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
 		goto fail;
 	}
+	if (store_chunk_level(s, STORE_ZSTD_LEVEL, err))
+		goto fail;
 	if (store_open_db(s, &old, err) || create_schema(s, err) || prepare_all(s, err) ||
 	    begin(s, err))
 		goto fail;

@@ -1,6 +1,7 @@
 /* ELF images: opening and header information. See image.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,14 +10,16 @@
 #include "sym/internal.h"
 #include "util/xalloc.h"
 
+static void libelf_init(void)
+{
+	elf_version(EV_CURRENT);
+}
+
 void sym_libelf_init(void)
 {
-	static bool done;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!done) {
-		elf_version(EV_CURRENT);
-		done = true;
-	}
+	pthread_once(&once, libelf_init);
 }
 
 /*

@@ -88,9 +88,38 @@ struct backend_ops {
 extern const struct backend_ops backend_step;
 extern const struct backend_ops backend_dbt;
 
+/* The most engines the table (backend.c) may hold. */
+#define BACKEND_MAX 8
+
+/* An engine of the table, and what `nosco run --help` says of it. */
+struct backend_entry {
+	const struct backend_ops *ops;
+	const char *what; /* "a code cache" */
+	const char *more; /* said after "the default" when it is: "docs/engine.md" */
+};
+
+/* backend_entries - the table of engines into *entries; returns how many */
+size_t backend_entries(const struct backend_entry **entries);
+
+/* backend_default - the engine of a run that names none */
+const struct backend_ops *backend_default(void);
+
 /* backend_find - the backend called name, or NULL */
 const struct backend_ops *backend_find(const char *name);
-/* backend_names - the names of the backends, comma-separated (for messages) */
-const char *backend_names(void);
+
+/* backend_names - the names of the backends into names, in the table's order; returns how many */
+size_t backend_names(const char *names[static BACKEND_MAX]);
+
+/**
+ * backend_choose - the engine a run uses
+ * @name: the one the command line names (-e), or NULL
+ * @cfg: the configuration, whose engine node the command line overrides
+ * @err: ERR_CONFIG for an unknown engine in the configuration (checked
+ *       first, -e or not), with its position; ERR_USAGE for an unknown @name
+ *
+ * Return: the engine (the default one when neither names one), or NULL with err.
+ */
+const struct backend_ops *backend_choose(const char *name, const struct config *cfg,
+                                         struct err *err);
 
 #endif

@@ -32,6 +32,24 @@ uint64_t core_root_sp(const struct core_thread *th)
 	return th->frames.len ? th->frames.data[0].entry_sp : 0;
 }
 
+int64_t core_block(struct core *c, const struct arch_insn *const *insns, size_t n, struct err *err)
+{
+	uint32_t ids[CORE_BLOCK_MAX];
+	size_t k;
+
+	if (n > CORE_BLOCK_MAX)
+		return err_set(err, ERR_INTERNAL, "a block of %zu instructions", n);
+	for (k = 0; k < n; k++) {
+		int64_t id = store_insn_intern(c->store, insns[k]->addr, insns[k]->bytes,
+		                               insns[k]->len, err);
+
+		if (id < 0)
+			return -1;
+		ids[k] = (uint32_t)id;
+	}
+	return store_block_intern(c->store, ids, n, err);
+}
+
 int core_record_blocks(struct core *c, struct core_thread *th, const struct store_run *runs,
                        size_t n, struct err *err)
 {

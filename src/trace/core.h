@@ -164,6 +164,7 @@ size_t core_backtrace_depth(const struct core *c);
 
 #define CORE_FRAMES_MAX     64    /* the most frames core_entry_frames() describes */
 #define CORE_FRAME_SIZE_MAX 65534 /* and the largest frame */
+#define CORE_BLOCK_MAX      256   /* the most instructions of a block (core_block()) */
 
 /* How the backtrace of a scope entry was unwound (core_entry_frames). */
 struct core_entry_frames {
@@ -331,9 +332,17 @@ int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn
                   struct core_directive *d, struct err *err);
 
 /**
+ * core_block - the id of a block of straight-line instructions (insns[i]
+ * for i < n, in execution order), written to the trace the first time
+ * (the store must use block streams): what core_record_blocks() takes
+ * Return: the id, or -1 with err.
+ */
+int64_t core_block(struct core *c, const struct arch_insn *const *insns, size_t n, struct err *err);
+
+/**
  * core_record_blocks - a recording thread executed these runs of blocks
- * @runs: blocks from store_block_intern() (the store must use block
- *        streams), each executed run->repeat times in a row, in order
+ * @runs: blocks from core_block(), each executed run->repeat times in a
+ *        row, in order
  *
  * The backend vouches that core_step() would only have recorded each of
  * their instructions.

@@ -4,12 +4,14 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
 #include "trace/images.h"
+#include "trace/ptrace/tracee.h"
 
 static int64_t realtime_ns(void)
 {
@@ -111,6 +113,41 @@ void session_progress(const struct session *s, const struct core *c)
 	s->progress(s->progress_ctx, &st);
 }
 
+int session_program(struct session *s, char *const *argv, struct err *err)
+{
+	char *path = tracee_resolve_program(argv[0], err);
+
+	if (!path)
+		return -1;
+	s->path = path;
+	s->argv = argv;
+	return 0;
+}
+
+int session_process(struct session *s, pid_t pid, struct err *err)
+{
+	char *exe, *cwd;
+	char **args;
+
+	if (tracee_attach_check(pid, err) || tracee_describe(pid, &exe, &args, &cwd, err))
+		return -1;
+	s->attach_pid = pid;
+	s->path = exe;
+	s->argv = args;
+	s->cwd = cwd;
+	return 0;
+}
+
+void session_forget(struct session *s)
+{
+	free((char *)s->path);
+	free((char *)s->cwd);
+	if (s->attach_pid)
+		tracee_free_argv((char **)s->argv);
+	s->path = s->cwd = NULL;
+	s->argv = NULL;
+}
+
 int session_check_scopes(const struct config *cfg, const char *path, struct err *err)
 {
 	struct images *imgs;
@@ -133,4 +170,19 @@ int session_check_scopes(const struct config *cfg, const char *path, struct err 
 	}
 	images_free(imgs);
 	return ret;
+}
+
+int session_tick(struct session *s, struct err *err)
+{
+	return store_tick(s->store, err);
+}
+
+int session_use_blocks(struct session *s, struct err *err)
+{
+	return store_use_blocks(s->store, err);
+}
+
+int session_count(struct session *s, const char *name, uint64_t n, struct err *err)
+{
+	return store_meta_set_int(s->store, name, (int64_t)n, err);
 }

@@ -8,6 +8,29 @@
 #include "trace/backend.h"
 
 /**
+ * session_program - the session traces PROGRAM, started with argv
+ * @argv: argv[0] is PROGRAM, found the way a shell does (a PATH search
+ *        when it has no '/'); kept, not copied
+ *
+ * Return: 0, or -1 with ERR_NOT_FOUND or ERR_NOT_EXEC.
+ */
+int session_program(struct session *s, char *const *argv, struct err *err);
+
+/**
+ * session_process - the session attaches to the running process pid
+ *
+ * Checks first that nosco may attach to it: no such process, a zombie,
+ * one traced already, another user's or nosco itself are one-line errors
+ * naming the cause (ERR_NOT_FOUND for a process that is not there, else
+ * ERR_PERMISSION). Then reads what it runs: its executable, arguments and
+ * working directory. Return: 0, or -1 with err.
+ */
+int session_process(struct session *s, pid_t pid, struct err *err);
+
+/* session_forget - free what session_program() or session_process() set */
+void session_forget(struct session *s);
+
+/**
  * session_check_scopes - resolve the scopes that name the program itself
  * @path: the program's file
  *
@@ -31,6 +54,19 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
  * so many events), also while the dbt engine's replay worker owns the core
  */
 void session_progress(const struct session *s, const struct core *c);
+
+/*
+ * session_tick - commit what is due (the commit interval passed): from
+ * whichever thread owns the core and the store, the run loop or the dbt
+ * engine's replay worker
+ */
+int session_tick(struct session *s, struct err *err);
+
+/* session_use_blocks - the trace is written as block streams (the dbt engine's schema) */
+int session_use_blocks(struct session *s, struct err *err);
+
+/* session_count - a backend's count, kept in the trace's metadata under name */
+int session_count(struct session *s, const char *name, uint64_t n, struct err *err);
 
 /* session_attached - nosco has attached: --duration counts from now */
 void session_attached(struct session *s);

@@ -89,7 +89,7 @@ int view_binary_info(const struct view_args *a, struct err *err)
 	struct view_ctx v;
 	const struct view_binary *b;
 	bool found = false;
-	int rc = view_begin(&v, &view_spec_binary_info, a, err);
+	int rc = view_begin(&v, view_binary_info, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

@@ -12,7 +12,7 @@ int view_call_info(const struct view_args *a, struct err *err)
 	struct reader_cursor *evs;
 	struct reader_event ev;
 	struct err e = { 0 };
-	int rc = view_begin(&v, &view_spec_call_info, a, err);
+	int rc = view_begin(&v, view_call_info, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

@@ -76,7 +76,7 @@ int view_call_trace(const struct view_args *a, struct err *err)
 	struct view_ctx v;
 	struct reader_call c;
 	struct err e = { 0 };
-	int rc = view_begin(&v, &view_spec_call_trace, a, err);
+	int rc = view_begin(&v, view_call_trace, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

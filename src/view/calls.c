@@ -247,7 +247,7 @@ int view_calls(const struct view_args *a, struct err *err)
 {
 	struct view_ctx v;
 	struct table t;
-	int rc = view_begin(&v, &view_spec_calls, a, err);
+	int rc = view_begin(&v, view_calls, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

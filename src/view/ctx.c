@@ -30,9 +30,10 @@ static int load_threads(struct view_ctx *v, struct err *err)
 	return rc < 0 ? -1 : 0;
 }
 
-int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
-               struct err *err)
+int view_begin(struct view_ctx *v, view_fn *self, const struct view_args *a, struct err *err)
 {
+	const struct view_def *spec = view_of(self);
+
 	memset(v, 0, sizeof(*v));
 	v->r = a->reader;
 	v->out = a->out;

@@ -8,13 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "view/view.h"
-
-const char view_events_usage[] =
-        "Usage: nosco dump -i FILE events\n"
-        "\n"
-        "Print every record of the trace file, one per line: metadata, argv,\n"
-        "binaries, scopes, threads, events, calls, then each thread's instructions.\n";
+#include "view/internal.h"
 
 /* A string needs quotes when a reader splitting on spaces would get it wrong. */
 static bool needs_quotes(const unsigned char *s, size_t len)
@@ -306,15 +300,16 @@ static void dump_insns(const struct view_args *a, struct err *first)
 
 int view_events(const struct view_args *a, struct err *err)
 {
+	const struct view_def *self = view_of(view_events);
 	struct err first = { 0 };
+	struct view_opts o;
 	int i;
 
-	if (a->argc > 1) {
-		if (!strcmp(a->argv[1], "-h") || !strcmp(a->argv[1], "--help")) {
-			fputs(view_events_usage, a->out);
-			return 0;
-		}
-		return err_set(err, ERR_USAGE, "events takes no arguments (got '%s')", a->argv[1]);
+	if (view_parse(self, a->argc, a->argv, &o, err))
+		return -1;
+	if (o.help) {
+		fputs(self->usage, a->out);
+		return 0;
 	}
 	dump_meta(a);
 	dump_argv(a);

@@ -355,7 +355,7 @@ int view_exec_trace(const struct view_args *a, struct err *err)
 	struct reader_call c;
 	struct err e = { 0 };
 	const char *arch;
-	int rc = view_begin(&v, &view_spec_exec_trace, a, err);
+	int rc = view_begin(&v, view_exec_trace, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

@@ -133,7 +133,7 @@ int view_graph(const struct view_args *a, struct err *err)
 	struct view_funcs f;
 	struct graph g = { 0 };
 	char wall[16];
-	int rc = view_begin(&v, &view_spec_graph, a, err);
+	int rc = view_begin(&v, view_graph, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

@@ -22,42 +22,12 @@
 /* Text views indent no deeper than KDL views do (kdl/emit.h). */
 #define VIEW_INDENT_MAX KDL_INDENT_MAX
 
-/* Options a view accepts (struct view_spec.flags). */
-enum {
-	VIEW_OPT_ADDRESSES = 1 << 0, /* --addresses */
-	VIEW_OPT_BACKTRACE = 1 << 1, /* --backtrace */
-	VIEW_OPT_DEPTH = 1 << 2,     /* --depth N */
-	VIEW_OPT_THREAD = 1 << 3,    /* --thread TID */
-	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
-	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
-	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
-	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
-	VIEW_OPT_SORT = 1 << 8,      /* --sort KEY */
-	VIEW_OPT_STATS = 1 << 9,     /* --stats */
-};
-
-/* The positional argument of a view. */
-enum view_positional {
-	VIEW_POS_NONE,
-	VIEW_POS_CALL,     /* CALL_ID, required */
-	VIEW_POS_TID,      /* [TID] */
-	VIEW_POS_SUFFIX,   /* [SUFFIX] */
-	VIEW_POS_FUNCTION, /* FUNCTION, required */
-};
-
 /* What report sorts its functions by (--sort), largest first. */
 enum view_sort {
 	VIEW_SORT_TOTAL, /* the default */
 	VIEW_SORT_SELF,
 	VIEW_SORT_CALLS,
 	VIEW_SORT_WALL,
-};
-
-struct view_spec {
-	const char *name;
-	const char *usage;
-	unsigned flags;
-	enum view_positional pos;
 };
 
 struct view_opts {
@@ -82,10 +52,6 @@ struct view_opts {
 	const char *function; /* graph's FUNCTION */
 };
 
-extern const struct view_spec view_spec_events, view_spec_thread_info, view_spec_call_info,
-        view_spec_call_trace, view_spec_binary_info, view_spec_exec_trace, view_spec_calls,
-        view_spec_report, view_spec_graph;
-
 /**
  * view_parse - parse a view's arguments
  * @spec: what the view accepts
@@ -96,8 +62,11 @@ extern const struct view_spec view_spec_events, view_spec_thread_info, view_spec
  *
  * Return: 0, or -1 with err.
  */
-int view_parse(const struct view_spec *spec, int argc, char **argv, struct view_opts *o,
+int view_parse(const struct view_def *spec, int argc, char **argv, struct view_opts *o,
                struct err *err);
+
+/* view_option_name - the long name of a VIEW_OPT_* ("depth"), or NULL if there is none */
+const char *view_option_name(unsigned option);
 
 /* What a view has at hand while it runs. */
 struct view_ctx {
@@ -120,14 +89,13 @@ static inline bool view_stopped(const struct view_ctx *v)
 /**
  * view_begin - parse the arguments and get ready to run a view
  * @v: the context to fill
- * @spec: the view
+ * @self: the view's function (its entry in view_defs)
  * @a: its arguments
  * @err: ERR_USAGE, or why the trace cannot be read
  *
  * Return: 0 to run the view, 1 when --help was printed, -1 with err.
  */
-int view_begin(struct view_ctx *v, const struct view_spec *spec, const struct view_args *a,
-               struct err *err);
+int view_begin(struct view_ctx *v, view_fn *self, const struct view_args *a, struct err *err);
 
 /**
  * view_end - release the context and report the outcome

@@ -102,7 +102,7 @@ int view_report(const struct view_args *a, struct err *err)
 	struct view_funcs f;
 	struct row *rows;
 	size_t i;
-	int rc = view_begin(&v, &view_spec_report, a, err);
+	int rc = view_begin(&v, view_report, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

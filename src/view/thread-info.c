@@ -155,7 +155,7 @@ int view_thread_info(const struct view_args *a, struct err *err)
 	struct view_ctx v;
 	const struct reader_thread *t;
 	bool found = false;
-	int rc = view_begin(&v, &view_spec_thread_info, a, err);
+	int rc = view_begin(&v, view_thread_info, a, err);
 
 	if (rc)
 		return rc > 0 ? 0 : -1;

@@ -31,10 +31,11 @@ struct view_args {
 };
 
 /*
- * Every view has the signature of view_events(). Return: 0, or -1 with
- * err: ERR_USAGE for a bad view argument (exit code 2), anything else for
- * a trace that cannot be read as asked (exit code 1).
+ * Every view is a view_fn. Return: 0, or -1 with err: ERR_USAGE for a bad
+ * view argument (exit code 2), anything else for a trace that cannot be
+ * read as asked (exit code 1).
  */
+typedef int view_fn(const struct view_args *a, struct err *err);
 
 /**
  * view_events - every record of the trace, one per line, in file order
@@ -110,16 +111,49 @@ int view_report(const struct view_args *a, struct err *err);
  */
 int view_graph(const struct view_args *a, struct err *err);
 
-/* The help texts of the views. */
-extern const char view_events_usage[];
-extern const char view_thread_info_usage[];
-extern const char view_call_info_usage[];
-extern const char view_call_trace_usage[];
-extern const char view_binary_info_usage[];
-extern const char view_exec_trace_usage[];
-extern const char view_calls_usage[];
-extern const char view_report_usage[];
-extern const char view_graph_usage[];
+/* Options a view accepts (struct view_def.options), besides --help. */
+enum {
+	VIEW_OPT_ADDRESSES = 1 << 0, /* --addresses */
+	VIEW_OPT_BACKTRACE = 1 << 1, /* --backtrace */
+	VIEW_OPT_DEPTH = 1 << 2,     /* --depth N */
+	VIEW_OPT_THREAD = 1 << 3,    /* --thread TID */
+	VIEW_OPT_SYMBOL = 1 << 4,    /* --symbol GLOB */
+	VIEW_OPT_MIN_INSNS = 1 << 5, /* --min-insns N */
+	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
+	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
+	VIEW_OPT_SORT = 1 << 8,      /* --sort KEY */
+	VIEW_OPT_STATS = 1 << 9,     /* --stats */
+};
+
+/* The positional argument of a view. */
+enum view_positional {
+	VIEW_POS_NONE,
+	VIEW_POS_CALL,     /* CALL_ID, required */
+	VIEW_POS_TID,      /* [TID] */
+	VIEW_POS_SUFFIX,   /* [SUFFIX] */
+	VIEW_POS_FUNCTION, /* FUNCTION, required */
+};
+
+/* One view: everything `nosco dump` and the views' option parser know of it. */
+struct view_def {
+	const char *name;
+	const char *args;    /* its positional argument in dump's list of views, or "" */
+	const char *summary; /* what it shows, in dump's list of views */
+	unsigned options;    /* the VIEW_OPT_* it accepts */
+	enum view_positional pos;
+	view_fn *run;
+	const char *usage; /* its --help */
+};
+
+/* The views, in the order dump's help lists them (views.c). */
+extern const struct view_def view_defs[];
+extern const size_t view_count;
+
+/* view_find - the view called name, or NULL */
+const struct view_def *view_find(const char *name);
+
+/* view_of - the entry of the view whose function is run, or NULL */
+const struct view_def *view_of(view_fn *run);
 
 /* view_parse_num - a decimal number without sign, at most max: 0, or -1 */
 int view_parse_num(const char *s, unsigned long long max, unsigned long long *out);

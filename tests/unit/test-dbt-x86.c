@@ -513,7 +513,7 @@ static void test_leave(void **state)
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
 	leave = c.pc;
-	dbt_x86_emit_leave(&c, ind_miss, fdispatch);
+	dbt_x86_emit_leave(&c, ind_miss, fdispatch, false);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, 0x401abc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -530,6 +530,89 @@ static void test_leave(void **state)
 	check_untouched(&r, 5, 6, 0x33, 0x8d5);
 	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
+}
+
+/* The native form goes on at the return's target itself (a stub here), logged the same. */
+static void test_leave_native(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t fdispatch, ind_miss, target, leave;
+	struct run r;
+
+	(void)state;
+	fdispatch = stub(&c, 0x44);
+	ind_miss = stub(&c, 0x33);
+	target = stub(&c, 0x22);
+	leave = c.pc;
+	dbt_x86_emit_leave(&c, ind_miss, fdispatch, true);
+	assert_false(c.full);
+	ctx_set(DBT_CTX_TARGET, target);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_FREE_SP, 0);
+	ctx_set(DBT_CTX_ROOT_SP, 4096);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x22, 0x8d5);
+	assert_int_equal(ring_value(DBT_REC_LEFT), target);
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), UINT64_MAX);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_ROOT_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x33, 0x8d5);
+}
+
+/* regs_kept - the registers, flags and rsp as they were (the red zone below rsp may differ) */
+static void regs_kept(const struct run *r, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags)
+{
+	assert_int_equal(r->rax, rax);
+	assert_int_equal(r->rcx, rcx);
+	assert_int_equal(r->rdx, rdx);
+	assert_int_equal(r->flags & FLAGS_MASK, flags & FLAGS_MASK);
+	assert_int_equal(r->rsp_in, r->rsp_out);
+}
+
+/*
+ * A door: a thread between scopes goes on through its slot with every
+ * register as it was; any other thread gets to the int3 with its
+ * registers as they were (here a ret stands for it); the slot leads to the
+ * miss at first; the jump written at the entry reaches it.
+ */
+static void test_door(void **state)
+{
+	struct dbt_code c = start();
+	struct dbt_x86_door dr;
+	uint64_t in, slot_to;
+	uint8_t jump[5];
+	int32_t rel;
+	struct run r;
+
+	(void)state;
+	in = stub(&c, 0x66);
+	dbt_x86_emit_door(&c, &dr);
+	assert_false(c.full);
+	assert_int_equal(dr.slot % 8, 0);
+	memcpy(&slot_to, (void *)(uintptr_t)dr.slot, 8);
+	assert_int_equal(slot_to, dr.miss);
+	assert_int_equal(*(uint8_t *)(uintptr_t)dr.miss, 0xcc);
+	assert_int_equal(*(uint8_t *)(uintptr_t)dr.stop, 0xcc);
+	assert_true(dr.code < dr.load && dr.load < dr.stop && dr.stop < dr.miss);
+	memcpy((void *)(uintptr_t)dr.slot, &in, 8);
+	ctx_set(DBT_CTX_FREE_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x8d5, &r);
+	regs_kept(&r, 1, 2, 0x66, 0x8d5);
+	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x0, &r);
+	regs_kept(&r, 1, 2, 0x66, 0x0);
+	*(uint8_t *)(uintptr_t)dr.stop = 0xc3;
+	ctx_set(DBT_CTX_FREE_SP, 0);
+	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x8d5, &r);
+	regs_kept(&r, 1, 2, 3, 0x8d5);
+	ctx_set(DBT_CTX_FREE_SP, 0x7000);
+	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x0, &r);
+	regs_kept(&r, 1, 2, 3, 0x0);
+	assert_int_equal(dbt_x86_door_jump(0x401000, 0x402000, jump), 5);
+	assert_int_equal(jump[0], 0xe9);
+	memcpy(&rel, jump + 1, 4);
+	assert_int_equal(rel, 0x1000 - 5);
+	assert_int_equal(dbt_x86_door_jump(0x401000, 0x401000 + (3ull << 31), jump), 0);
 }
 
 /*
@@ -834,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
 		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
 		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_leave_native),  cmocka_unit_test(test_door),
 		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
 	};
 

@@ -22,6 +22,7 @@
 #include "store/internal.h"
 #include "store/reader.h"
 #include "store/store.h"
+#include "store/writer-int.h"
 #include "view/view.h"
 #include "util/xalloc.h"
 
@@ -882,22 +883,105 @@ static int cleanup(void **state)
 	return 0;
 }
 
+/* The row key k's data, decompressed: its size in *len (a malloc'd buffer, or NULL). */
+static uint8_t *read_chunk(struct store *s, int k, size_t *len)
+{
+	sqlite3_stmt *st;
+	uint8_t *out = NULL;
+	unsigned long long size;
+
+	assert_int_equal(
+	        sqlite3_prepare_v2(s->db, "SELECT data FROM t WHERE k = ?1", -1, &st, NULL),
+	        SQLITE_OK);
+	sqlite3_bind_int(st, 1, k);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *z = sqlite3_column_blob(st, 0);
+		size_t zlen = (size_t)sqlite3_column_bytes(st, 0);
+
+		size = ZSTD_getFrameContentSize(z, zlen);
+		assert_true(size < (1ull << 30));
+		out = xmalloc(size + 1);
+		*len = ZSTD_decompress(out, size + 1, z, zlen);
+		assert_false(ZSTD_isError(*len));
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* Write one chunk as row k; return what store_chunk_write() did. */
+static int write_chunk(struct store *s, int k, const uint8_t *data, size_t len, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	assert_int_equal(
+	        sqlite3_prepare_v2(s->db, "INSERT INTO t(k, data) VALUES (?1, ?2)", -1, &st, NULL),
+	        SQLITE_OK);
+	sqlite3_bind_int(st, 1, k);
+	rc = store_chunk_write(s, st, 2, data, len, "test chunks", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The chunk writer: what it writes decompresses to the payload, at either
+ * level, larger than its first buffer too; a row it cannot insert is the
+ * writer's sticky error, naming what was written.
+ */
+static void test_chunk_writer(void **state)
+{
+	size_t big = (size_t)STORE_CHUNK_INSNS * STORE_VARINT_MAX * 2, i, len = 0;
+	char *path = tmp_path("chunks.trace");
+	uint8_t *data = xmalloc(big), *back;
+	struct err err = { 0 };
+	struct store *s = create(path);
+
+	(void)state;
+	/* a payload zstd cannot shrink: its frame is larger than the payload */
+	for (i = 0; i < big; i++)
+		data[i] = (uint8_t)((i * 2654435761u) >> 13);
+	assert_int_equal(
+	        sqlite3_exec(s->db, "CREATE TABLE t(k PRIMARY KEY, data)", NULL, NULL, NULL),
+	        SQLITE_OK);
+	assert_int_equal(write_chunk(s, 1, data, 10, &err), 0);
+	assert_int_equal(write_chunk(s, 2, data, big, &err), 0);
+	assert_int_equal(store_chunk_level(s, STORE_ZSTD_LEVEL_BLOCKS, &err), 0);
+	assert_int_equal(write_chunk(s, 3, data, big / 3, &err), 0);
+	assert_int_equal(write_chunk(s, 4, data, 0, &err), 0);
+	back = read_chunk(s, 1, &len);
+	assert_int_equal(len, 10);
+	assert_memory_equal(back, data, 10);
+	free(back);
+	back = read_chunk(s, 2, &len);
+	assert_int_equal(len, big);
+	assert_memory_equal(back, data, big);
+	free(back);
+	back = read_chunk(s, 3, &len);
+	assert_int_equal(len, big / 3);
+	assert_memory_equal(back, data, big / 3);
+	free(back);
+	back = read_chunk(s, 4, &len);
+	assert_int_equal(len, 0);
+	free(back);
+	assert_int_equal(write_chunk(s, 1, data, 10, &err), -1);
+	assert_int_equal(err.kind, ERR_IO);
+	assert_non_null(strstr(err.msg, "(test chunks)"));
+	assert_int_equal(store_check_failed(s, &err), -1);
+	store_discard(s);
+	free(data);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_events_view),
-		cmocka_unit_test(test_long_streams),
-		cmocka_unit_test(test_dedup_and_append),
-		cmocka_unit_test(test_output_rules),
-		cmocka_unit_test(test_output_kinds),
-		cmocka_unit_test(test_unwritable_dir),
-		cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),
-		cmocka_unit_test(test_unfinished),
+		cmocka_unit_test(test_chunk_codec),    cmocka_unit_test(test_chunk_writer),
+		cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_events_view),
+		cmocka_unit_test(test_long_streams),   cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),   cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir), cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_live_reader),    cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {

@@ -5,6 +5,7 @@
  * reader.
  */
 #include "test-view.h"
+#include "view/internal.h"
 
 /* Run a KDL view, check its whole output and that it parses. */
 static void check(int (*fn)(const struct view_args *, struct err *), const char *words,
@@ -369,8 +370,82 @@ static void test_help(void **state)
 	assert_int_equal(view_check_args(2, argv, &e), 1);
 	run_view(&r, trace_path, NULL, view_call_trace, "call-trace --help");
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, view_call_trace_usage);
+	assert_string_equal(r.out, view_find("call-trace")->usage);
 	run_free(&r);
+}
+
+/* Every view of the table is found by its name and by its function, once. */
+static void test_table_names(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	assert_true(view_count > 0);
+	for (i = 0; i < view_count; i++) {
+		const struct view_def *d = &view_defs[i];
+		char head[64];
+
+		assert_ptr_equal(view_find(d->name), d);
+		assert_ptr_equal(view_of(d->run), d);
+		assert_non_null(d->summary);
+		snprintf(head, sizeof(head), "Usage: nosco dump -i FILE %s", d->name);
+		if (strncmp(d->usage, head, strlen(head)))
+			fail_msg("the help of %s does not begin with '%s'", d->name, head);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(view_defs[j].name, d->name);
+	}
+	assert_null(view_find("no-such-view"));
+}
+
+/* The command-line word of an option, with a valid argument when it takes one. */
+static void option_word(const char *name, char *buf, size_t size)
+{
+	static const char *const samples[][2] = {
+		{ "depth", "1" }, { "thread", "1" },  { "symbol", "x" },   { "min-insns", "1" },
+		{ "limit", "1" }, { "range", "0.." }, { "sort", "calls" },
+	};
+	size_t i;
+
+	snprintf(buf, size, "--%s", name);
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		if (!strcmp(name, samples[i][0]))
+			snprintf(buf, size, "--%s=%s", name, samples[i][1]);
+}
+
+/*
+ * Every option a view lists exists, its help names it and its parser
+ * takes it; an option it does not list is refused.
+ */
+static void test_table_options(void **state)
+{
+	unsigned bit;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < view_count; i++) {
+		const struct view_def *d = &view_defs[i];
+
+		for (bit = 1; bit; bit <<= 1) {
+			const char *name = view_option_name(bit);
+			char word[64], *argv[] = { (char *)d->name, word, "--help", NULL };
+			struct err e = { 0 };
+
+			if (!name) {
+				if (d->options & bit)
+					fail_msg("%s lists the unknown option %#x", d->name, bit);
+				continue;
+			}
+			option_word(name, word, sizeof(word));
+			if (!(d->options & bit)) {
+				assert_int_equal(view_check_args(3, argv, &e), -1);
+				continue;
+			}
+			if (!strstr(d->usage, name))
+				fail_msg("the help of %s does not name --%s", d->name, name);
+			if (view_check_args(3, argv, &e) != 1)
+				fail_msg("%s refuses %s: %s", d->name, word, e.msg);
+		}
+	}
 }
 
 int main(void)
@@ -390,6 +465,8 @@ int main(void)
 		cmocka_unit_test(test_sysroot),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_table_names),
+		cmocka_unit_test(test_table_options),
 	};
 
 	return cmocka_run_group_tests(tests, view_setup, view_teardown);

@@ -624,7 +624,7 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
 	put(c, (uint8_t[4]){ DBT_CTX_LEAVE }, 4);
 }
 
-void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch)
+void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native)
 {
 	uint8_t *jbe;
 	uint64_t from;
@@ -640,7 +640,12 @@ void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatc
 	log_value(c, DBT_REC_LEFT, RCX);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
-	dbt_x86_emit_jmp(c, fdispatch);
+	if (native) {
+		put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[TARGET] */
+		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
+	} else {
+		dbt_x86_emit_jmp(c, fdispatch);
+	}
 	if (!c->full)
 		jbe[1] = (uint8_t)(c->pc - from);
 	restore_flags(c);
@@ -752,4 +757,45 @@ void dbt_x86_align(struct dbt_code *c, size_t n)
 {
 	while (c->pc % n && !c->full)
 		put(c, "\xcc", 1);
+}
+
+void dbt_x86_emit_door(struct dbt_code *c, struct dbt_x86_door *dr)
+{
+	uint8_t jmp[6] = { 0xff, 0x25 }; /* jmp [rip+slot] */
+	uint8_t *slot, *jrcxz;
+	uint64_t from;
+
+	dbt_x86_align(c, 8); /* the slot is stored to atomically */
+	slot = c->p;
+	dr->slot = c->pc;
+	put(c, "\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc", 8);
+	dr->code = c->pc;
+	put(c, "\x48\x89\x4c\x24\xf8", 5); /* mov [rsp-8], rcx: the red zone is free */
+	dr->load = c->pc;
+	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
+	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
+	jrcxz = c->p;
+	put(c, "\xe3\x00", 2); /* jrcxz in: a thread between scopes goes in */
+	from = c->pc;
+	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	dr->stop = dbt_x86_emit_int3(c);
+	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* in: mov rcx, [rsp-8] */
+	put32(jmp + 2, (uint32_t)(int32_t)(dr->slot - (c->pc + sizeof(jmp))));
+	put(c, jmp, sizeof(jmp));
+	dr->miss = dbt_x86_emit_int3(c);
+	if (c->full)
+		return;
+	jrcxz[1] = (uint8_t)(dr->stop + 1 - from);
+	memcpy(slot, &dr->miss, 8);
+}
+
+size_t dbt_x86_door_jump(uint64_t at, uint64_t to, uint8_t code[5])
+{
+	int64_t rel = (int64_t)(to - (at + 5));
+
+	if (rel != (int32_t)rel)
+		return 0;
+	code[0] = 0xe9;
+	put32(code + 1, (uint32_t)(int32_t)rel);
+	return 5;
 }

@@ -234,10 +234,11 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
  * a thread that stays in the cache: if rsp is above gs:[ROOT_SP] (the
  * outermost recorded frame is left), log the target (DBT_REC_LEFT), set
  * gs:[FREE_SP] to all ones (unrecorded, in no call: it never ends by
- * itself) and go on at @fdispatch; otherwise to @ind_miss (the tracer
- * decides). Entered with the return done, its target in gs:[TARGET].
+ * itself) and go on at @fdispatch, or (@native) at the target itself,
+ * natively; otherwise to @ind_miss (the tracer decides). Entered with the
+ * return done, its target in gs:[TARGET].
  */
-void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch);
+void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native);
 /**
  * dbt_x86_emit_syscall - the syscall, unless eax is one of @nrs: then go to @hyper
  * (a hypercall with the state of just before the syscall)
@@ -256,6 +257,30 @@ void dbt_x86_emit_restore_rcx(struct dbt_code *c);
  *        registers and flags restored when the table has no entry
  */
 void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss);
+/*
+ * A door: where a jump written over a scope's entry leads (instead of the
+ * step engine's breakpoint there), so that a thread running natively
+ * between its scopes (gs still its context page, gs:[FREE_SP] all ones)
+ * enters the scope without a stop. It saves rcx below rsp (the red zone
+ * of the function being entered, which a signal frame skips), reads
+ * gs:[FREE_SP] and goes through @slot to the unrecorded translation of the
+ * entry (dbt_x86_emit_scope_entry), or to @miss (a hypercall: translate
+ * it) at first. Any other thread stops where the breakpoint would have
+ * stopped it, with the application's registers: at @load (a fault: its gs
+ * base is the application's, no context page) or at @stop (the int3 of a
+ * thread with a context that is not between scopes).
+ */
+struct dbt_x86_door {
+	uint64_t code, load, stop, miss, slot;
+};
+
+/* dbt_x86_emit_door - a door's code (*dr: where its parts are) */
+void dbt_x86_emit_door(struct dbt_code *c, struct dbt_x86_door *dr);
+/*
+ * dbt_x86_door_jump - the jump written at a scope's entry @at to its door
+ * @to: its length (0: out of reach)
+ */
+size_t dbt_x86_door_jump(uint64_t at, uint64_t to, uint8_t code[5]);
 /* dbt_x86_emit_gadget - syscall; int3: the tracer's remote system calls */
 uint64_t dbt_x86_emit_gadget(struct dbt_code *c);
 /* dbt_x86_align - pad with int3 to a multiple of n */

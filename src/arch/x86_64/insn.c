@@ -137,21 +137,24 @@ int arch_decode(uint64_t addr, const uint8_t *buf, size_t avail, struct arch_ins
 	return 0;
 }
 
+static ZydisFormatter formatter;
+
+static void formatter_init(void)
+{
+	ZydisFormatterInit(&formatter, ZYDIS_FORMATTER_STYLE_INTEL);
+}
+
 size_t arch_format(const struct arch_insn *insn, char *buf, size_t size)
 {
-	static ZydisFormatter fmt;
-	static bool ready;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 
-	if (!ready) {
-		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
-		ready = true;
-	}
+	pthread_once(&once, formatter_init);
 	if (ZYAN_FAILED(
 	            ZydisDecoderDecodeFull(x86_decoder64(), insn->bytes, insn->len, &in, ops)) ||
-	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible,
-	                                                buf, size, insn->addr, NULL))) {
+	    ZYAN_FAILED(ZydisFormatterFormatInstruction(
+	            &formatter, &in, ops, in.operand_count_visible, buf, size, insn->addr, NULL))) {
 		snprintf(buf, size, "(bad)");
 	}
 	return strlen(buf);

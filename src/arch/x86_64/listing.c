@@ -50,28 +50,31 @@ static const ZydisDecoder *listing_decoder(enum arch_mode mode)
  * Zydis leaves it out where implicit operands decide it (div [rsp]), but
  * as does not see those and finds the size ambiguous.
  */
+static ZydisFormatter formatter;
+
+static void formatter_init(void)
+{
+	ZydisFormatterInit(&formatter, ZYDIS_FORMATTER_STYLE_INTEL);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_FORCE_SIZE, ZYAN_TRUE);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL,
+	                          ZYAN_TRUE);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE,
+	                          ZYDIS_PADDING_DISABLED);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_ADDR_PADDING_RELATIVE,
+	                          ZYDIS_PADDING_DISABLED);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_DISP_PADDING,
+	                          ZYDIS_PADDING_DISABLED);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_IMM_PADDING,
+	                          ZYDIS_PADDING_DISABLED);
+}
+
 static const ZydisFormatter *listing_formatter(void)
 {
-	static ZydisFormatter fmt;
-	static bool ready;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!ready) {
-		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_SIZE, ZYAN_TRUE);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL,
-		                          ZYAN_TRUE);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE,
-		                          ZYDIS_PADDING_DISABLED);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_ADDR_PADDING_RELATIVE,
-		                          ZYDIS_PADDING_DISABLED);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_DISP_PADDING,
-		                          ZYDIS_PADDING_DISABLED);
-		ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_IMM_PADDING,
-		                          ZYDIS_PADDING_DISABLED);
-		ready = true;
-	}
-	return &fmt;
+	pthread_once(&once, formatter_init);
+	return &formatter;
 }
 
 /* ".byte 0x0f, 0x0b": what as reassembles to the same bytes. */

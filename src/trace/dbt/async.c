@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "trace/dbt/dbt.h"
+#include "trace/session.h"
 #include "util/xalloc.h"
 
 /*
@@ -68,7 +69,7 @@ static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
 
 	/* The store is the worker's now: this is where it commits what is due. */
 	if (!rc && used == j->n - j->done)
-		rc = store_tick(d->s->store, &err);
+		rc = session_tick(d->s, &err);
 	pthread_mutex_lock(&a->mu);
 	d->n_worker_records += used;
 	j->done += used;

@@ -98,14 +98,14 @@ static void scope_changed(void *ctx, uint64_t addr)
 
 static int write_counts(struct dbt *d, struct err *err)
 {
-	struct store *st = d->s->store;
+	struct session *s = d->s;
 
-	return store_meta_set_int(st, "dbt_fallback_insns", (int64_t)d->n_fallback, err) ||
-	       store_meta_set_int(st, "dbt_stepped_insns", (int64_t)d->n_stepped, err) ||
-	       store_meta_set_int(st, "dbt_blocks", (int64_t)d->n_blocks, err) ||
-	       store_meta_set_int(st, "dbt_misses", (int64_t)d->n_misses, err) ||
-	       store_meta_set_int(st, "dbt_ring_full", (int64_t)d->n_full, err) ||
-	       store_meta_set_int(st, "dbt_worker_records", (int64_t)d->n_worker_records, err);
+	return session_count(s, "dbt_fallback_insns", d->n_fallback, err) ||
+	       session_count(s, "dbt_stepped_insns", d->n_stepped, err) ||
+	       session_count(s, "dbt_blocks", d->n_blocks, err) ||
+	       session_count(s, "dbt_misses", d->n_misses, err) ||
+	       session_count(s, "dbt_ring_full", d->n_full, err) ||
+	       session_count(s, "dbt_worker_records", d->n_worker_records, err);
 }
 
 static void dbt_free(struct dbt *d)
@@ -133,7 +133,7 @@ static int dbt_run(struct session *s, struct err *err)
 	d.t = &t;
 	d.s = s;
 	target.ctx = &d;
-	if (store_use_blocks(s->store, err))
+	if (session_use_blocks(s, err))
 		return -1;
 	core = core_new(s->cfg, s->store, &target, err);
 	if (!core)

@@ -325,11 +325,7 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	uint32_t k;
 	int i;
 
-	/* A block's code is at most some tens of KiB: populated 256 KiB ahead of it. */
-	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
-		dbt_populate(rg->map + rg->populated, 256u << 10);
-		rg->populated += 256u << 10;
-	}
+	dbt_region_ahead(rg);
 
 	b->start = c.pc;
 	emit_data(d, rg, &c, b, &x);
@@ -644,6 +640,8 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	uint32_t i;
 
 	memset(h, 0, sizeof(*h));
+	if (dbt_door_hyper(d, at, h))
+		return true;
 	for (i = 0; i < d->n_regions; i++)
 		if (at == d->regions[i].ind_miss || at == d->regions[i].find_miss) {
 			h->kind = HY_INDIRECT;
@@ -679,21 +677,16 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	return false;
 }
 
-int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
-                        struct err *err)
+int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                         struct err *err)
 {
-	uint32_t ids[DBT_BLOCK_MAX], k;
+	const struct arch_insn *insns[DBT_BLOCK_MAX];
 	int64_t sb;
+	uint32_t k;
 
-	for (k = 0; k < b->n; k++) {
-		int64_t id = store_insn_intern(d->s->store, b->insns[k].a.addr, b->insns[k].a.bytes,
-		                               b->insns[k].a.len, err);
-
-		if (id < 0)
-			return -1;
-		ids[k] = (uint32_t)id;
-	}
-	sb = store_block_intern(d->s->store, ids, b->n, err);
+	for (k = 0; k < b->n; k++)
+		insns[k] = &b->insns[k].a;
+	sb = core_block(d->t->core, insns, b->n, err);
 	if (sb >= 0)
 		h->store = (uint32_t)sb;
 	return sb;
@@ -789,4 +782,5 @@ void dbt_cache_reset(struct dbt *d)
 	while (hashmap_next(&d->pages, &i, NULL, &v))
 		free(v);
 	hashmap_fini(&d->pages);
+	dbt_doors_reset(d);
 }

@@ -43,8 +43,8 @@
 #define DBT_REGION_SIZE (64u << 20)
 #define DBT_MAX_REGIONS 16u
 #define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
-#define DBT_BLOCK_MAX   256 /* instructions per translated block */
-#define DBT_RUNS        512 /* runs of blocks the replay gives the core at once */
+#define DBT_BLOCK_MAX   CORE_BLOCK_MAX /* instructions per translated block */
+#define DBT_RUNS        512            /* runs of blocks the replay gives the core at once */
 /*
  * A call site over budget this often calls short functions, most likely:
  * from then on its callees run in the cache unrecorded, without a stop.
@@ -52,6 +52,12 @@
  * depth limit on main, are faster so). NOSCO_DBT_TRUNCS sets it.
  */
 #define DBT_TRUNCS_TO_FREE 4
+/*
+ * A thread that returned out of its scopes this often through a stop
+ * leaves them without a stop from then on (stops.c). NOSCO_DBT_HOT sets
+ * it (the differential test uses 1).
+ */
+#define DBT_HOT_RETURNS 16
 /* Blocks by id live in pages that never move (the replay worker reads them during misses). */
 #define DBT_IDS_PER_PAGE (1u << 16)
 #define DBT_ID_PAGES     (1u << 12)
@@ -154,6 +160,7 @@ struct dbt_region {
 	uint64_t dispatch, fdispatch; /* the lookups: of recorded, of unrecorded translations */
 	uint64_t ind_miss, find_miss; /* their misses */
 	uint64_t leave;               /* dbt_x86_emit_leave's code */
+	uint64_t leave_native;        /* its native form: out of the scopes, natively (doors.c) */
 	uint64_t gadget;
 	VEC(struct dbt_block *) blocks; /* in cache order */
 };
@@ -212,6 +219,7 @@ struct dbt_thread {
 	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
 	uint32_t hot_at;      /* returns_out from which it stays in the cache between scopes */
 	uint32_t misses_out;  /* cache misses between scopes since it last entered one */
+	bool door;            /* the scope it entered last by a stop has a door (doors.c) */
 	uint32_t force_step;  /* steps the step engine is to make before the cache takes over */
 	long syscall_nr;      /* a system call the tracer stepped, to act on once it ran */
 	uint64_t syscall_args[4];
@@ -229,6 +237,7 @@ struct dbt {
 	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
+	uint32_t hot_returns;    /* DBT_HOT_RETURNS, or NOSCO_DBT_HOT */
 	struct dbt_region regions[DBT_MAX_REGIONS];
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];
@@ -255,6 +264,11 @@ struct dbt {
 	uint32_t frames_used;      /* slots of the frame sizes set (frames.c) */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
+	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
+	struct hashmap doors;
+	struct hashmap door_parts; /* the addresses of a door's code that mean something */
+	char no_door;
+	bool no_doors; /* the program sets its gs base: no thread runs natively with a context */
 };
 
 /* dbt_ctx_get - a word of dt's context page (offset DBT_CTX_*), as the tracer sees it */
@@ -301,6 +315,8 @@ void dbt_mem_fini(struct dbt *d);
 void dbt_mem_reset(struct dbt *d);
 /* dbt_mem_ready - map the data area into the tracee (through th) if not done yet */
 int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_region_ahead - rg's memory backed ahead of what is written next at rg->used */
+void dbt_region_ahead(struct dbt_region *rg);
 /* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr,
                                   struct err *err);
@@ -351,9 +367,10 @@ void dbt_cache_reset(struct dbt *d);
 void dbt_trunc_seen(struct dbt *d, struct dbt_block *b);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
-/* dbt_store_block - intern b in the store, the first time a thread ran it: h->store is its id */
-int64_t dbt_store_block(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
-                        struct err *err);
+/* dbt_block_intern - b in the trace (core_block), the first time a thread ran it: h->store is its
+ * id */
+int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
+                         struct err *err);
 
 /* --- replay.c: rings into the core --- */
 /* dbt_replay_start - th enters the cache with these registers */
@@ -443,6 +460,14 @@ struct dbt_stash {
 int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool at_int3,
                     struct dbt_loc *l, struct dbt_stash *stash, struct err *err);
 
+/*
+ * dbt_materialize_native - the same for a thread that runs natively
+ * between its scopes (doors.c), stopped at pc (@trap: by the int3 before
+ * it, as the step engine will see it)
+ */
+int dbt_materialize_native(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool trap,
+                           struct err *err);
+
 /* dbt_ring_full - is the stop (si) th's ring reaching its guard? then it is emptied */
 int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, bool *yes,
                   struct err *err);
@@ -474,6 +499,29 @@ void dbt_threads_free(struct dbt *d);
 void dbt_frames_learn(struct dbt *d, struct tthread *th);
 /* dbt_frames_forget - a mapping changed: no frame size holds any more */
 void dbt_frames_forget(struct dbt *d);
+
+/* --- doors.c: native between scopes, entered without a stop --- */
+/*
+ * dbt_door_try - th enters the scope at at, and leaves its scopes often: a
+ * door there, once (*open: there is one)
+ */
+int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, struct err *err);
+/* dbt_door_hyper - is the int3 at at a door's miss? *h says what it means */
+bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h);
+/*
+ * dbt_door_rewind - th (ev) stopped in a door: make the stop what it would
+ * have been without the door (the int3 at the entry, or a signal there).
+ * Return: 1 if it was (ev changed), 0 if it is no door's, -1 on error.
+ */
+int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, struct err *err);
+/*
+ * dbt_door_leave - th, which the step engine runs, is going to run without
+ * the doors (nosco detaches): if it stopped at a door's start, it is put
+ * back at the entry
+ */
+int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_doors_reset - forget every door (the image is gone: exec) */
+void dbt_doors_reset(struct dbt *d);
 
 /* --- detach.c: leaving a program nosco attached to --- */
 /* dbt_settle - the engine's settle() (trace/engine.h): th out of the cache */

@@ -20,7 +20,7 @@ int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 	int rc;
 
 	if (!th->engine_owned)
-		return 0;
+		return dbt_door_leave(d, th, err);
 	if (dbt_async_sync(d, err))
 		return -1;
 	dt = dbt_thread_of(d, th, false);

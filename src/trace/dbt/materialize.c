@@ -81,8 +81,14 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 		for (i = 0; i < d->n_regions; i++)
 			if (pc >= d->regions[i].base &&
 			    pc < d->regions[i].base + d->regions[i].used)
-				return 0; /* the lookup */
-		return -1;
+				return 0; /* the lookup, a door */
+		/* Natively between its scopes (doors.c): where it is. */
+		if (dbt_ctx_get(dt, DBT_CTX_FREE_SP) != UINT64_MAX)
+			return -1;
+		l->b = NULL;
+		l->done = 0;
+		l->pc = pc;
+		return 1;
 	}
 	if (pc == b->cache || pc == b->entry) {
 		l->b = NULL;
@@ -215,12 +221,43 @@ static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, s
 	               (int)th->tid, (unsigned long long)r->u.rip);
 }
 
+/*
+ * hand_back - dt stopped at l (r: its registers): replay its ring up to
+ * there, give it the application's registers (rip: its pc) and hand it to
+ * the step engine
+ */
+static int hand_back(struct dbt *d, struct dbt_thread *dt, struct dbt_loc *l, struct arch_regs *r,
+                     uint64_t rip, struct err *err)
+{
+	struct tthread *th = dt->th;
+	int hit;
+
+	if (dbt_drain(d, dt, err))
+		return -1;
+	/* Unrecorded code has nothing to replay. */
+	if (l->b && l->b->free)
+		l->b = NULL;
+	r->u.rip = l->pc;
+	r->u.gs_base = dt->app_gs;
+	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, r, err);
+	r->u.rip = rip;
+	/* It runs natively from here if the core says so: inside a call past the depth limit. */
+	if (hit < 0 || set_regs(th->tid, r, err) || step_arm_returns(d->t, th, &th->dir, err))
+		return -1;
+	th->regs = *r;
+	th->regs_stale = false;
+	th->code_len = 0;
+	th->engine_owned = false;
+	th->has_pending = false;
+	return hit;
+}
+
 int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool at_int3,
                     struct dbt_loc *l, struct dbt_stash *stash, struct err *err)
 {
 	struct tthread *th = dt->th;
 	struct arch_regs r;
-	int w, hit;
+	int w;
 
 	stash->sig = 0;
 	if (get_regs(th->tid, &r, err))
@@ -243,21 +280,16 @@ int dbt_materialize(struct dbt *d, struct dbt_thread *dt, enum dbt_mat how, bool
 		if (w)
 			return w;
 	}
-	if (dbt_drain(d, dt, err))
+	return hand_back(d, dt, l, &r, l->pc, err);
+}
+
+int dbt_materialize_native(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool trap,
+                           struct err *err)
+{
+	struct dbt_loc l = { NULL, 0, trap ? pc - ARCH_BP_LEN : pc };
+	struct arch_regs r;
+
+	if (get_regs(dt->th->tid, &r, err))
 		return -1;
-	/* Unrecorded code has nothing to replay. */
-	if (l->b && l->b->free)
-		l->b = NULL;
-	r.u.rip = l->pc;
-	r.u.gs_base = dt->app_gs;
-	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, &r, err);
-	/* It runs natively from here if the core says so: inside a call past the depth limit. */
-	if (hit < 0 || set_regs(th->tid, &r, err) || step_arm_returns(d->t, th, &th->dir, err))
-		return -1;
-	th->regs = r;
-	th->regs_stale = false;
-	th->code_len = 0;
-	th->engine_owned = false;
-	th->has_pending = false;
-	return hit;
+	return hand_back(d, dt, &l, &r, pc, err);
 }

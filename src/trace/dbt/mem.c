@@ -67,6 +67,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	                         DBT_RING_SIZE / DBT_PAGE) *
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
+	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
 	return 0;
 }
 
@@ -446,9 +447,21 @@ static void region_init(struct dbt_region *rg)
 	dbt_x86_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
 	dbt_x86_align(&c, 16);
 	rg->leave = c.pc;
-	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch);
+	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, false);
+	dbt_x86_align(&c, 16);
+	rg->leave_native = c.pc;
+	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, true);
 	dbt_x86_align(&c, 16);
 	rg->used = c.pc - rg->base;
+}
+
+void dbt_region_ahead(struct dbt_region *rg)
+{
+	/* What is written at once is at most some tens of KiB: populated 256 KiB ahead of it. */
+	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
+		dbt_populate(rg->map + rg->populated, 256u << 10);
+		rg->populated += 256u << 10;
+	}
 }
 
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)

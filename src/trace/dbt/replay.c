@@ -54,7 +54,7 @@ HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot
 {
 	struct dbt_replay *rp = &dt->rp;
 	int64_t sb = h->store != DBT_NO_STORE ? h->store
-	                                      : dbt_store_block(d, dbt_block_by_id(d, id), h, err);
+	                                      : dbt_block_intern(d, dbt_block_by_id(d, id), h, err);
 
 	if (sb < 0)
 		return -1;
@@ -70,12 +70,14 @@ HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot
 }
 
 /* set_dir - after a call into the core: its new directive for the thread, and frame */
-static void set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd)
+static int set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd,
+                   struct err *err)
 {
 	if (nd->mode != CORE_RUN_TO_RETURN && dt->th->resume_bps.len)
 		escape_clear_resume(d->t, dt->th);
 	dt->th->dir = *nd;
 	dt->rp.close_sp = core_close_sp(dt->th->core);
+	return escape_watch_landing(d->t, dt->th, err);
 }
 
 /*
@@ -96,7 +98,8 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
 	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, before, after, &nd,
 	                                           err))
 		return -1;
-	set_dir(d, dt, &nd);
+	if (set_dir(d, dt, &nd, err))
+		return -1;
 	dt->rp.just_recorded = true;
 	return 0;
 }
@@ -130,9 +133,8 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 	if (!hit)
 		return 0;
 	regs_at(&r, pc, sp);
-	if (core_return_hit(d->t->core, th->core, &r, &nd, err))
+	if (core_return_hit(d->t->core, th->core, &r, &nd, err) || set_dir(d, dt, &nd, err))
 		return -1;
-	set_dir(d, dt, &nd);
 	return 1;
 }
 
@@ -288,7 +290,7 @@ static size_t same_run(const uint32_t *w, size_t n)
  */
 static bool worker_may_replay(const struct dbt_thread *dt)
 {
-	return !dt->th->resume_bps.len;
+	return !dt->th->resume_bps.len && !dt->th->landing;
 }
 
 /*
@@ -396,9 +398,9 @@ static int scope_in(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct er
 	rp->scope_in = false;
 	rp->scope_bt_len = 0;
 	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret,
-	                      bt_len ? rp->scope_bt : NULL, bt_len, &nd, err))
+	                      bt_len ? rp->scope_bt : NULL, bt_len, &nd, err) ||
+	    set_dir(d, dt, &nd, err))
 		return -1;
-	set_dir(d, dt, &nd);
 	if (nd.mode != CORE_RECORD)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d entered %#llx, not a scope",
 		               (int)dt->th->tid, (unsigned long long)pc);

@@ -55,16 +55,16 @@ static int set_regs(struct tthread *th, const struct arch_regs *r, struct err *e
 }
 
 /*
- * A thread that returned out of its scopes this often through a stop
- * enters them often: it stays in the cache from then on, unrecorded
- * between its scopes, and leaves them without a stop. Unless the code it
- * runs between them is not in the cache yet: after this many misses
- * between two scopes it runs natively again, and needs twice as many
- * returns to come back (a program that enters its scopes from all over
- * its code, Python's start-up and PyDict_New, would be translated whole).
+ * A thread that returned out of its scopes DBT_HOT_RETURNS times through a
+ * stop enters them often: from then on it leaves them without a stop,
+ * natively (doors.c) or, where doors cannot be, in the cache, unrecorded
+ * between its scopes. In the cache, unless the code it runs between them
+ * is not in the cache yet: after this many misses between two scopes it
+ * runs natively again, and needs twice as many returns to come back (a
+ * program that enters its scopes from all over its code would be
+ * translated whole).
  */
-#define HOT_RETURNS 64
-#define MISSES_OUT  16
+#define MISSES_OUT 16
 
 struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 {
@@ -81,7 +81,7 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	dt = xcalloc(1, sizeof(*dt));
 	dt->th = th;
 	dt->slot = i;
-	dt->hot_at = HOT_RETURNS;
+	dt->hot_at = d->hot_returns;
 	off = DBT_TABLE_SIZE + (uint64_t)i * DBT_SLOT_SIZE;
 	dt->ctx = d->data_base + off;
 	dt->ctxp = d->shm + off;
@@ -139,6 +139,21 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return 0;
 }
 
+/*
+ * leave_to - where dt's return out of the outermost recorded frame goes:
+ * to the tracer until it did that often, then on without a stop: natively
+ * where the scope it entered last has a door (doors.c) and the program does
+ * not use its gs base (the thread keeps it pointing at its context page),
+ * in the cache otherwise.
+ */
+static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
+{
+	if (dt->returns_out < dt->hot_at)
+		return d->regions[0].ind_miss;
+	return dt->door && !d->no_doors && !dt->app_gs ? d->regions[0].leave_native
+	                                               : d->regions[0].leave;
+}
+
 /* load_context - what the cache's code needs to know of the core's frames for dt */
 static void load_context(struct dbt *d, struct dbt_thread *dt)
 {
@@ -150,8 +165,7 @@ static void load_context(struct dbt *d, struct dbt_thread *dt)
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
 	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
 	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
-	dbt_ctx_set(dt, DBT_CTX_LEAVE,
-	            dt->returns_out >= dt->hot_at ? d->regions[0].leave : d->regions[0].ind_miss);
+	dbt_ctx_set(dt, DBT_CTX_LEAVE, leave_to(d, dt));
 	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
 	dt->misses_out = 0;
 }
@@ -163,6 +177,7 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	struct arch_regs r = th->regs;
 
 	dt->app_gs = r.u.gs_base;
+	d->no_doors |= dt->app_gs != 0;
 	r.u.gs_base = dt->ctx;
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	r.u.rip = b->entry;
@@ -242,6 +257,10 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 		d->n_fallback++;
 		return 0;
 	}
+	/* Likely the scope it enters again next: natively if it has a door, else in the cache. */
+	if (dt->returns_out >= dt->hot_at && core_is_scope_entry(d->t->core, b->addr) &&
+	    dbt_door_try(d, th, b->addr, &dt->door, err))
+		return -1;
 	*taken = true;
 	return enter(d, dt, b, err);
 }
@@ -432,7 +451,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 			dt->returns_out++;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
-		if (h->free && between_scopes(dt) && ++dt->misses_out > MISSES_OUT) {
+		if (h->free && h->b && between_scopes(dt) && ++dt->misses_out > MISSES_OUT) {
 			dt->returns_out = 0;
 			if (dt->hot_at < UINT32_MAX / 2)
 				dt->hot_at *= 2;
@@ -665,6 +684,49 @@ static int on_stop_event(struct dbt *d, struct tthread *th, int sig, struct err 
 	return tracee_resume(d->t, th, false, err);
 }
 
+/*
+ * native_pc - the pc of dt if it runs natively between its scopes (it left
+ * them by the native leave, doors.c), or 0
+ */
+static uint64_t native_pc(struct dbt *d, const struct dbt_thread *dt, struct err *err)
+{
+	uint64_t pc;
+	uint32_t i;
+
+	if (!between_scopes(dt) || tracee_get_pc(d->t, dt->th, &pc, err))
+		return 0;
+	for (i = 0; i < d->n_regions; i++)
+		if (pc >= d->regions[i].base && pc < d->regions[i].base + DBT_REGION_SIZE)
+			return 0;
+	return pc;
+}
+
+/*
+ * on_native - a stop of a thread that runs natively between its scopes:
+ * it gets the application's gs base back and the step engine handles the
+ * stop, as that of any thread running natively (a breakpoint's int3, a
+ * signal, a new task, its exit).
+ */
+static int on_native(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                     uint64_t pc, struct err *err)
+{
+	struct tthread *th = dt->th;
+	int event = ev->status >> 16;
+	bool trap = !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - 1);
+	unsigned long msg = 0;
+
+	if (dbt_async_sync(d, err) || dbt_materialize_native(d, dt, pc, trap, err) < 0)
+		return -1;
+	if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+	    event == PTRACE_EVENT_VFORK) {
+		if (ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &msg))
+			return err_sys(err, ERR_TRACE, "PTRACE_GETEVENTMSG");
+		if (fix_child(d, dt, (pid_t)msg, event, pc, err))
+			return -1;
+	}
+	return step_handle(d->t, ev, d->s, err);
+}
+
 static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
                       struct err *err)
 {
@@ -678,6 +740,8 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	/* Only misses, full rings and mapping calls leave the worker at work (async.c). */
 	if (event && dbt_async_sync(d, err))
 		return -1;
+	if (event && event != PTRACE_EVENT_STOP && (rip = native_pc(d, dt, err)))
+		return on_native(d, dt, ev, rip, err);
 	switch (event) {
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:
@@ -708,6 +772,9 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 		return -1;
 	if (full)
 		return tracee_resume(d->t, th, false, err);
+	rip = native_pc(d, dt, err);
+	if (rip)
+		return on_native(d, dt, ev, rip, err);
 	if (dbt_async_sync(d, err))
 		return -1;
 	return on_signal(d, dt, ev, &si, err);
@@ -722,8 +789,13 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC)
 		return dbt_async_sync(d, err) ? -1 : on_exec(d, ev, err);
 	if (!th || !th->engine_owned) {
-		if (dbt_async_sync(d, err))
+		struct tracee_event door = *ev;
+		int r = th && WIFSTOPPED(ev->status) ? dbt_door_rewind(d, th, &door, err) : 0;
+
+		if (r < 0 || dbt_async_sync(d, err))
 			return -1;
+		if (r)
+			return step_handle(t, &door, d->s, err);
 		if (th && !WIFSTOPPED(ev->status))
 			dbt_thread_free(d, th);
 		return step_handle(t, ev, d->s, err);

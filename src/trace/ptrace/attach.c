@@ -344,7 +344,7 @@ static int remove_breakpoints(struct tracee *t, struct err *err)
 	int ret = 0;
 
 	while (hashmap_next(&t->bps, &i, NULL, (void **)&bp)) {
-		if (bp->inserted && tracee_write_raw(t, bp->addr, bp->orig, ARCH_BP_LEN) && !ret)
+		if (bp->inserted && tracee_write_raw(t, bp->addr, bp->orig, bp->len) && !ret)
 			ret = err_set(err, ERR_TRACE, "cannot remove the breakpoint at %#llx",
 			              (unsigned long long)bp->addr);
 		bp->inserted = false;

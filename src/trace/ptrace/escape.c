@@ -102,19 +102,11 @@ static uint64_t target_of(struct tracee *t, struct tthread *th, const struct hoo
 	return demangle_ptr(jb_pc, guard);
 }
 
-int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err)
+/* watch - th resumes recording if it lands at target (a breakpoint there) */
+static int watch(struct tracee *t, struct tthread *th, uint64_t target, struct err *err)
 {
-	const struct hook *h = hashmap_get(&t->hooks, addr);
-	uint64_t target;
 	uint64_t *it;
 
-	if (ifunc_on_hook(t, th, addr, err))
-		return -1;
-	if (!h || th->dir.mode != CORE_RUN_TO_RETURN)
-		return 0;
-	target = target_of(t, th, h);
-	if (!target)
-		return 0;
 	vec_foreach (&th->resume_bps, it)
 		if (*it == target)
 			return 0;
@@ -122,6 +114,36 @@ int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct e
 		return -1;
 	vec_push(&th->resume_bps, target);
 	return 0;
+}
+
+int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err)
+{
+	const struct hook *h = hashmap_get(&t->hooks, addr);
+	uint64_t target;
+
+	if (ifunc_on_hook(t, th, addr, err))
+		return -1;
+	if (!h || (th->dir.mode != CORE_RUN_TO_RETURN && th->dir.mode != CORE_RECORD))
+		return 0;
+	target = target_of(t, th, h);
+	if (!target)
+		return 0;
+	/* Recorded here, it may go on past the depth limit: watched from then on. */
+	if (th->dir.mode == CORE_RECORD) {
+		th->landing = target;
+		return 0;
+	}
+	return watch(t, th, target, err);
+}
+
+int escape_watch_landing(struct tracee *t, struct tthread *th, struct err *err)
+{
+	/* Out of every scope, it landed or will land unrecorded anyway. */
+	if (th->dir.mode != CORE_RUN_TO_RETURN && th->dir.mode != CORE_RECORD)
+		th->landing = 0;
+	if (!th->landing || th->dir.mode != CORE_RUN_TO_RETURN)
+		return 0;
+	return watch(t, th, th->landing, err);
 }
 
 bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr)
@@ -134,6 +156,8 @@ bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr)
 		th->resume_bps.data[i] = vec_last(&th->resume_bps);
 		th->resume_bps.len--;
 		tracee_bp_del(t, addr, BP_RET);
+		if (th->landing == addr)
+			th->landing = 0;
 		return true;
 	}
 	return false;

@@ -34,9 +34,9 @@ static void mask_all(struct tracee *t, uint64_t addr, uint8_t *buf, size_t len)
 	size_t i = 0, k;
 
 	while (hashmap_next(&t->bps, &i, NULL, (void **)&bp)) {
-		if (!bp->inserted || bp->addr + ARCH_BP_LEN <= addr || bp->addr >= addr + len)
+		if (!bp->inserted || bp->addr + bp->len <= addr || bp->addr >= addr + len)
 			continue;
-		for (k = 0; k < ARCH_BP_LEN; k++)
+		for (k = 0; k < bp->len; k++)
 			if (bp->addr + k >= addr && bp->addr + k < addr + len)
 				buf[bp->addr + k - addr] = bp->orig[k];
 	}
@@ -59,18 +59,18 @@ static void mask_breakpoints(struct tracee *t, uint64_t addr, uint8_t *buf, size
 		if (bp && bp->inserted) {
 			size_t k;
 
-			for (k = 0; k < ARCH_BP_LEN && i + k < len; k++)
+			for (k = 0; k < bp->len && i + k < len; k++)
 				buf[i + k] = bp->orig[k];
 		}
 	}
-	/* A breakpoint starting just before the buffer can cover its first bytes. */
-	for (i = 1; i < ARCH_BP_LEN && i <= addr; i++) {
+	/* A breakpoint (a door) starting just before the buffer can cover its first bytes. */
+	for (i = 1; i < BP_MAX_LEN && i <= addr; i++) {
 		struct bp *bp = hashmap_get(&t->bps, addr - i);
 
 		if (bp && bp->inserted) {
 			size_t k;
 
-			for (k = i; k < ARCH_BP_LEN && k - i < len; k++)
+			for (k = i; k < bp->len && k - i < len; k++)
 				buf[k - i] = bp->orig[k];
 		}
 	}

@@ -64,7 +64,8 @@ struct tthread {
 	struct arch_regs interrupted;
 	uint64_t ret_bps[2];      /* CORE_RUN_TO_RETURN: our return breakpoints (0: none) */
 	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
-	int deferred_status;      /* a stop seen while the world was being stopped */
+	uint64_t landing;    /* where a longjmp it recorded the start of lands, until it lands */
+	int deferred_status; /* a stop seen while the world was being stopped */
 	bool has_deferred;
 	/* run by another engine (the dbt code cache) while recording: resumed with
 	 * PTRACE_CONT, not stepped, when the world is let go */
@@ -79,10 +80,19 @@ struct tthread {
 	bool quiet;
 };
 
+#define BP_MAX_LEN 8
+
 /* What a breakpoint address is for; one address can serve several roles. */
 struct bp {
 	uint64_t addr;
-	uint8_t orig[ARCH_BP_LEN];
+	/*
+	 * What is written at addr while inserted (len bytes: the breakpoint
+	 * instruction, or a door: a jump into the dbt engine's code that does
+	 * without a stop what a stop there would, tracee_bp_door()), and the
+	 * program's own bytes under it.
+	 */
+	uint8_t code[BP_MAX_LEN], orig[BP_MAX_LEN];
+	uint8_t len;
 	bool inserted;
 	unsigned scopes;   /* scope entries armed here */
 	unsigned rets;     /* threads' return or resume points here */
@@ -257,6 +267,22 @@ int tracee_bp_clean_child(struct tracee *t, pid_t child, struct err *err);
 /* tracee_bp_lift / tracee_bp_restore - take a breakpoint out for a step-over, put it back */
 int tracee_bp_lift(struct tracee *t, struct bp *bp, struct err *err);
 int tracee_bp_restore(struct tracee *t, uint64_t addr, struct err *err);
+/*
+ * tracee_bp_covering - the breakpoint whose bytes in memory hold addr (a
+ * door is longer than the breakpoint instruction), or NULL
+ */
+struct bp *tracee_bp_covering(struct tracee *t, uint64_t addr);
+/**
+ * tracee_bp_door - write code (len bytes) at bp's address instead of the
+ * breakpoint instruction: a jump that does what the breakpoint would
+ * without a stop where it can, and otherwise stops the thread as if it
+ * had hit the breakpoint (the engine's handle() makes it look so). The
+ * caller has made sure that no thread can be in the middle of those
+ * bytes (every other thread stopped, none inside) and that no code jumps
+ * there.
+ */
+int tracee_bp_door(struct tracee *t, struct bp *bp, const uint8_t *code, size_t len,
+                   struct err *err);
 
 /* --- threads.c --- */
 struct tthread *tracee_thread(struct tracee *t, pid_t tid);
@@ -304,6 +330,13 @@ void escape_hooks_forget(struct tracee *t);
 int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
 /* escape_take_resume - is addr one of th's watched targets? (it is then unwatched) */
 bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
+/*
+ * escape_watch_landing - th's directive changed: while it runs a call past
+ * the depth limit, the landing of a longjmp it recorded the start of
+ * (th->landing) is watched like the landings found in that call, since the
+ * longjmp may go on in it (glibc's longjmp calls __longjmp)
+ */
+int escape_watch_landing(struct tracee *t, struct tthread *th, struct err *err);
 /* escape_clear_resume - stop watching th's targets */
 void escape_clear_resume(struct tracee *t, struct tthread *th);
 

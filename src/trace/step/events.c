@@ -480,6 +480,7 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 	th->has_pending = false;
 	memset(th->ret_bps, 0, sizeof(th->ret_bps));
 	th->resume_bps.len = 0;
+	th->landing = 0;
 	tracee_bp_forget_all(t);
 	escape_hooks_forget(t);
 	if (tracee_open_mem(t, err) || fetch_regs(t, th, err) || linkmap_start(t, th, err) ||

@@ -125,7 +125,9 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	} else {
 		th->has_pending = false;
 	}
-	if (bp && bp->inserted)
+	/* Inside a door's bytes too: they are not the program's instructions. */
+	bp = tracee_bp_covering(t, pc);
+	if (bp)
 		return start_step_over(t, th, bp, err);
 	return tracee_resume(t, th, record, err);
 }
@@ -169,6 +171,8 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
 	if (d->mode != CORE_RUN_TO_RETURN)
 		escape_clear_resume(t, th);
 	th->dir = *d;
+	if (escape_watch_landing(t, th, err))
+		return -1;
 	return step_resume(t, th, err);
 }
 
@@ -190,7 +194,7 @@ int engine_run(struct tracee *t, struct session *s, const struct engine *e, stru
 		}
 		/* Ticked (in waitpid or not), or every so many events: periodic work. */
 		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
-			if ((!e->ops->idle || e->ops->idle(e->self)) && store_tick(s->store, err))
+			if ((!e->ops->idle || e->ops->idle(e->self)) && session_tick(s, err))
 				return -1;
 			session_progress(s, t->core);
 		}

@@ -1,0 +1,302 @@
+/*
+ * Doors: scope entries a thread running natively between its scopes
+ * enters without a stop (docs/engine.md, "Native between scopes").
+ *
+ * A thread that leaves its scopes often returns out of the outermost
+ * recorded frame straight into the program's own code, natively, with its
+ * gs base still its context page (dbt_x86_emit_leave's native form). The
+ * scope's entry then holds, instead of the step engine's int3, a jump to
+ * a door (dbt_x86_emit_door) that sends such a thread into the
+ * unrecorded translation of the entry: the stack walk, the scope entered
+ * by its ring records, recorded code after it. Every other thread stops
+ * in the door as the int3 would have stopped it; dbt_door_rewind() makes
+ * that stop look like the int3's to the step engine, which steps over the
+ * door as over any breakpoint (its bytes lifted, the world stopped).
+ *
+ * A door is 5 bytes over the first instructions of the function: it is
+ * written only where those are plain instructions (no branch, no system
+ * call), no code of the function jumps into them, no other breakpoint is
+ * among them, and no thread is in their middle (every thread is stopped
+ * while it is written).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include "trace/dbt/dbt.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define DOOR_LEN  5
+#define SCAN_SIZE 4096 /* how much of the function is looked at for jumps into the door */
+
+struct dbt_door {
+	uint64_t at; /* the scope's entry */
+	struct dbt_x86_door x;
+};
+
+/* plain_head - only plain instructions under a door at at, and no other breakpoint? */
+static bool plain_head(struct dbt *d, uint64_t at)
+{
+	uint8_t buf[DOOR_LEN + ARCH_MAX_INSN_LEN];
+	struct dbt_insn in;
+	uint64_t a;
+
+	if (tracee_read(d->t, at, buf, sizeof(buf)))
+		return false;
+	for (a = at; a < at + DOOR_LEN; a += in.a.len)
+		if (dbt_x86_analyze(a, buf + (a - at), sizeof(buf) - (a - at), &in) ||
+		    in.flow != DBT_FLOW_NEXT)
+			return false;
+	for (a = at + 1; a < at + DOOR_LEN; a++)
+		if (tracee_bp_at(d->t, a))
+			return false;
+	return true;
+}
+
+/* jumped_into - does code after at jump into the door's bytes (as far as a linear scan sees)? */
+static bool jumped_into(struct dbt *d, uint64_t at)
+{
+	const struct dbt_map *m = dbt_maps_find(d, at);
+	uint8_t *buf;
+	size_t len = SCAN_SIZE, off = 0;
+	struct dbt_insn in;
+	bool into = false;
+
+	if (!m)
+		return true;
+	if (len > m->hi - at)
+		len = m->hi - at;
+	buf = xmalloc(len);
+	len = tracee_read_partial(d->t, at, buf, len);
+	while (off < len && !into) {
+		if (dbt_x86_analyze(at + off, buf + off, len - off, &in))
+			break;
+		into = (in.flow == DBT_FLOW_JMP || in.flow == DBT_FLOW_JCC ||
+		        in.flow == DBT_FLOW_CALL) &&
+		       in.target > at && in.target < at + DOOR_LEN;
+		off += in.a.len;
+	}
+	free(buf);
+	return into;
+}
+
+/* trapped - did thread o stop at the int3 of at (its stop is queued)? */
+static bool trapped(struct tracee *t, const struct tthread *o)
+{
+	const struct tracee_event *ev;
+
+	if (o->has_deferred && WIFSTOPPED(o->deferred_status) &&
+	    WSTOPSIG(o->deferred_status) == SIGTRAP)
+		return true;
+	vec_foreach (&t->queue, ev)
+		if (ev->tid == o->tid && WIFSTOPPED(ev->status) && WSTOPSIG(ev->status) == SIGTRAP)
+			return true;
+	return false;
+}
+
+/*
+ * inside - is a thread other than th stopped in the middle of the door's
+ * bytes? Not one that stopped at the int3 there: the step engine rewinds
+ * it to the entry.
+ */
+static bool inside(struct dbt *d, struct tthread *th, uint64_t at)
+{
+	struct tthread *o;
+	size_t i = 0;
+	uint64_t pc;
+	struct err err;
+
+	while (hashmap_next(&d->t->threads, &i, NULL, (void **)&o)) {
+		if (o == th || o->in_vfork || tracee_get_pc(d->t, o, &pc, &err))
+			continue;
+		if (pc > at && pc < at + DOOR_LEN && !(pc == at + ARCH_BP_LEN && trapped(d->t, o)))
+			return true;
+	}
+	return false;
+}
+
+/* emit_door - a door's code in a region within reach of at, or NULL */
+static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at)
+{
+	struct err err;
+	struct dbt_region *rg = dbt_region_for(d, th, at, &err);
+	struct dbt_code c;
+	struct dbt_door *dr;
+
+	if (!rg) {
+		log_debug("dbt: %s", err.msg);
+		return NULL;
+	}
+	c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
+		               false };
+	dbt_region_ahead(rg);
+	dr = xcalloc(1, sizeof(*dr));
+	dr->at = at;
+	dbt_x86_emit_door(&c, &dr->x);
+	if (c.full) {
+		free(dr);
+		return NULL;
+	}
+	rg->used = c.pc - rg->base;
+	return dr;
+}
+
+/*
+ * put_door - write the jump to dr at its entry, every other thread
+ * stopped: 1 if done, 0 if a thread is in the middle of those bytes
+ */
+static int put_door(struct dbt *d, struct tthread *th, struct bp *bp, struct dbt_door *dr,
+                    struct err *err)
+{
+	uint8_t jump[DOOR_LEN];
+	int done;
+
+	if (tracee_stop_world(d->t, th, err))
+		return -1;
+	done = !inside(d, th, dr->at) && dbt_x86_door_jump(dr->at, dr->x.code, jump) == DOOR_LEN;
+	if (done && tracee_bp_door(d->t, bp, jump, DOOR_LEN, err))
+		done = -1;
+	if (tracee_resume_world(d->t, done < 0 ? &(struct err){ 0 } : err))
+		return -1;
+	return done;
+}
+
+/* door_for - at's door, its code written if need be; NULL where none can be */
+static struct dbt_door *door_for(struct dbt *d, struct tthread *th, struct bp *bp, uint64_t at)
+{
+	struct dbt_door *dr = hashmap_get(&d->doors, at);
+
+	if (dr)
+		return dr == (void *)&d->no_door ? NULL : dr;
+	/* A door stands only for a scope's entry: any other role must stop there. */
+	if (bp->rets || bp->internal || bp->steps || !plain_head(d, at) || jumped_into(d, at) ||
+	    !(dr = emit_door(d, th, at))) {
+		log_debug("dbt: no door at %#llx", (unsigned long long)at);
+		hashmap_put(&d->doors, at, &d->no_door);
+		return NULL;
+	}
+	hashmap_put(&d->doors, at, dr);
+	return dr;
+}
+
+int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, struct err *err)
+{
+	struct bp *bp = tracee_bp_at(d->t, at);
+	struct dbt_door *dr;
+	int done;
+
+	*open = bp && bp->inserted && bp->len == DOOR_LEN;
+	if (*open || !bp || !bp->inserted || !bp->scopes || d->no_doors || d->t->world_stopped)
+		return 0;
+	dr = door_for(d, th, bp, at);
+	/* Not while a thread is in its bytes: at a later entry, then. */
+	done = dr ? put_door(d, th, bp, dr, err) : 0;
+	if (done <= 0)
+		return done;
+	log_debug("dbt: a door at %#llx", (unsigned long long)at);
+	*open = true;
+	hashmap_put(&d->door_parts, dr->x.code, dr);
+	hashmap_put(&d->door_parts, dr->x.load, dr);
+	hashmap_put(&d->door_parts, dr->x.stop, dr);
+	hashmap_put(&d->door_parts, dr->x.miss, dr);
+	return 0;
+}
+
+bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h)
+{
+	struct dbt_door *dr = hashmap_get(&d->door_parts, at);
+
+	if (!dr || at != dr->x.miss)
+		return false;
+	/* An exit of no block, to the unrecorded translation of the entry. */
+	h->kind = HY_EXIT;
+	h->target = dr->at;
+	h->slot = dr->x.slot;
+	h->free = true;
+	return true;
+}
+
+/* as_breakpoint - th stopped in a door where the int3 would have stopped it: make it look so */
+static int as_breakpoint(struct dbt_door *dr, struct tthread *th, struct tracee_event *ev,
+                         struct err *err)
+{
+	siginfo_t si = { .si_signo = SIGTRAP, .si_code = SI_KERNEL };
+
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
+	           (void *)(dr->at + ARCH_BP_LEN)) ||
+	    ptrace(PTRACE_SETSIGINFO, th->tid, NULL, &si))
+		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
+		               (int)th->tid);
+	th->regs_stale = true;
+	ev->status = SIGTRAP << 8 | 0x7f;
+	return 1;
+}
+
+int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, struct err *err)
+{
+	int sig = WSTOPSIG(ev->status);
+	struct dbt_door *dr;
+	uint64_t pc;
+	siginfo_t si;
+
+	if (!d->door_parts.len || ev->status >> 16)
+		return 0;
+	if (tracee_get_pc(d->t, th, &pc, err))
+		return -1;
+	dr = hashmap_get(&d->door_parts, pc);
+	if (!dr)
+		dr = hashmap_get(&d->door_parts, pc - 1);
+	if (!dr)
+		return 0;
+	if ((pc == dr->x.load && sig == SIGSEGV) || (pc == dr->x.stop + 1 && sig == SIGTRAP))
+		return as_breakpoint(dr, th, ev, err);
+	if (pc != dr->x.code)
+		return 0;
+	/* Stepped over the jump: the step would have stopped at the int3. */
+	if (sig == SIGTRAP && !ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si) && si.si_code > 0)
+		return as_breakpoint(dr, th, ev, err);
+	/* A signal right after the jump: it comes before the breakpoint. */
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
+	           (void *)dr->at))
+		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
+		               (int)th->tid);
+	th->regs_stale = true;
+	return 1;
+}
+
+int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
+{
+	struct dbt_door *dr;
+	uint64_t pc;
+
+	if (!d->door_parts.len || tracee_get_pc(d->t, th, &pc, err))
+		return d->door_parts.len ? -1 : 0;
+	dr = hashmap_get(&d->door_parts, pc);
+	if (!dr || (pc != dr->x.code && pc != dr->x.load))
+		return 0;
+	/* Nothing of the door ran that the program would see: at the entry. */
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user_regs_struct, rip),
+	           (void *)dr->at))
+		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
+		               (int)th->tid);
+	th->regs_stale = true;
+	return 0;
+}
+
+void dbt_doors_reset(struct dbt *d)
+{
+	size_t i = 0;
+	void *dr;
+
+	while (hashmap_next(&d->doors, &i, NULL, &dr))
+		if (dr != &d->no_door)
+			free(dr);
+	hashmap_fini(&d->doors);
+	hashmap_fini(&d->door_parts);
+	hashmap_init(&d->doors);
+	hashmap_init(&d->door_parts);
+}
