@@ -14,7 +14,7 @@
  * output, in this process: the ratio is what the view adds to reading.
  *
  * Usage: bench-dump NOSCO DIR [SCALE]   (SCALE 1: 1M/10M insns, 100k/1M calls)
- *        bench-dump --gen TRACE CALLS INSNS_PER_CALL: write a schema 3 trace
+ *        bench-dump --gen TRACE CALLS INSNS_PER_CALL: write a schema 4 trace
  *        of that call tree (for bench/dump/run)
  */
 #include <fcntl.h>
@@ -55,7 +55,7 @@ struct ctx {
 	uint64_t funcs[MAX_FUNCS]; /* file addresses of this program's functions */
 	size_t nfuncs;
 	uint32_t ids[MAX_FUNCS][8];    /* interned instructions: function f, body k */
-	uint32_t blocks[MAX_FUNCS][3]; /* schema 3 (gen): the loop, the call, the ret of f */
+	uint32_t blocks[MAX_FUNCS][3]; /* schema 4 (gen): the loop, the call, the ret of f */
 	uint64_t pos, time, calls, max_calls;
 };
 
@@ -270,7 +270,7 @@ static void gen_subtree(struct ctx *c, int64_t parent, unsigned level, uint64_t 
 }
 
 /*
- * gen: a schema 3 trace (blocks, as the dbt engine writes) of @m calls of
+ * gen: a schema 4 trace (blocks, as the dbt engine writes) of @m calls of
  * about @per instructions each, in the tree of write_tree_trace()
  */
 static void gen_trace(const char *path, const char *self, uint64_t m, uint64_t per)

@@ -23,7 +23,8 @@ int store_use_blocks(struct store *s, struct err *err)
 		return 0;
 	if (s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: block streams chosen after a thread");
-	sql = xasprintf("%sPRAGMA user_version = %d;", store_schema_blocks_sql, STORE_SCHEMA_INDEX);
+	sql = xasprintf("%sPRAGMA user_version = %d;", store_schema_blocks_sql,
+	                STORE_SCHEMA_SUMMARY);
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)

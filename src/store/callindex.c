@@ -7,7 +7,9 @@
  * write are kept here until each one's place is known: the writer makes
  * it known by turning the calls still running into rows (as a commit
  * does) when STORE_IX_BLOCK calls wait, so memory stays bounded however
- * long the run. Also the per-thread summaries.
+ * long the run. With each row, the call summary of its calls (their
+ * entry addresses, threads, own instructions: callsum.c), so that filters
+ * skip rows without decoding them. Also the per-thread summaries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ void store_ix_call(struct store *s, const struct store_call *c)
 	struct store_ix_ent e = {
 		.seq = STORE_IX_PENDING,
 		.parent = c->parent >= 0 ? c->parent : STORE_NONE,
+		.addr = c->addr,
 		.thread = (uint32_t)c->thread,
 	};
 	struct store_thread_sum *sum = sum_of(s, c->thread);
@@ -86,28 +89,120 @@ static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
 	return (size_t)(p - out);
 }
 
-/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
-static int write_row(struct store *s, size_t from, size_t n, struct err *err)
+/*
+ * frame - compress raw (and free it) into s->ixbuf, as one frame with a
+ * checksum: a flipped bit must not move a call to another parent, or hide
+ * it from a filter, unseen. Return: its size, or 0 with err.
+ */
+static size_t frame(struct store *s, uint8_t *raw, size_t len, struct err *err)
 {
-	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
-	size_t len = encode(s, from, n, raw), z, bound = ZSTD_compressBound(len);
-	int rc;
+	size_t z, bound = ZSTD_compressBound(len);
 
 	if (bound > s->ixbuf_cap) {
 		s->ixbuf_cap = bound;
 		s->ixbuf = xrealloc(s->ixbuf, bound);
 	}
-	/* With a checksum: a flipped bit must not move a call to another parent unseen. */
 	z = ZSTD_compress2(s->zix, s->ixbuf, s->ixbuf_cap, raw, len);
 	free(raw);
-	if (ZSTD_isError(z))
-		return err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+	if (ZSTD_isError(z)) {
+		err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
+		return 0;
+	}
+	return z;
+}
+
+/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
+static int write_row(struct store *s, size_t from, size_t n, struct err *err)
+{
+	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
+	size_t z = frame(s, raw, encode(s, from, n, raw), err);
+	int rc;
+
+	if (!z)
+		return -1;
 	sqlite3_bind_int64(s->ix_st, 1, s->ix_base + (int64_t)from);
 	sqlite3_bind_int64(s->ix_st, 2, (int64_t)n);
 	sqlite3_bind_blob(s->ix_st, 3, s->ixbuf, (int)z, SQLITE_STATIC);
 	rc = sqlite3_step(s->ix_st);
 	sqlite3_reset(s->ix_st);
 	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call index", err);
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct store_callsum_func *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int by_thread(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* summarize - the call summary of the entries [from, from + n) of s->ix */
+static void summarize(const struct store *s, size_t from, size_t n, struct store_callsum *sum)
+{
+	struct hashmap at; /* addr -> index + 1 in sum->funcs */
+	size_t i, k;
+
+	hashmap_init(&at);
+	for (i = from; i < from + n; i++) {
+		const struct store_ix_ent *e = &s->ix.data[i];
+		uintptr_t f = (uintptr_t)hashmap_get(&at, e->addr);
+
+		if (!f) {
+			struct store_callsum_func nf = { .addr = e->addr,
+				                         .first = (uint32_t)(i - from) };
+
+			vec_push(&sum->funcs, nf);
+			f = sum->funcs.len;
+			hashmap_put(&at, e->addr, (void *)f);
+		}
+		sum->funcs.data[f - 1].calls++;
+		if (e->seq == STORE_IX_ROW) {
+			sum->rows++;
+		} else {
+			sum->funcs.data[f - 1].insns += e->insns;
+			if (e->own > sum->max_own)
+				sum->max_own = e->own;
+		}
+		/* Calls of one thread come in runs: most repeats are the last one. */
+		if (!sum->threads.len || vec_last(&sum->threads) != e->thread)
+			vec_push(&sum->threads, e->thread);
+	}
+	hashmap_fini(&at);
+	qsort(sum->funcs.data, sum->funcs.len, sizeof(*sum->funcs.data), by_addr);
+	qsort(sum->threads.data, sum->threads.len, sizeof(*sum->threads.data), by_thread);
+	for (i = k = 0; i < sum->threads.len; i++)
+		if (!k || sum->threads.data[k - 1] != sum->threads.data[i])
+			sum->threads.data[k++] = sum->threads.data[i];
+	sum->threads.len = k;
+}
+
+/* write_summary - the row of call_summary for the entries [from, from + n) of s->ix */
+static int write_summary(struct store *s, size_t from, size_t n, struct err *err)
+{
+	struct store_callsum sum = { 0 };
+	uint8_t *raw;
+	size_t z;
+	int rc;
+
+	if (prepare(s, &s->sum_st, "INSERT INTO call_summary(first, data) VALUES (?1, ?2)", err))
+		return -1;
+	summarize(s, from, n, &sum);
+	raw = xmalloc(store_callsum_max(&sum));
+	z = frame(s, raw, store_callsum_encode(&sum, raw), err);
+	store_callsum_fini(&sum);
+	if (!z)
+		return -1;
+	sqlite3_bind_int64(s->sum_st, 1, s->ix_base + (int64_t)from);
+	sqlite3_bind_blob(s->sum_st, 2, s->ixbuf, (int)z, SQLITE_STATIC);
+	rc = sqlite3_step(s->sum_st);
+	sqlite3_reset(s->sum_st);
+	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call summaries", err);
 }
 
 int store_ix_write(struct store *s, struct err *err)
@@ -133,7 +228,7 @@ int store_ix_write(struct store *s, struct err *err)
 			               (long long)(s->ix_base + (int64_t)i));
 	for (i = 0; i < s->ix.len; i += n) {
 		n = s->ix.len - i < STORE_IX_BLOCK ? s->ix.len - i : STORE_IX_BLOCK;
-		if (write_row(s, i, n, err))
+		if (write_row(s, i, n, err) || write_summary(s, i, n, err))
 			return -1;
 	}
 	s->ix_base += (int64_t)s->ix.len;
@@ -173,8 +268,9 @@ int store_ix_summaries(struct store *s, struct err *err)
 void store_ix_finalize(struct store *s)
 {
 	sqlite3_finalize(s->ix_st);
+	sqlite3_finalize(s->sum_st);
 	sqlite3_finalize(s->crow_close_st);
-	s->ix_st = s->crow_close_st = NULL;
+	s->ix_st = s->sum_st = s->crow_close_st = NULL;
 }
 
 void store_ix_fini(struct store *s)

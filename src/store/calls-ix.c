@@ -43,13 +43,21 @@ struct call_chunk {
 	uint64_t used;
 };
 
+/* The decoded call summary of one index row (schema 4). */
+struct ix_sum {
+	int64_t first; /* -1: none */
+	struct store_callsum s;
+};
+
 struct reader_ix {
 	VEC(struct ix_row) rows;
+	bool has_sum; /* schema 4: every row has its call summary */
+	struct ix_sum sum;
 	int64_t total; /* the calls the index covers: ids 0 .. total - 1 */
 	struct ix_block blk[IX_CACHE];
 	struct call_chunk ch[CHUNK_CACHE];
 	uint64_t clock;
-	sqlite3_stmt *blk_st, *ch_st, *row_st;
+	sqlite3_stmt *blk_st, *ch_st, *row_st, *sum_st, *own_st;
 	ZSTD_DCtx *dz;
 };
 
@@ -87,6 +95,8 @@ int reader_ix_open(struct store_reader *r)
 		ix->blk[i].first = -1;
 	for (i = 0; i < CHUNK_CACHE; i++)
 		ix->ch[i].seq = -1;
+	ix->sum.first = -1;
+	ix->has_sum = r->schema >= STORE_SCHEMA_SUMMARY;
 	ix->dz = ZSTD_createDCtx();
 	st = reader_prepare(r, "SELECT first, count FROM main.call_index ORDER BY first", NULL);
 	if (!st || !ix->dz) {
@@ -130,6 +140,9 @@ void reader_ix_close(struct store_reader *r)
 	sqlite3_finalize(ix->blk_st);
 	sqlite3_finalize(ix->ch_st);
 	sqlite3_finalize(ix->row_st);
+	sqlite3_finalize(ix->sum_st);
+	sqlite3_finalize(ix->own_st);
+	store_callsum_fini(&ix->sum.s);
 	ZSTD_freeDCtx(ix->dz);
 	vec_free(&ix->rows);
 	free(ix);
@@ -448,5 +461,204 @@ int reader_ix_get(struct store_reader *r, int64_t id, struct reader_call *out,
 		return reader_damaged(r, err, "call %lld has a subtree past the calls of the file",
 		                      (long long)id);
 	from_record(ch, e->idx, out, n, bt);
+	return 1;
+}
+
+/* load_summary - the call summary of index row @row (the one kept decoded) */
+static const struct store_callsum *load_summary(struct store_reader *r, const struct ix_row *row,
+                                                struct err *err)
+{
+	struct reader_ix *ix = r->ix;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	size_t i;
+	int rc, found;
+
+	if (ix->sum.first == row->first)
+		return &ix->sum.s;
+	ix->sum.first = -1;
+	if (!ix->sum_st &&
+	    !(ix->sum_st = reader_prepare(r, "SELECT data FROM main.call_summary WHERE first = ?1",
+	                                  err)))
+		return NULL;
+	sqlite3_bind_int64(ix->sum_st, 1, row->first);
+	rc = found = reader_step(r, ix->sum_st, "the call summaries", err);
+	if (rc > 0)
+		buf = fetch_blob(ix, ix->sum_st, 0, (size_t)row->count * 60 + 64, &len);
+	sqlite3_reset(ix->sum_st);
+	if (rc < 0)
+		return NULL;
+	rc = buf ? store_callsum_decode(buf, buf + len, row->count, &ix->sum.s) : -1;
+	free(buf);
+	for (i = 0; rc == 0 && i < ix->sum.s.threads.len; i++)
+		if (!reader_thread_reaches(r, ix->sum.s.threads.data[i], 0))
+			rc = -1;
+	if (rc) {
+		reader_damaged(r, err, "the call summary of calls %lld to %lld %s",
+		               (long long)row->first, (long long)(row->first + row->count - 1),
+		               found ? "cannot be read" : "is missing");
+		return NULL;
+	}
+	ix->sum.first = row->first;
+	return &ix->sum.s;
+}
+
+static bool has_thread(const struct store_callsum *s, int64_t thread)
+{
+	size_t lo = 0, hi = s->threads.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->threads.data[mid] == thread)
+			return true;
+		if (s->threads.data[mid] < thread)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/*
+ * rows_own - whether one of the calls of @row that are rows of calls may
+ * have @min own instructions (or was running when the trace stopped:
+ * its counts are not stored). They must be as many as the summary says.
+ */
+static int rows_own(struct store_reader *r, const struct ix_row *row, uint32_t rows, uint64_t min,
+                    struct err *err)
+{
+	struct reader_ix *ix = r->ix;
+	int64_t n = -1, big = 0;
+	int rc;
+
+	if (!ix->own_st && !(ix->own_st = reader_prepare(
+	                             r,
+	                             "SELECT count(*), coalesce(sum(ids_end IS NULL OR "
+	                             "pos_end - pos_start - inner_insns >= ?3), 0) FROM main.calls "
+	                             "WHERE id >= ?1 AND id < ?2",
+	                             err)))
+		return -1;
+	sqlite3_bind_int64(ix->own_st, 1, row->first);
+	sqlite3_bind_int64(ix->own_st, 2, row->first + row->count);
+	sqlite3_bind_int64(ix->own_st, 3, min > INT64_MAX ? INT64_MAX : (int64_t)min);
+	rc = reader_step(r, ix->own_st, "the calls", err);
+	if (rc > 0) {
+		n = sqlite3_column_int64(ix->own_st, 0);
+		big = sqlite3_column_int64(ix->own_st, 1);
+	}
+	sqlite3_reset(ix->own_st);
+	if (rc < 0)
+		return -1;
+	if (n != rows)
+		return reader_damaged(
+		        r, err,
+		        "the call summary of calls %lld to %lld counts %u rows of calls, "
+		        "not %lld",
+		        (long long)row->first, (long long)(row->first + row->count - 1), rows,
+		        (long long)n);
+	return big > 0;
+}
+
+int reader_ix_row_wanted(struct store_reader *r, int64_t id, int64_t thread,
+                         const struct reader_call_filter *f, int64_t *row_end, struct err *err)
+{
+	struct reader_ix *ix = r->ix;
+	const struct ix_row *row = row_of(ix, id);
+	const struct store_callsum *sum;
+	const struct store_callsum_func *fn;
+	bool any = false;
+
+	*row_end = row->first + row->count;
+	if (!ix->has_sum)
+		return 1;
+	if (!(sum = load_summary(r, row, err)))
+		return -1;
+	if (thread >= 0 && !has_thread(sum, thread))
+		return 0;
+	if (f && f->addr_ok) {
+		vec_foreach (&sum->funcs, fn)
+			if ((any = f->addr_ok(f->arg, fn->addr)))
+				break;
+		if (!any)
+			return 0;
+	}
+	if (f && f->min_own && sum->max_own < f->min_own)
+		return sum->rows ? rows_own(r, row, sum->rows, f->min_own, err) : 0;
+	return 1;
+}
+
+/* add_rows - the instructions of the calls that are rows of calls, to their functions */
+static int add_rows(struct store_reader *r, struct hashmap *at, struct reader_func *fs,
+                    struct err *err)
+{
+	sqlite3_stmt *st = reader_prepare(
+	        r, "SELECT id, addr, thread, pos_start, pos_end FROM main.calls", err);
+	int rc = -1;
+
+	while (st && (rc = reader_step(r, st, "the calls", err)) > 0) {
+		uint64_t addr = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t start = (uint64_t)sqlite3_column_int64(st, 3), end;
+		uintptr_t f = (uintptr_t)hashmap_get(at, addr);
+
+		if (!f) {
+			rc = reader_damaged(r, err, "call %lld is missing from the call summaries",
+			                    (long long)sqlite3_column_int64(st, 0));
+			break;
+		}
+		/* A call running when the trace stopped ends with its thread's stream. */
+		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+			end = reader_thread_insn_count(r, sqlite3_column_int64(st, 2));
+		else
+			end = (uint64_t)sqlite3_column_int64(st, 4);
+		fs[f - 1].insns += end > start ? end - start : 0;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int reader_funcs(struct store_reader *r, struct reader_func **out, size_t *n, struct err *err)
+{
+	struct reader_ix *ix = r->ix;
+	VEC(struct reader_func) fs = { 0 };
+	struct hashmap at; /* addr -> index + 1 in fs */
+	const struct store_callsum_func *sf;
+	const struct store_callsum *sum;
+	size_t i;
+	int rc = 0;
+
+	if (!ix || !ix->has_sum)
+		return 0;
+	hashmap_init(&at);
+	for (i = 0; i < ix->rows.len && rc == 0; i++) {
+		const struct ix_row *row = &ix->rows.data[i];
+
+		if (!(sum = load_summary(r, row, err))) {
+			rc = -1;
+			break;
+		}
+		vec_foreach (&sum->funcs, sf) {
+			uintptr_t f = (uintptr_t)hashmap_get(&at, sf->addr);
+
+			if (!f) {
+				struct reader_func nf = { sf->addr, 0, 0, row->first + sf->first };
+
+				vec_push(&fs, nf);
+				f = fs.len;
+				hashmap_put(&at, sf->addr, (void *)f);
+			}
+			fs.data[f - 1].calls += sf->calls;
+			fs.data[f - 1].insns += sf->insns;
+		}
+	}
+	if (rc == 0)
+		rc = add_rows(r, &at, fs.data, err);
+	hashmap_fini(&at);
+	if (rc) {
+		vec_free(&fs);
+		return -1;
+	}
+	*out = fs.data;
+	*n = fs.len;
 	return 1;
 }

@@ -148,6 +148,8 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 	 * write. */
 	e->seq = s->cseq;
 	e->idx = (uint16_t)s->cn;
+	e->insns = pos_end > r.pos_start ? pos_end - r.pos_start : 0;
+	e->own = e->insns > r.inner ? e->insns - r.inner : 0;
 	if (++s->cn >= STORE_CALL_CHUNK)
 		return flush_chunk(s, err);
 	return 0;

@@ -108,6 +108,9 @@ struct reader_cursor {
 	int64_t next, end; /* the ids still to look at */
 	int64_t kids;      /* children, roots: how many there must be, -1 if unknown */
 	int64_t found;     /* children, roots: how many were found */
+	/* calls, calls of a thread: what they are for, and the end of the index row looked at */
+	const struct reader_call_filter *filter;
+	int64_t row_end;
 	enum reader_query pool_q;
 };
 
@@ -509,6 +512,21 @@ static bool ix_wanted(const struct reader_cursor *c, const struct reader_ix_ent 
 }
 
 /*
+ * row_may_hold - at the first call of an index row: 1 if it may hold a
+ * call the cursor lists, 0 (and the cursor moved past the row) if its
+ * summary shows none, -1 with err
+ */
+static int row_may_hold(struct reader_cursor *c, int64_t id, struct err *err)
+{
+	int64_t thread = c->q == RQ_CALLS_OF_THREAD ? c->bound : STORE_NONE;
+	int rc = reader_ix_row_wanted(c->r, id, thread, c->filter, &c->row_end, err);
+
+	if (rc == 0 && c->row_end > c->next)
+		c->next = c->row_end < c->end ? c->row_end : c->end;
+	return rc;
+}
+
+/*
  * ix_next - the next call of an index cursor. A call's subtree is skipped
  * when listing children or a thread's roots: in its thread, every call
  * that began while it ran is its descendant, and the calls of other
@@ -524,6 +542,12 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 	while (c->next < c->end) {
 		int64_t id = c->next++;
 
+		if (id >= c->row_end && (c->filter || c->q == RQ_CALLS_OF_THREAD)) {
+			if ((rc = row_may_hold(c, id, err)) < 0)
+				break;
+			if (rc == 0)
+				continue;
+		}
 		if ((rc = reader_ix_entry(c->r, id, &e, err)) <= 0)
 			break;
 		if (!ix_wanted(c, e))
@@ -542,6 +566,11 @@ static int ix_next(struct reader_cursor *c, struct reader_call *out, struct err 
 		return reader_damaged(c->r, err,
 		                      "call %lld made %lld calls, but the call index lists %lld",
 		                      (long long)c->bound, (long long)c->kids, (long long)c->found);
+	if (rc >= 0 && c->q == RQ_CALLS_OF_THREAD && !c->filter && c->kids >= 0 &&
+	    c->found != c->kids)
+		return reader_damaged(c->r, err,
+		                      "thread %lld made %lld calls, but its summary says %lld",
+		                      (long long)c->bound, (long long)c->found, (long long)c->kids);
 	if (rc >= 0 && c->q == RQ_CALLS_ROOTS && c->kids >= 0 && c->found != c->kids)
 		return reader_damaged(c->r, err,
 		                      "thread %lld has %lld root calls, but its summary says %lld",
@@ -643,7 +672,22 @@ struct reader_cursor *reader_calls(struct store_reader *r, struct err *err)
 struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thread,
                                              struct err *err)
 {
-	return cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
+	struct reader_cursor *c = cursor_new_id(r, RQ_CALLS_OF_THREAD, thread, err);
+	struct reader_thread_summary sum;
+
+	/* Its calls lie between its first and last (an index row may hold none of them). */
+	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
+		c->next = sum.calls ? sum.first_call : 0;
+		c->end = sum.calls ? sum.last_call + 1 : 0;
+		c->kids = (int64_t)sum.calls;
+	}
+	return c;
+}
+
+void reader_calls_filter(struct reader_cursor *c, const struct reader_call_filter *f)
+{
+	if (c->q == RQ_CALLS || c->q == RQ_CALLS_OF_THREAD)
+		c->filter = f;
 }
 
 struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread, struct err *err)
@@ -659,7 +703,7 @@ struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread,
 	 * other threads' are not looked at, and how many roots must be found
 	 * there (a summary that says otherwise is damage, not fewer roots).
 	 */
-	if (c && c->ix && !reader_thread_summary(r, thread, &sum, NULL) && sum.stored) {
+	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
 		c->next = sum.calls ? sum.first_call : 0;
 		c->end = sum.calls ? sum.last_call + 1 : 0;
 		c->kids = (int64_t)sum.roots;
@@ -748,6 +792,22 @@ int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out,
 	struct reader_cursor *c = get_cursor(r, RQ_CALL_GET, id, err);
 	int rc = !c ? -1 : c->ix ? ix_fetch(c, id, out, err) : reader_call_next(c, out, err);
 
+	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
+}
+
+int reader_call_parent(struct store_reader *r, int64_t id, int64_t *parent, struct err *err)
+{
+	const struct reader_ix_ent *e;
+	struct reader_call c;
+	int rc;
+
+	if (!r->ix) {
+		rc = reader_call_get(r, id, &c, err);
+		*parent = c.parent;
+		return rc;
+	}
+	if ((rc = reader_ix_entry(r, id, &e, err)) > 0)
+		*parent = e->parent;
 	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/vec.h"
 
 /* Instructions per full stream chunk (partial chunks are cut at commits). */
 #define STORE_CHUNK_INSNS 65536
@@ -39,6 +40,8 @@
 #define STORE_SCHEMA_BLOCKS 2
 /* Schema 3: schema 2 with the call index, call records with their counts, thread summaries. */
 #define STORE_SCHEMA_INDEX 3
+/* Schema 4: schema 3 with a summary of each row of the call index (call_summary). */
+#define STORE_SCHEMA_SUMMARY 4
 /* Instructions in one block at most (blocks are straight-line code). */
 #define STORE_BLOCK_MAX 4096
 /* The longest token: a block varint (6 bytes) and a repeat count (10). */
@@ -137,6 +140,40 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
  */
 int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const uint8_t *end,
                          struct store_callrec *c, uint64_t *bt, size_t bt_max);
+
+/* One entry address in a call summary: its calls in the index row. */
+struct store_callsum_func {
+	uint64_t addr;
+	uint64_t calls; /* how many of the row's calls enter there (>= 1) */
+	uint64_t insns; /* their instructions (pos_end - pos_start), of those that are records */
+	uint32_t first; /* the first of them: its id - the row's first id */
+};
+
+/* What the calls of one call index row are made of (schema 4, callsum.c). */
+struct store_callsum {
+	uint64_t max_own;     /* the most own instructions of a call that is a record */
+	uint32_t rows;        /* how many of its calls are rows of calls (running at the write) */
+	VEC(int64_t) threads; /* their threads, ascending */
+	VEC(struct store_callsum_func) funcs; /* their entry addresses, ascending */
+};
+
+/* store_callsum_max - room store_callsum_encode() needs for s */
+size_t store_callsum_max(const struct store_callsum *s);
+
+/* store_callsum_encode - the summary as varints; Return: the bytes written */
+size_t store_callsum_encode(const struct store_callsum *s, uint8_t *out);
+
+/**
+ * store_callsum_decode - a summary of an index row of @count calls
+ * Checked: threads and addresses ascending, every call counted once
+ * (the functions' calls add up to @count), first calls within the row.
+ * Return: 0, or -1 if the bytes are not such a summary.
+ */
+int store_callsum_decode(const uint8_t *p, const uint8_t *end, int64_t count,
+                         struct store_callsum *out);
+
+/* store_callsum_fini - free what a decoded or built summary holds */
+void store_callsum_fini(struct store_callsum *s);
 
 /* How a token decoder finds a block's instruction ids. */
 struct store_token_blocks {

@@ -162,6 +162,23 @@ int reader_ix_entry(struct store_reader *r, int64_t id, const struct reader_ix_e
 int reader_ix_get(struct store_reader *r, int64_t id, struct reader_call *out,
                   struct reader_call_counts *n, reader_u64s *bt, struct err *err);
 
+/*
+ * reader_ix_row_wanted - whether the index row holding call @id may hold
+ * a call of @thread (STORE_NONE: any) that @f (NULL: none) keeps, from the
+ * row's call summary; *row_end is set to the id past the row.
+ * Return: 1 if it may (always without summaries), 0 if it holds none, -1 with err.
+ */
+int reader_ix_row_wanted(struct store_reader *r, int64_t id, int64_t thread,
+                         const struct reader_call_filter *f, int64_t *row_end, struct err *err);
+
+/*
+ * reader_thread_summary_stored - the summary thread_stats holds for @thread
+ * (schema 3 and 4), without counting one that is not there
+ * Return: 1 with it, 0 if the file has none (a trace cut short), -1 with err.
+ */
+int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
+                                 struct reader_thread_summary *out, struct err *err);
+
 /* reader_call_get_row - call @id from the file's calls table: 0, or -1 with err */
 int reader_call_get_row(struct store_reader *r, int64_t id, struct reader_call *out,
                         struct err *err);

@@ -283,6 +283,46 @@ struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread,
 struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call, struct err *err);
 int reader_call_next(struct reader_cursor *c, struct reader_call *out, struct err *err);
 
+/*
+ * What a listing of calls looks for, so that it can skip the parts of the
+ * file that hold none of it (reader_calls_filter).
+ */
+struct reader_call_filter {
+	uint64_t min_own; /* calls with this many own instructions or more; 0: any */
+	/* whether a call entering at @addr may be wanted; NULL: any */
+	bool (*addr_ok)(void *arg, uint64_t addr);
+	void *arg;
+};
+
+/**
+ * reader_calls_filter - let a cursor of reader_calls() or
+ * reader_calls_of_thread() skip the calls @f surely does not keep
+ *
+ * A hint: schema 4 files skip the index rows whose call summary shows no
+ * call the filter keeps; other files, and other rows, return every call,
+ * so the caller still checks each one. @f (and its arg) must live as long
+ * as the cursor.
+ */
+void reader_calls_filter(struct reader_cursor *c, const struct reader_call_filter *f);
+
+/* The calls entering one address (reader_funcs). */
+struct reader_func {
+	uint64_t addr;
+	uint64_t calls;     /* how many */
+	uint64_t insns;     /* their instructions (pos_end - pos_start) summed */
+	int64_t first_call; /* the first of them */
+};
+
+/**
+ * reader_funcs - the calls of the file by entry address, from the call
+ * summaries of a schema 4 file, without reading the calls
+ * @out: set to a new array (free() it), in the order of their first calls
+ *
+ * Return: 1 with *out and *n; 0 if the file has no call summaries (older
+ * files: count them from reader_calls()); -1 with err.
+ */
+int reader_funcs(struct store_reader *r, struct reader_func **out, size_t *n, struct err *err);
+
 /* reader_cursor_free - release a cursor; NULL is a no-op */
 void reader_cursor_free(struct reader_cursor *c);
 
@@ -293,6 +333,13 @@ int reader_binary_get(struct store_reader *r, int64_t id, struct reader_binary *
                       struct err *err);
 int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *out, struct err *err);
 int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err);
+
+/*
+ * reader_call_parent - the parent of call @id, STORE_NONE for a root
+ * (from the call index alone where the file has one)
+ * Return: 0, or -1 with err (ERR_NOT_FOUND if there is no such call).
+ */
+int reader_call_parent(struct store_reader *r, int64_t id, int64_t *parent, struct err *err);
 
 /*
  * Walking a tree without a cursor per level: the first child of @call

@@ -25,9 +25,10 @@
 
 /*
  * The highest schema version written and read (1: id streams, 3: block
- * streams with the call index; 2, block streams without it, is refused).
+ * streams with the call index, 4: and the call summaries; 2, block
+ * streams without the index, is refused).
  */
-#define STORE_SCHEMA_VERSION     3
+#define STORE_SCHEMA_VERSION     4
 #define STORE_APPLICATION_ID     0x6e6f7363 /* "nosc" */
 #define STORE_COMMIT_INTERVAL_MS 500
 #define STORE_NONE               (-1) /* "no id" for optional references */

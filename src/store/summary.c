@@ -86,9 +86,8 @@ static int summary_row(struct store_reader *r, const char *sql, const char *what
 	return rc;
 }
 
-/* stored - the summary of thread_stats; 1, 0 if it has none, -1 with err */
-static int stored(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
-                  struct err *err)
+int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
+                                 struct reader_thread_summary *out, struct err *err)
 {
 	int rc = summary_row(r,
 	                     "SELECT calls, roots, first_call, last_call, insns "
@@ -103,14 +102,26 @@ static int stored(struct store_reader *r, int64_t thread, struct reader_thread_s
 	return rc;
 }
 
-/* counted - the summary from the call index, one pass over it */
+/*
+ * counted - the summary from the call index, one pass over it (but for
+ * the rows whose call summary shows none of the thread's calls)
+ */
 static int counted(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
                    struct err *err)
 {
 	const struct reader_ix_ent *e;
-	int64_t id, total = reader_ix_total(r);
+	int64_t id, total = reader_ix_total(r), row_end = 0;
+	int rc;
 
 	for (id = 0; id < total; id++) {
+		if (id >= row_end) {
+			if ((rc = reader_ix_row_wanted(r, id, thread, NULL, &row_end, err)) < 0)
+				return -1;
+			if (rc == 0) {
+				id = row_end - 1;
+				continue;
+			}
+		}
 		if (reader_ix_entry(r, id, &e, err) <= 0)
 			return -1;
 		if (e->thread != thread)
@@ -149,7 +160,7 @@ int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_
 	out->insns = reader_thread_insn_count(r, thread);
 	if (!r->ix)
 		return counted_rows(r, thread, out, err);
-	rc = stored(r, thread, out, err);
+	rc = reader_thread_summary_stored(r, thread, out, err);
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	return counted(r, thread, out, err);

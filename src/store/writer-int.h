@@ -58,6 +58,9 @@ struct store_stream {
 struct store_ix_ent {
 	int64_t seq;    /* its call chunk, STORE_IX_ROW, or STORE_IX_PENDING while not known */
 	int64_t parent; /* STORE_NONE for a root */
+	uint64_t addr;  /* its entry address, for the call summary */
+	uint64_t insns; /* a record's instructions (pos_end - pos_start) ... */
+	uint64_t own;   /* ... and those not in the calls it made */
 	uint32_t thread;
 	uint16_t idx; /* its record's place in the chunk */
 };
@@ -112,7 +115,7 @@ struct store {
 	/* schema 3: the call index of the calls since ix_base, and the summaries (callindex.c) */
 	VEC(struct store_ix_ent) ix;
 	int64_t ix_base;
-	sqlite3_stmt *ix_st, *crow_close_st;
+	sqlite3_stmt *ix_st, *sum_st, *crow_close_st;
 	ZSTD_CCtx *zix;
 	uint8_t *ixbuf;
 	size_t ixbuf_cap;

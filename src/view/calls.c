@@ -78,8 +78,33 @@ static void table_fini(struct table *t)
 	sb_fini(&t->line);
 }
 
+/*
+ * ancestry_of - the chain from the root to @parent, read from the file:
+ * the calls before this one were not all seen (a filter skipped parts of
+ * the file). Parents precede their children, so the walk ends.
+ */
+static void ancestry_of(struct view_ctx *v, struct ancestry *a, int64_t parent)
+{
+	struct err e = { 0 };
+	size_t i;
+
+	while (parent != STORE_NONE) {
+		vec_push(a, parent);
+		if (reader_call_parent(v->r, parent, &parent, &e)) {
+			view_damage(v, &e);
+			break;
+		}
+	}
+	for (i = 0; i < a->len / 2; i++) {
+		int64_t x = a->data[i];
+
+		a->data[i] = a->data[a->len - 1 - i];
+		a->data[a->len - 1 - i] = x;
+	}
+}
+
 /* The call's level in its thread's tree (1 for a root), keeping the ancestry current. */
-static size_t level_of(struct table *t, const struct reader_call *c)
+static size_t level_of(struct view_ctx *v, struct table *t, const struct reader_call *c)
 {
 	struct ancestry *a;
 
@@ -88,6 +113,8 @@ static size_t level_of(struct table *t, const struct reader_call *c)
 	a = &t->anc[c->thread];
 	while (a->len && (c->parent == STORE_NONE || a->data[a->len - 1] != c->parent))
 		a->len--;
+	if (!a->len && c->parent != STORE_NONE)
+		ancestry_of(v, a, c->parent);
 	vec_push(a, c->id);
 	return a->len;
 }
@@ -207,7 +234,7 @@ static bool call_row(struct view_ctx *v, const struct reader_call *c, void *arg)
 	struct listing *l = arg;
 	struct table *t = l->t;
 
-	call_line(v, t, c, level_of(t, c));
+	call_line(v, t, c, level_of(v, t, c));
 	l->scanned++;
 	if (t->lines != l->flushed && (!l->flushed || l->scanned % SCAN_FLUSH == 0)) {
 		fflush(v->out);

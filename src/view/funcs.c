@@ -6,6 +6,7 @@
  * calls, so memory grows with the number of distinct functions and the
  * depth of the call trees, never with the number of calls.
  */
+#include <fnmatch.h>
 #include <string.h>
 
 #include "view/internal.h"
@@ -30,14 +31,54 @@ static bool each_of(struct view_ctx *v, struct reader_cursor *cur, struct err *e
 	return more;
 }
 
+/* --symbol: the entry addresses whose name matches, memoized (value: 1 no, 2 yes). */
+struct glob_memo {
+	struct view_ctx *v;
+	struct hashmap seen;
+};
+
+/* Whether a call entering at addr may match --symbol (a name that changes with time may). */
+static bool glob_may_match(void *arg, uint64_t addr)
+{
+	struct glob_memo *m = arg;
+	uintptr_t k = (uintptr_t)hashmap_get(&m->seen, addr);
+
+	if (!k) {
+		struct view_ctx *v = m->v;
+
+		k = !view_sym_timeless(&v->syms, addr) ||
+		                    !fnmatch(v->o.glob, view_sym(v, addr, 0, VIEW_ADDR_CODE), 0)
+		            ? 2
+		            : 1;
+		hashmap_put(&m->seen, addr, (void *)k);
+	}
+	return k == 2;
+}
+
+/* The calls of a cursor that --symbol and --min-insns may keep (the fn still checks each). */
+static struct reader_cursor *filtered(struct reader_cursor *cur, const struct reader_call_filter *f)
+{
+	if (cur && (f->addr_ok || f->min_own))
+		reader_calls_filter(cur, f);
+	return cur;
+}
+
 void view_each_call(struct view_ctx *v, view_call_fn *fn, void *arg)
 {
 	const struct reader_thread *th;
 	struct err e = { 0 };
 	bool found = false, more = true;
+	struct glob_memo memo = { .v = v };
+	struct reader_call_filter f = { .min_own = v->o.min_insns };
 
+	hashmap_init(&memo.seen);
+	if (v->o.glob) {
+		f.addr_ok = glob_may_match;
+		f.arg = &memo;
+	}
 	if (!v->o.has_thread) {
-		each_of(v, reader_calls(v->r, &e), &e, fn, arg);
+		each_of(v, filtered(reader_calls(v->r, &e), &f), &e, fn, arg);
+		hashmap_fini(&memo.seen);
 		return;
 	}
 	vec_foreach (&v->threads, th) {
@@ -45,8 +86,10 @@ void view_each_call(struct view_ctx *v, view_call_fn *fn, void *arg)
 			continue;
 		found = true;
 		if (more)
-			more = each_of(v, reader_calls_of_thread(v->r, th->id, &e), &e, fn, arg);
+			more = each_of(v, filtered(reader_calls_of_thread(v->r, th->id, &e), &f),
+			               &e, fn, arg);
 	}
+	hashmap_fini(&memo.seen);
 	if (!found) {
 		err_set(&e, ERR_NOT_FOUND, "%s has no thread with Linux thread id %d",
 		        reader_path(v->r), v->o.tid);

@@ -34,6 +34,7 @@ struct view_opts {
 	bool help;
 	bool addresses;
 	bool backtrace;
+	bool stats; /* --stats */
 	bool has_depth;
 	uint32_t depth;
 	bool has_thread; /* --thread, or the TID of thread-info */

@@ -27,6 +27,7 @@ static const struct {
 	{ { "limit", required_argument, NULL, 'l' }, VIEW_OPT_LIMIT },
 	{ { "range", required_argument, NULL, 'r' }, VIEW_OPT_RANGE },
 	{ { "sort", required_argument, NULL, 'S' }, VIEW_OPT_SORT },
+	{ { "stats", no_argument, NULL, 'T' }, VIEW_OPT_STATS },
 	{ { "help", no_argument, NULL, 'h' }, 0 },
 };
 
@@ -138,6 +139,9 @@ static int parse_option(int c, struct view_opts *o, struct err *err)
 		return 0;
 	case 'b':
 		o->backtrace = true;
+		return 0;
+	case 'T':
+		o->stats = true;
 		return 0;
 	case 'd':
 		if (view_parse_num(optarg, UINT32_MAX, &v))

@@ -265,6 +265,18 @@ bool view_sym_line(struct view_syms *s, uint64_t addr, uint64_t time, enum view_
 	return true;
 }
 
+bool view_sym_timeless(const struct view_syms *s, uint64_t addr)
+{
+	const struct view_binary *vb;
+	size_t n = 0;
+
+	if (!s->enabled)
+		return true;
+	vec_foreach (&s->bins, vb)
+		n += addr >= vb->start && addr < vb->end;
+	return n <= 1;
+}
+
 const struct view_binary *view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time)
 {
 	return find_binary(s, addr, time);

@@ -83,6 +83,12 @@ bool view_sym_source(struct view_syms *s, uint64_t addr, uint64_t time, struct s
 /* view_sym_binary_at - the binary mapped at addr at that time (the latest loaded), or NULL */
 const struct view_binary *view_sym_binary_at(struct view_syms *s, uint64_t addr, uint64_t time);
 
+/*
+ * view_sym_timeless - whether addr's name is the same at any time (at most
+ * one recorded binary ever held it): then any time can be given
+ */
+bool view_sym_timeless(const struct view_syms *s, uint64_t addr);
+
 /* view_sym_binary - the recorded binary with this id, or NULL */
 const struct view_binary *view_sym_binary(const struct view_syms *s, int64_t id);
 

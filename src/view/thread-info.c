@@ -2,7 +2,8 @@
  * thread-info: one node per thread (docs/views.md). Children, in order:
  * who created it, then its root calls ("traced") and the state changes it
  * made outside traced calls, merged in the order they happened, then how
- * it ended ("exited").
+ * it ended ("exited"). With --stats, the thread's summary (its calls, root
+ * calls and instructions), which the file stores: no call is read.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -104,6 +105,21 @@ static void thread_event_node(struct view_ctx *v, const char *name, int64_t id,
 	view_origin_node(v, name, &e, exited ? exit_code : NULL, t, !exited);
 }
 
+/* --stats: calls=N roots=N insns=N on the thread's node */
+static void stats_props(struct view_ctx *v, const struct reader_thread *t)
+{
+	struct reader_thread_summary sum;
+	struct err e = { 0 };
+
+	if (reader_thread_summary(v->r, t->id, &sum, &e)) {
+		view_damage(v, &e);
+		return;
+	}
+	kdl_emit_prop_uint(&v->em, "calls", sum.calls);
+	kdl_emit_prop_uint(&v->em, "roots", sum.roots);
+	kdl_emit_prop_uint(&v->em, "insns", sum.insns);
+}
+
 static void thread_node(struct view_ctx *v, const struct reader_thread *t)
 {
 	struct peek_calls roots = { 0 };
@@ -118,6 +134,8 @@ static void thread_node(struct view_ctx *v, const struct reader_thread *t)
 	events_next(v, &evs);
 	kdl_emit_node(&v->em, NULL, "thread");
 	kdl_emit_arg_int(&v->em, t->tid);
+	if (v->o.stats)
+		stats_props(v, t);
 	if (t->create_event != STORE_NONE || roots.have || evs.have || t->exited) {
 		kdl_emit_children_begin(&v->em);
 		if (t->create_event != STORE_NONE)

@@ -122,6 +122,7 @@ enum {
 	VIEW_OPT_LIMIT = 1 << 6,     /* --limit N */
 	VIEW_OPT_RANGE = 1 << 7,     /* --range FROM..TO */
 	VIEW_OPT_SORT = 1 << 8,      /* --sort KEY */
+	VIEW_OPT_STATS = 1 << 9,     /* --stats */
 };
 
 /* The positional argument of a view. */

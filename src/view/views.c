@@ -13,11 +13,13 @@ const struct view_def view_defs[] = {
 	        .name = "thread-info",
 	        .args = "[TID]",
 	        .summary = "the threads, their root calls and how they ended",
-	        .options = VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE,
+	        .options = VIEW_OPT_ADDRESSES | VIEW_OPT_BACKTRACE | VIEW_OPT_STATS,
 	        .pos = VIEW_POS_TID,
 	        .run = view_thread_info,
 	        .usage =
-	                "Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] [TID]\n"
+	                "Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] "
+	                "[--stats]\n"
+	                "                                      [TID]\n"
 	                "\n"
 	                "The threads (or the threads whose Linux thread id is TID): who created\n"
 	                "each one, its root calls, what happened in it outside traced calls and\n"
@@ -26,6 +28,8 @@ const struct view_def view_defs[] = {
 	                "Options:\n"
 	                "      --addresses    add the address of every call and frame\n"
 	                "      --backtrace    add where each root call and event was reached from\n"
+	                "      --stats        add each thread's calls, root calls and "
+	                "instructions\n"
 	                "  -h, --help         show this help\n",
 	},
 	{

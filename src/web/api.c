@@ -185,18 +185,27 @@ int web_api_counts(struct web_req *q)
 	return rc;
 }
 
-static void json_thread(struct json *j, const struct reader_thread *t)
+static int json_thread(struct json *j, struct store_reader *r, const struct reader_thread *t,
+                       struct err *e)
 {
+	struct reader_thread_summary sum;
+
+	/* Stored with the trace: no call is read (but for a trace cut short). */
+	if (reader_thread_summary(r, t->id, &sum, e))
+		return -1;
 	json_obj(j);
 	json_kint(j, "id", t->id);
 	json_kint(j, "tid", t->tid);
 	json_kuint(j, "insns", t->insn_count);
+	json_kuint(j, "calls", sum.calls);
+	json_kuint(j, "roots", sum.roots);
 	json_kbool(j, "exited", t->exited);
 	if (t->exited) {
 		json_kbool(j, "signaled", t->signaled);
 		json_kint(j, "code", t->code);
 	}
 	json_obj_end(j);
+	return 0;
 }
 
 int web_api_threads(struct web_req *q)
@@ -214,7 +223,10 @@ int web_api_threads(struct web_req *q)
 		json_key(&q->j, "threads");
 		json_arr(&q->j);
 		while ((rc = reader_thread_next(c, &t, &e)) > 0)
-			json_thread(&q->j, &t);
+			if (json_thread(&q->j, r, &t, &e)) {
+				rc = -1;
+				break;
+			}
 		json_arr_end(&q->j);
 		json_obj_end(&q->j);
 		reader_cursor_free(c);

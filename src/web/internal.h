@@ -42,7 +42,8 @@ struct web_func {
 	char *name;
 	uint64_t addr;
 	uint64_t calls, insns; /* how many calls, their instructions in all */
-	int64_t first[8];      /* the first calls' ids */
+	int64_t first[8];      /* the first calls' ids ... */
+	bool first_known;      /* ... once looked up (the first search of it) */
 };
 
 struct web {

@@ -80,8 +80,16 @@ VIEWS = [
     ["exec-trace", "--depth", "3", "{root}"],
     ["binary-info", "--backtrace"],
     ["events"],
+    # Filters that skip the index rows whose call summary (schema 4) holds no match
+    ["calls", "--symbol", "*", "--min-insns", "1"],
 ]
-ALL = {v[0] for v in VIEWS}
+
+
+def view_name(words):
+    return "calls-filtered" if "--symbol" in words else words[0]
+
+
+ALL = {view_name(v) for v in VIEWS}
 # The views that read calls: binary-info reads the calls that loaded binaries, if any
 # (a schema 3 file's calls are read where they are needed, and checked there).
 READ_CALLS = ALL - {"binary-info"}
@@ -539,12 +547,27 @@ def table_edits(info):
             # Summaries are optional (a trace cut short has none): nothing shows them.
             ("thread-stats-deleted", ["DELETE FROM thread_stats"], (), ()),
         ]
+    if info.schema >= 4:
+        # The call summaries (schema 4): only filters read them.
+        summary = {"calls-filtered"}
+        edits += [
+            ("call-summary-garbage", ["UPDATE call_summary SET data = randomblob(64)"],
+             summary, ()),
+            ("call-summary-cut", ["UPDATE call_summary SET data = "
+                                  "substr(data, 1, length(data) - 1)"], summary, ()),
+            ("call-summary-deleted", ["DELETE FROM call_summary"], summary, ()),
+            ("call-summary-moved", ["UPDATE call_summary SET first = first + 1"], summary, ()),
+        ]
     else:
         edits.append(("insns-deleted", ["DELETE FROM insns WHERE id = 1"],
                       {"events", "exec-trace"}, ()))
     for name, stmts, must_fail, may_change in edits:
         out.append(Damage(name, sql(*stmts), oracle="edit", must_fail=must_fail,
                           may_change=may_change, symbols=True))
+    if info.schema >= 4:
+        # Schema 3 (no call summaries) is read without them, with the same output.
+        out.append(Damage("schema-3", sql("DROP TABLE call_summary", "PRAGMA user_version = 3"),
+                          oracle="edit", symbols=True, must_work=True))
     # Running: documented to warn, with exit 0.
     out.append(Damage("meta-running", sql("UPDATE meta SET value = 'running' "
                                           "WHERE key = 'exit_kind'"),
@@ -737,7 +760,7 @@ class Suite:
             return
         focus = dmg.focus if dmg.focus is not None else info.ncalls - 1
         for words in VIEWS:
-            view = words[0]
+            view = view_name(words)
             words = ([] if dmg.symbols else ["-n"]) + fill(words, dmg.root, focus)
             try:
                 base = self.baseline(info, words)

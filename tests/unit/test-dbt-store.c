@@ -219,7 +219,7 @@ static void test_block_streams(void **state)
 	free(path);
 }
 
-/* A file without blocks keeps schema 1; one with blocks is schema 3 (2 is refused). */
+/* A file without blocks keeps schema 1; one with blocks is schema 4 (2 is refused). */
 static void test_schema_versions(void **state)
 {
 	char *p1 = xasprintf("%s/v1.trace", tmpdir), *p2 = xasprintf("%s/v2.trace", tmpdir);
@@ -241,7 +241,7 @@ static void test_schema_versions(void **state)
 	reader_close(r);
 	r = reader_open(p2, &err);
 	assert_non_null(r);
-	assert_int_equal(reader_schema(r), 3);
+	assert_int_equal(reader_schema(r), 4);
 	reader_close(r);
 	/* Schema 2 had no call index: refused with a message that says so. */
 	r = reader_open(p2, &err);
@@ -386,6 +386,24 @@ static void test_call_index(void **state)
 	free(path);
 }
 
+/* block_store - a new file at @path of block streams, @threads threads, block 0 of one instruction
+ */
+static struct store *block_store(const char *path, int threads)
+{
+	struct store *s = store_create(path, false, &err_dummy);
+	struct err err;
+	uint32_t insn;
+	int t;
+
+	assert_non_null(s);
+	assert_int_equal(store_use_blocks(s, &err), 0);
+	for (t = 0; t < threads; t++)
+		assert_int_equal(store_thread_add(s, 1 + t, STORE_NONE, &err), t);
+	insn = intern(s, 0);
+	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
+	return s;
+}
+
 /*
  * More calls than a row of the index holds, under a root that runs
  * through every write of the index (a row of calls, not a record):
@@ -394,7 +412,7 @@ static void test_call_index(void **state)
 static void test_call_index_rows(void **state)
 {
 	char *path = xasprintf("%s/rows.trace", tmpdir);
-	struct store *s = store_create(path, false, &err_dummy);
+	struct store *s = block_store(path, 1);
 	struct store_reader *r;
 	struct reader_cursor *cur;
 	struct reader_thread_summary sum;
@@ -403,14 +421,8 @@ static void test_call_index_rows(void **state)
 	uint64_t kids, own, n = 0, total = 3 * STORE_IX_BLOCK;
 	int64_t id, prev = 0;
 	sqlite3 *db;
-	uint32_t insn;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	insn = intern(s, 0);
-	assert_int_equal(store_block_intern(s, &insn, 1, &err), 0);
 	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
 	assert_int_equal(
 	        store_call_open(s,
@@ -527,12 +539,212 @@ static void test_callrec_damaged(void **state)
 	assert_int_equal(decode(rec, record(rec, 0, 9 << 4, 0, 0), &c), -1);
 }
 
+/* A call summary survives encoding, and what is not one is refused. */
+static void test_callsum_codec(void **state)
+{
+	struct store_callsum in = { .max_own = 1234, .rows = 2 }, out = { 0 };
+	struct store_callsum_func f[] = { { 0x1000, 3, 30, 0 },
+		                          { 0x1010, 1, 0, 2 },
+		                          { 0x7fff00000000, 6, 1 << 20, 1 } };
+	uint8_t buf[512];
+	size_t len, i;
+
+	(void)state;
+	vec_push(&in.threads, 0);
+	vec_push(&in.threads, 5);
+	for (i = 0; i < 3; i++)
+		vec_push(&in.funcs, f[i]);
+	len = store_callsum_encode(&in, buf);
+	assert_true(len <= store_callsum_max(&in));
+	assert_int_equal(store_callsum_decode(buf, buf + len, 10, &out), 0);
+	assert_int_equal(out.max_own, 1234);
+	assert_int_equal(out.rows, 2);
+	assert_int_equal(out.threads.len, 2);
+	assert_int_equal(out.threads.data[1], 5);
+	assert_int_equal(out.funcs.len, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(out.funcs.data[i].addr, f[i].addr);
+		assert_int_equal(out.funcs.data[i].calls, f[i].calls);
+		assert_int_equal(out.funcs.data[i].insns, f[i].insns);
+		assert_int_equal(out.funcs.data[i].first, f[i].first);
+	}
+	/* Cut short, one byte more, calls that do not add up to the row's */
+	for (i = 0; i < len; i++)
+		assert_int_equal(store_callsum_decode(buf, buf + i, 10, &out), -1);
+	buf[len] = 0;
+	assert_int_equal(store_callsum_decode(buf, buf + len + 1, 10, &out), -1);
+	assert_int_equal(store_callsum_decode(buf, buf + len, 11, &out), -1);
+	assert_int_equal(store_callsum_decode(buf, buf + len, 9, &out), -1);
+	/* A first call past the row, an address twice, a thread twice */
+	in.funcs.data[1].first = 10;
+	len = store_callsum_encode(&in, buf);
+	assert_int_equal(store_callsum_decode(buf, buf + len, 10, &out), -1);
+	in.funcs.data[1].first = 2;
+	in.funcs.data[1].addr = 0x1000;
+	len = store_callsum_encode(&in, buf);
+	assert_int_equal(store_callsum_decode(buf, buf + len, 10, &out), -1);
+	in.funcs.data[1].addr = 0x1010;
+	in.threads.data[1] = 0;
+	len = store_callsum_encode(&in, buf);
+	assert_int_equal(store_callsum_decode(buf, buf + len, 10, &out), -1);
+	store_callsum_fini(&in);
+	store_callsum_fini(&out);
+}
+
+#define SUM_RARE 0x9000 /* the entry of one call only */
+
+/* The calls of cursor @cur with @f (NULL: none): how many it returned, the ids f keeps in out */
+static uint64_t filtered_ids(struct reader_cursor *cur, const struct reader_call_filter *f,
+                             struct store_reader *r, int64_t *out, size_t *n)
+{
+	struct reader_call c;
+	struct err err;
+	uint64_t seen = 0, kids, own;
+
+	assert_non_null(cur);
+	if (f)
+		reader_calls_filter(cur, f);
+	*n = 0;
+	while (reader_call_next(cur, &c, &err) > 0) {
+		seen++;
+		assert_int_equal(reader_call_counts(r, &c, &kids, &own, &err), 0);
+		if (f && f->addr_ok && !f->addr_ok(f->arg, c.addr))
+			continue;
+		if (f && own < f->min_own)
+			continue;
+		out[(*n)++] = c.id;
+	}
+	reader_cursor_free(cur);
+	return seen;
+}
+
+static bool is_rare(void *arg, uint64_t addr)
+{
+	(void)arg;
+	return addr == SUM_RARE;
+}
+
+/*
+ * Three index rows of calls in thread 0 under a root that runs through
+ * them (a row of calls), one call entering SUM_RARE, one of 200
+ * instructions, and one call of thread 1 at the end: filters and the
+ * calls of a thread skip the rows their summaries rule out, and find the
+ * same calls as a whole pass.
+ */
+static void test_call_summaries(void **state)
+{
+	char *path = xasprintf("%s/sums.trace", tmpdir);
+	struct store *s = block_store(path, 2);
+	const int64_t total = 3 * STORE_IX_BLOCK, rare = STORE_IX_BLOCK + 100,
+	              big = 2 * STORE_IX_BLOCK + 50;
+	struct reader_call_filter by_addr = { .addr_ok = is_rare }, by_own = { .min_own = 100 };
+	struct store_reader *r;
+	struct reader_func *fs;
+	struct reader_thread_summary sum;
+	struct err err;
+	int64_t id, ids[8], root1;
+	size_t n, i;
+	uint64_t pos = 1, calls = 0;
+	sqlite3 *db;
+
+	(void)state;
+	append(s, 0, &(struct store_run){ 0, 1 }, 1, 1);
+	assert_int_equal(store_call_open(s,
+	                                 &(struct store_call){ .thread = 0,
+	                                                       .parent = STORE_NONE,
+	                                                       .depth = 1,
+	                                                       .addr = 0x1000 },
+	                                 &err),
+	                 0);
+	for (id = 1; id <= total; id++) {
+		uint64_t len = id == big ? 200 : 1;
+		struct store_call k = { .thread = 0, .parent = 0, .depth = 2, .pos = pos };
+
+		k.addr = id == rare ? SUM_RARE : 0x1000 + (uint64_t)(id % 7) * 16;
+		assert_int_equal(store_call_open(s, &k, &err), id);
+		append(s, 0, &(struct store_run){ 0, len }, 1, len);
+		pos += len;
+		assert_int_equal(store_call_close(s, id, STORE_END_RETURN, pos, 1, &err), 0);
+	}
+	append(s, 1, &(struct store_run){ 0, 3 }, 1, 3);
+	root1 = store_call_open(
+	        s,
+	        &(struct store_call){
+	                .thread = 1, .parent = STORE_NONE, .depth = 1, .addr = 0x1000 },
+	        &err);
+	assert_int_equal(root1, total + 1);
+	assert_int_equal(store_call_close(s, root1, STORE_END_RETURN, 3, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, pos, 1, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(reader_schema(r), 4);
+	/* One row read for the rare address, no row for 200 instructions but its own */
+	assert_true(filtered_ids(reader_calls(r, &err), &by_addr, r, ids, &n) <= STORE_IX_BLOCK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], rare);
+	assert_true(filtered_ids(reader_calls(r, &err), &by_own, r, ids, &n) <= 2 * STORE_IX_BLOCK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], big);
+	/* Thread 1's one call, in the last row */
+	assert_int_equal(filtered_ids(reader_calls_of_thread(r, 1, &err), NULL, r, ids, &n), 1);
+	assert_int_equal(ids[0], root1);
+	/* Functions: every call counted once, the root's instructions (a row) too */
+	assert_int_equal(reader_funcs(r, &fs, &n, &err), 1);
+	for (i = 0; i < n; i++) {
+		calls += fs[i].calls;
+		if (fs[i].addr == SUM_RARE) {
+			assert_int_equal(fs[i].calls, 1);
+			assert_int_equal(fs[i].first_call, rare);
+			assert_int_equal(fs[i].insns, 1);
+		}
+		if (fs[i].addr == 0x1000) {
+			assert_int_equal(fs[i].first_call, 0);
+			assert_true(fs[i].insns > pos - 1);
+		}
+	}
+	assert_int_equal(n, 8);
+	assert_int_equal(calls, total + 2);
+	free(fs);
+	reader_close(r);
+
+	/* A trace cut short: thread 1's summary counted, from the rows that hold it */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM thread_stats", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(reader_thread_summary(r, 1, &sum, &err), 0);
+	assert_false(sum.stored);
+	assert_int_equal(sum.calls, 1);
+	assert_int_equal(sum.first_call, root1);
+	assert_int_equal(filtered_ids(reader_calls_of_thread(r, 1, &err), NULL, r, ids, &n), 1);
+	reader_close(r);
+
+	/* Schema 3 (no summaries): the same calls, read whole */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE call_summary; PRAGMA user_version = 3", NULL,
+	                              NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	r = reader_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(filtered_ids(reader_calls(r, &err), &by_addr, r, ids, &n), total + 2);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], rare);
+	assert_int_equal(reader_funcs(r, &fs, &n, &err), 0);
+	reader_close(r);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_unpack),   cmocka_unit_test(test_block_streams),
 		cmocka_unit_test(test_schema_versions), cmocka_unit_test(test_callrec_damaged),
 		cmocka_unit_test(test_call_index),      cmocka_unit_test(test_call_index_rows),
+		cmocka_unit_test(test_callsum_codec),   cmocka_unit_test(test_call_summaries),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -103,6 +103,10 @@ async function main() {
       const text = await page.textContent('main');
       expect(/calls/.test(await page.textContent('h1')), 'title: ' + await page.textContent('h1'));
       expect(text.includes('exited with code 0') && text.includes('20 calls'), 'facts: ' + text.slice(0, 300));
+      expect(!text.includes('null'), 'a part not shown written as null: ' + text.slice(0, 300));
+      // The thread summaries: its calls and root calls, without a pass over the calls
+      const row = await page.$$eval('#threads tr:nth-child(2) td', (tds) => tds.map((t) => t.textContent));
+      expect(row[3] === '20' && row[4] === '1', 'thread row: ' + row);
     });
 
     await check('call-0', page, async () => {

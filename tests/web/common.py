@@ -37,6 +37,7 @@ class Viewer:
     """`nosco view --no-open TRACE` in the background, and its URL."""
 
     def __init__(self, build, trace, *args):
+        self.build, self.trace = build, Path(trace)
         env = dict(os.environ)
         env.pop("DISPLAY", None)
         env.pop("WAYLAND_DISPLAY", None)

@@ -48,7 +48,8 @@ function callLink(id, text) {
 }
 
 function show(...kids) {
-  main.replaceChildren(...kids);
+  // null stands for a part not shown (replaceChildren would write "null")
+  main.replaceChildren(...kids.filter(k => k !== null && k !== undefined));
 }
 
 function failure(e) {
@@ -89,9 +90,11 @@ async function viewOverview(gen) {
     h('dt', {}, 'file'), h('dd', { class: 'mono' }, o.path));
   const threads = h('table', { class: 'grid', id: 'threads' },
     h('tr', {}, h('th', {}, 'thread'), h('th', {}, 'tid'), h('th', { class: 'n' }, 'instructions'),
+      h('th', { class: 'n' }, 'calls'), h('th', { class: 'n' }, 'root calls'),
       h('th', {}, 'end'), h('th', {}, '')),
     t.threads.map(x => h('tr', {},
       h('td', {}, x.id), h('td', {}, x.tid), h('td', { class: 'n' }, num(x.insns)),
+      h('td', { class: 'n' }, num(x.calls)), h('td', { class: 'n' }, num(x.roots)),
       h('td', {}, !x.exited ? 'running' : x.signaled ? 'signal ' + x.code : 'exit ' + x.code),
       h('td', {}, h('a', { href: '#/timeline/' + x.id }, 'timeline'), ' ',
         h('a', { href: '#/tree?thread=' + x.id }, 'calls')))));

@@ -31,7 +31,8 @@ stdout| Print every record of the trace file, one per line: metadata, argv,
 stdout| binaries, scopes, threads, events, calls, then each thread's instructions.
 exit 0
 $ nosco dump thread-info --help
-stdout| Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] [TID]
+stdout| Usage: nosco dump -i FILE thread-info [--addresses] [--backtrace] [--stats]
+stdout|                                       [TID]
 stdout| 
 stdout| The threads (or the threads whose Linux thread id is TID): who created
 stdout| each one, its root calls, what happened in it outside traced calls and
@@ -40,6 +41,7 @@ stdout|
 stdout| Options:
 stdout|       --addresses    add the address of every call and frame
 stdout|       --backtrace    add where each root call and event was reached from
+stdout|       --stats        add each thread's calls, root calls and instructions
 stdout|   -h, --help         show this help
 exit 0
 $ nosco dump call-info --help
