@@ -4,9 +4,11 @@
  * thread first: it is single-stepped out of any engine code it is in, its
  * ring is replayed up to there, and its registers become the
  * application's own (the real pc, the application's value of the engine
- * base register). Then the single-step engine handles the stop as if it had been stepping the
- * thread all along, and gives it back through dbt_take() when it
- * next resumes it recording.
+ * base register). Then the single-step engine handles the stop as if it
+ * had been stepping the thread all along, and gives it back through
+ * dbt_take() when it next resumes it recording. A thread that runs
+ * natively between its scopes (doors.c) gets the application's base
+ * register back at any stop and is handled as any native thread.
  */
 #include <errno.h>
 #include <signal.h>
