@@ -24,7 +24,9 @@ endif
 # Dependencies come from Debian packages (scripts/install-deps). Zydis ships
 # no .pc file, so it is linked by name.
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lZydis -lZycore -lstdc++ -lpthread
+# libmicrohttpd is loaded by `nosco view` alone (src/web/server.c): its headers only.
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null) \
+	-lZydis -lZycore -lstdc++ -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -name main.c | sort)

@@ -6,10 +6,12 @@
  * a 404.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,47 @@
 /* Connections served at once (each has a thread). */
 #define WEB_CONNECTIONS 64
 #define WEB_TIMEOUT_S   60
+
+/*
+ * libmicrohttpd is loaded when a server starts, not with nosco: it brings
+ * gnutls and eight more libraries, about 4 ms of every command's start-up
+ * that only `nosco view` needs.
+ */
+#define MHD_LIBRARY "libmicrohttpd.so.12"
+
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	bool loaded;
+	char why[256]; /* what went wrong when it did not load */
+} mhd;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+
+#define MHD_SYM(field, name) ((*(void **)&mhd.field = dlsym(lib, name)) != NULL)
+
+static void mhd_load(void)
+{
+	void *lib = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+
+	const char *why;
+
+	mhd.loaded = lib && MHD_SYM(start_daemon, "MHD_start_daemon") &&
+	             MHD_SYM(stop_daemon, "MHD_stop_daemon") &&
+	             MHD_SYM(get_daemon_info, "MHD_get_daemon_info") &&
+	             MHD_SYM(create_response_from_buffer, "MHD_create_response_from_buffer") &&
+	             MHD_SYM(add_response_header, "MHD_add_response_header") &&
+	             MHD_SYM(queue_response, "MHD_queue_response") &&
+	             MHD_SYM(destroy_response, "MHD_destroy_response") &&
+	             MHD_SYM(lookup_connection_value, "MHD_lookup_connection_value");
+	why = mhd.loaded ? NULL : dlerror();
+	snprintf(mhd.why, sizeof(mhd.why), "%s", why ? why : "a function is missing");
+}
 
 struct web_server {
 	struct web w;
@@ -70,24 +113,24 @@ static enum MHD_Result answer(struct MHD_Connection *conn, int status, const cha
                               size_t len)
 {
 	struct MHD_Response *resp =
-	        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	        mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result rc;
 
 	if (!resp) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	mhd.add_response_header(resp, "Content-Type", type);
+	mhd.add_response_header(resp, "Cache-Control", "no-store");
+	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(resp, "X-Frame-Options", "DENY");
 	/* The token is in the page's URL: no other site may see it in a Referer. */
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Content-Security-Policy",
+	mhd.add_response_header(resp, "Referrer-Policy", "no-referrer");
+	mhd.add_response_header(resp, "Content-Security-Policy",
 	                        "default-src 'none'; script-src 'self'; style-src 'self'; "
 	                        "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-	rc = MHD_queue_response(conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
+	rc = mhd.queue_response(conn, (unsigned)status, resp);
+	mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -121,7 +164,7 @@ int web_fail_err(struct web_req *q, const struct err *e)
 
 const char *web_param_str(struct web_req *q, const char *name)
 {
-	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+	return mhd.lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static int param_int(struct web_req *q, const struct web_param *p)
@@ -220,7 +263,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_size = 0; /* a body is read and dropped; the answer is a 405 */
 		return MHD_YES;
 	}
-	if (!token_ok(w, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token")))
+	if (!token_ok(w, mhd.lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token")))
 		return answer_error(conn, 403,
 		                    "missing or wrong token: use the URL nosco view printed");
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -291,6 +334,13 @@ struct web_server *web_start(const struct web_opts *o, struct err *err)
 	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
 	bool v6 = false;
 
+	pthread_once(&mhd_once, mhd_load);
+	if (!mhd.loaded) {
+		free(s);
+		err_set(err, ERR_UNSUPPORTED, "nosco view needs %s (Debian: libmicrohttpd12): %s",
+		        MHD_LIBRARY, mhd.why);
+		return NULL;
+	}
 	if (parse_bind(o->bind ? o->bind : "127.0.0.1", o->port, &ss, &v6, err)) {
 		free(s);
 		return NULL;
@@ -301,7 +351,7 @@ struct web_server *web_start(const struct web_opts *o, struct err *err)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handle, &s->w, MHD_OPTION_SOCK_ADDR,
+	s->d = mhd.start_daemon(flags, o->port, NULL, NULL, handle, &s->w, MHD_OPTION_SOCK_ADDR,
 	                        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 	                        (unsigned)WEB_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)WEB_TIMEOUT_S, MHD_OPTION_END);
@@ -313,7 +363,7 @@ struct web_server *web_start(const struct web_opts *o, struct err *err)
 		free(s);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	info = mhd.get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : o->port;
 	return s;
 }
@@ -327,7 +377,7 @@ void web_stop(struct web_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d);
+	mhd.stop_daemon(s->d);
 	web_fini(&s->w);
 	free(s);
 }
