@@ -587,27 +587,19 @@ bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr)
 /* holding - the block whose translation holds pc: from its head on, or from its start (data) */
 static struct dbt_block *holding(struct dbt *d, uint64_t pc, bool data)
 {
-	uint32_t r;
+	const struct dbt_region *rg = dbt_region_at(d, pc);
+	size_t lo = 0, hi = rg ? rg->blocks.len : 0, mid;
 
-	for (r = 0; r < d->n_regions; r++) {
-		struct dbt_region *rg = &d->regions[r];
-		size_t lo = 0, hi = rg->blocks.len, mid;
-
-		if (pc < rg->base || pc >= rg->base + rg->used)
-			continue;
-		/* The last block starting at or before pc: blocks are in cache order. */
-		while (lo < hi) {
-			mid = (lo + hi) / 2;
-			if ((data ? rg->blocks.data[mid]->start : rg->blocks.data[mid]->cache) <=
-			    pc)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo && pc < rg->blocks.data[lo - 1]->end)
-			return rg->blocks.data[lo - 1];
-		return NULL;
+	/* The last block starting at or before pc: blocks are in cache order. */
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((data ? rg->blocks.data[mid]->start : rg->blocks.data[mid]->cache) <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo && pc < rg->blocks.data[lo - 1]->end)
+		return rg->blocks.data[lo - 1];
 	return NULL;
 }
 

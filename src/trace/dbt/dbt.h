@@ -315,6 +315,8 @@ void dbt_mem_fini(struct dbt *d);
 void dbt_mem_reset(struct dbt *d);
 /* dbt_mem_ready - map the data area into the tracee (through th) if not done yet */
 int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err);
+/* dbt_region_at - the region whose code (what is written of it) holds the tracee address pc */
+const struct dbt_region *dbt_region_at(const struct dbt *d, uint64_t pc);
 /* dbt_region_ahead - rg's memory backed ahead of what is written next at rg->used */
 void dbt_region_ahead(struct dbt_region *rg);
 /* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */

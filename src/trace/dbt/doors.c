@@ -23,7 +23,6 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 
 #include "trace/dbt/dbt.h"
@@ -220,18 +219,26 @@ bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	return true;
 }
 
+/* rewind_to - th, stopped in a door, goes on at pc of the program (its registers read again) */
+static int rewind_to(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
+{
+	if (tracee_set_pc(d->t, th, pc, err))
+		return -1;
+	th->regs_stale = true;
+	return 0;
+}
+
 /* as_breakpoint - th stopped in a door where the int3 would have stopped it: make it look so */
-static int as_breakpoint(struct dbt_door *dr, struct tthread *th, struct tracee_event *ev,
-                         struct err *err)
+static int as_breakpoint(struct dbt *d, struct dbt_door *dr, struct tthread *th,
+                         struct tracee_event *ev, struct err *err)
 {
 	siginfo_t si = { .si_signo = SIGTRAP, .si_code = SI_KERNEL };
 
-	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(),
-	           (void *)(dr->at + ARCH_BP_LEN)) ||
-	    ptrace(PTRACE_SETSIGINFO, th->tid, NULL, &si))
-		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
+	if (rewind_to(d, th, dr->at + ARCH_BP_LEN, err))
+		return -1;
+	if (ptrace(PTRACE_SETSIGINFO, th->tid, NULL, &si))
+		return err_sys(err, ERR_TRACE, "cannot make thread %d's stop a breakpoint's",
 		               (int)th->tid);
-	th->regs_stale = true;
 	ev->status = SIGTRAP << 8 | 0x7f;
 	return 1;
 }
@@ -253,18 +260,14 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
 	if (!dr)
 		return 0;
 	if ((pc == dr->x.load && sig == SIGSEGV) || (pc == dr->x.stop + 1 && sig == SIGTRAP))
-		return as_breakpoint(dr, th, ev, err);
+		return as_breakpoint(d, dr, th, ev, err);
 	if (pc != dr->x.code)
 		return 0;
 	/* Stepped over the jump: the step would have stopped at the int3. */
 	if (sig == SIGTRAP && !ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si) && si.si_code > 0)
-		return as_breakpoint(dr, th, ev, err);
+		return as_breakpoint(d, dr, th, ev, err);
 	/* A signal right after the jump: it comes before the breakpoint. */
-	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(), (void *)dr->at))
-		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
-		               (int)th->tid);
-	th->regs_stale = true;
-	return 1;
+	return rewind_to(d, th, dr->at, err) ? -1 : 1;
 }
 
 int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
@@ -278,11 +281,7 @@ int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
 	if (!dr || (pc != dr->x.code && pc != dr->x.load))
 		return 0;
 	/* Nothing of the door ran that the program would see: at the entry. */
-	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(), (void *)dr->at))
-		return err_sys(err, ERR_TRACE, "cannot rewind thread %d out of a door",
-		               (int)th->tid);
-	th->regs_stale = true;
-	return 0;
+	return rewind_to(d, th, dr->at, err);
 }
 
 void dbt_doors_reset(struct dbt *d)

@@ -70,7 +70,7 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 	struct dbt_hyper h;
 	struct dbt_block *b;
 	uint64_t off;
-	uint32_t k, i;
+	uint32_t k;
 
 	if (dbt_hyper_at(d, after_int3 ? pc - 1 : pc, &h)) {
 		from_hyper(d, dt, &h, l);
@@ -78,10 +78,8 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 	}
 	b = dbt_locate(d, pc);
 	if (!b) {
-		for (i = 0; i < d->n_regions; i++)
-			if (pc >= d->regions[i].base &&
-			    pc < d->regions[i].base + d->regions[i].used)
-				return 0; /* the lookup, a door */
+		if (dbt_region_at(d, pc))
+			return 0; /* the lookup, a door */
 		/* Natively between its scopes (doors.c): where it is. */
 		if (dbt_ctx_get(dt, DBT_CTX_FREE_SP) != UINT64_MAX)
 			return -1;
@@ -158,18 +156,11 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
  */
 static bool trap_kept(const struct dbt *d, uint64_t pc)
 {
+	const struct dbt_region *g = dbt_region_at(d, pc);
 	struct arch_insn in;
-	uint32_t i;
 
-	for (i = 0; i < d->n_regions; i++) {
-		const struct dbt_region *g = &d->regions[i];
-
-		if (pc >= g->base && pc < g->base + g->used)
-			return arch_decode(pc, g->map + (pc - g->base), g->base + g->used - pc,
-			                   &in) ||
-			       !in.hv_emulated;
-	}
-	return true;
+	return !g || arch_decode(pc, g->map + (pc - g->base), g->base + g->used - pc, &in) ||
+	       !in.hv_emulated;
 }
 
 /* step_out - single-step until a clean point; 2 if the thread stopped otherwise (queued) */

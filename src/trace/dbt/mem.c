@@ -459,6 +459,16 @@ static void region_init(struct dbt_region *rg)
 	rg->used = c.pc - rg->base;
 }
 
+const struct dbt_region *dbt_region_at(const struct dbt *d, uint64_t pc)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n_regions; i++)
+		if (pc >= d->regions[i].base && pc < d->regions[i].base + d->regions[i].used)
+			return &d->regions[i];
+	return NULL;
+}
+
 void dbt_region_ahead(struct dbt_region *rg)
 {
 	/* What is written at once is at most some tens of KiB: populated 256 KiB ahead of it. */

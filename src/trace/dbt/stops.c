@@ -20,7 +20,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <elf.h>
@@ -281,8 +280,8 @@ static void pending_at(struct dbt *d, struct tthread *th, const struct dbt_loc *
 /* resume_at - set a cache thread going at pc (a served miss: only the pc changes) */
 static int resume_at(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
 {
-	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(), (void *)pc))
-		return err_sys(err, ERR_TRACE, "cannot set the pc of thread %d", (int)th->tid);
+	if (tracee_set_pc(d->t, th, pc, err))
+		return -1;
 	return tracee_resume(d->t, th, false, err);
 }
 
@@ -692,13 +691,9 @@ static int on_stop_event(struct dbt *d, struct tthread *th, int sig, struct err 
 static uint64_t native_pc(struct dbt *d, const struct dbt_thread *dt, struct err *err)
 {
 	uint64_t pc;
-	uint32_t i;
 
-	if (!between_scopes(dt) || tracee_get_pc(d->t, dt->th, &pc, err))
+	if (!between_scopes(dt) || tracee_get_pc(d->t, dt->th, &pc, err) || dbt_region_at(d, pc))
 		return 0;
-	for (i = 0; i < d->n_regions; i++)
-		if (pc >= d->regions[i].base && pc < d->regions[i].base + DBT_REGION_SIZE)
-			return 0;
 	return pc;
 }
 
@@ -760,12 +755,8 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	if (ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si))
 		return err_sys(err, ERR_TRACE, "PTRACE_GETSIGINFO");
 	if (sig == SIGTRAP && si.si_code == SI_KERNEL) {
-		errno = 0;
-		pc = (uint64_t)ptrace(PTRACE_PEEKUSER, th->tid, (void *)arch_regs_pc_offset(),
-		                      NULL);
-		if (errno)
-			return err_sys(err, ERR_TRACE, "cannot read the pc of thread %d",
-			               (int)th->tid);
+		if (tracee_get_pc(d->t, th, &pc, err))
+			return -1;
 		if (dbt_hyper_at(d, pc - 1, &h))
 			return on_hyper(d, dt, pc - 1, &h, err);
 	}

@@ -108,6 +108,14 @@ int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err
 	return 0;
 }
 
+int tracee_set_pc(struct tracee *t, struct tthread *th, uint64_t pc, struct err *err)
+{
+	(void)t;
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)arch_regs_pc_offset(), (void *)pc))
+		return err_sys(err, ERR_TRACE, "cannot set the pc of thread %d", (int)th->tid);
+	return 0;
+}
+
 /*
  * step_by_bp - should this step of th be made by a breakpoint after the
  * instruction? It is then set (*yes), or kept from the step before.

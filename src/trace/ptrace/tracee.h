@@ -292,6 +292,8 @@ int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
 int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
 /* tracee_get_pc - the pc of a stopped thread alone (cheaper than every register) */
 int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err);
+/* tracee_set_pc - set the pc of a stopped thread alone (th->regs untouched) */
+int tracee_set_pc(struct tracee *t, struct tthread *th, uint64_t pc, struct err *err);
 /*
  * tracee_next_event - the next stop or exit: queued ones first, else waitpid
  *
