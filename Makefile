@@ -26,7 +26,7 @@ endif
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libmicrohttpd is loaded by `nosco view` alone (src/web/server.c): its headers only.
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null) \
-	-lZydis -lZycore -lstdc++ -lpthread
+	-lZydis -lZycore -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -name main.c | sort)

@@ -362,7 +362,7 @@ int cmd_run(int argc, char **argv)
 		ret = session_process(&s, o.pid, &err);
 	else
 		ret = session_program(&s, argv + optind, &err);
-	if (ret || session_check_scopes(&cfg, s.path, &err) ||
+	if (ret || session_check_scopes(&s, &cfg, &err) ||
 	    store_check_output(o.output, o.force, &err)) {
 		ret = cmd_fail(&err);
 	} else {

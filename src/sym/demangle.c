@@ -1,5 +1,7 @@
 /* C++ and Rust legacy demangling; Rust v0 is in demangle-rust-v0.c. See demangle.h. */
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,17 +10,35 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-/* libstdc++'s demangler (abi::__cxa_demangle has C linkage). */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 #define RUST_HASH_LEN 17 /* "h" and 16 hex digits */
+
+/*
+ * libstdc++'s demangler (abi::__cxa_demangle has C linkage), loaded the
+ * first time a C++ name is met: linked, libstdc++ and its thousands of
+ * relocations would slow every nosco command's start-up by a millisecond
+ * or two, and most traces name no C++ function. Without it, C++ names
+ * stay mangled.
+ */
+static char *(*cxa_demangle)(const char *mangled, char *buf, size_t *len, int *status);
+static pthread_once_t cxa_once = PTHREAD_ONCE_INIT;
+
+static void cxa_load(void)
+{
+	void *lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+
+	if (lib)
+		*(void **)&cxa_demangle = dlsym(lib, "__cxa_demangle");
+}
 
 static char *cxx_demangle(const char *raw)
 {
 	int status = 0;
-	char *out = __cxa_demangle(raw, NULL, NULL, &status);
-	char *copy;
+	char *out, *copy;
 
+	pthread_once(&cxa_once, cxa_load);
+	if (!cxa_demangle)
+		return NULL;
+	out = cxa_demangle(raw, NULL, NULL, &status);
 	if (status != 0 || !out) {
 		free(out);
 		return NULL;

@@ -2,8 +2,9 @@
  * Demangling of C++ and Rust symbol names, for display. Lookups keep the
  * raw names; this only produces the human-readable form.
  *
- * - C++ (Itanium ABI, "_Z..."): libstdc++'s __cxa_demangle, full form with
- *   parameter types ("ns::Widget::frob(int) const").
+ * - C++ (Itanium ABI, "_Z..."): libstdc++'s __cxa_demangle (loaded when
+ *   first needed), full form with parameter types ("ns::Widget::frob(int)
+ *   const").
  * - Rust legacy ("_ZN...17h<16 hex digits>E"): the path joined with "::",
  *   $-escapes decoded ($LT$ -> <, $u20$ -> ' ', ...), the hash dropped,
  *   as rustc-demangle's alternate form prints it.

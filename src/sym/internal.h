@@ -140,7 +140,7 @@ const char *sym_image_own(struct sym_image *img, char *s);
 
 /**
  * sym_image_has_name - is there a symbol with this raw name
- * @img: the image (its indexes built)
+ * @img: the image (while its symbols load too: synth.c)
  * @raw: the name
  *
  * Return: true when at least one symbol has it.

@@ -175,18 +175,6 @@ int sym_entry_cmp_pref(const struct sym_entry *a, const struct sym_entry *b)
 	return strcmp(a->raw, b->raw);
 }
 
-static int cmp_addr_name(const void *pa, const void *pb)
-{
-	const struct sym_entry *a = pa, *b = pb;
-	int d;
-
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	if ((d = strcmp(a->raw, b->raw)))
-		return d;
-	return sym_entry_cmp_pref(a, b);
-}
-
 static int cmp_addr_pref(const void *pa, const void *pb)
 {
 	const struct sym_entry *a = pa, *b = pb;
@@ -209,22 +197,71 @@ static int cmp_index_name(const void *pa, const void *pb, void *base)
 	return d;
 }
 
-/* The same name at the same address, from .symtab, .dynsym and the debug file. */
+/*
+ * Sort by address then preference: the entries from first on (added
+ * since the last sort) by themselves, then merged into the sorted ones.
+ */
+static void sort_by_addr(struct sym_image *img, size_t first)
+{
+	struct sym_entry *s = img->syms.data, *merged;
+	size_t n = img->syms.len, i = 0, j = first, o = 0;
+
+	qsort(s + first, n - first, sizeof(*s), cmp_addr_pref);
+	if (!first || first == n || cmp_addr_pref(&s[first - 1], &s[first]) <= 0)
+		return;
+	merged = xmalloc(n * sizeof(*s));
+	while (i < first || j < n)
+		merged[o++] =
+		        j == n || (i < first && cmp_addr_pref(&s[i], &s[j]) <= 0) ? s[i++] : s[j++];
+	memcpy(s, merged, n * sizeof(*s));
+	free(merged);
+}
+
+/*
+ * The same name twice in the group s[0..n) (.symtab, .dynsym and the debug
+ * file name most symbols): the first, the preferred, keeps what the others
+ * know. Returns the group's new length; sets *merged when flags changed.
+ */
+static size_t dedupe_group(struct sym_entry *s, size_t n, bool *merged)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		while (k < o && strcmp(s[k].raw, s[i].raw))
+			k++;
+		if (k == o) {
+			s[o++] = s[i];
+			continue;
+		}
+		if (!s[k].size)
+			s[k].size = s[i].size;
+		if (s[k].flags != (s[k].flags & (s[i].flags | SYM_E_DEMANGLED)))
+			*merged = true;
+		s[k].flags &= s[i].flags | SYM_E_DEMANGLED;
+		free(s[i].demangled);
+	}
+	return o;
+}
+
+/* Drop the duplicates of each address group, keeping it in preference order. */
 static void dedupe(struct sym_image *img)
 {
 	struct sym_entry *s = img->syms.data;
-	size_t o = 0;
+	size_t n = img->syms.len, o = 0, j;
 
-	qsort(s, img->syms.len, sizeof(*s), cmp_addr_name);
-	for (size_t i = 0; i < img->syms.len; i++) {
-		if (o && s[o - 1].addr == s[i].addr && !strcmp(s[o - 1].raw, s[i].raw)) {
-			if (!s[o - 1].size)
-				s[o - 1].size = s[i].size;
-			s[o - 1].flags &= s[i].flags | SYM_E_DEMANGLED;
-			free(s[i].demangled);
-			continue;
-		}
-		s[o++] = s[i];
+	for (size_t i = 0; i < n; i = j) {
+		bool merged = false;
+		size_t g;
+
+		for (j = i + 1; j < n && s[j].addr == s[i].addr;)
+			j++;
+		g = dedupe_group(s + i, j - i, &merged);
+		if (merged)
+			qsort(s + i, g, sizeof(*s), cmp_addr_pref);
+		memmove(s + o, s + i, g * sizeof(*s));
+		o += g;
 	}
 	img->syms.len = o;
 }
@@ -275,18 +312,18 @@ static void index_by_name(struct sym_image *img)
 	        img->syms.data);
 }
 
-static void finalize(struct sym_image *img)
+/* Sort what was added since first, and index it by address. */
+static void finalize(struct sym_image *img, size_t first)
 {
-	if (!img->syms.len)
-		return;
+	sort_by_addr(img, first);
 	dedupe(img);
-	qsort(img->syms.data, img->syms.len, sizeof(struct sym_entry), cmp_addr_pref);
 	index_by_addr(img);
-	index_by_name(img);
 }
 
 int sym_image_load_symbols(struct sym_image *img, struct err *e)
 {
+	size_t tables;
+
 	(void)e; /* tables that libelf cannot read are skipped, not fatal */
 	if (img->syms_loaded)
 		return 0;
@@ -295,10 +332,13 @@ int sym_image_load_symbols(struct sym_image *img, struct err *e)
 	open_debug_file(img);
 	if (img->debug.elf)
 		load_tables(img, img->debug.elf, true);
-	finalize(img);
+	finalize(img, 0);
+	/* The synthetic names need to know the real ones at each address. */
+	tables = img->syms.len;
 	sym_synth_plt(img);
 	sym_synth_entry(img);
-	finalize(img);
+	finalize(img, tables);
+	index_by_name(img);
 	return 0;
 }
 
@@ -392,8 +432,15 @@ static size_t name_first(const struct sym_image *img, const char *name)
 
 bool sym_image_has_name(const struct sym_image *img, const char *raw)
 {
-	size_t i = name_first(img, raw);
+	size_t i;
 
+	if (img->by_name.len < img->syms.len) { /* while the symbols load (synth.c) */
+		for (i = 0; i < img->syms.len; i++)
+			if (!strcmp(img->syms.data[i].raw, raw))
+				return true;
+		return false;
+	}
+	i = name_first(img, raw);
 	return i < img->by_name.len && !strcmp(img->syms.data[img->by_name.data[i]].raw, raw);
 }
 

@@ -61,6 +61,8 @@ struct session {
 	 * argv: what it runs; cwd: its working directory) */
 	pid_t attach_pid;
 	const char *cwd;
+	/* binaries whose symbols were read before the run (session_check_scopes), or NULL */
+	struct images *checked;
 	/* attached: detach this long after attaching (ns; 0: not before a stop),
 	 * at deadline_ns (CLOCK_MONOTONIC), set once attached (session_attached) */
 	int64_t duration_ns;

@@ -9,7 +9,7 @@
 #include "trace/core-internal.h"
 #include "trace/images.h"
 
-struct core *core_new(const struct config *cfg, struct store *store,
+struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
                       const struct core_target *target, struct err *err)
 {
 	struct core *c = xcalloc(1, sizeof(*c));
@@ -23,6 +23,7 @@ struct core *core_new(const struct config *cfg, struct store *store,
 	c->scope_matched = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->scope_warned = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->images = images_new(target->read_mem, target->ctx);
+	images_reuse(c->images, known);
 	hashmap_init(&c->scope_by_addr);
 	return c;
 }
@@ -234,15 +235,11 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
 	return core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
 }
 
-int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
-                     struct err *err)
+int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr)
 {
 	struct image *img = images_find(c->images, base);
 
-	if (!img)
-		return err_set(err, ERR_INTERNAL, "no binary loaded at %#llx",
-		               (unsigned long long)base);
-	return image_symbol_addr(img, symbol, addr, err);
+	return img ? image_exported_addr(img, symbol, addr) : -1;
 }
 
 int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr)

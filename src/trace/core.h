@@ -29,6 +29,7 @@
 
 struct core;
 struct core_thread;
+struct images;
 
 /* What the backend must do with a thread after an event. */
 enum core_mode {
@@ -75,7 +76,11 @@ struct core_binary {
 	bool is_main; /* the program's executable */
 };
 
-struct core *core_new(const struct config *cfg, struct store *store,
+/*
+ * core_new - a core for one trace; known (NULL: none) are binaries whose
+ * symbols were read already, reused when the program loads them
+ */
+struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
                       const struct core_target *target, struct err *err);
 void core_free(struct core *c);
 
@@ -213,13 +218,14 @@ int core_return_hit(struct core *c, struct core_thread *th, const struct arch_re
                     struct core_directive *d, struct err *err);
 
 /**
- * core_symbol_addr - the runtime address of a symbol of the binary loaded at base
+ * core_symbol_addr - the runtime address of a function that the binary
+ * loaded at base exports (image_exported_addr())
  *
- * For backends that need the dynamic linker's hooks (r_debug).
- * Return: 0 or -1 (not found; err says why, unless it is NULL).
+ * For backends that need the runtime's hooks (the dynamic linker's
+ * r_brk, longjmp, _Unwind_SetIP).
+ * Return: 0 or -1 (not found, or no binary at base).
  */
-int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr,
-                     struct err *err);
+int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr);
 
 /* core_object_addr - like core_symbol_addr, for a variable (data symbol) */
 int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr);

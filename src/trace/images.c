@@ -21,6 +21,7 @@ struct images {
 	images_read_fn read;
 	void *read_ctx;
 	struct sym_unwinder *unwinder; /* NULL if it could not be set up: no backtraces */
+	VEC(struct image *) reusable;  /* another list's binaries (images_reuse), by path */
 };
 
 struct images *images_new(images_read_fn read, void *read_ctx)
@@ -52,8 +53,38 @@ void images_free(struct images *imgs)
 	vec_foreach (&imgs->list, img)
 		image_free(*img);
 	vec_free(&imgs->list);
+	vec_foreach (&imgs->reusable, img)
+		image_free(*img);
+	vec_free(&imgs->reusable);
 	sym_unwinder_free(imgs->unwinder);
 	free(imgs);
+}
+
+void images_reuse(struct images *imgs, const struct images *from)
+{
+	struct image **img;
+
+	if (!from)
+		return;
+	vec_foreach (&from->list, img) {
+		struct image *copy = xcalloc(1, sizeof(*copy));
+
+		copy->path = xstrdup((*img)->path);
+		copy->name = xstrdup((*img)->name);
+		copy->sym = (*img)->sym ? sym_image_ref((*img)->sym) : NULL;
+		vec_push(&imgs->reusable, copy);
+	}
+}
+
+/* The file at path, from the reusable binaries when it is one of them. */
+static struct sym_image *open_file(struct images *imgs, const char *path, struct err *e)
+{
+	struct image **img;
+
+	vec_foreach (&imgs->reusable, img)
+		if ((*img)->sym && !strcmp((*img)->path, path))
+			return sym_image_ref((*img)->sym);
+	return sym_image_open(path, NULL, e);
 }
 
 struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,
@@ -71,7 +102,7 @@ struct image *images_add(struct images *imgs, const char *path, const char *name
 	img->base = base;
 	img->is_main = is_main;
 	img->sym = image ? sym_image_open_memory(name, image, image_len, &e)
-	                 : sym_image_open(path, NULL, &e);
+	                 : open_file(imgs, path, &e);
 	if (img->sym && !sym_image_extent(img->sym, &lo, &hi)) {
 		img->start = base + lo;
 		img->end = base + hi;
@@ -146,6 +177,16 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	bool ifunc;
 
 	return image_function(img, symbol, addr, &ifunc, err);
+}
+
+int image_exported_addr(const struct image *img, const char *symbol, uint64_t *addr)
+{
+	uint64_t rel;
+
+	if (!img->sym || sym_image_exported(img->sym, symbol, &rel, NULL) != 1)
+		return -1;
+	*addr = img->base + rel;
+	return 0;
 }
 
 int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,

@@ -59,6 +59,12 @@ void image_free(struct image *img);
 /* images_at - the binary whose mapped range holds addr, or NULL */
 struct image *images_at(struct images *imgs, uint64_t addr);
 
+/**
+ * images_reuse - binaries of another list (read before, e.g. to check the
+ * scopes) that images_add() takes instead of reading the same file again
+ */
+void images_reuse(struct images *imgs, const struct images *from);
+
 /* images_foreach - call fn for every binary (in load order) */
 void images_foreach(struct images *imgs, void (*fn)(struct image *img, void *arg), void *arg);
 
@@ -84,6 +90,14 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
  */
 int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,
                    struct err *err);
+
+/**
+ * image_exported_addr - the runtime address of a function the binary
+ * exports (sym_image_exported(): cheap, for the tracer's own hooks)
+ *
+ * Return: 0, or -1 when it does not export it.
+ */
+int image_exported_addr(const struct image *img, const char *symbol, uint64_t *addr);
 
 /* image_is_plt - is addr (runtime) a PLT stub of the binary? */
 bool image_is_plt(const struct image *img, uint64_t addr);

@@ -144,13 +144,14 @@ void session_forget(struct session *s)
 	free((char *)s->cwd);
 	if (s->attach_pid)
 		tracee_free_argv((char **)s->argv);
+	images_free(s->checked);
 	s->path = s->cwd = NULL;
 	s->argv = NULL;
+	s->checked = NULL;
 }
 
-int session_check_scopes(const struct config *cfg, const char *path, struct err *err)
+int session_check_scopes(struct session *s, const struct config *cfg, struct err *err)
 {
-	struct images *imgs;
 	struct image *img;
 	uint64_t addr;
 	size_t i;
@@ -158,8 +159,8 @@ int session_check_scopes(const struct config *cfg, const char *path, struct err 
 
 	if (!cfg->n_scopes)
 		return 0;
-	imgs = images_new(NULL, NULL);
-	img = images_add(imgs, path, path, 0, NULL, 0, true);
+	s->checked = images_new(NULL, NULL);
+	img = images_add(s->checked, s->path, s->path, 0, NULL, 0, true);
 	for (i = 0; i < cfg->n_scopes && !ret; i++) {
 		const struct config_scope *sc = &cfg->scopes[i];
 
@@ -168,7 +169,6 @@ int session_check_scopes(const struct config *cfg, const char *path, struct err 
 			ret = err_prefix(err, "%s:%u:%u: scope \"%s\" binary=\"%s\"", cfg->source,
 			                 sc->line, sc->col, sc->symbol, sc->binary);
 	}
-	images_free(imgs);
 	return ret;
 }
 

@@ -32,13 +32,14 @@ void session_forget(struct session *s);
 
 /**
  * session_check_scopes - resolve the scopes that name the program itself
- * @path: the program's file
+ * @s: the session, whose path is the program's file
  *
  * So that a mistyped function name in the program is reported before
  * anything runs or any file is written. Scopes in libraries are resolved
- * when they load. Return: 0, or -1 with an ERR_CONFIG message.
+ * when they load. The program's symbols stay read in s->checked, for the
+ * core not to read them again. Return: 0, or -1 with an ERR_CONFIG message.
  */
-int session_check_scopes(const struct config *cfg, const char *path, struct err *err);
+int session_check_scopes(struct session *s, const struct config *cfg, struct err *err);
 
 /**
  * session_run - trace the session's program with a backend

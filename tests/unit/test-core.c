@@ -185,7 +185,7 @@ static void world_open(const char *kdl)
 	W.store = store_create(W.path, true, &err);
 	if (!W.store)
 		fail_msg("store_create: %s", err.msg);
-	W.core = core_new(&W.cfg, W.store, &target, &err);
+	W.core = core_new(&W.cfg, W.store, NULL, &target, &err);
 	if (!W.core)
 		fail_msg("core_new: %s", err.msg);
 }

@@ -297,6 +297,31 @@ static void test_aliases(void **state)
 	sym_image_free(img);
 }
 
+/* What a library exports, through its GNU hash table; what a program defines, through its tables.
+ */
+static void test_exported(void **state)
+{
+	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+		                             "memcpy",  "puts",     "malloc" };
+	struct sym_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
+	uint64_t a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(sym_image_exported(img, names[i], &a, NULL), 1);
+		assert_int_equal(a, addr_of(img, names[i])); /* memcpy: its default version */
+	}
+	assert_int_equal(sym_image_exported(img, "no_such_function", &a, NULL), 0);
+	/* a local function (the debug file names it) is not exported */
+	assert_int_equal(sym_image_exported(img, "__libc_start_call_main", &a, NULL), 0);
+	sym_image_free(img);
+
+	img = open_ok(tpath("pie")); /* a program: looked up like any name */
+	assert_int_equal(sym_image_exported(img, "real_fn", &a, NULL), 1);
+	assert_int_equal(a, addr_of(img, "real_fn"));
+	sym_image_free(img);
+}
+
 /* relocs - readelf's dynamic relocations of a file, one per line */
 static char *relocs(const char *path)
 {
@@ -987,29 +1012,18 @@ static void test_unwind_speed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_headers),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_build_id),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_ifunc),
-		cmocka_unit_test(test_outside_size),
-		cmocka_unit_test(test_stripped_main),
-		cmocka_unit_test(test_plt),
-		cmocka_unit_test(test_debug_file),
-		cmocka_unit_test(test_cxx),
-		cmocka_unit_test(test_demangle),
-		cmocka_unit_test(test_near_names),
-		cmocka_unit_test(test_memory_image),
-		cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_system_main),
-		cmocka_unit_test(test_unwind_fp),
-		cmocka_unit_test(test_unwind_cfi),
-		cmocka_unit_test(test_unwind_sp),
-		cmocka_unit_test(test_unwind_nocfi),
-		cmocka_unit_test(test_unwind_fallback),
-		cmocka_unit_test(test_unwind_modules),
-		cmocka_unit_test(test_unwind_speed),
+		cmocka_unit_test(test_headers),        cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_build_id),       cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_aliases),        cmocka_unit_test(test_exported),
+		cmocka_unit_test(test_ifunc),          cmocka_unit_test(test_outside_size),
+		cmocka_unit_test(test_stripped_main),  cmocka_unit_test(test_plt),
+		cmocka_unit_test(test_debug_file),     cmocka_unit_test(test_cxx),
+		cmocka_unit_test(test_demangle),       cmocka_unit_test(test_near_names),
+		cmocka_unit_test(test_memory_image),   cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_system_main),    cmocka_unit_test(test_unwind_fp),
+		cmocka_unit_test(test_unwind_cfi),     cmocka_unit_test(test_unwind_sp),
+		cmocka_unit_test(test_unwind_nocfi),   cmocka_unit_test(test_unwind_fallback),
+		cmocka_unit_test(test_unwind_modules), cmocka_unit_test(test_unwind_speed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -135,7 +135,7 @@ static int dbt_run(struct session *s, struct err *err)
 	target.ctx = &d;
 	if (session_use_blocks(s, err))
 		return -1;
-	core = core_new(s->cfg, s->store, &target, err);
+	core = core_new(s->cfg, s->store, s->checked, &target, err);
 	if (!core)
 		return -1;
 	/* Calls are replayed from rings in batches: their times are those of the replay. */

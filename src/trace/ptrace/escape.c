@@ -38,7 +38,7 @@ int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err)
 		struct hook *h;
 		uint64_t addr;
 
-		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr, NULL) ||
+		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr) ||
 		    hashmap_get(&t->hooks, addr))
 			continue;
 		if (tracee_bp_add(t, addr, BP_INTERNAL, err))

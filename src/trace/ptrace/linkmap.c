@@ -160,7 +160,7 @@ static void find_rbrk(struct tracee *t, uint64_t base)
 	 */
 	if (core_object_addr(t->core, base, "_r_debug", &t->lm.r_debug))
 		t->lm.r_debug = 0;
-	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk, NULL)) {
+	if (core_symbol_addr(t->core, base, "_dl_debug_state", &t->lm.r_brk)) {
 		t->lm.r_brk = 0;
 		log_info("no _dl_debug_state in the binary at %#llx: libraries loaded later are "
 		         "not seen",

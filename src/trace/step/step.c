@@ -282,7 +282,7 @@ static int step_run(struct session *s, struct err *err)
 	int ret;
 
 	target.ctx = &t;
-	core = core_new(s->cfg, s->store, &target, err);
+	core = core_new(s->cfg, s->store, s->checked, &target, err);
 	if (!core)
 		return -1;
 	tracee_init(&t, core, s->stop);

@@ -1,0 +1,130 @@
+/*
+ * A function a shared library exports, found the way the dynamic linker finds it:
+ * through the GNU hash table over .dynsym. The tracer's runtime hooks
+ * (longjmp, _Unwind_SetIP, _dl_debug_state) are all exported, and this
+ * spares reading and sorting every symbol table of every library the
+ * program loads (libc's with its debug file takes 10 ms).
+ */
+#include <string.h>
+
+#include "sym/internal.h"
+
+#define VERSYM_HIDDEN 0x8000
+
+struct gnu_hash {
+	const uint32_t *buckets, *chain;
+	uint32_t nbuckets, symoffset;
+	size_t nchain;
+};
+
+struct dynsym {
+	Elf *elf;
+	Elf_Data *syms, *versym;
+	size_t strtab, nsyms;
+	struct gnu_hash hash;
+};
+
+static Elf_Data *section_data(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, sh) && sh->sh_type == type)
+			return elf_getdata(scn, NULL);
+	return NULL;
+}
+
+/* The table's header words, its bloom filter (skipped), buckets and chains. */
+static bool parse_gnu_hash(const Elf_Data *d, int elf_class, struct gnu_hash *h)
+{
+	const uint32_t *w = d->d_buf;
+	size_t words = d->d_size / sizeof(uint32_t), head;
+
+	if (!w || words < 4)
+		return false;
+	h->nbuckets = w[0];
+	h->symoffset = w[1];
+	head = 4 + (size_t)w[2] * (elf_class == ELFCLASS64 ? 2 : 1);
+	if (!h->nbuckets || head > words || words - head < h->nbuckets)
+		return false;
+	h->buckets = w + head;
+	h->chain = h->buckets + h->nbuckets;
+	h->nchain = words - head - h->nbuckets;
+	return true;
+}
+
+static bool open_dynsym(Elf *elf, struct dynsym *ds)
+{
+	GElf_Shdr sh, hsh;
+	Elf_Data *hash;
+
+	ds->elf = elf;
+	ds->syms = section_data(elf, SHT_DYNSYM, &sh);
+	hash = section_data(elf, SHT_GNU_HASH, &hsh);
+	if (!ds->syms || !hash || !sh.sh_entsize)
+		return false;
+	ds->strtab = sh.sh_link;
+	ds->nsyms = sh.sh_size / sh.sh_entsize;
+	ds->versym = section_data(elf, SHT_GNU_versym, &hsh);
+	return parse_gnu_hash(hash, gelf_getclass(elf), &ds->hash);
+}
+
+/* Symbol i is name, a function defined here, of its default version? */
+static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_t *addr)
+{
+	GElf_Versym vs;
+	GElf_Sym sym;
+	const char *s;
+	int type;
+
+	if (i >= ds->nsyms || !gelf_getsym(ds->syms, (int)i, &sym))
+		return false;
+	type = GELF_ST_TYPE(sym.st_info);
+	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+	    !sym.st_value)
+		return false;
+	if (ds->versym && gelf_getversym(ds->versym, (int)i, &vs) && (vs & VERSYM_HIDDEN))
+		return false;
+	s = elf_strptr(ds->elf, ds->strtab, sym.st_name);
+	if (!s || strcmp(s, name))
+		return false;
+	*addr = sym.st_value;
+	return true;
+}
+
+static bool lookup(const struct dynsym *ds, const char *name, uint64_t *addr)
+{
+	const struct gnu_hash *h = &ds->hash;
+	uint32_t hash = (uint32_t)elf_gnu_hash(name);
+	size_t i = h->buckets[hash % h->nbuckets];
+
+	/* A chain's entries share the bucket; the last one has bit 0 set. */
+	for (; i >= h->symoffset && i - h->symoffset < h->nchain; i++) {
+		uint32_t c = h->chain[i - h->symoffset];
+
+		if ((c | 1) == (hash | 1) && defines(ds, i, name, addr))
+			return true;
+		if (c & 1)
+			break;
+	}
+	return false;
+}
+
+int sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr, struct err *e)
+{
+	struct sym_info si;
+	struct dynsym ds;
+	int found;
+
+	/*
+	 * Only a shared library's exports are all there is: a program keeps
+	 * its runtime's functions local when it is linked statically, even
+	 * when it has a dynamic symbol table (static-pie).
+	 */
+	if (img->soname && open_dynsym(img->main.elf, &ds))
+		return lookup(&ds, name, addr);
+	found = sym_image_by_name(img, name, &si, e);
+	if (found == 1)
+		*addr = si.addr;
+	return found;
+}
