@@ -68,6 +68,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
 	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
+	d->door_returns = d->hot_returns < DBT_DOOR_RETURNS ? d->hot_returns : DBT_DOOR_RETURNS;
 	return 0;
 }
 

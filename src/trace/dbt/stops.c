@@ -145,14 +145,13 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
  * to the tracer until it did that often, then on without a stop: natively
  * where the scope it entered last has a door (doors.c) and the program does
  * not use its gs base (the thread keeps it pointing at its context page),
- * in the cache otherwise.
+ * in the cache otherwise (later: that translates what runs between scopes).
  */
 static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 {
-	if (dt->returns_out < dt->hot_at)
-		return d->regions[0].ind_miss;
-	return dt->door && !d->no_doors && !dt->app_gs ? d->regions[0].leave_native
-	                                               : d->regions[0].leave;
+	if (dt->door && !d->no_doors && !dt->app_gs && dt->returns_out >= d->door_returns)
+		return d->regions[0].leave_native;
+	return dt->returns_out < dt->hot_at ? d->regions[0].ind_miss : d->regions[0].leave;
 }
 
 /* load_context - what the cache's code needs to know of the core's frames for dt */
@@ -259,7 +258,7 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 		return 0;
 	}
 	/* Likely the scope it enters again next: natively if it has a door, else in the cache. */
-	if (dt->returns_out >= dt->hot_at && core_is_scope_entry(d->t->core, b->addr) &&
+	if (dt->returns_out >= d->door_returns && core_is_scope_entry(d->t->core, b->addr) &&
 	    dbt_door_try(d, th, b->addr, &dt->door, err))
 		return -1;
 	*taken = true;
