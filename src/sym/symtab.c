@@ -305,6 +305,8 @@ static void index_by_addr(struct sym_image *img)
 static void index_by_name(struct sym_image *img)
 {
 	img->by_name.len = 0;
+	if (!img->syms.len)
+		return;
 	vec_reserve(&img->by_name, img->syms.len);
 	for (size_t i = 0; i < img->syms.len; i++)
 		img->by_name.data[img->by_name.len++] = (uint32_t)i;
@@ -315,6 +317,8 @@ static void index_by_name(struct sym_image *img)
 /* Sort what was added since first, and index it by address. */
 static void finalize(struct sym_image *img, size_t first)
 {
+	if (first == img->syms.len)
+		return;
 	sort_by_addr(img, first);
 	dedupe(img);
 	index_by_addr(img);
