@@ -1,9 +1,10 @@
 /*
- * A function a shared library exports, found the way the dynamic linker finds it:
+ * A function a binary exports, found the way the dynamic linker finds it:
  * through the GNU hash table over .dynsym. The tracer's runtime hooks
- * (longjmp, _Unwind_SetIP, _dl_debug_state) are all exported, and this
- * spares reading and sorting every symbol table of every library the
- * program loads (libc's with its debug file takes 10 ms).
+ * (longjmp, _Unwind_SetIP, _dl_debug_state) are all exported, and so are
+ * most functions people scope (PyDict_New, malloc): this spares reading
+ * and sorting every symbol table of every binary the program loads
+ * (libc's with its debug file takes 10 ms).
  */
 #include <string.h>
 
@@ -69,8 +70,18 @@ static bool open_dynsym(Elf *elf, struct dynsym *ds)
 	return parse_gnu_hash(hash, gelf_getclass(elf), &ds->hash);
 }
 
+/* Is section i code? */
+static bool exec_section(Elf *elf, size_t i)
+{
+	Elf_Scn *scn = elf_getscn(elf, i);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+}
+
 /* Symbol i is name, a function defined here, of its default version? */
-static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_t *addr)
+static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_t *addr,
+                    bool *ifunc)
 {
 	GElf_Versym vs;
 	GElf_Sym sym;
@@ -81,7 +92,7 @@ static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_
 		return false;
 	type = GELF_ST_TYPE(sym.st_info);
 	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-	    !sym.st_value)
+	    sym.st_shndx >= SHN_LORESERVE || !sym.st_value || !exec_section(ds->elf, sym.st_shndx))
 		return false;
 	if (ds->versym && gelf_getversym(ds->versym, (int)i, &vs) && (vs & VERSYM_HIDDEN))
 		return false;
@@ -89,10 +100,11 @@ static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_
 	if (!s || strcmp(s, name))
 		return false;
 	*addr = sym.st_value;
+	*ifunc = type == STT_GNU_IFUNC;
 	return true;
 }
 
-static bool lookup(const struct dynsym *ds, const char *name, uint64_t *addr)
+static bool lookup(const struct dynsym *ds, const char *name, uint64_t *addr, bool *ifunc)
 {
 	const struct gnu_hash *h = &ds->hash;
 	uint32_t hash = (uint32_t)elf_gnu_hash(name);
@@ -102,7 +114,7 @@ static bool lookup(const struct dynsym *ds, const char *name, uint64_t *addr)
 	for (; i >= h->symoffset && i - h->symoffset < h->nchain; i++) {
 		uint32_t c = h->chain[i - h->symoffset];
 
-		if ((c | 1) == (hash | 1) && defines(ds, i, name, addr))
+		if ((c | 1) == (hash | 1) && defines(ds, i, name, addr, ifunc))
 			return true;
 		if (c & 1)
 			break;
@@ -110,10 +122,18 @@ static bool lookup(const struct dynsym *ds, const char *name, uint64_t *addr)
 	return false;
 }
 
+bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, bool *ifunc)
+{
+	struct dynsym ds;
+
+	return open_dynsym(img->main.elf, &ds) && lookup(&ds, name, addr, ifunc);
+}
+
 int sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr, struct err *e)
 {
 	struct sym_info si;
 	struct dynsym ds;
+	bool ifunc;
 	int found;
 
 	/*
@@ -122,7 +142,7 @@ int sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr, 
 	 * when it has a dynamic symbol table (static-pie).
 	 */
 	if (img->soname && open_dynsym(img->main.elf, &ds))
-		return lookup(&ds, name, addr);
+		return lookup(&ds, name, addr, &ifunc);
 	found = sym_image_by_name(img, name, &si, e);
 	if (found == 1)
 		*addr = si.addr;

@@ -307,6 +307,23 @@ size_t sym_image_by_name_all(struct sym_image *img, const char *name, struct sym
                              size_t max);
 
 /**
+ * sym_image_dynamic - a function in the binary's dynamic symbol table
+ * @img: the image
+ * @name: the raw name
+ * @addr: set to its address (file-relative) when found
+ * @ifunc: set to whether it is an IFUNC (@addr is then its resolver's)
+ *
+ * Found through the GNU hash table, as the dynamic linker does: the
+ * symbol's default version, without reading the symbol tables. It is the
+ * symbol sym_image_by_name() prefers among those with the name (a
+ * global, default-version function comes first).
+ *
+ * Return: true when found; false when not, or when the binary has no such
+ * table (then only sym_image_by_name() can tell).
+ */
+bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, bool *ifunc);
+
+/**
  * sym_image_exported - the address of a function the binary exports
  * @img: the image
  * @name: the raw name

@@ -200,6 +200,11 @@ int image_function(const struct image *img, const char *symbol, uint64_t *addr, 
 
 	if (!img->sym)
 		return err_set(err, ERR_CONFIG, "cannot read the symbols of %s", img->path);
+	/* An exported function is found without reading the symbol tables. */
+	if (sym_image_dynamic(img->sym, symbol, &si.addr, ifunc)) {
+		*addr = img->base + si.addr;
+		return 0;
+	}
 	found = sym_image_by_name(img->sym, symbol, &si, err);
 	if (found < 0)
 		return -1;

@@ -304,6 +304,8 @@ static void test_exported(void **state)
 	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
 		                             "memcpy",  "puts",     "malloc" };
 	struct sym_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
+	struct sym_info si;
+	bool ifunc;
 	uint64_t a;
 
 	(void)state;
@@ -314,6 +316,15 @@ static void test_exported(void **state)
 	assert_int_equal(sym_image_exported(img, "no_such_function", &a, NULL), 0);
 	/* a local function (the debug file names it) is not exported */
 	assert_int_equal(sym_image_exported(img, "__libc_start_call_main", &a, NULL), 0);
+	assert_false(sym_image_dynamic(img, "__libc_start_call_main", &a, &ifunc));
+	/* the dynamic table gives what the symbol tables prefer, IFUNCs as such */
+	assert_true(sym_image_dynamic(img, "memcpy", &a, &ifunc));
+	assert_int_equal(sym_image_by_name(img, "memcpy", &si, NULL), 1);
+	assert_int_equal(a, si.addr);
+	assert_true(ifunc && si.ifunc);
+	assert_true(sym_image_dynamic(img, "puts", &a, &ifunc));
+	assert_int_equal(a, addr_of(img, "puts"));
+	assert_false(ifunc);
 	sym_image_free(img);
 
 	img = open_ok(tpath("pie")); /* a program: looked up like any name */
