@@ -181,46 +181,22 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* The (address, bytes) pair of an id, read from the insns table the first time. */
+/* The (address, bytes) pair of an id, read with its insn chunk the first time. */
 static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_t id,
                                                  struct err *err)
 {
 	uintptr_t ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
-	struct reader_insn_ent e = { 0 };
-	const void *bytes;
-	size_t len;
-	int rc;
 
-	if (ref)
-		return &r->insns.data[ref - 1];
-	if (r->schema >= STORE_SCHEMA_BLOCKS) {
+	if (!ref) {
 		if (chunk_insns(r, id, err))
 			return NULL;
 		ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
-		if (ref)
-			return &r->insns.data[ref - 1];
 	}
-	if (!r->insn_stmt &&
-	    !(r->insn_stmt = reader_prepare(r, "SELECT addr, bytes FROM insns WHERE id = ?1", err)))
-		return NULL;
-	sqlite3_bind_int64(r->insn_stmt, 1, id);
-	rc = reader_step(r, r->insn_stmt, "the instructions", err);
-	if (rc > 0) {
-		e.addr = (uint64_t)sqlite3_column_int64(r->insn_stmt, 0);
-		bytes = sqlite3_column_blob(r->insn_stmt, 1);
-		len = (size_t)sqlite3_column_bytes(r->insn_stmt, 1);
-		e.len = (uint8_t)(len < STORE_INSN_MAX ? len : STORE_INSN_MAX);
-		if (e.len)
-			memcpy(e.bytes, bytes, e.len);
-	} else if (rc == 0) {
+	if (!ref) {
 		reader_damaged(r, err, "instruction %u is missing", id);
-	}
-	sqlite3_reset(r->insn_stmt);
-	if (rc <= 0)
 		return NULL;
-	vec_push(&r->insns, e);
-	hashmap_put(&r->insn_cache, id, (void *)(uintptr_t)r->insns.len);
-	return &vec_last(&r->insns);
+	}
+	return &r->insns.data[ref - 1];
 }
 
 /* The first position of the chunk holding @pos (0 if none does). */
@@ -333,8 +309,7 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 		it->ids = xreallocarray(it->ids, it->cap, sizeof(*it->ids));
 	}
 	/* A token payload takes at most STORE_TOKEN_MAX bytes per instruction (a run of 2). */
-	need = count *
-	       (it->r->schema >= STORE_SCHEMA_BLOCKS ? STORE_TOKEN_MAX / 2 : STORE_VARINT_MAX);
+	need = count * (STORE_TOKEN_MAX / 2);
 	if (need > it->packed_cap) {
 		it->packed_cap = need;
 		it->packed = xrealloc(it->packed, need);
@@ -342,13 +317,7 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 	got = ZSTD_decompressDCtx(it->dz, it->packed, it->packed_cap, data, len);
 	if (ZSTD_isError(got))
 		return chunk_damaged(it, first, err);
-	if (it->r->schema >= STORE_SCHEMA_BLOCKS)
-		return tokens_decode(it, first, count, got, err);
-	if (store_chunk_unpack(it->packed, got, it->ids, count))
-		return chunk_damaged(it, first, err);
-	it->chunk_first = first;
-	it->n = count;
-	return 0;
+	return tokens_decode(it, first, count, got, err);
 }
 
 static int insns_missing(struct reader_insns *it, uint64_t to, struct err *err)

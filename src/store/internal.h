@@ -17,39 +17,31 @@
 /* Instructions per full stream chunk (partial chunks are cut at commits). */
 #define STORE_CHUNK_INSNS 65536
 /*
- * zstd level of stream chunks. Measured on loop-shaped streams
- * (bench/store): level 3 gives ~87 KB per million instructions at ~1.7 ns
- * each, level 6 ~37 KB at ~3.7 ns, level 12 ~26 KB at ~60 ns.
+ * zstd level of every chunk (streams, instructions, call records): their
+ * payloads are compact before compression already (tokens, deltas), and
+ * the dbt engine writes them at hundreds of millions of instructions per
+ * second.
  */
-#define STORE_ZSTD_LEVEL 6
-/*
- * zstd level of schema 2 chunks (tokens, call records): they are compact
- * before compression already, and written by a backend that goes at
- * hundreds of millions of instructions per second.
- */
-#define STORE_ZSTD_LEVEL_BLOCKS 1
+#define STORE_ZSTD_LEVEL 1
 /* The longest x86 instruction; instruction byte strings are at most this long. */
 #define STORE_INSN_MAX 15
 /* A varint of a zig-zag delta of two 32-bit ids takes at most 5 bytes. */
 #define STORE_VARINT_MAX 5
 /*
- * Schema versions: 1 streams instruction ids; 2 (written when a backend
- * records whole blocks) streams tokens and adds the blocks table.
+ * Schema versions the reader knows: 3 is 4 without the call summaries
+ * (read without them); 1 (instruction ids, calls as rows) and 2 (block
+ * streams without the call index) are refused. STORE_SCHEMA_VERSION
+ * (store.h) is the one written.
  */
-#define STORE_SCHEMA_IDS    1
-#define STORE_SCHEMA_BLOCKS 2
-/* Schema 3: schema 2 with the call index, call records with their counts, thread summaries. */
-#define STORE_SCHEMA_INDEX 3
-/* Schema 4: schema 3 with a summary of each row of the call index (call_summary). */
+#define STORE_SCHEMA_OLDEST  3
 #define STORE_SCHEMA_SUMMARY 4
 /* Instructions in one block at most (blocks are straight-line code). */
 #define STORE_BLOCK_MAX 4096
 /* The longest token: a block varint (6 bytes) and a repeat count (10). */
 #define STORE_TOKEN_MAX 16
 
-/* The CREATE statements of schema version 1; schema 2 adds store_schema_blocks_sql. */
+/* The CREATE statements of the schema. */
 extern const char store_schema_sql[];
-extern const char store_schema_blocks_sql[];
 
 enum store_file_kind {
 	STORE_FILE_MISSING, /* nothing at the path */

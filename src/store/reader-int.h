@@ -86,7 +86,6 @@ struct store_reader {
 	/* Statements not in use by a cursor, kept for the next one. */
 	VEC(sqlite3_stmt *) pool[RQ_COUNT];
 	struct reader_cursor *get[RQ_COUNT]; /* the cursors of reader_X_get() */
-	sqlite3_stmt *insn_stmt;             /* one row of insns by id */
 	struct hashmap insn_cache;           /* id -> index + 1 in insns */
 	VEC(struct reader_insn_ent) insns;
 	struct reader_blocks *blocks; /* schema 2: the blocks read so far (insns.c) */
