@@ -28,7 +28,7 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 			               ids[i]);
 	if (id >= UINT32_MAX)
 		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 blocks");
-	len = store_chunk_pack(ids, n, packed);
+	len = store_ids_pack(ids, n, packed);
 	sqlite3_bind_int64(s->st[ST_BLOCK], 1, id);
 	sqlite3_bind_blob(s->st[ST_BLOCK], 2, packed, (int)len, SQLITE_STATIC);
 	if (store_step_done(s, ST_BLOCK, "block", err))

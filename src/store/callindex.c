@@ -1,5 +1,5 @@
 /*
- * The call index of schema 3 files (docs/trace-format.md, "Call index"):
+ * The call index (docs/trace-format.md, "Call index"):
  * for every call id, where its record is (a row of calls, or a record of
  * a call chunk) with its thread and parent, so that a
  * reader finds one call, the calls of a thread or those a call made

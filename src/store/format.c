@@ -185,7 +185,7 @@ int store_probe_file(const char *path, enum store_file_kind *kind, struct err *e
 	return ret;
 }
 
-size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out)
+size_t store_ids_pack(const uint32_t *ids, size_t n, uint8_t *out)
 {
 	uint8_t *p = out;
 	int64_t prev = 0;
@@ -198,7 +198,7 @@ size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out)
 	return (size_t)(p - out);
 }
 
-int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n)
+int store_ids_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n)
 {
 	const uint8_t *p = in, *end = in + len;
 	int64_t prev = 0;

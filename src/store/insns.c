@@ -33,7 +33,7 @@ struct block_span {
 	size_t off, len;
 };
 
-/* Schema 2: the blocks read so far, as runs of instruction ids in one pool. */
+/* The blocks read so far, as runs of instruction ids in one pool. */
 struct reader_blocks {
 	sqlite3_stmt *st;     /* one row of blocks by id */
 	struct hashmap where; /* block id -> index + 1 in spans */
@@ -78,7 +78,7 @@ static int read_block(struct store_reader *r, struct reader_blocks *b, uint32_t 
 	/* Each id takes one byte at least: len bounds the count. */
 	vec_reserve(&b->ids, len);
 	for (n = 1; n <= len && n <= STORE_BLOCK_MAX; n++)
-		if (!store_chunk_unpack(blob, len, b->ids.data + span.off, n))
+		if (!store_ids_unpack(blob, len, b->ids.data + span.off, n))
 			break;
 	sqlite3_reset(b->st);
 	if (!blob || n > len || n > STORE_BLOCK_MAX)
@@ -134,7 +134,7 @@ static int chunk_records(struct store_reader *r, uint32_t first, uint64_t count,
 }
 
 /*
- * chunk_insns - schema 2: every instruction of the insn chunk holding id
+ * chunk_insns - every instruction of the insn chunk holding id
  * into the cache. Return: 0 (also when no chunk holds it), -1 with err.
  */
 static int chunk_insns(struct store_reader *r, uint32_t id, struct err *err)
@@ -272,7 +272,7 @@ static int chunk_damaged(struct reader_insns *it, uint64_t first, struct err *er
 	               it->r->path, (unsigned long long)first, (long long)it->thread);
 }
 
-/* A schema 2 payload (tokens, decompressed into it->packed) into it->ids. */
+/* A chunk payload (tokens, decompressed into it->packed) into it->ids. */
 static int tokens_decode(struct reader_insns *it, uint64_t first, uint64_t count, size_t got,
                          struct err *err)
 {

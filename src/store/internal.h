@@ -63,28 +63,28 @@ enum store_file_kind {
 int store_probe_file(const char *path, enum store_file_kind *kind, struct err *err);
 
 /**
- * store_chunk_pack - encode a run of instruction ids as a chunk payload
- * @ids: the ids, in stream order
+ * store_ids_pack - encode a run of instruction ids: a block's (blocks.insns)
+ * @ids: the ids, in execution order
  * @n: how many
  * @out: room for at least n * STORE_VARINT_MAX bytes
  *
  * Each id becomes the unsigned LEB128 varint of the zig-zag encoded
- * difference to the previous id of the chunk (the first to 0).
+ * difference to the previous id (the first to 0).
  * Return: the payload length in bytes.
  */
-size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out);
+size_t store_ids_pack(const uint32_t *ids, size_t n, uint8_t *out);
 
 /**
- * store_chunk_unpack - decode a chunk payload made by store_chunk_pack()
+ * store_ids_unpack - decode ids encoded by store_ids_pack()
  * @in, @len: the payload
  * @ids: room for @n ids
- * @n: the number of ids the chunk row says it holds
+ * @n: the number of ids the row says it holds
  *
  * Return: 0, or -1 if the payload does not hold exactly @n valid ids.
  */
-int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n);
+int store_ids_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n);
 
-/* A finished call, as schema 2 files keep it in call chunks. */
+/* A finished call, as the file keeps it in call chunks. */
 struct store_callrec {
 	int64_t id, thread, parent; /* parent -1: none */
 	int kind, end_kind;         /* enum store_call_kind, enum store_call_end */
@@ -94,7 +94,7 @@ struct store_callrec {
 	bool truncated;
 	const uint64_t *bt;
 	size_t bt_len;
-	/* schema 3: what the views show without reading the calls it made */
+	/* what the views show without reading the calls it made */
 	uint64_t kids;   /* calls it made */
 	uint64_t inner;  /* instructions of those calls (<= pos_end - pos_start) */
 	int64_t ids_end; /* every call it made, and theirs, has an id below this */
@@ -106,11 +106,11 @@ struct store_callcodec {
 	uint64_t addr, site, pos, time;
 };
 
-/* Instructions per insn chunk at most (schema 2). */
+/* Instructions per insn chunk at most. */
 #define STORE_INSN_CHUNK 4096
 /* Calls per call chunk at most. */
 #define STORE_CALL_CHUNK 4096
-/* Calls per row of the call index at most (schema 3). */
+/* Calls per row of the call index at most. */
 #define STORE_IX_BLOCK 16384
 /* The longest encoded entry of the call index. */
 #define STORE_IX_ENT_MAX 40
@@ -192,7 +192,7 @@ size_t store_token_insn(uint8_t *out, uint32_t id, int64_t *prev_insn);
 size_t store_token_block(uint8_t *out, uint32_t block, uint64_t repeat, int64_t *prev_block);
 
 /**
- * store_tokens_unpack - decode a schema 2 chunk payload into instruction ids
+ * store_tokens_unpack - decode a stream chunk payload into instruction ids
  * @in, @len: the payload
  * @ids: room for @n ids
  * @n: the number of instructions the chunk row says it holds

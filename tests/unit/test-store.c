@@ -139,17 +139,17 @@ static void test_chunk_codec(void **state)
 	uint32_t ids[] = { 0, 1, 2, UINT32_MAX, 0, 5, 5, 4, 1u << 31 };
 	uint32_t back[9];
 	uint8_t buf[9 * STORE_VARINT_MAX];
-	size_t n = store_chunk_pack(ids, 9, buf);
+	size_t n = store_ids_pack(ids, 9, buf);
 
 	(void)state;
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(buf[1], 2); /* +1 zig-zags to 2 */
-	assert_int_equal(store_chunk_unpack(buf, n, back, 9), 0);
+	assert_int_equal(store_ids_unpack(buf, n, back, 9), 0);
 	assert_memory_equal(ids, back, sizeof(ids));
-	assert_int_equal(store_chunk_unpack(buf, n - 1, back, 9), -1);
-	assert_int_equal(store_chunk_unpack(buf, n, back, 8), -1);
+	assert_int_equal(store_ids_unpack(buf, n - 1, back, 9), -1);
+	assert_int_equal(store_ids_unpack(buf, n, back, 8), -1);
 	buf[0] = 1; /* -1: an id below 0 */
-	assert_int_equal(store_chunk_unpack(buf, n, back, 9), -1);
+	assert_int_equal(store_ids_unpack(buf, n, back, 9), -1);
 }
 
 /* Write one of every record kind. */
