@@ -1,7 +1,8 @@
 /*
- * The instruction hot path of the step engine: interning (address, bytes)
- * pairs and appending one instruction token each to per-thread streams,
- * written as zstd-compressed chunks (docs/trace-format.md, "chunks").
+ * Interning (address, bytes) pairs (for blocks too), and the hot path of
+ * an engine that reports single instructions (the step engine): one
+ * instruction token each appended to the thread's stream, written as
+ * zstd-compressed chunks (docs/trace-format.md, "chunks").
  *
  * Per executed instruction this costs one hash lookup, one memcmp of at
  * most 15 bytes and one token of a few bytes; SQLite is only touched once
