@@ -83,6 +83,12 @@ const char store_schema_sql[] =
         ");\n"
         "CREATE INDEX calls_by_parent ON calls(parent) WHERE parent IS NOT NULL;\n"
         "CREATE INDEX calls_roots ON calls(thread) WHERE parent IS NULL;\n"
+        /* always empty: nosco before one schema counted instructions here */
+        "CREATE TABLE insns (\n"
+        "	id INTEGER PRIMARY KEY,\n"
+        "	addr INTEGER NOT NULL,\n"
+        "	bytes BLOB NOT NULL\n"
+        ");\n"
         "CREATE TABLE chunks (\n"
         "	thread INTEGER NOT NULL,\n"
         "	seq INTEGER NOT NULL,\n"

@@ -548,8 +548,7 @@ static void test_step_path(void **state)
 
 	assert_int_equal(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(query_int(path, "SELECT count(*) FROM blocks"), 0);
-	assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'insns'"),
-	                 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM insns"), 0);
 	assert_int_equal(query_int(path, "SELECT sum(count) FROM chunks"), n);
 	check_single_tokens(path);
 	/*
