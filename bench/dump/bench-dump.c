@@ -14,7 +14,7 @@
  * output, in this process: the ratio is what the view adds to reading.
  *
  * Usage: bench-dump NOSCO DIR [SCALE]   (SCALE 1: 1M/10M insns, 100k/1M calls)
- *        bench-dump --gen TRACE CALLS INSNS_PER_CALL: write a schema 4 trace
+ *        bench-dump --gen TRACE CALLS INSNS_PER_CALL: write a trace of blocks
  *        of that call tree (for bench/dump/run)
  */
 #include <fcntl.h>
@@ -55,7 +55,7 @@ struct ctx {
 	uint64_t funcs[MAX_FUNCS]; /* file addresses of this program's functions */
 	size_t nfuncs;
 	uint32_t ids[MAX_FUNCS][8];    /* interned instructions: function f, body k */
-	uint32_t blocks[MAX_FUNCS][3]; /* schema 4 (gen): the loop, the call, the ret of f */
+	uint32_t blocks[MAX_FUNCS][3]; /* gen: the loop, the call, the ret of f */
 	uint64_t pos, time, calls, max_calls;
 };
 
@@ -122,13 +122,12 @@ static void append(struct ctx *c, const uint32_t *ids, size_t n)
 	c->pos += n;
 }
 
-static struct ctx *trace_begin(const char *path, const char *self, bool blocks)
+static struct ctx *trace_begin(const char *path, const char *self)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 
 	unlink(path);
-	if (!(c->s = store_create(path, true, &c->err)) ||
-	    (blocks && store_use_blocks(c->s, &c->err)))
+	if (!(c->s = store_create(path, true, &c->err)))
 		die(path, &c->err);
 	store_meta_set_text(c->s, "arch", "x86_64", &c->err);
 	add_self(c, self);
@@ -176,7 +175,7 @@ static void close_call(struct ctx *c, int64_t id)
  */
 static void write_insns_trace(const char *path, const char *self, uint64_t n)
 {
-	struct ctx *c = trace_begin(path, self, false);
+	struct ctx *c = trace_begin(path, self);
 	uint32_t buf[6 * 1024];
 	int64_t root = open_call(c, STORE_NONE, 0);
 	size_t i;
@@ -211,7 +210,7 @@ static void subtree(struct ctx *c, int64_t parent, unsigned level)
 
 static void write_tree_trace(const char *path, const char *self, uint64_t m)
 {
-	struct ctx *c = trace_begin(path, self, false);
+	struct ctx *c = trace_begin(path, self);
 	int64_t root = open_call(c, STORE_NONE, 0);
 
 	c->max_calls = m;
@@ -270,12 +269,12 @@ static void gen_subtree(struct ctx *c, int64_t parent, unsigned level, uint64_t 
 }
 
 /*
- * gen: a schema 4 trace (blocks, as the dbt engine writes) of @m calls of
+ * gen: a trace of blocks (as the dbt engine writes) of @m calls of
  * about @per instructions each, in the tree of write_tree_trace()
  */
 static void gen_trace(const char *path, const char *self, uint64_t m, uint64_t per)
 {
-	struct ctx *c = trace_begin(path, self, true);
+	struct ctx *c = trace_begin(path, self);
 	uint64_t loops = per > 8 ? (per - 2) / 6 : 1;
 	int64_t root;
 

@@ -1,43 +1,16 @@
 /*
- * Block streams (schema 2): a backend that records whole blocks of
- * straight-line code interns each block once, as the list of its
- * instruction ids, and appends one token per run of a block to the
- * thread's stream. A loop of one block executed a million times is then
- * one token instead of millions of ids. See docs/trace-format.md, "Block
- * streams".
+ * Block streams: a backend that records whole blocks of straight-line
+ * code interns each block once, as the list of its instruction ids, and
+ * appends one token per run of a block to the thread's stream. A loop of
+ * one block executed a million times is then one token instead of
+ * millions of ids. A backend that records single instructions appends one
+ * instruction token each (stream.c). See docs/trace-format.md, "chunks".
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/writer-int.h"
 #include "util/xalloc.h"
-
-int store_use_blocks(struct store *s, struct err *err)
-{
-	char *sql;
-	int rc;
-
-	if (store_check_failed(s, err))
-		return -1;
-	if (s->blocks)
-		return 0;
-	if (s->n_threads)
-		return err_set(err, ERR_INTERNAL, "store: block streams chosen after a thread");
-	sql = xasprintf("%sPRAGMA user_version = %d;", store_schema_blocks_sql,
-	                STORE_SCHEMA_SUMMARY);
-	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	free(sql);
-	if (rc != SQLITE_OK)
-		return store_sql_fail(s, "blocks", err);
-	/* block streams are written as they come: speed over size */
-	if (store_chunk_level(s, STORE_ZSTD_LEVEL_BLOCKS, err))
-		return -1;
-	if (sqlite3_prepare_v3(s->db, "INSERT INTO blocks(id, insns) VALUES (?1, ?2)", -1,
-	                       SQLITE_PREPARE_PERSISTENT, &s->block_st, NULL) != SQLITE_OK)
-		return store_sql_fail(s, "blocks", err);
-	s->blocks = true;
-	return 0;
-}
 
 int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struct err *err)
 {
@@ -47,8 +20,6 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 
 	if (store_check_failed(s, err))
 		return -1;
-	if (!s->blocks)
-		return err_set(err, ERR_INTERNAL, "store: a block without store_use_blocks()");
 	if (!n || n > STORE_BLOCK_MAX)
 		return err_set(err, ERR_INTERNAL, "store: a block of %zu instructions", n);
 	for (i = 0; i < n; i++)
@@ -57,14 +28,11 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 			               ids[i]);
 	if (id >= UINT32_MAX)
 		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 blocks");
-	len = store_chunk_pack(ids, n, packed);
-	sqlite3_bind_int64(s->block_st, 1, id);
-	sqlite3_bind_blob(s->block_st, 2, packed, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(s->block_st) != SQLITE_DONE) {
-		sqlite3_reset(s->block_st);
-		return store_sql_fail(s, "block", err);
-	}
-	sqlite3_reset(s->block_st);
+	len = store_ids_pack(ids, n, packed);
+	sqlite3_bind_int64(s->st[ST_BLOCK], 1, id);
+	sqlite3_bind_blob(s->st[ST_BLOCK], 2, packed, (int)len, SQLITE_STATIC);
+	if (store_step_done(s, ST_BLOCK, "block", err))
+		return -1;
 	vec_push(&s->block_len, (uint16_t)n);
 	return id;
 }
@@ -89,9 +57,8 @@ static void end_run(struct store_stream *t)
 	t->run_count = 0;
 }
 
-const uint8_t *store_token_payload(struct store *s, struct store_stream *t, size_t *len)
+const uint8_t *store_token_payload(struct store_stream *t, size_t *len)
 {
-	(void)s;
 	end_run(t);
 	*len = t->tok_len;
 	return t->tok;
@@ -116,22 +83,11 @@ static int full(struct store *s, int64_t thread, struct err *err)
 	return 0;
 }
 
-static int check_thread(struct store *s, int64_t thread, struct err *err)
-{
-	if ((uint64_t)thread >= s->streams.len)
-		return err_set(err, ERR_INTERNAL, "store: instructions of unknown thread %lld",
-		               (long long)thread);
-	return 0;
-}
-
 int64_t store_token_append_insn(struct store *s, int64_t thread, uint32_t id, struct err *err)
 {
-	struct store_stream *t;
+	struct store_stream *t = &s->streams.data[thread];
 	int64_t pos;
 
-	if (check_thread(s, thread, err))
-		return -1;
-	t = &s->streams.data[thread];
 	end_run(t);
 	room(t);
 	t->tok_len += store_token_insn(t->tok + t->tok_len, id, &t->prev_insn);
@@ -176,8 +132,8 @@ int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct s
 	uint64_t insns = 0, len;
 	size_t i;
 
-	if (check_thread(s, thread, err))
-		return -1;
+	if ((uint64_t)thread >= s->streams.len)
+		return store_bad_thread(thread, err);
 	for (i = 0; i < n; i++) {
 		if (runs[i].block >= s->block_len.len)
 			return err_set(err, ERR_INTERNAL, "store: unknown block %u", runs[i].block);
@@ -196,16 +152,13 @@ uint64_t store_block_len(const struct store *s, uint32_t block)
 
 int store_insn_chunk_flush(struct store *s, struct err *err)
 {
+	sqlite3_stmt *st = s->st[ST_INSN_CHUNK];
+
 	if (!s->in)
 		return 0;
-	if (!s->ichunk_st &&
-	    sqlite3_prepare_v3(s->db,
-	                       "INSERT INTO insn_chunks(first, count, data) VALUES (?1, ?2, ?3)",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &s->ichunk_st, NULL) != SQLITE_OK)
-		return store_sql_fail(s, "instructions", err);
-	sqlite3_bind_int64(s->ichunk_st, 1, s->ifirst);
-	sqlite3_bind_int64(s->ichunk_st, 2, s->in);
-	if (store_chunk_write(s, s->ichunk_st, 3, s->ibuf, s->ilen, "instructions", err))
+	sqlite3_bind_int64(st, 1, s->ifirst);
+	sqlite3_bind_int64(st, 2, s->in);
+	if (store_chunk_write(s, st, 3, s->ibuf, s->ilen, "instructions", err))
 		return -1;
 	s->ifirst += s->in;
 	s->in = 0;
@@ -234,22 +187,8 @@ int store_insn_chunk_add(struct store *s, uint64_t addr, const uint8_t *bytes, s
 	return 0;
 }
 
-void store_blocks_finalize(struct store *s)
-{
-	sqlite3_finalize(s->ichunk_st);
-	s->ichunk_st = NULL;
-	sqlite3_finalize(s->block_st);
-	s->block_st = NULL;
-	sqlite3_finalize(s->cchunk_st);
-	s->cchunk_st = NULL;
-}
-
 void store_blocks_fini(struct store *s)
 {
-	struct store_stream *t;
-
-	vec_foreach (&s->streams, t)
-		free(t->tok);
 	vec_free(&s->block_len);
 	free(s->cbuf);
 	s->cbuf = NULL;

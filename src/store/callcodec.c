@@ -1,5 +1,5 @@
 /*
- * The call records of schema 2 files (docs/trace-format.md, "Call
+ * The call records (docs/trace-format.md, "Call
  * chunks"): a finished call as a run of varints, each field coded against
  * the same field of the previous record of its chunk, so that the calls
  * of a recursion or a loop repeat the same bytes for zstd to fold.

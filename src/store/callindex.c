@@ -1,5 +1,5 @@
 /*
- * The call index of schema 3 files (docs/trace-format.md, "Call index"):
+ * The call index (docs/trace-format.md, "Call index"):
  * for every call id, where its record is (a row of calls, or a record of
  * a call chunk) with its thread and parent, so that a
  * reader finds one call, the calls of a thread or those a call made
@@ -219,7 +219,7 @@ int store_ix_write(struct store *s, struct err *err)
 		if (!s->zix ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_checksumFlag, 1)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_compressionLevel,
-		                                        STORE_ZSTD_LEVEL_BLOCKS)))
+		                                        STORE_ZSTD_LEVEL)))
 			return err_set(err, ERR_INTERNAL, "store: cannot set up zstd");
 	}
 	for (i = 0; i < s->ix.len; i++)
@@ -269,8 +269,7 @@ void store_ix_finalize(struct store *s)
 {
 	sqlite3_finalize(s->ix_st);
 	sqlite3_finalize(s->sum_st);
-	sqlite3_finalize(s->crow_close_st);
-	s->ix_st = s->sum_st = s->crow_close_st = NULL;
+	s->ix_st = s->sum_st = NULL;
 }
 
 void store_ix_fini(struct store *s)

@@ -1,5 +1,5 @@
 /*
- * Reading the calls of a schema 3 file through its call index
+ * Reading the calls of a trace through its call index
  * (docs/trace-format.md, "Call index"): a call is found by its id in the
  * index, which says which call chunk holds its record (or that it is a
  * row of calls), and only that chunk is decoded. A few decoded index rows
@@ -83,7 +83,7 @@ static int64_t calls_named(struct store_reader *r)
 	return n;
 }
 
-/* reader_ix_open - schema 3: the index's rows (where each begins), checked to follow each other */
+/* reader_ix_open - the index's rows (where each begins), checked to follow each other */
 int reader_ix_open(struct store_reader *r)
 {
 	struct reader_ix *ix = xcalloc(1, sizeof(*ix));

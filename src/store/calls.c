@@ -1,15 +1,12 @@
 /*
- * Call records. A call is kept in memory while it runs and becomes one
- * INSERT when it ends, which halves the SQL work per call compared with an
- * INSERT at entry and an UPDATE at the end. Calls still running at a
- * commit are inserted then with pos_end NULL, so that a crash leaves every
- * call the committed instructions and events refer to, and their end is
- * an UPDATE later. Schema 3 files (block streams) keep calls that end
- * before a commit as records in zstd-compressed call chunks instead of
- * rows: a row costs about a microsecond, a record some tens of
- * nanoseconds. Each call carries the number of calls it made and their
- * instructions, summed as they end, and the call index (callindex.c) says
- * where its record is.
+ * Call records. A call is kept in memory while it runs and becomes a
+ * record in a zstd-compressed call chunk when it ends: a row would cost
+ * about a microsecond, a record some tens of nanoseconds. Calls still
+ * running at a commit are inserted then as rows with pos_end NULL, so
+ * that a crash leaves every call the committed instructions and events
+ * refer to, and their end is an UPDATE later. Each call carries the
+ * number of calls it made and their instructions, summed as they end, and
+ * the call index (callindex.c) says where its record is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +55,9 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	if (c->thread < 0 || c->thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: call in unknown thread %lld",
 		               (long long)c->thread);
-	if (s->blocks && store_ix_full(s) && store_calls_write_open(s, err))
+	if (store_ix_full(s) && store_calls_write_open(s, err))
 		return -1;
-	if (s->blocks)
-		store_ix_call(s, c);
+	store_ix_call(s, c);
 	if (s->spare_calls.len) {
 		oc = s->spare_calls.data[--s->spare_calls.len];
 		memset(oc, 0, sizeof(*oc));
@@ -83,19 +79,16 @@ static void open_call_end(struct store *s, struct store_open_call *oc)
 	vec_push(&s->spare_calls, oc);
 }
 
-/* flush_chunk - write the finished calls gathered so far as one call chunk (schema 2) */
+/* flush_chunk - write the finished calls gathered so far as one call chunk */
 static int flush_chunk(struct store *s, struct err *err)
 {
+	sqlite3_stmt *st = s->st[ST_CALL_CHUNK];
+
 	if (!s->cn)
 		return 0;
-	if (!s->cchunk_st &&
-	    sqlite3_prepare_v3(s->db,
-	                       "INSERT INTO call_chunks(seq, count, data) VALUES (?1, ?2, ?3)", -1,
-	                       SQLITE_PREPARE_PERSISTENT, &s->cchunk_st, NULL) != SQLITE_OK)
-		return store_sql_fail(s, "calls", err);
-	sqlite3_bind_int64(s->cchunk_st, 1, s->cseq);
-	sqlite3_bind_int64(s->cchunk_st, 2, s->cn);
-	if (store_chunk_write(s, s->cchunk_st, 3, s->cbuf, s->clen, "calls", err))
+	sqlite3_bind_int64(st, 1, s->cseq);
+	sqlite3_bind_int64(st, 2, s->cn);
+	if (store_chunk_write(s, st, 3, s->cbuf, s->clen, "calls", err))
 		return -1;
 	s->cseq++;
 	s->cn = 0;
@@ -167,20 +160,12 @@ static void count_in_parent(struct store *s, const struct store_open_call *oc, u
 	p->inner += pos_end > oc->c.pos ? pos_end - oc->c.pos : 0;
 }
 
-/* close_row - schema 3: the end of a call written as a row, with its counts */
+/* close_row - the end of a call written as a row, with its counts */
 static int close_row(struct store *s, const struct store_open_call *oc, enum store_call_end how,
                      uint64_t pos_end, uint64_t time_ns, struct err *err)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = s->st[ST_CALL_CLOSE];
 
-	if (!s->crow_close_st &&
-	    sqlite3_prepare_v3(s->db,
-	                       "UPDATE calls SET pos_end = ?2, end_kind = ?3, time_end = ?4, "
-	                       "kids = ?5, inner_insns = ?6, ids_end = ?7 WHERE id = ?1",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &s->crow_close_st, NULL) != SQLITE_OK)
-		return store_sql_fail(s, "call", err);
-	st = s->crow_close_st;
 	sqlite3_bind_int64(st, 1, oc->id);
 	store_bind_u64(st, 2, pos_end);
 	sqlite3_bind_int64(st, 3, how);
@@ -188,18 +173,14 @@ static int close_row(struct store *s, const struct store_open_call *oc, enum sto
 	store_bind_u64(st, 5, oc->kids);
 	store_bind_u64(st, 6, oc->inner);
 	sqlite3_bind_int64(st, 7, s->n_calls);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "call", err);
+	return store_step_done(s, ST_CALL_CLOSE, "call", err);
 }
 
 int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
                      uint64_t time_ns, struct err *err)
 {
 	struct store_open_call *oc;
-	enum store_stmt which;
-	sqlite3_stmt *st;
-	int base, ret;
+	int ret;
 
 	if (store_check_failed(s, err))
 		return -1;
@@ -207,25 +188,8 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 	if (!oc)
 		return err_set(err, ERR_INTERNAL, "store: call %lld is not open", (long long)call);
 	count_in_parent(s, oc, pos_end);
-	if (s->blocks) {
-		ret = oc->written ? close_row(s, oc, how, pos_end, time_ns, err)
-		                  : chunk_add(s, oc, how, pos_end, time_ns, err);
-		open_call_end(s, oc);
-		return ret;
-	}
-	which = oc->written ? ST_CALL_CLOSE : ST_CALL;
-	st = s->st[which];
-	if (oc->written) {
-		sqlite3_bind_int64(st, 1, call);
-		base = 2;
-	} else {
-		bind_call(st, oc);
-		base = 14;
-	}
-	store_bind_u64(st, base, pos_end);
-	sqlite3_bind_int64(st, base + 1, how);
-	store_bind_u64(st, base + 2, time_ns);
-	ret = store_step_done(s, which, "call", err);
+	ret = oc->written ? close_row(s, oc, how, pos_end, time_ns, err)
+	                  : chunk_add(s, oc, how, pos_end, time_ns, err);
 	open_call_end(s, oc);
 	return ret;
 }
@@ -244,12 +208,11 @@ int store_calls_write_open(struct store *s, struct err *err)
 		if (store_step_done(s, ST_CALL, "call", err))
 			return -1;
 		oc->written = true;
-		if (s->blocks)
-			s->ix.data[oc->id - s->ix_base].seq = STORE_IX_ROW;
+		s->ix.data[oc->id - s->ix_base].seq = STORE_IX_ROW;
 	}
 	if (flush_chunk(s, err))
 		return -1;
-	return s->blocks ? store_ix_write(s, err) : 0;
+	return store_ix_write(s, err);
 }
 
 void store_calls_fini(struct store *s)

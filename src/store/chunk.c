@@ -1,7 +1,7 @@
 /*
- * The one chunk writer: instruction streams (stream.c), the instructions of
- * schema 3 (blocks.c) and its call chunks (calls.c) are rows whose data is
- * a zstd frame of a payload each encodes its own way.
+ * The one chunk writer: instruction streams (stream.c), the distinct
+ * instructions (blocks.c) and the call chunks (calls.c) are rows whose data
+ * is a zstd frame of a payload each encodes its own way.
  */
 #include "store/writer-int.h"
 #include "util/xalloc.h"

@@ -1,9 +1,9 @@
 /*
  * Cursors over the record tables (threads, binaries, events, calls), the
  * single-record lookups and call backtraces. Each cursor wraps one
- * prepared statement borrowed from the reader's pool, except the calls of
- * a schema 3 file: they are found through its call index (calls-ix.c),
- * the cursor keeping the range of ids still to look at.
+ * prepared statement borrowed from the reader's pool, except the calls:
+ * they are found through the call index (calls-ix.c), the cursor keeping
+ * the range of ids still to look at.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -63,21 +63,15 @@ static const struct {
 	                              "ORDER BY id",
 	                              REC_EVENT, "the events of a thread", ROWS_THREAD_TOP },
 	[RQ_EVENT_GET] = { "SELECT " EVENT_COLS " WHERE id = ?1", REC_EVENT, "an event", ROWS_ID },
-	[RQ_CALLS] = { "SELECT " CALL_COLS " ORDER BY id", REC_CALL, "the calls", ROWS_DENSE },
-	[RQ_CALLS_OF_THREAD] = { "SELECT " CALL_COLS " WHERE thread = ?1 ORDER BY id", REC_CALL,
-	                         "the calls of a thread", ROWS_THREAD },
-	[RQ_CALLS_ROOTS] = { "SELECT " CALL_COLS " WHERE thread = ?1 AND parent IS NULL "
-	                     "ORDER BY id",
-	                     REC_CALL, "the root calls", ROWS_THREAD_TOP },
-	[RQ_CALLS_ROOTS_ALL] = { "SELECT " CALL_COLS " WHERE parent IS NULL ORDER BY id", REC_CALL,
-	                         "the root calls", ROWS_TOP },
-	[RQ_CALLS_CHILDREN] = { "SELECT " CALL_COLS " WHERE parent = ?1 ORDER BY id", REC_CALL,
-	                        "the calls made by a call", ROWS_UP },
-	[RQ_CALL_CHILD_AFTER] = { "SELECT " CALL_COLS " WHERE parent = ?1 AND id > ?2 "
-	                          "ORDER BY id LIMIT 1",
-	                          REC_CALL, "the calls made by a call", ROWS_UP },
-	[RQ_CALL_GET] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
-	/* Schema 3: the rows of calls, which the call index completes. */
+	/* The calls are read through the call index (calls-ix.c): no statement. */
+	[RQ_CALLS] = { NULL, REC_CALL, "the calls", ROWS_DENSE },
+	[RQ_CALLS_OF_THREAD] = { NULL, REC_CALL, "the calls of a thread", ROWS_THREAD },
+	[RQ_CALLS_ROOTS] = { NULL, REC_CALL, "the root calls", ROWS_THREAD_TOP },
+	[RQ_CALLS_ROOTS_ALL] = { NULL, REC_CALL, "the root calls", ROWS_TOP },
+	[RQ_CALLS_CHILDREN] = { NULL, REC_CALL, "the calls made by a call", ROWS_UP },
+	[RQ_CALL_CHILD_AFTER] = { NULL, REC_CALL, "the calls made by a call", ROWS_UP },
+	[RQ_CALL_GET] = { NULL, REC_CALL, "a call", ROWS_ID },
+	/* the rows of calls (running when the index was written), which the index completes */
 	[RQ_CALL_ROW] = { "SELECT " CALL_COLS " WHERE id = ?1", REC_CALL, "a call", ROWS_ID },
 };
 
@@ -103,7 +97,7 @@ struct reader_cursor {
 	int64_t bound;  /* the query's parameter: an id, a thread, a parent */
 	int64_t last;   /* the id of the previous row (-1 before the first) */
 	reader_u64s bt; /* the decoded backtrace of the current row */
-	/* schema 3: calls through the call index; st is then NULL */
+	/* calls through the call index; st is then NULL */
 	bool ix;
 	int64_t next, end; /* the ids still to look at */
 	int64_t kids;      /* children, roots: how many there must be, -1 if unknown */
@@ -115,15 +109,15 @@ struct reader_cursor {
 };
 
 /* The statement a cursor of @q runs: none (RQ_COUNT) for calls read through the index. */
-static enum reader_query statement_of(const struct store_reader *r, enum reader_query q)
+static enum reader_query statement_of(enum reader_query q)
 {
-	return r->ix && queries[q].rec == REC_CALL && q != RQ_CALL_ROW ? RQ_COUNT : q;
+	return queries[q].sql ? q : RQ_COUNT;
 }
 
 static struct reader_cursor *cursor_new(struct store_reader *r, enum reader_query q,
                                         struct err *err)
 {
-	enum reader_query sq = statement_of(r, q);
+	enum reader_query sq = statement_of(q);
 	struct reader_cursor *c;
 	sqlite3_stmt *st = NULL;
 
@@ -676,7 +670,7 @@ struct reader_cursor *reader_calls_of_thread(struct store_reader *r, int64_t thr
 	struct reader_thread_summary sum;
 
 	/* Its calls lie between its first and last (an index row may hold none of them). */
-	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
+	if (c && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
 		c->next = sum.calls ? sum.first_call : 0;
 		c->end = sum.calls ? sum.last_call + 1 : 0;
 		c->kids = (int64_t)sum.calls;
@@ -703,7 +697,7 @@ struct reader_cursor *reader_calls_roots(struct store_reader *r, int64_t thread,
 	 * other threads' are not looked at, and how many roots must be found
 	 * there (a summary that says otherwise is damage, not fewer roots).
 	 */
-	if (c && c->ix && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
+	if (c && reader_thread_summary_stored(r, thread, &sum, NULL) > 0) {
 		c->next = sum.calls ? sum.first_call : 0;
 		c->end = sum.calls ? sum.last_call + 1 : 0;
 		c->kids = (int64_t)sum.roots;
@@ -715,7 +709,7 @@ struct reader_cursor *reader_calls_children(struct store_reader *r, int64_t call
 {
 	struct reader_cursor *c = cursor_new_id(r, RQ_CALLS_CHILDREN, call, err);
 
-	if (c && c->ix && ix_children(c, call, -1, err)) {
+	if (c && ix_children(c, call, -1, err)) {
 		reader_cursor_free(c);
 		return NULL;
 	}
@@ -790,7 +784,7 @@ int reader_event_get(struct store_reader *r, int64_t id, struct reader_event *ou
 int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out, struct err *err)
 {
 	struct reader_cursor *c = get_cursor(r, RQ_CALL_GET, id, err);
-	int rc = !c ? -1 : c->ix ? ix_fetch(c, id, out, err) : reader_call_next(c, out, err);
+	int rc = c ? ix_fetch(c, id, out, err) : -1;
 
 	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
 }
@@ -798,14 +792,8 @@ int reader_call_get(struct store_reader *r, int64_t id, struct reader_call *out,
 int reader_call_parent(struct store_reader *r, int64_t id, int64_t *parent, struct err *err)
 {
 	const struct reader_ix_ent *e;
-	struct reader_call c;
 	int rc;
 
-	if (!r->ix) {
-		rc = reader_call_get(r, id, &c, err);
-		*parent = c.parent;
-		return rc;
-	}
 	if ((rc = reader_ix_entry(r, id, &e, err)) > 0)
 		*parent = e->parent;
 	return rc > 0 ? 0 : rc < 0 ? -1 : not_found(r, "call", id, err);
@@ -830,10 +818,10 @@ int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
 	struct reader_call k;
 	int rc;
 
-	if (c && c->ix && ix_children(c, call, after, err))
+	if (!c || ix_children(c, call, after, err))
 		return -1;
-	rc = c ? reader_call_next(c, out, err) : -1;
-	if (rc || !c->ix)
+	rc = reader_call_next(c, out, err);
+	if (rc)
 		return rc;
 	/*
 	 * The last child: a walk that went from child to child has seen them

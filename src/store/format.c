@@ -76,10 +76,14 @@ const char store_schema_sql[] =
         "	time_end INTEGER,\n"
         "	signal INTEGER,\n"
         "	truncated INTEGER NOT NULL,\n"
-        "	backtrace BLOB\n"
+        "	backtrace BLOB,\n"
+        "	kids INTEGER,\n"
+        "	inner_insns INTEGER,\n"
+        "	ids_end INTEGER\n"
         ");\n"
         "CREATE INDEX calls_by_parent ON calls(parent) WHERE parent IS NOT NULL;\n"
         "CREATE INDEX calls_roots ON calls(thread) WHERE parent IS NULL;\n"
+        /* always empty: nosco before one schema counted instructions here */
         "CREATE TABLE insns (\n"
         "	id INTEGER PRIMARY KEY,\n"
         "	addr INTEGER NOT NULL,\n"
@@ -100,43 +104,38 @@ const char store_schema_sql[] =
         "	addr INTEGER,\n"
         "	resolver INTEGER,\n"
         "	depth INTEGER NOT NULL\n"
+        ");\n"
+        "CREATE TABLE blocks (\n"
+        "	id INTEGER PRIMARY KEY,\n"
+        "	insns BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE insn_chunks (\n"
+        "	first INTEGER PRIMARY KEY,\n"
+        "	count INTEGER NOT NULL,\n"
+        "	data BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE call_chunks (\n"
+        "	seq INTEGER PRIMARY KEY,\n"
+        "	count INTEGER NOT NULL,\n"
+        "	data BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE call_index (\n"
+        "	first INTEGER PRIMARY KEY,\n"
+        "	count INTEGER NOT NULL,\n"
+        "	data BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE call_summary (\n"
+        "	first INTEGER PRIMARY KEY,\n"
+        "	data BLOB NOT NULL\n"
+        ");\n"
+        "CREATE TABLE thread_stats (\n"
+        "	thread INTEGER PRIMARY KEY,\n"
+        "	calls INTEGER NOT NULL,\n"
+        "	roots INTEGER NOT NULL,\n"
+        "	first_call INTEGER,\n"
+        "	last_call INTEGER,\n"
+        "	insns INTEGER NOT NULL\n"
         ");\n";
-
-/* Schema 2: each block is its instruction ids, packed as a chunk payload is (uncompressed). */
-const char store_schema_blocks_sql[] = "CREATE TABLE blocks (\n"
-                                       "	id INTEGER PRIMARY KEY,\n"
-                                       "	insns BLOB NOT NULL\n"
-                                       ");\n"
-                                       "CREATE TABLE insn_chunks (\n"
-                                       "	first INTEGER PRIMARY KEY,\n"
-                                       "	count INTEGER NOT NULL,\n"
-                                       "	data BLOB NOT NULL\n"
-                                       ");\n"
-                                       "CREATE TABLE call_chunks (\n"
-                                       "	seq INTEGER PRIMARY KEY,\n"
-                                       "	count INTEGER NOT NULL,\n"
-                                       "	data BLOB NOT NULL\n"
-                                       ");\n"
-                                       "ALTER TABLE calls ADD COLUMN kids INTEGER;\n"
-                                       "ALTER TABLE calls ADD COLUMN inner_insns INTEGER;\n"
-                                       "ALTER TABLE calls ADD COLUMN ids_end INTEGER;\n"
-                                       "CREATE TABLE call_index (\n"
-                                       "	first INTEGER PRIMARY KEY,\n"
-                                       "	count INTEGER NOT NULL,\n"
-                                       "	data BLOB NOT NULL\n"
-                                       ");\n"
-                                       "CREATE TABLE call_summary (\n"
-                                       "	first INTEGER PRIMARY KEY,\n"
-                                       "	data BLOB NOT NULL\n"
-                                       ");\n"
-                                       "CREATE TABLE thread_stats (\n"
-                                       "	thread INTEGER PRIMARY KEY,\n"
-                                       "	calls INTEGER NOT NULL,\n"
-                                       "	roots INTEGER NOT NULL,\n"
-                                       "	first_call INTEGER,\n"
-                                       "	last_call INTEGER,\n"
-                                       "	insns INTEGER NOT NULL\n"
-                                       ");\n";
 
 static const char sqlite_magic[16] = "SQLite format 3";
 
@@ -192,7 +191,7 @@ int store_probe_file(const char *path, enum store_file_kind *kind, struct err *e
 	return ret;
 }
 
-size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out)
+size_t store_ids_pack(const uint32_t *ids, size_t n, uint8_t *out)
 {
 	uint8_t *p = out;
 	int64_t prev = 0;
@@ -205,7 +204,7 @@ size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out)
 	return (size_t)(p - out);
 }
 
-int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n)
+int store_ids_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n)
 {
 	const uint8_t *p = in, *end = in + len;
 	int64_t prev = 0;

@@ -33,7 +33,7 @@ struct block_span {
 	size_t off, len;
 };
 
-/* Schema 2: the blocks read so far, as runs of instruction ids in one pool. */
+/* The blocks read so far, as runs of instruction ids in one pool. */
 struct reader_blocks {
 	sqlite3_stmt *st;     /* one row of blocks by id */
 	struct hashmap where; /* block id -> index + 1 in spans */
@@ -78,7 +78,7 @@ static int read_block(struct store_reader *r, struct reader_blocks *b, uint32_t 
 	/* Each id takes one byte at least: len bounds the count. */
 	vec_reserve(&b->ids, len);
 	for (n = 1; n <= len && n <= STORE_BLOCK_MAX; n++)
-		if (!store_chunk_unpack(blob, len, b->ids.data + span.off, n))
+		if (!store_ids_unpack(blob, len, b->ids.data + span.off, n))
 			break;
 	sqlite3_reset(b->st);
 	if (!blob || n > len || n > STORE_BLOCK_MAX)
@@ -134,7 +134,7 @@ static int chunk_records(struct store_reader *r, uint32_t first, uint64_t count,
 }
 
 /*
- * chunk_insns - schema 2: every instruction of the insn chunk holding id
+ * chunk_insns - every instruction of the insn chunk holding id
  * into the cache. Return: 0 (also when no chunk holds it), -1 with err.
  */
 static int chunk_insns(struct store_reader *r, uint32_t id, struct err *err)
@@ -181,46 +181,22 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* The (address, bytes) pair of an id, read from the insns table the first time. */
+/* The (address, bytes) pair of an id, read with its insn chunk the first time. */
 static const struct reader_insn_ent *insn_lookup(struct store_reader *r, uint32_t id,
                                                  struct err *err)
 {
 	uintptr_t ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
-	struct reader_insn_ent e = { 0 };
-	const void *bytes;
-	size_t len;
-	int rc;
 
-	if (ref)
-		return &r->insns.data[ref - 1];
-	if (r->schema >= STORE_SCHEMA_BLOCKS) {
+	if (!ref) {
 		if (chunk_insns(r, id, err))
 			return NULL;
 		ref = (uintptr_t)hashmap_get(&r->insn_cache, id);
-		if (ref)
-			return &r->insns.data[ref - 1];
 	}
-	if (!r->insn_stmt &&
-	    !(r->insn_stmt = reader_prepare(r, "SELECT addr, bytes FROM insns WHERE id = ?1", err)))
-		return NULL;
-	sqlite3_bind_int64(r->insn_stmt, 1, id);
-	rc = reader_step(r, r->insn_stmt, "the instructions", err);
-	if (rc > 0) {
-		e.addr = (uint64_t)sqlite3_column_int64(r->insn_stmt, 0);
-		bytes = sqlite3_column_blob(r->insn_stmt, 1);
-		len = (size_t)sqlite3_column_bytes(r->insn_stmt, 1);
-		e.len = (uint8_t)(len < STORE_INSN_MAX ? len : STORE_INSN_MAX);
-		if (e.len)
-			memcpy(e.bytes, bytes, e.len);
-	} else if (rc == 0) {
+	if (!ref) {
 		reader_damaged(r, err, "instruction %u is missing", id);
-	}
-	sqlite3_reset(r->insn_stmt);
-	if (rc <= 0)
 		return NULL;
-	vec_push(&r->insns, e);
-	hashmap_put(&r->insn_cache, id, (void *)(uintptr_t)r->insns.len);
-	return &vec_last(&r->insns);
+	}
+	return &r->insns.data[ref - 1];
 }
 
 /* The first position of the chunk holding @pos (0 if none does). */
@@ -296,7 +272,7 @@ static int chunk_damaged(struct reader_insns *it, uint64_t first, struct err *er
 	               it->r->path, (unsigned long long)first, (long long)it->thread);
 }
 
-/* A schema 2 payload (tokens, decompressed into it->packed) into it->ids. */
+/* A chunk payload (tokens, decompressed into it->packed) into it->ids. */
 static int tokens_decode(struct reader_insns *it, uint64_t first, uint64_t count, size_t got,
                          struct err *err)
 {
@@ -333,8 +309,7 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 		it->ids = xreallocarray(it->ids, it->cap, sizeof(*it->ids));
 	}
 	/* A token payload takes at most STORE_TOKEN_MAX bytes per instruction (a run of 2). */
-	need = count *
-	       (it->r->schema >= STORE_SCHEMA_BLOCKS ? STORE_TOKEN_MAX / 2 : STORE_VARINT_MAX);
+	need = count * (STORE_TOKEN_MAX / 2);
 	if (need > it->packed_cap) {
 		it->packed_cap = need;
 		it->packed = xrealloc(it->packed, need);
@@ -342,13 +317,7 @@ static int chunk_decode(struct reader_insns *it, uint64_t first, uint64_t count,
 	got = ZSTD_decompressDCtx(it->dz, it->packed, it->packed_cap, data, len);
 	if (ZSTD_isError(got))
 		return chunk_damaged(it, first, err);
-	if (it->r->schema >= STORE_SCHEMA_BLOCKS)
-		return tokens_decode(it, first, count, got, err);
-	if (store_chunk_unpack(it->packed, got, it->ids, count))
-		return chunk_damaged(it, first, err);
-	it->chunk_first = first;
-	it->n = count;
-	return 0;
+	return tokens_decode(it, first, count, got, err);
 }
 
 static int insns_missing(struct reader_insns *it, uint64_t to, struct err *err)

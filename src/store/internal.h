@@ -17,39 +17,31 @@
 /* Instructions per full stream chunk (partial chunks are cut at commits). */
 #define STORE_CHUNK_INSNS 65536
 /*
- * zstd level of stream chunks. Measured on loop-shaped streams
- * (bench/store): level 3 gives ~87 KB per million instructions at ~1.7 ns
- * each, level 6 ~37 KB at ~3.7 ns, level 12 ~26 KB at ~60 ns.
+ * zstd level of every chunk (streams, instructions, call records): their
+ * payloads are compact before compression already (tokens, deltas), and
+ * the dbt engine writes them at hundreds of millions of instructions per
+ * second.
  */
-#define STORE_ZSTD_LEVEL 6
-/*
- * zstd level of schema 2 chunks (tokens, call records): they are compact
- * before compression already, and written by a backend that goes at
- * hundreds of millions of instructions per second.
- */
-#define STORE_ZSTD_LEVEL_BLOCKS 1
+#define STORE_ZSTD_LEVEL 1
 /* The longest x86 instruction; instruction byte strings are at most this long. */
 #define STORE_INSN_MAX 15
 /* A varint of a zig-zag delta of two 32-bit ids takes at most 5 bytes. */
 #define STORE_VARINT_MAX 5
 /*
- * Schema versions: 1 streams instruction ids; 2 (written when a backend
- * records whole blocks) streams tokens and adds the blocks table.
+ * Schema versions the reader knows: 3 is 4 without the call summaries
+ * (read without them); 1 (instruction ids, calls as rows) and 2 (block
+ * streams without the call index) are refused. STORE_SCHEMA_VERSION
+ * (store.h) is the one written.
  */
-#define STORE_SCHEMA_IDS    1
-#define STORE_SCHEMA_BLOCKS 2
-/* Schema 3: schema 2 with the call index, call records with their counts, thread summaries. */
-#define STORE_SCHEMA_INDEX 3
-/* Schema 4: schema 3 with a summary of each row of the call index (call_summary). */
+#define STORE_SCHEMA_OLDEST  3
 #define STORE_SCHEMA_SUMMARY 4
 /* Instructions in one block at most (blocks are straight-line code). */
 #define STORE_BLOCK_MAX 4096
 /* The longest token: a block varint (6 bytes) and a repeat count (10). */
 #define STORE_TOKEN_MAX 16
 
-/* The CREATE statements of schema version 1; schema 2 adds store_schema_blocks_sql. */
+/* The CREATE statements of the schema. */
 extern const char store_schema_sql[];
-extern const char store_schema_blocks_sql[];
 
 enum store_file_kind {
 	STORE_FILE_MISSING, /* nothing at the path */
@@ -71,28 +63,28 @@ enum store_file_kind {
 int store_probe_file(const char *path, enum store_file_kind *kind, struct err *err);
 
 /**
- * store_chunk_pack - encode a run of instruction ids as a chunk payload
- * @ids: the ids, in stream order
+ * store_ids_pack - encode a run of instruction ids: a block's (blocks.insns)
+ * @ids: the ids, in execution order
  * @n: how many
  * @out: room for at least n * STORE_VARINT_MAX bytes
  *
  * Each id becomes the unsigned LEB128 varint of the zig-zag encoded
- * difference to the previous id of the chunk (the first to 0).
+ * difference to the previous id (the first to 0).
  * Return: the payload length in bytes.
  */
-size_t store_chunk_pack(const uint32_t *ids, size_t n, uint8_t *out);
+size_t store_ids_pack(const uint32_t *ids, size_t n, uint8_t *out);
 
 /**
- * store_chunk_unpack - decode a chunk payload made by store_chunk_pack()
+ * store_ids_unpack - decode ids encoded by store_ids_pack()
  * @in, @len: the payload
  * @ids: room for @n ids
- * @n: the number of ids the chunk row says it holds
+ * @n: the number of ids the row says it holds
  *
  * Return: 0, or -1 if the payload does not hold exactly @n valid ids.
  */
-int store_chunk_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n);
+int store_ids_unpack(const uint8_t *in, size_t len, uint32_t *ids, size_t n);
 
-/* A finished call, as schema 2 files keep it in call chunks. */
+/* A finished call, as the file keeps it in call chunks. */
 struct store_callrec {
 	int64_t id, thread, parent; /* parent -1: none */
 	int kind, end_kind;         /* enum store_call_kind, enum store_call_end */
@@ -102,7 +94,7 @@ struct store_callrec {
 	bool truncated;
 	const uint64_t *bt;
 	size_t bt_len;
-	/* schema 3: what the views show without reading the calls it made */
+	/* what the views show without reading the calls it made */
 	uint64_t kids;   /* calls it made */
 	uint64_t inner;  /* instructions of those calls (<= pos_end - pos_start) */
 	int64_t ids_end; /* every call it made, and theirs, has an id below this */
@@ -114,11 +106,11 @@ struct store_callcodec {
 	uint64_t addr, site, pos, time;
 };
 
-/* Instructions per insn chunk at most (schema 2). */
+/* Instructions per insn chunk at most. */
 #define STORE_INSN_CHUNK 4096
 /* Calls per call chunk at most. */
 #define STORE_CALL_CHUNK 4096
-/* Calls per row of the call index at most (schema 3). */
+/* Calls per row of the call index at most. */
 #define STORE_IX_BLOCK 16384
 /* The longest encoded entry of the call index. */
 #define STORE_IX_ENT_MAX 40
@@ -200,7 +192,7 @@ size_t store_token_insn(uint8_t *out, uint32_t id, int64_t *prev_insn);
 size_t store_token_block(uint8_t *out, uint32_t block, uint64_t repeat, int64_t *prev_block);
 
 /**
- * store_tokens_unpack - decode a schema 2 chunk payload into instruction ids
+ * store_tokens_unpack - decode a stream chunk payload into instruction ids
  * @in, @len: the payload
  * @ids: room for @n ids
  * @n: the number of instructions the chunk row says it holds

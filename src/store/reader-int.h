@@ -43,7 +43,7 @@ enum reader_query {
 
 typedef VEC(uint64_t) reader_u64s;
 
-/* An entry of a schema 3 file's call index (calls-ix.c). */
+/* An entry of the call index (calls-ix.c). */
 struct reader_ix_ent {
 	int64_t seq;    /* the call chunk holding its record, STORE_NONE for a row of calls */
 	uint32_t idx;   /* the record's place in the chunk */
@@ -51,7 +51,7 @@ struct reader_ix_ent {
 	int64_t parent; /* below the call's id, or STORE_NONE */
 };
 
-/* What a schema 3 file says of a call beyond its record's columns. */
+/* What the file says of a call beyond its record's columns. */
 struct reader_call_counts {
 	bool known;      /* false for a call that was running at the last commit */
 	uint64_t kids;   /* the calls it made */
@@ -86,12 +86,11 @@ struct store_reader {
 	/* Statements not in use by a cursor, kept for the next one. */
 	VEC(sqlite3_stmt *) pool[RQ_COUNT];
 	struct reader_cursor *get[RQ_COUNT]; /* the cursors of reader_X_get() */
-	sqlite3_stmt *insn_stmt;             /* one row of insns by id */
 	struct hashmap insn_cache;           /* id -> index + 1 in insns */
 	VEC(struct reader_insn_ent) insns;
-	struct reader_blocks *blocks; /* schema 2: the blocks read so far (insns.c) */
-	struct reader_ix *ix;         /* schema 3: the call index, read as needed (calls-ix.c) */
-	int64_t counted_id;           /* the last call reader_ix_get() found ... */
+	struct reader_blocks *blocks;      /* the blocks read so far (insns.c) */
+	struct reader_ix *ix;              /* the call index, read as needed (calls-ix.c) */
+	int64_t counted_id;                /* the last call reader_ix_get() found ... */
 	struct reader_call_counts counted; /* ... and its counts */
 };
 
@@ -140,7 +139,7 @@ sqlite3_stmt *reader_prepare(struct store_reader *r, const char *sql, struct err
 /* reader_get_cursors_free - release the cursors used by reader_X_get() */
 void reader_get_cursors_free(struct store_reader *r);
 
-/* reader_ix_open - schema 3: read where the index's rows begin; -1 if they have a gap */
+/* reader_ix_open - read where the index's rows begin; -1 if they have a gap */
 int reader_ix_open(struct store_reader *r);
 /* reader_ix_close - forget the index and its cache; no index is a no-op */
 void reader_ix_close(struct store_reader *r);
@@ -173,7 +172,7 @@ int reader_ix_row_wanted(struct store_reader *r, int64_t id, int64_t thread,
 
 /*
  * reader_thread_summary_stored - the summary thread_stats holds for @thread
- * (schema 3 and 4), without counting one that is not there
+ * without counting one that is not there
  * Return: 1 with it, 0 if the file has none (a trace cut short), -1 with err.
  */
 int reader_thread_summary_stored(struct store_reader *r, int64_t thread,

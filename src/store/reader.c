@@ -266,11 +266,10 @@ static int open_checked(struct store_reader *r, struct err *err)
 	if (r->schema < 1)
 		return err_set(err, ERR_INPUT, "%s is not a complete nosco trace (schema %d)",
 		               r->path, r->schema);
-	if (r->schema == STORE_SCHEMA_BLOCKS)
+	if (r->schema < STORE_SCHEMA_OLDEST)
 		return err_set(err, ERR_INPUT,
-		               "%s was written by an older nosco (schema 2, without the call "
-		               "index); record it again with this nosco",
-		               r->path);
+		               "%s is a schema %d trace of an older nosco; record it again",
+		               r->path, r->schema);
 	return 0;
 }
 
@@ -450,7 +449,7 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	load_scopes(r);
 	load_thread_insns(r);
 	r->counted_id = -1;
-	if (r->schema >= STORE_SCHEMA_INDEX && reader_ix_open(r))
+	if (reader_ix_open(r))
 		add_damage(r, "the call index cannot all be read");
 	return r;
 }
@@ -471,7 +470,6 @@ void reader_close(struct store_reader *r)
 			sqlite3_finalize(r->pool[i].data[j]);
 		vec_free(&r->pool[i]);
 	}
-	sqlite3_finalize(r->insn_stmt);
 	reader_insn_cache_fini(r);
 	sqlite3_close(r->db);
 	vec_foreach (&r->meta, m) {
@@ -621,9 +619,9 @@ int reader_counts(struct store_reader *r, struct reader_counts *out, struct err 
 	out->threads = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM threads", err);
 	out->binaries = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM binaries", err);
 	out->events = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM events", err);
-	out->calls = r->ix ? reader_ix_total(r)
-	                   : count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM calls", err);
-	out->insns = count_of(r, "SELECT coalesce(max(id) + 1, 0) FROM insns", err);
+	out->calls = reader_ix_total(r);
+	/* insn chunks follow each other from id 0 */
+	out->insns = count_of(r, "SELECT coalesce(max(first + count), 0) FROM insn_chunks", err);
 	out->chunks = count_of(r, "SELECT count(*) FROM chunks", err);
 	return out->threads < 0 || out->binaries < 0 || out->events < 0 || out->calls < 0 ||
 	                       out->insns < 0 || out->chunks < 0

@@ -134,7 +134,7 @@ struct reader_thread_summary {
 	uint64_t insns;     /* instructions in its committed stream */
 	int64_t first_call; /* its first and last call ids, STORE_NONE if it made none */
 	int64_t last_call;
-	bool stored; /* read from the file; false: counted now (a trace cut short, schema 1) */
+	bool stored; /* read from the file; false: counted now (a trace cut short) */
 };
 
 /* One element of a call's backtrace (reader_call_backtrace). */
@@ -356,9 +356,8 @@ int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t aft
  * reader_call_counts - the calls @c made and its own instructions (those
  * of [pos_start, pos_end) not in the calls it made)
  *
- * A schema 3 file stores them with the call; otherwise (schema 1, a call
- * that was running when the trace was cut short) they are counted from
- * the calls it made.
+ * The file stores them with the call; for a call that was running when
+ * the trace was cut short they are counted from the calls it made.
  * Return: 0, or -1 with err.
  */
 int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint64_t *calls,
@@ -367,9 +366,8 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 /**
  * reader_thread_summary - what thread @thread did, in a few numbers
  *
- * Schema 3 files store them at the end of a run; for a trace cut short
- * they are counted from the call index (one pass over it), and for
- * schema 1 from the calls table.
+ * The file stores them at the end of a run; for a trace cut short they
+ * are counted from the call index (one pass over it).
  * Return: 0, or -1 with err (ERR_NOT_FOUND if there is no such thread).
  */
 int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,

@@ -7,9 +7,9 @@
  * Writes are batched in one open transaction that is committed at least
  * every STORE_COMMIT_INTERVAL_MS and when the writer is closed, so a crash
  * of nosco loses at most the last interval. Executed instructions are not
- * rows: each distinct (address, bytes) pair is stored once in `insns`, and
- * every thread has a stream of instruction ids cut into zstd-compressed
- * chunks.
+ * rows: each distinct (address, bytes) pair is stored once, and every
+ * thread has a stream of tokens (one instruction, or a run of a block of
+ * straight-line instructions) cut into zstd-compressed chunks.
  *
  * Ids (threads, calls, events, binaries) are assigned by the store, start
  * at 0 and are dense; call ids are the numbers users type.
@@ -24,9 +24,8 @@
 #include "util/err.h"
 
 /*
- * The highest schema version written and read (1: id streams, 3: block
- * streams with the call index, 4: and the call summaries; 2, block
- * streams without the index, is refused).
+ * The schema version written, and the highest read (docs/trace-format.md:
+ * block streams, the call index and the call summaries, whatever the engine).
  */
 #define STORE_SCHEMA_VERSION     4
 #define STORE_APPLICATION_ID     0x6e6f7363 /* "nosc" */
@@ -207,7 +206,7 @@ int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t
  * store_insn_intern - the id of an (address, bytes) pair, storing the pair if new
  *
  * For backends that record whole blocks: intern each instruction once,
- * then append ids with store_stream_append().
+ * then make blocks of them with store_block_intern().
  * Return: the id (>= 0), or -1 with err.
  */
 int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
@@ -216,16 +215,6 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 /* store_stream_append - append interned instructions to a thread's stream */
 int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, size_t n,
                         struct err *err);
-
-/**
- * store_use_blocks - record block streams (schema 2) in this file
- *
- * For backends that record whole blocks: call before the first thread is
- * added. Streams then hold tokens (single instructions and runs of
- * blocks) instead of instruction ids; readers show the same instructions.
- * Return: 0 or -1 with err.
- */
-int store_use_blocks(struct store *s, struct err *err);
 
 /**
  * store_block_intern - store a block: a run of straight-line instructions

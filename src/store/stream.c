@@ -1,11 +1,12 @@
 /*
- * The instruction hot path: interning (address, bytes) pairs and appending
- * their ids to per-thread streams, written as zstd-compressed chunks of
- * varint-encoded id deltas (docs/trace-format.md, "Instruction streams").
+ * Interning (address, bytes) pairs (for blocks too), and the hot path of
+ * an engine that reports single instructions (the step engine): one
+ * instruction token each appended to the thread's stream, written as
+ * zstd-compressed chunks (docs/trace-format.md, "chunks").
  *
  * Per executed instruction this costs one hash lookup, one memcmp of at
- * most 15 bytes and one store into the thread's buffer; SQLite is only
- * touched for a new pair and once per chunk.
+ * most 15 bytes and one token of a few bytes; SQLite is only touched once
+ * per instruction chunk and once per stream chunk.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,6 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
                           struct err *err)
 {
 	struct store_insn_ent e = { .addr = addr, .len = (uint8_t)len };
-	sqlite3_stmt *st = s->st[ST_INSN];
 	int64_t id = insn_find(s, addr, bytes, len);
 	uintptr_t head;
 
@@ -48,16 +48,8 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 	id = (int64_t)s->insns.len;
 	if (id >= UINT32_MAX)
 		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 distinct instructions");
-	if (s->blocks) {
-		if (store_insn_chunk_add(s, addr, bytes, len, err))
-			return -1;
-	} else {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)addr);
-		sqlite3_bind_blob(st, 3, bytes, (int)len, SQLITE_STATIC);
-		if (store_step_done(s, ST_INSN, "instruction", err))
-			return -1;
-	}
+	if (store_insn_chunk_add(s, addr, bytes, len, err))
+		return -1;
 	memcpy(e.bytes, bytes, len);
 	/* Same address, new bytes (self-modifying code): chain behind the first pair. */
 	head = (uintptr_t)hashmap_get(&s->insn_by_addr, addr);
@@ -75,49 +67,26 @@ int store_stream_flush(struct store *s, int64_t thread, struct err *err)
 {
 	struct store_stream *t = &s->streams.data[thread];
 	sqlite3_stmt *st = s->st[ST_CHUNK];
-	const uint8_t *payload = s->packed;
-	uint64_t count = s->blocks ? t->tok_insns : t->len;
-	size_t packed;
+	uint64_t count = t->tok_insns;
+	const uint8_t *payload;
+	size_t len;
 
 	if (!count)
 		return 0;
-	if (s->blocks)
-		payload = store_token_payload(s, t, &packed);
-	else
-		packed = store_chunk_pack(t->buf, t->len, s->packed);
+	payload = store_token_payload(t, &len);
 	sqlite3_bind_int64(st, 1, thread);
 	sqlite3_bind_int64(st, 2, t->seq);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)t->first);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
-	if (store_chunk_write(s, st, 5, payload, packed, "instructions", err))
+	if (store_chunk_write(s, st, 5, payload, len, "instructions", err))
 		return -1;
 	t->seq++;
 	t->first += count;
-	t->len = 0;
 	store_token_reset(t);
 	return 0;
 }
 
-/* Make room for one more id: grow the buffer, or write it out when it holds a full chunk. */
-static int stream_make_room(struct store *s, int64_t thread, struct err *err)
-{
-	struct store_stream *t = &s->streams.data[thread];
-
-	if (t->cap < STORE_CHUNK_INSNS) {
-		t->cap = t->cap ? t->cap * 4 : 1024;
-		if (t->cap > STORE_CHUNK_INSNS)
-			t->cap = STORE_CHUNK_INSNS;
-		t->buf = xreallocarray(t->buf, t->cap, sizeof(*t->buf));
-		return 0;
-	}
-	if (store_stream_flush(s, thread, err))
-		return -1;
-	if (store_now_ms() - s->last_commit_ms >= STORE_COMMIT_INTERVAL_MS)
-		return store_commit(s, err);
-	return 0;
-}
-
-static int bad_thread(int64_t thread, struct err *err)
+int store_bad_thread(int64_t thread, struct err *err)
 {
 	return err_set(err, ERR_INTERNAL, "store: instructions of unknown thread %lld",
 	               (long long)thread);
@@ -126,61 +95,35 @@ static int bad_thread(int64_t thread, struct err *err)
 int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes, size_t len,
                    struct err *err)
 {
-	struct store_stream *t;
 	int64_t id;
 
 	if (unlikely((uint64_t)thread >= s->streams.len))
-		return bad_thread(thread, err);
+		return store_bad_thread(thread, err);
 	id = insn_find(s, addr, bytes, len);
 	if (unlikely(id < 0)) {
 		id = store_insn_intern(s, addr, bytes, len, err);
 		if (id < 0)
 			return -1;
 	}
-	if (unlikely(s->blocks))
-		return store_token_append_insn(s, thread, (uint32_t)id, err);
-	t = &s->streams.data[thread];
-	if (unlikely(t->len == t->cap)) {
-		if (stream_make_room(s, thread, err))
-			return -1;
-		t = &s->streams.data[thread];
-	}
-	t->buf[t->len++] = (uint32_t)id;
-	return (int64_t)t->pos++;
+	return store_token_append_insn(s, thread, (uint32_t)id, err);
 }
 
 int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, size_t n,
                         struct err *err)
 {
 	uint32_t limit = (uint32_t)s->insns.len;
-	struct store_stream *t;
-	size_t i, k;
+	size_t i;
 
 	if ((uint64_t)thread >= s->streams.len)
-		return bad_thread(thread, err);
+		return store_bad_thread(thread, err);
 	/* Check first so that a bad id leaves the stream as it was. */
 	for (i = 0; i < n; i++)
 		if (unlikely(ids[i] >= limit))
 			return err_set(err, ERR_INTERNAL, "store: unknown instruction id %u",
 			               ids[i]);
-	if (s->blocks) {
-		for (i = 0; i < n; i++)
-			if (store_token_append_insn(s, thread, ids[i], err) < 0)
-				return -1;
-		return 0;
-	}
-	while (n) {
-		t = &s->streams.data[thread];
-		if (t->len == t->cap && stream_make_room(s, thread, err))
+	for (i = 0; i < n; i++)
+		if (store_token_append_insn(s, thread, ids[i], err) < 0)
 			return -1;
-		t = &s->streams.data[thread];
-		k = t->cap - t->len < n ? t->cap - t->len : n;
-		memcpy(t->buf + t->len, ids, k * sizeof(*ids));
-		t->len += k;
-		t->pos += k;
-		ids += k;
-		n -= k;
-	}
 	return 0;
 }
 
@@ -190,9 +133,6 @@ int store_stream_release(struct store *s, int64_t thread, struct err *err)
 
 	if (store_stream_flush(s, thread, err))
 		return -1;
-	free(t->buf);
-	t->buf = NULL;
-	t->cap = 0;
 	free(t->tok);
 	t->tok = NULL;
 	t->tok_cap = 0;
@@ -211,7 +151,7 @@ void store_streams_fini(struct store *s)
 	struct store_stream *t;
 
 	vec_foreach (&s->streams, t)
-		free(t->buf);
+		free(t->tok);
 	vec_free(&s->streams);
 	vec_free(&s->insns);
 	hashmap_fini(&s->insn_by_addr);

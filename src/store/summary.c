@@ -1,9 +1,9 @@
 /*
  * What the views show of a call or a thread without walking what it did:
  * a call's counts (the calls it made, its own instructions) and a
- * thread's summary. Schema 3 files store both (docs/trace-format.md,
- * "Call index"); they are counted when the file lacks them: schema 1, and
- * a trace cut short, whose running calls and threads were never summed up.
+ * thread's summary. The file stores both (docs/trace-format.md, "Call
+ * index"); they are counted when it lacks them: a trace cut short, whose
+ * running calls and threads were never summed up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +38,9 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 	uint64_t inner;
 	int rc;
 
-	if (r->ix && r->counted_id == c->id) {
+	if (r->counted_id == c->id) {
 		n = r->counted;
-	} else if (r->ix) {
+	} else {
 		rc = reader_ix_get(r, c->id, &again, &n, &bt, err);
 		vec_free(&bt);
 		if (rc <= 0)
@@ -58,42 +58,27 @@ int reader_call_counts(struct store_reader *r, const struct reader_call *c, uint
 	return 0;
 }
 
-/*
- * summary_row - run sql (?1 the thread) into out: the columns of its row
- * are the calls, the roots, the first and last call (NULL for none) and,
- * when there is a fifth, the instructions. Return: 1 with a row, 0
- * without, -1 with err (what names the table in its message).
- */
-static int summary_row(struct store_reader *r, const char *sql, const char *what, int64_t thread,
-                       struct reader_thread_summary *out, struct err *err)
+int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
+                                 struct reader_thread_summary *out, struct err *err)
 {
-	sqlite3_stmt *st = reader_prepare(r, sql, err);
+	sqlite3_stmt *st = reader_prepare(r,
+	                                  "SELECT calls, roots, first_call, last_call, insns "
+	                                  "FROM thread_stats WHERE thread = ?1",
+	                                  err);
 	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, thread);
-	rc = reader_step(r, st, what, err);
+	rc = reader_step(r, st, "the thread summaries", err);
 	if (rc > 0) {
 		out->calls = (uint64_t)sqlite3_column_int64(st, 0);
 		out->roots = (uint64_t)sqlite3_column_int64(st, 1);
 		out->first_call = reader_col_id(st, 2);
 		out->last_call = reader_col_id(st, 3);
-		if (sqlite3_column_count(st) > 4)
-			out->insns = (uint64_t)sqlite3_column_int64(st, 4);
+		out->insns = (uint64_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
-	return rc;
-}
-
-int reader_thread_summary_stored(struct store_reader *r, int64_t thread,
-                                 struct reader_thread_summary *out, struct err *err)
-{
-	int rc = summary_row(r,
-	                     "SELECT calls, roots, first_call, last_call, insns "
-	                     "FROM thread_stats WHERE thread = ?1",
-	                     "the thread summaries", thread, out, err);
-
 	out->stored = rc > 0;
 	if (rc > 0 && (out->calls > (uint64_t)reader_ix_total(r) || out->roots > out->calls ||
 	               out->last_call < out->first_call || out->last_call >= reader_ix_total(r)))
@@ -134,18 +119,6 @@ static int counted(struct store_reader *r, int64_t thread, struct reader_thread_
 	return 0;
 }
 
-/* counted_rows - schema 1: the summary from the calls table (no row: no calls) */
-static int counted_rows(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
-                        struct err *err)
-{
-	return summary_row(r,
-	                   "SELECT count(*), count(*) - count(parent), min(id), max(id) "
-	                   "FROM calls WHERE thread = ?1",
-	                   "the calls of a thread", thread, out, err) < 0
-	               ? -1
-	               : 0;
-}
-
 int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_thread_summary *out,
                           struct err *err)
 {
@@ -158,8 +131,6 @@ int reader_thread_summary(struct store_reader *r, int64_t thread, struct reader_
 		return err_set(err, ERR_NOT_FOUND, "%s has no thread %lld", r->path,
 		               (long long)thread);
 	out->insns = reader_thread_insn_count(r, thread);
-	if (!r->ix)
-		return counted_rows(r, thread, out, err);
 	rc = reader_thread_summary_stored(r, thread, out, err);
 	if (rc)
 		return rc < 0 ? -1 : 0;

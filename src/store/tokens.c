@@ -1,5 +1,5 @@
 /*
- * The token codec of schema 2 streams (docs/trace-format.md, "Block
+ * The token codec of instruction streams (docs/trace-format.md, "Block
  * streams"): a chunk payload is a sequence of tokens, each a single
  * instruction id or a run of one block, delta-coded against the previous
  * instruction and the previous block of the chunk.

@@ -33,19 +33,18 @@ enum store_stmt {
 	ST_EVENT,
 	ST_CALL,
 	ST_CALL_CLOSE,
-	ST_INSN,
 	ST_CHUNK,
+	ST_BLOCK,
+	ST_INSN_CHUNK,
+	ST_CALL_CHUNK,
 	ST_COUNT,
 };
 
-/* One thread's instruction stream: the ids not yet written as a chunk. */
+/* One thread's instruction stream: the tokens not yet written as a chunk. */
 struct store_stream {
 	uint64_t pos;   /* instructions appended so far */
-	uint64_t first; /* stream position of buf[0] */
+	uint64_t first; /* stream position of the pending chunk's first instruction */
 	int64_t seq;    /* sequence number of the next chunk */
-	uint32_t *buf;
-	size_t len, cap; /* cap grows up to STORE_CHUNK_INSNS */
-	/* schema 2 (store_use_blocks): the pending chunk as encoded tokens */
 	uint8_t *tok;
 	size_t tok_len, tok_cap;
 	uint64_t tok_insns; /* instructions the tokens and the run stand for */
@@ -98,30 +97,24 @@ struct store {
 	VEC(struct store_open_call *)
 	spare_calls; /* ended ones, for reuse: calls come by millions */
 	ZSTD_CCtx *zc;
-	uint8_t *packed; /* STORE_CHUNK_INSNS * STORE_VARINT_MAX bytes */
 	uint8_t *zbuf;
 	size_t zbuf_cap;
-	/* schema 2: streams of tokens, and the blocks they refer to (blocks.c) */
-	bool blocks;
-	sqlite3_stmt *block_st;
-	VEC(uint16_t) block_len; /* instructions of each block, by block id */
-	/* schema 2: finished calls go to call chunks (calls.c) */
-	sqlite3_stmt *cchunk_st;
+	VEC(uint16_t) block_len; /* instructions of each block, by block id (blocks.c) */
+	/* finished calls go to call chunks (calls.c) */
 	uint8_t *cbuf;
 	size_t clen, ccap;
 	uint32_t cn;
 	int64_t cseq;
 	struct store_callcodec cprev;
-	/* schema 3: the call index of the calls since ix_base, and the summaries (callindex.c) */
+	/* the call index of the calls since ix_base, and the summaries (callindex.c) */
 	VEC(struct store_ix_ent) ix;
 	int64_t ix_base;
-	sqlite3_stmt *ix_st, *sum_st, *crow_close_st;
+	sqlite3_stmt *ix_st, *sum_st;
 	ZSTD_CCtx *zix;
 	uint8_t *ixbuf;
 	size_t ixbuf_cap;
 	VEC(struct store_thread_sum) sums; /* by thread id */
-	/* schema 2: new instructions go to insn chunks (blocks.c) */
-	sqlite3_stmt *ichunk_st;
+	/* new instructions go to insn chunks (blocks.c) */
 	uint8_t *ibuf;
 	size_t ilen, icap;
 	uint32_t in;    /* instructions in ibuf */
@@ -144,19 +137,19 @@ uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
 /* store_calls_write_open - insert the rows of open calls not yet in the file */
 int store_calls_write_open(struct store *s, struct err *err);
 
-/* store_ix_call - schema 3: a new call (the next id) into the index and the summaries */
+/* store_ix_call - a new call (the next id) into the index and the summaries */
 void store_ix_call(struct store *s, const struct store_call *c);
 
-/* store_ix_full - schema 3: enough calls wait for the index that it should be written */
+/* store_ix_full - enough calls wait for the index that it should be written */
 bool store_ix_full(const struct store *s);
 
 /*
- * store_ix_write - schema 3: write the index of the calls since the last
+ * store_ix_write - write the index of the calls since the last
  * time; each must be a row or a record of a written chunk by then
  */
 int store_ix_write(struct store *s, struct err *err);
 
-/* store_ix_summaries - schema 3: write the thread summaries (at the end of the run) */
+/* store_ix_summaries - write the thread summaries (at the end of the run) */
 int store_ix_summaries(struct store *s, struct err *err);
 
 /* store_ix_fini - free the index state (its statements are finalized before) */
@@ -202,24 +195,25 @@ int store_stream_release(struct store *s, int64_t thread, struct err *err);
 /* store_streams_fini - free the instruction streams and the intern table */
 void store_streams_fini(struct store *s);
 
-/* store_token_append_insn - store_insn() for a schema 2 stream */
+/* store_bad_thread - the error for instructions of a thread the store does not know */
+int store_bad_thread(int64_t thread, struct err *err);
+
+/* store_token_append_insn - one instruction token to a known thread's stream */
 int64_t store_token_append_insn(struct store *s, int64_t thread, uint32_t id, struct err *err);
 
-/* store_token_payload - the pending tokens of a schema 2 stream, the run included */
-const uint8_t *store_token_payload(struct store *s, struct store_stream *t, size_t *len);
+/* store_token_payload - the pending tokens of a stream, the run included */
+const uint8_t *store_token_payload(struct store_stream *t, size_t *len);
 
-/* store_token_reset - forget a schema 2 stream's pending tokens once they are a chunk */
+/* store_token_reset - forget a stream's pending tokens once they are a chunk */
 void store_token_reset(struct store_stream *t);
 
-/* store_insn_chunk_add - schema 2: a new instruction (the next id) into the pending insn chunk */
+/* store_insn_chunk_add - a new instruction (the next id) into the pending insn chunk */
 int store_insn_chunk_add(struct store *s, uint64_t addr, const uint8_t *bytes, size_t len,
                          struct err *err);
-/* store_insn_chunk_flush - schema 2: write the pending insn chunk (before a commit) */
+/* store_insn_chunk_flush - write the pending insn chunk (before a commit) */
 int store_insn_chunk_flush(struct store *s, struct err *err);
 
-/* store_blocks_finalize - the statements of schema 2 writing (before the database closes) */
-void store_blocks_finalize(struct store *s);
-/* store_blocks_fini - free what schema 2 streams use */
+/* store_blocks_fini - free what the streams, blocks and instruction chunks use */
 void store_blocks_fini(struct store *s);
 
 /*

@@ -30,15 +30,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_THREAD_TID] = "UPDATE threads SET tid = ?2 WHERE id = ?1",
 	[ST_EVENT] = "INSERT INTO events(id, kind, time_ns, thread, call, pos, addr, backtrace, "
 	             "subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_CALL] =
-	        "INSERT INTO calls(id, thread, parent, kind, depth, addr, site, ret_addr, "
-	        "pos_start, time_start, signal, truncated, backtrace, pos_end, end_kind, time_end) "
-	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[ST_CALL_CLOSE] = "UPDATE calls SET pos_end = ?2, end_kind = ?3, time_end = ?4 "
-	                  "WHERE id = ?1",
-	[ST_INSN] = "INSERT INTO insns(id, addr, bytes) VALUES (?1, ?2, ?3)",
+	/* a call still running at a commit; its end is ST_CALL_CLOSE */
+	[ST_CALL] = "INSERT INTO calls(id, thread, parent, kind, depth, addr, site, ret_addr, "
+	            "pos_start, time_start, signal, truncated, backtrace) "
+	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_CALL_CLOSE] = "UPDATE calls SET pos_end = ?2, end_kind = ?3, time_end = ?4, "
+	                  "kids = ?5, inner_insns = ?6, ids_end = ?7 WHERE id = ?1",
 	[ST_CHUNK] = "INSERT INTO chunks(thread, seq, first_pos, count, data) "
 	             "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_BLOCK] = "INSERT INTO blocks(id, insns) VALUES (?1, ?2)",
+	[ST_INSN_CHUNK] = "INSERT INTO insn_chunks(first, count, data) VALUES (?1, ?2, ?3)",
+	[ST_CALL_CHUNK] = "INSERT INTO call_chunks(seq, count, data) VALUES (?1, ?2, ?3)",
 };
 
 uint64_t store_now_ms(void)
@@ -194,14 +196,14 @@ static int prepare_all(struct store *s, struct err *err)
 /* The schema, the format ids and the first metadata, in one committed transaction. */
 static int create_schema(struct store *s, struct err *err)
 {
-	char *sql =
-	        xasprintf("BEGIN;\n%s"
-	                  "PRAGMA application_id = %d;\n"
-	                  "PRAGMA user_version = %d;\n"
-	                  "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
-	                  "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
-	                  "COMMIT;",
-	                  store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_IDS, NOSCO_VERSION);
+	char *sql = xasprintf("BEGIN;\n%s"
+	                      "PRAGMA application_id = %d;\n"
+	                      "PRAGMA user_version = %d;\n"
+	                      "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
+	                      "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
+	                      "COMMIT;",
+	                      store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION,
+	                      NOSCO_VERSION);
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	free(sql);
@@ -216,7 +218,6 @@ static void store_free(struct store *s)
 
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-	store_blocks_finalize(s);
 	store_ix_finalize(s);
 	sqlite3_close(s->db);
 	store_blocks_fini(s);
@@ -224,7 +225,6 @@ static void store_free(struct store *s)
 	store_calls_fini(s);
 	store_ix_fini(s);
 	ZSTD_freeCCtx(s->zc);
-	free(s->packed);
 	free(s->zbuf);
 	free(s->path);
 	free(s);
@@ -246,9 +246,6 @@ struct store *store_create(const char *path, bool force, struct err *err)
 	hashmap_init(&s->insn_by_addr);
 	hashmap_init(&s->open_calls);
 	s->zc = ZSTD_createCCtx();
-	s->packed = xmalloc((size_t)STORE_CHUNK_INSNS * STORE_VARINT_MAX);
-	s->zbuf_cap = ZSTD_compressBound((size_t)STORE_CHUNK_INSNS * STORE_VARINT_MAX);
-	s->zbuf = xmalloc(s->zbuf_cap);
 	if (!s->zc) {
 		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
 		goto fail;
@@ -273,7 +270,7 @@ int store_close(struct store *s, struct err *err)
 		return 0;
 	/* At the end, wait for readers rather than lose the last interval. */
 	sqlite3_busy_timeout(s->db, 10000);
-	ret = s->blocks && !store_check_failed(s, NULL) ? store_ix_summaries(s, err) : 0;
+	ret = store_check_failed(s, NULL) ? 0 : store_ix_summaries(s, err);
 	if (!ret)
 		ret = commit(s, false, err);
 	store_free(s);

@@ -177,11 +177,6 @@ int session_tick(struct session *s, struct err *err)
 	return store_tick(s->store, err);
 }
 
-int session_use_blocks(struct session *s, struct err *err)
-{
-	return store_use_blocks(s->store, err);
-}
-
 int session_count(struct session *s, const char *name, uint64_t n, struct err *err)
 {
 	return store_meta_set_int(s->store, name, (int64_t)n, err);

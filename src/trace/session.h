@@ -63,9 +63,6 @@ void session_progress(const struct session *s, const struct core *c);
  */
 int session_tick(struct session *s, struct err *err);
 
-/* session_use_blocks - the trace is written as block streams (the dbt engine's schema) */
-int session_use_blocks(struct session *s, struct err *err);
-
 /* session_count - a backend's count, kept in the trace's metadata under name */
 int session_count(struct session *s, const char *name, uint64_t n, struct err *err);
 

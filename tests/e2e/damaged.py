@@ -4,7 +4,7 @@
     python3 tests/e2e/damaged.py [--build DIR] [--big] [-j N] [-k PATTERN] [--keep] [-v]
 
 A few small real traces are recorded from the e2e fixtures (both engines,
-so both schemas), then copied and damaged in a fixed, seeded way:
+one schema), then copied and damaged in a fixed, seeded way:
 
 - truncations at page boundaries and inside pages, and before the end of
   the SQLite header;
@@ -64,7 +64,7 @@ TRACES = {
     "calls-step": ("calls", "step", 'trace "main" binary="calls" call-depth=4', []),
     "threads": ("threads", "dbt", 'trace "main" binary="threads" call-depth=2', []),
     "recurse": ("recurse", "dbt", 'trace "main" binary="recurse" call-depth=40', ["25"]),
-    # 4,001 calls as rows: tables of several pages, under interior pages
+    # 4,001 calls of the step engine, over several commits: several call chunks
     "hotscope-step": ("hotscope", "step", 'trace "outer" binary="hotscope" call-depth=2',
                       ["limit"]),
 }
@@ -80,7 +80,7 @@ VIEWS = [
     ["exec-trace", "--depth", "3", "{root}"],
     ["binary-info", "--backtrace"],
     ["events"],
-    # Filters that skip the index rows whose call summary (schema 4) holds no match
+    # Filters that skip the index rows whose call summary holds no match
     ["calls", "--symbol", "*", "--min-insns", "1"],
 ]
 
@@ -91,8 +91,14 @@ def view_name(words):
 
 ALL = {view_name(v) for v in VIEWS}
 # The views that read calls: binary-info reads the calls that loaded binaries, if any
-# (a schema 3 file's calls are read where they are needed, and checked there).
+# (calls are read where they are needed, and checked there).
 READ_CALLS = ALL - {"binary-info"}
+
+
+def read_records(info):
+    """The views that read call records (call chunks): thread-info reads only the roots,
+    which are rows when they ran across a commit (the step engine's, as a rule)."""
+    return READ_CALLS - ({"thread-info"} if info.roots_are_rows else set())
 # nosco export runs on every copy too, one format per copy in turn (all of
 # them would double the time of the tier): the universal checks, and a
 # chrome file left behind must be whole JSON.
@@ -102,7 +108,7 @@ SANITIZER = re.compile(rb"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSaniti
                        rb"runtime error:|MemorySanitizer")
 
 # ---------------------------------------------------------------------------
-# The call records of schema 3 (docs/trace-format.md, "call_chunks")
+# The call records (docs/trace-format.md, "call_chunks")
 
 _zstd = None
 
@@ -238,7 +244,7 @@ def encode_calls(recs):
 
 
 def move_in_index(db, call, parent):
-    """Make the call index (schema 3) say that @call's parent is @parent, in a
+    """Make the call index say that @call's parent is @parent, in a
     well-formed entry: only the record, the caller's count or the walk can tell."""
     first, count, data = db.execute("SELECT first, count, data FROM call_index "
                                     "WHERE first <= ? ORDER BY first DESC LIMIT 1",
@@ -264,9 +270,8 @@ class Calls:
         self.db = db
         self.rows = {i: p for i, p in db.execute("SELECT id, parent FROM calls")}
         self.chunks = {}
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'call_chunks'").fetchone():
-            for seq, count, data in db.execute("SELECT seq, count, data FROM call_chunks"):
-                self.chunks[seq] = decode_calls(unzstd(data), count)
+        for seq, count, data in db.execute("SELECT seq, count, data FROM call_chunks"):
+            self.chunks[seq] = decode_calls(unzstd(data), count)
         self.parent = dict(self.rows)
         for recs in self.chunks.values():
             for c in recs:
@@ -418,13 +423,14 @@ class TraceInfo:
         self.size = path.stat().st_size
         db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
         self.page = db.execute("PRAGMA page_size").fetchone()[0]
-        self.schema = db.execute("PRAGMA user_version").fetchone()[0]
+        self.nblocks = db.execute("SELECT count(*) FROM blocks").fetchone()[0]
         self.pages = db.execute("SELECT name, pageno FROM dbstat WHERE pagetype IN "
                                 "('internal', 'leaf') ORDER BY pageno").fetchall()
         calls = Calls(db)
         self.ncalls = len(calls.parent)
         self.grand = calls.with_grandchild()
         self.leaf = max(c for c in calls.parent if not calls.children(c))
+        self.roots_are_rows = all(c in calls.rows for c, p in calls.parent.items() if p is None)
         self.nevents = db.execute("SELECT count(*) FROM events").fetchone()[0]
         self.exe_binary = db.execute("SELECT min(id) FROM binaries WHERE CAST(path AS TEXT) "
                                      "LIKE '/%' AND image IS NULL").fetchone()[0]
@@ -482,7 +488,7 @@ def call_edits(info):
     out.append(Damage("call-deleted", with_calls(lambda c, i: c.delete(mid)), oracle="edit",
                       must_fail={"calls", "report", "events", "call-info", "call-trace", "exec-trace"},
                       may_change=ALL - reads, root=mid, focus=mid))
-    if info.schema >= 2 and info.grand:
+    if info.grand:
         # The index moves a grandchild under the root: the walks that skip the subtree
         # holding it must still notice that its parent lacks a call.
         call, grand = info.grand
@@ -490,9 +496,8 @@ def call_edits(info):
             lambda c, i: move_in_index(c.db, grand, 0) if grand != 0 else None),
             oracle="edit", must_fail={"calls", "events", "call-info", "call-trace"},
             may_change={"thread-info", "binary-info", "exec-trace"}, focus=grand))
-    if info.schema >= 2:
-        out.append(Damage("call-id-delta-2^64-1", with_calls(
-            lambda c, i: c.set(x, raw_id_delta=U64)), oracle="edit", must_fail=READ_CALLS))
+    out.append(Damage("call-id-delta-2^64-1", with_calls(
+        lambda c, i: c.set(x, raw_id_delta=U64)), oracle="edit", must_fail=read_records(info)))
     return out
 
 
@@ -501,6 +506,9 @@ def table_edits(info):
     fifo = info.tmp / "fifo"
     edits = [
         ("newer-schema", ["PRAGMA user_version = 99"], ALL, ()),
+        # Older schemas are refused (docs/trace-format.md), not misread.
+        ("schema-1", ["PRAGMA user_version = 1"], ALL, ()),
+        ("schema-2", ["PRAGMA user_version = 2"], ALL, ()),
         ("not-nosco", ["PRAGMA application_id = 42"], ALL, ()),
         ("no-calls-table", ["DROP TABLE calls"], {"calls", "report", "events"}, ()),
         ("no-chunks-table", ["DROP TABLE chunks"], {"events", "exec-trace"}, ()),
@@ -523,51 +531,48 @@ def table_edits(info):
     if info.nevents > 2:
         edits.append(("event-deleted", ["DELETE FROM events WHERE id = 1"], {"events"},
                       ALL - {"events"}))
-    if info.schema >= 2:
-        edits += [
-            ("insn-chunks-garbage", ["UPDATE insn_chunks SET data = randomblob(64)"],
-             {"events", "exec-trace"}, ()),
-            ("insn-chunks-deleted", ["DELETE FROM insn_chunks"], {"events", "exec-trace"}, ()),
-            ("blocks-deleted", ["DELETE FROM blocks"], {"events", "exec-trace"}, ()),
-            ("call-chunks-garbage", ["UPDATE call_chunks SET data = randomblob(64)"],
-             READ_CALLS, ()),
-            ("call-chunks-count", ["UPDATE call_chunks SET count = count + 1"], READ_CALLS, ()),
-            # The call index (schema 3): every view finds calls through it; one that
-            # lost its end or begins elsewhere is seen when the file is opened.
-            ("call-index-garbage", ["UPDATE call_index SET data = randomblob(64)"], READ_CALLS,
-             ()),
-            ("call-index-count", ["UPDATE call_index SET count = count - 1"], ALL, ()),
-            ("call-index-deleted", ["DELETE FROM call_index"], ALL, ()),
-            ("call-index-moved", ["UPDATE call_index SET first = first + 1"], ALL, ()),
-            ("thread-stats-more", ["UPDATE thread_stats SET calls = calls + 1000"], ALL, ()),
-            ("thread-stats-last", ["UPDATE thread_stats SET last_call = last_call + 1000"],
-             ALL, ()),
-            ("thread-stats-roots", ["UPDATE thread_stats SET roots = roots + 1"],
-             {"thread-info"}, ()),
-            # Summaries are optional (a trace cut short has none): nothing shows them.
-            ("thread-stats-deleted", ["DELETE FROM thread_stats"], (), ()),
-        ]
-    if info.schema >= 4:
-        # The call summaries (schema 4): only filters read them.
-        summary = {"calls-filtered"}
-        edits += [
-            ("call-summary-garbage", ["UPDATE call_summary SET data = randomblob(64)"],
-             summary, ()),
-            ("call-summary-cut", ["UPDATE call_summary SET data = "
-                                  "substr(data, 1, length(data) - 1)"], summary, ()),
-            ("call-summary-deleted", ["DELETE FROM call_summary"], summary, ()),
-            ("call-summary-moved", ["UPDATE call_summary SET first = first + 1"], summary, ()),
-        ]
-    else:
-        edits.append(("insns-deleted", ["DELETE FROM insns WHERE id = 1"],
-                      {"events", "exec-trace"}, ()))
+    edits += [
+        ("insn-chunks-garbage", ["UPDATE insn_chunks SET data = randomblob(64)"],
+         {"events", "exec-trace"}, ()),
+        ("insn-chunks-deleted", ["DELETE FROM insn_chunks"], {"events", "exec-trace"}, ()),
+        ("call-chunks-garbage", ["UPDATE call_chunks SET data = randomblob(64)"],
+         read_records(info), ()),
+        ("call-chunks-count", ["UPDATE call_chunks SET count = count + 1"], read_records(info),
+         ()),
+        # The call index: every view finds calls through it; one that lost
+        # its end or begins elsewhere is seen when the file is opened.
+        ("call-index-garbage", ["UPDATE call_index SET data = randomblob(64)"], READ_CALLS,
+         ()),
+        ("call-index-count", ["UPDATE call_index SET count = count - 1"], ALL, ()),
+        ("call-index-deleted", ["DELETE FROM call_index"], ALL, ()),
+        ("call-index-moved", ["UPDATE call_index SET first = first + 1"], ALL, ()),
+        ("thread-stats-more", ["UPDATE thread_stats SET calls = calls + 1000"], ALL, ()),
+        ("thread-stats-last", ["UPDATE thread_stats SET last_call = last_call + 1000"],
+         ALL, ()),
+        ("thread-stats-roots", ["UPDATE thread_stats SET roots = roots + 1"],
+         {"thread-info"}, ()),
+        # Summaries are optional (a trace cut short has none): nothing shows them.
+        ("thread-stats-deleted", ["DELETE FROM thread_stats"], (), ()),
+    ]
+    # The call summaries: only filters read them.
+    summary = {"calls-filtered"}
+    edits += [
+        ("call-summary-garbage", ["UPDATE call_summary SET data = randomblob(64)"],
+         summary, ()),
+        ("call-summary-cut", ["UPDATE call_summary SET data = "
+                              "substr(data, 1, length(data) - 1)"], summary, ()),
+        ("call-summary-deleted", ["DELETE FROM call_summary"], summary, ()),
+        ("call-summary-moved", ["UPDATE call_summary SET first = first + 1"], summary, ()),
+    ]
+    if info.nblocks:
+        # The step engine's traces have none: their instructions are single tokens.
+        edits.append(("blocks-deleted", ["DELETE FROM blocks"], {"events", "exec-trace"}, ()))
     for name, stmts, must_fail, may_change in edits:
         out.append(Damage(name, sql(*stmts), oracle="edit", must_fail=must_fail,
                           may_change=may_change, symbols=True))
-    if info.schema >= 4:
-        # Schema 3 (no call summaries) is read without them, with the same output.
-        out.append(Damage("schema-3", sql("DROP TABLE call_summary", "PRAGMA user_version = 3"),
-                          oracle="edit", symbols=True, must_work=True))
+    # Schema 3 (no call summaries) is read without them, with the same output.
+    out.append(Damage("schema-3", sql("DROP TABLE call_summary", "PRAGMA user_version = 3"),
+                      oracle="edit", symbols=True, must_work=True))
     # Running: documented to warn, with exit 0.
     out.append(Damage("meta-running", sql("UPDATE meta SET value = 'running' "
                                           "WHERE key = 'exit_kind'"),

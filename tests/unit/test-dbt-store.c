@@ -1,7 +1,6 @@
 /*
- * Unit tests of block streams (schema 2), the store extension the dbt
- * engine records through: tokens round-trip, runs split across chunks,
- * single instructions mixed with blocks, and the reader shows exactly the
+ * Unit tests of block streams, which the dbt engine records through: tokens round-trip, runs split
+ * across chunks, single instructions mixed with blocks, and the reader shows exactly the
  * instructions an id stream would; the calls a reader's plan keeps.
  */
 #include <setjmp.h>
@@ -161,7 +160,6 @@ static void test_block_streams(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
 	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
 	assert_int_equal(store_thread_add(s, 2, STORE_NONE, &err), 1);
 	/* block 0: program 0..2, block 1: 3..9, block 2: 10 */
@@ -219,54 +217,42 @@ static void test_block_streams(void **state)
 	free(path);
 }
 
-/* A file without blocks keeps schema 1; one with blocks is schema 4 (2 is refused). */
+/* Every file is schema 4; schemas 1 and 2 of older nosco are refused, naming the file. */
 static void test_schema_versions(void **state)
 {
-	char *p1 = xasprintf("%s/v1.trace", tmpdir), *p2 = xasprintf("%s/v2.trace", tmpdir);
+	char *path = xasprintf("%s/v.trace", tmpdir);
+	struct store_reader *r;
 	struct err err;
 	struct store *s;
-	struct store_reader *r;
+	int old;
 
 	(void)state;
-	s = store_create(p1, false, &err);
+	s = store_create(path, false, &err);
 	assert_non_null(s);
 	assert_int_equal(store_close(s, &err), 0);
-	s = store_create(p2, false, &err);
-	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
-	assert_int_equal(store_close(s, &err), 0);
-	r = reader_open(p1, &err);
+	r = reader_open(path, &err);
 	assert_non_null(r);
-	assert_int_equal(reader_schema(r), 1);
+	assert_int_equal(reader_schema(r), STORE_SCHEMA_VERSION);
 	reader_close(r);
-	r = reader_open(p2, &err);
-	assert_non_null(r);
-	assert_int_equal(reader_schema(r), 4);
-	reader_close(r);
-	/* Schema 2 had no call index: refused with a message that says so. */
-	r = reader_open(p2, &err);
-	assert_non_null(r);
-	reader_close(r);
-	{
+	for (old = 1; old <= 2; old++) {
+		char *sql = xasprintf("PRAGMA user_version = %d", old);
+		char *want = xasprintf("%s is a schema %d trace of an older nosco; record it again",
+		                       path, old);
 		sqlite3 *db;
 
-		assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
-		                 SQLITE_OK);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_close(db);
+		assert_null(reader_open(path, &err));
+		assert_int_equal(err.kind, ERR_INPUT);
+		assert_string_equal(err.msg, want);
+		free(sql);
+		free(want);
 	}
-	assert_null(reader_open(p2, &err));
-	assert_non_null(strstr(err.msg, "older nosco (schema 2, without the call index)"));
-	/* Blocks must be chosen before any thread exists. */
-	s = store_create(p1, false, &err);
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	assert_int_equal(store_use_blocks(s, &err), -1);
-	store_close(s, &err);
-	free(p1);
-	free(p2);
+	free(path);
 }
 
-/* A schema 2 file whose calls are all in call chunks: root 0 { 1 { 2 }, 3 }. */
+/* A file whose calls are all in call chunks: root 0 { 1 { 2 }, 3 }. */
 static char *write_call_tree(void)
 {
 	char *path = xasprintf("%s/tree.trace", tmpdir);
@@ -278,7 +264,6 @@ static char *write_call_tree(void)
 	int k;
 
 	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
 	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
 	id = intern(s, 0);
 	assert_int_equal(store_block_intern(s, &id, 1, &err), 0);
@@ -396,7 +381,6 @@ static struct store *block_store(const char *path, int threads)
 	int t;
 
 	assert_non_null(s);
-	assert_int_equal(store_use_blocks(s, &err), 0);
 	for (t = 0; t < threads; t++)
 		assert_int_equal(store_thread_add(s, 1 + t, STORE_NONE, &err), t);
 	insn = intern(s, 0);

@@ -139,17 +139,17 @@ static void test_chunk_codec(void **state)
 	uint32_t ids[] = { 0, 1, 2, UINT32_MAX, 0, 5, 5, 4, 1u << 31 };
 	uint32_t back[9];
 	uint8_t buf[9 * STORE_VARINT_MAX];
-	size_t n = store_chunk_pack(ids, 9, buf);
+	size_t n = store_ids_pack(ids, 9, buf);
 
 	(void)state;
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(buf[1], 2); /* +1 zig-zags to 2 */
-	assert_int_equal(store_chunk_unpack(buf, n, back, 9), 0);
+	assert_int_equal(store_ids_unpack(buf, n, back, 9), 0);
 	assert_memory_equal(ids, back, sizeof(ids));
-	assert_int_equal(store_chunk_unpack(buf, n - 1, back, 9), -1);
-	assert_int_equal(store_chunk_unpack(buf, n, back, 8), -1);
+	assert_int_equal(store_ids_unpack(buf, n - 1, back, 9), -1);
+	assert_int_equal(store_ids_unpack(buf, n, back, 8), -1);
 	buf[0] = 1; /* -1: an id below 0 */
-	assert_int_equal(store_chunk_unpack(buf, n, back, 9), -1);
+	assert_int_equal(store_ids_unpack(buf, n, back, 9), -1);
 }
 
 /* Write one of every record kind. */
@@ -455,6 +455,122 @@ static void test_long_streams(void **state)
 	check_insns(r, 0, n - 1, n + 100, n);
 	check_insns(r, 0, n + 5, UINT64_MAX, n + 5);
 	check_insns(r, 1, 10, 10, 10);
+	reader_close(r);
+	free(path);
+}
+
+/* An integer that one query on the trace's file answers. */
+static int64_t query_int(const char *path, const char *sql)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Every token of each stream chunk of path is one instruction (v & 1 == 0), count of them. */
+static void check_single_tokens(const char *path)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count, data FROM chunks", -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *z = sqlite3_column_blob(st, 1);
+		size_t zlen = (size_t)sqlite3_column_bytes(st, 1), len;
+		unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
+		uint8_t *raw = xmalloc(size + 1);
+		const uint8_t *p = raw;
+		int64_t tokens = 0;
+		uint64_t v;
+
+		assert_true(size < (1ull << 24));
+		len = ZSTD_decompress(raw, size + 1, z, zlen);
+		assert_false(ZSTD_isError(len));
+		while (p < raw + len) {
+			assert_int_equal(store_varint_get(&p, raw + len, 63, &v), 0);
+			assert_int_equal(v & 1, 0);
+			tokens++;
+		}
+		assert_int_equal(tokens, sqlite3_column_int64(st, 0));
+		assert_true(tokens <= STORE_CHUNK_INSNS);
+		free(raw);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/*
+ * The step engine's path: instructions one by one (store_insn) and calls.
+ * The file has the one schema: every instruction is a token of its own in
+ * the block streams (no block rows), the calls that ended are records
+ * found through the call index, with summaries; the reader shows them all.
+ */
+static void test_step_path(void **state)
+{
+	char *path = tmp_path("step.trace");
+	struct store *s = create(path);
+	const uint64_t n = 3 * STORE_CHUNK_INSNS + 5;
+	struct store_call c = { .thread = 0, .parent = STORE_NONE, .kind = STORE_CALL_ROOT };
+	struct reader_thread_summary sum;
+	struct store_reader *r;
+	struct reader_call rc;
+	struct err err;
+	int64_t root, k;
+
+	(void)state;
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	root = store_call_open(s, &c, &err);
+	assert_int_equal(store_commit(s, &err), 0);
+	c.kind = STORE_CALL_CALL;
+	c.parent = root;
+	c.depth = 1;
+	for (k = 0; k < 100; k++) {
+		c.pos = (uint64_t)k * (n / 100);
+		c.addr = 0x401000 + (uint64_t)k;
+		assert_int_equal(store_call_open(s, &c, &err), k + 1);
+		record(s, 0, c.pos, n / 100);
+		assert_int_equal(
+		        store_call_close(s, k + 1, STORE_END_RETURN, c.pos + n / 100, 0, &err), 0);
+	}
+	record(s, 0, 100 * (n / 100), n - 100 * (n / 100));
+	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, n, 0, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+
+	assert_int_equal(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM blocks"), 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM insns"), 0);
+	assert_int_equal(query_int(path, "SELECT sum(count) FROM chunks"), n);
+	check_single_tokens(path);
+	/*
+	 * The root was running at a commit: a row. Its calls are records but
+	 * for those running at a commit of the interval (rows too).
+	 */
+	assert_int_equal(query_int(path, "SELECT count(*) FROM calls WHERE id = 0"), 1);
+	assert_true(query_int(path, "SELECT sum(count) FROM call_chunks") >= 90);
+	assert_int_equal(query_int(path, "SELECT (SELECT count(*) FROM calls) + "
+	                                 "(SELECT sum(count) FROM call_chunks)"),
+	                 101);
+	assert_int_equal(query_int(path, "SELECT sum(count) FROM call_index"), 101);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM call_summary"),
+	                 query_int(path, "SELECT count(*) FROM call_index"));
+
+	r = open_reader(path);
+	check_insns(r, 0, 0, UINT64_MAX, n);
+	assert_int_equal(reader_call_get(r, 57, &rc, &err), 0);
+	assert_true(rc.parent == root && rc.addr == 0x401000 + 56 &&
+	            rc.pos_start == 56 * (n / 100));
+	assert_int_equal(reader_thread_summary(r, 0, &sum, &err), 0);
+	assert_true(sum.stored && sum.calls == 101 && sum.roots == 1 && sum.insns == n);
 	reader_close(r);
 	free(path);
 }
@@ -962,7 +1078,7 @@ static void test_chunk_writer(void **state)
 	        SQLITE_OK);
 	assert_int_equal(write_chunk(s, 1, data, 10, &err), 0);
 	assert_int_equal(write_chunk(s, 2, data, big, &err), 0);
-	assert_int_equal(store_chunk_level(s, STORE_ZSTD_LEVEL_BLOCKS, &err), 0);
+	assert_int_equal(store_chunk_level(s, STORE_ZSTD_LEVEL + 5, &err), 0);
 	assert_int_equal(write_chunk(s, 3, data, big / 3, &err), 0);
 	assert_int_equal(write_chunk(s, 4, data, 0, &err), 0);
 	back = read_chunk(s, 1, &len);
@@ -992,13 +1108,21 @@ static void test_chunk_writer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),    cmocka_unit_test(test_chunk_writer),
-		cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_events_view),
-		cmocka_unit_test(test_long_streams),   cmocka_unit_test(test_dedup_and_append),
-		cmocka_unit_test(test_output_rules),   cmocka_unit_test(test_output_kinds),
-		cmocka_unit_test(test_unwritable_dir), cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),    cmocka_unit_test(test_unfinished),
+		cmocka_unit_test(test_chunk_codec),
+		cmocka_unit_test(test_chunk_writer),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_events_view),
+		cmocka_unit_test(test_long_streams),
+		cmocka_unit_test(test_step_path),
+		cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),
+		cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir),
+		cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_live_reader),
+		cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {

@@ -346,21 +346,22 @@ static void test_dump_corrupted(void **state)
 	free(text);
 }
 
-/* A truncated file: opened, what can be read is shown, then exit code 1. */
+/*
+ * A truncated file: opened, what can be read is shown, then exit code 1.
+ * Here the call index, rewritten at the last commit, is in the lost half:
+ * call 0 cannot be found, and no output file is left behind.
+ */
 static void test_dump_truncated(void **state)
 {
 	const char *path = tpath("big.trace"), *out = tpath("big.out");
 	struct stat st;
-	char *text;
 
 	(void)state;
 	write_long_trace(path, 100000);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(truncate(path, st.st_size / 2), 0);
 	assert_int_equal(dump("-i %s -o %s -n exec-trace 0", path, out), EXIT_FAILURE_INPUT);
-	text = slurp(out);
-	assert_string_equal(text, ".intel_syntax noprefix\n\n_0x401000: # <0x401000> call_id=0\n");
-	free(text);
+	assert_int_equal(stat(out, &st), -1);
 	assert_int_equal(dump("-i %s -o %s thread-info", path, out), EXIT_FAILURE_INPUT);
 }
 

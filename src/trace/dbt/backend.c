@@ -133,8 +133,6 @@ static int dbt_run(struct session *s, struct err *err)
 	d.t = &t;
 	d.s = s;
 	target.ctx = &d;
-	if (session_use_blocks(s, err))
-		return -1;
 	core = core_new(s->cfg, s->store, s->checked, &target, err);
 	if (!core)
 		return -1;
