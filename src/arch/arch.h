@@ -19,7 +19,8 @@
  * and ARCH_PTR_SIZE; ARCH_ELF_MACHINE and ARCH_ELF_CLASS (the ELF images
  * whose code and relocations this ISA knows); ARCH_DWARF_NREGS and the
  * DWARF numbers of the frame pointer, stack pointer and pc (ARCH_DWARF_FP,
- * _SP, _PC); ARCH_CALL_LOOKBACK (see arch_follows_call()).
+ * _SP, _PC); ARCH_CALL_LOOKBACK (see arch_follows_call()); ARCH_DBT_DOOR_LEN
+ * (see arch/dbt.h).
  */
 #if defined(__x86_64__)
 #include "arch/x86_64/isa.h"

@@ -151,8 +151,8 @@ static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 {
 	if (dt->returns_out < dt->hot_at)
 		return d->regions[0].ind_miss;
-	return dt->door && !d->no_doors && !dt->app_gs ? d->regions[0].leave_native
-	                                               : d->regions[0].leave;
+	return dt->door && !d->no_doors && !dt->app_base ? d->regions[0].leave_native
+	                                                 : d->regions[0].leave;
 }
 
 /* load_context - what the cache's code needs to know of the core's frames for dt */
@@ -164,7 +164,7 @@ static void load_context(struct dbt *d, struct dbt_thread *dt)
 	dbt_ctx_set(dt, DBT_CTX_UP, core_call_budget(ct));
 	dbt_ctx_set(dt, DBT_CTX_OUT, open);
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
-	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
+	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + ARCH_PTR_SIZE : ARCH_PTR_SIZE);
 	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
 	dbt_ctx_set(dt, DBT_CTX_LEAVE, leave_to(d, dt));
 	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
@@ -177,8 +177,8 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
 
-	dt->app_gs = arch_regs_engine_base(&r);
-	d->no_doors |= dt->app_gs != 0;
+	dt->app_base = arch_regs_engine_base(&r);
+	d->no_doors |= dt->app_base != 0;
 	arch_regs_set_engine_base(&r, dt->ctx);
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	arch_regs_set_pc(&r, b->entry);
@@ -591,7 +591,7 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 		if (get_regs(&tmp, &r, err))
 			return -1;
 		arch_regs_set_pc(&r, real_pc);
-		arch_regs_set_engine_base(&r, parent->app_gs);
+		arch_regs_set_engine_base(&r, parent->app_base);
 		if (set_regs(&tmp, &r, err))
 			return -1;
 		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
