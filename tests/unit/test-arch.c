@@ -203,9 +203,9 @@ static void test_longjmp_target(void **state)
 	(void)state;
 	set_jump(jb, &after);
 	assert_int_equal(after, 0);
-	/* x86-64: the first argument, and the thread pointer the guard is read from */
-	r.u.rdi = (uintptr_t)jb;
-	r.u.fs_base = (uintptr_t)__builtin_thread_pointer();
+	/* the first argument, and the thread pointer the pointer guard is read from */
+	arch_regs_set_arg(&r, 0, (uintptr_t)jb);
+	arch_regs_set_tls_base(&r, (uintptr_t)__builtin_thread_pointer());
 	assert_int_equal(arch_regs_arg(&r, 0), (uintptr_t)jb);
 	assert_int_equal(arch_longjmp_target(&r, read_own, NULL, &target), 0);
 	assert_true(target > (uintptr_t)set_jump && target < (uintptr_t)set_jump + 256);
