@@ -444,8 +444,8 @@ static struct dbt_hot summary(const struct dbt_block *b)
 	return h;
 }
 
-/* add_id - b gets the next id; published last, once the replay worker may see it */
-static void add_id(struct dbt *d, struct dbt_block *b)
+/* dbt_add_id - see dbt.h: the id's page is allocated on first use */
+void dbt_add_id(struct dbt *d, struct dbt_block *b)
 {
 	uint32_t page = b->id / DBT_IDS_PER_PAGE, i = b->id % DBT_IDS_PER_PAGE;
 
@@ -497,7 +497,7 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 			return NULL; /* b stays in the arena unused: this is rare */
 		n = bad;
 	}
-	add_id(d, b);
+	dbt_add_id(d, b);
 	vec_push(&rg->blocks, b);
 	hashmap_put(&d->by_addr, key(addr, unrec), b);
 	dbt_table_add(d, b);

@@ -370,6 +370,11 @@ void dbt_cache_reset(struct dbt *d);
 void dbt_trunc_seen(struct dbt *d, struct dbt_block *b);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
+/*
+ * dbt_add_id - b (b->id the next id) found by its id from now on, with its
+ * replay summary; published last, once the replay worker may see it
+ */
+void dbt_add_id(struct dbt *d, struct dbt_block *b);
 /* dbt_block_intern - b in the trace (core_block), the first time a thread ran it: h->store is its
  * id */
 int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
