@@ -257,11 +257,11 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
 		return -1;
 	dr = hashmap_get(&d->door_parts, pc);
 	if (!dr)
-		dr = hashmap_get(&d->door_parts, pc - 1);
+		dr = hashmap_get(&d->door_parts, pc - ARCH_BP_LEN);
 	if (!dr)
 		return 0;
 	if ((pc == dr->parts.load && sig == SIGSEGV) ||
-	    (pc == dr->parts.stop + 1 && sig == SIGTRAP))
+	    (pc == dr->parts.stop + ARCH_BP_LEN && sig == SIGTRAP))
 		return as_breakpoint(d, dr, th, ev, err);
 	if (pc != dr->parts.code)
 		return 0;

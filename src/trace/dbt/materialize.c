@@ -72,7 +72,7 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 	uint64_t off;
 	uint32_t k;
 
-	if (dbt_hyper_at(d, after_int3 ? pc - 1 : pc, &h)) {
+	if (dbt_hyper_at(d, after_int3 ? pc - ARCH_BP_LEN : pc, &h)) {
 		from_hyper(d, dt, &h, l);
 		return 1;
 	}

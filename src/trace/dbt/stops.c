@@ -708,7 +708,8 @@ static int on_native(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 {
 	struct tthread *th = dt->th;
 	int event = ev->status >> 16;
-	bool trap = !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - 1);
+	bool trap =
+	        !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - ARCH_BP_LEN);
 	unsigned long msg = 0;
 
 	if (dbt_async_sync(d, err) || dbt_materialize_native(d, dt, pc, trap, err) < 0)
@@ -757,8 +758,8 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	if (sig == SIGTRAP && si.si_code == SI_KERNEL) {
 		if (tracee_get_pc(d->t, th, &pc, err))
 			return -1;
-		if (dbt_hyper_at(d, pc - 1, &h))
-			return on_hyper(d, dt, pc - 1, &h, err);
+		if (dbt_hyper_at(d, pc - ARCH_BP_LEN, &h))
+			return on_hyper(d, dt, pc - ARCH_BP_LEN, &h, err);
 	}
 	if (dbt_ring_full(d, dt, &si, &full, err))
 		return -1;
