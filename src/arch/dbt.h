@@ -38,8 +38,7 @@
 #define DBT_CTX_FREE_SP                                                                            \
 	0x48 /* the entry sp of the call the thread runs unrecorded (past the depth limit) */
 #define DBT_CTX_CALL_SP                                                                            \
-	0x50 /* sp before the last call counted down: the innermost frame's entry sp plus a        \
-	        pointer */
+	0x50 /* sp before the last call counted down (its frame's entry sp + a pointer) */
 #define DBT_CTX_LEAVE    0x58  /* where a return that takes ctx[OUT] to 0 goes */
 #define DBT_CTX_ROOT_SP  0x60  /* the entry sp of the outermost frame the tracer records */
 #define DBT_CTX_FRAMES   0x68  /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
