@@ -802,6 +802,50 @@ static void test_call_check(void **state)
 	}
 }
 
+/*
+ * jcc_exits - a conditional branch (its bytes b) and the two exit jumps
+ * after it, as cache.c lays them out: not taken through the first slot
+ * (to a stub that marks rdx 1), taken through the second (rdx 2)
+ */
+static uint64_t jcc_exits(struct dbt_code *c, const uint8_t *b, size_t n)
+{
+	uint64_t slot = c->pc, fall, taken, fn;
+	struct dbt_insn in;
+
+	arch_dbt_emit_bytes(c, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	fall = stub(c, 1);
+	taken = stub(c, 2);
+	memcpy(c->p - (c->pc - slot), &fall, 8);
+	memcpy(c->p - (c->pc - slot) + 8, &taken, 8);
+	fn = c->pc;
+	assert_int_equal(arch_dbt_analyze(0x401000, b, n, &in), 0);
+	assert_int_equal(in.flow, DBT_FLOW_JCC);
+	arch_dbt_emit_jcc(c, &in);
+	arch_dbt_emit_jmp_slot(c, slot);
+	arch_dbt_emit_jmp_slot(c, slot + 8);
+	assert_false(c->full);
+	return fn;
+}
+
+/* A conditional branch goes to the second exit when taken, the first otherwise. */
+static void test_jcc(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t jz = jcc_exits(&c, (const uint8_t *)"\x74\x10", 2);    /* jz: ZF (0x40) */
+	uint64_t jrcxz = jcc_exits(&c, (const uint8_t *)"\xe3\x10", 2); /* rcx 0, short only */
+	struct run r;
+
+	(void)state;
+	run_code((void *)(uintptr_t)jz, 0, 0, 0, 0x246, &r);
+	assert_int_equal(r.rdx, 2);
+	run_code((void *)(uintptr_t)jz, 0, 0, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 1);
+	run_code((void *)(uintptr_t)jrcxz, 0, 0, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 2);
+	run_code((void *)(uintptr_t)jrcxz, 0, 5, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 1);
+}
+
 /* Indirect targets of every operand form land in gs:[TARGET]; the stack is as before. */
 static void test_targets(void **state)
 {
@@ -911,14 +955,23 @@ static void test_syscall_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_analyze),       cmocka_unit_test(test_branch_targets),
-		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
-		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
-		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
-		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
-		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
-		cmocka_unit_test(test_leave_native),  cmocka_unit_test(test_door),
-		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_analyze),
+		cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_log_block),
+		cmocka_unit_test(test_log_sp),
+		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_call_check),
+		cmocka_unit_test(test_jcc),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_copy_riprel),
+		cmocka_unit_test(test_syscall_check),
+		cmocka_unit_test(test_free_dispatch),
+		cmocka_unit_test(test_free_entry),
+		cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_leave_native),
+		cmocka_unit_test(test_door),
+		cmocka_unit_test(test_scope_entry),
+		cmocka_unit_test(test_scope_entry_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
