@@ -56,11 +56,9 @@ struct code {
 };
 
 /*
- * What the thread did, in the terms the cache logs it: it entered block
- * `enter` (an index into the program), or (enter -1) a record with a value
- * (tag, value). It stops at the end: at pc with sp, inside the last block
- * entered after `done` of its instructions (done < its length), or
- * between blocks.
+ * One thing the thread did, as the cache logs it: it entered block
+ * `enter` (an index into the program, and its id), or (enter -1) a record
+ * with a value (tag, value).
  */
 struct step {
 	int enter;
@@ -68,6 +66,11 @@ struct step {
 	uint64_t value;
 };
 
+/*
+ * A thread's run: the program, what it did, and where it stopped at the
+ * end: at pc with sp, inside the last block entered after `done` of its
+ * instructions (done < its length), or between blocks (done -1).
+ */
 struct run {
 	const char *config;
 	const struct code *prog;
@@ -180,49 +183,49 @@ struct cache {
 };
 
 /* cache_open - the program's blocks as the cache translates them, ids in program order */
-static void cache_open(struct cache *e, struct world *w, const struct run *run)
+static void cache_open(struct cache *cache, struct world *w, const struct run *run)
 {
 	struct arch_regs r;
 
-	memset(e, 0, offsetof(struct cache, rings));
-	e->t.core = w->core;
-	e->t.spare_cpu = -1;
-	e->d.t = &e->t;
-	e->d.s = &w->s;
-	e->d.ring_size = DBT_RING_SIZE;
-	arena_init(&e->d.arena);
+	memset(cache, 0, offsetof(struct cache, rings));
+	cache->t.core = w->core;
+	cache->t.spare_cpu = -1;
+	cache->d.t = &cache->t;
+	cache->d.s = &w->s;
+	cache->d.ring_size = DBT_RING_SIZE;
+	arena_init(&cache->d.arena);
 	for (size_t i = 0; i < run->n_prog; i++) {
 		const struct code *c = &run->prog[i];
-		struct dbt_block *b = &e->blocks[i];
+		struct dbt_block *b = &cache->blocks[i];
 		size_t at = 0;
 
 		while (at < c->len) {
-			struct dbt_insn *in = &e->insns[i][b->n++];
+			struct dbt_insn *in = &cache->insns[i][b->n++];
 
 			if (arch_dbt_analyze(c->addr + at, c->bytes + at, c->len - at, in))
 				fail_msg("block %zu: no instruction at +%zu", i, at);
 			at += in->a.len;
 		}
 		b->addr = c->addr;
-		b->insns = e->insns[i];
-		b->off = e->off[i];
+		b->insns = cache->insns[i];
+		b->off = cache->off[i];
 		b->id = (uint32_t)i;
-		dbt_add_id(&e->d, b);
+		dbt_add_id(&cache->d, b);
 	}
-	e->dt.th = &w->th;
-	e->dt.ctxp = e->ctx;
-	e->dt.rings = e->dt.ring = (uintptr_t)e->rings;
-	e->dt.ringsp = e->dt.ringp = e->rings;
-	dbt_ctx_set(&e->dt, DBT_CTX_CURSOR, e->dt.ring);
+	cache->dt.th = &w->th;
+	cache->dt.ctxp = cache->ctx;
+	cache->dt.rings = cache->dt.ring = (uintptr_t)cache->rings;
+	cache->dt.ringsp = cache->dt.ringp = cache->rings;
+	dbt_ctx_set(&cache->dt, DBT_CTX_CURSOR, cache->dt.ring);
 	regs_at(&r, run->prog[run->steps[0].enter].addr, S0);
-	dbt_replay_start(&e->dt, &r);
+	dbt_replay_start(&cache->dt, &r);
 }
 
-static void cache_close(struct cache *e)
+static void cache_close(struct cache *cache)
 {
-	dbt_async_free(&e->d);
-	vec_free(&e->dt.rp.dyn);
-	arena_fini(&e->d.arena);
+	dbt_async_free(&cache->d);
+	vec_free(&cache->dt.rp.dyn);
+	arena_fini(&cache->d.arena);
 }
 
 /* ring_of - the records the cache logs for run's steps [from, to) */
@@ -249,33 +252,34 @@ static size_t ring_of(const struct run *run, size_t from, size_t to, uint32_t ri
  * push - the thread filled its ring with run's steps [from, to): to the
  * worker, and the thread goes on in its next ring
  */
-static int push(struct cache *e, const struct run *run, size_t from, size_t to, struct err *err)
+static int push(struct cache *cache, const struct run *run, size_t from, size_t to, struct err *err)
 {
-	uint32_t cur = e->dt.cur;
-	size_t n = ring_of(run, from, to, (uint32_t *)e->dt.ringp);
+	uint32_t cur = cache->dt.cur;
+	size_t n = ring_of(run, from, to, (uint32_t *)cache->dt.ringp);
 
-	dbt_ctx_set(&e->dt, DBT_CTX_CURSOR, e->dt.ring + 4 * n);
-	if (dbt_async_push(&e->d, &e->dt, err))
+	dbt_ctx_set(&cache->dt, DBT_CTX_CURSOR, cache->dt.ring + 4 * n);
+	if (dbt_async_push(&cache->d, &cache->dt, err))
 		return -1;
-	assert_int_equal(e->dt.cur, (cur + 1) % DBT_RINGS);
-	assert_int_equal(dbt_ctx_get(&e->dt, DBT_CTX_CURSOR), e->dt.ring);
+	assert_int_equal(cache->dt.cur, (cur + 1) % DBT_RINGS);
+	assert_int_equal(dbt_ctx_get(&cache->dt, DBT_CTX_CURSOR), cache->dt.ring);
 	return 0;
 }
 
 /* by_worker - run's ring in two halves through the worker; what it replayed (*n_worker) */
-static int by_worker(struct cache *e, const struct run *run, uint64_t *n_worker, struct err *err)
+static int by_worker(struct cache *cache, const struct run *run, uint64_t *n_worker,
+                     struct err *err)
 {
 	size_t half = run->n_steps / 2;
 
 	while (half < run->n_steps && run->steps[half].enter < 0)
 		half++; /* a tagged record goes with the block before it */
-	if (push(e, run, 0, half, err) || push(e, run, half, run->n_steps, err) ||
-	    dbt_async_sync(&e->d, err))
+	if (push(cache, run, 0, half, err) || push(cache, run, half, run->n_steps, err) ||
+	    dbt_async_sync(&cache->d, err))
 		return -1;
-	assert_true(dbt_async_idle(&e->d));
+	assert_true(dbt_async_idle(&cache->d));
 	for (size_t k = 0; k < DBT_RINGS; k++)
-		assert_false(e->dt.held[k]);
-	*n_worker = e->d.n_worker_records;
+		assert_false(cache->dt.held[k]);
+	*n_worker = cache->d.n_worker_records;
 	return 0;
 }
 
@@ -286,29 +290,30 @@ static int by_worker(struct cache *e, const struct run *run, uint64_t *n_worker,
 static int replay(struct world *w, const struct run *run, enum how how, uint64_t *n_worker,
                   struct err *err)
 {
-	static struct cache e;
+	static struct cache cache;
 	uint32_t ring[MAX_RING];
 	size_t n = ring_of(run, 0, run->n_steps, ring), used = n;
 	struct dbt_block *last = NULL;
 	struct arch_regs r;
 	int rc;
 
-	cache_open(&e, w, run);
+	cache_open(&cache, w, run);
 	for (size_t i = 0; i < run->n_steps; i++)
 		if (run->steps[i].enter >= 0)
-			last = &e.blocks[run->steps[i].enter];
+			last = &cache.blocks[run->steps[i].enter];
 	regs_at(&r, run->pc, run->sp);
 	w->th.landing = how == WORKER_LEFT ? F : 0; /* a longjmp's landing: the tracer's */
 	*n_worker = 0;
 	if (how == DIRECT)
-		rc = dbt_replay_records(&e.d, &e.dt, ring, n, false, &used, err);
+		rc = dbt_replay_records(&cache.d, &cache.dt, ring, n, false, &used, err);
 	else
-		rc = by_worker(&e, run, n_worker, err);
-	assert_int_equal(used, n);
+		rc = by_worker(&cache, run, n_worker, err);
 	if (!rc)
-		rc = dbt_replay_finish(&e.d, &e.dt, run->done >= 0 ? last : NULL,
+		assert_int_equal(used, n);
+	if (!rc)
+		rc = dbt_replay_finish(&cache.d, &cache.dt, run->done >= 0 ? last : NULL,
 		                       run->done >= 0 ? (uint32_t)run->done : 0, run->pc, &r, err);
-	cache_close(&e);
+	cache_close(&cache);
 	return rc < 0 ? -1 : 0;
 }
 
