@@ -169,6 +169,26 @@ static void test_engine_base(void **state)
 	assert_int_equal(arch_regs_engine_base(&r), 0x7f0000001000);
 }
 
+/* Each argument has a register of its own, which no other accessor sets. */
+static void test_args_set(void **state)
+{
+	struct arch_regs r = { 0 };
+
+	(void)state;
+	for (int n = 0; n < 6; n++)
+		arch_regs_set_arg(&r, n, 0x1000 + (uint64_t)n);
+	arch_regs_set_pc(&r, 0x401000);
+	arch_regs_set_sp(&r, 0x7ffc0000);
+	arch_regs_set_tls_base(&r, 0x7f0000002000);
+	arch_regs_set_engine_base(&r, 0x7f0000001000);
+	for (int n = 0; n < 6; n++)
+		assert_int_equal(arch_regs_arg(&r, n), 0x1000 + (uint64_t)n);
+	assert_int_equal(arch_regs_tls_base(&r), 0x7f0000002000);
+	assert_int_equal(arch_regs_engine_base(&r), 0x7f0000001000);
+	assert_int_equal(arch_regs_pc(&r), 0x401000);
+	assert_int_equal(arch_regs_sp(&r), 0x7ffc0000);
+}
+
 static int read_own(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
@@ -269,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_set_syscall_runs_it),
 		cmocka_unit_test(test_syscall_insn),
 		cmocka_unit_test(test_engine_base),
+		cmocka_unit_test(test_args_set),
 		cmocka_unit_test(test_longjmp_target),
 		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_follows_call),
