@@ -19,7 +19,8 @@
  * and ARCH_PTR_SIZE; ARCH_ELF_MACHINE and ARCH_ELF_CLASS (the ELF images
  * whose code and relocations this ISA knows); ARCH_DWARF_NREGS and the
  * DWARF numbers of the frame pointer, stack pointer and pc (ARCH_DWARF_FP,
- * _SP, _PC); ARCH_CALL_LOOKBACK (see arch_follows_call()).
+ * _SP, _PC); ARCH_CALL_LOOKBACK (see arch_follows_call()); ARCH_DBT_DOOR_LEN
+ * (see arch/dbt.h).
  */
 #if defined(__x86_64__)
 #include "arch/x86_64/isa.h"
@@ -81,11 +82,15 @@ void arch_regs_set_sp(struct arch_regs *r, uint64_t sp);
 uint64_t arch_regs_syscall_nr(const struct arch_regs *r);
 /* arch_regs_arg - the Nth (0-based) integer argument of a function at its entry */
 uint64_t arch_regs_arg(const struct arch_regs *r, int n);
+void arch_regs_set_arg(struct arch_regs *r, int n, uint64_t v);
 /* arch_regs_ret - a function's integer return value, just after it returned */
 uint64_t arch_regs_ret(const struct arch_regs *r);
-/* arch_regs_count - the count register of rep-prefixed instructions */
+/* arch_regs_rep_count - the count register of rep-prefixed instructions */
 uint64_t arch_regs_rep_count(const struct arch_regs *r);
+void arch_regs_set_rep_count(struct arch_regs *r, uint64_t count);
+/* arch_regs_tls_base - the thread pointer (fs base on x86-64) */
 uint64_t arch_regs_tls_base(const struct arch_regs *r);
+void arch_regs_set_tls_base(struct arch_regs *r, uint64_t base);
 /*
  * arch_regs_engine_base - the base register that no program code uses
  * (gs on x86-64), which the dbt engine points at a thread's context

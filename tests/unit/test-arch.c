@@ -169,6 +169,26 @@ static void test_engine_base(void **state)
 	assert_int_equal(arch_regs_engine_base(&r), 0x7f0000001000);
 }
 
+/* Each argument has a register of its own, which no other accessor sets. */
+static void test_args_set(void **state)
+{
+	struct arch_regs r = { 0 };
+
+	(void)state;
+	for (int n = 0; n < 6; n++)
+		arch_regs_set_arg(&r, n, 0x1000 + (uint64_t)n);
+	arch_regs_set_pc(&r, 0x401000);
+	arch_regs_set_sp(&r, 0x7ffc0000);
+	arch_regs_set_tls_base(&r, 0x7f0000002000);
+	arch_regs_set_engine_base(&r, 0x7f0000001000);
+	for (int n = 0; n < 6; n++)
+		assert_int_equal(arch_regs_arg(&r, n), 0x1000 + (uint64_t)n);
+	assert_int_equal(arch_regs_tls_base(&r), 0x7f0000002000);
+	assert_int_equal(arch_regs_engine_base(&r), 0x7f0000001000);
+	assert_int_equal(arch_regs_pc(&r), 0x401000);
+	assert_int_equal(arch_regs_sp(&r), 0x7ffc0000);
+}
+
 static int read_own(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
@@ -203,9 +223,9 @@ static void test_longjmp_target(void **state)
 	(void)state;
 	set_jump(jb, &after);
 	assert_int_equal(after, 0);
-	/* x86-64: the first argument, and the thread pointer the guard is read from */
-	r.u.rdi = (uintptr_t)jb;
-	r.u.fs_base = (uintptr_t)__builtin_thread_pointer();
+	/* the first argument, and the thread pointer the pointer guard is read from */
+	arch_regs_set_arg(&r, 0, (uintptr_t)jb);
+	arch_regs_set_tls_base(&r, (uintptr_t)__builtin_thread_pointer());
 	assert_int_equal(arch_regs_arg(&r, 0), (uintptr_t)jb);
 	assert_int_equal(arch_longjmp_target(&r, read_own, NULL, &target), 0);
 	assert_true(target > (uintptr_t)set_jump && target < (uintptr_t)set_jump + 256);
@@ -269,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_set_syscall_runs_it),
 		cmocka_unit_test(test_syscall_insn),
 		cmocka_unit_test(test_engine_base),
+		cmocka_unit_test(test_args_set),
 		cmocka_unit_test(test_longjmp_target),
 		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_follows_call),

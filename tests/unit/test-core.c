@@ -979,7 +979,6 @@ static void test_every_call_form_opens_one_frame(void **state)
 
 			memcpy(b + forms[i].rel_at, &rel, 4);
 		}
-		t.regs.u.rax = t.regs.u.r11 = target;
 		call_via(&t, target, forms[i].pushed, b, forms[i].len);
 		EXPECT_RECORD(&t);
 		if (forms[i].pushed > 8)

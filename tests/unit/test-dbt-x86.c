@@ -179,7 +179,7 @@ static void test_analyze(void **state)
 		const struct want *w = &wants[i];
 		struct dbt_insn in;
 
-		dbt_x86_analyze(0x401000, w->bytes, w->len, &in);
+		arch_dbt_analyze(0x401000, w->bytes, w->len, &in);
 		/* What a stepped instruction does to rsp is the step engine's business. */
 		bool sp_ok =
 		        w->flow == DBT_FLOW_STEP || (in.sp_dynamic == w->sp_dynamic &&
@@ -199,9 +199,9 @@ static void test_branch_targets(void **state)
 	struct dbt_insn in;
 
 	(void)state;
-	dbt_x86_analyze(0x401000, jz, sizeof(jz), &in);
+	arch_dbt_analyze(0x401000, jz, sizeof(jz), &in);
 	assert_int_equal(in.target, 0x401012);
-	dbt_x86_analyze(0x401000, call, sizeof(call), &in);
+	arch_dbt_analyze(0x401000, call, sizeof(call), &in);
 	assert_int_equal(in.target, 0x401000);
 }
 
@@ -341,8 +341,8 @@ static void test_log_block(void **state)
 	size_t i;
 
 	(void)state;
-	dbt_x86_emit_log_block(&c, 0x1234);
-	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	arch_dbt_emit_log_block(&c, 0x1234);
+	arch_dbt_emit_bytes(&c, "\xc3", 1);
 	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
 		memset(ring, 0, sizeof(ring));
@@ -360,8 +360,8 @@ static void test_log_sp(void **state)
 	uint64_t sp;
 
 	(void)state;
-	dbt_x86_emit_log_sp(&c);
-	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	arch_dbt_emit_log_sp(&c);
+	arch_dbt_emit_bytes(&c, "\xc3", 1);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
 	run_code(code, 7, 8, 9, 0x2c3, &r);
 	check_untouched(&r, 7, 8, 9, 0x2c3);
@@ -374,24 +374,24 @@ static void test_log_sp(void **state)
 /* The lookup: a hit jumps to the cache address with everything restored. */
 static void test_dispatch(void **state)
 {
-	static struct dbt_x86_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
+	static struct arch_dbt_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
 	struct dbt_code c = start();
 	uint64_t landing, dispatch, miss, app = 0x401234;
 	struct run r;
 
 	(void)state;
 	landing = c.pc;
-	dbt_x86_emit_bytes(&c, "\xc3", 1); /* the "block": returns to the caller */
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_bytes(&c, "\xc3", 1); /* the "block": returns to the caller */
+	arch_dbt_align(&c, 16);
 	dispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, 0, &miss);
+	arch_dbt_emit_dispatch(&c, 0, &miss);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)miss, 0xcc);
 	/* A colliding entry first: the probe must go past it. */
-	table[dbt_x86_hash(app)].app = app + (DBT_TABLE_SLOTS << 3);
-	table[dbt_x86_hash(app)].cache = 1;
-	table[dbt_x86_hash(app) + 1].app = app;
-	table[dbt_x86_hash(app) + 1].cache = landing;
+	table[arch_dbt_hash(app)].app = app + (DBT_TABLE_SLOTS << 3);
+	table[arch_dbt_hash(app)].cache = 1;
+	table[arch_dbt_hash(app) + 1].app = app;
+	table[arch_dbt_hash(app) + 1].cache = landing;
 	ctx_set(DBT_CTX_TABLE, (uint64_t)(uintptr_t)table);
 	ctx_set(DBT_CTX_TARGET, app);
 	run_code((void *)(uintptr_t)dispatch, 0xaaaa, 0xbbbb, 0xcccc, 0x8d5, &r);
@@ -405,8 +405,8 @@ static uint64_t stub(struct dbt_code *c, uint8_t mark)
 	uint8_t b[8] = { 0x48, 0xc7, 0xc2, mark, 0, 0, 0, 0xc3 }; /* mov rdx, mark; ret */
 	uint64_t at = c->pc;
 
-	dbt_x86_emit_bytes(c, b, sizeof(b));
-	dbt_x86_align(c, 16);
+	arch_dbt_emit_bytes(c, b, sizeof(b));
+	arch_dbt_align(c, 16);
 	return at;
 }
 
@@ -424,7 +424,7 @@ static uint64_t ring_value(uint32_t tag)
  */
 static void test_free_dispatch(void **state)
 {
-	static struct dbt_x86_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
+	static struct arch_dbt_entry table[DBT_TABLE_SLOTS + DBT_TABLE_SPILL];
 	struct dbt_code c = start();
 	uint64_t landing, rec, dispatch, miss, app = 0x402468;
 	struct run r;
@@ -433,12 +433,12 @@ static void test_free_dispatch(void **state)
 	landing = stub(&c, 0x11);
 	rec = stub(&c, 0x22);
 	dispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, rec, &miss);
+	arch_dbt_emit_dispatch(&c, rec, &miss);
 	assert_false(c.full);
-	table[dbt_x86_hash(app)].app = app; /* the recorded translation: not this one */
-	table[dbt_x86_hash(app)].cache = 1;
-	table[dbt_x86_hash(app) + 1].app = app | DBT_X86_FREE_KEY;
-	table[dbt_x86_hash(app) + 1].cache = landing;
+	table[arch_dbt_hash(app)].app = app; /* the recorded translation: not this one */
+	table[arch_dbt_hash(app)].cache = 1;
+	table[arch_dbt_hash(app) + 1].app = app | DBT_FREE_KEY;
+	table[arch_dbt_hash(app) + 1].cache = landing;
 	ctx_set(DBT_CTX_TABLE, (uint64_t)(uintptr_t)table);
 	ctx_set(DBT_CTX_TARGET, app);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -469,16 +469,16 @@ static void test_free_entry(void **state)
 
 	(void)state;
 	callee = c.pc;
-	dbt_x86_emit_bytes(&c, "\x5a\xc3", 2); /* pop rdx; ret: the callee shows what was pushed */
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_bytes(&c, "\x5a\xc3", 2); /* pop rdx; ret: the callee shows what was pushed */
+	arch_dbt_align(&c, 16);
 	trunc = c.pc;
-	dbt_x86_emit_restore_rcx(&c);
+	arch_dbt_emit_unspill(&c);
 	stub(&c, 0x66);
 	slots = c.pc;
-	dbt_x86_emit_bytes(&c, &ret, 8);
-	dbt_x86_emit_bytes(&c, &callee, 8);
+	arch_dbt_emit_bytes(&c, &ret, 8);
+	arch_dbt_emit_bytes(&c, &callee, 8);
 	pad = c.pc;
-	dbt_x86_emit_free_entry(&c, slots, target, slots + 8, 0, trunc);
+	arch_dbt_emit_free_entry(&c, slots, target, slots + 8, 0, trunc);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_S_RCX, 2);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -513,7 +513,7 @@ static void test_leave(void **state)
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
 	leave = c.pc;
-	dbt_x86_emit_leave(&c, ind_miss, fdispatch, false);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, false);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, 0x401abc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -544,7 +544,7 @@ static void test_leave_native(void **state)
 	ind_miss = stub(&c, 0x33);
 	target = stub(&c, 0x22);
 	leave = c.pc;
-	dbt_x86_emit_leave(&c, ind_miss, fdispatch, true);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, true);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, target);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -579,7 +579,7 @@ static void regs_kept(const struct run *r, uint64_t rax, uint64_t rcx, uint64_t 
 static void test_door(void **state)
 {
 	struct dbt_code c = start();
-	struct dbt_x86_door dr;
+	struct arch_dbt_door dr;
 	uint64_t in, slot_to;
 	uint8_t jump[5];
 	int32_t rel;
@@ -587,7 +587,7 @@ static void test_door(void **state)
 
 	(void)state;
 	in = stub(&c, 0x66);
-	dbt_x86_emit_door(&c, &dr);
+	arch_dbt_emit_door(&c, &dr);
 	assert_false(c.full);
 	assert_int_equal(dr.slot % 8, 0);
 	memcpy(&slot_to, (void *)(uintptr_t)dr.slot, 8);
@@ -608,11 +608,11 @@ static void test_door(void **state)
 	ctx_set(DBT_CTX_FREE_SP, 0x7000);
 	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x0, &r);
 	regs_kept(&r, 1, 2, 3, 0x0);
-	assert_int_equal(dbt_x86_door_jump(0x401000, 0x402000, jump), 5);
+	assert_int_equal(arch_dbt_door_jump(0x401000, 0x402000, jump), 5);
 	assert_int_equal(jump[0], 0xe9);
 	memcpy(&rel, jump + 1, 4);
 	assert_int_equal(rel, 0x1000 - 5);
-	assert_int_equal(dbt_x86_door_jump(0x401000, 0x401000 + (3ull << 31), jump), 0);
+	assert_int_equal(arch_dbt_door_jump(0x401000, 0x401000 + (3ull << 31), jump), 0);
 }
 
 /*
@@ -629,9 +629,9 @@ static void test_scope_entry(void **state)
 	(void)state;
 	rec = stub(&c, 0x55);
 	slot = c.pc;
-	dbt_x86_emit_bytes(&c, &rec, 8);
+	arch_dbt_emit_bytes(&c, &rec, 8);
 	entry = c.pc;
-	sync = dbt_x86_emit_scope_entry(&c, slot, 5, 0);
+	sync = arch_dbt_emit_scope_entry(&c, slot, 5, 0);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)sync, 0xcc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -661,12 +661,12 @@ static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
 {
 	uint64_t rec = stub(c, 0x55), slot = c->pc, entry, sync;
 
-	dbt_x86_emit_bytes(c, &rec, 8);
+	arch_dbt_emit_bytes(c, &rec, 8);
 	entry = c->pc;
-	sync = dbt_x86_emit_scope_entry(c, slot, 5, bt_max);
+	sync = arch_dbt_emit_scope_entry(c, slot, 5, bt_max);
 	assert_false(c->full);
 	*(uint8_t *)(uintptr_t)sync = 0xc3; /* a ret instead of the stop */
-	dbt_x86_align(c, 16);
+	arch_dbt_align(c, 16);
 	return entry;
 }
 
@@ -687,7 +687,7 @@ static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
 static void set_frame(uint64_t ret, bool first, uint64_t size)
 {
 	uint64_t key = ret << 1 | first;
-	uint32_t i = dbt_x86_frame_slot(key);
+	uint32_t i = arch_dbt_frame_slot(key);
 
 	while (frames[i] && frames[i] >> 16 != key)
 		i = (i + 1) & (DBT_FRAME_SLOTS - 1);
@@ -782,14 +782,14 @@ static void test_call_check(void **state)
 	(void)state;
 	/* The pad is a ret that marks rdx; the check otherwise falls through to a ret. */
 	pad = c.pc;
-	dbt_x86_emit_restore_rcx(&c);
-	dbt_x86_emit_bytes(&c, "\x48\xc7\xc2\x77\x00\x00\x00\xc3", 8); /* mov rdx, 0x77; ret */
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_unspill(&c);
+	arch_dbt_emit_bytes(&c, "\x48\xc7\xc2\x77\x00\x00\x00\xc3", 8); /* mov rdx, 0x77; ret */
+	arch_dbt_align(&c, 16);
 	{
 		uint64_t fn = c.pc;
 
-		dbt_x86_emit_call_check(&c, pad);
-		dbt_x86_emit_bytes(&c, "\xc3", 1);
+		arch_dbt_emit_call_check(&c, pad);
+		arch_dbt_emit_bytes(&c, "\xc3", 1);
 		ctx_set(DBT_CTX_UP, 2);
 		run_code((void *)(uintptr_t)fn, 1, 2, 3, 0x246, &r);
 		check_untouched(&r, 1, 2, 3, 0x246);
@@ -800,6 +800,50 @@ static void test_call_check(void **state)
 		assert_int_equal(r.rcx, 2);
 		assert_int_equal(ctx_get(DBT_CTX_UP), 0);
 	}
+}
+
+/*
+ * jcc_exits - a conditional branch (its bytes b) and the two exit jumps
+ * after it, as cache.c lays them out: not taken through the first slot
+ * (to a stub that marks rdx 1), taken through the second (rdx 2)
+ */
+static uint64_t jcc_exits(struct dbt_code *c, const uint8_t *b, size_t n)
+{
+	uint64_t slot = c->pc, fall, taken, fn;
+	struct dbt_insn in;
+
+	arch_dbt_emit_bytes(c, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	fall = stub(c, 1);
+	taken = stub(c, 2);
+	memcpy(c->p - (c->pc - slot), &fall, 8);
+	memcpy(c->p - (c->pc - slot) + 8, &taken, 8);
+	fn = c->pc;
+	assert_int_equal(arch_dbt_analyze(0x401000, b, n, &in), 0);
+	assert_int_equal(in.flow, DBT_FLOW_JCC);
+	arch_dbt_emit_jcc(c, &in);
+	arch_dbt_emit_jmp_slot(c, slot);
+	arch_dbt_emit_jmp_slot(c, slot + 8);
+	assert_false(c->full);
+	return fn;
+}
+
+/* A conditional branch goes to the second exit when taken, the first otherwise. */
+static void test_jcc(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t jz = jcc_exits(&c, (const uint8_t *)"\x74\x10", 2);    /* jz: ZF (0x40) */
+	uint64_t jrcxz = jcc_exits(&c, (const uint8_t *)"\xe3\x10", 2); /* rcx 0, short only */
+	struct run r;
+
+	(void)state;
+	run_code((void *)(uintptr_t)jz, 0, 0, 0, 0x246, &r);
+	assert_int_equal(r.rdx, 2);
+	run_code((void *)(uintptr_t)jz, 0, 0, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 1);
+	run_code((void *)(uintptr_t)jrcxz, 0, 0, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 2);
+	run_code((void *)(uintptr_t)jrcxz, 0, 5, 0, 0x202, &r);
+	assert_int_equal(r.rdx, 1);
 }
 
 /* Indirect targets of every operand form land in gs:[TARGET]; the stack is as before. */
@@ -827,10 +871,10 @@ static void test_targets(void **state)
 		struct dbt_insn in;
 		struct run r;
 
-		dbt_x86_analyze(c.pc, forms[i].bytes, forms[i].len, &in);
-		if (dbt_x86_emit_target(&c, &in))
+		arch_dbt_analyze(c.pc, forms[i].bytes, forms[i].len, &in);
+		if (arch_dbt_emit_target(&c, &in))
 			fail_msg("%s: not rewritten", forms[i].name);
-		dbt_x86_emit_bytes(&c, "\xc3", 1);
+		arch_dbt_emit_bytes(&c, "\xc3", 1);
 		ctx_set(DBT_CTX_TARGET, 0);
 		/* rax = &cell[0] (or a value), rcx = &cell[0], rdx = 1 */
 		run_code(code, (uint64_t)(uintptr_t)cell, (uint64_t)(uintptr_t)cell, 1, 0x202, &r);
@@ -872,10 +916,10 @@ static void test_copy_riprel(void **state)
 
 	(void)state;
 	memcpy(orig + 2, &disp, 4);
-	dbt_x86_analyze(at, orig, 6, &in);
+	arch_dbt_analyze(at, orig, 6, &in);
 	assert_int_equal(in.disp_off, 2);
-	assert_int_equal(dbt_x86_emit_copy(&c, &in), 0);
-	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	assert_int_equal(arch_dbt_emit_copy(&c, &in), 0);
+	arch_dbt_emit_bytes(&c, "\xc3", 1);
 	run_code(code, 0, 0, 0, 0x202, &r);
 	assert_int_equal(r.rax, value);
 }
@@ -892,13 +936,13 @@ static void test_syscall_check(void **state)
 
 	(void)state;
 	pad = c.pc;
-	dbt_x86_emit_restore_rcx(&c);
-	dbt_x86_emit_bytes(&c, "\x48\xc7\xc2\x55\x00\x00\x00\xc3", 8); /* mov rdx, 0x55; ret */
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_unspill(&c);
+	arch_dbt_emit_bytes(&c, "\x48\xc7\xc2\x55\x00\x00\x00\xc3", 8); /* mov rdx, 0x55; ret */
+	arch_dbt_align(&c, 16);
 	fn = c.pc;
-	dbt_x86_analyze(fn, sc, 2, &in);
-	dbt_x86_emit_syscall(&c, &in, nrs, 2, pad);
-	dbt_x86_emit_bytes(&c, "\xc3", 1);
+	arch_dbt_analyze(fn, sc, 2, &in);
+	arch_dbt_emit_syscall(&c, &in, nrs, 2, pad);
+	arch_dbt_emit_bytes(&c, "\xc3", 1);
 	run_code((void *)(uintptr_t)fn, SYS_getpid, 9, 3, 0x202, &r);
 	assert_int_equal(r.rax, getpid());
 	assert_int_equal(r.rdx, 3);
@@ -911,14 +955,23 @@ static void test_syscall_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_analyze),       cmocka_unit_test(test_branch_targets),
-		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
-		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
-		cmocka_unit_test(test_targets),       cmocka_unit_test(test_copy_riprel),
-		cmocka_unit_test(test_syscall_check), cmocka_unit_test(test_free_dispatch),
-		cmocka_unit_test(test_free_entry),    cmocka_unit_test(test_leave),
-		cmocka_unit_test(test_leave_native),  cmocka_unit_test(test_door),
-		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_analyze),
+		cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_log_block),
+		cmocka_unit_test(test_log_sp),
+		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_call_check),
+		cmocka_unit_test(test_jcc),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_copy_riprel),
+		cmocka_unit_test(test_syscall_check),
+		cmocka_unit_test(test_free_dispatch),
+		cmocka_unit_test(test_free_entry),
+		cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_leave_native),
+		cmocka_unit_test(test_door),
+		cmocka_unit_test(test_scope_entry),
+		cmocka_unit_test(test_scope_entry_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,7 +89,8 @@ static bool has(enum feature f)
  */
 static long step_once_at(const uint8_t *code)
 {
-	struct user_regs_struct r;
+	struct arch_regs r;
+	struct iovec io = { &r, sizeof(r) };
 	int status;
 	long off = -1;
 	pid_t pid = fork();
@@ -102,14 +103,15 @@ static long step_once_at(const uint8_t *code)
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSTOPPED(status));
-	assert_int_equal(ptrace(PTRACE_GETREGS, pid, NULL, &r), 0);
-	r.rip = (uintptr_t)code;
-	r.rax = 39; /* cpuid leaf 0; getpid for the syscall */
-	r.rcx = 0;  /* xgetbv's XCR0 */
-	assert_int_equal(ptrace(PTRACE_SETREGS, pid, NULL, &r), 0);
+	assert_int_equal(ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &io), 0);
+	arch_regs_set_pc(&r, (uintptr_t)code);
+	/* getpid for the syscall (a cpuid leaf past the last: harmless) */
+	arch_regs_set_syscall(&r, 39, (const uint64_t[6]){ 0 });
+	arch_regs_set_rep_count(&r, 0); /* xgetbv's XCR0 */
+	assert_int_equal(ptrace(PTRACE_SETREGSET, pid, NT_PRSTATUS, &io), 0);
 	if (!ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) && waitpid(pid, &status, 0) == pid &&
-	    WIFSTOPPED(status) && !ptrace(PTRACE_GETREGS, pid, NULL, &r))
-		off = (long)(r.rip - (uintptr_t)code);
+	    WIFSTOPPED(status) && !ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &io))
+		off = (long)(arch_regs_pc(&r) - (uintptr_t)code);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return off;

@@ -185,7 +185,7 @@ static void branch_flow(const ZydisDecodedInstruction *in, const ZydisDecodedOpe
 	}
 }
 
-int dbt_x86_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out)
+int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out)
 {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];

@@ -16,7 +16,8 @@
 #include "arch/x86_64/dbt-x86.h"
 #include "arch/x86_64/insn-int.h"
 
-#define GS 0x65
+#define GS           0x65
+#define JMP_SLOT_LEN 6 /* jmp qword [rip+slot] */
 
 static void put(struct dbt_code *c, const void *b, size_t n)
 {
@@ -34,7 +35,7 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-void dbt_x86_emit_bytes(struct dbt_code *c, const void *bytes, size_t n)
+void arch_dbt_emit_bytes(struct dbt_code *c, const void *bytes, size_t n)
 {
 	put(c, bytes, n);
 }
@@ -51,7 +52,7 @@ static void gs_mov(struct dbt_code *c, bool store, int reg, uint32_t off)
 
 enum { RAX = 0, RCX = 1, RSP = 4 };
 
-uint64_t dbt_x86_emit_int3(struct dbt_code *c)
+uint64_t arch_dbt_emit_hyper(struct dbt_code *c)
 {
 	uint64_t at = c->pc;
 
@@ -59,7 +60,7 @@ uint64_t dbt_x86_emit_int3(struct dbt_code *c)
 	return at;
 }
 
-void dbt_x86_emit_log_block(struct dbt_code *c, uint32_t id)
+void arch_dbt_emit_log_block(struct dbt_code *c, uint32_t id)
 {
 	uint8_t rec[6] = { 0xc7, 0x00 }; /* mov dword [rax], id */
 
@@ -93,12 +94,12 @@ static void log_value(struct dbt_code *c, uint32_t tag, int reg)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 }
 
-void dbt_x86_emit_log_sp(struct dbt_code *c)
+void arch_dbt_emit_log_sp(struct dbt_code *c)
 {
 	log_value(c, DBT_REC_SP, RSP);
 }
 
-int dbt_x86_emit_copy(struct dbt_code *c, const struct dbt_insn *in)
+int arch_dbt_emit_copy(struct dbt_code *c, const struct dbt_insn *in)
 {
 	uint8_t b[ARCH_MAX_INSN_LEN];
 	int32_t disp;
@@ -122,14 +123,14 @@ static void rel32(struct dbt_code *c, uint8_t *b, size_t n, uint64_t to)
 	put(c, b, n);
 }
 
-void dbt_x86_emit_jmp_slot(struct dbt_code *c, uint64_t slot)
+void arch_dbt_emit_jmp_slot(struct dbt_code *c, uint64_t slot)
 {
-	uint8_t b[6] = { 0xff, 0x25 }; /* jmp qword [rip+slot] */
+	uint8_t b[JMP_SLOT_LEN] = { 0xff, 0x25 }; /* jmp qword [rip+slot] */
 
 	rel32(c, b, sizeof(b), slot);
 }
 
-void dbt_x86_emit_jmp(struct dbt_code *c, uint64_t to)
+void arch_dbt_emit_jmp(struct dbt_code *c, uint64_t to)
 {
 	uint8_t b[5] = { 0xe9 };
 
@@ -154,10 +155,12 @@ static size_t opcode_at(const struct dbt_insn *in)
 	return i;
 }
 
-void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t taken)
+void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in)
 {
 	size_t op = opcode_at(in);
 	uint8_t b[ARCH_MAX_INSN_LEN];
+	/* past the jcc (its short form and pad, or jcc rel32) and the exit jump after it */
+	uint64_t taken = c->pc + (in->short_jcc ? in->a.len + 7u : 6u) + JMP_SLOT_LEN;
 
 	if (in->short_jcc) {
 		/* jrcxz/loop L; jmp over; L: jmp taken; over: */
@@ -165,7 +168,7 @@ void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t ta
 		b[in->a.len - 1] = 2;
 		put(c, b, in->a.len);
 		put(c, "\xeb\x05", 2);
-		dbt_x86_emit_jmp(c, taken);
+		arch_dbt_emit_jmp(c, taken);
 		return;
 	}
 	b[0] = 0x0f;
@@ -174,7 +177,7 @@ void dbt_x86_emit_jcc(struct dbt_code *c, const struct dbt_insn *in, uint64_t ta
 	rel32(c, b, 6, taken);
 }
 
-void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
+void arch_dbt_emit_call_check(struct dbt_code *c, uint64_t trunc)
 {
 	uint8_t j[2] = { 0xe3 }; /* jrcxz trunc */
 	int64_t d;
@@ -185,7 +188,7 @@ void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
 	if (d != (int8_t)d) {
 		/* jrcxz reaches only 127 bytes: go through a near pad. */
 		put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: jmp trunc; over: */
-		dbt_x86_emit_jmp(c, trunc);
+		arch_dbt_emit_jmp(c, trunc);
 	} else {
 		j[1] = (uint8_t)d;
 		put(c, j, 2);
@@ -199,15 +202,15 @@ void dbt_x86_emit_call_check(struct dbt_code *c, uint64_t trunc)
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 }
 
-void dbt_x86_emit_restore_rcx(struct dbt_code *c)
+void arch_dbt_emit_unspill(struct dbt_code *c)
 {
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 }
 
-uint64_t dbt_x86_emit_trunc(struct dbt_code *c)
+uint64_t arch_dbt_emit_trunc(struct dbt_code *c)
 {
-	dbt_x86_emit_restore_rcx(c);
-	return dbt_x86_emit_int3(c);
+	arch_dbt_emit_unspill(c);
+	return arch_dbt_emit_hyper(c);
 }
 
 /* save_flags - rax spilled, the flags in ax (lahf; seto al): no stack to push them on */
@@ -224,8 +227,8 @@ static void restore_flags(struct dbt_code *c)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 }
 
-void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
-                             uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc)
+void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                              uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc)
 {
 	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
 	uint8_t *ja;
@@ -239,7 +242,7 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
 	put(c, "\x77\x00", 2); /* ja trunc */
 	from = c->pc;
 	restore_flags(c);
-	dbt_x86_emit_push_ret(c, retslot);
+	arch_dbt_emit_push_ret(c, retslot);
 	if (target) {
 		memcpy(imm + 2, &target, 8);
 		put(c, imm, sizeof(imm));
@@ -250,16 +253,16 @@ void dbt_x86_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t targ
 	gs_mov(c, true, RSP, DBT_CTX_FREE_SP);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	if (target)
-		dbt_x86_emit_jmp_slot(c, exit_slot);
+		arch_dbt_emit_jmp_slot(c, exit_slot);
 	else
-		dbt_x86_emit_jmp(c, fdispatch);
+		arch_dbt_emit_jmp(c, fdispatch);
 	if (!c->full)
 		ja[1] = (uint8_t)(c->pc - from);
 	restore_flags(c);
-	dbt_x86_emit_jmp(c, trunc);
+	arch_dbt_emit_jmp(c, trunc);
 }
 
-void dbt_x86_emit_push_ret(struct dbt_code *c, uint64_t slot)
+void arch_dbt_emit_push_ret(struct dbt_code *c, uint64_t slot)
 {
 	uint8_t b[6] = { 0xff, 0x35 }; /* push qword [rip+slot] */
 
@@ -325,7 +328,7 @@ static int encode_rip_mem(struct dbt_code *c, ZydisMnemonic m, ZydisRegister reg
 	return 0;
 }
 
-int dbt_x86_emit_target(struct dbt_code *c, const struct dbt_insn *in)
+int arch_dbt_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 {
 	ZydisDecodedInstruction d;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -494,7 +497,7 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 	put(c, "\x48\xc1\xe9\x10", 4); /* shr rcx, 16 */
 	put(c, "\x48\x89\xc7", 3);     /* mov rdi, rax */
 	put(c, "\x48\xc1\xef\x20", 4); /* shr rdi, 32 */
-	put(c, "\x48\x31\xf9", 3);     /* xor rcx, rdi: dbt_x86_frame_slot() */
+	put(c, "\x48\x31\xf9", 3);     /* xor rcx, rdi: arch_dbt_frame_slot() */
 	put(c, mask, sizeof(mask));
 	probe = c->pc;
 	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
@@ -541,8 +544,8 @@ static void log_walk(struct dbt_code *c)
 	jump32_to(c, JB, loop);
 }
 
-uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
-                                  uint32_t bt_max)
+uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
+                                   uint32_t bt_max)
 {
 	struct fwd stop, miss[4];
 	int i;
@@ -573,7 +576,7 @@ uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t
 	gs_mov(c, true, RSP, DBT_CTX_ROOT_SP);
 	set_ctx(c, DBT_CTX_FREE_SP, 0);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	dbt_x86_emit_jmp_slot(c, rec_slot);
+	arch_dbt_emit_jmp_slot(c, rec_slot);
 	if (bt_max) {
 		/* A return address without a size: the stop, the thread as it was. */
 		for (i = 0; i < 4; i++)
@@ -582,7 +585,7 @@ uint64_t dbt_x86_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t
 	}
 	fwd_here(c, stop);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	sync = dbt_x86_emit_int3(c);
+	sync = arch_dbt_emit_hyper(c);
 	return sync;
 }
 
@@ -599,13 +602,13 @@ static void pop_target(struct dbt_code *c, const struct dbt_insn *in)
 	}
 }
 
-void dbt_x86_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch)
+void arch_dbt_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch)
 {
 	pop_target(c, in);
-	dbt_x86_emit_jmp(c, fdispatch);
+	arch_dbt_emit_jmp(c, fdispatch);
 }
 
-void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch)
+void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch)
 {
 	pop_target(c, in);
 	/* A return gives the caller's call back to the count. */
@@ -618,13 +621,13 @@ void dbt_x86_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t di
 	gs_mov(c, true, RCX, DBT_CTX_OUT);
 	put(c, "\xe3\x0e", 2);                /* jrcxz +14: past the restore and the jmp */
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
-	dbt_x86_emit_jmp(c, dispatch);        /* 5 bytes */
+	arch_dbt_emit_jmp(c, dispatch);       /* 5 bytes */
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[LEAVE] */
 	put(c, (uint8_t[4]){ DBT_CTX_LEAVE }, 4);
 }
 
-void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native)
+void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native)
 {
 	uint8_t *jbe;
 	uint64_t from;
@@ -644,16 +647,16 @@ void dbt_x86_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatc
 		put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[TARGET] */
 		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
 	} else {
-		dbt_x86_emit_jmp(c, fdispatch);
+		arch_dbt_emit_jmp(c, fdispatch);
 	}
 	if (!c->full)
 		jbe[1] = (uint8_t)(c->pc - from);
 	restore_flags(c);
-	dbt_x86_emit_jmp(c, ind_miss);
+	arch_dbt_emit_jmp(c, ind_miss);
 }
 
-void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,
-                          size_t n_nrs, uint64_t hyper)
+void arch_dbt_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,
+                           size_t n_nrs, uint64_t hyper)
 {
 	uint8_t lea[6] = { 0x8d, 0x88 }; /* lea ecx, [rax-nr] */
 	size_t i;
@@ -668,7 +671,7 @@ void dbt_x86_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const i
 			put(c, (uint8_t[2]){ 0xe3, (uint8_t)d }, 2); /* jrcxz hyper */
 		} else {
 			put(c, "\xe3\x02\xeb\x05", 4);
-			dbt_x86_emit_jmp(c, hyper);
+			arch_dbt_emit_jmp(c, hyper);
 		}
 	}
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
@@ -684,7 +687,7 @@ static void restore_lookup(struct dbt_code *c)
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 }
 
-void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss)
+void arch_dbt_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss)
 {
 	uint8_t mask[6] = { 0x81, 0xe1 }; /* and ecx, DBT_TABLE_SLOTS - 1 */
 	uint8_t ja[6] = { 0x0f, 0x87 };   /* ja back (rel32) */
@@ -704,7 +707,7 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *
 	}
 	gs_mov(c, false, RAX, DBT_CTX_TARGET);
 	if (rec_dispatch)
-		put(c, "\x48\x0f\xba\xe8\x3f", 5); /* bts rax, 63: DBT_X86_FREE_KEY */
+		put(c, "\x48\x0f\xba\xe8\x3f", 5); /* bts rax, 63: DBT_FREE_KEY */
 	put32(mask + 2, DBT_TABLE_SLOTS - 1);
 	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
 	put(c, "\x48\xc1\xe9\x03", 4); /* shr rcx, 3 */
@@ -736,16 +739,16 @@ void dbt_x86_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *
 	je[1] = (uint8_t)(int8_t)((int64_t)c->pc - (int64_t)(next + 4 + 2));
 	/* miss: the application's state back, the target still in gs:[TARGET] */
 	restore_lookup(c);
-	*miss = dbt_x86_emit_int3(c);
+	*miss = arch_dbt_emit_hyper(c);
 	if (!back)
 		return;
 	put32(back + 2, (uint32_t)(c->pc - back_end));
 	restore_lookup(c);
 	log_value(c, DBT_REC_FREE_OUT, RSP);
-	dbt_x86_emit_jmp(c, rec_dispatch);
+	arch_dbt_emit_jmp(c, rec_dispatch);
 }
 
-uint64_t dbt_x86_emit_gadget(struct dbt_code *c)
+uint64_t arch_dbt_emit_gadget(struct dbt_code *c)
 {
 	uint64_t at = c->pc;
 
@@ -753,19 +756,19 @@ uint64_t dbt_x86_emit_gadget(struct dbt_code *c)
 	return at;
 }
 
-void dbt_x86_align(struct dbt_code *c, size_t n)
+void arch_dbt_align(struct dbt_code *c, size_t n)
 {
 	while (c->pc % n && !c->full)
 		put(c, "\xcc", 1);
 }
 
-void dbt_x86_emit_door(struct dbt_code *c, struct dbt_x86_door *dr)
+void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr)
 {
 	uint8_t jmp[6] = { 0xff, 0x25 }; /* jmp [rip+slot] */
 	uint8_t *slot, *jrcxz;
 	uint64_t from;
 
-	dbt_x86_align(c, 8); /* the slot is stored to atomically */
+	arch_dbt_align(c, 8); /* the slot is stored to atomically */
 	slot = c->p;
 	dr->slot = c->pc;
 	put(c, "\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc", 8);
@@ -778,29 +781,29 @@ void dbt_x86_emit_door(struct dbt_code *c, struct dbt_x86_door *dr)
 	put(c, "\xe3\x00", 2); /* jrcxz in: a thread between scopes goes in */
 	from = c->pc;
 	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
-	dr->stop = dbt_x86_emit_int3(c);
+	dr->stop = arch_dbt_emit_hyper(c);
 	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* in: mov rcx, [rsp-8] */
 	put32(jmp + 2, (uint32_t)(int32_t)(dr->slot - (c->pc + sizeof(jmp))));
 	put(c, jmp, sizeof(jmp));
-	dr->miss = dbt_x86_emit_int3(c);
+	dr->miss = arch_dbt_emit_hyper(c);
 	if (c->full)
 		return;
 	jrcxz[1] = (uint8_t)(dr->stop + 1 - from);
 	memcpy(slot, &dr->miss, 8);
 }
 
-size_t dbt_x86_door_jump(uint64_t at, uint64_t to, uint8_t code[5])
+size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_LEN])
 {
-	int64_t rel = (int64_t)(to - (at + 5));
+	int64_t rel = (int64_t)(to - (at + ARCH_DBT_DOOR_LEN));
 
 	if (rel != (int32_t)rel)
 		return 0;
 	code[0] = 0xe9;
 	put32(code + 1, (uint32_t)(int32_t)rel);
-	return 5;
+	return ARCH_DBT_DOOR_LEN;
 }
 
-void dbt_x86_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
+void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
 {
 	r->u.rax = cursor;
 }

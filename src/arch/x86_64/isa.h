@@ -23,6 +23,7 @@
 #define ARCH_DWARF_FP      6  /* rbp */
 #define ARCH_DWARF_SP      7  /* rsp */
 #define ARCH_DWARF_PC      16 /* rip */
+#define ARCH_DBT_DOOR_LEN  5  /* jmp rel32, written over a scope's entry (arch/dbt.h) */
 
 /*
  * The registers of a stopped thread. Code outside src/arch/ reaches them

@@ -38,22 +38,33 @@ uint64_t arch_regs_syscall_nr(const struct arch_regs *r)
 	return REG(r, rax);
 }
 
-uint64_t arch_regs_arg(const struct arch_regs *r, int n)
+/* arg_reg - the register of the Nth integer argument (psABI: rdi, rsi, rdx, rcx, r8, r9) */
+static unsigned long long *arg_reg(struct arch_regs *r, int n)
 {
 	switch (n) {
 	case 0:
-		return REG(r, rdi);
+		return &REG(r, rdi);
 	case 1:
-		return REG(r, rsi);
+		return &REG(r, rsi);
 	case 2:
-		return REG(r, rdx);
+		return &REG(r, rdx);
 	case 3:
-		return REG(r, rcx);
+		return &REG(r, rcx);
 	case 4:
-		return REG(r, r8);
+		return &REG(r, r8);
 	default:
-		return REG(r, r9);
+		return &REG(r, r9);
 	}
+}
+
+uint64_t arch_regs_arg(const struct arch_regs *r, int n)
+{
+	return *arg_reg((struct arch_regs *)r, n);
+}
+
+void arch_regs_set_arg(struct arch_regs *r, int n, uint64_t v)
+{
+	*arg_reg(r, n) = v;
 }
 
 uint64_t arch_regs_ret(const struct arch_regs *r)
@@ -66,9 +77,19 @@ uint64_t arch_regs_rep_count(const struct arch_regs *r)
 	return REG(r, rcx);
 }
 
+void arch_regs_set_rep_count(struct arch_regs *r, uint64_t count)
+{
+	REG(r, rcx) = count;
+}
+
 uint64_t arch_regs_tls_base(const struct arch_regs *r)
 {
 	return REG(r, fs_base);
+}
+
+void arch_regs_set_tls_base(struct arch_regs *r, uint64_t base)
+{
+	REG(r, fs_base) = base;
 }
 
 uint64_t arch_regs_engine_base(const struct arch_regs *r)

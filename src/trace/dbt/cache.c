@@ -110,7 +110,7 @@ static uint32_t decode(struct dbt *d, uint64_t addr, struct dbt_insn *out)
 			break;
 		if (at >= got)
 			break;
-		if (dbt_x86_analyze(cur, buf + at, got - at, &out[n]) ||
+		if (arch_dbt_analyze(cur, buf + at, got - at, &out[n]) ||
 		    out[n].flow == DBT_FLOW_STEP)
 			break;
 		cur += out[n].a.len;
@@ -123,7 +123,7 @@ static uint32_t decode(struct dbt *d, uint64_t addr, struct dbt_insn *out)
 /* key - where the translation of addr is filed (unrec: the unrecorded one) */
 static uint64_t key(uint64_t addr, bool unrec)
 {
-	return unrec ? addr | DBT_X86_FREE_KEY : addr;
+	return unrec ? addr | DBT_FREE_KEY : addr;
 }
 
 /*
@@ -142,7 +142,7 @@ static bool enters_free(const struct dbt_block *b)
 /*
  * scope_budget - the call budget of a thread entering the scope b starts,
  * if b is unrecorded and threads between scopes enter it without a stop
- * (dbt_x86_emit_scope_entry); -1 otherwise
+ * (arch_dbt_emit_scope_entry); -1 otherwise
  */
 static int64_t scope_budget(struct dbt *d, const struct dbt_block *b)
 {
@@ -175,7 +175,7 @@ struct exits {
 	int scope_exit; /* the exit of a scope's entry code into the recorded translation, or -1 */
 	int64_t scope_budget; /* scope_budget() of the block */
 	uint64_t retslot;     /* CALL: the return address */
-	uint64_t pad;         /* CALL, SYSCALL: restore rcx, then the hypercall at pad_int3 */
+	uint64_t pad;         /* CALL, SYSCALL: unspill, then the hypercall at pad_int3 */
 	uint64_t pad_int3;
 	/* a call that may enter its callee unrecorded: see emit_data */
 	uint64_t pad_slot, pad_free;
@@ -185,7 +185,7 @@ static void exit_to(struct dbt_code *c, const struct dbt_block *b, struct exits 
 {
 	x->target[x->n] = target;
 	x->free[x->n] = b->free;
-	dbt_x86_emit_jmp_slot(c, x->slot[x->n++]);
+	arch_dbt_emit_jmp_slot(c, x->slot[x->n++]);
 }
 
 /* emit_terminator - the code of b's last instruction and its exits */
@@ -201,45 +201,45 @@ static void emit_terminator(struct dbt_region *rg, struct dbt_code *c, struct db
 		break;
 	case DBT_FLOW_JCC:
 		/* The taken exit comes right after the fall-through one. */
-		dbt_x86_emit_jcc(c, in, c->pc + (in->short_jcc ? in->a.len + 7u : 6u) + 6);
+		arch_dbt_emit_jcc(c, in);
 		exit_to(c, b, x, next);
 		exit_to(c, b, x, in->target);
 		break;
 	case DBT_FLOW_CALL:
 	case DBT_FLOW_CALL_IND:
-		if (in->flow == DBT_FLOW_CALL_IND && dbt_x86_emit_target(c, in)) {
+		if (in->flow == DBT_FLOW_CALL_IND && arch_dbt_emit_target(c, in)) {
 			c->full = true; /* an operand it cannot rewrite: refuse the block */
 			return;
 		}
 		if (!b->free)
-			dbt_x86_emit_call_check(c, x->pad);
-		dbt_x86_emit_push_ret(c, x->retslot);
+			arch_dbt_emit_call_check(c, x->pad);
+		arch_dbt_emit_push_ret(c, x->retslot);
 		if (in->flow == DBT_FLOW_CALL)
 			exit_to(c, b, x, in->target);
 		else
-			dbt_x86_emit_jmp(c, dispatch);
+			arch_dbt_emit_jmp(c, dispatch);
 		/* The unrecorded exit was laid out with the pad (emit_data). */
 		if (in->flow == DBT_FLOW_CALL && enters_free(b))
 			x->n = 2;
 		break;
 	case DBT_FLOW_JMP_IND:
-		if (dbt_x86_emit_target(c, in)) {
+		if (arch_dbt_emit_target(c, in)) {
 			c->full = true;
 			return;
 		}
-		dbt_x86_emit_jmp(c, dispatch);
+		arch_dbt_emit_jmp(c, dispatch);
 		break;
 	case DBT_FLOW_RET:
 		/* Out of the outermost recorded frame: as an indirect miss, the tracer decides. */
 		if (b->free)
-			dbt_x86_emit_free_ret(c, in, rg->fdispatch);
+			arch_dbt_emit_free_ret(c, in, rg->fdispatch);
 		else
-			dbt_x86_emit_ret(c, in, rg->dispatch);
+			arch_dbt_emit_ret(c, in, rg->dispatch);
 		break;
 	case DBT_FLOW_SYSCALL:
-		dbt_x86_emit_syscall(c, in, special_syscalls,
-		                     sizeof(special_syscalls) / sizeof(special_syscalls[0]),
-		                     x->pad);
+		arch_dbt_emit_syscall(c, in, special_syscalls,
+		                      sizeof(special_syscalls) / sizeof(special_syscalls[0]),
+		                      x->pad);
 		b->term_end = (uint32_t)(c->pc - b->body);
 		exit_to(c, b, x, next);
 		break;
@@ -275,44 +275,44 @@ static void emit_data(struct dbt *d, struct dbt_region *rg, struct dbt_code *c,
 	}
 	for (i = 0; i < ne; i++) {
 		x->slot[i] = c->pc;
-		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
+		arch_dbt_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
 	}
 	if (call) {
 		uint64_t ret = term->a.addr + term->a.len;
 
 		x->retslot = c->pc;
-		dbt_x86_emit_bytes(c, &ret, 8);
+		arch_dbt_emit_bytes(c, &ret, 8);
 	}
 	if (enters_free(b)) {
 		x->pad_slot = c->pc;
-		dbt_x86_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
+		arch_dbt_emit_bytes(c, "\0\0\0\0\0\0\0\0", 8);
 	}
 	for (i = 0; i < ne; i++)
-		x->miss[i] = dbt_x86_emit_int3(c);
+		x->miss[i] = arch_dbt_emit_hyper(c);
 	if (enters_free(b)) {
 		bool direct = term->flow == DBT_FLOW_CALL;
 		uint8_t *slot = c->p - (c->pc - x->pad_slot);
 		uint64_t trunc;
 
 		x->pad = c->pc;
-		dbt_x86_emit_jmp_slot(c, x->pad_slot);
+		arch_dbt_emit_jmp_slot(c, x->pad_slot);
 		trunc = c->pc;
-		x->pad_int3 = dbt_x86_emit_trunc(c);
+		x->pad_int3 = arch_dbt_emit_trunc(c);
 		if (direct) {
 			x->target[ne - 1] = term->target;
 			x->free[ne - 1] = true;
 		}
 		x->pad_free = c->pc;
-		dbt_x86_emit_free_entry(c, x->retslot, direct ? term->target : 0,
-		                        direct ? x->slot[ne - 1] : 0, rg->fdispatch, trunc);
+		arch_dbt_emit_free_entry(c, x->retslot, direct ? term->target : 0,
+		                         direct ? x->slot[ne - 1] : 0, rg->fdispatch, trunc);
 		if (!c->full)
 			memcpy(slot, &trunc, 8);
 	} else if ((call && !b->free) || term->flow == DBT_FLOW_SYSCALL) {
 		x->pad = c->pc;
-		dbt_x86_emit_restore_rcx(c);
-		x->pad_int3 = dbt_x86_emit_int3(c);
+		arch_dbt_emit_unspill(c);
+		x->pad_int3 = arch_dbt_emit_hyper(c);
 	}
-	dbt_x86_align(c, 16);
+	arch_dbt_align(c, 16);
 }
 
 /* emit - write b's translation at the end of rg; -1 with *bad the first instruction out of reach */
@@ -331,29 +331,29 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	emit_data(d, rg, &c, b, &x);
 	b->cache = c.pc;
 	if (x.scope_exit >= 0)
-		b->sync_at = dbt_x86_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget,
-		                                      (uint32_t)core_backtrace_depth(d->t->core));
+		b->sync_at = arch_dbt_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget,
+		                                       (uint32_t)core_backtrace_depth(d->t->core));
 	else if (b->sync)
-		b->sync_at = dbt_x86_emit_int3(&c);
+		b->sync_at = arch_dbt_emit_hyper(&c);
 	b->entry = c.pc;
 	if (!b->free)
-		dbt_x86_emit_log_block(&c, b->id);
+		arch_dbt_emit_log_block(&c, b->id);
 	b->body = c.pc;
 	for (k = 0; k + 1 < b->n || (k < b->n && term->flow == DBT_FLOW_NEXT); k++) {
 		b->off[k] = (uint32_t)(c.pc - b->body);
-		if (dbt_x86_emit_copy(&c, &b->insns[k])) {
+		if (arch_dbt_emit_copy(&c, &b->insns[k])) {
 			*bad = k;
 			return -1;
 		}
 		if (b->insns[k].sp_dynamic && !b->free)
-			dbt_x86_emit_log_sp(&c);
+			arch_dbt_emit_log_sp(&c);
 	}
 	if (term->flow != DBT_FLOW_NEXT)
 		b->off[b->n - 1] = (uint32_t)(c.pc - b->body);
 	emit_terminator(rg, &c, b, &x);
 	if (x.scope_exit >= 0)
 		x.n = x.scope_exit + 1;
-	dbt_x86_align(&c, 8);
+	arch_dbt_align(&c, 8);
 	if (c.full) {
 		*bad = b->n;
 		return -1;
@@ -401,11 +401,11 @@ void dbt_link(struct dbt *d, struct dbt_link l, struct dbt_block *to)
 
 void dbt_table_add(struct dbt *d, struct dbt_block *b)
 {
-	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
+	struct arch_dbt_entry *tab = (struct arch_dbt_entry *)d->shm;
 	uint32_t i;
 
 	/* The last entry stays empty: every probe ends there at the latest. */
-	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+	for (i = arch_dbt_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
 		size_t chunk = (size_t)i * sizeof(*tab) / DBT_TABLE_CHUNK;
 
 		if (!(d->table_populated[chunk / 8] & 1u << chunk % 8)) {
@@ -444,8 +444,8 @@ static struct dbt_hot summary(const struct dbt_block *b)
 	return h;
 }
 
-/* add_id - b gets the next id; published last, once the replay worker may see it */
-static void add_id(struct dbt *d, struct dbt_block *b)
+/* dbt_add_id - see dbt.h: the id's page is allocated on first use */
+void dbt_add_id(struct dbt *d, struct dbt_block *b)
 {
 	uint32_t page = b->id / DBT_IDS_PER_PAGE, i = b->id % DBT_IDS_PER_PAGE;
 
@@ -497,7 +497,7 @@ static struct dbt_block *translate(struct dbt *d, struct tthread *th, uint64_t a
 			return NULL; /* b stays in the arena unused: this is rare */
 		n = bad;
 	}
-	add_id(d, b);
+	dbt_add_id(d, b);
 	vec_push(&rg->blocks, b);
 	hashmap_put(&d->by_addr, key(addr, unrec), b);
 	dbt_table_add(d, b);
@@ -687,7 +687,7 @@ int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_ho
 /* retire - b's translation is stale: exits into it go back to their misses, the table forgets it */
 static void retire(struct dbt *d, struct dbt_block *b)
 {
-	struct dbt_x86_entry *tab = (struct dbt_x86_entry *)d->shm;
+	struct arch_dbt_entry *tab = (struct arch_dbt_entry *)d->shm;
 	struct dbt_incoming *in;
 	size_t i;
 
@@ -695,7 +695,7 @@ static void retire(struct dbt *d, struct dbt_block *b)
 	for (in = b->incoming; in; in = in->next)
 		memcpy(dbt_tracer_ptr(d, in->l.slot), &in->l.miss, 8);
 	b->incoming = NULL;
-	for (i = dbt_x86_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
+	for (i = arch_dbt_hash(b->addr); i < DBT_TABLE_SLOTS + DBT_TABLE_SPILL - 1; i++) {
 		if (!tab[i].app)
 			break;
 		if (tab[i].app == key(b->addr, b->free))

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "arch/x86_64/dbt-x86.h"
+#include "arch/dbt.h"
 #include "trace/backend.h"
 #include "trace/ptrace/tracee.h"
 #include "util/arena.h"
@@ -149,12 +149,12 @@ struct dbt_block {
 struct dbt_hot {
 	uint64_t addr;      /* the block's first instruction */
 	uint64_t fall;      /* what follows its terminator */
-	int32_t delta;      /* what the instructions before the terminator add to rsp */
+	int32_t delta;      /* what the instructions before the terminator add to sp */
 	int32_t term_delta; /* what the terminator adds */
 	uint32_t store;     /* its store block, DBT_NO_STORE until it is first recorded */
 	uint8_t cls;        /* the terminator's enum arch_insn_class */
 	uint8_t term_len;   /* the terminator's length */
-	bool plain;         /* no rsp records, deltas as above: the replay needs no more */
+	bool plain;         /* no sp records, deltas as above: the replay needs no more */
 	bool sync;          /* its head is a sync hypercall (scope entries are) */
 };
 
@@ -165,7 +165,7 @@ struct dbt_region {
 	uint64_t populated;           /* bytes from map on backed by memory (dbt_populate) */
 	uint64_t dispatch, fdispatch; /* the lookups: of recorded, of unrecorded translations */
 	uint64_t ind_miss, find_miss; /* their misses */
-	uint64_t leave;               /* dbt_x86_emit_leave's code */
+	uint64_t leave;               /* arch_dbt_emit_leave's code */
 	uint64_t leave_native;        /* its native form: out of the scopes, natively (doors.c) */
 	uint64_t gadget;
 	VEC(struct dbt_block *) blocks; /* in cache order */
@@ -183,14 +183,14 @@ struct dbt_replay {
 	/* the block whose record was read last: how far it ran is known later */
 	uint32_t id;
 	struct dbt_hot *hot; /* its summary; NULL: no such block */
-	uint64_t sp_in;      /* rsp when it was entered */
-	VEC(uint64_t) dyn;   /* its rsp records so far */
-	uint64_t sp;         /* rsp after the last completed block */
+	uint64_t sp_in;      /* sp when it was entered */
+	VEC(uint64_t) dyn;   /* its sp records so far */
+	uint64_t sp;         /* sp after the last completed block */
 	/* runs of store blocks not given to the core yet (the last one may grow) */
 	struct store_run runs[DBT_RUNS];
 	uint32_t n_runs;
 	uint64_t close_sp; /* core_close_sp() of the thread, as of the last core call */
-	/* what the core is given of a control transfer: zero but for pc and rsp */
+	/* what the core is given of a control transfer: zero but for pc and sp */
 	struct arch_regs before, after;
 	/*
 	 * The last instruction was recorded: the next one is where that step
@@ -221,7 +221,7 @@ struct dbt_thread {
 	uint64_t ring;        /* tracee address */
 	uint8_t *ringp;       /* tracer view */
 	bool held[DBT_RINGS]; /* full rings the worker has not replayed yet (async.c's lock) */
-	uint64_t app_gs;
+	uint64_t app_base;    /* the application's value of the engine base register */
 	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
 	uint32_t hot_at;      /* returns_out from which it stays in the cache between scopes */
 	uint32_t misses_out;  /* cache misses between scopes since it last entered one */
@@ -275,7 +275,8 @@ struct dbt {
 	struct hashmap doors;
 	struct hashmap door_parts; /* the addresses of a door's code that mean something */
 	char no_door;
-	bool no_doors; /* the program sets its gs base: no thread runs natively with a context */
+	bool no_doors; /* the program sets its engine base register: no thread runs natively with a
+	                  context */
 };
 
 /* dbt_ctx_get - a word of dt's context page (offset DBT_CTX_*), as the tracer sees it */
@@ -376,6 +377,11 @@ void dbt_cache_reset(struct dbt *d);
 void dbt_trunc_seen(struct dbt *d, struct dbt_block *b);
 /* dbt_hyper_at - is the int3 at cache address at a hypercall? *h says what it means */
 bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h);
+/*
+ * dbt_add_id - b (b->id the next id) found by its id from now on, with its
+ * replay summary; published last, once the replay worker may see it
+ */
+void dbt_add_id(struct dbt *d, struct dbt_block *b);
 /* dbt_block_intern - b in the trace (core_block), the first time a thread ran it: h->store is its
  * id */
 int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_hot *h,
@@ -426,7 +432,7 @@ void dbt_async_free(struct dbt *d);
  * @b: the block it is in (its record read), or NULL if between blocks
  * @done: instructions of b completed
  * @pc: the application address it continues at
- * @regs: its registers (with pc as rip), or NULL if they are gone (exec)
+ * @regs: its registers (with pc set), or NULL if they are gone (exec)
  *
  * Return: 1 if the thread reached a return point there (as a breakpoint
  * would have told the step engine), 0, or -1 with err.
@@ -456,7 +462,7 @@ struct dbt_stash {
 
 /**
  * dbt_materialize - bring a stopped cache thread out of the cache
- * @at_int3: it stopped after executing the hypercall at rip - 1
+ * @at_int3: it stopped after executing the hypercall just before its pc
  *
  * Replays its ring up to where it is, sets its registers to the
  * application's (th->regs too) and hands it back to the step engine

@@ -4,9 +4,9 @@
  *
  * A thread that leaves its scopes often returns out of the outermost
  * recorded frame straight into the program's own code, natively, with its
- * gs base still its context page (dbt_x86_emit_leave's native form). The
+ * gs base still its context page (arch_dbt_emit_leave's native form). The
  * scope's entry then holds, instead of the step engine's int3, a jump to
- * a door (dbt_x86_emit_door) that sends such a thread into the
+ * a door (arch_dbt_emit_door) that sends such a thread into the
  * unrecorded translation of the entry: the stack walk, the scope entered
  * by its ring records, recorded code after it. Every other thread stops
  * in the door as the int3 would have stopped it; dbt_door_rewind() makes
@@ -29,28 +29,27 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define DOOR_LEN  5
 #define SCAN_SIZE 4096 /* how much of the function is looked at for jumps into the door */
 
 struct dbt_door {
 	uint64_t at; /* the scope's entry */
-	struct dbt_x86_door x;
+	struct arch_dbt_door parts;
 };
 
 /* plain_head - only plain instructions under a door at at, and no other breakpoint? */
 static bool plain_head(struct dbt *d, uint64_t at)
 {
-	uint8_t buf[DOOR_LEN + ARCH_MAX_INSN_LEN];
+	uint8_t buf[ARCH_DBT_DOOR_LEN + ARCH_MAX_INSN_LEN];
 	struct dbt_insn in;
 	uint64_t a;
 
 	if (tracee_read(d->t, at, buf, sizeof(buf)))
 		return false;
-	for (a = at; a < at + DOOR_LEN; a += in.a.len)
-		if (dbt_x86_analyze(a, buf + (a - at), sizeof(buf) - (a - at), &in) ||
+	for (a = at; a < at + ARCH_DBT_DOOR_LEN; a += in.a.len)
+		if (arch_dbt_analyze(a, buf + (a - at), sizeof(buf) - (a - at), &in) ||
 		    in.flow != DBT_FLOW_NEXT)
 			return false;
-	for (a = at + 1; a < at + DOOR_LEN; a++)
+	for (a = at + 1; a < at + ARCH_DBT_DOOR_LEN; a++)
 		if (tracee_bp_at(d->t, a))
 			return false;
 	return true;
@@ -72,11 +71,11 @@ static bool jumped_into(struct dbt *d, uint64_t at)
 	buf = xmalloc(len);
 	len = tracee_read_partial(d->t, at, buf, len);
 	while (off < len && !into) {
-		if (dbt_x86_analyze(at + off, buf + off, len - off, &in))
+		if (arch_dbt_analyze(at + off, buf + off, len - off, &in))
 			break;
 		into = (in.flow == DBT_FLOW_JMP || in.flow == DBT_FLOW_JCC ||
 		        in.flow == DBT_FLOW_CALL) &&
-		       in.target > at && in.target < at + DOOR_LEN;
+		       in.target > at && in.target < at + ARCH_DBT_DOOR_LEN;
 		off += in.a.len;
 	}
 	free(buf);
@@ -112,7 +111,8 @@ static bool inside(struct dbt *d, struct tthread *th, uint64_t at)
 	while (hashmap_next(&d->t->threads, &i, NULL, (void **)&o)) {
 		if (o == th || o->in_vfork || tracee_get_pc(d->t, o, &pc, &err))
 			continue;
-		if (pc > at && pc < at + DOOR_LEN && !(pc == at + ARCH_BP_LEN && trapped(d->t, o)))
+		if (pc > at && pc < at + ARCH_DBT_DOOR_LEN &&
+		    !(pc == at + ARCH_BP_LEN && trapped(d->t, o)))
 			return true;
 	}
 	return false;
@@ -135,7 +135,7 @@ static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at
 	dbt_region_ahead(rg);
 	dr = xcalloc(1, sizeof(*dr));
 	dr->at = at;
-	dbt_x86_emit_door(&c, &dr->x);
+	arch_dbt_emit_door(&c, &dr->parts);
 	if (c.full) {
 		free(dr);
 		return NULL;
@@ -151,13 +151,14 @@ static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at
 static int put_door(struct dbt *d, struct tthread *th, struct bp *bp, struct dbt_door *dr,
                     struct err *err)
 {
-	uint8_t jump[DOOR_LEN];
+	uint8_t jump[ARCH_DBT_DOOR_LEN];
 	int done;
 
 	if (tracee_stop_world(d->t, th, err))
 		return -1;
-	done = !inside(d, th, dr->at) && dbt_x86_door_jump(dr->at, dr->x.code, jump) == DOOR_LEN;
-	if (done && tracee_bp_door(d->t, bp, jump, DOOR_LEN, err))
+	done = !inside(d, th, dr->at) &&
+	       arch_dbt_door_jump(dr->at, dr->parts.code, jump) == ARCH_DBT_DOOR_LEN;
+	if (done && tracee_bp_door(d->t, bp, jump, ARCH_DBT_DOOR_LEN, err))
 		done = -1;
 	if (tracee_resume_world(d->t, done < 0 ? &(struct err){ 0 } : err))
 		return -1;
@@ -188,7 +189,7 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	struct dbt_door *dr;
 	int done;
 
-	*open = bp && bp->inserted && bp->len == DOOR_LEN;
+	*open = bp && bp->inserted && bp->len == ARCH_DBT_DOOR_LEN;
 	if (*open || !bp || !bp->inserted || !bp->scopes || d->no_doors || d->t->world_stopped)
 		return 0;
 	dr = door_for(d, th, bp, at);
@@ -198,10 +199,10 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 		return done;
 	log_debug("dbt: a door at %#llx", (unsigned long long)at);
 	*open = true;
-	hashmap_put(&d->door_parts, dr->x.code, dr);
-	hashmap_put(&d->door_parts, dr->x.load, dr);
-	hashmap_put(&d->door_parts, dr->x.stop, dr);
-	hashmap_put(&d->door_parts, dr->x.miss, dr);
+	hashmap_put(&d->door_parts, dr->parts.code, dr);
+	hashmap_put(&d->door_parts, dr->parts.load, dr);
+	hashmap_put(&d->door_parts, dr->parts.stop, dr);
+	hashmap_put(&d->door_parts, dr->parts.miss, dr);
 	return 0;
 }
 
@@ -209,12 +210,12 @@ bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 {
 	struct dbt_door *dr = hashmap_get(&d->door_parts, at);
 
-	if (!dr || at != dr->x.miss)
+	if (!dr || at != dr->parts.miss)
 		return false;
 	/* An exit of no block, to the unrecorded translation of the entry. */
 	h->kind = HY_EXIT;
 	h->target = dr->at;
-	h->slot = dr->x.slot;
+	h->slot = dr->parts.slot;
 	h->free = true;
 	return true;
 }
@@ -256,12 +257,13 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
 		return -1;
 	dr = hashmap_get(&d->door_parts, pc);
 	if (!dr)
-		dr = hashmap_get(&d->door_parts, pc - 1);
+		dr = hashmap_get(&d->door_parts, pc - ARCH_BP_LEN);
 	if (!dr)
 		return 0;
-	if ((pc == dr->x.load && sig == SIGSEGV) || (pc == dr->x.stop + 1 && sig == SIGTRAP))
+	if ((pc == dr->parts.load && sig == SIGSEGV) ||
+	    (pc == dr->parts.stop + ARCH_BP_LEN && sig == SIGTRAP))
 		return as_breakpoint(d, dr, th, ev, err);
-	if (pc != dr->x.code)
+	if (pc != dr->parts.code)
 		return 0;
 	/* Stepped over the jump: the step would have stopped at the int3. */
 	if (sig == SIGTRAP && !ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si) && si.si_code > 0)
@@ -278,7 +280,7 @@ int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
 	if (!d->door_parts.len || tracee_get_pc(d->t, th, &pc, err))
 		return d->door_parts.len ? -1 : 0;
 	dr = hashmap_get(&d->door_parts, pc);
-	if (!dr || (pc != dr->x.code && pc != dr->x.load))
+	if (!dr || (pc != dr->parts.code && pc != dr->parts.load))
 		return 0;
 	/* Nothing of the door ran that the program would see: at the entry. */
 	return rewind_to(d, th, dr->at, err);

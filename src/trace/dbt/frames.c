@@ -5,7 +5,7 @@
  * could have been found by walking the stack with one frame size per
  * return address (core_entry_frames); the tracer then writes those sizes
  * into memory shared with the program, and the unrecorded translation of
- * a scope's entry (dbt_x86_emit_scope_entry) walks the stack with them and
+ * a scope's entry (arch_dbt_emit_scope_entry) walks the stack with them and
  * enters without a stop when every return address on the way has one,
  * logging the backtrace for the replay to give the core.
  *
@@ -30,7 +30,7 @@ static _Atomic uint64_t *table(struct dbt *d)
 static void set(struct dbt *d, uint64_t key, uint32_t size)
 {
 	_Atomic uint64_t *t = table(d);
-	uint32_t i = dbt_x86_frame_slot(key);
+	uint32_t i = arch_dbt_frame_slot(key);
 	uint64_t w;
 
 	for (;; i = (i + 1) & (DBT_FRAME_SLOTS - 1)) {

@@ -72,7 +72,7 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 	uint64_t off;
 	uint32_t k;
 
-	if (dbt_hyper_at(d, after_int3 ? pc - 1 : pc, &h)) {
+	if (dbt_hyper_at(d, after_int3 ? pc - ARCH_BP_LEN : pc, &h)) {
 		from_hyper(d, dt, &h, l);
 		return 1;
 	}
@@ -144,7 +144,7 @@ int dbt_ring_full(struct dbt *d, struct dbt_thread *dt, const siginfo_t *si, boo
 	if (get_regs(dt->th->tid, &r, err) || dbt_async_push(d, dt, err))
 		return -1;
 	/* The record stub goes on at the next ring's start. */
-	dbt_x86_set_ring_cursor(&r, dt->ring);
+	arch_dbt_set_ring_cursor(&r, dt->ring);
 	return set_regs(dt->th->tid, &r, err);
 }
 
@@ -229,7 +229,7 @@ static int hand_back(struct dbt *d, struct dbt_thread *dt, struct dbt_loc *l, st
 	if (l->b && l->b->free)
 		l->b = NULL;
 	arch_regs_set_pc(r, l->pc);
-	arch_regs_set_engine_base(r, dt->app_gs);
+	arch_regs_set_engine_base(r, dt->app_base);
 	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, r, err);
 	arch_regs_set_pc(r, pc);
 	/* It runs natively from here if the core says so: inside a call past the depth limit. */

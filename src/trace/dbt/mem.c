@@ -443,20 +443,20 @@ static void region_init(struct dbt_region *rg)
 {
 	struct dbt_code c = { rg->map, rg->map + DBT_REGION_SIZE, rg->base, false };
 
-	rg->gadget = dbt_x86_emit_gadget(&c);
-	dbt_x86_align(&c, 16);
+	rg->gadget = arch_dbt_emit_gadget(&c);
+	arch_dbt_align(&c, 16);
 	rg->dispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, 0, &rg->ind_miss);
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_dispatch(&c, 0, &rg->ind_miss);
+	arch_dbt_align(&c, 16);
 	rg->fdispatch = c.pc;
-	dbt_x86_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
+	arch_dbt_align(&c, 16);
 	rg->leave = c.pc;
-	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, false);
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, false);
+	arch_dbt_align(&c, 16);
 	rg->leave_native = c.pc;
-	dbt_x86_emit_leave(&c, rg->ind_miss, rg->fdispatch, true);
-	dbt_x86_align(&c, 16);
+	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, true);
+	arch_dbt_align(&c, 16);
 	rg->used = c.pc - rg->base;
 }
 

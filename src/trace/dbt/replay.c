@@ -212,9 +212,10 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 		}
 		if (in->sp_dynamic) {
 			if (di >= rp->dyn.len)
-				return err_set(err, ERR_INTERNAL,
-				               "dbt: no rsp record after %#llx in thread %d",
-				               (unsigned long long)in->a.addr, (int)dt->th->tid);
+				return err_set(
+				        err, ERR_INTERNAL,
+				        "dbt: no stack pointer record after %#llx in thread %d",
+				        (unsigned long long)in->a.addr, (int)dt->th->tid);
 			sp_after = rp->dyn.data[di++];
 		} else {
 			sp_after = sp + (uint64_t)(int64_t)in->sp_delta;
@@ -346,7 +347,7 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 	switch (w[0]) {
 	case DBT_REC_SP:
 		if (!rp->hot)
-			return err_set(err, ERR_INTERNAL, "dbt: a stray rsp record");
+			return err_set(err, ERR_INTERNAL, "dbt: a stray stack pointer record");
 		vec_push(&rp->dyn, v);
 		return 3;
 	case DBT_REC_FREE_IN:
@@ -541,7 +542,7 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
 	}
 	if (regs && rp->sp != arch_regs_sp(regs))
 		return err_set(err, ERR_INTERNAL,
-		               "dbt: thread %d: replayed rsp %#llx, real %#llx at %#llx",
+		               "dbt: thread %d: replayed sp %#llx, real %#llx at %#llx",
 		               (int)dt->th->tid, (unsigned long long)rp->sp,
 		               (unsigned long long)arch_regs_sp(regs), (unsigned long long)pc);
 	rp->landed_recorded = rp->just_recorded;

@@ -149,7 +149,7 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
  */
 static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 {
-	if (dt->door && !d->no_doors && !dt->app_gs && dt->returns_out >= d->door_returns)
+	if (dt->door && !d->no_doors && !dt->app_base && dt->returns_out >= d->door_returns)
 		return d->regions[0].leave_native;
 	return dt->returns_out < dt->hot_at ? d->regions[0].ind_miss : d->regions[0].leave;
 }
@@ -163,7 +163,7 @@ static void load_context(struct dbt *d, struct dbt_thread *dt)
 	dbt_ctx_set(dt, DBT_CTX_UP, core_call_budget(ct));
 	dbt_ctx_set(dt, DBT_CTX_OUT, open);
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
-	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + 8 : 8);
+	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + ARCH_PTR_SIZE : ARCH_PTR_SIZE);
 	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
 	dbt_ctx_set(dt, DBT_CTX_LEAVE, leave_to(d, dt));
 	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
@@ -176,8 +176,8 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	struct tthread *th = dt->th;
 	struct arch_regs r = th->regs;
 
-	dt->app_gs = arch_regs_engine_base(&r);
-	d->no_doors |= dt->app_gs != 0;
+	dt->app_base = arch_regs_engine_base(&r);
+	d->no_doors |= dt->app_base != 0;
 	arch_regs_set_engine_base(&r, dt->ctx);
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	arch_regs_set_pc(&r, b->entry);
@@ -590,7 +590,7 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 		if (get_regs(&tmp, &r, err))
 			return -1;
 		arch_regs_set_pc(&r, real_pc);
-		arch_regs_set_engine_base(&r, parent->app_gs);
+		arch_regs_set_engine_base(&r, parent->app_base);
 		if (set_regs(&tmp, &r, err))
 			return -1;
 		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
@@ -707,7 +707,8 @@ static int on_native(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 {
 	struct tthread *th = dt->th;
 	int event = ev->status >> 16;
-	bool trap = !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - 1);
+	bool trap =
+	        !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - ARCH_BP_LEN);
 	unsigned long msg = 0;
 
 	if (dbt_async_sync(d, err) || dbt_materialize_native(d, dt, pc, trap, err) < 0)
@@ -756,8 +757,8 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	if (sig == SIGTRAP && si.si_code == SI_KERNEL) {
 		if (tracee_get_pc(d->t, th, &pc, err))
 			return -1;
-		if (dbt_hyper_at(d, pc - 1, &h))
-			return on_hyper(d, dt, pc - 1, &h, err);
+		if (dbt_hyper_at(d, pc - ARCH_BP_LEN, &h))
+			return on_hyper(d, dt, pc - ARCH_BP_LEN, &h, err);
 	}
 	if (dbt_ring_full(d, dt, &si, &full, err))
 		return -1;

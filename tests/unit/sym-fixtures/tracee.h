@@ -45,13 +45,14 @@ static void tracee_spawn(struct tracee *t, const char *path, char *const argv[])
 /* Continue to the next SIGTRAP (an int3) and read the registers there. */
 static void tracee_run_to_trap(struct tracee *t)
 {
+	struct iovec io = { &t->regs, sizeof(t->regs) };
 	int st;
 
 	assert_int_equal(ptrace(PTRACE_CONT, t->pid, NULL, NULL), 0);
 	assert_int_equal(waitpid(t->pid, &st, 0), t->pid);
 	if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP)
 		fail_msg("tracee did not stop on SIGTRAP (status %#x)", st);
-	assert_int_equal(ptrace(PTRACE_GETREGS, t->pid, NULL, &t->regs.u), 0);
+	assert_int_equal(ptrace(PTRACE_GETREGSET, t->pid, NT_PRSTATUS, &io), 0);
 }
 
 static long tracee_read(void *arg, uint64_t addr, void *buf, size_t len)

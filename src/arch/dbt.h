@@ -1,0 +1,303 @@
+/*
+ * The ISA side of the dbt engine (src/trace/dbt/), reached only through
+ * this header: what an instruction does for the translator (control flow,
+ * stack pointer effect), and the code the translator writes into the code
+ * cache. The engine itself names no register and no encoding; the ISA's
+ * implementation lives in src/arch/<isa>/dbt-*.c (x86-64: dbt-analyze.c,
+ * dbt-emit.c).
+ *
+ * Generated code reaches its thread's context page through the engine base
+ * register (arch_regs_engine_base()): the tracer points it at the page
+ * while the thread runs in the cache, so one code cache serves every
+ * thread. ctx[X] below is the word at offset DBT_CTX_X of that page.
+ * Nothing generated touches the application's stack or flags except where
+ * the application's own instruction would (the return address of an
+ * emulated call); spills go to the context page.
+ */
+#ifndef NOSCO_ARCH_DBT_H
+#define NOSCO_ARCH_DBT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+
+/*
+ * The per-thread context page: the words the tracer and the generated code
+ * share. The ISA's code keeps its own spill slots in the words of the
+ * first 0x100 bytes that these leave free.
+ */
+#define DBT_CTX_CURSOR 0x18 /* the next free byte of the thread's ring */
+#define DBT_CTX_TARGET 0x20 /* the application address an indirect branch goes to */
+#define DBT_CTX_JMPT   0x28 /* its cache address, once looked up */
+#define DBT_CTX_UP     0x30 /* calls that may still be entered before the tracer decides */
+#define DBT_CTX_TABLE  0x38 /* the address of the lookup table (struct arch_dbt_entry[]) */
+#define DBT_CTX_OUT                                                                                \
+	0x40 /* returns that may still be made before the thread leaves what it records */
+#define DBT_CTX_FREE_SP                                                                            \
+	0x48 /* the entry sp of the call the thread runs unrecorded (past the depth limit) */
+#define DBT_CTX_CALL_SP                                                                            \
+	0x50 /* sp before the last call counted down (its frame's entry sp + a pointer) */
+#define DBT_CTX_LEAVE    0x58  /* where a return that takes ctx[OUT] to 0 goes */
+#define DBT_CTX_ROOT_SP  0x60  /* the entry sp of the outermost frame the tracer records */
+#define DBT_CTX_FRAMES   0x68  /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
+#define DBT_CTX_STACK_LO 0x90  /* the thread's stack mapping, as the tracer last saw it: */
+#define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
+#define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
+#define DBT_WALK_MAX     64
+#define DBT_CTX_SIZE     4096
+
+/*
+ * Ring records are 32-bit words: a block id, or one of these tags and a
+ * 64-bit value: the sp after an instruction that set it; the target of
+ * a call the thread entered unrecorded ("free": past the depth limit, no
+ * records until it returns); the sp once the thread is above that call's
+ * frame again (it returned, or left it otherwise).
+ */
+#define DBT_REC_SP       0xffffffffu
+#define DBT_REC_FREE_IN  0xfffffffeu
+#define DBT_REC_FREE_OUT 0xfffffffdu
+/* and the target of the return that left the outermost recorded frame (unrecorded after) */
+#define DBT_REC_LEFT 0xfffffffcu
+/* a scope entered without a stop: sp there, then its return address (two records) */
+#define DBT_REC_SCOPE_SP  0xfffffffbu
+#define DBT_REC_SCOPE_RET 0xfffffffau
+/* before those two: the entry's backtrace, one return address a record, innermost first */
+#define DBT_REC_SCOPE_BT 0xfffffff9u
+/* Block ids stay below this (the tag and its neighbours are not ids). */
+#define DBT_BLOCK_ID_MAX 0x7fffffffu
+
+/*
+ * Frame sizes, for the stack walk at a scope's entry
+ * (arch_dbt_emit_scope_entry): ctx[FRAMES] holds DBT_FRAME_SLOTS words,
+ * open addressing from arch_dbt_frame_slot(key) on. The key of a return
+ * address is twice it, plus 1 where it is the first frame unwound (its
+ * caller's frame is looked up at the address, not before it); a word is
+ * key << 16 | the size of the caller's frame (the next return address is
+ * that far above this one), or DBT_FRAME_END where the unwinding ends,
+ * DBT_FRAME_NONE where no one size holds; 0 is an empty slot.
+ */
+#define DBT_FRAME_BITS  14
+#define DBT_FRAME_SLOTS (1u << DBT_FRAME_BITS)
+#define DBT_FRAME_END   0u
+#define DBT_FRAME_NONE  0xffffu
+
+static inline uint32_t arch_dbt_frame_slot(uint64_t key)
+{
+	return (uint32_t)(key ^ key >> 16) & (DBT_FRAME_SLOTS - 1);
+}
+
+/* The lookup table: application address -> cache address, open addressing. */
+struct arch_dbt_entry {
+	uint64_t app;   /* 0: empty; DBT_FREE_KEY set: the unrecorded translation */
+	uint64_t cache; /* where to continue (a block, or a miss stub) */
+};
+
+/* Unrecorded translations are keyed by their address with this bit set. */
+#define DBT_FREE_KEY    (1ull << 63)
+
+#define DBT_TABLE_BITS  20
+#define DBT_TABLE_SLOTS (1u << DBT_TABLE_BITS)
+#define DBT_TABLE_SPILL 256 /* probes run past the end this far, never further */
+
+/*
+ * arch_dbt_hash - the table slot where the lookup of app starts (as the
+ * dispatcher computes it). Nearby code gets nearby slots: the table pages
+ * a program touches follow the code it runs, instead of all of them.
+ */
+static inline uint32_t arch_dbt_hash(uint64_t app)
+{
+	return (uint32_t)(app >> 3) & (DBT_TABLE_SLOTS - 1);
+}
+
+/* What an instruction does to control flow in the cache. */
+enum dbt_flow {
+	DBT_FLOW_NEXT,     /* falls through */
+	DBT_FLOW_JMP,      /* direct jump to target */
+	DBT_FLOW_JCC,      /* conditional jump to target */
+	DBT_FLOW_CALL,     /* direct call of target */
+	DBT_FLOW_CALL_IND, /* indirect call */
+	DBT_FLOW_JMP_IND,  /* indirect jump */
+	DBT_FLOW_RET,      /* near return */
+	DBT_FLOW_SYSCALL,  /* the system call instruction */
+	DBT_FLOW_STEP,     /* cannot run in the cache: it is single-stepped */
+};
+
+struct dbt_insn {
+	struct arch_insn a;
+	enum dbt_flow flow;
+	uint64_t target;  /* JMP, JCC, CALL */
+	int32_t sp_delta; /* what it adds to sp, when !sp_dynamic */
+	bool sp_dynamic;  /* sp is written with a value only known at run time */
+	/* the ISA's notes for its emitter (x86-64: a rip-relative operand, a short-only jcc) */
+	uint8_t disp_off; /* a pc-relative displacement at this byte offset (0: none) */
+	bool short_jcc;   /* JCC with a short reach only */
+	uint16_t ret_imm; /* RET: bytes released after the return address */
+	const char *why;  /* STEP: why it cannot be translated */
+};
+
+/**
+ * arch_dbt_analyze - decode one instruction for the translator
+ * @buf: its bytes as in memory, @avail: how many can be read
+ *
+ * Return: 0, or -1 if the bytes do not decode (out->flow is then STEP).
+ */
+int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out);
+
+/* Where generated code goes: p in the tracer's view, pc at run time. */
+struct dbt_code {
+	uint8_t *p, *end;
+	uint64_t pc;
+	bool full; /* an emitter ran out of room (nothing more is written) */
+};
+
+/* arch_dbt_emit_bytes - copy raw bytes */
+void arch_dbt_emit_bytes(struct dbt_code *c, const void *bytes, size_t n);
+/*
+ * arch_dbt_emit_hyper - a hypercall (a breakpoint instruction): the tracer
+ * knows what its address means. Returns that address.
+ */
+uint64_t arch_dbt_emit_hyper(struct dbt_code *c);
+/* arch_dbt_emit_log_block - append a block record to the thread's ring */
+void arch_dbt_emit_log_block(struct dbt_code *c, uint32_t id);
+/* arch_dbt_emit_log_sp - append an sp record (after an instruction that set sp) */
+void arch_dbt_emit_log_sp(struct dbt_code *c);
+/**
+ * arch_dbt_emit_copy - the instruction as is, its pc-relative operand adjusted
+ * Return: 0, or -1 if the operand is out of reach from here (nothing written).
+ */
+int arch_dbt_emit_copy(struct dbt_code *c, const struct dbt_insn *in);
+/* arch_dbt_emit_jmp_slot - a jump through slot: an exit whose target the tracer sets in slot */
+void arch_dbt_emit_jmp_slot(struct dbt_code *c, uint64_t slot);
+/* arch_dbt_emit_jmp - a direct jump (within 2 GiB) */
+void arch_dbt_emit_jmp(struct dbt_code *c, uint64_t to);
+/*
+ * arch_dbt_emit_jcc - the conditional branch of in: not taken, it falls
+ * through to the exit jump (arch_dbt_emit_jmp_slot) written right after
+ * it; taken, it goes just past that jump (to the next exit's)
+ */
+void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in);
+/**
+ * arch_dbt_emit_call_check - count a call down (and keep sp in ctx[CALL_SP]);
+ * at 0 go to @trunc (with a scratch register spilled, the application state of
+ * just before the call otherwise)
+ */
+void arch_dbt_emit_call_check(struct dbt_code *c, uint64_t trunc);
+/* arch_dbt_emit_trunc - the code at trunc: unspill, then a hypercall; returns its address */
+uint64_t arch_dbt_emit_trunc(struct dbt_code *c);
+/**
+ * arch_dbt_emit_free_entry - the code at trunc of a call over budget that
+ * enters its callee unrecorded, if the thread is still inside the frame
+ * whose entry used the budget up (sp below ctx[CALL_SP] by a pointer: no
+ * unwinding the count missed): push the return address held in @retslot,
+ * log the target (@target, or ctx[TARGET] when 0: an indirect call), keep
+ * the callee's entry sp in ctx[FREE_SP], then go on to @exit_slot's
+ * target (direct) or to @fdispatch (the unrecorded lookup). Unrecorded
+ * blocks log nothing; the unrecorded lookup ends that as soon as sp is
+ * above ctx[FREE_SP]. The push comes first: a fault there
+ * leaves nothing logged, as before the call. Outside that frame, it goes
+ * to @trunc (the call's hypercall, with the scratch register still spilled).
+ */
+void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t target,
+                              uint64_t exit_slot, uint64_t fdispatch, uint64_t trunc);
+/**
+ * arch_dbt_emit_scope_entry - the head of the unrecorded translation of a
+ * scope's entry: a thread between scopes (ctx[FREE_SP] all ones) enters
+ * it without a stop: sp and the return address are logged
+ * (DBT_REC_SCOPE_SP, DBT_REC_SCOPE_RET), the context is that of a thread
+ * in the scope's one frame (@budget calls before the depth limit), and it
+ * goes on at @rec_slot's target (the recorded translation, past its sync
+ * hypercall). With @bt_max (the trace records backtraces of that many
+ * return addresses, DBT_WALK_MAX at most) it first walks the stack with
+ * the frame sizes at ctx[FRAMES] and logs the backtrace it found
+ * (DBT_REC_SCOPE_BT records); it enters only if every return address on
+ * the way has a size and lies in [ctx[STACK_LO], ctx[STACK_HI]). Any other thread stops at the sync
+ * hypercall whose address it returns, as in other blocks.
+ */
+uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
+                                   uint32_t bt_max);
+/* arch_dbt_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
+void arch_dbt_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
+/* arch_dbt_emit_push_ret - push the return address held in slot */
+void arch_dbt_emit_push_ret(struct dbt_code *c, uint64_t slot);
+/**
+ * arch_dbt_emit_target - store the target of an indirect call or jump in ctx[TARGET]
+ * Return: 0, or -1 if its operand cannot be rewritten (nothing written).
+ */
+int arch_dbt_emit_target(struct dbt_code *c, const struct dbt_insn *in);
+/*
+ * arch_dbt_emit_ret - pop the return address into ctx[TARGET], release imm
+ * bytes, count the call budget up and ctx[OUT] down, then go to @dispatch
+ * (the lookup), or to ctx[LEAVE] when ctx[OUT] reached 0 (the thread
+ * returned out of the outermost frame the tracer records, most likely:
+ * the indirect miss, where the tracer decides, or arch_dbt_emit_leave's code).
+ */
+void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch);
+/**
+ * arch_dbt_emit_leave - where a return out of every recorded frame goes for
+ * a thread that stays in the cache: if sp is above ctx[ROOT_SP] (the
+ * outermost recorded frame is left), log the target (DBT_REC_LEFT), set
+ * ctx[FREE_SP] to all ones (unrecorded, in no call: it never ends by
+ * itself) and go on at @fdispatch, or (@native) at the target itself,
+ * natively; otherwise to @ind_miss (the tracer decides). Entered with the
+ * return done, its target in ctx[TARGET].
+ */
+void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native);
+/**
+ * arch_dbt_emit_syscall - the system call instruction, unless the system call
+ * number is one of @nrs: then go to @hyper (a hypercall with the state of
+ * just before the system call)
+ */
+void arch_dbt_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const int *nrs,
+                           size_t n_nrs, uint64_t hyper);
+/*
+ * arch_dbt_emit_unspill - restore the scratch register arch_dbt_emit_call_check
+ * spilled (the first half of a hypercall pad)
+ */
+void arch_dbt_emit_unspill(struct dbt_code *c);
+/**
+ * arch_dbt_emit_dispatch - the shared lookup of ctx[TARGET] in the table
+ * @rec_dispatch: 0 for the lookup of recorded translations. Otherwise this
+ *        is the lookup of unrecorded ones (keys with DBT_FREE_KEY), and
+ *        where it goes with sp above ctx[FREE_SP]: the unrecorded call
+ *        returned (or was left), which it logs (DBT_REC_FREE_OUT, sp)
+ * @miss: receives the address of its hypercall, reached with the application's
+ *        registers and flags restored when the table has no entry
+ */
+void arch_dbt_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t *miss);
+/*
+ * A door: where a jump written over a scope's entry leads (instead of the
+ * step engine's breakpoint there), so that a thread running natively
+ * between its scopes (its engine base still its context page, ctx[FREE_SP] all ones)
+ * enters the scope without a stop. It saves a register below sp (the red zone
+ * of the function being entered, which a signal frame skips), reads
+ * ctx[FREE_SP] and goes through @slot to the unrecorded translation of the
+ * entry (arch_dbt_emit_scope_entry), or to @miss (a hypercall: translate
+ * it) at first. Any other thread stops where the breakpoint would have
+ * stopped it, with the application's registers: at @load (a fault: its engine
+ * base is the application's, no context page) or at @stop (the hypercall of a
+ * thread with a context that is not between scopes).
+ */
+struct arch_dbt_door {
+	uint64_t code, load, stop, miss, slot;
+};
+
+/* arch_dbt_emit_door - a door's code (*dr: where its parts are) */
+void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr);
+/*
+ * arch_dbt_door_jump - the jump written at a scope's entry @at to its door
+ * @to: its length (0: out of reach)
+ */
+size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_LEN]);
+/* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */
+uint64_t arch_dbt_emit_gadget(struct dbt_code *c);
+/* arch_dbt_align - pad with breakpoints to a multiple of n */
+void arch_dbt_align(struct dbt_code *c, size_t n);
+/*
+ * arch_dbt_set_ring_cursor - a thread stopped in the record stub of a full
+ * ring goes on writing at cursor (the stub holds it in a register)
+ */
+void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor);
+
+#endif
