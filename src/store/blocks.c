@@ -17,6 +17,7 @@ int store_use_blocks(struct store *s, struct err *err)
 	char *sql;
 	int rc;
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (s->blocks)
@@ -45,6 +46,7 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 	int64_t id = (int64_t)s->block_len.len;
 	size_t i, len;
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (!s->blocks)
@@ -176,6 +178,7 @@ int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct s
 	uint64_t insns = 0, len;
 	size_t i;
 
+	OWNER_CHECK(&s->owner);
 	if (check_thread(s, thread, err))
 		return -1;
 	for (i = 0; i < n; i++) {
