@@ -80,7 +80,7 @@ struct bp {
 	uint64_t addr;
 	/*
 	 * What is written at addr while inserted (len bytes: the breakpoint
-	 * instruction, or a door: a jump into the dbt engine's code that does
+	 * instruction, or a door: a jump into an engine's code that does
 	 * without a stop what a stop there would, tracee_bp_door()), and the
 	 * program's own bytes under it.
 	 */
