@@ -29,6 +29,7 @@ struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind
 
 	th->tid = tid;
 	th->kind = kind;
+	th->resumed_by = PTRACE_CONT; /* one seized as it runs (attach.c) runs free */
 	if (t->thread_state)
 		th->engine_state = t->thread_state->make();
 	hashmap_put(&t->threads, (uint64_t)tid, th);
