@@ -1,6 +1,8 @@
 # nosco build. `make` builds build/nosco; `make check` runs every test tier;
 # `make demo` shows nosco at work. ASAN=1 builds with AddressSanitizer and
 # UBSan, WERROR=1 turns warnings into errors (CI does), O=DIR builds elsewhere.
+# DEBUG=1 (and ASAN=1) compile the debug checks in (NOSCO_DEBUG: which thread
+# owns the core and the store, src/util/owner.h); other builds leave them out.
 
 VERSION := 0.1.0
 O ?= build
@@ -16,6 +18,10 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DNOSCO_VERSION='"$(VERSION)"' $(WARN) $(CF
 ifeq ($(ASAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
+DEBUG := 1
+endif
+ifeq ($(DEBUG),1)
+ALL_CFLAGS += -DNOSCO_DEBUG
 endif
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror

@@ -53,7 +53,7 @@ struct arch_insn {
 	 * A hypervisor may intercept and emulate it (cpuid always is): some
 	 * lose the single-step trap after an emulated instruction, so that a
 	 * step runs the next instruction too. Such an instruction is stepped
-	 * by a breakpoint after it instead (tracee_resume()).
+	 * by a breakpoint after it instead (tracee_step()).
 	 */
 	bool hv_emulated;
 };

@@ -18,6 +18,7 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 	int64_t id = (int64_t)s->block_len.len;
 	size_t i, len;
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (!n || n > STORE_BLOCK_MAX)
@@ -132,6 +133,7 @@ int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct s
 	uint64_t insns = 0, len;
 	size_t i;
 
+	OWNER_CHECK(&s->owner);
 	if ((uint64_t)thread >= s->streams.len)
 		return store_bad_thread(thread, err);
 	for (i = 0; i < n; i++) {

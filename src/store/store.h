@@ -17,6 +17,7 @@
 #ifndef NOSCO_STORE_STORE_H
 #define NOSCO_STORE_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,5 +263,12 @@ int store_tick(struct store *s, struct err *err);
  * tick), or -1 with err.
  */
 int store_commit(struct store *s, struct err *err);
+
+/*
+ * store_hand_over - the writer belongs to the thread to from now on: only
+ * it may call the store_* functions that write (checked in debug builds,
+ * util/owner.h); it starts as its creator's
+ */
+void store_hand_over(struct store *s, pthread_t to);
 
 #endif

@@ -15,6 +15,7 @@
 #include "store/internal.h"
 #include "store/store.h"
 #include "util/hashmap.h"
+#include "util/owner.h"
 #include "util/vec.h"
 
 enum store_stmt {
@@ -82,6 +83,7 @@ struct store_insn_ent {
 };
 
 struct store {
+	struct owner owner; /* the thread that may write (util/owner.h) */
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[ST_COUNT];

@@ -169,11 +169,18 @@ static int commit(struct store *s, bool reopen, struct err *err)
 
 int store_commit(struct store *s, struct err *err)
 {
+	OWNER_CHECK(&s->owner);
 	return commit(s, true, err);
+}
+
+void store_hand_over(struct store *s, pthread_t to)
+{
+	owner_give(&s->owner, to);
 }
 
 int store_tick(struct store *s, struct err *err)
 {
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (store_now_ms() - s->last_commit_ms < STORE_COMMIT_INTERVAL_MS)
@@ -242,6 +249,7 @@ struct store *store_create(const char *path, bool force, struct err *err)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	owner_init(&s->owner);
 	s->path = target;
 	hashmap_init(&s->insn_by_addr);
 	hashmap_init(&s->open_calls);
@@ -268,6 +276,7 @@ int store_close(struct store *s, struct err *err)
 
 	if (!s)
 		return 0;
+	OWNER_CHECK(&s->owner);
 	/* At the end, wait for readers rather than lose the last interval. */
 	sqlite3_busy_timeout(s->db, 10000);
 	ret = store_check_failed(s, NULL) ? 0 : store_ix_summaries(s, err);
@@ -297,6 +306,7 @@ int store_meta_set_text(struct store *s, const char *key, const char *value, str
 {
 	sqlite3_stmt *st = s->st[ST_META];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -308,6 +318,7 @@ int store_meta_set_int(struct store *s, const char *key, int64_t value, struct e
 {
 	sqlite3_stmt *st = s->st[ST_META];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -319,6 +330,7 @@ int store_meta_set_argv(struct store *s, char *const *argv, struct err *err)
 {
 	int64_t i;
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err) || store_step_done(s, ST_ARGV_CLEAR, "argv", err))
 		return -1;
 	for (i = 0; argv && argv[i]; i++) {
@@ -335,6 +347,7 @@ int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t 
 {
 	sqlite3_stmt *st = s->st[ST_BINARY];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (!b->path)
@@ -355,6 +368,7 @@ int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t 
 
 int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err)
 {
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (binary < 0 || binary >= s->n_binaries)
@@ -368,6 +382,7 @@ int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct er
 {
 	sqlite3_stmt *st = s->st[ST_SCOPE];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (sc->binary < 0 || sc->binary >= s->n_binaries)
@@ -388,6 +403,7 @@ int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct er
 
 int store_scope_set_addr(struct store *s, int64_t scope, uint64_t addr, struct err *err)
 {
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (scope < 0 || scope >= s->n_scopes)
@@ -402,6 +418,7 @@ int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct 
 	struct store_stream zero = { 0 };
 	sqlite3_stmt *st = s->st[ST_THREAD];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_threads);
@@ -418,6 +435,7 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
 {
 	sqlite3_stmt *st = s->st[ST_THREAD_EXIT];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
@@ -438,6 +456,7 @@ int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *e
 {
 	sqlite3_stmt *st = s->st[ST_THREAD_TID];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
@@ -452,6 +471,7 @@ int64_t store_event_add(struct store *s, enum store_event_kind kind, const struc
 {
 	sqlite3_stmt *st = s->st[ST_EVENT];
 
+	OWNER_CHECK(&s->owner);
 	if (store_check_failed(s, err))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_events);

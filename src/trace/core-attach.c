@@ -146,6 +146,7 @@ struct core_thread *core_thread_attached(struct core *c, pid_t tid, const struct
 {
 	struct core_thread *th = core_thread_add(c, tid, NULL, NULL, err);
 
+	OWNER_CHECK(&c->owner);
 	/* The event, outside any call, holds where the thread was and the calls open then. */
 	if (!th || core_add_event(c, th, regs, STORE_EV_ATTACH, th->id, NULL, err) < 0 ||
 	    core_start_frames(c, th, regs, STORE_CALL_ATTACHED, d, err))

@@ -37,6 +37,7 @@ int64_t core_block(struct core *c, const struct arch_insn *const *insns, size_t 
 	uint32_t ids[CORE_BLOCK_MAX];
 	size_t k;
 
+	OWNER_CHECK(&c->owner);
 	if (n > CORE_BLOCK_MAX)
 		return err_set(err, ERR_INTERNAL, "a block of %zu instructions", n);
 	for (k = 0; k < n; k++) {
@@ -55,6 +56,7 @@ int core_record_blocks(struct core *c, struct core_thread *th, const struct stor
 {
 	int64_t insns = store_stream_append_runs(c->store, th->id, runs, n, err);
 
+	OWNER_CHECK(&c->owner);
 	if (insns < 0)
 		return -1;
 	stat_set(&c->stats.insns, c->stats.insns + (uint64_t)insns);

@@ -10,6 +10,7 @@
 #include "trace/core.h"
 #include "trace/images.h"
 #include "util/hashmap.h"
+#include "util/owner.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -69,6 +70,7 @@ struct ifunc_scope {
 };
 
 struct core {
+	struct owner owner; /* the thread that may use it (util/owner.h) */
 	const struct config *cfg;
 	struct store *store;
 	struct core_target target;

@@ -15,6 +15,7 @@ struct core *core_new(const struct config *cfg, struct store *store, struct imag
 	struct core *c = xcalloc(1, sizeof(*c));
 
 	(void)err;
+	owner_init(&c->owner);
 	c->cfg = cfg;
 	c->store = store;
 	c->target = *target;
@@ -26,6 +27,12 @@ struct core *core_new(const struct config *cfg, struct store *store, struct imag
 	images_reuse(c->images, known);
 	hashmap_init(&c->scope_by_addr);
 	return c;
+}
+
+void core_hand_over(struct core *c, pthread_t to)
+{
+	owner_give(&c->owner, to);
+	store_hand_over(c->store, to);
 }
 
 void core_free(struct core *c)
@@ -102,6 +109,7 @@ struct core_thread *core_thread_new(struct core *c, pid_t tid, struct core_threa
 {
 	struct core_thread *th = core_thread_add(c, tid, parent, parent_regs, err);
 
+	OWNER_CHECK(&c->owner);
 	if (!th || core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err))
 		return NULL;
 	return th;
@@ -131,6 +139,7 @@ int core_thread_exit(struct core *c, struct core_thread *th, const struct arch_i
 {
 	int64_t ev;
 
+	OWNER_CHECK(&c->owner);
 	if (th->exited)
 		return 0;
 	if (record_last(c, th, last, err))
@@ -171,6 +180,7 @@ int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch
 	};
 	int64_t ev = STORE_NONE;
 
+	OWNER_CHECK(&c->owner);
 	sb.build_id = image_build_id(img, &sb.build_id_len);
 	remember_name(c, img);
 	if (th) {
@@ -194,6 +204,7 @@ int core_binary_unloaded(struct core *c, struct core_thread *th, const struct ar
 	int64_t ev;
 	int ret = -1;
 
+	OWNER_CHECK(&c->owner);
 	if (!img)
 		return 0;
 	core_scopes_unload(c, base);
@@ -214,6 +225,7 @@ static void collect_base(struct image *img, void *arg)
 int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *last,
               const char *path, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	VEC(uint64_t) bases = { 0 };
 	int ret = 0;
 	size_t i;
@@ -232,6 +244,7 @@ int core_exec(struct core *c, struct core_thread *th, const struct arch_insn *la
 int core_thread_restart(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                         struct core_directive *d, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	return core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
 }
 
@@ -253,6 +266,7 @@ int core_finish(struct core *c, enum store_call_end how, bool run_failed, struct
 {
 	struct core_thread **th;
 
+	OWNER_CHECK(&c->owner);
 	vec_foreach (&c->threads, th) {
 		if (!(*th)->exited && close_all(c, *th, how, err))
 			return -1;

@@ -297,6 +297,7 @@ int core_ifunc_resolved(struct core *c, uint64_t resolver, uint64_t impl, struct
 {
 	struct ifunc_scope *f = ifunc_at(c, resolver);
 
+	OWNER_CHECK(&c->owner);
 	/* Not code of the program's: nothing to arm (a resolver returning NULL). */
 	if (!f || !images_at(c->images, impl))
 		return 0;
@@ -358,6 +359,7 @@ void core_binaries_settled(struct core *c)
 	struct main_image m = { NULL, NULL };
 	size_t i;
 
+	OWNER_CHECK(&c->owner);
 	images_foreach(c->images, find_main, &m);
 	for (i = 0; i < c->cfg->n_scopes; i++) {
 		const char *name = c->cfg->scopes[i].binary;

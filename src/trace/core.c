@@ -245,6 +245,7 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
               const struct arch_regs *before, const struct arch_regs *after,
               struct core_directive *d, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	if (store_insn(c->store, th->id, insn->addr, insn->bytes, insn->len, err) < 0)
 		return -1;
 	stat_set(&c->stats.insns, c->stats.insns + 1);
@@ -258,6 +259,7 @@ int core_transfer(struct core *c, struct core_thread *th, const struct arch_insn
 	uint64_t pc = arch_regs_pc(after);
 	const struct scope_arm *scope;
 
+	OWNER_CHECK(&c->owner);
 	/* "call next; pop reg" reads the pc: a push, not a call to anything. */
 	if (insn->cls == ARCH_INSN_CALL && arch_regs_sp(after) < arch_regs_sp(before) &&
 	    pc != insn->addr + insn->len) {
@@ -300,6 +302,7 @@ static int scope_hit(struct core *c, struct core_thread *th, const struct arch_r
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	return scope_hit(c, th, regs, NULL, d, err);
 }
 
@@ -310,6 +313,7 @@ int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint6
 	struct arch_regs r;
 	int rc;
 
+	OWNER_CHECK(&c->owner);
 	if (!bt != !bt_max(c) || bt_len > bt_max(c))
 		return err_set(err, ERR_INTERNAL, "a scope entered at %#llx without its backtrace",
 		               (unsigned long long)pc);
@@ -448,6 +452,7 @@ int core_return_hit(struct core *c, struct core_thread *th, const struct arch_re
 	size_t n = th->frames.len;
 	struct frame *f;
 
+	OWNER_CHECK(&c->owner);
 	/*
 	 * The outermost frame the stack pointer has left returned if this is
 	 * its return address (with those sharing its entry sp: tail calls);
@@ -475,6 +480,7 @@ int core_signal(struct core *c, struct core_thread *th, int sig, const struct ar
 {
 	char name[16];
 
+	OWNER_CHECK(&c->owner);
 	snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	return core_add_event(c, th, regs, STORE_EV_SIGNAL, sig, name, err) < 0 ? -1 : 0;
 }
@@ -491,6 +497,7 @@ int core_signal_handler(struct core *c, struct core_thread *th, int sig,
 		                   .addr = arch_regs_pc(handler),
 		                   .signal = sig };
 
+	OWNER_CHECK(&c->owner);
 	/*
 	 * On the thread's own stack the handler runs below the interrupted
 	 * stack pointer, so the frame is over once sp is back up there (also
@@ -517,6 +524,7 @@ int core_signal_handler(struct core *c, struct core_thread *th, int sig,
 int core_fork(struct core *c, struct core_thread *th, const struct arch_regs *regs, pid_t child,
               const char *how, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	return core_add_event(c, th, regs, STORE_EV_FORK, child, how, err) < 0 ? -1 : 0;
 }
 
@@ -527,6 +535,7 @@ pid_t core_thread_tid(const struct core_thread *th)
 
 int core_thread_set_tid(struct core *c, struct core_thread *th, pid_t tid, struct err *err)
 {
+	OWNER_CHECK(&c->owner);
 	th->tid = tid;
 	return store_thread_set_tid(c->store, th->id, tid, err);
 }

@@ -18,6 +18,7 @@
 #ifndef NOSCO_TRACE_CORE_H
 #define NOSCO_TRACE_CORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -83,6 +84,12 @@ struct core_binary {
 struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
                       const struct core_target *target, struct err *err);
 void core_free(struct core *c);
+/*
+ * core_hand_over - the core and its store belong to the thread to from now
+ * on: only it may call the core_* functions that change the trace (checked
+ * in debug builds, util/owner.h); they start as core_new()'s caller's
+ */
+void core_hand_over(struct core *c, pthread_t to);
 
 /*
  * core_binary_loaded - a binary was mapped; th/regs are NULL for binaries present at start

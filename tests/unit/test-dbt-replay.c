@@ -31,6 +31,7 @@
 #include "store/reader.h"
 #include "store/store.h"
 #include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
 #include "test-util.h"
 #include "util/xalloc.h"
 
@@ -88,6 +89,7 @@ struct world {
 	struct core *core;
 	struct session s; /* what the worker commits through */
 	struct tthread th;
+	struct step_thread st; /* th's engine state: the step engine's, as dbt builds on it */
 	char *path;
 };
 
@@ -146,7 +148,8 @@ static void world_open(struct world *w, const char *config, uint64_t pc)
 		fail_msg("core_new: %s", err.msg);
 	regs_at(&r, pc, S0);
 	w->th.tid = TID;
-	w->th.core = core_thread_new(w->core, TID, NULL, NULL, &r, &w->th.dir, &err);
+	w->th.engine_state = &w->st;
+	w->th.core = core_thread_new(w->core, TID, NULL, NULL, &r, &w->st.dir, &err);
 	if (!w->th.core)
 		fail_msg("core_thread_new: %s", err.msg);
 }
@@ -213,6 +216,7 @@ static void cache_open(struct cache *cache, struct world *w, const struct run *r
 		dbt_add_id(&cache->d, b);
 	}
 	cache->dt.th = &w->th;
+	cache->dt.step = &w->st;
 	cache->dt.ctxp = cache->ctx;
 	cache->dt.rings = cache->dt.ring = (uintptr_t)cache->rings;
 	cache->dt.ringsp = cache->dt.ringp = cache->rings;
@@ -302,7 +306,7 @@ static int replay(struct world *w, const struct run *run, enum how how, uint64_t
 		if (run->steps[i].enter >= 0)
 			last = &cache.blocks[run->steps[i].enter];
 	regs_at(&r, run->pc, run->sp);
-	w->th.landing = how == WORKER_LEFT ? F : 0; /* a longjmp's landing: the tracer's */
+	w->st.landing = how == WORKER_LEFT ? F : 0; /* a longjmp's landing: the tracer's */
 	*n_worker = 0;
 	if (how == DIRECT)
 		rc = dbt_replay_records(&cache.d, &cache.dt, ring, n, false, &used, err);
@@ -343,8 +347,8 @@ static void step(struct stepper *s, const struct dbt_insn *in, uint64_t next)
 	if (in->a.cls == ARCH_INSN_CALL)
 		poke(sp, in->a.addr + in->a.len);
 	regs_at(&after, next, sp);
-	if (s->w->th.dir.mode == CORE_RECORD &&
-	    core_step(s->w->core, s->w->th.core, &in->a, &s->regs, &after, &s->w->th.dir, &err))
+	if (s->w->st.dir.mode == CORE_RECORD &&
+	    core_step(s->w->core, s->w->th.core, &in->a, &s->regs, &after, &s->w->st.dir, &err))
 		fail_msg("core_step: %s", err.msg);
 	s->regs = after;
 }
@@ -354,10 +358,10 @@ static void returned(struct stepper *s, uint64_t pc, uint64_t sp)
 {
 	struct err err = { 0 };
 
-	assert_int_equal(s->w->th.dir.mode, CORE_RUN_TO_RETURN);
-	assert_int_equal(s->w->th.dir.ret[0].addr, pc);
+	assert_int_equal(s->w->st.dir.mode, CORE_RUN_TO_RETURN);
+	assert_int_equal(s->w->st.dir.ret[0].addr, pc);
 	regs_at(&s->regs, pc, sp);
-	if (core_return_hit(s->w->core, s->w->th.core, &s->regs, &s->w->th.dir, &err))
+	if (core_return_hit(s->w->core, s->w->th.core, &s->regs, &s->w->st.dir, &err))
 		fail_msg("core_return_hit: %s", err.msg);
 }
 

@@ -9,7 +9,10 @@
  * The worker owns the core and the store while it has work: the tracer
  * thread serves only cache misses (translation touches neither), full
  * rings and system calls that change mappings, and calls dbt_async_sync()
- * before anything else. The worker stops
+ * before anything else. The hand-over is explicit (core_hand_over()): to
+ * the worker as a job is queued, back to the tracer thread as the worker
+ * goes idle; debug builds check it at every core_* and store_* call that
+ * changes the trace (util/owner.h). The worker stops
  * at a record it must not replay (worker_may_replay in replay.c); the rest
  * of that job, and of the ones behind it, is replayed by the tracer at the
  * next sync. Jobs are replayed in the order the rings filled.
@@ -47,6 +50,7 @@ struct async_job {
 
 struct dbt_async {
 	pthread_t thread;
+	pthread_t tracer; /* the thread that started it: the core's owner when it is idle */
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* the worker waits for a job */
 	pthread_cond_t idle; /* the tracer waits for the worker */
@@ -84,6 +88,9 @@ static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
 		a->len--;
 	}
 	a->busy = false;
+	/* Idle (what dbt_async_idle() says): the core and the store go back. */
+	if (!a->len || a->stalled || a->failed)
+		core_hand_over(d->t->core, a->tracer);
 	pthread_cond_broadcast(&a->idle);
 }
 
@@ -127,6 +134,7 @@ static int start(struct dbt *d, struct err *err)
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->idle, NULL);
+	a->tracer = pthread_self();
 	d->async = a;
 	/* Signals (the commit ticker, Ctrl-C) must wake the tracer thread, never the worker. */
 	sigfillset(&all);
@@ -178,6 +186,8 @@ static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	*j = (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, 0 };
 	dt->held[dt->cur] = true;
 	a->len++;
+	/* The worker has work: the core and the store are its own until it is idle again. */
+	core_hand_over(d->t->core, a->thread);
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
 	next_ring(dt);
@@ -264,6 +274,8 @@ void dbt_async_free(struct dbt *d)
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->thread, NULL);
+	/* It may have quit with work left (a run that failed): the core is ours again. */
+	core_hand_over(d->t->core, a->tracer);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->work);
 	pthread_cond_destroy(&a->idle);

@@ -138,7 +138,7 @@ static int dbt_run(struct session *s, struct err *err)
 		return -1;
 	/* Calls are replayed from rings in batches: their times are those of the replay. */
 	core_coarse_times(core);
-	tracee_init(&t, core, s->stop);
+	tracee_init(&t, core, s->stop, &step_thread_state);
 	t.engine = &engine;
 	ret = dbt_mem_init(&d, err);
 	if (!ret)

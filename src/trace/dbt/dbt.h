@@ -211,6 +211,10 @@ struct dbt_replay {
 
 struct dbt_thread {
 	struct tthread *th;
+	struct step_thread *step; /* step_of(th), one load away as th was (the replay reads it) */
+	/* taken from the step engine (dbt_take()): it runs in the cache, resumed
+	 * with PTRACE_CONT, and its stops are this engine's until it is materialized */
+	bool in_cache;
 	uint32_t slot;
 	uint64_t ctx;  /* tracee address of its context page */
 	uint8_t *ctxp; /* tracer view of it */
@@ -466,7 +470,7 @@ struct dbt_stash {
  *
  * Replays its ring up to where it is, sets its registers to the
  * application's (th->regs too) and hands it back to the step engine
- * (engine_owned false, no pending instruction).
+ * (dt->in_cache false, no pending instruction).
  * Return: 1 if a return point was reached there (the core's directive
  * changed as a breakpoint would have made it), 0, 2 if the thread stopped
  * otherwise while being stepped out of engine code (its status is queued

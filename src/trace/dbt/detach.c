@@ -19,14 +19,11 @@ int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 	struct dbt_loc l;
 	int rc;
 
-	if (!th->engine_owned)
+	dt = dbt_thread_of(d, th, false);
+	if (!dt || !dt->in_cache)
 		return dbt_door_leave(d, th, err);
 	if (dbt_async_sync(d, err))
 		return -1;
-	dt = dbt_thread_of(d, th, false);
-	if (!dt)
-		return err_set(err, ERR_INTERNAL, "dbt: thread %d runs in the cache without a slot",
-		               (int)th->tid);
 	/* Interrupted in a copied syscall: at the real one's end, the kernel restarts it. */
 	rc = dbt_syscall_restarts(d, dt, err);
 	if (rc)

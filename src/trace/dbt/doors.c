@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -225,7 +226,7 @@ static int rewind_to(struct dbt *d, struct tthread *th, uint64_t pc, struct err 
 {
 	if (tracee_set_pc(d->t, th, pc, err))
 		return -1;
-	th->regs_stale = true;
+	step_of(th)->regs_stale = true;
 	return 0;
 }
 

@@ -233,13 +233,13 @@ static int hand_back(struct dbt *d, struct dbt_thread *dt, struct dbt_loc *l, st
 	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, r, err);
 	arch_regs_set_pc(r, pc);
 	/* It runs natively from here if the core says so: inside a call past the depth limit. */
-	if (hit < 0 || set_regs(th->tid, r, err) || step_arm_returns(d->t, th, &th->dir, err))
+	if (hit < 0 || set_regs(th->tid, r, err) || step_arm_returns(d->t, th, &dt->step->dir, err))
 		return -1;
 	th->regs = *r;
-	th->regs_stale = false;
-	th->code_len = 0;
-	th->engine_owned = false;
-	th->has_pending = false;
+	dt->step->regs_stale = false;
+	dt->step->code_len = 0;
+	dt->in_cache = false;
+	dt->step->has_pending = false;
 	return hit;
 }
 

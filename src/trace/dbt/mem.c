@@ -22,6 +22,7 @@
 #include <elf.h>
 
 #include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
 #include "util/log.h"
 
 #define GB (1ull << 30)
@@ -184,7 +185,7 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 			return err_sys(err, ERR_TRACE, "cannot read registers");
 		if (arch_regs_pc(r) != gadget)
 			break;
-		th->fresh = false;
+		step_of(th)->fresh = false;
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "trace/dbt/dbt.h"
+#include "trace/step/step.h"
 
 /* The replay's per-record path, inlined into its loop: it runs millions of times. */
 #define HOT static inline __attribute__((always_inline))
@@ -73,11 +74,11 @@ HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot
 static int set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd,
                    struct err *err)
 {
-	if (nd->mode != CORE_RUN_TO_RETURN && dt->th->resume_bps.len)
-		escape_clear_resume(d->t, dt->th);
-	dt->th->dir = *nd;
+	if (nd->mode != CORE_RUN_TO_RETURN && dt->step->resume_bps.len)
+		step_landing_clear(d->t, dt->th);
+	dt->step->dir = *nd;
 	dt->rp.close_sp = core_close_sp(dt->th->core);
-	return escape_watch_landing(d->t, dt->th, err);
+	return step_landing_watch(d->t, dt->th, err);
 }
 
 /*
@@ -107,7 +108,7 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
 /*
  * arrive - a thread the core does not record reaches pc with rsp sp, as
  * if the single-step engine's breakpoints were there. Return: 1 if one
- * was hit (th->dir says what now), 0 if not, -1 on error.
+ * was hit (dt->step->dir says what now), 0 if not, -1 on error.
  */
 static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp, struct err *err)
 {
@@ -118,17 +119,17 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 	int i;
 
 	memset(&r, 0, sizeof(r));
-	if (th->dir.mode == CORE_RECORD)
+	if (dt->step->dir.mode == CORE_RECORD)
 		return 0;
 	if (dt->rp.just_recorded) {
 		dt->rp.just_recorded = false;
 		return 0;
 	}
-	if (th->dir.mode == CORE_RUN_TO_RETURN)
+	if (dt->step->dir.mode == CORE_RUN_TO_RETURN)
 		for (i = 0; i < 2; i++)
-			if (th->dir.ret[i].addr == pc && sp > th->dir.ret[i].frame_sp)
+			if (dt->step->dir.ret[i].addr == pc && sp > dt->step->dir.ret[i].frame_sp)
 				hit = true;
-	if (!hit && th->resume_bps.len && escape_take_resume(d->t, th, pc))
+	if (!hit && dt->step->resume_bps.len && step_landing_take(d->t, th, pc))
 		hit = true;
 	if (!hit)
 		return 0;
@@ -196,7 +197,7 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 	uint64_t sp = rp->sp_in, sp_after;
 	uint32_t k, di = 0, from = 0;
 	const struct dbt_insn *in;
-	bool rec = dt->th->dir.mode == CORE_RECORD;
+	bool rec = dt->step->dir.mode == CORE_RECORD;
 	int r;
 
 	for (k = 0; k < done; k++) {
@@ -205,7 +206,7 @@ static int complete(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, u
 			r = arrive(d, dt, in->a.addr, sp, err);
 			if (r < 0)
 				return -1;
-			if (r && dt->th->dir.mode == CORE_RECORD) {
+			if (r && dt->step->dir.mode == CORE_RECORD) {
 				rec = true;
 				from = k;
 			}
@@ -259,7 +260,7 @@ HOT int finish_block(struct dbt *d, struct dbt_thread *dt, const struct dbt_hot 
 	struct dbt_replay *rp = &dt->rp;
 	struct dbt_block *b;
 
-	if (rp->hot->plain && dt->th->dir.mode == CORE_RECORD)
+	if (rp->hot->plain && dt->step->dir.mode == CORE_RECORD)
 		return fast_complete(d, dt, rp->id, rp->hot, next_h, 1, err);
 	b = dbt_block_by_id(d, rp->id);
 	return complete(d, dt, b, b->n, next_h->addr, err);
@@ -291,7 +292,7 @@ static size_t same_run(const uint32_t *w, size_t n)
  */
 static bool worker_may_replay(const struct dbt_thread *dt)
 {
-	return !dt->th->resume_bps.len && !dt->th->landing;
+	return !dt->step->resume_bps.len && !dt->step->landing;
 }
 
 /*
@@ -323,7 +324,7 @@ static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
 
-	if (!rp->free || dt->th->dir.mode == CORE_RECORD)
+	if (!rp->free || dt->step->dir.mode == CORE_RECORD)
 		return err_set(err, ERR_INTERNAL,
 		               "dbt: thread %d ran code unrecorded that the trace records",
 		               (int)dt->th->tid);
@@ -362,7 +363,7 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		rp->scope_bt[rp->scope_bt_len++] = v;
 		return 3;
 	case DBT_REC_SCOPE_SP:
-		if (!rp->free || rp->scope_in || dt->th->dir.mode != CORE_RUN_FREE)
+		if (!rp->free || rp->scope_in || dt->step->dir.mode != CORE_RUN_FREE)
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d entered a scope in a scope",
 			               (int)dt->th->tid);
@@ -375,7 +376,7 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 	case DBT_REC_LEFT:
 		if (unrecorded(d, dt, v, err))
 			return -1;
-		if (dt->th->dir.mode == CORE_RECORD)
+		if (dt->step->dir.mode == CORE_RECORD)
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d left the recorded frames the core records",
 			               (int)dt->th->tid);
@@ -459,7 +460,7 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		 * repeats are decided by the first one.
 		 */
 		run = same_run(w + i, n - i);
-		if (run > 2 && h->plain && dt->th->dir.mode == CORE_RECORD &&
+		if (run > 2 && h->plain && dt->step->dir.mode == CORE_RECORD &&
 		    h->delta + h->term_delta == 0 &&
 		    !needs_core(d, dt, h->cls, h->fall, h->addr, h->sync, rp->sp)) {
 			rp->sp_in = rp->sp;

@@ -81,6 +81,7 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 		return NULL;
 	dt = xcalloc(1, sizeof(*dt));
 	dt->th = th;
+	dt->step = step_of(th);
 	dt->slot = i;
 	dt->hot_at = d->hot_returns;
 	off = DBT_TABLE_SIZE + (uint64_t)i * DBT_SLOT_SIZE;
@@ -185,9 +186,9 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	if (set_regs(th, &r, err))
 		return -1;
 	dbt_replay_start(dt, &r);
-	th->engine_owned = true;
-	th->has_pending = false;
-	th->fresh = false;
+	dt->in_cache = true;
+	dt->step->has_pending = false;
+	dt->step->fresh = false;
 	return tracee_resume(d->t, th, false, err);
 }
 
@@ -268,12 +269,14 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 /* pending_at - the step engine's state for a thread about to execute the instruction at l */
 static void pending_at(struct dbt *d, struct tthread *th, const struct dbt_loc *l)
 {
+	struct step_thread *st = step_of(th);
+
 	if (l->b && l->done < l->b->n)
-		th->pending = l->b->insns[l->done].a;
+		st->pending = l->b->insns[l->done].a;
 	else
-		tracee_decode(d->t, l->pc, &th->pending);
-	th->pending_regs = th->regs;
-	th->has_pending = true;
+		tracee_decode(d->t, l->pc, &st->pending);
+	st->pending_regs = th->regs;
+	st->has_pending = true;
 }
 
 /* resume_at - set a cache thread going at pc (a served miss: only the pc changes) */
@@ -295,7 +298,7 @@ static void note_syscall(struct dbt_thread *dt, const struct arch_regs *r)
 /* hand_over - th is materialized: the step engine goes on with it as the core says */
 static int hand_over(struct dbt *d, struct tthread *th, struct err *err)
 {
-	struct core_directive dir = th->dir;
+	struct core_directive dir = step_of(th)->dir;
 
 	return step_apply(d->t, th, &dir, err);
 }
@@ -312,9 +315,9 @@ static int on_sync(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	if (hit < 0 || hit == 2)
 		return hit < 0 ? -1 : 0;
 	d->n_syncs++;
-	nd = th->dir;
+	nd = dt->step->dir;
 	/* As the scope's breakpoint: not after a recorded step, which steps over it. */
-	if (!hit && !dt->rp.landed_recorded && th->dir.mode != CORE_RECORD &&
+	if (!hit && !dt->rp.landed_recorded && dt->step->dir.mode != CORE_RECORD &&
 	    core_is_scope_entry(d->t->core, l.pc)) {
 		if (core_scope_hit(d->t->core, th->core, &th->regs, &nd, err))
 			return -1;
@@ -543,11 +546,11 @@ static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err
 	rc = dbt_materialize(d, dt, MAT_NO_STEP, false, &l, &st, err);
 	if (rc < 0)
 		return -1;
-	th->pending_regs = th->regs;
-	arch_regs_before_syscall(&th->pending_regs);
-	th->pending = b->insns[b->n - 1].a;
-	th->has_pending = true;
-	arch_regs_set_pc(&th->regs, l.pc + th->pending.len);
+	dt->step->pending_regs = th->regs;
+	arch_regs_before_syscall(&dt->step->pending_regs);
+	dt->step->pending = b->insns[b->n - 1].a;
+	dt->step->has_pending = true;
+	arch_regs_set_pc(&th->regs, l.pc + dt->step->pending.len);
 	return set_regs(th, &th->regs, err);
 }
 
@@ -633,12 +636,11 @@ static int on_exit_event(struct dbt *d, struct dbt_thread *dt, const struct trac
  */
 static int exec_replay(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	struct tthread *th = dt->th;
 	struct dbt_block *b;
 
 	if (dbt_drain(d, dt, err))
 		return -1;
-	th->engine_owned = false;
+	dt->in_cache = false;
 	if (dt->rp.free)
 		return 0;
 	b = dbt_replay_block(d, &dt->rp);
@@ -646,8 +648,8 @@ static int exec_replay(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
 	if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
 		return -1;
-	th->pending = b->insns[b->n - 1].a;
-	th->has_pending = true;
+	dt->step->pending = b->insns[b->n - 1].a;
+	dt->step->has_pending = true;
 	return 0;
 }
 
@@ -664,7 +666,7 @@ static int on_exec(struct dbt *d, const struct tracee_event *ev, struct err *err
 	if (th && th->kind != TT_THREAD)
 		return step_handle(d->t, ev, d->s, err);
 	dt = th ? dbt_thread_of(d, th, false) : NULL;
-	if (dt && th->engine_owned && exec_replay(d, dt, err))
+	if (dt && dt->in_cache && exec_replay(d, dt, err))
 		return -1;
 	/* Every thread but the exec'ing one is gone; the cache went with the image. */
 	dbt_threads_free(d);
@@ -780,7 +782,8 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 
 	if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC)
 		return dbt_async_sync(d, err) ? -1 : on_exec(d, ev, err);
-	if (!th || !th->engine_owned) {
+	dt = th ? dbt_thread_of(d, th, false) : NULL;
+	if (!dt || !dt->in_cache) {
 		struct tracee_event door = *ev;
 		int r = th && WIFSTOPPED(ev->status) ? dbt_door_rewind(d, th, &door, err) : 0;
 
@@ -794,14 +797,12 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	}
 	if (tracee_hold_if_world_stopped(t, th, ev->status))
 		return 0;
-	dt = dbt_thread_of(d, th, false);
-	if (!WIFSTOPPED(ev->status) || !dt) {
+	if (!WIFSTOPPED(ev->status)) {
 		if (dbt_async_sync(d, err))
 			return -1;
 		/* Killed in the cache (SIGKILL): what its ring holds is all there is. */
-		if (dt && dbt_drain(d, dt, err))
+		if (dbt_drain(d, dt, err))
 			return -1;
-		th->engine_owned = false;
 		dbt_thread_free(d, th);
 		return step_handle(t, ev, d->s, err);
 	}

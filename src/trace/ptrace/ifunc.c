@@ -11,7 +11,7 @@
  *
  * These hooks are the tracer's own breakpoints (BP_INTERNAL): like the
  * unwinding hooks they act when any thread passes them, trapped or
- * stepped, with its registers read (escape_on_hook() hands them over).
+ * stepped, with its registers read (the step engine's step_resume() hands them over).
  */
 #include <stdlib.h>
 

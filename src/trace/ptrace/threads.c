@@ -29,6 +29,9 @@ struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind
 
 	th->tid = tid;
 	th->kind = kind;
+	th->resumed_by = PTRACE_CONT; /* one seized as it runs (attach.c) runs free */
+	if (t->thread_state)
+		th->engine_state = t->thread_state->make();
 	hashmap_put(&t->threads, (uint64_t)tid, th);
 	return th;
 }
@@ -40,6 +43,13 @@ static void drop_step_bp(struct tracee *t, struct tthread *th)
 	th->step_bp = 0;
 }
 
+void tracee_thread_free(struct tracee *t, struct tthread *th)
+{
+	if (t->thread_state)
+		t->thread_state->free(th->engine_state);
+	free(th);
+}
+
 void tracee_thread_remove(struct tracee *t, pid_t tid)
 {
 	struct tthread *th = hashmap_del(&t->threads, (uint64_t)tid);
@@ -47,8 +57,7 @@ void tracee_thread_remove(struct tracee *t, pid_t tid)
 	if (!th)
 		return;
 	drop_step_bp(t, th);
-	vec_free(&th->resume_bps);
-	free(th);
+	tracee_thread_free(t, th);
 	if (t->mem_tid == tid)
 		t->mem_tid = t->pid;
 }
@@ -117,22 +126,16 @@ int tracee_set_pc(struct tracee *t, struct tthread *th, uint64_t pc, struct err 
 }
 
 /*
- * step_by_bp - should this step of th be made by a breakpoint after the
- * instruction? It is then set (*yes), or kept from the step before.
+ * step_by_bp - should a step of th over in be made by a breakpoint after
+ * it? It is then set (*yes), or kept from the step before.
  */
-static int step_by_bp(struct tracee *t, struct tthread *th, bool *yes, struct err *err)
+static int step_by_bp(struct tracee *t, struct tthread *th, const struct arch_insn *in, bool *yes,
+                      struct err *err)
 {
-	struct arch_insn here;
-	const struct arch_insn *in = &th->pending;
 	uint64_t next;
 
 	*yes = false;
-	if (!th->has_pending) {
-		if (tracee_decode(t, arch_regs_pc(&th->regs), &here))
-			return 0;
-		in = &here;
-	}
-	if (!in->hv_emulated || th->handler_sig || t->trust_step_traps)
+	if (!in->hv_emulated || t->trust_step_traps)
 		return 0;
 	next = in->addr + in->len;
 	if (th->step_bp != next) {
@@ -145,20 +148,14 @@ static int step_by_bp(struct tracee *t, struct tthread *th, bool *yes, struct er
 	return 0;
 }
 
-int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err)
+/* go - let th go on with req (PTRACE_CONT or PTRACE_SINGLESTEP), delivering th->inject */
+static int go(struct tracee *t, struct tthread *th, long req, struct err *err)
 {
 	int sig = th->inject;
-	long req = step ? PTRACE_SINGLESTEP : PTRACE_CONT;
-	bool by_bp = false;
 
-	if (step && step_by_bp(t, th, &by_bp, err))
-		return -1;
-	if (by_bp)
-		req = PTRACE_CONT;
-	else
-		drop_step_bp(t, th);
 	th->inject = 0;
 	th->resume_epoch = t->bp_epoch;
+	th->resumed_by = req;
 	if (ptrace(req, th->tid, NULL, (void *)(long)sig)) {
 		/* A thread killed meanwhile (exit_group in another thread) reports its exit later.
 		 */
@@ -168,6 +165,26 @@ int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *e
 	}
 	th->running = true;
 	return 0;
+}
+
+int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err)
+{
+	drop_step_bp(t, th);
+	return go(t, th, step ? PTRACE_SINGLESTEP : PTRACE_CONT, err);
+}
+
+int tracee_step(struct tracee *t, struct tthread *th, const struct arch_insn *insn, struct err *err)
+{
+	struct arch_insn here;
+	bool by_bp = false;
+
+	if (!insn && !tracee_decode(t, arch_regs_pc(&th->regs), &here))
+		insn = &here;
+	if (insn && step_by_bp(t, th, insn, &by_bp, err))
+		return -1;
+	if (!by_bp)
+		drop_step_bp(t, th);
+	return go(t, th, by_bp ? PTRACE_CONT : PTRACE_SINGLESTEP, err);
 }
 
 /* wait_stopped - wait for th to stop after PTRACE_INTERRUPT; queue any other stop it reports */
@@ -236,11 +253,8 @@ int tracee_resume_world(struct tracee *t, struct err *err)
 			vec_push(&t->queue, ev);
 			continue;
 		}
-		/* It was running before: it is between stops, so just let it go on. */
-		if (tracee_resume(t, th,
-		                  th->dir.mode == CORE_RECORD && th->kind == TT_THREAD &&
-		                          !th->engine_owned,
-		                  err))
+		/* It was running before: it is between stops, so it goes on as it was. */
+		if (go(t, th, th->resumed_by, err))
 			return -1;
 	}
 	return 0;

@@ -9,7 +9,8 @@
 
 #include "trace/ptrace/tracee.h"
 
-void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop)
+void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop,
+                 const struct tthread_state_ops *state)
 {
 	memset(t, 0, sizeof(*t));
 	t->mem_fd = -1;
@@ -18,6 +19,7 @@ void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *sto
 	t->trust_step_traps = getenv("NOSCO_STEP_TRUST_TRAPS") != NULL;
 	t->core = core;
 	t->stop = stop;
+	t->thread_state = state;
 	hashmap_init(&t->threads);
 	hashmap_init(&t->bps);
 	hashmap_init(&t->hooks);
@@ -31,10 +33,8 @@ void tracee_fini(struct tracee *t)
 	struct tthread *th;
 	size_t i = 0;
 
-	while (hashmap_next(&t->threads, &i, NULL, (void **)&th)) {
-		vec_free(&th->resume_bps);
-		free(th);
-	}
+	while (hashmap_next(&t->threads, &i, NULL, (void **)&th))
+		tracee_thread_free(t, th);
 	hashmap_fini(&t->threads);
 	tracee_bp_forget_all(t);
 	hashmap_fini(&t->bps);

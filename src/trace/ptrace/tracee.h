@@ -33,8 +33,7 @@ enum tthread_kind {
 struct tthread {
 	pid_t tid;
 	enum tthread_kind kind;
-	struct core_thread *core;
-	struct core_directive dir;
+	struct core_thread *core; /* the core's thread (NULL: a vfork child, not recorded) */
 	bool running;             /* resumed, its next stop not yet seen */
 	bool held;                /* stopped for another thread's breakpoint step-over */
 	bool exiting;             /* PTRACE_EVENT_EXIT seen */
@@ -42,42 +41,36 @@ struct tthread {
 	bool in_vfork;            /* waiting in the kernel for its vfork child: cannot run
 	                             (nor be interrupted) until PTRACE_EVENT_VFORK_DONE */
 	struct arch_regs regs;    /* at the last stop */
-	struct arch_insn pending; /* CORE_RECORD: the instruction about to run at regs' pc */
-	bool has_pending;
-	struct arch_regs pending_regs; /* the registers before the pending instruction */
-	/* regs holds only pc and sp: the rest was not read since the last
-	 * straight-line instruction (reading them costs a system call per step) */
-	bool regs_stale;
-	uint64_t resume_epoch; /* t->bp_epoch when it was last resumed */
-	/* just started or exec'd: its first step stop comes from the syscall's
-	 * return, before any instruction ran */
-	bool fresh;
-	/* the code at code_addr, read once per straight-line run of instructions */
-	uint8_t code[64];
-	uint64_t code_addr;
-	size_t code_len;
+	uint64_t resume_epoch;    /* t->bp_epoch when it was last resumed */
+	/* how it was last resumed (PTRACE_CONT or PTRACE_SINGLESTEP): how a thread
+	 * held for another's step-over goes on when the world is let go */
+	long resumed_by;
 	int inject;          /* signal to deliver when resumed */
-	uint64_t over_addr;  /* stepping over the breakpoint here (0: not) */
-	bool over_then_step; /* the step-over is also a recorded step */
-	/* a signal with a handler was delivered while recording */
-	int handler_sig;
-	struct arch_regs interrupted;
-	uint64_t ret_bps[2];      /* CORE_RUN_TO_RETURN: our return breakpoints (0: none) */
-	VEC(uint64_t) resume_bps; /* landing pads this thread may resume recording at */
-	uint64_t landing;    /* where a longjmp it recorded the start of lands, until it lands */
 	int deferred_status; /* a stop seen while the world was being stopped */
 	bool has_deferred;
-	/* run by another engine (the dbt code cache) while recording: resumed with
-	 * PTRACE_CONT, not stepped, when the world is let go */
-	bool engine_owned;
-	/* resumed to run its instruction up to this breakpoint after it (0: not):
-	 * its int3 stop there ends the step */
+	/* stepped by a breakpoint at this address after its instruction
+	 * (tracee_step(), 0: not): its int3 stop there ends the step */
 	uint64_t step_bp;
 	uint64_t held_sigs; /* signals (bit N-1: N) that came between that instruction and its int3
 	                     */
 	/* detaching (attach.c): interrupted, and then stopped in the program's own state */
 	bool detach_interrupted;
 	bool quiet;
+	/*
+	 * What the engine driving the tracee keeps for this thread (the step
+	 * engine's struct step_thread), made and freed through t->thread_state.
+	 * Nothing here looks into it.
+	 */
+	void *engine_state;
+};
+
+/*
+ * How the engine that drives a tracee makes and frees its state of a thread
+ * (tthread.engine_state), as threads are added and removed.
+ */
+struct tthread_state_ops {
+	void *(*make)(void);
+	void (*free)(void *state);
 };
 
 #define BP_MAX_LEN 8
@@ -87,7 +80,7 @@ struct bp {
 	uint64_t addr;
 	/*
 	 * What is written at addr while inserted (len bytes: the breakpoint
-	 * instruction, or a door: a jump into the dbt engine's code that does
+	 * instruction, or a door: a jump into an engine's code that does
 	 * without a stop what a stop there would, tracee_bp_door()), and the
 	 * program's own bytes under it.
 	 */
@@ -97,7 +90,7 @@ struct bp {
 	unsigned scopes;   /* scope entries armed here */
 	unsigned rets;     /* threads' return or resume points here */
 	unsigned internal; /* the tracer's own hooks (r_brk, unwinding) */
-	unsigned steps;    /* threads stepping up to here (tracee_resume()) */
+	unsigned steps;    /* threads stepping up to here (tracee_step()) */
 };
 
 /* The dynamic linker's r_debug and the link map we last saw there. */
@@ -140,6 +133,7 @@ struct tracee {
 	int leader_status;
 	/* the engine that drives this tracee (trace/engine.h): its take() and watch() */
 	const struct engine *engine;
+	const struct tthread_state_ops *thread_state; /* its per-thread state */
 	/* a CPU for helper threads, not nosco's nor the program's when they are pinned, or -1 */
 	int spare_cpu;
 	/* when the program is pinned (--cpu same, split): to program_cpu, and
@@ -192,7 +186,12 @@ int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu
  */
 void tracee_cpu_release(struct tracee *t, pid_t pid);
 
-void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop);
+/*
+ * tracee_init - an empty tracee reporting to core; @state: how the engine
+ * that will drive it makes and frees its per-thread state (NULL: none)
+ */
+void tracee_init(struct tracee *t, struct core *core, volatile sig_atomic_t *stop,
+                 const struct tthread_state_ops *state);
 void tracee_fini(struct tracee *t);
 /* tracee_kill - SIGKILL the process and reap every thread */
 void tracee_kill(struct tracee *t);
@@ -288,6 +287,8 @@ int tracee_bp_door(struct tracee *t, struct bp *bp, const uint8_t *code, size_t 
 struct tthread *tracee_thread(struct tracee *t, pid_t tid);
 struct tthread *tracee_thread_add(struct tracee *t, pid_t tid, enum tthread_kind kind);
 void tracee_thread_remove(struct tracee *t, pid_t tid);
+/* tracee_thread_free - free th (out of the table) and the engine's state of it */
+void tracee_thread_free(struct tracee *t, struct tthread *th);
 int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
 int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
 /* tracee_get_pc - the pc of a stopped thread alone (cheaper than every register) */
@@ -306,41 +307,37 @@ int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err)
 /* tracee_resume_world - let the threads stopped by tracee_stop_world go */
 int tracee_resume_world(struct tracee *t, struct err *err);
 /*
- * tracee_resume - continue or single-step a stopped thread
- *
- * A step over an instruction a hypervisor may emulate (arch_insn's
- * hv_emulated: the pending one, or the one at the pc) is made by a
- * breakpoint after it and PTRACE_CONT, since the trap after such a step
- * can be lost; th->step_bp then says where, and the stop there (pc one
- * past it) ends the step. Not when a signal handler is about to be
- * entered: that step stops at the handler, before the instruction.
+ * tracee_resume - continue (step false) or single-step a stopped thread:
+ * the bare request, for a step whose trap cannot be lost (one into a
+ * signal handler stops at its entry; engine code known not to hold an
+ * instruction a hypervisor emulates)
  */
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err);
+/*
+ * tracee_step - single-step a stopped thread over insn, the instruction at
+ * its pc (NULL: not known, decoded here)
+ *
+ * A step over an instruction a hypervisor may emulate (arch_insn's
+ * hv_emulated) is made by a breakpoint after it and PTRACE_CONT, since
+ * the trap after such a step can be lost; th->step_bp then says where,
+ * and the stop there (pc one past it) ends the step.
+ */
+int tracee_step(struct tracee *t, struct tthread *th, const struct arch_insn *insn,
+                struct err *err);
 
-/* --- escape.c: leaving truncated calls by exceptions and longjmp --- */
+/* --- escape.c: where exceptions and longjmp leave calls for --- */
 /* escape_hooks_add - break where the binary at base decides unwinding targets */
 int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err);
 void escape_hooks_remove(struct tracee *t, uint64_t base);
 /* escape_hooks_forget - drop them all without touching memory (after exec) */
 void escape_hooks_forget(struct tracee *t);
 /*
- * escape_on_hook - th is at one of the tracer's hooks (an internal
- * breakpoint other than r_brk), with its registers read: at an unwinding
- * hook, if it runs a truncated call, watch the target; at an IFUNC
- * resolver or its return, ifunc_on_hook()
+ * escape_target - th is at addr with its registers read: if addr is one
+ * of the unwinding hooks (_Unwind_SetIP, the longjmp family), where
+ * execution will continue (the landing pad, the jmp_buf's target); else,
+ * or when that is unknown, 0
  */
-int escape_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct err *err);
-/* escape_take_resume - is addr one of th's watched targets? (it is then unwatched) */
-bool escape_take_resume(struct tracee *t, struct tthread *th, uint64_t addr);
-/*
- * escape_watch_landing - th's directive changed: while it runs a call past
- * the depth limit, the landing of a longjmp it recorded the start of
- * (th->landing) is watched like the landings found in that call, since the
- * longjmp may go on in it (glibc's longjmp calls __longjmp)
- */
-int escape_watch_landing(struct tracee *t, struct tthread *th, struct err *err);
-/* escape_clear_resume - stop watching th's targets */
-void escape_clear_resume(struct tracee *t, struct tthread *th);
+uint64_t escape_target(struct tracee *t, const struct tthread *th, uint64_t addr);
 
 /*
  * tracee_group_stop - act on a PTRACE_EVENT_STOP of th

@@ -49,7 +49,7 @@ static int start_thread(struct tracee *t, struct tthread *th, struct err *err)
 		return -1;
 	if (!queued)
 		return step_apply(t, th, &d, err);
-	th->dir = d;
+	step_of(th)->dir = d;
 	return step_arm_returns(t, th, &d, err);
 }
 
@@ -105,7 +105,7 @@ static void interrupts_lost(struct tracee *t)
 static int on_quiet(struct tracee *t, const struct engine *e, struct tthread *th, struct err *err)
 {
 	/* Its breakpoint goes back in (and away with the others): the held threads go on. */
-	if (th->over_addr && step_finish_over(t, th, err))
+	if (step_of(th)->over_addr && step_finish_over(t, th, err))
 		return -1;
 	return e->ops->settle ? e->ops->settle(e->self, th, err) : 0;
 }

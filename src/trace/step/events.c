@@ -35,8 +35,10 @@ static struct store_exit exit_of(int status)
 /* fetch_regs - read the registers of a stopped thread; its code window starts afresh */
 static int fetch_regs(struct tracee *t, struct tthread *th, struct err *err)
 {
-	th->regs_stale = false;
-	th->code_len = 0;
+	struct step_thread *st = step_of(th);
+
+	st->regs_stale = false;
+	st->code_len = 0;
 	return tracee_get_regs(t, th, err);
 }
 
@@ -56,23 +58,24 @@ void step_collect_exit(struct tracee *t, struct session *s)
  */
 static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	struct core_directive d;
 
-	if (!th->has_pending || th->dir.mode != CORE_RECORD)
+	if (!st->has_pending || st->dir.mode != CORE_RECORD)
 		return step_resume(t, th, err); /* a step over a breakpoint, not recorded */
 	/*
 	 * The trap at the exit of a syscall that a signal interrupted and the
 	 * kernel restarts as the thread resumes: the syscall is still to run.
 	 */
-	if (th->pending.cls == ARCH_INSN_SYSCALL && !th->regs_stale &&
+	if (st->pending.cls == ARCH_INSN_SYSCALL && !st->regs_stale &&
 	    arch_regs_syscall_restarts(&th->regs))
-		return tracee_resume(t, th, true, err);
-	if (th->handler_sig) {
-		int sig = th->handler_sig;
+		return step_go(t, th, true, err);
+	if (st->handler_sig) {
+		int sig = st->handler_sig;
 
-		th->handler_sig = 0;
+		st->handler_sig = 0;
 		if (si_code == SI_STEP_INTO_HANDLER) {
-			if (core_signal_handler(t->core, th->core, sig, &th->interrupted, &th->regs,
+			if (core_signal_handler(t->core, th->core, sig, &st->interrupted, &th->regs,
 			                        &d, err))
 				return -1;
 			return step_apply(t, th, &d, err);
@@ -83,15 +86,15 @@ static int on_step_regs(struct tracee *t, struct tthread *th, int si_code, struc
 	 * iteration, and a thread that just started or exec'd first reports
 	 * the return from its syscall. Either way it has not completed.
 	 */
-	if ((th->pending.rep || th->fresh) && arch_regs_pc(&th->regs) == th->pending.addr) {
-		th->fresh = false;
-		return tracee_resume(t, th, true, err);
+	if ((st->pending.rep || st->fresh) && arch_regs_pc(&th->regs) == st->pending.addr) {
+		st->fresh = false;
+		return step_go(t, th, true, err);
 	}
-	th->fresh = false;
-	if (arch_regs_pc(&th->regs) == th->pending.addr)
+	st->fresh = false;
+	if (arch_regs_pc(&th->regs) == st->pending.addr)
 		log_debug("thread %d: step stop without progress at %#llx", (int)th->tid,
-		          (unsigned long long)th->pending.addr);
-	if (core_step(t->core, th->core, &th->pending, &th->pending_regs, &th->regs, &d, err))
+		          (unsigned long long)st->pending.addr);
+	if (core_step(t->core, th->core, &st->pending, &st->pending_regs, &th->regs, &d, err))
 		return -1;
 	return step_apply(t, th, &d, err);
 }
@@ -108,17 +111,18 @@ static bool straight_line(const struct arch_insn *in)
  */
 static bool lost_trap(const struct tthread *th)
 {
+	struct step_thread *st = step_of(th);
 	uint64_t pc = arch_regs_pc(&th->regs);
 
-	return th->dir.mode == CORE_RECORD && th->has_pending && !th->handler_sig && !th->fresh &&
-	       straight_line(&th->pending) && pc != th->pending.addr &&
-	       pc != th->pending.addr + th->pending.len;
+	return st->dir.mode == CORE_RECORD && st->has_pending && !st->handler_sig && !st->fresh &&
+	       straight_line(&st->pending) && pc != st->pending.addr &&
+	       pc != st->pending.addr + st->pending.len;
 }
 
 /*
  * on_lost_trap - the pending instruction ran and so did the next one,
  * unseen (a hypervisor emulated the first and dropped the trap after it:
- * tracee_resume() steps the instructions known to do that by a breakpoint).
+ * tracee_step() steps the instructions known to do that by a breakpoint).
  * When the second is straight-line too and the two do not both move the
  * stack pointer, the registers between them are known where the core looks
  * (pc and sp) and both are recorded as they ran; else the trace cannot go
@@ -126,7 +130,8 @@ static bool lost_trap(const struct tthread *th)
  */
 static int on_lost_trap(struct tracee *t, struct tthread *th, struct err *err)
 {
-	const struct arch_insn *x = &th->pending;
+	struct step_thread *st = step_of(th);
+	const struct arch_insn *x = &st->pending;
 	struct arch_insn y;
 	struct arch_regs mid = th->regs;
 	struct core_directive d;
@@ -147,12 +152,12 @@ static int on_lost_trap(struct tracee *t, struct tthread *th, struct err *err)
 	if (!y.writes_sp)
 		arch_regs_set_sp(&mid, arch_regs_sp(&th->regs));
 	else
-		arch_regs_set_sp(&mid, arch_regs_sp(&th->pending_regs));
-	if (core_step(t->core, th->core, x, &th->pending_regs, &mid, &d, err))
+		arch_regs_set_sp(&mid, arch_regs_sp(&st->pending_regs));
+	if (core_step(t->core, th->core, x, &st->pending_regs, &mid, &d, err))
 		return -1;
-	th->dir = d;
-	th->pending = y;
-	th->pending_regs = mid;
+	st->dir = d;
+	st->pending = y;
+	st->pending_regs = mid;
 	return on_step_regs(t, th, TRAP_TRACE, err);
 }
 
@@ -169,12 +174,13 @@ static int on_step(struct tracee *t, struct tthread *th, int si_code, struct err
 /* is_return - has a thread running to a return reached one of its return points? */
 static bool is_return(const struct tthread *th, uint64_t pc)
 {
+	struct step_thread *st = step_of(th);
 	size_t i;
 
-	if (th->dir.mode != CORE_RUN_TO_RETURN)
+	if (st->dir.mode != CORE_RUN_TO_RETURN)
 		return false;
 	for (i = 0; i < 2; i++)
-		if (th->dir.ret[i].addr == pc && arch_regs_sp(&th->regs) > th->dir.ret[i].frame_sp)
+		if (st->dir.ret[i].addr == pc && arch_regs_sp(&th->regs) > st->dir.ret[i].frame_sp)
 			return true;
 	return false;
 }
@@ -194,9 +200,10 @@ static bool program_has_int3(struct tracee *t, uint64_t addr)
 /* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
 static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	uint64_t pc;
 	struct bp *bp;
-	struct core_directive d = th->dir;
+	struct core_directive d = st->dir;
 	bool decided = false;
 
 	if (fetch_regs(t, th, err))
@@ -205,7 +212,7 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 	bp = tracee_bp_at(t, pc);
 	if (!bp && program_has_int3(t, pc)) {
 		th->inject = SIGTRAP; /* the program's own int3 */
-		return tracee_resume(t, th, th->dir.mode == CORE_RECORD, err);
+		return step_go(t, th, st->dir.mode == CORE_RECORD, err);
 	}
 	/* Ours, possibly removed since the thread hit it: run the real instruction. */
 	arch_regs_set_pc(&th->regs, pc);
@@ -213,9 +220,9 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		return -1;
 	if (!bp)
 		return step_resume(t, th, err);
-	if (th->kind != TT_THREAD || th->dir.mode == CORE_RECORD)
+	if (th->kind != TT_THREAD || st->dir.mode == CORE_RECORD)
 		return step_resume(t, th, err); /* step over it (a recording thread records it) */
-	if (is_return(th, pc) || escape_take_resume(t, th, pc)) {
+	if (is_return(th, pc) || step_landing_take(t, th, pc)) {
 		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
 			return -1;
 		decided = true;
@@ -238,20 +245,22 @@ static uint64_t caught_signals(pid_t tid)
 
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
+	struct step_thread *st = step_of(th);
+
 	log_debug("thread %d gets signal %d", (int)th->tid, sig);
 	if (fetch_regs(t, th, err))
 		return -1;
 	if (th->core && core_signal(t->core, th->core, sig, &th->regs, err))
 		return -1;
 	th->inject = sig;
-	if (th->dir.mode == CORE_RECORD && th->has_pending && th->kind == TT_THREAD &&
+	if (st->dir.mode == CORE_RECORD && st->has_pending && th->kind == TT_THREAD &&
 	    (caught_signals(th->tid) & (1ull << (sig - 1)))) {
-		th->handler_sig = sig;
-		th->interrupted = th->regs;
-		return tracee_resume(t, th, true, err);
+		st->handler_sig = sig;
+		st->interrupted = th->regs;
+		return step_go(t, th, true, err);
 	}
-	if (th->dir.mode == CORE_RECORD && th->has_pending)
-		return tracee_resume(t, th, true, err);
+	if (st->dir.mode == CORE_RECORD && st->has_pending)
+		return step_go(t, th, true, err);
 	return step_resume(t, th, err);
 }
 
@@ -265,6 +274,7 @@ static bool bp_inserted_at(struct tracee *t, uint64_t addr)
 
 static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	siginfo_t si;
 
 	/*
@@ -273,31 +283,31 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
 	 * breakpoints changed while the thread ran: it may have executed one
 	 * that is gone again.
 	 */
-	if (th->dir.mode == CORE_RECORD && th->has_pending && !th->handler_sig &&
-	    th->pending.cls != ARCH_INSN_INT3 && th->resume_epoch == t->bp_epoch &&
-	    !bp_inserted_at(t, th->pending.addr)) {
+	if (st->dir.mode == CORE_RECORD && st->has_pending && !st->handler_sig &&
+	    st->pending.cls != ARCH_INSN_INT3 && th->resume_epoch == t->bp_epoch &&
+	    !bp_inserted_at(t, st->pending.addr)) {
 		/*
 		 * Straight-line code: the pc moves on by the instruction's length
 		 * and the stack pointer stays, so the registers need not be read.
 		 * Anything else than that (a lost trap, a SIGTRAP sent before the
 		 * instruction ran) is looked at below.
 		 */
-		uint64_t next = th->pending.addr + th->pending.len, pc;
+		uint64_t next = st->pending.addr + st->pending.len, pc;
 
-		if (straight_line(&th->pending) && !th->pending.writes_sp && !th->fresh) {
+		if (straight_line(&st->pending) && !st->pending.writes_sp && !st->fresh) {
 			/* Only the pc is read, to be sure the step stopped where it must. */
 			if (tracee_get_pc(t, th, &pc, err))
 				return -1;
 			if (pc == next) {
 				arch_regs_set_pc(&th->regs, pc);
-				th->regs_stale = true;
+				st->regs_stale = true;
 				return on_step_regs(t, th, TRAP_TRACE, err);
 			}
 		} else {
 			if (fetch_regs(t, th, err))
 				return -1;
 			pc = arch_regs_pc(&th->regs);
-			if (pc != th->pending.addr && (!straight_line(&th->pending) || pc == next))
+			if (pc != st->pending.addr && (!straight_line(&st->pending) || pc == next))
 				return on_step_regs(t, th, TRAP_TRACE, err);
 		}
 	}
@@ -323,14 +333,17 @@ static int on_sigtrap(struct tracee *t, struct tthread *th, struct err *err)
  */
 static const struct arch_insn *entered_insn(const struct tthread *th)
 {
-	if (th->dir.mode != CORE_RECORD || !th->has_pending ||
-	    arch_regs_pc(&th->regs) != th->pending.addr + th->pending.len)
+	struct step_thread *st = step_of(th);
+
+	if (st->dir.mode != CORE_RECORD || !st->has_pending ||
+	    arch_regs_pc(&th->regs) != st->pending.addr + st->pending.len)
 		return NULL;
-	return &th->pending;
+	return &st->pending;
 }
 
 static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	unsigned long msg = 0;
 	struct store_exit ex;
 
@@ -340,9 +353,9 @@ static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 	if (th->core && fetch_regs(t, th, err) == 0 &&
 	    core_thread_exit(t->core, th->core, entered_insn(th), &th->regs, &ex, err))
 		return -1;
-	th->has_pending = false;
+	st->has_pending = false;
 	step_drop_returns(t, th);
-	th->dir.mode = CORE_RUN_FREE;
+	st->dir.mode = CORE_RUN_FREE;
 	return tracee_resume(t, th, false, err);
 }
 
@@ -392,7 +405,7 @@ static int new_thread(struct tracee *t, struct tthread *parent, pid_t tid, struc
 	th = tracee_thread_add(t, tid, TT_THREAD);
 	if (fetch_regs(t, th, err))
 		return -1;
-	th->fresh = true;
+	step_of(th)->fresh = true;
 	th->core = core_thread_new(t->core, tid, parent->core, &parent->regs, &th->regs, &d, err);
 	if (!th->core)
 		return -1;
@@ -429,12 +442,13 @@ static int new_process(struct tracee *t, struct tthread *parent, pid_t pid, int 
 		return 0;
 	}
 	child = tracee_thread_add(t, pid, TT_SHARED_CHILD);
-	child->dir.mode = CORE_RUN_FREE;
+	step_of(child)->dir.mode = CORE_RUN_FREE;
 	return tracee_resume(t, child, false, err);
 }
 
 static int on_new_task(struct tracee *t, struct tthread *th, int event, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	unsigned long msg = 0;
 	pid_t tid;
 
@@ -452,11 +466,12 @@ static int on_new_task(struct tracee *t, struct tthread *th, int event, struct e
 	}
 	th->in_vfork = event == PTRACE_EVENT_VFORK;
 	/* The creating syscall is still the pending instruction: just go on. */
-	return tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->has_pending, err);
+	return step_go(t, th, st->dir.mode == CORE_RECORD && st->has_pending, err);
 }
 
 static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	unsigned long former = 0;
 	struct core_directive d;
 	char link[64], path[PATH_MAX];
@@ -474,20 +489,20 @@ static int on_exec(struct tracee *t, struct tthread *th, struct err *err)
 	n = readlink(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
 	if (core_exec(t->core, th->core,
-	              th->dir.mode == CORE_RECORD && th->has_pending ? &th->pending : NULL, path,
+	              st->dir.mode == CORE_RECORD && st->has_pending ? &st->pending : NULL, path,
 	              err))
 		return -1;
-	th->has_pending = false;
-	memset(th->ret_bps, 0, sizeof(th->ret_bps));
-	th->resume_bps.len = 0;
-	th->landing = 0;
+	st->has_pending = false;
+	memset(st->ret_bps, 0, sizeof(st->ret_bps));
+	st->resume_bps.len = 0;
+	st->landing = 0;
 	tracee_bp_forget_all(t);
 	escape_hooks_forget(t);
 	if (tracee_open_mem(t, err) || fetch_regs(t, th, err) || linkmap_start(t, th, err) ||
 	    core_thread_restart(t->core, th->core, &th->regs, &d, err))
 		return -1;
-	th->dir.mode = CORE_RUN_FREE;
-	th->fresh = true;
+	st->dir.mode = CORE_RUN_FREE;
+	st->fresh = true;
 	return step_apply(t, th, &d, err);
 }
 
@@ -515,6 +530,7 @@ static struct tthread *exec_rename(struct tracee *t, pid_t former)
 
 static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	int r = tracee_group_stop(t, th, sig, err);
 
 	if (r)
@@ -528,20 +544,21 @@ static int on_event_stop(struct tracee *t, struct tthread *th, int sig, struct e
 	 * it; the kernel restarts it) the thread goes on with it; before its
 	 * pending instruction, decide afresh: a breakpoint may be there now.
 	 */
-	if (th->dir.mode == CORE_RECORD && th->has_pending &&
-	    arch_regs_pc(&th->regs) != th->pending.addr)
-		return tracee_resume(t, th, true, err);
+	if (st->dir.mode == CORE_RECORD && st->has_pending &&
+	    arch_regs_pc(&th->regs) != st->pending.addr)
+		return step_go(t, th, true, err);
 	return step_resume(t, th, err);
 }
 
 static int on_stop(struct tracee *t, struct tthread *th, int status, struct err *err)
 {
+	const struct step_thread *st = step_of(th);
 	int event = status >> 16, sig = WSTOPSIG(status);
 	unsigned long former;
 
 	log_debug("thread %d stopped: signal %d, event %d, mode %d, pending %#llx", (int)th->tid,
-	          sig, event, (int)th->dir.mode,
-	          th->has_pending ? (unsigned long long)th->pending.addr : 0ull);
+	          sig, event, (int)st->dir.mode,
+	          st->has_pending ? (unsigned long long)st->pending.addr : 0ull);
 	switch (event) {
 	case 0:
 		if (sig == SIGTRAP)
@@ -560,7 +577,7 @@ static int on_stop(struct tracee *t, struct tthread *th, int status, struct err 
 	case PTRACE_EVENT_VFORK_DONE:
 		/* Back from vfork; the syscall is still the pending instruction. */
 		th->in_vfork = false;
-		return tracee_resume(t, th, th->dir.mode == CORE_RECORD && th->has_pending, err);
+		return step_go(t, th, st->dir.mode == CORE_RECORD && st->has_pending, err);
 	case PTRACE_EVENT_STOP:
 		return on_event_stop(t, th, sig, err);
 	default:
@@ -570,7 +587,7 @@ static int on_stop(struct tracee *t, struct tthread *th, int status, struct err 
 
 /*
  * on_bp_step_stop - th was resumed to run its pending instruction up to the
- * breakpoint after it (tracee_resume()): the int3 there ends the step. A
+ * breakpoint after it (tracee_step()): the int3 there ends the step. A
  * signal that came after the instruction and before the int3 is held back
  * (the thread runs on to the int3) and sent again once the step is
  * recorded, to be delivered as it would have been at the next step.
@@ -590,7 +607,7 @@ static int on_bp_step_stop(struct tracee *t, struct tthread *th, int status, str
 	pc = arch_regs_pc(&th->regs);
 	if (pc == at) {
 		th->held_sigs |= 1ull << (WSTOPSIG(status) - 1);
-		return tracee_resume(t, th, true, err) ? -1 : 1;
+		return step_go(t, th, true, err) ? -1 : 1;
 	}
 	if (pc != at + ARCH_BP_LEN || WSTOPSIG(status) != SIGTRAP)
 		return 0;

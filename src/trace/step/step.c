@@ -21,6 +21,7 @@
 #include "trace/step/step.h"
 #include "util/log.h"
 #include "util/ticker.h"
+#include "util/xalloc.h"
 
 static long read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -39,23 +40,50 @@ static void disarm_scope(void *ctx, uint64_t addr)
 	tracee_bp_del(ctx, addr, BP_SCOPE);
 }
 
+static void *thread_make(void)
+{
+	return xcalloc(1, sizeof(struct step_thread));
+}
+
+static void thread_free(void *state)
+{
+	struct step_thread *st = state;
+
+	if (!st)
+		return;
+	vec_free(&st->resume_bps);
+	free(st);
+}
+
+const struct tthread_state_ops step_thread_state = { thread_make, thread_free };
+
+int step_go(struct tracee *t, struct tthread *th, bool step, struct err *err)
+{
+	struct step_thread *st = step_of(th);
+
+	if (!step || st->handler_sig)
+		return tracee_resume(t, th, step, err);
+	return tracee_step(t, th, st->has_pending ? &st->pending : NULL, err);
+}
+
 /* start_step_over - step th over the breakpoint at its pc with every other thread stopped */
 static int start_step_over(struct tracee *t, struct tthread *th, struct bp *bp, struct err *err)
 {
 	if (tracee_stop_world(t, th, err) || tracee_bp_lift(t, bp, err))
 		return -1;
-	th->over_addr = bp->addr;
-	return tracee_resume(t, th, true, err);
+	step_of(th)->over_addr = bp->addr;
+	return step_go(t, th, true, err);
 }
 
 /* finish_step_over - th stopped after a step-over: put the breakpoint back, release the others */
 int step_finish_over(struct tracee *t, struct tthread *th, struct err *err)
 {
-	uint64_t addr = th->over_addr;
+	struct step_thread *st = step_of(th);
+	uint64_t addr = st->over_addr;
 
 	if (!addr)
 		return 0;
-	th->over_addr = 0;
+	st->over_addr = 0;
 	if (tracee_bp_restore(t, addr, err))
 		return -1;
 	return tracee_resume_world(t, err);
@@ -68,31 +96,35 @@ int step_finish_over(struct tracee *t, struct tthread *th, struct err *err)
  */
 static void decode_pending(struct tracee *t, struct tthread *th, uint64_t pc)
 {
-	uint64_t end = th->code_addr + th->code_len;
-	bool window_ends_mapping = th->code_len < sizeof(th->code);
+	struct step_thread *st = step_of(th);
+	uint64_t end = st->code_addr + st->code_len;
+	bool window_ends_mapping = st->code_len < sizeof(st->code);
 
-	if (pc < th->code_addr || pc >= end ||
+	if (pc < st->code_addr || pc >= end ||
 	    (pc + ARCH_MAX_INSN_LEN > end && !window_ends_mapping)) {
-		th->code_addr = pc;
-		th->code_len = tracee_read_partial(t, pc, th->code, sizeof(th->code));
-		end = pc + th->code_len;
+		st->code_addr = pc;
+		st->code_len = tracee_read_partial(t, pc, st->code, sizeof(st->code));
+		end = pc + st->code_len;
 	}
-	arch_decode(pc, th->code + (pc - th->code_addr), end - pc, &th->pending);
+	arch_decode(pc, st->code + (pc - st->code_addr), end - pc, &st->pending);
 }
 
 int step_refresh_regs(struct tracee *t, struct tthread *th, struct err *err)
 {
-	if (!th->regs_stale)
+	struct step_thread *st = step_of(th);
+
+	if (!st->regs_stale)
 		return 0;
-	th->regs_stale = false;
+	st->regs_stale = false;
 	return tracee_get_regs(t, th, err);
 }
 
 int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	uint64_t pc = arch_regs_pc(&th->regs);
 	struct bp *bp = tracee_bp_at(t, pc);
-	bool record = th->dir.mode == CORE_RECORD && th->kind == TT_THREAD;
+	bool record = st->dir.mode == CORE_RECORD && th->kind == TT_THREAD;
 
 	if (th->group_stop)
 		return 0;
@@ -103,7 +135,7 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	if (bp && bp->internal && th->kind == TT_THREAD) {
 		if (step_refresh_regs(t, th, err) ||
 		    (pc == t->lm.r_brk && linkmap_update(t, th, err)) ||
-		    escape_on_hook(t, th, pc, err))
+		    ifunc_on_hook(t, th, pc, err) || step_landing_on_hook(t, th, pc, err))
 			return -1;
 		bp = tracee_bp_at(t, pc); /* the update may have dropped it */
 	}
@@ -118,33 +150,35 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	if (record) {
 		decode_pending(t, th, pc);
 		/* A syscall's number (rt_sigreturn?) needs real registers. */
-		if (th->pending.cls == ARCH_INSN_SYSCALL && step_refresh_regs(t, th, err))
+		if (st->pending.cls == ARCH_INSN_SYSCALL && step_refresh_regs(t, th, err))
 			return -1;
-		th->pending_regs = th->regs;
-		th->has_pending = true;
+		st->pending_regs = th->regs;
+		st->has_pending = true;
 	} else {
-		th->has_pending = false;
+		st->has_pending = false;
 	}
 	/* Inside a door's bytes too: they are not the program's instructions. */
 	bp = tracee_bp_covering(t, pc);
 	if (bp)
 		return start_step_over(t, th, bp, err);
-	return tracee_resume(t, th, record, err);
+	return step_go(t, th, record, err);
 }
 
 void step_drop_returns(struct tracee *t, struct tthread *th)
 {
+	struct step_thread *st = step_of(th);
 	size_t i;
 
 	for (i = 0; i < 2; i++)
-		if (th->ret_bps[i])
-			tracee_bp_del(t, th->ret_bps[i], BP_RET);
-	memset(th->ret_bps, 0, sizeof(th->ret_bps));
+		if (st->ret_bps[i])
+			tracee_bp_del(t, st->ret_bps[i], BP_RET);
+	memset(st->ret_bps, 0, sizeof(st->ret_bps));
 }
 
 int step_arm_returns(struct tracee *t, struct tthread *th, const struct core_directive *d,
                      struct err *err)
 {
+	struct step_thread *st = step_of(th);
 	uint64_t want[2] = { 0, 0 };
 	size_t i;
 
@@ -152,14 +186,14 @@ int step_arm_returns(struct tracee *t, struct tthread *th, const struct core_dir
 		want[0] = d->ret[0].addr;
 		want[1] = d->ret[1].addr;
 	}
-	if (!memcmp(want, th->ret_bps, sizeof(want)))
+	if (!memcmp(want, st->ret_bps, sizeof(want)))
 		return 0;
 	/* Add before deleting, so that a shared address never leaves memory. */
 	for (i = 0; i < 2; i++)
 		if (want[i] && tracee_bp_add(t, want[i], BP_RET, err))
 			return -1;
 	step_drop_returns(t, th);
-	memcpy(th->ret_bps, want, sizeof(want));
+	memcpy(st->ret_bps, want, sizeof(want));
 	return 0;
 }
 
@@ -169,9 +203,9 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
 	if (step_arm_returns(t, th, d, err))
 		return -1;
 	if (d->mode != CORE_RUN_TO_RETURN)
-		escape_clear_resume(t, th);
-	th->dir = *d;
-	if (escape_watch_landing(t, th, err))
+		step_landing_clear(t, th);
+	step_of(th)->dir = *d;
+	if (step_landing_watch(t, th, err))
 		return -1;
 	return step_resume(t, th, err);
 }
@@ -233,7 +267,7 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 	th = tracee_thread_add(t, t->pid, TT_THREAD);
 	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, NULL, err))
 		return -1;
-	th->fresh = true;
+	step_of(th)->fresh = true;
 	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, &d, err);
 	if (!th->core)
 		return -1;
@@ -285,7 +319,7 @@ static int step_run(struct session *s, struct err *err)
 	core = core_new(s->cfg, s->store, s->checked, &target, err);
 	if (!core)
 		return -1;
-	tracee_init(&t, core, s->stop);
+	tracee_init(&t, core, s->stop, &step_thread_state);
 	t.engine = &engine;
 	ret = step_start(&t, s, err);
 	/* While the program sleeps the trace still gets committed, the progress line moves. */
