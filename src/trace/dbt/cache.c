@@ -10,8 +10,8 @@
  *	misses     one int3 per exit: where a slot leads until its target exists
  *	head       int3 if the tracer wants to see the block entered (sync)
  *	entry      the ring record: the block's id
- *	body       each instruction copied (RIP-relative displacement adjusted),
- *	           an rsp record after each that sets rsp from run-time values
+ *	body       each instruction copied (pc-relative displacement adjusted),
+ *	           a stack pointer record after each that sets it from run-time values
  *	terminator its replacement: jumps through the slots, a call pushing the
  *	           real return address, the shared lookup for indirect targets
  *

@@ -1,7 +1,7 @@
 /*
  * Replaying a thread's ring into the core. The ring says which blocks the
- * thread entered, in order, and the value of rsp after each instruction
- * that set it from run-time values; everything else about rsp follows
+ * thread entered, in order, and the value of the stack pointer after each instruction
+ * that set it from run-time values; everything else about the stack pointer follows
  * from the instructions themselves. A block's record is written when the
  * block is entered, so how far it ran is known only from what comes next:
  * the next block's record (it ran to its end, and its terminator went
@@ -11,12 +11,12 @@
  * is given to the core as one store block, runs of the same block (a
  * loop) as one run, in batches; then the terminator goes to
  * core_transfer() whenever it can open or close a frame, with the
- * registers the core looks at (pc and rsp) reconstructed. Blocks entered
+ * registers the core looks at (pc and the stack pointer) reconstructed. Blocks entered
  * part way or cut short go instruction by instruction through core_step().
  *
  * While the core does not record the thread (a truncated call, after its
  * scope returned) the replay plays the single-step engine's breakpoints:
- * arriving at a return point with rsp above its frame, or at a landing
+ * arriving at a return point with the stack pointer above its frame, or at a landing
  * pad being watched, is core_return_hit().
  */
 #include <string.h>
@@ -29,7 +29,7 @@
 
 /*
  * regs_at - the registers the core reads for a control transfer: pc and
- * rsp; the others stay zero (rax 0: no syscall is rt_sigreturn here).
+ * the stack pointer; the others stay zero (so no syscall number: not rt_sigreturn).
  */
 static void regs_at(struct arch_regs *r, uint64_t pc, uint64_t sp)
 {
@@ -106,7 +106,7 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
 }
 
 /*
- * arrive - a thread the core does not record reaches pc with rsp sp, as
+ * arrive - a thread the core does not record reaches pc with the stack pointer sp, as
  * if the single-step engine's breakpoints were there. Return: 1 if one
  * was hit (dt->step->dir says what now), 0 if not, -1 on error.
  */
@@ -141,7 +141,7 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 
 /*
  * needs_core - can a terminator of class cls (fall: what follows it)
- * change frames, going to next with rsp sp_after? maybe_scope: next may be
+ * change frames, going to next with the stack pointer sp_after? maybe_scope: next may be
  * a scope entry (false when next's block has no sync hypercall: scope
  * entries all have one).
  */
@@ -319,7 +319,7 @@ static int unrecorded(struct dbt *d, struct dbt_thread *dt, uint64_t target, str
 	return 0;
 }
 
-/* free_out - the unrecorded call returned, leaving rsp at sp: recording again */
+/* free_out - the unrecorded call returned, leaving the stack pointer at sp: recording again */
 static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
@@ -456,7 +456,7 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 		if (rp->free_back && arrive_back(d, dt, h->addr, err))
 			return -1;
 		/*
-		 * A block that loops on itself with rsp unchanged, recorded: the
+		 * A block that loops on itself with the stack pointer unchanged, recorded: the
 		 * repeats are decided by the first one.
 		 */
 		run = same_run(w + i, n - i);
@@ -532,7 +532,7 @@ int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b,
 	if (rp->scope_in && scope_in(d, dt, pc, err))
 		return -1;
 	/*
-	 * In unrecorded code, or just back from it: rsp is the real one, and
+	 * In unrecorded code, or just back from it: the stack pointer is the real one, and
 	 * the recorded call is what brought the thread here only if it is
 	 * still where the call went.
 	 */
