@@ -226,7 +226,7 @@ static int rewind_to(struct dbt *d, struct tthread *th, uint64_t pc, struct err 
 {
 	if (tracee_set_pc(d->t, th, pc, err))
 		return -1;
-	step_of(th)->regs_stale = true;
+	step_regs_changed(th);
 	return 0;
 }
 

@@ -236,10 +236,8 @@ static int hand_back(struct dbt *d, struct dbt_thread *dt, struct dbt_loc *l, st
 	if (hit < 0 || set_regs(th->tid, r, err) || step_arm_returns(d->t, th, &dt->step->dir, err))
 		return -1;
 	th->regs = *r;
-	dt->step->regs_stale = false;
-	dt->step->code_len = 0;
+	step_given_back(th);
 	dt->in_cache = false;
-	dt->step->has_pending = false;
 	return hit;
 }
 

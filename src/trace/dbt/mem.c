@@ -185,7 +185,7 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 			return err_sys(err, ERR_TRACE, "cannot read registers");
 		if (arch_regs_pc(r) != gadget)
 			break;
-		step_of(th)->fresh = false;
+		step_ran(th);
 	}
 	return 0;
 }

@@ -187,8 +187,7 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 		return -1;
 	dbt_replay_start(dt, &r);
 	dt->in_cache = true;
-	dt->step->has_pending = false;
-	dt->step->fresh = false;
+	step_taken(th);
 	return tracee_resume(d->t, th, false, err);
 }
 
@@ -527,7 +526,7 @@ static int on_signal(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	struct tthread *th = dt->th;
-	struct arch_regs r;
+	struct arch_regs r, before;
 	struct dbt_block *b;
 	struct dbt_stash st;
 	struct dbt_loc l;
@@ -546,11 +545,10 @@ static int syscall_pending(struct dbt *d, struct dbt_thread *dt, struct err *err
 	rc = dbt_materialize(d, dt, MAT_NO_STEP, false, &l, &st, err);
 	if (rc < 0)
 		return -1;
-	dt->step->pending_regs = th->regs;
-	arch_regs_before_syscall(&dt->step->pending_regs);
-	dt->step->pending = b->insns[b->n - 1].a;
-	dt->step->has_pending = true;
-	arch_regs_set_pc(&th->regs, l.pc + dt->step->pending.len);
+	before = th->regs;
+	arch_regs_before_syscall(&before);
+	step_pending_set(th, &b->insns[b->n - 1].a, &before);
+	arch_regs_set_pc(&th->regs, l.pc + b->insns[b->n - 1].a.len);
 	return set_regs(th, &th->regs, err);
 }
 
@@ -648,8 +646,7 @@ static int exec_replay(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		return err_set(err, ERR_INTERNAL, "dbt: an exec outside a system call");
 	if (dbt_replay_finish(d, dt, b, b->n - 1, b->insns[b->n - 1].a.addr, NULL, err) < 0)
 		return -1;
-	dt->step->pending = b->insns[b->n - 1].a;
-	dt->step->has_pending = true;
+	step_pending_set(dt->th, &b->insns[b->n - 1].a, NULL);
 	return 0;
 }
 

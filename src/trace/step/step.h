@@ -40,6 +40,58 @@ static inline struct step_thread *step_of(const struct tthread *th)
 	return th->engine_state;
 }
 
+/*
+ * How an engine built on this one (the dbt engine) tells it what happened
+ * to a thread while that engine ran it. The core's directive for the
+ * thread (step_of(th)->dir) is whichever engine's that called the core
+ * last; nothing else of the step engine's state changes but through these.
+ */
+
+/* step_ran - th ran meanwhile: its next step stop is not a new thread's first */
+static inline void step_ran(struct tthread *th)
+{
+	step_of(th)->fresh = false;
+}
+
+/* step_taken - another engine runs th from here: no instruction of its is pending */
+static inline void step_taken(struct tthread *th)
+{
+	step_of(th)->has_pending = false;
+	step_ran(th);
+}
+
+/* step_given_back - th is back, th->regs whole and current: nothing read before holds */
+static inline void step_given_back(struct tthread *th)
+{
+	struct step_thread *st = step_of(th);
+
+	st->regs_stale = false;
+	st->code_len = 0;
+	st->has_pending = false;
+}
+
+/* step_regs_changed - th's registers were changed behind the step engine's back */
+static inline void step_regs_changed(struct tthread *th)
+{
+	step_of(th)->regs_stale = true;
+}
+
+/*
+ * step_pending_set - th is about to run in (a system call the other engine
+ * leaves to the step engine to record); before: the registers it runs
+ * from, NULL when the step engine has them already
+ */
+static inline void step_pending_set(struct tthread *th, const struct arch_insn *in,
+                                    const struct arch_regs *before)
+{
+	struct step_thread *st = step_of(th);
+
+	st->pending = *in;
+	st->has_pending = true;
+	if (before)
+		st->pending_regs = *before;
+}
+
 /* How the substrate makes and frees a thread's struct step_thread (tracee_init()). */
 extern const struct tthread_state_ops step_thread_state;
 
