@@ -90,42 +90,21 @@ static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
 }
 
 /*
- * frame - compress raw (and free it) into s->ixbuf, as one frame with a
- * checksum: a flipped bit must not move a call to another parent, or hide
- * it from a filter, unseen. Return: its size, or 0 with err.
+ * write_row - one row of call_index: the entries [from, from + n) of s->ix,
+ * compressed with a checksum (s->zix): a flipped bit must not move a call
+ * to another parent, or hide it from a filter, unseen
  */
-static size_t frame(struct store *s, uint8_t *raw, size_t len, struct err *err)
-{
-	size_t z, bound = ZSTD_compressBound(len);
-
-	if (bound > s->ixbuf_cap) {
-		s->ixbuf_cap = bound;
-		s->ixbuf = xrealloc(s->ixbuf, bound);
-	}
-	z = ZSTD_compress2(s->zix, s->ixbuf, s->ixbuf_cap, raw, len);
-	free(raw);
-	if (ZSTD_isError(z)) {
-		err_set(err, ERR_INTERNAL, "store: zstd: %s", ZSTD_getErrorName(z));
-		return 0;
-	}
-	return z;
-}
-
-/* write_row - one row of call_index: the entries [from, from + n) of s->ix */
 static int write_row(struct store *s, size_t from, size_t n, struct err *err)
 {
 	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
-	size_t z = frame(s, raw, encode(s, from, n, raw), err);
+	size_t len = encode(s, from, n, raw);
 	int rc;
 
-	if (!z)
-		return -1;
 	sqlite3_bind_int64(s->ix_st, 1, s->ix_base + (int64_t)from);
 	sqlite3_bind_int64(s->ix_st, 2, (int64_t)n);
-	sqlite3_bind_blob(s->ix_st, 3, s->ixbuf, (int)z, SQLITE_STATIC);
-	rc = sqlite3_step(s->ix_st);
-	sqlite3_reset(s->ix_st);
-	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call index", err);
+	rc = store_chunk_write_with(s, s->zix, s->ix_st, 3, raw, len, "the call index", err);
+	free(raw);
+	return rc;
 }
 
 static int by_addr(const void *a, const void *b)
@@ -187,22 +166,19 @@ static int write_summary(struct store *s, size_t from, size_t n, struct err *err
 {
 	struct store_callsum sum = { 0 };
 	uint8_t *raw;
-	size_t z;
+	size_t len;
 	int rc;
 
 	if (prepare(s, &s->sum_st, "INSERT INTO call_summary(first, data) VALUES (?1, ?2)", err))
 		return -1;
 	summarize(s, from, n, &sum);
 	raw = xmalloc(store_callsum_max(&sum));
-	z = frame(s, raw, store_callsum_encode(&sum, raw), err);
+	len = store_callsum_encode(&sum, raw);
 	store_callsum_fini(&sum);
-	if (!z)
-		return -1;
 	sqlite3_bind_int64(s->sum_st, 1, s->ix_base + (int64_t)from);
-	sqlite3_bind_blob(s->sum_st, 2, s->ixbuf, (int)z, SQLITE_STATIC);
-	rc = sqlite3_step(s->sum_st);
-	sqlite3_reset(s->sum_st);
-	return rc == SQLITE_DONE ? 0 : store_sql_fail(s, "the call summaries", err);
+	rc = store_chunk_write_with(s, s->zix, s->sum_st, 2, raw, len, "the call summaries", err);
+	free(raw);
+	return rc;
 }
 
 int store_ix_write(struct store *s, struct err *err)
@@ -277,5 +253,4 @@ void store_ix_fini(struct store *s)
 	vec_free(&s->ix);
 	vec_free(&s->sums);
 	ZSTD_freeCCtx(s->zix);
-	free(s->ixbuf);
 }

@@ -113,8 +113,6 @@ struct store {
 	int64_t ix_base;
 	sqlite3_stmt *ix_st, *sum_st;
 	ZSTD_CCtx *zix;
-	uint8_t *ixbuf;
-	size_t ixbuf_cap;
 	VEC(struct store_thread_sum) sums; /* by thread id */
 	/* new instructions go to insn chunks (blocks.c) */
 	uint8_t *ibuf;
@@ -181,6 +179,10 @@ int store_step_done(struct store *s, enum store_stmt which, const char *what, st
  */
 int store_chunk_write(struct store *s, sqlite3_stmt *st, int col, const void *data, size_t len,
                       const char *what, struct err *err);
+
+/* store_chunk_write_with - store_chunk_write() with another compressor (its own level, flags) */
+int store_chunk_write_with(struct store *s, ZSTD_CCtx *zc, sqlite3_stmt *st, int col,
+                           const void *data, size_t len, const char *what, struct err *err);
 
 /* store_chunk_level - the zstd level of the chunks written from now on */
 int store_chunk_level(struct store *s, int level, struct err *err);
