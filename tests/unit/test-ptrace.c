@@ -1,0 +1,155 @@
+/*
+ * The ptrace substrate (src/trace/ptrace/) on a real child, without an
+ * engine or a core: spawning it seized and stopped at its exec, its
+ * registers, breakpoints hidden from reads (and gone from memory once
+ * deleted), and a step over one instruction.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "trace/ptrace/tracee.h"
+
+struct child {
+	struct tracee t;
+	struct tthread *th;
+	volatile sig_atomic_t stop;
+	uint64_t pc; /* where it stopped: the dynamic linker's first instruction */
+};
+
+static void child_start(struct child *c)
+{
+	static char *const argv[] = { "true", NULL };
+	struct err err = { 0 };
+
+	memset(c, 0, sizeof(*c));
+	tracee_init(&c->t, NULL, &c->stop, NULL);
+	if (tracee_spawn(&c->t, "/bin/true", argv, CPU_ANY, &err) || tracee_open_mem(&c->t, &err))
+		fail_msg("spawn: %s", err.msg);
+	c->th = tracee_thread_add(&c->t, c->t.pid, TT_THREAD);
+	assert_non_null(c->th);
+	assert_int_equal(tracee_get_pc(&c->t, c->th, &c->pc, &err), 0);
+	assert_true(c->pc != 0);
+}
+
+static void child_end(struct child *c)
+{
+	tracee_kill(&c->t);
+	tracee_fini(&c->t);
+}
+
+/* The byte at addr as it is in memory, breakpoints and all. */
+static uint8_t raw_byte(pid_t pid, uint64_t addr)
+{
+	char path[64];
+	uint8_t b = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, (off_t)addr), 1);
+	close(fd);
+	return b;
+}
+
+static void test_spawned_at_exec(void **state)
+{
+	struct child c;
+	struct err err = { 0 };
+
+	(void)state;
+	child_start(&c);
+	assert_int_equal(tracee_get_regs(&c.t, c.th, &err), 0);
+	assert_int_equal(arch_regs_pc(&c.th->regs), c.pc);
+	assert_true(arch_regs_sp(&c.th->regs) != 0);
+	child_end(&c);
+}
+
+static void test_bp_hidden(void **state)
+{
+	struct child c;
+	struct err err = { 0 };
+	uint8_t before[8], seen[8];
+
+	(void)state;
+	child_start(&c);
+	assert_int_equal(tracee_read(&c.t, c.pc, before, sizeof(before)), 0);
+	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_INTERNAL, &err), 0);
+	assert_non_null(tracee_bp_at(&c.t, c.pc));
+	assert_true(raw_byte(c.t.pid, c.pc) != before[0]); /* in memory */
+	assert_int_equal(tracee_read(&c.t, c.pc, seen, sizeof(seen)), 0);
+	assert_memory_equal(seen, before, sizeof(before)); /* not to a reader */
+	tracee_bp_del(&c.t, c.pc, BP_INTERNAL);
+	assert_null(tracee_bp_at(&c.t, c.pc));
+	assert_int_equal(raw_byte(c.t.pid, c.pc), before[0]);
+	child_end(&c);
+}
+
+/* A breakpoint serving two roles stays until both are gone. */
+static void test_bp_roles(void **state)
+{
+	struct child c;
+	struct err err = { 0 };
+	uint8_t orig;
+
+	(void)state;
+	child_start(&c);
+	orig = raw_byte(c.t.pid, c.pc);
+	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_SCOPE, &err), 0);
+	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_RET, &err), 0);
+	tracee_bp_del(&c.t, c.pc, BP_SCOPE);
+	assert_true(raw_byte(c.t.pid, c.pc) != orig);
+	tracee_bp_del(&c.t, c.pc, BP_RET);
+	assert_int_equal(raw_byte(c.t.pid, c.pc), orig);
+	child_end(&c);
+}
+
+/*
+ * A step over one instruction. The first step of a thread just exec'd may
+ * stop before any instruction ran (the trap of the exec's return: the
+ * step engine's "fresh" thread), so a second step may be needed.
+ */
+static void test_step(void **state)
+{
+	struct child c;
+	struct err err = { 0 };
+	struct arch_insn in;
+	uint64_t pc;
+	int status, steps = 0;
+
+	(void)state;
+	child_start(&c);
+	assert_int_equal(tracee_decode(&c.t, c.pc, &in), 0);
+	/* The dynamic linker starts with straight-line code (mov rdi, rsp). */
+	assert_int_equal(in.cls, ARCH_INSN_OTHER);
+	do {
+		assert_int_equal(tracee_step(&c.t, c.th, &in, &err), 0);
+		assert_int_equal(waitpid(c.t.pid, &status, __WALL), c.t.pid);
+		assert_true(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
+		assert_int_equal(tracee_get_pc(&c.t, c.th, &pc, &err), 0);
+	} while (pc == c.pc && ++steps < 2);
+	assert_int_equal(pc, c.pc + in.len);
+	child_end(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spawned_at_exec),
+		cmocka_unit_test(test_bp_hidden),
+		cmocka_unit_test(test_bp_roles),
+		cmocka_unit_test(test_step),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
