@@ -1,8 +1,9 @@
 /*
- * The ptrace substrate (src/trace/ptrace/) on a real child, without an
- * engine or a core: spawning it seized and stopped at its exec, its
- * registers, breakpoints hidden from reads (and gone from memory once
- * deleted), and a step over one instruction.
+ * The ptrace substrate (src/trace/ptrace/) on a real child, without a
+ * core: spawning it seized and stopped at its exec, its registers,
+ * breakpoints hidden from reads (and gone from memory once deleted), a
+ * step over one instruction; and the step engine's per-thread state over
+ * it: the landings of longjmps and exceptions it watches (step/landing.c).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "trace/ptrace/tracee.h"
+#include "trace/step/step.h"
 
 struct child {
 	struct tracee t;
@@ -26,13 +28,14 @@ struct child {
 	uint64_t pc; /* where it stopped: the dynamic linker's first instruction */
 };
 
-static void child_start(struct child *c)
+/* child_start - /bin/true stopped at its exec; ops: the engine's thread state (NULL: none) */
+static void child_start(struct child *c, const struct tthread_state_ops *ops)
 {
 	static char *const argv[] = { "true", NULL };
 	struct err err = { 0 };
 
 	memset(c, 0, sizeof(*c));
-	tracee_init(&c->t, NULL, &c->stop, NULL);
+	tracee_init(&c->t, NULL, &c->stop, ops);
 	if (tracee_spawn(&c->t, "/bin/true", argv, CPU_ANY, &err) || tracee_open_mem(&c->t, &err))
 		fail_msg("spawn: %s", err.msg);
 	c->th = tracee_thread_add(&c->t, c->t.pid, TT_THREAD);
@@ -68,7 +71,7 @@ static void test_spawned_at_exec(void **state)
 	struct err err = { 0 };
 
 	(void)state;
-	child_start(&c);
+	child_start(&c, NULL);
 	assert_int_equal(tracee_get_regs(&c.t, c.th, &err), 0);
 	assert_int_equal(arch_regs_pc(&c.th->regs), c.pc);
 	assert_true(arch_regs_sp(&c.th->regs) != 0);
@@ -82,7 +85,7 @@ static void test_bp_hidden(void **state)
 	uint8_t before[8], seen[8];
 
 	(void)state;
-	child_start(&c);
+	child_start(&c, NULL);
 	assert_int_equal(tracee_read(&c.t, c.pc, before, sizeof(before)), 0);
 	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_INTERNAL, &err), 0);
 	assert_non_null(tracee_bp_at(&c.t, c.pc));
@@ -103,7 +106,7 @@ static void test_bp_roles(void **state)
 	uint8_t orig;
 
 	(void)state;
-	child_start(&c);
+	child_start(&c, NULL);
 	orig = raw_byte(c.t.pid, c.pc);
 	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_SCOPE, &err), 0);
 	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_RET, &err), 0);
@@ -128,7 +131,7 @@ static void test_step(void **state)
 	int status, steps = 0;
 
 	(void)state;
-	child_start(&c);
+	child_start(&c, NULL);
 	assert_int_equal(tracee_decode(&c.t, c.pc, &in), 0);
 	/* The dynamic linker starts with straight-line code (mov rdi, rsp). */
 	assert_int_equal(in.cls, ARCH_INSN_OTHER);
@@ -142,13 +145,69 @@ static void test_step(void **state)
 	child_end(&c);
 }
 
+/* A longjmp's landing, kept while recording, is watched past the depth limit. */
+static void test_landing_watched(void **state)
+{
+	struct child c;
+	struct step_thread *st;
+	struct err err = { 0 };
+	uint8_t orig;
+
+	(void)state;
+	child_start(&c, &step_thread_state);
+	st = step_of(c.th);
+	assert_non_null(st);
+	orig = raw_byte(c.t.pid, c.pc);
+	st->landing = c.pc;
+	st->dir.mode = CORE_RECORD;
+	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
+	assert_int_equal(st->resume_bps.len, 0); /* recorded: the core sees it land */
+	st->dir.mode = CORE_RUN_TO_RETURN;
+	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
+	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0); /* once */
+	assert_int_equal(st->resume_bps.len, 1);
+	assert_true(raw_byte(c.t.pid, c.pc) != orig);
+	assert_false(step_landing_take(&c.t, c.th, c.pc + 1));
+	assert_true(step_landing_take(&c.t, c.th, c.pc));
+	assert_int_equal(st->resume_bps.len, 0);
+	assert_int_equal(st->landing, 0);
+	assert_int_equal(raw_byte(c.t.pid, c.pc), orig);
+	assert_false(step_landing_take(&c.t, c.th, c.pc));
+	child_end(&c);
+}
+
+/* Out of every scope, a landing no longer matters; clearing unwatches them all. */
+static void test_landing_forgotten(void **state)
+{
+	struct child c;
+	struct step_thread *st;
+	struct err err = { 0 };
+	uint8_t orig;
+
+	(void)state;
+	child_start(&c, &step_thread_state);
+	st = step_of(c.th);
+	orig = raw_byte(c.t.pid, c.pc);
+	st->landing = c.pc;
+	st->dir.mode = CORE_RUN_FREE;
+	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
+	assert_int_equal(st->landing, 0);
+	assert_int_equal(st->resume_bps.len, 0);
+	st->landing = c.pc;
+	st->dir.mode = CORE_RUN_TO_RETURN;
+	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
+	step_landing_clear(&c.t, c.th);
+	assert_int_equal(st->resume_bps.len, 0);
+	assert_int_equal(raw_byte(c.t.pid, c.pc), orig);
+	child_end(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spawned_at_exec),
-		cmocka_unit_test(test_bp_hidden),
-		cmocka_unit_test(test_bp_roles),
-		cmocka_unit_test(test_step),
+		cmocka_unit_test(test_spawned_at_exec), cmocka_unit_test(test_bp_hidden),
+		cmocka_unit_test(test_bp_roles),        cmocka_unit_test(test_step),
+		cmocka_unit_test(test_landing_watched), cmocka_unit_test(test_landing_forgotten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
