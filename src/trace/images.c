@@ -30,7 +30,8 @@ struct images *images_new(images_read_fn read, void *read_ctx)
 
 	imgs->read = read;
 	imgs->read_ctx = read_ctx;
-	imgs->unwinder = sym_unwinder_new(NULL);
+	/* Without the process's memory (the scope check before it starts) nothing is unwound. */
+	imgs->unwinder = read ? sym_unwinder_new(NULL) : NULL;
 	return imgs;
 }
 

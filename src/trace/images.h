@@ -34,6 +34,7 @@ struct image {
 /* How to read the traced process's memory (for unwinding). */
 typedef long (*images_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/* images_new - an empty list; read: the process's memory, NULL for none (no backtraces then) */
 struct images *images_new(images_read_fn read, void *read_ctx);
 void images_free(struct images *imgs);
 
