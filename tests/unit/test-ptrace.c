@@ -145,20 +145,31 @@ static void test_step(void **state)
 	child_end(&c);
 }
 
+/*
+ * landing_start - a child whose thread has the step engine's state, a
+ * longjmp's landing at its pc; *orig: the byte there
+ */
+static struct step_thread *landing_start(struct child *c, uint8_t *orig)
+{
+	struct step_thread *st;
+
+	child_start(c, &step_thread_state);
+	st = step_of(c->th);
+	assert_non_null(st);
+	*orig = raw_byte(c->t.pid, c->pc);
+	st->landing = c->pc;
+	return st;
+}
+
 /* A longjmp's landing, kept while recording, is watched past the depth limit. */
 static void test_landing_watched(void **state)
 {
 	struct child c;
-	struct step_thread *st;
 	struct err err = { 0 };
 	uint8_t orig;
+	struct step_thread *st = landing_start(&c, &orig);
 
 	(void)state;
-	child_start(&c, &step_thread_state);
-	st = step_of(c.th);
-	assert_non_null(st);
-	orig = raw_byte(c.t.pid, c.pc);
-	st->landing = c.pc;
 	st->dir.mode = CORE_RECORD;
 	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
 	assert_int_equal(st->resume_bps.len, 0); /* recorded: the core sees it land */
@@ -180,15 +191,11 @@ static void test_landing_watched(void **state)
 static void test_landing_forgotten(void **state)
 {
 	struct child c;
-	struct step_thread *st;
 	struct err err = { 0 };
 	uint8_t orig;
+	struct step_thread *st = landing_start(&c, &orig);
 
 	(void)state;
-	child_start(&c, &step_thread_state);
-	st = step_of(c.th);
-	orig = raw_byte(c.t.pid, c.pc);
-	st->landing = c.pc;
 	st->dir.mode = CORE_RUN_FREE;
 	assert_int_equal(step_landing_watch(&c.t, c.th, &err), 0);
 	assert_int_equal(st->landing, 0);
