@@ -70,15 +70,6 @@ static bool open_dynsym(Elf *elf, struct dynsym *ds)
 	return parse_gnu_hash(hash, gelf_getclass(elf), &ds->hash);
 }
 
-/* Is section i code? */
-static bool exec_section(Elf *elf, size_t i)
-{
-	Elf_Scn *scn = elf_getscn(elf, i);
-	GElf_Shdr sh;
-
-	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
-}
-
 /* Symbol i is name, a function defined here, of its default version? */
 static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_t *addr,
                     bool *ifunc)
@@ -92,7 +83,8 @@ static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_
 		return false;
 	type = GELF_ST_TYPE(sym.st_info);
 	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-	    sym.st_shndx >= SHN_LORESERVE || !sym.st_value || !exec_section(ds->elf, sym.st_shndx))
+	    sym.st_shndx >= SHN_LORESERVE || !sym.st_value ||
+	    !sym_exec_section(ds->elf, sym.st_shndx))
 		return false;
 	if (ds->versym && gelf_getversym(ds->versym, (int)i, &vs) && (vs & VERSYM_HIDDEN))
 		return false;
@@ -129,22 +121,59 @@ bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, 
 	return open_dynsym(img->main.elf, &ds) && lookup(&ds, name, addr, ifunc);
 }
 
-int sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr, struct err *e)
+/*
+ * A function named name in one file's symbol tables, read in order: a
+ * global one at once, else the first weak or local one (the order
+ * sym_image_by_name() prefers them in).
+ */
+static bool table_defines(Elf *elf, bool symtab_only, const char *name, uint64_t *addr)
 {
-	struct sym_info si;
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+		const char *s;
+
+		if (!gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
+		    (sh.sh_type != SHT_SYMTAB && (sh.sh_type != SHT_DYNSYM || symtab_only)))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 1; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			if (!gelf_getsym(d, (int)i, &sym) || !sym_table_wanted(&sym, elf))
+				continue;
+			s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!s || strcmp(s, name) ||
+			    (found && GELF_ST_BIND(sym.st_info) != STB_GLOBAL))
+				continue;
+			*addr = sym.st_value;
+			if (GELF_ST_BIND(sym.st_info) == STB_GLOBAL)
+				return true;
+			found = true;
+		}
+	}
+	return found;
+}
+
+bool sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr)
+{
 	struct dynsym ds;
+	Elf *debug;
 	bool ifunc;
-	int found;
 
 	/*
 	 * Only a shared library's exports are all there is: a program keeps
 	 * its runtime's functions local when it is linked statically, even
-	 * when it has a dynamic symbol table (static-pie).
+	 * when it has a dynamic symbol table (static-pie), and its C++ runtime
+	 * with -static-libgcc. Its tables are read name by name rather than
+	 * loaded and sorted whole: the tracer asks for 6 names per binary.
 	 */
 	if (img->soname && open_dynsym(img->main.elf, &ds))
 		return lookup(&ds, name, addr, &ifunc);
-	found = sym_image_by_name(img, name, &si, e);
-	if (found == 1)
-		*addr = si.addr;
-	return found;
+	if (table_defines(img->main.elf, false, name, addr))
+		return true;
+	debug = sym_image_debug_elf(img);
+	return debug && table_defines(debug, true, name, addr);
 }

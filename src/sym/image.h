@@ -328,19 +328,18 @@ bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, 
  * @img: the image
  * @name: the raw name
  * @addr: set to its address (file-relative, as sym_info's) when found
- * @e: error record
  *
  * Looks in the dynamic symbol table through its GNU hash table, as the
  * dynamic linker does, for the symbol's default version; without reading
  * the other symbol tables or the debug file, so it is cheap for every
  * library a program loads. A binary that is not a shared library (no
- * soname: a program, static or not) or has no such table is searched as
- * sym_image_by_name() does.
+ * soname: a program, static or not) or has no such table is searched
+ * through its symbol tables and its debug file's, without loading them:
+ * a global definition first, as sym_image_by_name() prefers.
  *
- * Return: 1 when found, 0 when not, -1 with @e set when the symbols could
- * not be loaded.
+ * Return: true when found (tables libelf cannot read are skipped).
  */
-int sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr, struct err *e);
+bool sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr);
 
 /**
  * sym_image_near_names - names close to one that was not found

@@ -56,6 +56,7 @@ struct sym_image {
 	char *interp;
 
 	bool syms_loaded;
+	bool debug_tried;
 	struct sym_elf debug;
 	char *debug_path;
 	VEC(struct sym_entry) syms; /* sorted by address then preference */
@@ -66,6 +67,32 @@ struct sym_image {
 	bool dwarf_tried;
 	Dwarf *dwarf;
 };
+
+/* symtab.c */
+
+/**
+ * sym_image_debug_elf - the image's debug file, looked for once
+ * @img: the image
+ *
+ * Return: its ELF handle, or NULL when it has none.
+ */
+Elf *sym_image_debug_elf(struct sym_image *img);
+
+/**
+ * sym_exec_section - is section i of elf code?
+ * @elf: the file
+ * @i: the section's index
+ */
+bool sym_exec_section(Elf *elf, size_t i);
+
+/**
+ * sym_table_wanted - is this symbol table entry a function sym_image keeps?
+ * @sym: the entry
+ * @elf: the file it is in (for its section's flags)
+ *
+ * Return: true for a function (or a sized untyped symbol) defined in code.
+ */
+bool sym_table_wanted(const GElf_Sym *sym, Elf *elf);
 
 /* image.c */
 

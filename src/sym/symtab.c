@@ -43,6 +43,7 @@ static void load_sections(struct table_ctx *c)
 	}
 }
 
+/* Kept from a symbol table: a function, or a sized symbol without a type. */
 static bool wanted(const GElf_Sym *sym)
 {
 	int type = GELF_ST_TYPE(sym->st_info);
@@ -50,6 +51,19 @@ static bool wanted(const GElf_Sym *sym)
 	if (type != STT_FUNC && type != STT_GNU_IFUNC && !(type == STT_NOTYPE && sym->st_size))
 		return false;
 	return sym->st_shndx != SHN_UNDEF && sym->st_shndx < SHN_LORESERVE && sym->st_value;
+}
+
+bool sym_exec_section(Elf *elf, size_t i)
+{
+	Elf_Scn *scn = elf_getscn(elf, i);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+}
+
+bool sym_table_wanted(const GElf_Sym *sym, Elf *elf)
+{
+	return wanted(sym) && sym_exec_section(elf, sym->st_shndx);
 }
 
 /* The .gnu.version data matching a .dynsym, or NULL. */
@@ -124,6 +138,9 @@ static void open_debug_file(struct sym_image *img)
 	static const char hex[] = "0123456789abcdef";
 	char *id;
 
+	if (img->debug_tried)
+		return;
+	img->debug_tried = true;
 	if (img->mem || img->build_id_len < 2)
 		return;
 	id = xmalloc(img->build_id_len * 2 + 2);
@@ -141,6 +158,12 @@ static void open_debug_file(struct sym_image *img)
 		free(img->debug_path);
 		img->debug_path = NULL;
 	}
+}
+
+Elf *sym_image_debug_elf(struct sym_image *img)
+{
+	open_debug_file(img);
+	return img->debug.elf;
 }
 
 static int kind_rank(const struct sym_entry *s)

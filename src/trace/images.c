@@ -184,7 +184,7 @@ int image_exported_addr(const struct image *img, const char *symbol, uint64_t *a
 {
 	uint64_t rel;
 
-	if (!img->sym || sym_image_exported(img->sym, symbol, &rel, NULL) != 1)
+	if (!img->sym || !sym_image_exported(img->sym, symbol, &rel))
 		return -1;
 	*addr = img->base + rel;
 	return 0;

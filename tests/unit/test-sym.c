@@ -309,12 +309,12 @@ static void test_exported(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(sym_image_exported(img, names[i], &a, NULL), 1);
+		assert_true(sym_image_exported(img, names[i], &a));
 		assert_int_equal(a, addr_of(img, names[i])); /* memcpy: its default version */
 	}
-	assert_int_equal(sym_image_exported(img, "no_such_function", &a, NULL), 0);
+	assert_false(sym_image_exported(img, "no_such_function", &a));
 	/* a local function (the debug file names it) is not exported */
-	assert_int_equal(sym_image_exported(img, "__libc_start_call_main", &a, NULL), 0);
+	assert_false(sym_image_exported(img, "__libc_start_call_main", &a));
 	assert_false(sym_image_dynamic(img, "__libc_start_call_main", &a, &ifunc));
 	/* the dynamic table gives what the symbol tables prefer, IFUNCs as such */
 	assert_true(sym_image_dynamic(img, "memcpy", &a, &ifunc));
@@ -326,9 +326,20 @@ static void test_exported(void **state)
 	assert_false(ifunc);
 	sym_image_free(img);
 
-	img = open_ok(tpath("pie")); /* a program: looked up like any name */
-	assert_int_equal(sym_image_exported(img, "real_fn", &a, NULL), 1);
+	img = open_ok(tpath("pie")); /* a program: its tables, read name by name */
+	assert_true(sym_image_exported(img, "real_fn", &a));
 	assert_int_equal(a, addr_of(img, "real_fn"));
+	assert_false(sym_image_exported(img, "no_such_function", &a));
+	/* a local function too: -static-libgcc keeps _Unwind_SetIP local */
+	assert_true(sym_image_exported(img, "static_helper", &a));
+	assert_int_equal(a, addr_of(img, "static_helper"));
+	sym_image_free(img);
+
+	img = open_ok(tpath("static")); /* its own runtime, hidden */
+	assert_true(sym_image_exported(img, "_dl_debug_state", &a));
+	assert_int_equal(a, addr_of(img, "_dl_debug_state"));
+	assert_true(sym_image_exported(img, "_Unwind_SetIP", &a));
+	assert_int_equal(a, addr_of(img, "_Unwind_SetIP"));
 	sym_image_free(img);
 }
 
