@@ -343,17 +343,19 @@ size_t core_backtrace_depth(const struct core *c)
 
 #define FRAME_READS 512 /* words an unwinding may read for its frames to be learned */
 
-/* unwind_sp - the backtrace at a function's entry (ret at sp) from sp alone; -1 if inexact */
-static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, struct sym_mem_log *log,
-                         uint64_t *bt)
+/*
+ * unwind_sp - the backtrace at a function's entry (ret at sp) from sp
+ * alone, at most max return addresses; -1 if inexact
+ */
+static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, size_t max,
+                         struct sym_mem_log *log, uint64_t *bt)
 {
 	ssize_t k = 0;
 
 	bt[0] = ret;
 	log->n = 0;
-	if (bt_max(c) > 1)
-		k = images_backtrace_sp(c->images, ret, sp + ARCH_PTR_SIZE, log, bt + 1,
-		                        bt_max(c) - 1);
+	if (max > 1)
+		k = images_backtrace_sp(c->images, ret, sp + ARCH_PTR_SIZE, log, bt + 1, max - 1);
 	return k < 0 ? -1 : k + 1;
 }
 
@@ -390,7 +392,7 @@ static bool only_return_addresses(struct core *c, uint64_t sp, const struct core
 	}
 	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		probe.flip = flips[i];
-		if (unwind_sp(c, sp, f->bt[0], &probe, bt) != (ssize_t)f->bt_len ||
+		if (unwind_sp(c, sp, f->bt[0], f->bt_len, &probe, bt) != (ssize_t)f->bt_len ||
 		    memcmp(bt, f->bt, f->bt_len * sizeof(bt[0])) || probe.n != log->n ||
 		    memcmp(addr, log->addr, log->n * sizeof(addr[0])))
 			return false;
@@ -427,21 +429,47 @@ static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t
 	return true;
 }
 
-bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core_entry_frames *f)
+/*
+ * to_learn - how many return addresses of the backtrace bt (n of them)
+ * must be unwound to learn those known() does not know: up to the
+ * outermost of them and the one after it, whose position gives its
+ * frame's size; all n when the last one has to be learned as the
+ * outermost frame (the unwinding ended before the maximum); 0 for none.
+ */
+static size_t to_learn(const struct core *c, const uint64_t *bt, size_t n,
+                       const struct core_frames_known *known)
+{
+	size_t i = n;
+
+	if (n < bt_max(c) && !known->fn(known->ctx, bt[n - 1], n - 1))
+		return n;
+	while (i > 1 && known->fn(known->ctx, bt[i - 2], i - 2))
+		i--;
+	return i > 1 ? i : 0;
+}
+
+bool core_entry_frames(struct core *c, const struct arch_regs *regs,
+                       const struct core_frames_known *known, struct core_entry_frames *f)
 {
 	uint64_t sp = arch_regs_sp(regs), ret, addr[FRAME_READS], val[FRAME_READS];
 	uint64_t sps[CORE_FRAMES_MAX];
 	struct sym_mem_log log = { addr, val, 0, FRAME_READS, false, 0, NULL, 0, sps, false };
-	size_t n;
+	size_t n, m;
 
 	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, sp, &ret) || !ret)
 		return false;
 	n = entry_backtrace(c, regs, ret);
-	if (unwind_sp(c, sp, ret, &log, f->bt) != (ssize_t)n ||
-	    memcmp(f->bt, c->bt_buf, n * sizeof(f->bt[0])))
+	m = n ? to_learn(c, c->bt_buf, n, known) : 0;
+	f->bt_len = 0;
+	f->outermost = false;
+	if (!m)
+		return true;
+	/* all of it: as far as it goes, to see whether it ends at the outermost frame */
+	if (unwind_sp(c, sp, ret, m == n ? bt_max(c) : m, &log, f->bt) != (ssize_t)m ||
+	    memcmp(f->bt, c->bt_buf, m * sizeof(f->bt[0])))
 		return false;
-	f->bt_len = n;
-	f->outermost = log.outermost;
+	f->bt_len = m;
+	f->outermost = m == n && log.outermost;
 	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
 }
 

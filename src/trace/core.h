@@ -178,6 +178,16 @@ size_t core_backtrace_depth(const struct core *c);
 #define CORE_FRAME_SIZE_MAX 65534 /* and the largest frame */
 #define CORE_BLOCK_MAX      256   /* the most instructions of a block (core_block()) */
 
+/*
+ * What an engine already learned of frames (core_entry_frames): does it
+ * know the size of return address ret's frame (or that the unwinding ends
+ * there) as the i-th of a backtrace? (The first is unwound differently.)
+ */
+struct core_frames_known {
+	bool (*fn)(void *ctx, uint64_t ret, size_t i);
+	void *ctx;
+};
+
 /* How the backtrace of a scope entry was unwound (core_entry_frames). */
 struct core_entry_frames {
 	uint64_t bt[CORE_FRAMES_MAX]; /* the backtrace, bt[0] the entry's return address */
@@ -209,10 +219,15 @@ struct core_entry_frames {
  * (@f->outermost). An engine may learn them, walk the stack itself at
  * later entries and give core_scope_hit_at() the backtrace it found
  * (stopping instead where it meets a return address it has not learned).
+ * What it learned need not be unwound again: @f then holds the backtrace
+ * only as far as the frames of the return addresses @known does not know
+ * (bt_len 0 when it knows them all; @f->outermost only when the backtrace
+ * is whole).
  *
- * Return: true when @f describes the backtrace.
+ * Return: true when @f describes the backtrace (or what is new in it).
  */
-bool core_entry_frames(struct core *c, const struct arch_regs *regs, struct core_entry_frames *f);
+bool core_entry_frames(struct core *c, const struct arch_regs *regs,
+                       const struct core_frames_known *known, struct core_entry_frames *f);
 /* core_scope_hit - a thread not recording reached a scope entry */
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err);

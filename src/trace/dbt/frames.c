@@ -26,44 +26,67 @@ static _Atomic uint64_t *table(struct dbt *d)
 	return (_Atomic uint64_t *)(void *)(d->shm + DBT_FRAMES_OFF);
 }
 
-/* set - the word for key: size, or DBT_FRAME_NONE if it already has another */
-static void set(struct dbt *d, uint64_t key, uint32_t size)
+/* key - a return address's key, the first one's apart (it is unwound differently) */
+static uint64_t key(uint64_t ret, size_t i)
 {
-	_Atomic uint64_t *t = table(d);
-	uint32_t i = arch_dbt_frame_slot(key);
-	uint64_t w;
+	return ret << 1 | (i == 0);
+}
+
+/* find - the slot of k, or the empty one where it would go; *w its word */
+static uint32_t find(_Atomic uint64_t *t, uint64_t k, uint64_t *w)
+{
+	uint32_t i = arch_dbt_frame_slot(k);
 
 	for (;; i = (i + 1) & (DBT_FRAME_SLOTS - 1)) {
-		w = atomic_load_explicit(&t[i], memory_order_relaxed);
-		if (!w || w >> 16 == key)
-			break;
+		*w = atomic_load_explicit(&t[i], memory_order_relaxed);
+		if (!*w || *w >> 16 == k)
+			return i;
 	}
+}
+
+/* set - the word for k: size, or DBT_FRAME_NONE if it already has another */
+static void set(struct dbt *d, uint64_t k, uint32_t size)
+{
+	_Atomic uint64_t *t = table(d);
+	uint64_t w;
+	uint32_t i = find(t, k, &w);
+
 	if (w && (w & 0xffff) == size)
 		return;
 	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
 		return;
 	d->frames_used += !w;
-	atomic_store_explicit(&t[i], key << 16 | (w ? DBT_FRAME_NONE : size), memory_order_release);
+	atomic_store_explicit(&t[i], k << 16 | (w ? DBT_FRAME_NONE : size), memory_order_release);
+}
+
+/* known - has the table a word for ret as the i-th return address (a size, an end, or none)? */
+static bool known(void *ctx, uint64_t ret, size_t i)
+{
+	uint64_t w;
+
+	find(table(ctx), key(ret, i), &w);
+	return w != 0;
 }
 
 void dbt_frames_learn(struct dbt *d, struct tthread *th)
 {
 	struct dbt_thread *dt = dbt_thread_of(d, th, false);
+	const struct core_frames_known k = { known, d };
 	const struct dbt_map *stack;
 	struct core_entry_frames f;
 	size_t i;
 
 	if (!dt || !core_backtrace_depth(d->t->core) ||
-	    !core_entry_frames(d->t->core, &th->regs, &f))
+	    !core_entry_frames(d->t->core, &th->regs, &k, &f))
 		return;
 	/* A walk reads nothing outside this: no size can lead it beyond the stack's end. */
 	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
 	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
 	for (i = 0; i + 1 < f.bt_len; i++)
-		set(d, f.bt[i] << 1 | (i == 0), f.frame[i]);
+		set(d, key(f.bt[i], i), f.frame[i]);
 	if (f.outermost)
-		set(d, f.bt[f.bt_len - 1] << 1 | (f.bt_len == 1), DBT_FRAME_END);
+		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END);
 }
 
 void dbt_frames_forget(struct dbt *d)
