@@ -362,12 +362,12 @@ int cmd_run(int argc, char **argv)
 		ret = session_process(&s, o.pid, &err);
 	else
 		ret = session_program(&s, argv + optind, &err);
+	s.cpu = o.cpu;
 	if (ret || session_check_scopes(&s, &cfg, &err) ||
-	    store_check_output(o.output, o.force, &err)) {
+	    store_check_output(o.output, o.force, &err) || (!o.pid && session_launch(&s, &err))) {
 		ret = cmd_fail(&err);
 	} else {
 		s.cfg = &cfg;
-		s.cpu = o.cpu;
 		s.store = store_create(o.output, o.force, &err);
 		/* At least a nanosecond: 0 would mean no deadline. */
 		if (o.duration)

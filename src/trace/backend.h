@@ -63,6 +63,8 @@ struct session {
 	const char *cwd;
 	/* binaries whose symbols were read before the run (session_check_scopes), or NULL */
 	struct images *checked;
+	/* the program, started before the run (session_launch) for its engine to adopt */
+	struct tracee_launch *launch;
 	/* attached: detach this long after attaching (ns; 0: not before a stop),
 	 * at deadline_ns (CLOCK_MONOTONIC), set once attached (session_attached) */
 	int64_t duration_ns;

@@ -11,6 +11,7 @@
 
 #include "arch/arch.h"
 #include "trace/images.h"
+#include "util/xalloc.h"
 #include "trace/ptrace/tracee.h"
 
 static int64_t realtime_ns(void)
@@ -138,8 +139,22 @@ int session_process(struct session *s, pid_t pid, struct err *err)
 	return 0;
 }
 
+int session_launch(struct session *s, struct err *err)
+{
+	s->launch = xmalloc(sizeof(*s->launch));
+	if (!tracee_launch(s->launch, s->path, s->argv, s->cpu, err))
+		return 0;
+	free(s->launch);
+	s->launch = NULL;
+	return -1;
+}
+
 void session_forget(struct session *s)
 {
+	if (s->launch)
+		tracee_launch_abort(s->launch);
+	free(s->launch);
+	s->launch = NULL;
 	free((char *)s->path);
 	free((char *)s->cwd);
 	if (s->attach_pid)

@@ -27,7 +27,16 @@ int session_program(struct session *s, char *const *argv, struct err *err);
  */
 int session_process(struct session *s, pid_t pid, struct err *err);
 
-/* session_forget - free what session_program() or session_process() set */
+/**
+ * session_launch - start the session's program before the trace file is
+ * made, for the engine to adopt at its exec: it loads meanwhile
+ *
+ * Return: 0, or -1 with err (nothing left behind).
+ */
+int session_launch(struct session *s, struct err *err);
+
+/* session_forget - free what session_program() or session_process() set (a launched program not
+ * adopted is killed) */
 void session_forget(struct session *s);
 
 /**

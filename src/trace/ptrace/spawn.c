@@ -2,7 +2,10 @@
  * Starting the program under the tracer. The child stops itself before
  * exec so that the parent can seize it with every option set; the program
  * then starts traced from its very first instruction. PTRACE_O_EXITKILL
- * makes sure no traced process outlives nosco.
+ * makes sure no traced process outlives nosco. A run launches the program
+ * before it does anything slow (the trace file, the symbols the scopes
+ * need): the fork copies a small nosco, and the kernel loads the program
+ * on the other CPU meanwhile; the engine adopts it at its exec.
  *
  * Where it runs (--cpu): by default (CPU_ANY) nothing is pinned, and the
  * program and its children have the CPUs nosco was started with, as they
@@ -157,52 +160,59 @@ static int seize(pid_t pid, struct err *err)
 }
 
 /* wait_exec - let the seized child run to its exec; 0 once it stopped there */
-static int wait_exec(pid_t pid, const char *path, int report_fd, struct err *err)
+static int wait_exec(struct tracee_launch *l, struct err *err)
 {
 	int status;
 
 	for (;;) {
-		if (waitpid(pid, &status, __WALL) < 0) {
+		if (waitpid(l->pid, &status, __WALL) < 0) {
 			if (errno == EINTR)
 				continue;
 			return err_sys(err, ERR_TRACE, "waitpid");
 		}
-		if (!WIFSTOPPED(status))
-			return exec_failure(path, report_fd, err);
+		if (!WIFSTOPPED(status)) {
+			l->pid = 0; /* reaped: its pid may be another process's already */
+			return exec_failure(l->path, l->report_fd, err);
+		}
 		if (status >> 16 == PTRACE_EVENT_EXEC)
 			return 0;
 		/* SIGCONT (ours) and anything else before exec is not the program's business. */
-		if (ptrace(PTRACE_CONT, pid, NULL, NULL))
+		if (ptrace(PTRACE_CONT, l->pid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "PTRACE_CONT");
 	}
 }
 
-int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu_placement cpu,
-                 struct err *err)
+int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
+                  enum cpu_placement cpu, struct err *err)
 {
 	int report[2], status, here = sched_getcpu(), child_cpu = -1;
 	pid_t pid;
 
+	memset(l, 0, sizeof(*l));
+	l->report_fd = -1;
+	l->spare_cpu = -1;
+	l->path = path;
 	if (pipe2(report, O_CLOEXEC))
 		return err_sys(err, ERR_TRACE, "pipe");
-	t->spare_cpu = -1;
 	if (cpu != CPU_ANY) {
 		child_cpu = cpu == CPU_SPLIT ? other_cpu(here, here) : here;
 		if (child_cpu < 0)
 			child_cpu = here;
-		t->spare_cpu = other_cpu(here, child_cpu);
-		t->cpus = xmalloc(sizeof(*t->cpus));
-		if (sched_getaffinity(0, sizeof(*t->cpus), t->cpus)) {
-			free(t->cpus);
-			t->cpus = NULL;
+		l->spare_cpu = other_cpu(here, child_cpu);
+		l->cpus = xmalloc(sizeof(*l->cpus));
+		if (sched_getaffinity(0, sizeof(*l->cpus), l->cpus)) {
+			free(l->cpus);
+			l->cpus = NULL;
 		}
-		t->program_cpu = child_cpu;
+		l->program_cpu = child_cpu;
 		pin_to(here);
 	}
 	pid = fork();
 	if (pid < 0) {
 		close(report[0]);
 		close(report[1]);
+		free(l->cpus);
+		l->cpus = NULL;
 		return err_sys(err, ERR_TRACE, "fork");
 	}
 	if (pid == 0) {
@@ -210,24 +220,55 @@ int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu
 		child_exec(path, argv, child_cpu, report[1]);
 	}
 	close(report[1]);
-	t->pid = pid;
+	l->pid = pid;
+	l->report_fd = report[0];
 	if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status)) {
-		close(report[0]);
+		tracee_launch_abort(l);
 		return err_set(err, ERR_TRACE, "the child did not stop before exec");
 	}
 	if (seize(pid, err)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		close(report[0]);
+		tracee_launch_abort(l);
 		return -1;
 	}
 	kill(pid, SIGCONT);
-	if (wait_exec(pid, path, report[0], err)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, __WALL);
-		close(report[0]);
+	return 0;
+}
+
+void tracee_launch_abort(struct tracee_launch *l)
+{
+	int status;
+
+	if (l->pid > 0) {
+		kill(l->pid, SIGKILL);
+		waitpid(l->pid, &status, __WALL);
+	}
+	if (l->report_fd >= 0)
+		close(l->report_fd);
+	free(l->cpus);
+	memset(l, 0, sizeof(*l));
+	l->report_fd = -1;
+}
+
+int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
+{
+	if (wait_exec(l, err)) {
+		tracee_launch_abort(l);
 		return -1;
 	}
-	close(report[0]);
+	t->pid = l->pid;
+	t->spare_cpu = l->spare_cpu;
+	t->cpus = l->cpus;
+	t->program_cpu = l->program_cpu;
+	close(l->report_fd);
+	memset(l, 0, sizeof(*l));
+	l->report_fd = -1;
 	return 0;
+}
+
+int tracee_spawn(struct tracee *t, const char *path, char *const *argv, enum cpu_placement cpu,
+                 struct err *err)
+{
+	struct tracee_launch l;
+
+	return tracee_launch(&l, path, argv, cpu, err) || tracee_adopt(t, &l, err) ? -1 : 0;
 }

@@ -260,7 +260,8 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 
 	if (s->attach_pid)
 		return step_attach(t, s, err);
-	if (tracee_spawn(t, s->path, s->argv, s->cpu, err))
+	if (s->launch ? tracee_adopt(t, s->launch, err)
+	              : tracee_spawn(t, s->path, s->argv, s->cpu, err))
 		return -1;
 	s->pid = t->pid;
 	t->mem_tid = t->pid;
