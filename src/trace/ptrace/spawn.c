@@ -159,8 +159,13 @@ static int seize(pid_t pid, struct err *err)
 	return err_sys(err, ERR_TRACE, "PTRACE_SEIZE");
 }
 
-/* wait_exec - let the seized child run to its exec; 0 once it stopped there */
-static int wait_exec(struct tracee_launch *l, struct err *err)
+/*
+ * wait_exec - let the seized child run to its exec; 0 once it stopped
+ * there (l->at_exec), or with until_going once it was let go after our
+ * SIGCONT: until then it stops at every signal and ptrace event, and
+ * would wait for the tracer instead of loading the program.
+ */
+static int wait_exec(struct tracee_launch *l, bool until_going, struct err *err)
 {
 	int status;
 
@@ -174,11 +179,15 @@ static int wait_exec(struct tracee_launch *l, struct err *err)
 			l->pid = 0; /* reaped: its pid may be another process's already */
 			return exec_failure(l->path, l->report_fd, err);
 		}
-		if (status >> 16 == PTRACE_EVENT_EXEC)
+		if (status >> 16 == PTRACE_EVENT_EXEC) {
+			l->at_exec = true;
 			return 0;
+		}
 		/* SIGCONT (ours) and anything else before exec is not the program's business. */
 		if (ptrace(PTRACE_CONT, l->pid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "PTRACE_CONT");
+		if (until_going && !(status >> 16) && WSTOPSIG(status) == SIGCONT)
+			return 0;
 	}
 }
 
@@ -231,6 +240,10 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 		return -1;
 	}
 	kill(pid, SIGCONT);
+	if (wait_exec(l, true, err)) {
+		tracee_launch_abort(l);
+		return -1;
+	}
 	return 0;
 }
 
@@ -251,7 +264,7 @@ void tracee_launch_abort(struct tracee_launch *l)
 
 int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
 {
-	if (wait_exec(l, err)) {
+	if (!l->at_exec && wait_exec(l, false, err)) {
 		tracee_launch_abort(l);
 		return -1;
 	}

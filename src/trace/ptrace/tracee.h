@@ -177,6 +177,7 @@ struct tracee_launch {
 	pid_t pid; /* 0 once adopted or aborted */
 	const char *path;
 	int report_fd; /* where the child says why its exec failed */
+	bool at_exec;  /* it stopped there already */
 	int spare_cpu, program_cpu;
 	cpu_set_t *cpus; /* as struct tracee's */
 };
@@ -185,8 +186,8 @@ struct tracee_launch {
  * tracee_launch - start the program, seized, and let it run to its exec
  * @cpu: where to run it (and nosco)
  *
- * Return: 0, or -1 with nothing left behind. Then tracee_adopt() or
- * tracee_launch_abort().
+ * Return: 0, or -1 with nothing left behind (ERR_NOT_FOUND, ERR_NOT_EXEC
+ * when it could not exec). Then tracee_adopt() or tracee_launch_abort().
  */
 int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
                   enum cpu_placement cpu, struct err *err);
@@ -194,7 +195,7 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
  * tracee_adopt - take a launched program at its exec into t
  *
  * Return: 0 with t->pid set and the main thread stopped after exec, or -1
- * (it could not exec: ERR_NOT_FOUND, ERR_NOT_EXEC) with it gone.
+ * with it gone.
  */
 int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err);
 /* tracee_launch_abort - kill and reap a launched program not adopted (none: nothing) */
