@@ -43,12 +43,14 @@ NOSCO_LIBS = -Wl,-Bstatic \
 	-Wl,-Bdynamic -lZydis -lZycore -lm -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-LIB_SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
+LIB_SRCS := $(shell find src -name '*.c' ! -name main.c ! -name 'gen-*.c' | sort)
 # Protocol buffers (perfetto's format): protoc-c compiles src/X.proto into
 # $(O)/gen/X.pb-c.c and .h, which the sources include as "X.pb-c.h".
 PROTOS := $(shell find src -name '*.proto' | sort)
 PROTO_GEN := $(PROTOS:src/%.proto=$(O)/gen/%.pb-c.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o) $(PROTO_GEN:%.c=%.o)
+# The empty trace file: src/store/gen-template.c makes it into $(O)/gen/store/template.c.
+TEMPLATE_GEN := $(O)/gen/store/gen-template
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o) $(PROTO_GEN:%.c=%.o) $(O)/gen/store/template.o
 ALL_CFLAGS += -I$(O)/gen
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -77,6 +79,19 @@ $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: src/%.proto
 $(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(filter-out $(WARN) -Werror,$(ALL_CFLAGS)) $(DEP_CFLAGS) -c $< -o $@
+
+$(TEMPLATE_GEN): $(O)/src/store/gen-template.o $(O)/src/store/format.o $(O)/src/util/err.o
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS)
+
+$(O)/gen/store/template.c: $(TEMPLATE_GEN)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(TEMPLATE_GEN) $(O)/gen/store/template.db $@
+
+$(O)/gen/store/template.o: $(O)/gen/store/template.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The sources that include a generated header need it first.
 $(LIB_OBJS) $(O)/src/main.o: | $(PROTO_GEN:%.c=%.h)

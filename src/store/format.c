@@ -14,6 +14,18 @@
 #include "store/store.h"
 
 /*
+ * Rollback journal with synchronous=OFF: the file survives crashes of nosco
+ * and of the program (the OS still writes what was handed to it), not power
+ * loss, and commits cost no fsync. A big page cache keeps an uncommitted
+ * interval in memory instead of spilling it into the file.
+ */
+const char store_writer_pragmas[] = "PRAGMA page_size=16384;"
+                                    "PRAGMA journal_mode=DELETE;"
+                                    "PRAGMA synchronous=OFF;"
+                                    "PRAGMA cache_size=-32768;"
+                                    "PRAGMA foreign_keys=OFF;";
+
+/*
  * Addresses, positions and times are unsigned 64-bit values stored in
  * SQLite's signed INTEGER with the same bits. Ids are dense from 0 and
  * assigned by the writer, so INTEGER PRIMARY KEY keeps them as rowids.

@@ -42,6 +42,8 @@
 
 /* The CREATE statements of the schema. */
 extern const char store_schema_sql[];
+/* The settings of a file being written (store_open_db(), gen-template.c). */
+extern const char store_writer_pragmas[];
 
 enum store_file_kind {
 	STORE_FILE_MISSING, /* nothing at the path */

@@ -155,17 +155,28 @@ int store_prepare_output(const char *path, bool force, struct stat *old, struct 
 	return 0;
 }
 
-/*
- * Rollback journal with synchronous=OFF: the file survives crashes of nosco
- * and of the program (the OS still writes what was handed to it), not power
- * loss, and commits cost no fsync. A big page cache keeps an uncommitted
- * interval in memory instead of spilling it into the file.
- */
-static const char writer_pragmas[] = "PRAGMA page_size=16384;"
-                                     "PRAGMA journal_mode=DELETE;"
-                                     "PRAGMA synchronous=OFF;"
-                                     "PRAGMA cache_size=-32768;"
-                                     "PRAGMA foreign_keys=OFF;";
+int store_write_template(const char *path, struct err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	size_t done = 0;
+
+	if (fd < 0)
+		return err_sys(err, ERR_IO, "cannot create %s", path);
+	while (done < store_template_size) {
+		ssize_t n = write(fd, store_template + done, store_template_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_sys(err, ERR_IO, "cannot write %s", path);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return close(fd) ? err_sys(err, ERR_IO, "cannot write %s", path) : 0;
+}
 
 int store_open_db(struct store *s, const struct stat *old, struct err *err)
 {
@@ -187,7 +198,7 @@ int store_open_db(struct store *s, const struct stat *old, struct err *err)
 	sqlite3_extended_result_codes(s->db, 1);
 	/* Readers of a live trace hold short read locks: wait a little for them. */
 	sqlite3_busy_timeout(s->db, 50);
-	if (sqlite3_exec(s->db, writer_pragmas, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->db, store_writer_pragmas, NULL, NULL, NULL) != SQLITE_OK)
 		return err_set(err, ERR_IO, "cannot create %s: %s", s->path, sqlite3_errmsg(s->db));
 	return 0;
 }

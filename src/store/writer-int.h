@@ -220,8 +220,15 @@ int store_insn_chunk_flush(struct store *s, struct err *err);
 /* store_blocks_fini - free what the streams, blocks and instruction chunks use */
 void store_blocks_fini(struct store *s);
 
+/* The empty trace file, made at build time (src/store/gen-template.c). */
+extern const unsigned char store_template[];
+extern const size_t store_template_size;
+
+/* store_write_template - a new file at path holding store_template */
+int store_write_template(const char *path, struct err *err);
+
 /*
- * store_open_db - open (creating) the database file and set the writer pragmas
+ * store_open_db - open the new database file and set the writer pragmas
  * @old: the file it replaces (st_nlink 0: none), whose mode and owner it takes
  */
 int store_open_db(struct store *s, const struct stat *old, struct err *err);

@@ -200,25 +200,6 @@ static int prepare_all(struct store *s, struct err *err)
 	return 0;
 }
 
-/* The schema, the format ids and the first metadata, in one committed transaction. */
-static int create_schema(struct store *s, struct err *err)
-{
-	char *sql = xasprintf("BEGIN;\n%s"
-	                      "PRAGMA application_id = %d;\n"
-	                      "PRAGMA user_version = %d;\n"
-	                      "INSERT INTO meta(key, value) VALUES ('nosco_version', '%s');\n"
-	                      "INSERT INTO meta(key, value) VALUES ('exit_kind', 'running');\n"
-	                      "COMMIT;",
-	                      store_schema_sql, STORE_APPLICATION_ID, STORE_SCHEMA_VERSION,
-	                      NOSCO_VERSION);
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	free(sql);
-	if (rc != SQLITE_OK)
-		return err_set(err, ERR_IO, "cannot create %s: %s", s->path, sqlite3_errmsg(s->db));
-	return 0;
-}
-
 static void store_free(struct store *s)
 {
 	int i;
@@ -260,8 +241,9 @@ struct store *store_create(const char *path, bool force, struct err *err)
 	}
 	if (store_chunk_level(s, STORE_ZSTD_LEVEL, err))
 		goto fail;
-	if (store_open_db(s, &old, err) || create_schema(s, err) || prepare_all(s, err) ||
-	    begin(s, err))
+	/* the schema, the format ids and the first metadata, committed */
+	if (store_write_template(s->path, err) || store_open_db(s, &old, err) ||
+	    prepare_all(s, err) || begin(s, err))
 		goto fail;
 	s->last_commit_ms = store_now_ms();
 	return s;

@@ -899,6 +899,53 @@ static void test_crash(void **state)
 	free(path);
 }
 
+/* schema_of - the schema of the database at path, one statement per line */
+static char *schema_of(const char *path)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(f, "%s %s %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+		        sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	fclose(f);
+	return out;
+}
+
+/* A new trace file is the built-in template: it must be the schema of this build. */
+static void test_template(void **state)
+{
+	char *path = tmp_path("template.trace"), *fresh = tmp_path("fresh.db");
+	char *want, *got;
+	struct store *s = create(path);
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(fresh, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_schema_sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	want = schema_of(fresh);
+	got = schema_of(path);
+	assert_string_equal(got, want);
+	assert_true(strstr(got, "CREATE TABLE meta"));
+	store_discard(s);
+	unlink(fresh);
+	free(want);
+	free(got);
+	free(fresh);
+	free(path);
+}
+
 static void test_live_reader(void **state)
 {
 	char *path = tmp_path("live.trace");
@@ -1108,21 +1155,14 @@ static void test_chunk_writer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),
-		cmocka_unit_test(test_chunk_writer),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_events_view),
-		cmocka_unit_test(test_long_streams),
-		cmocka_unit_test(test_step_path),
-		cmocka_unit_test(test_dedup_and_append),
-		cmocka_unit_test(test_output_rules),
-		cmocka_unit_test(test_output_kinds),
-		cmocka_unit_test(test_unwritable_dir),
-		cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),
-		cmocka_unit_test(test_unfinished),
+		cmocka_unit_test(test_chunk_codec),    cmocka_unit_test(test_chunk_writer),
+		cmocka_unit_test(test_template),       cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_events_view),    cmocka_unit_test(test_long_streams),
+		cmocka_unit_test(test_step_path),      cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),   cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir), cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_live_reader),    cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {
