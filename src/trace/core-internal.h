@@ -89,6 +89,8 @@ struct core {
 	uint64_t last_ns; /* the last time given out */
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
 	/* core_scope_hit_at(): the entry's backtrace, known to the engine (NULL: none given) */
+	/* bt_buf holds the backtrace entry_backtrace() found last, this long; 0: something else */
+	size_t bt_entry_len;
 	const uint64_t *given_bt;
 	size_t given_bt_len;
 };

@@ -39,6 +39,7 @@ static size_t bt_max(const struct core *c)
 
 static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
 {
+	c->bt_entry_len = 0;
 	if (!regs || !bt_max(c))
 		return 0;
 	return images_backtrace(c->images, regs, c->bt_buf, bt_max(c));
@@ -57,7 +58,7 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 
 	if (c->given_bt) {
 		memcpy(c->bt_buf, c->given_bt, c->given_bt_len * sizeof(c->bt_buf[0]));
-		return c->given_bt_len;
+		return c->bt_entry_len = c->given_bt_len;
 	}
 	if (!max || !ret_addr)
 		return backtrace_of(c, regs);
@@ -65,7 +66,7 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	arch_regs_set_sp(&caller, arch_regs_sp(regs) + ARCH_PTR_SIZE);
 	n = images_backtrace(c->images, &caller, c->bt_buf + 1, max - 1);
 	c->bt_buf[0] = ret_addr;
-	return n + 1;
+	return c->bt_entry_len = n + 1;
 }
 
 int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
@@ -448,8 +449,9 @@ static size_t to_learn(const struct core *c, const uint64_t *bt, size_t n,
 	return i > 1 ? i : 0;
 }
 
-bool core_entry_frames(struct core *c, const struct arch_regs *regs,
-                       const struct core_frames_known *known, struct core_entry_frames *f)
+/* entry_frames - core_scope_hit_frames()'s frames, from the entry's backtrace if at hand */
+static bool entry_frames(struct core *c, const struct arch_regs *regs,
+                         const struct core_frames_known *known, struct core_entry_frames *f)
 {
 	uint64_t sp = arch_regs_sp(regs), ret, addr[FRAME_READS], val[FRAME_READS];
 	uint64_t sps[CORE_FRAMES_MAX];
@@ -458,7 +460,9 @@ bool core_entry_frames(struct core *c, const struct arch_regs *regs,
 
 	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, sp, &ret) || !ret)
 		return false;
-	n = entry_backtrace(c, regs, ret);
+	/* the scope hit unwound it when it opened the entry's call */
+	n = c->bt_entry_len && c->bt_buf[0] == ret ? c->bt_entry_len
+	                                           : entry_backtrace(c, regs, ret);
 	m = n ? to_learn(c, c->bt_buf, n, known) : 0;
 	f->bt_len = 0;
 	f->outermost = false;
@@ -471,6 +475,19 @@ bool core_entry_frames(struct core *c, const struct arch_regs *regs,
 	f->bt_len = m;
 	f->outermost = m == n && log.outermost;
 	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
+}
+
+int core_scope_hit_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                          const struct core_frames_known *known, struct core_entry_frames *f,
+                          bool *learn, struct core_directive *d, struct err *err)
+{
+	OWNER_CHECK(&c->owner);
+	c->bt_entry_len = 0;
+	*learn = false;
+	if (scope_hit(c, th, regs, NULL, d, err))
+		return -1;
+	*learn = d->mode == CORE_RECORD && entry_frames(c, regs, known, f);
+	return 0;
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

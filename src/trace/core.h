@@ -158,7 +158,7 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
  * pc with the stack pointer sp and ret_addr there, registers and memory
  * since gone (an engine that enters scopes without stopping the thread
  * replays it; only where core_scope_entry_budget() says so)
- * @bt: the entry's backtrace, found as core_entry_frames() says, when the
+ * @bt: the entry's backtrace, found as core_scope_hit_frames() says, when the
  *	trace records backtraces (core_backtrace_depth()); NULL otherwise
  */
 int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
@@ -174,12 +174,12 @@ int64_t core_scope_entry_budget(const struct core *c, uint64_t addr);
 /* core_backtrace_depth - the return addresses a scope entry records (0: no backtraces) */
 size_t core_backtrace_depth(const struct core *c);
 
-#define CORE_FRAMES_MAX     64    /* the most frames core_entry_frames() describes */
+#define CORE_FRAMES_MAX     64    /* the most frames core_scope_hit_frames() describes */
 #define CORE_FRAME_SIZE_MAX 65534 /* and the largest frame */
 #define CORE_BLOCK_MAX      256   /* the most instructions of a block (core_block()) */
 
 /*
- * What an engine already learned of frames (core_entry_frames): does it
+ * What an engine already learned of frames (core_scope_hit_frames): does it
  * know the size of return address ret's frame (or that the unwinding ends
  * there) as the i-th of a backtrace? (The first is unwound differently.)
  */
@@ -188,7 +188,7 @@ struct core_frames_known {
 	void *ctx;
 };
 
-/* How the backtrace of a scope entry was unwound (core_entry_frames). */
+/* How the backtrace of a scope entry was unwound (core_scope_hit_frames). */
 struct core_entry_frames {
 	uint64_t bt[CORE_FRAMES_MAX]; /* the backtrace, bt[0] the entry's return address */
 	size_t bt_len;
@@ -203,10 +203,12 @@ struct core_entry_frames {
 };
 
 /**
- * core_entry_frames - can the backtrace of a scope entry be found by
- * walking the stack with a frame size per return address?
- * @regs: a thread at the entry of a scope, as given to core_scope_hit()
+ * core_scope_hit_frames - core_scope_hit(), and when the thread records
+ * from there: can the backtrace of the entry be found by walking the
+ * stack with a frame size per return address?
+ * @known: what the engine learned already
  * @f: filled when it can
+ * @learn: set to whether @f describes the backtrace (or what is new in it)
  *
  * It can when unwinding from the stack pointer and the return address at
  * it alone, every other register unknown, gives the backtrace the core
@@ -224,10 +226,13 @@ struct core_entry_frames {
  * (bt_len 0 when it knows them all; @f->outermost only when the backtrace
  * is whole).
  *
- * Return: true when @f describes the backtrace (or what is new in it).
+ * The backtrace is unwound once, for the entry's call and for @f.
+ *
+ * Return: as core_scope_hit().
  */
-bool core_entry_frames(struct core *c, const struct arch_regs *regs,
-                       const struct core_frames_known *known, struct core_entry_frames *f);
+int core_scope_hit_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                          const struct core_frames_known *known, struct core_entry_frames *f,
+                          bool *learn, struct core_directive *d, struct err *err);
 /* core_scope_hit - a thread not recording reached a scope entry */
 int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                    struct core_directive *d, struct err *err);

@@ -514,8 +514,12 @@ void dbt_threads_free(struct dbt *d);
  * Frame sizes for the stack walk at scope entries (frames.c): a thread
  * between scopes whose stack they cover enters a scope without a stop.
  */
-/* dbt_frames_learn - th stopped at a scope's entry, which the core now records: learn its frames */
-void dbt_frames_learn(struct dbt *d, struct tthread *th);
+/*
+ * dbt_frames_scope_hit - th stopped at a scope's entry: core_scope_hit(),
+ * and the frames of the entry learned when the core records from there
+ */
+int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
+                         struct err *err);
 /* dbt_frames_forget - a mapping changed: no frame size holds any more */
 void dbt_frames_forget(struct dbt *d);
 

@@ -3,7 +3,7 @@
  * scope's entry used to stop the program every time: its backtrace is
  * unwound from the stack as it is then. The core says when a backtrace
  * could have been found by walking the stack with one frame size per
- * return address (core_entry_frames); the tracer then writes those sizes
+ * return address (core_scope_hit_frames); the tracer then writes those sizes
  * into memory shared with the program, and the unrecorded translation of
  * a scope's entry (arch_dbt_emit_scope_entry) walks the stack with them and
  * enters without a stop when every return address on the way has one,
@@ -68,17 +68,22 @@ static bool known(void *ctx, uint64_t ret, size_t i)
 	return w != 0;
 }
 
-void dbt_frames_learn(struct dbt *d, struct tthread *th)
+int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
+                         struct err *err)
 {
 	struct dbt_thread *dt = dbt_thread_of(d, th, false);
 	const struct core_frames_known k = { known, d };
 	const struct dbt_map *stack;
 	struct core_entry_frames f;
+	bool learn;
 	size_t i;
 
-	if (!dt || !core_backtrace_depth(d->t->core) ||
-	    !core_entry_frames(d->t->core, &th->regs, &k, &f))
-		return;
+	if (!dt || !core_backtrace_depth(d->t->core))
+		return core_scope_hit(d->t->core, th->core, &th->regs, nd, err);
+	if (core_scope_hit_frames(d->t->core, th->core, &th->regs, &k, &f, &learn, nd, err))
+		return -1;
+	if (!learn)
+		return 0;
 	/* A walk reads nothing outside this: no size can lead it beyond the stack's end. */
 	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
@@ -87,6 +92,7 @@ void dbt_frames_learn(struct dbt *d, struct tthread *th)
 		set(d, key(f.bt[i], i), f.frame[i]);
 	if (f.outermost)
 		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END);
+	return 0;
 }
 
 void dbt_frames_forget(struct dbt *d)

@@ -318,10 +318,8 @@ static int on_sync(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	/* As the scope's breakpoint: not after a recorded step, which steps over it. */
 	if (!hit && !dt->rp.landed_recorded && dt->step->dir.mode != CORE_RECORD &&
 	    core_is_scope_entry(d->t->core, l.pc)) {
-		if (core_scope_hit(d->t->core, th->core, &th->regs, &nd, err))
+		if (dbt_frames_scope_hit(d, th, &nd, err))
 			return -1;
-		if (nd.mode == CORE_RECORD)
-			dbt_frames_learn(d, th);
 	}
 	return step_apply(d->t, th, &nd, err);
 }
