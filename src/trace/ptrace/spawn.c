@@ -195,7 +195,7 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
                   enum cpu_placement cpu, struct err *err)
 {
 	int report[2], status, here = sched_getcpu(), child_cpu = -1;
-	pid_t pid;
+	pid_t pid, got;
 
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
@@ -231,7 +231,10 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 	close(report[1]);
 	l->pid = pid;
 	l->report_fd = report[0];
-	if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status)) {
+	got = waitpid(pid, &status, WUNTRACED);
+	if (got != pid || !WIFSTOPPED(status)) {
+		if (got == pid)
+			l->pid = 0; /* it ended, reaped: its pid may be another process's already */
 		tracee_launch_abort(l);
 		return err_set(err, ERR_TRACE, "the child did not stop before exec");
 	}
