@@ -3,8 +3,10 @@
  * core: spawning it seized and stopped at its exec, its registers,
  * breakpoints hidden from reads (and gone from memory once deleted), a
  * step over one instruction; and the step engine's per-thread state over
- * it: the landings of longjmps and exceptions it watches (step/landing.c).
+ * it: the landings of longjmps and exceptions it watches (step/landing.c);
+ * a program launched before its tracer is ready, adopted or aborted.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +126,71 @@ static void test_bp_roles(void **state)
  * stop before any instruction ran (the trap of the exec's return: the
  * step engine's "fresh" thread), so a second step may be needed.
  */
+/* gone - has pid been reaped (no such process any more)? */
+static bool gone(pid_t pid)
+{
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* A launched program runs to its exec on its own; adopted, it is stopped there. */
+static void test_launch_adopt(void **state)
+{
+	static char *const argv[] = { "true", NULL };
+	struct tracee_launch l;
+	struct err err = { 0 };
+	struct child c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	tracee_init(&c.t, NULL, &c.stop, NULL);
+	assert_int_equal(tracee_launch(&l, "/bin/true", argv, CPU_ANY, &err), 0);
+	assert_true(l.pid > 0);
+	assert_int_equal(tracee_adopt(&c.t, &l, &err), 0);
+	assert_int_equal(l.pid, 0); /* the tracee's now */
+	assert_true(c.t.pid > 0);
+	assert_int_equal(tracee_open_mem(&c.t, &err), 0);
+	c.th = tracee_thread_add(&c.t, c.t.pid, TT_THREAD);
+	assert_int_equal(tracee_get_pc(&c.t, c.th, &c.pc, &err), 0);
+	assert_true(c.pc != 0);
+	child_end(&c);
+}
+
+/* One not adopted is killed and reaped; one that cannot exec says why, and is gone. */
+static void test_launch_abort(void **state)
+{
+	static char *const argv[] = { "x", NULL };
+	struct tracee_launch l;
+	struct err err = { 0 };
+	char path[] = "/tmp/nosco-test-launch-XXXXXX";
+	struct child c;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	assert_int_equal(tracee_launch(&l, "/bin/true", argv, CPU_ANY, &err), 0);
+	pid = l.pid;
+	tracee_launch_abort(&l);
+	assert_true(gone(pid));
+	tracee_launch_abort(&l); /* twice: nothing */
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/nonexistent/interpreter\n", 27), 27);
+	close(fd);
+	assert_int_equal(chmod(path, 0700), 0);
+	memset(&c, 0, sizeof(c));
+	tracee_init(&c.t, NULL, &c.stop, NULL);
+	assert_int_equal(tracee_launch(&l, path, argv, CPU_ANY, &err), 0);
+	pid = l.pid;
+	assert_int_equal(tracee_adopt(&c.t, &l, &err), -1);
+	assert_int_equal(err.kind, ERR_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "cannot execute"));
+	assert_true(gone(pid));
+	assert_int_equal(c.t.pid, 0);
+	tracee_fini(&c.t);
+	unlink(path);
+}
+
 static void test_step(void **state)
 {
 	struct child c;
@@ -215,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_spawned_at_exec), cmocka_unit_test(test_bp_hidden),
 		cmocka_unit_test(test_bp_roles),        cmocka_unit_test(test_step),
 		cmocka_unit_test(test_landing_watched), cmocka_unit_test(test_landing_forgotten),
+		cmocka_unit_test(test_launch_adopt),    cmocka_unit_test(test_launch_abort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -256,7 +256,9 @@ void tracee_launch_abort(struct tracee_launch *l)
 
 	if (l->pid > 0) {
 		kill(l->pid, SIGKILL);
-		waitpid(l->pid, &status, __WALL);
+		/* until it is reaped: an exit stop (PTRACE_O_TRACEEXIT) may come first */
+		while (waitpid(l->pid, &status, __WALL) == l->pid && WIFSTOPPED(status))
+			ptrace(PTRACE_CONT, l->pid, NULL, NULL);
 	}
 	if (l->report_fd >= 0)
 		close(l->report_fd);
