@@ -11,8 +11,8 @@
 
 #include "arch/arch.h"
 #include "trace/images.h"
-#include "util/xalloc.h"
 #include "trace/ptrace/tracee.h"
+#include "util/xalloc.h"
 
 static int64_t realtime_ns(void)
 {
