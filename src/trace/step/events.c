@@ -185,56 +185,6 @@ static bool is_return(const struct tthread *th, uint64_t pc)
 	return false;
 }
 
-/*
- * program_has_int3 - is there an int3 of the program's own at addr? The
- * alternative is one of ours that another thread's return removed after
- * this thread hit it: memory holds the real instruction again.
- */
-static bool program_has_int3(struct tracee *t, uint64_t addr)
-{
-	uint8_t b[ARCH_BP_LEN];
-
-	return !tracee_read(t, addr, b, sizeof(b)) && !memcmp(b, arch_bp_insn, sizeof(b));
-}
-
-/* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
-static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
-{
-	struct step_thread *st = step_of(th);
-	uint64_t pc;
-	struct bp *bp;
-	struct core_directive d = st->dir;
-	bool decided = false;
-
-	if (fetch_regs(t, th, err))
-		return -1;
-	pc = arch_regs_pc(&th->regs) - ARCH_BP_LEN;
-	bp = tracee_bp_at(t, pc);
-	if (!bp && program_has_int3(t, pc)) {
-		th->inject = SIGTRAP; /* the program's own int3 */
-		return step_go(t, th, st->dir.mode == CORE_RECORD, err);
-	}
-	/* Ours, possibly removed since the thread hit it: run the real instruction. */
-	arch_regs_set_pc(&th->regs, pc);
-	if (tracee_set_regs(t, th, err))
-		return -1;
-	if (!bp)
-		return step_resume(t, th, err);
-	if (th->kind != TT_THREAD || st->dir.mode == CORE_RECORD)
-		return step_resume(t, th, err); /* step over it (a recording thread records it) */
-	if (is_return(th, pc) || step_landing_take(t, th, pc)) {
-		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
-			return -1;
-		decided = true;
-	}
-	if (!decided && core_is_scope_entry(t->core, pc)) {
-		if (core_scope_hit(t->core, th->core, &th->regs, &d, err))
-			return -1;
-		decided = true;
-	}
-	return step_apply(t, th, &d, err);
-}
-
 /* caught_signals - the thread's handled-signal mask, to know whether a handler will run */
 static uint64_t caught_signals(pid_t tid)
 {
@@ -262,6 +212,76 @@ static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *
 	if (st->dir.mode == CORE_RECORD && st->has_pending)
 		return step_go(t, th, true, err);
 	return step_resume(t, th, err);
+}
+
+/*
+ * program_has_int3 - is there an int3 of the program's own at addr? The
+ * alternative is one of ours that another thread's return removed after
+ * this thread hit it: memory holds the real instruction again.
+ */
+static bool program_has_int3(struct tracee *t, uint64_t addr)
+{
+	uint8_t b[ARCH_BP_LEN];
+
+	return !tracee_read(t, addr, b, sizeof(b)) && !memcmp(b, arch_bp_insn, sizeof(b));
+}
+
+/*
+ * on_own_int3 - th executed an int3 of the program's own at pc: a
+ * recording thread records it as any instruction, then its SIGTRAP goes
+ * to the program as any signal would (its handler a signal call)
+ */
+static int on_own_int3(struct tracee *t, struct tthread *th, uint64_t pc, struct err *err)
+{
+	struct step_thread *st = step_of(th);
+	struct core_directive d;
+
+	if (st->dir.mode == CORE_RECORD && st->has_pending && st->pending.addr == pc) {
+		if (core_step(t->core, th->core, &st->pending, &st->pending_regs, &th->regs, &d,
+		              err))
+			return -1;
+		st->dir = d;
+		st->pending_regs = th->regs;
+		/* the next one is pending: the handler interrupts it (else run it plainly) */
+		st->has_pending = !tracee_decode(t, arch_regs_pc(&th->regs), &st->pending);
+	}
+	return on_signal(t, th, SIGTRAP, err);
+}
+
+/* on_breakpoint - th executed an int3; rewind it and see which of ours it was */
+static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
+{
+	struct step_thread *st = step_of(th);
+	uint64_t pc;
+	struct bp *bp;
+	struct core_directive d = st->dir;
+	bool decided = false;
+
+	if (fetch_regs(t, th, err))
+		return -1;
+	pc = arch_regs_pc(&th->regs) - ARCH_BP_LEN;
+	bp = tracee_bp_at(t, pc);
+	if (!bp && program_has_int3(t, pc))
+		return on_own_int3(t, th, pc, err);
+	/* Ours, possibly removed since the thread hit it: run the real instruction. */
+	arch_regs_set_pc(&th->regs, pc);
+	if (tracee_set_regs(t, th, err))
+		return -1;
+	if (!bp)
+		return step_resume(t, th, err);
+	if (th->kind != TT_THREAD || st->dir.mode == CORE_RECORD)
+		return step_resume(t, th, err); /* step over it (a recording thread records it) */
+	if (is_return(th, pc) || step_landing_take(t, th, pc)) {
+		if (core_return_hit(t->core, th->core, &th->regs, &d, err))
+			return -1;
+		decided = true;
+	}
+	if (!decided && core_is_scope_entry(t->core, pc)) {
+		if (core_scope_hit(t->core, th->core, &th->regs, &d, err))
+			return -1;
+		decided = true;
+	}
+	return step_apply(t, th, &d, err);
 }
 
 /* bp_inserted_at - could a step from addr have hit one of our breakpoints instead? */

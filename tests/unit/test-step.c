@@ -1,0 +1,317 @@
+/*
+ * The step engine's handling of stops (src/trace/step/events.c, step.c)
+ * on a real child, through the whole engine as `nosco run -e step` runs
+ * it, into a real store read back: a breakpoint at a scope's entry opens
+ * the scope's call; single-steps record its instructions; a signal the
+ * program raises inside the scope becomes a signal call of its handler;
+ * an int3 of the program's own reaches the program as SIGTRAP instead of
+ * being taken for one of the tracer's; calls past the depth limit are
+ * truncated; the return closes the scope; the exit status is the
+ * program's. The fixture is built here (no PIE: its addresses are the
+ * file's).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "store/reader.h"
+#include "store/store.h"
+#include "sym/image.h"
+#include "trace/backend.h"
+#include "trace/session.h"
+#include "test-util.h"
+#include "util/xalloc.h"
+
+static char tmpdir[] = "/tmp/nosco-test-step-XXXXXX";
+
+static const char fixture[] =
+        "#include <signal.h>\n"
+        "static volatile int hits;\n"
+        "static void on_signal(int sig) { hits += sig; }\n"
+        "__attribute__((noinline)) int leaf(int x) { return x * 2; }\n"
+        "__attribute__((noinline)) int deeper(int x) { return leaf(x) + 1; }\n"
+        "__attribute__((noinline)) int scoped(int x) {\n"
+        "	raise(SIGUSR1);\n"
+        "	__asm__ volatile(\"int3\");\n"
+        "	return deeper(x) + leaf(x) + hits;\n"
+        "}\n"
+        "int main(void) {\n"
+        "	signal(SIGUSR1, on_signal);\n"
+        "	signal(SIGTRAP, on_signal);\n"
+        "	return scoped(1) == 5 + SIGUSR1 + SIGTRAP ? 42 : 1;\n"
+        "}\n";
+
+/*
+ * spin under a timer: SIGALRM interrupts it every 200 µs (50 times at most) wherever it is
+ * (with the dbt engine: in the code cache), and the result must be the
+ * one spin gives uninterrupted.
+ */
+static const char fixture_alarm[] =
+        "#include <signal.h>\n"
+        "#include <sys/time.h>\n"
+        "static volatile int alarms;\n"
+        "static void on_alarm(int sig) {\n"
+        "	struct itimerval off = { { 0, 0 }, { 0, 0 } };\n"
+        "	(void)sig;\n"
+        "	if (++alarms == 50)\n"
+        "		setitimer(ITIMER_REAL, &off, 0);\n"
+        "}\n"
+        "__attribute__((noipa)) unsigned long spin(unsigned long n) {\n"
+        "	unsigned long a = 1, b = 2, c = 3;\n"
+        "	for (unsigned long i = 0; i < n; i++) {\n"
+        "		a = a * 6364136223846793005UL + b;\n"
+        "		b ^= a >> 7;\n"
+        "		c += a ^ b;\n"
+        "	}\n"
+        "	return a ^ b ^ c;\n"
+        "}\n"
+        "int main(void) {\n"
+        "	struct itimerval it = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };\n"
+        "	unsigned long r1, r2;\n"
+        "	signal(SIGALRM, on_alarm);\n"
+        "	setitimer(ITIMER_REAL, &it, 0);\n"
+        "	r1 = spin(2000000);\n"
+        "	setitimer(ITIMER_REAL, &off, 0);\n"
+        "	r2 = spin(2000000);\n"
+        "	return r1 == r2 && alarms > 0 ? 42 : 1;\n"
+        "}\n";
+
+static const char *tpath(const char *name)
+{
+	return test_path(tmpdir, name);
+}
+
+/* build - compile source into tmpdir/name (no PIE) */
+static int build(const char *name, const char *source)
+{
+	char src[600];
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s.c", tpath(name));
+	f = fopen(src, "w");
+	if (!f)
+		return -1;
+	fputs(source, f);
+	fclose(f);
+	return test_sh("gcc -O1 -no-pie -fno-inline -o %s %s", tpath(name), src);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return build("prog", fixture) || build("alarm", fixture_alarm) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return test_sh("rm -rf %s", tmpdir);
+}
+
+/* addr_in - a function's address in a fixture (no PIE: where it runs) */
+static uint64_t addr_in(const char *prog, const char *name)
+{
+	struct sym_image *img = sym_image_open(tpath(prog), NULL, NULL);
+	struct sym_info si;
+
+	assert_non_null(img);
+	assert_int_equal(sym_image_by_name(img, name, &si, NULL), 1);
+	sym_image_free(img);
+	return si.addr;
+}
+
+static uint64_t addr_of(const char *name)
+{
+	return addr_in("prog", name);
+}
+
+/* trace_with - fixture prog traced by engine with config kdl; its exit code */
+static struct store_reader *trace_with(const struct backend_ops *engine, const char *prog,
+                                       const char *kdl, int *exit_code)
+{
+	char *argv[] = { (char *)prog, NULL };
+	volatile sig_atomic_t stop = 0;
+	struct session s = { 0 };
+	struct store_reader *r;
+	struct config cfg;
+	struct err err = { 0 };
+
+	if (config_parse(&cfg, kdl, "test.kdl", &err))
+		fail_msg("config: %s", err.msg);
+	s.path = xstrdup(tpath(prog));
+	s.argv = argv;
+	s.cfg = &cfg;
+	s.cpu = CPU_ANY;
+	s.stop = &stop;
+	s.store = store_create(tpath("t.trace"), true, &err);
+	assert_non_null(s.store);
+	if (session_run(&s, engine, &err))
+		fail_msg("run: %s", err.msg);
+	assert_int_equal(store_close(s.store, &err), 0);
+	assert_false(s.exit.signaled);
+	*exit_code = s.exit.code;
+	session_forget(&s);
+	config_fini(&cfg);
+	r = reader_open(tpath("t.trace"), &err);
+	if (!r)
+		fail_msg("reader_open: %s", err.msg);
+	return r;
+}
+
+static struct store_reader *trace(const char *kdl, int *exit_code)
+{
+	return trace_with(&backend_step, "prog", kdl, exit_code);
+}
+
+/* calls - every call of the trace, in id order (free it); *n how many */
+static struct reader_call *calls(struct store_reader *r, size_t *n)
+{
+	struct reader_counts counts;
+	struct reader_call *c;
+	struct err err = { 0 };
+
+	assert_int_equal(reader_counts(r, &counts, &err), 0);
+	*n = (size_t)counts.calls;
+	c = xcalloc(*n + 1, sizeof(*c));
+	for (size_t i = 0; i < *n; i++)
+		assert_int_equal(reader_call_get(r, (int64_t)i, &c[i], &err), 0);
+	return c;
+}
+
+/* count_kind - calls of that kind (and, for STORE_CALL_SIGNAL, that signal; 0: any) */
+static size_t count_kind(const struct reader_call *c, size_t n, enum store_call_kind kind, int sig)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += c[i].kind == kind && (!sig || c[i].signal == sig);
+	return k;
+}
+
+static void test_scope_signals_int3(void **state)
+{
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n, i;
+	int code;
+
+	(void)state;
+	r = trace("trace \"scoped\" binary=\"prog\"", &code);
+	assert_int_equal(code, 42); /* the program saw both its signals */
+	c = calls(r, &n);
+	/* the scope's entry: one call at scoped, by the breakpoint there, returned */
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 1);
+	for (i = 0; c[i].kind != STORE_CALL_SCOPE; i++)
+		;
+	assert_int_equal(c[i].addr, addr_of("scoped"));
+	assert_false(c[i].open);
+	assert_int_equal(c[i].end, STORE_END_RETURN);
+	assert_true(c[i].pos_end > c[i].pos_start);
+	/* its handlers ran as signal calls: SIGUSR1 raised, SIGTRAP of its own int3 */
+	assert_int_equal(count_kind(c, n, STORE_CALL_SIGNAL, SIGUSR1), 1);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SIGNAL, SIGTRAP), 1);
+	/* leaf twice (once through deeper), deeper once, all recorded */
+	for (size_t k = 0, leaf = 0, deeper = 0; k <= n; k++) {
+		if (k == n) {
+			assert_int_equal(leaf, 2);
+			assert_int_equal(deeper, 1);
+			break;
+		}
+		leaf += c[k].addr == addr_of("leaf") && !c[k].truncated;
+		deeper += c[k].addr == addr_of("deeper") && !c[k].truncated;
+	}
+	free(c);
+	reader_close(r);
+}
+
+/* Past the depth limit the callee is not recorded: leaf under deeper is truncated. */
+static void test_depth_limit(void **state)
+{
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n, truncated = 0, recorded = 0;
+	int code;
+
+	(void)state;
+	r = trace("trace \"scoped\" binary=\"prog\" call-depth=2", &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	for (size_t k = 0; k < n; k++) {
+		if (c[k].addr != addr_of("leaf"))
+			continue;
+		if (c[k].truncated) {
+			truncated++;
+			assert_int_equal(c[k].pos_end,
+			                 c[k].pos_start); /* none of its instructions */
+		} else {
+			recorded++;
+		}
+	}
+	assert_int_equal(truncated, 1); /* scoped > deeper > leaf: depth 3 */
+	assert_int_equal(recorded, 1);  /* scoped > leaf: depth 2 */
+	free(c);
+	reader_close(r);
+}
+
+/*
+ * dbt_materialize(): a thread the timer interrupts in the code cache gets
+ * the program's exact state back (spin's result is the same as
+ * uninterrupted), its handler is a signal call inside the scope, and the
+ * scope's own instructions are those of the run without signals. (In
+ * this loop the engine takes every signal at the same point of its
+ * block; stepping out of engine code at any point is not covered here.)
+ */
+static void test_materialize_signals(void **state)
+{
+	struct reader_call *c;
+	struct store_reader *r;
+	uint64_t spin = addr_in("alarm", "spin"), own[2] = { 0, 0 };
+	size_t n, k, roots = 0, handlers = 0;
+	int code;
+
+	(void)state;
+	r = trace_with(&backend_dbt, "alarm", "trace \"spin\" binary=\"alarm\"", &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	for (k = 0; k < n; k++) {
+		if (c[k].kind == STORE_CALL_SCOPE) {
+			assert_int_equal(c[k].addr, spin);
+			assert_true(roots < 2);
+			own[roots++] = c[k].pos_end - c[k].pos_start;
+		}
+		if (c[k].kind == STORE_CALL_SIGNAL) {
+			assert_int_equal(c[k].signal, SIGALRM);
+			assert_int_equal(c[k].depth, 2); /* in the first spin */
+			assert_true(roots == 1);
+			handlers++;
+			own[0] -= c[k].pos_end - c[k].pos_start;
+		}
+	}
+	assert_int_equal(roots, 2);
+	assert_true(handlers > 0);
+	assert_int_equal(own[0], own[1]);
+	free(c);
+	reader_close(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scope_signals_int3),
+		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_materialize_signals),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
