@@ -240,6 +240,10 @@ static int on_own_int3(struct tracee *t, struct tthread *th, uint64_t pc, struct
 		if (core_step(t->core, th->core, &st->pending, &st->pending_regs, &th->regs, &d,
 		              err))
 			return -1;
+		if (d.mode != CORE_RECORD) {
+			th->inject = SIGTRAP; /* recording ends here: the handler is not recorded */
+			return step_apply(t, th, &d, err);
+		}
 		st->dir = d;
 		st->pending_regs = th->regs;
 		/* the next one is pending: the handler interrupts it (else run it plainly) */
