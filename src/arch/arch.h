@@ -191,6 +191,17 @@ uint64_t arch_caller_sp(uint64_t ret_at);
  */
 bool arch_follows_call(const uint8_t before[ARCH_CALL_LOOKBACK]);
 
+/**
+ * arch_raw_syscall - make a system call without the C library: nothing but
+ * the registers changes (errno is not set), so that a child sharing
+ * nosco's memory and thread-local storage (tracee_launch()) may make it
+ * @nr: the call's number (SYS_*)
+ * @a0: its first argument, and so on
+ *
+ * Return: what the kernel returned: -errno on an error.
+ */
+long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3);
+
 /* The C library's ABI on this ISA. */
 
 /**

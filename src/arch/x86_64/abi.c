@@ -1,7 +1,7 @@
 /*
  * x86-64 ABI facts that are not about registers: the frame-pointer frame
  * layout and what precedes a return address (for the unwinder's
- * fallbacks), and glibc's jmp_buf.
+ * fallbacks), glibc's jmp_buf, and a system call made by hand.
  */
 #include "arch/arch.h"
 
@@ -48,4 +48,16 @@ int arch_longjmp_target(const struct arch_regs *r,
 		return -1;
 	*out = demangle_ptr(jb_pc, guard);
 	return 0;
+}
+
+long arch_raw_syscall(long nr, long a0, long a1, long a2, long a3)
+{
+	register long r10 __asm__("r10") = a3;
+	long ret;
+
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
+	                 : "rcx", "r11", "memory");
+	return ret;
 }

@@ -1,11 +1,14 @@
 /*
- * Starting the program under the tracer. The child stops itself before
- * exec so that the parent can seize it with every option set; the program
- * then starts traced from its very first instruction. PTRACE_O_EXITKILL
- * makes sure no traced process outlives nosco. A run launches the program
- * before it does anything slow (the trace file, the symbols the scopes
- * need): the fork copies a small nosco, and the kernel loads the program
- * on the other CPU meanwhile; the engine adopts it at its exec.
+ * Starting the program under the tracer. The child waits for a byte from
+ * the parent before it execs, and the parent seizes it meanwhile with
+ * every option set: the program then starts traced from its very first
+ * instruction, and neither waits for the other's stops. The child shares
+ * nosco's memory until its exec (struct launch_child): a fork would copy
+ * nosco's page tables and make every page either side writes fault.
+ * PTRACE_O_EXITKILL makes sure no traced process outlives nosco. A run
+ * launches the program before it does anything slow (the trace file):
+ * the kernel loads the program on the other CPU meanwhile, and the engine
+ * adopts it at its exec.
  *
  * Where it runs (--cpu): by default (CPU_ANY) nothing is pinned, and the
  * program and its children have the CPUs nosco was started with, as they
@@ -15,17 +18,21 @@
  * (tracee_cpu_release).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "trace/ptrace/tracee.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -118,17 +125,53 @@ void tracee_cpu_release(struct tracee *t, pid_t pid)
 		sched_setaffinity(pid, sizeof(*t->cpus), t->cpus);
 }
 
-static void child_exec(const char *path, char *const *argv, int child_cpu, int report_fd)
-{
-	int e;
+/*
+ * What the child needs until it execs. It shares nosco's memory (its
+ * page tables are not copied: nosco is big, and every page either side
+ * wrote after a fork would fault), so it runs on a stack of its own and
+ * makes its calls by hand (arch_raw_syscall: errno is nosco's thread's).
+ */
+struct launch_child {
+	const char *path;
+	char *const *argv;
+	cpu_set_t cpu; /* where it runs, if pinned */
+	bool pinned;
+	sigset_t mask; /* the program's signal mask: nosco's */
+	int go_fd;     /* a byte there once it is seized; end of file: nosco is gone */
+	int report_fd; /* where it says why its exec failed */
+	void *stack;
+};
 
-	pin_to(child_cpu);
-	raise(SIGSTOP);
-	execv(path, argv);
-	e = errno;
-	if (write(report_fd, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
+#define CHILD_STACK (64u << 10)
+
+/* child_main - the child: exec once the parent has seized it */
+static int child_main(void *arg)
+{
+	const struct launch_child *c = arg;
+	long n, e;
+	char go;
+
+	if (c->pinned)
+		arch_raw_syscall(SYS_sched_setaffinity, 0, sizeof(c->cpu), (long)&c->cpu, 0);
+	do
+		n = arch_raw_syscall(SYS_read, c->go_fd, (long)&go, 1, 0);
+	while (n == -EINTR);
+	if (n != 1)
+		arch_raw_syscall(SYS_exit_group, 127, 0, 0, 0);
+	arch_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&c->mask, 0, _NSIG / 8);
+	e = -arch_raw_syscall(SYS_execve, (long)c->path, (long)c->argv, (long)environ, 0);
+	arch_raw_syscall(SYS_write, c->report_fd, (long)&e, sizeof(int), 0);
+	arch_raw_syscall(SYS_exit_group, 127, 0, 0, 0);
+	return 127;
+}
+
+static void child_free(struct launch_child *c)
+{
+	if (!c)
+		return;
+	if (c->stack)
+		munmap(c->stack, CHILD_STACK);
+	free(c);
 }
 
 static int exec_failure(const char *path, int report_fd, struct err *err)
@@ -159,13 +202,8 @@ static int seize(pid_t pid, struct err *err)
 	return err_sys(err, ERR_TRACE, "PTRACE_SEIZE");
 }
 
-/*
- * wait_exec - let the seized child run to its exec; 0 once it stopped
- * there (l->at_exec), or with until_going once it was let go after our
- * SIGCONT: until then it stops at every signal and ptrace event, and
- * would wait for the tracer instead of loading the program.
- */
-static int wait_exec(struct tracee_launch *l, bool until_going, struct err *err)
+/* wait_exec - 0 once the seized child stopped at its exec (l->at_exec) */
+static int wait_exec(struct tracee_launch *l, struct err *err)
 {
 	int status;
 
@@ -183,19 +221,40 @@ static int wait_exec(struct tracee_launch *l, bool until_going, struct err *err)
 			l->at_exec = true;
 			return 0;
 		}
-		/* SIGCONT (ours) and anything else before exec is not the program's business. */
+		/* Anything before exec is not the program's business. */
 		if (ptrace(PTRACE_CONT, l->pid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "PTRACE_CONT");
-		if (until_going && !(status >> 16) && WSTOPSIG(status) == SIGCONT)
-			return 0;
 	}
+}
+
+/*
+ * start_child - clone the child, sharing memory, with every signal
+ * blocked (nosco's handlers are its until exec); its pid, or -1
+ */
+static pid_t start_child(struct launch_child *c)
+{
+	sigset_t all;
+	pid_t pid;
+
+	c->stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (c->stack == MAP_FAILED) {
+		c->stack = NULL;
+		return -1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &c->mask);
+	pid = clone(child_main, (char *)c->stack + CHILD_STACK, CLONE_VM | SIGCHLD, c);
+	pthread_sigmask(SIG_SETMASK, &c->mask, NULL);
+	return pid;
 }
 
 int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
                   enum cpu_placement cpu, struct err *err)
 {
-	int report[2], status, here = sched_getcpu(), child_cpu = -1;
-	pid_t pid, got;
+	int report[2], go[2], here = sched_getcpu(), child_cpu = -1, rc;
+	struct launch_child *c;
+	pid_t pid;
 
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
@@ -203,6 +262,17 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 	l->path = path;
 	if (pipe2(report, O_CLOEXEC))
 		return err_sys(err, ERR_TRACE, "pipe");
+	if (pipe2(go, O_CLOEXEC)) {
+		rc = err_sys(err, ERR_TRACE, "pipe");
+		close(report[0]);
+		close(report[1]);
+		return rc;
+	}
+	l->report_fd = report[0];
+	c = l->child = xcalloc(1, sizeof(*c));
+	*c = (struct launch_child){
+		.path = path, .argv = argv, .go_fd = go[0], .report_fd = report[1]
+	};
 	if (cpu != CPU_ANY) {
 		child_cpu = cpu == CPU_SPLIT ? other_cpu(here, here) : here;
 		if (child_cpu < 0)
@@ -215,39 +285,30 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 		}
 		l->program_cpu = child_cpu;
 		pin_to(here);
+		CPU_ZERO(&c->cpu);
+		CPU_SET(child_cpu, &c->cpu);
+		c->pinned = true;
 	}
-	pid = fork();
-	if (pid < 0) {
-		close(report[0]);
-		close(report[1]);
-		free(l->cpus);
-		l->cpus = NULL;
-		return err_sys(err, ERR_TRACE, "fork");
-	}
-	if (pid == 0) {
-		close(report[0]);
-		child_exec(path, argv, child_cpu, report[1]);
-	}
+	pid = start_child(c);
 	close(report[1]);
-	l->pid = pid;
-	l->report_fd = report[0];
-	got = waitpid(pid, &status, WUNTRACED);
-	if (got != pid || !WIFSTOPPED(status)) {
-		if (got == pid)
-			l->pid = 0; /* it ended, reaped: its pid may be another process's already */
+	close(go[0]);
+	l->pid = pid > 0 ? pid : 0;
+	/*
+	 * Seized while it waits for the go: there is no stop to wait for, and
+	 * its exec is traced. The kernel loads the program while nosco goes on.
+	 */
+	if (pid < 0)
+		rc = err_sys(err, ERR_TRACE, "cannot start a process");
+	else if (seize(pid, err))
+		rc = -1;
+	else if (write(go[1], "x", 1) != 1)
+		rc = err_sys(err, ERR_TRACE, "cannot start the program");
+	else
+		rc = 0;
+	close(go[1]);
+	if (rc)
 		tracee_launch_abort(l);
-		return err_set(err, ERR_TRACE, "the child did not stop before exec");
-	}
-	if (seize(pid, err)) {
-		tracee_launch_abort(l);
-		return -1;
-	}
-	kill(pid, SIGCONT);
-	if (wait_exec(l, true, err)) {
-		tracee_launch_abort(l);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void tracee_launch_abort(struct tracee_launch *l)
@@ -263,13 +324,14 @@ void tracee_launch_abort(struct tracee_launch *l)
 	if (l->report_fd >= 0)
 		close(l->report_fd);
 	free(l->cpus);
+	child_free(l->child);
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
 }
 
 int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
 {
-	if (!l->at_exec && wait_exec(l, false, err)) {
+	if (!l->at_exec && wait_exec(l, err)) {
 		tracee_launch_abort(l);
 		return -1;
 	}
@@ -278,6 +340,8 @@ int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
 	t->cpus = l->cpus;
 	t->program_cpu = l->program_cpu;
 	close(l->report_fd);
+	/* Past its exec: the child has a memory of its own. */
+	child_free(l->child);
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
 	return 0;

@@ -173,8 +173,11 @@ struct ifunc_wait {
 char *tracee_resolve_program(const char *program, struct err *err);
 
 /* A program launched and seized, on its way to its exec (tracee_launch). */
+struct launch_child;
+
 struct tracee_launch {
-	pid_t pid; /* 0 once adopted or aborted */
+	pid_t pid;                  /* 0 once adopted or aborted */
+	struct launch_child *child; /* what the child uses until its exec (spawn.c) */
 	const char *path;
 	int report_fd; /* where the child says why its exec failed */
 	bool at_exec;  /* it stopped there already */
