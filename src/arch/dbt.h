@@ -144,6 +144,16 @@ struct dbt_insn {
  * Return: 0, or -1 if the bytes do not decode (out->flow is then STEP).
  */
 int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt_insn *out);
+/**
+ * arch_dbt_jumps_into - could code jump into (lo, hi) by a direct branch?
+ * @code: bytes of code around it, @len of them, the first at @addr
+ *
+ * Every byte is taken for the start of a direct jump, conditional jump or
+ * call whatever the instructions around it: so no such branch in @code is
+ * missed, wherever decoding would start, and bytes that only look like
+ * one answer yes too.
+ */
+bool arch_dbt_jumps_into(const uint8_t *code, size_t len, uint64_t addr, uint64_t lo, uint64_t hi);
 
 /* Where generated code goes: p in the tracer's view, pc at run time. */
 struct dbt_code {

@@ -104,6 +104,29 @@ static const char fixture_kick[] =
         "	return r1 == r2 && kicks > 0 ? 42 : 1;\n"
         "}\n";
 
+/*
+ * copy's first instructions could take a door (a jump the dbt engine
+ * writes over a hot scope's entry); shifted, before it in the file,
+ * jumps past copy's first instruction, into those bytes, as glibc's
+ * mempcpy jumps into memmove.
+ */
+static const char fixture_door[] =
+        "__asm__(\".text\\n\"\n"
+        "        \".globl shifted\\n.type shifted, @function\\nshifted:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	add %rdx, %rax\\n	jmp .Linner\\n\"\n"
+        "        \".size shifted, .-shifted\\n\"\n"
+        "        \".globl copy\\n.type copy, @function\\ncopy:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n.Linner:\\n	cmp $0x40, %rdx\\n	jb 1f\\n\"\n"
+        "        \"	add $1, %rax\\n1:	ret\\n.size copy, .-copy\\n\");\n"
+        "long copy(long, long, long);\n"
+        "long shifted(long, long, long);\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	for (int i = 0; i < 5; i++)\n"
+        "		s += copy(i, 0, i);\n"
+        "	return s + shifted(1, 0, 2) == 10 + 3 ? 42 : 1;\n"
+        "}\n";
+
 static const char *tpath(const char *name)
 {
 	return test_path(tmpdir, name);
@@ -129,7 +152,9 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(tmpdir))
 		return -1;
-	return build("prog", fixture) || build("kick", fixture_kick) ? -1 : 0;
+	return build("prog", fixture) || build("kick", fixture_kick) || build("door", fixture_door)
+	               ? -1
+	               : 0;
 }
 
 static int teardown(void **state)
@@ -324,12 +349,34 @@ static void test_materialize_signals(void **state)
 	reader_close(r);
 }
 
+/*
+ * The dbt engine writes no door where other code may jump into its bytes,
+ * also from before the entry: shifted's jump into copy goes on as it
+ * would natively (before, it ran the door's bytes and died of SIGSEGV).
+ */
+static void test_no_door_jumped_into(void **state)
+{
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n;
+	int code;
+
+	(void)state;
+	r = trace_with(&backend_dbt, "door", "trace \"copy\" binary=\"door\"", &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 5);
+	free(c);
+	reader_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scope_signals_int3),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_materialize_signals),
+		cmocka_unit_test(test_no_door_jumped_into),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -233,3 +233,36 @@ int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt
 			out->disp_off = in.raw.disp.offset;
 	return 0;
 }
+
+/* rel - the little-endian signed displacement of n bytes at p */
+static int64_t rel(const uint8_t *p, size_t n)
+{
+	if (n == 1)
+		return (int8_t)p[0];
+	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	                 (uint32_t)p[3] << 24);
+}
+
+bool arch_dbt_jumps_into(const uint8_t *code, size_t len, uint64_t addr, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < len; i++) {
+		size_t op = 1, n; /* opcode and displacement bytes */
+		uint64_t to;
+
+		if (code[i] == 0xeb || (code[i] >= 0x70 && code[i] <= 0x7f) || code[i] == 0xe3)
+			n = 1; /* jmp, jcc, jrcxz rel8 */
+		else if (code[i] == 0xe9 || code[i] == 0xe8)
+			n = 4; /* jmp, call rel32 */
+		else if (code[i] == 0x0f && i + 1 < len && code[i + 1] >= 0x80 &&
+		         code[i + 1] <= 0x8f)
+			op = 2, n = 4; /* jcc rel32 */
+		else
+			continue;
+		if (i + op + n > len)
+			continue;
+		to = addr + i + op + n + (uint64_t)rel(code + i + op, n);
+		if (to > lo && to < hi)
+			return true;
+	}
+	return false;
+}

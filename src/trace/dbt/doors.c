@@ -15,7 +15,7 @@
  *
  * A door is 5 bytes over the first instructions of the function: it is
  * written only where those are plain instructions (no branch, no system
- * call), no code of the function jumps into them, no other breakpoint is
+ * call), no code near it jumps into them, no other breakpoint is
  * among them, and no thread is in their middle (every thread is stopped
  * while it is written).
  */
@@ -30,7 +30,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define SCAN_SIZE 4096 /* how much of the function is looked at for jumps into the door */
+#define SCAN_SIZE 4096 /* how much code either side is looked at for jumps into the door */
 
 struct dbt_door {
 	uint64_t at; /* the scope's entry */
@@ -56,29 +56,26 @@ static bool plain_head(struct dbt *d, uint64_t at)
 	return true;
 }
 
-/* jumped_into - does code after at jump into the door's bytes (as far as a linear scan sees)? */
+/*
+ * jumped_into - may code near at jump into the door's bytes? Code before
+ * the entry too: glibc's mempcpy ends with a jump into memmove, past its
+ * first instruction.
+ */
 static bool jumped_into(struct dbt *d, uint64_t at)
 {
 	const struct dbt_map *m = dbt_maps_find(d, at);
+	uint64_t lo, hi;
 	uint8_t *buf;
-	size_t len = SCAN_SIZE, off = 0;
-	struct dbt_insn in;
-	bool into = false;
+	size_t len;
+	bool into;
 
 	if (!m)
 		return true;
-	if (len > m->hi - at)
-		len = m->hi - at;
-	buf = xmalloc(len);
-	len = tracee_read_partial(d->t, at, buf, len);
-	while (off < len && !into) {
-		if (arch_dbt_analyze(at + off, buf + off, len - off, &in))
-			break;
-		into = (in.flow == DBT_FLOW_JMP || in.flow == DBT_FLOW_JCC ||
-		        in.flow == DBT_FLOW_CALL) &&
-		       in.target > at && in.target < at + ARCH_DBT_DOOR_LEN;
-		off += in.a.len;
-	}
+	lo = at - m->lo > SCAN_SIZE ? at - SCAN_SIZE : m->lo;
+	hi = m->hi - at > SCAN_SIZE ? at + SCAN_SIZE : m->hi;
+	buf = xmalloc(hi - lo);
+	len = tracee_read_partial(d->t, lo, buf, hi - lo);
+	into = len < hi - lo || arch_dbt_jumps_into(buf, len, lo, at, at + ARCH_DBT_DOOR_LEN);
 	free(buf);
 	return into;
 }
