@@ -18,8 +18,8 @@
  * (tracee_cpu_release).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,8 +27,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,8 +152,9 @@ struct launch_child {
 __attribute__((no_sanitize_address)) static int child_main(void *arg)
 {
 	const struct launch_child *c = arg;
-	long n, e;
 	char go;
+	long n;
+	int e;
 
 	if (c->pinned)
 		arch_raw_syscall(SYS_sched_setaffinity, 0, sizeof(c->cpu), (long)&c->cpu, 0);
@@ -163,8 +164,8 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
 	if (n != 1)
 		arch_raw_syscall(SYS_exit_group, 127, 0, 0, 0);
 	arch_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&c->mask, 0, _NSIG / 8);
-	e = -arch_raw_syscall(SYS_execve, (long)c->path, (long)c->argv, (long)environ, 0);
-	arch_raw_syscall(SYS_write, c->report_fd, (long)&e, sizeof(int), 0);
+	e = (int)-arch_raw_syscall(SYS_execve, (long)c->path, (long)c->argv, (long)environ, 0);
+	arch_raw_syscall(SYS_write, c->report_fd, (long)&e, sizeof(e), 0);
 	arch_raw_syscall(SYS_exit_group, 127, 0, 0, 0);
 	return 127;
 }
