@@ -272,6 +272,13 @@ struct run {
 };
 
 /*
+ * The words above the return address the generated code is called with
+ * (what a stack walk reads there), the same at every call: run_code's own
+ * frame is no such place (ASan moves it).
+ */
+static uint64_t stack_words[4];
+
+/*
  * run_code - call the generated code with rax, rcx, rdx, the flags and a
  * marked red zone set, and collect them afterwards (the code ends in ret).
  */
@@ -283,6 +290,11 @@ static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_
 
 	set_gs((uint64_t)(uintptr_t)ctx);
 	__asm__ volatile(
+	        "sub $32, %%rsp\n\t"
+	        "movdqu (%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, (%%rsp)\n\t"
+	        "movdqu 16(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 16(%%rsp)\n\t"
 	        "mov %%rsp, %[rin]\n\t"
 	        "lea -200(%%rsp), %%r11\n\t"
 	        "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
@@ -297,10 +309,11 @@ static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_
 	        "pushfq\n\t"
 	        "pop %[ofl]\n\t"
 	        "mov %%rsp, %[rout]\n\t"
+	        "add $32, %%rsp\n\t"
 	        : "+a"(rax), "+c"(rcx),
 	          "+d"(rdx), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
-	        : [fn] "r"(fn), [fl] "r"(flags)
-	        : "r8", "r9", "r10", "r11", "memory", "cc");
+	        : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
+	        : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
 	set_gs(0);
 	o_rax = rax;
 	o_rcx = rcx;
@@ -706,7 +719,7 @@ static uint64_t ring_word(size_t k, uint32_t tag)
  * goes on without a stop, logging the return addresses found, only when
  * every one has a size (or ends the unwinding); otherwise it stops, the
  * thread as it was. The walk here: run_code's return address (at rsp),
- * then the word a frame size above it.
+ * then the word a frame size above it (stack_words).
  */
 static void test_scope_entry_walk(void **state)
 {
@@ -739,7 +752,7 @@ static void test_scope_entry_walk(void **state)
 	memset(frames, 0, sizeof(frames));
 	set_frame(ret, true, 16);
 	assert_false(run_entry(entry, 0x2d7, &r));
-	above = *(const uint64_t *)(uintptr_t)(rsp + 16);
+	above = stack_words[1] = 0x7f0000001234; /* at rsp + 16 */
 	set_frame(above, false, DBT_FRAME_END);
 	assert_true(run_entry(entry, 0x2d7, &r));
 	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
@@ -770,6 +783,7 @@ static void test_scope_entry_walk(void **state)
 	set_frame(ret, true, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	memset(frames, 0, sizeof(frames));
+	stack_words[1] = 0;
 }
 
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
