@@ -88,6 +88,12 @@ char *tracee_resolve_program(const char *program, struct err *err)
 	return err_set(err, ERR_NOT_FOUND, "%s: command not found (searched PATH)", program), NULL;
 }
 
+static void only_cpu(cpu_set_t *set, int cpu)
+{
+	CPU_ZERO(set);
+	CPU_SET(cpu, set);
+}
+
 /* pin_to - run the calling process on one CPU; a failure only costs speed */
 static void pin_to(int cpu)
 {
@@ -95,8 +101,7 @@ static void pin_to(int cpu)
 
 	if (cpu < 0)
 		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	only_cpu(&set, cpu);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -290,8 +295,7 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 		}
 		l->program_cpu = child_cpu;
 		pin_to(here);
-		CPU_ZERO(&c->cpu);
-		CPU_SET(child_cpu, &c->cpu);
+		only_cpu(&c->cpu, child_cpu);
 		c->pinned = true;
 	}
 	pid = start_child(c);
