@@ -342,6 +342,19 @@ bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, 
 bool sym_image_exported(struct sym_image *img, const char *name, uint64_t *addr);
 
 /**
+ * sym_image_exported_each - sym_image_exported() for several names at once
+ * @img: the image
+ * @names: n raw names
+ * @n: how many
+ * @addrs: addrs[i] set to names[i]'s address when found[i]
+ * @found: found[i] set to whether names[i] was found
+ *
+ * A program's symbol tables are read once for up to 8 of them.
+ */
+void sym_image_exported_each(struct sym_image *img, const char *const *names, size_t n,
+                             uint64_t *addrs, bool *found);
+
+/**
  * sym_image_near_names - names close to one that was not found
  * @img: the image
  * @name: the name looked for

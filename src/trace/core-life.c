@@ -248,11 +248,23 @@ int core_thread_restart(struct core *c, struct core_thread *th, const struct arc
 	return core_start_frames(c, th, regs, STORE_CALL_ROOT, d, err);
 }
 
-int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr)
+void core_symbols_addr(struct core *c, uint64_t base, const char *const *names, size_t n,
+                       uint64_t *addrs, bool *found)
 {
 	struct image *img = images_find(c->images, base);
 
-	return img ? image_exported_addr(img, symbol, addr) : -1;
+	if (img)
+		image_exported_addrs(img, names, n, addrs, found);
+	else
+		memset(found, 0, n * sizeof(*found));
+}
+
+int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr)
+{
+	bool found;
+
+	core_symbols_addr(c, base, &symbol, 1, addr, &found);
+	return found ? 0 : -1;
 }
 
 int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *addr)

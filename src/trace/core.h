@@ -245,13 +245,16 @@ int core_return_hit(struct core *c, struct core_thread *th, const struct arch_re
                     struct core_directive *d, struct err *err);
 
 /**
- * core_symbol_addr - the runtime address of a function that the binary
- * loaded at base exports (image_exported_addr())
+ * core_symbols_addr - the runtime addresses of functions that the binary
+ * loaded at base exports (image_exported_addrs()): addrs[i] where found[i]
  *
  * For backends that need the runtime's hooks (the dynamic linker's
  * r_brk, longjmp, _Unwind_SetIP).
- * Return: 0 or -1 (not found, or no binary at base).
  */
+void core_symbols_addr(struct core *c, uint64_t base, const char *const *names, size_t n,
+                       uint64_t *addrs, bool *found);
+
+/* core_symbol_addr - core_symbols_addr() for one; 0 or -1 (not found, or no binary at base) */
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr);
 
 /* core_object_addr - like core_symbol_addr, for a variable (data symbol) */

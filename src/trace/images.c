@@ -180,14 +180,18 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	return image_function(img, symbol, addr, &ifunc, err);
 }
 
-int image_exported_addr(const struct image *img, const char *symbol, uint64_t *addr)
+void image_exported_addrs(const struct image *img, const char *const *names, size_t n,
+                          uint64_t *addrs, bool *found)
 {
-	uint64_t rel;
+	size_t i;
 
-	if (!img->sym || !sym_image_exported(img->sym, symbol, &rel))
-		return -1;
-	*addr = img->base + rel;
-	return 0;
+	if (img->sym)
+		sym_image_exported_each(img->sym, names, n, addrs, found);
+	for (i = 0; i < n; i++) {
+		found[i] &= img->sym != NULL;
+		if (found[i])
+			addrs[i] += img->base;
+	}
 }
 
 int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,

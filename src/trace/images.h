@@ -93,12 +93,12 @@ int image_function(const struct image *img, const char *symbol, uint64_t *addr, 
                    struct err *err);
 
 /**
- * image_exported_addr - the runtime address of a function the binary
- * exports (sym_image_exported(): cheap, for the tracer's own hooks)
- *
- * Return: 0, or -1 when it does not export it.
+ * image_exported_addrs - the runtime addresses of functions the binary
+ * exports (sym_image_exported_each(): cheap, for the tracer's own hooks):
+ * addrs[i] where found[i]
  */
-int image_exported_addr(const struct image *img, const char *symbol, uint64_t *addr);
+void image_exported_addrs(const struct image *img, const char *const *names, size_t n,
+                          uint64_t *addrs, bool *found);
 
 /* image_is_plt - is addr (runtime) a PLT stub of the binary? */
 bool image_is_plt(const struct image *img, uint64_t addr);

@@ -343,6 +343,38 @@ static void test_exported(void **state)
 	sym_image_free(img);
 }
 
+/* Several names at once find what each finds alone, in libraries and programs alike. */
+static void test_exported_each(void **state)
+{
+	static const char *const names[] = { "_Unwind_SetIP", "longjmp",       "_longjmp",
+		                             "siglongjmp",    "__longjmp_chk", "_dl_debug_state",
+		                             "real_fn",       "static_helper", "no_such_function",
+		                             "puts" };
+	static const char *const files[] = { "/lib/x86_64-linux-gnu/libc.so.6", "pie", "static" };
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	uint64_t addrs[N], a;
+	bool found[N], any[N] = { false };
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		struct sym_image *img = open_ok(f ? tpath(files[f]) : files[f]);
+
+		/* more than one batch of names: 10 */
+		sym_image_exported_each(img, names, N, addrs, found);
+		for (size_t i = 0; i < N; i++) {
+			assert_int_equal(found[i], sym_image_exported(img, names[i], &a));
+			if (found[i])
+				assert_int_equal(addrs[i], a);
+			any[i] |= found[i];
+		}
+		sym_image_free(img);
+	}
+	/* each kind of answer was checked: found in one binary or another, and not at all */
+	for (size_t i = 0; i + 1 < N; i++)
+		assert_true(any[i] || !strcmp(names[i], "no_such_function"));
+	assert_false(any[8]);
+}
+
 /* relocs - readelf's dynamic relocations of a file, one per line */
 static char *relocs(const char *path)
 {
@@ -1033,18 +1065,31 @@ static void test_unwind_speed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_headers),        cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_build_id),       cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_aliases),        cmocka_unit_test(test_exported),
-		cmocka_unit_test(test_ifunc),          cmocka_unit_test(test_outside_size),
-		cmocka_unit_test(test_stripped_main),  cmocka_unit_test(test_plt),
-		cmocka_unit_test(test_debug_file),     cmocka_unit_test(test_cxx),
-		cmocka_unit_test(test_demangle),       cmocka_unit_test(test_near_names),
-		cmocka_unit_test(test_memory_image),   cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_system_main),    cmocka_unit_test(test_unwind_fp),
-		cmocka_unit_test(test_unwind_cfi),     cmocka_unit_test(test_unwind_sp),
-		cmocka_unit_test(test_unwind_nocfi),   cmocka_unit_test(test_unwind_fallback),
-		cmocka_unit_test(test_unwind_modules), cmocka_unit_test(test_unwind_speed),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_build_id),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_exported),
+		cmocka_unit_test(test_exported_each),
+		cmocka_unit_test(test_ifunc),
+		cmocka_unit_test(test_outside_size),
+		cmocka_unit_test(test_stripped_main),
+		cmocka_unit_test(test_plt),
+		cmocka_unit_test(test_debug_file),
+		cmocka_unit_test(test_cxx),
+		cmocka_unit_test(test_demangle),
+		cmocka_unit_test(test_near_names),
+		cmocka_unit_test(test_memory_image),
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_system_main),
+		cmocka_unit_test(test_unwind_fp),
+		cmocka_unit_test(test_unwind_cfi),
+		cmocka_unit_test(test_unwind_sp),
+		cmocka_unit_test(test_unwind_nocfi),
+		cmocka_unit_test(test_unwind_fallback),
+		cmocka_unit_test(test_unwind_modules),
+		cmocka_unit_test(test_unwind_speed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

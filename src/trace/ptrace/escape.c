@@ -29,23 +29,30 @@ static const struct {
 	{ "__longjmp_chk", HOOK_LONGJMP },
 };
 
+#define N_HOOKS (sizeof(hook_names) / sizeof(hook_names[0]))
+
 int escape_hooks_add(struct tracee *t, uint64_t base, struct err *err)
 {
+	const char *names[N_HOOKS];
+	uint64_t addrs[N_HOOKS];
+	bool found[N_HOOKS];
 	size_t i;
 
-	for (i = 0; i < sizeof(hook_names) / sizeof(hook_names[0]); i++) {
+	for (i = 0; i < N_HOOKS; i++)
+		names[i] = hook_names[i].name;
+	/* At once: a program's symbol tables are read for each lookup. */
+	core_symbols_addr(t->core, base, names, N_HOOKS, addrs, found);
+	for (i = 0; i < N_HOOKS; i++) {
 		struct hook *h;
-		uint64_t addr;
 
-		if (core_symbol_addr(t->core, base, hook_names[i].name, &addr) ||
-		    hashmap_get(&t->hooks, addr))
+		if (!found[i] || hashmap_get(&t->hooks, addrs[i]))
 			continue;
-		if (tracee_bp_add(t, addr, BP_INTERNAL, err))
+		if (tracee_bp_add(t, addrs[i], BP_INTERNAL, err))
 			return -1;
 		h = xmalloc(sizeof(*h));
 		h->kind = hook_names[i].kind;
 		h->base = base;
-		hashmap_put(&t->hooks, addr, h);
+		hashmap_put(&t->hooks, addrs[i], h);
 	}
 	return 0;
 }
