@@ -56,8 +56,6 @@ struct uw_req {
 	bool initial;            /* the next frame is the first of a libdwfl run: not output */
 	bool stop;               /* a frame failed the checks: do not try the frame-pointer chain */
 	struct sym_mem_log *log; /* NULL, or where every word read goes */
-	struct uw_line lines[UW_LINES];
-	size_t nlines, next_line;
 };
 
 struct sym_unwinder {
@@ -68,6 +66,10 @@ struct sym_unwinder {
 	struct uw_req *req;
 	struct sym_unwind_stats stats;
 	bool fp_only;
+	/* the memory read, kept for one backtrace, or while held for the next ones */
+	struct uw_line lines[UW_LINES];
+	size_t nlines, next_line;
+	bool hold;
 };
 
 static long mem_read(struct sym_unwinder *uw, uint64_t addr, void *buf, size_t len)
@@ -108,22 +110,22 @@ static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 	struct uw_line *l;
 	long n;
 
-	for (size_t i = 0; i < r->nlines; i++) {
-		l = &r->lines[i];
+	for (size_t i = 0; i < uw->nlines; i++) {
+		l = &uw->lines[i];
 		if (addr >= l->base && addr - l->base + 8 <= l->len) {
 			memcpy(out, l->data + (addr - l->base), 8);
 			return log_word(r, addr, out, true);
 		}
 	}
 	if (addr - base + 8 <= UW_LINE_SIZE) {
-		l = &r->lines[r->next_line];
+		l = &uw->lines[uw->next_line];
 		n = mem_read(uw, base, l->data, UW_LINE_SIZE);
 		if (n > 0) {
 			l->base = base;
 			l->len = (size_t)n;
-			r->next_line = (r->next_line + 1) % UW_LINES;
-			if (r->nlines < UW_LINES)
-				r->nlines++;
+			uw->next_line = (uw->next_line + 1) % UW_LINES;
+			if (uw->nlines < UW_LINES)
+				uw->nlines++;
 			if (addr - base + 8 <= l->len) {
 				memcpy(out, l->data + (addr - base), 8);
 				return log_word(r, addr, out, true);
@@ -341,6 +343,8 @@ static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 {
 	uw->req = r;
 	uw->stats.backtraces++;
+	if (!uw->hold)
+		uw->nlines = uw->next_line = 0;
 	while (uw->fp_only && r->n < r->max && fp_step(uw, r))
 		;
 	while (!uw->fp_only && r->n < r->max) {
@@ -361,6 +365,13 @@ static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 	uw->req = NULL;
 	uw->stats.frames += r->n;
 	return r->n;
+}
+
+void sym_unwinder_hold_memory(struct sym_unwinder *uw, bool hold)
+{
+	/* What an earlier backtrace read is not held: the thread ran since. */
+	uw->hold = hold;
+	uw->nlines = uw->next_line = 0;
 }
 
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],

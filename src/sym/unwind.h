@@ -98,6 +98,16 @@ int sym_unwinder_add(struct sym_unwinder *uw, struct sym_image *img, uint64_t bi
 int sym_unwinder_remove(struct sym_unwinder *uw, uint64_t addr);
 
 /**
+ * sym_unwinder_hold_memory - keep the memory one backtrace read for the
+ * next ones (true), until released (false)
+ *
+ * Memory is read in blocks and kept for the length of one backtrace. A
+ * caller that unwinds the same stopped thread several times holds it, so
+ * that the stack is read once rather than for each.
+ */
+void sym_unwinder_hold_memory(struct sym_unwinder *uw, bool hold);
+
+/**
  * sym_unwinder_backtrace - the return addresses of a stopped thread
  * @uw: the unwinder
  * @regs: the thread's registers in DWARF numbering

@@ -481,13 +481,19 @@ int core_scope_hit_frames(struct core *c, struct core_thread *th, const struct a
                           const struct core_frames_known *known, struct core_entry_frames *f,
                           bool *learn, struct core_directive *d, struct err *err)
 {
+	int ret = 0;
+
 	OWNER_CHECK(&c->owner);
 	c->bt_entry_len = 0;
 	*learn = false;
+	/* The thread is stopped: its stack is read once for the unwindings below. */
+	images_hold_memory(c->images, true);
 	if (scope_hit(c, th, regs, NULL, d, err))
-		return -1;
-	*learn = d->mode == CORE_RECORD && entry_frames(c, regs, known, f);
-	return 0;
+		ret = -1;
+	else
+		*learn = d->mode == CORE_RECORD && entry_frames(c, regs, known, f);
+	images_hold_memory(c->images, false);
+	return ret;
 }
 
 int core_return_hit(struct core *c, struct core_thread *th, const struct arch_regs *regs,

@@ -301,6 +301,12 @@ size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint6
 	return sym_unwinder_backtrace(imgs->unwinder, dwarf, &mem, out, max);
 }
 
+void images_hold_memory(struct images *imgs, bool hold)
+{
+	if (imgs->unwinder)
+		sym_unwinder_hold_memory(imgs->unwinder, hold);
+}
+
 ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
                             uint64_t *out, size_t max)
 {

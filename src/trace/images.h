@@ -121,6 +121,9 @@ int image_object_addr(const struct image *img, const char *name, uint64_t *addr)
 /* images_backtrace - return addresses of the stack, innermost first; returns their number */
 size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint64_t *out,
                         size_t max);
+/* images_hold_memory - sym_unwinder_hold_memory() */
+void images_hold_memory(struct images *imgs, bool hold);
+
 /* images_backtrace_sp - sym_unwinder_backtrace_sp(): from pc and sp alone, the words read logged */
 ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
                             uint64_t *out, size_t max);

@@ -920,6 +920,52 @@ static void test_unwind_sp(void **state)
 	stopped_end(&s);
 }
 
+/* mem_reads - how many times the unwinder has read memory so far */
+static uint64_t mem_reads(struct stopped *s)
+{
+	struct sym_unwind_stats st;
+
+	sym_unwinder_stats(s->uw, &st);
+	return st.mem_reads;
+}
+
+/*
+ * Held, the memory one backtrace read serves the next ones, which read
+ * none and find the same, but what was read before the hold is not held;
+ * flipped words are still flipped (the blocks kept are the memory, not
+ * what an unwinding saw); released, it is read again.
+ */
+static void test_unwind_hold(void **state)
+{
+	uint64_t full[64], again[64], addr[256], val[256];
+	struct sym_mem_log log = { addr, val, 0, 256, false, 0x0101010101010100, NULL, 0 };
+	struct stopped s;
+	uint64_t before;
+	size_t n;
+
+	(void)state;
+	stop_in_f3(&s, tpath("omitfp"));
+	/* a backtrace before the hold leaves nothing held: the thread may have run since */
+	n = sym_unwinder_backtrace(s.uw, s.regs, &s.mem, full, 64);
+	sym_unwinder_hold_memory(s.uw, true);
+	before = mem_reads(&s);
+	n = sym_unwinder_backtrace(s.uw, s.regs, &s.mem, full, 64);
+	assert_true(n >= 3 && mem_reads(&s) > before);
+	before = mem_reads(&s);
+	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
+	assert_memory_equal(again, full, n * sizeof(full[0]));
+	assert_int_equal(mem_reads(&s), before);
+	/* every word seen flipped, those from the blocks held too */
+	(void)unwind_sp(&s, &log, again);
+	assert_true(log.n > 0 && val[0] != full[0]);
+	assert_int_equal(mem_reads(&s), before);
+	sym_unwinder_hold_memory(s.uw, false);
+	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
+	assert_memory_equal(again, full, n * sizeof(full[0]));
+	assert_true(mem_reads(&s) > before);
+	stopped_end(&s);
+}
+
 static void test_unwind_nocfi(void **state)
 {
 	struct sym_unwind_stats st;
@@ -1086,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_cfi),
 		cmocka_unit_test(test_unwind_sp),
+		cmocka_unit_test(test_unwind_hold),
 		cmocka_unit_test(test_unwind_nocfi),
 		cmocka_unit_test(test_unwind_fallback),
 		cmocka_unit_test(test_unwind_modules),
