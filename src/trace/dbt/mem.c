@@ -243,26 +243,34 @@ static bool is_syscall_at(struct dbt *d, const uint8_t *bytes, uint64_t addr)
  */
 static uint64_t program_syscall(struct dbt *d)
 {
-	uint8_t buf[DBT_PAGE + ARCH_SYSCALL_LEN - 1];
+	/* 64 KiB a read (a page past an unreadable one): Python's first is 60 KiB into its code */
+	enum { CHUNK = 16 * DBT_PAGE };
+	uint8_t *buf;
 	uint64_t at;
 	size_t i, n;
 
 	if (d->program_syscall)
 		return d->program_syscall;
 	read_maps(d);
-	for (i = 0; i < d->maps.len; i++) {
+	buf = xmalloc(CHUNK + ARCH_SYSCALL_LEN - 1);
+	for (i = 0; i < d->maps.len && !d->program_syscall; i++) {
 		const struct dbt_map *m = &d->maps.data[i];
 
-		for (at = m->lo; m->r && m->x && at < m->hi; at += DBT_PAGE) {
-			/* A few bytes of the next page too: the instruction may straddle pages. */
+		for (at = m->lo; m->r && m->x && at < m->hi && !d->program_syscall;
+		     at += n >= CHUNK ? CHUNK : (n & ~(size_t)(DBT_PAGE - 1)) + DBT_PAGE) {
+			/* A few bytes past the chunk too: the instruction may straddle it. */
 			n = tracee_read_partial(d->t, at, buf,
-			                        at + DBT_PAGE < m->hi ? sizeof(buf) : DBT_PAGE);
-			for (size_t k = 0; k + ARCH_SYSCALL_LEN <= n && k < DBT_PAGE; k++)
-				if (is_syscall_at(d, buf + k, at + k))
-					return d->program_syscall = at + k;
+			                        m->hi - at > CHUNK ? CHUNK + ARCH_SYSCALL_LEN - 1
+			                                           : m->hi - at);
+			for (size_t k = 0; k + ARCH_SYSCALL_LEN <= n && k < CHUNK; k++)
+				if (is_syscall_at(d, buf + k, at + k)) {
+					d->program_syscall = at + k;
+					break;
+				}
 		}
 	}
-	return 0;
+	free(buf);
+	return d->program_syscall;
 }
 
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
