@@ -229,6 +229,7 @@ struct dbt_thread {
 	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
 	uint32_t hot_at;      /* returns_out from which it stays in the cache between scopes */
 	uint32_t misses_out;  /* cache misses between scopes since it last entered one */
+	uint64_t miss_cursor; /* its ring's cursor after the last of them */
 	bool door;            /* the scope it entered last by a stop has a door (doors.c) */
 	uint32_t force_step;  /* steps the step engine is to make before the cache takes over */
 	long syscall_nr;      /* a system call the tracer stepped, to act on once it ran */

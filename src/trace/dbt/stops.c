@@ -66,6 +66,28 @@ static int set_regs(struct tthread *th, const struct arch_regs *r, struct err *e
  * translated whole).
  */
 #define MISSES_OUT 16
+/*
+ * Coming back takes at most 4 times as many returns: doubling without end
+ * made a thread that left 9 times (Python's imports between its memcpy
+ * calls) wait for 8,192 returns, each a stop, while it entered memcpy
+ * every few microseconds.
+ */
+#define HOT_AT_MAX(d) ((d)->hot_returns <= UINT32_MAX / 8 ? (d)->hot_returns * 4 : UINT32_MAX / 2)
+
+/*
+ * too_many_misses - one more miss of dt between its scopes: was it the
+ * MISSES_OUT-th since it last entered one? A scope entered without a stop
+ * is seen in the ring: nothing else logs records between scopes. (Before,
+ * only a stop counted as an entry: a thread entering memcpy every few
+ * microseconds without a stop left the cache after 16 misses in all and
+ * stopped at each of its 10,000 entries.)
+ */
+static bool too_many_misses(struct dbt_thread *dt)
+{
+	if (dbt_ctx_get(dt, DBT_CTX_CURSOR) != dt->miss_cursor)
+		dt->misses_out = 0;
+	return ++dt->misses_out > MISSES_OUT;
+}
 
 struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 {
@@ -450,9 +472,9 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 			dt->returns_out++;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
-		if (h->free && h->b && between_scopes(dt) && ++dt->misses_out > MISSES_OUT) {
+		if (h->free && h->b && between_scopes(dt) && too_many_misses(dt)) {
 			dt->returns_out = 0;
-			if (dt->hot_at < UINT32_MAX / 2)
+			if (dt->hot_at < HOT_AT_MAX(d))
 				dt->hot_at *= 2;
 			return dbt_async_sync(d, err) ? -1 : on_sync(d, dt, err);
 		}
@@ -474,6 +496,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		}
 		if (dbt_async_offer(d, dt, err))
 			return -1;
+		dt->miss_cursor = dbt_ctx_get(dt, DBT_CTX_CURSOR);
 		return resume_at(d, th, h->past_sync ? b->entry : b->cache, err);
 	case HY_SYSCALL:
 		if (get_regs(th, &r, err))
