@@ -126,14 +126,6 @@ bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, 
 enum found { NOT_FOUND, FOUND_WEAK, FOUND_GLOBAL };
 
 /*
- * Functions named names[] in one file's symbol tables, read once, in
- * order: for each name a global one at once, else the first weak or
- * local one (the order sym_image_by_name() prefers them in). A name whose
- * state is FOUND_GLOBAL on entry is not searched. A program's tables are
- * as long as its code (58,000 symbols for cargo): one reading for all of
- * the tracer's hooks rather than one for each.
- */
-/*
  * str_at - is the string at off in a string table of size bytes name?
  * Inline: most symbols differ from the names in their first two bytes,
  * and a call to strcmp for each of them cost more than the rest.
@@ -184,6 +176,14 @@ static size_t match(Elf *elf, const Elf64_Sym *sym, const char *str, size_t strs
 	return settled;
 }
 
+/*
+ * Functions named names[] in one file's symbol tables, read once, in
+ * order: for each name a global one at once, else the first weak or
+ * local one (the order sym_image_by_name() prefers them in). A name whose
+ * state is FOUND_GLOBAL on entry is not searched. A program's tables are
+ * as long as its code (58,000 symbols for cargo): one reading for all of
+ * the tracer's hooks rather than one for each.
+ */
 static void tables_define(Elf *elf, bool symtab_only, const char *const *names, size_t n,
                           uint64_t *addrs, enum found *state)
 {
