@@ -300,6 +300,18 @@ void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr);
  * @to: its length (0: out of reach)
  */
 size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_LEN]);
+/*
+ * arch_dbt_door_pad - where a door's jump can be when other code jumps
+ * into the entry's first ARCH_DBT_DOOR_LEN bytes: ARCH_DBT_DOOR_LEN bytes
+ * of the no-op padding right after a return or an unconditional jump, which
+ * nothing runs, reached from the entry by a short jump (arch_dbt_door_hop)
+ * @code: the bytes from the entry @at on (an instruction's start), @len of them
+ *
+ * Return: the padding's address, or 0 if there is none within reach.
+ */
+uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at);
+/* arch_dbt_door_hop - the short jump written at a scope's entry @at to @to; 0: out of reach */
+size_t arch_dbt_door_hop(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_HOP_LEN]);
 /* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */
 uint64_t arch_dbt_emit_gadget(struct dbt_code *c);
 /* arch_dbt_align - pad with breakpoints to a multiple of n */

@@ -629,6 +629,47 @@ static void test_door(void **state)
 }
 
 /*
+ * A door's jump in padding nothing runs: no-ops right after a return or a
+ * jump (glibc's memmove: `ret; nopl 0x0(%rax,%rax,1)` 57 bytes after its
+ * entry), 5 bytes of them, within a short jump's reach of the entry.
+ */
+static void test_door_pad(void **state)
+{
+	/* mov %rdi,%rax; cmp $0x20,%rdx; jb +0x37; ret; nopl 0(%rax,%rax,1); cmp ... */
+	static const uint8_t memmove_head[] = { 0x48, 0x89, 0xf8, 0x48, 0x83, 0xfa,
+		                                0x20, 0x72, 0x37, 0xc3, 0x0f, 0x1f,
+		                                0x44, 0x00, 0x00, 0x83, 0xfa, 0x10 };
+	/* ret; then a 4-byte no-op and an int3: too short */
+	static const uint8_t short_pad[] = { 0x48, 0x89, 0xf8, 0xc3, 0x0f, 0x1f, 0x40, 0x00, 0xcc };
+	/* jmp *%rax; two no-ops of 3 and 2 bytes; the run is long enough */
+	static const uint8_t two_nops[] = { 0x48, 0x89, 0xf8, 0xff, 0xe0, 0x0f,
+		                            0x1f, 0x00, 0x66, 0x90, 0xcc };
+	/* a no-op run after a conditional jump is run by its fall-through */
+	static const uint8_t after_jcc[] = { 0x48, 0x89, 0xf8, 0x72, 0x10, 0x0f,
+		                             0x1f, 0x44, 0x00, 0x00, 0xc3 };
+	uint8_t far[3 + 1 + 130 + 5], hop[2];
+
+	(void)state;
+	assert_int_equal(arch_dbt_door_pad(memmove_head, sizeof(memmove_head), 0x163f00), 0x163f0a);
+	assert_int_equal(arch_dbt_door_pad(short_pad, sizeof(short_pad), 0x1000), 0);
+	assert_int_equal(arch_dbt_door_pad(two_nops, sizeof(two_nops), 0x1000), 0x1005);
+	assert_int_equal(arch_dbt_door_pad(after_jcc, sizeof(after_jcc), 0x1000), 0);
+	/* out of a short jump's reach: 3 bytes of mov, a ret, 130 one-byte no-ops */
+	memcpy(far, (const uint8_t[]){ 0x48, 0x89, 0xf8, 0xc3 }, 4);
+	memset(far + 4, 0x90, sizeof(far) - 4);
+	assert_int_equal(arch_dbt_door_pad(far, sizeof(far), 0x1000), 0x1004);
+	memset(far + 4, 0xcc, 126); /* the no-ops start 130 bytes in: past the reach */
+	far[3] = 0x90;
+	far[129] = 0xc3;
+	assert_int_equal(arch_dbt_door_pad(far, sizeof(far), 0x1000), 0);
+	assert_int_equal(arch_dbt_door_hop(0x163f00, 0x163f0a, hop), 2);
+	assert_int_equal(hop[0], 0xeb);
+	assert_int_equal(hop[1], 0x08);
+	assert_int_equal(arch_dbt_door_hop(0x1000, 0x1000 + 2 + 127, hop), 2);
+	assert_int_equal(arch_dbt_door_hop(0x1000, 0x1000 + 2 + 128, hop), 0);
+}
+
+/*
  * A scope's entry, unrecorded, for a thread between scopes: rsp and the
  * return address logged, the context of one frame set, on to the recorded
  * translation; any other thread gets the sync hypercall.
@@ -969,23 +1010,15 @@ static void test_syscall_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_analyze),
-		cmocka_unit_test(test_branch_targets),
-		cmocka_unit_test(test_log_block),
-		cmocka_unit_test(test_log_sp),
-		cmocka_unit_test(test_dispatch),
-		cmocka_unit_test(test_call_check),
-		cmocka_unit_test(test_jcc),
-		cmocka_unit_test(test_targets),
-		cmocka_unit_test(test_copy_riprel),
-		cmocka_unit_test(test_syscall_check),
-		cmocka_unit_test(test_free_dispatch),
-		cmocka_unit_test(test_free_entry),
-		cmocka_unit_test(test_leave),
-		cmocka_unit_test(test_leave_native),
-		cmocka_unit_test(test_door),
-		cmocka_unit_test(test_scope_entry),
-		cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_analyze),       cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
+		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
+		cmocka_unit_test(test_jcc),           cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_copy_riprel),   cmocka_unit_test(test_syscall_check),
+		cmocka_unit_test(test_free_dispatch), cmocka_unit_test(test_free_entry),
+		cmocka_unit_test(test_leave),         cmocka_unit_test(test_leave_native),
+		cmocka_unit_test(test_door),          cmocka_unit_test(test_door_pad),
+		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -117,14 +117,27 @@ static const char fixture_door[] =
         "        \".size shifted, .-shifted\\n\"\n"
         "        \".globl copy\\n.type copy, @function\\ncopy:\\n\"\n"
         "        \"	mov %rdi, %rax\\n.Linner:\\n	cmp $0x40, %rdx\\n	jb 1f\\n\"\n"
-        "        \"	add $1, %rax\\n1:	ret\\n.size copy, .-copy\\n\");\n"
-        "long copy(long, long, long);\n"
-        "long shifted(long, long, long);\n"
+        "        \"	add $1, %rax\\n1:	ret\\n.size copy, .-copy\\n\"\n"
+        /* no padding within a short jump of copy: its door cannot lead anywhere */
+        "        \".fill 130, 1, 0xcc\\n\"\n"
+        /* the same with a 5-byte no-op after its ret (nopl 0(%rax,%rax,1)): a door can lead there
+         */
+        "        \".globl shifted2\\n.type shifted2, @function\\nshifted2:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	add %rdx, %rax\\n	jmp .Linner2\\n\"\n"
+        "        \".size shifted2, .-shifted2\\n\"\n"
+        "        \".globl copy2\\n.type copy2, @function\\ncopy2:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n.Linner2:\\n	cmp $0x40, %rdx\\n	jb 1f\\n\"\n"
+        "        \"	add $1, %rax\\n1:	ret\\n	.byte 0x0f, 0x1f, 0x44, 0, 0\\n	ret\\n\"\n"
+        "        \".size copy2, .-copy2\\n\");\n"
+        "long copy(long, long, long), copy2(long, long, long);\n"
+        "long shifted(long, long, long), shifted2(long, long, long);\n"
         "int main(void) {\n"
-        "	long s = 0;\n"
+        "	long s = 0, s2 = 0;\n"
         "	for (int i = 0; i < 5; i++)\n"
         "		s += copy(i, 0, i);\n"
-        "	return s + shifted(1, 0, 2) == 10 + 3 ? 42 : 1;\n"
+        "	for (int i = 0; i < 50; i++)\n"
+        "		s2 += copy2(i, 0, i) + shifted2(1, 0, 2);\n"
+        "	return s + shifted(1, 0, 2) == 10 + 3 && s2 == 1225 + 150 ? 42 : 1;\n"
         "}\n";
 
 static const char *tpath(const char *name)
@@ -350,6 +363,18 @@ static void test_materialize_signals(void **state)
 	reader_close(r);
 }
 
+/* meta_int - the trace's integer metadata key, or -1 */
+static int64_t meta_int(const struct store_reader *r, const char *key)
+{
+	for (size_t i = 0; i < reader_meta_count(r); i++) {
+		const struct reader_meta *m = reader_meta_at(r, i);
+
+		if (!strcmp(m->key, key) && m->is_int)
+			return m->num;
+	}
+	return -1;
+}
+
 /*
  * The dbt engine writes no door where other code may jump into its bytes,
  * also from before the entry: shifted's jump into copy goes on as it
@@ -367,6 +392,41 @@ static void test_no_door_jumped_into(void **state)
 	assert_int_equal(code, 42);
 	c = calls(r, &n);
 	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 5);
+	assert_int_equal(meta_int(r, "dbt_doors"), 0);
+	free(c);
+	reader_close(r);
+}
+
+/*
+ * Where code jumps into the entry's bytes but padding after a return is
+ * near, the door is a short jump to a jump there: copy2 gets one, and
+ * shifted2's jump past its first instruction still goes on as natively.
+ * The trace is the step engine's.
+ */
+static void test_door_by_padding(void **state)
+{
+	const char *kdl = "trace \"copy2\" binary=\"door\"";
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n, scopes;
+	int64_t insns;
+	int code;
+
+	(void)state;
+	r = trace_with(&backend_step, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
+	assert_int_equal(scopes, 50);
+	insns = (int64_t)reader_thread_insn_count(r, 0);
+	free(c);
+	reader_close(r);
+	r = trace_with(&backend_dbt, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), scopes);
+	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
+	assert_int_equal(meta_int(r, "dbt_doors"), 1);
 	free(c);
 	reader_close(r);
 }
@@ -378,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_materialize_signals),
 		cmocka_unit_test(test_no_door_jumped_into),
+		cmocka_unit_test(test_door_by_padding),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -266,3 +266,27 @@ bool arch_dbt_jumps_into(const uint8_t *code, size_t len, uint64_t addr, uint64_
 	}
 	return false;
 }
+
+uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at)
+{
+	/* a short jump reaches 127 bytes past its end */
+	const uint64_t reach = at + ARCH_DBT_HOP_LEN + INT8_MAX;
+	ZydisDecodedInstruction in;
+	uint64_t pad = 0, a = at;
+	bool dead = false; /* after a return or a jump, and no-ops only since */
+
+	while (a - at < len && (!pad || a - pad < ARCH_DBT_DOOR_LEN) && (pad ? pad : a) <= reach) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(
+		            x86_decoder64(), NULL, code + (a - at), len - (a - at), &in)))
+			return 0;
+		if (dead && in.mnemonic == ZYDIS_MNEMONIC_NOP) {
+			pad = pad ? pad : a;
+		} else {
+			pad = 0;
+			dead = in.mnemonic == ZYDIS_MNEMONIC_RET ||
+			       in.mnemonic == ZYDIS_MNEMONIC_JMP;
+		}
+		a += in.length;
+	}
+	return pad && a - pad >= ARCH_DBT_DOOR_LEN && pad <= reach ? pad : 0;
+}

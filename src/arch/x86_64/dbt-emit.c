@@ -803,6 +803,17 @@ size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_L
 	return ARCH_DBT_DOOR_LEN;
 }
 
+size_t arch_dbt_door_hop(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_HOP_LEN])
+{
+	int64_t rel = (int64_t)(to - (at + ARCH_DBT_HOP_LEN));
+
+	if (rel != (int8_t)rel)
+		return 0;
+	code[0] = 0xeb;
+	code[1] = (uint8_t)(int8_t)rel;
+	return ARCH_DBT_HOP_LEN;
+}
+
 void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
 {
 	r->u.rax = cursor;

@@ -24,6 +24,7 @@
 #define ARCH_DWARF_SP      7  /* rsp */
 #define ARCH_DWARF_PC      16 /* rip */
 #define ARCH_DBT_DOOR_LEN  5  /* jmp rel32, written over a scope's entry (arch/dbt.h) */
+#define ARCH_DBT_HOP_LEN   2  /* jmp rel8, to a door's jump in dead padding (arch/dbt.h) */
 
 /*
  * The registers of a stopped thread. Code outside src/arch/ reaches them

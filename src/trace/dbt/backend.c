@@ -82,6 +82,7 @@ static void disarm_scope(void *ctx, uint64_t addr)
 {
 	struct dbt *d = ctx;
 
+	dbt_door_disarm(d, addr);
 	tracee_bp_del(d->t, addr, BP_SCOPE);
 	if (d->n_ids)
 		dbt_invalidate(d, addr, addr + 1);
@@ -104,6 +105,7 @@ static int write_counts(struct dbt *d, struct err *err)
 	       session_count(s, "dbt_stepped_insns", d->n_stepped, err) ||
 	       session_count(s, "dbt_blocks", d->n_blocks, err) ||
 	       session_count(s, "dbt_misses", d->n_misses, err) ||
+	       session_count(s, "dbt_doors", d->n_doors, err) ||
 	       session_count(s, "dbt_ring_full", d->n_full, err) ||
 	       session_count(s, "dbt_worker_records", d->n_worker_records, err);
 }

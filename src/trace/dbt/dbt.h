@@ -271,7 +271,7 @@ struct dbt {
 	/* counters for the session metadata */
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
-	uint64_t n_misses, n_blocks, n_syncs, n_drains;
+	uint64_t n_misses, n_blocks, n_syncs, n_drains, n_doors;
 	uint64_t n_full;           /* rings that filled up */
 	uint32_t frames_used;      /* slots of the frame sizes set (frames.c) */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
@@ -544,6 +544,11 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
  * back at the entry
  */
 int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err);
+/*
+ * dbt_door_disarm - the scope at at is gone: its door's jump in padding
+ * (where it has one) goes too, as the binary may be unloaded
+ */
+void dbt_door_disarm(struct dbt *d, uint64_t at);
 /* dbt_doors_reset - forget every door (the image is gone: exec) */
 void dbt_doors_reset(struct dbt *d);
 

@@ -17,7 +17,11 @@
  * written only where those are plain instructions (no branch, no system
  * call), no code near it jumps into them, no other breakpoint is
  * among them, and no thread is in their middle (every thread is stopped
- * while it is written).
+ * while it is written). Where code jumps into them (glibc's mempcpy into
+ * memmove, past its first instruction), the door can be 2 bytes: a short
+ * jump to the 5-byte jump, written in padding nearby that nothing runs
+ * (no-ops after a return or a jump, arch_dbt_door_pad()), a breakpoint of
+ * the tracer's own so that reads of the code see the no-ops.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +38,14 @@
 
 struct dbt_door {
 	uint64_t at; /* the scope's entry */
+	/* the jump's length there; with ARCH_DBT_HOP_LEN, pad holds the jump to the door */
+	size_t len;
+	uint64_t pad;
 	struct arch_dbt_door parts;
 };
 
-/* plain_head - only plain instructions under a door at at, and no other breakpoint? */
-static bool plain_head(struct dbt *d, uint64_t at)
+/* plain_head - only plain instructions under len bytes at at, and no other breakpoint? */
+static bool plain_head(struct dbt *d, uint64_t at, size_t len)
 {
 	uint8_t buf[ARCH_DBT_DOOR_LEN + ARCH_MAX_INSN_LEN];
 	struct dbt_insn in;
@@ -46,38 +53,60 @@ static bool plain_head(struct dbt *d, uint64_t at)
 
 	if (tracee_read(d->t, at, buf, sizeof(buf)))
 		return false;
-	for (a = at; a < at + ARCH_DBT_DOOR_LEN; a += in.a.len)
+	for (a = at; a < at + len; a += in.a.len)
 		if (arch_dbt_analyze(a, buf + (a - at), sizeof(buf) - (a - at), &in) ||
 		    in.flow != DBT_FLOW_NEXT)
 			return false;
-	for (a = at + 1; a < at + ARCH_DBT_DOOR_LEN; a++)
+	for (a = at + 1; a < at + len; a++)
 		if (tracee_bp_at(d->t, a))
 			return false;
 	return true;
 }
 
 /*
- * jumped_into - may code near at jump into the door's bytes? Code before
- * the entry too: glibc's mempcpy ends with a jump into memmove, past its
- * first instruction.
+ * jumped_into - may code near lo jump into (lo, hi)? Code before lo too:
+ * glibc's mempcpy ends with a jump into memmove, past its first
+ * instruction.
  */
-static bool jumped_into(struct dbt *d, uint64_t at)
+static bool jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
 {
-	const struct dbt_map *m = dbt_maps_find(d, at);
-	uint64_t lo, hi;
+	const struct dbt_map *m = dbt_maps_find(d, lo);
+	uint64_t from, to;
 	uint8_t *buf;
 	size_t len;
 	bool into;
 
 	if (!m)
 		return true;
-	lo = at - m->lo > SCAN_SIZE ? at - SCAN_SIZE : m->lo;
-	hi = m->hi - at > SCAN_SIZE ? at + SCAN_SIZE : m->hi;
-	buf = xmalloc(hi - lo);
-	len = tracee_read_partial(d->t, lo, buf, hi - lo);
-	into = len < hi - lo || arch_dbt_jumps_into(buf, len, lo, at, at + ARCH_DBT_DOOR_LEN);
+	from = lo - m->lo > SCAN_SIZE ? lo - SCAN_SIZE : m->lo;
+	to = m->hi - lo > SCAN_SIZE ? lo + SCAN_SIZE : m->hi;
+	buf = xmalloc(to - from);
+	len = tracee_read_partial(d->t, from, buf, to - from);
+	into = len < to - from || arch_dbt_jumps_into(buf, len, from, lo, hi);
 	free(buf);
 	return into;
+}
+
+/*
+ * door_pad - where at's door's jump can go when code jumps into the
+ * entry's first bytes (arch_dbt_door_pad()), a 2-byte jump at the entry
+ * leading there; 0 where none can be. Nothing may jump into the padding
+ * or to it, and no breakpoint may be among its bytes.
+ */
+static uint64_t door_pad(struct dbt *d, uint64_t at)
+{
+	uint8_t buf[ARCH_DBT_HOP_LEN + INT8_MAX + ARCH_DBT_DOOR_LEN + ARCH_MAX_INSN_LEN];
+	size_t n = tracee_read_partial(d->t, at, buf, sizeof(buf));
+	uint64_t pad = arch_dbt_door_pad(buf, n, at);
+
+	if (!pad || !plain_head(d, at, ARCH_DBT_HOP_LEN) ||
+	    jumped_into(d, at, at + ARCH_DBT_HOP_LEN) ||
+	    jumped_into(d, pad - 1, pad + ARCH_DBT_DOOR_LEN))
+		return 0;
+	for (uint64_t a = pad; a < pad + ARCH_DBT_DOOR_LEN; a++)
+		if (tracee_bp_covering(d->t, a))
+			return 0;
+	return pad;
 }
 
 /* trapped - did thread o stop at the int3 of at (its stop is queued)? */
@@ -99,7 +128,7 @@ static bool trapped(struct tracee *t, const struct tthread *o)
  * bytes? Not one that stopped at the int3 there: the step engine rewinds
  * it to the entry.
  */
-static bool inside(struct dbt *d, struct tthread *th, uint64_t at)
+static bool inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len)
 {
 	struct tthread *o;
 	size_t i = 0;
@@ -109,8 +138,7 @@ static bool inside(struct dbt *d, struct tthread *th, uint64_t at)
 	while (hashmap_next(&d->t->threads, &i, NULL, (void **)&o)) {
 		if (o == th || o->in_vfork || tracee_get_pc(d->t, o, &pc, &err))
 			continue;
-		if (pc > at && pc < at + ARCH_DBT_DOOR_LEN &&
-		    !(pc == at + ARCH_BP_LEN && trapped(d->t, o)))
+		if (pc > at && pc < at + len && !(pc == at + ARCH_BP_LEN && trapped(d->t, o)))
 			return true;
 	}
 	return false;
@@ -143,6 +171,26 @@ static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at
 }
 
 /*
+ * put_pad - dr's jump to its door in the padding, unless it is there
+ * already: 1 if it is, 0 if the padding is no longer one (the scope was
+ * disarmed, and other code may be there now)
+ */
+static int put_pad(struct dbt *d, struct dbt_door *dr, struct err *err)
+{
+	uint8_t jump[ARCH_DBT_DOOR_LEN];
+
+	if (tracee_bp_at(d->t, dr->pad))
+		return 1;
+	if (door_pad(d, dr->at) != dr->pad ||
+	    arch_dbt_door_jump(dr->pad, dr->parts.code, jump) != ARCH_DBT_DOOR_LEN)
+		return 0;
+	if (tracee_bp_add(d->t, dr->pad, BP_INTERNAL, err) ||
+	    tracee_bp_door(d->t, tracee_bp_at(d->t, dr->pad), jump, ARCH_DBT_DOOR_LEN, err))
+		return -1;
+	return 1;
+}
+
+/*
  * put_door - write the jump to dr at its entry, every other thread
  * stopped: 1 if done, 0 if a thread is in the middle of those bytes
  */
@@ -154,9 +202,13 @@ static int put_door(struct dbt *d, struct tthread *th, struct bp *bp, struct dbt
 
 	if (tracee_stop_world(d->t, th, err))
 		return -1;
-	done = !inside(d, th, dr->at) &&
-	       arch_dbt_door_jump(dr->at, dr->parts.code, jump) == ARCH_DBT_DOOR_LEN;
-	if (done && tracee_bp_door(d->t, bp, jump, ARCH_DBT_DOOR_LEN, err))
+	done = !inside(d, th, dr->at, dr->len) &&
+	       (dr->pad ? arch_dbt_door_hop(dr->at, dr->pad, jump)
+	                : arch_dbt_door_jump(dr->at, dr->parts.code, jump)) == dr->len;
+	/* The padding's jump first: nothing runs it before the entry's leads there. */
+	if (done && dr->pad)
+		done = put_pad(d, dr, err);
+	if (done > 0 && tracee_bp_door(d->t, bp, jump, dr->len, err))
 		done = -1;
 	if (tracee_resume_world(d->t, done < 0 ? &(struct err){ 0 } : err))
 		return -1;
@@ -167,16 +219,22 @@ static int put_door(struct dbt *d, struct tthread *th, struct bp *bp, struct dbt
 static struct dbt_door *door_for(struct dbt *d, struct tthread *th, struct bp *bp, uint64_t at)
 {
 	struct dbt_door *dr = hashmap_get(&d->doors, at);
+	uint64_t pad = 0;
 
 	if (dr)
 		return dr == (void *)&d->no_door ? NULL : dr;
 	/* A door stands only for a scope's entry: any other role must stop there. */
-	if (bp->rets || bp->internal || bp->steps || !plain_head(d, at) || jumped_into(d, at) ||
+	if (bp->rets || bp->internal || bp->steps ||
+	    ((!plain_head(d, at, ARCH_DBT_DOOR_LEN) ||
+	      jumped_into(d, at, at + ARCH_DBT_DOOR_LEN)) &&
+	     !(pad = door_pad(d, at))) ||
 	    !(dr = emit_door(d, th, at))) {
 		log_debug("dbt: no door at %#llx", (unsigned long long)at);
 		hashmap_put(&d->doors, at, &d->no_door);
 		return NULL;
 	}
+	dr->pad = pad;
+	dr->len = pad ? ARCH_DBT_HOP_LEN : ARCH_DBT_DOOR_LEN;
 	hashmap_put(&d->doors, at, dr);
 	return dr;
 }
@@ -187,7 +245,7 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	struct dbt_door *dr;
 	int done;
 
-	*open = bp && bp->inserted && bp->len == ARCH_DBT_DOOR_LEN;
+	*open = bp && bp->inserted && bp->len > ARCH_BP_LEN;
 	if (*open || !bp || !bp->inserted || !bp->scopes || d->no_doors || d->t->world_stopped)
 		return 0;
 	dr = door_for(d, th, bp, at);
@@ -195,8 +253,12 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	done = dr ? put_door(d, th, bp, dr, err) : 0;
 	if (done <= 0)
 		return done;
-	log_debug("dbt: a door at %#llx", (unsigned long long)at);
+	log_debug("dbt: a door at %#llx (%s)", (unsigned long long)at,
+	          dr->pad ? "by padding" : "at the entry");
 	*open = true;
+	d->n_doors++;
+	if (dr->pad)
+		hashmap_put(&d->door_parts, dr->pad, dr);
 	hashmap_put(&d->door_parts, dr->parts.code, dr);
 	hashmap_put(&d->door_parts, dr->parts.load, dr);
 	hashmap_put(&d->door_parts, dr->parts.stop, dr);
@@ -261,7 +323,8 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
 	if ((pc == dr->parts.load && sig == SIGSEGV) ||
 	    (pc == dr->parts.stop + ARCH_BP_LEN && sig == SIGTRAP))
 		return as_breakpoint(d, dr, th, ev, err);
-	if (pc != dr->parts.code)
+	/* The padding's jump has not run yet there: as right after the entry's. */
+	if (pc != dr->parts.code && pc != dr->pad)
 		return 0;
 	/* Stepped over the jump: the step would have stopped at the int3. */
 	if (sig == SIGTRAP && !ptrace(PTRACE_GETSIGINFO, th->tid, NULL, &si) && si.si_code > 0)
@@ -278,10 +341,18 @@ int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
 	if (!d->door_parts.len || tracee_get_pc(d->t, th, &pc, err))
 		return d->door_parts.len ? -1 : 0;
 	dr = hashmap_get(&d->door_parts, pc);
-	if (!dr || (pc != dr->parts.code && pc != dr->parts.load))
+	if (!dr || (pc != dr->parts.code && pc != dr->parts.load && pc != dr->pad))
 		return 0;
 	/* Nothing of the door ran that the program would see: at the entry. */
 	return rewind_to(d, th, dr->at, err);
+}
+
+void dbt_door_disarm(struct dbt *d, uint64_t at)
+{
+	struct dbt_door *dr = hashmap_get(&d->doors, at);
+
+	if (dr && dr != (void *)&d->no_door && dr->pad && tracee_bp_at(d->t, dr->pad))
+		tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
 }
 
 void dbt_doors_reset(struct dbt *d)
