@@ -82,8 +82,9 @@ static void disarm_scope(void *ctx, uint64_t addr)
 {
 	struct dbt *d = ctx;
 
-	dbt_door_disarm(d, addr);
+	/* The entry's jump first: it may lead to the door's jump in padding. */
 	tracee_bp_del(d->t, addr, BP_SCOPE);
+	dbt_door_disarm(d, addr);
 	if (d->n_ids)
 		dbt_invalidate(d, addr, addr + 1);
 }

@@ -350,8 +350,11 @@ int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err)
 void dbt_door_disarm(struct dbt *d, uint64_t at)
 {
 	struct dbt_door *dr = hashmap_get(&d->doors, at);
+	struct bp *entry = tracee_bp_at(d->t, at);
 
-	if (dr && dr != (void *)&d->no_door && dr->pad && tracee_bp_at(d->t, dr->pad))
+	/* Not while the entry's jump, kept for another role there, leads to it. */
+	if (dr && dr != (void *)&d->no_door && dr->pad && tracee_bp_at(d->t, dr->pad) &&
+	    !(entry && entry->len > ARCH_BP_LEN))
 		tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
 }
 
