@@ -183,15 +183,14 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 void image_exported_addrs(const struct image *img, const char *const *names, size_t n,
                           uint64_t *addrs, bool *found)
 {
-	size_t i;
-
-	if (img->sym)
-		sym_image_exported_each(img->sym, names, n, addrs, found);
-	for (i = 0; i < n; i++) {
-		found[i] &= img->sym != NULL;
+	if (!img->sym) {
+		memset(found, 0, n * sizeof(*found));
+		return;
+	}
+	sym_image_exported_each(img->sym, names, n, addrs, found);
+	for (size_t i = 0; i < n; i++)
 		if (found[i])
 			addrs[i] += img->base;
-	}
 }
 
 int image_function(const struct image *img, const char *symbol, uint64_t *addr, bool *ifunc,
