@@ -72,7 +72,7 @@ static int set_regs(struct tthread *th, const struct arch_regs *r, struct err *e
  * calls) wait for 8,192 returns, each a stop, while it entered memcpy
  * every few microseconds.
  */
-#define HOT_AT_MAX(d) ((d)->hot_returns <= UINT32_MAX / 8 ? (d)->hot_returns * 4 : UINT32_MAX / 2)
+#define HOT_AT_MAX(d) ((d)->hot_returns * 4) /* hot_returns is at most UINT32_MAX / 4 (mem.c) */
 
 /*
  * too_many_misses - one more miss of dt between its scopes: was it the
