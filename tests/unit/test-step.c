@@ -140,13 +140,37 @@ static const char fixture_door[] =
         "	return s + shifted(1, 0, 2) == 10 + 3 && s2 == 1225 + 150 ? 42 : 1;\n"
         "}\n";
 
+/* A scope's door by padding, in a library loaded, unloaded and loaded again. */
+static const char fixture_libhot[] =
+        "__asm__(\".text\\n.globl hot\\n.type hot, @function\\nhot:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n.Lin:\\n	add $1, %rax\\n	ret\\n\"\n"
+        "        \"	.byte 0x0f, 0x1f, 0x44, 0, 0\\n	ret\\n.size hot, .-hot\\n\"\n"
+        "        \".globl hot_in\\n.type hot_in, @function\\nhot_in:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	jmp .Lin\\n.size hot_in, .-hot_in\\n\");\n";
+
+static const char fixture_reload[] =
+        "#include <dlfcn.h>\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	for (int round = 0; round < 2; round++) {\n"
+        "		void *h = dlopen(LIBHOT, RTLD_NOW);\n"
+        "		long (*hot)(long) = h ? (long (*)(long))dlsym(h, \"hot\") : 0;\n"
+        "		if (!hot)\n"
+        "			return 2;\n"
+        "		for (int i = 0; i < 50; i++)\n"
+        "			s += hot(i);\n"
+        "		dlclose(h);\n"
+        "	}\n"
+        "	return s == 2 * (1225 + 50) ? 42 : 1;\n"
+        "}\n";
+
 static const char *tpath(const char *name)
 {
 	return test_path(tmpdir, name);
 }
 
-/* build - compile source into tmpdir/name (no PIE) */
-static int build(const char *name, const char *source)
+/* build_with - compile source into tmpdir/name with gcc's flags */
+static int build_with(const char *name, const char *source, const char *flags)
 {
 	char src[600];
 	FILE *f;
@@ -157,7 +181,23 @@ static int build(const char *name, const char *source)
 		return -1;
 	fputs(source, f);
 	fclose(f);
-	return test_sh("gcc -O1 -no-pie -fno-inline -pthread -o %s %s", tpath(name), src);
+	return test_sh("gcc -O1 %s -fno-inline -pthread -o %s %s", flags, tpath(name), src);
+}
+
+/* build - compile source into tmpdir/name (no PIE) */
+static int build(const char *name, const char *source)
+{
+	return build_with(name, source, "-no-pie");
+}
+
+/* build_reload - libhot.so, and reload, which loads it twice by its path */
+static int build_reload(void)
+{
+	char flags[700];
+
+	snprintf(flags, sizeof(flags), "-no-pie -DLIBHOT='\"%s\"'", tpath("libhot.so"));
+	return build_with("libhot.so", fixture_libhot, "-shared -fPIC") ||
+	       build_with("reload", fixture_reload, flags);
 }
 
 static int setup(void **state)
@@ -165,7 +205,8 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(tmpdir))
 		return -1;
-	return build("prog", fixture) || build("kick", fixture_kick) || build("door", fixture_door)
+	return build("prog", fixture) || build("kick", fixture_kick) ||
+	                       build("door", fixture_door) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -431,6 +472,38 @@ static void test_door_by_padding(void **state)
 	reader_close(r);
 }
 
+/*
+ * A door, by padding, in a library unloaded and loaded again: the door
+ * and its padding's jump go with the library and are written again for
+ * the new one, and the trace is the step engine's.
+ */
+static void test_door_reloaded(void **state)
+{
+	const char *kdl = "trace \"hot\" binary=\"libhot.so\"";
+	struct reader_call *c;
+	struct store_reader *r;
+	int64_t insns;
+	size_t n;
+	int code;
+
+	(void)state;
+	r = trace_with(&backend_step, "reload", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 100);
+	insns = (int64_t)reader_thread_insn_count(r, 0);
+	free(c);
+	reader_close(r);
+	r = trace_with(&backend_dbt, "reload", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 100);
+	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
+	assert_int_equal(meta_int(r, "dbt_doors"), 2);
+	free(c);
+	reader_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_materialize_signals),
 		cmocka_unit_test(test_no_door_jumped_into),
 		cmocka_unit_test(test_door_by_padding),
+		cmocka_unit_test(test_door_reloaded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -545,8 +545,8 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
  */
 int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err);
 /*
- * dbt_door_disarm - the scope at at is gone: its door's jump in padding
- * (where it has one) goes too, as the binary may be unloaded
+ * dbt_door_disarm - the scope at at is gone (its binary unloaded): its
+ * door is forgotten, and its jump in padding (where it has one) goes too
  */
 void dbt_door_disarm(struct dbt *d, uint64_t at);
 /* dbt_doors_reset - forget every door (the image is gone: exec) */

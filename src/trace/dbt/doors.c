@@ -172,8 +172,8 @@ static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at
 
 /*
  * put_pad - dr's jump to its door in the padding, unless it is there
- * already: 1 if it is, 0 if the padding is no longer one (the scope was
- * disarmed, and other code may be there now)
+ * already (the entry's jump was lifted since): 1 if it is, 0 if the door
+ * is out of its reach
  */
 static int put_pad(struct dbt *d, struct dbt_door *dr, struct err *err)
 {
@@ -181,8 +181,7 @@ static int put_pad(struct dbt *d, struct dbt_door *dr, struct err *err)
 
 	if (tracee_bp_at(d->t, dr->pad))
 		return 1;
-	if (door_pad(d, dr->at) != dr->pad ||
-	    arch_dbt_door_jump(dr->pad, dr->parts.code, jump) != ARCH_DBT_DOOR_LEN)
+	if (arch_dbt_door_jump(dr->pad, dr->parts.code, jump) != ARCH_DBT_DOOR_LEN)
 		return 0;
 	if (tracee_bp_add(d->t, dr->pad, BP_INTERNAL, err) ||
 	    tracee_bp_door(d->t, tracee_bp_at(d->t, dr->pad), jump, ARCH_DBT_DOOR_LEN, err))
@@ -352,10 +351,23 @@ void dbt_door_disarm(struct dbt *d, uint64_t at)
 	struct dbt_door *dr = hashmap_get(&d->doors, at);
 	struct bp *entry = tracee_bp_at(d->t, at);
 
-	/* Not while the entry's jump, kept for another role there, leads to it. */
-	if (dr && dr != (void *)&d->no_door && dr->pad && tracee_bp_at(d->t, dr->pad) &&
-	    !(entry && entry->len > ARCH_BP_LEN))
-		tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
+	/* Kept while the entry's jump stays for another role there: it may lead to the padding. */
+	if (!dr || (entry && entry->len > ARCH_BP_LEN))
+		return;
+	/* Other code may be mapped there later: whether it can have a door is asked again. */
+	hashmap_del(&d->doors, at);
+	if (dr == (void *)&d->no_door)
+		return;
+	if (dr->pad) {
+		if (tracee_bp_at(d->t, dr->pad))
+			tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
+		hashmap_del(&d->door_parts, dr->pad);
+	}
+	hashmap_del(&d->door_parts, dr->parts.code);
+	hashmap_del(&d->door_parts, dr->parts.load);
+	hashmap_del(&d->door_parts, dr->parts.stop);
+	hashmap_del(&d->door_parts, dr->parts.miss);
+	free(dr);
 }
 
 void dbt_doors_reset(struct dbt *d)
