@@ -135,6 +135,9 @@ extern const uint8_t arch_syscall_insn[ARCH_SYSCALL_LEN];
 /* arch_is_sigreturn - is this syscall instruction, with these registers, rt_sigreturn? */
 bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r);
 
+/* arch_is_plain_ret - does insn only pop the return address off the stack and go there? */
+bool arch_is_plain_ret(const struct arch_insn *insn);
+
 /* Instruction formatting (Intel syntax) for views; returns the text length. */
 size_t arch_format(const struct arch_insn *insn, char *buf, size_t size);
 

@@ -73,6 +73,8 @@ struct session {
 	pid_t pid;              /* set as soon as the program exists */
 	bool detached;          /* nosco detached from the program, which goes on */
 	struct store_exit exit; /* how the program ended */
+	/* it ended while the kernel still freed its memory: session_forget() reaps it */
+	bool unreaped;
 	struct core_stats stats;
 };
 

@@ -1,11 +1,13 @@
 /* Session metadata around a backend run: see session.h. */
 #include "trace/session.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +153,11 @@ int session_launch(struct session *s, struct err *err)
 
 void session_forget(struct session *s)
 {
+	int status;
+
+	while (s->unreaped && waitpid(s->pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	s->unreaped = false;
 	if (s->launch)
 		tracee_launch_abort(s->launch);
 	free(s->launch);

@@ -36,7 +36,7 @@ int session_process(struct session *s, pid_t pid, struct err *err);
 int session_launch(struct session *s, struct err *err);
 
 /* session_forget - free what session_program() or session_process() set (a launched program not
- * adopted is killed) */
+ * adopted is killed; one that ended while its memory was freed is reaped) */
 void session_forget(struct session *s);
 
 /**

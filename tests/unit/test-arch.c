@@ -156,6 +156,33 @@ static void test_syscall_insn(void **state)
 	assert_false(arch_is_sigreturn(&in, &r));
 }
 
+/* Only a return that pops nothing but the return address may be done for the program. */
+static void test_plain_ret(void **state)
+{
+	static const struct {
+		uint8_t bytes[4];
+		size_t len;
+		bool plain;
+	} cases[] = {
+		{ { 0xc3 }, 1, true },                   /* ret */
+		{ { 0xf3, 0xc3 }, 2, true },             /* rep ret */
+		{ { 0xf2, 0xc3 }, 2, true },             /* bnd ret */
+		{ { 0xc2, 0x08, 0x00 }, 3, false },      /* ret 8 */
+		{ { 0xcb }, 1, false },                  /* far ret */
+		{ { 0x66, 0xc3 }, 2, false },            /* 16-bit ret */
+		{ { 0xf3, 0x0f, 0x1e, 0xfa }, 4, false } /* endbr64 */
+	};
+	struct arch_insn in;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		arch_decode(0x1000, cases[i].bytes, cases[i].len, &in);
+		assert_int_equal(in.len, cases[i].len);
+		assert_int_equal(arch_is_plain_ret(&in), cases[i].plain);
+	}
+}
+
 static void test_engine_base(void **state)
 {
 	struct arch_regs r = { 0 };
@@ -288,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_syscall_registers),
 		cmocka_unit_test(test_set_syscall_runs_it),
 		cmocka_unit_test(test_syscall_insn),
+		cmocka_unit_test(test_plain_ret),
 		cmocka_unit_test(test_engine_base),
 		cmocka_unit_test(test_args_set),
 		cmocka_unit_test(test_longjmp_target),

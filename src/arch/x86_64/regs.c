@@ -188,3 +188,11 @@ bool arch_is_sigreturn(const struct arch_insn *insn, const struct arch_regs *r)
 	       !memcmp(insn->bytes, arch_syscall_insn, ARCH_SYSCALL_LEN) &&
 	       REG(r, rax) == SYS_rt_sigreturn;
 }
+
+bool arch_is_plain_ret(const struct arch_insn *insn)
+{
+	/* c3, or with a rep or bnd prefix that changes nothing (no far return, no immediate) */
+	return insn->cls == ARCH_INSN_RET && insn->bytes[insn->len - 1] == 0xc3 &&
+	       (insn->len == 1 ||
+	        (insn->len == 2 && (insn->bytes[0] == 0xf3 || insn->bytes[0] == 0xf2)));
+}

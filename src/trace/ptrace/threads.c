@@ -84,6 +84,19 @@ int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err)
 	return 0;
 }
 
+#ifndef NT_X86_SHSTK
+#define NT_X86_SHSTK 0x204 /* Linux 6.6: a kernel without it has no shadow stacks */
+#endif
+
+bool tracee_shadow_stack(const struct tthread *th)
+{
+	uint64_t ssp;
+	struct iovec iov = { &ssp, sizeof(ssp) };
+
+	/* ENODEV while the thread has none enabled, EINVAL on older kernels. */
+	return !ptrace(PTRACE_GETREGSET, th->tid, (void *)NT_X86_SHSTK, &iov);
+}
+
 int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err)
 {
 	if (t->queue.len) {

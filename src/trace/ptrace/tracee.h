@@ -131,6 +131,7 @@ struct tracee {
 	struct tthread *over_thread; /* the thread stepping over a breakpoint meanwhile */
 	bool leader_dead;            /* the process is gone; leader_status says how */
 	int leader_status;
+	bool leader_unreaped; /* ... or is still freeing its memory (step/events.c) */
 	/* the engine that drives this tracee (trace/engine.h): its take() and watch() */
 	const struct engine *engine;
 	const struct tthread_state_ops *thread_state; /* its per-thread state */
@@ -317,6 +318,8 @@ void tracee_thread_remove(struct tracee *t, pid_t tid);
 void tracee_thread_free(struct tracee *t, struct tthread *th);
 int tracee_get_regs(struct tracee *t, struct tthread *th, struct err *err);
 int tracee_set_regs(struct tracee *t, struct tthread *th, struct err *err);
+/* tracee_shadow_stack - does th run with a shadow stack (x86 CET: returns are checked)? */
+bool tracee_shadow_stack(const struct tthread *th);
 /* tracee_get_pc - the pc of a stopped thread alone (cheaper than every register) */
 int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err);
 /* tracee_set_pc - set the pc of a stopped thread alone (th->regs untouched) */

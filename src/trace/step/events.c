@@ -50,6 +50,7 @@ bool step_done(const struct tracee *t)
 void step_collect_exit(struct tracee *t, struct session *s)
 {
 	s->exit = exit_of(t->leader_status);
+	s->unreaped = t->leader_unreaped;
 }
 
 /*
@@ -365,6 +366,23 @@ static const struct arch_insn *entered_insn(const struct tthread *th)
 	return &st->pending;
 }
 
+/*
+ * leader_leaving - the program's last thread left its exit stop: the run
+ * ends now, the trace is finished while the kernel frees the program's
+ * memory (a millisecond for Python), and it is reaped after
+ * (session_forget()). Its status is final: exit_group fixed it, or no
+ * thread is left to change it. Not with other tasks about (one may still
+ * stop), nor for a process nosco attached to (its parent reaps it).
+ */
+static void leader_leaving(struct tracee *t, const struct tthread *th, int status)
+{
+	if (th->tid != t->pid || t->attached || t->threads.len != 1 || t->children.len ||
+	    t->parked.len || t->queue.len)
+		return;
+	t->leader_dead = t->leader_unreaped = true;
+	t->leader_status = status;
+}
+
 static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 {
 	struct step_thread *st = step_of(th);
@@ -380,7 +398,10 @@ static int on_exit_event(struct tracee *t, struct tthread *th, struct err *err)
 	st->has_pending = false;
 	step_drop_returns(t, th);
 	st->dir.mode = CORE_RUN_FREE;
-	return tracee_resume(t, th, false, err);
+	if (tracee_resume(t, th, false, err))
+		return -1;
+	leader_leaving(t, th, (int)msg);
+	return 0;
 }
 
 static void on_death(struct tracee *t, pid_t tid, int status)

@@ -75,6 +75,31 @@ static int start_step_over(struct tracee *t, struct tthread *th, struct bp *bp, 
 	return step_go(t, th, true, err);
 }
 
+/*
+ * return_over - th, not recording, is at a breakpoint of the tracer's own
+ * alone on a plain `ret` (`_dl_debug_state` under r_brk, at every
+ * library loaded or unloaded): return for it instead of stepping over
+ * it, which costs a stop and stops every other thread meanwhile. Not
+ * where it returns to a breakpoint (that one must trap), nor with a shadow
+ * stack (its top would stay behind).
+ *
+ * Return: 1 when th is at the return address, 0 when it must step over, -1 on error.
+ */
+static int return_over(struct tracee *t, struct tthread *th, const struct bp *bp, struct err *err)
+{
+	uint64_t sp = arch_regs_sp(&th->regs), to;
+	struct arch_insn insn;
+
+	if (th->kind != TT_THREAD || bp->addr != arch_regs_pc(&th->regs) || !bp->internal ||
+	    bp->scopes || bp->rets || bp->steps || tracee_decode(t, bp->addr, &insn) ||
+	    !arch_is_plain_ret(&insn) || tracee_read(t, sp, &to, sizeof(to)) ||
+	    tracee_bp_covering(t, to) || tracee_shadow_stack(th))
+		return 0;
+	arch_regs_set_pc(&th->regs, to);
+	arch_regs_set_sp(&th->regs, sp + sizeof(to));
+	return tracee_set_regs(t, th, err) ? -1 : 1;
+}
+
 /* finish_step_over - th stopped after a step-over: put the breakpoint back, release the others */
 int step_finish_over(struct tracee *t, struct tthread *th, struct err *err)
 {
@@ -159,6 +184,12 @@ int step_resume(struct tracee *t, struct tthread *th, struct err *err)
 	}
 	/* Inside a door's bytes too: they are not the program's instructions. */
 	bp = tracee_bp_covering(t, pc);
+	if (bp && !record) {
+		int r = return_over(t, th, bp, err);
+
+		if (r)
+			return r < 0 ? -1 : step_resume(t, th, err);
+	}
 	if (bp)
 		return start_step_over(t, th, bp, err);
 	return step_go(t, th, record, err);
