@@ -78,7 +78,7 @@
  * that far above this one), or DBT_FRAME_END where the unwinding ends,
  * DBT_FRAME_NONE where no one size holds; 0 is an empty slot.
  */
-#define DBT_FRAME_BITS  14
+#define DBT_FRAME_BITS  15
 #define DBT_FRAME_SLOTS (1u << DBT_FRAME_BITS)
 #define DBT_FRAME_END   0u
 #define DBT_FRAME_NONE  0xffffu

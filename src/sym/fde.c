@@ -185,3 +185,93 @@ int sym_fde_range(Elf *elf, uint64_t addr, uint64_t *start, uint64_t *end)
 	}
 	return -1;
 }
+
+/* The .eh_frame_hdr table in the one layout toolchains write (sorted, datarel sdata4 pairs). */
+#define HDR_TABLE_ENC (DW_EH_PE_datarel | DW_EH_PE_sdata4)
+
+static int32_t table_word(const struct sym_fde_table *tb, size_t i, int half)
+{
+	int32_t v;
+
+	memcpy(&v, tb->table + i * 8 + half * 4, 4);
+	return v;
+}
+
+bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb)
+{
+	GElf_Shdr hs;
+	Elf_Scn *hscn = find_section(elf, ".eh_frame_hdr", &hs), *escn;
+	Elf_Data *h = hscn ? elf_rawdata(hscn, NULL) : NULL;
+	const uint8_t *p;
+	uint32_t n;
+
+	memset(tb, 0, sizeof(*tb));
+	escn = find_section(elf, ".eh_frame", &tb->eh_sh);
+	tb->eh = escn && tb->eh_sh.sh_type == SHT_PROGBITS ? elf_rawdata(escn, NULL) : NULL;
+	if (!h || !tb->eh || h->d_size < 12)
+		return false;
+	p = h->d_buf;
+	/* version 1; eh_frame_ptr 4 bytes; fde_count udata4; the table's own encoding */
+	if (p[0] != 1 || enc_size(p[1], 8) != 4 || p[2] != DW_EH_PE_udata4 || p[3] != HDR_TABLE_ENC)
+		return false;
+	memcpy(&n, p + 8, 4);
+	if (n > (h->d_size - 12) / 8)
+		return false;
+	tb->table = p + 12;
+	tb->n = n;
+	tb->hdr_addr = hs.sh_addr;
+	tb->ident = (const unsigned char *)elf_getident(elf, NULL);
+	return tb->ident != NULL;
+}
+
+/* last_at_or_below - the index of the last FDE starting at or below addr, or n */
+static size_t last_at_or_below(const struct sym_fde_table *tb, uint64_t addr)
+{
+	size_t lo = 0, hi = tb->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, mid, 0) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : tb->n;
+}
+
+ssize_t sym_fde_table_index(const struct sym_fde_table *tb, uint64_t addr)
+{
+	size_t i = last_at_or_below(tb, addr);
+
+	return i < tb->n && tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, i, 0) == addr
+	               ? (ssize_t)i
+	               : -1;
+}
+
+/* cfi_entry - the CIE or FDE at off in .eh_frame */
+static bool cfi_entry(const struct sym_fde_table *tb, Dwarf_Off off, Dwarf_CFI_Entry *e)
+{
+	Dwarf_Off next;
+
+	return off < tb->eh->d_size && dwarf_next_cfi(tb->ident, tb->eh, true, off, &next, e) == 0;
+}
+
+int sym_fde_table_range(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
+                        uint64_t *end)
+{
+	size_t i = last_at_or_below(tb, addr);
+	uint64_t fde;
+	Dwarf_CFI_Entry e, cie;
+	uint8_t enc;
+
+	if (i == tb->n)
+		return -1;
+	fde = tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, i, 1);
+	if (fde < tb->eh_sh.sh_addr || !cfi_entry(tb, fde - tb->eh_sh.sh_addr, &e) ||
+	    dwarf_cfi_cie_p(&e) || !cfi_entry(tb, e.fde.CIE_pointer, &cie) ||
+	    !dwarf_cfi_cie_p(&cie) || !cie_fde_encoding(&cie.cie, 8, &enc) ||
+	    !fde_bounds(&e.fde, &tb->eh_sh, tb->eh, enc, 8, start, end))
+		return -1;
+	return addr >= *start && addr < *end ? 0 : -1;
+}

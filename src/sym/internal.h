@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <elfutils/libdw.h>
 
@@ -210,6 +211,30 @@ bool sym_image_is_native(const struct sym_image *img);
 
 /* fde.c (documented there) */
 int sym_fde_range(Elf *elf, uint64_t addr, uint64_t *start, uint64_t *end);
+
+/*
+ * The sorted table of .eh_frame_hdr, for looking FDEs up by address
+ * without reading .eh_frame through (file addresses throughout).
+ */
+struct sym_fde_table {
+	const uint8_t *table; /* n pairs: initial location, FDE (datarel sdata4) */
+	size_t n;
+	uint64_t hdr_addr;
+	Elf_Data *eh;
+	GElf_Shdr eh_sh;
+	const unsigned char *ident;
+};
+
+/* sym_fde_table_open - tb for elf; false when it has no table of the usual layout */
+bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb);
+/*
+ * sym_fde_table_index - the index in tb of the FDE that starts at addr (a
+ * function's entry, as CFI knows it), or -1 when none does
+ */
+ssize_t sym_fde_table_index(const struct sym_fde_table *tb, uint64_t addr);
+/* sym_fde_table_range - sym_fde_range() through the table: 0, or -1 when no FDE covers addr */
+int sym_fde_table_range(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
+                        uint64_t *end);
 
 /* unwind.c */
 struct sym_unwinder;

@@ -14,6 +14,7 @@
  * blindly. The frame layout and the DWARF register numbers are the ISA's
  * (arch/arch.h).
  */
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct uw_module {
 	uint64_t bias, lo, hi;
 	char *name; /* unique, so that re-reporting finds the same Dwfl_Module */
 	Dwfl_Module *mod;
+	struct sym_fde_table fdes; /* opened at the first sym_unwinder_calls_in() */
+	bool fdes_tried, has_fdes;
 };
 
 struct uw_line {
@@ -66,6 +69,12 @@ struct sym_unwinder {
 	struct uw_req *req;
 	struct sym_unwind_stats stats;
 	bool fp_only;
+	/* the CFI row sym_unwinder_frame_size() read last: [lo, hi) of mod, and what it said */
+	struct {
+		Dwfl_Module *mod;
+		uint64_t lo, hi, size;
+		bool ok;
+	} row;
 	/* the memory read, kept for one backtrace, or while held for the next ones */
 	struct uw_line lines[UW_LINES];
 	size_t nlines, next_line;
@@ -555,6 +564,7 @@ int sym_unwinder_remove(struct sym_unwinder *uw, uint64_t addr)
 	struct uw_module *m;
 	size_t i;
 
+	uw->row.mod = NULL;
 	m = module_at(uw, addr, &i);
 	if (!m)
 		return -1;
@@ -574,4 +584,151 @@ void sym_unwinder_fp_only(struct sym_unwinder *uw, bool on)
 void sym_unwinder_stats(const struct sym_unwinder *uw, struct sym_unwind_stats *out)
 {
 	*out = uw->stats;
+}
+
+/* offset_rule - is the rule ops (n of them) "saved at CFA + off" (value: "is CFA + off")? */
+static bool cfa_rule(const Dwarf_Op *ops, size_t n, bool value, int64_t *off)
+{
+	if (n < 1 || ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	*off = 0;
+	if (n > 1 && ops[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)ops[1].number;
+		ops++;
+		n--;
+	}
+	return value ? n == 2 && ops[1].atom == DW_OP_stack_value : n == 1;
+}
+
+/*
+ * sp_frame - is f a frame libdwfl unwinds from the stack pointer alone:
+ * CFA at sp + *size, the return address saved just below it, the caller's
+ * sp the CFA, every other register unchanged, undefined or saved at a
+ * fixed place from the CFA (so that no word read moves the frames)?
+ */
+static bool sp_frame(Dwarf_Frame *f, uint64_t *size)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	bool signal;
+	int64_t off;
+
+	if (dwarf_frame_info(f, NULL, NULL, &signal) != ARCH_DWARF_PC || signal ||
+	    dwarf_frame_cfa(f, &ops, &n) || n != 1 || ops[0].atom != DW_OP_bregx ||
+	    ops[0].number != ARCH_DWARF_SP || (int64_t)ops[0].number2 < (int64_t)ARCH_PTR_SIZE)
+		return false;
+	*size = ops[0].number2;
+	for (int r = 0; r < ARCH_DWARF_NREGS; r++) {
+		if (dwarf_frame_register(f, r, mem, &ops, &n))
+			return false;
+		if (r == ARCH_DWARF_PC) {
+			if (!cfa_rule(ops, n, false, &off) || off != -(int64_t)ARCH_PTR_SIZE)
+				return false;
+		} else if (r == ARCH_DWARF_SP) {
+			if (!cfa_rule(ops, n, true, &off) || off)
+				return false;
+		} else if (n && !cfa_rule(ops, n, false, &off)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, uint64_t *size)
+{
+	/* as libdwfl looks a frame up: a return address's by its call instruction */
+	uint64_t at = first ? pc : pc - 1;
+	Dwfl_Module *mod = dwfl_addrmodule(uw->dwfl, at);
+	Dwarf_Addr bias, lo, hi;
+	Dwarf_CFI *cfi = mod ? dwfl_module_eh_cfi(mod, &bias) : NULL;
+	Dwarf_Frame *f;
+
+	if (!cfi)
+		return -1;
+	/* the calls of a function are mostly in one row (its CFA set once) */
+	if (uw->row.mod != mod || at < uw->row.lo || at >= uw->row.hi) {
+		if (dwarf_cfi_addrframe(cfi, at - bias, &f))
+			return -1;
+		dwarf_frame_info(f, &lo, &hi, NULL);
+		uw->row.mod = mod;
+		uw->row.lo = lo + bias;
+		uw->row.hi = hi + bias;
+		uw->row.ok = sp_frame(f, &uw->row.size);
+		free(f);
+	}
+	*size = uw->row.size;
+	return uw->row.ok ? 0 : -1;
+}
+
+/* code - the file's bytes at [lo, hi) of an executable segment, or NULL */
+static const uint8_t *code(Elf *elf, uint64_t lo, uint64_t hi)
+{
+	size_t n, size, i;
+	const char *raw = elf_rawfile(elf, &size);
+	GElf_Phdr ph;
+
+	if (!raw || elf_getphdrnum(elf, &n))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    lo >= ph.p_vaddr && hi <= ph.p_vaddr + ph.p_filesz &&
+		    ph.p_offset + (hi - ph.p_vaddr) <= size)
+			return (const uint8_t *)raw + ph.p_offset + (lo - ph.p_vaddr);
+	return NULL;
+}
+
+/* fdes - m's table of FDEs, opened at the first use; NULL if it has none */
+static const struct sym_fde_table *fdes(struct uw_module *m)
+{
+	if (!m->fdes_tried) {
+		m->fdes_tried = true;
+		m->has_fdes = sym_fde_table_open(m->img->main.elf, &m->fdes);
+	}
+	return m->has_fdes ? &m->fdes : NULL;
+}
+
+int sym_unwinder_function(struct sym_unwinder *uw, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	struct uw_module *m = module_at(uw, addr, NULL);
+	const struct sym_fde_table *tb = m ? fdes(m) : NULL;
+
+	if (!tb || sym_fde_table_range(tb, addr - m->bias, start, end))
+		return -1;
+	*start += m->bias;
+	*end += m->bias;
+	return 0;
+}
+
+ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t end,
+                              struct sym_call *out, size_t max)
+{
+	struct uw_module *m = module_at(uw, start, NULL);
+	const struct sym_fde_table *tb = m ? fdes(m) : NULL;
+	uint64_t lo, hi;
+	const uint8_t *c, *stop;
+	size_t n = 0;
+
+	if (!tb || end <= start || end > m->hi)
+		return -1;
+	lo = start - m->bias;
+	hi = end - m->bias;
+	if (!(c = code(m->img->main.elf, lo, hi)))
+		return -1;
+	/*
+	 * A call rel32 is e8 and 4 bytes: any e8 whose target starts a
+	 * function. One inside another instruction gives an address no
+	 * return comes back to, which costs a word and nothing else.
+	 */
+	stop = hi - lo >= 5 ? c + (hi - lo - 4) : c;
+	for (const uint8_t *p = c; n < max && p < stop && (p = memchr(p, 0xe8, (size_t)(stop - p)));
+	     p++) {
+		int32_t rel;
+		uint64_t ret = lo + (uint64_t)(p - c) + 5, target;
+
+		memcpy(&rel, p + 1, 4);
+		target = ret + (uint64_t)(int64_t)rel;
+		if (sym_fde_table_index(tb, target) >= 0)
+			out[n++] = (struct sym_call){ m->bias + ret, m->bias + target };
+	}
+	return (ssize_t)n;
 }

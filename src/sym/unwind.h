@@ -170,6 +170,50 @@ ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t
                                   size_t max);
 
 /**
+ * sym_unwinder_frame_size - the size of the frame at pc as
+ * sym_unwinder_backtrace_sp() unwinds it, known without unwinding
+ * @first: pc is where the unwinding starts (looked up as is); otherwise a
+ *	   return address (looked up at its call)
+ * @size: receives how far above the stack pointer at pc the caller's
+ *	  stack pointer is (its return address is the word below)
+ *
+ * Only for a frame whose CFI makes that a function of pc alone: the CFA
+ * at the stack pointer plus a constant, the return address saved just
+ * below it, no register's rule depending on another's value. For such a
+ * frame libdwfl finds that size on any stack.
+ *
+ * Return: 0, or -1 when pc's frame is not such a frame (or has no CFI).
+ */
+int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, uint64_t *size);
+
+/* A direct call: the address it returns to, the function it calls. */
+struct sym_call {
+	uint64_t ret, target;
+};
+
+/**
+ * sym_unwinder_function - the extent of the function around addr, that of
+ * its .eh_frame FDE
+ *
+ * Return: 0 with [*start, *end), or -1 when no FDE covers addr.
+ */
+int sym_unwinder_function(struct sym_unwinder *uw, uint64_t addr, uint64_t *start, uint64_t *end);
+
+/**
+ * sym_unwinder_calls_in - the direct calls made in [start, end) of a
+ * module's code (a function: sym_unwinder_function()) to functions CFI
+ * knows the start of, read from the module's file
+ * @out: receives at most @max calls
+ *
+ * Some may be bytes of other instructions that look like a call: their
+ * return addresses are never returned to.
+ *
+ * Return: how many were stored, or -1 when the range is no module's code.
+ */
+ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t end,
+                              struct sym_call *out, size_t max);
+
+/**
  * sym_unwinder_stats - counters for tests and benchmarks
  * @uw: the unwinder
  * @out: filled

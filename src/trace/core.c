@@ -477,6 +477,38 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
 }
 
+/* guess - out[*k], the frame of ret as core_scope_hit_frames() would learn it, if it can */
+static void guess(struct core *c, uint64_t ret, bool first, struct core_frame_guess *out, size_t *k)
+{
+	uint64_t size;
+
+	if (!images_frame_size(c->images, ret, first, &size) && size <= CORE_FRAME_SIZE_MAX)
+		out[(*k)++] = (struct core_frame_guess){ ret, (uint32_t)size, first };
+}
+
+size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,
+                          struct core_frame_guess *out, size_t max)
+{
+	struct sym_call *calls;
+	uint64_t start, end;
+	ssize_t n;
+	size_t k = 0;
+
+	OWNER_CHECK(&c->owner);
+	if (images_function(c->images, ret - 1, &start, &end) || hashmap_get(seen, start))
+		return 0;
+	hashmap_put(seen, start, (void *)1);
+	calls = xmalloc(max * sizeof(*calls));
+	n = images_calls_in(c->images, start, end, calls, max);
+	for (ssize_t i = 0; i < n && k + 2 <= max; i++) {
+		if (scope_at(c, calls[i].target))
+			guess(c, calls[i].ret, true, out, &k);
+		guess(c, calls[i].ret, false, out, &k);
+	}
+	free(calls);
+	return k;
+}
+
 int core_scope_hit_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                           const struct core_frames_known *known, struct core_entry_frames *f,
                           bool *learn, struct core_directive *d, struct err *err)

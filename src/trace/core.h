@@ -29,6 +29,7 @@
 #include "util/err.h"
 
 struct core;
+struct hashmap;
 struct core_thread;
 struct images;
 
@@ -201,6 +202,29 @@ struct core_entry_frames {
 	 */
 	bool outermost;
 };
+
+/* A frame an engine may learn without a stop (core_frame_guesses). */
+struct core_frame_guess {
+	uint64_t ret;
+	uint32_t size;
+	bool first; /* as the first return address of a backtrace (bt[0]) */
+};
+
+/**
+ * core_frame_guesses - frames later backtraces may go through: those of
+ * the return addresses of the direct calls made in the function ret is
+ * in (ret a return address of a backtrace, not its first), each with the
+ * size core_scope_hit_frames() would learn for it as a later return
+ * address, and as the first where the call is to a scope's entry. Sizes
+ * come from the CFI alone (sym_unwinder_frame_size()), only for frames
+ * libdwfl unwinds the same on any stack.
+ * @seen: the functions done already (keys: their starts); ret's is added
+ * @out: receives at most @max (allocated by the caller)
+ *
+ * Return: how many were stored (0 for a function in @seen, or unknown).
+ */
+size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,
+                          struct core_frame_guess *out, size_t max);
 
 /**
  * core_scope_hit_frames - core_scope_hit(), and when the thread records

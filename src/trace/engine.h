@@ -37,6 +37,12 @@ struct engine_ops {
 	/* idle - may the run loop commit the store now (no other thread owns it)? NULL: yes */
 	bool (*idle)(void *self);
 	/*
+	 * defer - do one piece of work no stop waits for, while no stop is
+	 * there to handle (the program runs meanwhile); false when there is
+	 * none left for now. NULL: never any.
+	 */
+	bool (*defer)(void *self);
+	/*
 	 * settle - detaching (step/attach.c): th stopped at its interrupt;
 	 * bring it to the program's own state (out of the engine's code). A
 	 * thread that stopped otherwise meanwhile is no longer th->quiet (its

@@ -315,3 +315,19 @@ ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struc
 		return -1;
 	return sym_unwinder_backtrace_sp(imgs->unwinder, pc, sp, &mem, log, out, max);
 }
+
+int images_frame_size(struct images *imgs, uint64_t pc, bool first, uint64_t *size)
+{
+	return imgs->unwinder ? sym_unwinder_frame_size(imgs->unwinder, pc, first, size) : -1;
+}
+
+int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	return imgs->unwinder ? sym_unwinder_function(imgs->unwinder, addr, start, end) : -1;
+}
+
+ssize_t images_calls_in(struct images *imgs, uint64_t start, uint64_t end, struct sym_call *out,
+                        size_t max)
+{
+	return imgs->unwinder ? sym_unwinder_calls_in(imgs->unwinder, start, end, out, max) : -1;
+}

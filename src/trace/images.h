@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "util/err.h"
 
+struct sym_call;
 struct sym_mem_log;
 
 struct sym_image;
@@ -127,5 +128,12 @@ void images_hold_memory(struct images *imgs, bool hold);
 /* images_backtrace_sp - sym_unwinder_backtrace_sp(): from pc and sp alone, the words read logged */
 ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
                             uint64_t *out, size_t max);
+/* images_frame_size - sym_unwinder_frame_size(); -1 also without an unwinder */
+int images_frame_size(struct images *imgs, uint64_t pc, bool first, uint64_t *size);
+/* images_function - sym_unwinder_function(); -1 also without an unwinder */
+int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end);
+/* images_calls_in - sym_unwinder_calls_in(); -1 also without an unwinder */
+ssize_t images_calls_in(struct images *imgs, uint64_t start, uint64_t end, struct sym_call *out,
+                        size_t max);
 
 #endif

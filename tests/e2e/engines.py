@@ -74,6 +74,10 @@ SYSTEM = [
     ("python-full2", "/usr/bin/python3", "call-depth 2", ["-c", "pass"]),
     ("python-main1", "/usr/bin/python3", 'trace "main" binary="python3.11" call-depth=1',
      ["-c", "pass"]),
+    # A hot scope entered from all over Python's start-up, with backtraces:
+    # the dbt engine walks the stack through frames it learned or guessed.
+    ("python-dict", "/usr/bin/python3", 'trace "PyDict_New" binary="python3.11" call-depth=2',
+     ["-c", "pass"]),
     ("threads-full3", THREADS, "call-depth 3", []),
     ("threads-work2", THREADS, 'trace "work" binary="threads" call-depth=2', []),
     # The vector code of branches that this CPU runs (VEX, EVEX or none),

@@ -871,6 +871,106 @@ static void test_unwind_cfi(void **state)
 	stopped_end(&s);
 }
 
+/* A stack of a few words at made-up addresses, 0 elsewhere on it. */
+#define FAKE_SP    0x7ff000000000ull
+#define FAKE_WORDS 8192
+
+struct fake_stack {
+	uint64_t w[FAKE_WORDS];
+};
+
+static long fake_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct fake_stack *fs = arg;
+
+	if (addr < FAKE_SP || addr - FAKE_SP + len > sizeof(fs->w))
+		return -1;
+	memcpy(buf, (char *)fs->w + (addr - FAKE_SP), len);
+	return (long)len;
+}
+
+static void fake_put(struct fake_stack *fs, uint64_t addr, uint64_t v)
+{
+	assert_true(addr >= FAKE_SP && (addr - FAKE_SP) / 8 < FAKE_WORDS);
+	fs->w[(addr - FAKE_SP) / 8] = v;
+}
+
+/*
+ * check_guess - libdwfl unwinds ret (its call's return address) as the
+ * guessed sizes say: as the first frame, the next return address read
+ * size0 above sp; as a later one, size1 above that. Return: frames checked.
+ */
+static int check_guess(struct sym_unwinder *uw, uint64_t ret, uint64_t next)
+{
+	static struct fake_stack fs;
+	uint64_t out[4], addr[64], val[64], sps[4], size0, size1;
+	struct sym_mem_log log = { addr, val, 0, 64, false, 0, NULL, 0, sps, false };
+	struct sym_mem mem = { fake_read, &fs };
+	int checked = 0;
+
+	if (sym_unwinder_frame_size(uw, ret, true, &size0))
+		return 0;
+	memset(&fs, 0, sizeof(fs));
+	fake_put(&fs, FAKE_SP + size0 - 8, next);
+	assert_true(sym_unwinder_backtrace_sp(uw, ret, FAKE_SP, &mem, &log, out, 1) == 1);
+	assert_int_equal(out[0], next);
+	assert_int_equal(sps[0], FAKE_SP + size0);
+	checked++;
+	if (sym_unwinder_frame_size(uw, ret, false, &size1))
+		return checked;
+	fake_put(&fs, FAKE_SP + size0 - 8, ret);
+	fake_put(&fs, FAKE_SP + size0 + size1 - 8, next);
+	assert_true(sym_unwinder_backtrace_sp(uw, ret, FAKE_SP, &mem, &log, out, 2) == 2);
+	assert_int_equal(out[0], ret);
+	assert_int_equal(out[1], next);
+	assert_int_equal(sps[1] - sps[0], size1);
+	return checked + 1;
+}
+
+/*
+ * The calls made in some of libc's functions, and the sizes of their
+ * frames from CFI alone: libdwfl, unwinding a made-up stack, finds every
+ * return address where those sizes put it.
+ */
+static void test_frame_guesses(void **state)
+{
+	static const char *const names[] = { "qsort_r",  "getaddrinfo", "regcomp", "fopen",
+		                             "vfprintf", "setlocale",   "malloc" };
+	struct sym_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
+	struct sym_unwinder *uw = sym_unwinder_new(NULL);
+	struct sym_call calls[512];
+	uint64_t addr, lo, hi, tlo, thi;
+	int checked = 0, n_calls = 0;
+
+	(void)state;
+	assert_non_null(uw);
+	assert_int_equal(sym_unwinder_add(uw, img, 0, NULL), 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ssize_t n;
+
+		assert_true(sym_image_exported(img, names[i], &addr));
+		assert_int_equal(sym_unwinder_function(uw, addr, &lo, &hi), 0);
+		assert_true(lo <= addr && addr < hi);
+		n = sym_unwinder_calls_in(uw, lo, hi, calls, 512);
+		assert_true(n >= 0);
+		for (ssize_t k = 0; k < n; k++) {
+			/* a call's target starts a function; its return address is in this one */
+			assert_int_equal(sym_unwinder_function(uw, calls[k].target, &tlo, &thi), 0);
+			assert_int_equal(tlo, calls[k].target);
+			assert_true(calls[k].ret > lo && calls[k].ret <= hi);
+			checked += check_guess(uw, calls[k].ret, addr);
+		}
+		n_calls += (int)n;
+	}
+	printf("frame guesses: %d calls, %d frames checked\n", n_calls, checked);
+	assert_true(checked > 20);
+	/* no function around an address outside every module */
+	assert_int_equal(sym_unwinder_function(uw, 1, &lo, &hi), -1);
+	assert_int_equal(sym_unwinder_calls_in(uw, 1, 2, calls, 512), -1);
+	sym_unwinder_free(uw);
+	sym_image_free(img);
+}
+
 /* unwind_sp - sym_unwinder_backtrace_sp() of the stopped fixture, flipping what log says */
 static ssize_t unwind_sp(struct stopped *s, struct sym_mem_log *log, uint64_t *out)
 {
@@ -1131,6 +1231,7 @@ int main(void)
 		cmocka_unit_test(test_system_main),
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_cfi),
+		cmocka_unit_test(test_frame_guesses),
 		cmocka_unit_test(test_unwind_sp),
 		cmocka_unit_test(test_unwind_hold),
 		cmocka_unit_test(test_unwind_nocfi),

@@ -59,6 +59,11 @@ static bool idle(void *self)
 	return dbt_async_idle(self);
 }
 
+static bool defer(void *self)
+{
+	return dbt_frames_guess(self);
+}
+
 static int settle(void *self, struct tthread *th, struct err *err)
 {
 	return dbt_settle(self, th, err);
@@ -74,6 +79,7 @@ static const struct engine_ops dbt_engine_ops = {
 	.take = take,
 	.watch = watch,
 	.idle = idle,
+	.defer = defer,
 	.settle = settle,
 	.release = release,
 };
@@ -107,6 +113,7 @@ static int write_counts(struct dbt *d, struct err *err)
 	       session_count(s, "dbt_blocks", d->n_blocks, err) ||
 	       session_count(s, "dbt_misses", d->n_misses, err) ||
 	       session_count(s, "dbt_doors", d->n_doors, err) ||
+	       session_count(s, "dbt_frames_guessed", d->n_guessed, err) ||
 	       session_count(s, "dbt_ring_full", d->n_full, err) ||
 	       session_count(s, "dbt_worker_records", d->n_worker_records, err);
 }
@@ -115,6 +122,7 @@ static void dbt_free(struct dbt *d)
 {
 	dbt_threads_free(d);
 	hashmap_fini(&d->threads);
+	dbt_frames_fini(d);
 	dbt_cache_reset(d);
 	dbt_mem_fini(d);
 }

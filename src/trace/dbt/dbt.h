@@ -272,8 +272,15 @@ struct dbt {
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains, n_doors;
-	uint64_t n_full;           /* rings that filled up */
-	uint32_t frames_used;      /* slots of the frame sizes set (frames.c) */
+	uint64_t n_full;         /* rings that filled up */
+	uint32_t frames_used;    /* slots of the frame sizes set (frames.c) */
+	uint32_t frames_guessed; /* ... of them by guesses, not learned (frames.c) */
+	/* frames.c: return addresses whose callers' calls are still to guess frames from, and
+	 * the functions done (core_frame_guesses) */
+	VEC(uint64_t) to_guess;
+	size_t to_guess_next;
+	struct hashmap guessed_fns;
+	uint64_t n_guessed;        /* frame sizes guessed in the run */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
@@ -521,8 +528,15 @@ void dbt_threads_free(struct dbt *d);
  */
 int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
                          struct err *err);
+/*
+ * dbt_frames_guess - guess the frames near one return address a learning
+ * stop saw (the engine's defer()); false when none is left to do now
+ */
+bool dbt_frames_guess(struct dbt *d);
 /* dbt_frames_forget - a mapping changed: no frame size holds any more */
 void dbt_frames_forget(struct dbt *d);
+/* dbt_frames_fini - free what guessing frames holds */
+void dbt_frames_fini(struct dbt *d);
 
 /* --- doors.c: native between scopes, entered without a stop --- */
 /*

@@ -17,9 +17,13 @@
  * information, may have changed. The table is kept at most half full.
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "trace/core.h"
 #include "trace/dbt/dbt.h"
+
+/* calls of one function guessed at once (their frames, twice for calls to a scope) */
+#define DBT_GUESSES_AT_ONCE 512
 
 static _Atomic uint64_t *table(struct dbt *d)
 {
@@ -44,19 +48,64 @@ static uint32_t find(_Atomic uint64_t *t, uint64_t k, uint64_t *w)
 	}
 }
 
-/* set - the word for k: size, or DBT_FRAME_NONE if it already has another */
-static void set(struct dbt *d, uint64_t k, uint32_t size)
+/*
+ * set - the word for k: size, or DBT_FRAME_NONE if it already has
+ * another (a guess leaves any word as it is); whether a word was added
+ */
+static bool set(struct dbt *d, uint64_t k, uint32_t size, bool guess)
 {
 	_Atomic uint64_t *t = table(d);
 	uint64_t w;
 	uint32_t i = find(t, k, &w);
 
-	if (w && (w & 0xffff) == size)
-		return;
+	if (w && ((w & 0xffff) == size || guess))
+		return false;
 	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
-		return;
+		return false;
 	d->frames_used += !w;
 	atomic_store_explicit(&t[i], k << 16 | (w ? DBT_FRAME_NONE : size), memory_order_release);
+	return !w;
+}
+
+/* set_guesses - the n guesses of g into the table, as long as they may take more of it */
+static void set_guesses(struct dbt *d, const struct core_frame_guess *g, size_t n)
+{
+	for (size_t j = 0; j < n && d->frames_guessed < DBT_FRAME_SLOTS / 4; j++)
+		if (set(d, key(g[j].ret, g[j].first ? 0 : 1), g[j].size, true)) {
+			d->frames_guessed++;
+			d->n_guessed++;
+		}
+}
+
+/*
+ * The frames of the calls made in the functions a learned backtrace went
+ * through are guessed, once per function: where a later entry comes from
+ * another of those calls, its walk knows the frame without a stop. That
+ * is done while the program runs (dbt_frames_guess(), the engine's
+ * defer()), not at the stop. Guesses take at most a quarter of the
+ * table, so that learning always finds room.
+ */
+bool dbt_frames_guess(struct dbt *d)
+{
+	struct core_frame_guess g[DBT_GUESSES_AT_ONCE];
+
+	/* the replay worker may be using the core */
+	if (d->to_guess_next == d->to_guess.len || !dbt_async_idle(d))
+		return false;
+	set_guesses(d, g,
+	            core_frame_guesses(d->t->core, d->to_guess.data[d->to_guess_next++],
+	                               &d->guessed_fns, g, DBT_GUESSES_AT_ONCE));
+	if (d->to_guess_next == d->to_guess.len || d->frames_guessed >= DBT_FRAME_SLOTS / 4)
+		d->to_guess.len = d->to_guess_next = 0;
+	return d->to_guess.len > 0;
+}
+
+/* guess_forget - no guess is to be made, none was */
+static void guess_forget(struct dbt *d)
+{
+	hashmap_fini(&d->guessed_fns);
+	d->to_guess.len = d->to_guess_next = 0;
+	d->frames_guessed = 0;
 }
 
 /* known - has the table a word for ret as the i-th return address (a size, an end, or none)? */
@@ -89,9 +138,13 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
 	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
 	for (i = 0; i + 1 < f.bt_len; i++)
-		set(d, key(f.bt[i], i), f.frame[i]);
+		set(d, key(f.bt[i], i), f.frame[i], false);
 	if (f.outermost)
-		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END);
+		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END, false);
+	if (d->frames_guessed >= DBT_FRAME_SLOTS / 4)
+		return 0;
+	for (i = 0; i < f.bt_len; i++)
+		vec_push(&d->to_guess, f.bt[i]);
 	return 0;
 }
 
@@ -100,9 +153,16 @@ void dbt_frames_forget(struct dbt *d)
 	_Atomic uint64_t *t = table(d);
 	uint32_t i;
 
+	guess_forget(d);
 	if (!d->frames_used)
 		return;
 	for (i = 0; i < DBT_FRAME_SLOTS; i++)
 		atomic_store_explicit(&t[i], 0, memory_order_relaxed);
 	d->frames_used = 0;
+}
+
+void dbt_frames_fini(struct dbt *d)
+{
+	guess_forget(d);
+	vec_free(&d->to_guess);
 }

@@ -104,6 +104,7 @@ void dbt_mem_reset(struct dbt *d)
 	/* Zero everything at once: the kernel drops the pages. */
 	fallocate(d->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)DBT_SHM_SIZE);
 	d->frames_used = 0;
+	dbt_frames_fini(d);
 	d->maps_stale = true;
 }
 

@@ -241,13 +241,30 @@ int step_apply(struct tracee *t, struct tthread *th, const struct core_directive
 	return step_resume(t, th, err);
 }
 
+/* next_event - tracee_next_event(), doing the engine's deferred work while no stop waits */
+static int next_event(struct tracee *t, const struct engine *e, struct tracee_event *ev,
+                      struct err *err)
+{
+	while (!t->queue.len && e->ops->defer && e->ops->defer(e->self)) {
+		pid_t tid = waitpid(-1, &ev->status, __WALL | WNOHANG);
+
+		if (tid > 0) {
+			ev->tid = tid;
+			return 0;
+		}
+		if (tid < 0 && errno != EINTR)
+			return err_sys(err, ERR_TRACE, "waitpid");
+	}
+	return tracee_next_event(t, ev, err);
+}
+
 int engine_run(struct tracee *t, struct session *s, const struct engine *e, struct err *err)
 {
 	struct tracee_event ev;
 	unsigned n = 0;
 
 	while (!step_done(t)) {
-		int r = tracee_next_event(t, &ev, err);
+		int r = next_event(t, e, &ev, err);
 
 		if (r < 0)
 			return -1;
