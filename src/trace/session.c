@@ -69,8 +69,7 @@ static int write_start(struct session *s, const char *engine, struct err *err)
 	       store_meta_set_text(s->store, "nosco_version", NOSCO_VERSION, err) ||
 	       store_meta_set_text(s->store, "cwd", cwd, err) ||
 	       store_meta_set_int(s->store, "start_ns", realtime_ns(), err) ||
-	       store_meta_set_text(s->store, "exit_kind", "running", err) ||
-	       store_commit(s->store, err);
+	       store_meta_set_text(s->store, "exit_kind", "running", err);
 }
 
 static int write_end(struct session *s, bool failed, struct err *err)
@@ -86,10 +85,9 @@ static int write_end(struct session *s, bool failed, struct err *err)
 	    store_meta_set_int(s->store, "end_ns", realtime_ns(), err) ||
 	    store_meta_set_text(s->store, "exit_kind", kind, err))
 		return -1;
-	if (ended && store_meta_set_int(s->store, s->exit.signaled ? "exit_signal" : "exit_code",
-	                                s->exit.code, err))
-		return -1;
-	return store_commit(s->store, err);
+	/* committed by store_close() with the rest */
+	return ended && store_meta_set_int(s->store, s->exit.signaled ? "exit_signal" : "exit_code",
+	                                   s->exit.code, err);
 }
 
 int session_run(struct session *s, const struct backend_ops *b, struct err *err)
@@ -192,6 +190,11 @@ int session_check_scopes(struct session *s, const struct config *cfg, struct err
 			                 sc->line, sc->col, sc->symbol, sc->binary);
 	}
 	return ret;
+}
+
+int session_started(struct session *s, struct err *err)
+{
+	return store_commit(s->store, err);
 }
 
 int session_tick(struct session *s, struct err *err)
