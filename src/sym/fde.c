@@ -206,6 +206,9 @@ bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb)
 	uint32_t n;
 
 	memset(tb, 0, sizeof(*tb));
+	/* 64-bit addresses and pointers below */
+	if (gelf_getclass(elf) != ELFCLASS64)
+		return false;
 	escn = find_section(elf, ".eh_frame", &tb->eh_sh);
 	tb->eh = escn && tb->eh_sh.sh_type == SHT_PROGBITS ? elf_rawdata(escn, NULL) : NULL;
 	if (!h || !tb->eh || h->d_size < 12)
@@ -240,13 +243,11 @@ static size_t last_at_or_below(const struct sym_fde_table *tb, uint64_t addr)
 	return lo ? lo - 1 : tb->n;
 }
 
-ssize_t sym_fde_table_index(const struct sym_fde_table *tb, uint64_t addr)
+bool sym_fde_table_starts(const struct sym_fde_table *tb, uint64_t addr)
 {
 	size_t i = last_at_or_below(tb, addr);
 
-	return i < tb->n && tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, i, 0) == addr
-	               ? (ssize_t)i
-	               : -1;
+	return i < tb->n && tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, i, 0) == addr;
 }
 
 /* cfi_entry - the CIE or FDE at off in .eh_frame */

@@ -9,7 +9,6 @@
 #include <gelf.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include <elfutils/libdw.h>
 
@@ -227,11 +226,8 @@ struct sym_fde_table {
 
 /* sym_fde_table_open - tb for elf; false when it has no table of the usual layout */
 bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb);
-/*
- * sym_fde_table_index - the index in tb of the FDE that starts at addr (a
- * function's entry, as CFI knows it), or -1 when none does
- */
-ssize_t sym_fde_table_index(const struct sym_fde_table *tb, uint64_t addr);
+/* sym_fde_table_starts - does an FDE start at addr (a function's entry, as CFI knows it)? */
+bool sym_fde_table_starts(const struct sym_fde_table *tb, uint64_t addr);
 /* sym_fde_table_range - sym_fde_range() through the table: 0, or -1 when no FDE covers addr */
 int sym_fde_table_range(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
                         uint64_t *end);

@@ -586,7 +586,7 @@ void sym_unwinder_stats(const struct sym_unwinder *uw, struct sym_unwind_stats *
 	*out = uw->stats;
 }
 
-/* offset_rule - is the rule ops (n of them) "saved at CFA + off" (value: "is CFA + off")? */
+/* cfa_rule - is the rule ops (n of them) "saved at CFA + off" (value: "is CFA + off")? */
 static bool cfa_rule(const Dwarf_Op *ops, size_t n, bool value, int64_t *off)
 {
 	if (n < 1 || ops[0].atom != DW_OP_call_frame_cfa)
@@ -727,7 +727,7 @@ ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t 
 
 		memcpy(&rel, p + 1, 4);
 		target = ret + (uint64_t)(int64_t)rel;
-		if (sym_fde_table_index(tb, target) >= 0)
+		if (sym_fde_table_starts(tb, target))
 			out[n++] = (struct sym_call){ m->bias + ret, m->bias + target };
 	}
 	return (ssize_t)n;

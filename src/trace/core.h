@@ -212,8 +212,8 @@ struct core_frame_guess {
 
 /**
  * core_frame_guesses - frames later backtraces may go through: those of
- * the return addresses of the direct calls made in the function ret is
- * in (ret a return address of a backtrace, not its first), each with the
+ * the return addresses of the direct calls made in the function ret
+ * returns into (ret a return address of a backtrace), each with the
  * size core_scope_hit_frames() would learn for it as a later return
  * address, and as the first where the call is to a scope's entry. Sizes
  * come from the CFI alone (sym_unwinder_frame_size()), only for frames

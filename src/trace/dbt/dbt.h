@@ -275,8 +275,8 @@ struct dbt {
 	uint64_t n_full;         /* rings that filled up */
 	uint32_t frames_used;    /* slots of the frame sizes set (frames.c) */
 	uint32_t frames_guessed; /* ... of them by guesses, not learned (frames.c) */
-	/* frames.c: return addresses whose callers' calls are still to guess frames from, and
-	 * the functions done (core_frame_guesses) */
+	/* frames.c: return addresses of learned backtraces, the calls made in the functions
+	 * they return into still to guess frames from; the functions done (core_frame_guesses) */
 	VEC(uint64_t) to_guess;
 	size_t to_guess_next;
 	struct hashmap guessed_fns;
