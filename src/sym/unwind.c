@@ -660,20 +660,19 @@ int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, ui
 	return uw->row.ok ? 0 : -1;
 }
 
-/* code - the file's bytes at [lo, hi) of an executable segment, or NULL */
-static const uint8_t *code(Elf *elf, uint64_t lo, uint64_t hi)
+/* code - the file's bytes at [lo, hi) of an executable segment of img, or NULL */
+static const uint8_t *code(const struct sym_image *img, uint64_t lo, uint64_t hi)
 {
-	size_t n, size, i;
-	const char *raw = elf_rawfile(elf, &size);
-	GElf_Phdr ph;
+	size_t n, avail;
+	const struct sym_segment *s = sym_image_segments(img, &n);
+	const uint8_t *c;
 
-	if (!raw || elf_getphdrnum(elf, &n))
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-		    lo >= ph.p_vaddr && hi <= ph.p_vaddr + ph.p_filesz &&
-		    ph.p_offset + (hi - ph.p_vaddr) <= size)
-			return (const uint8_t *)raw + ph.p_offset + (lo - ph.p_vaddr);
+	for (; n--; s++) {
+		if (!(s->flags & PF_X) || lo < s->vaddr || hi > s->vaddr + s->filesz)
+			continue;
+		c = sym_image_bytes(img, lo, &avail);
+		return c && avail >= hi - lo ? c : NULL;
+	}
 	return NULL;
 }
 
@@ -712,7 +711,7 @@ ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t 
 		return -1;
 	lo = start - m->bias;
 	hi = end - m->bias;
-	if (!(c = code(m->img->main.elf, lo, hi)))
+	if (!(c = code(m->img, lo, hi)))
 		return -1;
 	/*
 	 * A call rel32 is e8 and 4 bytes: any e8 whose target starts a

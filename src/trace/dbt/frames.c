@@ -24,6 +24,8 @@
 
 /* calls of one function guessed at once (their frames, twice for calls to a scope) */
 #define DBT_GUESSES_AT_ONCE 512
+/* words guesses may take: a quarter of the table, so that learning always finds room */
+#define GUESSES_MAX (DBT_FRAME_SLOTS / 4)
 
 static _Atomic uint64_t *table(struct dbt *d)
 {
@@ -70,7 +72,7 @@ static bool set(struct dbt *d, uint64_t k, uint32_t size, bool guess)
 /* set_guesses - the n guesses of g into the table, as long as they may take more of it */
 static void set_guesses(struct dbt *d, const struct core_frame_guess *g, size_t n)
 {
-	for (size_t j = 0; j < n && d->frames_guessed < DBT_FRAME_SLOTS / 4; j++)
+	for (size_t j = 0; j < n && d->frames_guessed < GUESSES_MAX; j++)
 		if (set(d, key(g[j].ret, g[j].first ? 0 : 1), g[j].size, true)) {
 			d->frames_guessed++;
 			d->n_guessed++;
@@ -95,7 +97,7 @@ bool dbt_frames_guess(struct dbt *d)
 	set_guesses(d, g,
 	            core_frame_guesses(d->t->core, d->to_guess.data[d->to_guess_next++],
 	                               &d->guessed_fns, g, DBT_GUESSES_AT_ONCE));
-	if (d->to_guess_next == d->to_guess.len || d->frames_guessed >= DBT_FRAME_SLOTS / 4)
+	if (d->to_guess_next == d->to_guess.len || d->frames_guessed >= GUESSES_MAX)
 		d->to_guess.len = d->to_guess_next = 0;
 	return d->to_guess.len > 0;
 }
@@ -141,7 +143,7 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 		set(d, key(f.bt[i], i), f.frame[i], false);
 	if (f.outermost)
 		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END, false);
-	if (d->frames_guessed >= DBT_FRAME_SLOTS / 4)
+	if (d->frames_guessed >= GUESSES_MAX)
 		return 0;
 	for (i = 0; i < f.bt_len; i++)
 		vec_push(&d->to_guess, f.bt[i]);

@@ -97,6 +97,20 @@ bool tracee_shadow_stack(const struct tthread *th)
 	return !ptrace(PTRACE_GETREGSET, th->tid, (void *)NT_X86_SHSTK, &iov);
 }
 
+/* wait_event - one waitpid for any task: 0 with ev, 1 for none (WNOHANG) or a signal, -1 */
+static int wait_event(struct tracee_event *ev, int flags, struct err *err)
+{
+	pid_t tid = waitpid(-1, &ev->status, __WALL | flags);
+
+	if (tid > 0) {
+		ev->tid = tid;
+		return 0;
+	}
+	if (!tid || errno == EINTR)
+		return 1;
+	return err_sys(err, ERR_TRACE, "waitpid");
+}
+
 int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err)
 {
 	if (t->queue.len) {
@@ -104,17 +118,12 @@ int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err
 		memmove(t->queue.data, t->queue.data + 1, --t->queue.len * sizeof(*ev));
 		return 0;
 	}
-	for (;;) {
-		pid_t tid = waitpid(-1, &ev->status, __WALL);
+	return wait_event(ev, 0, err);
+}
 
-		if (tid > 0) {
-			ev->tid = tid;
-			return 0;
-		}
-		if (errno == EINTR)
-			return 1;
-		return err_sys(err, ERR_TRACE, "waitpid");
-	}
+int tracee_poll_event(struct tracee_event *ev, struct err *err)
+{
+	return wait_event(ev, WNOHANG, err);
 }
 
 int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err)

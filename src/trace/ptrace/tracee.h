@@ -331,6 +331,13 @@ int tracee_set_pc(struct tracee *t, struct tthread *th, uint64_t pc, struct err 
  * ticker) interrupted the wait, -1 on error.
  */
 int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err);
+/*
+ * tracee_poll_event - a stop or exit waiting to be seen, without waiting
+ * for one (not the queued ones: tracee_next_event())
+ *
+ * Return: 0 with ev filled, 1 when none is there, -1 on error.
+ */
+int tracee_poll_event(struct tracee_event *ev, struct err *err);
 /* tracee_stop_world - stop every running thread but except (their stops are queued) */
 int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err);
 /* tracee_resume_world - let the threads stopped by tracee_stop_world go */

@@ -246,14 +246,10 @@ static int next_event(struct tracee *t, const struct engine *e, struct tracee_ev
                       struct err *err)
 {
 	while (!t->queue.len && e->ops->defer && e->ops->defer(e->self)) {
-		pid_t tid = waitpid(-1, &ev->status, __WALL | WNOHANG);
+		int r = tracee_poll_event(ev, err);
 
-		if (tid > 0) {
-			ev->tid = tid;
-			return 0;
-		}
-		if (tid < 0 && errno != EINTR)
-			return err_sys(err, ERR_TRACE, "waitpid");
+		if (r <= 0)
+			return r;
 	}
 	return tracee_next_event(t, ev, err);
 }
