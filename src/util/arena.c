@@ -9,13 +9,21 @@
 
 /* Chunks are huge-page sized and aligned: a code cache's blocks fill tens of them. */
 #define ARENA_CHUNK ((size_t)2 << 20)
+/*
+ * The first this many bytes stay on small pages. A narrowed trace
+ * touches a few hundred KiB of them; a huge page is 2 MiB to clear, and
+ * where the kernel must compact memory to find one (THP defrag
+ * "madvise") a first fault took 3 to 4 ms.
+ */
+#define ARENA_SMALL_BYTES ((size_t)8 << 20)
 
 /*
  * map_chunk - size zeroed bytes (a multiple of ARENA_CHUNK) on a chunk
- * boundary, huge pages asked for: one page fault per chunk rather than
- * one per 4 KiB where the system allows it. NULL if the mapping failed.
+ * boundary, huge pages asked for when @huge: one page fault per chunk
+ * rather than one per 4 KiB where the system allows it. NULL if the
+ * mapping failed.
  */
-static void *map_chunk(size_t size)
+static void *map_chunk(size_t size, bool huge)
 {
 	char *p = mmap(NULL, size + ARENA_CHUNK, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -27,7 +35,8 @@ static void *map_chunk(size_t size)
 	if (head)
 		munmap(p, head);
 	munmap(p + head + size, ARENA_CHUNK - head);
-	madvise(p + head, size, MADV_HUGEPAGE);
+	if (huge)
+		madvise(p + head, size, MADV_HUGEPAGE);
 	return p + head;
 }
 
@@ -37,6 +46,7 @@ void arena_init(struct arena *a)
 	a->chunks.len = a->chunks.cap = 0;
 	a->next = NULL;
 	a->left = 0;
+	a->mapped = 0;
 }
 
 void arena_fini(struct arena *a)
@@ -62,11 +72,12 @@ void *arena_zalloc(struct arena *a, size_t size)
 	if (size > a->left) {
 		/* Fresh chunks come zeroed; an object bigger than one gets its own. */
 		c.size = (size + ARENA_CHUNK - 1) / ARENA_CHUNK * ARENA_CHUNK;
-		c.p = map_chunk(c.size);
+		c.p = map_chunk(c.size, a->mapped >= ARENA_SMALL_BYTES);
 		c.mapped = c.p != NULL;
 		if (!c.p)
 			c.p = xcalloc(1, c.size);
 		vec_push(&a->chunks, c);
+		a->mapped += c.size;
 		if (size > ARENA_CHUNK)
 			return c.p;
 		a->next = c.p;

@@ -21,6 +21,7 @@ struct arena {
 	VEC(struct arena_chunk) chunks;
 	char *next; /* free space in the last chunk */
 	size_t left;
+	size_t mapped; /* the chunks' bytes */
 };
 
 void arena_init(struct arena *a);
