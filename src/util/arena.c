@@ -10,12 +10,12 @@
 /* Chunks are huge-page sized and aligned: a code cache's blocks fill tens of them. */
 #define ARENA_CHUNK ((size_t)2 << 20)
 /*
- * The first this many bytes stay on small pages. A narrowed trace
- * touches a few hundred KiB of them; a huge page is 2 MiB to clear, and
- * where the kernel must compact memory to find one (THP defrag
- * "madvise") a first fault took 3 to 4 ms.
+ * The first chunk stays on small pages. A narrowed trace touches a few
+ * hundred KiB of it; a huge page is 2 MiB to clear, and where the kernel
+ * must compact memory to find one (THP defrag "madvise") a first fault
+ * took 3 to 4 ms. A full trace fills tens of chunks, on huge pages.
  */
-#define ARENA_SMALL_BYTES ((size_t)8 << 20)
+#define ARENA_SMALL_BYTES ((size_t)2 << 20)
 
 /*
  * map_chunk - size zeroed bytes (a multiple of ARENA_CHUNK) on a chunk

@@ -2,8 +2,8 @@
  * Unit tests of the arena (src/util/arena.c): allocations are zeroed,
  * aligned for any object and disjoint, across chunks and for objects
  * bigger than a chunk; after arena_fini() the arena is empty and usable;
- * huge pages are asked for only once the arena has grown past its first
- * 8 MiB (a narrowed trace's few hundred KiB stay on small pages).
+ * huge pages are asked for only after the first chunk (a narrowed trace's
+ * few hundred KiB stay on small pages).
  */
 #include <setjmp.h>
 #include <stdalign.h>
@@ -111,7 +111,7 @@ static void test_huge_pages_later(void **state)
 	first = arena_zalloc(&a, 64);
 	assert_int_equal(a.mapped, 2u << 20);
 	assert_false(asked_huge(first));
-	while (a.mapped <= (8u << 20))
+	while (a.mapped <= (2u << 20))
 		p = arena_zalloc(&a, 1u << 20);
 	/* Only where the kernel has transparent huge pages can they be asked for. */
 	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0)

@@ -64,9 +64,13 @@
  * then, so there is no translating to weigh against the stops saved.
  */
 #define DBT_DOOR_RETURNS 2
-/* Blocks by id live in pages that never move (the replay worker reads them during misses). */
-#define DBT_IDS_PER_PAGE (1u << 16)
-#define DBT_ID_PAGES     (1u << 12)
+/*
+ * Blocks by id live in pages that never move (the replay worker reads them
+ * during misses). A page of ids and its summaries (128 + 512 KiB) fit in
+ * the arena's first chunk with the blocks of a narrowed trace.
+ */
+#define DBT_IDS_PER_PAGE (1u << 14)
+#define DBT_ID_PAGES     (1u << 14)
 
 /* What a hypercall (an int3 in the cache) means. */
 enum dbt_hyper_kind {
@@ -176,6 +180,7 @@ struct dbt_map {
 	uint64_t lo, hi;
 	bool r, w, x, shared;
 	bool stack; /* the main thread's stack */
+	bool vdso;
 };
 
 /* The replay of one thread's ring into the core. */
