@@ -41,7 +41,7 @@
 	0x50 /* sp before the last call counted down (its frame's entry sp + a pointer) */
 #define DBT_CTX_LEAVE    0x58  /* where a return that takes ctx[OUT] to 0 goes */
 #define DBT_CTX_ROOT_SP  0x60  /* the entry sp of the outermost frame the tracer records */
-#define DBT_CTX_FRAMES   0x68  /* the address of the frame sizes (DBT_FRAME_SLOTS words) */
+#define DBT_CTX_FRAMES   0x68  /* the address of the frame rules (DBT_FRAME_SLOTS words) */
 #define DBT_CTX_STACK_LO 0x90  /* the thread's stack mapping, as the tracer last saw it: */
 #define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
 #define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
@@ -69,19 +69,29 @@
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
 
 /*
- * Frame sizes, for the stack walk at a scope's entry
+ * Frame rules, for the stack walk at a scope's entry
  * (arch_dbt_emit_scope_entry): ctx[FRAMES] holds DBT_FRAME_SLOTS words,
  * open addressing from arch_dbt_frame_slot(key) on. The key of a return
  * address is twice it, plus 1 where it is the first frame unwound (its
  * caller's frame is looked up at the address, not before it); a word is
- * key << 16 | the size of the caller's frame (the next return address is
- * that far above this one), or DBT_FRAME_END where the unwinding ends,
- * DBT_FRAME_NONE where no one size holds; 0 is an empty slot.
+ * key << 16 | the rule of the caller's frame, DBT_FRAME_END where the
+ * unwinding ends, DBT_FRAME_NONE where no one rule holds; 0 is an empty
+ * slot. A rule finds the next return address from the frame pointer
+ * (DBT_FRAME_FP: just above where it points, the caller's frame pointer
+ * there), or from where this one was read: DBT_FRAME_WORDS words above
+ * it, the caller's frame pointer this frame's (DBT_FP_SAME), unknown
+ * (DBT_FP_LOST) or saved k words below that next return address (k = 1
+ * to 6), in the bits from DBT_FP_SHIFT on.
  */
 #define DBT_FRAME_BITS  15
 #define DBT_FRAME_SLOTS (1u << DBT_FRAME_BITS)
 #define DBT_FRAME_END   0u
 #define DBT_FRAME_NONE  0xffffu
+#define DBT_FRAME_WORDS 0x1fffu /* the mask of the size in words */
+#define DBT_FRAME_FP    DBT_FRAME_WORDS
+#define DBT_FP_SHIFT    13
+#define DBT_FP_SAME     0u
+#define DBT_FP_LOST     7u
 
 static inline uint32_t arch_dbt_frame_slot(uint64_t key)
 {
@@ -220,10 +230,11 @@ void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t tar
  * goes on at @rec_slot's target (the recorded translation, past its sync
  * hypercall). With @bt_max (the trace records backtraces of that many
  * return addresses, DBT_WALK_MAX at most) it first walks the stack with
- * the frame sizes at ctx[FRAMES] and logs the backtrace it found
+ * the frame rules at ctx[FRAMES] and logs the backtrace it found
  * (DBT_REC_SCOPE_BT records); it enters only if every return address on
- * the way has a size and lies in [ctx[STACK_LO], ctx[STACK_HI]). Any other thread stops at the sync
- * hypercall whose address it returns, as in other blocks.
+ * the way has a rule, and every word it reads lies in [ctx[STACK_LO],
+ * ctx[STACK_HI]) (the frame pointer's chain, too). Any other thread stops
+ * at the sync hypercall whose address it returns, as in other blocks.
  */
 uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
                                    uint32_t bt_max);

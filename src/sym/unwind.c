@@ -56,9 +56,8 @@ struct uw_req {
 	/* the last frame accepted: where a frame-pointer step starts */
 	uint64_t pc, sp, fp;
 	bool has_sp, has_fp;
-	bool initial;            /* the next frame is the first of a libdwfl run: not output */
-	bool stop;               /* a frame failed the checks: do not try the frame-pointer chain */
-	struct sym_mem_log *log; /* NULL, or where every word read goes */
+	bool initial; /* the next frame is the first of a libdwfl run: not output */
+	bool stop;    /* a frame failed the checks: do not try the frame-pointer chain */
 };
 
 struct sym_unwinder {
@@ -69,10 +68,11 @@ struct sym_unwinder {
 	struct uw_req *req;
 	struct sym_unwind_stats stats;
 	bool fp_only;
-	/* the CFI row sym_unwinder_frame_size() read last: [lo, hi) of mod, and what it said */
+	/* the CFI row sym_unwinder_frame_rule() read last: [lo, hi) of mod, and what it said */
 	struct {
 		Dwfl_Module *mod;
-		uint64_t lo, hi, size;
+		uint64_t lo, hi;
+		struct sym_frame_rule rule;
 		bool ok;
 	} row;
 	/* the memory read, kept for one backtrace, or while held for the next ones */
@@ -87,34 +87,9 @@ static long mem_read(struct sym_unwinder *uw, uint64_t addr, void *buf, size_t l
 	return uw->req->mem->read(uw->req->mem->arg, addr, buf, len);
 }
 
-/* log_word - a word read (ok) or not; the value is as the unwinding sees it */
-static bool log_word(struct uw_req *r, uint64_t addr, uint64_t *value, bool ok)
-{
-	struct sym_mem_log *log = r->log;
-
-	if (!log)
-		return ok;
-	if (ok && log->flip) {
-		size_t i = 0;
-
-		while (i < log->n_keep && log->keep[i] != addr)
-			i++;
-		if (i == log->n_keep)
-			*value ^= log->flip;
-	}
-	if (!ok || log->n == log->max)
-		log->inexact = true;
-	else {
-		log->addr[log->n] = addr;
-		log->val[log->n++] = *value;
-	}
-	return ok;
-}
-
 /* One 8-byte word through the block cache; stacks are read mostly in one place. */
 static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 {
-	struct uw_req *r = uw->req;
 	uint64_t base = addr & ~(uint64_t)(UW_LINE_SIZE - 1);
 	struct uw_line *l;
 	long n;
@@ -123,7 +98,7 @@ static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 		l = &uw->lines[i];
 		if (addr >= l->base && addr - l->base + 8 <= l->len) {
 			memcpy(out, l->data + (addr - l->base), 8);
-			return log_word(r, addr, out, true);
+			return true;
 		}
 	}
 	if (addr - base + 8 <= UW_LINE_SIZE) {
@@ -137,11 +112,11 @@ static bool read_word(struct sym_unwinder *uw, uint64_t addr, uint64_t *out)
 				uw->nlines++;
 			if (addr - base + 8 <= l->len) {
 				memcpy(out, l->data + (addr - base), 8);
-				return log_word(r, addr, out, true);
+				return true;
 			}
 		}
 	}
-	return log_word(r, addr, out, mem_read(uw, addr, out, 8) == 8);
+	return mem_read(uw, addr, out, 8) == 8;
 }
 
 static bool in_module(struct sym_unwinder *uw, uint64_t addr)
@@ -267,8 +242,6 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 		r->stop = true;
 		return DWARF_CB_ABORT;
 	}
-	if (r->log && r->log->sp)
-		r->log->sp[r->n] = r->sp;
 	r->out[r->n++] = pc;
 	return r->n < r->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -304,8 +277,6 @@ static bool follows_call(struct sym_unwinder *uw, uint64_t ret)
 {
 	uint8_t b[ARCH_CALL_LOOKBACK];
 
-	if (uw->req->log)
-		uw->req->log->inexact = true; /* code bytes: not words of the stack */
 	if (ret < sizeof(b) || mem_read(uw, ret - sizeof(b), b, sizeof(b)) != (long)sizeof(b))
 		return false;
 	return arch_follows_call(b);
@@ -362,13 +333,8 @@ static size_t unwind(struct sym_unwinder *uw, struct uw_req *r)
 		r->initial = true;
 		rc = dwfl_getthread_frames(uw->dwfl, UW_TID, uw_frame, uw);
 		/* 0: the outermost frame (CFI says the pc is undefined); 1: we stopped */
-		if (rc == 0 && r->log)
-			r->log->outermost = true;
 		if (rc != -1 || r->n >= r->max || !(fp_step(uw, r) || scan_step(uw, r)))
 			break;
-		if (r->log)
-			r->log->inexact =
-			        true; /* a frame of the frame-pointer chain or of a stack scan */
 		r->stop = false;
 	}
 	uw->req = NULL;
@@ -395,23 +361,6 @@ size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_U
 	req.fp = regs[ARCH_DWARF_FP];
 	req.has_sp = req.has_fp = true;
 	return unwind(uw, &req);
-}
-
-ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t sp,
-                                  const struct sym_mem *mem, struct sym_mem_log *log, uint64_t *out,
-                                  size_t max)
-{
-	struct uw_req req = { .mem = mem, .out = out, .max = max, .log = log };
-	size_t n;
-
-	req.regs[ARCH_DWARF_PC] = req.pc = pc;
-	req.regs[ARCH_DWARF_SP] = req.sp = sp;
-	req.valid = 1u << ARCH_DWARF_PC | 1u << ARCH_DWARF_SP;
-	req.has_sp = true;
-	log->n = 0;
-	log->inexact = log->outermost = false;
-	n = unwind(uw, &req);
-	return log->inexact ? -1 : (ssize_t)n;
 }
 
 static Elf *arch_elf(Elf64_Ehdr *h)
@@ -600,41 +549,95 @@ static bool cfa_rule(const Dwarf_Op *ops, size_t n, bool value, int64_t *off)
 	return value ? n == 2 && ops[1].atom == DW_OP_stack_value : n == 1;
 }
 
-/*
- * sp_frame - is f a frame libdwfl unwinds from the stack pointer alone:
- * CFA at sp + *size, the return address saved just below it, the caller's
- * sp the CFA, every other register unchanged, undefined or saved at a
- * fixed place from the CFA (so that no word read moves the frames)?
- */
-static bool sp_frame(Dwarf_Frame *f, uint64_t *size)
+/* cfa_off - is the CFA, as ops (n of them) computes it, register reg plus *off? */
+static bool cfa_off(const Dwarf_Op *ops, size_t n, unsigned reg, int64_t *off)
 {
-	Dwarf_Op mem[3], *ops;
-	size_t n;
-	bool signal;
+	if (n != 1 || ops[0].atom != DW_OP_bregx || ops[0].number != reg)
+		return false;
+	*off = (int64_t)ops[0].number2;
+	return true;
+}
+
+/*
+ * fp_rule - r->fp and r->fp_at from the frame pointer's rule (ops, n of
+ * them, in mem: undefined): unchanged, saved at a fixed place from the
+ * CFA, or lost; false for a rule the walk cannot follow and that could
+ * still matter (a value computed from other registers)
+ */
+static bool fp_rule(const Dwarf_Op *ops, const Dwarf_Op *mem, size_t n, struct sym_frame_rule *r)
+{
 	int64_t off;
 
-	if (dwarf_frame_info(f, NULL, NULL, &signal) != ARCH_DWARF_PC || signal ||
-	    dwarf_frame_cfa(f, &ops, &n) || n != 1 || ops[0].atom != DW_OP_bregx ||
-	    ops[0].number != ARCH_DWARF_SP || (int64_t)ops[0].number2 < (int64_t)ARCH_PTR_SIZE)
+	if (!n) {
+		r->fp = ops == mem ? SYM_FP_LOST : SYM_FP_SAME;
+		return true;
+	}
+	if (!cfa_rule(ops, n, false, &off))
 		return false;
-	*size = ops[0].number2;
-	for (int r = 0; r < ARCH_DWARF_NREGS; r++) {
-		if (dwarf_frame_register(f, r, mem, &ops, &n))
+	r->fp = SYM_FP_SAVED;
+	r->fp_at = off;
+	return true;
+}
+
+/*
+ * frame_rule - is f a frame unwound the same on any stack from the stack
+ * pointer and the frame pointer alone (*r: how)? Its CFA is the stack
+ * pointer plus a constant, or the frame pointer plus twice a pointer
+ * with the caller's frame pointer saved at the frame pointer (the frame
+ * a frame-pointer prologue makes); the return address is saved just
+ * below the CFA, the caller's sp is the CFA, and every other register is
+ * unchanged, undefined or saved at a fixed place from the CFA (so that no
+ * word read moves the frames). Or it is the outermost frame: its return
+ * address undefined. No signal frame.
+ */
+static bool frame_rule(Dwarf_Frame *f, struct sym_frame_rule *r)
+{
+	Dwarf_Op mem[3], *ops, *cfa;
+	size_t n, ncfa;
+	bool signal;
+	int64_t off, size;
+
+	memset(r, 0, sizeof(*r));
+	if (dwarf_frame_info(f, NULL, NULL, &signal) != ARCH_DWARF_PC || signal ||
+	    dwarf_frame_cfa(f, &cfa, &ncfa))
+		return false;
+	if (dwarf_frame_register(f, ARCH_DWARF_PC, mem, &ops, &n))
+		return false;
+	if (!n && ops == mem) {
+		r->kind = SYM_FRAME_END;
+		return true;
+	}
+	if (cfa_off(cfa, ncfa, ARCH_DWARF_SP, &size) && size >= (int64_t)ARCH_PTR_SIZE) {
+		r->kind = SYM_FRAME_SP;
+		r->size = (uint64_t)size;
+	} else if (cfa_off(cfa, ncfa, ARCH_DWARF_FP, &size) && size == 2 * ARCH_PTR_SIZE) {
+		r->kind = SYM_FRAME_FP;
+	} else {
+		return false;
+	}
+	for (int reg = 0; reg < ARCH_DWARF_NREGS; reg++) {
+		if (dwarf_frame_register(f, reg, mem, &ops, &n))
 			return false;
-		if (r == ARCH_DWARF_PC) {
+		if (reg == ARCH_DWARF_PC) {
 			if (!cfa_rule(ops, n, false, &off) || off != -(int64_t)ARCH_PTR_SIZE)
 				return false;
-		} else if (r == ARCH_DWARF_SP) {
+		} else if (reg == ARCH_DWARF_SP) {
 			if (!cfa_rule(ops, n, true, &off) || off)
+				return false;
+		} else if (reg == ARCH_DWARF_FP) {
+			if (!fp_rule(ops, mem, n, r))
 				return false;
 		} else if (n && !cfa_rule(ops, n, false, &off)) {
 			return false;
 		}
 	}
-	return true;
+	/* A frame-pointer frame: its caller's frame pointer is where the frame pointer points. */
+	return r->kind != SYM_FRAME_FP ||
+	       (r->fp == SYM_FP_SAVED && r->fp_at == -2 * (int64_t)ARCH_PTR_SIZE);
 }
 
-int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, uint64_t *size)
+int sym_unwinder_frame_rule(struct sym_unwinder *uw, uint64_t pc, bool first,
+                            struct sym_frame_rule *rule)
 {
 	/* as libdwfl looks a frame up: a return address's by its call instruction */
 	uint64_t at = first ? pc : pc - 1;
@@ -653,10 +656,10 @@ int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, ui
 		uw->row.mod = mod;
 		uw->row.lo = lo + bias;
 		uw->row.hi = hi + bias;
-		uw->row.ok = sp_frame(f, &uw->row.size);
+		uw->row.ok = frame_rule(f, &uw->row.rule);
 		free(f);
 	}
-	*size = uw->row.size;
+	*rule = uw->row.rule;
 	return uw->row.ok ? 0 : -1;
 }
 

@@ -126,65 +126,39 @@ void sym_unwinder_hold_memory(struct sym_unwinder *uw, bool hold);
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
                               const struct sym_mem *mem, uint64_t *out, size_t max);
 
-/**
- * struct sym_mem_log - the words an unwinding read
- * @addr, @val: the first @n words read, in order (capacity @max), as the
- *	  unwinding saw them
- * @inexact: the result depends on more than those words: a read failed,
- *	     code was read, or more than @max words were
- * @flip: set by the caller: every word read is seen XORed with it, but
- *	  those at the @n_keep addresses @keep (which words matter to the
- *	  result can so be told: libdwfl reads every saved register)
- * @sp: NULL, or filled with the stack pointer of each frame whose return
- *	address is output (as many as the result has)
- * @outermost: the unwinding ended at a frame CFI says is the outermost
- *	       (its return address undefined), not at a check or at the maximum
- */
-struct sym_mem_log {
-	uint64_t *addr, *val;
-	size_t n, max;
-	bool inexact;
-	uint64_t flip;
-	const uint64_t *keep;
-	size_t n_keep;
-	uint64_t *sp;
-	bool outermost;
+/* How a frame is unwound, when that is the same on any stack (sym_unwinder_frame_rule). */
+struct sym_frame_rule {
+	enum sym_frame_kind {
+		SYM_FRAME_SP, /* the CFA is the stack pointer + size */
+		SYM_FRAME_FP, /* the CFA is the frame pointer + 2 pointers, the caller's fp below it
+		               */
+		SYM_FRAME_END, /* the outermost frame: no return address */
+	} kind;
+	uint64_t size;
+	/* SYM_FRAME_SP: the caller's frame pointer is this frame's, lost, or read at CFA + fp_at */
+	enum sym_frame_fp { SYM_FP_SAME, SYM_FP_LOST, SYM_FP_SAVED } fp;
+	int64_t fp_at;
 };
 
 /**
- * sym_unwinder_backtrace_sp - sym_unwinder_backtrace() from a pc and a
- * stack pointer alone (every other register unknown), logging the words
- * it reads
- * @log: filled (@log->max and the arrays set by the caller)
- *
- * The result is a function of @pc, @sp, the logged words and the modules
- * reported: the same words at the same addresses give the same backtrace
- * for as long as the modules do not change (which of the words matter,
- * and how far apart the frames are, a caller can so find out). Frames of
- * the frame-pointer chain or of a stack scan make the log inexact.
- *
- * Return: the number of addresses stored, or -1 when @log is inexact.
- */
-ssize_t sym_unwinder_backtrace_sp(struct sym_unwinder *uw, uint64_t pc, uint64_t sp,
-                                  const struct sym_mem *mem, struct sym_mem_log *log, uint64_t *out,
-                                  size_t max);
-
-/**
- * sym_unwinder_frame_size - the size of the frame at pc as
- * sym_unwinder_backtrace_sp() unwinds it, known without unwinding
+ * sym_unwinder_frame_rule - how libdwfl unwinds the frame at pc, known
+ * without unwinding
  * @first: pc is where the unwinding starts (looked up as is); otherwise a
  *	   return address (looked up at its call)
- * @size: receives how far above the stack pointer at pc the caller's
- *	  stack pointer is (its return address is the word below)
  *
- * Only for a frame whose CFI makes that a function of pc alone: the CFA
- * at the stack pointer plus a constant, the return address saved just
- * below it, no register's rule depending on another's value. For such a
- * frame libdwfl finds that size on any stack.
+ * Only for a frame whose CFI makes that a function of pc, the stack
+ * pointer and the frame pointer: the CFA at the stack pointer plus a
+ * constant, or at the frame pointer plus two pointers with the caller's
+ * frame pointer saved at the frame pointer (a frame-pointer prologue's
+ * frame); the return address saved just below the CFA; no register's
+ * rule depending on another's value; or the outermost frame. For such a
+ * frame libdwfl finds the caller's return address and frame pointer
+ * where the rule says on any stack.
  *
  * Return: 0, or -1 when pc's frame is not such a frame (or has no CFI).
  */
-int sym_unwinder_frame_size(struct sym_unwinder *uw, uint64_t pc, bool first, uint64_t *size);
+int sym_unwinder_frame_rule(struct sym_unwinder *uw, uint64_t pc, bool first,
+                            struct sym_frame_rule *rule);
 
 /* A direct call: the address it returns to, the function it calls. */
 struct sym_call {

@@ -342,94 +342,6 @@ size_t core_backtrace_depth(const struct core *c)
 	return bt_max(c);
 }
 
-#define FRAME_READS 512 /* words an unwinding may read for its frames to be learned */
-
-/*
- * unwind_sp - the backtrace at a function's entry (ret at sp) from sp
- * alone, at most max return addresses; -1 if inexact
- */
-static ssize_t unwind_sp(struct core *c, uint64_t sp, uint64_t ret, size_t max,
-                         struct sym_mem_log *log, uint64_t *bt)
-{
-	ssize_t k = 0;
-
-	bt[0] = ret;
-	log->n = 0;
-	if (max > 1)
-		k = images_backtrace_sp(c->images, ret, sp + ARCH_PTR_SIZE, log, bt + 1, max - 1);
-	return k < 0 ? -1 : k + 1;
-}
-
-static bool holds(const uint64_t *a, size_t n, uint64_t v)
-{
-	while (n--)
-		if (a[n] == v)
-			return true;
-	return false;
-}
-
-/*
- * only_return_addresses - do the frames depend on no word but those the
- * return addresses were read from? They do not when the unwinding reads
- * the same addresses for the same result with every other word changed
- * (libdwfl also reads every saved register, whose values differ from call
- * to call; a frame found from a saved frame pointer would move).
- */
-static bool only_return_addresses(struct core *c, uint64_t sp, const struct core_entry_frames *f,
-                                  const struct sym_mem_log *log)
-{
-	static const uint64_t flips[] = { ~(uint64_t)0, 0x0101010101010100 };
-	uint64_t addr[FRAME_READS], val[FRAME_READS], bt[CORE_FRAMES_MAX], keep[CORE_FRAMES_MAX];
-	struct sym_mem_log probe = { addr, val, 0, FRAME_READS, false, 0, keep, 0, NULL, false };
-	size_t i;
-
-	for (i = 0; i < log->n; i++) {
-		if (!holds(f->bt + 1, f->bt_len - 1, log->val[i]) ||
-		    holds(keep, probe.n_keep, log->addr[i]))
-			continue;
-		if (probe.n_keep == CORE_FRAMES_MAX)
-			return false;
-		keep[probe.n_keep++] = log->addr[i];
-	}
-	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
-		probe.flip = flips[i];
-		if (unwind_sp(c, sp, f->bt[0], f->bt_len, &probe, bt) != (ssize_t)f->bt_len ||
-		    memcmp(bt, f->bt, f->bt_len * sizeof(bt[0])) || probe.n != log->n ||
-		    memcmp(addr, log->addr, log->n * sizeof(addr[0])))
-			return false;
-	}
-	return true;
-}
-
-/* read_at - did the unwinding read v at addr? */
-static bool read_at(const struct sym_mem_log *log, uint64_t addr, uint64_t v)
-{
-	for (size_t i = 0; i < log->n; i++)
-		if (log->addr[i] == addr && log->val[i] == v)
-			return true;
-	return false;
-}
-
-/*
- * frame_sizes - f->frame from the frames' stack pointers; false if one is
- * no frame's size, or a return address was not read just below its
- * caller's stack pointer (the walk reads it there)
- */
-static bool frame_sizes(struct core_entry_frames *f, uint64_t sp, const uint64_t *sps,
-                        const struct sym_mem_log *log)
-{
-	uint64_t prev = sp + ARCH_PTR_SIZE;
-
-	for (size_t i = 0; i + 1 < f->bt_len; i++) {
-		if (sps[i] <= prev || sps[i] - prev > CORE_FRAME_SIZE_MAX ||
-		    !read_at(log, sps[i] - ARCH_PTR_SIZE, f->bt[i + 1]))
-			return false;
-		f->frame[i] = (uint32_t)(sps[i] - prev);
-		prev = sps[i];
-	}
-	return true;
-}
-
 /*
  * to_learn - how many return addresses of the backtrace bt (n of them)
  * must be unwound to learn those known() does not know: up to the
@@ -449,16 +361,43 @@ static size_t to_learn(const struct core *c, const uint64_t *bt, size_t n,
 	return i > 1 ? i : 0;
 }
 
+/*
+ * walk_frame - from where the current return address was read (*at) and
+ * the frame pointer there (*fp, unless !*fp_known), where the caller's
+ * is, as rule r says, and the caller's frame pointer; false where the
+ * rule needs a frame pointer not known, the frame does not grow the
+ * way a walk of the stack checks, or a word cannot be read
+ */
+static bool walk_frame(struct core *c, const struct sym_frame_rule *r, uint64_t *at, uint64_t *fp,
+                       bool *fp_known)
+{
+	uint64_t cfa;
+
+	if (r->kind == SYM_FRAME_FP) {
+		if (!*fp_known || *fp < *at + ARCH_PTR_SIZE)
+			return false;
+		*at = *fp + ARCH_PTR_SIZE;
+		return !read_word(c, *fp, fp);
+	}
+	*at += r->size;
+	cfa = *at + ARCH_PTR_SIZE;
+	if (r->fp == SYM_FP_LOST)
+		*fp_known = false;
+	else if (r->fp == SYM_FP_SAVED && *fp_known)
+		return !read_word(c, cfa + (uint64_t)r->fp_at, fp);
+	return true;
+}
+
 /* entry_frames - core_scope_hit_frames()'s frames, from the entry's backtrace if at hand */
 static bool entry_frames(struct core *c, const struct arch_regs *regs,
                          const struct core_frames_known *known, struct core_entry_frames *f)
 {
-	uint64_t sp = arch_regs_sp(regs), ret, addr[FRAME_READS], val[FRAME_READS];
-	uint64_t sps[CORE_FRAMES_MAX];
-	struct sym_mem_log log = { addr, val, 0, FRAME_READS, false, 0, NULL, 0, sps, false };
+	uint64_t at = arch_regs_sp(regs), ret, next, dwarf[ARCH_DWARF_NREGS];
+	struct sym_frame_rule end;
+	bool fp_known = true;
 	size_t n, m;
 
-	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, sp, &ret) || !ret)
+	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, at, &ret) || !ret)
 		return false;
 	/* the scope hit unwound it when it opened the entry's call */
 	n = c->bt_entry_len && c->bt_buf[0] == ret ? c->bt_entry_len
@@ -468,22 +407,29 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 	f->outermost = false;
 	if (!m)
 		return true;
-	/* all of it: as far as it goes, to see whether it ends at the outermost frame */
-	if (unwind_sp(c, sp, ret, m == n ? bt_max(c) : m, &log, f->bt) != (ssize_t)m ||
-	    memcmp(f->bt, c->bt_buf, m * sizeof(f->bt[0])))
-		return false;
+	arch_regs_to_dwarf(regs, dwarf);
+	/* every frame from the entry's: the frame pointer goes through those known already */
+	for (size_t i = 0; i + 1 < m; i++)
+		if (images_frame_rule(c->images, c->bt_buf[i], i == 0, &f->rule[i]) ||
+		    f->rule[i].kind == SYM_FRAME_END ||
+		    !walk_frame(c, &f->rule[i], &at, &dwarf[ARCH_DWARF_FP], &fp_known) ||
+		    read_word(c, at, &next) || next != c->bt_buf[i + 1])
+			return false;
+	memcpy(f->bt, c->bt_buf, m * sizeof(f->bt[0]));
 	f->bt_len = m;
-	f->outermost = m == n && log.outermost;
-	return frame_sizes(f, sp, sps, &log) && only_return_addresses(c, sp, f, &log);
+	f->outermost = m == n && n < bt_max(c) &&
+	               !images_frame_rule(c->images, c->bt_buf[n - 1], n == 1, &end) &&
+	               end.kind == SYM_FRAME_END;
+	return true;
 }
 
 /* guess - out[*k], the frame of ret as core_scope_hit_frames() would learn it, if it can */
 static void guess(struct core *c, uint64_t ret, bool first, struct core_frame_guess *out, size_t *k)
 {
-	uint64_t size;
+	struct sym_frame_rule r;
 
-	if (!images_frame_size(c->images, ret, first, &size) && size <= CORE_FRAME_SIZE_MAX)
-		out[(*k)++] = (struct core_frame_guess){ ret, (uint32_t)size, first };
+	if (!images_frame_rule(c->images, ret, first, &r))
+		out[(*k)++] = (struct core_frame_guess){ ret, r, first };
 }
 
 size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,

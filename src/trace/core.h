@@ -26,6 +26,7 @@
 #include "arch/arch.h"
 #include "config/config.h"
 #include "store/store.h"
+#include "sym/unwind.h"
 #include "util/err.h"
 
 struct core;
@@ -175,13 +176,12 @@ int64_t core_scope_entry_budget(const struct core *c, uint64_t addr);
 /* core_backtrace_depth - the return addresses a scope entry records (0: no backtraces) */
 size_t core_backtrace_depth(const struct core *c);
 
-#define CORE_FRAMES_MAX     64    /* the most frames core_scope_hit_frames() describes */
-#define CORE_FRAME_SIZE_MAX 65534 /* and the largest frame */
-#define CORE_BLOCK_MAX      256   /* the most instructions of a block (core_block()) */
+#define CORE_FRAMES_MAX 64  /* the most frames core_scope_hit_frames() describes */
+#define CORE_BLOCK_MAX  256 /* the most instructions of a block (core_block()) */
 
 /*
  * What an engine already learned of frames (core_scope_hit_frames): does it
- * know the size of return address ret's frame (or that the unwinding ends
+ * know the rule of return address ret's frame (or that the unwinding ends
  * there) as the i-th of a backtrace? (The first is unwound differently.)
  */
 struct core_frames_known {
@@ -194,10 +194,10 @@ struct core_entry_frames {
 	uint64_t bt[CORE_FRAMES_MAX]; /* the backtrace, bt[0] the entry's return address */
 	size_t bt_len;
 	/*
-	 * bt[i + 1] was read frame[i] bytes above where bt[i] was (bt[0]: at
-	 * the entry's sp), for every i < bt_len - 1
+	 * where bt[i + 1] was read (from where bt[i] was, bt[0] at the entry's
+	 * sp, and the frame pointer), for every i < bt_len - 1
 	 */
-	uint32_t frame[CORE_FRAMES_MAX];
+	struct sym_frame_rule rule[CORE_FRAMES_MAX];
 	/* the unwinding ended because bt[bt_len - 1]'s frame is the outermost, not at the maximum
 	 */
 	bool outermost;
@@ -206,18 +206,18 @@ struct core_entry_frames {
 /* A frame an engine may learn without a stop (core_frame_guesses). */
 struct core_frame_guess {
 	uint64_t ret;
-	uint32_t size;
+	struct sym_frame_rule rule;
 	bool first; /* as the first return address of a backtrace (bt[0]) */
 };
 
 /**
  * core_frame_guesses - frames later backtraces may go through: those of
  * the return addresses of the direct calls made in the function ret
- * returns into (ret a return address of a backtrace), each with the
- * size core_scope_hit_frames() would learn for it as a later return
- * address, and as the first where the call is to a scope's entry. Sizes
- * come from the CFI alone (sym_unwinder_frame_size()), only for frames
- * libdwfl unwinds the same on any stack.
+ * returns into (ret a return address of a backtrace), each with the rule
+ * core_scope_hit_frames() would learn for it as a later return address,
+ * and as the first where the call is to a scope's entry. Rules come from
+ * the CFI (sym_unwinder_frame_rule()), only for frames libdwfl unwinds
+ * the same on any stack.
  * @seen: the functions done already (keys: their starts); ret's is added
  * @out: receives at most @max (allocated by the caller)
  *
@@ -229,26 +229,24 @@ size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,
 /**
  * core_scope_hit_frames - core_scope_hit(), and when the thread records
  * from there: can the backtrace of the entry be found by walking the
- * stack with a frame size per return address?
+ * stack with a rule per return address?
  * @known: what the engine learned already
  * @f: filled when it can
  * @learn: set to whether @f describes the backtrace (or what is new in it)
  *
- * It can when unwinding from the stack pointer and the return address at
- * it alone, every other register unknown, gives the backtrace the core
- * records there, reading the same addresses when every word but those
- * the return addresses were read from is changed. Each frame's size is
- * then a function of its return address (for bt[0], as the first frame
- * unwound; an unwinding that starts from a return address looks up the
- * code at it, later ones the code before it), for as long as the
- * binaries do not change, and so is where an unwinding ends
- * (@f->outermost). An engine may learn them, walk the stack itself at
- * later entries and give core_scope_hit_at() the backtrace it found
- * (stopping instead where it meets a return address it has not learned).
- * What it learned need not be unwound again: @f then holds the backtrace
- * only as far as the frames of the return addresses @known does not know
- * (bt_len 0 when it knows them all; @f->outermost only when the backtrace
- * is whole).
+ * It can when every frame's rule (sym_unwinder_frame_rule(): for bt[0]
+ * as the first frame unwound, whose code is looked up at it; for later
+ * ones at the code before them) finds, from the entry's stack pointer
+ * and frame pointer, each return address of the backtrace the core
+ * records there, and so does where the unwinding ends (@f->outermost).
+ * The rules are functions of the return addresses for as long as the
+ * binaries do not change: an engine may learn them, walk the stack
+ * itself at later entries and give core_scope_hit_at() the backtrace it
+ * found (stopping instead where it meets a return address it has not
+ * learned). What it learned need not be walked again: @f then holds the
+ * backtrace only as far as the frames of the return addresses @known does
+ * not know (bt_len 0 when it knows them all; @f->outermost only when the
+ * backtrace is whole).
  *
  * The backtrace is unwound once, for the entry's call and for @f.
  *

@@ -306,19 +306,9 @@ void images_hold_memory(struct images *imgs, bool hold)
 		sym_unwinder_hold_memory(imgs->unwinder, hold);
 }
 
-ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
-                            uint64_t *out, size_t max)
+int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_frame_rule *rule)
 {
-	struct sym_mem mem = { read_for_unwinder, imgs };
-
-	if (!imgs->unwinder)
-		return -1;
-	return sym_unwinder_backtrace_sp(imgs->unwinder, pc, sp, &mem, log, out, max);
-}
-
-int images_frame_size(struct images *imgs, uint64_t pc, bool first, uint64_t *size)
-{
-	return imgs->unwinder ? sym_unwinder_frame_size(imgs->unwinder, pc, first, size) : -1;
+	return imgs->unwinder ? sym_unwinder_frame_rule(imgs->unwinder, pc, first, rule) : -1;
 }
 
 int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end)

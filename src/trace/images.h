@@ -15,7 +15,7 @@
 #include "util/err.h"
 
 struct sym_call;
-struct sym_mem_log;
+struct sym_frame_rule;
 
 struct sym_image;
 struct sym_slot;
@@ -125,11 +125,8 @@ size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint6
 /* images_hold_memory - sym_unwinder_hold_memory() */
 void images_hold_memory(struct images *imgs, bool hold);
 
-/* images_backtrace_sp - sym_unwinder_backtrace_sp(): from pc and sp alone, the words read logged */
-ssize_t images_backtrace_sp(struct images *imgs, uint64_t pc, uint64_t sp, struct sym_mem_log *log,
-                            uint64_t *out, size_t max);
-/* images_frame_size - sym_unwinder_frame_size(); -1 also without an unwinder */
-int images_frame_size(struct images *imgs, uint64_t pc, bool first, uint64_t *size);
+/* images_frame_rule - sym_unwinder_frame_rule(); -1 also without an unwinder */
+int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_frame_rule *rule);
 /* images_function - sym_unwinder_function(); -1 also without an unwinder */
 int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end);
 /* images_calls_in - sym_unwinder_calls_in(); -1 also without an unwinder */

@@ -267,7 +267,7 @@ static struct dbt_code start(void)
 
 /* What a run of generated code left: registers, flags, the red zone below rsp. */
 struct run {
-	uint64_t rax, rcx, rdx, flags, rsp_in, rsp_out;
+	uint64_t rax, rcx, rdx, flags, rsp_in, rsp_out, rbp;
 	uint64_t red[24];
 };
 
@@ -277,25 +277,34 @@ struct run {
  * frame is no such place (ASan moves it).
  */
 static uint64_t stack_words[4];
+/* When not 0: rbp points this far above stack_words' first one in the code run (then given back).
+ */
+static uint64_t run_bp;
 
 /*
- * run_code - call the generated code with rax, rcx, rdx, the flags and a
- * marked red zone set, and collect them afterwards (the code ends in ret).
+ * run_code - call the generated code with rax, rcx, rdx, the flags, a
+ * marked red zone and rbp (run_bp) set, and collect them afterwards (the
+ * code ends in ret). With the frame pointer kept, no operand is rbp.
  */
-static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags,
-                     struct run *out)
+__attribute__((optimize("no-omit-frame-pointer"))) static void
+run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, struct run *out)
 {
-	uint64_t o_rax, o_rcx, o_rdx, o_flags, rsp_in, rsp_out;
+	uint64_t o_rax, o_rcx, o_rdx, o_flags, rsp_in, rsp_out, bp = run_bp;
 	int i;
 
 	set_gs((uint64_t)(uintptr_t)ctx);
 	__asm__ volatile(
+	        "mov %%rbp, %%r8\n\t"
 	        "sub $32, %%rsp\n\t"
 	        "movdqu (%[words]), %%xmm0\n\t"
 	        "movdqu %%xmm0, (%%rsp)\n\t"
 	        "movdqu 16(%[words]), %%xmm0\n\t"
 	        "movdqu %%xmm0, 16(%%rsp)\n\t"
 	        "mov %%rsp, %[rin]\n\t"
+	        "test %%rsi, %%rsi\n\t"
+	        "jz 2f\n\t"
+	        "lea (%%rsp,%%rsi), %%rbp\n\t"
+	        "2:\n\t"
 	        "lea -200(%%rsp), %%r11\n\t"
 	        "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
 	        "mov $24, %%r9d\n\t"
@@ -310,8 +319,10 @@ static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_
 	        "pop %[ofl]\n\t"
 	        "mov %%rsp, %[rout]\n\t"
 	        "add $32, %%rsp\n\t"
-	        : "+a"(rax), "+c"(rcx),
-	          "+d"(rdx), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
+	        "mov %%rbp, %%rsi\n\t"
+	        "mov %%r8, %%rbp\n\t"
+	        : "+a"(rax), "+c"(rcx), "+d"(rdx),
+	          "+S"(bp), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
 	        : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
 	        : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
 	set_gs(0);
@@ -324,6 +335,7 @@ static void run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_
 	out->flags = o_flags;
 	out->rsp_in = rsp_in;
 	out->rsp_out = rsp_out;
+	out->rbp = bp;
 	for (i = 0; i < 24; i++)
 		memcpy(&out->red[i], (uint8_t *)(uintptr_t)(rsp_in - 200 + i * 8), 8);
 }
@@ -737,7 +749,7 @@ static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
 	return r->rdx == 0x55;
 }
 
-/* set_frame - the frame size of a return address (first: as the first frame unwound) */
+/* set_frame - the frame rule of a return address (first: as the first frame unwound) */
 static void set_frame(uint64_t ret, bool first, uint64_t size)
 {
 	uint64_t key = ret << 1 | first;
@@ -756,11 +768,11 @@ static uint64_t ring_word(size_t k, uint32_t tag)
 }
 
 /*
- * With backtraces: the entry walks the stack with the frame sizes and
+ * With backtraces: the entry walks the stack with the frame rules and
  * goes on without a stop, logging the return addresses found, only when
- * every one has a size (or ends the unwinding); otherwise it stops, the
+ * every one has a rule (or ends the unwinding); otherwise it stops, the
  * thread as it was. The walk here: run_code's return address (at rsp),
- * then the word a frame size above it (stack_words).
+ * then the word a frame's size above it (stack_words).
  */
 static void test_scope_entry_walk(void **state)
 {
@@ -782,16 +794,16 @@ static void test_scope_entry_walk(void **state)
 		assert_false(run_entry(entry, flags[i], &r));
 	/* The return address ends the unwinding there, as the first frame. */
 	set_frame(ret, true, DBT_FRAME_END);
-	set_frame(ret, false, 8); /* a later frame's size: not for the first */
+	set_frame(ret, false, 1); /* a later frame's rule: not for the first */
 	for (i = 0; i < 3; i++) {
 		assert_true(run_entry(entry, flags[i], &r));
 		assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
 		assert_int_equal(ring_word(1, DBT_REC_SCOPE_SP), rsp);
 		assert_int_equal(ring_word(2, DBT_REC_SCOPE_RET), ret);
 	}
-	/* One more frame: the word 16 bytes above the return address, itself the last one. */
+	/* One more frame: the word 2 words above the return address, itself the last one. */
 	memset(frames, 0, sizeof(frames));
-	set_frame(ret, true, 16);
+	set_frame(ret, true, 2);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	above = stack_words[1] = 0x7f0000001234; /* at rsp + 16 */
 	set_frame(above, false, DBT_FRAME_END);
@@ -810,8 +822,8 @@ static void test_scope_entry_walk(void **state)
 	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
 	/* As far as the backtrace goes: two return addresses, the walk stops there. */
 	memset(frames, 0, sizeof(frames));
-	set_frame(ret, true, 16);
-	set_frame(above, false, 8);
+	set_frame(ret, true, 2);
+	set_frame(above, false, 1);
 	assert_true(run_entry(walk2, 0x2d7, &r));
 	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
 	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
@@ -825,6 +837,66 @@ static void test_scope_entry_walk(void **state)
 	assert_false(run_entry(entry, 0x2d7, &r));
 	memset(frames, 0, sizeof(frames));
 	stack_words[1] = 0;
+}
+
+/*
+ * Frames found from the frame pointer: the next return address just
+ * above where it points, the caller's frame pointer there; a frame found
+ * from the stack pointer passes the frame pointer on as its rule says
+ * (the same, saved some words below the next return address, or lost).
+ * The application's rbp comes back whatever the walk did with it. Here
+ * the walk reads run_code's return address at rsp, then stack_words.
+ */
+static void test_scope_entry_walk_fp(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret;
+	const uint64_t above = 0x7f0000005678, far = 0x7f000000abcd;
+	const uint32_t saved1 = 2 | 1u << DBT_FP_SHIFT, lost = 2 | DBT_FP_LOST << DBT_FP_SHIFT;
+	struct run r;
+
+	(void)state;
+	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+	assert_true(run_entry(plain, 0x202, &r));
+	rsp = ring_word(0, DBT_REC_SCOPE_SP);
+	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	/* rbp at stack_words[1] (rsp + 16): the next return address above it */
+	run_bp = 8;
+	stack_words[1] = rsp + 0x1000;
+	stack_words[2] = above;
+	set_frame(ret, true, DBT_FRAME_FP);
+	set_frame(above, false, DBT_FRAME_END);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(r.rbp, rsp + 16);
+	/* a frame pointer at or below the return address just read is no frame */
+	run_bp = (uint64_t)-8;
+	assert_false(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(r.rbp, rsp);
+	/* from the stack pointer, rbp saved a word below the next return address, then from rbp */
+	run_bp = 0;
+	memset(frames, 0, sizeof(frames));
+	stack_words[0] = rsp + 24; /* the caller's rbp: stack_words[2]'s address */
+	stack_words[1] = above;
+	stack_words[3] = far;
+	set_frame(ret, true, saved1);
+	set_frame(above, false, DBT_FRAME_FP);
+	set_frame(far, false, DBT_FRAME_END);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
+	/* the same, the frame pointer lost: no frame above it found from it */
+	set_frame(ret, true, DBT_FRAME_NONE);
+	memset(frames, 0, sizeof(frames));
+	set_frame(ret, true, lost);
+	set_frame(above, false, DBT_FRAME_FP);
+	set_frame(far, false, DBT_FRAME_END);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	memset(frames, 0, sizeof(frames));
+	memset(stack_words, 0, sizeof(stack_words));
 }
 
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
@@ -1010,15 +1082,25 @@ static void test_syscall_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_analyze),       cmocka_unit_test(test_branch_targets),
-		cmocka_unit_test(test_log_block),     cmocka_unit_test(test_log_sp),
-		cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_call_check),
-		cmocka_unit_test(test_jcc),           cmocka_unit_test(test_targets),
-		cmocka_unit_test(test_copy_riprel),   cmocka_unit_test(test_syscall_check),
-		cmocka_unit_test(test_free_dispatch), cmocka_unit_test(test_free_entry),
-		cmocka_unit_test(test_leave),         cmocka_unit_test(test_leave_native),
-		cmocka_unit_test(test_door),          cmocka_unit_test(test_door_pad),
-		cmocka_unit_test(test_scope_entry),   cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_analyze),
+		cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_log_block),
+		cmocka_unit_test(test_log_sp),
+		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_call_check),
+		cmocka_unit_test(test_jcc),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_copy_riprel),
+		cmocka_unit_test(test_syscall_check),
+		cmocka_unit_test(test_free_dispatch),
+		cmocka_unit_test(test_free_entry),
+		cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_leave_native),
+		cmocka_unit_test(test_door),
+		cmocka_unit_test(test_door_pad),
+		cmocka_unit_test(test_scope_entry),
+		cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_scope_entry_walk_fp),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

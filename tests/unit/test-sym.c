@@ -896,41 +896,88 @@ static void fake_put(struct fake_stack *fs, uint64_t addr, uint64_t v)
 }
 
 /*
+ * place - put the caller's return address ret and frame pointer fp2 where
+ * rule r puts them, from where the current return address is (*at) and
+ * the frame pointer (*fp, 0: unknown); false when it cannot
+ */
+static bool place(struct fake_stack *fs, const struct sym_frame_rule *r, uint64_t *at, uint64_t *fp,
+                  uint64_t ret, uint64_t fp2)
+{
+	if (r->kind == SYM_FRAME_FP) {
+		if (!*fp || *fp < *at + 8)
+			return false;
+		*at = *fp + 8;
+		fake_put(fs, *fp, fp2);
+		fake_put(fs, *at, ret);
+		*fp = fp2;
+		return true;
+	}
+	if (r->kind != SYM_FRAME_SP)
+		return false;
+	*at += r->size;
+	fake_put(fs, *at, ret);
+	if (r->fp == SYM_FP_SAVED) {
+		fake_put(fs, *at + 8 + (uint64_t)r->fp_at, fp2);
+		*fp = fp2;
+	} else if (r->fp == SYM_FP_LOST) {
+		*fp = 0;
+	}
+	return true;
+}
+
+/* unwind_fake - libdwfl's backtrace of the made-up stack from pc, sp and fp alone */
+static size_t unwind_fake(struct sym_unwinder *uw, struct fake_stack *fs, uint64_t pc, uint64_t fp,
+                          uint64_t *out, size_t max)
+{
+	uint64_t regs[SYM_UNWIND_NREGS] = { 0 };
+	struct sym_mem mem = { fake_read, fs };
+
+	regs[ARCH_DWARF_PC] = pc;
+	regs[ARCH_DWARF_SP] = FAKE_SP;
+	regs[ARCH_DWARF_FP] = fp;
+	return sym_unwinder_backtrace(uw, regs, &mem, out, max);
+}
+
+/*
  * check_guess - libdwfl unwinds ret (its call's return address) as the
- * guessed sizes say: as the first frame, the next return address read
- * size0 above sp; as a later one, size1 above that. Return: frames checked.
+ * guessed rules say: as the first frame (the unwinding starting at ret),
+ * the next return address where its rule puts it from the stack pointer
+ * or the frame pointer; as a later one, where its rule puts it from the
+ * first frame's. Return: frames checked.
  */
 static int check_guess(struct sym_unwinder *uw, uint64_t ret, uint64_t next)
 {
 	static struct fake_stack fs;
-	uint64_t out[4], addr[64], val[64], sps[4], size0, size1;
-	struct sym_mem_log log = { addr, val, 0, 64, false, 0, NULL, 0, sps, false };
-	struct sym_mem mem = { fake_read, &fs };
+	const uint64_t fp0 = FAKE_SP + 0x4000, fp1 = FAKE_SP + 0x6000;
+	struct sym_frame_rule r0, r1;
+	uint64_t out[4], at = FAKE_SP - 8, fp = fp0;
 	int checked = 0;
 
-	if (sym_unwinder_frame_size(uw, ret, true, &size0))
+	if (sym_unwinder_frame_rule(uw, ret, true, &r0) || r0.kind == SYM_FRAME_END)
 		return 0;
 	memset(&fs, 0, sizeof(fs));
-	fake_put(&fs, FAKE_SP + size0 - 8, next);
-	assert_true(sym_unwinder_backtrace_sp(uw, ret, FAKE_SP, &mem, &log, out, 1) == 1);
+	assert_true(place(&fs, &r0, &at, &fp, next, fp1));
+	assert_true(unwind_fake(uw, &fs, ret, fp0, out, 1) == 1);
 	assert_int_equal(out[0], next);
-	assert_int_equal(sps[0], FAKE_SP + size0);
 	checked++;
-	if (sym_unwinder_frame_size(uw, ret, false, &size1))
+	if (sym_unwinder_frame_rule(uw, ret, false, &r1) || r1.kind == SYM_FRAME_END)
 		return checked;
-	fake_put(&fs, FAKE_SP + size0 - 8, ret);
-	fake_put(&fs, FAKE_SP + size0 + size1 - 8, next);
-	assert_true(sym_unwinder_backtrace_sp(uw, ret, FAKE_SP, &mem, &log, out, 2) == 2);
+	memset(&fs, 0, sizeof(fs));
+	at = FAKE_SP - 8;
+	fp = fp0;
+	assert_true(place(&fs, &r0, &at, &fp, ret, fp1));
+	if (!place(&fs, &r1, &at, &fp, next, 0))
+		return checked;
+	assert_true(unwind_fake(uw, &fs, ret, fp0, out, 2) == 2);
 	assert_int_equal(out[0], ret);
 	assert_int_equal(out[1], next);
-	assert_int_equal(sps[1] - sps[0], size1);
 	return checked + 1;
 }
 
 /*
- * The calls made in some of libc's functions, and the sizes of their
+ * The calls made in some of libc's functions, and the rules of their
  * frames from CFI alone: libdwfl, unwinding a made-up stack, finds every
- * return address where those sizes put it.
+ * return address where those rules put it.
  */
 static void test_frame_guesses(void **state)
 {
@@ -971,52 +1018,61 @@ static void test_frame_guesses(void **state)
 	sym_image_free(img);
 }
 
-/* unwind_sp - sym_unwinder_backtrace_sp() of the stopped fixture, flipping what log says */
-static ssize_t unwind_sp(struct stopped *s, struct sym_mem_log *log, uint64_t *out)
+/*
+ * walk_rules - walk the stopped fixture's stack with the frames' rules
+ * alone (sym_unwinder_frame_rule(): from pc, sp and fp), checking each
+ * return address against libdwfl's backtrace; how many frames walked,
+ * *fp_frames of them found from the frame pointer
+ */
+static size_t walk_rules(struct stopped *s, size_t *fp_frames)
 {
-	return sym_unwinder_backtrace_sp(s->uw, arch_regs_pc(&s->t.regs), arch_regs_sp(&s->t.regs),
-	                                 &s->mem, log, out, 64);
+	uint64_t bt[64], pc = s->regs[ARCH_DWARF_PC], fp = s->regs[ARCH_DWARF_FP], next;
+	uint64_t at =
+	        s->regs[ARCH_DWARF_SP] - 8; /* as if the frame's return address were read there */
+	size_t n = sym_unwinder_backtrace(s->uw, s->regs, &s->mem, bt, 64), i;
+	struct sym_frame_rule r;
+
+	*fp_frames = 0;
+	for (i = 0; i < n; i++) {
+		if (sym_unwinder_frame_rule(s->uw, i ? bt[i - 1] : pc, i == 0, &r) ||
+		    r.kind == SYM_FRAME_END)
+			break;
+		if (r.kind == SYM_FRAME_FP) {
+			assert_true(fp >= at + 8);
+			at = fp + 8;
+			assert_int_equal(s->mem.read(s->mem.arg, fp, &fp, 8), 8);
+			(*fp_frames)++;
+		} else {
+			at += r.size;
+			if (r.fp == SYM_FP_SAVED)
+				assert_int_equal(
+				        s->mem.read(s->mem.arg, at + 8 + (uint64_t)r.fp_at, &fp, 8),
+				        8);
+		}
+		assert_int_equal(s->mem.read(s->mem.arg, at, &next, 8), 8);
+		assert_int_equal(next, bt[i]);
+	}
+	return i;
 }
 
 /*
- * From pc and sp alone, code with CFI unwinds as from every register, and
- * the log tells which words it read: flipping them all changes the result,
- * flipping all but those the return addresses came from does not.
+ * Frame rules follow the stack as libdwfl does: from the stack pointer in
+ * code without frame pointers, through the frame pointer's chain in code
+ * with them, as far as main and libc's frames.
  */
-static void test_unwind_sp(void **state)
+static void test_frame_rules(void **state)
 {
-	uint64_t full[64], ret[64], addr[256], val[256], keep[64];
-	struct sym_mem_log log = { addr, val, 0, 256, false, 0, NULL, 0 };
 	struct stopped s;
-	size_t n, n_keep = 0;
-	ssize_t k;
+	size_t fp_frames;
 
 	(void)state;
+	stop_in_f3(&s, tpath("pie"));
+	assert_true(walk_rules(&s, &fp_frames) >= 4);
+	assert_true(fp_frames >= 3); /* f3, f2, f1 */
+	stopped_end(&s);
 	stop_in_f3(&s, tpath("omitfp"));
-	n = sym_unwinder_backtrace(s.uw, s.regs, &s.mem, full, 64);
-	k = unwind_sp(&s, &log, ret);
-	assert_int_equal(k, (ssize_t)n);
-	assert_memory_equal(ret, full, n * sizeof(ret[0]));
-	assert_true(log.n >= n - 1);
-	for (size_t i = 0; i < log.n; i++)
-		for (size_t j = 0; j < n && n_keep < 64; j++)
-			if (val[i] == full[j]) {
-				keep[n_keep++] = addr[i];
-				break;
-			}
-	assert_true(n_keep >= n - 1);
-	log.flip = 0x0101010101010100;
-	k = unwind_sp(&s, &log, ret);
-	assert_true(k < (ssize_t)n || memcmp(ret, full, n * sizeof(ret[0])));
-	log.keep = keep;
-	log.n_keep = n_keep;
-	k = unwind_sp(&s, &log, ret);
-	assert_int_equal(k, (ssize_t)n);
-	assert_memory_equal(ret, full, n * sizeof(ret[0]));
-	/* Too small a log: the result depends on words it does not list. */
-	log = (struct sym_mem_log){ addr, val, 0, 1, false, 0, NULL, 0 };
-	assert_int_equal(unwind_sp(&s, &log, ret), -1);
-	assert_true(log.inexact);
+	assert_true(walk_rules(&s, &fp_frames) >= 4);
+	assert_int_equal(fp_frames, 0);
 	stopped_end(&s);
 }
 
@@ -1032,13 +1088,11 @@ static uint64_t mem_reads(struct stopped *s)
 /*
  * Held, the memory one backtrace read serves the next ones, which read
  * none and find the same, but what was read before the hold is not held;
- * flipped words are still flipped (the blocks kept are the memory, not
- * what an unwinding saw); released, it is read again.
+ * released, it is read again.
  */
 static void test_unwind_hold(void **state)
 {
-	uint64_t full[64], again[64], addr[256], val[256];
-	struct sym_mem_log log = { addr, val, 0, 256, false, 0x0101010101010100, NULL, 0 };
+	uint64_t full[64], again[64];
 	struct stopped s;
 	uint64_t before;
 	size_t n;
@@ -1054,10 +1108,6 @@ static void test_unwind_hold(void **state)
 	before = mem_reads(&s);
 	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
 	assert_memory_equal(again, full, n * sizeof(full[0]));
-	assert_int_equal(mem_reads(&s), before);
-	/* every word seen flipped, those from the blocks held too */
-	(void)unwind_sp(&s, &log, again);
-	assert_true(log.n > 0 && val[0] != full[0]);
 	assert_int_equal(mem_reads(&s), before);
 	sym_unwinder_hold_memory(s.uw, false);
 	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
@@ -1232,7 +1282,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_cfi),
 		cmocka_unit_test(test_frame_guesses),
-		cmocka_unit_test(test_unwind_sp),
+		cmocka_unit_test(test_frame_rules),
 		cmocka_unit_test(test_unwind_hold),
 		cmocka_unit_test(test_unwind_nocfi),
 		cmocka_unit_test(test_unwind_fallback),

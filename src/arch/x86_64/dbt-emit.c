@@ -50,7 +50,7 @@ static void gs_mov(struct dbt_code *c, bool store, int reg, uint32_t off)
 	put(c, b, sizeof(b));
 }
 
-enum { RAX = 0, RCX = 1, RSP = 4 };
+enum { RAX = 0, RCX = 1, RSP = 4, RBP = 5 };
 
 uint64_t arch_dbt_emit_hyper(struct dbt_code *c)
 {
@@ -427,7 +427,17 @@ static void jump32_to(struct dbt_code *c, uint8_t op, uint64_t to)
 	patch32(c, rel, end, to);
 }
 
-enum { JE = 0x84, JB = 0x82, JBE = 0x86, JA = 0x87, JMP = 0xe9, RDX = 2, RSI = 6, RDI = 7 };
+enum {
+	JE = 0x84,
+	JNE = 0x85,
+	JB = 0x82,
+	JBE = 0x86,
+	JA = 0x87,
+	JMP = 0xe9,
+	RDX = 2,
+	RSI = 6,
+	RDI = 7
+};
 
 /* A forward jump to patch: its rel32 and where the jump ends. */
 struct fwd {
@@ -448,9 +458,10 @@ static void fwd_here(struct dbt_code *c, struct fwd f)
 	patch32(c, f.rel, f.end, c->pc);
 }
 
-/* walk_restore - the application's rax, rdx, rsi, rdi and flags back (rcx stays spilled) */
+/* walk_restore - the application's rax, rdx, rsi, rdi, rbp and flags back (rcx stays spilled) */
 static void walk_restore(struct dbt_code *c)
 {
+	gs_mov(c, false, RBP, DBT_CTX_S_RBP);
 	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
 	gs_mov(c, false, RSI, DBT_CTX_S_RSI);
 	gs_mov(c, false, RDI, DBT_CTX_S_RDI);
@@ -459,30 +470,98 @@ static void walk_restore(struct dbt_code *c)
 	gs_mov(c, false, RAX, DBT_CTX_W_RAX);
 }
 
-/*
- * walk_frames - walk the stack from rsp with the frame sizes, the return
- * addresses found into gs:[WALK]; miss[0..3] jump (patched by the
- * caller) where a return address has no size or the next one would be
- * read outside the thread's stack; otherwise it goes on with
- * rsi = 8 * their count. rdx: where the current one was read; rax: its
- * key << 16; rdi, rcx: scratch.
- */
-static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
+/* Where a walk gives up (struct fwd jumps the caller patches). */
+#define WALK_MISSES 9
+
+/* bounds - jump to miss[*k] unless [rdx, rdx + 8) is in the thread's stack (rcx: scratch) */
+static void bounds(struct dbt_code *c, struct fwd *miss, int *k)
 {
-	uint8_t lim[7] = { 0x48, 0x81, 0xfe };          /* cmp rsi, imm32 */
-	uint8_t mask[6] = { 0x81, 0xe1 };               /* and ecx, DBT_FRAME_SLOTS - 1 */
-	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf };   /* mov rdi, [rdi + rcx*8 + 0] */
-	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };    /* mov gs:[rsi + WALK], rcx */
 	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x14, 0x25 }; /* cmp rdx, gs:[STACK_LO] */
 	uint8_t hi[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 }; /* cmp rcx, gs:[STACK_HI] */
+
+	put32(lo + 5, DBT_CTX_STACK_LO);
+	put32(hi + 5, DBT_CTX_STACK_HI);
+	put(c, lo, sizeof(lo));
+	miss[(*k)++] = fwd_jump(c, JB);
+	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
+	put(c, hi, sizeof(hi));
+	miss[(*k)++] = fwd_jump(c, JA);
+}
+
+/*
+ * walk_rule - with the rule of the frame in rdi (arch/dbt.h), move rdx to
+ * where the next return address is and rbp to the caller's frame pointer
+ * (0: unknown); miss[*k...] where the stack is left or the rule needs a
+ * frame pointer not known
+ */
+static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
+{
+	uint8_t words[6] = { 0x81, 0xe1 }, fp[6] = { 0x81, 0xf9 }; /* and, cmp ecx, imm32 */
+	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 };            /* cmp rcx, gs:[STACK_LO] */
+	struct fwd is_fp, same, saved, done[2];
+
+	put32(words + 2, DBT_FRAME_WORDS);
+	put32(fp + 2, DBT_FRAME_FP);
+	put32(lo + 5, DBT_CTX_STACK_LO);
+	put(c, "\x89\xf9", 2); /* mov ecx, edi */
+	put(c, words, sizeof(words));
+	put(c, fp, sizeof(fp));
+	is_fp = fwd_jump(c, JE);
+	/* from the stack pointer: so many words up, the frame pointer as its rule says */
+	put(c, "\x48\x8d\x14\xca", 4); /* lea rdx, [rdx + rcx*8] */
+	bounds(c, miss, k);
+	put(c, "\xc1\xef", 2); /* shr edi, DBT_FP_SHIFT */
+	put(c, (uint8_t[1]){ DBT_FP_SHIFT }, 1);
+	same = fwd_jump(c, JE);
+	put(c, "\x83\xff", 2); /* cmp edi, DBT_FP_LOST */
+	put(c, (uint8_t[1]){ DBT_FP_LOST }, 1);
+	saved = fwd_jump(c, JNE);
+	put(c, "\x31\xed", 2); /* xor ebp, ebp */
+	done[0] = fwd_jump(c, JMP);
+	fwd_here(c, saved);
+	put(c, "\x48\xc1\xe7\x03", 4); /* shl rdi, 3 */
+	put(c, "\x48\x89\xd1", 3);     /* mov rcx, rdx */
+	put(c, "\x48\x29\xf9", 3);     /* sub rcx, rdi */
+	miss[(*k)++] = fwd_jump(c, JB);
+	put(c, lo, sizeof(lo));
+	miss[(*k)++] = fwd_jump(c, JB);
+	put(c, "\x48\x8b\x29", 3); /* mov rbp, [rcx] */
+	done[1] = fwd_jump(c, JMP);
+	/* from the frame pointer: above the current return address, or no frame */
+	fwd_here(c, is_fp);
+	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
+	put(c, "\x48\x39\xcd", 3);     /* cmp rbp, rcx */
+	miss[(*k)++] = fwd_jump(c, JB);
+	put(c, "\x48\x8d\x55\x08", 4); /* lea rdx, [rbp+8] */
+	bounds(c, miss, k);
+	put(c, "\x48\x8b\x6d\x00", 4); /* mov rbp, [rbp] */
+	fwd_here(c, same);
+	fwd_here(c, done[0]);
+	fwd_here(c, done[1]);
+}
+
+/*
+ * walk_frames - walk the stack from rsp with the frame rules, the return
+ * addresses found into gs:[WALK]; miss[] jump (patched by the caller)
+ * where a return address has no rule or the walk would leave the
+ * thread's stack; otherwise it goes on with rsi = 8 * their count. rdx:
+ * where the current one was read; rax: its key << 16; rbp: the frame
+ * pointer there (the application's at first, 0: unknown); rdi, rcx:
+ * scratch.
+ */
+static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK_MISSES])
+{
+	uint8_t lim[7] = { 0x48, 0x81, 0xfe };        /* cmp rsi, imm32 */
+	uint8_t mask[6] = { 0x81, 0xe1 };             /* and ecx, DBT_FRAME_SLOTS - 1 */
+	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf }; /* mov rdi, [rdi + rcx*8 + 0] */
+	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };  /* mov gs:[rsi + WALK], rcx */
 	struct fwd full, end, found;
 	uint64_t next, probe;
+	int k = 0;
 
 	put32(lim + 3, bt_max * 8);
 	put32(mask + 2, DBT_FRAME_SLOTS - 1);
 	put32(store + 4, DBT_CTX_WALK);
-	put32(lo + 5, DBT_CTX_STACK_LO);
-	put32(hi + 5, DBT_CTX_STACK_HI);
 	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
 	put(c, "\x31\xf6", 2);             /* xor esi, esi */
 	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
@@ -503,10 +582,10 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
 	put(c, load, sizeof(load));
 	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: an empty slot */
-	miss[0] = fwd_jump(c, JE);
+	miss[k++] = fwd_jump(c, JE);
 	put(c, "\x48\x31\xc7", 3);                 /* xor rdi, rax */
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, 0xffff */
-	found = fwd_jump(c, JBE);                  /* the key matched: rdi is the size */
+	found = fwd_jump(c, JBE);                  /* the key matched: rdi is the rule */
 	put(c, "\xff\xc1", 2);                     /* inc ecx */
 	put(c, mask, sizeof(mask));
 	jump32_to(c, JMP, probe);
@@ -514,13 +593,8 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[4])
 	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: DBT_FRAME_END */
 	end = fwd_jump(c, JE);
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, DBT_FRAME_NONE */
-	miss[1] = fwd_jump(c, JE);
-	put(c, "\x48\x01\xfa", 3); /* add rdx, rdi */
-	put(c, lo, sizeof(lo));
-	miss[2] = fwd_jump(c, JB);
-	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
-	put(c, hi, sizeof(hi));
-	miss[3] = fwd_jump(c, JA);
+	miss[k++] = fwd_jump(c, JE);
+	walk_rule(c, miss, &k);
 	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
 	jump32_to(c, JMP, next);
@@ -547,7 +621,7 @@ static void log_walk(struct dbt_code *c)
 uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
                                    uint32_t bt_max)
 {
-	struct fwd stop, miss[4];
+	struct fwd stop, miss[WALK_MISSES];
 	int i;
 	uint64_t sync;
 
@@ -563,6 +637,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 		gs_mov(c, true, RDX, DBT_CTX_S_RDX);
 		gs_mov(c, true, RSI, DBT_CTX_S_RSI);
 		gs_mov(c, true, RDI, DBT_CTX_S_RDI);
+		gs_mov(c, true, RBP, DBT_CTX_S_RBP);
 		walk_frames(c, bt_max, miss);
 		log_walk(c);
 		walk_restore(c);
@@ -579,7 +654,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	arch_dbt_emit_jmp_slot(c, rec_slot);
 	if (bt_max) {
 		/* A return address without a size: the stop, the thread as it was. */
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < WALK_MISSES; i++)
 			fwd_here(c, miss[i]);
 		walk_restore(c);
 	}

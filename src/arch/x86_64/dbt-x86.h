@@ -22,5 +22,6 @@
 #define DBT_CTX_S_RSI   0x78
 #define DBT_CTX_S_RDI   0x80
 #define DBT_CTX_W_RAX   0x88
+#define DBT_CTX_S_RBP   0xa0
 
 #endif

@@ -11,7 +11,7 @@
  * engine's take() (dbt_take) once a step is done.
  *
  *	memfd (shared)    tracer: one RW mapping of all of it
- *	[ lookup table | thread slots: ctx page, ring, guard page | frame sizes | code regions ]
+ *	[ lookup table | thread slots: ctx page, ring, guard page | frame rules | code regions ]
  *	tracee: table and slots RW at data_base; each code region RX near the
  *	code it holds (RIP-relative operands keep their 32-bit reach)
  */
@@ -278,14 +278,14 @@ struct dbt {
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains, n_doors;
 	uint64_t n_full;         /* rings that filled up */
-	uint32_t frames_used;    /* slots of the frame sizes set (frames.c) */
+	uint32_t frames_used;    /* slots of the frame rules set (frames.c) */
 	uint32_t frames_guessed; /* ... of them by guesses, not learned (frames.c) */
 	/* frames.c: return addresses of learned backtraces, the calls made in the functions
 	 * they return into still to guess frames from; the functions done (core_frame_guesses) */
 	VEC(uint64_t) to_guess;
 	size_t to_guess_next;
 	struct hashmap guessed_fns;
-	uint64_t n_guessed;        /* frame sizes guessed in the run */
+	uint64_t n_guessed;        /* frame rules guessed in the run */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
@@ -538,7 +538,7 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
  * stop saw (the engine's defer()); false when none is left to do now
  */
 bool dbt_frames_guess(struct dbt *d);
-/* dbt_frames_forget - a mapping changed: no frame size holds any more */
+/* dbt_frames_forget - a mapping changed: no frame rule holds any more */
 void dbt_frames_forget(struct dbt *d);
 /* dbt_frames_fini - free what guessing frames holds */
 void dbt_frames_fini(struct dbt *d);

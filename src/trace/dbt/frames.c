@@ -1,17 +1,18 @@
 /*
- * Frame sizes for the stack walk at scope entries. With backtraces on, a
+ * Frame rules for the stack walk at scope entries. With backtraces on, a
  * scope's entry used to stop the program every time: its backtrace is
  * unwound from the stack as it is then. The core says when a backtrace
- * could have been found by walking the stack with one frame size per
- * return address (core_scope_hit_frames); the tracer then writes those sizes
- * into memory shared with the program, and the unrecorded translation of
- * a scope's entry (arch_dbt_emit_scope_entry) walks the stack with them and
+ * could have been found by walking the stack with one frame rule per
+ * return address (core_scope_hit_frames: a size from the stack pointer,
+ * or the frame pointer's chain); the tracer then writes those rules into
+ * memory shared with the program, and the unrecorded translation of a
+ * scope's entry (arch_dbt_emit_scope_entry) walks the stack with them and
  * enters without a stop when every return address on the way has one,
  * logging the backtrace for the replay to give the core.
  *
- * Each slot is one word (the return address's key and its size) written
+ * Each slot is one word (the return address's key and its rule) written
  * in one store, so a thread reading it meanwhile sees it whole or empty.
- * A size learned again different (no one size holds there) becomes
+ * A rule learned again different (no one rule holds there) becomes
  * DBT_FRAME_NONE, which walks never pass. Every system call that changes
  * mappings empties the table: what the binaries are, and so their unwind
  * information, may have changed. The table is kept at most half full.
@@ -50,22 +51,44 @@ static uint32_t find(_Atomic uint64_t *t, uint64_t k, uint64_t *w)
 	}
 }
 
+/* rule_value - the table's value for rule r (arch/dbt.h), DBT_FRAME_NONE if it has none */
+static uint32_t rule_value(const struct sym_frame_rule *r)
+{
+	uint64_t words = r->size / ARCH_PTR_SIZE, k;
+	uint32_t fp = DBT_FP_LOST;
+
+	if (r->kind == SYM_FRAME_END)
+		return DBT_FRAME_END;
+	if (r->kind == SYM_FRAME_FP)
+		return DBT_FRAME_FP;
+	if (r->size % ARCH_PTR_SIZE || !words || words >= DBT_FRAME_WORDS)
+		return DBT_FRAME_NONE;
+	/* saved elsewhere: not known to the walk, which is only ever more cautious */
+	k = (uint64_t)-r->fp_at / ARCH_PTR_SIZE - 1;
+	if (r->fp == SYM_FP_SAME)
+		fp = DBT_FP_SAME;
+	else if (r->fp == SYM_FP_SAVED && r->fp_at < 0 && !(r->fp_at % ARCH_PTR_SIZE) && k >= 1 &&
+	         k < DBT_FP_LOST)
+		fp = (uint32_t)k;
+	return (uint32_t)words | fp << DBT_FP_SHIFT;
+}
+
 /*
- * set - the word for k: size, or DBT_FRAME_NONE if it already has
+ * set - the word for k: value, or DBT_FRAME_NONE if it already has
  * another (a guess leaves any word as it is); whether a word was added
  */
-static bool set(struct dbt *d, uint64_t k, uint32_t size, bool guess)
+static bool set(struct dbt *d, uint64_t k, uint32_t value, bool guess)
 {
 	_Atomic uint64_t *t = table(d);
 	uint64_t w;
 	uint32_t i = find(t, k, &w);
 
-	if (w && ((w & 0xffff) == size || guess))
+	if (w && ((w & 0xffff) == value || guess))
 		return false;
 	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
 		return false;
 	d->frames_used += !w;
-	atomic_store_explicit(&t[i], k << 16 | (w ? DBT_FRAME_NONE : size), memory_order_release);
+	atomic_store_explicit(&t[i], k << 16 | (w ? DBT_FRAME_NONE : value), memory_order_release);
 	return !w;
 }
 
@@ -73,7 +96,7 @@ static bool set(struct dbt *d, uint64_t k, uint32_t size, bool guess)
 static void set_guesses(struct dbt *d, const struct core_frame_guess *g, size_t n)
 {
 	for (size_t j = 0; j < n && d->frames_guessed < GUESSES_MAX; j++)
-		if (set(d, key(g[j].ret, g[j].first ? 0 : 1), g[j].size, true)) {
+		if (set(d, key(g[j].ret, g[j].first ? 0 : 1), rule_value(&g[j].rule), true)) {
 			d->frames_guessed++;
 			d->n_guessed++;
 		}
@@ -110,7 +133,7 @@ static void guess_forget(struct dbt *d)
 	d->frames_guessed = 0;
 }
 
-/* known - has the table a word for ret as the i-th return address (a size, an end, or none)? */
+/* known - has the table a word for ret as the i-th return address (a rule, an end, or none)? */
 static bool known(void *ctx, uint64_t ret, size_t i)
 {
 	uint64_t w;
@@ -140,7 +163,7 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
 	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
 	for (i = 0; i + 1 < f.bt_len; i++)
-		set(d, key(f.bt[i], i), f.frame[i], false);
+		set(d, key(f.bt[i], i), rule_value(&f.rule[i]), false);
 	if (f.outermost)
 		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END, false);
 	if (d->frames_guessed >= GUESSES_MAX)
