@@ -46,6 +46,7 @@
 #define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
 #define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
 #define DBT_WALK_MAX     64
+#define DBT_CTX_BATCH    0x800 /* the tracer's remote system calls (struct arch_dbt_syscall[]) */
 #define DBT_CTX_SIZE     4096
 
 /*
@@ -325,6 +326,20 @@ uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at);
 size_t arch_dbt_door_hop(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_HOP_LEN]);
 /* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */
 uint64_t arch_dbt_emit_gadget(struct dbt_code *c);
+/*
+ * A batch of remote system calls, run in one go: each a struct
+ * arch_dbt_syscall in memory the thread can read and write.
+ */
+struct arch_dbt_syscall {
+	uint64_t nr, args[6];
+	uint64_t ret; /* written by the batch */
+};
+/*
+ * arch_dbt_emit_batch - the code that makes the system calls of the table
+ * its first syscall argument points to, as many as its second says, then
+ * a hypercall (*end: the address after it)
+ */
+uint64_t arch_dbt_emit_batch(struct dbt_code *c, uint64_t *end);
 /* arch_dbt_align - pad with breakpoints to a multiple of n */
 void arch_dbt_align(struct dbt_code *c, size_t n);
 /*

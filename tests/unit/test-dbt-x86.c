@@ -5,6 +5,7 @@
  * thread: records land in the ring, and the application's registers,
  * flags and stack (red zone included) come out untouched.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -899,6 +900,40 @@ static void test_scope_entry_walk_fp(void **state)
 	memset(stack_words, 0, sizeof(stack_words));
 }
 
+/*
+ * A batch of system calls: each of the table's, its result written back,
+ * then the hypercall (here a no-op, the registers it clobbers saved
+ * around it: the tracer restores them all).
+ */
+static void test_batch(void **state)
+{
+	static struct arch_dbt_syscall calls[3];
+	struct dbt_code c = start();
+	uint64_t fn = c.pc, at, end;
+	uint8_t movabs[10] = { 0x48, 0xbf }; /* movabs rdi, calls */
+	uint64_t table = (uint64_t)(uintptr_t)calls;
+	struct run r;
+
+	(void)state;
+	memcpy(movabs + 2, &table, 8);
+	/* push rbx; push r12; push rdi; push r8 (run_code keeps rbp there) */
+	arch_dbt_emit_bytes(&c, "\x53\x41\x54\x57\x41\x50", 6);
+	arch_dbt_emit_bytes(&c, movabs, sizeof(movabs));
+	arch_dbt_emit_bytes(&c, "\xbe\x03\x00\x00\x00", 5); /* mov esi, 3 */
+	at = arch_dbt_emit_batch(&c, &end);
+	assert_true(at < end);
+	assert_int_equal(*(uint8_t *)(uintptr_t)(end - 1), 0xcc);
+	*(uint8_t *)(uintptr_t)(end - 1) = 0x90;
+	arch_dbt_emit_bytes(&c, "\x41\x58\x5f\x41\x5c\x5b\xc3", 7); /* pop them; ret */
+	calls[0] = (struct arch_dbt_syscall){ SYS_getpid, { 0 }, 1 };
+	calls[1] = (struct arch_dbt_syscall){ SYS_getppid, { 0 }, 1 };
+	calls[2] = (struct arch_dbt_syscall){ SYS_close, { (uint64_t)-1 }, 1 };
+	run_code((void *)(uintptr_t)fn, 0, 0, 0, 0x202, &r);
+	assert_int_equal(calls[0].ret, (uint64_t)getpid());
+	assert_int_equal(calls[1].ret, (uint64_t)getppid());
+	assert_int_equal(calls[2].ret, (uint64_t)-EBADF);
+}
+
 /* The call count: down by one per call, to the pad at 0 with rcx restored. */
 static void test_call_check(void **state)
 {
@@ -1101,6 +1136,7 @@ int main(void)
 		cmocka_unit_test(test_scope_entry),
 		cmocka_unit_test(test_scope_entry_walk),
 		cmocka_unit_test(test_scope_entry_walk_fp),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -831,6 +831,33 @@ uint64_t arch_dbt_emit_gadget(struct dbt_code *c)
 	return at;
 }
 
+uint64_t arch_dbt_emit_batch(struct dbt_code *c, uint64_t *end)
+{
+	static const uint8_t code[] = {
+		0x48, 0x89, 0xfb,       /* mov rbx, rdi: the table */
+		0x49, 0x89, 0xf4,       /* mov r12, rsi: how many */
+		0x48, 0x8b, 0x03,       /* mov rax, [rbx] */
+		0x48, 0x8b, 0x7b, 0x08, /* mov rdi, [rbx+8] */
+		0x48, 0x8b, 0x73, 0x10, /* mov rsi, [rbx+16] */
+		0x48, 0x8b, 0x53, 0x18, /* mov rdx, [rbx+24] */
+		0x4c, 0x8b, 0x53, 0x20, /* mov r10, [rbx+32] */
+		0x4c, 0x8b, 0x43, 0x28, /* mov r8, [rbx+40] */
+		0x4c, 0x8b, 0x4b, 0x30, /* mov r9, [rbx+48] */
+		0x0f, 0x05,             /* syscall */
+		0x48, 0x89, 0x43, 0x38, /* mov [rbx+56], rax */
+		0x48, 0x83, 0xc3, 0x40, /* add rbx, 64 */
+		0x49, 0xff, 0xcc,       /* dec r12 */
+		0x75, 0xd6,             /* jnz to the mov rax */
+		0xcc,                   /* the hypercall */
+	};
+	uint64_t at = c->pc;
+
+	_Static_assert(sizeof(struct arch_dbt_syscall) == 64, "the batch's stride");
+	put(c, code, sizeof(code));
+	*end = c->pc;
+	return at;
+}
+
 void arch_dbt_align(struct dbt_code *c, size_t n)
 {
 	while (c->pc % n && !c->full)

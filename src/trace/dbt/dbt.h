@@ -172,6 +172,7 @@ struct dbt_region {
 	uint64_t leave;               /* arch_dbt_emit_leave's code */
 	uint64_t leave_native;        /* its native form: out of the scopes, natively (doors.c) */
 	uint64_t gadget;
+	uint64_t batch, batch_end;      /* arch_dbt_emit_batch's code, where it stops */
 	VEC(struct dbt_block *) blocks; /* in cache order */
 };
 
@@ -338,8 +339,11 @@ int dbt_mem_init(struct dbt *d, struct err *err);
 void dbt_mem_fini(struct dbt *d);
 /* dbt_mem_reset - forget the tracee side (after exec): everything is mapped afresh */
 void dbt_mem_reset(struct dbt *d);
-/* dbt_mem_ready - map the data area into the tracee (through th) if not done yet */
-int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err);
+/*
+ * dbt_mem_ready - map the data area into the tracee (through th) if not
+ * done yet, and the first code region, within reach of pc
+ */
+int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err);
 /* dbt_region_at - the region whose code (what is written of it) holds the tracee address pc */
 const struct dbt_region *dbt_region_at(const struct dbt *d, uint64_t pc);
 /* dbt_region_ahead - rg's memory backed ahead of what is written next at rg->used */
@@ -358,6 +362,12 @@ void dbt_populate(void *p, size_t len);
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr);
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
                        uint64_t *ret, struct err *err);
+/*
+ * dbt_remote_batch - th makes the n system calls of the table of struct
+ * arch_dbt_syscall at at (in the shared memory) in one go, one stop
+ * instead of one each, writing their results there. Needs a code region.
+ */
+int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err);
 /* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
 /*

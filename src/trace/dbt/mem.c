@@ -314,6 +314,53 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 	return rc;
 }
 
+int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err)
+{
+	const struct dbt_region *rg = d->regions;
+	const uint64_t args[6] = { at, n };
+	struct arch_regs saved, r;
+	int other = 0, status, rc = 0;
+
+	if (!d->n_regions)
+		return err_set(err, ERR_INTERNAL, "dbt: a batch of system calls before any code");
+	if (get_regs(th->tid, &saved))
+		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
+		               (int)th->tid);
+	r = saved;
+	arch_regs_set_pc(&r, rg->batch);
+	arch_regs_set_syscall(&r, 0, args);
+	if (set_regs(th->tid, &r))
+		return err_sys(err, ERR_TRACE, "cannot set registers");
+	for (;;) {
+		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL)) {
+			rc = err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)th->tid);
+			break;
+		}
+		while (waitpid(th->tid, &status, __WALL) < 0 && errno == EINTR)
+			;
+		if (!WIFSTOPPED(status)) {
+			rc = err_set(err, ERR_TRACE, "thread %d ended during remote calls",
+			             (int)th->tid);
+			break;
+		}
+		/* The signals that came meanwhile are the program's: raised again after. */
+		if (status >> 16 || WSTOPSIG(status) != SIGTRAP) {
+			if (!(status >> 16) && !other)
+				other = WSTOPSIG(status);
+			continue;
+		}
+		if (get_regs(th->tid, &r) || arch_regs_pc(&r) != rg->batch_end)
+			rc = err_set(err, ERR_TRACE, "remote calls did not end in thread %d",
+			             (int)th->tid);
+		break;
+	}
+	if (set_regs(th->tid, &saved) && !rc)
+		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
+	if (other)
+		syscall(SYS_tgkill, d->t->pid, th->tid, other);
+	return rc;
+}
+
 /* call - a remote system call whose negative results are errors */
 static int call(struct dbt *d, struct tthread *th, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
                 uint64_t a3, uint64_t a4, uint64_t a5, uint64_t *ret, struct err *err)
@@ -348,30 +395,6 @@ static int open_shm(struct dbt *d, struct tthread *th, uint64_t *fd, struct err 
 		               (int)th->tid);
 	return call(d, th, SYS_openat, (uint64_t)AT_FDCWD, at, O_RDWR | O_CLOEXEC, 0, 0, 0, fd,
 	            err);
-}
-
-int dbt_mem_ready(struct dbt *d, struct tthread *th, struct err *err)
-{
-	uint64_t fd, base;
-	int rc;
-
-	if (d->ready)
-		return 0;
-	if (open_shm(d, th, &fd, err))
-		return err_prefix(err, "dbt: cannot share memory with the program");
-	/* Low and fixed, far from where the program maps anything (docs/engine.md). */
-	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
-	if (rc)
-		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
-	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
-	if (rc)
-		return err_prefix(err, "dbt: cannot map its memory into the program");
-	d->data_base = base;
-	d->ready = true;
-	d->maps_stale = true;
-	return 0;
 }
 
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr)
@@ -467,6 +490,8 @@ static void region_init(struct dbt_region *rg)
 
 	rg->gadget = arch_dbt_emit_gadget(&c);
 	arch_dbt_align(&c, 16);
+	rg->batch = arch_dbt_emit_batch(&c, &rg->batch_end);
+	arch_dbt_align(&c, 16);
 	rg->dispatch = c.pc;
 	arch_dbt_emit_dispatch(&c, 0, &rg->ind_miss);
 	arch_dbt_align(&c, 16);
@@ -501,19 +526,13 @@ void dbt_region_ahead(struct dbt_region *rg)
 	}
 }
 
-struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
+/* map_region - a new code region within reach of addr, mapped through the tracee's fd */
+static struct dbt_region *map_region(struct dbt *d, struct tthread *th, uint64_t addr, uint64_t fd,
+                                     struct err *err)
 {
 	struct dbt_region *rg;
-	uint64_t fd, base, hint;
-	uint32_t i;
-	int rc;
+	uint64_t base, hint;
 
-	for (i = 0; i < d->n_regions; i++) {
-		rg = &d->regions[i];
-		if (distance(rg->base, addr) + DBT_REGION_SIZE < REACH_USE &&
-		    rg->used + 65536 < DBT_REGION_SIZE)
-			return rg;
-	}
 	if (d->n_regions == DBT_MAX_REGIONS) {
 		err_set(err, ERR_UNSUPPORTED, "dbt: out of code regions");
 		return NULL;
@@ -524,13 +543,9 @@ struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t ad
 		        (unsigned long long)addr);
 		return NULL;
 	}
-	if (open_shm(d, th, &fd, err))
-		return NULL;
-	rc = call(d, th, SYS_mmap, hint, DBT_REGION_SIZE, PROT_READ | PROT_EXEC,
-	          MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fd,
-	          DBT_DATA_SIZE + (uint64_t)d->n_regions * DBT_REGION_SIZE, &base, err);
-	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
-	if (rc)
+	if (call(d, th, SYS_mmap, hint, DBT_REGION_SIZE, PROT_READ | PROT_EXEC,
+	         MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fd,
+	         DBT_DATA_SIZE + (uint64_t)d->n_regions * DBT_REGION_SIZE, &base, err))
 		return NULL;
 	rg = &d->regions[d->n_regions];
 	memset(rg, 0, sizeof(*rg));
@@ -541,6 +556,57 @@ struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t ad
 	region_init(rg);
 	log_debug("dbt: code region %#llx for %#llx", (unsigned long long)base,
 	          (unsigned long long)addr);
+	return rg;
+}
+
+int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
+{
+	struct err region_err;
+	uint64_t fd, base;
+	int rc;
+
+	if (d->ready)
+		return 0;
+	if (open_shm(d, th, &fd, err))
+		return err_prefix(err, "dbt: cannot share memory with the program");
+	/* Low and fixed, far from where the program maps anything (docs/engine.md). */
+	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
+	if (rc)
+		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+	if (!rc)
+		d->data_base = base;
+	/*
+	 * The first code region through the same descriptor: two remote calls
+	 * fewer. Where it cannot be, a translation will say why.
+	 */
+	if (!rc)
+		map_region(d, th, pc, fd, &region_err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (rc)
+		return err_prefix(err, "dbt: cannot map its memory into the program");
+	d->ready = true;
+	d->maps_stale = true;
+	return 0;
+}
+
+struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
+{
+	struct dbt_region *rg;
+	uint64_t fd;
+	uint32_t i;
+
+	for (i = 0; i < d->n_regions; i++) {
+		rg = &d->regions[i];
+		if (distance(rg->base, addr) + DBT_REGION_SIZE < REACH_USE &&
+		    rg->used + 65536 < DBT_REGION_SIZE)
+			return rg;
+	}
+	if (open_shm(d, th, &fd, err))
+		return NULL;
+	rg = map_region(d, th, addr, fd, err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
 	return rg;
 }
 

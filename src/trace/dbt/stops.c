@@ -147,18 +147,22 @@ void dbt_threads_free(struct dbt *d)
 /* guard - the page after each of the thread's rings faults: a full ring stops the thread */
 static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	uint64_t args[6] = { 0, DBT_PAGE, PROT_NONE }, r;
+	/* in the context page, past what the generated code uses */
+	struct arch_dbt_syscall *calls = (void *)(dt->ctxp + DBT_CTX_BATCH);
 	uint32_t k;
 
 	if (d->slot_guarded[dt->slot])
 		return 0;
-	for (k = 0; k < DBT_RINGS; k++) {
-		args[0] = dt->rings + k * DBT_RING_STRIDE + d->ring_size;
-		if (dbt_remote_syscall(d, dt->th, SYS_mprotect, args, &r, err))
-			return -1;
-		if (r)
+	for (k = 0; k < DBT_RINGS; k++)
+		calls[k] =
+		        (struct arch_dbt_syscall){ SYS_mprotect,
+			                           { dt->rings + k * DBT_RING_STRIDE + d->ring_size,
+			                             DBT_PAGE, PROT_NONE } };
+	if (dbt_remote_batch(d, dt->th, dt->ctx + DBT_CTX_BATCH, DBT_RINGS, err))
+		return -1;
+	for (k = 0; k < DBT_RINGS; k++)
+		if (calls[k].ret)
 			return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
-	}
 	d->slot_guarded[dt->slot] = true;
 	return 0;
 }
@@ -255,7 +259,7 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 		return 0;
 	if (step_refresh_regs(t, th, err))
 		return -1;
-	if (dbt_mem_ready(d, th, err)) {
+	if (dbt_mem_ready(d, th, arch_regs_pc(&th->regs), err)) {
 		log_warn("%s; tracing by single-stepping only", err->msg);
 		d->broken = true;
 		return 0;
