@@ -349,6 +349,20 @@ void sym_unwinder_hold_memory(struct sym_unwinder *uw, bool hold)
 	uw->nlines = uw->next_line = 0;
 }
 
+bool sym_unwinder_read(struct sym_unwinder *uw, const struct sym_mem *mem, uint64_t addr,
+                       uint64_t *out)
+{
+	struct uw_req req = { .mem = mem };
+	bool ok;
+
+	if (!uw->hold)
+		uw->nlines = uw->next_line = 0;
+	uw->req = &req;
+	ok = read_word(uw, addr, out);
+	uw->req = NULL;
+	return ok;
+}
+
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
                               const struct sym_mem *mem, uint64_t *out, size_t max)
 {

@@ -126,6 +126,14 @@ void sym_unwinder_hold_memory(struct sym_unwinder *uw, bool hold);
 size_t sym_unwinder_backtrace(struct sym_unwinder *uw, const uint64_t regs[SYM_UNWIND_NREGS],
                               const struct sym_mem *mem, uint64_t *out, size_t max);
 
+/*
+ * sym_unwinder_read - an 8-byte word of memory, through what the unwinder
+ * holds (sym_unwinder_hold_memory()): the words the unwindings of a
+ * stopped thread read, read once. False if it cannot be read.
+ */
+bool sym_unwinder_read(struct sym_unwinder *uw, const struct sym_mem *mem, uint64_t addr,
+                       uint64_t *out);
+
 /* How a frame is unwound, when that is the same on any stack (sym_unwinder_frame_rule). */
 struct sym_frame_rule {
 	enum sym_frame_kind {

@@ -377,14 +377,14 @@ static bool walk_frame(struct core *c, const struct sym_frame_rule *r, uint64_t 
 		if (!*fp_known || *fp < *at + ARCH_PTR_SIZE)
 			return false;
 		*at = *fp + ARCH_PTR_SIZE;
-		return !read_word(c, *fp, fp);
+		return !images_read_word(c->images, *fp, fp);
 	}
 	*at += r->size;
 	cfa = *at + ARCH_PTR_SIZE;
 	if (r->fp == SYM_FP_LOST)
 		*fp_known = false;
 	else if (r->fp == SYM_FP_SAVED && *fp_known)
-		return !read_word(c, cfa + (uint64_t)r->fp_at, fp);
+		return !images_read_word(c->images, cfa + (uint64_t)r->fp_at, fp);
 	return true;
 }
 
@@ -397,7 +397,8 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 	bool fp_known = true;
 	size_t n, m;
 
-	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || read_word(c, at, &ret) || !ret)
+	if (!bt_max(c) || bt_max(c) > CORE_FRAMES_MAX || images_read_word(c->images, at, &ret) ||
+	    !ret)
 		return false;
 	/* the scope hit unwound it when it opened the entry's call */
 	n = c->bt_entry_len && c->bt_buf[0] == ret ? c->bt_entry_len
@@ -413,7 +414,7 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 		if (images_frame_rule(c->images, c->bt_buf[i], i == 0, &f->rule[i]) ||
 		    f->rule[i].kind == SYM_FRAME_END ||
 		    !walk_frame(c, &f->rule[i], &at, &dwarf[ARCH_DWARF_FP], &fp_known) ||
-		    read_word(c, at, &next) || next != c->bt_buf[i + 1])
+		    images_read_word(c->images, at, &next) || next != c->bt_buf[i + 1])
 			return false;
 	memcpy(f->bt, c->bt_buf, m * sizeof(f->bt[0]));
 	f->bt_len = m;

@@ -300,6 +300,15 @@ size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint6
 	return sym_unwinder_backtrace(imgs->unwinder, dwarf, &mem, out, max);
 }
 
+int images_read_word(struct images *imgs, uint64_t addr, uint64_t *out)
+{
+	struct sym_mem mem = { read_for_unwinder, imgs };
+
+	if (imgs->unwinder)
+		return sym_unwinder_read(imgs->unwinder, &mem, addr, out) ? 0 : -1;
+	return read_for_unwinder(imgs, addr, out, sizeof(*out)) == sizeof(*out) ? 0 : -1;
+}
+
 void images_hold_memory(struct images *imgs, bool hold)
 {
 	if (imgs->unwinder)

@@ -125,6 +125,8 @@ size_t images_backtrace(struct images *imgs, const struct arch_regs *regs, uint6
 /* images_hold_memory - sym_unwinder_hold_memory() */
 void images_hold_memory(struct images *imgs, bool hold);
 
+/* images_read_word - a word of the program's memory, through what the unwinder holds */
+int images_read_word(struct images *imgs, uint64_t addr, uint64_t *out);
 /* images_frame_rule - sym_unwinder_frame_rule(); -1 also without an unwinder */
 int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_frame_rule *rule);
 /* images_function - sym_unwinder_function(); -1 also without an unwinder */

@@ -1087,12 +1087,12 @@ static uint64_t mem_reads(struct stopped *s)
 
 /*
  * Held, the memory one backtrace read serves the next ones, which read
- * none and find the same, but what was read before the hold is not held;
- * released, it is read again.
+ * none and find the same, and reads of its words; what was read before
+ * the hold is not held; released, it is read again.
  */
 static void test_unwind_hold(void **state)
 {
-	uint64_t full[64], again[64];
+	uint64_t full[64], again[64], word, direct;
 	struct stopped s;
 	uint64_t before;
 	size_t n;
@@ -1109,6 +1109,13 @@ static void test_unwind_hold(void **state)
 	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
 	assert_memory_equal(again, full, n * sizeof(full[0]));
 	assert_int_equal(mem_reads(&s), before);
+	/* a word of the stack, read once, then from what is held, as it is in memory */
+	assert_true(sym_unwinder_read(s.uw, &s.mem, s.regs[ARCH_DWARF_SP] + 8, &word));
+	before = mem_reads(&s);
+	assert_true(sym_unwinder_read(s.uw, &s.mem, s.regs[ARCH_DWARF_SP] + 8, &word));
+	assert_int_equal(mem_reads(&s), before);
+	assert_int_equal(s.mem.read(s.mem.arg, s.regs[ARCH_DWARF_SP] + 8, &direct, 8), 8);
+	assert_int_equal(word, direct);
 	sym_unwinder_hold_memory(s.uw, false);
 	assert_int_equal(sym_unwinder_backtrace(s.uw, s.regs, &s.mem, again, 64), n);
 	assert_memory_equal(again, full, n * sizeof(full[0]));
