@@ -757,7 +757,8 @@ void dbt_cache_reset(struct dbt *d)
 	void *v;
 
 	arena_fini(&d->arena);
-	for (i = 0; i < DBT_ID_PAGES; i++) {
+	/* Only the pages in use: the others were never written (each would cost a fault). */
+	for (i = 0; i * DBT_IDS_PER_PAGE < d->n_ids; i++) {
 		d->id_pages[i] = NULL;
 		d->hot_pages[i] = NULL;
 	}
