@@ -367,7 +367,8 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 /*
  * dbt_remote_batch - th makes the n system calls of the table of struct
  * arch_dbt_syscall at at (in the shared memory) in one go, one stop
- * instead of one each, writing their results there. Needs a code region.
+ * instead of one each (where the engine has code in the program's memory),
+ * writing their results there.
  */
 int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err);
 /* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */

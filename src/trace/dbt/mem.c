@@ -321,8 +321,16 @@ int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, s
 	struct arch_regs saved, r;
 	int other = 0, status, rc = 0;
 
-	if (!d->n_regions)
-		return err_set(err, ERR_INTERNAL, "dbt: a batch of system calls before any code");
+	/* No code of the engine's (no room for it near the program): one stop each. */
+	if (!d->n_regions) {
+		struct arch_dbt_syscall *calls = dbt_tracer_ptr(d, at);
+
+		for (size_t i = 0; i < n; i++)
+			if (dbt_remote_syscall(d, th, (long)calls[i].nr, calls[i].args,
+			                       &calls[i].ret, err))
+				return -1;
+		return 0;
+	}
 	if (get_regs(th->tid, &saved))
 		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
 		               (int)th->tid);
