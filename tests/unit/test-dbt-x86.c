@@ -768,6 +768,14 @@ static uint64_t ring_word(size_t k, uint32_t tag)
 	return ring[3 * k + 1] | (uint64_t)ring[3 * k + 2] << 32;
 }
 
+/* walk_table - the entries' walks use the frame table, the whole address space their stack */
+static void walk_table(void)
+{
+	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
+	ctx_set(DBT_CTX_STACK_LO, 0);
+	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+}
+
 /*
  * With backtraces: the entry walks the stack with the frame rules and
  * goes on without a stop, logging the return addresses found, only when
@@ -784,9 +792,7 @@ static void test_scope_entry_walk(void **state)
 	size_t i;
 
 	(void)state;
-	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
-	ctx_set(DBT_CTX_STACK_LO, 0);
-	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+	walk_table();
 	/* Where an entry called from run_code is: its rsp, the return address. */
 	assert_true(run_entry(plain, 0x202, &r));
 	rsp = ring_word(0, DBT_REC_SCOPE_SP);
@@ -857,9 +863,7 @@ static void test_scope_entry_walk_fp(void **state)
 	struct run r;
 
 	(void)state;
-	ctx_set(DBT_CTX_FRAMES, (uint64_t)(uintptr_t)frames);
-	ctx_set(DBT_CTX_STACK_LO, 0);
-	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
+	walk_table();
 	assert_true(run_entry(plain, 0x202, &r));
 	rsp = ring_word(0, DBT_REC_SCOPE_SP);
 	ret = ring_word(1, DBT_REC_SCOPE_RET);
