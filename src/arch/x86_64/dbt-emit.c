@@ -653,7 +653,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	arch_dbt_emit_jmp_slot(c, rec_slot);
 	if (bt_max) {
-		/* A return address without a size: the stop, the thread as it was. */
+		/* A return address without a rule: the stop, the thread as it was. */
 		for (i = 0; i < WALK_MISSES; i++)
 			fwd_here(c, miss[i]);
 		walk_restore(c);

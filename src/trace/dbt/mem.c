@@ -344,8 +344,11 @@ int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, s
 			rc = err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)th->tid);
 			break;
 		}
-		while (waitpid(th->tid, &status, __WALL) < 0 && errno == EINTR)
-			;
+		while (waitpid(th->tid, &status, __WALL) < 0)
+			if (errno != EINTR) {
+				status = 0; /* as if it had ended */
+				break;
+			}
 		if (!WIFSTOPPED(status)) {
 			rc = err_set(err, ERR_TRACE, "thread %d ended during remote calls",
 			             (int)th->tid);
