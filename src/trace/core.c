@@ -383,8 +383,12 @@ static bool walk_frame(struct core *c, const struct sym_frame_rule *r, uint64_t 
 	cfa = *at + ARCH_PTR_SIZE;
 	if (r->fp == SYM_FP_LOST)
 		*fp_known = false;
-	else if (r->fp == SYM_FP_SAVED && *fp_known)
-		return !images_read_word(c->images, cfa + (uint64_t)r->fp_at, fp);
+	else if (r->fp == SYM_FP_SAVED) {
+		/* known again, whatever it was in this frame (the walk reloads it too) */
+		if (images_read_word(c->images, cfa + (uint64_t)r->fp_at, fp))
+			return false;
+		*fp_known = true;
+	}
 	return true;
 }
 
