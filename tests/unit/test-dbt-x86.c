@@ -277,7 +277,7 @@ struct run {
  * (what a stack walk reads there), the same at every call: run_code's own
  * frame is no such place (ASan moves it).
  */
-static uint64_t stack_words[4];
+static uint64_t stack_words[8];
 /* When not 0: rbp points this far above stack_words' first one in the code run (then given back).
  */
 static uint64_t run_bp;
@@ -296,11 +296,15 @@ run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, str
 	set_gs((uint64_t)(uintptr_t)ctx);
 	__asm__ volatile(
 	        "mov %%rbp, %%r8\n\t"
-	        "sub $32, %%rsp\n\t"
+	        "sub $64, %%rsp\n\t"
 	        "movdqu (%[words]), %%xmm0\n\t"
 	        "movdqu %%xmm0, (%%rsp)\n\t"
 	        "movdqu 16(%[words]), %%xmm0\n\t"
 	        "movdqu %%xmm0, 16(%%rsp)\n\t"
+	        "movdqu 32(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 32(%%rsp)\n\t"
+	        "movdqu 48(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 48(%%rsp)\n\t"
 	        "mov %%rsp, %[rin]\n\t"
 	        "test %%rsi, %%rsi\n\t"
 	        "jz 2f\n\t"
@@ -319,7 +323,7 @@ run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, str
 	        "pushfq\n\t"
 	        "pop %[ofl]\n\t"
 	        "mov %%rsp, %[rout]\n\t"
-	        "add $32, %%rsp\n\t"
+	        "add $64, %%rsp\n\t"
 	        "mov %%rbp, %%rsi\n\t"
 	        "mov %%r8, %%rbp\n\t"
 	        : "+a"(rax), "+c"(rcx), "+d"(rdx),
@@ -858,7 +862,7 @@ static void test_scope_entry_walk_fp(void **state)
 {
 	struct dbt_code c = start();
 	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret;
-	const uint64_t above = 0x7f0000005678, far = 0x7f000000abcd;
+	const uint64_t above = 0x7f0000005678, far = 0x7f000000abcd, farther = 0x7f000000cdef;
 	const uint32_t saved1 = 2 | 1u << DBT_FP_SHIFT, lost = 2 | DBT_FP_LOST << DBT_FP_SHIFT;
 	struct run r;
 
@@ -894,12 +898,23 @@ static void test_scope_entry_walk_fp(void **state)
 	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
 	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
 	/* the same, the frame pointer lost: no frame above it found from it */
-	set_frame(ret, true, DBT_FRAME_NONE);
 	memset(frames, 0, sizeof(frames));
 	set_frame(ret, true, lost);
 	set_frame(above, false, DBT_FRAME_FP);
 	set_frame(far, false, DBT_FRAME_END);
 	assert_false(run_entry(entry, 0x2d7, &r));
+	/* lost, then saved a frame later (at stack_words[2]): found from it again */
+	memset(frames, 0, sizeof(frames));
+	stack_words[3] = far;
+	stack_words[2] = rsp + 40; /* stack_words[4]'s address */
+	stack_words[5] = farther;
+	set_frame(ret, true, lost);
+	set_frame(above, false, saved1);
+	set_frame(far, false, DBT_FRAME_FP);
+	set_frame(farther, false, DBT_FRAME_END);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
+	assert_int_equal(ring_word(3, DBT_REC_SCOPE_BT), farther);
 	memset(frames, 0, sizeof(frames));
 	memset(stack_words, 0, sizeof(stack_words));
 }
