@@ -143,14 +143,18 @@ static int set_regs(pid_t tid, const struct arch_regs *r)
 	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) ? -1 : 0;
 }
 
-/* step_once - single-step tid; a signal that arrives meanwhile is sent again afterwards */
-static int step_once(pid_t tid, int *other_sig, struct err *err)
+/*
+ * run_to_trap - resume tid (request: PTRACE_SINGLESTEP or PTRACE_CONT) until
+ * its next SIGTRAP; the first other signal that comes meanwhile goes to
+ * *other_sig (the program's: raised again by the caller)
+ */
+static int run_to_trap(pid_t tid, enum __ptrace_request request, int *other_sig, struct err *err)
 {
 	int status;
 
 	for (;;) {
-		if (ptrace(PTRACE_SINGLESTEP, tid, NULL, NULL))
-			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)tid);
+		if (ptrace(request, tid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)tid);
 		while (waitpid(tid, &status, __WALL) < 0)
 			if (errno != EINTR)
 				return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
@@ -180,7 +184,7 @@ static int run_gadget(struct tthread *th, struct arch_regs *r, uint64_t gadget, 
 	for (tries = 0; tries < 2; tries++) {
 		if (set_regs(th->tid, &want))
 			return err_sys(err, ERR_TRACE, "cannot set registers");
-		if (step_once(th->tid, other, err))
+		if (run_to_trap(th->tid, PTRACE_SINGLESTEP, other, err))
 			return -1;
 		if (get_regs(th->tid, r))
 			return err_sys(err, ERR_TRACE, "cannot read registers");
@@ -319,7 +323,7 @@ int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, s
 	const struct dbt_region *rg = d->regions;
 	const uint64_t args[6] = { at, n };
 	struct arch_regs saved, r;
-	int other = 0, status, rc = 0;
+	int other = 0, rc = 0;
 
 	/* No code of the engine's (no room for it near the program): one stop each. */
 	if (!d->n_regions) {
@@ -339,32 +343,10 @@ int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, s
 	arch_regs_set_syscall(&r, 0, args);
 	if (set_regs(th->tid, &r))
 		return err_sys(err, ERR_TRACE, "cannot set registers");
-	for (;;) {
-		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL)) {
-			rc = err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)th->tid);
-			break;
-		}
-		while (waitpid(th->tid, &status, __WALL) < 0)
-			if (errno != EINTR) {
-				status = 0; /* as if it had ended */
-				break;
-			}
-		if (!WIFSTOPPED(status)) {
-			rc = err_set(err, ERR_TRACE, "thread %d ended during remote calls",
-			             (int)th->tid);
-			break;
-		}
-		/* The signals that came meanwhile are the program's: raised again after. */
-		if (status >> 16 || WSTOPSIG(status) != SIGTRAP) {
-			if (!(status >> 16) && !other)
-				other = WSTOPSIG(status);
-			continue;
-		}
-		if (get_regs(th->tid, &r) || arch_regs_pc(&r) != rg->batch_end)
-			rc = err_set(err, ERR_TRACE, "remote calls did not end in thread %d",
-			             (int)th->tid);
-		break;
-	}
+	if (run_to_trap(th->tid, PTRACE_CONT, &other, err))
+		rc = -1;
+	else if (get_regs(th->tid, &r) || arch_regs_pc(&r) != rg->batch_end)
+		rc = err_set(err, ERR_TRACE, "remote calls did not end in thread %d", (int)th->tid);
 	if (set_regs(th->tid, &saved) && !rc)
 		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
 	if (other)
