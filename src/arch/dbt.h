@@ -99,6 +99,23 @@ static inline uint32_t arch_dbt_frame_slot(uint64_t key)
 	return (uint32_t)(key ^ key >> 16) & (DBT_FRAME_SLOTS - 1);
 }
 
+/*
+ * Frame rows: the rules of whole binaries, for a return address the table
+ * has no word for. The word DBT_ROWS_INDEX bytes past ctx[FRAMES] is the
+ * address of the current index (0: none): a count, then that many struct
+ * arch_dbt_rows. A binary's rows are words (offset from lo) << 16 | a
+ * rule as the table's, in address order, the first at offset 0; a return
+ * address's rule is that of the last row at or below it, or (a later
+ * frame's, as the table's keys say) at or below the address before it.
+ */
+#define DBT_ROWS_INDEX ((uint64_t)DBT_FRAME_SLOTS * 8)
+
+struct arch_dbt_rows {
+	uint64_t lo, hi; /* the binary's extent */
+	uint64_t rows;   /* the address of its rows */
+	uint64_t n;      /* how many (one at least) */
+};
+
 /* The lookup table: application address -> cache address, open addressing. */
 struct arch_dbt_entry {
 	uint64_t app;   /* 0: empty; DBT_FREE_KEY set: the unrecorded translation */
@@ -231,7 +248,7 @@ void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t tar
  * goes on at @rec_slot's target (the recorded translation, past its sync
  * hypercall). With @bt_max (the trace records backtraces of that many
  * return addresses, DBT_WALK_MAX at most) it first walks the stack with
- * the frame rules at ctx[FRAMES] and logs the backtrace it found
+ * the frame rules at ctx[FRAMES] (the table, then the rows) and logs the backtrace it found
  * (DBT_REC_SCOPE_BT records); it enters only if every return address on
  * the way has a rule, and every word it reads lies in [ctx[STACK_LO],
  * ctx[STACK_HI]) (the frame pointer's chain, too). Any other thread stops

@@ -13,6 +13,7 @@
 #include <elfutils/libdw.h>
 
 #include "sym/image.h"
+#include "sym/unwind.h"
 #include "util/vec.h"
 
 /* Entry flags. */
@@ -226,11 +227,26 @@ struct sym_fde_table {
 
 /* sym_fde_table_open - tb for elf; false when it has no table of the usual layout */
 bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb);
-/* sym_fde_table_starts - does an FDE start at addr (a function's entry, as CFI knows it)? */
-bool sym_fde_table_starts(const struct sym_fde_table *tb, uint64_t addr);
-/* sym_fde_table_range - sym_fde_range() through the table: 0, or -1 when no FDE covers addr */
-int sym_fde_table_range(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
-                        uint64_t *end);
+/* sym_fde_table_fde - the i-th FDE of tb, in address order */
+bool sym_fde_table_fde(const struct sym_fde_table *tb, size_t i, Dwarf_FDE *fde);
+/* sym_fde_table_cie - the CIE at off in .eh_frame, and the encoding of its FDEs' addresses */
+bool sym_fde_table_cie(const struct sym_fde_table *tb, Dwarf_Off off, Dwarf_CIE *cie, uint8_t *enc);
+/*
+ * sym_fde_table_bounds - [start, end) of fde, whose addresses are encoded
+ * as enc says; *after: where its augmentation data, then instructions, are
+ */
+bool sym_fde_table_bounds(const struct sym_fde_table *tb, const Dwarf_FDE *fde, uint8_t enc,
+                          uint64_t *start, uint64_t *end, const uint8_t **after);
+
+/* cfi-rows.c */
+/*
+ * sym_fde_table_rows - the CFI rows of tb's FDEs from *next_fde on, max
+ * of them (file addresses plus bias, in address order), each with the
+ * rule sym_unwinder_frame_rule() gives there; *next_fde moves past them.
+ * Return: 1 while FDEs remain, 0 once done, -1 where fn returned nonzero.
+ */
+int sym_fde_table_rows(const struct sym_fde_table *tb, uint64_t bias, size_t *next_fde, size_t max,
+                       sym_frame_row_fn fn, void *arg);
 
 /* unwind.c */
 struct sym_unwinder;

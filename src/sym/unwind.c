@@ -36,7 +36,7 @@ struct uw_module {
 	uint64_t bias, lo, hi;
 	char *name; /* unique, so that re-reporting finds the same Dwfl_Module */
 	Dwfl_Module *mod;
-	struct sym_fde_table fdes; /* opened at the first sym_unwinder_calls_in() */
+	struct sym_fde_table fdes; /* opened at the first sym_unwinder_frame_rows() */
 	bool fdes_tried, has_fdes;
 };
 
@@ -677,22 +677,6 @@ int sym_unwinder_frame_rule(struct sym_unwinder *uw, uint64_t pc, bool first,
 	return uw->row.ok ? 0 : -1;
 }
 
-/* code - the file's bytes at [lo, hi) of an executable segment of img, or NULL */
-static const uint8_t *code(const struct sym_image *img, uint64_t lo, uint64_t hi)
-{
-	size_t n, avail;
-	const struct sym_segment *s = sym_image_segments(img, &n);
-	const uint8_t *c;
-
-	for (; n--; s++) {
-		if (!(s->flags & PF_X) || lo < s->vaddr || hi > s->vaddr + s->filesz)
-			continue;
-		c = sym_image_bytes(img, lo, &avail);
-		return c && avail >= hi - lo ? c : NULL;
-	}
-	return NULL;
-}
-
 /* fdes - m's table of FDEs, opened at the first use; NULL if it has none */
 static const struct sym_fde_table *fdes(struct uw_module *m)
 {
@@ -703,48 +687,15 @@ static const struct sym_fde_table *fdes(struct uw_module *m)
 	return m->has_fdes ? &m->fdes : NULL;
 }
 
-int sym_unwinder_function(struct sym_unwinder *uw, uint64_t addr, uint64_t *start, uint64_t *end)
+int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_rows_cursor *cur,
+                            size_t max, sym_frame_row_fn fn, void *arg)
 {
 	struct uw_module *m = module_at(uw, addr, NULL);
 	const struct sym_fde_table *tb = m ? fdes(m) : NULL;
 
-	if (!tb || sym_fde_table_range(tb, addr - m->bias, start, end))
+	if (!tb)
 		return -1;
-	*start += m->bias;
-	*end += m->bias;
-	return 0;
-}
-
-ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t end,
-                              struct sym_call *out, size_t max)
-{
-	struct uw_module *m = module_at(uw, start, NULL);
-	const struct sym_fde_table *tb = m ? fdes(m) : NULL;
-	uint64_t lo, hi;
-	const uint8_t *c, *stop;
-	size_t n = 0;
-
-	if (!tb || end <= start || end > m->hi)
-		return -1;
-	lo = start - m->bias;
-	hi = end - m->bias;
-	if (!(c = code(m->img, lo, hi)))
-		return -1;
-	/*
-	 * A call rel32 is e8 and 4 bytes: any e8 whose target starts a
-	 * function. One inside another instruction gives an address no
-	 * return comes back to, which costs a word and nothing else.
-	 */
-	stop = hi - lo >= 5 ? c + (hi - lo - 4) : c;
-	for (const uint8_t *p = c; n < max && p < stop && (p = memchr(p, 0xe8, (size_t)(stop - p)));
-	     p++) {
-		int32_t rel;
-		uint64_t ret = lo + (uint64_t)(p - c) + 5, target;
-
-		memcpy(&rel, p + 1, 4);
-		target = ret + (uint64_t)(int64_t)rel;
-		if (sym_fde_table_starts(tb, target))
-			out[n++] = (struct sym_call){ m->bias + ret, m->bias + target };
-	}
-	return (ssize_t)n;
+	cur->lo = m->lo;
+	cur->hi = m->hi;
+	return sym_fde_table_rows(tb, m->bias, &cur->next_fde, max, fn, arg);
 }

@@ -168,32 +168,33 @@ struct sym_frame_rule {
 int sym_unwinder_frame_rule(struct sym_unwinder *uw, uint64_t pc, bool first,
                             struct sym_frame_rule *rule);
 
-/* A direct call: the address it returns to, the function it calls. */
-struct sym_call {
-	uint64_t ret, target;
+/* What sym_unwinder_frame_rows() calls for each row: r NULL where no rule holds; nonzero stops. */
+typedef int (*sym_frame_row_fn)(void *arg, uint64_t start, uint64_t end,
+                                const struct sym_frame_rule *r);
+
+/* Where sym_unwinder_frame_rows() is in a module: zeroed before the first call. */
+struct sym_rows_cursor {
+	uint64_t lo, hi; /* the module's extent */
+	size_t next_fde;
 };
 
 /**
- * sym_unwinder_function - the extent of the function around addr, that of
- * its .eh_frame FDE
+ * sym_unwinder_frame_rows - the frame rules of a whole module, a part at
+ * a time: the rows of its CFI in address order, each with the rule
+ * sym_unwinder_frame_rule() gives for an address in it, those of up to
+ * @max FDEs a call
+ * @addr: an address in the module
+ * @cur: where the last call stopped; receives the module's extent
+ * @fn: called for each row
  *
- * Return: 0 with [*start, *end), or -1 when no FDE covers addr.
+ * Addresses no row covers have no rule. One pass over the module's
+ * .eh_frame: Python's 61,000 rows in about 2 ms.
+ *
+ * Return: 1 while rows remain, 0 once all were given, -1 when addr is in
+ * no module with a table of FDEs, or fn returned nonzero.
  */
-int sym_unwinder_function(struct sym_unwinder *uw, uint64_t addr, uint64_t *start, uint64_t *end);
-
-/**
- * sym_unwinder_calls_in - the direct calls made in [start, end) of a
- * module's code (a function: sym_unwinder_function()) to functions CFI
- * knows the start of, read from the module's file
- * @out: receives at most @max calls
- *
- * Some may be bytes of other instructions that look like a call: their
- * return addresses are never returned to.
- *
- * Return: how many were stored, or -1 when the range is no module's code.
- */
-ssize_t sym_unwinder_calls_in(struct sym_unwinder *uw, uint64_t start, uint64_t end,
-                              struct sym_call *out, size_t max);
+int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_rows_cursor *cur,
+                            size_t max, sym_frame_row_fn fn, void *arg);
 
 /**
  * sym_unwinder_stats - counters for tests and benchmarks

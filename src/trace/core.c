@@ -428,36 +428,11 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 	return true;
 }
 
-/* guess - out[*k], the frame of ret as core_scope_hit_frames() would learn it, if it can */
-static void guess(struct core *c, uint64_t ret, bool first, struct core_frame_guess *out, size_t *k)
+int core_frame_rows(struct core *c, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
+                    sym_frame_row_fn fn, void *arg)
 {
-	struct sym_frame_rule r;
-
-	if (!images_frame_rule(c->images, ret, first, &r))
-		out[(*k)++] = (struct core_frame_guess){ ret, r, first };
-}
-
-size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,
-                          struct core_frame_guess *out, size_t max)
-{
-	struct sym_call *calls;
-	uint64_t start, end;
-	ssize_t n;
-	size_t k = 0;
-
 	OWNER_CHECK(&c->owner);
-	if (images_function(c->images, ret - 1, &start, &end) || hashmap_get(seen, start))
-		return 0;
-	hashmap_put(seen, start, (void *)1);
-	calls = xmalloc(max * sizeof(*calls));
-	n = images_calls_in(c->images, start, end, calls, max);
-	for (ssize_t i = 0; i < n && k + 2 <= max; i++) {
-		if (scope_at(c, calls[i].target))
-			guess(c, calls[i].ret, true, out, &k);
-		guess(c, calls[i].ret, false, out, &k);
-	}
-	free(calls);
-	return k;
+	return images_frame_rows(c->images, addr, cur, max, fn, arg);
 }
 
 int core_scope_hit_frames(struct core *c, struct core_thread *th, const struct arch_regs *regs,

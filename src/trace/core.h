@@ -203,28 +203,17 @@ struct core_entry_frames {
 	bool outermost;
 };
 
-/* A frame an engine may learn without a stop (core_frame_guesses). */
-struct core_frame_guess {
-	uint64_t ret;
-	struct sym_frame_rule rule;
-	bool first; /* as the first return address of a backtrace (bt[0]) */
-};
-
 /**
- * core_frame_guesses - frames later backtraces may go through: those of
- * the return addresses of the direct calls made in the function ret
- * returns into (ret a return address of a backtrace), each with the rule
- * core_scope_hit_frames() would learn for it as a later return address,
- * and as the first where the call is to a scope's entry. Rules come from
- * the CFI (sym_unwinder_frame_rule()), only for frames libdwfl unwinds
- * the same on any stack.
- * @seen: the functions done already (keys: their starts); ret's is added
- * @out: receives at most @max (allocated by the caller)
+ * core_frame_rows - the rules of the frames of every address of the
+ * binary around addr, up to max FDEs' rows a call
+ * (sym_unwinder_frame_rows(): what core_scope_hit_frames() would learn
+ * for a return address there)
  *
- * Return: how many were stored (0 for a function in @seen, or unknown).
+ * Return: 1 while rows remain, 0 once all were given, -1 when the binary
+ * has no table of its CFI, addr is in none, or fn returned nonzero.
  */
-size_t core_frame_guesses(struct core *c, uint64_t ret, struct hashmap *seen,
-                          struct core_frame_guess *out, size_t max);
+int core_frame_rows(struct core *c, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
+                    sym_frame_row_fn fn, void *arg);
 
 /**
  * core_scope_hit_frames - core_scope_hit(), and when the thread records

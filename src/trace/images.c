@@ -320,13 +320,9 @@ int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_f
 	return imgs->unwinder ? sym_unwinder_frame_rule(imgs->unwinder, pc, first, rule) : -1;
 }
 
-int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end)
+int images_frame_rows(struct images *imgs, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
+                      sym_frame_row_fn fn, void *arg)
 {
-	return imgs->unwinder ? sym_unwinder_function(imgs->unwinder, addr, start, end) : -1;
-}
-
-ssize_t images_calls_in(struct images *imgs, uint64_t start, uint64_t end, struct sym_call *out,
-                        size_t max)
-{
-	return imgs->unwinder ? sym_unwinder_calls_in(imgs->unwinder, start, end, out, max) : -1;
+	return imgs->unwinder ? sym_unwinder_frame_rows(imgs->unwinder, addr, cur, max, fn, arg)
+	                      : -1;
 }

@@ -12,10 +12,8 @@
 #include <sys/types.h>
 
 #include "arch/arch.h"
+#include "sym/unwind.h"
 #include "util/err.h"
-
-struct sym_call;
-struct sym_frame_rule;
 
 struct sym_image;
 struct sym_slot;
@@ -129,10 +127,8 @@ void images_hold_memory(struct images *imgs, bool hold);
 int images_read_word(struct images *imgs, uint64_t addr, uint64_t *out);
 /* images_frame_rule - sym_unwinder_frame_rule(); -1 also without an unwinder */
 int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_frame_rule *rule);
-/* images_function - sym_unwinder_function(); -1 also without an unwinder */
-int images_function(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end);
-/* images_calls_in - sym_unwinder_calls_in(); -1 also without an unwinder */
-ssize_t images_calls_in(struct images *imgs, uint64_t start, uint64_t end, struct sym_call *out,
-                        size_t max);
+/* images_frame_rows - sym_unwinder_frame_rows(); -1 also without an unwinder */
+int images_frame_rows(struct images *imgs, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
+                      sym_frame_row_fn fn, void *arg);
 
 #endif

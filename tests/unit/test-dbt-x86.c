@@ -268,7 +268,7 @@ static struct dbt_code start(void)
 
 /* What a run of generated code left: registers, flags, the red zone below rsp. */
 struct run {
-	uint64_t rax, rcx, rdx, flags, rsp_in, rsp_out, rbp;
+	uint64_t rax, rcx, rdx, flags, rsp_in, rsp_out, rbp, r9;
 	uint64_t red[24];
 };
 
@@ -290,46 +290,46 @@ static uint64_t run_bp;
 __attribute__((optimize("no-omit-frame-pointer"))) static void
 run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, struct run *out)
 {
-	uint64_t o_rax, o_rcx, o_rdx, o_flags, rsp_in, rsp_out, bp = run_bp;
+	uint64_t o_rax, o_rcx, o_rdx, o_flags, o_r9, rsp_in, rsp_out, bp = run_bp;
 	int i;
 
 	set_gs((uint64_t)(uintptr_t)ctx);
-	__asm__ volatile(
-	        "mov %%rbp, %%r8\n\t"
-	        "sub $64, %%rsp\n\t"
-	        "movdqu (%[words]), %%xmm0\n\t"
-	        "movdqu %%xmm0, (%%rsp)\n\t"
-	        "movdqu 16(%[words]), %%xmm0\n\t"
-	        "movdqu %%xmm0, 16(%%rsp)\n\t"
-	        "movdqu 32(%[words]), %%xmm0\n\t"
-	        "movdqu %%xmm0, 32(%%rsp)\n\t"
-	        "movdqu 48(%[words]), %%xmm0\n\t"
-	        "movdqu %%xmm0, 48(%%rsp)\n\t"
-	        "mov %%rsp, %[rin]\n\t"
-	        "test %%rsi, %%rsi\n\t"
-	        "jz 2f\n\t"
-	        "lea (%%rsp,%%rsi), %%rbp\n\t"
-	        "2:\n\t"
-	        "lea -200(%%rsp), %%r11\n\t"
-	        "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
-	        "mov $24, %%r9d\n\t"
-	        "1: mov %%r10, (%%r11)\n\t"
-	        "add $8, %%r11\n\t"
-	        "dec %%r9d\n\t"
-	        "jnz 1b\n\t"
-	        "push %[fl]\n\t"
-	        "popfq\n\t"
-	        "call *%[fn]\n\t"
-	        "pushfq\n\t"
-	        "pop %[ofl]\n\t"
-	        "mov %%rsp, %[rout]\n\t"
-	        "add $64, %%rsp\n\t"
-	        "mov %%rbp, %%rsi\n\t"
-	        "mov %%r8, %%rbp\n\t"
-	        : "+a"(rax), "+c"(rcx), "+d"(rdx),
-	          "+S"(bp), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
-	        : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
-	        : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
+	__asm__ volatile("mov %%rbp, %%r8\n\t"
+	                 "sub $64, %%rsp\n\t"
+	                 "movdqu (%[words]), %%xmm0\n\t"
+	                 "movdqu %%xmm0, (%%rsp)\n\t"
+	                 "movdqu 16(%[words]), %%xmm0\n\t"
+	                 "movdqu %%xmm0, 16(%%rsp)\n\t"
+	                 "movdqu 32(%[words]), %%xmm0\n\t"
+	                 "movdqu %%xmm0, 32(%%rsp)\n\t"
+	                 "movdqu 48(%[words]), %%xmm0\n\t"
+	                 "movdqu %%xmm0, 48(%%rsp)\n\t"
+	                 "mov %%rsp, %[rin]\n\t"
+	                 "test %%rsi, %%rsi\n\t"
+	                 "jz 2f\n\t"
+	                 "lea (%%rsp,%%rsi), %%rbp\n\t"
+	                 "2:\n\t"
+	                 "lea -200(%%rsp), %%r11\n\t"
+	                 "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
+	                 "mov $24, %%r9d\n\t"
+	                 "1: mov %%r10, (%%r11)\n\t"
+	                 "add $8, %%r11\n\t"
+	                 "dec %%r9d\n\t"
+	                 "jnz 1b\n\t"
+	                 "push %[fl]\n\t"
+	                 "popfq\n\t"
+	                 "call *%[fn]\n\t"
+	                 "pushfq\n\t"
+	                 "pop %[ofl]\n\t"
+	                 "mov %%rsp, %[rout]\n\t"
+	                 "add $64, %%rsp\n\t"
+	                 "mov %%rbp, %%rsi\n\t"
+	                 "mov %%r8, %%rbp\n\t"
+	                 "mov %%r9, %[or9]\n\t"
+	                 : "+a"(rax), "+c"(rcx), "+d"(rdx), "+S"(bp), [ofl] "=&r"(o_flags),
+	                   [or9] "=m"(o_r9), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
+	                 : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
+	                 : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
 	set_gs(0);
 	o_rax = rax;
 	o_rcx = rcx;
@@ -341,6 +341,7 @@ run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, str
 	out->rsp_in = rsp_in;
 	out->rsp_out = rsp_out;
 	out->rbp = bp;
+	out->r9 = o_r9;
 	for (i = 0; i < 24; i++)
 		memcpy(&out->red[i], (uint8_t *)(uintptr_t)(rsp_in - 200 + i * 8), 8);
 }
@@ -358,6 +359,7 @@ static void check_untouched(const struct run *r, uint64_t rax, uint64_t rcx, uin
 	assert_int_equal(r->rdx, rdx);
 	assert_int_equal(r->flags & FLAGS_MASK, flags & FLAGS_MASK);
 	assert_int_equal(r->rsp_in, r->rsp_out);
+	assert_int_equal(r->r9, 0); /* as run_code's loop left it (r8 holds its rbp) */
 	/* Below the return address the call pushed: nothing may have been written. */
 	for (i = 0; i < 23; i++)
 		assert_int_equal(r->red[i], 0x5a5a5a5a5a5a5a5aull);
@@ -725,7 +727,8 @@ static void test_scope_entry(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
 }
 
-static uint64_t frames[DBT_FRAME_SLOTS];
+/* the frame table, then the address of the rows index (arch/dbt.h) */
+static uint64_t frames[DBT_FRAME_SLOTS + 1];
 
 /* entry_of - emit a scope entry going on to a stub marking rdx 0x55; its sync made a ret */
 static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
@@ -916,6 +919,63 @@ static void test_scope_entry_walk_fp(void **state)
 	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
 	assert_int_equal(ring_word(3, DBT_REC_SCOPE_BT), farther);
 	memset(frames, 0, sizeof(frames));
+	memset(stack_words, 0, sizeof(stack_words));
+}
+
+/*
+ * Return addresses the table has no word for: their rules from the frame
+ * rows, the rule of the last row at or below the first return address,
+ * at or below the address before a later one; none where no binary
+ * covers it, no index is published, or a row has none; the table's word
+ * first. The walk here: run_code's return address, then stack_words[1].
+ */
+static void test_scope_entry_walk_rows(void **state)
+{
+	static uint64_t index[1 + 2 * 4], rows_a[3], rows_b[3];
+	struct dbt_code c = start();
+	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret;
+	const uint64_t above = 0x7f0000001234, lo_b = 0x7f0000000000;
+	struct arch_dbt_rows *bins = (struct arch_dbt_rows *)(void *)(index + 1);
+	struct run r;
+
+	(void)state;
+	walk_table();
+	assert_true(run_entry(plain, 0x202, &r));
+	rsp = ring_word(0, DBT_REC_SCOPE_SP);
+	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	stack_words[1] = above;
+	/* run_code's binary: no rule before ret, 2 words from ret on */
+	bins[0] =
+	        (struct arch_dbt_rows){ ret - 0x100, ret + 0x100, (uint64_t)(uintptr_t)rows_a, 3 };
+	rows_a[0] = 0 << 16 | DBT_FRAME_NONE;
+	rows_a[1] = 0xf0ull << 16 | DBT_FRAME_NONE;
+	rows_a[2] = 0x100ull << 16 | 2;
+	/* the other: the unwinding ends from above on (a later frame looks at above - 1) */
+	bins[1] = (struct arch_dbt_rows){ lo_b, lo_b + 0x2000, (uint64_t)(uintptr_t)rows_b, 3 };
+	rows_b[0] = 0 << 16 | DBT_FRAME_NONE;
+	rows_b[1] = (above - lo_b) << 16 | DBT_FRAME_END;
+	rows_b[2] = (above - lo_b + 1) << 16 | DBT_FRAME_NONE;
+	index[0] = 2;
+	assert_false(run_entry(entry, 0x2d7, &r)); /* nothing published */
+	frames[DBT_FRAME_SLOTS] = (uint64_t)(uintptr_t)index;
+	assert_false(run_entry(entry, 0x2d7, &r)); /* above - 1 has no rule */
+	rows_b[1] = (above - 1 - lo_b) << 16 | DBT_FRAME_END;
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	/* the table's word goes first */
+	set_frame(above, false, DBT_FRAME_NONE);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	memset(frames, 0, sizeof(frames[0]) * DBT_FRAME_SLOTS);
+	/* a return address no binary covers */
+	index[0] = 1;
+	assert_false(run_entry(entry, 0x2d7, &r));
+	/* the first return address's rule at it, not before: a row starting past it is not its */
+	index[0] = 2;
+	rows_a[2] = 0x101ull << 16 | 2;
+	assert_false(run_entry(entry, 0x2d7, &r));
+	frames[DBT_FRAME_SLOTS] = 0;
 	memset(stack_words, 0, sizeof(stack_words));
 }
 
@@ -1155,6 +1215,7 @@ int main(void)
 		cmocka_unit_test(test_scope_entry),
 		cmocka_unit_test(test_scope_entry_walk),
 		cmocka_unit_test(test_scope_entry_walk_fp),
+		cmocka_unit_test(test_scope_entry_walk_rows),
 		cmocka_unit_test(test_batch),
 	};
 

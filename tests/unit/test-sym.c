@@ -939,13 +939,13 @@ static size_t unwind_fake(struct sym_unwinder *uw, struct fake_stack *fs, uint64
 }
 
 /*
- * check_guess - libdwfl unwinds ret (its call's return address) as the
- * guessed rules say: as the first frame (the unwinding starting at ret),
+ * check_rule - libdwfl unwinds ret (as a call's return address) as the
+ * rules say: as the first frame (the unwinding starting at ret),
  * the next return address where its rule puts it from the stack pointer
  * or the frame pointer; as a later one, where its rule puts it from the
  * first frame's. Return: frames checked.
  */
-static int check_guess(struct sym_unwinder *uw, uint64_t ret, uint64_t next)
+static int check_rule(struct sym_unwinder *uw, uint64_t ret, uint64_t next)
 {
 	static struct fake_stack fs;
 	const uint64_t fp0 = FAKE_SP + 0x4000, fp1 = FAKE_SP + 0x6000;
@@ -975,47 +975,145 @@ static int check_guess(struct sym_unwinder *uw, uint64_t ret, uint64_t next)
 }
 
 /*
- * The calls made in some of libc's functions, and the rules of their
- * frames from CFI alone: libdwfl, unwinding a made-up stack, finds every
- * return address where those rules put it.
+ * Every 50th of a module's rows with a rule, two addresses long or more
+ * and a frame the made-up stack holds (not an epilogue's, whose rbp is
+ * still said to be saved below the CFA after its pop), into a rows_sample.
  */
-static void test_frame_guesses(void **state)
+struct rows_sample {
+	uint64_t at[1024];
+	size_t n, seen;
+};
+
+static int sample_row(void *arg, uint64_t start, uint64_t end, const struct sym_frame_rule *r)
 {
-	static const char *const names[] = { "qsort_r",  "getaddrinfo", "regcomp", "fopen",
-		                             "vfprintf", "setlocale",   "malloc" };
+	struct rows_sample *s = arg;
+
+	if (r && r->kind != SYM_FRAME_END && r->size < 0x1000 && end - start >= 2 &&
+	    (r->fp != SYM_FP_SAVED || r->fp_at >= -(int64_t)r->size) && s->seen++ % 50 == 0 &&
+	    s->n < sizeof(s->at) / sizeof(s->at[0]))
+		s->at[s->n++] = start + 1;
+	return 0;
+}
+
+/*
+ * Rows of libc with a rule, as return addresses: libdwfl, unwinding a
+ * made-up stack from the stack pointer and the frame pointer alone, finds
+ * the next return address where the rule puts it, as the first frame and
+ * as a later one.
+ */
+static void test_frame_rows_unwind(void **state)
+{
 	struct sym_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
 	struct sym_unwinder *uw = sym_unwinder_new(NULL);
-	struct sym_call calls[512];
-	uint64_t addr, lo, hi, tlo, thi;
-	int checked = 0, n_calls = 0;
+	struct sym_rows_cursor cur = { 0 };
+	struct rows_sample *s = calloc(1, sizeof(*s));
+	uint64_t next;
+	int checked = 0;
 
 	(void)state;
 	assert_non_null(uw);
+	assert_non_null(s);
 	assert_int_equal(sym_unwinder_add(uw, img, 0, NULL), 0);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		ssize_t n;
-
-		assert_true(sym_image_exported(img, names[i], &addr));
-		assert_int_equal(sym_unwinder_function(uw, addr, &lo, &hi), 0);
-		assert_true(lo <= addr && addr < hi);
-		n = sym_unwinder_calls_in(uw, lo, hi, calls, 512);
-		assert_true(n >= 0);
-		for (ssize_t k = 0; k < n; k++) {
-			/* a call's target starts a function; its return address is in this one */
-			assert_int_equal(sym_unwinder_function(uw, calls[k].target, &tlo, &thi), 0);
-			assert_int_equal(tlo, calls[k].target);
-			assert_true(calls[k].ret > lo && calls[k].ret <= hi);
-			checked += check_guess(uw, calls[k].ret, addr);
-		}
-		n_calls += (int)n;
-	}
-	printf("frame guesses: %d calls, %d frames checked\n", n_calls, checked);
-	assert_true(checked > 20);
-	/* no function around an address outside every module */
-	assert_int_equal(sym_unwinder_function(uw, 1, &lo, &hi), -1);
-	assert_int_equal(sym_unwinder_calls_in(uw, 1, 2, calls, 512), -1);
+	assert_true(sym_image_exported(img, "malloc", &next));
+	assert_int_equal(sym_unwinder_frame_rows(uw, next, &cur, SIZE_MAX, sample_row, s), 0);
+	for (size_t i = 0; i < s->n; i++)
+		checked += check_rule(uw, s->at[i], next);
+	printf("frame rows unwound: %zu rows, %d frames checked\n", s->n, checked);
+	assert_true(s->n > 100 && checked > (int)s->n);
+	free(s);
 	sym_unwinder_free(uw);
 	sym_image_free(img);
+}
+
+/* What the rows of a module were, and checked against libdwfl's rows. */
+struct rows_check {
+	struct sym_unwinder *uw;
+	uint64_t last_end;
+	size_t rows, ruled, points;
+};
+
+static bool same_rule(const struct sym_frame_rule *a, const struct sym_frame_rule *b)
+{
+	return a->kind == b->kind && a->size == b->size && a->fp == b->fp && a->fp_at == b->fp_at;
+}
+
+/* check_row - at the row's first and last address, libdw's row gives the same rule, or none */
+static int check_row(void *arg, uint64_t start, uint64_t end, const struct sym_frame_rule *r)
+{
+	struct rows_check *c = arg;
+	const uint64_t at[2] = { start, end - 1 };
+	struct sym_frame_rule lib;
+
+	assert_true(start < end && start >= c->last_end);
+	c->last_end = end;
+	c->rows++;
+	c->ruled += r != NULL;
+	for (int i = 0; i < 2; i++) {
+		int rc = sym_unwinder_frame_rule(c->uw, at[i], true, &lib);
+
+		if (!r ? rc == 0 : rc != 0 || !same_rule(r, &lib))
+			fail_msg("row [%#" PRIx64 ", %#" PRIx64 ") at %#" PRIx64
+			         ": rows say %s, libdw %s (kind %d size %" PRIu64
+			         " fp %d at %" PRId64 ")",
+			         start, end, at[i], r ? "a rule" : "none", rc ? "none" : "a rule",
+			         (int)lib.kind, lib.size, (int)lib.fp, lib.fp_at);
+		c->points++;
+	}
+	return 0;
+}
+
+/* stop_after - ends the rows at the first */
+static int stop_after(void *arg, uint64_t start, uint64_t end, const struct sym_frame_rule *r)
+{
+	(void)start;
+	(void)end;
+	(void)r;
+	++*(int *)arg;
+	return 1;
+}
+
+/*
+ * Every CFI row of libc and of a fixture (loaded at a bias), read a part
+ * at a time, gives the rule libdw's row gives at its first and last
+ * address; rows come in order and do not overlap, across the parts too;
+ * a nonzero return ends them.
+ */
+static void test_frame_rows(void **state)
+{
+	const char *const paths[] = { "/lib/x86_64-linux-gnu/libc.so.6", tpath("pie") };
+	const uint64_t bias[] = { 0, 0x7f0000000000 };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct sym_image *img = open_ok(paths[i]);
+		struct rows_check c = { .uw = sym_unwinder_new(NULL) };
+		struct sym_rows_cursor cur = { 0 };
+		uint64_t entry = sym_image_entry(img) + bias[i];
+		int calls = 0, parts = 0, rc;
+
+		assert_non_null(c.uw);
+		assert_int_equal(sym_unwinder_add(c.uw, img, bias[i], NULL), 0);
+		while ((rc = sym_unwinder_frame_rows(c.uw, entry, &cur, 100, check_row, &c)) == 1)
+			parts++;
+		assert_int_equal(rc, 0);
+		assert_true(cur.lo <= entry && c.last_end <= cur.hi);
+		printf("frame rows of %s: %zu (%zu with a rule) in %d parts, %zu points checked\n",
+		       paths[i], c.rows, c.ruled, parts + 1, c.points);
+		assert_true(c.ruled > c.rows / 2 && c.rows > (i ? 5 : 10000));
+		memset(&cur, 0, sizeof(cur));
+		assert_int_equal(
+		        sym_unwinder_frame_rows(c.uw, entry, &cur, 100, stop_after, &calls), -1);
+		assert_int_equal(calls, 1);
+		/* no rows outside every module, for the extent alone none either */
+		memset(&cur, 0, sizeof(cur));
+		assert_int_equal(sym_unwinder_frame_rows(c.uw, c.last_end + (1ull << 40), &cur, 100,
+		                                         check_row, &c),
+		                 -1);
+		assert_int_equal(sym_unwinder_frame_rows(c.uw, entry, &cur, 0, NULL, NULL), 1);
+		assert_int_equal(cur.next_fde, 0);
+		sym_unwinder_free(c.uw);
+		sym_image_free(img);
+	}
 }
 
 /*
@@ -1288,8 +1386,9 @@ int main(void)
 		cmocka_unit_test(test_system_main),
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_cfi),
-		cmocka_unit_test(test_frame_guesses),
+		cmocka_unit_test(test_frame_rows_unwind),
 		cmocka_unit_test(test_frame_rules),
+		cmocka_unit_test(test_frame_rows),
 		cmocka_unit_test(test_unwind_hold),
 		cmocka_unit_test(test_unwind_nocfi),
 		cmocka_unit_test(test_unwind_fallback),

@@ -433,10 +433,13 @@ enum {
 	JB = 0x82,
 	JBE = 0x86,
 	JA = 0x87,
+	JAE = 0x83,
 	JMP = 0xe9,
 	RDX = 2,
 	RSI = 6,
-	RDI = 7
+	RDI = 7,
+	R8 = 8,
+	R9 = 9
 };
 
 /* A forward jump to patch: its rel32 and where the jump ends. */
@@ -541,22 +544,91 @@ static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
 }
 
 /*
- * walk_frames - walk the stack from rsp with the frame rules, the return
- * addresses found into gs:[WALK]; miss[] jump (patched by the caller)
- * where a return address has no rule or the walk would leave the
- * thread's stack; otherwise it goes on with rsi = 8 * their count. rdx:
- * where the current one was read; rax: its key << 16; rbp: the frame
- * pointer there (the application's at first, 0: unknown); rdi, rcx:
- * scratch.
+ * search_rows - the rule of the return address whose key << 16 is in rax
+ * from the frame rows (arch/dbt.h) into rdi, DBT_FRAME_NONE where none
+ * holds; then on at found (rax, rdx, rsi, rbp kept; rcx: scratch)
  */
-static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK_MISSES])
+static void search_rows(struct dbt_code *c, uint64_t found)
+{
+	uint8_t index[7] = { 0x48, 0x8b, 0xbf }; /* mov rdi, [rdi + DBT_ROWS_INDEX] */
+	struct fwd no_index, no_image, next, hit, done, lower;
+	uint64_t image, search;
+
+	put32(index + 3, (uint32_t)DBT_ROWS_INDEX);
+	/* the address looked up: the first frame's return address, a later one's minus 1 */
+	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
+	put(c, "\x48\xc1\xe9\x10", 4); /* shr rcx, 16: the key */
+	put(c, "\x48\xff\xc9", 3);     /* dec rcx */
+	put(c, "\x48\xd1\xe9", 3);     /* shr rcx, 1 */
+	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
+	put(c, index, sizeof(index));
+	put(c, "\x48\x85\xff", 3); /* test rdi, rdi */
+	no_index = fwd_jump(c, JE);
+	gs_mov(c, true, R8, DBT_CTX_S_R8);
+	gs_mov(c, true, R9, DBT_CTX_S_R9);
+	put(c, "\x4c\x8b\x07", 3);     /* mov r8, [rdi]: the binaries */
+	put(c, "\x48\x83\xc7\x08", 4); /* add rdi, 8 */
+	image = c->pc;
+	put(c, "\x4d\x85\xc0", 3); /* test r8, r8 */
+	no_image = fwd_jump(c, JE);
+	put(c, "\x48\x3b\x0f", 3); /* cmp rcx, [rdi]: lo */
+	next = fwd_jump(c, JB);
+	put(c, "\x48\x3b\x4f\x08", 4); /* cmp rcx, [rdi+8]: hi */
+	hit = fwd_jump(c, JB);
+	fwd_here(c, next);
+	put(c, "\x48\x83\xc7\x20", 4); /* add rdi, 32 */
+	put(c, "\x49\xff\xc8", 3);     /* dec r8 */
+	jump32_to(c, JMP, image);
+	fwd_here(c, hit);
+	put(c, "\x48\x2b\x0f", 3);     /* sub rcx, [rdi] */
+	put(c, "\x48\xff\xc1", 3);     /* inc rcx */
+	put(c, "\x48\xc1\xe1\x10", 4); /* shl rcx, 16: rows below this are at or below it */
+	put(c, "\x4c\x8b\x47\x18", 4); /* mov r8, [rdi+24]: n */
+	put(c, "\x48\x8b\x7f\x10", 4); /* mov rdi, [rdi+16]: the rows */
+	/* the last row below rcx among r8 from rdi (the first is below it) */
+	search = c->pc;
+	put(c, "\x49\x83\xf8\x01", 4); /* cmp r8, 1 */
+	done = fwd_jump(c, JBE);
+	put(c, "\x4d\x89\xc1", 3);     /* mov r9, r8 */
+	put(c, "\x49\xd1\xe9", 3);     /* shr r9, 1 */
+	put(c, "\x4a\x39\x0c\xcf", 4); /* cmp [rdi + r9*8], rcx */
+	lower = fwd_jump(c, JAE);
+	put(c, "\x4a\x8d\x3c\xcf", 4); /* lea rdi, [rdi + r9*8] */
+	put(c, "\x4d\x29\xc8", 3);     /* sub r8, r9 */
+	jump32_to(c, JMP, search);
+	fwd_here(c, lower);
+	put(c, "\x4d\x89\xc8", 3); /* mov r8, r9 */
+	jump32_to(c, JMP, search);
+	fwd_here(c, done);
+	put(c, "\x0f\xb7\x3f", 3); /* movzx edi, word [rdi]: its rule */
+	gs_mov(c, false, R8, DBT_CTX_S_R8);
+	gs_mov(c, false, R9, DBT_CTX_S_R9);
+	jump32_to(c, JMP, found);
+	fwd_here(c, no_image);
+	gs_mov(c, false, R8, DBT_CTX_S_R8);
+	gs_mov(c, false, R9, DBT_CTX_S_R9);
+	fwd_here(c, no_index);
+	put(c, "\xbf\xff\xff\x00\x00", 5); /* mov edi, DBT_FRAME_NONE */
+	jump32_to(c, JMP, found);
+}
+
+/*
+ * walk_frames - walk the stack from rsp with the frame rules (the
+ * table's, else the rows'), the return addresses found into gs:[WALK];
+ * miss[] jump (patched by the caller; how many, returned) where a return
+ * address has no rule or the walk would leave the thread's stack;
+ * otherwise it goes on with rsi = 8 * their count. rdx: where the
+ * current one was read; rax: its key << 16; rbp: the frame pointer there
+ * (the application's at first, 0: unknown); rdi, rcx: scratch.
+ */
+static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK_MISSES])
 {
 	uint8_t lim[7] = { 0x48, 0x81, 0xfe };        /* cmp rsi, imm32 */
 	uint8_t mask[6] = { 0x81, 0xe1 };             /* and ecx, DBT_FRAME_SLOTS - 1 */
 	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf }; /* mov rdi, [rdi + rcx*8 + 0] */
 	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };  /* mov gs:[rsi + WALK], rcx */
-	struct fwd full, end, found;
-	uint64_t next, probe;
+	struct fwd full, end, found, rows;
+	uint64_t next, probe, rule;
 	int k = 0;
 
 	put32(lim + 3, bt_max * 8);
@@ -582,7 +654,7 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WAL
 	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
 	put(c, load, sizeof(load));
 	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: an empty slot */
-	miss[k++] = fwd_jump(c, JE);
+	rows = fwd_jump(c, JE);
 	put(c, "\x48\x31\xc7", 3);                 /* xor rdi, rax */
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, 0xffff */
 	found = fwd_jump(c, JBE);                  /* the key matched: rdi is the rule */
@@ -590,6 +662,7 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WAL
 	put(c, mask, sizeof(mask));
 	jump32_to(c, JMP, probe);
 	fwd_here(c, found);
+	rule = c->pc;
 	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: DBT_FRAME_END */
 	end = fwd_jump(c, JE);
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, DBT_FRAME_NONE */
@@ -598,8 +671,11 @@ static void walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WAL
 	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
 	jump32_to(c, JMP, next);
+	fwd_here(c, rows);
+	search_rows(c, rule);
 	fwd_here(c, full);
 	fwd_here(c, end);
+	return k;
 }
 
 /* log_walk - log the return addresses in gs:[WALK] (rsi: 8 * their count) */
@@ -622,7 +698,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
                                    uint32_t bt_max)
 {
 	struct fwd stop, miss[WALK_MISSES];
-	int i;
+	int i, misses = 0;
 	uint64_t sync;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
@@ -638,7 +714,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 		gs_mov(c, true, RSI, DBT_CTX_S_RSI);
 		gs_mov(c, true, RDI, DBT_CTX_S_RDI);
 		gs_mov(c, true, RBP, DBT_CTX_S_RBP);
-		walk_frames(c, bt_max, miss);
+		misses = walk_frames(c, bt_max, miss);
 		log_walk(c);
 		walk_restore(c);
 	}
@@ -654,7 +730,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	arch_dbt_emit_jmp_slot(c, rec_slot);
 	if (bt_max) {
 		/* A return address without a rule: the stop, the thread as it was. */
-		for (i = 0; i < WALK_MISSES; i++)
+		for (i = 0; i < misses; i++)
 			fwd_here(c, miss[i]);
 		walk_restore(c);
 	}

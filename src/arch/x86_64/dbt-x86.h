@@ -23,5 +23,7 @@
 #define DBT_CTX_S_RDI   0x80
 #define DBT_CTX_W_RAX   0x88
 #define DBT_CTX_S_RBP   0xa0
+#define DBT_CTX_S_R8    0xa8 /* the walk's search of the frame rows */
+#define DBT_CTX_S_R9    0xb0
 
 #endif

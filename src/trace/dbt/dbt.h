@@ -30,21 +30,26 @@
 #include "util/hashmap.h"
 #include "util/vec.h"
 
-#define DBT_PAGE        4096u
-#define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
-#define DBT_TABLE_CHUNK (64u << 10) /* the table is populated this much at a time */
-#define DBT_RING_SIZE   (1u << 21)
-#define DBT_RINGS       4 /* per thread: one written, the others replayed meanwhile */
-#define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
-#define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
-#define DBT_MAX_SLOTS   256u
-#define DBT_FRAMES_OFF  ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
-#define DBT_DATA_SIZE   (DBT_FRAMES_OFF + (uint64_t)DBT_FRAME_SLOTS * 8) /* frames.c */
-#define DBT_REGION_SIZE (64u << 20)
-#define DBT_MAX_REGIONS 16u
-#define DBT_SHM_SIZE    (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
-#define DBT_BLOCK_MAX   CORE_BLOCK_MAX /* instructions per translated block */
-#define DBT_RUNS        512            /* runs of blocks the replay gives the core at once */
+#define DBT_PAGE          4096u
+#define DBT_TABLE_SIZE    (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
+#define DBT_TABLE_CHUNK   (64u << 10) /* the table is populated this much at a time */
+#define DBT_RING_SIZE     (1u << 21)
+#define DBT_RINGS         4 /* per thread: one written, the others replayed meanwhile */
+#define DBT_RING_STRIDE   (DBT_RING_SIZE + DBT_PAGE) /* a ring and its guard page */
+#define DBT_SLOT_SIZE     (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
+#define DBT_MAX_SLOTS     256u
+#define DBT_FRAMES_OFF    ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_ROWS_OFF      (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
+#define DBT_ROWS_SIZE     (32u << 20)                       /* then indexes and rows */
+#define DBT_ROWS_AFTER    2u          /* stops that learn frames in a binary before its rows */
+#define DBT_ROWS_FDES     512u        /* FDEs whose rows are written at once, between stops */
+#define DBT_ROWS_POPULATE (64u << 10) /* rows area made present at once, ahead of the rows */
+#define DBT_DATA_SIZE     (DBT_ROWS_OFF + DBT_ROWS_SIZE)
+#define DBT_REGION_SIZE   (64u << 20)
+#define DBT_MAX_REGIONS   16u
+#define DBT_SHM_SIZE      (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
+#define DBT_BLOCK_MAX     CORE_BLOCK_MAX /* instructions per translated block */
+#define DBT_RUNS          512            /* runs of blocks the replay gives the core at once */
 /*
  * A call site over budget this often calls short functions, most likely:
  * from then on its callees run in the cache unrecorded, without a stop.
@@ -245,6 +250,29 @@ struct dbt_thread {
 	struct dbt_replay rp;
 };
 
+/* A binary's frame rows in the rows area (frames.c). */
+struct dbt_rows {
+	uint64_t lo, hi; /* the binary's extent */
+	uint64_t off, n; /* where its rows are in the shared memory, how many */
+	bool published;  /* in the index the program reads */
+};
+
+/* A binary frames were learned in: at how many stops, the last one (frames.c). */
+struct dbt_rows_want {
+	uint64_t lo, hi;
+	uint64_t stops, last_stop;
+};
+
+/* The rows of a binary being written after the others, a part at a time (frames.c). */
+struct dbt_rows_build {
+	bool on;
+	uint64_t addr; /* an address in it */
+	struct sym_rows_cursor cur;
+	uint64_t end;       /* the last row's */
+	size_t n;           /* rows written */
+	uint64_t populated; /* the rows area's bytes made present, up to here */
+};
+
 struct dbt {
 	struct tracee *t;
 	struct session *s;
@@ -280,17 +308,19 @@ struct dbt {
 	uint64_t n_fallback; /* instructions single-stepped because the cache could not run them */
 	uint64_t n_stepped;  /* instructions single-stepped for the tracer's control */
 	uint64_t n_misses, n_blocks, n_syncs, n_drains, n_doors;
-	uint64_t n_full;         /* rings that filled up */
-	uint32_t frames_used;    /* slots of the frame rules set (frames.c) */
-	uint32_t frames_guessed; /* ... of them by guesses, not learned (frames.c) */
-	/* frames.c: return addresses of learned backtraces, the calls made in the functions
-	 * they return into still to guess frames from; the functions done (core_frame_guesses) */
-	VEC(uint64_t) to_guess;
-	size_t to_guess_next;
-	struct hashmap guessed_fns;
-	uint64_t n_guessed;        /* frame rules guessed in the run */
-	uint64_t n_worker_records; /* ring records the replay worker replayed */
-	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
+	uint64_t n_full;      /* rings that filled up */
+	uint32_t frames_used; /* slots of the frame rules set (frames.c) */
+
+	/* frames.c: the frame rows of binaries, written in the rows area, published or not */
+	VEC(struct dbt_rows) rows;
+	VEC(uint64_t) rows_todo; /* return addresses of learned backtraces not in rows published */
+	uint64_t rows_used;      /* bytes of the rows area written */
+	struct dbt_rows_build building;
+	VEC(struct dbt_rows_want) rows_wanted; /* binaries frames were learned in */
+	uint64_t stop_seq;                     /* stops that learned frames */
+	uint64_t n_rows;                       /* rows written in the run */
+	uint64_t n_worker_records;             /* ring records the replay worker replayed */
+	struct dbt_async *async;               /* the replay worker, once a ring was handed over */
 	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
 	struct hashmap doors;
 	struct hashmap door_parts; /* the addresses of a door's code that mean something */
@@ -537,7 +567,7 @@ void dbt_thread_free(struct dbt *d, struct tthread *th);
 void dbt_threads_free(struct dbt *d);
 
 /*
- * Frame sizes for the stack walk at scope entries (frames.c): a thread
+ * Frame rules for the stack walk at scope entries (frames.c): a thread
  * between scopes whose stack they cover enters a scope without a stop.
  */
 /*
@@ -547,13 +577,14 @@ void dbt_threads_free(struct dbt *d);
 int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
                          struct err *err);
 /*
- * dbt_frames_guess - guess the frames near one return address a learning
- * stop saw (the engine's defer()); false when none is left to do now
+ * dbt_frames_defer - write or publish a part of the frame rows of the
+ * binaries learning stops saw (the engine's defer()); false when none is
+ * left to do now
  */
-bool dbt_frames_guess(struct dbt *d);
+bool dbt_frames_defer(struct dbt *d);
 /* dbt_frames_forget - a mapping changed: no frame rule holds any more */
 void dbt_frames_forget(struct dbt *d);
-/* dbt_frames_fini - free what guessing frames holds */
+/* dbt_frames_fini - free what the frame rows hold */
 void dbt_frames_fini(struct dbt *d);
 
 /* --- doors.c: native between scopes, entered without a stop --- */

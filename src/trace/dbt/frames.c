@@ -16,17 +16,22 @@
  * DBT_FRAME_NONE, which walks never pass. Every system call that changes
  * mappings empties the table: what the binaries are, and so their unwind
  * information, may have changed. The table is kept at most half full.
+ *
+ * A return address with no word in the table is looked up in the frame
+ * rows: the rules of a whole binary at once (core_frame_rows()), written
+ * for each binary learned backtraces went through, while the program
+ * runs (dbt_frames_defer()). They are written once into the rows area
+ * and never moved or overwritten, so that a thread searching them while
+ * the tracer publishes a new index reads rules that held; a mapping
+ * change unpublishes them all, and a binary's are published again where
+ * the same binary is at the same place.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "trace/core.h"
 #include "trace/dbt/dbt.h"
-
-/* calls of one function guessed at once (their frames, twice for calls to a scope) */
-#define DBT_GUESSES_AT_ONCE 512
-/* words guesses may take: a quarter of the table, so that learning always finds room */
-#define GUESSES_MAX (DBT_FRAME_SLOTS / 4)
+#include "util/log.h"
 
 static _Atomic uint64_t *table(struct dbt *d)
 {
@@ -73,17 +78,15 @@ static uint32_t rule_value(const struct sym_frame_rule *r)
 	return (uint32_t)words | fp << DBT_FP_SHIFT;
 }
 
-/*
- * set - the word for k: value, or DBT_FRAME_NONE if it already has
- * another (a guess leaves any word as it is); whether a word was added
+/* set - the word for k: value, or DBT_FRAME_NONE if it already has another; whether one was added
  */
-static bool set(struct dbt *d, uint64_t k, uint32_t value, bool guess)
+static bool set(struct dbt *d, uint64_t k, uint32_t value)
 {
 	_Atomic uint64_t *t = table(d);
 	uint64_t w;
 	uint32_t i = find(t, k, &w);
 
-	if (w && ((w & 0xffff) == value || guess))
+	if (w && (w & 0xffff) == value)
 		return false;
 	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
 		return false;
@@ -92,54 +95,216 @@ static bool set(struct dbt *d, uint64_t k, uint32_t value, bool guess)
 	return !w;
 }
 
-/* set_guesses - the n guesses of g into the table, as long as they may take more of it */
-static void set_guesses(struct dbt *d, const struct core_frame_guess *g, size_t n)
+static _Atomic uint64_t *rows_index(struct dbt *d)
 {
-	for (size_t j = 0; j < n && d->frames_guessed < GUESSES_MAX; j++)
-		if (set(d, key(g[j].ret, g[j].first ? 0 : 1), rule_value(&g[j].rule), true)) {
-			d->frames_guessed++;
-			d->n_guessed++;
+	return (_Atomic uint64_t *)(void *)(d->shm + DBT_ROWS_OFF);
+}
+
+/* rows_at - the published rows of the binary around addr, or NULL */
+static struct dbt_rows *rows_at(struct dbt *d, uint64_t addr, bool published)
+{
+	struct dbt_rows *r;
+
+	vec_foreach (&d->rows, r) {
+		if (addr >= r->lo && addr < r->hi && r->published == published)
+			return r;
+	}
+	return NULL;
+}
+
+/* row_rule - the rule rows r give ret as the i-th return address (as the generated search) */
+static uint32_t row_rule(struct dbt *d, const struct dbt_rows *r, uint64_t ret, size_t i)
+{
+	const uint64_t *rows = (const uint64_t *)(void *)(d->shm + r->off);
+	uint64_t below = (ret - (i ? 1 : 0) - r->lo + 1) << 16;
+	size_t lo = 0, n = r->n;
+
+	while (n > 1) {
+		size_t half = n / 2;
+
+		if (rows[lo + half] < below) {
+			lo += half;
+			n -= half;
+		} else {
+			n = half;
 		}
+	}
+	return rows[lo] & 0xffff;
+}
+
+/* known - has the table a word for ret as the i-th return address (a rule, an end, or none), or the
+ * rows a rule? */
+static bool known(void *ctx, uint64_t ret, size_t i)
+{
+	struct dbt *d = ctx;
+	const struct dbt_rows *r;
+	uint64_t w;
+
+	find(table(d), key(ret, i), &w);
+	if (w)
+		return true;
+	r = rows_at(d, ret - (i ? 1 : 0), true);
+	return r && row_rule(d, r, ret, i) != DBT_FRAME_NONE;
+}
+
+/* The rows area's first free byte: its first words are the index's address. */
+static uint64_t rows_free(const struct dbt *d)
+{
+	return DBT_ROWS_OFF + 64 + d->rows_used;
 }
 
 /*
- * The frames of the calls made in the functions a learned backtrace went
- * through are guessed, once per function: where a later entry comes from
- * another of those calls, its walk knows the frame without a stop. That
- * is done while the program runs (dbt_frames_guess(), the engine's
- * defer()), not at the stop. Guesses take at most a quarter of the
- * table, so that learning always finds room.
+ * add - a row of the binary being built from addr on, in the rows area
+ * after those written; a row of no length is replaced, one with the
+ * previous rule merged. The pages are made present ahead of the rows, in
+ * bulk: a fault each costs more.
  */
-bool dbt_frames_guess(struct dbt *d)
+static int add(struct dbt *d, uint64_t addr, uint32_t value)
 {
-	struct core_frame_guess g[DBT_GUESSES_AT_ONCE];
+	struct dbt_rows_build *b = &d->building;
+	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d)), off = addr - b->cur.lo;
+	uint64_t at = rows_free(d) + b->n * 8;
 
+	if (b->n && rows[b->n - 1] >> 16 == off)
+		b->n--;
+	if (b->n && (rows[b->n - 1] & 0xffff) == value)
+		return 0;
+	if (at + 8 > DBT_ROWS_OFF + DBT_ROWS_SIZE)
+		return -1;
+	if (at + 8 > b->populated) {
+		b->populated = at + DBT_ROWS_POPULATE < DBT_ROWS_OFF + DBT_ROWS_SIZE
+		                       ? at + DBT_ROWS_POPULATE
+		                       : DBT_ROWS_OFF + DBT_ROWS_SIZE;
+		dbt_populate(d->shm + (at & ~(uint64_t)(DBT_PAGE - 1)),
+		             b->populated - (at & ~(uint64_t)(DBT_PAGE - 1)));
+	}
+	rows[b->n++] = off << 16 | value;
+	return 0;
+}
+
+static int add_row(void *arg, uint64_t start, uint64_t end, const struct sym_frame_rule *r)
+{
+	struct dbt *d = arg;
+
+	if ((start > d->building.end && add(d, d->building.end, DBT_FRAME_NONE)) ||
+	    add(d, start, r ? rule_value(r) : DBT_FRAME_NONE))
+		return -1;
+	d->building.end = end;
+	return 0;
+}
+
+/* publish - a new index of every binary's rows published, and r's */
+static void publish(struct dbt *d, struct dbt_rows *r)
+{
+	uint64_t off = rows_free(d), *w = (uint64_t *)(void *)(d->shm + off);
+	struct arch_dbt_rows *e = (struct arch_dbt_rows *)(void *)(w + 1);
+	struct dbt_rows *p;
+	size_t n = 1;
+
+	vec_foreach (&d->rows, p)
+		n += p->published;
+	if (off + 8 + n * sizeof(*e) > DBT_ROWS_OFF + DBT_ROWS_SIZE)
+		return;
+	r->published = true;
+	w[0] = n;
+	vec_foreach (&d->rows, p) {
+		if (p->published)
+			*e++ = (struct arch_dbt_rows){ p->lo, p->hi, d->data_base + p->off, p->n };
+	}
+	d->rows_used += 8 + n * sizeof(*e);
+	atomic_store_explicit(rows_index(d), d->data_base + off, memory_order_release);
+}
+
+/* build_more - the rows of the next FDEs of the binary being built; published once all are */
+static void build_more(struct dbt *d)
+{
+	struct dbt_rows_build *b = &d->building;
+	struct dbt_rows r = { b->cur.lo, b->cur.hi, rows_free(d), 0, false };
+	int rc = core_frame_rows(d->t->core, b->addr, &b->cur, DBT_ROWS_FDES, add_row, d);
+
+	if (rc > 0)
+		return;
+	b->on = false;
+	if (rc < 0 || add(d, b->end, DBT_FRAME_NONE))
+		return;
+	r.n = b->n;
+	log_debug("dbt: %zu frame rows for [%#llx, %#llx)", b->n, (unsigned long long)r.lo,
+	          (unsigned long long)r.hi);
+	d->rows_used += b->n * 8;
+	d->n_rows += b->n;
+	vec_push(&d->rows, r);
+	publish(d, &d->rows.data[d->rows.len - 1]);
+}
+
+/*
+ * rows_for - publish the rows of the binary around addr: those written
+ * before where it is still the same (its extent), or new ones, built a
+ * part at a time
+ */
+static void rows_for(struct dbt *d, uint64_t addr)
+{
+	struct dbt_rows_build *b = &d->building;
+	struct dbt_rows *r;
+
+	if (rows_at(d, addr, true))
+		return;
+	memset(b, 0, sizeof(*b));
+	if (core_frame_rows(d->t->core, addr, &b->cur, 0, NULL, NULL) < 0)
+		return;
+	r = rows_at(d, addr, false);
+	if (r && r->lo == b->cur.lo && r->hi == b->cur.hi) {
+		publish(d, r);
+		return;
+	}
+	if (r)
+		r->lo = r->hi = 0; /* another binary is there now */
+	b->on = true;
+	b->addr = addr;
+	b->end = b->cur.lo;
+	b->populated = rows_free(d);
+	if (add(d, b->cur.lo, DBT_FRAME_NONE))
+		b->on = false;
+}
+
+/*
+ * want_rows - a frame at addr was learned: the rows of its binary are
+ * written from the second stop that learns frames there on (a binary one
+ * frame of every backtrace goes through, libc's __libc_start_call_main,
+ * is not worth them)
+ */
+static void want_rows(struct dbt *d, uint64_t addr)
+{
+	struct sym_rows_cursor cur = { 0 };
+	struct dbt_rows_want *w;
+
+	if (rows_at(d, addr, true) || core_frame_rows(d->t->core, addr, &cur, 0, NULL, NULL) < 0)
+		return;
+	vec_foreach (&d->rows_wanted, w) {
+		if (w->lo == cur.lo && w->hi == cur.hi)
+			break;
+	}
+	if (w == d->rows_wanted.data + d->rows_wanted.len) {
+		vec_push(&d->rows_wanted, ((struct dbt_rows_want){ cur.lo, cur.hi, 0, 0 }));
+		w = &d->rows_wanted.data[d->rows_wanted.len - 1];
+	}
+	if (w->last_stop != d->stop_seq) {
+		w->last_stop = d->stop_seq;
+		w->stops++;
+	}
+	if (w->stops >= DBT_ROWS_AFTER)
+		vec_push(&d->rows_todo, addr);
+}
+
+bool dbt_frames_defer(struct dbt *d)
+{
 	/* the replay worker may be using the core */
-	if (d->to_guess_next == d->to_guess.len || !dbt_async_idle(d))
+	if ((!d->rows_todo.len && !d->building.on) || !dbt_async_idle(d))
 		return false;
-	set_guesses(d, g,
-	            core_frame_guesses(d->t->core, d->to_guess.data[d->to_guess_next++],
-	                               &d->guessed_fns, g, DBT_GUESSES_AT_ONCE));
-	if (d->to_guess_next == d->to_guess.len || d->frames_guessed >= GUESSES_MAX)
-		d->to_guess.len = d->to_guess_next = 0;
-	return d->to_guess.len > 0;
-}
-
-/* guess_forget - no guess is to be made, none was */
-static void guess_forget(struct dbt *d)
-{
-	hashmap_fini(&d->guessed_fns);
-	d->to_guess.len = d->to_guess_next = 0;
-	d->frames_guessed = 0;
-}
-
-/* known - has the table a word for ret as the i-th return address (a rule, an end, or none)? */
-static bool known(void *ctx, uint64_t ret, size_t i)
-{
-	uint64_t w;
-
-	find(table(ctx), key(ret, i), &w);
-	return w != 0;
+	if (d->building.on)
+		build_more(d);
+	else
+		rows_for(d, d->rows_todo.data[--d->rows_todo.len]);
+	return true;
 }
 
 int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
@@ -162,14 +327,12 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
 	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
+	d->stop_seq++;
 	for (i = 0; i + 1 < f.bt_len; i++)
-		set(d, key(f.bt[i], i), rule_value(&f.rule[i]), false);
+		if (set(d, key(f.bt[i], i), rule_value(&f.rule[i])))
+			want_rows(d, f.bt[i] - (i ? 1 : 0));
 	if (f.outermost)
-		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END, false);
-	if (d->frames_guessed >= GUESSES_MAX)
-		return 0;
-	for (i = 0; i < f.bt_len; i++)
-		vec_push(&d->to_guess, f.bt[i]);
+		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END);
 	return 0;
 }
 
@@ -178,7 +341,11 @@ void dbt_frames_forget(struct dbt *d)
 	_Atomic uint64_t *t = table(d);
 	uint32_t i;
 
-	guess_forget(d);
+	atomic_store_explicit(rows_index(d), 0, memory_order_release);
+	for (i = 0; i < d->rows.len; i++)
+		d->rows.data[i].published = false;
+	d->rows_todo.len = 0;
+	d->building.on = false;
 	if (!d->frames_used)
 		return;
 	for (i = 0; i < DBT_FRAME_SLOTS; i++)
@@ -188,6 +355,9 @@ void dbt_frames_forget(struct dbt *d)
 
 void dbt_frames_fini(struct dbt *d)
 {
-	guess_forget(d);
-	vec_free(&d->to_guess);
+	vec_free(&d->rows);
+	vec_free(&d->rows_todo);
+	vec_free(&d->rows_wanted);
+	d->rows_used = 0;
+	d->building.on = false;
 }
