@@ -282,6 +282,9 @@ static uint64_t stack_words[8];
  */
 static uint64_t run_bp;
 
+/* r9 after the code ran (run_code's loop leaves 0 there), written by its asm */
+uint64_t run_r9;
+
 /*
  * run_code - call the generated code with rax, rcx, rdx, the flags, a
  * marked red zone and rbp (run_bp) set, and collect them afterwards (the
@@ -290,46 +293,47 @@ static uint64_t run_bp;
 __attribute__((optimize("no-omit-frame-pointer"))) static void
 run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, struct run *out)
 {
-	uint64_t o_rax, o_rcx, o_rdx, o_flags, o_r9, rsp_in, rsp_out, bp = run_bp;
+	uint64_t o_rax, o_rcx, o_rdx, o_flags, rsp_in, rsp_out, bp = run_bp;
 	int i;
 
 	set_gs((uint64_t)(uintptr_t)ctx);
-	__asm__ volatile("mov %%rbp, %%r8\n\t"
-	                 "sub $64, %%rsp\n\t"
-	                 "movdqu (%[words]), %%xmm0\n\t"
-	                 "movdqu %%xmm0, (%%rsp)\n\t"
-	                 "movdqu 16(%[words]), %%xmm0\n\t"
-	                 "movdqu %%xmm0, 16(%%rsp)\n\t"
-	                 "movdqu 32(%[words]), %%xmm0\n\t"
-	                 "movdqu %%xmm0, 32(%%rsp)\n\t"
-	                 "movdqu 48(%[words]), %%xmm0\n\t"
-	                 "movdqu %%xmm0, 48(%%rsp)\n\t"
-	                 "mov %%rsp, %[rin]\n\t"
-	                 "test %%rsi, %%rsi\n\t"
-	                 "jz 2f\n\t"
-	                 "lea (%%rsp,%%rsi), %%rbp\n\t"
-	                 "2:\n\t"
-	                 "lea -200(%%rsp), %%r11\n\t"
-	                 "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
-	                 "mov $24, %%r9d\n\t"
-	                 "1: mov %%r10, (%%r11)\n\t"
-	                 "add $8, %%r11\n\t"
-	                 "dec %%r9d\n\t"
-	                 "jnz 1b\n\t"
-	                 "push %[fl]\n\t"
-	                 "popfq\n\t"
-	                 "call *%[fn]\n\t"
-	                 "pushfq\n\t"
-	                 "pop %[ofl]\n\t"
-	                 "mov %%rsp, %[rout]\n\t"
-	                 "add $64, %%rsp\n\t"
-	                 "mov %%rbp, %%rsi\n\t"
-	                 "mov %%r8, %%rbp\n\t"
-	                 "mov %%r9, %[or9]\n\t"
-	                 : "+a"(rax), "+c"(rcx), "+d"(rdx), "+S"(bp), [ofl] "=&r"(o_flags),
-	                   [or9] "=m"(o_r9), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
-	                 : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
-	                 : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
+	__asm__ volatile(
+	        "mov %%rbp, %%r8\n\t"
+	        "sub $64, %%rsp\n\t"
+	        "movdqu (%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, (%%rsp)\n\t"
+	        "movdqu 16(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 16(%%rsp)\n\t"
+	        "movdqu 32(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 32(%%rsp)\n\t"
+	        "movdqu 48(%[words]), %%xmm0\n\t"
+	        "movdqu %%xmm0, 48(%%rsp)\n\t"
+	        "mov %%rsp, %[rin]\n\t"
+	        "test %%rsi, %%rsi\n\t"
+	        "jz 2f\n\t"
+	        "lea (%%rsp,%%rsi), %%rbp\n\t"
+	        "2:\n\t"
+	        "lea -200(%%rsp), %%r11\n\t"
+	        "movq $0x5a5a5a5a5a5a5a5a, %%r10\n\t"
+	        "mov $24, %%r9d\n\t"
+	        "1: mov %%r10, (%%r11)\n\t"
+	        "add $8, %%r11\n\t"
+	        "dec %%r9d\n\t"
+	        "jnz 1b\n\t"
+	        "push %[fl]\n\t"
+	        "popfq\n\t"
+	        "call *%[fn]\n\t"
+	        "pushfq\n\t"
+	        "pop %[ofl]\n\t"
+	        "mov %%rsp, %[rout]\n\t"
+	        "add $64, %%rsp\n\t"
+	        "mov %%rbp, %%rsi\n\t"
+	        "mov %%r8, %%rbp\n\t"
+	        "mov %%r9, run_r9(%%rip)\n\t"
+	        : "+a"(rax), "+c"(rcx), "+d"(rdx),
+	          "+S"(bp), [ofl] "=&r"(o_flags), [rin] "=&r"(rsp_in), [rout] "=&r"(rsp_out)
+	        : [fn] "r"(fn), [fl] "r"(flags), [words] "r"(stack_words)
+	        : "r8", "r9", "r10", "r11", "xmm0", "memory", "cc");
 	set_gs(0);
 	o_rax = rax;
 	o_rcx = rcx;
@@ -341,7 +345,7 @@ run_code(void *fn, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags, str
 	out->rsp_in = rsp_in;
 	out->rsp_out = rsp_out;
 	out->rbp = bp;
-	out->r9 = o_r9;
+	out->r9 = run_r9;
 	for (i = 0; i < 24; i++)
 		memcpy(&out->red[i], (uint8_t *)(uintptr_t)(rsp_in - 200 + i * 8), 8);
 }
