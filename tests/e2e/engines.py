@@ -29,10 +29,12 @@ back to the tracer many times (the default rings fill only on long
 runs). They also get NOSCO_DBT_TRUNCS=1: a call site past the depth limit
 runs its callees unrecorded in the cache from its second time on (4 by
 default), so that every fixture with a depth limit goes through both ways,
-and NOSCO_DBT_HOT=1: a thread leaves its scopes without a stop from its
+NOSCO_DBT_HOT=1: a thread leaves its scopes without a stop from its
 second time on (16 by default), natively, and enters them again by the
-doors written over their entries. The step engine ignores all three; the
-program sees the same environment.
+doors written over their entries, and NOSCO_DBT_ROWS_AFTER=1: a binary's
+frame rows are written from the first stop that learns frames in it (the
+second by default), so that more scope entries find their frames there.
+The step engine ignores all four; the program sees the same environment.
 
 It ends with "engines: N passed, N failed" and exits 1 if any failed.
 --deep adds deeper traces of the programs of the system (make
@@ -240,6 +242,8 @@ class Runner:
         # Every thread leaves its scopes without a stop after its first
         # return out of them: natively, entering them again by their doors.
         env["NOSCO_DBT_HOT"] = "1"
+        # A binary's frame rows from the first stop that learns frames in it.
+        env["NOSCO_DBT_ROWS_AFTER"] = "1"
         env.update(case.env)
         r = e2e.run_program(argv, max(1.0, deadline - time.monotonic()), tmp,
                             stdin=case.stdin, env=env)

@@ -318,6 +318,7 @@ struct dbt {
 	struct dbt_rows_build building;
 	VEC(struct dbt_rows_want) rows_wanted; /* binaries frames were learned in */
 	uint64_t stop_seq;                     /* stops that learned frames */
+	uint32_t rows_after;                   /* DBT_ROWS_AFTER, or NOSCO_DBT_ROWS_AFTER */
 	uint64_t n_rows;                       /* rows written in the run */
 	uint64_t n_worker_records;             /* ring records the replay worker replayed */
 	struct dbt_async *async;               /* the replay worker, once a ring was handed over */

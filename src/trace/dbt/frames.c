@@ -291,7 +291,7 @@ static void want_rows(struct dbt *d, uint64_t addr)
 		w->last_stop = d->stop_seq;
 		w->stops++;
 	}
-	if (w->stops >= DBT_ROWS_AFTER)
+	if (w->stops >= d->rows_after)
 		vec_push(&d->rows_todo, addr);
 }
 

@@ -62,12 +62,14 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	d->maps_stale = true;
 	/*
 	 * The tests make rings small so that every trace fills them many
-	 * times, and call sites go unrecorded after one stop over budget.
+	 * times, call sites go unrecorded after one stop over budget, and
+	 * binaries get their frame rows from the first stop that learns frames.
 	 */
 	d->ring_size = env_count("NOSCO_DBT_RING_PAGES", DBT_RING_SIZE / DBT_PAGE,
 	                         DBT_RING_SIZE / DBT_PAGE) *
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
+	d->rows_after = env_count("NOSCO_DBT_ROWS_AFTER", DBT_ROWS_AFTER, UINT32_MAX);
 	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
 	d->door_returns = d->hot_returns < DBT_DOOR_RETURNS ? d->hot_returns : DBT_DOOR_RETURNS;
 	return 0;
