@@ -165,6 +165,9 @@ static int add(struct dbt *d, uint64_t addr, uint32_t value)
 	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d)), off = addr - b->cur.lo;
 	uint64_t at = rows_free(d) + b->n * 8;
 
+	/* rows out of order would mislead the search: none are then published */
+	if (addr < b->cur.lo || (b->n && rows[b->n - 1] >> 16 > off))
+		return -1;
 	if (b->n && rows[b->n - 1] >> 16 == off)
 		b->n--;
 	if (b->n && (rows[b->n - 1] & 0xffff) == value)
@@ -186,6 +189,8 @@ static int add_row(void *arg, uint64_t start, uint64_t end, const struct sym_fra
 {
 	struct dbt *d = arg;
 
+	if (end > d->building.cur.hi) /* CFI beyond the binary's extent: not its code */
+		return 0;
 	if ((start > d->building.end && add(d, d->building.end, DBT_FRAME_NONE)) ||
 	    add(d, start, r ? rule_value(r) : DBT_FRAME_NONE))
 		return -1;
@@ -226,14 +231,16 @@ static void build_more(struct dbt *d)
 		return;
 	b->on = false;
 	if (rc < 0 || add(d, b->end, DBT_FRAME_NONE))
-		return;
-	r.n = b->n;
-	log_debug("dbt: %zu frame rows for [%#llx, %#llx)", b->n, (unsigned long long)r.lo,
-	          (unsigned long long)r.hi);
-	d->rows_used += b->n * 8;
-	d->n_rows += b->n;
+		r.n = 0; /* out of room, or rows out of order: none for this binary */
+	else
+		r.n = b->n;
+	log_debug("dbt: %llu frame rows for [%#llx, %#llx)", (unsigned long long)r.n,
+	          (unsigned long long)r.lo, (unsigned long long)r.hi);
+	d->rows_used += r.n * 8;
+	d->n_rows += r.n;
 	vec_push(&d->rows, r);
-	publish(d, &d->rows.data[d->rows.len - 1]);
+	if (r.n)
+		publish(d, &d->rows.data[d->rows.len - 1]);
 }
 
 /*
@@ -253,7 +260,8 @@ static void rows_for(struct dbt *d, uint64_t addr)
 		return;
 	r = rows_at(d, addr, false);
 	if (r && r->lo == b->cur.lo && r->hi == b->cur.hi) {
-		publish(d, r);
+		if (r->n) /* none: its rows could not be written */
+			publish(d, r);
 		return;
 	}
 	if (r)
@@ -262,8 +270,7 @@ static void rows_for(struct dbt *d, uint64_t addr)
 	b->addr = addr;
 	b->end = b->cur.lo;
 	b->populated = rows_free(d);
-	if (add(d, b->cur.lo, DBT_FRAME_NONE))
-		b->on = false;
+	add(d, b->cur.lo, DBT_FRAME_NONE); /* the first at offset 0; no room fails the last */
 }
 
 /*
