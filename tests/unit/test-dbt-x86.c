@@ -788,6 +788,22 @@ static void walk_table(void)
 }
 
 /*
+ * WALK_START - the entries' walks use the frame table; where an entry
+ * (plain: one without a walk) called from run_code is: its rsp, the
+ * return address. A macro: run_code's stack is the calling test's, the
+ * same for every entry it runs.
+ */
+#define WALK_START(plain, rsp, ret)                                                                \
+	do {                                                                                       \
+		struct run r0;                                                                     \
+                                                                                                   \
+		walk_table();                                                                      \
+		assert_true(run_entry((plain), 0x202, &r0));                                       \
+		(rsp) = ring_word(0, DBT_REC_SCOPE_SP);                                            \
+		(ret) = ring_word(1, DBT_REC_SCOPE_RET);                                           \
+	} while (0)
+
+/*
  * With backtraces: the entry walks the stack with the frame rules and
  * goes on without a stop, logging the return addresses found, only when
  * every one has a rule (or ends the unwinding); otherwise it stops, the
@@ -803,11 +819,7 @@ static void test_scope_entry_walk(void **state)
 	size_t i;
 
 	(void)state;
-	walk_table();
-	/* Where an entry called from run_code is: its rsp, the return address. */
-	assert_true(run_entry(plain, 0x202, &r));
-	rsp = ring_word(0, DBT_REC_SCOPE_SP);
-	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	WALK_START(plain, rsp, ret);
 	for (i = 0; i < 3; i++)
 		assert_false(run_entry(entry, flags[i], &r));
 	/* The return address ends the unwinding there, as the first frame. */
@@ -874,10 +886,7 @@ static void test_scope_entry_walk_fp(void **state)
 	struct run r;
 
 	(void)state;
-	walk_table();
-	assert_true(run_entry(plain, 0x202, &r));
-	rsp = ring_word(0, DBT_REC_SCOPE_SP);
-	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	WALK_START(plain, rsp, ret);
 	/* rbp at stack_words[1] (rsp + 16): the next return address above it */
 	run_bp = 8;
 	stack_words[1] = rsp + 0x1000;
@@ -943,10 +952,7 @@ static void test_scope_entry_walk_rows(void **state)
 	struct run r;
 
 	(void)state;
-	walk_table();
-	assert_true(run_entry(plain, 0x202, &r));
-	rsp = ring_word(0, DBT_REC_SCOPE_SP);
-	ret = ring_word(1, DBT_REC_SCOPE_RET);
+	WALK_START(plain, rsp, ret);
 	stack_words[1] = above;
 	/* run_code's binary: no rule before ret, 2 words from ret on */
 	bins[0] =
