@@ -12,7 +12,7 @@
  * The state before a CIE's instructions is the ABI's, as elfutils'
  * x86-64 backend gives it (x86_64_abi_cfi): the callee-saved registers
  * and the return address the same, the stack pointer the CFA, the rest
- * undefined.
+ * undefined, and no CFA until the CIE says.
  */
 #include <dwarf.h>
 #include <string.h>
@@ -32,7 +32,11 @@ struct reg_rule {
 };
 
 struct row_state {
-	bool cfa_expr;
+	enum {
+		CFA_UNDEF,
+		CFA_REG,
+		CFA_EXPR
+	} cfa; /* the CFA's rule: none yet, a register + offset */
 	uint64_t cfa_reg;
 	int64_t cfa_off;
 	uint32_t unwalkable; /* bit i: reg[i] has a rule no walk can follow (set_reg) */
@@ -102,8 +106,6 @@ static void abi_state(struct row_state *s)
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
 		s->reg[same[i]].kind = REG_SAME;
 	s->reg[ARCH_DWARF_SP].kind = REG_VAL_OFFSET;
-	s->cfa_reg = ARCH_DWARF_SP;
-	s->cfa_off = ARCH_PTR_SIZE;
 }
 
 /* rule_of - the rule of a row in state s, as frame_rule() in unwind.c reads libdw's; false: none */
@@ -112,11 +114,13 @@ static bool rule_of(const struct row_state *s, struct sym_frame_rule *r)
 	const struct reg_rule *fp = &s->reg[ARCH_DWARF_FP], *pc = &s->reg[ARCH_DWARF_PC];
 
 	memset(r, 0, sizeof(*r));
+	if (s->cfa == CFA_UNDEF)
+		return false;
 	if (pc->kind == REG_UNDEF) {
 		r->kind = SYM_FRAME_END;
 		return true;
 	}
-	if (s->cfa_expr)
+	if (s->cfa == CFA_EXPR)
 		return false;
 	if (s->cfa_reg == ARCH_DWARF_SP && s->cfa_off >= (int64_t)ARCH_PTR_SIZE) {
 		r->kind = SYM_FRAME_SP;
@@ -282,29 +286,29 @@ static bool step(struct interp *in, const uint8_t **p, const uint8_t *end, bool 
 			return false;
 		if (op == DW_CFA_def_cfa ? !uleb(p, end, &u) : !sleb(p, end, &off))
 			return false;
-		s->cfa_expr = false;
+		s->cfa = CFA_REG;
 		s->cfa_reg = reg;
 		s->cfa_off = op == DW_CFA_def_cfa ? (int64_t)u : off * cie->data_alignment_factor;
 		return true;
 	case DW_CFA_def_cfa_register:
-		if (s->cfa_expr || !uleb(p, end, &reg))
+		if (s->cfa != CFA_REG || !uleb(p, end, &reg))
 			return false;
 		s->cfa_reg = reg;
 		return true;
 	case DW_CFA_def_cfa_offset:
-		if (s->cfa_expr || !uleb(p, end, &u))
+		if (s->cfa != CFA_REG || !uleb(p, end, &u))
 			return false;
 		s->cfa_off = (int64_t)u;
 		return true;
 	case DW_CFA_def_cfa_offset_sf:
-		if (s->cfa_expr || !sleb(p, end, &off))
+		if (s->cfa != CFA_REG || !sleb(p, end, &off))
 			return false;
 		s->cfa_off = off * cie->data_alignment_factor;
 		return true;
 	case DW_CFA_def_cfa_expression:
 		if (!skip_block(p, end))
 			return false;
-		s->cfa_expr = true;
+		s->cfa = CFA_EXPR;
 		return true;
 	default:
 		return false; /* DW_CFA_set_loc among them: toolchains do not write it for x86-64 */
