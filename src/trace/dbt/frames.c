@@ -19,8 +19,8 @@
  *
  * A return address with no word in the table is looked up in the frame
  * rows: the rules of a whole binary at once (core_frame_rows()), written
- * for each binary learned backtraces went through, while the program
- * runs (dbt_frames_defer()). They are written once into the rows area
+ * for a binary from the second stop that learns a frame in it, while the
+ * program runs (dbt_frames_defer()). They are written once into the rows area
  * and never moved or overwritten, so that a thread searching them while
  * the tracer publishes a new index reads rules that held; a mapping
  * change unpublishes them all, and a binary's are published again where
