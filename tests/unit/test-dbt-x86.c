@@ -725,7 +725,7 @@ static void test_scope_entry(void **state)
 	            ret < (uint64_t)(uintptr_t)run_code + 512);
 	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)(ring + 6));
 	assert_int_equal(ctx_get(DBT_CTX_UP), 5);
-	assert_int_equal(ctx_get(DBT_CTX_CALL_SP), 8);
+	assert_int_equal(ctx_get(DBT_CTX_CALL_SP), r.rsp_in); /* the entry sp + a pointer */
 	assert_int_equal(ctx_get(DBT_CTX_OUT), 1);
 	assert_int_equal(ctx_get(DBT_CTX_ROOT_SP), r.rsp_in - 8);
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
