@@ -722,7 +722,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	put(c, "\x48\x8b\x0c\x24", 4); /* mov rcx, [rsp] */
 	log_value(c, DBT_REC_SCOPE_RET, RCX);
 	set_ctx(c, DBT_CTX_UP, (int32_t)(budget < INT32_MAX ? budget : INT32_MAX));
-	/* the scope's frame used the budget up, as a counted call's: its callees past it enter free */
+	/* the scope's frame as a counted call's: its calls past the budget enter free */
 	put(c, "\x48\x8d\x4c\x24\x08", 5); /* lea rcx, [rsp+8] */
 	gs_mov(c, true, RCX, DBT_CTX_CALL_SP);
 	set_ctx(c, DBT_CTX_OUT, 1);
