@@ -208,6 +208,8 @@ int core_binary_unloaded(struct core *c, struct core_thread *th, const struct ar
 	if (!img)
 		return 0;
 	core_scopes_unload(c, base);
+	if (c->target.binary_unloaded)
+		c->target.binary_unloaded(c->target.ctx, img->start, img->end);
 	ev = core_add_event(c, th, regs, STORE_EV_UNLOAD_BINARY, img->id, NULL, err);
 	if (ev >= 0)
 		ret = store_binary_unloaded(c->store, img->id, ev, err);

@@ -67,6 +67,9 @@ struct core_target {
 	void (*disarm_scope)(void *ctx, uint64_t addr);
 	/* an armed scope's depth grew (core_scope_entry_budget changed); NULL: nothing to do */
 	void (*scope_changed)(void *ctx, uint64_t addr);
+	/* the binary mapped at [start, end) was unloaded: what was learned of its code no longer
+	 * holds; NULL: nothing to do */
+	void (*binary_unloaded)(void *ctx, uint64_t start, uint64_t end);
 };
 
 /* A binary the backend found mapped in the program. */

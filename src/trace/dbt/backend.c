@@ -104,6 +104,15 @@ static void scope_changed(void *ctx, uint64_t addr)
 		dbt_invalidate(d, addr, addr + 1);
 }
 
+/*
+ * Its frame rules go with it: the thread that unmapped it may have run
+ * natively, unseen by after_syscall(), and another binary may come there.
+ */
+static void binary_unloaded(void *ctx, uint64_t start, uint64_t end)
+{
+	dbt_frames_unload(ctx, start, end);
+}
+
 static int write_counts(struct dbt *d, struct err *err)
 {
 	struct session *s = d->s;
@@ -132,7 +141,8 @@ static int dbt_run(struct session *s, struct err *err)
 	struct core_target target = { .read_mem = read_mem,
 		                      .arm_scope = arm_scope,
 		                      .disarm_scope = disarm_scope,
-		                      .scope_changed = scope_changed };
+		                      .scope_changed = scope_changed,
+		                      .binary_unloaded = binary_unloaded };
 	struct tracee t;
 	/* On the heap: 68 KB of stack were 17 page faults before the program could start. */
 	struct dbt *d = xcalloc(1, sizeof(*d));

@@ -250,23 +250,19 @@ struct dbt_thread {
 	struct dbt_replay rp;
 };
 
-/* A binary's frame rows in the rows area (frames.c). */
+/* A binary frames were learned in, and its frame rows in the rows area (frames.c). */
 struct dbt_rows {
-	uint64_t lo, hi; /* the binary's extent */
-	uint64_t off, n; /* where its rows are in the shared memory, how many */
-	bool published;  /* in the index the program reads */
-};
-
-/* A binary frames were learned in: at how many stops, the last one (frames.c). */
-struct dbt_rows_want {
-	uint64_t lo, hi;
-	uint64_t stops, last_stop;
+	uint64_t lo, hi;           /* the binary's extent */
+	uint64_t stops, last_stop; /* stops that learned frames in it, the last one's number */
+	uint64_t off, n;           /* where its rows are in the shared memory, how many */
+	bool written;              /* its rows were written (n 0: they could not be) */
+	bool published;            /* in the index the program reads */
 };
 
 /* The rows of a binary being written after the others, a part at a time (frames.c). */
 struct dbt_rows_build {
 	bool on;
-	uint64_t addr; /* an address in it */
+	size_t binary; /* its struct dbt_rows */
 	struct sym_rows_cursor cur;
 	uint64_t end;       /* the last row's */
 	size_t n;           /* rows written */
@@ -313,15 +309,14 @@ struct dbt {
 
 	/* frames.c: the frame rows of binaries, written in the rows area, published or not */
 	VEC(struct dbt_rows) rows;
-	VEC(uint64_t) rows_todo; /* return addresses of learned backtraces not in rows published */
-	uint64_t rows_used;      /* bytes of the rows area written */
+	VEC(size_t) rows_todo; /* binaries whose rows are to be published (in rows) */
+	uint64_t rows_used;    /* bytes of the rows area written */
 	struct dbt_rows_build building;
-	VEC(struct dbt_rows_want) rows_wanted; /* binaries frames were learned in */
-	uint64_t stop_seq;                     /* stops that learned frames */
-	uint32_t rows_after;                   /* DBT_ROWS_AFTER, or NOSCO_DBT_ROWS_AFTER */
-	uint64_t n_rows;                       /* rows written in the run */
-	uint64_t n_worker_records;             /* ring records the replay worker replayed */
-	struct dbt_async *async;               /* the replay worker, once a ring was handed over */
+	uint64_t stop_seq;         /* stops that learned frames */
+	uint32_t rows_after;       /* DBT_ROWS_AFTER, or NOSCO_DBT_ROWS_AFTER */
+	uint64_t n_rows;           /* rows written in the run */
+	uint64_t n_worker_records; /* ring records the replay worker replayed */
+	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
 	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
 	struct hashmap doors;
 	struct hashmap door_parts; /* the addresses of a door's code that mean something */
@@ -585,6 +580,8 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 bool dbt_frames_defer(struct dbt *d);
 /* dbt_frames_forget - a mapping changed: no frame rule holds any more */
 void dbt_frames_forget(struct dbt *d);
+/* dbt_frames_unload - the binary at [start, end) is gone: dbt_frames_forget(), and its rows too */
+void dbt_frames_unload(struct dbt *d, uint64_t start, uint64_t end);
 /* dbt_frames_fini - free what the frame rows hold */
 void dbt_frames_fini(struct dbt *d);
 

@@ -24,7 +24,10 @@
  * and never moved or overwritten, so that a thread searching them while
  * the tracer publishes a new index reads rules that held; a mapping
  * change unpublishes them all, and a binary's are published again where
- * the same binary is at the same place.
+ * the same binary (the same extent) is at the same place. A binary the
+ * core sees unloaded (dbt_frames_unload()) empties the table and loses
+ * its rows: the thread that unmapped it may have run natively, its
+ * system call unseen.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -101,12 +104,12 @@ static _Atomic uint64_t *rows_index(struct dbt *d)
 }
 
 /* rows_at - the published rows of the binary around addr, or NULL */
-static struct dbt_rows *rows_at(struct dbt *d, uint64_t addr, bool published)
+static struct dbt_rows *rows_at(struct dbt *d, uint64_t addr)
 {
 	struct dbt_rows *r;
 
 	vec_foreach (&d->rows, r) {
-		if (addr >= r->lo && addr < r->hi && r->published == published)
+		if (addr >= r->lo && addr < r->hi && r->published)
 			return r;
 	}
 	return NULL;
@@ -143,7 +146,7 @@ static bool known(void *ctx, uint64_t ret, size_t i)
 	find(table(d), key(ret, i), &w);
 	if (w)
 		return true;
-	r = rows_at(d, ret - (i ? 1 : 0), true);
+	r = rows_at(d, ret - (i ? 1 : 0));
 	return r && row_rule(d, r, ret, i) != DBT_FRAME_NONE;
 }
 
@@ -224,82 +227,71 @@ static void publish(struct dbt *d, struct dbt_rows *r)
 static void build_more(struct dbt *d)
 {
 	struct dbt_rows_build *b = &d->building;
-	struct dbt_rows r = { b->cur.lo, b->cur.hi, rows_free(d), 0, false };
-	int rc = core_frame_rows(d->t->core, b->addr, &b->cur, DBT_ROWS_FDES, add_row, d);
+	struct dbt_rows *r = &d->rows.data[b->binary];
+	int rc = core_frame_rows(d->t->core, r->lo, &b->cur, DBT_ROWS_FDES, add_row, d);
 
 	if (rc > 0)
 		return;
 	b->on = false;
-	if (rc < 0 || add(d, b->end, DBT_FRAME_NONE))
-		r.n = 0; /* out of room, or rows out of order: none for this binary */
-	else
-		r.n = b->n;
-	log_debug("dbt: %llu frame rows for [%#llx, %#llx)", (unsigned long long)r.n,
-	          (unsigned long long)r.lo, (unsigned long long)r.hi);
-	d->rows_used += r.n * 8;
-	d->n_rows += r.n;
-	vec_push(&d->rows, r);
-	if (r.n)
-		publish(d, &d->rows.data[d->rows.len - 1]);
+	r->written = true;
+	r->off = rows_free(d);
+	/* out of room, or rows out of order: none for this binary */
+	r->n = rc < 0 || add(d, b->end, DBT_FRAME_NONE) ? 0 : b->n;
+	log_debug("dbt: %llu frame rows for [%#llx, %#llx)", (unsigned long long)r->n,
+	          (unsigned long long)r->lo, (unsigned long long)r->hi);
+	d->rows_used += r->n * 8;
+	d->n_rows += r->n;
+	if (r->n)
+		publish(d, r);
 }
 
-/*
- * rows_for - publish the rows of the binary around addr: those written
- * before where it is still the same (its extent), or new ones, built a
- * part at a time
- */
-static void rows_for(struct dbt *d, uint64_t addr)
+/* rows_for - publish the rows of binary i: written before, or now, a part at a time */
+static void rows_for(struct dbt *d, size_t i)
 {
 	struct dbt_rows_build *b = &d->building;
-	struct dbt_rows *r;
+	struct dbt_rows *r = &d->rows.data[i];
 
-	if (rows_at(d, addr, true))
-		return;
-	memset(b, 0, sizeof(*b));
-	if (core_frame_rows(d->t->core, addr, &b->cur, 0, NULL, NULL) < 0)
-		return;
-	r = rows_at(d, addr, false);
-	if (r && r->lo == b->cur.lo && r->hi == b->cur.hi) {
-		if (r->n) /* none: its rows could not be written */
+	if (r->written) {
+		if (r->n && !r->published)
 			publish(d, r);
 		return;
 	}
-	if (r)
-		r->lo = r->hi = 0; /* another binary is there now */
+	memset(b, 0, sizeof(*b));
 	b->on = true;
-	b->addr = addr;
-	b->end = b->cur.lo;
+	b->binary = i;
+	b->cur.lo = b->end = r->lo;
+	b->cur.hi = r->hi;
 	b->populated = rows_free(d);
-	add(d, b->cur.lo, DBT_FRAME_NONE); /* the first at offset 0; no room fails the last */
+	add(d, r->lo, DBT_FRAME_NONE); /* the first at offset 0; no room fails the last */
 }
 
 /*
  * want_rows - a frame at addr was learned: the rows of its binary are
  * written from the second stop that learns frames there on (a binary one
  * frame of every backtrace goes through, libc's __libc_start_call_main,
- * is not worth them)
+ * is not worth them); a binary is known by its extent
  */
 static void want_rows(struct dbt *d, uint64_t addr)
 {
 	struct sym_rows_cursor cur = { 0 };
-	struct dbt_rows_want *w;
+	struct dbt_rows *r;
 
-	if (rows_at(d, addr, true) || core_frame_rows(d->t->core, addr, &cur, 0, NULL, NULL) < 0)
+	if (rows_at(d, addr) || core_frame_rows(d->t->core, addr, &cur, 0, NULL, NULL) < 0)
 		return;
-	vec_foreach (&d->rows_wanted, w) {
-		if (w->lo == cur.lo && w->hi == cur.hi)
+	vec_foreach (&d->rows, r) {
+		if (r->lo == cur.lo && r->hi == cur.hi)
 			break;
 	}
-	if (w == d->rows_wanted.data + d->rows_wanted.len) {
-		vec_push(&d->rows_wanted, ((struct dbt_rows_want){ cur.lo, cur.hi, 0, 0 }));
-		w = &d->rows_wanted.data[d->rows_wanted.len - 1];
+	if (r == d->rows.data + d->rows.len) {
+		vec_push(&d->rows, ((struct dbt_rows){ .lo = cur.lo, .hi = cur.hi }));
+		r = &d->rows.data[d->rows.len - 1];
 	}
-	if (w->last_stop != d->stop_seq) {
-		w->last_stop = d->stop_seq;
-		w->stops++;
+	if (r->last_stop != d->stop_seq) {
+		r->last_stop = d->stop_seq;
+		r->stops++;
 	}
-	if (w->stops >= d->rows_after)
-		vec_push(&d->rows_todo, addr);
+	if (r->stops >= d->rows_after)
+		vec_push(&d->rows_todo, (size_t)(r - d->rows.data));
 }
 
 bool dbt_frames_defer(struct dbt *d)
@@ -360,11 +352,22 @@ void dbt_frames_forget(struct dbt *d)
 	d->frames_used = 0;
 }
 
+void dbt_frames_unload(struct dbt *d, uint64_t start, uint64_t end)
+{
+	struct dbt_rows *r;
+
+	dbt_frames_forget(d);
+	/* never published again, nor matched by another binary's extent */
+	vec_foreach (&d->rows, r) {
+		if (r->lo < end && start < r->hi)
+			r->lo = r->hi = 0;
+	}
+}
+
 void dbt_frames_fini(struct dbt *d)
 {
 	vec_free(&d->rows);
 	vec_free(&d->rows_todo);
-	vec_free(&d->rows_wanted);
 	d->rows_used = 0;
 	d->building.on = false;
 }
