@@ -93,6 +93,12 @@ struct store {
 	uint64_t last_commit_ms;
 	int64_t n_binaries, n_threads, n_events, n_calls, n_scopes;
 	VEC(struct store_stream) streams; /* indexed by thread id */
+	/*
+	 * A thread that exited, its stream written at the next exit, commit
+	 * or close: the program's last thread is not kept at its exit stop
+	 * while its stream is compressed and written (0.7 ms for Python).
+	 */
+	int64_t exited_stream;
 	struct hashmap insn_by_addr;      /* addr -> id + 1 of the first pair at addr */
 	VEC(struct store_insn_ent) insns; /* indexed by id */
 	struct hashmap open_calls;        /* id -> struct store_open_call, not yet ended */

@@ -154,6 +154,9 @@ static int commit(struct store *s, bool reopen, struct err *err)
 	for (t = 0; t < s->n_threads; t++)
 		if (store_stream_flush(s, t, err))
 			return -1;
+	if (s->exited_stream >= 0 && store_stream_release(s, s->exited_stream, err))
+		return -1;
+	s->exited_stream = -1;
 	rc = sqlite3_step(s->st[ST_COMMIT]);
 	sqlite3_reset(s->st[ST_COMMIT]);
 	if (reopen && (rc & 0xff) == SQLITE_BUSY) {
@@ -234,6 +237,7 @@ struct store *store_create(const char *path, bool force, struct err *err)
 	s->path = target;
 	hashmap_init(&s->insn_by_addr);
 	hashmap_init(&s->open_calls);
+	s->exited_stream = -1;
 	s->zc = ZSTD_createCCtx();
 	if (!s->zc) {
 		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
@@ -423,8 +427,9 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
 	if (thread < 0 || thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: unknown thread %lld", (long long)thread);
 	/* Programs that start many short threads must not keep a buffer per dead thread. */
-	if (store_stream_release(s, thread, err))
+	if (s->exited_stream >= 0 && store_stream_release(s, s->exited_stream, err))
 		return -1;
+	s->exited_stream = thread;
 	sqlite3_bind_int64(st, 1, thread);
 	store_bind_id(st, 2, exit_event);
 	if (ex && ex->signaled)

@@ -61,6 +61,12 @@ struct session {
 	 * argv: what it runs; cwd: its working directory) */
 	pid_t attach_pid;
 	const char *cwd;
+	/*
+	 * the process ends after the run: what the run allocated is left to
+	 * the exit rather than freed piece by piece (2 ms of a short run's
+	 * end, where nothing else happens)
+	 */
+	bool exits_after;
 	/* binaries whose symbols were read before the run (session_check_scopes), or NULL */
 	struct images *checked;
 	/* the program, started before the run (session_launch) for its engine to adopt */

@@ -164,7 +164,8 @@ void session_forget(struct session *s)
 	free((char *)s->cwd);
 	if (s->attach_pid)
 		tracee_free_argv((char **)s->argv);
-	images_free(s->checked);
+	if (!s->exits_after)
+		images_free(s->checked);
 	s->path = s->cwd = NULL;
 	s->argv = NULL;
 	s->checked = NULL;

@@ -1,10 +1,14 @@
 /* Allocation helpers that abort on exhaustion: see xalloc.h. */
 #include "util/xalloc.h"
 
+#include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "util/progress.h"
 
@@ -60,4 +64,26 @@ char *xasprintf(const char *fmt, ...)
 	if (n < 0)
 		check(NULL);
 	return s;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void xalloc_reserve(size_t bytes)
+{
+	uintptr_t lo = (uintptr_t)sbrk(0), hi;
+	void *volatile block; /* volatile: or the compiler drops the malloc and free */
+
+	if (bytes > INT32_MAX / 2 || lo == (uintptr_t)-1)
+		return;
+	/* Blocks that size come from the heap, not new mappings; freeing it keeps it. */
+	mallopt(M_MMAP_THRESHOLD, (int)bytes * 2);
+	mallopt(M_TRIM_THRESHOLD, (int)bytes * 2);
+	block = malloc(bytes);
+	free(block);
+	hi = (uintptr_t)sbrk(0);
+	lo &= ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }

@@ -178,9 +178,11 @@ static int dbt_run(struct session *s, struct err *err)
 	if (!ret)
 		ret = write_counts(d, err);
 	tracee_fini(&t);
-	core_free(core);
-	dbt_free(d);
-	free(d);
+	if (!s->exits_after) {
+		core_free(core);
+		dbt_free(d);
+		free(d);
+	}
 	return ret;
 }
 

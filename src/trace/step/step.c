@@ -377,7 +377,8 @@ static int step_run(struct session *s, struct err *err)
 	ret = engine_leave(&t, s, &engine, ret, err);
 	ret = step_end(&t, s, ret, err);
 	tracee_fini(&t);
-	core_free(core);
+	if (!s->exits_after)
+		core_free(core);
 	return ret;
 }
 

@@ -1,0 +1,56 @@
+/*
+ * Unit tests of xalloc_reserve() (src/util/xalloc.c): the heap grows by
+ * the reserve at once, its pages resident before anything uses them, and
+ * a block of that size is served from it rather than from a new mapping.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/xalloc.h"
+
+#define RESERVE (1u << 20)
+
+extern char end; /* the end of the program's bss: its heap starts past it */
+
+static void test_reserve_present(void **state)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n, i;
+	char *lo, *hi, *block;
+	unsigned char *resident;
+
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip(); /* ASan's allocator has no heap of the kind */
+#endif
+	lo = sbrk(0);
+	xalloc_reserve(RESERVE);
+	hi = sbrk(0);
+	assert_true(hi - lo >= (ptrdiff_t)RESERVE);
+	lo = (char *)((uintptr_t)lo & ~(uintptr_t)(page - 1));
+	n = (size_t)(hi - lo) / page;
+	resident = malloc(n);
+	assert_int_equal(mincore(lo, n * page, resident), 0);
+	for (i = 0; i < n; i++)
+		assert_true(resident[i] & 1);
+	free(resident);
+	/* from the heap (past the program's bss), not a mapping of its own as before */
+	block = malloc(RESERVE);
+	assert_true(block > &end && block + RESERVE <= (char *)sbrk(0));
+	free(block);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reserve_present),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
