@@ -91,6 +91,8 @@ struct core {
 	/* core_scope_hit_at(): the entry's backtrace, known to the engine (NULL: none given) */
 	/* bt_buf holds the backtrace entry_backtrace() found last, this long; 0: something else */
 	size_t bt_entry_len;
+	/* bt_buf holds the last binary load event's backtrace, this long; 0: something else */
+	size_t bt_load_len;
 	const uint64_t *given_bt;
 	size_t given_bt_len;
 };
@@ -118,6 +120,13 @@ uint64_t core_now_ns(struct core *c);
 int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
                        enum store_event_kind kind, int64_t subject, const char *detail,
                        struct err *err);
+/*
+ * core_add_load_event - binary was loaded in th: at the same stop as the
+ * binary loaded before it (the dynamic linker reports them together), its
+ * backtrace is that one's, not unwound again (0.1 ms each)
+ */
+int64_t core_add_load_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                            bool same_stop, int64_t binary, struct err *err);
 /* core_open_frame - push f on th's stack and open its call record */
 int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
                     struct store_call *call, const struct arch_regs *regs, struct err *err);

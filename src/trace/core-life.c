@@ -184,7 +184,7 @@ int core_binary_loaded(struct core *c, struct core_thread *th, const struct arch
 	sb.build_id = image_build_id(img, &sb.build_id_len);
 	remember_name(c, img);
 	if (th) {
-		ev = core_add_event(c, th, regs, STORE_EV_LOAD_BINARY, c->n_binaries, NULL, err);
+		ev = core_add_load_event(c, th, regs, b->same_stop, c->n_binaries, err);
 		if (ev < 0)
 			return -1;
 	}

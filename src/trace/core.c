@@ -39,7 +39,7 @@ static size_t bt_max(const struct core *c)
 
 static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
 {
-	c->bt_entry_len = 0;
+	c->bt_entry_len = c->bt_load_len = 0;
 	if (!regs || !bt_max(c))
 		return 0;
 	return images_backtrace(c->images, regs, c->bt_buf, bt_max(c));
@@ -56,6 +56,7 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	struct arch_regs caller = *regs;
 	size_t max = bt_max(c), n;
 
+	c->bt_load_len = 0;
 	if (c->given_bt) {
 		memcpy(c->bt_buf, c->given_bt, c->given_bt_len * sizeof(c->bt_buf[0]));
 		return c->bt_entry_len = c->given_bt_len;
@@ -69,9 +70,10 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	return c->bt_entry_len = n + 1;
 }
 
-int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
-                       enum store_event_kind kind, int64_t subject, const char *detail,
-                       struct err *err)
+/* add_event - an event whose backtrace is the first bt_len return addresses of bt_buf */
+static int64_t add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                         size_t bt_len, enum store_event_kind kind, int64_t subject,
+                         const char *detail, struct err *err)
 {
 	struct frame *f = top_frame(th);
 	struct store_origin o = {
@@ -81,11 +83,28 @@ int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch
 		.addr = regs ? arch_regs_pc(regs) : 0,
 		.time_ns = core_now_ns(c),
 		.bt = c->bt_buf,
+		.bt_len = bt_len,
 	};
 
-	o.bt_len = backtrace_of(c, regs);
 	stat_set(&c->stats.events, c->stats.events + 1);
 	return store_event_add(c->store, kind, &o, subject, detail, err);
+}
+
+int64_t core_add_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                       enum store_event_kind kind, int64_t subject, const char *detail,
+                       struct err *err)
+{
+	return add_event(c, th, regs, backtrace_of(c, regs), kind, subject, detail, err);
+}
+
+int64_t core_add_load_event(struct core *c, struct core_thread *th, const struct arch_regs *regs,
+                            bool same_stop, int64_t binary, struct err *err)
+{
+	size_t n = same_stop && c->bt_load_len ? c->bt_load_len : backtrace_of(c, regs);
+	int64_t ev = add_event(c, th, regs, n, STORE_EV_LOAD_BINARY, binary, NULL, err);
+
+	c->bt_load_len = n;
+	return ev;
 }
 
 static int read_word(struct core *c, uint64_t addr, uint64_t *out)

@@ -79,7 +79,8 @@ struct core_binary {
 	uint64_t base;        /* load bias */
 	const uint8_t *image; /* in-memory image when there is no file (vdso), or NULL */
 	size_t image_len;
-	bool is_main; /* the program's executable */
+	bool is_main;   /* the program's executable */
+	bool same_stop; /* reported at the same stop as the binary before it */
 };
 
 /*

@@ -1734,6 +1734,49 @@ static void test_binary_unloaded_disarms_its_scopes_only(void **state)
 	assert_int_equal(b.unload_event, STORE_NONE);
 }
 
+/* The binaries the dynamic linker reports at one stop share their event's backtrace. */
+static void test_binaries_of_one_stop_share_a_backtrace(void **state)
+{
+	const uint64_t first = OUTER + 6, other = BASE + sym.plain + 1;
+	struct core_binary b = { .path = prog_path, .name = prog_path };
+	uint64_t bt[3][8];
+	size_t n[3];
+	struct reader_event ev;
+	struct thr t;
+	struct err err = { 0 };
+	int64_t i;
+
+	(void)state;
+	world_open("call-depth 3\n");
+	load_binary(NULL, BASE);
+	thread_start(&t, 100, NULL, INNER, S0);
+	poke(S0, first);
+	b.base = BASE2;
+	assert_int_equal(core_binary_loaded(W.core, t.th, &t.regs, &b, &err), 0);
+	/* Another return address: unwound again, it would be the event's. */
+	poke(S0, other);
+	b.base = BASE2 + 0x100000;
+	b.same_stop = true;
+	assert_int_equal(core_binary_loaded(W.core, t.th, &t.regs, &b, &err), 0);
+	b.base = BASE2 + 0x200000;
+	b.same_stop = false;
+	assert_int_equal(core_binary_loaded(W.core, t.th, &t.regs, &b, &err), 0);
+	finish(STORE_END_KILLED);
+
+	/* a reader's backtrace lasts until its next read: kept here */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(reader_event_get(W.r, i, &ev, &err), 0);
+		assert_int_equal(ev.kind, STORE_EV_LOAD_BINARY);
+		assert_true(ev.bt_len >= 1 && ev.bt_len <= 8);
+		n[i] = ev.bt_len;
+		memcpy(bt[i], ev.bt, ev.bt_len * sizeof(bt[i][0]));
+	}
+	assert_int_equal(bt[0][0], first);
+	assert_int_equal(n[1], n[0]);
+	assert_memory_equal(bt[1], bt[0], n[0] * sizeof(bt[0][0]));
+	assert_int_equal(bt[2][0], other);
+}
+
 /* stderr_begin/stderr_end - what nosco's messages (log_warn) say in between */
 static int saved_stderr = -1;
 static char stderr_path[600];
@@ -2086,6 +2129,7 @@ int main(void)
 		T(test_binary_loaded_arms_scope_entries),
 		T(test_missing_scope_symbol_is_config_error_with_location),
 		T(test_binary_unloaded_disarms_its_scopes_only),
+		T(test_binaries_of_one_stop_share_a_backtrace),
 		T(test_scopes_whose_binary_never_loaded_are_warnings),
 		T(test_failed_run_does_not_warn_about_scopes),
 		T(test_ifunc_scope_is_entered_at_what_its_resolver_returns),

@@ -97,9 +97,10 @@ static char *mapping_of(pid_t pid, uint64_t addr, uint64_t *end)
 }
 
 static int report(struct tracee *t, struct tthread *th, const char *path, const char *name,
-                  uint64_t base, const uint8_t *image, size_t len, bool is_main, struct err *err)
+                  uint64_t base, const uint8_t *image, size_t len, bool is_main, bool same_stop,
+                  struct err *err)
 {
-	struct core_binary b = { path, name, base, image, len, is_main };
+	struct core_binary b = { path, name, base, image, len, is_main, same_stop };
 
 	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, &b, err))
 		return -1;
@@ -121,7 +122,8 @@ static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, stru
 		free(image);
 		return 0;
 	}
-	ret = report(t, th, "[vdso]", "linux-vdso.so.1", vdso, image, end - vdso, false, err);
+	ret = report(t, th, "[vdso]", "linux-vdso.so.1", vdso, image, end - vdso, false, false,
+	             err);
 	free(image);
 	return ret;
 }
@@ -229,14 +231,14 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	if (n < 0)
 		return err_sys(err, ERR_TRACE, "cannot read %s", exe_link);
 	exe[n] = '\0';
-	ret = report(t, th, exe, exe, exe_bias(exe, ai.entry), NULL, 0, true, err);
+	ret = report(t, th, exe, exe, exe_bias(exe, ai.entry), NULL, 0, true, false, err);
 	if (ret)
 		return ret;
 	remember(&t->lm, 0, "");
 	if (ai.base) {
 		interp = mapping_of(t->pid, ai.base, &end);
 		ret = report(t, th, interp ? interp : "ld.so", interp ? interp : "ld.so", ai.base,
-		             NULL, 0, false, err);
+		             NULL, 0, false, false, err);
 		t->lm.interp_base = ai.base;
 		free(interp);
 		if (ret)
@@ -324,7 +326,7 @@ static bool contains(const struct linkmap_entry *v, size_t n, const struct linkm
 int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 {
 	struct linkmap_entry *cur, *e;
-	size_t n, i;
+	size_t n, i, reported = 0;
 	int ret = 0;
 
 	if (!t->lm.r_debug)
@@ -348,7 +350,7 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 	for (i = 0; i < n && !ret; i++)
 		if (!contains(t->lm.known.data, t->lm.known.len, &cur[i]))
 			ret = report(t, th, cur[i].name, cur[i].name, cur[i].base, NULL, 0, false,
-			             err);
+			             reported++ > 0, err);
 	/* The list just read becomes the known one (keeping the executable's marker). */
 	vec_foreach (&t->lm.known, e)
 		free(e->name);
