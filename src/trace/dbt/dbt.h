@@ -30,6 +30,10 @@
 #include "util/hashmap.h"
 #include "util/vec.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
 #define DBT_PAGE          4096u
 #define DBT_TABLE_SIZE    (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
 #define DBT_TABLE_CHUNK   (64u << 10) /* the table is populated this much at a time */
@@ -41,9 +45,10 @@
 #define DBT_FRAMES_OFF    ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
 #define DBT_ROWS_OFF      (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
 #define DBT_ROWS_SIZE     (32u << 20)                       /* then indexes and rows */
-#define DBT_ROWS_AFTER    2u          /* stops that learn frames in a binary before its rows */
-#define DBT_ROWS_FDES     512u        /* FDEs whose rows are written at once, between stops */
-#define DBT_ROWS_POPULATE (64u << 10) /* rows area made present at once, ahead of the rows */
+#define DBT_ROWS_AFTER    2u           /* stops that learn frames in a binary before its rows */
+#define DBT_ROWS_FDES     512u         /* FDEs whose rows are written at once, between stops */
+#define DBT_ROWS_POPULATE (64u << 10)  /* rows area made present at once, ahead of the rows */
+#define DBT_RING_POPULATE (128u << 10) /* of a thread's first ring, present in the program */
 #define DBT_DATA_SIZE     (DBT_ROWS_OFF + DBT_ROWS_SIZE)
 #define DBT_REGION_SIZE   (64u << 20)
 #define DBT_MAX_REGIONS   16u
@@ -286,6 +291,7 @@ struct dbt {
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];
 	bool slot_guarded[DBT_MAX_SLOTS];
+	bool frames_present;     /* the frame table made present in the program (stops.c) */
 	struct hashmap threads;  /* tthread pointer -> struct dbt_thread */
 	struct arena arena;      /* blocks, their links, the by-id pages: freed with the cache */
 	struct hashmap by_addr;  /* application address -> live struct dbt_block */

@@ -103,16 +103,13 @@ void dbt_mem_reset(struct dbt *d)
 	d->data_base = 0;
 	memset(d->slot_used, 0, sizeof(d->slot_used));
 	memset(d->slot_guarded, 0, sizeof(d->slot_guarded));
+	d->frames_present = false;
 	/* Zero everything at once: the kernel drops the pages. */
 	fallocate(d->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)DBT_SHM_SIZE);
 	d->frames_used = 0;
 	dbt_frames_fini(d);
 	d->maps_stale = true;
 }
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 
 void dbt_populate(void *p, size_t len)
 {
