@@ -149,6 +149,7 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	/* in the context page, past what the generated code uses */
 	struct arch_dbt_syscall *calls = (void *)(dt->ctxp + DBT_CTX_BATCH);
+	bool frames = d->n_regions && !d->frames_present;
 	uint32_t k, n = DBT_RINGS;
 
 	if (d->slot_guarded[dt->slot])
@@ -170,15 +171,18 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 
 		calls[n++] = (struct arch_dbt_syscall){ SYS_madvise,
 			                                { dt->rings, ring, MADV_POPULATE_WRITE } };
-		if (!d->frames_present)
-			calls[n++] = (struct arch_dbt_syscall){ SYS_madvise,
-				                                { d->data_base + DBT_FRAMES_OFF,
-				                                  DBT_ROWS_INDEX + DBT_PAGE,
-				                                  MADV_POPULATE_WRITE } };
-		d->frames_present = true;
 	}
+	if (frames)
+		calls[n++] = (struct arch_dbt_syscall){ SYS_madvise,
+			                                { d->data_base + DBT_FRAMES_OFF,
+			                                  DBT_ROWS_INDEX + DBT_PAGE,
+			                                  MADV_POPULATE_WRITE } };
 	if (dbt_remote_batch(d, dt->th, dt->ctx + DBT_CTX_BATCH, n, err))
 		return -1;
+	/* nosco's side of the frame table too, which it learns frames into */
+	if (frames)
+		dbt_populate(d->shm + DBT_FRAMES_OFF, DBT_ROWS_INDEX + DBT_PAGE);
+	d->frames_present |= frames;
 	for (k = 0; k < DBT_RINGS; k++)
 		if (calls[k].ret)
 			return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
