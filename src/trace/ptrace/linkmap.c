@@ -96,15 +96,12 @@ static char *mapping_of(pid_t pid, uint64_t addr, uint64_t *end)
 	return name;
 }
 
-static int report(struct tracee *t, struct tthread *th, const char *path, const char *name,
-                  uint64_t base, const uint8_t *image, size_t len, bool is_main, bool same_stop,
+static int report(struct tracee *t, struct tthread *th, const struct core_binary *b,
                   struct err *err)
 {
-	struct core_binary b = { path, name, base, image, len, is_main, same_stop };
-
-	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, &b, err))
+	if (core_binary_loaded(t->core, th ? th->core : NULL, th ? &th->regs : NULL, b, err))
 		return -1;
-	return escape_hooks_add(t, base, err) || ifunc_hooks_add(t, base, err) ? -1 : 0;
+	return escape_hooks_add(t, b->base, err) || ifunc_hooks_add(t, b->base, err) ? -1 : 0;
 }
 
 static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, struct err *err)
@@ -122,7 +119,12 @@ static int report_vdso(struct tracee *t, struct tthread *th, uint64_t vdso, stru
 		free(image);
 		return 0;
 	}
-	ret = report(t, th, "[vdso]", "linux-vdso.so.1", vdso, image, end - vdso, false, false,
+	ret = report(t, th,
+	             &(struct core_binary){ .path = "[vdso]",
+	                                    .name = "linux-vdso.so.1",
+	                                    .base = vdso,
+	                                    .image = image,
+	                                    .image_len = end - vdso },
 	             err);
 	free(image);
 	return ret;
@@ -219,6 +221,7 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	struct auxv_info ai;
 	uint64_t end = 0;
 	char *interp = NULL;
+	const char *ld;
 	ssize_t n;
 	int ret;
 
@@ -231,14 +234,20 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	if (n < 0)
 		return err_sys(err, ERR_TRACE, "cannot read %s", exe_link);
 	exe[n] = '\0';
-	ret = report(t, th, exe, exe, exe_bias(exe, ai.entry), NULL, 0, true, false, err);
+	ret = report(t, th,
+	             &(struct core_binary){ .path = exe,
+	                                    .name = exe,
+	                                    .base = exe_bias(exe, ai.entry),
+	                                    .is_main = true },
+	             err);
 	if (ret)
 		return ret;
 	remember(&t->lm, 0, "");
 	if (ai.base) {
 		interp = mapping_of(t->pid, ai.base, &end);
-		ret = report(t, th, interp ? interp : "ld.so", interp ? interp : "ld.so", ai.base,
-		             NULL, 0, false, false, err);
+		ld = interp ? interp : "ld.so";
+		ret = report(t, th,
+		             &(struct core_binary){ .path = ld, .name = ld, .base = ai.base }, err);
 		t->lm.interp_base = ai.base;
 		free(interp);
 		if (ret)
@@ -349,8 +358,12 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 	}
 	for (i = 0; i < n && !ret; i++)
 		if (!contains(t->lm.known.data, t->lm.known.len, &cur[i]))
-			ret = report(t, th, cur[i].name, cur[i].name, cur[i].base, NULL, 0, false,
-			             reported++ > 0, err);
+			ret = report(t, th,
+			             &(struct core_binary){ .path = cur[i].name,
+			                                    .name = cur[i].name,
+			                                    .base = cur[i].base,
+			                                    .same_stop = reported++ > 0 },
+			             err);
 	/* The list just read becomes the known one (keeping the executable's marker). */
 	vec_foreach (&t->lm.known, e)
 		free(e->name);
