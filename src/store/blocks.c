@@ -16,10 +16,11 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 {
 	uint8_t packed[STORE_BLOCK_MAX * STORE_VARINT_MAX];
 	int64_t id = (int64_t)s->block_len.len;
+	sqlite3_stmt *st;
 	size_t i, len;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BLOCK, err)))
 		return -1;
 	if (!n || n > STORE_BLOCK_MAX)
 		return err_set(err, ERR_INTERNAL, "store: a block of %zu instructions", n);
@@ -30,8 +31,8 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 	if (id >= UINT32_MAX)
 		return err_set(err, ERR_UNSUPPORTED, "store: more than 2^32 blocks");
 	len = store_ids_pack(ids, n, packed);
-	sqlite3_bind_int64(s->st[ST_BLOCK], 1, id);
-	sqlite3_bind_blob(s->st[ST_BLOCK], 2, packed, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob(st, 2, packed, (int)len, SQLITE_STATIC);
 	if (store_step_done(s, ST_BLOCK, "block", err))
 		return -1;
 	vec_push(&s->block_len, (uint16_t)n);
@@ -154,10 +155,12 @@ uint64_t store_block_len(const struct store *s, uint32_t block)
 
 int store_insn_chunk_flush(struct store *s, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_INSN_CHUNK];
+	sqlite3_stmt *st;
 
 	if (!s->in)
 		return 0;
+	if (!(st = store_stmt(s, ST_INSN_CHUNK, err)))
+		return -1;
 	sqlite3_bind_int64(st, 1, s->ifirst);
 	sqlite3_bind_int64(st, 2, s->in);
 	if (store_chunk_write(s, st, 3, s->ibuf, s->ilen, "instructions", err))

@@ -17,15 +17,6 @@
 #include "store/writer-int.h"
 #include "util/xalloc.h"
 
-static int prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct err *err)
-{
-	if (*st)
-		return 0;
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-		return store_sql_fail(s, "the call index", err);
-	return 0;
-}
-
 static struct store_thread_sum *sum_of(struct store *s, int64_t thread)
 {
 	static const struct store_thread_sum none = { .first = STORE_NONE, .last = STORE_NONE };
@@ -96,13 +87,18 @@ static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
  */
 static int write_row(struct store *s, size_t from, size_t n, struct err *err)
 {
-	uint8_t *raw = xmalloc(n * STORE_IX_ENT_MAX);
-	size_t len = encode(s, from, n, raw);
+	sqlite3_stmt *st = store_stmt(s, ST_CALL_INDEX, err);
+	uint8_t *raw;
+	size_t len;
 	int rc;
 
-	sqlite3_bind_int64(s->ix_st, 1, s->ix_base + (int64_t)from);
-	sqlite3_bind_int64(s->ix_st, 2, (int64_t)n);
-	rc = store_chunk_write_with(s, s->zix, s->ix_st, 3, raw, len, "the call index", err);
+	if (!st)
+		return -1;
+	raw = xmalloc(n * STORE_IX_ENT_MAX);
+	len = encode(s, from, n, raw);
+	sqlite3_bind_int64(st, 1, s->ix_base + (int64_t)from);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
+	rc = store_chunk_write_with(s, s->zix, st, 3, raw, len, "the call index", err);
 	free(raw);
 	return rc;
 }
@@ -164,19 +160,20 @@ static void summarize(const struct store *s, size_t from, size_t n, struct store
 /* write_summary - the row of call_summary for the entries [from, from + n) of s->ix */
 static int write_summary(struct store *s, size_t from, size_t n, struct err *err)
 {
+	sqlite3_stmt *st = store_stmt(s, ST_CALL_SUMMARY, err);
 	struct store_callsum sum = { 0 };
 	uint8_t *raw;
 	size_t len;
 	int rc;
 
-	if (prepare(s, &s->sum_st, "INSERT INTO call_summary(first, data) VALUES (?1, ?2)", err))
+	if (!st)
 		return -1;
 	summarize(s, from, n, &sum);
 	raw = xmalloc(store_callsum_max(&sum));
 	len = store_callsum_encode(&sum, raw);
 	store_callsum_fini(&sum);
-	sqlite3_bind_int64(s->sum_st, 1, s->ix_base + (int64_t)from);
-	rc = store_chunk_write_with(s, s->zix, s->sum_st, 2, raw, len, "the call summaries", err);
+	sqlite3_bind_int64(st, 1, s->ix_base + (int64_t)from);
+	rc = store_chunk_write_with(s, s->zix, st, 2, raw, len, "the call summaries", err);
 	free(raw);
 	return rc;
 }
@@ -187,9 +184,6 @@ int store_ix_write(struct store *s, struct err *err)
 
 	if (!s->ix.len)
 		return 0;
-	if (prepare(s, &s->ix_st, "INSERT INTO call_index(first, count, data) VALUES (?1, ?2, ?3)",
-	            err))
-		return -1;
 	if (!s->zix) {
 		s->zix = ZSTD_createCCtx();
 		if (!s->zix ||
@@ -214,13 +208,10 @@ int store_ix_write(struct store *s, struct err *err)
 
 int store_ix_summaries(struct store *s, struct err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = store_stmt(s, ST_THREAD_STATS, err);
 	int64_t t;
 
-	if (prepare(s, &st,
-	            "INSERT OR REPLACE INTO thread_stats(thread, calls, roots, first_call, "
-	            "last_call, insns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	            err))
+	if (!st)
 		return -1;
 	for (t = 0; t < s->n_threads; t++) {
 		const struct store_thread_sum *sum = sum_of(s, t);
@@ -231,21 +222,10 @@ int store_ix_summaries(struct store *s, struct err *err)
 		store_bind_id(st, 4, sum->first);
 		store_bind_id(st, 5, sum->last);
 		store_bind_u64(st, 6, s->streams.data[t].pos);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return store_sql_fail(s, "the thread summaries", err);
-		}
-		sqlite3_reset(st);
+		if (store_step_done(s, ST_THREAD_STATS, "the thread summaries", err))
+			return -1;
 	}
-	sqlite3_finalize(st);
 	return 0;
-}
-
-void store_ix_finalize(struct store *s)
-{
-	sqlite3_finalize(s->ix_st);
-	sqlite3_finalize(s->sum_st);
-	s->ix_st = s->sum_st = NULL;
 }
 
 void store_ix_fini(struct store *s)

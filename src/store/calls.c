@@ -83,10 +83,12 @@ static void open_call_end(struct store *s, struct store_open_call *oc)
 /* flush_chunk - write the finished calls gathered so far as one call chunk */
 static int flush_chunk(struct store *s, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_CALL_CHUNK];
+	sqlite3_stmt *st;
 
 	if (!s->cn)
 		return 0;
+	if (!(st = store_stmt(s, ST_CALL_CHUNK, err)))
+		return -1;
 	sqlite3_bind_int64(st, 1, s->cseq);
 	sqlite3_bind_int64(st, 2, s->cn);
 	if (store_chunk_write(s, st, 3, s->cbuf, s->clen, "calls", err))
@@ -165,8 +167,10 @@ static void count_in_parent(struct store *s, const struct store_open_call *oc, u
 static int close_row(struct store *s, const struct store_open_call *oc, enum store_call_end how,
                      uint64_t pos_end, uint64_t time_ns, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_CALL_CLOSE];
+	sqlite3_stmt *st = store_stmt(s, ST_CALL_CLOSE, err);
 
+	if (!st)
+		return -1;
 	sqlite3_bind_int64(st, 1, oc->id);
 	store_bind_u64(st, 2, pos_end);
 	sqlite3_bind_int64(st, 3, how);
@@ -199,6 +203,7 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 int store_calls_write_open(struct store *s, struct err *err)
 {
 	struct store_open_call *oc;
+	sqlite3_stmt *st = NULL;
 	size_t i = 0;
 	void *v;
 
@@ -206,7 +211,9 @@ int store_calls_write_open(struct store *s, struct err *err)
 		oc = v;
 		if (oc->written)
 			continue;
-		bind_call(s->st[ST_CALL], oc);
+		if (!st && !(st = store_stmt(s, ST_CALL, err)))
+			return -1;
+		bind_call(st, oc);
 		if (store_step_done(s, ST_CALL, "call", err))
 			return -1;
 		oc->written = true;

@@ -67,13 +67,15 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 int store_stream_flush(struct store *s, int64_t thread, struct err *err)
 {
 	struct store_stream *t = &s->streams.data[thread];
-	sqlite3_stmt *st = s->st[ST_CHUNK];
+	sqlite3_stmt *st;
 	uint64_t count = t->tok_insns;
 	const uint8_t *payload;
 	size_t len;
 
 	if (!count)
 		return 0;
+	if (!(st = store_stmt(s, ST_CHUNK, err)))
+		return -1;
 	payload = store_token_payload(t, &len);
 	sqlite3_bind_int64(st, 1, thread);
 	sqlite3_bind_int64(st, 2, t->seq);

@@ -41,6 +41,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOCK] = "INSERT INTO blocks(id, insns) VALUES (?1, ?2)",
 	[ST_INSN_CHUNK] = "INSERT INTO insn_chunks(first, count, data) VALUES (?1, ?2, ?3)",
 	[ST_CALL_CHUNK] = "INSERT INTO call_chunks(seq, count, data) VALUES (?1, ?2, ?3)",
+	[ST_CALL_INDEX] = "INSERT INTO call_index(first, count, data) VALUES (?1, ?2, ?3)",
+	[ST_CALL_SUMMARY] = "INSERT INTO call_summary(first, data) VALUES (?1, ?2)",
+	[ST_THREAD_STATS] = "INSERT OR REPLACE INTO thread_stats(thread, calls, roots, first_call, "
+	                    "last_call, insns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 uint64_t store_now_ms(void)
@@ -72,11 +76,25 @@ int store_check_failed(struct store *s, struct err *err)
 	return -1;
 }
 
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *err)
+{
+	if (!s->st[which] &&
+	    sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->st[which],
+	                       NULL) != SQLITE_OK) {
+		store_sql_fail(s, stmt_sql[which], err);
+		return NULL;
+	}
+	return s->st[which];
+}
+
 int store_step_done(struct store *s, enum store_stmt which, const char *what, struct err *err)
 {
-	sqlite3_stmt *st = s->st[which];
-	int rc = sqlite3_step(st);
+	sqlite3_stmt *st = store_stmt(s, which, err);
+	int rc;
 
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
@@ -145,6 +163,7 @@ static int begin(struct store *s, struct err *err)
  */
 static int commit(struct store *s, bool reopen, struct err *err)
 {
+	sqlite3_stmt *st;
 	int64_t t;
 	int rc;
 
@@ -157,8 +176,10 @@ static int commit(struct store *s, bool reopen, struct err *err)
 	if (s->exited_stream >= 0 && store_stream_release(s, s->exited_stream, err))
 		return -1;
 	s->exited_stream = -1;
-	rc = sqlite3_step(s->st[ST_COMMIT]);
-	sqlite3_reset(s->st[ST_COMMIT]);
+	if (!(st = store_stmt(s, ST_COMMIT, err)))
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	if (reopen && (rc & 0xff) == SQLITE_BUSY) {
 		s->last_commit_ms = store_now_ms(); /* try again next interval, not next tick */
 		return 0;
@@ -191,25 +212,12 @@ int store_tick(struct store *s, struct err *err)
 	return store_commit(s, err);
 }
 
-static int prepare_all(struct store *s, struct err *err)
-{
-	int i;
-
-	for (i = 0; i < ST_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK)
-			return err_set(err, ERR_INTERNAL, "%s: preparing '%s': %s", s->path,
-			               stmt_sql[i], sqlite3_errmsg(s->db));
-	return 0;
-}
-
 static void store_free(struct store *s)
 {
 	int i;
 
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-	store_ix_finalize(s);
 	sqlite3_close(s->db);
 	store_blocks_fini(s);
 	store_streams_fini(s);
@@ -246,8 +254,7 @@ struct store *store_create(const char *path, bool force, struct err *err)
 	if (store_chunk_level(s, STORE_ZSTD_LEVEL, err))
 		goto fail;
 	/* the schema, the format ids and the first metadata, committed */
-	if (store_write_template(s->path, err) || store_open_db(s, &old, err) ||
-	    prepare_all(s, err) || begin(s, err))
+	if (store_write_template(s->path, err) || store_open_db(s, &old, err) || begin(s, err))
 		goto fail;
 	s->last_commit_ms = store_now_ms();
 	return s;
@@ -290,10 +297,10 @@ void store_discard(struct store *s)
 
 int store_meta_set_text(struct store *s, const char *key, const char *value, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_META];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_META, err)))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
@@ -302,10 +309,10 @@ int store_meta_set_text(struct store *s, const char *key, const char *value, str
 
 int store_meta_set_int(struct store *s, const char *key, int64_t value, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_META];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_META, err)))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, value);
@@ -314,14 +321,16 @@ int store_meta_set_int(struct store *s, const char *key, int64_t value, struct e
 
 int store_meta_set_argv(struct store *s, char *const *argv, struct err *err)
 {
+	sqlite3_stmt *st;
 	int64_t i;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err) || store_step_done(s, ST_ARGV_CLEAR, "argv", err))
+	if (store_check_failed(s, err) || store_step_done(s, ST_ARGV_CLEAR, "argv", err) ||
+	    !(st = store_stmt(s, ST_ARGV, err)))
 		return -1;
 	for (i = 0; argv && argv[i]; i++) {
-		sqlite3_bind_int64(s->st[ST_ARGV], 1, i);
-		bind_blob(s->st[ST_ARGV], 2, argv[i], strlen(argv[i]));
+		sqlite3_bind_int64(st, 1, i);
+		bind_blob(st, 2, argv[i], strlen(argv[i]));
 		if (store_step_done(s, ST_ARGV, "argv", err))
 			return -1;
 	}
@@ -331,10 +340,10 @@ int store_meta_set_argv(struct store *s, char *const *argv, struct err *err)
 int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t load_event,
                          struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_BINARY];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BINARY, err)))
 		return -1;
 	if (!b->path)
 		return err_set(err, ERR_INTERNAL, "store: binary without a path");
@@ -354,22 +363,24 @@ int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t 
 
 int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event, struct err *err)
 {
+	sqlite3_stmt *st;
+
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BINARY_UNLOAD, err)))
 		return -1;
 	if (binary < 0 || binary >= s->n_binaries)
 		return err_set(err, ERR_INTERNAL, "store: unknown binary %lld", (long long)binary);
-	sqlite3_bind_int64(s->st[ST_BINARY_UNLOAD], 1, binary);
-	store_bind_id(s->st[ST_BINARY_UNLOAD], 2, unload_event);
+	sqlite3_bind_int64(st, 1, binary);
+	store_bind_id(st, 2, unload_event);
 	return store_step_done(s, ST_BINARY_UNLOAD, "binary unload", err);
 }
 
 int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_SCOPE];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_SCOPE, err)))
 		return -1;
 	if (sc->binary < 0 || sc->binary >= s->n_binaries)
 		return err_set(err, ERR_INTERNAL, "store: scope in unknown binary %lld",
@@ -389,23 +400,25 @@ int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct er
 
 int store_scope_set_addr(struct store *s, int64_t scope, uint64_t addr, struct err *err)
 {
+	sqlite3_stmt *st;
+
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_SCOPE_ADDR, err)))
 		return -1;
 	if (scope < 0 || scope >= s->n_scopes)
 		return err_set(err, ERR_INTERNAL, "store: unknown scope %lld", (long long)scope);
-	sqlite3_bind_int64(s->st[ST_SCOPE_ADDR], 1, scope);
-	store_bind_u64(s->st[ST_SCOPE_ADDR], 2, addr);
+	sqlite3_bind_int64(st, 1, scope);
+	store_bind_u64(st, 2, addr);
 	return store_step_done(s, ST_SCOPE_ADDR, "scope", err);
 }
 
 int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct err *err)
 {
 	struct store_stream zero = { 0 };
-	sqlite3_stmt *st = s->st[ST_THREAD];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD, err)))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_threads);
 	sqlite3_bind_int64(st, 2, tid);
@@ -419,10 +432,10 @@ int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct 
 int store_thread_exited(struct store *s, int64_t thread, const struct store_exit *ex,
                         int64_t exit_event, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_THREAD_EXIT];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD_EXIT, err)))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: unknown thread %lld", (long long)thread);
@@ -441,10 +454,10 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
 
 int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_THREAD_TID];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD_TID, err)))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
 		return err_set(err, ERR_INTERNAL, "store: unknown thread %lld", (long long)thread);
@@ -456,10 +469,10 @@ int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *e
 int64_t store_event_add(struct store *s, enum store_event_kind kind, const struct store_origin *o,
                         int64_t subject, const char *detail, struct err *err)
 {
-	sqlite3_stmt *st = s->st[ST_EVENT];
+	sqlite3_stmt *st;
 
 	OWNER_CHECK(&s->owner);
-	if (store_check_failed(s, err))
+	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_EVENT, err)))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_events);
 	sqlite3_bind_int64(st, 2, kind);

@@ -946,6 +946,35 @@ static void test_template(void **state)
 	free(path);
 }
 
+static int prepared_statements(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	while ((st = sqlite3_next_stmt(db, st)))
+		n++;
+	return n;
+}
+
+/* A new trace file has prepared only what its creation ran: the rest waits for its first use. */
+static void test_statements_on_first_use(void **state)
+{
+	char *path = tmp_path("lazy.trace");
+	struct store *s = create(path);
+	struct err err;
+
+	(void)state;
+	assert_int_equal(prepared_statements(s->db), 1); /* BEGIN IMMEDIATE */
+	assert_int_equal(store_meta_set_int(s, "one", 1, &err), 0);
+	assert_int_equal(store_meta_set_int(s, "two", 2, &err), 0);
+	assert_int_equal(prepared_statements(s->db), 2);
+	assert_int_equal(store_commit(s, &err), 0);
+	assert_int_equal(prepared_statements(s->db), 3);
+	assert_int_equal(store_close(s, &err), 0);
+	unlink(path);
+	free(path);
+}
+
 static void test_live_reader(void **state)
 {
 	char *path = tmp_path("live.trace");
@@ -1155,14 +1184,23 @@ static void test_chunk_writer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_codec),    cmocka_unit_test(test_chunk_writer),
-		cmocka_unit_test(test_template),       cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_events_view),    cmocka_unit_test(test_long_streams),
-		cmocka_unit_test(test_step_path),      cmocka_unit_test(test_dedup_and_append),
-		cmocka_unit_test(test_output_rules),   cmocka_unit_test(test_output_kinds),
-		cmocka_unit_test(test_unwritable_dir), cmocka_unit_test(test_reader_refusals),
-		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_live_reader),    cmocka_unit_test(test_unfinished),
+		cmocka_unit_test(test_chunk_codec),
+		cmocka_unit_test(test_chunk_writer),
+		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_statements_on_first_use),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_events_view),
+		cmocka_unit_test(test_long_streams),
+		cmocka_unit_test(test_step_path),
+		cmocka_unit_test(test_dedup_and_append),
+		cmocka_unit_test(test_output_rules),
+		cmocka_unit_test(test_output_kinds),
+		cmocka_unit_test(test_unwritable_dir),
+		cmocka_unit_test(test_reader_refusals),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_live_reader),
+		cmocka_unit_test(test_unfinished),
 	};
 
 	if (!mkdtemp(tmpdir)) {
