@@ -23,6 +23,7 @@
 #include "arch/arch.h"
 #include "sym/internal.h"
 #include "sym/unwind.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 #define UW_TID          1           /* libdwfl wants a thread id; registers come from the request */
@@ -38,6 +39,7 @@ struct uw_module {
 	Dwfl_Module *mod;
 	struct sym_fde_table fdes; /* opened at the first sym_unwinder_frame_rows() */
 	bool fdes_tried, has_fdes;
+	uint64_t rows_key; /* sym_rows_cursor.key, with the table */
 };
 
 struct uw_line {
@@ -677,12 +679,30 @@ int sym_unwinder_frame_rule(struct sym_unwinder *uw, uint64_t pc, bool first,
 	return uw->row.ok ? 0 : -1;
 }
 
+/*
+ * rows_key - what m's rows are made of: its build id (its .eh_frame when
+ * it has none: 400 KiB for Python, the id 20 bytes), its table of FDEs
+ * and where the sections and m's extent are from its load address
+ */
+static uint64_t rows_key(const struct uw_module *m)
+{
+	const struct sym_fde_table *tb = &m->fdes;
+	size_t id_len = 0;
+	const uint8_t *id = sym_image_build_id(m->img, &id_len);
+	uint64_t k = hash_u64(m->hi - m->bias, hash_u64(m->lo - m->bias, tb->eh_sh.sh_addr));
+
+	k = hash_bytes(tb->table, tb->n * 8, hash_u64(tb->hdr_addr, k));
+	return id_len ? hash_bytes(id, id_len, k) : hash_bytes(tb->eh->d_buf, tb->eh->d_size, k);
+}
+
 /* fdes - m's table of FDEs, opened at the first use; NULL if it has none */
 static const struct sym_fde_table *fdes(struct uw_module *m)
 {
 	if (!m->fdes_tried) {
 		m->fdes_tried = true;
 		m->has_fdes = sym_fde_table_open(m->img->main.elf, &m->fdes);
+		if (m->has_fdes)
+			m->rows_key = rows_key(m);
 	}
 	return m->has_fdes ? &m->fdes : NULL;
 }
@@ -697,5 +717,6 @@ int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_r
 		return -1;
 	cur->lo = m->lo;
 	cur->hi = m->hi;
+	cur->key = m->rows_key;
 	return sym_fde_table_rows(tb, m->bias, &cur->next_fde, max, fn, arg);
 }

@@ -175,6 +175,11 @@ typedef int (*sym_frame_row_fn)(void *arg, uint64_t start, uint64_t end,
 /* Where sym_unwinder_frame_rows() is in a module: zeroed before the first call. */
 struct sym_rows_cursor {
 	uint64_t lo, hi; /* the module's extent */
+	/*
+	 * what its rows are made of (its CFI, and its extent from its load
+	 * address): modules of one key have the same rows, from lo on
+	 */
+	uint64_t key;
 	size_t next_fde;
 };
 

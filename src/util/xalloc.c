@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "util/populate.h"
+
 #include "util/progress.h"
 
 static void *check(void *p)
@@ -66,10 +68,6 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 void xalloc_reserve(size_t bytes)
 {
 	uintptr_t lo = (uintptr_t)sbrk(0), hi;
@@ -83,7 +81,6 @@ void xalloc_reserve(size_t bytes)
 	block = malloc(bytes);
 	free(block);
 	hi = (uintptr_t)sbrk(0);
-	lo &= ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
 	if (hi > lo)
-		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+		populate_write((void *)lo, hi - lo);
 }

@@ -93,6 +93,9 @@ SYSTEM = [
     ("rings-main-pie", "{fx:rings:pie}", 'trace "main" binary="rings" call-depth=4', []),
     ("rings-work", "{fx:rings}", 'trace "work" binary="rings" call-depth=3', ["2"]),
 ]
+# Traced twice with a cache directory: the second run reads the frame rows
+# the first one kept instead of writing them (src/trace/dbt/rows-cache.c).
+KEPT_ROWS = {"sys-python-dict", "e2e-hotscope-threads@pie", "e2e-hotscope-hot@nopie"}
 DEEP = [
     ("true-full", "/bin/true", "", []),
     ("echo-full", "/bin/echo", "", ["hi"]),
@@ -185,10 +188,11 @@ def normalize(text):
 
 class Case:
     def __init__(self, name, prog, config, args, stdin=None, run_opts=(), timeout=120.0,
-                 checker=None, env=None):
+                 checker=None, env=None, kept_rows=False):
         self.name, self.prog, self.config, self.args = name, prog, config, args
         self.stdin, self.run_opts, self.timeout = stdin, list(run_opts), timeout
         self.checker, self.env = checker, env or {}
+        self.kept_rows = kept_rows
 
 
 class Runner:
@@ -224,10 +228,10 @@ class Runner:
             return self.fixture(parts[1], parts[2] if len(parts) > 2 else None)
         return e2e.PLACEHOLDER.sub(one, text)
 
-    def trace(self, case, engine, tmp, deadline):
+    def trace(self, case, engine, tmp, deadline, opts=()):
         trace = tmp / ("%s.trace" % engine)
         argv = (["setarch", "x86_64", "-R", str(self.nosco), "run", "-e", engine]
-                + case.run_opts + ["-c", case.config, "-o", str(trace), "--", case.prog]
+                + case.run_opts + list(opts) + ["-c", case.config, "-o", str(trace), "--", case.prog]
                 + case.args)
         if self.verbose:
             print("  run: " + shlex.join(argv), flush=True)
@@ -271,6 +275,10 @@ class Runner:
             case.args = [self.subst(a, tmp) for a in case.args]
         except RuntimeError as e:
             return False, ["cannot build a fixture: %s" % e], 0.0
+        if case.kept_rows:
+            # Both engines see it (the program's environment is theirs).
+            (tmp / "cache").mkdir()
+            case.env = dict(case.env, XDG_CACHE_HOME=str(tmp / "cache"))
         if case.checker:
             new, new_ev = self.trace(case, self.engine, tmp, deadline)
             if new.timed_out or new_ev is None:
@@ -310,9 +318,30 @@ class Runner:
             details += diff[:e2e.MAX_DIFF_LINES]
             if len(diff) > e2e.MAX_DIFF_LINES:
                 details.append("... (%d more lines)" % (len(diff) - e2e.MAX_DIFF_LINES))
+        if not details and case.kept_rows:
+            details = self.check_kept_rows(case, tmp, deadline, ref_ev)
+            took = time.monotonic() - start
         if details:
             details += e2e.tail((tmp / ("%s.stderr" % self.engine)).read_bytes())
         return not details, details, took
+
+    def check_kept_rows(self, case, tmp, deadline, ref_ev):
+        """The frame rows the first run kept (rows-cache.c), read by a second run: the same
+        trace as with the rows written, and as the step engine's."""
+        kept = list((tmp / "cache").glob("nosco/frame-rows/*.rows"))
+        if not kept:
+            return ["the first run kept no frame rows in %s" % e2e.display(tmp / "cache")]
+        # -vv: nosco's debug log says where the rows came from (the program sees the same).
+        again, again_ev = self.trace(case, self.engine, tmp, deadline, ["-vv"])
+        if again.timed_out or again_ev is None:
+            return ["%s with the kept rows: no trace" % self.engine]
+        if b"kept from a run before" not in again.stderr:
+            return ["the second run did not read the rows the first one kept"]
+        if again_ev == ref_ev:
+            return []
+        diff = list(difflib.unified_diff(ref_ev, again_ev, "step", "%s, rows kept" % self.engine,
+                                         lineterm="", n=2))
+        return ["the trace with the kept rows differs:"] + diff[:e2e.MAX_DIFF_LINES]
 
 
 def check_async(stdout, events):
@@ -411,6 +440,8 @@ def main():
               for n, p, c, args in TRUSTED_TRAPS]
     cases += [Case("self-" + n, p, c, list(args), checker=f)
               for n, p, c, args, f in SELF_CHECKED]
+    cases += [Case("kept-" + c.name, c.prog, c.config, list(c.args), c.stdin, c.run_opts,
+                   c.timeout, env=c.env, kept_rows=True) for c in cases if c.name in KEPT_ROWS]
     if a.deep:
         cases += [Case("deep-" + n, p, c, list(args), timeout=3600.0)
                   for n, p, c, args in DEEP]

@@ -410,7 +410,7 @@ void dbt_table_add(struct dbt *d, struct dbt_block *b)
 
 		if (!(d->table_populated[chunk / 8] & 1u << chunk % 8)) {
 			d->table_populated[chunk / 8] |= (uint8_t)(1u << chunk % 8);
-			dbt_populate(d->shm + chunk * DBT_TABLE_CHUNK, DBT_TABLE_CHUNK);
+			populate_write(d->shm + chunk * DBT_TABLE_CHUNK, DBT_TABLE_CHUNK);
 		}
 		if (tab[i].app && tab[i].app != key(b->addr, b->free))
 			continue;

@@ -28,11 +28,8 @@
 #include "trace/ptrace/tracee.h"
 #include "util/arena.h"
 #include "util/hashmap.h"
+#include "util/populate.h"
 #include "util/vec.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 
 #define DBT_PAGE          4096u
 #define DBT_TABLE_SIZE    (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
@@ -178,7 +175,7 @@ struct dbt_region {
 	uint64_t base; /* in the tracee */
 	uint8_t *map;  /* in the tracer */
 	uint64_t used;
-	uint64_t populated;           /* bytes from map on backed by memory (dbt_populate) */
+	uint64_t populated;           /* bytes from map on backed by memory (populate_write) */
 	uint64_t dispatch, fdispatch; /* the lookups: of recorded, of unrecorded translations */
 	uint64_t ind_miss, find_miss; /* their misses */
 	uint64_t leave;               /* arch_dbt_emit_leave's code */
@@ -258,9 +255,11 @@ struct dbt_thread {
 /* A binary frames were learned in, and its frame rows in the rows area (frames.c). */
 struct dbt_rows {
 	uint64_t lo, hi;           /* the binary's extent */
+	uint64_t key;              /* what its rows are made of (sym_rows_cursor.key) */
 	uint64_t stops, last_stop; /* stops that learned frames in it, the last one's number */
 	uint64_t off, n;           /* where its rows are in the shared memory, how many */
 	bool written;              /* its rows were written (n 0: they could not be) */
+	bool kept;                 /* a run before kept them (rows-cache.c): read, not written */
 	bool published;            /* in the index the program reads */
 };
 
@@ -320,6 +319,7 @@ struct dbt {
 	struct dbt_rows_build building;
 	uint64_t stop_seq;         /* stops that learned frames */
 	uint32_t rows_after;       /* DBT_ROWS_AFTER, or NOSCO_DBT_ROWS_AFTER */
+	char *rows_cache;          /* the directory of rows kept between runs, or NULL */
 	uint64_t n_rows;           /* rows written in the run */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
@@ -385,13 +385,6 @@ void dbt_region_ahead(struct dbt_region *rg);
 /* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr,
                                   struct err *err);
-/*
- * dbt_populate - back the tracer's view of the shared memory with pages
- * from p on, len bytes, in one system call rather than one fault a page
- * (a miss writes code and table entries into fresh pages all the time).
- * Only an optimisation: nothing happens where the kernel cannot do it.
- */
-void dbt_populate(void *p, size_t len);
 /* dbt_tracee - the tracer's view of a tracee address of the shared memory */
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr);
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],
@@ -590,6 +583,21 @@ void dbt_frames_forget(struct dbt *d);
 void dbt_frames_unload(struct dbt *d, uint64_t start, uint64_t end);
 /* dbt_frames_fini - free what the frame rows hold */
 void dbt_frames_fini(struct dbt *d);
+
+/*
+ * Frame rows kept between runs (rows-cache.c), in the directory
+ * dbt_rows_cache_dir() names (NULL: none, NOSCO_NO_CACHE set or no
+ * home). dbt_rows_cache_has() says whether a file of key is there;
+ * dbt_rows_cache_load() reads the rows of key for a binary of that
+ * span into rows (room for max): how many, 0 if none are kept or the file
+ * is not whole; dbt_rows_cache_save() keeps n of them, if it can.
+ */
+char *dbt_rows_cache_dir(void);
+bool dbt_rows_cache_has(const char *dir, uint64_t key);
+size_t dbt_rows_cache_load(const char *dir, uint64_t key, uint64_t span, uint64_t *rows,
+                           size_t max);
+void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uint64_t *rows,
+                         size_t n);
 
 /* --- doors.c: native between scopes, entered without a stop --- */
 /*

@@ -181,8 +181,8 @@ static int add(struct dbt *d, uint64_t addr, uint32_t value)
 		b->populated = at + DBT_ROWS_POPULATE < DBT_ROWS_OFF + DBT_ROWS_SIZE
 		                       ? at + DBT_ROWS_POPULATE
 		                       : DBT_ROWS_OFF + DBT_ROWS_SIZE;
-		dbt_populate(d->shm + (at & ~(uint64_t)(DBT_PAGE - 1)),
-		             b->populated - (at & ~(uint64_t)(DBT_PAGE - 1)));
+		populate_write(d->shm + (at & ~(uint64_t)(DBT_PAGE - 1)),
+		               b->populated - (at & ~(uint64_t)(DBT_PAGE - 1)));
 	}
 	rows[b->n++] = off << 16 | value;
 	return 0;
@@ -241,8 +241,32 @@ static void build_more(struct dbt *d)
 	          (unsigned long long)r->lo, (unsigned long long)r->hi);
 	d->rows_used += r->n * 8;
 	d->n_rows += r->n;
-	if (r->n)
-		publish(d, r);
+	if (!r->n)
+		return;
+	publish(d, r);
+	if (d->rows_cache)
+		dbt_rows_cache_save(d->rows_cache, r->key, r->hi - r->lo,
+		                    (const uint64_t *)(void *)(d->shm + r->off), r->n);
+}
+
+/* from_cache - r's rows as a run before wrote them (rows-cache.c), if it kept them whole */
+static bool from_cache(struct dbt *d, struct dbt_rows *r)
+{
+	uint64_t off = rows_free(d), room = DBT_ROWS_OFF + DBT_ROWS_SIZE - off;
+
+	r->kept = false;
+	r->n = room < 8 ? 0
+	                : dbt_rows_cache_load(d->rows_cache, r->key, r->hi - r->lo,
+	                                      (uint64_t *)(void *)(d->shm + off), room / 8);
+	if (!r->n)
+		return false;
+	r->written = true;
+	r->off = off;
+	d->rows_used += r->n * 8;
+	d->n_rows += r->n;
+	log_debug("dbt: %llu frame rows for [%#llx, %#llx), kept from a run before",
+	          (unsigned long long)r->n, (unsigned long long)r->lo, (unsigned long long)r->hi);
+	return true;
 }
 
 /* rows_for - publish the rows of binary i: written before, or now, a part at a time */
@@ -251,7 +275,7 @@ static void rows_for(struct dbt *d, size_t i)
 	struct dbt_rows_build *b = &d->building;
 	struct dbt_rows *r = &d->rows.data[i];
 
-	if (r->written) {
+	if (r->written || (r->kept && from_cache(d, r))) {
 		if (r->n && !r->published)
 			publish(d, r);
 		return;
@@ -283,8 +307,18 @@ static void want_rows(struct dbt *d, uint64_t addr)
 			break;
 	}
 	if (r == d->rows.data + d->rows.len) {
-		vec_push(&d->rows, ((struct dbt_rows){ .lo = cur.lo, .hi = cur.hi }));
+		vec_push(&d->rows,
+		         ((struct dbt_rows){ .lo = cur.lo, .hi = cur.hi, .key = cur.key }));
 		r = &d->rows.data[d->rows.len - 1];
+		/*
+		 * Kept by a run before: read while the program runs, not at this
+		 * stop (half a millisecond or more), and published from the first.
+		 */
+		r->kept = d->rows_cache && dbt_rows_cache_has(d->rows_cache, r->key);
+	}
+	if (r->kept) {
+		vec_push(&d->rows_todo, (size_t)(r - d->rows.data));
+		return;
 	}
 	if (r->last_stop != d->stop_seq) {
 		r->last_stop = d->stop_seq;

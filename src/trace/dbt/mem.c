@@ -70,6 +70,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
 	d->rows_after = env_count("NOSCO_DBT_ROWS_AFTER", DBT_ROWS_AFTER, UINT32_MAX);
+	d->rows_cache = dbt_rows_cache_dir();
 	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
 	d->door_returns = d->hot_returns < DBT_DOOR_RETURNS ? d->hot_returns : DBT_DOOR_RETURNS;
 	return 0;
@@ -88,6 +89,8 @@ void dbt_mem_fini(struct dbt *d)
 	d->shm = NULL;
 	d->shm_fd = -1;
 	vec_free(&d->maps);
+	free(d->rows_cache);
+	d->rows_cache = NULL;
 }
 
 void dbt_mem_reset(struct dbt *d)
@@ -109,11 +112,6 @@ void dbt_mem_reset(struct dbt *d)
 	d->frames_used = 0;
 	dbt_frames_fini(d);
 	d->maps_stale = true;
-}
-
-void dbt_populate(void *p, size_t len)
-{
-	madvise(p, len, MADV_POPULATE_WRITE);
 }
 
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr)
@@ -417,12 +415,14 @@ static uint64_t distance(uint64_t a, uint64_t b)
 	return a > b ? a - b : b - a;
 }
 
-/* is_free - no mapping overlaps [lo, lo + len) */
+/* is_free - no mapping overlaps [lo, lo + len), nor the data's place before it is mapped */
 static bool is_free(const struct dbt *d, uint64_t lo, uint64_t len)
 {
 	size_t i;
 
 	if (lo < USER_LOW || lo + len > USER_TOP)
+		return false;
+	if (!d->data_base && lo < DATA_HINT + DBT_DATA_SIZE && DATA_HINT < lo + len)
 		return false;
 	for (i = 0; i < d->maps.len; i++)
 		if (d->maps.data[i].lo < lo + len && d->maps.data[i].hi > lo)
@@ -513,7 +513,7 @@ void dbt_region_ahead(struct dbt_region *rg)
 {
 	/* What is written at once is at most some tens of KiB: populated 256 KiB ahead of it. */
 	if (rg->used + (64u << 10) > rg->populated && rg->populated < DBT_REGION_SIZE) {
-		dbt_populate(rg->map + rg->populated, 256u << 10);
+		populate_write(rg->map + rg->populated, 256u << 10);
 		rg->populated += 256u << 10;
 	}
 }
@@ -551,32 +551,87 @@ static struct dbt_region *map_region(struct dbt *d, struct tthread *th, uint64_t
 	return rg;
 }
 
+/*
+ * batch_below_stack - remote calls in one stop before the engine's data
+ * is mapped: their list goes below th's red zone, as open_shm()'s path;
+ * their results are read back into calls
+ */
+static int batch_below_stack(struct dbt *d, struct tthread *th, struct arch_dbt_syscall *calls,
+                             size_t n, struct err *err)
+{
+	struct arch_regs r;
+	uint64_t at;
+
+	if (get_regs(th->tid, &r))
+		return err_sys(err, ERR_TRACE, "cannot read registers");
+	at = (arch_regs_sp(&r) - 2048 - n * sizeof(*calls)) & ~15ull;
+	if (tracee_write_raw(d->t, at, calls, n * sizeof(*calls)))
+		return err_set(err, ERR_TRACE, "cannot write to the stack of thread %d",
+		               (int)th->tid);
+	if (dbt_remote_batch(d, th, at, n, err))
+		return -1;
+	if (tracee_read(d->t, at, calls, n * sizeof(*calls)))
+		return err_set(err, ERR_TRACE, "cannot read the stack of thread %d", (int)th->tid);
+	return 0;
+}
+
+/*
+ * map_data - the engine's data through the tracee's fd, which is closed:
+ * low and fixed, far from where the program maps anything (docs/engine.md),
+ * or anywhere. With a code region mapped, its batch maps and closes in one
+ * stop instead of two.
+ */
+static int map_data(struct dbt *d, struct tthread *th, uint64_t fd, struct err *err)
+{
+	struct arch_dbt_syscall calls[2] = {
+		{ SYS_mmap,
+		  { DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0 } },
+		{ SYS_close, { fd } },
+	};
+	uint64_t base = 0;
+	int rc;
+
+	if (d->n_regions) {
+		if (batch_below_stack(d, th, calls, 2, err))
+			return -1;
+		if (calls[0].ret < (uint64_t)-4095) {
+			d->data_base = calls[0].ret;
+			return 0;
+		}
+		/* closed too: a descriptor again, for a mapping anywhere */
+		if (open_shm(d, th, &fd, err))
+			return -1;
+		rc = -1;
+	} else {
+		rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
+	}
+	if (rc)
+		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (!rc)
+		d->data_base = base;
+	return rc;
+}
+
 int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
 {
 	struct err region_err;
-	uint64_t fd, base;
-	int rc;
+	uint64_t fd;
 
 	if (d->ready)
 		return 0;
 	if (open_shm(d, th, &fd, err))
 		return err_prefix(err, "dbt: cannot share memory with the program");
-	/* Low and fixed, far from where the program maps anything (docs/engine.md). */
-	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
-	if (rc)
-		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
-	if (!rc)
-		d->data_base = base;
 	/*
-	 * The first code region through the same descriptor: two remote calls
-	 * fewer. Where it cannot be, a translation will say why.
+	 * The first code region through the same descriptor, before the data:
+	 * its batch then maps the data. Where it cannot be, a translation
+	 * will say why.
 	 */
-	if (!rc)
-		map_region(d, th, pc, fd, &region_err);
-	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
-	if (rc)
+	map_region(d, th, pc, fd, &region_err);
+	if (map_data(d, th, fd, err))
 		return err_prefix(err, "dbt: cannot map its memory into the program");
 	d->ready = true;
 	d->maps_stale = true;

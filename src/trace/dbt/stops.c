@@ -181,7 +181,7 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		return -1;
 	/* nosco's side of the frame table too, which it learns frames into */
 	if (frames)
-		dbt_populate(d->shm + DBT_FRAMES_OFF, DBT_ROWS_INDEX + DBT_PAGE);
+		populate_write(d->shm + DBT_FRAMES_OFF, DBT_ROWS_INDEX + DBT_PAGE);
 	d->frames_present |= frames;
 	for (k = 0; k < DBT_RINGS; k++)
 		if (calls[k].ret)

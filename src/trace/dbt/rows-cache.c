@@ -1,0 +1,181 @@
+/*
+ * The frame rows of binaries kept from one run to the next. Writing a
+ * binary's rows interprets all of its CFI (Python's: 64,575 rows, about
+ * 4 ms of the tracer's time in a run, most of it while the program waits
+ * or shares a core with it); a binary traced again finds them in a file
+ * instead. A file is named by the hash of what its rows are made of (the
+ * binary's CFI sections, their addresses and the binary's extent:
+ * sym_rows_cursor.key), so a rebuilt or updated binary never finds
+ * another's rows, and it is checked whole when read (its header, a hash
+ * of its rows, their order): a file damaged or cut short is ignored, and
+ * the rows are written as if it were not there.
+ *
+ * The directory is $XDG_CACHE_HOME/nosco/frame-rows, or
+ * ~/.cache/nosco/frame-rows; NOSCO_NO_CACHE set (to anything) leaves it
+ * alone. Everything here is best effort: a directory that cannot be
+ * made, a file that cannot be written, only cost the next run the time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace/dbt/dbt.h"
+#include "util/hash.h"
+#include "util/log.h"
+#include "util/populate.h"
+#include "util/xalloc.h"
+
+#define MAGIC     0x73776f72636f6e6eull /* "nnocrows" in the file */
+#define VERSION   1u                    /* of the file and of the rows' encoding (arch/dbt.h) */
+#define MAX_FILES 512                   /* a directory that holds more gets no new file */
+
+struct rows_file {
+	uint64_t magic;
+	uint32_t version, zero;
+	uint64_t key;  /* sym_rows_cursor.key */
+	uint64_t span; /* the binary's extent (hi - lo) */
+	uint64_t n;    /* rows after the header */
+	uint64_t hash; /* hash_bytes() of the rows */
+};
+
+/* is_dir - path is a directory: the one the cache goes under is never made here */
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+char *dbt_rows_cache_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (getenv("NOSCO_NO_CACHE"))
+		return NULL;
+	if (xdg && *xdg == '/')
+		return is_dir(xdg) ? xasprintf("%s/nosco/frame-rows", xdg) : NULL;
+	if (home && *home == '/' && is_dir(home))
+		return xasprintf("%s/.cache/nosco/frame-rows", home);
+	return NULL;
+}
+
+static char *file_of(const char *dir, uint64_t key)
+{
+	return xasprintf("%s/%016llx.rows", dir, (unsigned long long)key);
+}
+
+/* sane - rows in the order the search needs, from offset 0, within span */
+static bool sane(const uint64_t *rows, size_t n, uint64_t span)
+{
+	if (!n || rows[0] >> 16 || rows[n - 1] >> 16 > span)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (rows[i] >> 16 <= rows[i - 1] >> 16)
+			return false;
+	return true;
+}
+
+bool dbt_rows_cache_has(const char *dir, uint64_t key)
+{
+	char *path = file_of(dir, key);
+	bool has = !access(path, R_OK);
+
+	free(path);
+	return has;
+}
+
+size_t dbt_rows_cache_load(const char *dir, uint64_t key, uint64_t span, uint64_t *rows, size_t max)
+{
+	char *path = file_of(dir, key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const struct rows_file *h;
+	struct stat st;
+	size_t n = 0;
+	void *map;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	map = fstat(fd, &st) || (uint64_t)st.st_size < sizeof(*h)
+	              ? MAP_FAILED
+	              : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 0;
+	h = map;
+	/* read in place, then copied: a copy by read() went around the cache, and the hash after it
+	 * took 0.5 ms */
+	if (h->magic == MAGIC && h->version == VERSION && !h->zero && h->key == key &&
+	    h->span == span && h->n && h->n <= max &&
+	    (uint64_t)st.st_size == sizeof(*h) + h->n * sizeof(*rows) &&
+	    hash_bytes(h + 1, h->n * sizeof(*rows), 0) == h->hash &&
+	    sane((const uint64_t *)(h + 1), h->n, span)) {
+		/* present at once: the copy would take a fault a page */
+		populate_write(rows, h->n * sizeof(*rows));
+		memcpy(rows, h + 1, h->n * sizeof(*rows));
+		n = h->n;
+	}
+	munmap(map, (size_t)st.st_size);
+	return n;
+}
+
+/* room - the directory exists (made if need be, below the existing one it is under) and holds
+ * fewer than MAX_FILES files */
+static bool room(const char *dir)
+{
+	char *p = xstrdup(dir);
+	size_t files = 0;
+	struct dirent *e;
+	DIR *dp;
+
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (mkdir(p, 0700) && errno != EEXIST)
+			break;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) && errno != EEXIST) {
+		free(p);
+		return false;
+	}
+	free(p);
+	dp = opendir(dir);
+	if (!dp)
+		return false;
+	while ((e = readdir(dp)) && files < MAX_FILES)
+		files += e->d_name[0] != '.';
+	closedir(dp);
+	return files < MAX_FILES;
+}
+
+void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uint64_t *rows,
+                         size_t n)
+{
+	struct rows_file h = { MAGIC, VERSION, 0, key, span, n, hash_bytes(rows, n * 8, 0) };
+	char *path, *tmp;
+	bool ok;
+	int fd;
+
+	if (!n || !room(dir))
+		return;
+	path = file_of(dir, key);
+	tmp = xasprintf("%s/.rows-XXXXXX", dir);
+	fd = mkstemp(tmp);
+	if (fd >= 0) {
+		/* written whole, then renamed: a reader sees a whole file or none */
+		ok = write(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
+		     write(fd, rows, n * 8) == (ssize_t)(n * 8);
+		ok = !close(fd) && ok && !rename(tmp, path);
+		if (!ok)
+			unlink(tmp);
+		log_debug("dbt: frame rows %s %s", ok ? "kept in" : "not kept in", path);
+	}
+	free(tmp);
+	free(path);
+}
