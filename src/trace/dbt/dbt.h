@@ -44,6 +44,7 @@
 #define DBT_ROWS_SIZE     (32u << 20)                       /* then indexes and rows */
 #define DBT_ROWS_AFTER    2u           /* stops that learn frames in a binary before its rows */
 #define DBT_ROWS_FDES     512u         /* FDEs whose rows are written at once, between stops */
+#define DBT_ROWS_COPY     8192u        /* kept rows copied at once, between stops (64 KiB) */
 #define DBT_ROWS_POPULATE (64u << 10)  /* rows area made present at once, ahead of the rows */
 #define DBT_RING_POPULATE (128u << 10) /* of a thread's first ring, present in the program */
 #define DBT_DATA_SIZE     (DBT_ROWS_OFF + DBT_ROWS_SIZE)
@@ -263,14 +264,23 @@ struct dbt_rows {
 	bool published;            /* in the index the program reads */
 };
 
+/* A file of rows kept by a run before, checked whole and mapped (rows-cache.c). */
+struct dbt_rows_kept {
+	void *map;
+	size_t size;
+	const uint64_t *rows; /* n of them, in the mapping */
+	size_t n;
+};
+
 /* The rows of a binary being written after the others, a part at a time (frames.c). */
 struct dbt_rows_build {
 	bool on;
 	size_t binary; /* its struct dbt_rows */
 	struct sym_rows_cursor cur;
-	uint64_t end;       /* the last row's */
-	size_t n;           /* rows written */
-	uint64_t populated; /* the rows area's bytes made present, up to here */
+	uint64_t end;              /* the last row's */
+	size_t n;                  /* rows written */
+	uint64_t populated;        /* the rows area's bytes made present, up to here */
+	struct dbt_rows_kept kept; /* copied from a run before (rows-cache.c), if mapped */
 };
 
 struct dbt {
@@ -588,14 +598,15 @@ void dbt_frames_fini(struct dbt *d);
  * Frame rows kept between runs (rows-cache.c), in the directory
  * dbt_rows_cache_dir() names (NULL: none, NOSCO_NO_CACHE set or no
  * home). dbt_rows_cache_has() says whether a file of key is there;
- * dbt_rows_cache_load() reads the rows of key for a binary of that
- * span into rows (room for max): how many, 0 if none are kept or the file
- * is not whole; dbt_rows_cache_save() keeps n of them, if it can.
+ * dbt_rows_cache_open() maps the rows of key for a binary of that span
+ * (at most max), false if none are kept or the file is not whole, until
+ * dbt_rows_cache_close(); dbt_rows_cache_save() keeps n rows, if it can.
  */
 char *dbt_rows_cache_dir(void);
 bool dbt_rows_cache_has(const char *dir, uint64_t key);
-size_t dbt_rows_cache_load(const char *dir, uint64_t key, uint64_t span, uint64_t *rows,
-                           size_t max);
+bool dbt_rows_cache_open(const char *dir, uint64_t key, uint64_t span, size_t max,
+                         struct dbt_rows_kept *k);
+void dbt_rows_cache_close(struct dbt_rows_kept *k);
 void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uint64_t *rows,
                          size_t n);
 
