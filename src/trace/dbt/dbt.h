@@ -270,6 +270,10 @@ struct dbt_rows_kept {
 	size_t size;
 	const uint64_t *rows; /* n of them, in the mapping */
 	size_t n;
+	uint64_t span;       /* the binary's extent, beyond which no row may start */
+	size_t done;         /* rows copied so far (dbt_rows_cache_copy()) */
+	uint64_t hash, want; /* of those, and what the file says all have */
+	bool bad;            /* a row out of order */
 };
 
 /* The rows of a binary being written after the others, a part at a time (frames.c). */
@@ -599,13 +603,19 @@ void dbt_frames_fini(struct dbt *d);
  * dbt_rows_cache_dir() names (NULL: none, NOSCO_NO_CACHE set or no
  * home). dbt_rows_cache_has() says whether a file of key is there;
  * dbt_rows_cache_open() maps the rows of key for a binary of that span
- * (at most max), false if none are kept or the file is not whole, until
- * dbt_rows_cache_close(); dbt_rows_cache_save() keeps n rows, if it can.
+ * (at most max), false if none are kept or the file is not of their size,
+ * until dbt_rows_cache_close(); dbt_rows_cache_copy() copies the next
+ * DBT_ROWS_COPY (or fewer) to the same place in to, checking them, and
+ * says how many; dbt_rows_cache_whole() says whether all are copied, and
+ * were as written (their hash, their order); dbt_rows_cache_save() keeps
+ * n rows, if it can.
  */
 char *dbt_rows_cache_dir(void);
 bool dbt_rows_cache_has(const char *dir, uint64_t key);
 bool dbt_rows_cache_open(const char *dir, uint64_t key, uint64_t span, size_t max,
                          struct dbt_rows_kept *k);
+size_t dbt_rows_cache_copy(struct dbt_rows_kept *k, uint64_t *to);
+bool dbt_rows_cache_whole(const struct dbt_rows_kept *k);
 void dbt_rows_cache_close(struct dbt_rows_kept *k);
 void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uint64_t *rows,
                          size_t n);

@@ -223,6 +223,8 @@ static void publish(struct dbt *d, struct dbt_rows *r)
 	atomic_store_explicit(rows_index(d), d->data_base + off, memory_order_release);
 }
 
+static void rows_for(struct dbt *d, size_t i);
+
 /* built - the rows of the binary being built are all there (n of them, 0 if they could not be) */
 static void built(struct dbt *d, size_t n, bool kept)
 {
@@ -255,14 +257,24 @@ static void built(struct dbt *d, size_t n, bool kept)
 static void copy_more(struct dbt *d)
 {
 	struct dbt_rows_build *b = &d->building;
+	struct dbt_rows *r = &d->rows.data[b->binary];
 	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d));
-	size_t n = b->kept.n - b->n < DBT_ROWS_COPY ? b->kept.n - b->n : DBT_ROWS_COPY;
+	size_t left = b->kept.n - b->kept.done;
 
-	populate_write(rows + b->n, n * 8);
-	memcpy(rows + b->n, b->kept.rows + b->n, n * 8);
-	b->n += n;
-	if (b->n == b->kept.n)
+	populate_write(rows + b->kept.done, (left < DBT_ROWS_COPY ? left : DBT_ROWS_COPY) * 8);
+	b->n += dbt_rows_cache_copy(&b->kept, rows);
+	if (b->n < b->kept.n)
+		return;
+	if (dbt_rows_cache_whole(&b->kept)) {
 		built(d, b->n, true);
+		return;
+	}
+	/* not as written: written again, from the start, and kept again */
+	log_debug("dbt: the frame rows kept for [%#llx, %#llx) are damaged",
+	          (unsigned long long)r->lo, (unsigned long long)r->hi);
+	dbt_rows_cache_close(&b->kept);
+	r->kept = false;
+	rows_for(d, b->binary);
 }
 
 /* build_more - the rows of the next FDEs of the binary being built; published once all are */
