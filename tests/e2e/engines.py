@@ -327,34 +327,35 @@ class Runner:
 
     def check_kept_rows(self, case, tmp, deadline, ref_ev):
         """The frame rows the first run kept (rows-cache.c), read by a second run: the same
-        trace as with the rows written, and as the step engine's."""
+        trace as with the rows written, and as the step engine's; and with a rule changed in
+        the file, found when copied and the rows written again."""
         kept = list((tmp / "cache").glob("nosco/frame-rows/*.rows"))
         if not kept:
             return ["the first run kept no frame rows in %s" % e2e.display(tmp / "cache")]
-        # -vv: nosco's debug log says where the rows came from (the program sees the same).
-        again, again_ev = self.trace(case, self.engine, tmp, deadline, ["-vv"])
-        if again.timed_out or again_ev is None:
-            return ["%s with the kept rows: no trace" % self.engine]
-        if b"kept from a run before" not in again.stderr:
-            return ["the second run did not read the rows the first one kept"]
-        if again_ev != ref_ev:
-            diff = list(difflib.unified_diff(ref_ev, again_ev, "step",
-                                             "%s, rows kept" % self.engine, lineterm="", n=2))
-            return ["the trace with the kept rows differs:"] + diff[:e2e.MAX_DIFF_LINES]
-        # A rule changed in the file: found when copied, the rows written again.
+        details = self.traced_again(case, tmp, deadline, ref_ev, b"kept from a run before",
+                                    "rows kept")
+        if details:
+            return details
         with open(kept[0], "r+b") as f:
             f.seek(-3, os.SEEK_END)
             b = f.read(1)
             f.seek(-3, os.SEEK_END)
             f.write(bytes([b[0] ^ 0x40]))
-        third, third_ev = self.trace(case, self.engine, tmp, deadline, ["-vv"])
-        if third.timed_out or third_ev is None:
-            return ["%s with damaged kept rows: no trace" % self.engine]
-        if b"are damaged" not in third.stderr:
-            return ["the third run did not find the kept rows damaged"]
-        if third_ev != ref_ev:
-            return ["the trace after damaged kept rows differs from the step engine's"]
-        return []
+        return self.traced_again(case, tmp, deadline, ref_ev, b"are damaged", "rows damaged")
+
+    def traced_again(self, case, tmp, deadline, ref_ev, says, what):
+        """Another run, whose debug log (-vv: the program sees the same) must say says, and whose
+        trace must be the step engine's."""
+        r, ev = self.trace(case, self.engine, tmp, deadline, ["-vv"])
+        if r.timed_out or ev is None:
+            return ["%s, %s: no trace" % (self.engine, what)]
+        if says not in r.stderr:
+            return ["%s, %s: the log does not say '%s'" % (self.engine, what, says.decode())]
+        if ev == ref_ev:
+            return []
+        diff = list(difflib.unified_diff(ref_ev, ev, "step", "%s, %s" % (self.engine, what),
+                                         lineterm="", n=2))
+        return ["the traces differ:"] + diff[:e2e.MAX_DIFF_LINES]
 
 
 def check_async(stdout, events):

@@ -44,7 +44,6 @@
 #define DBT_ROWS_SIZE     (32u << 20)                       /* then indexes and rows */
 #define DBT_ROWS_AFTER    2u           /* stops that learn frames in a binary before its rows */
 #define DBT_ROWS_FDES     512u         /* FDEs whose rows are written at once, between stops */
-#define DBT_ROWS_COPY     8192u        /* kept rows copied at once, between stops (64 KiB) */
 #define DBT_ROWS_POPULATE (64u << 10)  /* rows area made present at once, ahead of the rows */
 #define DBT_RING_POPULATE (128u << 10) /* of a thread's first ring, present in the program */
 #define DBT_DATA_SIZE     (DBT_ROWS_OFF + DBT_ROWS_SIZE)
@@ -264,12 +263,11 @@ struct dbt_rows {
 	bool published;            /* in the index the program reads */
 };
 
-/* A file of rows kept by a run before, checked whole and mapped (rows-cache.c). */
+/* A file of rows kept by a run before, being copied and checked (rows-cache.c). */
 struct dbt_rows_kept {
-	void *map;
-	size_t size;
-	const uint64_t *rows; /* n of them, in the mapping */
-	size_t n;
+	bool open; /* fd is the file, while its rows are copied */
+	int fd;
+	size_t n;            /* rows in it */
 	uint64_t span;       /* the binary's extent, beyond which no row may start */
 	size_t done;         /* rows copied so far (dbt_rows_cache_copy()) */
 	uint64_t hash, want; /* of those, and what the file says all have */
@@ -602,13 +600,13 @@ void dbt_frames_fini(struct dbt *d);
  * Frame rows kept between runs (rows-cache.c), in the directory
  * dbt_rows_cache_dir() names (NULL: none, NOSCO_NO_CACHE set or no
  * home). dbt_rows_cache_has() says whether a file of key is there;
- * dbt_rows_cache_open() maps the rows of key for a binary of that span
+ * dbt_rows_cache_open() opens the rows of key for a binary of that span
  * (at most max), false if none are kept or the file is not of their size,
  * until dbt_rows_cache_close(); dbt_rows_cache_copy() copies the next
- * DBT_ROWS_COPY (or fewer) to the same place in to, checking them, and
- * says how many; dbt_rows_cache_whole() says whether all are copied, and
- * were as written (their hash, their order); dbt_rows_cache_save() keeps
- * n rows, if it can.
+ * 64 KiB of them (or fewer) to the same place in to, made present first,
+ * checking them, and says how many; dbt_rows_cache_whole() says whether
+ * all are copied and were as written (their hash, their order);
+ * dbt_rows_cache_save() keeps n rows, if it can.
  */
 char *dbt_rows_cache_dir(void);
 bool dbt_rows_cache_has(const char *dir, uint64_t key);

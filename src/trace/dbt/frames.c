@@ -259,9 +259,7 @@ static void copy_more(struct dbt *d)
 	struct dbt_rows_build *b = &d->building;
 	struct dbt_rows *r = &d->rows.data[b->binary];
 	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d));
-	size_t left = b->kept.n - b->kept.done;
 
-	populate_write(rows + b->kept.done, (left < DBT_ROWS_COPY ? left : DBT_ROWS_COPY) * 8);
 	b->n += dbt_rows_cache_copy(&b->kept, rows);
 	if (b->n < b->kept.n)
 		return;
@@ -284,7 +282,7 @@ static void build_more(struct dbt *d)
 	struct dbt_rows *r = &d->rows.data[b->binary];
 	int rc;
 
-	if (b->kept.map) {
+	if (b->kept.open) {
 		copy_more(d);
 		return;
 	}

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 #define MAGIC     0x73776f72636f6e6eull /* "nnocrows" in the file */
 #define VERSION   1u                    /* of the file and of the rows' encoding (arch/dbt.h) */
 #define MAX_FILES 512                   /* a directory that holds more gets no new file */
+#define PART      8192u                 /* rows copied at once, and hashed: 64 KiB */
 
 struct rows_file {
 	uint64_t magic;
@@ -71,16 +71,16 @@ static char *file_of(const char *dir, uint64_t key)
 }
 
 /*
- * hash_of - the rows' hash, a part of DBT_ROWS_COPY rows at a time as they
- * are copied (dbt_rows_cache_copy()): checked on the copy, which is in
- * the cache then, not on the file first (cold: half a millisecond more)
+ * hash_of - the rows' hash, a PART at a time as they are copied
+ * (dbt_rows_cache_copy()): checked on the copy, which is in the cache
+ * then, not on the file first (cold: half a millisecond more for Python)
  */
 static uint64_t hash_of(const uint64_t *rows, size_t n)
 {
 	uint64_t h = 0;
 
-	for (size_t i = 0; i < n; i += DBT_ROWS_COPY)
-		h = hash_bytes(rows + i, (n - i < DBT_ROWS_COPY ? n - i : DBT_ROWS_COPY) * 8, h);
+	for (size_t i = 0; i < n; i += PART)
+		h = hash_bytes(rows + i, (n - i < PART ? n - i : PART) * 8, h);
 	return h;
 }
 
@@ -97,31 +97,20 @@ bool dbt_rows_cache_open(const char *dir, uint64_t key, uint64_t span, size_t ma
                          struct dbt_rows_kept *k)
 {
 	char *path = file_of(dir, key);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	const struct rows_file *h;
+	struct rows_file h;
 	struct stat st;
 
-	free(path);
 	memset(k, 0, sizeof(*k));
-	if (fd < 0)
-		return false;
-	k->map = fstat(fd, &st) || (uint64_t)st.st_size < sizeof(*h)
-	                 ? MAP_FAILED
-	                 : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (k->map == MAP_FAILED) {
-		k->map = NULL;
-		return false;
-	}
-	k->size = (size_t)st.st_size;
-	h = k->map;
-	if (h->magic == MAGIC && h->version == VERSION && !h->zero && h->key == key &&
-	    h->span == span && h->n && h->n <= max &&
-	    (uint64_t)st.st_size == sizeof(*h) + h->n * 8) {
-		k->rows = (const uint64_t *)(h + 1);
-		k->n = h->n;
+	k->fd = open(path, O_RDONLY | O_CLOEXEC);
+	k->open = k->fd >= 0;
+	free(path);
+	/* read, not mapped: a file cut short meanwhile would be a SIGBUS */
+	if (k->open && !fstat(k->fd, &st) && pread(k->fd, &h, sizeof(h), 0) == sizeof(h) &&
+	    h.magic == MAGIC && h.version == VERSION && !h.zero && h.key == key && h.span == span &&
+	    h.n && h.n <= max && (uint64_t)st.st_size == sizeof(h) + h.n * 8) {
+		k->n = h.n;
 		k->span = span;
-		k->want = h->hash;
+		k->want = h.hash;
 		return true;
 	}
 	dbt_rows_cache_close(k);
@@ -130,9 +119,12 @@ bool dbt_rows_cache_open(const char *dir, uint64_t key, uint64_t span, size_t ma
 
 size_t dbt_rows_cache_copy(struct dbt_rows_kept *k, uint64_t *to)
 {
-	size_t i = k->done, n = k->n - i < DBT_ROWS_COPY ? k->n - i : DBT_ROWS_COPY;
+	size_t i = k->done, n = k->n - i < PART ? k->n - i : PART;
 
-	memcpy(to + i, k->rows + i, n * 8);
+	/* present at once: the copy would take a fault a page */
+	populate_write(to + i, n * 8);
+	k->bad |= pread(k->fd, to + i, n * 8, (off_t)(sizeof(struct rows_file) + i * 8)) !=
+	          (ssize_t)(n * 8);
 	k->hash = hash_bytes(to + i, n * 8, k->hash);
 	/* in the order the walk's search needs, from offset 0, within the binary */
 	k->bad |= !i && to[0] >> 16;
@@ -150,8 +142,8 @@ bool dbt_rows_cache_whole(const struct dbt_rows_kept *k)
 
 void dbt_rows_cache_close(struct dbt_rows_kept *k)
 {
-	if (k->map)
-		munmap(k->map, k->size);
+	if (k->open)
+		close(k->fd);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -166,8 +158,7 @@ static bool room(const char *dir)
 
 	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = 0;
-		if (mkdir(p, 0700) && errno != EEXIST)
-			break;
+		mkdir(p, 0700); /* the last mkdir says whether all went */
 		*s = '/';
 	}
 	if (mkdir(p, 0700) && errno != EEXIST) {
