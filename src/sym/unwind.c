@@ -718,5 +718,6 @@ int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_r
 	cur->lo = m->lo;
 	cur->hi = m->hi;
 	cur->key = m->rows_key;
+	cur->n_fdes = tb->n;
 	return sym_fde_table_rows(tb, m->bias, &cur->next_fde, max, fn, arg);
 }

@@ -180,7 +180,7 @@ struct sym_rows_cursor {
 	 * address): modules of one key have the same rows, from lo on
 	 */
 	uint64_t key;
-	size_t next_fde;
+	size_t next_fde, n_fdes; /* the next FDE to read, of how many */
 };
 
 /**

@@ -36,6 +36,13 @@ frame rows are written from the first stop that learns frames in it (the
 second by default), so that more scope entries find their frames there.
 The step engine ignores all four; the program sees the same environment.
 
+The kept- cases trace a program three times with a cache directory of
+their own: the first run keeps the frame rows it wrote (rows-cache.c),
+the second reads them, the third finds them damaged (a rule changed in
+the file) and writes them again; all three must record the step engine's
+trace. kept-at-end- runs them with NOSCO_DBT_ROWS_AT_END=1: rows begun
+are written only once the program ended, as where it ends first.
+
 It ends with "engines: N passed, N failed" and exits 1 if any failed.
 --deep adds deeper traces of the programs of the system (make
 check-engine; minutes, not part of make check).
@@ -456,6 +463,10 @@ def main():
               for n, p, c, args, f in SELF_CHECKED]
     cases += [Case("kept-" + c.name, c.prog, c.config, list(c.args), c.stdin, c.run_opts,
                    c.timeout, env=c.env, kept_rows=True) for c in cases if c.name in KEPT_ROWS]
+    # Rows begun but written only at the end (as where the program ends first), then kept.
+    cases += [Case("kept-at-end-" + c.name, c.prog, c.config, list(c.args), c.stdin,
+                   c.run_opts, c.timeout, env=dict(c.env, NOSCO_DBT_ROWS_AT_END="1"),
+                   kept_rows=True) for c in cases if c.name == "sys-python-dict"]
     if a.deep:
         cases += [Case("deep-" + n, p, c, list(args), timeout=3600.0)
                   for n, p, c, args in DEEP]

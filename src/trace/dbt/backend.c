@@ -174,6 +174,8 @@ static int dbt_run(struct session *s, struct err *err)
 	if (!ret)
 		ret = dbt_async_sync(d, err);
 	dbt_async_free(d);
+	if (!ret)
+		dbt_frames_finish(d);
 	ret = step_end(&t, s, ret, err);
 	if (!ret)
 		ret = write_counts(d, err);

@@ -31,27 +31,28 @@
 #include "util/populate.h"
 #include "util/vec.h"
 
-#define DBT_PAGE          4096u
-#define DBT_TABLE_SIZE    (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
-#define DBT_TABLE_CHUNK   (64u << 10) /* the table is populated this much at a time */
-#define DBT_RING_SIZE     (1u << 21)
-#define DBT_RINGS         4 /* per thread: one written, the others replayed meanwhile */
-#define DBT_RING_STRIDE   (DBT_RING_SIZE + DBT_PAGE) /* a ring and its guard page */
-#define DBT_SLOT_SIZE     (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
-#define DBT_MAX_SLOTS     256u
-#define DBT_FRAMES_OFF    ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
-#define DBT_ROWS_OFF      (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
-#define DBT_ROWS_SIZE     (32u << 20)                       /* then indexes and rows */
-#define DBT_ROWS_AFTER    2u           /* stops that learn frames in a binary before its rows */
-#define DBT_ROWS_FDES     512u         /* FDEs whose rows are written at once, between stops */
-#define DBT_ROWS_POPULATE (64u << 10)  /* rows area made present at once, ahead of the rows */
-#define DBT_RING_POPULATE (128u << 10) /* of a thread's first ring, present in the program */
-#define DBT_DATA_SIZE     (DBT_ROWS_OFF + DBT_ROWS_SIZE)
-#define DBT_REGION_SIZE   (64u << 20)
-#define DBT_MAX_REGIONS   16u
-#define DBT_SHM_SIZE      (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
-#define DBT_BLOCK_MAX     CORE_BLOCK_MAX /* instructions per translated block */
-#define DBT_RUNS          512            /* runs of blocks the replay gives the core at once */
+#define DBT_PAGE             4096u
+#define DBT_TABLE_SIZE       (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
+#define DBT_TABLE_CHUNK      (64u << 10) /* the table is populated this much at a time */
+#define DBT_RING_SIZE        (1u << 21)
+#define DBT_RINGS            4 /* per thread: one written, the others replayed meanwhile */
+#define DBT_RING_STRIDE      (DBT_RING_SIZE + DBT_PAGE) /* a ring and its guard page */
+#define DBT_SLOT_SIZE        (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
+#define DBT_MAX_SLOTS        256u
+#define DBT_FRAMES_OFF       ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
+#define DBT_ROWS_OFF         (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
+#define DBT_ROWS_SIZE        (32u << 20)                       /* then indexes and rows */
+#define DBT_ROWS_AFTER       2u           /* stops that learn frames in a binary before its rows */
+#define DBT_ROWS_FDES        512u         /* FDEs whose rows are written at once, between stops */
+#define DBT_ROWS_POPULATE    (64u << 10)  /* rows area made present at once, ahead of the rows */
+#define DBT_ROWS_FINISH_FDES 20000u       /* FDEs left whose rows are finished at the end (~8 ms) */
+#define DBT_RING_POPULATE    (128u << 10) /* of a thread's first ring, present in the program */
+#define DBT_DATA_SIZE        (DBT_ROWS_OFF + DBT_ROWS_SIZE)
+#define DBT_REGION_SIZE      (64u << 20)
+#define DBT_MAX_REGIONS      16u
+#define DBT_SHM_SIZE         (DBT_DATA_SIZE + (uint64_t)DBT_MAX_REGIONS * DBT_REGION_SIZE)
+#define DBT_BLOCK_MAX        CORE_BLOCK_MAX /* instructions per translated block */
+#define DBT_RUNS             512            /* runs of blocks the replay gives the core at once */
 /*
  * A call site over budget this often calls short functions, most likely:
  * from then on its callees run in the cache unrecorded, without a stop.
@@ -332,6 +333,7 @@ struct dbt {
 	uint64_t stop_seq;         /* stops that learned frames */
 	uint32_t rows_after;       /* DBT_ROWS_AFTER, or NOSCO_DBT_ROWS_AFTER */
 	char *rows_cache;          /* the directory of rows kept between runs, or NULL */
+	bool rows_at_end;          /* NOSCO_DBT_ROWS_AT_END: rows begun, written at the end only */
 	uint64_t n_rows;           /* rows written in the run */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
@@ -589,6 +591,15 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
  * left to do now
  */
 bool dbt_frames_defer(struct dbt *d);
+/*
+ * dbt_frames_finish - the program ended: the rows of a binary still being
+ * written are finished to be kept for the next run (rows-cache.c; not
+ * without a directory to keep them in), where at most
+ * DBT_ROWS_FINISH_FDES FDEs are left: rows that a short program never
+ * saw finished would be begun again in every run; a binary with more
+ * left waits for a run long enough to write them
+ */
+void dbt_frames_finish(struct dbt *d);
 /* dbt_frames_forget - a mapping changed: no frame rule holds any more */
 void dbt_frames_forget(struct dbt *d);
 /* dbt_frames_unload - the binary at [start, end) is gone: dbt_frames_forget(), and its rows too */

@@ -71,6 +71,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
 	d->rows_after = env_count("NOSCO_DBT_ROWS_AFTER", DBT_ROWS_AFTER, UINT32_MAX);
 	d->rows_cache = dbt_rows_cache_dir();
+	d->rows_at_end = getenv("NOSCO_DBT_ROWS_AT_END") != NULL;
 	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
 	d->door_returns = d->hot_returns < DBT_DOOR_RETURNS ? d->hot_returns : DBT_DOOR_RETURNS;
 	return 0;
