@@ -7,7 +7,6 @@
  * (libc's with its debug file takes 10 ms).
  */
 #include <string.h>
-#include <sys/mman.h>
 
 #include "sym/internal.h"
 #include "util/populate.h"
