@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "util/populate.h"
-
 #include "util/progress.h"
 
 static void *check(void *p)

@@ -281,9 +281,9 @@ struct dbt_rows_build {
 	size_t binary; /* its struct dbt_rows */
 	struct sym_rows_cursor cur;
 	uint64_t end;              /* the last row's */
-	size_t n;                  /* rows written */
+	size_t n;                  /* rows written (those copied: kept.done) */
 	uint64_t populated;        /* the rows area's bytes made present, up to here */
-	struct dbt_rows_kept kept; /* copied from a run before (rows-cache.c), if mapped */
+	struct dbt_rows_kept kept; /* copied from a run before (rows-cache.c), if open */
 };
 
 struct dbt {

@@ -260,11 +260,11 @@ static void copy_more(struct dbt *d)
 	struct dbt_rows *r = &d->rows.data[b->binary];
 	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d));
 
-	b->n += dbt_rows_cache_copy(&b->kept, rows);
-	if (b->n < b->kept.n)
+	dbt_rows_cache_copy(&b->kept, rows);
+	if (b->kept.done < b->kept.n)
 		return;
 	if (dbt_rows_cache_whole(&b->kept)) {
-		built(d, b->n, true);
+		built(d, b->kept.n, true);
 		return;
 	}
 	/* not as written: written again, from the start, and kept again */

@@ -41,7 +41,7 @@ struct rows_file {
 	uint64_t key;  /* sym_rows_cursor.key */
 	uint64_t span; /* the binary's extent (hi - lo) */
 	uint64_t n;    /* rows after the header */
-	uint64_t hash; /* hash_bytes() of the rows */
+	uint64_t hash; /* hash_of() the rows */
 };
 
 /* is_dir - path is a directory: the one the cache goes under is never made here */
