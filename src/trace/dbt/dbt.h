@@ -272,7 +272,9 @@ struct dbt_rows_kept {
 	uint64_t span;       /* the binary's extent, beyond which no row may start */
 	size_t done;         /* rows copied so far (dbt_rows_cache_copy()) */
 	uint64_t hash, want; /* of those, and what the file says all have */
-	bool bad;            /* a row out of order */
+	uint64_t last;       /* the last row copied, checked against the next */
+	bool bad;            /* a row out of order, or a read or write that failed */
+	uint64_t *part;      /* the rows being copied */
 };
 
 /* The rows of a binary being written after the others, a part at a time (frames.c). */
@@ -614,7 +616,7 @@ void dbt_frames_fini(struct dbt *d);
  * dbt_rows_cache_open() opens the rows of key for a binary of that span
  * (at most max), false if none are kept or the file is not of their size,
  * until dbt_rows_cache_close(); dbt_rows_cache_copy() copies the next
- * 64 KiB of them (or fewer) to the same place in to, made present first,
+ * 64 KiB of them (or fewer) into the file to, the rows from byte at on,
  * checking them, and says how many; dbt_rows_cache_whole() says whether
  * all are copied and were as written (their hash, their order);
  * dbt_rows_cache_save() keeps n rows, if it can.
@@ -623,7 +625,7 @@ char *dbt_rows_cache_dir(void);
 bool dbt_rows_cache_has(const char *dir, uint64_t key);
 bool dbt_rows_cache_open(const char *dir, uint64_t key, uint64_t span, size_t max,
                          struct dbt_rows_kept *k);
-size_t dbt_rows_cache_copy(struct dbt_rows_kept *k, uint64_t *to);
+size_t dbt_rows_cache_copy(struct dbt_rows_kept *k, int to, uint64_t at);
 bool dbt_rows_cache_whole(const struct dbt_rows_kept *k);
 void dbt_rows_cache_close(struct dbt_rows_kept *k);
 void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uint64_t *rows,

@@ -258,9 +258,9 @@ static void copy_more(struct dbt *d)
 {
 	struct dbt_rows_build *b = &d->building;
 	struct dbt_rows *r = &d->rows.data[b->binary];
-	uint64_t *rows = (uint64_t *)(void *)(d->shm + rows_free(d));
 
-	dbt_rows_cache_copy(&b->kept, rows);
+	/* the shared memory's file, at the rows area's first free byte */
+	dbt_rows_cache_copy(&b->kept, d->shm_fd, rows_free(d));
 	if (b->kept.done < b->kept.n)
 		return;
 	if (dbt_rows_cache_whole(&b->kept)) {
