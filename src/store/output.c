@@ -155,27 +155,45 @@ int store_prepare_output(const char *path, bool force, struct stat *old, struct 
 	return 0;
 }
 
-int store_write_template(const char *path, struct err *err)
+/* write_at - all len bytes of p written at offset at of fd */
+static bool write_at(int fd, const unsigned char *p, size_t len, off_t at)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	size_t done = 0;
-
-	if (fd < 0)
-		return err_sys(err, ERR_IO, "cannot create %s", path);
-	while (done < store_template_size) {
-		ssize_t n = write(fd, store_template + done, store_template_size - done);
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, at);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			err_sys(err, ERR_IO, "cannot write %s", path);
-			close(fd);
-			unlink(path);
-			return -1;
-		}
-		done += (size_t)n;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+		at += n;
 	}
-	return close(fd) ? err_sys(err, ERR_IO, "cannot write %s", path) : 0;
+	return true;
+}
+
+int store_write_template(const char *path, struct err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	const unsigned char *bytes = store_template;
+	bool ok = fd >= 0;
+
+	if (!ok)
+		return err_sys(err, ERR_IO, "cannot create %s", path);
+	/* the runs that are not zeros, and the rest a hole */
+	for (size_t i = 0; ok && i < store_template_runs_n; i++) {
+		ok = write_at(fd, bytes, store_template_runs[i][1], store_template_runs[i][0]);
+		bytes += store_template_runs[i][1];
+	}
+	ok = ok && !ftruncate(fd, (off_t)store_template_size);
+	if (!ok || close(fd)) {
+		err_sys(err, ERR_IO, "cannot write %s", path);
+		if (!ok)
+			close(fd);
+		unlink(path);
+		return -1;
+	}
+	return 0;
 }
 
 int store_open_db(struct store *s, const struct stat *old, struct err *err)

@@ -235,11 +235,17 @@ int store_insn_chunk_flush(struct store *s, struct err *err);
 /* store_blocks_fini - free what the streams, blocks and instruction chunks use */
 void store_blocks_fini(struct store *s);
 
-/* The empty trace file, made at build time (src/store/gen-template.c). */
+/*
+ * The empty trace file, made at build time (src/store/gen-template.c):
+ * store_template_size bytes, zeros but for store_template_runs_n runs of
+ * {offset, length}, whose bytes are store_template's one after another.
+ */
 extern const unsigned char store_template[];
+extern const uint32_t store_template_runs[][2];
+extern const size_t store_template_runs_n;
 extern const size_t store_template_size;
 
-/* store_write_template - a new file at path holding store_template */
+/* store_write_template - a new file at path holding the empty trace file */
 int store_write_template(const char *path, struct err *err);
 
 /*
