@@ -193,11 +193,6 @@ int session_check_scopes(struct session *s, const struct config *cfg, struct err
 	return ret;
 }
 
-int session_started(struct session *s, struct err *err)
-{
-	return store_commit(s->store, err);
-}
-
 int session_tick(struct session *s, struct err *err)
 {
 	return store_tick(s->store, err);

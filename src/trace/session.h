@@ -66,13 +66,6 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
 void session_progress(const struct session *s, const struct core *c);
 
 /*
- * session_started - the program runs: commit what the run wrote before it
- * could (the session's metadata, its first binaries), meanwhile rather
- * than while it waited
- */
-int session_started(struct session *s, struct err *err);
-
-/*
  * session_tick - commit what is due (the commit interval passed): from
  * whichever thread owns the core and the store, the run loop or the dbt
  * engine's replay worker

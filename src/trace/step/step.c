@@ -259,8 +259,6 @@ int engine_run(struct tracee *t, struct session *s, const struct engine *e, stru
 	struct tracee_event ev;
 	unsigned n = 0;
 
-	if (session_started(s, err))
-		return -1;
 	while (!step_done(t)) {
 		int r = next_event(t, e, &ev, err);
 
