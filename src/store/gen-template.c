@@ -47,8 +47,8 @@ static int create(const char *db_path)
 /*
  * The file's bytes as C arrays: the runs of bytes that are not zero (with
  * gaps of fewer than GAP zeros inside them), and where each goes. The file
- * is nearly all zeros (every table's empty page): a run writes 15 KB of its
- * 344 and leaves the rest a hole, which reads as zeros.
+ * is nearly all zeros (every table's empty page): a run writes 3.4 KB of
+ * its 344 and leaves the rest a hole, which reads as zeros.
  */
 #define GAP 64
 
