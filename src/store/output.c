@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/writer-int.h"
+#include "util/fdio.h"
 #include "util/path.h"
 #include "util/xalloc.h"
 
@@ -155,23 +156,6 @@ int store_prepare_output(const char *path, bool force, struct stat *old, struct 
 	return 0;
 }
 
-/* write_at - all len bytes of p written at offset at of fd */
-static bool write_at(int fd, const unsigned char *p, size_t len, off_t at)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-		at += n;
-	}
-	return true;
-}
-
 int store_write_template(const char *path, struct err *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -182,7 +166,7 @@ int store_write_template(const char *path, struct err *err)
 		return err_sys(err, ERR_IO, "cannot create %s", path);
 	/* the runs that are not zeros, and the rest a hole */
 	for (size_t i = 0; ok && i < store_template_runs_n; i++) {
-		ok = write_at(fd, bytes, store_template_runs[i][1], store_template_runs[i][0]);
+		ok = fd_write_all(fd, bytes, store_template_runs[i][1], store_template_runs[i][0]);
 		bytes += store_template_runs[i][1];
 	}
 	ok = ok && !ftruncate(fd, (off_t)store_template_size);

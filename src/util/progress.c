@@ -2,7 +2,6 @@
 #include "util/progress.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/fdio.h"
 
 #define ERASE "\r\033[K"
 
@@ -45,20 +46,10 @@ static bool in_foreground(int fd)
 	return fg < 0 || fg == getpgrp();
 }
 
-/* put - all of s, through the commit ticker's EINTRs; false when the terminal is gone */
+/* put - all of s; false when the terminal is gone */
 static bool put(int fd, const char *s, size_t n)
 {
-	while (n) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		s += w;
-		n -= (size_t)w;
-	}
-	return true;
+	return fd_write_all(fd, s, n, -1);
 }
 
 static unsigned width_of(int fd)
