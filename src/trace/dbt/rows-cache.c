@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "trace/dbt/dbt.h"
+#include "util/fdio.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -71,8 +72,8 @@ static char *file_of(const char *dir, uint64_t key)
 
 /*
  * hash_of - the rows' hash, a PART at a time as they are copied
- * (dbt_rows_cache_copy()): checked on the copy, which is in the cache
- * then, not on the file first (cold: half a millisecond more for Python)
+ * (dbt_rows_cache_copy()): checked on each part as it is read, not in a
+ * pass over the file first (cold: half a millisecond more for Python)
  */
 static uint64_t hash_of(const uint64_t *rows, size_t n)
 {
@@ -135,7 +136,7 @@ size_t dbt_rows_cache_copy(struct dbt_rows_kept *k, int to, uint64_t at)
 	for (size_t j = 1; j < n; j++)
 		k->bad |= p[j] >> 16 <= p[j - 1] >> 16;
 	k->last = p[n - 1];
-	k->bad |= pwrite(to, p, n * 8, (off_t)(at + i * 8)) != (ssize_t)(n * 8);
+	k->bad |= !fd_write_all(to, p, n * 8, (off_t)(at + i * 8));
 	k->done += n;
 	k->bad |= k->done == k->n && k->last >> 16 > k->span;
 	return n;
@@ -197,8 +198,7 @@ void dbt_rows_cache_save(const char *dir, uint64_t key, uint64_t span, const uin
 	fd = mkstemp(tmp);
 	if (fd >= 0) {
 		/* written whole, then renamed: a reader sees a whole file or none */
-		ok = write(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) &&
-		     write(fd, rows, n * 8) == (ssize_t)(n * 8);
+		ok = fd_write_all(fd, &h, sizeof(h), -1) && fd_write_all(fd, rows, n * 8, -1);
 		ok = !close(fd) && ok && !rename(tmp, path);
 		if (!ok)
 			unlink(tmp);
