@@ -34,13 +34,15 @@ DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null) \
 	-lZydis -lZycore -lpthread
 # The nosco binary takes the archives Debian ships with these packages, so a
-# run maps and relocates 5 shared libraries instead of 13: in a VM whose page
+# run maps and relocates 4 shared libraries instead of 13: in a VM whose page
 # faults are dear that is 1.5 ms of every traced run's start-up (issue 10).
-# libm, Zydis (no archive) and the C library stay shared.
+# Zydis (no archive) and the C library stay shared; libm, which only
+# SQLite's SQL math functions need, is loaded when one is first called
+# (src/store/libm.c, an object linked before the archives).
 STATIC_PKGS := $(filter-out libmicrohttpd,$(PKGS))
 NOSCO_LIBS = -Wl,-Bstatic \
 	$(filter-out -pthread -lpthread -lm,$(shell $(PKG_CONFIG) --static --libs $(STATIC_PKGS) 2>/dev/null)) \
-	-Wl,-Bdynamic -lZydis -lZycore -lm -lpthread
+	-Wl,-Bdynamic -lZydis -lZycore -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 LIB_SRCS := $(shell find src -name '*.c' ! -name main.c ! -name 'gen-*.c' | sort)
@@ -103,7 +105,7 @@ $(O)/libnosco.a: $(LIB_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(NOSCO): $(O)/src/main.o $(O)/libnosco.a
+$(NOSCO): $(O)/src/main.o $(O)/src/store/libm.o $(O)/libnosco.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS)
 
