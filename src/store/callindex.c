@@ -82,7 +82,7 @@ static size_t encode(const struct store *s, size_t from, size_t n, uint8_t *out)
 
 /*
  * write_row - one row of call_index: the entries [from, from + n) of s->ix,
- * compressed with a checksum (s->zix): a flipped bit must not move a call
+ * compressed with a checksum: a flipped bit must not move a call
  * to another parent, or hide it from a filter, unseen
  */
 static int write_row(struct store *s, size_t from, size_t n, struct err *err)
@@ -98,7 +98,7 @@ static int write_row(struct store *s, size_t from, size_t n, struct err *err)
 	len = encode(s, from, n, raw);
 	sqlite3_bind_int64(st, 1, s->ix_base + (int64_t)from);
 	sqlite3_bind_int64(st, 2, (int64_t)n);
-	rc = store_chunk_write_with(s, s->zix, st, 3, raw, len, "the call index", err);
+	rc = store_chunk_write_checked(s, st, 3, raw, len, "the call index", err);
 	free(raw);
 	return rc;
 }
@@ -173,7 +173,7 @@ static int write_summary(struct store *s, size_t from, size_t n, struct err *err
 	len = store_callsum_encode(&sum, raw);
 	store_callsum_fini(&sum);
 	sqlite3_bind_int64(st, 1, s->ix_base + (int64_t)from);
-	rc = store_chunk_write_with(s, s->zix, st, 2, raw, len, "the call summaries", err);
+	rc = store_chunk_write_checked(s, st, 2, raw, len, "the call summaries", err);
 	free(raw);
 	return rc;
 }
@@ -184,14 +184,6 @@ int store_ix_write(struct store *s, struct err *err)
 
 	if (!s->ix.len)
 		return 0;
-	if (!s->zix) {
-		s->zix = ZSTD_createCCtx();
-		if (!s->zix ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_checksumFlag, 1)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(s->zix, ZSTD_c_compressionLevel,
-		                                        STORE_ZSTD_LEVEL)))
-			return err_set(err, ERR_INTERNAL, "store: cannot set up zstd");
-	}
 	for (i = 0; i < s->ix.len; i++)
 		if (s->ix.data[i].seq == STORE_IX_PENDING)
 			return err_set(err, ERR_INTERNAL, "store: call %lld has no place yet",
@@ -232,5 +224,4 @@ void store_ix_fini(struct store *s)
 {
 	vec_free(&s->ix);
 	vec_free(&s->sums);
-	ZSTD_freeCCtx(s->zix);
 }

@@ -120,7 +120,6 @@ struct store {
 	/* the call index of the calls since ix_base, and the summaries (callindex.c) */
 	VEC(struct store_ix_ent) ix;
 	int64_t ix_base;
-	ZSTD_CCtx *zix;
 	VEC(struct store_thread_sum) sums; /* by thread id */
 	/* new instructions go to insn chunks (blocks.c) */
 	uint8_t *ibuf;
@@ -195,9 +194,9 @@ int store_step_done(struct store *s, enum store_stmt which, const char *what, st
 int store_chunk_write(struct store *s, sqlite3_stmt *st, int col, const void *data, size_t len,
                       const char *what, struct err *err);
 
-/* store_chunk_write_with - store_chunk_write() with another compressor (its own level, flags) */
-int store_chunk_write_with(struct store *s, ZSTD_CCtx *zc, sqlite3_stmt *st, int col,
-                           const void *data, size_t len, const char *what, struct err *err);
+/* store_chunk_write_checked - store_chunk_write(), the frame with a checksum its reader checks */
+int store_chunk_write_checked(struct store *s, sqlite3_stmt *st, int col, const void *data,
+                              size_t len, const char *what, struct err *err);
 
 /* store_chunk_level - the zstd level of the chunks written from now on */
 int store_chunk_level(struct store *s, int level, struct err *err);
