@@ -36,6 +36,9 @@
 #include "trace/dbt/dbt.h"
 #include "util/log.h"
 
+/* the frames at the end of a backtrace to the stack's end that are its start (below) */
+#define START_FRAMES 3
+
 static _Atomic uint64_t *table(struct dbt *d)
 {
 	return (_Atomic uint64_t *)(void *)(d->shm + DBT_FRAMES_OFF);
@@ -385,7 +388,7 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	const struct dbt_map *stack;
 	struct core_entry_frames f;
 	bool learn;
-	size_t i;
+	size_t i, start;
 
 	if (!dt || !core_backtrace_depth(d->t->core))
 		return core_scope_hit(d->t->core, th->core, &th->regs, nd, err);
@@ -398,8 +401,15 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	dbt_ctx_set(dt, DBT_CTX_STACK_LO, stack ? stack->lo : 0);
 	dbt_ctx_set(dt, DBT_CTX_STACK_HI, stack ? stack->hi : 0);
 	d->stop_seq++;
+	/*
+	 * A backtrace to the stack's end ends in the program's or its
+	 * thread's start (__libc_start_call_main, __libc_start_main, _start):
+	 * the same few frames, learned once, not worth their binary's rows
+	 * (libc's kept ones are 226 KB to read for Python's PyDict_New scope)
+	 */
+	start = f.outermost && f.bt_len > START_FRAMES ? f.bt_len - START_FRAMES : f.bt_len;
 	for (i = 0; i + 1 < f.bt_len; i++)
-		if (set(d, key(f.bt[i], i), rule_value(&f.rule[i])))
+		if (set(d, key(f.bt[i], i), rule_value(&f.rule[i])) && i < start)
 			want_rows(d, f.bt[i] - (i ? 1 : 0));
 	if (f.outermost)
 		set(d, key(f.bt[f.bt_len - 1], f.bt_len - 1), DBT_FRAME_END);
