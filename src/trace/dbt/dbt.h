@@ -67,11 +67,11 @@
  */
 #define DBT_HOT_RETURNS 16
 /*
- * Where the scope has a door, it leaves natively after this many returns
- * (at most NOSCO_DBT_HOT): nothing runs in the cache between its scopes
- * then, so there is no translating to weigh against the stops saved.
+ * Where the scope has a door, it leaves natively after this many returns:
+ * nothing runs in the cache between its scopes then, so there is no
+ * translating to weigh against the stops saved (2 took two stops more).
  */
-#define DBT_DOOR_RETURNS 2
+#define DBT_DOOR_RETURNS 1
 /*
  * Blocks by id live in pages that never move (the replay worker reads them
  * during misses). A page of ids and its summaries (128 + 512 KiB) fit in
@@ -300,7 +300,6 @@ struct dbt {
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
 	uint32_t hot_returns;    /* DBT_HOT_RETURNS, or NOSCO_DBT_HOT */
-	uint32_t door_returns;   /* DBT_DOOR_RETURNS, or NOSCO_DBT_HOT when less */
 	struct dbt_region regions[DBT_MAX_REGIONS];
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];

@@ -73,7 +73,6 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	d->rows_cache = dbt_rows_cache_dir();
 	d->rows_at_end = getenv("NOSCO_DBT_ROWS_AT_END") != NULL;
 	d->hot_returns = env_count("NOSCO_DBT_HOT", DBT_HOT_RETURNS, UINT32_MAX / 4);
-	d->door_returns = d->hot_returns < DBT_DOOR_RETURNS ? d->hot_returns : DBT_DOOR_RETURNS;
 	return 0;
 }
 

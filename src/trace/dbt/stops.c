@@ -199,7 +199,7 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
  */
 static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 {
-	if (dt->door && !d->no_doors && !dt->app_base && dt->returns_out >= d->door_returns)
+	if (dt->door && !d->no_doors && !dt->app_base && dt->returns_out >= DBT_DOOR_RETURNS)
 		return d->regions[0].leave_native;
 	return dt->returns_out < dt->hot_at ? d->regions[0].ind_miss : d->regions[0].leave;
 }
@@ -307,7 +307,7 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 		return 0;
 	}
 	/* Likely the scope it enters again next: natively if it has a door, else in the cache. */
-	if (dt->returns_out >= d->door_returns && core_is_scope_entry(d->t->core, b->addr) &&
+	if (dt->returns_out >= DBT_DOOR_RETURNS && core_is_scope_entry(d->t->core, b->addr) &&
 	    dbt_door_try(d, th, b->addr, &dt->door, err))
 		return -1;
 	*taken = true;
