@@ -85,7 +85,7 @@ $(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c
 $(TEMPLATE_GEN): $(O)/src/store/gen-template.o $(O)/src/store/format.o $(O)/src/util/err.o
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS) -lm
 
 $(O)/gen/store/template.c: $(TEMPLATE_GEN)
 	@$(if $(Q),echo "  GEN     $@")
