@@ -2,7 +2,7 @@
  * The C math library, loaded the first time one of SQLite's SQL math
  * functions (acos(), pow(), ...) is called. Debian's SQLite archive has
  * them, so linking it made libm a library every nosco command loaded and
- * relocated at start-up (0.5 ms of `nosco --version` on the development
+ * relocated at start-up (0.3 ms of `nosco --version` on the development
  * VM, where mapping memory is dear), though nosco's own SQL calls none of
  * them. The nosco binary links this file as an object, before the
  * archives, so that SQLite's calls come here; without libm, they return
