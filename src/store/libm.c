@@ -12,42 +12,55 @@
 #include <math.h>
 #include <pthread.h>
 
-#define LIBM_UNARY(X)                                                                              \
-	X(acos)                                                                                    \
-	X(acosh) X(asin) X(asinh) X(atan) X(atanh) X(cos) X(cosh) X(exp) X(log) X(sin) X(sinh)     \
-	        X(sqrt) X(tan) X(tanh) X(trunc)
-#define LIBM_BINARY(X) X(atan2) X(fmod) X(pow)
-
-#define LIBM_PTR1(f)   double (*f)(double);
-#define LIBM_PTR2(f)   double (*f)(double, double);
-static struct {
-	LIBM_UNARY(LIBM_PTR1)
-	LIBM_BINARY(LIBM_PTR2)
-} libm;
+static void *libm;
 static pthread_once_t libm_once = PTHREAD_ONCE_INIT;
 
-static void libm_load(void)
+static void libm_open(void)
 {
-	void *lib = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
-
-	if (!lib)
-		return;
-#define LIBM_SYM(f) *(void **)&libm.f = dlsym(lib, #f);
-	LIBM_UNARY(LIBM_SYM)
-	LIBM_BINARY(LIBM_SYM)
+	libm = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
 }
 
-#define LIBM_DEF1(f)                                                                               \
+/* libm_fn - libm's function name, or NULL: looked up at every call, as nosco's own SQL makes none
+ */
+static void *libm_fn(const char *name)
+{
+	pthread_once(&libm_once, libm_open);
+	return libm ? dlsym(libm, name) : NULL;
+}
+
+#define LIBM_1(f)                                                                                  \
 	double f(double x)                                                                         \
 	{                                                                                          \
-		pthread_once(&libm_once, libm_load);                                               \
-		return libm.f ? libm.f(x) : NAN;                                                   \
+		double (*fn)(double);                                                              \
+                                                                                                   \
+		*(void **)&fn = libm_fn(#f);                                                       \
+		return fn ? fn(x) : NAN;                                                           \
 	}
-#define LIBM_DEF2(f)                                                                               \
+#define LIBM_2(f)                                                                                  \
 	double f(double x, double y)                                                               \
 	{                                                                                          \
-		pthread_once(&libm_once, libm_load);                                               \
-		return libm.f ? libm.f(x, y) : NAN;                                                \
+		double (*fn)(double, double);                                                      \
+                                                                                                   \
+		*(void **)&fn = libm_fn(#f);                                                       \
+		return fn ? fn(x, y) : NAN;                                                        \
 	}
-LIBM_UNARY(LIBM_DEF1)
-LIBM_BINARY(LIBM_DEF2)
+
+LIBM_1(acos)
+LIBM_1(acosh)
+LIBM_1(asin)
+LIBM_1(asinh)
+LIBM_1(atan)
+LIBM_1(atanh)
+LIBM_1(cos)
+LIBM_1(cosh)
+LIBM_1(exp)
+LIBM_1(log)
+LIBM_1(sin)
+LIBM_1(sinh)
+LIBM_1(sqrt)
+LIBM_1(tan)
+LIBM_1(tanh)
+LIBM_1(trunc)
+LIBM_2(atan2)
+LIBM_2(fmod)
+LIBM_2(pow)
