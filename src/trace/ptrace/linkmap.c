@@ -17,14 +17,13 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* struct r_debug and struct link_map, 64-bit layout. */
-#define R_VERSION_OFF  0
-#define R_MAP_OFF      8
-#define R_STATE_OFF    24
-#define R_NEXT_OFF     40 /* r_debug_extended, r_version >= 2: next namespace */
-#define LM_ADDR_OFF    0
-#define LM_NAME_OFF    8
-#define LM_NEXT_OFF    24
+/*
+ * struct r_debug (r_debug_extended from r_version 2 on: r_next, the next
+ * namespace's) and struct link_map, 64-bit layout, as words: each is read
+ * whole, in one system call rather than one a field.
+ */
+enum { R_VERSION, R_MAP, R_BRK, R_STATE, R_LDBASE, R_NEXT, R_WORDS };
+enum { LM_ADDR, LM_NAME, LM_LD, LM_NEXT, LM_WORDS };
 #define RT_CONSISTENT  0
 #define MAX_LINK_MAPS  100000 /* a corrupted list must not loop forever */
 #define MAX_NAMESPACES 64
@@ -277,46 +276,46 @@ void linkmap_reset(struct linkmap *lm)
 	memset(lm, 0, sizeof(*lm));
 }
 
-static uint64_t read_u64(struct tracee *t, uint64_t addr)
+/* read_words - n words at addr, zeros where they cannot be read */
+static void read_words(struct tracee *t, uint64_t addr, uint64_t *w, size_t n)
 {
-	uint64_t v = 0;
-
-	if (tracee_read(t, addr, &v, sizeof(v)))
-		return 0;
-	return v;
+	if (tracee_read(t, addr, w, n * sizeof(*w)))
+		memset(w, 0, n * sizeof(*w));
 }
 
 /* read_maps - every (base, name) of every namespace's list, skipping what linkmap_start reported */
-static void read_maps(struct tracee *t, struct linkmap_entry **out, size_t *n)
+static void read_maps(struct tracee *t, const uint64_t *first_rd, struct linkmap_entry **out,
+                      size_t *n)
 {
 	VEC(struct linkmap_entry) cur = { 0 };
-	uint64_t rd = t->lm.r_debug;
+	uint64_t rd[R_WORDS], lm[LM_WORDS];
 	int ns;
 
-	for (ns = 0; rd && ns < MAX_NAMESPACES; ns++) {
-		uint64_t lm = read_u64(t, rd + R_MAP_OFF);
-		bool first = true;
+	memcpy(rd, first_rd, sizeof(rd));
+	for (ns = 0; ns < MAX_NAMESPACES; ns++) {
+		uint64_t at = rd[R_MAP];
 		int i;
 
-		for (i = 0; lm && i < MAX_LINK_MAPS; i++, first = false) {
-			uint64_t base = read_u64(t, lm + LM_ADDR_OFF);
-			char *name = tracee_read_cstr(t, read_u64(t, lm + LM_NAME_OFF), PATH_MAX);
-			bool main_exe = ns == 0 && first && !name[0];
+		for (i = 0; at && i < MAX_LINK_MAPS; i++, at = lm[LM_NEXT]) {
+			char *name;
+			bool main_exe;
 
-			if (!main_exe && base != t->lm.interp_base && base != t->lm.vdso_base &&
-			    name[0]) {
-				struct linkmap_entry e = { base, name };
+			read_words(t, at, lm, LM_WORDS);
+			name = tracee_read_cstr(t, lm[LM_NAME], PATH_MAX);
+			main_exe = ns == 0 && i == 0 && !name[0];
+			if (!main_exe && lm[LM_ADDR] != t->lm.interp_base &&
+			    lm[LM_ADDR] != t->lm.vdso_base && name[0]) {
+				struct linkmap_entry e = { lm[LM_ADDR], name };
 
 				vec_push(&cur, e);
 			} else {
 				free(name);
 			}
-			lm = read_u64(t, lm + LM_NEXT_OFF);
 		}
 		/* dlmopen namespaces hang off r_debug_extended from version 2 on. */
-		if ((uint32_t)read_u64(t, rd + R_VERSION_OFF) < 2)
+		if ((uint32_t)rd[R_VERSION] < 2 || !rd[R_NEXT])
 			break;
-		rd = read_u64(t, rd + R_NEXT_OFF);
+		read_words(t, rd[R_NEXT], rd, R_WORDS);
 	}
 	*out = cur.data;
 	*n = cur.len;
@@ -335,6 +334,7 @@ static bool contains(const struct linkmap_entry *v, size_t n, const struct linkm
 int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 {
 	struct linkmap_entry *cur, *e;
+	uint64_t rd[R_WORDS];
 	size_t n, i, reported = 0;
 	int ret = 0;
 
@@ -342,11 +342,12 @@ int linkmap_update(struct tracee *t, struct tthread *th, struct err *err)
 		find_r_debug(t);
 	if (!t->lm.r_debug)
 		return 0;
+	read_words(t, t->lm.r_debug, rd, R_WORDS);
 	log_debug("r_brk reached by thread %d, r_state %u", th ? (int)th->tid : 0,
-	          (unsigned)read_u64(t, t->lm.r_debug + R_STATE_OFF));
-	if ((uint32_t)read_u64(t, t->lm.r_debug + R_STATE_OFF) != RT_CONSISTENT)
+	          (unsigned)rd[R_STATE]);
+	if ((uint32_t)rd[R_STATE] != RT_CONSISTENT)
 		return 0;
-	read_maps(t, &cur, &n);
+	read_maps(t, rd, &cur, &n);
 	/* Unloads first: a library reloaded at the same address is two events. */
 	for (i = 0; i < t->lm.known.len && !ret; i++) {
 		e = &t->lm.known.data[i];

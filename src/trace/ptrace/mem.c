@@ -14,6 +14,8 @@
 #include "trace/ptrace/tracee.h"
 #include "util/xalloc.h"
 
+#define CSTR_FIRST 256 /* bytes of a string read first (tracee_read_cstr) */
+
 int tracee_open_mem(struct tracee *t, struct err *err)
 {
 	char path[64];
@@ -118,8 +120,11 @@ int tracee_decode(struct tracee *t, uint64_t addr, struct arch_insn *insn)
 char *tracee_read_cstr(struct tracee *t, uint64_t addr, size_t max)
 {
 	char *s = xmalloc(max + 1);
-	size_t n = tracee_read_partial(t, addr, s, max);
+	/* A short piece first: a path's end is most often in it, and a page is read, not two. */
+	size_t n = tracee_read_partial(t, addr, s, max < CSTR_FIRST ? max : CSTR_FIRST);
 
+	if (n == CSTR_FIRST && n < max && !memchr(s, 0, n))
+		n += tracee_read_partial(t, addr + n, s + n, max - n);
 	s[n] = '\0';
 	s[strnlen(s, n)] = '\0';
 	return s;
