@@ -19,6 +19,7 @@ struct tracee;
 struct tthread;
 struct tracee_event;
 struct session;
+struct core_directive;
 
 struct engine_ops {
 	/* handle - act on one stop or exit of the program's tasks */
@@ -34,6 +35,13 @@ struct engine_ops {
 	 * code it has translated already. NULL: nothing to do.
 	 */
 	void (*watch)(void *self, uint64_t addr);
+	/*
+	 * scope_hit - th stopped at a scope's breakpoint: core_scope_hit(),
+	 * what the engine learns from it too (the dbt engine: the frames its
+	 * stack walk needs). NULL: core_scope_hit() alone.
+	 */
+	int (*scope_hit)(void *self, struct tthread *th, struct core_directive *nd,
+	                 struct err *err);
 	/* idle - may the run loop commit the store now (no other thread owns it)? NULL: yes */
 	bool (*idle)(void *self);
 	/*

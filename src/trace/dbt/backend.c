@@ -59,6 +59,11 @@ static bool idle(void *self)
 	return dbt_async_idle(self);
 }
 
+static int scope_hit(void *self, struct tthread *th, struct core_directive *nd, struct err *err)
+{
+	return dbt_frames_scope_hit(self, th, nd, err);
+}
+
 static bool defer(void *self)
 {
 	return dbt_frames_defer(self);
@@ -78,6 +83,7 @@ static const struct engine_ops dbt_engine_ops = {
 	.handle = handle,
 	.take = take,
 	.watch = watch,
+	.scope_hit = scope_hit,
 	.idle = idle,
 	.defer = defer,
 	.settle = settle,

@@ -282,7 +282,10 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		decided = true;
 	}
 	if (!decided && core_is_scope_entry(t->core, pc)) {
-		if (core_scope_hit(t->core, th->core, &th->regs, &d, err))
+		const struct engine *e = t->engine;
+
+		if (e && e->ops->scope_hit ? e->ops->scope_hit(e->self, th, &d, err)
+		                           : core_scope_hit(t->core, th->core, &th->regs, &d, err))
 			return -1;
 		decided = true;
 	}
