@@ -276,11 +276,15 @@ void linkmap_reset(struct linkmap *lm)
 	memset(lm, 0, sizeof(*lm));
 }
 
-/* read_words - n words at addr, zeros where they cannot be read */
+/*
+ * read_words - n words at addr, zeros from where they cannot be read (a
+ * version 1 r_debug is 5 words long, and may end its mapping)
+ */
 static void read_words(struct tracee *t, uint64_t addr, uint64_t *w, size_t n)
 {
-	if (tracee_read(t, addr, w, n * sizeof(*w)))
-		memset(w, 0, n * sizeof(*w));
+	size_t got = tracee_read_partial(t, addr, w, n * sizeof(*w));
+
+	memset((char *)w + got, 0, n * sizeof(*w) - got);
 }
 
 /* read_maps - every (base, name) of every namespace's list, skipping what linkmap_start reported */
