@@ -139,8 +139,9 @@ void tracee_cpu_release(struct tracee *t, pid_t pid)
 struct launch_child {
 	const char *path;
 	char *const *argv;
-	cpu_set_t cpu; /* where it runs, if pinned */
+	cpu_set_t cpu; /* where it runs, if pinned; else nosco's CPUs, if moved away */
 	bool pinned;
+	bool moved;    /* kept off nosco's CPU until its exec (move_away) */
 	sigset_t mask; /* the program's signal mask: nosco's */
 	int go_fd;     /* a byte there once it is seized; end of file: nosco is gone */
 	int report_fd; /* where it says why its exec failed */
@@ -238,6 +239,24 @@ static int wait_exec(struct tracee_launch *l, struct err *err)
 }
 
 /*
+ * move_away - keep the unpinned child off nosco's CPU until its exec.
+ * Woken by nosco's byte, it would otherwise be queued behind nosco (a
+ * waker is expected to sleep soon) and loaded only once nosco waits for
+ * it, not while nosco makes the trace file.
+ */
+static void move_away(struct launch_child *c, pid_t pid, int here)
+{
+	cpu_set_t away;
+
+	if (here < 0 || sched_getaffinity(0, sizeof(c->cpu), &c->cpu) || CPU_COUNT(&c->cpu) < 2 ||
+	    !CPU_ISSET(here, &c->cpu))
+		return;
+	away = c->cpu;
+	CPU_CLR(here, &away);
+	c->moved = !sched_setaffinity(pid, sizeof(away), &away);
+}
+
+/*
  * start_child - clone the child, sharing memory, with every signal
  * blocked (nosco's handlers are its until exec); its pid, or -1
  */
@@ -302,6 +321,8 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 	close(report[1]);
 	close(go[0]);
 	l->pid = pid > 0 ? pid : 0;
+	if (pid > 0 && !c->pinned)
+		move_away(c, pid, here);
 	/*
 	 * Seized while it waits for the go: there is no stop to wait for, and
 	 * its exec is traced. The kernel loads the program while nosco goes on.
@@ -344,6 +365,9 @@ int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
 		tracee_launch_abort(l);
 		return -1;
 	}
+	/* The program starts with the CPUs nosco was started with, as it would without nosco. */
+	if (l->child->moved)
+		sched_setaffinity(l->pid, sizeof(l->child->cpu), &l->child->cpu);
 	t->pid = l->pid;
 	t->spare_cpu = l->spare_cpu;
 	t->cpus = l->cpus;
