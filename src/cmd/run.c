@@ -372,16 +372,17 @@ int cmd_run(int argc, char **argv)
 #ifndef __SANITIZE_ADDRESS__
 	s.exits_after = true; /* where a leak checker looks, all is freed */
 #endif
+	s.cfg = &cfg;
 	if (ret || session_check_scopes(&s, &cfg, &err) ||
-	    store_check_output(o.output, o.force, &err) || (!o.pid && session_launch(&s, &err))) {
+	    session_create_store(&s, engine->name, o.output, o.force, &err) ||
+	    (!o.pid && session_launch(&s, &err))) {
+		store_discard(s.store);
 		ret = cmd_fail(&err);
 	} else {
-		s.cfg = &cfg;
-		s.store = store_create(o.output, o.force, &err);
 		/* At least a nanosecond: 0 would mean no deadline. */
 		if (o.duration)
 			s.duration_ns = o.seconds < 1e-9 ? 1 : (int64_t)(o.seconds * 1e9);
-		ret = s.store ? trace(&s, engine, o.output, !o.no_progress) : cmd_fail(&err);
+		ret = trace(&s, engine, o.output, !o.no_progress);
 	}
 	session_forget(&s);
 	config_fini(&cfg);

@@ -19,7 +19,7 @@ int64_t store_block_intern(struct store *s, const uint32_t *ids, size_t n, struc
 	sqlite3_stmt *st;
 	size_t i, len;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BLOCK, err)))
 		return -1;
 	if (!n || n > STORE_BLOCK_MAX)
@@ -134,7 +134,7 @@ int64_t store_stream_append_runs(struct store *s, int64_t thread, const struct s
 	uint64_t insns = 0, len;
 	size_t i;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if ((uint64_t)thread >= s->streams.len)
 		return store_bad_thread(thread, err);
 	for (i = 0; i < n; i++) {

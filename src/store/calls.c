@@ -50,7 +50,7 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 {
 	struct store_open_call *oc;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err))
 		return -1;
 	if (c->thread < 0 || c->thread >= s->n_threads)
@@ -187,7 +187,7 @@ int store_call_close(struct store *s, int64_t call, enum store_call_end how, uin
 	struct store_open_call *oc;
 	int ret;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err))
 		return -1;
 	oc = call >= 0 ? hashmap_del(&s->open_calls, (uint64_t)call) : NULL;

@@ -134,6 +134,26 @@ struct store_exit {
  */
 struct store *store_create(const char *path, bool force, struct err *err);
 
+/* what store_create_async() does once the file is made, on its thread: 0 or -1 with err */
+typedef int store_then_fn(struct store *s, void *arg, struct err *err);
+
+/**
+ * store_create_async - store_create(), the file made on a thread of its own
+ * @then: what to write first (the session's metadata), on that thread; NULL: nothing
+ *
+ * The output path is checked and an old trace removed before returning (an
+ * error then is returned at once, as store_create()'s); making the file
+ * (2 ms) is left to the thread, while the program loads. The store is the
+ * thread's until store_wait(): a store function called before waits for
+ * the thread. An error of the thread's is then that call's, and every
+ * later write's, and the file it made is removed.
+ */
+struct store *store_create_async(const char *path, bool force, store_then_fn *then, void *arg,
+                                 struct err *err);
+
+/* store_wait - the file made by store_create_async() is ready: 0, or -1 with its error */
+int store_wait(struct store *s, struct err *err);
+
 /**
  * store_check_output - tell whether store_create() would succeed at path
  *

@@ -40,7 +40,7 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 	int64_t id = insn_find(s, addr, bytes, len);
 	uintptr_t head;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (id >= 0)
 		return id;
 	if (len == 0 || len > STORE_INSN_MAX)
@@ -100,7 +100,7 @@ int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t
 {
 	int64_t id;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (unlikely((uint64_t)thread >= s->streams.len))
 		return store_bad_thread(thread, err);
 	id = insn_find(s, addr, bytes, len);
@@ -118,7 +118,7 @@ int store_stream_append(struct store *s, int64_t thread, const uint32_t *ids, si
 	uint32_t limit = (uint32_t)s->insns.len;
 	size_t i;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if ((uint64_t)thread >= s->streams.len)
 		return store_bad_thread(thread, err);
 	/* Check first so that a bad id leaves the stream as it was. */

@@ -85,8 +85,12 @@ struct store_insn_ent {
 	uint8_t bytes[STORE_INSN_MAX];
 };
 
+struct store_opener;
+
 struct store {
 	struct owner owner; /* the thread that may write (util/owner.h) */
+	/* making the file on a thread of its own (store_create_async), until store_wait() */
+	struct store_opener *opener;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[ST_COUNT];
@@ -128,6 +132,17 @@ struct store {
 	int64_t ifirst; /* the id of the first of them */
 	uint64_t iprev; /* the address of the last of them */
 };
+
+/*
+ * STORE_ENTER - at every entry point of the writer: wait for the file
+ * being made (store_create_async), then check the calling thread owns it
+ */
+#define STORE_ENTER(s)                                                                             \
+	do {                                                                                       \
+		if ((s)->opener)                                                                   \
+			store_wait((s), NULL);                                                     \
+		OWNER_CHECK(&(s)->owner);                                                          \
+	} while (0)
 
 /* store_check_failed - the sticky error of an earlier failed write, if any */
 int store_check_failed(struct store *s, struct err *err);

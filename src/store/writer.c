@@ -3,6 +3,9 @@
  * instructions, and the long-running transaction that is committed every
  * STORE_COMMIT_INTERVAL_MS. The instruction hot path is in stream.c.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -193,7 +196,7 @@ static int commit(struct store *s, bool reopen, struct err *err)
 
 int store_commit(struct store *s, struct err *err)
 {
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	return commit(s, true, err);
 }
 
@@ -204,7 +207,7 @@ void store_hand_over(struct store *s, pthread_t to)
 
 int store_tick(struct store *s, struct err *err)
 {
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err))
 		return -1;
 	if (store_now_ms() - s->last_commit_ms < STORE_COMMIT_INTERVAL_MS)
@@ -212,13 +215,21 @@ int store_tick(struct store *s, struct err *err)
 	return store_commit(s, err);
 }
 
-static void store_free(struct store *s)
+static void close_db(struct store *s)
 {
 	int i;
 
-	for (i = 0; i < ST_COUNT; i++)
+	for (i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
 	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+static void store_free(struct store *s)
+{
+	close_db(s);
 	store_blocks_fini(s);
 	store_streams_fini(s);
 	store_calls_fini(s);
@@ -229,14 +240,27 @@ static void store_free(struct store *s)
 	free(s);
 }
 
-struct store *store_create(const char *path, bool force, struct err *err)
+/* remove_file - a trace that must not stay, and its journal */
+static void remove_file(const char *path)
+{
+	char *journal = xasprintf("%s-journal", path);
+
+	unlink(path);
+	unlink(journal);
+	free(journal);
+}
+
+/*
+ * new_store - the store of a new trace at path, its old file (if any)
+ * removed, the new one not yet made; NULL with err
+ */
+static struct store *new_store(const char *path, bool force, struct stat *old, struct err *err)
 {
 	char *target = store_output_path(path, err);
-	struct stat old;
 	struct store *s;
 
 	/* the file behind a symbolic link is replaced, the link stays */
-	if (!target || store_prepare_output(target, force, &old, err)) {
+	if (!target || store_prepare_output(target, force, old, err)) {
 		free(target);
 		return NULL;
 	}
@@ -246,21 +270,130 @@ struct store *store_create(const char *path, bool force, struct err *err)
 	hashmap_init(&s->insn_by_addr);
 	hashmap_init(&s->open_calls);
 	s->exited_stream = -1;
-	s->zc = ZSTD_createCCtx();
-	if (!s->zc) {
-		err_set(err, ERR_INTERNAL, "cannot create a zstd context");
-		goto fail;
-	}
-	if (store_chunk_level(s, STORE_ZSTD_LEVEL, err))
-		goto fail;
-	/* the schema, the format ids and the first metadata, committed */
-	if (store_write_template(s->path, err) || store_open_db(s, &old, err) || begin(s, err))
-		goto fail;
-	s->last_commit_ms = store_now_ms();
 	return s;
-fail:
-	store_discard(s);
+}
+
+/* make_file - the file, with the schema, the format ids and the first metadata, committed */
+static int make_file(struct store *s, const struct stat *old, struct err *err)
+{
+	s->zc = ZSTD_createCCtx();
+	if (!s->zc)
+		return err_set(err, ERR_INTERNAL, "cannot create a zstd context");
+	if (store_chunk_level(s, STORE_ZSTD_LEVEL, err) || store_write_template(s->path, err) ||
+	    store_open_db(s, old, err) || begin(s, err))
+		return -1;
+	s->last_commit_ms = store_now_ms();
+	return 0;
+}
+
+struct store *store_create(const char *path, bool force, struct err *err)
+{
+	struct stat old;
+	struct store *s = new_store(path, force, &old, err);
+
+	if (s && make_file(s, &old, err)) {
+		store_discard(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct store_opener {
+	pthread_t thread;
+	bool started; /* on a thread of its own; else made at store_wait() */
+	struct stat old;
+	store_then_fn *then;
+	void *arg;
+	int ret;
+	struct err err;
+};
+
+/* set in the opener's thread: its own store calls must not wait for it */
+static _Thread_local bool opening;
+
+/* make_later - make the file, on the opener's thread or else at store_wait() */
+static void make_later(struct store *s)
+{
+	struct store_opener *o = s->opener;
+
+	opening = true;
+	owner_take(&s->owner);
+	o->ret =
+	        make_file(s, &o->old, &o->err) || (o->then && o->then(s, o->arg, &o->err)) ? -1 : 0;
+	opening = false;
+}
+
+/*
+ * opener_main - the opener's thread: scheduled only where a CPU would be
+ * idle (the tracer thread, woken by the program's stop, must not wait for
+ * it on its CPU). Made SCHED_IDLE here, as a thread attribute cannot say
+ * so, and yielding at once: a running thread made idle runs on to the
+ * next tick (4 ms) otherwise.
+ */
+static void *opener_main(void *arg)
+{
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){ 0 });
+	sched_yield();
+	make_later(arg);
 	return NULL;
+}
+
+/* start_opener - the opener's thread, with every signal blocked: they are the tracer thread's */
+static bool start_opener(struct store *s)
+{
+	sigset_t all, mask;
+	bool started;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &mask);
+	started = !pthread_create(&s->opener->thread, NULL, opener_main, s);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	return started;
+}
+
+struct store *store_create_async(const char *path, bool force, store_then_fn *then, void *arg,
+                                 struct err *err)
+{
+	struct store_opener *o = xcalloc(1, sizeof(*o));
+	struct store *s = new_store(path, force, &o->old, err);
+
+	if (!s) {
+		free(o);
+		return NULL;
+	}
+	o->then = then;
+	o->arg = arg;
+	s->opener = o;
+	o->started = start_opener(s);
+	return s;
+}
+
+int store_wait(struct store *s, struct err *err)
+{
+	struct store_opener *o = s->opener;
+
+	if (!o || opening)
+		return 0;
+	if (o->started)
+		pthread_join(o->thread, NULL);
+	else
+		make_later(s);
+	s->opener = NULL;
+	owner_take(&s->owner);
+	if (o->ret) {
+		close_db(s);
+		remove_file(s->path);
+		if (!s->failed) {
+			s->failed = true;
+			s->fail = o->err;
+		}
+	}
+	free(o);
+	if (!s->failed)
+		return 0;
+	if (err)
+		*err = s->fail;
+	return -1;
 }
 
 int store_close(struct store *s, struct err *err)
@@ -269,9 +402,10 @@ int store_close(struct store *s, struct err *err)
 
 	if (!s)
 		return 0;
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	/* At the end, wait for readers rather than lose the last interval. */
-	sqlite3_busy_timeout(s->db, 10000);
+	if (s->db)
+		sqlite3_busy_timeout(s->db, 10000);
 	ret = store_check_failed(s, NULL) ? 0 : store_ix_summaries(s, err);
 	if (!ret)
 		ret = commit(s, false, err);
@@ -281,25 +415,23 @@ int store_close(struct store *s, struct err *err)
 
 void store_discard(struct store *s)
 {
-	char *path, *journal;
+	char *path;
 
 	if (!s)
 		return;
+	store_wait(s, NULL);
 	/* Close first: closing rolls the open transaction back through the journal. */
 	path = xstrdup(s->path);
-	journal = xasprintf("%s-journal", s->path);
 	store_free(s);
-	unlink(path);
-	unlink(journal);
+	remove_file(path);
 	free(path);
-	free(journal);
 }
 
 int store_meta_set_text(struct store *s, const char *key, const char *value, struct err *err)
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_META, err)))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -311,7 +443,7 @@ int store_meta_set_int(struct store *s, const char *key, int64_t value, struct e
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_META, err)))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -324,7 +456,7 @@ int store_meta_set_argv(struct store *s, char *const *argv, struct err *err)
 	sqlite3_stmt *st;
 	int64_t i;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || store_step_done(s, ST_ARGV_CLEAR, "argv", err) ||
 	    !(st = store_stmt(s, ST_ARGV, err)))
 		return -1;
@@ -342,7 +474,7 @@ int64_t store_binary_add(struct store *s, const struct store_binary *b, int64_t 
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BINARY, err)))
 		return -1;
 	if (!b->path)
@@ -365,7 +497,7 @@ int store_binary_unloaded(struct store *s, int64_t binary, int64_t unload_event,
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_BINARY_UNLOAD, err)))
 		return -1;
 	if (binary < 0 || binary >= s->n_binaries)
@@ -379,7 +511,7 @@ int64_t store_scope_add(struct store *s, const struct store_scope *sc, struct er
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_SCOPE, err)))
 		return -1;
 	if (sc->binary < 0 || sc->binary >= s->n_binaries)
@@ -402,7 +534,7 @@ int store_scope_set_addr(struct store *s, int64_t scope, uint64_t addr, struct e
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_SCOPE_ADDR, err)))
 		return -1;
 	if (scope < 0 || scope >= s->n_scopes)
@@ -417,7 +549,7 @@ int64_t store_thread_add(struct store *s, int tid, int64_t create_event, struct 
 	struct store_stream zero = { 0 };
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD, err)))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_threads);
@@ -434,7 +566,7 @@ int store_thread_exited(struct store *s, int64_t thread, const struct store_exit
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD_EXIT, err)))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
@@ -456,7 +588,7 @@ int store_thread_set_tid(struct store *s, int64_t thread, int tid, struct err *e
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_THREAD_TID, err)))
 		return -1;
 	if (thread < 0 || thread >= s->n_threads)
@@ -471,7 +603,7 @@ int64_t store_event_add(struct store *s, enum store_event_kind kind, const struc
 {
 	sqlite3_stmt *st;
 
-	OWNER_CHECK(&s->owner);
+	STORE_ENTER(s);
 	if (store_check_failed(s, err) || !(st = store_stmt(s, ST_EVENT, err)))
 		return -1;
 	sqlite3_bind_int64(st, 1, s->n_events);

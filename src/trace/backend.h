@@ -48,6 +48,7 @@ struct session {
 	char *const *argv; /* its argv (argv[0] as the user typed it) */
 	const struct config *cfg;
 	struct store *store;
+	const char *engine;     /* the backend's name, for the trace's metadata */
 	enum cpu_placement cpu; /* where tracer and program run */
 	/* set asynchronously (signal handler) to stop tracing: the backend
 	 * kills the program and returns with exit.signaled = SIGKILL (detaches

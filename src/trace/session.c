@@ -44,32 +44,42 @@ void session_attached(struct session *s)
 }
 
 /* write_attach - which process nosco attached to, and when */
-static int write_attach(struct session *s, struct err *err)
+static int write_attach(const struct session *s, struct store *st, struct err *err)
 {
 	if (!s->attach_pid)
 		return 0;
-	return store_meta_set_int(s->store, "attached_pid", s->attach_pid, err) ||
-	       store_meta_set_int(s->store, "attached_ns", realtime_ns(), err);
+	return store_meta_set_int(st, "attached_pid", s->attach_pid, err) ||
+	       store_meta_set_int(st, "attached_ns", realtime_ns(), err);
 }
 
-static int write_start(struct session *s, const char *engine, struct err *err)
+/* write_start - what is traced and how: on the thread that makes the file (store_create_async) */
+static int write_start(struct store *st, void *arg, struct err *err)
 {
+	const struct session *s = arg;
 	char cwd[PATH_MAX];
 
 	if (s->cwd)
 		snprintf(cwd, sizeof(cwd), "%s", s->cwd);
 	else if (!getcwd(cwd, sizeof(cwd)))
 		cwd[0] = '\0';
-	return write_attach(s, err) || store_meta_set_text(s->store, "program", s->path, err) ||
-	       store_meta_set_argv(s->store, s->argv, err) ||
-	       store_meta_set_text(s->store, "config", s->cfg->text, err) ||
-	       store_meta_set_text(s->store, "config_source", s->cfg->source, err) ||
-	       store_meta_set_text(s->store, "arch", ARCH_NAME, err) ||
-	       store_meta_set_text(s->store, "engine", engine, err) ||
-	       store_meta_set_text(s->store, "nosco_version", NOSCO_VERSION, err) ||
-	       store_meta_set_text(s->store, "cwd", cwd, err) ||
-	       store_meta_set_int(s->store, "start_ns", realtime_ns(), err) ||
-	       store_meta_set_text(s->store, "exit_kind", "running", err);
+	return write_attach(s, st, err) || store_meta_set_text(st, "program", s->path, err) ||
+	       store_meta_set_argv(st, s->argv, err) ||
+	       store_meta_set_text(st, "config", s->cfg->text, err) ||
+	       store_meta_set_text(st, "config_source", s->cfg->source, err) ||
+	       store_meta_set_text(st, "arch", ARCH_NAME, err) ||
+	       store_meta_set_text(st, "engine", s->engine, err) ||
+	       store_meta_set_text(st, "nosco_version", NOSCO_VERSION, err) ||
+	       store_meta_set_text(st, "cwd", cwd, err) ||
+	       store_meta_set_int(st, "start_ns", realtime_ns(), err) ||
+	       store_meta_set_text(st, "exit_kind", "running", err);
+}
+
+int session_create_store(struct session *s, const char *engine, const char *output, bool force,
+                         struct err *err)
+{
+	s->engine = engine;
+	s->store = store_create_async(output, force, write_start, s, err);
+	return s->store ? 0 : -1;
 }
 
 static int write_end(struct session *s, bool failed, struct err *err)
@@ -95,8 +105,6 @@ int session_run(struct session *s, const struct backend_ops *b, struct err *err)
 	struct err end_err;
 	int ret;
 
-	if (write_start(s, b->name, err))
-		return -1;
 	ret = b->run(s, err);
 	/* The run's own error is the one to report; the metadata is best effort then. */
 	if (write_end(s, ret != 0, ret ? &end_err : err) && !ret)

@@ -51,10 +51,21 @@ void session_forget(struct session *s);
 int session_check_scopes(struct session *s, const struct config *cfg, struct err *err);
 
 /**
+ * session_create_store - the trace file, s->store, for a run with the engine named
+ *
+ * The output is checked and an old trace there removed now; the file is
+ * made, with the session's metadata, on a thread of its own while the
+ * program loads (store_create_async): the session's path, argv, cfg and
+ * cwd must stay as they are. Return: 0, or -1 with err (no store).
+ */
+int session_create_store(struct session *s, const char *engine, const char *output, bool force,
+                         struct err *err);
+
+/**
  * session_run - trace the session's program with a backend
  *
- * Writes the session metadata before and after the run (also when the run
- * fails) and commits. Return: the backend's result.
+ * Writes the session metadata after the run (also when the run fails) and
+ * commits. Return: the backend's result.
  */
 int session_run(struct session *s, const struct backend_ops *b, struct err *err);
 

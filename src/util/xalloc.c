@@ -76,6 +76,11 @@ void xalloc_reserve(size_t bytes)
 	/* Blocks that size come from the heap, not new mappings; freeing it keeps it. */
 	mallopt(M_MMAP_THRESHOLD, (int)bytes * 2);
 	mallopt(M_TRIM_THRESHOLD, (int)bytes * 2);
+	/*
+	 * Other threads' blocks from it too, not from a heap of their own whose
+	 * pages fault in one at a time (the trace file's thread: 0.5 ms)
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	block = malloc(bytes);
 	free(block);
 	hi = (uintptr_t)sbrk(0);

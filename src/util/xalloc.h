@@ -20,7 +20,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * xalloc_reserve - make the next bytes of the heap present now, in one
  * system call, rather than one page fault at a time as they are first
  * used (a fault costs 5 to 10 us in a VM, making a page present in bulk
- * under 1 us); allocations up to bytes come from that heap from then on.
+ * under 1 us); allocations up to bytes, every thread's, come from that
+ * heap from then on.
  * Best effort: nothing happens where the heap cannot grow that way.
  */
 void xalloc_reserve(size_t bytes);

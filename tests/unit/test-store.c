@@ -946,6 +946,62 @@ static void test_template(void **state)
 	free(path);
 }
 
+/* then_meta - store_create_async()'s first writes: a metadata key, on the opener's thread */
+static int then_meta(struct store *s, void *arg, struct err *err)
+{
+	return store_meta_set_text(s, "program", arg, err);
+}
+
+static int then_fail(struct store *s, void *arg, struct err *err)
+{
+	(void)s;
+	(void)arg;
+	return err_set(err, ERR_IO, "then failed");
+}
+
+/* store_create_async(): the file with what its thread wrote first; a write before store_wait()
+ * waits */
+static void test_create_async(void **state)
+{
+	char *path = tmp_path("async.trace");
+	struct err err = { 0 };
+	struct store *s = store_create_async(path, false, then_meta, "/bin/true", &err);
+	struct store_reader *r;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(store_meta_set_int(s, "pid", 42, &err), 0);
+	assert_int_equal(store_wait(s, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	r = open_reader(path);
+	assert_string_equal(reader_meta_text(r, "program"), "/bin/true");
+	reader_close(r);
+	unlink(path);
+	free(path);
+}
+
+/* An error of the opener's thread is the wait's and every later write's; its file is removed. */
+static void test_create_async_fails(void **state)
+{
+	char *path = tmp_path("async-fail.trace");
+	struct err err = { 0 };
+	struct store *s = store_create_async(path, false, then_fail, NULL, &err);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(store_wait(s, &err), -1);
+	assert_string_equal(err.msg, "then failed");
+	assert_int_equal(access(path, F_OK), -1);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store_meta_set_int(s, "pid", 42, &err), -1);
+	assert_string_equal(err.msg, "then failed");
+	assert_int_equal(store_close(s, &err), -1);
+	assert_int_equal(access(path, F_OK), -1);
+	/* an unusable output is still said at once */
+	assert_null(store_create_async(tmpdir, false, NULL, NULL, &err));
+	free(path);
+}
+
 static int prepared_statements(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -1187,6 +1243,8 @@ int main(void)
 		cmocka_unit_test(test_chunk_codec),
 		cmocka_unit_test(test_chunk_writer),
 		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_create_async),
+		cmocka_unit_test(test_create_async_fails),
 		cmocka_unit_test(test_statements_on_first_use),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_events_view),
