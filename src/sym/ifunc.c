@@ -67,3 +67,38 @@ size_t sym_image_ifunc_slots(struct sym_image *img, uint64_t resolver, const cha
 	sym_for_each_reloc(img, slot_reloc, &c);
 	return c.n;
 }
+
+static void note_irelative(const struct sym_reloc *r, void *arg)
+{
+	if (arch_reloc_kind(r->type) == ARCH_RELOC_IRELATIVE)
+		*(bool *)arg = true;
+}
+
+/* exports_ifunc - does the dynamic symbol table define an IFUNC? (read raw: no symbols loaded) */
+static bool exports_ifunc(struct sym_image *img)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(img->main.elf, scn))) {
+		Elf_Data *data;
+		GElf_Sym sym;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getsym(data, (int)i, &sym) &&
+			    GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF)
+				return true;
+	}
+	return false;
+}
+
+bool sym_image_has_ifunc(struct sym_image *img)
+{
+	bool irelative = false;
+
+	sym_for_each_reloc(img, note_irelative, &irelative);
+	return irelative || exports_ifunc(img);
+}

@@ -420,6 +420,13 @@ size_t sym_image_ifunc_slots(struct sym_image *img, uint64_t resolver, const cha
  */
 size_t sym_image_count(struct sym_image *img);
 
+/*
+ * sym_image_has_ifunc - may the dynamic linker call a resolver of the
+ * image: has it an IRELATIVE relocation, or does it export an IFUNC? From
+ * the relocations and the dynamic symbol table (not the symbols' table).
+ */
+bool sym_image_has_ifunc(struct sym_image *img);
+
 /**
  * sym_image_symbol - the i-th symbol in address order
  * @img: the image

@@ -9,6 +9,14 @@
 #include "trace/core-internal.h"
 #include "trace/images.h"
 
+/* note_ifunc - has img (a binary read before the run: the program) an IFUNC? */
+static void note_ifunc(struct image *img, void *arg)
+{
+	struct core *c = arg;
+
+	c->early_ifunc = c->early_ifunc || image_has_ifunc(img);
+}
+
 struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
                       const struct core_target *target, struct err *err)
 {
@@ -25,6 +33,8 @@ struct core *core_new(const struct config *cfg, struct store *store, struct imag
 	c->scope_warned = xcalloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(bool));
 	c->images = images_new(target->read_mem, target->ctx);
 	images_reuse(c->images, known);
+	if (known)
+		images_foreach(known, note_ifunc, c);
 	hashmap_init(&c->scope_by_addr);
 	return c;
 }
@@ -274,6 +284,27 @@ int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *
 	struct image *img = images_find(c->images, base);
 
 	return img ? image_object_addr(img, name, addr) : -1;
+}
+
+int core_quiet_start(struct core *c, const char *interp, uint64_t base, uint64_t *r_brk,
+                     uint64_t *r_debug)
+{
+	static const char *const rbrk_name = "_dl_debug_state";
+	struct image *ld;
+	bool found;
+	size_t i;
+
+	if (c->full_mode || c->early_ifunc)
+		return -1;
+	ld = images_preload(c->images, interp, base);
+	if (!ld)
+		return -1;
+	for (i = 0; i < c->cfg->n_scopes; i++)
+		if (image_matches(ld, c->cfg->scopes[i].binary) ||
+		    !strcmp(c->cfg->scopes[i].binary, CORE_VDSO_NAME))
+			return -1;
+	image_exported_addrs(ld, &rbrk_name, 1, r_brk, &found);
+	return found && !image_object_addr(ld, "_r_debug", r_debug) ? 0 : -1;
 }
 
 int core_finish(struct core *c, enum store_call_end how, bool run_failed, struct err *err)

@@ -88,6 +88,26 @@ static struct sym_image *open_file(struct images *imgs, const char *path, struct
 	return sym_image_open(path, NULL, e);
 }
 
+struct image *images_preload(struct images *imgs, const char *path, uint64_t base)
+{
+	struct image *img = xcalloc(1, sizeof(*img));
+	char real[PATH_MAX];
+	struct err e;
+
+	if (realpath(path, real))
+		path = real;
+	img->path = xstrdup(path);
+	img->name = xstrdup(path);
+	img->base = base;
+	img->sym = open_file(imgs, path, &e);
+	if (!img->sym) {
+		image_free(img);
+		return NULL;
+	}
+	vec_push(&imgs->reusable, img);
+	return img;
+}
+
 struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,
                          const uint8_t *image, size_t image_len, bool is_main)
 {
@@ -178,6 +198,11 @@ int image_symbol_addr(const struct image *img, const char *symbol, uint64_t *add
 	bool ifunc;
 
 	return image_function(img, symbol, addr, &ifunc, err);
+}
+
+bool image_has_ifunc(const struct image *img)
+{
+	return img->sym && sym_image_has_ifunc(img->sym);
 }
 
 void image_exported_addrs(const struct image *img, const char *const *names, size_t n,

@@ -49,6 +49,13 @@ void images_free(struct images *imgs);
 struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,
                          const uint8_t *image, size_t image_len, bool is_main);
 
+/*
+ * images_preload - open the binary at path, loaded at base, before it is
+ * added: images_add() takes it then. NULL if it cannot be read. The list
+ * keeps it.
+ */
+struct image *images_preload(struct images *imgs, const char *path, uint64_t base);
+
 /* images_find - the binary loaded at base, or NULL */
 struct image *images_find(struct images *imgs, uint64_t base);
 
@@ -113,6 +120,9 @@ size_t image_names_at(const struct image *img, uint64_t addr, const char **out, 
  */
 size_t image_ifunc_slots(const struct image *img, uint64_t resolver, const char *const *names,
                          size_t n_names, struct sym_slot *out, size_t max);
+
+/* image_has_ifunc - has the binary an IFUNC, whose resolver the dynamic linker may call? */
+bool image_has_ifunc(const struct image *img);
 
 /* image_object_addr - the runtime address of a variable (data symbol); 0 or -1 */
 int image_object_addr(const struct image *img, const char *name, uint64_t *addr);

@@ -415,6 +415,20 @@ int ifunc_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct er
  * the vdso, and arms the dynamic linker's r_brk breakpoint.
  */
 int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
+/**
+ * linkmap_prestart - let a program just exec'd load its libraries before
+ * any binary is reported, when the core says nothing is traced meanwhile
+ * (core_quiet_start): the trace file can be made meanwhile
+ *
+ * Runs the program to the dynamic linker's first consistent list (its
+ * r_brk), or to the first other stop; the thread is stopped there with
+ * that stop queued for the engine, its registers read. Then
+ * linkmap_start() reports the binaries the program started with, and the
+ * engine the libraries at the queued stop, as it would have at r_brk.
+ * Return: 1 if so, 0 if the program did not run (no dynamic linker, its
+ * r_brk not a bare return, a shadow stack, or the core said no), -1 on error.
+ */
+int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err);
 /* linkmap_update - r_brk was reached: report what was loaded or unloaded (th NULL: at attach) */
 int linkmap_update(struct tracee *t, struct tthread *th, struct err *err);
 void linkmap_reset(struct linkmap *lm);

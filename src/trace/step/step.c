@@ -301,6 +301,7 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 {
 	struct core_directive d;
 	struct tthread *th;
+	int loaded = 0;
 
 	if (s->attach_pid)
 		return step_attach(t, s, err);
@@ -310,13 +311,21 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 	s->pid = t->pid;
 	t->mem_tid = t->pid;
 	th = tracee_thread_add(t, t->pid, TT_THREAD);
-	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err) || linkmap_start(t, NULL, err))
+	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err))
 		return -1;
-	step_of(th)->fresh = true;
+	if (s->launch && (loaded = linkmap_prestart(t, th, err)) < 0)
+		return -1;
+	if (linkmap_start(t, NULL, err))
+		return -1;
+	step_of(th)->fresh = !loaded;
 	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, &d, err);
 	if (!th->core)
 		return -1;
-	return step_apply(t, th, &d, err);
+	if (!loaded)
+		return step_apply(t, th, &d, err);
+	/* It goes on when the engine handles its queued stop. */
+	step_of(th)->dir = d;
+	return step_arm_returns(t, th, &d, err);
 }
 
 /* also_failed - the run failed with err, then closing its calls failed too: say both */
