@@ -86,7 +86,7 @@ static int check_kind(const char *path, struct err *err)
 	return 0;
 }
 
-/* store_check_output() of the file itself, its links followed. */
+/* The output checks of the file itself, its links followed. */
 static int check_target(const char *path, bool force, struct err *err)
 {
 	enum store_file_kind kind;
@@ -110,18 +110,6 @@ char *store_output_path(const char *path, struct err *err)
 	if (check_kind(path, err))
 		return NULL;
 	return path_follow(path, err);
-}
-
-int store_check_output(const char *path, bool force, struct err *err)
-{
-	char *target = store_output_path(path, err);
-	int ret;
-
-	if (!target)
-		return -1;
-	ret = check_target(target, force, err);
-	free(target);
-	return ret;
 }
 
 /* Remove path, ignoring a missing file. */

@@ -154,14 +154,6 @@ struct store *store_create_async(const char *path, bool force, store_then_fn *th
 /* store_wait - the file made by store_create_async() is ready: 0, or -1 with its error */
 int store_wait(struct store *s, struct err *err);
 
-/**
- * store_check_output - tell whether store_create() would succeed at path
- *
- * Checks that the directory is writable and that an existing file is a
- * nosco trace (unless @force), without touching anything.
- */
-int store_check_output(const char *path, bool force, struct err *err);
-
 /* store_close - flush, commit and close. Return: 0 or -1 with err. NULL is a no-op. */
 int store_close(struct store *s, struct err *err);
 
