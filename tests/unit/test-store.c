@@ -952,6 +952,16 @@ static void test_template(void **state)
 	free(path);
 }
 
+static int prepared_statements(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	while ((st = sqlite3_next_stmt(db, st)))
+		n++;
+	return n;
+}
+
 /* then_meta - store_create_async()'s first writes: a metadata key, on the opener's thread */
 static int then_meta(struct store *s, void *arg, struct err *err)
 {
@@ -978,6 +988,8 @@ static void test_create_async(void **state)
 	assert_non_null(s);
 	assert_int_equal(store_meta_set_int(s, "pid", 42, &err), 0);
 	assert_int_equal(store_wait(s, &err), 0);
+	/* its thread prepared every statement, not the run's stops */
+	assert_int_equal(prepared_statements(s->db), ST_COUNT);
 	assert_int_equal(store_close(s, &err), 0);
 	r = open_reader(path);
 	assert_string_equal(reader_meta_text(r, "program"), "/bin/true");
@@ -1006,16 +1018,6 @@ static void test_create_async_fails(void **state)
 	/* an unusable output is still said at once */
 	assert_null(store_create_async(tmpdir, false, NULL, NULL, &err));
 	free(path);
-}
-
-static int prepared_statements(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int n = 0;
-
-	while ((st = sqlite3_next_stmt(db, st)))
-		n++;
-	return n;
 }
 
 /* A new trace file has prepared only what its creation ran: the rest waits for its first use. */
