@@ -269,24 +269,17 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 	return 0;
 }
 
-/* returns_at_once - is the code at r_brk a bare return (endbr64 first, perhaps)? */
-static bool returns_at_once(const uint8_t code[5])
-{
-	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-
-	return code[0] == 0xc3 || (!memcmp(code, endbr64, sizeof(endbr64)) && code[4] == 0xc3);
-}
-
 /*
- * run_to_consistent - let th run, stepping over the linker's notifications
- * of a list being changed (a bare return, done by hand: no step), until
- * it stops otherwise: that stop is queued for the engine
+ * run_to_consistent - let th run, returned for at the linker's
+ * notifications of a list being changed (tracee_return_over(): no stop
+ * more), until it stops otherwise: that stop is queued for the engine
  */
 static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_brk, uint64_t r_debug,
                              struct err *err)
 {
 	struct tracee_event ev = { th->tid, 0 };
-	uint64_t state, ret;
+	uint64_t state;
+	int r;
 
 	for (;;) {
 		if (tracee_resume(t, th, false, err))
@@ -297,14 +290,16 @@ static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_br
 		th->running = false;
 		if (!WIFSTOPPED(ev.status) || WSTOPSIG(ev.status) != SIGTRAP || ev.status >> 16 ||
 		    tracee_get_regs(t, th, err) || arch_regs_pc(&th->regs) != r_brk + ARCH_BP_LEN ||
-		    tracee_read(t, r_debug + R_STATE * 8, &state, sizeof(state)) ||
-		    (uint32_t)state == RT_CONSISTENT ||
-		    tracee_read(t, arch_regs_sp(&th->regs), &ret, sizeof(ret)))
+		    tracee_read(t, r_debug + R_STATE * sizeof(state), &state, sizeof(state)) ||
+		    (uint32_t)state == RT_CONSISTENT)
 			break;
-		arch_regs_set_pc(&th->regs, ret);
-		arch_regs_set_sp(&th->regs, arch_regs_sp(&th->regs) + sizeof(ret));
-		if (tracee_set_regs(t, th, err))
-			return -1;
+		arch_regs_set_pc(&th->regs, r_brk);
+		r = tracee_return_over(t, th, err);
+		if (r <= 0) {
+			if (r < 0)
+				return -1;
+			break;
+		}
 	}
 	vec_push(&t->queue, ev);
 	return tracee_get_regs(t, th, err);
@@ -314,18 +309,17 @@ int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err)
 {
 	uint64_t end = 0, r_brk, r_debug;
 	struct auxv_info ai;
-	uint8_t code[5];
 	char *interp;
 	int ret;
 
 	if (read_auxv(t->pid, &ai, err))
 		return -1;
-	if (!ai.base || tracee_shadow_stack(th))
+	if (!ai.base)
 		return 0;
 	interp = mapping_of(t->pid, ai.base, &end);
 	ret = interp ? core_quiet_start(t->core, interp, ai.base, &r_brk, &r_debug) : -1;
 	free(interp);
-	if (ret || tracee_read(t, r_brk, code, sizeof(code)) || !returns_at_once(code))
+	if (ret)
 		return 0;
 	if (tracee_bp_add(t, r_brk, BP_INTERNAL, err))
 		return -1;

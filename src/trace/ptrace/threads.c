@@ -189,6 +189,20 @@ static int go(struct tracee *t, struct tthread *th, long req, struct err *err)
 	return 0;
 }
 
+int tracee_return_over(struct tracee *t, struct tthread *th, struct err *err)
+{
+	uint64_t sp = arch_regs_sp(&th->regs), to;
+	struct arch_insn insn;
+
+	if (tracee_decode(t, arch_regs_pc(&th->regs), &insn) || !arch_is_plain_ret(&insn) ||
+	    tracee_read(t, sp, &to, sizeof(to)) || tracee_bp_covering(t, to) ||
+	    tracee_shadow_stack(th))
+		return 0;
+	arch_regs_set_pc(&th->regs, to);
+	arch_regs_set_sp(&th->regs, sp + sizeof(to));
+	return tracee_set_regs(t, th, err) ? -1 : 1;
+}
+
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err)
 {
 	drop_step_bp(t, th);

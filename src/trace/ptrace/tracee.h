@@ -349,6 +349,16 @@ int tracee_resume_world(struct tracee *t, struct err *err);
  * instruction a hypervisor emulates)
  */
 int tracee_resume(struct tracee *t, struct tthread *th, bool step, struct err *err);
+/**
+ * tracee_return_over - th, stopped, is at a plain `ret` (its pc's
+ * instruction, as the program has it): return for it, its return address
+ * popped into its pc, rather than let it run. Not where it returns to a
+ * breakpoint (that one must trap), nor with a shadow stack (its top would
+ * stay behind).
+ *
+ * Return: 1 when th is at the return address, 0 when it is left as it was, -1 on error.
+ */
+int tracee_return_over(struct tracee *t, struct tthread *th, struct err *err);
 /*
  * tracee_step - single-step a stopped thread over insn, the instruction at
  * its pc (NULL: not known, decoded here)
@@ -421,12 +431,13 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
  * (core_quiet_start): the trace file can be made meanwhile
  *
  * Runs the program to the dynamic linker's first consistent list (its
- * r_brk), or to the first other stop; the thread is stopped there with
- * that stop queued for the engine, its registers read. Then
- * linkmap_start() reports the binaries the program started with, and the
- * engine the libraries at the queued stop, as it would have at r_brk.
- * Return: 1 if so, 0 if the program did not run (no dynamic linker, its
- * r_brk not a bare return, a shadow stack, or the core said no), -1 on error.
+ * r_brk), returned for at the notifications before (tracee_return_over()),
+ * or to the first other stop; the thread is stopped there with that stop
+ * queued for the engine, its registers read. Then linkmap_start() reports
+ * the binaries the program started with, and the engine the libraries at
+ * the queued stop, as it would have at r_brk.
+ * Return: 1 if so, 0 if the program did not run (no dynamic linker, or
+ * the core said no), -1 on error.
  */
 int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err);
 /* linkmap_update - r_brk was reached: report what was loaded or unloaded (th NULL: at attach) */

@@ -79,25 +79,17 @@ static int start_step_over(struct tracee *t, struct tthread *th, struct bp *bp, 
  * return_over - th, not recording, is at a breakpoint of the tracer's own
  * alone on a plain `ret` (`_dl_debug_state` under r_brk, at every
  * library loaded or unloaded): return for it instead of stepping over
- * it, which costs a stop and stops every other thread meanwhile. Not
- * where it returns to a breakpoint (that one must trap), nor with a shadow
- * stack (its top would stay behind).
+ * it, which costs a stop and stops every other thread meanwhile
+ * (tracee_return_over()).
  *
  * Return: 1 when th is at the return address, 0 when it must step over, -1 on error.
  */
 static int return_over(struct tracee *t, struct tthread *th, const struct bp *bp, struct err *err)
 {
-	uint64_t sp = arch_regs_sp(&th->regs), to;
-	struct arch_insn insn;
-
 	if (th->kind != TT_THREAD || bp->addr != arch_regs_pc(&th->regs) || !bp->internal ||
-	    bp->scopes || bp->rets || bp->steps || tracee_decode(t, bp->addr, &insn) ||
-	    !arch_is_plain_ret(&insn) || tracee_read(t, sp, &to, sizeof(to)) ||
-	    tracee_bp_covering(t, to) || tracee_shadow_stack(th))
+	    bp->scopes || bp->rets || bp->steps)
 		return 0;
-	arch_regs_set_pc(&th->regs, to);
-	arch_regs_set_sp(&th->regs, sp + sizeof(to));
-	return tracee_set_regs(t, th, err) ? -1 : 1;
+	return tracee_return_over(t, th, err);
 }
 
 /* finish_step_over - th stopped after a step-over: put the breakpoint back, release the others */
