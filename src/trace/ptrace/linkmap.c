@@ -272,18 +272,25 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 /*
  * run_to_consistent - let th run, returned for at the linker's
  * notifications of a list being changed (tracee_return_over(): no stop
- * more), until it stops otherwise: that stop is queued for the engine
+ * more), until it stops otherwise: that stop is queued for the engine.
+ * After the first of them, once th runs again, meanwhile() is done.
  */
 static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_brk, uint64_t r_debug,
-                             struct err *err)
+                             struct linkmap_meanwhile *meanwhile, struct err *err)
 {
 	struct tracee_event ev = { th->tid, 0 };
+	bool added = false;
 	uint64_t state;
 	int r;
 
 	for (;;) {
 		if (tracee_resume(t, th, false, err))
 			return -1;
+		if (added && !meanwhile->done) {
+			meanwhile->done = true;
+			if (meanwhile->fn(t, th, meanwhile->arg, err))
+				return -1;
+		}
 		while (waitpid(th->tid, &ev.status, __WALL) < 0)
 			if (errno != EINTR)
 				return err_sys(err, ERR_TRACE, "waitpid");
@@ -300,12 +307,14 @@ static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_br
 				return -1;
 			break;
 		}
+		added = true;
 	}
 	vec_push(&t->queue, ev);
 	return tracee_get_regs(t, th, err);
 }
 
-int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err)
+int linkmap_prestart(struct tracee *t, struct tthread *th, struct linkmap_meanwhile *meanwhile,
+                     struct err *err)
 {
 	uint64_t end = 0, r_brk, r_debug;
 	struct auxv_info ai;
@@ -323,8 +332,8 @@ int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err)
 		return 0;
 	if (tracee_bp_add(t, r_brk, BP_INTERNAL, err))
 		return -1;
-	ret = run_to_consistent(t, th, r_brk, r_debug, err);
-	/* linkmap_start() sets it again */
+	ret = run_to_consistent(t, th, r_brk, r_debug, meanwhile, err);
+	/* linkmap_start() has set it too */
 	tracee_bp_del(t, r_brk, BP_INTERNAL);
 	return ret ? -1 : 1;
 }

@@ -425,6 +425,13 @@ int ifunc_on_hook(struct tracee *t, struct tthread *th, uint64_t addr, struct er
  * the vdso, and arms the dynamic linker's r_brk breakpoint.
  */
 int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
+/* What linkmap_prestart() does while the program loads its libraries. */
+struct linkmap_meanwhile {
+	int (*fn)(struct tracee *t, struct tthread *th, void *arg, struct err *err);
+	void *arg;
+	bool done; /* fn was called */
+};
+
 /**
  * linkmap_prestart - let a program just exec'd load its libraries before
  * any binary is reported, when the core says nothing is traced meanwhile
@@ -433,13 +440,17 @@ int linkmap_start(struct tracee *t, struct tthread *th, struct err *err);
  * Runs the program to the dynamic linker's first consistent list (its
  * r_brk), returned for at the notifications before (tracee_return_over()),
  * or to the first other stop; the thread is stopped there with that stop
- * queued for the engine, its registers read. Then linkmap_start() reports
- * the binaries the program started with, and the engine the libraries at
- * the queued stop, as it would have at r_brk.
+ * queued for the engine, its registers read. After the first notification,
+ * once the program runs again, meanwhile->fn is called (and
+ * meanwhile->done set): the engine reports there what the program started
+ * with (linkmap_start()) while the linker maps the libraries; else it does
+ * so at the queued stop. The engine reports the libraries at the queued
+ * stop, as it would have at r_brk.
  * Return: 1 if so, 0 if the program did not run (no dynamic linker, or
  * the core said no), -1 on error.
  */
-int linkmap_prestart(struct tracee *t, struct tthread *th, struct err *err);
+int linkmap_prestart(struct tracee *t, struct tthread *th, struct linkmap_meanwhile *meanwhile,
+                     struct err *err);
 /* linkmap_update - r_brk was reached: report what was loaded or unloaded (th NULL: at attach) */
 int linkmap_update(struct tracee *t, struct tthread *th, struct err *err);
 void linkmap_reset(struct linkmap *lm);

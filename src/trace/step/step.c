@@ -289,9 +289,21 @@ static int step_engine_handle(void *self, const struct tracee_event *ev, struct 
 
 static const struct engine_ops step_engine_ops = { .handle = step_engine_handle };
 
+/* begin - the binaries the program started with, then its first thread (a linkmap_meanwhile) */
+static int begin(struct tracee *t, struct tthread *th, void *arg, struct err *err)
+{
+	struct core_directive *d = arg;
+
+	if (linkmap_start(t, NULL, err))
+		return -1;
+	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, d, err);
+	return th->core ? 0 : -1;
+}
+
 int step_start(struct tracee *t, struct session *s, struct err *err)
 {
 	struct core_directive d;
+	struct linkmap_meanwhile meanwhile = { begin, &d, false };
 	struct tthread *th;
 	int loaded = 0;
 
@@ -305,13 +317,10 @@ int step_start(struct tracee *t, struct session *s, struct err *err)
 	th = tracee_thread_add(t, t->pid, TT_THREAD);
 	if (tracee_open_mem(t, err) || tracee_get_regs(t, th, err))
 		return -1;
-	if (s->launch && (loaded = linkmap_prestart(t, th, err)) < 0)
-		return -1;
-	if (linkmap_start(t, NULL, err))
+	if (s->launch && (loaded = linkmap_prestart(t, th, &meanwhile, err)) < 0)
 		return -1;
 	step_of(th)->fresh = !loaded;
-	th->core = core_thread_new(t->core, t->pid, NULL, NULL, &th->regs, &d, err);
-	if (!th->core)
+	if (!meanwhile.done && begin(t, th, &d, err))
 		return -1;
 	if (!loaded)
 		return step_apply(t, th, &d, err);
