@@ -9,12 +9,18 @@
 #include "trace/core-internal.h"
 #include "trace/images.h"
 
-/* note_ifunc - has img (a binary read before the run: the program) an IFUNC? */
-static void note_ifunc(struct image *img, void *arg)
+/*
+ * note_known - img was read before the run (the program): has it an
+ * IFUNC? In scoped mode its dynamic linker is read now, while the kernel
+ * loads the program, for core_quiet_start() at its exec.
+ */
+static void note_known(struct image *img, void *arg)
 {
 	struct core *c = arg;
 
 	c->early_ifunc = c->early_ifunc || image_has_ifunc(img);
+	if (!c->full_mode && image_interp(img))
+		images_preload(c->images, image_interp(img), 0);
 }
 
 struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
@@ -34,7 +40,7 @@ struct core *core_new(const struct config *cfg, struct store *store, struct imag
 	c->images = images_new(target->read_mem, target->ctx);
 	images_reuse(c->images, known);
 	if (known)
-		images_foreach(known, note_ifunc, c);
+		images_foreach(known, note_known, c);
 	hashmap_init(&c->scope_by_addr);
 	return c;
 }

@@ -90,22 +90,33 @@ static struct sym_image *open_file(struct images *imgs, const char *path, struct
 
 struct image *images_preload(struct images *imgs, const char *path, uint64_t base)
 {
-	struct image *img = xcalloc(1, sizeof(*img));
+	struct image **it, *img;
 	char real[PATH_MAX];
 	struct err e;
 
 	if (realpath(path, real))
 		path = real;
+	vec_foreach (&imgs->reusable, it)
+		if ((*it)->sym && !strcmp((*it)->path, path)) {
+			(*it)->base = base;
+			return *it;
+		}
+	img = xcalloc(1, sizeof(*img));
 	img->path = xstrdup(path);
 	img->name = xstrdup(path);
 	img->base = base;
-	img->sym = open_file(imgs, path, &e);
+	img->sym = sym_image_open(path, NULL, &e);
 	if (!img->sym) {
 		image_free(img);
 		return NULL;
 	}
 	vec_push(&imgs->reusable, img);
 	return img;
+}
+
+const char *image_interp(const struct image *img)
+{
+	return img->sym ? sym_image_interp(img->sym) : NULL;
 }
 
 struct image *images_add(struct images *imgs, const char *path, const char *name, uint64_t base,

@@ -50,11 +50,15 @@ struct image *images_add(struct images *imgs, const char *path, const char *name
                          const uint8_t *image, size_t image_len, bool is_main);
 
 /*
- * images_preload - open the binary at path, loaded at base, before it is
- * added: images_add() takes it then. NULL if it cannot be read. The list
- * keeps it.
+ * images_preload - open the binary at path, loaded at base (0: not known
+ * yet), before it is added: images_add() takes it then. Opened once:
+ * preloaded again, it is the same, at base. NULL if it cannot be read.
+ * The list keeps it.
  */
 struct image *images_preload(struct images *imgs, const char *path, uint64_t base);
+
+/* image_interp - the binary's dynamic linker (PT_INTERP), or NULL */
+const char *image_interp(const struct image *img);
 
 /* images_find - the binary loaded at base, or NULL */
 struct image *images_find(struct images *imgs, uint64_t base);
