@@ -4,16 +4,19 @@
  * dynamic linker announces every change by calling its r_brk function
  * (_dl_debug_state) with r_debug.r_state saying whether the link map is
  * consistent; we break there and compare its list with the last one seen.
+ * A program launched where nothing is traced before its libraries are
+ * loaded first runs to the first consistent list (linkmap_prestart), so
+ * that the trace file is made meanwhile.
  */
 #include <elf.h>
 #include <errno.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "trace/ptrace/tracee.h"
