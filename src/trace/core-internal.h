@@ -78,6 +78,8 @@ struct core {
 	bool full_mode;
 	/* the program has IFUNCs: its start is not quiet (core_quiet_start) */
 	bool early_ifunc;
+	/* in scoped mode, the program's dynamic linker, read at core_new() (core_quiet_start) */
+	struct image *interp;
 	bool *scope_matched;          /* per config scope: a binary of that name was loaded */
 	bool *scope_warned;           /* per config scope: said at start that none was loaded */
 	struct hashmap scope_by_addr; /* entry address -> struct scope_arm */

@@ -20,7 +20,7 @@ static void note_known(struct image *img, void *arg)
 
 	c->early_ifunc = c->early_ifunc || image_has_ifunc(img);
 	if (!c->full_mode && image_interp(img))
-		images_preload(c->images, image_interp(img), 0);
+		c->interp = images_preload(c->images, image_interp(img), 0);
 }
 
 struct core *core_new(const struct config *cfg, struct store *store, struct images *known,
@@ -292,19 +292,16 @@ int core_object_addr(struct core *c, uint64_t base, const char *name, uint64_t *
 	return img ? image_object_addr(img, name, addr) : -1;
 }
 
-int core_quiet_start(struct core *c, const char *interp, uint64_t base, uint64_t *r_brk,
-                     uint64_t *r_debug)
+int core_quiet_start(struct core *c, uint64_t base, uint64_t *r_brk, uint64_t *r_debug)
 {
 	static const char *const rbrk_name = "_dl_debug_state";
-	struct image *ld;
+	struct image *ld = c->interp;
 	bool found;
 	size_t i;
 
-	if (c->full_mode || c->early_ifunc)
+	if (c->full_mode || c->early_ifunc || !ld)
 		return -1;
-	ld = images_preload(c->images, interp, base);
-	if (!ld)
-		return -1;
+	ld->base = base;
 	for (i = 0; i < c->cfg->n_scopes; i++)
 		if (image_matches(ld, c->cfg->scopes[i].binary) ||
 		    !strcmp(c->cfg->scopes[i].binary, CORE_VDSO_NAME))

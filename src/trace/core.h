@@ -275,7 +275,8 @@ void core_symbols_addr(struct core *c, uint64_t base, const char *const *names, 
 /**
  * core_quiet_start - may a program just exec'd run to its dynamic linker's
  * first consistent list of binaries before any is reported (linkmap_prestart)?
- * @interp, @base: the dynamic linker's file, and where it is loaded
+ * @base: where the program's dynamic linker is loaded (its file, the
+ *        program's PT_INTERP, was read at core_new())
  * @r_brk, @r_debug: then where it announces changes, and its r_debug
  *
  * Only the linker's code runs until then, with the vdso's and the IFUNC
@@ -283,11 +284,10 @@ void core_symbols_addr(struct core *c, uint64_t base, const char *const *names, 
  * relocation at start-up): so only when nothing is traced from the start
  * (scoped mode), no scope is in the linker or the vdso, and the program
  * has no IFUNC (the linker calls its resolvers before then). The linker's
- * file, read for its symbols, is kept for its report.
+ * file is kept for its report.
  * Return: 0 if it may, -1 if not.
  */
-int core_quiet_start(struct core *c, const char *interp, uint64_t base, uint64_t *r_brk,
-                     uint64_t *r_debug);
+int core_quiet_start(struct core *c, uint64_t base, uint64_t *r_brk, uint64_t *r_debug);
 
 /* core_symbol_addr - core_symbols_addr() for one; 0 or -1 (not found, or no binary at base) */
 int core_symbol_addr(struct core *c, uint64_t base, const char *symbol, uint64_t *addr);

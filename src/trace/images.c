@@ -77,30 +77,38 @@ void images_reuse(struct images *imgs, const struct images *from)
 	}
 }
 
-/* The file at path, from the reusable binaries when it is one of them. */
-static struct sym_image *open_file(struct images *imgs, const char *path, struct err *e)
+/* reusable_at - the reusable binary read from path, or NULL */
+static struct image *reusable_at(struct images *imgs, const char *path)
 {
 	struct image **img;
 
 	vec_foreach (&imgs->reusable, img)
 		if ((*img)->sym && !strcmp((*img)->path, path))
-			return sym_image_ref((*img)->sym);
-	return sym_image_open(path, NULL, e);
+			return *img;
+	return NULL;
+}
+
+/* The file at path, from the reusable binaries when it is one of them. */
+static struct sym_image *open_file(struct images *imgs, const char *path, struct err *e)
+{
+	struct image *img = reusable_at(imgs, path);
+
+	return img ? sym_image_ref(img->sym) : sym_image_open(path, NULL, e);
 }
 
 struct image *images_preload(struct images *imgs, const char *path, uint64_t base)
 {
-	struct image **it, *img;
 	char real[PATH_MAX];
+	struct image *img;
 	struct err e;
 
 	if (realpath(path, real))
 		path = real;
-	vec_foreach (&imgs->reusable, it)
-		if ((*it)->sym && !strcmp((*it)->path, path)) {
-			(*it)->base = base;
-			return *it;
-		}
+	img = reusable_at(imgs, path);
+	if (img) {
+		img->base = base;
+		return img;
+	}
 	img = xcalloc(1, sizeof(*img));
 	img->path = xstrdup(path);
 	img->name = xstrdup(path);

@@ -319,19 +319,13 @@ static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_br
 int linkmap_prestart(struct tracee *t, struct tthread *th, struct linkmap_meanwhile *meanwhile,
                      struct err *err)
 {
-	uint64_t end = 0, r_brk, r_debug;
+	uint64_t r_brk, r_debug;
 	struct auxv_info ai;
-	char *interp;
 	int ret;
 
 	if (read_auxv(t->pid, &ai, err))
 		return -1;
-	if (!ai.base)
-		return 0;
-	interp = mapping_of(t->pid, ai.base, &end);
-	ret = interp ? core_quiet_start(t->core, interp, ai.base, &r_brk, &r_debug) : -1;
-	free(interp);
-	if (ret)
+	if (!ai.base || core_quiet_start(t->core, ai.base, &r_brk, &r_debug))
 		return 0;
 	if (tracee_bp_add(t, r_brk, BP_INTERNAL, err))
 		return -1;
