@@ -126,6 +126,6 @@ char *tracee_read_cstr(struct tracee *t, uint64_t addr, size_t max)
 	if (n == CSTR_FIRST && n < max && !memchr(s, 0, n))
 		n += tracee_read_partial(t, addr + n, s + n, max - n);
 	s[n] = '\0';
-	s[strnlen(s, n)] = '\0';
-	return s;
+	/* The rest back to the heap: a binary's path is kept for the run, a page each otherwise. */
+	return xrealloc(s, strnlen(s, n) + 1);
 }
