@@ -145,16 +145,17 @@ static void remember(struct linkmap *lm, uint64_t base, const char *name)
 /* exe_dynamic - the executable's dynamic section in memory, from its program headers */
 static uint64_t exe_dynamic(struct tracee *t, const struct auxv_info *ai)
 {
-	uint64_t bias = 0, dyn = 0, i;
-	Elf64_Phdr ph;
+	/* In one read: a read is a system call of some 10 us here, and Python has 13 headers. */
+	Elf64_Phdr ph[256];
+	uint64_t bias = 0, dyn = 0, i, n = ai->phnum < 256 ? ai->phnum : 256;
 
-	for (i = 0; i < ai->phnum && i < 256; i++) {
-		if (tracee_read(t, ai->phdr + i * sizeof(ph), &ph, sizeof(ph)))
-			return 0;
-		if (ph.p_type == PT_PHDR)
-			bias = ai->phdr - ph.p_vaddr;
-		else if (ph.p_type == PT_DYNAMIC)
-			dyn = ph.p_vaddr;
+	if (tracee_read(t, ai->phdr, ph, n * sizeof(*ph)))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (ph[i].p_type == PT_PHDR)
+			bias = ai->phdr - ph[i].p_vaddr;
+		else if (ph[i].p_type == PT_DYNAMIC)
+			dyn = ph[i].p_vaddr;
 	}
 	return dyn ? bias + dyn : 0;
 }
