@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,26 @@
 #include "util/populate.h"
 #include "util/progress.h"
 
+/* how far the heap was made present (0: it is not made present, xalloc_reserve() was not asked) */
+static _Atomic uintptr_t present_end;
+
+/*
+ * present_grown - the heap grown past what was made present, by any
+ * allocation since the last one here (SQLite's, zstd's): made present too
+ * (a Python scope on memcpy outgrows the reserve: +1.3 ms without)
+ */
+static void present_grown(void)
+{
+	uintptr_t end = atomic_load_explicit(&present_end, memory_order_relaxed), top;
+
+	if (!end)
+		return;
+	top = (uintptr_t)sbrk(0); /* the C library's own copy of the break: no system call */
+	if (top > end && top != (uintptr_t)-1 &&
+	    atomic_compare_exchange_strong(&present_end, &end, top))
+		populate_write((void *)end, top - end);
+}
+
 static void *check(void *p)
 {
 	if (!p) {
@@ -19,6 +40,7 @@ static void *check(void *p)
 		fputs("nosco: out of memory\n", stderr);
 		abort();
 	}
+	present_grown();
 	return p;
 }
 
@@ -84,6 +106,8 @@ void xalloc_reserve(size_t bytes)
 	block = malloc(bytes);
 	free(block);
 	hi = (uintptr_t)sbrk(0);
-	if (hi > lo)
+	if (hi > lo) {
 		populate_write((void *)lo, hi - lo);
+		atomic_store(&present_end, hi);
+	}
 }

@@ -21,7 +21,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * system call, rather than one page fault at a time as they are first
  * used (a fault costs 5 to 10 us in a VM, making a page present in bulk
  * under 1 us); allocations up to bytes, every thread's, come from that
- * heap from then on.
+ * heap from then on, and what the heap grows by later is made present at
+ * the next allocation of these helpers.
  * Best effort: nothing happens where the heap cannot grow that way.
  */
 void xalloc_reserve(size_t bytes);
