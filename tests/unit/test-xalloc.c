@@ -1,9 +1,11 @@
 /*
  * Unit tests of xalloc_reserve() (src/util/xalloc.c): the heap grows by
  * the reserve at once, its pages resident before anything uses them, and
- * a block of that size is served from it rather than from a new mapping.
+ * a block of that size is served from it rather than from a new mapping;
+ * what the heap grows by past it is made resident by the next x helper.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,10 +48,47 @@ static void test_reserve_present(void **state)
 	free(block);
 }
 
+/* all_resident - every page of [lo, hi) resident */
+static bool all_resident(char *lo, char *hi)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n, i;
+	unsigned char *resident;
+	bool all = true;
+
+	lo = (char *)((uintptr_t)lo & ~(uintptr_t)(page - 1));
+	n = (size_t)(hi - lo + (ptrdiff_t)page - 1) / page;
+	resident = malloc(n);
+	assert_int_equal(mincore(lo, n * page, resident), 0);
+	for (i = 0; i < n; i++)
+		all &= resident[i] & 1;
+	free(resident);
+	return all;
+}
+
+/* Runs after test_reserve_present, in the same process: the reserve is made. */
+static void test_growth_present(void **state)
+{
+	char *lo = sbrk(0), *hi, *grown;
+
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip();
+#endif
+	/* past the reserve, by the C library's own malloc: nothing touches it */
+	grown = malloc(2 * RESERVE - 4096);
+	hi = sbrk(0);
+	assert_non_null(grown);
+	assert_true(hi > lo);
+	free(xmalloc(16));
+	assert_true(all_resident(lo, hi));
+	free(grown);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reserve_present),
+		cmocka_unit_test(test_growth_present),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
