@@ -21,33 +21,6 @@
 
 extern char end; /* the end of the program's bss: its heap starts past it */
 
-static void test_reserve_present(void **state)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), n, i;
-	char *lo, *hi, *block;
-	unsigned char *resident;
-
-	(void)state;
-#ifdef __SANITIZE_ADDRESS__
-	skip(); /* ASan's allocator has no heap of the kind */
-#endif
-	lo = sbrk(0);
-	xalloc_reserve(RESERVE);
-	hi = sbrk(0);
-	assert_true(hi - lo >= (ptrdiff_t)RESERVE);
-	lo = (char *)((uintptr_t)lo & ~(uintptr_t)(page - 1));
-	n = (size_t)(hi - lo) / page;
-	resident = malloc(n);
-	assert_int_equal(mincore(lo, n * page, resident), 0);
-	for (i = 0; i < n; i++)
-		assert_true(resident[i] & 1);
-	free(resident);
-	/* from the heap (past the program's bss), not a mapping of its own as before */
-	block = malloc(RESERVE);
-	assert_true(block > &end && block + RESERVE <= (char *)sbrk(0));
-	free(block);
-}
-
 /* all_resident - every page of [lo, hi) resident */
 static bool all_resident(char *lo, char *hi)
 {
@@ -63,6 +36,25 @@ static bool all_resident(char *lo, char *hi)
 		all &= resident[i] & 1;
 	free(resident);
 	return all;
+}
+
+static void test_reserve_present(void **state)
+{
+	char *lo, *hi, *block;
+
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip(); /* ASan's allocator has no heap of the kind */
+#endif
+	lo = sbrk(0);
+	xalloc_reserve(RESERVE);
+	hi = sbrk(0);
+	assert_true(hi - lo >= (ptrdiff_t)RESERVE);
+	assert_true(all_resident(lo, hi));
+	/* from the heap (past the program's bss), not a mapping of its own as before */
+	block = malloc(RESERVE);
+	assert_true(block > &end && block + RESERVE <= (char *)sbrk(0));
+	free(block);
 }
 
 /* Runs after test_reserve_present, in the same process: the reserve is made. */

@@ -145,7 +145,7 @@ static void remember(struct linkmap *lm, uint64_t base, const char *name)
 /* exe_dynamic - the executable's dynamic section in memory, from its program headers */
 static uint64_t exe_dynamic(struct tracee *t, const struct auxv_info *ai)
 {
-	/* In one read: a read is a system call of some 10 us here, and Python has 13 headers. */
+	/* In one read, not one system call a header (13 for Python) */
 	Elf64_Phdr ph[256];
 	uint64_t bias = 0, dyn = 0, i, n = ai->phnum < 256 ? ai->phnum : 256;
 
