@@ -26,7 +26,7 @@ struct dynsym {
 	struct gnu_hash hash;
 };
 
-static Elf_Data *section_data(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
+Elf_Data *sym_section_data(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
 {
 	Elf_Scn *scn = NULL;
 
@@ -61,13 +61,13 @@ static bool open_dynsym(Elf *elf, struct dynsym *ds)
 	Elf_Data *hash;
 
 	ds->elf = elf;
-	ds->syms = section_data(elf, SHT_DYNSYM, &sh);
-	hash = section_data(elf, SHT_GNU_HASH, &hsh);
+	ds->syms = sym_section_data(elf, SHT_DYNSYM, &sh);
+	hash = sym_section_data(elf, SHT_GNU_HASH, &hsh);
 	if (!ds->syms || !hash || !sh.sh_entsize)
 		return false;
 	ds->strtab = sh.sh_link;
 	ds->nsyms = sh.sh_size / sh.sh_entsize;
-	ds->versym = section_data(elf, SHT_GNU_versym, &hsh);
+	ds->versym = sym_section_data(elf, SHT_GNU_versym, &hsh);
 	return parse_gnu_hash(hash, gelf_getclass(elf), &ds->hash);
 }
 

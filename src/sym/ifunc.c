@@ -77,21 +77,14 @@ static void note_irelative(const struct sym_reloc *r, void *arg)
 /* exports_ifunc - does the dynamic symbol table define an IFUNC? (read raw: no symbols loaded) */
 static bool exports_ifunc(struct sym_image *img)
 {
-	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
+	Elf_Data *data = sym_section_data(img->main.elf, SHT_DYNSYM, &sh);
+	GElf_Sym sym;
 
-	while ((scn = elf_nextscn(img->main.elf, scn))) {
-		Elf_Data *data;
-		GElf_Sym sym;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++)
-			if (gelf_getsym(data, (int)i, &sym) &&
-			    GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF)
-				return true;
-	}
+	for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++)
+		if (gelf_getsym(data, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC &&
+		    sym.st_shndx != SHN_UNDEF)
+			return true;
 	return false;
 }
 

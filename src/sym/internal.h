@@ -248,6 +248,11 @@ bool sym_fde_table_bounds(const struct sym_fde_table *tb, const Dwarf_FDE *fde, 
 int sym_fde_table_rows(const struct sym_fde_table *tb, uint64_t bias, size_t *next_fde, size_t max,
                        sym_frame_row_fn fn, void *arg);
 
+/* exported.c */
+
+/* sym_section_data - the data of elf's first section of that type (its header in *sh), or NULL */
+Elf_Data *sym_section_data(Elf *elf, Elf64_Word type, GElf_Shdr *sh);
+
 /* unwind.c */
 struct sym_unwinder;
 
