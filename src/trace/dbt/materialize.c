@@ -179,9 +179,8 @@ static int step_out(struct dbt *d, struct dbt_thread *dt, struct arch_regs *r, s
 			               (int)th->tid, (unsigned long long)arch_regs_pc(r));
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
-		while (waitpid(th->tid, &status, __WALL) < 0)
-			if (errno != EINTR)
-				return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+		if (tracee_wait_thread(th->tid, &status, err))
+			return -1;
 		if (!WIFSTOPPED(status) || status >> 16) {
 			struct tracee_event ev = { th->tid, status };
 

@@ -152,9 +152,8 @@ static int run_to_trap(pid_t tid, enum __ptrace_request request, int *other_sig,
 	for (;;) {
 		if (ptrace(request, tid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)tid);
-		while (waitpid(tid, &status, __WALL) < 0)
-			if (errno != EINTR)
-				return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
+		if (tracee_wait_thread(tid, &status, err))
+			return -1;
 		if (!WIFSTOPPED(status))
 			return err_set(err, ERR_TRACE, "thread %d ended during a remote call",
 			               (int)tid);

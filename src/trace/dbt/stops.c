@@ -399,9 +399,8 @@ static int step_in_cache(struct dbt *d, struct tthread *th, int *other, struct e
 	for (;;) {
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL))
 			return err_sys(err, ERR_TRACE, "cannot step thread %d", (int)th->tid);
-		while (waitpid(th->tid, &ev.status, __WALL) < 0)
-			if (errno != EINTR)
-				return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+		if (tracee_wait_thread(th->tid, &ev.status, err))
+			return -1;
 		if (!WIFSTOPPED(ev.status) || ev.status >> 16) {
 			vec_push(&d->t->queue, ev);
 			return 2;
@@ -630,10 +629,8 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 
 	if (parked) {
 		status = (int)(intptr_t)parked - 1;
-	} else {
-		while (waitpid(tid, &status, __WALL) < 0)
-			if (errno != EINTR)
-				return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
+	} else if (tracee_wait_thread(tid, &status, err)) {
+		return -1;
 	}
 	if (WIFSTOPPED(status)) {
 		if (get_regs(&tmp, &r, err))

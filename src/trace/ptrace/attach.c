@@ -231,9 +231,8 @@ static int wait_seized(struct tracee *t, struct tthread *th, struct err *err)
 {
 	struct tracee_event ev = { th->tid, 0 };
 
-	while (waitpid(th->tid, &ev.status, __WALL) < 0)
-		if (errno != EINTR)
-			return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
+	if (tracee_wait_thread(th->tid, &ev.status, err))
+		return -1;
 	th->running = false;
 	if (!WIFSTOPPED(ev.status) && th->tid == t->pid)
 		return err_set(err, ERR_NOT_FOUND, "process %d exited while nosco attached to it",

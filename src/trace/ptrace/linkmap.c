@@ -30,9 +30,10 @@
  */
 enum { R_VERSION, R_MAP, R_BRK, R_STATE, R_LDBASE, R_NEXT, R_WORDS };
 enum { LM_ADDR, LM_NAME, LM_LD, LM_NEXT, LM_WORDS };
-#define RT_CONSISTENT  0
-#define MAX_LINK_MAPS  100000 /* a corrupted list must not loop forever */
-#define MAX_NAMESPACES 64
+#define RT_CONSISTENT    0
+#define MAX_LINK_MAPS    100000 /* a corrupted list must not loop forever */
+#define MAX_NAMESPACES   64
+#define AUXV_MAX_ENTRIES 128 /* the kernel gives some 25 */
 
 struct auxv_info {
 	uint64_t entry, base, vdso, phdr, phnum;
@@ -40,8 +41,11 @@ struct auxv_info {
 
 static int read_auxv(pid_t pid, struct auxv_info *ai, struct err *err)
 {
+	/* Read whole: a read per entry was some 25 system calls. */
+	uint64_t kv[2 * AUXV_MAX_ENTRIES];
+	size_t got = 0, i;
 	char path[64];
-	uint64_t kv[2];
+	ssize_t n;
 	int fd;
 
 	memset(ai, 0, sizeof(*ai));
@@ -49,19 +53,21 @@ static int read_auxv(pid_t pid, struct auxv_info *ai, struct err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, ERR_TRACE, "cannot open %s", path);
-	while (read(fd, kv, sizeof(kv)) == sizeof(kv) && kv[0] != AT_NULL) {
-		if (kv[0] == AT_ENTRY)
-			ai->entry = kv[1];
-		else if (kv[0] == AT_BASE)
-			ai->base = kv[1];
-		else if (kv[0] == AT_SYSINFO_EHDR)
-			ai->vdso = kv[1];
-		else if (kv[0] == AT_PHDR)
-			ai->phdr = kv[1];
-		else if (kv[0] == AT_PHNUM)
-			ai->phnum = kv[1];
-	}
+	while (got < sizeof(kv) && (n = read(fd, (char *)kv + got, sizeof(kv) - got)) > 0)
+		got += (size_t)n;
 	close(fd);
+	for (i = 0; i + 1 < got / sizeof(*kv) && kv[i] != AT_NULL; i += 2) {
+		if (kv[i] == AT_ENTRY)
+			ai->entry = kv[i + 1];
+		else if (kv[i] == AT_BASE)
+			ai->base = kv[i + 1];
+		else if (kv[i] == AT_SYSINFO_EHDR)
+			ai->vdso = kv[i + 1];
+		else if (kv[i] == AT_PHDR)
+			ai->phdr = kv[i + 1];
+		else if (kv[i] == AT_PHNUM)
+			ai->phnum = kv[i + 1];
+	}
 	return 0;
 }
 
@@ -295,9 +301,8 @@ static int run_to_consistent(struct tracee *t, struct tthread *th, uint64_t r_br
 			if (meanwhile->fn(t, th, meanwhile->arg, err))
 				return -1;
 		}
-		while (waitpid(th->tid, &ev.status, __WALL) < 0)
-			if (errno != EINTR)
-				return err_sys(err, ERR_TRACE, "waitpid");
+		if (tracee_wait_thread(th->tid, &ev.status, err))
+			return -1;
 		th->running = false;
 		if (!WIFSTOPPED(ev.status) || WSTOPSIG(ev.status) != SIGTRAP || ev.status >> 16 ||
 		    tracee_get_regs(t, th, err) || arch_regs_pc(&th->regs) != r_brk + ARCH_BP_LEN ||

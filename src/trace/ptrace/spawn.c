@@ -219,11 +219,8 @@ static int wait_exec(struct tracee_launch *l, struct err *err)
 	int status;
 
 	for (;;) {
-		if (waitpid(l->pid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_sys(err, ERR_TRACE, "waitpid");
-		}
+		if (tracee_wait_thread(l->pid, &status, err))
+			return -1;
 		if (!WIFSTOPPED(status)) {
 			l->pid = 0; /* reaped: its pid may be another process's already */
 			return exec_failure(l->path, l->report_fd, err);

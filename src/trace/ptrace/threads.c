@@ -126,6 +126,14 @@ int tracee_poll_event(struct tracee_event *ev, struct err *err)
 	return wait_event(ev, WNOHANG, err);
 }
 
+int tracee_wait_thread(pid_t tid, int *status, struct err *err)
+{
+	while (waitpid(tid, status, __WALL) < 0)
+		if (errno != EINTR)
+			return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid);
+	return 0;
+}
+
 int tracee_get_pc(struct tracee *t, struct tthread *th, uint64_t *pc, struct err *err)
 {
 	long v;
@@ -228,18 +236,8 @@ static int wait_stopped(struct tthread *th, struct err *err)
 {
 	int status;
 
-	for (;;) {
-		pid_t r = waitpid(th->tid, &status, __WALL);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			return err_sys(err, ERR_TRACE, "waitpid %d", (int)th->tid);
-		}
-		break;
-	}
+	if (tracee_wait_thread(th->tid, &status, err))
+		return errno == ECHILD ? 0 : -1;
 	th->running = false;
 	if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP &&
 	    (WSTOPSIG(status) == SIGTRAP))

@@ -338,6 +338,13 @@ int tracee_next_event(struct tracee *t, struct tracee_event *ev, struct err *err
  * Return: 0 with ev filled, 1 when none is there, -1 on error.
  */
 int tracee_poll_event(struct tracee_event *ev, struct err *err);
+/*
+ * tracee_wait_thread - wait for one task's next stop or exit, through the
+ * signals to nosco that interrupt the wait
+ *
+ * Return: 0 with *status, -1 with err (and errno: ECHILD once it is gone).
+ */
+int tracee_wait_thread(pid_t tid, int *status, struct err *err);
 /* tracee_stop_world - stop every running thread but except (their stops are queued) */
 int tracee_stop_world(struct tracee *t, struct tthread *except, struct err *err);
 /* tracee_resume_world - let the threads stopped by tracee_stop_world go */

@@ -434,9 +434,8 @@ static int first_stop(struct tracee *t, pid_t tid, struct err *err)
 
 	if (parked)
 		return (int)(intptr_t)parked - 1;
-	while (waitpid(tid, &status, __WALL) < 0)
-		if (errno != EINTR)
-			return err_sys(err, ERR_TRACE, "waitpid %d", (int)tid), INT_MIN;
+	if (tracee_wait_thread(tid, &status, err))
+		return INT_MIN;
 	return status;
 }
 
