@@ -339,6 +339,16 @@ size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_L
  * Return: the padding's address, or 0 if there is none within reach.
  */
 uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at);
+/*
+ * arch_dbt_door_pad_before - arch_dbt_door_pad() in the padding before the
+ * entry @at: between the end of the function before it, whose last
+ * instruction returns or jumps, and @at, no-ops only
+ * @code: the bytes from that function's start @from (from its unwind
+ * information, as its @end) up to @at
+ *
+ * Return: the padding's address, or 0 if there is none within reach.
+ */
+uint64_t arch_dbt_door_pad_before(const uint8_t *code, uint64_t from, uint64_t end, uint64_t at);
 /* arch_dbt_door_hop - the short jump written at a scope's entry @at to @to; 0: out of reach */
 size_t arch_dbt_door_hop(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_HOP_LEN]);
 /* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */

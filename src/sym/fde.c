@@ -256,6 +256,29 @@ bool sym_fde_table_fde(const struct sym_fde_table *tb, size_t i, Dwarf_FDE *fde)
 	return true;
 }
 
+bool sym_fde_table_before(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
+                          uint64_t *end)
+{
+	size_t lo = 0, hi = tb->n;
+	const uint8_t *after;
+	Dwarf_FDE fde;
+	Dwarf_CIE cie;
+	uint8_t enc;
+
+	/* the first FDE that starts at addr or above: the one before it is the one */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tb->hdr_addr + (uint64_t)(int64_t)table_word(tb, mid, 0) < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && sym_fde_table_fde(tb, lo - 1, &fde) &&
+	       sym_fde_table_cie(tb, fde.CIE_pointer, &cie, &enc) &&
+	       sym_fde_table_bounds(tb, &fde, enc, start, end, &after);
+}
+
 bool sym_fde_table_cie(const struct sym_fde_table *tb, Dwarf_Off off, Dwarf_CIE *cie, uint8_t *enc)
 {
 	Dwarf_CFI_Entry e;

@@ -229,6 +229,12 @@ struct sym_fde_table {
 bool sym_fde_table_open(Elf *elf, struct sym_fde_table *tb);
 /* sym_fde_table_fde - the i-th FDE of tb, in address order */
 bool sym_fde_table_fde(const struct sym_fde_table *tb, size_t i, Dwarf_FDE *fde);
+/*
+ * sym_fde_table_before - [start, end) of the last FDE of tb to start below
+ * addr (file addresses); false where none does
+ */
+bool sym_fde_table_before(const struct sym_fde_table *tb, uint64_t addr, uint64_t *start,
+                          uint64_t *end);
 /* sym_fde_table_cie - the CIE at off in .eh_frame, and the encoding of its FDEs' addresses */
 bool sym_fde_table_cie(const struct sym_fde_table *tb, Dwarf_Off off, Dwarf_CIE *cie, uint8_t *enc);
 /*

@@ -707,6 +707,18 @@ static const struct sym_fde_table *fdes(struct uw_module *m)
 	return m->has_fdes ? &m->fdes : NULL;
 }
 
+int sym_unwinder_code_before(struct sym_unwinder *uw, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	struct uw_module *m = module_at(uw, addr, NULL);
+	const struct sym_fde_table *tb = m ? fdes(m) : NULL;
+
+	if (!tb || !sym_fde_table_before(tb, addr - m->bias, start, end))
+		return -1;
+	*start += m->bias;
+	*end += m->bias;
+	return 0;
+}
+
 int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_rows_cursor *cur,
                             size_t max, sym_frame_row_fn fn, void *arg)
 {

@@ -202,6 +202,17 @@ int sym_unwinder_frame_rows(struct sym_unwinder *uw, uint64_t addr, struct sym_r
                             size_t max, sym_frame_row_fn fn, void *arg);
 
 /**
+ * sym_unwinder_code_before - the extent of the function whose unwind
+ * information (its FDE) starts last below @addr in @addr's module: what
+ * runs right before the bytes in front of @addr (a door's padding, in the
+ * dbt engine, lies between its end and @addr)
+ *
+ * Return: 0 with [*start, *end), -1 where the module or its table has none.
+ */
+int sym_unwinder_code_before(struct sym_unwinder *uw, uint64_t addr, uint64_t *start,
+                             uint64_t *end);
+
+/**
  * sym_unwinder_stats - counters for tests and benchmarks
  * @uw: the unwinder
  * @out: filled

@@ -447,6 +447,12 @@ static bool entry_frames(struct core *c, const struct arch_regs *regs,
 	return true;
 }
 
+int core_code_before(struct core *c, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	OWNER_CHECK(&c->owner);
+	return images_code_before(c->images, addr, start, end);
+}
+
 int core_frame_rows(struct core *c, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
                     sym_frame_row_fn fn, void *arg)
 {

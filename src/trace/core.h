@@ -207,6 +207,14 @@ struct core_entry_frames {
 	bool outermost;
 };
 
+/*
+ * core_code_before - the function whose unwind information starts last
+ * below addr, in addr's binary (sym_unwinder_code_before())
+ *
+ * Return: 0 with [*start, *end), -1 where none is known.
+ */
+int core_code_before(struct core *c, uint64_t addr, uint64_t *start, uint64_t *end);
+
 /**
  * core_frame_rows - the rules of the frames of every address of the
  * binary around addr, up to max FDEs' rows a call

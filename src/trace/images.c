@@ -364,6 +364,11 @@ int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_f
 	return imgs->unwinder ? sym_unwinder_frame_rule(imgs->unwinder, pc, first, rule) : -1;
 }
 
+int images_code_before(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	return imgs->unwinder ? sym_unwinder_code_before(imgs->unwinder, addr, start, end) : -1;
+}
+
 int images_frame_rows(struct images *imgs, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
                       sym_frame_row_fn fn, void *arg)
 {

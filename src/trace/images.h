@@ -141,6 +141,8 @@ void images_hold_memory(struct images *imgs, bool hold);
 int images_read_word(struct images *imgs, uint64_t addr, uint64_t *out);
 /* images_frame_rule - sym_unwinder_frame_rule(); -1 also without an unwinder */
 int images_frame_rule(struct images *imgs, uint64_t pc, bool first, struct sym_frame_rule *rule);
+/* images_code_before - sym_unwinder_code_before(); -1 also without an unwinder */
+int images_code_before(struct images *imgs, uint64_t addr, uint64_t *start, uint64_t *end);
 /* images_frame_rows - sym_unwinder_frame_rows(); -1 also without an unwinder */
 int images_frame_rows(struct images *imgs, uint64_t addr, struct sym_rows_cursor *cur, size_t max,
                       sym_frame_row_fn fn, void *arg);

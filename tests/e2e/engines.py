@@ -87,6 +87,10 @@ SYSTEM = [
     # the dbt engine walks the stack through frames it learned or guessed.
     ("python-dict", "/usr/bin/python3", 'trace "PyDict_New" binary="python3.11" call-depth=2',
      ["-c", "pass"]),
+    # glibc's memchr, hot: for AVX-512 it starts with a branch and has no
+    # padding after it, so its door's jump goes in the padding before it.
+    ("sed-memchr", "/bin/sed", 'trace "memchr" binary="libc.so.6" call-depth=1',
+     ["-n", "5p", "/etc/services"]),
     ("threads-full3", THREADS, "call-depth 3", []),
     ("threads-work2", THREADS, 'trace "work" binary="threads" call-depth=2', []),
     # The vector code of branches that this CPU runs (VEX, EVEX or none),

@@ -693,6 +693,43 @@ static void test_door_pad(void **state)
 }
 
 /*
+ * A door's jump in the padding before the entry: no-ops only, between the
+ * end of the function before (its last instruction a return or a jump,
+ * found by decoding it from its start) and the entry, within a short
+ * jump's reach back (glibc's memchr for AVX-512: ret, then 30 bytes of
+ * no-ops up to its entry, which starts with a branch).
+ */
+static void test_door_pad_before(void **state)
+{
+	/* mov %rdi,%rax; ret; cs nopw 0(%rax,%rax,1) (10 bytes); xchg %ax,%ax */
+	static const uint8_t after_ret[] = { 0x48, 0x89, 0xf8, 0xc3, 0x66, 0x2e, 0x0f, 0x1f,
+		                             0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x66, 0x90 };
+	/* cmp %rsi,%rdi; jb +0x10: falls through the same no-ops */
+	static const uint8_t after_jcc[] = { 0x48, 0x39, 0xf7, 0x72, 0x10, 0x66, 0x2e, 0x0f, 0x1f,
+		                             0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x66, 0x90 };
+	/* ret, then int3s: not padding that decodes as no-ops */
+	static const uint8_t traps[] = { 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc };
+	/* ret, then a 3-byte no-op: too short for the jump */
+	static const uint8_t short_pad[] = { 0xc3, 0x0f, 0x1f, 0x00 };
+	uint8_t far[1 + 200];
+
+	(void)state;
+	assert_int_equal(arch_dbt_door_pad_before(after_ret, 0x1000, 0x1004, 0x1010), 0x1004);
+	/* the function's end in the middle of its mov: no instruction ends there */
+	assert_int_equal(arch_dbt_door_pad_before(after_ret, 0x1000, 0x1002, 0x1010), 0);
+	/* an end past the entry, or the entry right after it */
+	assert_int_equal(arch_dbt_door_pad_before(after_ret, 0x1000, 0x1010, 0x1010), 0);
+	assert_int_equal(arch_dbt_door_pad_before(after_jcc, 0x1000, 0x1005, 0x1011), 0);
+	assert_int_equal(arch_dbt_door_pad_before(traps, 0x1000, 0x1001, 0x1007), 0);
+	assert_int_equal(arch_dbt_door_pad_before(short_pad, 0x1000, 0x1001, 0x1004), 0);
+	/* 200 one-byte no-ops: the first a short jump back from the entry reaches */
+	far[0] = 0xc3;
+	memset(far + 1, 0x90, sizeof(far) - 1);
+	assert_int_equal(arch_dbt_door_pad_before(far, 0x1000, 0x1001, 0x1000 + sizeof(far)),
+	                 0x1000 + sizeof(far) + 2 - 128);
+}
+
+/*
  * A scope's entry, unrecorded, for a thread between scopes: rsp and the
  * return address logged, the context of one frame set, on to the recorded
  * translation; any other thread gets the sync hypercall.
@@ -1222,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(test_leave_native),
 		cmocka_unit_test(test_door),
 		cmocka_unit_test(test_door_pad),
+		cmocka_unit_test(test_door_pad_before),
 		cmocka_unit_test(test_scope_entry),
 		cmocka_unit_test(test_scope_entry_walk),
 		cmocka_unit_test(test_scope_entry_walk_fp),

@@ -128,16 +128,45 @@ static const char fixture_door[] =
         "        \".globl copy2\\n.type copy2, @function\\ncopy2:\\n\"\n"
         "        \"	mov %rdi, %rax\\n.Linner2:\\n	cmp $0x40, %rdx\\n	jb 1f\\n\"\n"
         "        \"	add $1, %rax\\n1:	ret\\n	.byte 0x0f, 0x1f, 0x44, 0, 0\\n	ret\\n\"\n"
-        "        \".size copy2, .-copy2\\n\");\n"
+        "        \".size copy2, .-copy2\\n\"\n"
+        /*
+         * copy3 starts with a branch and has no padding after it, but 8 bytes
+         * of no-ops before it, after before3's return (its unwind information
+         * says where before3 ends): a door can lead there
+         */
+        "        \".globl before3\\n.type before3, @function\\nbefore3:\\n	"
+        ".cfi_startproc\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	ret\\n	.cfi_endproc\\n.size before3, "
+        ".-before3\\n\"\n"
+        "        \"	.byte 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0\\n\"\n"
+        "        \".globl copy3\\n.type copy3, @function\\ncopy3:\\n\"\n"
+        "        \"	test %rdx, %rdx\\n	je 1f\\n	lea 1(%rdi), %rax\\n	"
+        "ret\\n1:	mov %rdi, %rax\\n\"\n"
+        "        \"	ret\\n.size copy3, .-copy3\\n	.fill 130, 1, 0xcc\\n\"\n"
+        /* the same, but before4 falls through the no-ops into copy4: no door there */
+        "        \".globl before4\\n.type before4, @function\\nbefore4:\\n	"
+        ".cfi_startproc\\n\"\n"
+        "        \"	xor %edx, %edx\\n	cmp $100, %rdi\\n	jae .Lbig4\\n	"
+        ".cfi_endproc\\n\"\n"
+        "        \".size before4, .-before4\\n	.byte 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0\\n\"\n"
+        "        \".globl copy4\\n.type copy4, @function\\ncopy4:\\n\"\n"
+        "        \"	test %rdx, %rdx\\n	je 1f\\n	lea 1(%rdi), %rax\\n	"
+        "ret\\n1:	mov %rdi, %rax\\n\"\n"
+        "        \"	ret\\n.Lbig4:	mov $7, %eax\\n	ret\\n.size copy4, .-copy4\\n\"\n"
+        "        \"	.fill 130, 1, 0xcc\\n\");\n"
         "long copy(long, long, long), copy2(long, long, long);\n"
         "long shifted(long, long, long), shifted2(long, long, long);\n"
+        "long copy3(long, long, long), copy4(long, long, long), before3(long), before4(long);\n"
         "int main(void) {\n"
-        "	long s = 0, s2 = 0;\n"
+        "	long s = 0, s2 = 0, s3 = 0;\n"
         "	for (int i = 0; i < 5; i++)\n"
         "		s += copy(i, 0, i);\n"
         "	for (int i = 0; i < 50; i++)\n"
         "		s2 += copy2(i, 0, i) + shifted2(1, 0, 2);\n"
-        "	return s + shifted(1, 0, 2) == 10 + 3 && s2 == 1225 + 150 ? 42 : 1;\n"
+        "	for (int i = 0; i < 50; i++)\n"
+        "		s3 += copy3(i, 0, i) + copy4(i, 0, i) + before4(i) + before3(0);\n"
+        "	return s + shifted(1, 0, 2) == 10 + 3 && s2 == 1225 + 150 &&\n"
+        "	       s3 == 2 * 1274 + 1225 ? 42 : 1;\n"
         "}\n";
 
 /* A scope's door by padding, in a library loaded, unloaded and loaded again. */
@@ -473,6 +502,56 @@ static void test_door_by_padding(void **state)
 }
 
 /*
+ * door_before - the trace of scope (copy3 or copy4) of the door fixture
+ * with each engine: the same, and *doors the dbt engine wrote
+ */
+static void door_before(const char *scope, int64_t *doors)
+{
+	char kdl[64];
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n, scopes;
+	int64_t insns;
+	int code;
+
+	snprintf(kdl, sizeof(kdl), "trace \"%s\" binary=\"door\"", scope);
+	r = trace_with(&backend_step, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
+	insns = (int64_t)reader_thread_insn_count(r, 0);
+	free(c);
+	reader_close(r);
+	r = trace_with(&backend_dbt, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), scopes);
+	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
+	*doors = meta_int(r, "dbt_doors");
+	free(c);
+	reader_close(r);
+}
+
+/*
+ * An entry that starts with a branch and has no padding after it, but
+ * padding before it, after a function whose unwind information ends with a
+ * return: the door leads there (copy3). Where the function before falls
+ * through the padding into the entry (before4 into copy4: 100 entries,
+ * half of them that way), no door is written, and the fall-through goes
+ * on as natively. Both traces are the step engine's.
+ */
+static void test_door_by_padding_before(void **state)
+{
+	int64_t doors;
+
+	(void)state;
+	door_before("copy3", &doors);
+	assert_int_equal(doors, 1);
+	door_before("copy4", &doors);
+	assert_int_equal(doors, 0);
+}
+
+/*
  * A door, by padding, in a library unloaded and loaded again: the door
  * and its padding's jump go with the library and are written again for
  * the new one, and the trace is the step engine's.
@@ -512,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_materialize_signals),
 		cmocka_unit_test(test_no_door_jumped_into),
 		cmocka_unit_test(test_door_by_padding),
+		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_reloaded),
 	};
 

@@ -290,3 +290,34 @@ uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at)
 	}
 	return pad && a - pad >= ARCH_DBT_DOOR_LEN && pad <= reach ? pad : 0;
 }
+
+uint64_t arch_dbt_door_pad_before(const uint8_t *code, uint64_t from, uint64_t end, uint64_t at)
+{
+	/* a short jump at the entry reaches 128 bytes before its end */
+	const uint64_t reach = at + ARCH_DBT_HOP_LEN - 128;
+	ZydisDecodedInstruction in;
+	uint64_t pad = 0, a = from;
+	bool dead = false;
+
+	if (end < from || end > at || at - end < ARCH_DBT_DOOR_LEN)
+		return 0;
+	/* From the function's start: its last instruction is where it is, and what it is. */
+	while (a < end) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(x86_decoder64(), NULL,
+		                                              code + (a - from), end - a, &in)))
+			return 0;
+		dead = in.mnemonic == ZYDIS_MNEMONIC_RET || in.mnemonic == ZYDIS_MNEMONIC_JMP;
+		a += in.length;
+	}
+	if (!dead)
+		return 0;
+	for (; a < at; a += in.length) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(x86_decoder64(), NULL,
+		                                              code + (a - from), at - a, &in)) ||
+		    in.mnemonic != ZYDIS_MNEMONIC_NOP)
+			return 0;
+		if (!pad && a >= reach && at - a >= ARCH_DBT_DOOR_LEN)
+			pad = a;
+	}
+	return pad;
+}

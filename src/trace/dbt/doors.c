@@ -20,7 +20,9 @@
  * while it is written). Where code jumps into them (glibc's mempcpy into
  * memmove, past its first instruction), the door can be 2 bytes: a short
  * jump to the 5-byte jump, written in padding nearby that nothing runs
- * (no-ops after a return or a jump, arch_dbt_door_pad()), a breakpoint of
+ * (no-ops after a return or a jump, arch_dbt_door_pad(); or before the
+ * entry, after the function before it, arch_dbt_door_pad_before(): glibc's
+ * memchr and strncmp for AVX-512 start with a branch), a breakpoint of
  * the tracer's own so that reads of the code see the no-ops.
  */
 #include <stdlib.h>
@@ -88,10 +90,31 @@ static bool jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
 }
 
 /*
+ * pad_before - arch_dbt_door_pad_before() for at: the padding after the
+ * function whose unwind information starts last below at; 0 where there
+ * is none
+ */
+static uint64_t pad_before(struct dbt *d, uint64_t at)
+{
+	uint64_t from, end, pad = 0;
+	uint8_t *code;
+
+	if (core_code_before(d->t->core, at, &from, &end) || from >= at ||
+	    at - from > SCAN_SIZE * 16)
+		return 0;
+	code = xmalloc(at - from);
+	if (tracee_read_partial(d->t, from, code, at - from) == at - from)
+		pad = arch_dbt_door_pad_before(code, from, end, at);
+	free(code);
+	return pad;
+}
+
+/*
  * door_pad - where at's door's jump can go when code jumps into the
- * entry's first bytes (arch_dbt_door_pad()), a 2-byte jump at the entry
- * leading there; 0 where none can be. Nothing may jump into the padding
- * or to it, and no breakpoint may be among its bytes.
+ * entry's first bytes: padding after it (arch_dbt_door_pad()) or before
+ * it (pad_before()), a 2-byte jump at the entry leading there; 0 where
+ * none can be. Nothing may jump into the padding or to it, and no
+ * breakpoint may be among its bytes.
  */
 static uint64_t door_pad(struct dbt *d, uint64_t at)
 {
@@ -99,6 +122,8 @@ static uint64_t door_pad(struct dbt *d, uint64_t at)
 	size_t n = tracee_read_partial(d->t, at, buf, sizeof(buf));
 	uint64_t pad = arch_dbt_door_pad(buf, n, at);
 
+	if (!pad)
+		pad = pad_before(d, at);
 	if (!pad || !plain_head(d, at, ARCH_DBT_HOP_LEN) ||
 	    jumped_into(d, at, at + ARCH_DBT_HOP_LEN) ||
 	    jumped_into(d, pad - 1, pad + ARCH_DBT_DOOR_LEN))
