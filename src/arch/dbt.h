@@ -175,13 +175,15 @@ int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt
 /**
  * arch_dbt_jumps_into - could code jump into (lo, hi) by a direct branch?
  * @code: bytes of code around it, @len of them, the first at @addr
+ * @scan: which of them to look at (nonzero), or NULL for all
  *
- * Every byte is taken for the start of a direct jump, conditional jump or
- * call whatever the instructions around it: so no such branch in @code is
- * missed, wherever decoding would start, and bytes that only look like
- * one answer yes too.
+ * Every byte looked at is taken for the start of a direct jump,
+ * conditional jump or call whatever the instructions around it: so no such
+ * branch there is missed, wherever decoding would start, and bytes that
+ * only look like one answer yes too.
  */
-bool arch_dbt_jumps_into(const uint8_t *code, size_t len, uint64_t addr, uint64_t lo, uint64_t hi);
+bool arch_dbt_jumps_into(const uint8_t *code, const uint8_t *scan, size_t len, uint64_t addr,
+                         uint64_t lo, uint64_t hi);
 
 /* Where generated code goes: p in the tracer's view, pc at run time. */
 struct dbt_code {

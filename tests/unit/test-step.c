@@ -153,10 +153,23 @@ static const char fixture_door[] =
         "        \"	test %rdx, %rdx\\n	je 1f\\n	lea 1(%rdi), %rax\\n	"
         "ret\\n1:	mov %rdi, %rax\\n\"\n"
         "        \"	ret\\n.Lbig4:	mov $7, %eax\\n	ret\\n.size copy4, .-copy4\\n\"\n"
+        "        \"	.fill 130, 1, 0xcc\\n\"\n"
+        /*
+         * before5's mov holds the bytes of a short jump into copy5's first
+         * ones (eb 03, to copy5 + 2): decoded from before5's start (its unwind
+         * information), they are an immediate, and copy5 gets its door
+         */
+        "        \".globl before5\\n.type before5, @function\\nbefore5:\\n	"
+        ".cfi_startproc\\n\"\n"
+        "        \"	mov $0x03eb0000, %eax\\n	ret\\n	.cfi_endproc\\n.size before5, "
+        ".-before5\\n\"\n"
+        "        \".globl copy5\\n.type copy5, @function\\ncopy5:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	add $1, %rax\\n	ret\\n.size copy5, .-copy5\\n\"\n"
         "        \"	.fill 130, 1, 0xcc\\n\");\n"
         "long copy(long, long, long), copy2(long, long, long);\n"
         "long shifted(long, long, long), shifted2(long, long, long);\n"
         "long copy3(long, long, long), copy4(long, long, long), before3(long), before4(long);\n"
+        "long copy5(long), before5(void);\n"
         "int main(void) {\n"
         "	long s = 0, s2 = 0, s3 = 0;\n"
         "	for (int i = 0; i < 5; i++)\n"
@@ -165,8 +178,10 @@ static const char fixture_door[] =
         "		s2 += copy2(i, 0, i) + shifted2(1, 0, 2);\n"
         "	for (int i = 0; i < 50; i++)\n"
         "		s3 += copy3(i, 0, i) + copy4(i, 0, i) + before4(i) + before3(0);\n"
+        "	for (int i = 0; i < 50; i++)\n"
+        "		s3 += copy5(i) + (before5() == 0x03eb0000);\n"
         "	return s + shifted(1, 0, 2) == 10 + 3 && s2 == 1225 + 150 &&\n"
-        "	       s3 == 2 * 1274 + 1225 ? 42 : 1;\n"
+        "	       s3 == 2 * 1274 + 1225 + 1275 + 50 ? 42 : 1;\n"
         "}\n";
 
 /* A scope's door by padding, in a library loaded, unloaded and loaded again. */
@@ -468,6 +483,38 @@ static void test_no_door_jumped_into(void **state)
 }
 
 /*
+ * doors_of - a scope of the door fixture traced with each engine: the
+ * same trace (its scopes in *scopes), and the doors the dbt engine wrote
+ */
+static int64_t doors_of(const char *scope, size_t *scopes)
+{
+	char kdl[64];
+	struct reader_call *c;
+	struct store_reader *r;
+	int64_t insns, doors;
+	size_t n;
+	int code;
+
+	snprintf(kdl, sizeof(kdl), "trace \"%s\" binary=\"door\"", scope);
+	r = trace_with(&backend_step, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	*scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
+	insns = (int64_t)reader_thread_insn_count(r, 0);
+	free(c);
+	reader_close(r);
+	r = trace_with(&backend_dbt, "door", kdl, &code);
+	assert_int_equal(code, 42);
+	c = calls(r, &n);
+	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), *scopes);
+	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
+	doors = meta_int(r, "dbt_doors");
+	free(c);
+	reader_close(r);
+	return doors;
+}
+
+/*
  * Where code jumps into the entry's bytes but padding after a return is
  * near, the door is a short jump to a jump there: copy2 gets one, and
  * shifted2's jump past its first instruction still goes on as natively.
@@ -475,61 +522,11 @@ static void test_no_door_jumped_into(void **state)
  */
 static void test_door_by_padding(void **state)
 {
-	const char *kdl = "trace \"copy2\" binary=\"door\"";
-	struct reader_call *c;
-	struct store_reader *r;
-	size_t n, scopes;
-	int64_t insns;
-	int code;
+	size_t scopes;
 
 	(void)state;
-	r = trace_with(&backend_step, "door", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
+	assert_int_equal(doors_of("copy2", &scopes), 1);
 	assert_int_equal(scopes, 50);
-	insns = (int64_t)reader_thread_insn_count(r, 0);
-	free(c);
-	reader_close(r);
-	r = trace_with(&backend_dbt, "door", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), scopes);
-	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
-	assert_int_equal(meta_int(r, "dbt_doors"), 1);
-	free(c);
-	reader_close(r);
-}
-
-/*
- * door_before - the trace of scope (copy3 or copy4) of the door fixture
- * with each engine: the same, and *doors the dbt engine wrote
- */
-static void door_before(const char *scope, int64_t *doors)
-{
-	char kdl[64];
-	struct reader_call *c;
-	struct store_reader *r;
-	size_t n, scopes;
-	int64_t insns;
-	int code;
-
-	snprintf(kdl, sizeof(kdl), "trace \"%s\" binary=\"door\"", scope);
-	r = trace_with(&backend_step, "door", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
-	insns = (int64_t)reader_thread_insn_count(r, 0);
-	free(c);
-	reader_close(r);
-	r = trace_with(&backend_dbt, "door", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), scopes);
-	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
-	*doors = meta_int(r, "dbt_doors");
-	free(c);
-	reader_close(r);
 }
 
 /*
@@ -542,13 +539,27 @@ static void door_before(const char *scope, int64_t *doors)
  */
 static void test_door_by_padding_before(void **state)
 {
-	int64_t doors;
+	size_t scopes;
 
 	(void)state;
-	door_before("copy3", &doors);
-	assert_int_equal(doors, 1);
-	door_before("copy4", &doors);
-	assert_int_equal(doors, 0);
+	assert_int_equal(doors_of("copy3", &scopes), 1);
+	assert_int_equal(scopes, 50);
+	assert_int_equal(doors_of("copy4", &scopes), 0);
+	assert_int_equal(scopes, 100);
+}
+
+/*
+ * Bytes before an entry that look like a short jump into its first ones,
+ * but are part of another instruction of a function whose unwind
+ * information says where it starts: copy5 gets its door.
+ */
+static void test_door_past_lookalike(void **state)
+{
+	size_t scopes;
+
+	(void)state;
+	assert_int_equal(doors_of("copy5", &scopes), 1);
+	assert_int_equal(scopes, 50);
 }
 
 /*
@@ -592,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_no_door_jumped_into),
 		cmocka_unit_test(test_door_by_padding),
 		cmocka_unit_test(test_door_by_padding_before),
+		cmocka_unit_test(test_door_past_lookalike),
 		cmocka_unit_test(test_door_reloaded),
 	};
 

@@ -243,12 +243,15 @@ static int64_t rel(const uint8_t *p, size_t n)
 	                 (uint32_t)p[3] << 24);
 }
 
-bool arch_dbt_jumps_into(const uint8_t *code, size_t len, uint64_t addr, uint64_t lo, uint64_t hi)
+bool arch_dbt_jumps_into(const uint8_t *code, const uint8_t *scan, size_t len, uint64_t addr,
+                         uint64_t lo, uint64_t hi)
 {
 	for (size_t i = 0; i < len; i++) {
 		size_t op = 1, n; /* opcode and displacement bytes */
 		uint64_t to;
 
+		if (scan && !scan[i])
+			continue;
 		if (code[i] == 0xeb || (code[i] >= 0x70 && code[i] <= 0x7f) || code[i] == 0xe3)
 			n = 1; /* jmp, jcc, jrcxz rel8 */
 		else if (code[i] == 0xe9 || code[i] == 0xe8)
