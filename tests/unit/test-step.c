@@ -184,6 +184,31 @@ static const char fixture_door[] =
         "	       s3 == 2 * 1274 + 1225 + 1275 + 50 ? 42 : 1;\n"
         "}\n";
 
+/*
+ * A signal the program sends itself by a system call right before a
+ * scope's entry: the kernel reports it with the thread at the entry, its
+ * breakpoint not yet run. The handler runs in the scope, as when the
+ * breakpoint's trap comes first.
+ */
+static const char fixture_sigentry[] =
+        "#include <signal.h>\n"
+        "#include <unistd.h>\n"
+        "__asm__(\".text\\n.globl raise_then_enter\\n.type raise_then_enter, @function\\n\"\n"
+        "        \"raise_then_enter:\\n	mov $62, %eax\\n	mov $10, %esi\\n	"
+        "syscall\\n\"\n"
+        "        \".globl entered\\n.type entered, @function\\nentered:\\n	mov $7, %eax\\n\"\n"
+        "        \"	ret\\n.size entered, .-entered\\n\");\n"
+        "int raise_then_enter(int pid);\n"
+        "static volatile int handled;\n"
+        "static void on_usr1(int sig) { handled += sig == SIGUSR1; }\n"
+        "int main(void) {\n"
+        "	int s = 0;\n"
+        "	signal(SIGUSR1, on_usr1);\n"
+        "	for (int i = 0; i < 3; i++)\n"
+        "		s += raise_then_enter(getpid());\n"
+        "	return s == 21 && handled == 3 ? 42 : 1;\n"
+        "}\n";
+
 /* A scope's door by padding, in a library loaded, unloaded and loaded again. */
 static const char fixture_libhot[] =
         "__asm__(\".text\\n.globl hot\\n.type hot, @function\\nhot:\\n\"\n"
@@ -250,7 +275,8 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	return build("prog", fixture) || build("kick", fixture_kick) ||
-	                       build("door", fixture_door) || build_reload()
+	                       build("door", fixture_door) || build("sigentry", fixture_sigentry) ||
+	                       build_reload()
 	               ? -1
 	               : 0;
 }
@@ -563,6 +589,33 @@ static void test_door_past_lookalike(void **state)
 }
 
 /*
+ * A signal that stops a thread at a scope's entry before its breakpoint
+ * does: the scope is entered first, and its handler is a signal call in
+ * it, with each engine (before, the handler ran before the scope, or in
+ * it, as the kernel reported the two).
+ */
+static void test_signal_at_entry(void **state)
+{
+	const struct backend_ops *engines[] = { &backend_step, &backend_dbt };
+	struct reader_call *c;
+	struct store_reader *r;
+	size_t n;
+	int code;
+
+	(void)state;
+	for (size_t e = 0; e < 2; e++) {
+		r = trace_with(engines[e], "sigentry", "trace \"entered\" binary=\"sigentry\"",
+		               &code);
+		assert_int_equal(code, 42);
+		c = calls(r, &n);
+		assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 3);
+		assert_int_equal(count_kind(c, n, STORE_CALL_SIGNAL, 0), 3);
+		free(c);
+		reader_close(r);
+	}
+}
+
+/*
  * A door, by padding, in a library unloaded and loaded again: the door
  * and its padding's jump go with the library and are written again for
  * the new one, and the trace is the step engine's.
@@ -605,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_past_lookalike),
 		cmocka_unit_test(test_door_reloaded),
+		cmocka_unit_test(test_signal_at_entry),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -194,12 +194,45 @@ static uint64_t caught_signals(pid_t tid)
 	return tracee_status_line(tid, "SigCgt", v, sizeof(v)) ? 0 : strtoull(v, NULL, 16);
 }
 
+/* enter_scope - th is at a scope's entry: what it does there, as the engine or the core says */
+static int enter_scope(struct tracee *t, struct tthread *th, struct core_directive *d,
+                       struct err *err)
+{
+	const struct engine *e = t->engine;
+
+	return e && e->ops->scope_hit ? e->ops->scope_hit(e->self, th, d, err)
+	                              : core_scope_hit(t->core, th->core, &th->regs, d, err);
+}
+
+/*
+ * scope_first - th, not recording, gets a signal at a scope's entry: the
+ * call is made, and the handler runs inside the scope, as when the
+ * breakpoint's trap comes first (the kernel reports either first when a
+ * signal comes as the call is made). The scope is entered here as at its
+ * breakpoint, so that the trace does not depend on which.
+ */
+static int scope_first(struct tracee *t, struct tthread *th, struct err *err)
+{
+	struct step_thread *st = step_of(th);
+	uint64_t pc = arch_regs_pc(&th->regs);
+	struct core_directive d = st->dir;
+
+	if (!th->core || th->kind != TT_THREAD || st->dir.mode == CORE_RECORD ||
+	    !tracee_bp_at(t, pc) || is_return(th, pc) || !core_is_scope_entry(t->core, pc))
+		return 0;
+	if (enter_scope(t, th, &d, err) || step_direct(t, th, &d, err))
+		return -1;
+	st->has_pending = d.mode == CORE_RECORD && !tracee_decode(t, pc, &st->pending);
+	st->pending_regs = th->regs;
+	return 0;
+}
+
 static int on_signal(struct tracee *t, struct tthread *th, int sig, struct err *err)
 {
 	struct step_thread *st = step_of(th);
 
 	log_debug("thread %d gets signal %d", (int)th->tid, sig);
-	if (fetch_regs(t, th, err))
+	if (fetch_regs(t, th, err) || scope_first(t, th, err))
 		return -1;
 	if (th->core && core_signal(t->core, th->core, sig, &th->regs, err))
 		return -1;
@@ -282,10 +315,7 @@ static int on_breakpoint(struct tracee *t, struct tthread *th, struct err *err)
 		decided = true;
 	}
 	if (!decided && core_is_scope_entry(t->core, pc)) {
-		const struct engine *e = t->engine;
-
-		if (e && e->ops->scope_hit ? e->ops->scope_hit(e->self, th, &d, err)
-		                           : core_scope_hit(t->core, th->core, &th->regs, &d, err))
+		if (enter_scope(t, th, &d, err))
 			return -1;
 		decided = true;
 	}

@@ -220,17 +220,21 @@ int step_arm_returns(struct tracee *t, struct tthread *th, const struct core_dir
 	return 0;
 }
 
-int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
-               struct err *err)
+int step_direct(struct tracee *t, struct tthread *th, const struct core_directive *d,
+                struct err *err)
 {
 	if (step_arm_returns(t, th, d, err))
 		return -1;
 	if (d->mode != CORE_RUN_TO_RETURN)
 		step_landing_clear(t, th);
 	step_of(th)->dir = *d;
-	if (step_landing_watch(t, th, err))
-		return -1;
-	return step_resume(t, th, err);
+	return step_landing_watch(t, th, err);
+}
+
+int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
+               struct err *err)
+{
+	return step_direct(t, th, d, err) ? -1 : step_resume(t, th, err);
 }
 
 /* next_event - tracee_next_event(), doing the engine's deferred work while no stop waits */

@@ -110,6 +110,9 @@ int step_attach(struct tracee *t, struct session *s, struct err *err);
 int step_end(struct tracee *t, struct session *s, int ret, struct err *err);
 /* step_resume - let a stopped thread go on as its directive says */
 int step_resume(struct tracee *t, struct tthread *th, struct err *err);
+/* step_direct - give a stopped thread a new directive (its breakpoints set), not resuming it */
+int step_direct(struct tracee *t, struct tthread *th, const struct core_directive *d,
+                struct err *err);
 /* step_apply - give a stopped thread a new directive and let it go on */
 int step_apply(struct tracee *t, struct tthread *th, const struct core_directive *d,
                struct err *err);
