@@ -353,6 +353,62 @@ uint64_t arch_dbt_door_pad(const uint8_t *code, size_t len, uint64_t at);
 uint64_t arch_dbt_door_pad_before(const uint8_t *code, uint64_t from, uint64_t end, uint64_t at);
 /* arch_dbt_door_hop - the short jump written at a scope's entry @at to @to; 0: out of reach */
 size_t arch_dbt_door_hop(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_HOP_LEN]);
+/*
+ * A return door: where a jump written over the return site @at of a call
+ * that runs natively past the depth limit leads (the pad's free entry
+ * going to the callee itself, not to its unrecorded translation). A
+ * thread with a context whose native call returned (sp above
+ * ctx[FREE_SP]) logs sp (DBT_REC_FREE_OUT) and goes on at the recorded
+ * lookup of @at; every other thread runs the instructions the jump covers
+ * (moved to @pass) and goes on after them natively: a thread between
+ * scopes (ctx[FREE_SP] all ones), one deeper in the native call (sp at
+ * most ctx[FREE_SP]: the site's function called again), and a thread
+ * with the application's engine base, which faults at @load (the tracer
+ * sends it on at @pass). While @armed (a word the tracer writes) is not
+ * 0, the step engine has a breakpoint's role at @at (a return point of a
+ * thread it runs): every thread stops at @stop instead, as at the
+ * breakpoint, with the application's registers.
+ */
+struct arch_dbt_ret_door {
+	uint64_t armed, code, stop, load, pass;
+};
+/*
+ * arch_dbt_emit_ret_door - a return door's code for @at, whose jump covers
+ * @insns (@n of them, from @at on) and whose threads going on recorded
+ * continue at @dispatch (the recorded lookup)
+ *
+ * Return: 0, or -1 if those instructions cannot be moved: a call, a
+ * system call or an untranslatable instruction among them, a branch that
+ * is not the last of them unless conditional, or a target or operand out
+ * of reach.
+ */
+int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_insn *insns, size_t n,
+                           uint64_t dispatch, struct arch_dbt_ret_door *rd);
+/*
+ * A native call: where a call over budget's pad goes (instead of its free
+ * entry) once its callee runs natively. If the thread is still inside the
+ * frame whose call used the budget up (as arch_dbt_emit_free_entry checks)
+ * and that frame's own return address (the word below ctx[CALL_SP]) is
+ * one of @callers (sites with a return door: a callee left by a `ret`
+ * used as a jump, a retpoline's, may return there, where the step engine
+ * stops it too), or the frame is the program's first (ctx[CALL_SP] all
+ * ones plus a pointer: no return address to watch), it pushes the return
+ * address @ret, logs the target (@target, or ctx[TARGET] for an indirect
+ * call: 0) (DBT_REC_FREE_IN), keeps the callee's entry sp in
+ * ctx[FREE_SP] and goes to the callee natively. With another return
+ * address it goes through @other: at first to @miss (a hypercall with the
+ * state of the pad's own: the tracer adds a caller, or points @other at
+ * @free); outside the frame to @free (the free entry). The words are the
+ * tracer's to write.
+ */
+#define ARCH_DBT_NATIVE_CALLERS 4
+struct arch_dbt_native {
+	uint64_t ret, target, other, free, callers[ARCH_DBT_NATIVE_CALLERS];
+	uint64_t code, miss;
+};
+/* arch_dbt_emit_native - a native call's code, its words set (*n: where its parts are) */
+void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
+                          struct arch_dbt_native *n);
 /* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */
 uint64_t arch_dbt_emit_gadget(struct dbt_code *c);
 /*

@@ -209,6 +209,55 @@ static const char fixture_sigentry[] =
         "	return s == 21 && handled == 3 ? 42 : 1;\n"
         "}\n";
 
+/*
+ * Calls past the depth limit of top (call-depth 2) whose callees run
+ * natively: leaf from near_site, rec from rec (which runs its own return
+ * site again, deeper, natively); far_site's return site is jumped into
+ * from 5000 bytes further on in far_site, too far for the bytes scanned
+ * around it, so that only decoding far_site whole says no door may go
+ * there. main then runs all three outside the scope, natively, across
+ * the doors (far_site(0) by that jump).
+ */
+static const char fixture_retdoor[] =
+        "__asm__(\".text\\n\"\n"
+        "        \".globl leaf\\n.type leaf, @function\\nleaf:\\n	lea 1(%rdi), %rax\\n	"
+        "ret\\n\"\n"
+        "        \".size leaf, .-leaf\\n\"\n"
+        "        \".globl near_site\\n.type near_site, @function\\nnear_site:\\n	"
+        ".cfi_startproc\\n\"\n"
+        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	call leaf\\n	add $8, "
+        "%rsp\\n\"\n"
+        "        \"	.cfi_adjust_cfa_offset -8\\n	add $1, %rax\\n	ret\\n	.cfi_endproc\\n\"\n"
+        "        \".size near_site, .-near_site\\n\"\n"
+        "        \".globl far_site\\n.type far_site, @function\\nfar_site:\\n	"
+        ".cfi_startproc\\n\"\n"
+        "        \"	push %rbx\\n	.cfi_adjust_cfa_offset 8\\n	xor %ebx, %ebx\\n\"\n"
+        "        \"	test %rdi, %rdi\\n	je .Lskip\\n	call leaf\\n	mov %rax, "
+        "%rbx\\n\"\n"
+        "        \".Lin:	add $1, %rbx\\n	mov %rbx, %rax\\n	pop %rbx\\n\"\n"
+        "        \"	.cfi_adjust_cfa_offset -8\\n	ret\\n	.cfi_adjust_cfa_offset 8\\n\"\n"
+        "        \".Lskip:	.fill 5000, 1, 0x90\\n	jmp .Lin\\n	.cfi_endproc\\n\"\n"
+        "        \".size far_site, .-far_site\\n\"\n"
+        "        \".globl rec\\n.type rec, @function\\nrec:\\n	.cfi_startproc\\n\"\n"
+        "        \"	test %rdi, %rdi\\n	jne 1f\\n	mov $1, %eax\\n	ret\\n\"\n"
+        "        \"1:	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	dec %rdi\\n	call "
+        "rec\\n\"\n"
+        "        \"	add $8, %rsp\\n	.cfi_adjust_cfa_offset -8\\n	add $2, %rax\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size rec, .-rec\\n\");\n"
+        "long near_site(long), far_site(long), rec(long);\n"
+        "long top(long n) {\n"
+        "	long s = 0;\n"
+        "	for (long i = 0; i < n; i++)\n"
+        "		s += near_site(i) + far_site(i + 1) + rec(3);\n"
+        "	return s;\n"
+        "}\n"
+        "int main(void) {\n"
+        "	long s = top(20), t = 0;\n"
+        "	for (long i = 0; i < 20; i++)\n"
+        "		t += near_site(i) + far_site(0) + rec(3);\n"
+        "	return s == 620 && t == 390 ? 42 : 1;\n"
+        "}\n";
+
 /* A scope's door by padding, in a library loaded, unloaded and loaded again. */
 static const char fixture_libhot[] =
         "__asm__(\".text\\n.globl hot\\n.type hot, @function\\nhot:\\n\"\n"
@@ -276,7 +325,7 @@ static int setup(void **state)
 		return -1;
 	return build("prog", fixture) || build("kick", fixture_kick) ||
 	                       build("door", fixture_door) || build("sigentry", fixture_sigentry) ||
-	                       build_reload()
+	                       build("retdoor", fixture_retdoor) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -509,35 +558,59 @@ static void test_no_door_jumped_into(void **state)
 }
 
 /*
- * doors_of - a scope of the door fixture traced with each engine: the
- * same trace (its scopes in *scopes), and the doors the dbt engine wrote
+ * dbt_count_of - prog traced with kdl by each engine: the same trace (its
+ * scopes in *scopes), and the dbt engine's count key
  */
-static int64_t doors_of(const char *scope, size_t *scopes)
+static int64_t dbt_count_of(const char *prog, const char *kdl, const char *key, size_t *scopes)
 {
-	char kdl[64];
 	struct reader_call *c;
 	struct store_reader *r;
-	int64_t insns, doors;
+	int64_t insns, count;
 	size_t n;
 	int code;
 
-	snprintf(kdl, sizeof(kdl), "trace \"%s\" binary=\"door\"", scope);
-	r = trace_with(&backend_step, "door", kdl, &code);
+	r = trace_with(&backend_step, prog, kdl, &code);
 	assert_int_equal(code, 42);
 	c = calls(r, &n);
 	*scopes = count_kind(c, n, STORE_CALL_SCOPE, 0);
 	insns = (int64_t)reader_thread_insn_count(r, 0);
 	free(c);
 	reader_close(r);
-	r = trace_with(&backend_dbt, "door", kdl, &code);
+	r = trace_with(&backend_dbt, prog, kdl, &code);
 	assert_int_equal(code, 42);
 	c = calls(r, &n);
 	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), *scopes);
 	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
-	doors = meta_int(r, "dbt_doors");
+	count = meta_int(r, key);
 	free(c);
 	reader_close(r);
-	return doors;
+	return count;
+}
+
+/* doors_of - a scope of the door fixture: dbt_count_of() its doors */
+static int64_t doors_of(const char *scope, size_t *scopes)
+{
+	char kdl[64];
+
+	snprintf(kdl, sizeof(kdl), "trace \"%s\" binary=\"door\"", scope);
+	return dbt_count_of("door", kdl, "dbt_doors", scopes);
+}
+
+/*
+ * Calls past the depth limit run natively where a return door can be
+ * written at their return sites (near_site's, rec's), with the step
+ * engine's trace, and not where code far away in the same function jumps
+ * into the site's bytes (far_site's: it ran the door's bytes natively).
+ */
+static void test_native_calls(void **state)
+{
+	size_t scopes;
+
+	(void)state;
+	assert_int_equal(dbt_count_of("retdoor", "trace \"top\" binary=\"retdoor\" call-depth=2",
+	                              "dbt_native_calls", &scopes),
+	                 2);
+	assert_int_equal(scopes, 1);
 }
 
 /*
@@ -658,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_past_lookalike),
 		cmocka_unit_test(test_door_reloaded),
+		cmocka_unit_test(test_native_calls),
 		cmocka_unit_test(test_signal_at_entry),
 	};
 

@@ -998,3 +998,179 @@ void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
 {
 	r->u.rax = cursor;
 }
+
+/* reaches - can a rel32 ending n bytes from here reach to? */
+static bool reaches(const struct dbt_code *c, size_t n, uint64_t to)
+{
+	int64_t rel = (int64_t)(to - (c->pc + n));
+
+	return rel == (int32_t)rel;
+}
+
+/*
+ * moved - in's effect here, its targets and rip-relative operand kept: 0,
+ * or -1 if it cannot be (see arch_dbt_emit_ret_door)
+ */
+static int moved(struct dbt_code *c, const struct dbt_insn *in, bool last)
+{
+	size_t op = opcode_at(in);
+
+	switch (in->flow) {
+	case DBT_FLOW_NEXT:
+		return arch_dbt_emit_copy(c, in);
+	case DBT_FLOW_JCC:
+		if (in->short_jcc || !reaches(c, 6, in->target))
+			return -1;
+		jump32_to(c,
+		          (uint8_t)(0x80 | ((in->a.bytes[op] == 0x0f ? in->a.bytes[op + 1]
+		                                                     : in->a.bytes[op]) &
+		                            0x0f)),
+		          in->target);
+		return 0;
+	case DBT_FLOW_JMP:
+		if (!last || !reaches(c, 5, in->target))
+			return -1;
+		arch_dbt_emit_jmp(c, in->target);
+		return 0;
+	case DBT_FLOW_JMP_IND:
+	case DBT_FLOW_RET:
+		return last ? arch_dbt_emit_copy(c, in) : -1;
+	default:
+		return -1;
+	}
+}
+
+int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_insn *insns, size_t n,
+                           uint64_t dispatch, struct arch_dbt_ret_door *rd)
+{
+	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
+	uint8_t load[8] = { 0x48, 0x8b, 0x0d };
+	const struct dbt_insn *last = &insns[n - 1];
+	uint8_t *jrcxz;
+	struct fwd in;
+	uint64_t from;
+	size_t i;
+
+	arch_dbt_align(c, 8); /* the word is stored to atomically */
+	rd->armed = c->pc;
+	put(c, "\0\0\0\0\0\0\0\0", 8);
+	rd->code = c->pc;
+	put(c, "\x48\x89\x4c\x24\xf8", 5); /* mov [rsp-8], rcx: below a returned call's sp */
+	put32(load + 3, (uint32_t)(rd->armed - (c->pc + 7)));
+	put(c, load, 7); /* mov rcx, [rip+armed] */
+	jrcxz = c->p;
+	put(c, "\xe3\x00", 2); /* jrcxz ours */
+	from = c->pc;
+	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	rd->stop = arch_dbt_emit_hyper(c);
+	if (!c->full)
+		jrcxz[1] = (uint8_t)(c->pc - from);
+	rd->load = c->pc; /* ours: */
+	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
+	jrcxz = c->p;
+	put(c, "\xe3\x00", 2); /* jrcxz pass: no native call (not the cache's thread) */
+	from = c->pc;
+	save_flags(c);
+	cmp_rsp(c, DBT_CTX_FREE_SP);
+	in = fwd_jump(c, JA);
+	restore_flags(c);
+	if (!c->full)
+		jrcxz[1] = (uint8_t)(c->pc - from);
+	rd->pass = c->pc;
+	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	for (i = 0; i < n; i++)
+		if (moved(c, &insns[i], i + 1 == n))
+			return -1;
+	if (last->flow == DBT_FLOW_NEXT || last->flow == DBT_FLOW_JCC) {
+		if (!reaches(c, 5, last->a.addr + last->a.len))
+			return -1;
+		arch_dbt_emit_jmp(c, last->a.addr + last->a.len);
+	}
+	fwd_here(c, in);
+	restore_flags(c);
+	memcpy(imm + 2, &at, 8);
+	put(c, imm, sizeof(imm));
+	gs_mov(c, true, RCX, DBT_CTX_TARGET);
+	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	log_value(c, DBT_REC_FREE_OUT, RSP);
+	if (!reaches(c, 5, dispatch))
+		return -1;
+	arch_dbt_emit_jmp(c, dispatch);
+	return 0;
+}
+
+/* word - an 8-byte word of data here holding v; its address */
+static uint64_t word(struct dbt_code *c, uint64_t v)
+{
+	uint64_t at = c->pc;
+
+	put(c, &v, 8);
+	return at;
+}
+
+/* rip_op - op (opcode bytes, a rip-relative operand with reg rcx or /digit) on the word at */
+static void rip_op(struct dbt_code *c, const char *op, size_t n, uint64_t at)
+{
+	uint8_t b[8];
+
+	memcpy(b, op, n);
+	put32(b + n, (uint32_t)(at - (c->pc + n + 4)));
+	put(c, b, n + 4);
+}
+
+void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
+                          struct arch_dbt_native *n)
+{
+	struct fwd out, found[ARCH_DBT_NATIVE_CALLERS + 1];
+	uint8_t *other;
+	size_t k;
+
+	arch_dbt_align(c, 8); /* the words are stored to atomically */
+	n->ret = word(c, ret);
+	n->target = word(c, target);
+	other = c->p;
+	n->other = word(c, 0);
+	n->free = word(c, free);
+	for (k = 0; k < ARCH_DBT_NATIVE_CALLERS; k++)
+		n->callers[k] = word(c, 0);
+	n->code = c->pc;
+	save_flags(c);
+	gs_mov(c, false, RCX, DBT_CTX_CALL_SP);
+	put(c, "\x48\x8d\x49\xf8", 4); /* lea rcx, [rcx-8] */
+	put(c, "\x48\x39\xcc", 3);     /* cmp rsp, rcx */
+	out = fwd_jump(c, JA);
+	/* A frame of unknown entry (the program's first): no return address to watch. */
+	put(c, "\x48\x83\xf9\xff", 4); /* cmp rcx, -1 */
+	found[ARCH_DBT_NATIVE_CALLERS] = fwd_jump(c, JE);
+	put(c, "\x48\x8b\x09", 3); /* mov rcx, [rcx]: the frame's return address */
+	for (k = 0; k < ARCH_DBT_NATIVE_CALLERS; k++) {
+		rip_op(c, "\x48\x3b\x0d", 3, n->callers[k]); /* cmp rcx, [rip+caller] */
+		found[k] = fwd_jump(c, JE);
+	}
+	restore_flags(c);
+	rip_op(c, "\xff\x25", 2, n->other); /* jmp [rip+other] */
+	for (k = 0; k <= ARCH_DBT_NATIVE_CALLERS; k++)
+		fwd_here(c, found[k]);
+	restore_flags(c);
+	rip_op(c, "\xff\x35", 2, n->ret); /* push [rip+ret] */
+	if (target)
+		rip_op(c, "\x48\x8b\x0d", 3, n->target); /* mov rcx, [rip+target] */
+	else
+		gs_mov(c, false, RCX, DBT_CTX_TARGET);
+	log_value(c, DBT_REC_FREE_IN, RCX);
+	gs_mov(c, true, RSP, DBT_CTX_FREE_SP);
+	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	if (target) {
+		rip_op(c, "\xff\x25", 2, n->target); /* jmp [rip+target] */
+	} else {
+		put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[TARGET] */
+		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
+	}
+	fwd_here(c, out);
+	restore_flags(c);
+	rip_op(c, "\xff\x25", 2, n->free); /* jmp [rip+free] */
+	if (!c->full)
+		memcpy(other, &c->pc, 8);
+	arch_dbt_emit_unspill(c);
+	n->miss = arch_dbt_emit_hyper(c);
+}

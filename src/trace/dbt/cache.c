@@ -644,7 +644,7 @@ bool dbt_hyper_at(struct dbt *d, uint64_t at, struct dbt_hyper *h)
 	uint32_t i;
 
 	memset(h, 0, sizeof(*h));
-	if (dbt_door_hyper(d, at, h))
+	if (dbt_door_hyper(d, at, h) || dbt_native_hyper(d, at, h))
 		return true;
 	for (i = 0; i < d->n_regions; i++)
 		if (at == d->regions[i].ind_miss || at == d->regions[i].find_miss) {
@@ -760,6 +760,8 @@ void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
 	vec_free(&gone);
 	if (d->program_syscall >= lo && d->program_syscall < hi)
 		d->program_syscall = 0;
+	dbt_ret_doors_drop(d, lo, hi);
+	dbt_fns_drop(d, lo, hi);
 	d->maps_stale = true;
 }
 
@@ -788,4 +790,5 @@ void dbt_cache_reset(struct dbt *d)
 		free(v);
 	hashmap_fini(&d->pages);
 	dbt_doors_reset(d);
+	dbt_fns_drop(d, 0, UINT64_MAX);
 }

@@ -31,14 +31,20 @@
 #include "util/populate.h"
 #include "util/vec.h"
 
-#define DBT_PAGE             4096u
-#define DBT_TABLE_SIZE       (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
-#define DBT_TABLE_CHUNK      (64u << 10) /* the table is populated this much at a time */
-#define DBT_RING_SIZE        (1u << 21)
-#define DBT_RINGS            4 /* per thread: one written, the others replayed meanwhile */
-#define DBT_RING_STRIDE      (DBT_RING_SIZE + DBT_PAGE) /* a ring and its guard page */
-#define DBT_SLOT_SIZE        (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
-#define DBT_MAX_SLOTS        256u
+#define DBT_PAGE        4096u
+#define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
+#define DBT_TABLE_CHUNK (64u << 10) /* the table is populated this much at a time */
+#define DBT_RING_SIZE   (1u << 21)
+#define DBT_RINGS       4 /* per thread: one written, the others replayed meanwhile */
+#define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */
+#define DBT_SLOT_SIZE   (DBT_CTX_SIZE + DBT_RINGS * DBT_RING_STRIDE) /* ctx, rings */
+#define DBT_MAX_SLOTS   256u
+/*
+ * The last slot's context is no thread's: the engine base of threads the
+ * cache does not run (returns.c), all zeros (ctx[FREE_SP] 0: in no native
+ * call), which the doors only read.
+ */
+#define DBT_FOREIGN_SLOT     (DBT_MAX_SLOTS - 1)
 #define DBT_FRAMES_OFF       ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
 #define DBT_ROWS_OFF         (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
 #define DBT_ROWS_SIZE        (32u << 20)                       /* then indexes and rows */
@@ -90,6 +96,7 @@ enum dbt_hyper_kind {
 	HY_SYSCALL,  /* a system call the tracer must see (sigreturn, mappings) */
 	HY_STEP,     /* the next instruction cannot run in the cache */
 	HY_INDIRECT, /* the lookup of an indirect branch target failed */
+	HY_NATIVE,   /* a call run natively from a frame returning to a site with no door yet */
 };
 
 struct dbt_block;
@@ -147,7 +154,8 @@ struct dbt_block {
 	/* a call that may go over budget into its callee unrecorded: the pad's slot, and where
 	 * it leads once the call site was seen often (dbt_trunc_seen) */
 	uint64_t pad_slot, pad_free;
-	uint32_t truncs; /* the call went over budget through the hypercall this often */
+	uint32_t truncs;   /* the call went over budget through the hypercall this often */
+	bool native_tried; /* dbt_native_try() was: the callee runs natively if it could */
 	struct dbt_incoming *incoming; /* exits whose slot leads here */
 };
 
@@ -299,7 +307,8 @@ struct dbt {
 	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
-	uint32_t hot_returns;    /* DBT_HOT_RETURNS, or NOSCO_DBT_HOT */
+	bool no_native; /* NOSCO_DBT_NATIVE=0: calls past the depth limit never run natively */
+	uint32_t hot_returns; /* DBT_HOT_RETURNS, or NOSCO_DBT_HOT */
 	struct dbt_region regions[DBT_MAX_REGIONS];
 	uint32_t n_regions;
 	bool slot_used[DBT_MAX_SLOTS];
@@ -342,6 +351,12 @@ struct dbt {
 	struct hashmap doors;
 	struct hashmap door_parts; /* the addresses of a door's code that mean something */
 	char no_door;
+	/* returns.c: return site -> struct dbt_door (&no_door: none can be there), and a native
+	 * call's miss hypercall -> struct dbt_native */
+	struct hashmap ret_doors, natives;
+	struct hashmap fns; /* branches.c: a function's start -> its branches */
+	uint64_t n_native;  /* call sites past the depth limit whose callee runs natively */
+	bool foreign_all;   /* every thread has an engine base (foreign_all()) */
 	bool no_doors; /* the program sets its engine base register: no thread runs natively with a
 	                  context */
 };
@@ -641,7 +656,9 @@ bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h);
 /*
  * dbt_door_rewind - th (ev) stopped in a door: make the stop what it would
  * have been without the door (the int3 at the entry, or a signal there).
- * Return: 1 if it was (ev changed), 0 if it is no door's, -1 on error.
+ * Return: 1 if it was (ev changed), 2 if th faulted in a return door's
+ * check (for dbt_door_pass(), ev unchanged), 0 if it is no door's, -1 on
+ * error.
  */
 int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, struct err *err);
 /*
@@ -657,6 +674,77 @@ int dbt_door_leave(struct dbt *d, struct tthread *th, struct err *err);
 void dbt_door_disarm(struct dbt *d, uint64_t at);
 /* dbt_doors_reset - forget every door (the image is gone: exec) */
 void dbt_doors_reset(struct dbt *d);
+
+/*
+ * A door's jump in the program's code and the code it leads to: a scope's
+ * entry (doors.c) or the return site of calls past the depth limit whose
+ * callees run natively (returns.c).
+ */
+struct dbt_door {
+	uint64_t at; /* where the jump is */
+	/* the jump's length there; with ARCH_DBT_HOP_LEN, pad holds the jump to the door */
+	size_t len;
+	uint64_t pad;
+	struct arch_dbt_door parts;
+	/* a return door: where a thread with the application's engine base goes on from its
+	 * fault at parts.load, and the word that makes every thread stop (0: an entry's door) */
+	uint64_t pass, armed;
+};
+/*
+ * dbt_door_jumped_into - may code near lo jump into (lo, hi)? (doors.c)
+ * dbt_door_inside - is a thread other than th stopped in (at, at + len)?
+ * dbt_door_register - the addresses of dr's code the tracer must recognize
+ */
+bool dbt_door_jumped_into(struct dbt *d, uint64_t lo, uint64_t hi);
+bool dbt_door_inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len);
+void dbt_door_register(struct dbt *d, struct dbt_door *dr);
+void dbt_door_unregister(struct dbt *d, const struct dbt_door *dr);
+/*
+ * dbt_door_pass - th (not in the cache) faulted in a return door's check:
+ * it goes on natively past the site (returns.c)
+ */
+int dbt_door_pass(struct dbt *d, struct tthread *th, struct err *err);
+
+/*
+ * dbt_fn_jumps_into - does the function [s, e) branch into (lo, hi)? 1 or
+ * 0; -1 if it cannot be told (too long, or not decodable from s to e)
+ */
+int dbt_fn_jumps_into(struct dbt *d, uint64_t s, uint64_t e, uint64_t lo, uint64_t hi);
+/* dbt_fns_drop - forget what the functions overlapping [lo, hi) branch to (code changed) */
+void dbt_fns_drop(struct dbt *d, uint64_t lo, uint64_t hi);
+
+/* --- returns.c: calls past the depth limit run natively --- */
+
+/*
+ * dbt_native_try - dt stopped at b's hypercall for a call over budget:
+ * from now on that call runs its callee natively (arch_dbt_native), where
+ * return doors can be written at its return site and at the return
+ * address of the frame it is made from; then dt goes on so at once (1).
+ * 0: it cannot, or it was tried before.
+ */
+int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err);
+/* dbt_native_hyper - is the int3 at at a native call's miss? *h says what it means */
+bool dbt_native_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h);
+/*
+ * dbt_native_miss - dt stopped at a native call's miss at at: its frame's
+ * return address gets a return door, or that call enters its callee
+ * unrecorded from frames that return elsewhere; dt goes on
+ */
+int dbt_native_miss(struct dbt *d, struct dbt_thread *dt, uint64_t at, struct err *err);
+/*
+ * dbt_foreign_base - the engine base of a thread the cache does not run
+ * whose own is app_base: the foreign context, where doors can be (the
+ * program does not use its engine base), app_base otherwise
+ */
+uint64_t dbt_foreign_base(const struct dbt *d, uint64_t app_base);
+/* dbt_is_engine_base - is base one the engine gave (a context, or the foreign one)? */
+bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
+/* dbt_ret_doors_arm - every thread stops at every return door (a thread uses its engine base) */
+void dbt_ret_doors_arm(struct dbt *d);
+/* dbt_ret_doors_drop - the return doors in [lo, hi) go (their code changed) */
+void dbt_ret_doors_drop(struct dbt *d, uint64_t lo, uint64_t hi);
+/* dbt_ret_doors_reset - forget every return door and native call (the image is gone: exec) */
+void dbt_ret_doors_reset(struct dbt *d);
 
 /* --- detach.c: leaving a program nosco attached to --- */
 /* dbt_settle - the engine's settle() (trace/engine.h): th out of the cache */

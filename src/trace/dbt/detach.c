@@ -12,6 +12,18 @@
 
 #include "trace/dbt/dbt.h"
 
+/* app_base_back - th, not in the cache, gets the program's engine base back from the engine's */
+static int app_base_back(struct dbt *d, struct tthread *th, const struct dbt_thread *dt,
+                         struct err *err)
+{
+	if (th->kind != TT_THREAD || tracee_get_regs(d->t, th, err))
+		return th->kind != TT_THREAD ? 0 : -1;
+	if (!dbt_is_engine_base(d, arch_regs_engine_base(&th->regs)))
+		return 0;
+	arch_regs_set_engine_base(&th->regs, dt ? dt->app_base : 0);
+	return tracee_set_regs(d->t, th, err);
+}
+
 int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 {
 	struct dbt_thread *dt;
@@ -21,7 +33,7 @@ int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 
 	dt = dbt_thread_of(d, th, false);
 	if (!dt || !dt->in_cache)
-		return dbt_door_leave(d, th, err);
+		return dbt_door_leave(d, th, err) || app_base_back(d, th, dt, err) ? -1 : 0;
 	if (dbt_async_sync(d, err))
 		return -1;
 	/* Interrupted in a copied syscall: at the real one's end, the kernel restarts it. */
@@ -39,7 +51,7 @@ int dbt_settle(struct dbt *d, struct tthread *th, struct err *err)
 		syscall(SYS_tgkill, d->t->pid, th->tid, st.sig);
 		return tracee_resume(d->t, th, false, err);
 	}
-	return 0;
+	return app_base_back(d, th, dt, err);
 }
 
 /* quiet_thread - a thread of the program to make the unmapping calls (the leader if it can) */

@@ -38,14 +38,6 @@
 
 #define SCAN_SIZE 4096 /* how much code either side is looked at for jumps into the door */
 
-struct dbt_door {
-	uint64_t at; /* the scope's entry */
-	/* the jump's length there; with ARCH_DBT_HOP_LEN, pad holds the jump to the door */
-	size_t len;
-	uint64_t pad;
-	struct arch_dbt_door parts;
-};
-
 /* plain_head - only plain instructions under len bytes at at, and no other breakpoint? */
 static bool plain_head(struct dbt *d, uint64_t at, size_t len)
 {
@@ -66,49 +58,19 @@ static bool plain_head(struct dbt *d, uint64_t at, size_t len)
 }
 
 /*
- * decoded - the function [s, e) of buf (which holds from on) decoded from
- * its start: 1 if one of its direct branches goes into (lo, hi), 0 if none
- * does, -1 if it cannot be told so (its decoding does not end at its end,
- * or a branch of its own goes into the middle of one of its instructions,
- * where other instructions than these would run)
+ * dbt_door_jumped_into - may code jump into (lo, hi)? The function holding
+ * lo is decoded whole (dbt_fn_jumps_into()): its own branches may come
+ * from anywhere in it (a loop back into the bytes after a call: Python's
+ * interpreter loop is 70 KB long). Other code near lo too: glibc's mempcpy
+ * ends with a jump into memmove, past its first instruction. Every byte
+ * of the SCAN_SIZE bytes either side is first taken for the start of a
+ * branch (arch_dbt_jumps_into()); where that says yes, the functions whose
+ * unwind information covers those bytes are decoded from their starts
+ * instead, and only the bytes of none of them are taken so (of libc's
+ * functions about 4 % got no door for bytes that only looked like a branch
+ * into their first ones: strcasecmp for AVX-512).
  */
-static int decoded(const uint8_t *buf, uint64_t from, uint64_t s, uint64_t e, uint64_t lo,
-                   uint64_t hi)
-{
-	uint8_t *start = xcalloc(e - s, 1);
-	struct dbt_insn in;
-	int into = 0;
-	uint64_t a;
-
-	for (a = s; a < e; a += in.a.len) {
-		if (arch_dbt_analyze(a, buf + (a - from), e - a, &in))
-			break;
-		start[a - s] = 1;
-	}
-	for (uint64_t b = s; a == e && b < e && into >= 0; b += in.a.len) {
-		arch_dbt_analyze(b, buf + (b - from), e - b, &in);
-		if (in.flow != DBT_FLOW_JMP && in.flow != DBT_FLOW_JCC && in.flow != DBT_FLOW_CALL)
-			continue;
-		if (in.target > lo && in.target < hi)
-			into = 1;
-		else if (in.target >= s && in.target < e && !start[in.target - s])
-			into = -1;
-	}
-	free(start);
-	return a == e ? into : -1;
-}
-
-/*
- * jumped_into - may code near lo jump into (lo, hi)? Code before lo too:
- * glibc's mempcpy ends with a jump into memmove, past its first
- * instruction. Every byte is first taken for the start of a branch
- * (arch_dbt_jumps_into()); where that says yes, the functions whose
- * unwind information lies in the bytes looked at are decoded from their
- * starts instead, and only the bytes of none of them are taken so (of
- * libc's functions about 4 % got no door for bytes that only looked like
- * a branch into their first ones: strcasecmp for AVX-512).
- */
-static bool jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
+bool dbt_door_jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
 {
 	const struct dbt_map *m = dbt_maps_find(d, lo);
 	uint64_t from, to, s, e, at;
@@ -116,7 +78,8 @@ static bool jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
 	size_t len;
 	bool into;
 
-	if (!m)
+	if (!m || (!core_code_before(d->t->core, lo + 1, &s, &e) && lo < e &&
+	           dbt_fn_jumps_into(d, s, e, lo, hi) > 0))
 		return true;
 	from = lo - m->lo > SCAN_SIZE ? lo - SCAN_SIZE : m->lo;
 	to = m->hi - lo > SCAN_SIZE ? lo + SCAN_SIZE : m->hi;
@@ -127,13 +90,14 @@ static bool jumped_into(struct dbt *d, uint64_t lo, uint64_t hi)
 		scan = xmalloc(len);
 		memset(scan, 1, len);
 		into = false;
-		for (at = to; !into && !core_code_before(d->t->core, at, &s, &e) && s >= from;
+		for (at = to; !into && at > from && !core_code_before(d->t->core, at, &s, &e);
 		     at = s) {
-			int r = e > s && e <= to ? decoded(buf, from, s, e, lo, hi) : -1;
+			int r = e > from ? dbt_fn_jumps_into(d, s, e, lo, hi) : -1;
 
 			into = r > 0;
 			if (!r)
-				memset(scan + (s - from), 0, e - s);
+				memset(scan + (s > from ? s - from : 0), 0,
+				       (e < to ? e : to) - (s > from ? s : from));
 		}
 		into = into || arch_dbt_jumps_into(buf, scan, len, from, lo, hi);
 		free(scan);
@@ -178,8 +142,8 @@ static uint64_t door_pad(struct dbt *d, uint64_t at)
 	if (!pad)
 		pad = pad_before(d, at);
 	if (!pad || !plain_head(d, at, ARCH_DBT_HOP_LEN) ||
-	    jumped_into(d, at, at + ARCH_DBT_HOP_LEN) ||
-	    jumped_into(d, pad - 1, pad + ARCH_DBT_DOOR_LEN))
+	    dbt_door_jumped_into(d, at, at + ARCH_DBT_HOP_LEN) ||
+	    dbt_door_jumped_into(d, pad - 1, pad + ARCH_DBT_DOOR_LEN))
 		return 0;
 	for (uint64_t a = pad; a < pad + ARCH_DBT_DOOR_LEN; a++)
 		if (tracee_bp_covering(d->t, a))
@@ -202,11 +166,11 @@ static bool trapped(struct tracee *t, const struct tthread *o)
 }
 
 /*
- * inside - is a thread other than th stopped in the middle of the door's
+ * dbt_door_inside - is a thread other than th stopped in the middle of the door's
  * bytes? Not one that stopped at the int3 there: the step engine rewinds
  * it to the entry.
  */
-static bool inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len)
+bool dbt_door_inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len)
 {
 	struct tthread *o;
 	size_t i = 0;
@@ -279,7 +243,7 @@ static int put_door(struct dbt *d, struct tthread *th, struct bp *bp, struct dbt
 
 	if (tracee_stop_world(d->t, th, err))
 		return -1;
-	done = !inside(d, th, dr->at, dr->len) &&
+	done = !dbt_door_inside(d, th, dr->at, dr->len) &&
 	       (dr->pad ? arch_dbt_door_hop(dr->at, dr->pad, jump)
 	                : arch_dbt_door_jump(dr->at, dr->parts.code, jump)) == dr->len;
 	/* The padding's jump first: nothing runs it before the entry's leads there. */
@@ -303,7 +267,7 @@ static struct dbt_door *door_for(struct dbt *d, struct tthread *th, struct bp *b
 	/* A door stands only for a scope's entry: any other role must stop there. */
 	if (bp->rets || bp->internal || bp->steps ||
 	    ((!plain_head(d, at, ARCH_DBT_DOOR_LEN) ||
-	      jumped_into(d, at, at + ARCH_DBT_DOOR_LEN)) &&
+	      dbt_door_jumped_into(d, at, at + ARCH_DBT_DOOR_LEN)) &&
 	     !(pad = door_pad(d, at))) ||
 	    !(dr = emit_door(d, th, at))) {
 		log_debug("dbt: no door at %#llx", (unsigned long long)at);
@@ -334,13 +298,26 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	          dr->pad ? "by padding" : "at the entry");
 	*open = true;
 	d->n_doors++;
-	if (dr->pad)
-		hashmap_put(&d->door_parts, dr->pad, dr);
-	hashmap_put(&d->door_parts, dr->parts.code, dr);
-	hashmap_put(&d->door_parts, dr->parts.load, dr);
-	hashmap_put(&d->door_parts, dr->parts.stop, dr);
-	hashmap_put(&d->door_parts, dr->parts.miss, dr);
+	dbt_door_register(d, dr);
 	return 0;
+}
+
+void dbt_door_register(struct dbt *d, struct dbt_door *dr)
+{
+	uint64_t at[] = { dr->pad, dr->parts.code, dr->parts.load, dr->parts.stop, dr->parts.miss };
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (at[i])
+			hashmap_put(&d->door_parts, at[i], dr);
+}
+
+void dbt_door_unregister(struct dbt *d, const struct dbt_door *dr)
+{
+	uint64_t at[] = { dr->pad, dr->parts.code, dr->parts.load, dr->parts.stop, dr->parts.miss };
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (at[i])
+			hashmap_del(&d->door_parts, at[i]);
 }
 
 bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h)
@@ -397,6 +374,9 @@ int dbt_door_rewind(struct dbt *d, struct tthread *th, struct tracee_event *ev, 
 		dr = hashmap_get(&d->door_parts, pc - ARCH_BP_LEN);
 	if (!dr)
 		return 0;
+	/* A return door's check: natively past its site, once it may run (dbt_door_pass()). */
+	if (pc == dr->parts.load && sig == SIGSEGV && dr->pass)
+		return 2;
 	if ((pc == dr->parts.load && sig == SIGSEGV) ||
 	    (pc == dr->parts.stop + ARCH_BP_LEN && sig == SIGTRAP))
 		return as_breakpoint(d, dr, th, ev, err);
@@ -436,15 +416,9 @@ void dbt_door_disarm(struct dbt *d, uint64_t at)
 	hashmap_del(&d->doors, at);
 	if (dr == (void *)&d->no_door)
 		return;
-	if (dr->pad) {
-		if (tracee_bp_at(d->t, dr->pad))
-			tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
-		hashmap_del(&d->door_parts, dr->pad);
-	}
-	hashmap_del(&d->door_parts, dr->parts.code);
-	hashmap_del(&d->door_parts, dr->parts.load);
-	hashmap_del(&d->door_parts, dr->parts.stop);
-	hashmap_del(&d->door_parts, dr->parts.miss);
+	if (dr->pad && tracee_bp_at(d->t, dr->pad))
+		tracee_bp_del(d->t, dr->pad, BP_INTERNAL);
+	dbt_door_unregister(d, dr);
 	free(dr);
 }
 
@@ -456,6 +430,7 @@ void dbt_doors_reset(struct dbt *d)
 	while (hashmap_next(&d->doors, &i, NULL, &dr))
 		if (dr != &d->no_door)
 			free(dr);
+	dbt_ret_doors_reset(d);
 	hashmap_fini(&d->doors);
 	hashmap_fini(&d->door_parts);
 	hashmap_init(&d->doors);

@@ -80,8 +80,8 @@ static int where(struct dbt *d, struct dbt_thread *dt, uint64_t pc, bool after_i
 	if (!b) {
 		if (dbt_region_at(d, pc))
 			return 0; /* the lookup, a door */
-		/* Natively between its scopes (doors.c): where it is. */
-		if (dbt_ctx_get(dt, DBT_CTX_FREE_SP) != UINT64_MAX)
+		/* Natively between its scopes (doors.c) or past the depth limit: where it is. */
+		if (!dbt_ctx_get(dt, DBT_CTX_FREE_SP))
 			return -1;
 		l->b = NULL;
 		l->done = 0;
@@ -228,7 +228,7 @@ static int hand_back(struct dbt *d, struct dbt_thread *dt, struct dbt_loc *l, st
 	if (l->b && l->b->free)
 		l->b = NULL;
 	arch_regs_set_pc(r, l->pc);
-	arch_regs_set_engine_base(r, dt->app_base);
+	arch_regs_set_engine_base(r, dbt_foreign_base(d, dt->app_base));
 	hit = dbt_replay_finish(d, dt, l->b, l->done, l->pc, r, err);
 	arch_regs_set_pc(r, pc);
 	/* It runs natively from here if the core says so: inside a call past the depth limit. */

@@ -69,6 +69,7 @@ int dbt_mem_init(struct dbt *d, struct err *err)
 	                         DBT_RING_SIZE / DBT_PAGE) *
 	               DBT_PAGE;
 	d->truncs_to_free = env_count("NOSCO_DBT_TRUNCS", DBT_TRUNCS_TO_FREE, UINT32_MAX);
+	d->no_native = getenv("NOSCO_DBT_NATIVE") && !strcmp(getenv("NOSCO_DBT_NATIVE"), "0");
 	d->rows_after = env_count("NOSCO_DBT_ROWS_AFTER", DBT_ROWS_AFTER, UINT32_MAX);
 	d->rows_cache = dbt_rows_cache_dir();
 	d->rows_at_end = getenv("NOSCO_DBT_ROWS_AT_END") != NULL;

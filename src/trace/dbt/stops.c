@@ -97,9 +97,9 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 
 	if (dt || !create || !d->ready)
 		return dt;
-	for (i = 0; i < DBT_MAX_SLOTS && d->slot_used[i]; i++)
+	for (i = 0; i < DBT_FOREIGN_SLOT && d->slot_used[i]; i++)
 		;
-	if (i == DBT_MAX_SLOTS)
+	if (i == DBT_FOREIGN_SLOT)
 		return NULL;
 	dt = xcalloc(1, sizeof(*dt));
 	dt->th = th;
@@ -227,7 +227,12 @@ static int enter(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, stru
 	struct arch_regs r = th->regs;
 
 	dt->app_base = arch_regs_engine_base(&r);
-	d->no_doors |= dt->app_base != 0;
+	if (dbt_is_engine_base(d, dt->app_base))
+		dt->app_base = 0;
+	if (dt->app_base && !d->no_doors) {
+		d->no_doors = true;
+		dbt_ret_doors_arm(d);
+	}
 	arch_regs_set_engine_base(&r, dt->ctx);
 	/* The step engine just acted on whatever the tracer's hooks at b are for. */
 	arch_regs_set_pc(&r, b->entry);
@@ -530,9 +535,16 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		if (is_map_syscall((long)arch_regs_syscall_nr(&r)))
 			return on_map_syscall(d, dt, at, h, &r, err);
 		break;
-	case HY_TRUNC:
+	case HY_NATIVE:
+		return dbt_native_miss(d, dt, at, err);
+	case HY_TRUNC: {
+		int native = dbt_native_try(d, dt, h->b, err);
+
+		if (native)
+			return native < 0 ? -1 : 0;
 		dbt_trunc_seen(d, h->b);
 		break;
+	}
 	default:
 		break;
 	}
@@ -624,6 +636,8 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 {
 	void *parked = hashmap_del(&d->t->parked, (uint64_t)tid);
 	struct tthread tmp = { .tid = tid };
+	bool own = !(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
+	           !tracee_shares_memory(d->t->pid, tid, event);
 	struct arch_regs r;
 	int status;
 
@@ -636,11 +650,12 @@ static int fix_child(struct dbt *d, struct dbt_thread *parent, pid_t tid, int ev
 		if (get_regs(&tmp, &r, err))
 			return -1;
 		arch_regs_set_pc(&r, real_pc);
-		arch_regs_set_engine_base(&r, parent->app_base);
+		/* A process of its own loses the engine's memory: no context there. */
+		arch_regs_set_engine_base(&r, own ? parent->app_base
+		                                  : dbt_foreign_base(d, parent->app_base));
 		if (set_regs(&tmp, &r, err))
 			return -1;
-		if (!(event == PTRACE_EVENT_CLONE && tracee_is_thread_of(tid, d->t->pid)) &&
-		    !tracee_shares_memory(d->t->pid, tid, event) && dbt_mem_unmap(d, &tmp, err))
+		if (own && dbt_mem_unmap(d, &tmp, err))
 			return -1;
 	}
 	hashmap_put(&d->t->parked, (uint64_t)tid, (void *)(intptr_t)(status + 1));
@@ -728,14 +743,16 @@ static int on_stop_event(struct dbt *d, struct tthread *th, int sig, struct err 
 }
 
 /*
- * native_pc - the pc of dt if it runs natively between its scopes (it left
- * them by the native leave, doors.c), or 0
+ * native_pc - the pc of dt if it runs the program's own code natively:
+ * between its scopes (it left them by the native leave, doors.c) or in a
+ * call past the depth limit (returns.c); or 0
  */
 static uint64_t native_pc(struct dbt *d, const struct dbt_thread *dt, struct err *err)
 {
 	uint64_t pc;
 
-	if (!between_scopes(dt) || tracee_get_pc(d->t, dt->th, &pc, err) || dbt_region_at(d, pc))
+	if (!dbt_ctx_get(dt, DBT_CTX_FREE_SP) || tracee_get_pc(d->t, dt->th, &pc, err) ||
+	    dbt_region_at(d, pc))
 		return 0;
 	return pc;
 }
@@ -754,8 +771,21 @@ static int on_native(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 	bool trap =
 	        !event && WSTOPSIG(ev->status) == SIGTRAP && tracee_bp_at(d->t, pc - ARCH_BP_LEN);
 	unsigned long msg = 0;
+	struct arch_regs r;
 
-	if (dbt_async_sync(d, err) || dbt_materialize_native(d, dt, pc, trap, err) < 0)
+	if (dbt_async_sync(d, err) || (trap && get_regs(th, &r, err)))
+		return -1;
+	/*
+	 * At the breakpoint on the first instruction of a callee run natively
+	 * past the depth limit (an indirect call's): the step engine steps
+	 * the call and then over that breakpoint, which is no hit.
+	 */
+	if (trap && arch_regs_sp(&r) == dbt_ctx_get(dt, DBT_CTX_FREE_SP)) {
+		if (dbt_materialize_native(d, dt, pc - ARCH_BP_LEN, false, err) < 0)
+			return -1;
+		return hand_over(d, th, err);
+	}
+	if (dbt_materialize_native(d, dt, pc, trap, err) < 0)
 		return -1;
 	if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
 	    event == PTRACE_EVENT_VFORK) {
@@ -767,6 +797,27 @@ static int on_native(struct dbt *d, struct dbt_thread *dt, const struct tracee_e
 	return step_handle(d->t, ev, d->s, err);
 }
 
+/*
+ * at_door - dt, running natively, stopped in a door (a scope's entry or a
+ * return site the step engine stops at): 1 if it did, handled as the stop
+ * the door stands for
+ */
+static int at_door(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
+                   struct err *err)
+{
+	struct tracee_event door = *ev;
+	int r = dbt_door_rewind(d, dt->th, &door, err);
+	uint64_t pc;
+
+	if (r <= 0)
+		return r;
+	if (r == 2)
+		return dbt_door_pass(d, dt->th, err) ? -1 : 1;
+	if (tracee_get_pc(d->t, dt->th, &pc, err) || on_native(d, dt, &door, pc, err))
+		return -1;
+	return 1;
+}
+
 static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_event *ev,
                       struct err *err)
 {
@@ -776,6 +827,7 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	uint64_t pc;
 	siginfo_t si;
 	bool full;
+	int r;
 
 	/* Only misses, full rings and mapping calls leave the worker at work (async.c). */
 	if (event && dbt_async_sync(d, err))
@@ -808,6 +860,9 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 		return -1;
 	if (full)
 		return tracee_resume(d->t, th, false, err);
+	r = at_door(d, dt, ev, err);
+	if (r)
+		return r < 0 ? -1 : 0;
 	pc = native_pc(d, dt, err);
 	if (pc)
 		return on_native(d, dt, ev, pc, err);
@@ -829,6 +884,10 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 		struct tracee_event door = *ev;
 		int r = th && WIFSTOPPED(ev->status) ? dbt_door_rewind(d, th, &door, err) : 0;
 
+		if (r == 2)
+			return tracee_hold_if_world_stopped(t, th, ev->status)
+			               ? 0
+			               : dbt_door_pass(d, th, err);
 		if (r < 0 || dbt_async_sync(d, err))
 			return -1;
 		if (r)

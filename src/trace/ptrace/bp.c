@@ -71,6 +71,14 @@ int tracee_bp_door(struct tracee *t, struct bp *bp, const uint8_t *code, size_t 
 	return 0;
 }
 
+/* note_roles - bp's engine learns whether a role its door does not play is there */
+static void note_roles(struct bp *bp)
+{
+	if (bp->armed)
+		__atomic_store_n(bp->armed, bp->scopes + bp->rets + bp->steps + bp->internal,
+		                 __ATOMIC_RELEASE);
+}
+
 static unsigned *role_count(struct bp *bp, enum bp_role role)
 {
 	switch (role) {
@@ -80,9 +88,17 @@ static unsigned *role_count(struct bp *bp, enum bp_role role)
 		return &bp->rets;
 	case BP_STEP:
 		return &bp->steps;
+	case BP_DOOR:
+		return &bp->doors;
 	default:
 		return &bp->internal;
 	}
+}
+
+void tracee_bp_watch(struct bp *bp, uint64_t *armed)
+{
+	bp->armed = armed;
+	note_roles(bp);
 }
 
 int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err *err)
@@ -110,6 +126,7 @@ int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err
 		hashmap_put(&t->bps, addr, bp);
 	}
 	(*role_count(bp, role))++;
+	note_roles(bp);
 	return 0;
 }
 
@@ -123,7 +140,8 @@ void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role)
 	n = role_count(bp, role);
 	if (*n)
 		(*n)--;
-	if (bp->scopes || bp->rets || bp->internal || bp->steps)
+	note_roles(bp);
+	if (bp->scopes || bp->rets || bp->internal || bp->steps || bp->doors)
 		return;
 	/* The page may be gone already (dlclose): then there is nothing to restore. */
 	if (bp->inserted) {

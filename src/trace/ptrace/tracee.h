@@ -91,6 +91,9 @@ struct bp {
 	unsigned rets;     /* threads' return or resume points here */
 	unsigned internal; /* the tracer's own hooks (r_brk, unwinding) */
 	unsigned steps;    /* threads stepping up to here (tracee_step()) */
+	unsigned doors;    /* an engine's door of its own (a return door: the dbt engine's) */
+	/* that engine's word, told how many other roles the breakpoint has */
+	uint64_t *armed;
 };
 
 /* The dynamic linker's r_debug and the link map we last saw there. */
@@ -282,10 +285,16 @@ int tracee_decode(struct tracee *t, uint64_t addr, struct arch_insn *insn);
 char *tracee_read_cstr(struct tracee *t, uint64_t addr, size_t max);
 
 /* --- bp.c --- */
-enum bp_role { BP_SCOPE, BP_RET, BP_INTERNAL, BP_STEP };
+enum bp_role { BP_SCOPE, BP_RET, BP_INTERNAL, BP_STEP, BP_DOOR };
 int tracee_bp_add(struct tracee *t, uint64_t addr, enum bp_role role, struct err *err);
 void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role);
 struct bp *tracee_bp_at(struct tracee *t, uint64_t addr);
+/*
+ * tracee_bp_watch - *armed (NULL: none) is told, from now on, how many
+ * roles bp has besides BP_DOOR: an engine's door stops every thread while
+ * it is not 0
+ */
+void tracee_bp_watch(struct bp *bp, uint64_t *armed);
 /* tracee_bp_forget_all - drop every breakpoint without touching memory (after exec) */
 void tracee_bp_forget_all(struct tracee *t);
 /* tracee_bp_clean_child - remove our breakpoints from a forked child's copy of memory */
