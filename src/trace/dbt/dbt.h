@@ -415,6 +415,12 @@ void dbt_region_ahead(struct dbt_region *rg);
 /* dbt_region_for - a code region within reach of addr (mapped through th if new), or NULL */
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr,
                                   struct err *err);
+/*
+ * dbt_region_code - where to write code within reach of addr: the free end
+ * of rg (returned, NULL with none; rg->used moves once it is written)
+ */
+struct dbt_region *dbt_region_code(struct dbt *d, struct tthread *th, uint64_t addr,
+                                   struct dbt_code *c);
 /* dbt_tracee - the tracer's view of a tracee address of the shared memory */
 void *dbt_tracer_ptr(struct dbt *d, uint64_t addr);
 int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_t args[6],

@@ -189,18 +189,12 @@ bool dbt_door_inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len)
 /* emit_door - a door's code in a region within reach of at, or NULL */
 static struct dbt_door *emit_door(struct dbt *d, struct tthread *th, uint64_t at)
 {
-	struct err err;
-	struct dbt_region *rg = dbt_region_for(d, th, at, &err);
 	struct dbt_code c;
+	struct dbt_region *rg = dbt_region_code(d, th, at, &c);
 	struct dbt_door *dr;
 
-	if (!rg) {
-		log_debug("dbt: %s", err.msg);
+	if (!rg)
 		return NULL;
-	}
-	c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
-		               false };
-	dbt_region_ahead(rg);
 	dr = xcalloc(1, sizeof(*dr));
 	dr->at = at;
 	arch_dbt_emit_door(&c, &dr->parts);

@@ -691,3 +691,19 @@ int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err)
 			return -1;
 	return 0;
 }
+
+struct dbt_region *dbt_region_code(struct dbt *d, struct tthread *th, uint64_t addr,
+                                   struct dbt_code *c)
+{
+	struct err err;
+	struct dbt_region *rg = dbt_region_for(d, th, addr, &err);
+
+	if (!rg) {
+		log_debug("dbt: %s", err.msg);
+		return NULL;
+	}
+	*c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
+		                false };
+	dbt_region_ahead(rg);
+	return rg;
+}

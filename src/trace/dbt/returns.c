@@ -8,7 +8,10 @@
  * can be written at the call's return site, the pad goes on to the callee
  * itself from then on, natively, with the real return address pushed;
  * the return comes back through the door into the recorded translation
- * without a stop (arch_dbt_ret_door). A door is a jump over the site's
+ * without a stop (arch_dbt_ret_door); so does a return to the return
+ * address of the frame the call is made from, which the step engine
+ * watches too (a retpoline's callee goes there), where the native call
+ * writes another door first (arch_dbt_native). A door is a jump over the site's
  * first instructions, so these must be instructions that can be moved
  * (no call among them, a branch only last unless conditional), no code
  * near may jump into them, no other breakpoint may be among them and no
@@ -50,20 +53,12 @@ static size_t site_insns(struct dbt *d, uint64_t at, struct dbt_insn insns[SITE_
 static struct dbt_door *emit(struct dbt *d, struct tthread *th, uint64_t at,
                              const struct dbt_insn *insns, size_t n)
 {
-	struct err err;
-	struct dbt_region *rg = dbt_region_for(d, th, at, &err);
 	struct arch_dbt_ret_door rd;
 	struct dbt_code c;
+	struct dbt_region *rg = dbt_region_code(d, th, at, &c);
 	struct dbt_door *dr;
 
-	if (!rg) {
-		log_debug("dbt: %s", err.msg);
-		return NULL;
-	}
-	c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
-		               false };
-	dbt_region_ahead(rg);
-	if (arch_dbt_emit_ret_door(&c, at, insns, n, rg->dispatch, &rd) || c.full)
+	if (!rg || arch_dbt_emit_ret_door(&c, at, insns, n, rg->dispatch, &rd) || c.full)
 		return NULL;
 	rg->used = c.pc - rg->base;
 	dr = xcalloc(1, sizeof(*dr));
@@ -223,16 +218,12 @@ static struct dbt_native *emit_native(struct dbt *d, struct tthread *th, struct 
 {
 	const struct dbt_insn *call = &b->insns[b->n - 1];
 	uint64_t target = call->flow == DBT_FLOW_CALL ? call->target : 0;
-	struct err err;
-	struct dbt_region *rg = dbt_region_for(d, th, call->a.addr, &err);
-	struct dbt_native *nv;
 	struct dbt_code c;
+	struct dbt_region *rg = dbt_region_code(d, th, call->a.addr, &c);
+	struct dbt_native *nv;
 
 	if (!rg)
 		return NULL;
-	c = (struct dbt_code){ rg->map + rg->used, rg->map + DBT_REGION_SIZE, rg->base + rg->used,
-		               false };
-	dbt_region_ahead(rg);
 	nv = xcalloc(1, sizeof(*nv));
 	arch_dbt_emit_native(&c, call->a.addr + call->a.len, target, b->pad_free, &nv->n);
 	if (c.full) {
@@ -375,6 +366,7 @@ void dbt_ret_doors_reset(struct dbt *d)
 {
 	size_t i = 0;
 	struct dbt_door *dr;
+	void *nv;
 
 	while (hashmap_next(&d->ret_doors, &i, NULL, (void **)&dr))
 		if (dr != (void *)&d->no_door) {
@@ -387,8 +379,8 @@ void dbt_ret_doors_reset(struct dbt *d)
 	hashmap_fini(&d->ret_doors);
 	hashmap_init(&d->ret_doors);
 	i = 0;
-	while (hashmap_next(&d->natives, &i, NULL, (void **)&dr))
-		free(dr);
+	while (hashmap_next(&d->natives, &i, NULL, &nv))
+		free(nv);
 	hashmap_fini(&d->natives);
 	hashmap_init(&d->natives);
 }
