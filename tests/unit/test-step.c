@@ -218,17 +218,20 @@ static const char fixture_sigentry[] =
  * there. main then runs all three outside the scope, natively, across
  * the doors (far_site(0) by that jump).
  */
-static const char fixture_retdoor[] =
-        "__asm__(\".text\\n\"\n"
-        "        \".globl leaf\\n.type leaf, @function\\nleaf:\\n	lea 1(%rdi), %rax\\n	"
-        "ret\\n\"\n"
-        "        \".size leaf, .-leaf\\n\"\n"
-        "        \".globl near_site\\n.type near_site, @function\\nnear_site:\\n	"
-        ".cfi_startproc\\n\"\n"
-        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	call leaf\\n	add $8, "
-        "%rsp\\n\"\n"
-        "        \"	.cfi_adjust_cfa_offset -8\\n	add $1, %rax\\n	ret\\n	.cfi_endproc\\n\"\n"
-        "        \".size near_site, .-near_site\\n\"\n"
+#define ASM_NEAR_SITE                                                                              \
+	"__asm__(\".text\\n\"\n"                                                                   \
+	"        \".globl leaf\\n.type leaf, @function\\nleaf:\\n	lea 1(%rdi), %rax\\n	"           \
+	"ret\\n\"\n"                                                                               \
+	"        \".size leaf, .-leaf\\n\"\n"                                                      \
+	"        \".globl near_site\\n.type near_site, @function\\nnear_site:\\n	"                 \
+	".cfi_startproc\\n\"\n"                                                                    \
+	"        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	call leaf\\n	add $8, "             \
+	"%rsp\\n\"\n"                                                                              \
+	"        \"	.cfi_adjust_cfa_offset -8\\n	add $1, %rax\\n	ret\\n	"                          \
+	".cfi_endproc\\n\"\n"                                                                      \
+	"        \".size near_site, .-near_site\\n\"\n"
+
+static const char fixture_retdoor[] = ASM_NEAR_SITE
         "        \".globl far_site\\n.type far_site, @function\\nfar_site:\\n	"
         ".cfi_startproc\\n\"\n"
         "        \"	push %rbx\\n	.cfi_adjust_cfa_offset 8\\n	xor %ebx, %ebx\\n\"\n"
@@ -257,6 +260,45 @@ static const char fixture_retdoor[] =
         "		t += near_site(i) + far_site(0) + rec(3);\n"
         "	return s == 620 && t == 390 ? 42 : 1;\n"
         "}\n";
+
+/*
+ * near_site's return door, passed natively by threads that never enter
+ * the scope: one made before the door was written, one after.
+ */
+static const char fixture_retthreads[] =
+        ASM_NEAR_SITE "        );\n"
+                      "#include <pthread.h>\n"
+                      "long near_site(long);\n"
+                      "static volatile int go;\n"
+                      "static long runs(void) {\n"
+                      "	long s = 0;\n"
+                      "	for (long i = 0; i < 200; i++)\n"
+                      "		s += near_site(i);\n"
+                      "	return s;\n"
+                      "}\n"
+                      "static void *worker(void *p) {\n"
+                      "	while (!go)\n"
+                      "		;\n"
+                      "	*(long *)p = runs();\n"
+                      "	return 0;\n"
+                      "}\n"
+                      "long top(long n) {\n"
+                      "	long s = 0;\n"
+                      "	for (long i = 0; i < n; i++)\n"
+                      "		s += near_site(i);\n"
+                      "	return s;\n"
+                      "}\n"
+                      "int main(void) {\n"
+                      "	pthread_t a, b;\n"
+                      "	long ra = 0, rb = 0, s;\n"
+                      "	pthread_create(&a, 0, worker, &ra);\n"
+                      "	s = top(20);\n"
+                      "	go = 1;\n"
+                      "	pthread_create(&b, 0, worker, &rb);\n"
+                      "	pthread_join(a, 0);\n"
+                      "	pthread_join(b, 0);\n"
+                      "	return s == 230 && ra == 20300 && rb == 20300 ? 42 : 1;\n"
+                      "}\n";
 
 /* A scope's door by padding, in a library loaded, unloaded and loaded again. */
 static const char fixture_libhot[] =
@@ -325,7 +367,8 @@ static int setup(void **state)
 		return -1;
 	return build("prog", fixture) || build("kick", fixture_kick) ||
 	                       build("door", fixture_door) || build("sigentry", fixture_sigentry) ||
-	                       build("retdoor", fixture_retdoor) || build_reload()
+	                       build("retdoor", fixture_retdoor) ||
+	                       build("retthreads", fixture_retthreads) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -614,6 +657,27 @@ static void test_native_calls(void **state)
 }
 
 /*
+ * Threads the cache never ran pass a return door without a stop: the
+ * one made before the door got the engine's foreign context when it was
+ * written, the one made after inherits it (before, 400 stops).
+ */
+static void test_native_calls_threads(void **state)
+{
+	const char *kdl = "trace \"top\" binary=\"retthreads\" call-depth=2";
+	struct store_reader *r;
+	size_t scopes;
+	int code;
+
+	(void)state;
+	assert_int_equal(dbt_count_of("retthreads", kdl, "dbt_native_calls", &scopes), 1);
+	assert_int_equal(scopes, 1);
+	r = trace_with(&backend_dbt, "retthreads", kdl, &code);
+	assert_int_equal(code, 42);
+	assert_int_equal(meta_int(r, "dbt_door_faults"), 0);
+	reader_close(r);
+}
+
+/*
  * Where code jumps into the entry's bytes but padding after a return is
  * near, the door is a short jump to a jump there: copy2 gets one, and
  * shifted2's jump past its first instruction still goes on as natively.
@@ -732,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_door_past_lookalike),
 		cmocka_unit_test(test_door_reloaded),
 		cmocka_unit_test(test_native_calls),
+		cmocka_unit_test(test_native_calls_threads),
 		cmocka_unit_test(test_signal_at_entry),
 	};
 

@@ -354,9 +354,10 @@ struct dbt {
 	/* returns.c: return site -> struct dbt_door (&no_door: none can be there), and a native
 	 * call's miss hypercall -> struct dbt_native */
 	struct hashmap ret_doors, natives;
-	struct hashmap fns; /* branches.c: a function's start -> its branches */
-	uint64_t n_native;  /* call sites past the depth limit whose callee runs natively */
-	bool foreign_all;   /* every thread has an engine base (foreign_all()) */
+	struct hashmap fns;     /* branches.c: a function's start -> its branches */
+	uint64_t n_native;      /* call sites past the depth limit whose callee runs natively */
+	uint64_t n_door_faults; /* threads with no engine base sent past a return door */
+	bool foreign_all;       /* every thread has an engine base (foreign_all()) */
 	bool no_doors; /* the program sets its engine base register: no thread runs natively with a
 	                  context */
 };

@@ -304,6 +304,7 @@ int dbt_door_pass(struct dbt *d, struct tthread *th, struct err *err)
 		          : err_set(err, ERR_INTERNAL, "dbt: no return door at %#llx",
 		                    (unsigned long long)pc);
 	step_regs_changed(th);
+	d->n_door_faults++;
 	return tracee_resume(d->t, th, false, err);
 }
 
