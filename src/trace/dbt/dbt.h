@@ -723,13 +723,15 @@ void dbt_fns_drop(struct dbt *d, uint64_t lo, uint64_t hi);
 /* --- returns.c: calls past the depth limit run natively --- */
 
 /*
- * dbt_native_try - dt stopped at b's hypercall for a call over budget:
+ * dbt_native_try - dt stopped at b's hypercall for a call over budget (sp
+ * its stack pointer):
  * from now on that call runs its callee natively (arch_dbt_native), where
  * return doors can be written at its return site and at the return
  * address of the frame it is made from; then dt goes on so at once (1).
  * 0: it cannot, or it was tried before.
  */
-int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err);
+int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint64_t sp,
+                   struct err *err);
 /* dbt_native_hyper - is the int3 at at a native call's miss? *h says what it means */
 bool dbt_native_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h);
 /*

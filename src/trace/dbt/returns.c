@@ -90,28 +90,25 @@ bool dbt_is_engine_base(const struct dbt *d, uint64_t base)
  * is 0 gets the foreign context, so that it passes return doors without a
  * stop (every other thread stopped). Threads made later inherit it.
  */
-static int foreign_all(struct dbt *d, struct tthread *th, struct err *err)
+static void foreign_all(struct dbt *d, struct tthread *th)
 {
 	struct dbt_thread *dt;
 	struct tthread *o;
 	size_t i = 0;
 
 	if (d->foreign_all || d->no_doors)
-		return 0;
+		return;
 	while (hashmap_next(&d->t->threads, &i, NULL, (void **)&o)) {
 		dt = dbt_thread_of(d, o, false);
 		if (o == th || o->kind != TT_THREAD || o->in_vfork || (dt && dt->in_cache))
 			continue;
-		if (tracee_get_regs(d->t, o, err))
-			return -1;
-		if (arch_regs_engine_base(&o->regs))
+		/* One that cannot be read (exiting) or written keeps its stop at the doors. */
+		if (tracee_get_regs(d->t, o, &(struct err){ 0 }) || arch_regs_engine_base(&o->regs))
 			continue;
 		arch_regs_set_engine_base(&o->regs, dbt_foreign_base(d, 0));
-		if (tracee_set_regs(d->t, o, err))
-			return -1;
+		tracee_set_regs(d->t, o, &(struct err){ 0 });
 	}
 	d->foreign_all = true;
-	return 0;
 }
 
 /* put - write dr's jump, every other thread stopped: 1 if done, 0 if a thread is in its bytes */
@@ -132,9 +129,8 @@ static int put(struct dbt *d, struct tthread *th, struct dbt_door *dr, struct er
 		tracee_bp_del(d->t, dr->at, BP_DOOR);
 		done = 0;
 	}
-	if (done > 0 && foreign_all(d, th, err))
-		done = -1;
 	if (done > 0) {
+		foreign_all(d, th);
 		tracee_bp_watch(bp, dbt_tracer_ptr(d, dr->armed));
 		if (tracee_bp_door(d->t, bp, jump, dr->len, err))
 			done = -1;
@@ -236,7 +232,8 @@ static struct dbt_native *emit_native(struct dbt *d, struct tthread *th, struct 
 	return nv;
 }
 
-int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, struct err *err)
+int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint64_t sp,
+                   struct err *err)
 {
 	const struct dbt_insn *call = &b->insns[b->n - 1];
 	struct dbt_native *nv;
@@ -245,21 +242,16 @@ int dbt_native_try(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, st
 	if (!b->pad_free || b->native_tried || d->no_doors || d->no_native || d->t->world_stopped)
 		return 0;
 	b->native_tried = true;
-	/* A breakpoint's there: the step engine steps the call over it, a native one would hit it.
-	 */
-	if (call->flow == DBT_FLOW_CALL && tracee_bp_covering(d->t, call->target)) {
+	/* The step engine steps a call over a breakpoint at its target; a native call hits it. */
+	if (call->flow == DBT_FLOW_CALL && tracee_bp_covering(d->t, call->target))
 		return 0;
-	}
 	if (dbt_async_sync(d, err) || door_at(d, dt->th, call->a.addr + call->a.len, &dr, err))
 		return -1;
 	nv = dr ? emit_native(d, dt->th, b) : NULL;
 	if (!nv)
 		return 0;
 	/* Its first caller now, if the call is made from the frame that used the budget up. */
-	if (tracee_get_regs(d->t, dt->th, err))
-		return -1;
-	if (arch_regs_sp(&dt->th->regs) + ARCH_PTR_SIZE <= dbt_ctx_get(dt, DBT_CTX_CALL_SP) &&
-	    add_caller(d, dt, nv, err))
+	if (sp + ARCH_PTR_SIZE <= dbt_ctx_get(dt, DBT_CTX_CALL_SP) && add_caller(d, dt, nv, err))
 		return -1;
 	__atomic_store_n((uint64_t *)dbt_tracer_ptr(d, b->pad_slot), nv->n.code, __ATOMIC_RELEASE);
 	d->n_native++;
