@@ -111,12 +111,15 @@ static void scope_changed(void *ctx, uint64_t addr)
 }
 
 /*
- * Its frame rules go with it: the thread that unmapped it may have run
- * natively, unseen by after_syscall(), and another binary may come there.
+ * Its frame rules and return doors go with it: the thread that unmapped it
+ * may have run natively, unseen by after_syscall(), and another binary may
+ * come there.
  */
 static void binary_unloaded(void *ctx, uint64_t start, uint64_t end)
 {
 	dbt_frames_unload(ctx, start, end);
+	dbt_ret_doors_drop(ctx, start, end);
+	dbt_fns_drop(ctx, start, end);
 }
 
 static int write_counts(struct dbt *d, struct err *err)

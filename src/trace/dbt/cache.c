@@ -760,7 +760,6 @@ void dbt_invalidate(struct dbt *d, uint64_t lo, uint64_t hi)
 	vec_free(&gone);
 	if (d->program_syscall >= lo && d->program_syscall < hi)
 		d->program_syscall = 0;
-	dbt_ret_doors_drop(d, lo, hi);
 	dbt_fns_drop(d, lo, hi);
 	d->maps_stale = true;
 }

@@ -750,7 +750,7 @@ uint64_t dbt_foreign_base(const struct dbt *d, uint64_t app_base);
 bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
 /* dbt_ret_doors_arm - every thread stops at every return door (a thread uses its engine base) */
 void dbt_ret_doors_arm(struct dbt *d);
-/* dbt_ret_doors_drop - the return doors in [lo, hi) go (their code changed) */
+/* dbt_ret_doors_drop - the return doors in [lo, hi) go (their code unmapped or replaced) */
 void dbt_ret_doors_drop(struct dbt *d, uint64_t lo, uint64_t hi);
 /* dbt_ret_doors_reset - forget every return door and native call (the image is gone: exec) */
 void dbt_ret_doors_reset(struct dbt *d);

@@ -250,11 +250,15 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 {
 	const uint64_t *a = dt->syscall_args;
 	uint64_t lo = a[0] & ~(uint64_t)(DBT_PAGE - 1), len = 0;
+	bool replaced = true; /* the bytes there may be others now, or soon: writable */
 
 	switch (dt->syscall_nr) {
-	case SYS_munmap:
 	case SYS_mprotect:
 	case SYS_pkey_mprotect:
+		replaced = a[2] & PROT_WRITE;
+		len = a[1];
+		break;
+	case SYS_munmap:
 	case SYS_mremap:
 		len = a[1];
 		break;
@@ -269,8 +273,13 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 	default:
 		break;
 	}
-	if (len)
-		dbt_invalidate(d, lo, len == UINT64_MAX ? UINT64_MAX : a[0] + len);
+	if (len) {
+		uint64_t hi = len == UINT64_MAX ? UINT64_MAX : a[0] + len;
+
+		dbt_invalidate(d, lo, hi);
+		if (replaced)
+			dbt_ret_doors_drop(d, lo, hi);
+	}
 	/* Which binaries there are, and so how their frames unwind, may have changed. */
 	dbt_frames_forget(d);
 	d->maps_stale = true;
