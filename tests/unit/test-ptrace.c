@@ -122,6 +122,44 @@ static void test_bp_roles(void **state)
 }
 
 /*
+ * An engine's door (BP_DOOR, a jump over the first bytes) is told of the
+ * other roles at its address through its armed word; when the door goes,
+ * a role left there keeps the breakpoint instruction, and the bytes after
+ * it are the program's again.
+ */
+static void test_bp_door_role(void **state)
+{
+	static const uint8_t jump[5] = { 0xe9, 1, 2, 3, 4 };
+	struct child c;
+	struct err err = { 0 };
+	uint8_t orig[5], now[5];
+	uint64_t armed = 99;
+	struct bp *bp;
+
+	(void)state;
+	child_start(&c, NULL);
+	for (int i = 0; i < 5; i++)
+		orig[i] = raw_byte(c.t.pid, c.pc + (uint64_t)i);
+	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_DOOR, &err), 0);
+	bp = tracee_bp_at(&c.t, c.pc);
+	tracee_bp_watch(bp, &armed);
+	assert_int_equal(armed, 0);
+	assert_int_equal(tracee_bp_door(&c.t, bp, jump, sizeof(jump), &err), 0);
+	assert_int_equal(raw_byte(c.t.pid, c.pc + 4), 4);
+	assert_int_equal(tracee_bp_add(&c.t, c.pc, BP_RET, &err), 0);
+	assert_int_equal(armed, 1);
+	tracee_bp_watch(bp, NULL);
+	tracee_bp_del(&c.t, c.pc, BP_DOOR);
+	for (int i = 0; i < 5; i++)
+		now[i] = raw_byte(c.t.pid, c.pc + (uint64_t)i);
+	assert_true(now[0] != orig[0]);
+	assert_memory_equal(now + 1, orig + 1, 4);
+	tracee_bp_del(&c.t, c.pc, BP_RET);
+	assert_int_equal(raw_byte(c.t.pid, c.pc), orig[0]);
+	child_end(&c);
+}
+
+/*
  * A step over one instruction. The first step of a thread just exec'd may
  * stop before any instruction ran (the trap of the exec's return: the
  * step engine's "fresh" thread), so a second step may be needed.
@@ -281,10 +319,15 @@ static void test_landing_forgotten(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spawned_at_exec), cmocka_unit_test(test_bp_hidden),
-		cmocka_unit_test(test_bp_roles),        cmocka_unit_test(test_step),
-		cmocka_unit_test(test_landing_watched), cmocka_unit_test(test_landing_forgotten),
-		cmocka_unit_test(test_launch_adopt),    cmocka_unit_test(test_launch_abort),
+		cmocka_unit_test(test_spawned_at_exec),
+		cmocka_unit_test(test_bp_hidden),
+		cmocka_unit_test(test_bp_roles),
+		cmocka_unit_test(test_bp_door_role),
+		cmocka_unit_test(test_step),
+		cmocka_unit_test(test_landing_watched),
+		cmocka_unit_test(test_landing_forgotten),
+		cmocka_unit_test(test_launch_adopt),
+		cmocka_unit_test(test_launch_abort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,7 +324,7 @@ void dbt_ret_doors_arm(struct dbt *d)
 	}
 }
 
-/* drop - dr goes: its jump and its role at its site */
+/* drop - dr goes: its jump (another role there keeps the breakpoint instruction) */
 static void drop(struct dbt *d, struct dbt_door *dr)
 {
 	struct bp *bp;

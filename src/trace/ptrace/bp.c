@@ -33,15 +33,16 @@ struct bp *tracee_bp_covering(struct tracee *t, uint64_t addr)
 /*
  * undoor - bp is a breakpoint instruction again. Its first byte goes
  * first: a thread that reaches it meanwhile stops there, and none is in
- * the middle of a door's bytes (tracee_bp_door()).
+ * the middle of a door's bytes (tracee_bp_door()). Lifted, it is only
+ * put back so.
  */
 static int undoor(struct tracee *t, struct bp *bp, struct err *err)
 {
 	if (bp->len == ARCH_BP_LEN)
 		return 0;
-	if (tracee_write_raw(t, bp->addr, arch_bp_insn, ARCH_BP_LEN) ||
-	    tracee_write_raw(t, bp->addr + ARCH_BP_LEN, bp->orig + ARCH_BP_LEN,
-	                     bp->len - ARCH_BP_LEN))
+	if (bp->inserted && (tracee_write_raw(t, bp->addr, arch_bp_insn, ARCH_BP_LEN) ||
+	                     tracee_write_raw(t, bp->addr + ARCH_BP_LEN, bp->orig + ARCH_BP_LEN,
+	                                      bp->len - ARCH_BP_LEN)))
 		return err_set(err, ERR_TRACE, "cannot take the door at %#llx out",
 		               (unsigned long long)bp->addr);
 	bp->len = ARCH_BP_LEN;
@@ -141,6 +142,9 @@ void tracee_bp_del(struct tracee *t, uint64_t addr, enum bp_role role)
 	if (*n)
 		(*n)--;
 	note_roles(bp);
+	/* The engine's door goes; its other roles keep the breakpoint instruction. */
+	if (role == BP_DOOR && !bp->doors)
+		undoor(t, bp, &(struct err){ 0 });
 	if (bp->scopes || bp->rets || bp->internal || bp->steps || bp->doors)
 		return;
 	/* The page may be gone already (dlclose): then there is nothing to restore. */
