@@ -85,7 +85,8 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *err
 	if (!s->st[which] &&
 	    sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->st[which],
 	                       NULL) != SQLITE_OK) {
-		store_sql_fail(s, stmt_sql[which], err);
+		/* Its SQL would make the message long; sqlite3_errmsg() says what went wrong. */
+		store_sql_fail(s, "a statement", err);
 		return NULL;
 	}
 	return s->st[which];
