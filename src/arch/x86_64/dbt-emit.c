@@ -50,6 +50,24 @@ static void gs_mov(struct dbt_code *c, bool store, int reg, uint32_t off)
 	put(c, b, sizeof(b));
 }
 
+/* gs_jmp - jmp qword gs:[off] */
+static void gs_jmp(struct dbt_code *c, uint32_t off)
+{
+	uint8_t b[8] = { GS, 0xff, 0x24, 0x25 };
+
+	put32(b + 4, off);
+	put(c, b, sizeof(b));
+}
+
+/*
+ * red_rcx - rcx to (store) or from the word below sp: free at a function's
+ * entry and right after a call returned (a signal frame skips it)
+ */
+static void red_rcx(struct dbt_code *c, bool store)
+{
+	put(c, store ? "\x48\x89\x4c\x24\xf8" : "\x48\x8b\x4c\x24\xf8", 5);
+}
+
 enum { RAX = 0, RCX = 1, RSP = 4, RBP = 5 };
 
 uint64_t arch_dbt_emit_hyper(struct dbt_code *c)
@@ -155,9 +173,16 @@ static size_t opcode_at(const struct dbt_insn *in)
 	return i;
 }
 
-void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in)
+/* jcc_cc - a conditional jump's condition (the low nibble of its opcode) */
+static uint8_t jcc_cc(const struct dbt_insn *in)
 {
 	size_t op = opcode_at(in);
+
+	return (in->a.bytes[op] == 0x0f ? in->a.bytes[op + 1] : in->a.bytes[op]) & 0x0f;
+}
+
+void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in)
+{
 	uint8_t b[ARCH_MAX_INSN_LEN];
 	/* past the jcc (its short form and pad, or jcc rel32) and the exit jump after it */
 	uint64_t taken = c->pc + (in->short_jcc ? in->a.len + 7u : 6u) + JMP_SLOT_LEN;
@@ -172,8 +197,7 @@ void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in)
 		return;
 	}
 	b[0] = 0x0f;
-	b[1] = (uint8_t)(0x80 | ((in->a.bytes[op] == 0x0f ? in->a.bytes[op + 1] : in->a.bytes[op]) &
-	                         0x0f));
+	b[1] = (uint8_t)(0x80 | jcc_cc(in));
 	rel32(c, b, 6, taken);
 }
 
@@ -776,8 +800,7 @@ void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t d
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX); /* 9 bytes */
 	arch_dbt_emit_jmp(c, dispatch);       /* 5 bytes */
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[LEAVE] */
-	put(c, (uint8_t[4]){ DBT_CTX_LEAVE }, 4);
+	gs_jmp(c, DBT_CTX_LEAVE);
 }
 
 void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native)
@@ -796,12 +819,10 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 	log_value(c, DBT_REC_LEFT, RCX);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
-	if (native) {
-		put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[TARGET] */
-		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
-	} else {
+	if (native)
+		gs_jmp(c, DBT_CTX_TARGET);
+	else
 		arch_dbt_emit_jmp(c, fdispatch);
-	}
 	if (!c->full)
 		jbe[1] = (uint8_t)(c->pc - from);
 	restore_flags(c);
@@ -875,8 +896,7 @@ void arch_dbt_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t 
 	put(c, "\x48\x8b\x49\x08", 4); /* mov rcx, [rcx+8] */
 	gs_mov(c, true, RCX, DBT_CTX_JMPT);
 	restore_lookup(c);
-	put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[JMPT] */
-	put(c, (uint8_t[4]){ DBT_CTX_JMPT }, 4);
+	gs_jmp(c, DBT_CTX_JMPT);
 	next = c->pc;
 	put(c, "\x48\x83\x39\x00", 4); /* cmp qword [rcx], 0 */
 	je = c->p;
@@ -953,16 +973,16 @@ void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr)
 	dr->slot = c->pc;
 	put(c, "\xcc\xcc\xcc\xcc\xcc\xcc\xcc\xcc", 8);
 	dr->code = c->pc;
-	put(c, "\x48\x89\x4c\x24\xf8", 5); /* mov [rsp-8], rcx: the red zone is free */
+	red_rcx(c, true);
 	dr->load = c->pc;
 	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
 	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
 	jrcxz = c->p;
 	put(c, "\xe3\x00", 2); /* jrcxz in: a thread between scopes goes in */
 	from = c->pc;
-	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	red_rcx(c, false);
 	dr->stop = arch_dbt_emit_hyper(c);
-	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* in: mov rcx, [rsp-8] */
+	red_rcx(c, false); /* in: */
 	put32(jmp + 2, (uint32_t)(int32_t)(dr->slot - (c->pc + sizeof(jmp))));
 	put(c, jmp, sizeof(jmp));
 	dr->miss = arch_dbt_emit_hyper(c);
@@ -999,6 +1019,24 @@ void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
 	r->u.rax = cursor;
 }
 
+/* word - an 8-byte word of data here holding v; its address */
+static uint64_t word(struct dbt_code *c, uint64_t v)
+{
+	uint64_t at = c->pc;
+
+	put(c, &v, 8);
+	return at;
+}
+
+/* rip_op - op (opcode bytes, a rip-relative operand with reg rcx or /digit) on the word at */
+static void rip_op(struct dbt_code *c, const char *op, size_t n, uint64_t at)
+{
+	uint8_t b[8];
+
+	memcpy(b, op, n);
+	rel32(c, b, n + 4, at);
+}
+
 /* reaches - can a rel32 ending n bytes from here reach to? */
 static bool reaches(const struct dbt_code *c, size_t n, uint64_t to)
 {
@@ -1013,19 +1051,13 @@ static bool reaches(const struct dbt_code *c, size_t n, uint64_t to)
  */
 static int moved(struct dbt_code *c, const struct dbt_insn *in, bool last)
 {
-	size_t op = opcode_at(in);
-
 	switch (in->flow) {
 	case DBT_FLOW_NEXT:
 		return arch_dbt_emit_copy(c, in);
 	case DBT_FLOW_JCC:
 		if (in->short_jcc || !reaches(c, 6, in->target))
 			return -1;
-		jump32_to(c,
-		          (uint8_t)(0x80 | ((in->a.bytes[op] == 0x0f ? in->a.bytes[op + 1]
-		                                                     : in->a.bytes[op]) &
-		                            0x0f)),
-		          in->target);
+		jump32_to(c, (uint8_t)(0x80 | jcc_cc(in)), in->target);
 		return 0;
 	case DBT_FLOW_JMP:
 		if (!last || !reaches(c, 5, in->target))
@@ -1044,7 +1076,6 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
                            uint64_t dispatch, struct arch_dbt_ret_door *rd)
 {
 	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
-	uint8_t load[8] = { 0x48, 0x8b, 0x0d };
 	const struct dbt_insn *last = &insns[n - 1];
 	uint8_t *jrcxz;
 	struct fwd in;
@@ -1052,16 +1083,14 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
 	size_t i;
 
 	arch_dbt_align(c, 8); /* the word is stored to atomically */
-	rd->armed = c->pc;
-	put(c, "\0\0\0\0\0\0\0\0", 8);
+	rd->armed = word(c, 0);
 	rd->code = c->pc;
-	put(c, "\x48\x89\x4c\x24\xf8", 5); /* mov [rsp-8], rcx: below a returned call's sp */
-	put32(load + 3, (uint32_t)(rd->armed - (c->pc + 7)));
-	put(c, load, 7); /* mov rcx, [rip+armed] */
+	red_rcx(c, true);
+	rip_op(c, "\x48\x8b\x0d", 3, rd->armed); /* mov rcx, [rip+armed] */
 	jrcxz = c->p;
 	put(c, "\xe3\x00", 2); /* jrcxz ours */
 	from = c->pc;
-	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	red_rcx(c, false);
 	rd->stop = arch_dbt_emit_hyper(c);
 	if (!c->full)
 		jrcxz[1] = (uint8_t)(c->pc - from);
@@ -1077,7 +1106,7 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
 	if (!c->full)
 		jrcxz[1] = (uint8_t)(c->pc - from);
 	rd->pass = c->pc;
-	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	red_rcx(c, false);
 	for (i = 0; i < n; i++)
 		if (moved(c, &insns[i], i + 1 == n))
 			return -1;
@@ -1091,31 +1120,12 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
 	memcpy(imm + 2, &at, 8);
 	put(c, imm, sizeof(imm));
 	gs_mov(c, true, RCX, DBT_CTX_TARGET);
-	put(c, "\x48\x8b\x4c\x24\xf8", 5); /* mov rcx, [rsp-8] */
+	red_rcx(c, false);
 	log_value(c, DBT_REC_FREE_OUT, RSP);
 	if (!reaches(c, 5, dispatch))
 		return -1;
 	arch_dbt_emit_jmp(c, dispatch);
 	return 0;
-}
-
-/* word - an 8-byte word of data here holding v; its address */
-static uint64_t word(struct dbt_code *c, uint64_t v)
-{
-	uint64_t at = c->pc;
-
-	put(c, &v, 8);
-	return at;
-}
-
-/* rip_op - op (opcode bytes, a rip-relative operand with reg rcx or /digit) on the word at */
-static void rip_op(struct dbt_code *c, const char *op, size_t n, uint64_t at)
-{
-	uint8_t b[8];
-
-	memcpy(b, op, n);
-	put32(b + n, (uint32_t)(at - (c->pc + n + 4)));
-	put(c, b, n + 4);
 }
 
 void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
@@ -1148,11 +1158,11 @@ void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uin
 		found[k] = fwd_jump(c, JE);
 	}
 	restore_flags(c);
-	rip_op(c, "\xff\x25", 2, n->other); /* jmp [rip+other] */
+	arch_dbt_emit_jmp_slot(c, n->other);
 	for (k = 0; k <= ARCH_DBT_NATIVE_CALLERS; k++)
 		fwd_here(c, found[k]);
 	restore_flags(c);
-	rip_op(c, "\xff\x35", 2, n->ret); /* push [rip+ret] */
+	arch_dbt_emit_push_ret(c, n->ret);
 	if (target)
 		rip_op(c, "\x48\x8b\x0d", 3, n->target); /* mov rcx, [rip+target] */
 	else
@@ -1160,15 +1170,13 @@ void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uin
 	log_value(c, DBT_REC_FREE_IN, RCX);
 	gs_mov(c, true, RSP, DBT_CTX_FREE_SP);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	if (target) {
-		rip_op(c, "\xff\x25", 2, n->target); /* jmp [rip+target] */
-	} else {
-		put(c, "\x65\xff\x24\x25", 4); /* jmp gs:[TARGET] */
-		put(c, (uint8_t[4]){ DBT_CTX_TARGET }, 4);
-	}
+	if (target)
+		arch_dbt_emit_jmp_slot(c, n->target);
+	else
+		gs_jmp(c, DBT_CTX_TARGET);
 	fwd_here(c, out);
 	restore_flags(c);
-	rip_op(c, "\xff\x25", 2, n->free); /* jmp [rip+free] */
+	arch_dbt_emit_jmp_slot(c, n->free);
 	if (!c->full)
 		memcpy(other, &c->pc, 8);
 	arch_dbt_emit_unspill(c);
