@@ -705,7 +705,7 @@ struct dbt_door {
 bool dbt_door_jumped_into(struct dbt *d, uint64_t lo, uint64_t hi);
 bool dbt_door_inside(struct dbt *d, struct tthread *th, uint64_t at, size_t len);
 void dbt_door_register(struct dbt *d, struct dbt_door *dr);
-void dbt_door_unregister(struct dbt *d, const struct dbt_door *dr);
+void dbt_door_unregister(struct dbt *d, struct dbt_door *dr);
 /*
  * dbt_door_pass - th (not in the cache) faulted in a return door's check:
  * it goes on natively past the site (returns.c)

@@ -296,22 +296,27 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	return 0;
 }
 
-void dbt_door_register(struct dbt *d, struct dbt_door *dr)
+/* parts - dr's addresses in door_parts put there (on) or taken out */
+static void parts(struct dbt *d, struct dbt_door *dr, bool on)
 {
 	uint64_t at[] = { dr->pad, dr->parts.code, dr->parts.load, dr->parts.stop, dr->parts.miss };
 
-	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
-		if (at[i])
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		if (at[i] && on)
 			hashmap_put(&d->door_parts, at[i], dr);
+		else if (at[i])
+			hashmap_del(&d->door_parts, at[i]);
+	}
 }
 
-void dbt_door_unregister(struct dbt *d, const struct dbt_door *dr)
+void dbt_door_register(struct dbt *d, struct dbt_door *dr)
 {
-	uint64_t at[] = { dr->pad, dr->parts.code, dr->parts.load, dr->parts.stop, dr->parts.miss };
+	parts(d, dr, true);
+}
 
-	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
-		if (at[i])
-			hashmap_del(&d->door_parts, at[i]);
+void dbt_door_unregister(struct dbt *d, struct dbt_door *dr)
+{
+	parts(d, dr, false);
 }
 
 bool dbt_door_hyper(struct dbt *d, uint64_t at, struct dbt_hyper *h)
