@@ -601,14 +601,15 @@ static void test_no_door_jumped_into(void **state)
 }
 
 /*
- * dbt_count_of - prog traced with kdl by each engine: the same trace (its
- * scopes in *scopes), and the dbt engine's count key
+ * dbt_counts_of - prog traced with kdl by each engine: the same trace (its
+ * scopes in *scopes), and the dbt engine's counts keys[0..n) in counts
  */
-static int64_t dbt_count_of(const char *prog, const char *kdl, const char *key, size_t *scopes)
+static void dbt_counts_of(const char *prog, const char *kdl, size_t n_keys, const char *const *keys,
+                          int64_t *counts, size_t *scopes)
 {
 	struct reader_call *c;
 	struct store_reader *r;
-	int64_t insns, count;
+	int64_t insns;
 	size_t n;
 	int code;
 
@@ -624,9 +625,18 @@ static int64_t dbt_count_of(const char *prog, const char *kdl, const char *key, 
 	c = calls(r, &n);
 	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), *scopes);
 	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
-	count = meta_int(r, key);
+	for (size_t k = 0; k < n_keys; k++)
+		counts[k] = meta_int(r, keys[k]);
 	free(c);
 	reader_close(r);
+}
+
+/* dbt_count_of - dbt_counts_of() for one count */
+static int64_t dbt_count_of(const char *prog, const char *kdl, const char *key, size_t *scopes)
+{
+	int64_t count;
+
+	dbt_counts_of(prog, kdl, 1, &key, &count, scopes);
 	return count;
 }
 
@@ -663,18 +673,16 @@ static void test_native_calls(void **state)
  */
 static void test_native_calls_threads(void **state)
 {
-	const char *kdl = "trace \"top\" binary=\"retthreads\" call-depth=2";
-	struct store_reader *r;
+	static const char *const keys[] = { "dbt_native_calls", "dbt_door_faults" };
+	int64_t counts[2];
 	size_t scopes;
-	int code;
 
 	(void)state;
-	assert_int_equal(dbt_count_of("retthreads", kdl, "dbt_native_calls", &scopes), 1);
+	dbt_counts_of("retthreads", "trace \"top\" binary=\"retthreads\" call-depth=2", 2, keys,
+	              counts, &scopes);
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(counts[1], 0);
 	assert_int_equal(scopes, 1);
-	r = trace_with(&backend_dbt, "retthreads", kdl, &code);
-	assert_int_equal(code, 42);
-	assert_int_equal(meta_int(r, "dbt_door_faults"), 0);
-	reader_close(r);
 }
 
 /*
@@ -759,29 +767,13 @@ static void test_signal_at_entry(void **state)
  */
 static void test_door_reloaded(void **state)
 {
-	const char *kdl = "trace \"hot\" binary=\"libhot.so\"";
-	struct reader_call *c;
-	struct store_reader *r;
-	int64_t insns;
-	size_t n;
-	int code;
+	size_t scopes;
 
 	(void)state;
-	r = trace_with(&backend_step, "reload", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 100);
-	insns = (int64_t)reader_thread_insn_count(r, 0);
-	free(c);
-	reader_close(r);
-	r = trace_with(&backend_dbt, "reload", kdl, &code);
-	assert_int_equal(code, 42);
-	c = calls(r, &n);
-	assert_int_equal(count_kind(c, n, STORE_CALL_SCOPE, 0), 100);
-	assert_int_equal((int64_t)reader_thread_insn_count(r, 0), insns);
-	assert_int_equal(meta_int(r, "dbt_doors"), 2);
-	free(c);
-	reader_close(r);
+	assert_int_equal(
+	        dbt_count_of("reload", "trace \"hot\" binary=\"libhot.so\"", "dbt_doors", &scopes),
+	        2);
+	assert_int_equal(scopes, 100);
 }
 
 int main(void)
