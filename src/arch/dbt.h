@@ -46,8 +46,33 @@
 #define DBT_CTX_STACK_HI 0x98  /* the walk reads nothing outside [LO, HI) */
 #define DBT_CTX_WALK     0x100 /* the return addresses it found (up to DBT_WALK_MAX) */
 #define DBT_WALK_MAX     64
-#define DBT_CTX_BATCH    0x800 /* the tracer's remote system calls (struct arch_dbt_syscall[]) */
-#define DBT_CTX_SIZE     4096
+/*
+ * Scopes entered from inside truncated calls (callbacks of calls past the
+ * depth limit): a return out of the recorded frames above such a call
+ * goes on natively in it (arch_dbt_emit_leave's resuming form), with the
+ * words of the level ctx[NEST] points at (an offset in this page): the
+ * call's entry sp for ctx[FREE_SP], then the words of the recorded frames
+ * below it (DBT_LEVEL_*); the level below that one is the next. Up to
+ * DBT_NEST_MAX levels, from DBT_CTX_LEVELS on.
+ */
+#define DBT_CTX_NEST    0xb8
+#define DBT_CTX_NESTING 0xc0 /* set by a door a thread in a native call enters by */
+#define DBT_CTX_LEVELS  0x300
+#define DBT_NEST_MAX    16
+enum {
+	DBT_LEVEL_FREE_SP,
+	DBT_LEVEL_UP,
+	DBT_LEVEL_OUT,
+	DBT_LEVEL_CALL_SP,
+	DBT_LEVEL_ROOT_SP,
+	DBT_LEVEL_LEAVE,
+	DBT_LEVEL_WORDS
+};
+#define DBT_CTX_BATCH 0x800 /* the tracer's remote system calls (struct arch_dbt_syscall[]) */
+#define DBT_CTX_SIZE  4096
+_Static_assert(DBT_CTX_WALK + DBT_WALK_MAX * 8 <= DBT_CTX_LEVELS &&
+                       DBT_CTX_LEVELS + DBT_NEST_MAX * DBT_LEVEL_WORDS * 8 <= DBT_CTX_BATCH,
+               "the context page's words overlap");
 
 /*
  * Ring records are 32-bit words: a block id, or one of these tags and a
@@ -253,11 +278,15 @@ void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t tar
  * the frame rules at ctx[FRAMES] (the table, then the rows) and logs the backtrace it found
  * (DBT_REC_SCOPE_BT records); it enters only if every return address on
  * the way has a rule, and every word it reads lies in [ctx[STACK_LO],
- * ctx[STACK_HI]) (the frame pointer's chain, too). Any other thread stops
- * at the sync hypercall whose address it returns, as in other blocks.
+ * ctx[STACK_HI]) (the frame pointer's chain, too). A thread in a native
+ * call that came in by a door (ctx[NESTING] set, which this clears)
+ * enters the same way, a scope nested in that call: its context words
+ * become a level first (ctx[NEST] on one, if the levels are not full),
+ * and its leave @leave_resume. Any other thread stops at the sync
+ * hypercall whose address it returns, as in other blocks.
  */
 uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
-                                   uint32_t bt_max);
+                                   uint32_t bt_max, uint64_t leave_resume);
 /* arch_dbt_emit_free_ret - an unrecorded return: pop the target, release imm bytes, @fdispatch */
 void arch_dbt_emit_free_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t fdispatch);
 /* arch_dbt_emit_push_ret - push the return address held in slot */
@@ -275,16 +304,25 @@ int arch_dbt_emit_target(struct dbt_code *c, const struct dbt_insn *in);
  * the indirect miss, where the tracer decides, or arch_dbt_emit_leave's code).
  */
 void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t dispatch);
+enum arch_dbt_leave {
+	ARCH_DBT_LEAVE_CACHE,  /* on unrecorded in the cache, between scopes */
+	ARCH_DBT_LEAVE_NATIVE, /* on natively, between scopes */
+	ARCH_DBT_LEAVE_RESUME, /* on natively, in the truncated call the scope was entered from */
+};
 /**
  * arch_dbt_emit_leave - where a return out of every recorded frame goes for
  * a thread that stays in the cache: if sp is above ctx[ROOT_SP] (the
  * outermost recorded frame is left), log the target (DBT_REC_LEFT), set
  * ctx[FREE_SP] to all ones (unrecorded, in no call: it never ends by
- * itself) and go on at @fdispatch, or (@native) at the target itself,
- * natively; otherwise to @ind_miss (the tracer decides). Entered with the
- * return done, its target in ctx[TARGET].
+ * itself) and go on at @fdispatch, or (ARCH_DBT_LEAVE_NATIVE) at the
+ * target itself, natively; or (ARCH_DBT_LEAVE_RESUME) set ctx[FREE_SP]
+ * to ctx[RESUME_SP] and the call counts, ctx[ROOT_SP] and ctx[LEAVE] to
+ * the DBT_CTX_O_ words, then go on natively; otherwise to @ind_miss (the
+ * tracer decides). Entered with the return done, its target in
+ * ctx[TARGET].
  */
-void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native);
+void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
+                         enum arch_dbt_leave how);
 /**
  * arch_dbt_emit_syscall - the system call instruction, unless the system call
  * number is one of @nrs: then go to @hyper (a hypercall with the state of

@@ -15,11 +15,9 @@ uint64_t core_close_sp(const struct core_thread *th)
 
 uint32_t core_call_budget(const struct core_thread *th)
 {
-	const struct frame *f = th->frames.len ? &vec_last(&th->frames) : NULL;
+	struct core_frame_info f;
 
-	if (!f || f->truncated || f->level >= f->max_level)
-		return 0;
-	return f->max_level - f->level;
+	return th->frames.len && core_frame_at(th, (uint32_t)th->frames.len - 1, &f) ? f.budget : 0;
 }
 
 uint32_t core_open_frames(const struct core_thread *th)
@@ -30,6 +28,22 @@ uint32_t core_open_frames(const struct core_thread *th)
 uint64_t core_root_sp(const struct core_thread *th)
 {
 	return th->frames.len ? th->frames.data[0].entry_sp : 0;
+}
+
+bool core_frame_at(const struct core_thread *th, uint32_t i, struct core_frame_info *out)
+{
+	const struct frame *f = i < th->frames.len ? &th->frames.data[i] : NULL;
+
+	if (!f)
+		return false;
+	*out = (struct core_frame_info){
+		.entry_sp = f->entry_sp,
+		.ret_addr = f->ret_addr,
+		.budget = f->truncated || f->level >= f->max_level ? 0 : f->max_level - f->level,
+		.truncated = f->truncated,
+		.signal = f->signal,
+	};
+	return true;
 }
 
 int64_t core_block(struct core *c, const struct arch_insn *const *insns, size_t n, struct err *err)

@@ -405,6 +405,18 @@ uint32_t core_open_frames(const struct core_thread *th);
 /* core_root_sp - the entry stack pointer of the thread's outermost frame (0: none) */
 uint64_t core_root_sp(const struct core_thread *th);
 
+/* What the engine knows of an open frame (core_frame_at()). */
+struct core_frame_info {
+	uint64_t entry_sp;
+	uint64_t ret_addr;
+	uint32_t budget; /* core_call_budget() were it the innermost */
+	bool truncated;  /* past the depth limit: nothing recorded inside */
+	bool signal;     /* a signal handler's (it may end otherwise than by a return) */
+};
+
+/* core_frame_at - the thread's open frame i (0: the outermost), false past the last */
+bool core_frame_at(const struct core_thread *th, uint32_t i, struct core_frame_info *out);
+
 /**
  * core_transfer - core_step() for a control transfer already recorded as
  * the last instruction of a block given to core_record_blocks()

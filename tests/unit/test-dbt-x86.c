@@ -549,7 +549,7 @@ static void test_leave(void **state)
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
 	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, false);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_CACHE);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, 0x401abc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -580,7 +580,7 @@ static void test_leave_native(void **state)
 	ind_miss = stub(&c, 0x33);
 	target = stub(&c, 0x22);
 	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, true);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_NATIVE);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, target);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -596,6 +596,55 @@ static void test_leave_native(void **state)
 	check_untouched(&r, 5, 6, 0x33, 0x8d5);
 }
 
+/* the context words a level keeps (arch/dbt.h) */
+static const uint32_t level_words[DBT_LEVEL_WORDS] = {
+	[DBT_LEVEL_FREE_SP] = DBT_CTX_FREE_SP, [DBT_LEVEL_UP] = DBT_CTX_UP,
+	[DBT_LEVEL_OUT] = DBT_CTX_OUT,         [DBT_LEVEL_CALL_SP] = DBT_CTX_CALL_SP,
+	[DBT_LEVEL_ROOT_SP] = DBT_CTX_ROOT_SP, [DBT_LEVEL_LEAVE] = DBT_CTX_LEAVE,
+};
+
+/*
+ * The resuming form goes on natively too, in the truncated call: the
+ * words of the level ctx[NEST] points at become the context's (its entry
+ * sp the native call's, the counts and the leave the caller's), and the
+ * level below it the next.
+ */
+static void test_leave_resume(void **state)
+{
+	const uint32_t level = DBT_CTX_LEVELS + DBT_LEVEL_WORDS * 8;
+	struct dbt_code c = start();
+	uint64_t fdispatch, ind_miss, target, leave;
+	struct run r;
+	size_t i;
+
+	(void)state;
+	fdispatch = stub(&c, 0x44);
+	ind_miss = stub(&c, 0x33);
+	target = stub(&c, 0x22);
+	leave = c.pc;
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_RESUME);
+	assert_false(c.full);
+	for (i = 0; i < DBT_LEVEL_WORDS; i++)
+		ctx_set((int)(level + i * 8), 0x1000 + i);
+	ctx_set(DBT_CTX_NEST, level);
+	ctx_set(DBT_CTX_TARGET, target);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_ROOT_SP, 4096);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x22, 0x8d5);
+	assert_int_equal(ring_value(DBT_REC_LEFT), target);
+	for (i = 0; i < DBT_LEVEL_WORDS; i++)
+		assert_int_equal(ctx_get((int)level_words[i]), 0x1000 + i);
+	assert_int_equal(ctx_get(DBT_CTX_NEST), DBT_CTX_LEVELS);
+	/* Not above the outermost recorded frame: the tracer decides, nothing changed. */
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_ROOT_SP, UINT64_MAX);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x33, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_NEST), DBT_CTX_LEVELS);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+}
+
 /* regs_kept - the registers, flags and rsp as they were (the red zone below rsp may differ) */
 static void regs_kept(const struct run *r, uint64_t rax, uint64_t rcx, uint64_t rdx, uint64_t flags)
 {
@@ -608,9 +657,11 @@ static void regs_kept(const struct run *r, uint64_t rax, uint64_t rcx, uint64_t 
 
 /*
  * A door: a thread between scopes goes on through its slot with every
- * register as it was; any other thread gets to the int3 with its
- * registers as they were (here a ret stands for it); the slot leads to the
- * miss at first; the jump written at the entry reaches it.
+ * register as it was, and so does one in a native call, ctx[NESTING] set
+ * for the scope's entry code; a thread the cache does not run (ctx[FREE_SP]
+ * 0) gets to the int3 with its registers as they were (here a ret stands
+ * for it); the slot leads to the miss at first; the jump written at the
+ * entry reaches it.
  */
 static void test_door(void **state)
 {
@@ -638,12 +689,15 @@ static void test_door(void **state)
 	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x0, &r);
 	regs_kept(&r, 1, 2, 0x66, 0x0);
 	*(uint8_t *)(uintptr_t)dr.stop = 0xc3;
+	ctx_set(DBT_CTX_NESTING, 0);
 	ctx_set(DBT_CTX_FREE_SP, 0);
 	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x8d5, &r);
 	regs_kept(&r, 1, 2, 3, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_NESTING), 0);
 	ctx_set(DBT_CTX_FREE_SP, 0x7000);
 	run_code((void *)(uintptr_t)dr.code, 1, 2, 3, 0x0, &r);
-	regs_kept(&r, 1, 2, 3, 0x0);
+	regs_kept(&r, 1, 2, 0x66, 0x0);
+	assert_int_equal(ctx_get(DBT_CTX_NESTING), 1);
 	assert_int_equal(arch_dbt_door_jump(0x401000, 0x402000, jump), 5);
 	assert_int_equal(jump[0], 0xe9);
 	memcpy(&rel, jump + 1, 4);
@@ -729,6 +783,8 @@ static void test_door_pad_before(void **state)
 	                 0x1000 + sizeof(far) + 2 - 128);
 }
 
+#define LEAVE_RESUME 0x7e57ab1e /* stands for the resuming leave's address */
+
 /*
  * A scope's entry, unrecorded, for a thread between scopes: rsp and the
  * return address logged, the context of one frame set, on to the recorded
@@ -745,7 +801,7 @@ static void test_scope_entry(void **state)
 	slot = c.pc;
 	arch_dbt_emit_bytes(&c, &rec, 8);
 	entry = c.pc;
-	sync = arch_dbt_emit_scope_entry(&c, slot, 5, 0);
+	sync = arch_dbt_emit_scope_entry(&c, slot, 5, 0, LEAVE_RESUME);
 	assert_false(c.full);
 	assert_int_equal(*(uint8_t *)(uintptr_t)sync, 0xcc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -778,7 +834,7 @@ static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
 
 	arch_dbt_emit_bytes(c, &rec, 8);
 	entry = c->pc;
-	sync = arch_dbt_emit_scope_entry(c, slot, 5, bt_max);
+	sync = arch_dbt_emit_scope_entry(c, slot, 5, bt_max, LEAVE_RESUME);
 	assert_false(c->full);
 	*(uint8_t *)(uintptr_t)sync = 0xc3; /* a ret instead of the stop */
 	arch_dbt_align(c, 16);
@@ -814,6 +870,50 @@ static uint64_t ring_word(size_t k, uint32_t tag)
 {
 	assert_int_equal(ring[3 * k], tag);
 	return ring[3 * k + 1] | (uint64_t)ring[3 * k + 2] << 32;
+}
+
+/*
+ * A thread in a native call entered by a door (ctx[NESTING] set) enters
+ * too: its context words are pushed as a level and its leave is the
+ * resuming one. Without ctx[NESTING] (a thread in an unrecorded call in
+ * the cache), or with every level taken, it stops, its words as they were.
+ */
+static void test_scope_entry_nested(void **state)
+{
+	const uint64_t last = DBT_CTX_LEVELS + (DBT_NEST_MAX - 1) * DBT_LEVEL_WORDS * 8;
+	struct dbt_code c = start();
+	uint64_t entry = entry_of(&c, 0),
+	         words[DBT_LEVEL_WORDS] = { 0x1234, 0, 3, 0x2000, 0x3000, 0x4444 };
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (int pass = 0; pass < 3; pass++) {
+		for (i = 0; i < DBT_LEVEL_WORDS; i++)
+			ctx_set((int)level_words[i], words[i]);
+		ctx_set(DBT_CTX_NESTING, pass != 1);
+		ctx_set(DBT_CTX_NEST, pass == 2 ? last : DBT_CTX_LEVELS - DBT_LEVEL_WORDS * 8);
+		memset(ring, 0, sizeof(ring));
+		ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+		run_code((void *)(uintptr_t)entry, 1, 2, 3, 0x8d5, &r);
+		check_untouched(&r, 1, 2, pass ? 3 : 0x55, 0x8d5);
+		assert_int_equal(ctx_get(DBT_CTX_NESTING), 0);
+		if (pass) {
+			for (i = 0; i < DBT_LEVEL_WORDS; i++)
+				assert_int_equal(ctx_get((int)level_words[i]), words[i]);
+			assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+			continue;
+		}
+		assert_int_equal(ctx_get(DBT_CTX_NEST), DBT_CTX_LEVELS);
+		for (i = 0; i < DBT_LEVEL_WORDS; i++)
+			assert_int_equal(ctx_get((int)(DBT_CTX_LEVELS + i * 8)), words[i]);
+		assert_int_equal(ctx_get(DBT_CTX_LEAVE), LEAVE_RESUME);
+		assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
+		assert_int_equal(ctx_get(DBT_CTX_OUT), 1);
+		assert_int_equal(ctx_get(DBT_CTX_UP), 5);
+		assert_int_equal(ctx_get(DBT_CTX_ROOT_SP), r.rsp_in - 8);
+		assert_int_equal(ring_word(0, DBT_REC_SCOPE_SP), r.rsp_in - 8);
+	}
 }
 
 /* walk_table - the entries' walks use the frame table, the whole address space their stack */
@@ -1257,6 +1357,8 @@ int main(void)
 		cmocka_unit_test(test_free_entry),
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_leave_native),
+		cmocka_unit_test(test_leave_resume),
+		cmocka_unit_test(test_scope_entry_nested),
 		cmocka_unit_test(test_door),
 		cmocka_unit_test(test_door_pad),
 		cmocka_unit_test(test_door_pad_before),

@@ -262,6 +262,39 @@ static const char fixture_retdoor[] = ASM_NEAR_SITE
         "}\n";
 
 /*
+ * A scope entered again from the call past its depth limit (call-depth 1:
+ * walk's callees are not recorded): walk calls apply, which calls walk
+ * back, four deep. apply's return site in walk and walk's in apply both
+ * take return doors.
+ */
+static const char fixture_nested[] =
+        "__asm__(\".text\\n\"\n"
+        "        \".globl walk\\n.type walk, @function\\nwalk:\\n	.cfi_startproc\\n\"\n"
+        "        \"	push %rbx\\n	.cfi_adjust_cfa_offset 8\\n	mov %rdi, %rbx\\n\"\n"
+        "        \"	mov $1, %eax\\n	test %rdi, %rdi\\n	jle 1f\\n\"\n"
+        "        \"	lea -1(%rdi), %rsi\\n	lea walk(%rip), %rdi\\n	call apply\\n\"\n"
+        "        \"	add %rbx, %rax\\n	pop %rbx\\n	.cfi_remember_state\\n\"\n"
+        "        \"	.cfi_adjust_cfa_offset -8\\n	ret\\n	.cfi_restore_state\\n\"\n"
+        "        \"1:	pop %rbx\\n	.cfi_adjust_cfa_offset -8\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size walk, .-walk\\n\"\n"
+        "        \".globl apply\\n.type apply, @function\\napply:\\n	.cfi_startproc\\n\"\n"
+        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	mov %rdi, %rax\\n\"\n"
+        "        \"	mov %rsi, %rdi\\n	call *%rax\\n	lea 1(%rax,%rax), %rax\\n\"\n"
+        "        \"	add $8, %rsp\\n	.cfi_adjust_cfa_offset -8\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size apply, .-apply\\n\"\n"
+        "        \".globl drive\\n.type drive, @function\\ndrive:\\n	.cfi_startproc\\n\"\n"
+        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	mov $4, %edi\\n\"\n"
+        "        \"	call walk\\n	add $8, %rsp\\n	.cfi_adjust_cfa_offset -8\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size drive, .-drive\\n\");\n"
+        "long drive(void);\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	for (int i = 0; i < 20; i++)\n"
+        "		s += drive();\n"
+        "	return s == 20 * 57 ? 42 : 1;\n"
+        "}\n";
+
+/*
  * near_site's return door, passed natively by threads that never enter
  * the scope: one made before the door was written, one after.
  */
@@ -368,7 +401,8 @@ static int setup(void **state)
 	return build("prog", fixture) || build("kick", fixture_kick) ||
 	                       build("door", fixture_door) || build("sigentry", fixture_sigentry) ||
 	                       build("retdoor", fixture_retdoor) ||
-	                       build("retthreads", fixture_retthreads) || build_reload()
+	                       build("retthreads", fixture_retthreads) ||
+	                       build("nested", fixture_nested) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -686,6 +720,28 @@ static void test_native_calls_threads(void **state)
 }
 
 /*
+ * A scope entered from the call past its depth limit (a callback): the
+ * callee runs natively, the nested scope is entered through the door
+ * without a stop, and its return goes on natively in the callee (resumed).
+ * Of each drive()'s five walks, the four nested ones; the first drive()
+ * goes through the stops that write the doors. The trace is the step
+ * engine's.
+ */
+static void test_nested_scopes(void **state)
+{
+	static const char *const keys[] = { "dbt_nested_scopes", "dbt_resumed" };
+	int64_t counts[2];
+	size_t scopes;
+
+	(void)state;
+	dbt_counts_of("nested", "trace \"walk\" binary=\"nested\" call-depth=1", 2, keys, counts,
+	              &scopes);
+	assert_int_equal(scopes, 100);
+	assert_in_range(counts[0], 19 * 4, 20 * 4);
+	assert_in_range(counts[1], 19 * 4, 20 * 4);
+}
+
+/*
  * Where code jumps into the entry's bytes but padding after a return is
  * near, the door is a short jump to a jump there: copy2 gets one, and
  * shifted2's jump past its first instruction still goes on as natively.
@@ -789,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_door_reloaded),
 		cmocka_unit_test(test_native_calls),
 		cmocka_unit_test(test_native_calls_threads),
+		cmocka_unit_test(test_nested_scopes),
 		cmocka_unit_test(test_signal_at_entry),
 	};
 

@@ -718,18 +718,89 @@ static void log_walk(struct dbt_code *c)
 	jump32_to(c, JB, loop);
 }
 
-uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
-                                   uint32_t bt_max)
+/* rcx_zero - jump (to be patched) if rcx is 0, the flags left alone: jrcxz reaches 127 bytes */
+static struct fwd rcx_zero(struct dbt_code *c)
 {
-	struct fwd stop, miss[WALK_MISSES];
+	put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: jmp target; over: */
+	return fwd_jump(c, JMP);
+}
+
+/* the context words a level keeps, in its order (arch/dbt.h) */
+static const uint32_t level_words[DBT_LEVEL_WORDS] = {
+	[DBT_LEVEL_FREE_SP] = DBT_CTX_FREE_SP, [DBT_LEVEL_UP] = DBT_CTX_UP,
+	[DBT_LEVEL_OUT] = DBT_CTX_OUT,         [DBT_LEVEL_CALL_SP] = DBT_CTX_CALL_SP,
+	[DBT_LEVEL_ROOT_SP] = DBT_CTX_ROOT_SP, [DBT_LEVEL_LEAVE] = DBT_CTX_LEAVE,
+};
+
+/* level_move - the live words into (push) or from the level at gs:[rdx] (rcx scratch) */
+static void level_move(struct dbt_code *c, bool push)
+{
+	uint8_t op[8] = { GS, 0x48, push ? 0x89 : 0x8b, 0x8a }; /* mov gs:[rdx+disp32], rcx */
+
+	for (size_t i = 0; i < DBT_LEVEL_WORDS; i++) {
+		put32(op + 4, (uint32_t)(i * 8));
+		if (push)
+			gs_mov(c, false, RCX, level_words[i]);
+		put(c, op, sizeof(op));
+		if (!push)
+			gs_mov(c, true, RCX, level_words[i]);
+	}
+}
+
+/*
+ * push_level - the thread's context words become a level of their own
+ * (ctx[NEST] on one), and its leave the resuming one (rcx scratch)
+ */
+static void push_level(struct dbt_code *c, uint64_t leave_resume)
+{
+	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
+
+	gs_mov(c, true, RDX, DBT_CTX_S_RDX);
+	gs_mov(c, false, RDX, DBT_CTX_NEST);
+	put(c, "\x48\x8d\x52", 3); /* lea rdx, [rdx+level] */
+	put(c, (uint8_t[1]){ DBT_LEVEL_WORDS * 8 }, 1);
+	gs_mov(c, true, RDX, DBT_CTX_NEST);
+	level_move(c, true);
+	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
+	memcpy(imm + 2, &leave_resume, 8);
+	put(c, imm, sizeof(imm));
+	gs_mov(c, true, RCX, DBT_CTX_LEAVE);
+}
+
+/* pop_level - the context words from the level ctx[NEST] points at, the one below it next */
+static void pop_level(struct dbt_code *c)
+{
+	gs_mov(c, true, RDX, DBT_CTX_S_RDX);
+	gs_mov(c, false, RDX, DBT_CTX_NEST);
+	level_move(c, false);
+	put(c, "\x48\x8d\x52", 3); /* lea rdx, [rdx-level] */
+	put(c, (uint8_t[1]){ (uint8_t) - (DBT_LEVEL_WORDS * 8) }, 1);
+	gs_mov(c, true, RDX, DBT_CTX_NEST);
+	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
+}
+
+uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_t budget,
+                                   uint32_t bt_max, uint64_t leave_resume)
+{
+	struct fwd go, stop, full, nested, miss[WALK_MISSES];
+	uint8_t last[7] = { 0x48, 0x8d, 0x89 }; /* lea rcx, [rcx-the last level] */
 	int i, misses = 0;
-	uint64_t sync;
+	uint64_t sync, set;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
 	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
-	put(c, "\xe3\x05", 2);         /* jrcxz +5: a thread between scopes goes on */
-	stop = fwd_jump(c, JMP);
+	go = rcx_zero(c);              /* a thread between scopes goes on */
+	/* Any other only from a door, in a native call: a level more, if one is left. */
+	gs_mov(c, false, RCX, DBT_CTX_NESTING);
+	stop = rcx_zero(c);
+	set_ctx(c, DBT_CTX_NESTING, 0);
+	gs_mov(c, false, RCX, DBT_CTX_NEST);
+	put32(last + 3,
+	      (uint32_t) - (int32_t)(DBT_CTX_LEVELS + (DBT_NEST_MAX - 1) * DBT_LEVEL_WORDS * 8));
+	put(c, last, sizeof(last));
+	full = rcx_zero(c);
+	fwd_here(c, go);
 	if (bt_max) {
 		gs_mov(c, true, RAX, DBT_CTX_W_RAX);
 		put(c, "\x9f\x0f\x90\xc0", 4); /* lahf; seto al */
@@ -745,6 +816,11 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	log_value(c, DBT_REC_SCOPE_SP, RSP);
 	put(c, "\x48\x8b\x0c\x24", 4); /* mov rcx, [rsp] */
 	log_value(c, DBT_REC_SCOPE_RET, RCX);
+	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
+	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
+	put(c, "\xe3\x05", 2);         /* jrcxz set: from between scopes */
+	nested = fwd_jump(c, JMP);
+	set = c->pc;
 	set_ctx(c, DBT_CTX_UP, (int32_t)(budget < INT32_MAX ? budget : INT32_MAX));
 	/* the scope's frame as a counted call's: its calls past the budget enter free */
 	put(c, "\x48\x8d\x4c\x24\x08", 5); /* lea rcx, [rsp+8] */
@@ -754,6 +830,9 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	set_ctx(c, DBT_CTX_FREE_SP, 0);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	arch_dbt_emit_jmp_slot(c, rec_slot);
+	fwd_here(c, nested);
+	push_level(c, leave_resume);
+	jump32_to(c, JMP, set);
 	if (bt_max) {
 		/* A return address without a rule: the stop, the thread as it was. */
 		for (i = 0; i < misses; i++)
@@ -761,6 +840,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 		walk_restore(c);
 	}
 	fwd_here(c, stop);
+	fwd_here(c, full);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	sync = arch_dbt_emit_hyper(c);
 	return sync;
@@ -803,28 +883,28 @@ void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t d
 	gs_jmp(c, DBT_CTX_LEAVE);
 }
 
-void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch, bool native)
+void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
+                         enum arch_dbt_leave how)
 {
-	uint8_t *jbe;
-	uint64_t from;
+	struct fwd stay;
 
 	save_flags(c);
 	cmp_rsp(c, DBT_CTX_ROOT_SP);
-	jbe = c->p;
-	put(c, "\x76\x00", 2); /* jbe stay */
-	from = c->pc;
+	stay = fwd_jump(c, JBE);
 	restore_flags(c);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_TARGET);
 	log_value(c, DBT_REC_LEFT, RCX);
+	if (how == ARCH_DBT_LEAVE_RESUME)
+		pop_level(c);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
-	set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
-	if (native)
-		gs_jmp(c, DBT_CTX_TARGET);
-	else
+	if (how != ARCH_DBT_LEAVE_RESUME)
+		set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
+	if (how == ARCH_DBT_LEAVE_CACHE)
 		arch_dbt_emit_jmp(c, fdispatch);
-	if (!c->full)
-		jbe[1] = (uint8_t)(c->pc - from);
+	else
+		gs_jmp(c, DBT_CTX_TARGET);
+	fwd_here(c, stay);
 	restore_flags(c);
 	arch_dbt_emit_jmp(c, ind_miss);
 }
@@ -965,8 +1045,8 @@ void arch_dbt_align(struct dbt_code *c, size_t n)
 void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr)
 {
 	uint8_t jmp[6] = { 0xff, 0x25 }; /* jmp [rip+slot] */
-	uint8_t *slot, *jrcxz;
-	uint64_t from;
+	uint8_t *slot, *to_in, *to_stop, *nested_in;
+	uint64_t from_in, from_stop, from_nested;
 
 	arch_dbt_align(c, 8); /* the slot is stored to atomically */
 	slot = c->p;
@@ -977,19 +1057,32 @@ void arch_dbt_emit_door(struct dbt_code *c, struct arch_dbt_door *dr)
 	dr->load = c->pc;
 	gs_mov(c, false, RCX, DBT_CTX_FREE_SP);
 	put(c, "\x48\x8d\x49\x01", 4); /* lea rcx, [rcx+1] */
-	jrcxz = c->p;
+	to_in = c->p;
 	put(c, "\xe3\x00", 2); /* jrcxz in: a thread between scopes goes in */
-	from = c->pc;
+	from_in = c->pc;
+	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
+	to_stop = c->p;
+	put(c, "\xe3\x00", 2); /* jrcxz stop: 0, a thread the cache does not run */
+	from_stop = c->pc;
+	/* In a native call: in as a scope nested in it (arch_dbt_emit_scope_entry). */
+	set_ctx(c, DBT_CTX_NESTING, 1);
+	nested_in = c->p;
+	put(c, "\xeb\x00", 2); /* jmp in */
+	from_nested = c->pc;
+	if (!c->full)
+		to_stop[1] = (uint8_t)(c->pc - from_stop);
 	red_rcx(c, false);
 	dr->stop = arch_dbt_emit_hyper(c);
+	if (!c->full) {
+		to_in[1] = (uint8_t)(c->pc - from_in);
+		nested_in[1] = (uint8_t)(c->pc - from_nested);
+	}
 	red_rcx(c, false); /* in: */
 	put32(jmp + 2, (uint32_t)(int32_t)(dr->slot - (c->pc + sizeof(jmp))));
 	put(c, jmp, sizeof(jmp));
 	dr->miss = arch_dbt_emit_hyper(c);
-	if (c->full)
-		return;
-	jrcxz[1] = (uint8_t)(dr->stop + 1 - from);
-	memcpy(slot, &dr->miss, 8);
+	if (!c->full)
+		memcpy(slot, &dr->miss, 8);
 }
 
 size_t arch_dbt_door_jump(uint64_t at, uint64_t to, uint8_t code[ARCH_DBT_DOOR_LEN])

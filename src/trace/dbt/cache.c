@@ -341,7 +341,8 @@ static int emit(struct dbt *d, struct dbt_region *rg, struct dbt_block *b, uint3
 	b->cache = c.pc;
 	if (x.scope_exit >= 0)
 		b->sync_at = arch_dbt_emit_scope_entry(&c, x.slot[x.scope_exit], x.scope_budget,
-		                                       (uint32_t)core_backtrace_depth(d->t->core));
+		                                       (uint32_t)core_backtrace_depth(d->t->core),
+		                                       d->regions[0].leave_resume);
 	else if (b->sync)
 		b->sync_at = arch_dbt_emit_hyper(&c);
 	b->entry = c.pc;

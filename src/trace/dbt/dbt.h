@@ -189,6 +189,7 @@ struct dbt_region {
 	uint64_t ind_miss, find_miss; /* their misses */
 	uint64_t leave;               /* arch_dbt_emit_leave's code */
 	uint64_t leave_native;        /* its native form: out of the scopes, natively (doors.c) */
+	uint64_t leave_resume;        /* natively, in the truncated call a scope was entered from */
 	uint64_t gadget;
 	uint64_t batch, batch_end;      /* arch_dbt_emit_batch's code, where it stops */
 	VEC(struct dbt_block *) blocks; /* in cache order */
@@ -357,7 +358,10 @@ struct dbt {
 	struct hashmap fns;     /* branches.c: a function's start -> its branches */
 	uint64_t n_native;      /* call sites past the depth limit whose callee runs natively */
 	uint64_t n_door_faults; /* threads with no engine base sent past a return door */
-	bool foreign_all;       /* every thread has an engine base (foreign_all()) */
+	/* the replay's: scopes entered in a native call without a stop, and returns out of a
+	 * scope entered in a truncated call that went on natively in it (stops.c's nest()) */
+	uint64_t n_nested, n_resumed;
+	bool foreign_all; /* every thread has an engine base (foreign_all()) */
 	bool no_doors; /* the program sets its engine base register: no thread runs natively with a
 	                  context */
 };
@@ -748,6 +752,8 @@ int dbt_native_miss(struct dbt *d, struct dbt_thread *dt, uint64_t at, struct er
 uint64_t dbt_foreign_base(const struct dbt *d, uint64_t app_base);
 /* dbt_is_engine_base - is base one the engine gave (a context, or the foreign one)? */
 bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
+/* dbt_ret_door_at - is there a return door at at? */
+bool dbt_ret_door_at(struct dbt *d, uint64_t at);
 /* dbt_ret_doors_arm - every thread stops at every return door (a thread uses its engine base) */
 void dbt_ret_doors_arm(struct dbt *d);
 /* dbt_ret_doors_drop - the return doors in [lo, hi) go (their code unmapped or replaced) */

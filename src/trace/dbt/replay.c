@@ -363,11 +363,13 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		rp->scope_bt[rp->scope_bt_len++] = v;
 		return 3;
 	case DBT_REC_SCOPE_SP:
-		if (!rp->free || rp->scope_in || dt->step->dir.mode != CORE_RUN_FREE)
+		/* Between scopes, or in a call past the depth limit run natively. */
+		if (!rp->free || rp->scope_in || dt->step->dir.mode == CORE_RECORD)
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d entered a scope in a scope",
 			               (int)dt->th->tid);
 		rp->scope_sp = v;
+		d->n_nested += dt->step->dir.mode == CORE_RUN_TO_RETURN;
 		return 3;
 	case DBT_REC_SCOPE_RET:
 		rp->scope_ret = v;
@@ -380,6 +382,7 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 			return err_set(err, ERR_INTERNAL,
 			               "dbt: thread %d left the recorded frames the core records",
 			               (int)dt->th->tid);
+		d->n_resumed += dt->step->dir.mode == CORE_RUN_TO_RETURN;
 		return 3;
 	default:
 		return err_set(err, ERR_INTERNAL, "dbt: unknown record %#x in thread %d's ring",

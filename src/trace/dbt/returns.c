@@ -173,6 +173,13 @@ static int door_at(struct dbt *d, struct tthread *th, uint64_t at, struct dbt_do
 	return 0;
 }
 
+bool dbt_ret_door_at(struct dbt *d, uint64_t at)
+{
+	void *dr = hashmap_get(&d->ret_doors, at);
+
+	return dr && dr != (void *)&d->no_door;
+}
+
 /* A call run natively: its code, and the call it stands for. */
 struct dbt_native {
 	struct arch_dbt_native n;

@@ -204,6 +204,76 @@ static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 	return dt->returns_out < dt->hot_at ? d->regions[0].ind_miss : d->regions[0].leave;
 }
 
+/* group_start - the first of the run of recorded frames that ends with frame end - 1 */
+static uint32_t group_start(const struct core_thread *ct, uint32_t end)
+{
+	struct core_frame_info f;
+
+	while (end > 0 && core_frame_at(ct, end - 1, &f) && !f.truncated && !f.signal)
+		end--;
+	return end;
+}
+
+/* truncated_at - is frame i a truncated call's, not a signal handler's? */
+static bool truncated_at(const struct core_thread *ct, uint32_t i, struct core_frame_info *f)
+{
+	return core_frame_at(ct, i, f) && f->truncated && !f->signal;
+}
+
+/*
+ * nest - the thread's innermost frames are a scope's entered from a
+ * truncated call (a callback of a call past the depth limit): returned out
+ * of them, it goes on natively in that call (arch_dbt_emit_leave's
+ * resuming form), and the call's own return comes back through its return
+ * door as a native call's does, into the recorded frames below, which may
+ * themselves be such a scope's (a level each, DBT_NEST_MAX at most). A
+ * level needs return doors at the call's return address and at that of
+ * the frame it was called from, as a native call does. Sets the context
+ * words of the innermost frames and the levels below them; false (nothing
+ * set) where there is no level.
+ */
+static bool nest(struct dbt *d, struct dbt_thread *dt, uint32_t open)
+{
+	const struct core_thread *ct = dt->th->core;
+	uint64_t levels[DBT_NEST_MAX][DBT_LEVEL_WORDS];
+	struct core_frame_info t, caller, root;
+	uint32_t lo = group_start(ct, open), top = lo, below, n = 0, i;
+	uint64_t leave;
+
+	if (d->no_doors || d->no_native || dt->app_base || lo == open)
+		return false;
+	for (; n < DBT_NEST_MAX && lo >= 2; n++, lo = below) {
+		if (!truncated_at(ct, lo - 1, &t) || !core_frame_at(ct, lo - 2, &caller) ||
+		    caller.truncated || caller.signal || !dbt_ret_door_at(d, t.ret_addr) ||
+		    !dbt_ret_door_at(d, caller.ret_addr))
+			break;
+		below = group_start(ct, lo - 1);
+		core_frame_at(ct, below, &root);
+		/* The outermost frames leave as always; others through the next level, or a stop.
+		 */
+		leave = below ? d->regions[0].ind_miss : leave_to(d, dt);
+		if (n)
+			levels[n - 1][DBT_LEVEL_LEAVE] = d->regions[0].leave_resume;
+		memcpy(levels[n],
+		       (uint64_t[DBT_LEVEL_WORDS]){ t.entry_sp, caller.budget, lo - 1 - below,
+		                                    caller.entry_sp + ARCH_PTR_SIZE, root.entry_sp,
+		                                    leave },
+		       sizeof(levels[n]));
+	}
+	if (!n)
+		return false;
+	for (i = 0; i < n; i++)
+		for (uint32_t w = 0; w < DBT_LEVEL_WORDS; w++)
+			dbt_ctx_set(dt, DBT_CTX_LEVELS + ((n - 1 - i) * DBT_LEVEL_WORDS + w) * 8,
+			            levels[i][w]);
+	core_frame_at(ct, top, &root);
+	dbt_ctx_set(dt, DBT_CTX_NEST, DBT_CTX_LEVELS + (n - 1) * DBT_LEVEL_WORDS * 8);
+	dbt_ctx_set(dt, DBT_CTX_OUT, open - top);
+	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, root.entry_sp);
+	dbt_ctx_set(dt, DBT_CTX_LEAVE, d->regions[0].leave_resume);
+	return true;
+}
+
 /* load_context - what the cache's code needs to know of the core's frames for dt */
 static void load_context(struct dbt *d, struct dbt_thread *dt)
 {
@@ -211,13 +281,17 @@ static void load_context(struct dbt *d, struct dbt_thread *dt)
 	uint32_t open = core_open_frames(ct);
 
 	dbt_ctx_set(dt, DBT_CTX_UP, core_call_budget(ct));
-	dbt_ctx_set(dt, DBT_CTX_OUT, open);
 	/* The innermost frame's entry as the cache keeps it (none: nothing to be sure of). */
 	dbt_ctx_set(dt, DBT_CTX_CALL_SP, open ? core_close_sp(ct) + ARCH_PTR_SIZE : ARCH_PTR_SIZE);
+	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
+	dbt_ctx_set(dt, DBT_CTX_NESTING, 0);
+	dbt_ctx_set(dt, DBT_CTX_NEST, DBT_CTX_LEVELS - DBT_LEVEL_WORDS * 8);
+	dt->misses_out = 0;
+	if (nest(d, dt, open))
+		return;
+	dbt_ctx_set(dt, DBT_CTX_OUT, open);
 	dbt_ctx_set(dt, DBT_CTX_ROOT_SP, core_root_sp(ct));
 	dbt_ctx_set(dt, DBT_CTX_LEAVE, leave_to(d, dt));
-	dbt_ctx_set(dt, DBT_CTX_FREE_SP, 0);
-	dt->misses_out = 0;
 }
 
 /* enter - start th at b in the cache */
