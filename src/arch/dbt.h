@@ -57,6 +57,7 @@
  */
 #define DBT_CTX_NEST    0xb8
 #define DBT_CTX_NESTING 0xc0 /* set by a door a thread in a native call enters by */
+#define DBT_CTX_GO      0xc8 /* where a native leave goes (the leave's scratch word) */
 #define DBT_CTX_LEVELS  0x300
 #define DBT_NEST_MAX    16
 enum {
@@ -322,7 +323,23 @@ enum arch_dbt_leave {
  * ctx[TARGET].
  */
 void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
-                         enum arch_dbt_leave how);
+                         enum arch_dbt_leave how, uint64_t watches);
+/*
+ * Watches: return addresses where no return door fits, a breakpoint
+ * instead, that a native leave must not stop at: the leave's native forms
+ * go to the watch's pass code (the instruction moved, then on after it)
+ * instead of the address itself. A table of ARCH_DBT_WATCHES pairs of
+ * words, the addresses first, then their pass codes (0: a free pair); the
+ * tracer writes a pair's pass before its address.
+ */
+#define ARCH_DBT_WATCHES 8
+/* arch_dbt_emit_watches - the table, empty: its address */
+uint64_t arch_dbt_emit_watches(struct dbt_code *c);
+/*
+ * arch_dbt_emit_pass - @in (at @at) moved here, then on at what follows it:
+ * 0, or -1 if it cannot be moved (as arch_dbt_emit_ret_door's)
+ */
+int arch_dbt_emit_pass(struct dbt_code *c, const struct dbt_insn *in);
 /**
  * arch_dbt_emit_syscall - the system call instruction, unless the system call
  * number is one of @nrs: then go to @hyper (a hypercall with the state of

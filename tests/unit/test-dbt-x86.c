@@ -542,14 +542,15 @@ static void test_free_entry(void **state)
 static void test_leave(void **state)
 {
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, leave;
+	uint64_t fdispatch, ind_miss, leave, watches;
 	struct run r;
 
 	(void)state;
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
+	watches = arch_dbt_emit_watches(&c);
 	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_CACHE);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_CACHE, watches);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, 0x401abc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -568,19 +569,23 @@ static void test_leave(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
 }
 
-/* The native form goes on at the return's target itself (a stub here), logged the same. */
+/*
+ * The native form goes on at the return's target itself (a stub here),
+ * logged the same; at a watched one, at the watch's pass code.
+ */
 static void test_leave_native(void **state)
 {
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, target, leave;
+	uint64_t fdispatch, ind_miss, target, leave, watches, pass;
 	struct run r;
 
 	(void)state;
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
 	target = stub(&c, 0x22);
+	watches = arch_dbt_emit_watches(&c);
 	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_NATIVE);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_NATIVE, watches);
 	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, target);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -594,6 +599,16 @@ static void test_leave_native(void **state)
 	ctx_set(DBT_CTX_ROOT_SP, UINT64_MAX);
 	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
 	check_untouched(&r, 5, 6, 0x33, 0x8d5);
+	/* A watched target: to its pass code, the target itself logged. */
+	pass = stub(&c, 0x77);
+	memcpy((void *)(uintptr_t)(watches + 8 * (ARCH_DBT_WATCHES + 5)), &pass, 8);
+	memcpy((void *)(uintptr_t)(watches + 8 * 5), &target, 8);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_ROOT_SP, 4096);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x77, 0x8d5);
+	assert_int_equal(ring_value(DBT_REC_LEFT), target);
+	assert_int_equal(ctx_get(DBT_CTX_TARGET), target);
 }
 
 /* the context words a level keeps (arch/dbt.h) */
@@ -613,7 +628,7 @@ static void test_leave_resume(void **state)
 {
 	const uint32_t level = DBT_CTX_LEVELS + DBT_LEVEL_WORDS * 8;
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, target, leave;
+	uint64_t fdispatch, ind_miss, target, leave, watches;
 	struct run r;
 	size_t i;
 
@@ -621,8 +636,9 @@ static void test_leave_resume(void **state)
 	fdispatch = stub(&c, 0x44);
 	ind_miss = stub(&c, 0x33);
 	target = stub(&c, 0x22);
+	watches = arch_dbt_emit_watches(&c);
 	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_RESUME);
+	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_RESUME, watches);
 	assert_false(c.full);
 	for (i = 0; i < DBT_LEVEL_WORDS; i++)
 		ctx_set((int)(level + i * 8), 0x1000 + i);

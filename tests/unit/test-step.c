@@ -295,6 +295,33 @@ static const char fixture_nested[] =
         "}\n";
 
 /*
+ * top (the scope, call-depth 1) calls work past its depth limit; drive
+ * calls top from a site where no return door fits (a call follows the
+ * inc within 5 bytes): top's frame returns there, a watch instead.
+ */
+static const char fixture_watch[] =
+        "__asm__(\".text\\n\"\n"
+        "        \".globl work\\n.type work, @function\\nwork:\\n	lea 1(%rdi), %rax\\n	"
+        "ret\\n\"\n"
+        "        \".size work, .-work\\n\"\n"
+        "        \".globl top\\n.type top, @function\\ntop:\\n	.cfi_startproc\\n\"\n"
+        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	call work\\n\"\n"
+        "        \"	add $8, %rsp\\n	.cfi_adjust_cfa_offset -8\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size top, .-top\\n\"\n"
+        "        \".globl drive\\n.type drive, @function\\ndrive:\\n	.cfi_startproc\\n\"\n"
+        "        \"	sub $8, %rsp\\n	.cfi_adjust_cfa_offset 8\\n	mov $1, %edi\\n\"\n"
+        "        \"	call top\\n	inc %eax\\n	mov %eax, %edi\\n	call top\\n\"\n"
+        "        \"	add $8, %rsp\\n	.cfi_adjust_cfa_offset -8\\n	ret\\n\"\n"
+        "        \"	.cfi_endproc\\n.size drive, .-drive\\n\");\n"
+        "long drive(void);\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	for (int i = 0; i < 20; i++)\n"
+        "		s += drive();\n"
+        "	return s == 20 * 4 ? 42 : 1;\n"
+        "}\n";
+
+/*
  * near_site's return door, passed natively by threads that never enter
  * the scope: one made before the door was written, one after.
  */
@@ -402,7 +429,8 @@ static int setup(void **state)
 	                       build("door", fixture_door) || build("sigentry", fixture_sigentry) ||
 	                       build("retdoor", fixture_retdoor) ||
 	                       build("retthreads", fixture_retthreads) ||
-	                       build("nested", fixture_nested) || build_reload()
+	                       build("nested", fixture_nested) || build("watch", fixture_watch) ||
+	                       build_reload()
 	               ? -1
 	               : 0;
 }
@@ -742,6 +770,25 @@ static void test_nested_scopes(void **state)
 }
 
 /*
+ * A call past the depth limit runs natively from a frame whose return
+ * address can hold no return door (drive's first call of top): a watch
+ * is written there instead. The trace is the step engine's.
+ */
+static void test_native_calls_watched(void **state)
+{
+	static const char *const keys[] = { "dbt_native_calls", "dbt_watches" };
+	int64_t counts[2];
+	size_t scopes;
+
+	(void)state;
+	dbt_counts_of("watch", "trace \"top\" binary=\"watch\" call-depth=1", 2, keys, counts,
+	              &scopes);
+	assert_int_equal(scopes, 40);
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(counts[1], 1);
+}
+
+/*
  * Where code jumps into the entry's bytes but padding after a return is
  * near, the door is a short jump to a jump there: copy2 gets one, and
  * shifted2's jump past its first instruction still goes on as natively.
@@ -846,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_native_calls),
 		cmocka_unit_test(test_native_calls_threads),
 		cmocka_unit_test(test_nested_scopes),
+		cmocka_unit_test(test_native_calls_watched),
 		cmocka_unit_test(test_signal_at_entry),
 	};
 

@@ -485,6 +485,32 @@ static void fwd_here(struct dbt_code *c, struct fwd f)
 	patch32(c, f.rel, f.end, c->pc);
 }
 
+/* word - an 8-byte word of data here holding v; its address */
+static uint64_t word(struct dbt_code *c, uint64_t v)
+{
+	uint64_t at = c->pc;
+
+	put(c, &v, 8);
+	return at;
+}
+
+/* rip_op - op (opcode bytes, a rip-relative operand with reg rcx or /digit) on the word at */
+static void rip_op(struct dbt_code *c, const char *op, size_t n, uint64_t at)
+{
+	uint8_t b[8];
+
+	memcpy(b, op, n);
+	rel32(c, b, n + 4, at);
+}
+
+/* reaches - can a rel32 ending n bytes from here reach to? */
+static bool reaches(const struct dbt_code *c, size_t n, uint64_t to)
+{
+	int64_t rel = (int64_t)(to - (c->pc + n));
+
+	return rel == (int32_t)rel;
+}
+
 /* walk_restore - the application's rax, rdx, rsi, rdi, rbp and flags back (rcx stays spilled) */
 static void walk_restore(struct dbt_code *c)
 {
@@ -883,17 +909,44 @@ void arch_dbt_emit_ret(struct dbt_code *c, const struct dbt_insn *in, uint64_t d
 	gs_jmp(c, DBT_CTX_LEAVE);
 }
 
+uint64_t arch_dbt_emit_watches(struct dbt_code *c)
+{
+	uint64_t at;
+
+	arch_dbt_align(c, 8); /* the words are stored to atomically */
+	at = c->pc;
+	for (int i = 0; i < 2 * ARCH_DBT_WATCHES; i++)
+		word(c, 0);
+	return at;
+}
+
+/* watched - rcx, a leave's target: its watch's pass code instead where it has one */
+static void watched(struct dbt_code *c, uint64_t watches)
+{
+	for (int k = 0; k < ARCH_DBT_WATCHES; k++) {
+		rip_op(c, "\x48\x3b\x0d", 3, watches + 8 * (uint64_t)k); /* cmp rcx, [rip+at] */
+		put(c, "\x75\x07", 2);                                   /* jne past the mov */
+		rip_op(c, "\x48\x8b\x0d", 3,
+		       watches + 8 * (uint64_t)(ARCH_DBT_WATCHES + k)); /* mov rcx, [rip+pass] */
+	}
+}
+
 void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
-                         enum arch_dbt_leave how)
+                         enum arch_dbt_leave how, uint64_t watches)
 {
 	struct fwd stay;
 
 	save_flags(c);
 	cmp_rsp(c, DBT_CTX_ROOT_SP);
 	stay = fwd_jump(c, JBE);
-	restore_flags(c);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_TARGET);
+	if (how != ARCH_DBT_LEAVE_CACHE) {
+		watched(c, watches);
+		gs_mov(c, true, RCX, DBT_CTX_GO);
+		gs_mov(c, false, RCX, DBT_CTX_TARGET);
+	}
+	restore_flags(c);
 	log_value(c, DBT_REC_LEFT, RCX);
 	if (how == ARCH_DBT_LEAVE_RESUME)
 		pop_level(c);
@@ -903,7 +956,7 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 	if (how == ARCH_DBT_LEAVE_CACHE)
 		arch_dbt_emit_jmp(c, fdispatch);
 	else
-		gs_jmp(c, DBT_CTX_TARGET);
+		gs_jmp(c, DBT_CTX_GO);
 	fwd_here(c, stay);
 	restore_flags(c);
 	arch_dbt_emit_jmp(c, ind_miss);
@@ -1112,32 +1165,6 @@ void arch_dbt_set_ring_cursor(struct arch_regs *r, uint64_t cursor)
 	r->u.rax = cursor;
 }
 
-/* word - an 8-byte word of data here holding v; its address */
-static uint64_t word(struct dbt_code *c, uint64_t v)
-{
-	uint64_t at = c->pc;
-
-	put(c, &v, 8);
-	return at;
-}
-
-/* rip_op - op (opcode bytes, a rip-relative operand with reg rcx or /digit) on the word at */
-static void rip_op(struct dbt_code *c, const char *op, size_t n, uint64_t at)
-{
-	uint8_t b[8];
-
-	memcpy(b, op, n);
-	rel32(c, b, n + 4, at);
-}
-
-/* reaches - can a rel32 ending n bytes from here reach to? */
-static bool reaches(const struct dbt_code *c, size_t n, uint64_t to)
-{
-	int64_t rel = (int64_t)(to - (c->pc + n));
-
-	return rel == (int32_t)rel;
-}
-
 /*
  * moved - in's effect here, its targets and rip-relative operand kept: 0,
  * or -1 if it cannot be (see arch_dbt_emit_ret_door)
@@ -1163,6 +1190,15 @@ static int moved(struct dbt_code *c, const struct dbt_insn *in, bool last)
 	default:
 		return -1;
 	}
+}
+
+int arch_dbt_emit_pass(struct dbt_code *c, const struct dbt_insn *in)
+{
+	if (in->flow != DBT_FLOW_NEXT || arch_dbt_emit_copy(c, in) ||
+	    !reaches(c, 5, in->a.addr + in->a.len))
+		return -1;
+	arch_dbt_emit_jmp(c, in->a.addr + in->a.len);
+	return 0;
 }
 
 int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_insn *insns, size_t n,

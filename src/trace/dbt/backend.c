@@ -133,6 +133,7 @@ static int write_counts(struct dbt *d, struct err *err)
 	       session_count(s, "dbt_doors", d->n_doors, err) ||
 	       session_count(s, "dbt_native_calls", d->n_native, err) ||
 	       session_count(s, "dbt_door_faults", d->n_door_faults, err) ||
+	       session_count(s, "dbt_watches", d->n_watches, err) ||
 	       session_count(s, "dbt_nested_scopes", d->n_nested, err) ||
 	       session_count(s, "dbt_resumed", d->n_resumed, err) ||
 	       session_count(s, "dbt_frame_rows", d->n_rows, err) ||

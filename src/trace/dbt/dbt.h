@@ -190,6 +190,7 @@ struct dbt_region {
 	uint64_t leave;               /* arch_dbt_emit_leave's code */
 	uint64_t leave_native;        /* its native form: out of the scopes, natively (doors.c) */
 	uint64_t leave_resume;        /* natively, in the truncated call a scope was entered from */
+	uint64_t watches;             /* the table its leaves look watches up in (returns.c) */
 	uint64_t gadget;
 	uint64_t batch, batch_end;      /* arch_dbt_emit_batch's code, where it stops */
 	VEC(struct dbt_block *) blocks; /* in cache order */
@@ -355,9 +356,11 @@ struct dbt {
 	/* returns.c: return site -> struct dbt_door (&no_door: none can be there), and a native
 	 * call's miss hypercall -> struct dbt_native */
 	struct hashmap ret_doors, natives;
+	struct hashmap watches; /* returns.c: return address -> struct dbt_watch */
 	struct hashmap fns;     /* branches.c: a function's start -> its branches */
 	uint64_t n_native;      /* call sites past the depth limit whose callee runs natively */
 	uint64_t n_door_faults; /* threads with no engine base sent past a return door */
+	uint64_t n_watches;     /* watches written (returns.c) */
 	/* the replay's: scopes entered in a native call without a stop, and returns out of a
 	 * scope entered in a truncated call that went on natively in it (stops.c's nest()) */
 	uint64_t n_nested, n_resumed;
@@ -752,13 +755,22 @@ int dbt_native_miss(struct dbt *d, struct dbt_thread *dt, uint64_t at, struct er
 uint64_t dbt_foreign_base(const struct dbt *d, uint64_t app_base);
 /* dbt_is_engine_base - is base one the engine gave (a context, or the foreign one)? */
 bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
-/* dbt_ret_door_at - is there a return door at at? */
+/* dbt_ret_door_at - is there a return door or a watch at at? */
 bool dbt_ret_door_at(struct dbt *d, uint64_t at);
+/*
+ * dbt_watch_pass - th (ev) stopped at a watch where a thread not in a
+ * native call it returned past runs on: sent to the pass code (1); 0 if
+ * the stop is not that, -1 on error
+ */
+int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
+                   struct err *err);
 /* dbt_ret_doors_arm - every thread stops at every return door (a thread uses its engine base) */
 void dbt_ret_doors_arm(struct dbt *d);
-/* dbt_ret_doors_drop - the return doors in [lo, hi) go (their code unmapped or replaced) */
+/* dbt_ret_doors_drop - the return doors and watches in [lo, hi) go (their code unmapped or
+ * replaced) */
 void dbt_ret_doors_drop(struct dbt *d, uint64_t lo, uint64_t hi);
-/* dbt_ret_doors_reset - forget every return door and native call (the image is gone: exec) */
+/* dbt_ret_doors_reset - forget every return door, watch and native call (the image is gone: exec)
+ */
 void dbt_ret_doors_reset(struct dbt *d);
 
 /* --- detach.c: leaving a program nosco attached to --- */

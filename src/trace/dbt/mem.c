@@ -505,15 +505,16 @@ static void region_init(struct dbt_region *rg)
 	arch_dbt_align(&c, 16);
 	rg->fdispatch = c.pc;
 	arch_dbt_emit_dispatch(&c, rg->dispatch, &rg->find_miss);
+	rg->watches = arch_dbt_emit_watches(&c);
 	arch_dbt_align(&c, 16);
 	rg->leave = c.pc;
-	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_CACHE);
+	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_CACHE, rg->watches);
 	arch_dbt_align(&c, 16);
 	rg->leave_native = c.pc;
-	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_NATIVE);
+	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_NATIVE, rg->watches);
 	arch_dbt_align(&c, 16);
 	rg->leave_resume = c.pc;
-	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_RESUME);
+	arch_dbt_emit_leave(&c, rg->ind_miss, rg->fdispatch, ARCH_DBT_LEAVE_RESUME, rg->watches);
 	arch_dbt_align(&c, 16);
 	rg->used = c.pc - rg->base;
 }

@@ -21,6 +21,7 @@
  * (a thread it runs returns there: the word struct bp's armed points at).
  */
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "trace/dbt/dbt.h"
 #include "trace/step/step.h"
@@ -173,11 +174,112 @@ static int door_at(struct dbt *d, struct tthread *th, uint64_t at, struct dbt_do
 	return 0;
 }
 
+/*
+ * A watch: where a frame's return address can hold no door (Python's
+ * PyEval_EvalCode returns from its interpreter loop to an instruction a
+ * branch jumps past), a breakpoint of the door's role instead, that the
+ * leaves' native forms go past (the pass code: the instruction moved,
+ * arch_dbt_emit_watches). A thread in a native call that gets there
+ * returned past its frame (a retpoline's callee): its stop is the
+ * step engine's return breakpoint; any other is sent on to the pass code.
+ */
+struct dbt_watch {
+	uint64_t at, pass;
+	uint32_t slot; /* in the table of the leaves (regions[0].watches) */
+};
+
+/* watch_words - the table's words: ARCH_DBT_WATCHES addresses, then their pass codes */
+static uint64_t *watch_words(struct dbt *d)
+{
+	return dbt_tracer_ptr(d, d->regions[0].watches);
+}
+
+/* watch_at - a watch at at, made if need be: 1, or 0 where none can be (-1: error) */
+static int watch_at(struct dbt *d, struct tthread *th, uint64_t at, struct err *err)
+{
+	uint64_t *words = watch_words(d);
+	uint8_t buf[ARCH_MAX_INSN_LEN];
+	struct dbt_watch *w;
+	struct dbt_insn in;
+	struct dbt_region *rg;
+	struct dbt_code c;
+	uint64_t pass;
+	uint32_t k;
+	size_t len;
+
+	if (hashmap_get(&d->watches, at))
+		return 1;
+	for (k = 0; k < ARCH_DBT_WATCHES && words[k]; k++)
+		;
+	len = tracee_read_partial(d->t, at, buf, sizeof(buf));
+	if (k == ARCH_DBT_WATCHES || tracee_bp_covering(d->t, at) || !len ||
+	    arch_dbt_analyze(at, buf, len, &in))
+		return 0;
+	rg = dbt_region_code(d, th, at, &c);
+	pass = c.pc;
+	if (!rg || arch_dbt_emit_pass(&c, &in) || c.full)
+		return 0;
+	rg->used = c.pc - rg->base;
+	if (tracee_bp_add(d->t, at, BP_DOOR, err))
+		return -1;
+	__atomic_store_n(&words[ARCH_DBT_WATCHES + k], pass, __ATOMIC_RELEASE);
+	__atomic_store_n(&words[k], at, __ATOMIC_RELEASE);
+	w = xmalloc(sizeof(*w));
+	*w = (struct dbt_watch){ at, pass, k };
+	hashmap_put(&d->watches, at, w);
+	d->n_watches++;
+	log_debug("dbt: a watch at %#llx", (unsigned long long)at);
+	return 1;
+}
+
+/* unwatch - w goes: out of the leaves' table first, then its breakpoint */
+static void unwatch(struct dbt *d, struct dbt_watch *w)
+{
+	__atomic_store_n(&watch_words(d)[w->slot], 0, __ATOMIC_RELEASE);
+	tracee_bp_del(d->t, w->at, BP_DOOR);
+	free(w);
+}
+
+int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
+                   struct err *err)
+{
+	struct dbt_thread *dt = dbt_thread_of(d, th, false);
+	uint64_t pc, free_sp;
+	struct dbt_watch *w;
+	struct bp *bp;
+
+	if (!d->watches.len || !WIFSTOPPED(ev->status) || WSTOPSIG(ev->status) != SIGTRAP ||
+	    ev->status >> 16)
+		return 0;
+	if (tracee_get_pc(d->t, th, &pc, err))
+		return -1;
+	w = hashmap_get(&d->watches, pc - ARCH_BP_LEN);
+	bp = tracee_bp_at(d->t, pc - ARCH_BP_LEN);
+	/* Another role there is the step engine's; a thread it records runs the instruction. */
+	if (!w || !bp || bp->scopes || bp->rets || bp->internal || bp->steps ||
+	    (!(dt && dt->in_cache) && step_of(th)->dir.mode == CORE_RECORD))
+		return 0;
+	free_sp = dt && dt->in_cache ? dbt_ctx_get(dt, DBT_CTX_FREE_SP) : 0;
+	if (free_sp && free_sp != UINT64_MAX) {
+		if (tracee_get_regs(d->t, th, err))
+			return -1;
+		if (arch_regs_sp(&th->regs) > free_sp)
+			return 0;
+	}
+	/* While the world is stopped the stop waits, to come here again. */
+	if (tracee_hold_if_world_stopped(d->t, th, ev->status))
+		return 1;
+	if (tracee_set_pc(d->t, th, w->pass, err))
+		return -1;
+	step_regs_changed(th);
+	return tracee_resume(d->t, th, false, err) ? -1 : 1;
+}
+
 bool dbt_ret_door_at(struct dbt *d, uint64_t at)
 {
 	void *dr = hashmap_get(&d->ret_doors, at);
 
-	return dr && dr != (void *)&d->no_door;
+	return (dr && dr != (void *)&d->no_door) || hashmap_get(&d->watches, at);
 }
 
 /* A call run natively: its code, and the call it stands for. */
@@ -202,10 +304,16 @@ static int add_caller(struct dbt *d, struct dbt_thread *dt, struct dbt_native *n
 	uint64_t at, *word;
 	struct dbt_door *dr = NULL;
 
+	int watched = 0;
+
 	if (caller(d, dt, &at, err) ||
 	    (nv->callers < ARCH_DBT_NATIVE_CALLERS && door_at(d, dt->th, at, &dr, err)))
 		return -1;
-	if (dr) {
+	if (!dr && nv->callers < ARCH_DBT_NATIVE_CALLERS)
+		watched = watch_at(d, dt->th, at, err);
+	if (watched < 0)
+		return -1;
+	if (dr || watched) {
 		word = dbt_tracer_ptr(d, nv->n.callers[nv->callers++]);
 		__atomic_store_n(word, at, __ATOMIC_RELEASE);
 		return 0;
@@ -359,6 +467,13 @@ void dbt_ret_doors_drop(struct dbt *d, uint64_t lo, uint64_t hi)
 			vec_push(&gone, at);
 	for (i = 0; i < gone.len; i++)
 		drop(d, hashmap_del(&d->ret_doors, gone.data[i]));
+	gone.len = 0;
+	i = 0;
+	while (hashmap_next(&d->watches, &i, &at, NULL))
+		if (at >= lo && at < hi)
+			vec_push(&gone, at);
+	for (i = 0; i < gone.len; i++)
+		unwatch(d, hashmap_del(&d->watches, gone.data[i]));
 	vec_free(&gone);
 }
 
@@ -378,6 +493,12 @@ void dbt_ret_doors_reset(struct dbt *d)
 		}
 	hashmap_fini(&d->ret_doors);
 	hashmap_init(&d->ret_doors);
+	/* Their breakpoints went with the image, their table with the regions. */
+	i = 0;
+	while (hashmap_next(&d->watches, &i, NULL, &nv))
+		free(nv);
+	hashmap_fini(&d->watches);
+	hashmap_init(&d->watches);
 	i = 0;
 	while (hashmap_next(&d->natives, &i, NULL, &nv))
 		free(nv);

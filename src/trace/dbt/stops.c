@@ -945,6 +945,9 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 		return -1;
 	if (full)
 		return tracee_resume(d->t, th, false, err);
+	r = dbt_watch_pass(d, th, ev, err);
+	if (r)
+		return r < 0 ? -1 : 0;
 	r = at_door(d, dt, ev, err);
 	if (r)
 		return r < 0 ? -1 : 0;
@@ -967,7 +970,11 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	dt = th ? dbt_thread_of(d, th, false) : NULL;
 	if (!dt || !dt->in_cache) {
 		struct tracee_event door = *ev;
-		int r = th && WIFSTOPPED(ev->status) ? dbt_door_rewind(d, th, &door, err) : 0;
+		int r = th ? dbt_watch_pass(d, th, ev, err) : 0;
+
+		if (r)
+			return r < 0 ? -1 : 0;
+		r = th && WIFSTOPPED(ev->status) ? dbt_door_rewind(d, th, &door, err) : 0;
 
 		if (r == 2)
 			return tracee_hold_if_world_stopped(t, th, ev->status)
