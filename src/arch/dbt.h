@@ -440,30 +440,44 @@ struct arch_dbt_ret_door {
 int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_insn *insns, size_t n,
                            uint64_t dispatch, struct arch_dbt_ret_door *rd);
 /*
+ * The return addresses that have a return door or a watch, for native
+ * calls to check their caller's against: open addressing from
+ * arch_dbt_caller_slot() on, DBT_CALLER_PROBES slots at most (0: empty).
+ */
+#define DBT_CALLER_BITS   13
+#define DBT_CALLER_SLOTS  (1u << DBT_CALLER_BITS)
+#define DBT_CALLER_PROBES 4
+#define DBT_CALLERS_SIZE  ((DBT_CALLER_SLOTS + DBT_CALLER_PROBES - 1) * 8u)
+
+static inline uint32_t arch_dbt_caller_slot(uint64_t ret)
+{
+	return (uint32_t)(ret ^ ret >> DBT_CALLER_BITS) & (DBT_CALLER_SLOTS - 1);
+}
+
+/*
  * A native call: where a call over budget's pad goes (instead of its free
  * entry) once its callee runs natively. If the thread is still inside the
  * frame whose call used the budget up (as arch_dbt_emit_free_entry checks)
- * and that frame's own return address (the word below ctx[CALL_SP]) is
- * one of @callers (sites with a return door: a callee left by a `ret`
- * used as a jump, a retpoline's, may return there, where the step engine
- * stops it too), or the frame is the program's first (ctx[CALL_SP] all
- * ones plus a pointer: no return address to watch), it pushes the return
- * address @ret, logs the target (@target, or ctx[TARGET] for an indirect
- * call: 0) (DBT_REC_FREE_IN), keeps the callee's entry sp in
- * ctx[FREE_SP] and goes to the callee natively. With another return
- * address it goes through @other: at first to @miss (a hypercall with the
- * state of the pad's own: the tracer adds a caller, or points @other at
- * @free); outside the frame to @free (the free entry). The words are the
- * tracer's to write.
+ * and that frame's own return address (the word below ctx[CALL_SP]) is in
+ * the callers' set at @callers (a callee left by a `ret` used as a jump,
+ * a retpoline's, may return there, where the step engine stops it too),
+ * or the frame is the program's first (ctx[CALL_SP] all ones plus a
+ * pointer: no return address to watch), it pushes the return address
+ * @ret, logs the target (@target, or ctx[TARGET] for an indirect call: 0)
+ * (DBT_REC_FREE_IN), keeps the callee's entry sp in ctx[FREE_SP] and goes
+ * to the callee natively. With another return address it goes through
+ * @other: at first to @miss (a hypercall with the state of the pad's own:
+ * the tracer adds the caller to the set, or points @other at @free);
+ * outside the frame to @free (the free entry). The words are the tracer's
+ * to write.
  */
-#define ARCH_DBT_NATIVE_CALLERS 4
 struct arch_dbt_native {
-	uint64_t ret, target, other, free, callers[ARCH_DBT_NATIVE_CALLERS];
+	uint64_t ret, target, other, free;
 	uint64_t code, miss;
 };
 /* arch_dbt_emit_native - a native call's code, its words set (*n: where its parts are) */
 void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
-                          struct arch_dbt_native *n);
+                          uint64_t callers, struct arch_dbt_native *n);
 /* arch_dbt_emit_gadget - a system call, then a hypercall: the tracer's remote system calls */
 uint64_t arch_dbt_emit_gadget(struct dbt_code *c);
 /*

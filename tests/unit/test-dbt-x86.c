@@ -611,6 +611,65 @@ static void test_leave_native(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_TARGET), target);
 }
 
+/* the callers' set of the native call test (arch_dbt_caller_slot()) */
+static uint64_t callers_set[DBT_CALLERS_SIZE / 8];
+
+/*
+ * A native call: from a frame whose return address is in the callers' set
+ * (or the program's first frame), the callee runs natively with the
+ * return address pushed, logged and its entry sp kept; from another frame
+ * it goes through the other slot, outside the frame to the free entry,
+ * every register as it was but the pad's scratch one.
+ */
+static void test_native(void **state)
+{
+	const uint64_t frame_ret = 0x4011ab;
+	struct dbt_code c = start();
+	uint64_t free_at, other_at, callee, back, rsp_in;
+	struct arch_dbt_native n;
+	struct run r;
+
+	(void)state;
+	free_at = stub(&c, 0x44);
+	other_at = stub(&c, 0x33);
+	callee = stub(&c, 0x22);
+	back = stub(&c, 0x55);
+	arch_dbt_emit_native(&c, back, callee, free_at, (uint64_t)(uintptr_t)callers_set, &n);
+	assert_false(c.full);
+	memcpy((void *)(uintptr_t)n.other, &other_at, 8);
+	memset(callers_set, 0, sizeof(callers_set));
+	/* The program's first frame: native, the callee's ret to back, back's to us. */
+	ctx_set(DBT_CTX_CALL_SP, UINT64_MAX + ARCH_PTR_SIZE);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_S_RCX, 6);
+	run_code((void *)(uintptr_t)n.code, 5, 6, 7, 0x8d5, &r);
+	assert_int_equal(r.rdx, 0x55);
+	assert_int_equal(r.rcx, 6);
+	assert_int_equal(r.flags & FLAGS_MASK, 0x8d5 & FLAGS_MASK);
+	assert_int_equal(ring_value(DBT_REC_FREE_IN), callee);
+	rsp_in = r.rsp_in;
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), rsp_in - 16);
+	/* A frame whose return address (stack_words[0]) is not in the set: the other slot. */
+	stack_words[0] = frame_ret;
+	ctx_set(DBT_CTX_CALL_SP, rsp_in + 8);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	run_code((void *)(uintptr_t)n.code, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, r.rcx, 0x33, 0x8d5); /* rcx is the pad's, spilled */
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	/* In the set (its last probe's slot): native. */
+	callers_set[arch_dbt_caller_slot(frame_ret) + DBT_CALLER_PROBES - 1] = frame_ret;
+	run_code((void *)(uintptr_t)n.code, 5, 6, 7, 0x2d4, &r);
+	assert_int_equal(r.rdx, 0x55);
+	assert_int_equal(r.flags & FLAGS_MASK, 0x2d4 & FLAGS_MASK);
+	assert_int_equal(ring_value(DBT_REC_FREE_IN), callee);
+	/* Outside the frame (sp above it): the free entry. */
+	ctx_set(DBT_CTX_CALL_SP, rsp_in - 8);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	run_code((void *)(uintptr_t)n.code, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, r.rcx, 0x44, 0x8d5);
+	stack_words[0] = 0;
+}
+
 /* the context words a level keeps (arch/dbt.h) */
 static const uint32_t level_words[DBT_LEVEL_WORDS] = {
 	[DBT_LEVEL_FREE_SP] = DBT_CTX_FREE_SP, [DBT_LEVEL_UP] = DBT_CTX_UP,
@@ -1374,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_leave_native),
 		cmocka_unit_test(test_leave_resume),
+		cmocka_unit_test(test_native),
 		cmocka_unit_test(test_scope_entry_nested),
 		cmocka_unit_test(test_door),
 		cmocka_unit_test(test_door_pad),

@@ -1257,12 +1257,41 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
 	return 0;
 }
 
-void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
-                          struct arch_dbt_native *n)
+/*
+ * in_callers - is rcx (a return address) in the callers' set whose address
+ * the word at @set holds? Jumps (hit, to patch) where it is, with rdx
+ * spilled; goes on after this where it is not, rdx back. The flags are
+ * not kept.
+ */
+static void in_callers(struct dbt_code *c, uint64_t set, struct fwd hit[DBT_CALLER_PROBES])
 {
-	struct fwd out, found[ARCH_DBT_NATIVE_CALLERS + 1];
+	uint8_t shr[4] = { 0x48, 0xc1, 0xea, DBT_CALLER_BITS }; /* shr rdx, bits */
+	uint8_t and[6] = { 0x81, 0xe2 };                        /* and edx, slots - 1 */
+	uint8_t cmp[4] = { 0x48, 0x3b, 0x4a };                  /* cmp rcx, [rdx+disp8] */
+
+	gs_mov(c, true, RDX, DBT_CTX_S_RDX);
+	put(c, "\x48\x89\xca", 3); /* mov rdx, rcx */
+	put(c, shr, sizeof(shr));
+	put(c, "\x48\x31\xca", 3); /* xor rdx, rcx */
+	put32(and+2, DBT_CALLER_SLOTS - 1);
+	put(c, and, sizeof(and));
+	put(c, "\x48\xc1\xe2\x03", 4);     /* shl rdx, 3 */
+	rip_op(c, "\x48\x03\x15", 3, set); /* add rdx, [rip+set] */
+	for (int k = 0; k < DBT_CALLER_PROBES; k++) {
+		cmp[3] = (uint8_t)(k * 8);
+		put(c, cmp, sizeof(cmp));
+		hit[k] = fwd_jump(c, JE);
+	}
+	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
+}
+
+void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uint64_t free,
+                          uint64_t callers, struct arch_dbt_native *n)
+{
+	struct fwd out, first, hit[DBT_CALLER_PROBES];
+	uint64_t set;
 	uint8_t *other;
-	size_t k;
+	int k;
 
 	arch_dbt_align(c, 8); /* the words are stored to atomically */
 	n->ret = word(c, ret);
@@ -1270,8 +1299,7 @@ void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uin
 	other = c->p;
 	n->other = word(c, 0);
 	n->free = word(c, free);
-	for (k = 0; k < ARCH_DBT_NATIVE_CALLERS; k++)
-		n->callers[k] = word(c, 0);
+	set = word(c, callers);
 	n->code = c->pc;
 	save_flags(c);
 	gs_mov(c, false, RCX, DBT_CTX_CALL_SP);
@@ -1280,16 +1308,15 @@ void arch_dbt_emit_native(struct dbt_code *c, uint64_t ret, uint64_t target, uin
 	out = fwd_jump(c, JA);
 	/* A frame of unknown entry (the program's first): no return address to watch. */
 	put(c, "\x48\x83\xf9\xff", 4); /* cmp rcx, -1 */
-	found[ARCH_DBT_NATIVE_CALLERS] = fwd_jump(c, JE);
+	first = fwd_jump(c, JE);
 	put(c, "\x48\x8b\x09", 3); /* mov rcx, [rcx]: the frame's return address */
-	for (k = 0; k < ARCH_DBT_NATIVE_CALLERS; k++) {
-		rip_op(c, "\x48\x3b\x0d", 3, n->callers[k]); /* cmp rcx, [rip+caller] */
-		found[k] = fwd_jump(c, JE);
-	}
+	in_callers(c, set, hit);
 	restore_flags(c);
 	arch_dbt_emit_jmp_slot(c, n->other);
-	for (k = 0; k <= ARCH_DBT_NATIVE_CALLERS; k++)
-		fwd_here(c, found[k]);
+	for (k = 0; k < DBT_CALLER_PROBES; k++)
+		fwd_here(c, hit[k]);
+	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
+	fwd_here(c, first);
 	restore_flags(c);
 	arch_dbt_emit_push_ret(c, n->ret);
 	if (target)

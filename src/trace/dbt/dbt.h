@@ -34,6 +34,11 @@
 #define DBT_PAGE        4096u
 #define DBT_TABLE_SIZE  (17u << 20) /* (DBT_TABLE_SLOTS + DBT_TABLE_SPILL) entries, rounded */
 #define DBT_TABLE_CHUNK (64u << 10) /* the table is populated this much at a time */
+/* the callers' set (arch_dbt_caller_slot), in what the table's entries leave at its end */
+#define DBT_CALLERS_OFF ((uint64_t)DBT_TABLE_SIZE - DBT_CALLERS_SIZE)
+_Static_assert((DBT_TABLE_SLOTS + DBT_TABLE_SPILL) * sizeof(struct arch_dbt_entry) <=
+                       DBT_CALLERS_OFF,
+               "the callers' set overlaps the lookup table");
 #define DBT_RING_SIZE   (1u << 21)
 #define DBT_RINGS       4 /* per thread: one written, the others replayed meanwhile */
 #define DBT_RING_STRIDE (DBT_RING_SIZE + DBT_PAGE)                   /* a ring and its guard page */

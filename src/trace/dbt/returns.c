@@ -174,6 +174,38 @@ static int door_at(struct dbt *d, struct tthread *th, uint64_t at, struct dbt_do
 	return 0;
 }
 
+/* caller_slots - where at may be in the callers' set (DBT_CALLER_PROBES words) */
+static uint64_t *caller_slots(struct dbt *d, uint64_t at)
+{
+	return (uint64_t *)(void *)(d->shm + DBT_CALLERS_OFF) + arch_dbt_caller_slot(at);
+}
+
+/* callers_add - at in the callers' set: false if its slots are taken */
+static bool callers_add(struct dbt *d, uint64_t at)
+{
+	uint64_t *slot = caller_slots(d, at);
+
+	for (int k = 0; k < DBT_CALLER_PROBES; k++)
+		if (slot[k] == at)
+			return true;
+	for (int k = 0; k < DBT_CALLER_PROBES; k++)
+		if (!slot[k]) {
+			__atomic_store_n(&slot[k], at, __ATOMIC_RELEASE);
+			return true;
+		}
+	return false;
+}
+
+/* callers_del - at out of the callers' set (its door or watch goes) */
+static void callers_del(struct dbt *d, uint64_t at)
+{
+	uint64_t *slot = caller_slots(d, at);
+
+	for (int k = 0; k < DBT_CALLER_PROBES; k++)
+		if (slot[k] == at)
+			__atomic_store_n(&slot[k], 0, __ATOMIC_RELEASE);
+}
+
 /*
  * A watch: where a frame's return address can hold no door (Python's
  * PyEval_EvalCode returns from its interpreter loop to an instruction a
@@ -235,6 +267,7 @@ static int watch_at(struct dbt *d, struct tthread *th, uint64_t at, struct err *
 /* unwatch - w goes: out of the leaves' table first, then its breakpoint */
 static void unwatch(struct dbt *d, struct dbt_watch *w)
 {
+	callers_del(d, w->at);
 	__atomic_store_n(&watch_words(d)[w->slot], 0, __ATOMIC_RELEASE);
 	tracee_bp_del(d->t, w->at, BP_DOOR);
 	free(w);
@@ -286,7 +319,6 @@ bool dbt_ret_door_at(struct dbt *d, uint64_t at)
 struct dbt_native {
 	struct arch_dbt_native n;
 	struct dbt_block *b;
-	uint32_t callers; /* of n.callers set */
 };
 
 /* caller - the return address of the frame dt's call over budget is made from */
@@ -298,29 +330,27 @@ static int caller(struct dbt *d, struct dbt_thread *dt, uint64_t *at, struct err
 	               : 0;
 }
 
-/* add_caller - a door at dt's frame's return address, for nv's calls from such frames */
+/*
+ * add_caller - a door (or a watch) at dt's frame's return address, in the
+ * callers' set, for every native call made from such frames
+ */
 static int add_caller(struct dbt *d, struct dbt_thread *dt, struct dbt_native *nv, struct err *err)
 {
-	uint64_t at, *word;
 	struct dbt_door *dr = NULL;
-
 	int watched = 0;
+	uint64_t at;
 
-	if (caller(d, dt, &at, err) ||
-	    (nv->callers < ARCH_DBT_NATIVE_CALLERS && door_at(d, dt->th, at, &dr, err)))
+	if (caller(d, dt, &at, err) || door_at(d, dt->th, at, &dr, err))
 		return -1;
-	if (!dr && nv->callers < ARCH_DBT_NATIVE_CALLERS)
+	if (!dr)
 		watched = watch_at(d, dt->th, at, err);
 	if (watched < 0)
 		return -1;
-	if (dr || watched) {
-		word = dbt_tracer_ptr(d, nv->n.callers[nv->callers++]);
-		__atomic_store_n(word, at, __ATOMIC_RELEASE);
+	if ((dr || watched) && callers_add(d, at))
 		return 0;
-	}
 	/* From frames returning elsewhere, unrecorded in the cache as before. */
-	word = dbt_tracer_ptr(d, nv->n.other);
-	__atomic_store_n(word, nv->b->pad_free, __ATOMIC_RELEASE);
+	__atomic_store_n((uint64_t *)dbt_tracer_ptr(d, nv->n.other), nv->b->pad_free,
+	                 __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -336,7 +366,8 @@ static struct dbt_native *emit_native(struct dbt *d, struct tthread *th, struct 
 	if (!rg)
 		return NULL;
 	nv = xcalloc(1, sizeof(*nv));
-	arch_dbt_emit_native(&c, call->a.addr + call->a.len, target, b->pad_free, &nv->n);
+	arch_dbt_emit_native(&c, call->a.addr + call->a.len, target, b->pad_free,
+	                     d->data_base + DBT_CALLERS_OFF, &nv->n);
 	if (c.full) {
 		free(nv);
 		return NULL;
@@ -446,6 +477,7 @@ static void drop(struct dbt *d, struct dbt_door *dr)
 
 	if (dr == (void *)&d->no_door)
 		return;
+	callers_del(d, dr->at);
 	bp = bp_of(d, dr);
 	if (bp) {
 		tracee_bp_watch(bp, NULL);
