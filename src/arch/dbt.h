@@ -316,11 +316,14 @@ enum arch_dbt_leave {
  * outermost recorded frame is left), log the target (DBT_REC_LEFT), set
  * ctx[FREE_SP] to all ones (unrecorded, in no call: it never ends by
  * itself) and go on at @fdispatch, or (ARCH_DBT_LEAVE_NATIVE) at the
- * target itself, natively; or (ARCH_DBT_LEAVE_RESUME) set ctx[FREE_SP]
- * to ctx[RESUME_SP] and the call counts, ctx[ROOT_SP] and ctx[LEAVE] to
- * the DBT_CTX_O_ words, then go on natively; otherwise to @ind_miss (the
- * tracer decides). Entered with the return done, its target in
- * ctx[TARGET].
+ * target itself, natively (at its pass code where the target is in the
+ * watches' table at @watches). ARCH_DBT_LEAVE_RESUME, for a scope entered
+ * from a truncated call, where sp is not above that call's entry sp (the
+ * scope returned, not the call: a longjmp out of the scope into it) sets
+ * ctx[FREE_SP], the call counts, ctx[ROOT_SP] and ctx[LEAVE] from the
+ * level ctx[NEST] points at instead, makes the one below it the next and
+ * goes on natively in the call. Otherwise to @ind_miss (the tracer
+ * decides). Entered with the return done, its target in ctx[TARGET].
  */
 void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
                          enum arch_dbt_leave how, uint64_t watches);

@@ -681,7 +681,9 @@ static const uint32_t level_words[DBT_LEVEL_WORDS] = {
  * The resuming form goes on natively too, in the truncated call: the
  * words of the level ctx[NEST] points at become the context's (its entry
  * sp the native call's, the counts and the leave the caller's), and the
- * level below it the next.
+ * level below it the next; unless sp is above the call's entry sp (the
+ * call returned, the scope was left by a longjmp into it): then the
+ * tracer decides, nothing changed.
  */
 static void test_leave_resume(void **state)
 {
@@ -701,14 +703,25 @@ static void test_leave_resume(void **state)
 	assert_false(c.full);
 	for (i = 0; i < DBT_LEVEL_WORDS; i++)
 		ctx_set((int)(level + i * 8), 0x1000 + i);
+	/* The call returned itself (sp above its entry sp): the tracer decides. */
 	ctx_set(DBT_CTX_NEST, level);
+	ctx_set(DBT_CTX_TARGET, target);
+	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
+	ctx_set(DBT_CTX_ROOT_SP, 4096);
+	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
+	check_untouched(&r, 5, 6, 0x33, 0x8d5);
+	assert_int_equal(ctx_get(DBT_CTX_NEST), level);
+	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
+	/* The scope returned into the call (sp below its entry sp): on in it. */
+	ctx_set((int)level, UINT64_MAX - 0x1000);
 	ctx_set(DBT_CTX_TARGET, target);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
 	ctx_set(DBT_CTX_ROOT_SP, 4096);
 	run_code((void *)(uintptr_t)leave, 5, 6, 7, 0x8d5, &r);
 	check_untouched(&r, 5, 6, 0x22, 0x8d5);
 	assert_int_equal(ring_value(DBT_REC_LEFT), target);
-	for (i = 0; i < DBT_LEVEL_WORDS; i++)
+	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), UINT64_MAX - 0x1000);
+	for (i = 1; i < DBT_LEVEL_WORDS; i++)
 		assert_int_equal(ctx_get((int)level_words[i]), 0x1000 + i);
 	assert_int_equal(ctx_get(DBT_CTX_NEST), DBT_CTX_LEVELS);
 	/* Not above the outermost recorded frame: the tracer decides, nothing changed. */

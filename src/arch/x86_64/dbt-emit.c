@@ -934,12 +934,19 @@ static void watched(struct dbt_code *c, uint64_t watches)
 void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispatch,
                          enum arch_dbt_leave how, uint64_t watches)
 {
-	struct fwd stay;
+	struct fwd stay, returned = { NULL, 0 };
 
 	save_flags(c);
 	cmp_rsp(c, DBT_CTX_ROOT_SP);
 	stay = fwd_jump(c, JBE);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
+	if (how == ARCH_DBT_LEAVE_RESUME) {
+		/* Above the call's entry sp, the call itself returned (the scope was left
+		 * otherwise). */
+		gs_mov(c, false, RCX, DBT_CTX_NEST);
+		put(c, "\x65\x48\x3b\x21", 4); /* cmp rsp, gs:[rcx]: the level's FREE_SP */
+		returned = fwd_jump(c, JA);
+	}
 	gs_mov(c, false, RCX, DBT_CTX_TARGET);
 	if (how != ARCH_DBT_LEAVE_CACHE) {
 		watched(c, watches);
@@ -957,6 +964,10 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 		arch_dbt_emit_jmp(c, fdispatch);
 	else
 		gs_jmp(c, DBT_CTX_GO);
+	if (how == ARCH_DBT_LEAVE_RESUME) {
+		fwd_here(c, returned);
+		gs_mov(c, false, RCX, DBT_CTX_S_RCX);
+	}
 	fwd_here(c, stay);
 	restore_flags(c);
 	arch_dbt_emit_jmp(c, ind_miss);
