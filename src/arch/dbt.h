@@ -339,7 +339,7 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 /* arch_dbt_emit_watches - the table, empty: its address */
 uint64_t arch_dbt_emit_watches(struct dbt_code *c);
 /*
- * arch_dbt_emit_pass - @in (at @at) moved here, then on at what follows it:
+ * arch_dbt_emit_pass - @in moved here, then on at what follows it:
  * 0, or -1 if it cannot be moved (as arch_dbt_emit_ret_door's)
  */
 int arch_dbt_emit_pass(struct dbt_code *c, const struct dbt_insn *in);

@@ -534,6 +534,24 @@ static void test_free_entry(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
 }
 
+/* A leave's code and what it goes to: stubs marking rdx 0x44, 0x33 and 0x22. */
+struct leave_code {
+	uint64_t leave, target, watches;
+};
+
+/* leave_of - a leave of form how, its unrecorded lookup, indirect miss and target stubs */
+static struct leave_code leave_of(struct dbt_code *c, enum arch_dbt_leave how)
+{
+	uint64_t fdispatch = stub(c, 0x44), ind_miss = stub(c, 0x33);
+	struct leave_code l = { .target = stub(c, 0x22) };
+
+	l.watches = arch_dbt_emit_watches(c);
+	l.leave = c->pc;
+	arch_dbt_emit_leave(c, ind_miss, fdispatch, how, l.watches);
+	assert_false(c->full);
+	return l;
+}
+
 /*
  * A return out of every recorded frame for a thread that stays in the
  * cache: above the outermost frame's entry rsp, the target is logged and
@@ -542,16 +560,10 @@ static void test_free_entry(void **state)
 static void test_leave(void **state)
 {
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, leave, watches;
+	uint64_t leave = leave_of(&c, ARCH_DBT_LEAVE_CACHE).leave;
 	struct run r;
 
 	(void)state;
-	fdispatch = stub(&c, 0x44);
-	ind_miss = stub(&c, 0x33);
-	watches = arch_dbt_emit_watches(&c);
-	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_CACHE, watches);
-	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, 0x401abc);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
 	ctx_set(DBT_CTX_FREE_SP, 0);
@@ -576,17 +588,11 @@ static void test_leave(void **state)
 static void test_leave_native(void **state)
 {
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, target, leave, watches, pass;
+	struct leave_code l = leave_of(&c, ARCH_DBT_LEAVE_NATIVE);
+	uint64_t target = l.target, leave = l.leave, watches = l.watches, pass;
 	struct run r;
 
 	(void)state;
-	fdispatch = stub(&c, 0x44);
-	ind_miss = stub(&c, 0x33);
-	target = stub(&c, 0x22);
-	watches = arch_dbt_emit_watches(&c);
-	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_NATIVE, watches);
-	assert_false(c.full);
 	ctx_set(DBT_CTX_TARGET, target);
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
 	ctx_set(DBT_CTX_FREE_SP, 0);
@@ -689,18 +695,12 @@ static void test_leave_resume(void **state)
 {
 	const uint32_t level = DBT_CTX_LEVELS + DBT_LEVEL_WORDS * 8;
 	struct dbt_code c = start();
-	uint64_t fdispatch, ind_miss, target, leave, watches;
+	struct leave_code l = leave_of(&c, ARCH_DBT_LEAVE_RESUME);
+	uint64_t target = l.target, leave = l.leave;
 	struct run r;
 	size_t i;
 
 	(void)state;
-	fdispatch = stub(&c, 0x44);
-	ind_miss = stub(&c, 0x33);
-	target = stub(&c, 0x22);
-	watches = arch_dbt_emit_watches(&c);
-	leave = c.pc;
-	arch_dbt_emit_leave(&c, ind_miss, fdispatch, ARCH_DBT_LEAVE_RESUME, watches);
-	assert_false(c.full);
 	for (i = 0; i < DBT_LEVEL_WORDS; i++)
 		ctx_set((int)(level + i * 8), 0x1000 + i);
 	/* The call returned itself (sp above its entry sp): the tracer decides. */

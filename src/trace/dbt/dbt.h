@@ -763,9 +763,10 @@ bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
 /* dbt_ret_door_at - is there a return door or a watch at at? */
 bool dbt_ret_door_at(struct dbt *d, uint64_t at);
 /*
- * dbt_watch_pass - th (ev) stopped at a watch where a thread not in a
- * native call it returned past runs on: sent to the pass code (1); 0 if
- * the stop is not that, -1 on error
+ * dbt_watch_pass - th (ev) stopped at a watch, and is neither a native
+ * call's thread that returned past its frame there nor one the step
+ * engine stops there: sent on to the pass code (1); 0 if the stop is not
+ * that, -1 on error
  */
 int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
                    struct err *err);

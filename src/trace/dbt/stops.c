@@ -621,7 +621,9 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 	case HY_NATIVE:
 		return dbt_native_miss(d, dt, at, err);
 	case HY_TRUNC: {
-		int native = get_regs(th, &r, err)
+		/* A site tried once has its way: no registers to read for it again. */
+		int native = h->b->native_tried ? 0
+		             : get_regs(th, &r, err)
 		                     ? -1
 		                     : dbt_native_try(d, dt, h->b, arch_regs_sp(&r), err);
 
