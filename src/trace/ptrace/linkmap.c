@@ -35,11 +35,7 @@ enum { LM_ADDR, LM_NAME, LM_LD, LM_NEXT, LM_WORDS };
 #define MAX_NAMESPACES   64
 #define AUXV_MAX_ENTRIES 128 /* the kernel gives some 25 */
 
-struct auxv_info {
-	uint64_t entry, base, vdso, phdr, phnum;
-};
-
-static int read_auxv(pid_t pid, struct auxv_info *ai, struct err *err)
+static int read_auxv(pid_t pid, struct linkmap_auxv *ai, struct err *err)
 {
 	/* Read whole: a read per entry was some 25 system calls. */
 	uint64_t kv[2 * AUXV_MAX_ENTRIES];
@@ -149,7 +145,7 @@ static void remember(struct linkmap *lm, uint64_t base, const char *name)
 }
 
 /* exe_dynamic - the executable's dynamic section in memory, from its program headers */
-static uint64_t exe_dynamic(struct tracee *t, const struct auxv_info *ai)
+static uint64_t exe_dynamic(struct tracee *t, const struct linkmap_auxv *ai)
 {
 	/* In one read, not one system call a header (13 for Python) */
 	Elf64_Phdr ph[256];
@@ -230,16 +226,17 @@ static void settle(struct tracee *t)
 int linkmap_start(struct tracee *t, struct tthread *th, struct err *err)
 {
 	char exe_link[64], exe[PATH_MAX];
-	struct auxv_info ai;
+	struct linkmap_auxv ai;
 	uint64_t end = 0;
 	char *interp = NULL;
 	const char *ld;
 	ssize_t n;
 	int ret;
 
-	linkmap_reset(&t->lm);
-	if (read_auxv(t->pid, &ai, err))
+	ai = t->lm.auxv;
+	if (!t->lm.auxv_read && read_auxv(t->pid, &ai, err))
 		return -1;
+	linkmap_reset(&t->lm);
 	t->lm.exe_dynamic = exe_dynamic(t, &ai);
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)t->pid);
 	n = readlink(exe_link, exe, sizeof(exe) - 1);
@@ -326,11 +323,13 @@ int linkmap_prestart(struct tracee *t, struct tthread *th, struct linkmap_meanwh
                      struct err *err)
 {
 	uint64_t r_brk, r_debug;
-	struct auxv_info ai;
+	struct linkmap_auxv ai;
 	int ret;
 
 	if (read_auxv(t->pid, &ai, err))
 		return -1;
+	t->lm.auxv = ai;
+	t->lm.auxv_read = true;
 	if (!ai.base || core_quiet_start(t->core, ai.base, &r_brk, &r_debug))
 		return 0;
 	if (tracee_bp_add(t, r_brk, BP_INTERNAL, err))

@@ -102,7 +102,15 @@ struct linkmap_entry {
 	char *name;
 };
 
+/* What the kernel's auxiliary vector says of the program's start. */
+struct linkmap_auxv {
+	uint64_t entry, base, vdso, phdr, phnum;
+};
+
 struct linkmap {
+	/* read by linkmap_prestart(), for the linkmap_start() it leads to (not read twice) */
+	struct linkmap_auxv auxv;
+	bool auxv_read;
 	uint64_t r_debug;     /* address of the r_debug struct, 0 if unknown */
 	uint64_t r_brk;       /* the breakpoint address the linker calls */
 	uint64_t exe_dynamic; /* the executable's PT_DYNAMIC in memory, 0 if static */
