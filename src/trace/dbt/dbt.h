@@ -763,13 +763,12 @@ bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
 /* dbt_ret_door_at - is there a return door or a watch at at? */
 bool dbt_ret_door_at(struct dbt *d, uint64_t at);
 /*
- * dbt_watch_pass - th (ev) stopped at a watch, and is neither a native
- * call's thread that returned past its frame there nor one the step
- * engine stops there: sent on to the pass code (1); 0 if the stop is not
- * that, -1 on error
+ * dbt_watch_pass - th stopped (status) at a breakpoint's trap, pc after
+ * it: if that is a watch's, and th is neither a native call's thread that
+ * returned past its frame there nor one the step engine stops there, it
+ * is sent on to the pass code (1); 0 if the stop is not that, -1 on error
  */
-int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
-                   struct err *err);
+int dbt_watch_pass(struct dbt *d, struct tthread *th, int status, uint64_t pc, struct err *err);
 /* dbt_ret_doors_arm - every thread stops at every return door (a thread uses its engine base) */
 void dbt_ret_doors_arm(struct dbt *d);
 /* dbt_ret_doors_drop - the return doors and watches in [lo, hi) go (their code unmapped or

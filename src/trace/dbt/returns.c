@@ -273,20 +273,13 @@ static void unwatch(struct dbt *d, struct dbt_watch *w)
 	free(w);
 }
 
-int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
-                   struct err *err)
+int dbt_watch_pass(struct dbt *d, struct tthread *th, int status, uint64_t pc, struct err *err)
 {
 	struct dbt_thread *dt = dbt_thread_of(d, th, false);
-	uint64_t pc, free_sp;
-	struct dbt_watch *w;
+	struct dbt_watch *w = hashmap_get(&d->watches, pc - ARCH_BP_LEN);
+	uint64_t free_sp;
 	struct bp *bp;
 
-	if (!d->watches.len || !WIFSTOPPED(ev->status) || WSTOPSIG(ev->status) != SIGTRAP ||
-	    ev->status >> 16)
-		return 0;
-	if (tracee_get_pc(d->t, th, &pc, err))
-		return -1;
-	w = hashmap_get(&d->watches, pc - ARCH_BP_LEN);
 	bp = tracee_bp_at(d->t, pc - ARCH_BP_LEN);
 	/* Another role there is the step engine's; a thread it records runs the instruction. */
 	if (!w || !bp || bp->scopes || bp->rets || bp->internal || bp->steps ||
@@ -300,7 +293,7 @@ int dbt_watch_pass(struct dbt *d, struct tthread *th, const struct tracee_event 
 			return 0;
 	}
 	/* While the world is stopped the stop waits, to come here again. */
-	if (tracee_hold_if_world_stopped(d->t, th, ev->status))
+	if (tracee_hold_if_world_stopped(d->t, th, status))
 		return 1;
 	if (tracee_set_pc(d->t, th, w->pass, err))
 		return -1;

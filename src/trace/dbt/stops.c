@@ -942,14 +942,14 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 			return -1;
 		if (dbt_hyper_at(d, pc - ARCH_BP_LEN, &h))
 			return on_hyper(d, dt, pc - ARCH_BP_LEN, &h, err);
+		r = d->watches.len ? dbt_watch_pass(d, th, ev->status, pc, err) : 0;
+		if (r)
+			return r < 0 ? -1 : 0;
 	}
 	if (dbt_ring_full(d, dt, &si, &full, err))
 		return -1;
 	if (full)
 		return tracee_resume(d->t, th, false, err);
-	r = dbt_watch_pass(d, th, ev, err);
-	if (r)
-		return r < 0 ? -1 : 0;
 	r = at_door(d, dt, ev, err);
 	if (r)
 		return r < 0 ? -1 : 0;
@@ -959,6 +959,18 @@ static int on_stopped(struct dbt *d, struct dbt_thread *dt, const struct tracee_
 	if (dbt_async_sync(d, err))
 		return -1;
 	return on_signal(d, dt, ev, &si, err);
+}
+
+/* watch_stop - dbt_watch_pass() for a thread outside the cache, its trap's pc read first */
+static int watch_stop(struct dbt *d, struct tthread *th, const struct tracee_event *ev,
+                      struct err *err)
+{
+	uint64_t pc;
+
+	if (!d->watches.len || !WIFSTOPPED(ev->status) || WSTOPSIG(ev->status) != SIGTRAP ||
+	    ev->status >> 16)
+		return 0;
+	return tracee_get_pc(d->t, th, &pc, err) ? -1 : dbt_watch_pass(d, th, ev->status, pc, err);
 }
 
 int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
@@ -972,7 +984,7 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	dt = th ? dbt_thread_of(d, th, false) : NULL;
 	if (!dt || !dt->in_cache) {
 		struct tracee_event door = *ev;
-		int r = th ? dbt_watch_pass(d, th, ev, err) : 0;
+		int r = th ? watch_stop(d, th, ev, err) : 0;
 
 		if (r)
 			return r < 0 ? -1 : 0;
