@@ -774,33 +774,22 @@ static void level_move(struct dbt_code *c, bool push)
 }
 
 /*
- * push_level - the thread's context words become a level of their own
- * (ctx[NEST] on one), and its leave the resuming one (rcx scratch)
+ * move_level - push: the thread's context words become a new level
+ * (ctx[NEST] on one); pop: they are the level ctx[NEST] points at, the one
+ * below it next (rdx spilled meanwhile, rcx scratch)
  */
-static void push_level(struct dbt_code *c, uint64_t leave_resume)
+static void move_level(struct dbt_code *c, bool push)
 {
-	uint8_t imm[10] = { 0x48, 0xb9 }; /* mov rcx, imm64 */
+	uint8_t lea[4] = { 0x48, 0x8d, 0x52 }; /* lea rdx, [rdx+disp8] */
 
+	lea[3] = (uint8_t)(push ? DBT_LEVEL_WORDS * 8 : -(DBT_LEVEL_WORDS * 8));
 	gs_mov(c, true, RDX, DBT_CTX_S_RDX);
 	gs_mov(c, false, RDX, DBT_CTX_NEST);
-	put(c, "\x48\x8d\x52", 3); /* lea rdx, [rdx+level] */
-	put(c, (uint8_t[1]){ DBT_LEVEL_WORDS * 8 }, 1);
-	gs_mov(c, true, RDX, DBT_CTX_NEST);
-	level_move(c, true);
-	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
-	memcpy(imm + 2, &leave_resume, 8);
-	put(c, imm, sizeof(imm));
-	gs_mov(c, true, RCX, DBT_CTX_LEAVE);
-}
-
-/* pop_level - the context words from the level ctx[NEST] points at, the one below it next */
-static void pop_level(struct dbt_code *c)
-{
-	gs_mov(c, true, RDX, DBT_CTX_S_RDX);
-	gs_mov(c, false, RDX, DBT_CTX_NEST);
-	level_move(c, false);
-	put(c, "\x48\x8d\x52", 3); /* lea rdx, [rdx-level] */
-	put(c, (uint8_t[1]){ (uint8_t) - (DBT_LEVEL_WORDS * 8) }, 1);
+	if (push)
+		put(c, lea, sizeof(lea));
+	level_move(c, push);
+	if (!push)
+		put(c, lea, sizeof(lea));
 	gs_mov(c, true, RDX, DBT_CTX_NEST);
 	gs_mov(c, false, RDX, DBT_CTX_S_RDX);
 }
@@ -810,6 +799,7 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 {
 	struct fwd go, stop, full, nested, miss[WALK_MISSES];
 	uint8_t last[7] = { 0x48, 0x8d, 0x89 }; /* lea rcx, [rcx-the last level] */
+	uint8_t imm[10] = { 0x48, 0xb9 };       /* mov rcx, imm64 */
 	int i, misses = 0;
 	uint64_t sync, set;
 
@@ -857,7 +847,10 @@ uint64_t arch_dbt_emit_scope_entry(struct dbt_code *c, uint64_t rec_slot, int64_
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	arch_dbt_emit_jmp_slot(c, rec_slot);
 	fwd_here(c, nested);
-	push_level(c, leave_resume);
+	move_level(c, true);
+	memcpy(imm + 2, &leave_resume, 8);
+	put(c, imm, sizeof(imm)); /* its leave the resuming one */
+	gs_mov(c, true, RCX, DBT_CTX_LEAVE);
 	jump32_to(c, JMP, set);
 	if (bt_max) {
 		/* A return address without a rule: the stop, the thread as it was. */
@@ -941,8 +934,7 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 	stay = fwd_jump(c, JBE);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	if (how == ARCH_DBT_LEAVE_RESUME) {
-		/* Above the call's entry sp, the call itself returned (the scope was left
-		 * otherwise). */
+		/* Above the call's entry sp: the call itself returned. */
 		gs_mov(c, false, RCX, DBT_CTX_NEST);
 		put(c, "\x65\x48\x3b\x21", 4); /* cmp rsp, gs:[rcx]: the level's FREE_SP */
 		returned = fwd_jump(c, JA);
@@ -956,7 +948,7 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 	restore_flags(c);
 	log_value(c, DBT_REC_LEFT, RCX);
 	if (how == ARCH_DBT_LEAVE_RESUME)
-		pop_level(c);
+		move_level(c, false);
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	if (how != ARCH_DBT_LEAVE_RESUME)
 		set_ctx(c, DBT_CTX_FREE_SP, -1); /* unrecorded, in no call: all ones */
