@@ -155,6 +155,25 @@ void arch_dbt_emit_jmp(struct dbt_code *c, uint64_t to)
 	rel32(c, b, sizeof(b), to);
 }
 
+/* jrcxz_past - jrcxz to the near jump that follows, past it otherwise (jrcxz reaches 127 bytes) */
+static void jrcxz_past(struct dbt_code *c)
+{
+	put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: (the jump); over: */
+}
+
+/* jrcxz_to - go to @to if rcx is 0, the flags left alone: short where it reaches */
+static void jrcxz_to(struct dbt_code *c, uint64_t to)
+{
+	int64_t d = (int64_t)to - (int64_t)(c->pc + 2);
+
+	if (d == (int8_t)d) {
+		put(c, (uint8_t[2]){ 0xe3, (uint8_t)d }, 2);
+		return;
+	}
+	jrcxz_past(c);
+	arch_dbt_emit_jmp(c, to);
+}
+
 /* opcode_at - the offset of the opcode byte after legacy prefixes and REX */
 static size_t opcode_at(const struct dbt_insn *in)
 {
@@ -203,20 +222,9 @@ void arch_dbt_emit_jcc(struct dbt_code *c, const struct dbt_insn *in)
 
 void arch_dbt_emit_call_check(struct dbt_code *c, uint64_t trunc)
 {
-	uint8_t j[2] = { 0xe3 }; /* jrcxz trunc */
-	int64_t d;
-
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	gs_mov(c, false, RCX, DBT_CTX_UP);
-	d = (int64_t)trunc - (int64_t)(c->pc + 2);
-	if (d != (int8_t)d) {
-		/* jrcxz reaches only 127 bytes: go through a near pad. */
-		put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: jmp trunc; over: */
-		arch_dbt_emit_jmp(c, trunc);
-	} else {
-		j[1] = (uint8_t)d;
-		put(c, j, 2);
-	}
+	jrcxz_to(c, trunc);
 	put(c, "\x48\x8d\x49\xff", 4); /* lea rcx, [rcx-1] */
 	gs_mov(c, true, RCX, DBT_CTX_UP);
 	gs_mov(c, true, RSP, DBT_CTX_CALL_SP);
@@ -744,10 +752,10 @@ static void log_walk(struct dbt_code *c)
 	jump32_to(c, JB, loop);
 }
 
-/* rcx_zero - jump (to be patched) if rcx is 0, the flags left alone: jrcxz reaches 127 bytes */
+/* rcx_zero - a jump (to be patched) if rcx is 0, the flags left alone */
 static struct fwd rcx_zero(struct dbt_code *c)
 {
-	put(c, "\xe3\x02\xeb\x05", 4); /* jrcxz L; jmp over; L: jmp target; over: */
+	jrcxz_past(c);
 	return fwd_jump(c, JMP);
 }
 
@@ -970,19 +978,12 @@ void arch_dbt_emit_syscall(struct dbt_code *c, const struct dbt_insn *in, const 
 {
 	uint8_t lea[6] = { 0x8d, 0x88 }; /* lea ecx, [rax-nr] */
 	size_t i;
-	int64_t d;
 
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	for (i = 0; i < n_nrs; i++) {
 		put32(lea + 2, (uint32_t)-nrs[i]);
 		put(c, lea, sizeof(lea));
-		d = (int64_t)hyper - (int64_t)(c->pc + 2);
-		if (d == (int8_t)d) {
-			put(c, (uint8_t[2]){ 0xe3, (uint8_t)d }, 2); /* jrcxz hyper */
-		} else {
-			put(c, "\xe3\x02\xeb\x05", 4);
-			arch_dbt_emit_jmp(c, hyper);
-		}
+		jrcxz_to(c, hyper);
 	}
 	gs_mov(c, false, RCX, DBT_CTX_S_RCX);
 	put(c, in->a.bytes, in->a.len);

@@ -760,8 +760,8 @@ int dbt_native_miss(struct dbt *d, struct dbt_thread *dt, uint64_t at, struct er
 uint64_t dbt_foreign_base(const struct dbt *d, uint64_t app_base);
 /* dbt_is_engine_base - is base one the engine gave (a context, or the foreign one)? */
 bool dbt_is_engine_base(const struct dbt *d, uint64_t base);
-/* dbt_ret_door_at - is there a return door or a watch at at? */
-bool dbt_ret_door_at(struct dbt *d, uint64_t at);
+/* dbt_return_caught - is a return to at caught natively: a return door or a watch there? */
+bool dbt_return_caught(struct dbt *d, uint64_t at);
 /*
  * dbt_watch_pass - th stopped (status) at a breakpoint's trap, pc after
  * it: if that is a watch's, and th is neither a native call's thread that

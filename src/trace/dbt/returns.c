@@ -8,10 +8,12 @@
  * can be written at the call's return site, the pad goes on to the callee
  * itself from then on, natively, with the real return address pushed;
  * the return comes back through the door into the recorded translation
- * without a stop (arch_dbt_ret_door); so does a return to the return
- * address of the frame the call is made from, which the step engine
- * watches too (a retpoline's callee goes there), where the native call
- * writes another door first (arch_dbt_native). A door is a jump over the site's
+ * without a stop (arch_dbt_ret_door). The native call goes native only
+ * from a frame whose own return address (which the step engine watches
+ * too: a retpoline's callee returns there) is in the callers' set: it has
+ * a door, or a watch where none fits (a breakpoint the leaves go past),
+ * made at the native call's first stop from such a frame
+ * (arch_dbt_emit_native). A door is a jump over the site's
  * first instructions, so these must be instructions that can be moved
  * (no call among them, a branch only last unless conditional), no code
  * near may jump into them, no other breakpoint may be among them and no
@@ -21,7 +23,6 @@
  * (a thread it runs returns there: the word struct bp's armed points at).
  */
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "trace/dbt/dbt.h"
 #include "trace/step/step.h"
@@ -301,7 +302,7 @@ int dbt_watch_pass(struct dbt *d, struct tthread *th, int status, uint64_t pc, s
 	return tracee_resume(d->t, th, false, err) ? -1 : 1;
 }
 
-bool dbt_ret_door_at(struct dbt *d, uint64_t at)
+bool dbt_return_caught(struct dbt *d, uint64_t at)
 {
 	void *dr = hashmap_get(&d->ret_doors, at);
 

@@ -227,8 +227,8 @@ static bool truncated_at(const struct core_thread *ct, uint32_t i, struct core_f
  * resuming form), and the call's own return comes back through its return
  * door as a native call's does, into the recorded frames below, which may
  * themselves be such a scope's (a level each, DBT_NEST_MAX at most). A
- * level needs return doors at the call's return address and at that of
- * the frame it was called from, as a native call does. Sets the context
+ * level needs a return door or a watch at the call's return address and
+ * at that of the frame it was called from, as a native call does. Sets the context
  * words of the innermost frames and the levels below them; false (nothing
  * set) where there is no level.
  */
@@ -244,13 +244,12 @@ static bool nest(struct dbt *d, struct dbt_thread *dt, uint32_t open)
 		return false;
 	for (; n < DBT_NEST_MAX && lo >= 2; n++, lo = below) {
 		if (!truncated_at(ct, lo - 1, &t) || !core_frame_at(ct, lo - 2, &caller) ||
-		    caller.truncated || caller.signal || !dbt_ret_door_at(d, t.ret_addr) ||
-		    !dbt_ret_door_at(d, caller.ret_addr))
+		    caller.truncated || caller.signal || !dbt_return_caught(d, t.ret_addr) ||
+		    !dbt_return_caught(d, caller.ret_addr))
 			break;
 		below = group_start(ct, lo - 1);
 		core_frame_at(ct, below, &root);
-		/* The outermost frames leave as always; others through the next level, or a stop.
-		 */
+		/* The outermost leave as always; others by the next level, or a stop. */
 		leave = below ? d->regions[0].ind_miss : leave_to(d, dt);
 		if (n)
 			levels[n - 1][DBT_LEVEL_LEAVE] = d->regions[0].leave_resume;
