@@ -384,6 +384,18 @@ static const char fixture_reload[] =
         "	return s == 2 * (1225 + 50) ? 42 : 1;\n"
         "}\n";
 
+/* A scope entered N times from one loop (hot1: once; hot1000). */
+static const char fixture_hot[] =
+        "__asm__(\".text\\n.globl leaf\\n.type leaf, @function\\nleaf:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	add $1, %rax\\n	ret\\n.size leaf, .-leaf\\n\");\n"
+        "long leaf(long);\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	for (long i = 0; i < N; i++)\n"
+        "		s += leaf(i);\n"
+        "	return s == N * (N + 1) / 2 ? 42 : 1;\n"
+        "}\n";
+
 static const char *tpath(const char *name)
 {
 	return test_path(tmpdir, name);
@@ -430,6 +442,8 @@ static int setup(void **state)
 	                       build("retdoor", fixture_retdoor) ||
 	                       build("retthreads", fixture_retthreads) ||
 	                       build("nested", fixture_nested) || build("watch", fixture_watch) ||
+	                       build_with("hot1", fixture_hot, "-no-pie -DN=1") ||
+	                       build_with("hot1000", fixture_hot, "-no-pie -DN=1000") ||
 	                       build_reload()
 	               ? -1
 	               : 0;
@@ -748,6 +762,27 @@ static void test_native_calls_threads(void **state)
 }
 
 /*
+ * A hot scope's entries after its first cost no stop: its door is written
+ * at the first entry, with the door's way in (the entry's unrecorded
+ * translation), and the stack walk's frames are learned there. Until
+ * stop 37 the first return out of the scope, the second entry (which
+ * wrote the door), the door's first use and that entry's walk each
+ * stopped.
+ */
+static void test_hot_scope_stops(void **state)
+{
+	size_t once, hot;
+	int64_t stops_once, stops_hot;
+
+	(void)state;
+	stops_once = dbt_count_of("hot1", "trace \"leaf\" binary=\"hot1\"", "dbt_stops", &once);
+	stops_hot = dbt_count_of("hot1000", "trace \"leaf\" binary=\"hot1000\"", "dbt_stops", &hot);
+	assert_int_equal(once, 1);
+	assert_int_equal(hot, 1000);
+	assert_int_equal(stops_hot, stops_once);
+}
+
+/*
  * A scope entered from the call past its depth limit (a callback): the
  * callee runs natively, the nested scope is entered through the door
  * without a stop, and its return goes on natively in the callee (resumed).
@@ -886,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_materialize_signals),
 		cmocka_unit_test(test_no_door_jumped_into),
+		cmocka_unit_test(test_hot_scope_stops),
 		cmocka_unit_test(test_door_by_padding),
 		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_past_lookalike),

@@ -136,6 +136,7 @@ static int write_counts(struct dbt *d, struct err *err)
 	       session_count(s, "dbt_watches", d->n_watches, err) ||
 	       session_count(s, "dbt_nested_scopes", d->n_nested, err) ||
 	       session_count(s, "dbt_resumed", d->n_resumed, err) ||
+	       session_count(s, "dbt_stops", d->n_stops, err) ||
 	       session_count(s, "dbt_frame_rows", d->n_rows, err) ||
 	       session_count(s, "dbt_ring_full", d->n_full, err) ||
 	       session_count(s, "dbt_worker_records", d->n_worker_records, err);

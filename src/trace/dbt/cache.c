@@ -549,16 +549,47 @@ static int successors(const struct dbt_block *b, uint64_t out[2])
 	}
 }
 
-struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
-                               struct err *err)
+/* A queue of addresses to translate ahead, in the order they were found. */
+struct ahead_queue {
+	uint64_t a[AHEAD_MAX * 2 + 2];
+	size_t head, tail;
+};
+
+static void ahead_push(struct ahead_queue *q, uint64_t a)
+{
+	if (q->tail < sizeof(q->a) / sizeof(*q->a))
+		q->a[q->tail++] = a;
+}
+
+/*
+ * queue_successors - b's successors: the callee of a call after every
+ * other, so that the blocks ahead finish the functions they are in before
+ * they start on the functions those call (which a depth limit may leave
+ * to run natively)
+ */
+static void queue_successors(const struct dbt_block *b, struct ahead_queue *local,
+                             struct ahead_queue *callees)
+{
+	uint64_t next[2];
+	int n = successors(b, next);
+
+	if (n == 2 && b->insns[b->n - 1].flow == DBT_FLOW_CALL) {
+		ahead_push(local, next[0]);
+		ahead_push(callees, next[1]);
+		return;
+	}
+	while (n > 0)
+		ahead_push(local, next[--n]);
+}
+
+/* block_at - the block at addr and up to ahead more that it leads to directly */
+static struct dbt_block *block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
+                                  uint64_t ahead)
 {
 	struct dbt_block *b = hashmap_get(&d->by_addr, key(addr, unrec)), *first;
-	uint64_t queue[AHEAD_MAX * 2 + 2], next[2], made = 0;
-	uint64_t ahead = AHEAD_MIN + d->n_blocks / AHEAD_STEP;
-	size_t head = 0, tail = 0;
-	int i;
+	struct ahead_queue local = { .head = 0 }, callees = { .head = 0 };
+	uint64_t made = 0;
 
-	(void)err;
 	if (b)
 		return b;
 	if (hashmap_get(&d->no_trans, addr))
@@ -568,13 +599,10 @@ struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr,
 		hashmap_put(&d->no_trans, addr, (void *)1);
 		return NULL;
 	}
-	/* Ahead of need: what first leads to directly, breadth first. */
-	for (i = successors(first, next); i > 0; i--)
-		queue[tail++] = next[i - 1];
-	if (ahead > AHEAD_MAX)
-		ahead = AHEAD_MAX;
-	while (head < tail && made < ahead) {
-		uint64_t a = queue[head++];
+	queue_successors(first, &local, &callees);
+	while (made < ahead && (local.head < local.tail || callees.head < callees.tail)) {
+		uint64_t a =
+		        local.head < local.tail ? local.a[local.head++] : callees.a[callees.head++];
 
 		if (hashmap_get(&d->by_addr, key(a, unrec)) || hashmap_get(&d->no_trans, a))
 			continue;
@@ -584,10 +612,23 @@ struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr,
 			continue;
 		}
 		made++;
-		for (i = successors(b, next); i > 0 && tail < sizeof(queue) / sizeof(*queue); i--)
-			queue[tail++] = next[i - 1];
+		queue_successors(b, &local, &callees);
 	}
 	return first;
+}
+
+struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
+                               struct err *err)
+{
+	uint64_t ahead = AHEAD_MIN + d->n_blocks / AHEAD_STEP;
+
+	(void)err;
+	return block_at(d, th, addr, unrec, ahead < AHEAD_MAX ? ahead : AHEAD_MAX);
+}
+
+struct dbt_block *dbt_block_alone(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec)
+{
+	return block_at(d, th, addr, unrec, 0);
 }
 
 bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr)

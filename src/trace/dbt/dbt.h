@@ -78,12 +78,6 @@ _Static_assert((DBT_TABLE_SLOTS + DBT_TABLE_SPILL) * sizeof(struct arch_dbt_entr
  */
 #define DBT_HOT_RETURNS 16
 /*
- * Where the scope has a door, it leaves natively after this many returns:
- * nothing runs in the cache between its scopes then, so there is no
- * translating to weigh against the stops saved (2 took two stops more).
- */
-#define DBT_DOOR_RETURNS 1
-/*
  * Blocks by id live in pages that never move (the replay worker reads them
  * during misses). A page of ids and its summaries (128 + 512 KiB) fit in
  * the arena's first chunk with the blocks of a narrowed trace; 67 million
@@ -263,6 +257,8 @@ struct dbt_thread {
 	uint64_t miss_cursor; /* its ring's cursor after the last of them */
 	bool door;            /* the scope it entered last by a stop has a door (doors.c) */
 	uint32_t force_step;  /* steps the step engine is to make before the cache takes over */
+	bool guarding;        /* its rings' guard calls started, not checked yet (stops.c) */
+	bool guarding_frames; /* and the frame table made present with them */
 	long syscall_nr;      /* a system call the tracer stepped, to act on once it ran */
 	uint64_t syscall_args[4];
 	struct dbt_replay rp;
@@ -312,6 +308,11 @@ struct dbt {
 	bool broken;              /* the cache cannot be used here: step everything */
 	uint64_t data_base;       /* its address in the tracee */
 	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
+	/* a batch of remote calls that runs while the tracer works (dbt_remote_batch_start()) */
+	struct {
+		struct tthread *th; /* the thread making them; NULL: none */
+		struct arch_regs saved;
+	} batch;
 	uint32_t ring_size; /* bytes of each ring before its guard page (DBT_RING_SIZE at most) */
 	uint32_t truncs_to_free; /* DBT_TRUNCS_TO_FREE, or NOSCO_DBT_TRUNCS */
 	bool no_native; /* NOSCO_DBT_NATIVE=0: calls past the depth limit never run natively */
@@ -369,6 +370,7 @@ struct dbt {
 	/* the replay's: scopes entered in a native call without a stop, and returns out of a
 	 * scope entered in a truncated call that went on natively in it (stops.c's nest()) */
 	uint64_t n_nested, n_resumed;
+	uint64_t n_stops; /* stops of traced threads the engine handled (dbt_handle()) */
 	bool foreign_all; /* every thread has an engine base (foreign_all()) */
 	bool no_doors; /* the program sets its engine base register: no thread runs natively with a
 	                  context */
@@ -445,6 +447,16 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
  * writing their results there.
  */
 int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err);
+/*
+ * dbt_remote_batch_start - dbt_remote_batch() with the tracer going on
+ * meanwhile: th makes the calls until dbt_remote_batch_end() waits for
+ * them. Only where nothing else is done to th in between; every other
+ * remote call waits for the batch first.
+ */
+int dbt_remote_batch_start(struct dbt *d, struct tthread *th, uint64_t at, size_t n,
+                           struct err *err);
+/* dbt_remote_batch_end - the batch started last has run (at once if none) */
+int dbt_remote_batch_end(struct dbt *d, struct err *err);
 /* dbt_maps - the mapping holding addr (maps re-read when stale), or NULL */
 const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
 /*
@@ -460,6 +472,8 @@ int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err);
  */
 struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
                                struct err *err);
+/* dbt_block_alone - dbt_block_at() with no block translated ahead of need */
+struct dbt_block *dbt_block_alone(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec);
 /* dbt_translatable - can the cache run the code at addr? */
 bool dbt_translatable(struct dbt *d, struct tthread *th, uint64_t addr);
 /* dbt_locate - the block whose code holds the cache address pc, or NULL */
@@ -602,6 +616,13 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err);
  * nothing is done (0). -1 on error.
  */
 int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/*
+ * dbt_thread_made - *dt: th's state in the engine, made, and the engine's
+ * memory mapped into the program, if need be; NULL where th cannot run
+ * in the cache (the engine broken: a warning says why)
+ */
+int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err);
+
 /* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);
 /* dbt_thread_of - th's engine state, created if need be */

@@ -277,6 +277,7 @@ static struct dbt_door *door_for(struct dbt *d, struct tthread *th, struct bp *b
 int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, struct err *err)
 {
 	struct bp *bp = tracee_bp_at(d->t, at);
+	struct dbt_block *free_entry;
 	struct dbt_door *dr;
 	int done;
 
@@ -293,6 +294,14 @@ int dbt_door_try(struct dbt *d, struct tthread *th, uint64_t at, bool *open, str
 	*open = true;
 	d->n_doors++;
 	dbt_door_register(d, dr);
+	/*
+	 * Where the door leads, made now rather than at the next entry's
+	 * stop; nothing ahead of it, as a thread that comes in by the door
+	 * enters the scope there.
+	 */
+	free_entry = dbt_block_alone(d, th, at, true);
+	if (free_entry)
+		dbt_link(d, (struct dbt_link){ dr->parts.slot, dr->parts.miss, false }, free_entry);
 	return 0;
 }
 

@@ -383,14 +383,20 @@ bool dbt_frames_defer(struct dbt *d)
 int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directive *nd,
                          struct err *err)
 {
-	struct dbt_thread *dt = dbt_thread_of(d, th, false);
 	const struct core_frames_known k = { known, d };
 	const struct dbt_map *stack;
 	struct core_entry_frames f;
+	struct dbt_thread *dt = NULL;
 	bool learn;
 	size_t i, start;
 
-	if (!dt || !core_backtrace_depth(d->t->core))
+	/*
+	 * At a thread's first entry too, which its first stop in the stack
+	 * walk would learn otherwise: the thread is taken into the cache next.
+	 */
+	if (core_backtrace_depth(d->t->core) && dbt_thread_made(d, th, &dt, err))
+		return -1;
+	if (!dt)
 		return core_scope_hit(d->t->core, th->core, &th->regs, nd, err);
 	if (core_scope_hit_frames(d->t->core, th->core, &th->regs, &k, &f, &learn, nd, err))
 		return -1;

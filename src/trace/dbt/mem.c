@@ -141,18 +141,12 @@ static int set_regs(pid_t tid, const struct arch_regs *r)
 	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) ? -1 : 0;
 }
 
-/*
- * run_to_trap - resume tid (request: PTRACE_SINGLESTEP or PTRACE_CONT) until
- * its next SIGTRAP; the first other signal that comes meanwhile goes to
- * *other_sig (the program's: raised again by the caller)
- */
-static int run_to_trap(pid_t tid, enum __ptrace_request request, int *other_sig, struct err *err)
+/* wait_trap - run_to_trap() for a thread resumed already */
+static int wait_trap(pid_t tid, enum __ptrace_request request, int *other_sig, struct err *err)
 {
 	int status;
 
 	for (;;) {
-		if (ptrace(request, tid, NULL, NULL))
-			return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)tid);
 		if (tracee_wait_thread(tid, &status, err))
 			return -1;
 		if (!WIFSTOPPED(status))
@@ -162,7 +156,21 @@ static int run_to_trap(pid_t tid, enum __ptrace_request request, int *other_sig,
 			return 0;
 		if (!(status >> 16) && !*other_sig)
 			*other_sig = WSTOPSIG(status);
+		if (ptrace(request, tid, NULL, NULL))
+			return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)tid);
 	}
+}
+
+/*
+ * run_to_trap - resume tid (request: PTRACE_SINGLESTEP or PTRACE_CONT) until
+ * its next SIGTRAP; the first other signal that comes meanwhile goes to
+ * *other_sig (the program's: raised again by the caller)
+ */
+static int run_to_trap(pid_t tid, enum __ptrace_request request, int *other_sig, struct err *err)
+{
+	if (ptrace(request, tid, NULL, NULL))
+		return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)tid);
+	return wait_trap(tid, request, other_sig, err);
 }
 
 /*
@@ -310,6 +318,8 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 	uint64_t gadget = d->n_regions ? d->regions[0].gadget : program_syscall(d);
 	int other = 0, rc;
 
+	if (dbt_remote_batch_end(d, err))
+		return -1;
 	if (!gadget)
 		return err_set(err, ERR_TRACE, "no system call instruction in the program's code");
 	if (get_regs(th->tid, &saved))
@@ -331,13 +341,15 @@ int dbt_remote_syscall(struct dbt *d, struct tthread *th, long nr, const uint64_
 	return rc;
 }
 
-int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err)
+int dbt_remote_batch_start(struct dbt *d, struct tthread *th, uint64_t at, size_t n,
+                           struct err *err)
 {
 	const struct dbt_region *rg = d->regions;
 	const uint64_t args[6] = { at, n };
-	struct arch_regs saved, r;
-	int other = 0, rc = 0;
+	struct arch_regs r;
 
+	if (dbt_remote_batch_end(d, err))
+		return -1;
 	/* No code of the engine's (no room for it near the program): one stop each. */
 	if (!d->n_regions) {
 		struct arch_dbt_syscall *calls = dbt_tracer_ptr(d, at);
@@ -348,23 +360,43 @@ int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, s
 				return -1;
 		return 0;
 	}
-	if (get_regs(th->tid, &saved))
+	if (get_regs(th->tid, &d->batch.saved))
 		return err_sys(err, ERR_TRACE, "cannot read the registers of thread %d",
 		               (int)th->tid);
-	r = saved;
+	r = d->batch.saved;
 	arch_regs_set_pc(&r, rg->batch);
 	arch_regs_set_syscall(&r, 0, args);
 	if (set_regs(th->tid, &r))
 		return err_sys(err, ERR_TRACE, "cannot set registers");
-	if (run_to_trap(th->tid, PTRACE_CONT, &other, err))
+	if (ptrace(PTRACE_CONT, th->tid, NULL, NULL))
+		return err_sys(err, ERR_TRACE, "cannot resume thread %d", (int)th->tid);
+	d->batch.th = th;
+	return 0;
+}
+
+int dbt_remote_batch_end(struct dbt *d, struct err *err)
+{
+	struct tthread *th = d->batch.th;
+	struct arch_regs r;
+	int other = 0, rc = 0;
+
+	if (!th)
+		return 0;
+	d->batch.th = NULL;
+	if (wait_trap(th->tid, PTRACE_CONT, &other, err))
 		rc = -1;
-	else if (get_regs(th->tid, &r) || arch_regs_pc(&r) != rg->batch_end)
+	else if (get_regs(th->tid, &r) || arch_regs_pc(&r) != d->regions[0].batch_end)
 		rc = err_set(err, ERR_TRACE, "remote calls did not end in thread %d", (int)th->tid);
-	if (set_regs(th->tid, &saved) && !rc)
+	if (set_regs(th->tid, &d->batch.saved) && !rc)
 		rc = err_sys(err, ERR_TRACE, "cannot restore registers");
 	if (other)
 		syscall(SYS_tgkill, d->t->pid, th->tid, other);
 	return rc;
+}
+
+int dbt_remote_batch(struct dbt *d, struct tthread *th, uint64_t at, size_t n, struct err *err)
+{
+	return dbt_remote_batch_start(d, th, at, n, err) || dbt_remote_batch_end(d, err) ? -1 : 0;
 }
 
 /* call - a remote system call whose negative results are errors */
@@ -393,6 +425,8 @@ static int open_shm(struct dbt *d, struct tthread *th, uint64_t *fd, struct err 
 	uint64_t at;
 	int n = snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), d->shm_fd);
 
+	if (dbt_remote_batch_end(d, err))
+		return -1;
 	if (get_regs(th->tid, &r))
 		return err_sys(err, ERR_TRACE, "cannot read registers");
 	at = (arch_regs_sp(&r) - 1024 - (uint64_t)n - 1) & ~15ull;
@@ -582,6 +616,8 @@ static int batch_below_stack(struct dbt *d, struct tthread *th, struct arch_dbt_
 	struct arch_regs r;
 	uint64_t at;
 
+	if (dbt_remote_batch_end(d, err))
+		return -1;
 	if (get_regs(th->tid, &r))
 		return err_sys(err, ERR_TRACE, "cannot read registers");
 	at = (arch_regs_sp(&r) - 2048 - n * sizeof(*calls)) & ~15ull;

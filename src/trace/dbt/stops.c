@@ -144,8 +144,12 @@ void dbt_threads_free(struct dbt *d)
 	hashmap_init(&d->threads);
 }
 
-/* guard - the page after each of the thread's rings faults: a full ring stops the thread */
-static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
+/*
+ * guard_start - the page after each of the thread's rings faults: a full
+ * ring stops the thread. The thread makes the calls while the tracer goes
+ * on with its entry (guard_end() waits for them).
+ */
+static int guard_start(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	/* in the context page, past what the generated code uses */
 	struct arch_dbt_syscall *calls = (void *)(dt->ctxp + DBT_CTX_BATCH);
@@ -177,12 +181,26 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 			                                { d->data_base + DBT_FRAMES_OFF,
 			                                  DBT_ROWS_INDEX + DBT_PAGE,
 			                                  MADV_POPULATE_WRITE } };
-	if (dbt_remote_batch(d, dt->th, dt->ctx + DBT_CTX_BATCH, n, err))
+	dt->guarding = true;
+	dt->guarding_frames = frames;
+	return dbt_remote_batch_start(d, dt->th, dt->ctx + DBT_CTX_BATCH, n, err);
+}
+
+/* guard_end - guard_start()'s calls made */
+static int guard_end(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	const struct arch_dbt_syscall *calls = (void *)(dt->ctxp + DBT_CTX_BATCH);
+	uint32_t k;
+
+	if (!dt->guarding)
+		return 0;
+	dt->guarding = false;
+	if (dbt_remote_batch_end(d, err))
 		return -1;
 	/* nosco's side of the frame table too, which it learns frames into */
-	if (frames)
+	if (dt->guarding_frames)
 		populate_write(d->shm + DBT_FRAMES_OFF, DBT_ROWS_INDEX + DBT_PAGE);
-	d->frames_present |= frames;
+	d->frames_present |= dt->guarding_frames;
 	for (k = 0; k < DBT_RINGS; k++)
 		if (calls[k].ret)
 			return err_set(err, ERR_TRACE, "dbt: cannot protect a ring's guard page");
@@ -192,14 +210,14 @@ static int guard(struct dbt *d, struct dbt_thread *dt, struct err *err)
 
 /*
  * leave_to - where dt's return out of the outermost recorded frame goes:
- * to the tracer until it did that often, then on without a stop: natively
- * where the scope it entered last has a door (doors.c) and the program does
- * not use its gs base (the thread keeps it pointing at its context page),
- * in the cache otherwise (later: that translates what runs between scopes).
+ * natively where the scope it entered last has a door (doors.c) and the
+ * program does not use its gs base (the thread keeps it pointing at its
+ * context page); otherwise to the tracer until it did that often, then on
+ * in the cache without a stop (which translates what runs between scopes).
  */
 static uint64_t leave_to(const struct dbt *d, const struct dbt_thread *dt)
 {
-	if (dt->door && !d->no_doors && !dt->app_base && dt->returns_out >= DBT_DOOR_RETURNS)
+	if (dt->door && !d->no_doors && !dt->app_base)
 		return d->regions[0].leave_native;
 	return dt->returns_out < dt->hot_at ? d->regions[0].ind_miss : d->regions[0].leave;
 }
@@ -358,23 +376,31 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 	d->maps_stale = true;
 }
 
-int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
+int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err)
 {
-	struct tracee *t = d->t;
-	struct dbt_thread *dt;
-	struct dbt_block *b;
-
-	*taken = false;
+	*dt = NULL;
 	if (th->inject || th->kind != TT_THREAD || d->broken)
 		return 0;
-	if (step_refresh_regs(t, th, err))
+	if (step_refresh_regs(d->t, th, err))
 		return -1;
 	if (dbt_mem_ready(d, th, arch_regs_pc(&th->regs), err)) {
 		log_warn("%s; tracing by single-stepping only", err->msg);
 		d->broken = true;
 		return 0;
 	}
-	dt = dbt_thread_of(d, th, true);
+	*dt = dbt_thread_of(d, th, true);
+	return 0;
+}
+
+int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
+{
+	struct dbt_thread *dt;
+	struct dbt_block *b;
+	int rc;
+
+	*taken = false;
+	if (dbt_thread_made(d, th, &dt, err))
+		return -1;
 	if (!dt)
 		return 0;
 	if (dt->force_step) {
@@ -386,17 +412,25 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 		after_syscall(d, dt);
 		dt->syscall_nr = 0;
 	}
-	if (guard(d, dt, err))
+	/* Its first translations and its door are made while it guards its rings. */
+	if (guard_start(d, dt, err))
 		return -1;
 	b = dbt_block_at(d, th, arch_regs_pc(&th->regs), false, err);
+	/*
+	 * Likely the scope it enters again next: natively if it has a door,
+	 * else in the cache. The door is written at the first entry (until
+	 * stop 37 at the second: two stops more, the thread's first return
+	 * out of the scope and its next entry).
+	 */
+	rc = b && core_is_scope_entry(d->t->core, b->addr)
+	             ? dbt_door_try(d, th, b->addr, &dt->door, err)
+	             : 0;
+	if (guard_end(d, dt, rc ? &(struct err){ 0 } : err) || rc)
+		return -1;
 	if (!b) {
 		d->n_fallback++;
 		return 0;
 	}
-	/* Likely the scope it enters again next: natively if it has a door, else in the cache. */
-	if (dt->returns_out >= DBT_DOOR_RETURNS && core_is_scope_entry(d->t->core, b->addr) &&
-	    dbt_door_try(d, th, b->addr, &dt->door, err))
-		return -1;
 	*taken = true;
 	return enter(d, dt, b, err);
 }
@@ -978,6 +1012,7 @@ int dbt_handle(struct dbt *d, const struct tracee_event *ev, struct err *err)
 	struct tthread *th = tracee_thread(t, ev->tid);
 	struct dbt_thread *dt;
 
+	d->n_stops++;
 	if (WIFSTOPPED(ev->status) && ev->status >> 16 == PTRACE_EVENT_EXEC)
 		return dbt_async_sync(d, err) ? -1 : on_exec(d, ev, err);
 	dt = th ? dbt_thread_of(d, th, false) : NULL;
