@@ -305,6 +305,7 @@ struct dbt {
 	int shm_fd;
 	uint8_t *shm;             /* the tracer's mapping of the whole memfd */
 	bool ready;               /* the tracee has the data mapping */
+	uint64_t mapping_data;    /* the list of the batch that maps it, while it runs (mem.c) */
 	bool broken;              /* the cache cannot be used here: step everything */
 	uint64_t data_base;       /* its address in the tracee */
 	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
@@ -423,6 +424,13 @@ void dbt_mem_reset(struct dbt *d);
  * done yet, and the first code region, within reach of pc
  */
 int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err);
+/*
+ * dbt_mem_ready_start - dbt_mem_ready() with the tracer going on while
+ * th maps the data (dbt_remote_batch_start()); dbt_mem_ready_end() waits
+ * for it, and nothing else may be done to th in between
+ */
+int dbt_mem_ready_start(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err);
+int dbt_mem_ready_end(struct dbt *d, struct tthread *th, struct err *err);
 /* dbt_region_at - the region whose code (what is written of it) holds the tracee address pc */
 const struct dbt_region *dbt_region_at(const struct dbt *d, uint64_t pc);
 /* dbt_region_ahead - rg's memory backed ahead of what is written next at rg->used */
@@ -622,6 +630,13 @@ int dbt_syscall_restarts(struct dbt *d, struct dbt_thread *dt, struct err *err);
  * in the cache (the engine broken: a warning says why)
  */
 int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err);
+/*
+ * dbt_thread_made_start, _end - dbt_thread_made() in two, the program
+ * mapping the engine's memory in between while the tracer goes on
+ * (dbt_mem_ready_start()); nothing else may be done to th in between
+ */
+int dbt_thread_made_start(struct dbt *d, struct tthread *th, struct err *err);
+int dbt_thread_made_end(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err);
 
 /* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);

@@ -386,21 +386,25 @@ int dbt_frames_scope_hit(struct dbt *d, struct tthread *th, struct core_directiv
 	const struct core_frames_known k = { known, d };
 	const struct dbt_map *stack;
 	struct core_entry_frames f;
-	struct dbt_thread *dt = NULL;
+	struct dbt_thread *dt;
 	bool learn;
 	size_t i, start;
+	int rc;
 
+	if (!core_backtrace_depth(d->t->core))
+		return core_scope_hit(d->t->core, th->core, &th->regs, nd, err);
 	/*
 	 * At a thread's first entry too, which its first stop in the stack
-	 * walk would learn otherwise: the thread is taken into the cache next.
+	 * walk would learn otherwise: the thread is taken into the cache
+	 * next. Its state is made (the engine's memory mapped, the first
+	 * time) while the frames are found.
 	 */
-	if (core_backtrace_depth(d->t->core) && dbt_thread_made(d, th, &dt, err))
+	if (dbt_thread_made_start(d, th, err))
 		return -1;
-	if (!dt)
-		return core_scope_hit(d->t->core, th->core, &th->regs, nd, err);
-	if (core_scope_hit_frames(d->t->core, th->core, &th->regs, &k, &f, &learn, nd, err))
+	rc = core_scope_hit_frames(d->t->core, th->core, &th->regs, &k, &f, &learn, nd, err);
+	if (dbt_thread_made_end(d, th, &dt, rc ? &(struct err){ 0 } : err) || rc)
 		return -1;
-	if (!learn)
+	if (!dt || !learn)
 		return 0;
 	/* A walk reads nothing outside this: no size can lead it beyond the stack's end. */
 	stack = dbt_maps_find(d, arch_regs_sp(&th->regs));

@@ -605,64 +605,40 @@ static struct dbt_region *map_region(struct dbt *d, struct tthread *th, uint64_t
 	return rg;
 }
 
-/*
- * batch_below_stack - remote calls in one stop before the engine's data
- * is mapped: their list goes below th's red zone, as open_shm()'s path;
- * their results are read back into calls
- */
-static int batch_below_stack(struct dbt *d, struct tthread *th, struct arch_dbt_syscall *calls,
-                             size_t n, struct err *err)
-{
-	struct arch_regs r;
-	uint64_t at;
-
-	if (dbt_remote_batch_end(d, err))
-		return -1;
-	if (get_regs(th->tid, &r))
-		return err_sys(err, ERR_TRACE, "cannot read registers");
-	at = (arch_regs_sp(&r) - 2048 - n * sizeof(*calls)) & ~15ull;
-	if (tracee_write_raw(d->t, at, calls, n * sizeof(*calls)))
-		return err_set(err, ERR_TRACE, "cannot write to the stack of thread %d",
-		               (int)th->tid);
-	if (dbt_remote_batch(d, th, at, n, err))
-		return -1;
-	if (tracee_read(d->t, at, calls, n * sizeof(*calls)))
-		return err_set(err, ERR_TRACE, "cannot read the stack of thread %d", (int)th->tid);
-	return 0;
-}
+/* The two calls that map the data (map_data_start()): at its fixed place, and the fd closed. */
+enum { DATA_MMAP, DATA_CLOSE, DATA_CALLS };
 
 /*
- * map_data - the engine's data through the tracee's fd, which is closed:
- * low and fixed, far from where the program maps anything (docs/engine.md),
- * or anywhere. With a code region mapped, its batch maps and closes in one
- * stop instead of two.
+ * map_data_start - the engine's data through the tracee's fd, which is
+ * closed: low and fixed, far from where the program maps anything
+ * (docs/engine.md), or anywhere. With a code region mapped, its batch
+ * maps and closes in one stop instead of two, and runs while the tracer
+ * goes on (map_data_end() waits for it); its list goes below th's red
+ * zone, as open_shm()'s path.
  */
-static int map_data(struct dbt *d, struct tthread *th, uint64_t fd, struct err *err)
+static int map_data_start(struct dbt *d, struct tthread *th, uint64_t fd, struct err *err)
 {
-	struct arch_dbt_syscall calls[2] = {
-		{ SYS_mmap,
-		  { DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0 } },
-		{ SYS_close, { fd } },
+	const struct arch_dbt_syscall calls[DATA_CALLS] = {
+		[DATA_MMAP] = { SYS_mmap,
+		                { DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+		                  MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0 } },
+		[DATA_CLOSE] = { SYS_close, { fd } },
 	};
+	struct arch_regs r;
 	uint64_t base = 0;
 	int rc;
 
 	if (d->n_regions) {
-		if (batch_below_stack(d, th, calls, 2, err))
-			return -1;
-		if (calls[0].ret < (uint64_t)-4095) {
-			d->data_base = calls[0].ret;
-			return 0;
-		}
-		/* closed too: a descriptor again, for a mapping anywhere */
-		if (open_shm(d, th, &fd, err))
-			return -1;
-		rc = -1;
-	} else {
-		rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-		          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
+		if (get_regs(th->tid, &r))
+			return err_sys(err, ERR_TRACE, "cannot read registers");
+		d->mapping_data = (arch_regs_sp(&r) - 2048 - sizeof(calls)) & ~15ull;
+		if (tracee_write_raw(d->t, d->mapping_data, calls, sizeof(calls)))
+			return err_set(err, ERR_TRACE, "cannot write to the stack of thread %d",
+			               (int)th->tid);
+		return dbt_remote_batch_start(d, th, d->mapping_data, DATA_CALLS, err);
 	}
+	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
 	if (rc)
 		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
 		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
@@ -672,12 +648,41 @@ static int map_data(struct dbt *d, struct tthread *th, uint64_t fd, struct err *
 	return rc;
 }
 
-int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
+/* map_data_end - map_data_start()'s batch made; where the fixed place was taken, anywhere */
+static int map_data_end(struct dbt *d, struct tthread *th, struct err *err)
+{
+	struct arch_dbt_syscall calls[DATA_CALLS];
+	uint64_t fd, base = 0, at = d->mapping_data;
+	int rc;
+
+	if (!at)
+		return 0;
+	d->mapping_data = 0;
+	if (dbt_remote_batch_end(d, err))
+		return -1;
+	if (tracee_read(d->t, at, calls, sizeof(calls)))
+		return err_set(err, ERR_TRACE, "cannot read the stack of thread %d", (int)th->tid);
+	if (calls[DATA_MMAP].ret < (uint64_t)-4095) {
+		d->data_base = calls[DATA_MMAP].ret;
+		return 0;
+	}
+	/* closed too: a descriptor again */
+	if (open_shm(d, th, &fd, err))
+		return -1;
+	rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (!rc)
+		d->data_base = base;
+	return rc;
+}
+
+int dbt_mem_ready_start(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
 {
 	struct err region_err;
 	uint64_t fd;
 
-	if (d->ready)
+	if (d->ready || d->mapping_data)
 		return 0;
 	/* as they are now, for the places of the engine's mappings (which are added to them) */
 	read_maps(d);
@@ -689,11 +694,25 @@ int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *er
 	 * will say why.
 	 */
 	map_region(d, th, pc, fd, &region_err);
-	if (map_data(d, th, fd, err))
+	if (map_data_start(d, th, fd, err))
+		return err_prefix(err, "dbt: cannot map its memory into the program");
+	return d->mapping_data ? 0 : dbt_mem_ready_end(d, th, err);
+}
+
+int dbt_mem_ready_end(struct dbt *d, struct tthread *th, struct err *err)
+{
+	if (d->ready)
+		return 0;
+	if (map_data_end(d, th, err))
 		return err_prefix(err, "dbt: cannot map its memory into the program");
 	d->ready = true;
 	maps_add(d, d->data_base, DBT_DATA_SIZE, false);
 	return 0;
+}
+
+int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
+{
+	return dbt_mem_ready_start(d, th, pc, err) || dbt_mem_ready_end(d, th, err) ? -1 : 0;
 }
 
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)

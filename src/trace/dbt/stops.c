@@ -376,20 +376,41 @@ static void after_syscall(struct dbt *d, struct dbt_thread *dt)
 	d->maps_stale = true;
 }
 
-int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err)
+/* broken - the engine cannot map its memory (why in err): every thread is stepped */
+static void broken(struct dbt *d, const struct err *err)
 {
-	*dt = NULL;
+	log_warn("%s; tracing by single-stepping only", err->msg);
+	d->broken = true;
+}
+
+int dbt_thread_made_start(struct dbt *d, struct tthread *th, struct err *err)
+{
 	if (th->inject || th->kind != TT_THREAD || d->broken)
 		return 0;
 	if (step_refresh_regs(d->t, th, err))
 		return -1;
-	if (dbt_mem_ready(d, th, arch_regs_pc(&th->regs), err)) {
-		log_warn("%s; tracing by single-stepping only", err->msg);
-		d->broken = true;
+	if (dbt_mem_ready_start(d, th, arch_regs_pc(&th->regs), err))
+		broken(d, err);
+	return 0;
+}
+
+int dbt_thread_made_end(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err)
+{
+	*dt = NULL;
+	if (th->inject || th->kind != TT_THREAD || d->broken)
+		return 0;
+	if (dbt_mem_ready_end(d, th, err)) {
+		broken(d, err);
 		return 0;
 	}
 	*dt = dbt_thread_of(d, th, true);
 	return 0;
+}
+
+int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err)
+{
+	*dt = NULL;
+	return dbt_thread_made_start(d, th, err) || dbt_thread_made_end(d, th, dt, err) ? -1 : 0;
 }
 
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
