@@ -396,6 +396,25 @@ static const char fixture_hot[] =
         "	return s == N * (N + 1) / 2 ? 42 : 1;\n"
         "}\n";
 
+/*
+ * The engine's data area has its fixed place (docs/engine.md, "Memory")
+ * taken by the program before the scope's first entry: it goes anywhere.
+ */
+static const char fixture_taken[] =
+        "#include <sys/mman.h>\n"
+        "__asm__(\".text\\n.globl leaf\\n.type leaf, @function\\nleaf:\\n\"\n"
+        "        \"	mov %rdi, %rax\\n	add $1, %rax\\n	ret\\n.size leaf, .-leaf\\n\");\n"
+        "long leaf(long);\n"
+        "int main(void) {\n"
+        "	long s = 0;\n"
+        "	if (mmap((void *)0x200000000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |\n"
+        "	         MAP_FIXED_NOREPLACE, -1, 0) != (void *)0x200000000)\n"
+        "		return 2;\n"
+        "	for (long i = 0; i < 100; i++)\n"
+        "		s += leaf(i);\n"
+        "	return s == 5050 ? 42 : 1;\n"
+        "}\n";
+
 static const char *tpath(const char *name)
 {
 	return test_path(tmpdir, name);
@@ -444,7 +463,7 @@ static int setup(void **state)
 	                       build("nested", fixture_nested) || build("watch", fixture_watch) ||
 	                       build_with("hot1", fixture_hot, "-no-pie -DN=1") ||
 	                       build_with("hot1000", fixture_hot, "-no-pie -DN=1000") ||
-	                       build_reload()
+	                       build("taken", fixture_taken) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -783,6 +802,26 @@ static void test_hot_scope_stops(void **state)
 }
 
 /*
+ * Where the program has mapped the data area's fixed place, the data goes
+ * anywhere (the batch's mmap refused, a mapping wherever the kernel puts
+ * it) and the cache runs the scope: its entries after the first without
+ * a stop, as in test_hot_scope_stops.
+ */
+static void test_data_place_taken(void **state)
+{
+	static const char *const keys[] = { "dbt_blocks", "dbt_doors", "dbt_stepped_insns" };
+	int64_t counts[3];
+	size_t scopes;
+
+	(void)state;
+	dbt_counts_of("taken", "trace \"leaf\" binary=\"taken\"", 3, keys, counts, &scopes);
+	assert_int_equal(scopes, 100);
+	assert_true(counts[0] > 0);
+	assert_int_equal(counts[1], 1);
+	assert_int_equal(counts[2], 0);
+}
+
+/*
  * A scope entered from the call past its depth limit (a callback): the
  * callee runs natively, the nested scope is entered through the door
  * without a stop, and its return goes on natively in the callee (resumed).
@@ -922,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_materialize_signals),
 		cmocka_unit_test(test_no_door_jumped_into),
 		cmocka_unit_test(test_hot_scope_stops),
+		cmocka_unit_test(test_data_place_taken),
 		cmocka_unit_test(test_door_by_padding),
 		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_past_lookalike),

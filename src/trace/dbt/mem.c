@@ -608,6 +608,19 @@ static struct dbt_region *map_region(struct dbt *d, struct tthread *th, uint64_t
 /* The two calls that map the data (map_data_start()): at its fixed place, and the fd closed. */
 enum { DATA_MMAP, DATA_CLOSE, DATA_CALLS };
 
+/* map_data_anywhere - the engine's data through fd where the kernel puts it, fd closed after */
+static int map_data_anywhere(struct dbt *d, struct tthread *th, uint64_t fd, struct err *err)
+{
+	uint64_t base = 0;
+	int rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	              MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+
+	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
+	if (!rc)
+		d->data_base = base;
+	return rc;
+}
+
 /*
  * map_data_start - the engine's data through the tracee's fd, which is
  * closed: low and fixed, far from where the program maps anything
@@ -626,7 +639,6 @@ static int map_data_start(struct dbt *d, struct tthread *th, uint64_t fd, struct
 	};
 	struct arch_regs r;
 	uint64_t base = 0;
-	int rc;
 
 	if (d->n_regions) {
 		if (get_regs(th->tid, &r))
@@ -637,23 +649,19 @@ static int map_data_start(struct dbt *d, struct tthread *th, uint64_t fd, struct
 			               (int)th->tid);
 		return dbt_remote_batch_start(d, th, d->mapping_data, DATA_CALLS, err);
 	}
-	rc = call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-	          MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL);
-	if (rc)
-		rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-		          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
+	if (call(d, th, SYS_mmap, DATA_HINT, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0, &base, NULL))
+		return map_data_anywhere(d, th, fd, err);
 	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
-	if (!rc)
-		d->data_base = base;
-	return rc;
+	d->data_base = base;
+	return 0;
 }
 
 /* map_data_end - map_data_start()'s batch made; where the fixed place was taken, anywhere */
 static int map_data_end(struct dbt *d, struct tthread *th, struct err *err)
 {
 	struct arch_dbt_syscall calls[DATA_CALLS];
-	uint64_t fd, base = 0, at = d->mapping_data;
-	int rc;
+	uint64_t fd, at = d->mapping_data;
 
 	if (!at)
 		return 0;
@@ -667,14 +675,7 @@ static int map_data_end(struct dbt *d, struct tthread *th, struct err *err)
 		return 0;
 	}
 	/* closed too: a descriptor again */
-	if (open_shm(d, th, &fd, err))
-		return -1;
-	rc = call(d, th, SYS_mmap, 0, DBT_DATA_SIZE, PROT_READ | PROT_WRITE,
-	          MAP_SHARED | MAP_NORESERVE, fd, 0, &base, err);
-	call(d, th, SYS_close, fd, 0, 0, 0, 0, 0, NULL, NULL);
-	if (!rc)
-		d->data_base = base;
-	return rc;
+	return open_shm(d, th, &fd, err) ? -1 : map_data_anywhere(d, th, fd, err);
 }
 
 int dbt_mem_ready_start(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
