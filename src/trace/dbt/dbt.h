@@ -420,14 +420,10 @@ void dbt_mem_fini(struct dbt *d);
 /* dbt_mem_reset - forget the tracee side (after exec): everything is mapped afresh */
 void dbt_mem_reset(struct dbt *d);
 /*
- * dbt_mem_ready - map the data area into the tracee (through th) if not
- * done yet, and the first code region, within reach of pc
- */
-int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err);
-/*
- * dbt_mem_ready_start - dbt_mem_ready() with the tracer going on while
- * th maps the data (dbt_remote_batch_start()); dbt_mem_ready_end() waits
- * for it, and nothing else may be done to th in between
+ * dbt_mem_ready_start, _end - map the data area into the tracee (through
+ * th) if not done yet, and the first code region, within reach of pc: the
+ * tracer goes on while th maps the data (dbt_remote_batch_start()) until
+ * _end() waits for it; nothing else may be done to th in between
  */
 int dbt_mem_ready_start(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err);
 int dbt_mem_ready_end(struct dbt *d, struct tthread *th, struct err *err);
@@ -637,7 +633,6 @@ int dbt_thread_made(struct dbt *d, struct tthread *th, struct dbt_thread **dt, s
  */
 int dbt_thread_made_start(struct dbt *d, struct tthread *th, struct err *err);
 int dbt_thread_made_end(struct dbt *d, struct tthread *th, struct dbt_thread **dt, struct err *err);
-
 /* dbt_take - the engine's take() (trace/engine.h): run a recording thread in the cache */
 int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err);
 /* dbt_thread_of - th's engine state, created if need be */

@@ -711,11 +711,6 @@ int dbt_mem_ready_end(struct dbt *d, struct tthread *th, struct err *err)
 	return 0;
 }
 
-int dbt_mem_ready(struct dbt *d, struct tthread *th, uint64_t pc, struct err *err)
-{
-	return dbt_mem_ready_start(d, th, pc, err) || dbt_mem_ready_end(d, th, err) ? -1 : 0;
-}
-
 struct dbt_region *dbt_region_for(struct dbt *d, struct tthread *th, uint64_t addr, struct err *err)
 {
 	struct dbt_region *rg;
