@@ -51,6 +51,11 @@ struct engine_ops {
 	 */
 	bool (*defer)(void *self);
 	/*
+	 * running - the run loop woke with no stop to handle (the ticker):
+	 * work that waits for none while the program runs. NULL: none.
+	 */
+	int (*running)(void *self, struct err *err);
+	/*
 	 * settle - detaching (step/attach.c): th stopped at its interrupt;
 	 * bring it to the program's own state (out of the engine's code). A
 	 * thread that stopped otherwise meanwhile is no longer th->quiet (its

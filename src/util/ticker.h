@@ -16,6 +16,12 @@
 int ticker_start(unsigned ms);
 /* ticker_ticked - has a tick come since the last call? */
 bool ticker_ticked(void);
+/*
+ * ticker_soon - one more wake-up, of the calling thread alone, in us
+ * microseconds (one at a time: a second call moves it); 0 or -1. Only
+ * between ticker_start() and ticker_stop(): SIGALRM's handler is set.
+ */
+int ticker_soon(unsigned us);
 /* ticker_stop - no more wake-ups */
 void ticker_stop(void);
 

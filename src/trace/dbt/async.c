@@ -26,6 +26,7 @@
 
 #include "trace/dbt/dbt.h"
 #include "trace/session.h"
+#include "util/ticker.h"
 #include "util/xalloc.h"
 
 /*
@@ -40,6 +41,15 @@
  * KiB of records, or a quarter of it when rings are smaller (the tests').
  */
 #define OFFER_MIN (64u << 10)
+
+/*
+ * While threads run with no stop, the tracer wakes this often to hand what
+ * their rings hold to an idle worker, if that is this many words or more:
+ * Python's PyDict_New scope logged 40,000 words in the 21 ms after its
+ * last stop, all replayed at its exit stop (1 ms) until then.
+ */
+#define RUNNING_WAKE_US 2000
+#define RUNNING_MIN     1024 /* words, or a quarter of a ring when rings are smaller (the tests') */
 
 struct async_job {
 	struct dbt_thread *dt;
@@ -83,7 +93,7 @@ static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
 	} else if (j->done < j->n) {
 		a->stalled = true;
 	} else {
-		j->dt->held[j->ring] = false;
+		j->dt->held[j->ring]--;
 		a->head = (a->head + 1) % ASYNC_JOBS;
 		a->len--;
 	}
@@ -160,38 +170,52 @@ static void next_ring(struct dbt_thread *dt)
 	dbt_ctx_set(dt, DBT_CTX_CURSOR, dt->ring);
 }
 
-/* push - dt's ring to the worker as it is; dt goes on in its next ring */
-static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
+/*
+ * queue - words from..n of dt's current ring to the worker; called with
+ * the lock, which it may drop to sync first (a worker that stalled or
+ * failed takes no more jobs). dt may go on writing past n meanwhile.
+ */
+static int queue(struct dbt *d, struct dbt_thread *dt, size_t from, size_t n, struct err *err)
 {
-	uint32_t next = (dt->cur + 1) % DBT_RINGS;
-	struct dbt_async *a;
-	struct async_job *j;
-	size_t n;
+	struct dbt_async *a = d->async;
 
-	if (!d->async && start(d, err))
-		return -1;
-	a = d->async;
-	if (dbt_ring_take(d, dt, &n, err))
-		return -1;
-	pthread_mutex_lock(&a->mu);
-	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
-		pthread_cond_wait(&a->idle, &a->mu);
 	if (a->stalled || a->failed) {
 		pthread_mutex_unlock(&a->mu);
 		if (dbt_async_sync(d, err))
 			return -1;
 		pthread_mutex_lock(&a->mu);
 	}
-	j = &a->jobs[(a->head + a->len) % ASYNC_JOBS];
-	*j = (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, 0 };
-	dt->held[dt->cur] = true;
+	a->jobs[(a->head + a->len) % ASYNC_JOBS] =
+	        (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, from };
+	dt->held[dt->cur]++;
 	a->len++;
 	/* The worker has work: the core and the store are its own until it is idle again. */
 	core_hand_over(d->t->core, a->thread);
 	pthread_cond_signal(&a->work);
-	pthread_mutex_unlock(&a->mu);
-	next_ring(dt);
 	return 0;
+}
+
+/* push - what dt's ring holds to the worker; dt goes on in its next ring */
+static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
+{
+	uint32_t next = (dt->cur + 1) % DBT_RINGS;
+	struct dbt_async *a;
+	size_t from, n;
+	int rc;
+
+	if (!d->async && start(d, err))
+		return -1;
+	a = d->async;
+	if (dbt_ring_take(d, dt, &from, &n, err))
+		return -1;
+	pthread_mutex_lock(&a->mu);
+	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
+		pthread_cond_wait(&a->idle, &a->mu);
+	rc = queue(d, dt, from, n, err);
+	pthread_mutex_unlock(&a->mu);
+	if (!rc)
+		next_ring(dt);
+	return rc;
 }
 
 int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
@@ -200,21 +224,80 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	return push(d, dt, err);
 }
 
+/* unhanded - the words of dt's ring no job has, up to its cursor (read once: dt may run) */
+static size_t unhanded(const struct dbt_thread *dt, uint64_t cursor)
+{
+	uint64_t from = dt->ring + dt->taken * 4;
+
+	return cursor > from ? (size_t)(cursor - from) / 4 : 0;
+}
+
+/* cursor_now - dt's cursor: the words below it are written (x86 keeps stores in order) */
+static uint64_t cursor_now(const struct dbt_thread *dt)
+{
+	return __atomic_load_n((const uint64_t *)(dt->ctxp + DBT_CTX_CURSOR), __ATOMIC_ACQUIRE);
+}
+
+/* worker_idle - nothing queued or in hand; called with the lock */
+static bool worker_idle(const struct dbt_async *a)
+{
+	return !a->busy && !a->len && !a->stalled && !a->failed;
+}
+
 int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
 	struct dbt_async *a = d->async;
-	uint64_t cursor = dbt_ctx_get(dt, DBT_CTX_CURSOR);
+	size_t min = d->ring_size / 4 < OFFER_MIN ? d->ring_size / 4 : OFFER_MIN;
 	bool idle = true;
 
-	if (cursor < dt->ring + (d->ring_size / 4 < OFFER_MIN ? d->ring_size / 4 : OFFER_MIN))
+	if (unhanded(dt, cursor_now(dt)) < min / 4)
 		return 0;
 	if (a) {
 		pthread_mutex_lock(&a->mu);
-		idle = !a->busy && !a->len && !a->stalled && !a->failed &&
-		       !dt->held[(dt->cur + 1) % DBT_RINGS];
+		idle = worker_idle(a) && !dt->held[(dt->cur + 1) % DBT_RINGS];
 		pthread_mutex_unlock(&a->mu);
 	}
 	return idle ? push(d, dt, err) : 0;
+}
+
+void dbt_async_wake_later(struct dbt *d)
+{
+	if (!d->wake_set && d->threads.len)
+		d->wake_set = !ticker_soon(RUNNING_WAKE_US);
+}
+
+int dbt_async_running(struct dbt *d, struct err *err)
+{
+	size_t quarter = d->ring_size / 4 / 4, min = quarter < RUNNING_MIN ? quarter : RUNNING_MIN;
+	struct dbt_thread *dt;
+	bool moved = false;
+	size_t i = 0;
+	int rc = 0;
+
+	d->wake_set = false;
+	while (!rc && hashmap_next(&d->threads, &i, NULL, (void **)&dt)) {
+		uint64_t cursor = cursor_now(dt);
+		size_t n = (size_t)(cursor - dt->ring) / 4;
+
+		if (cursor == dt->seen)
+			continue;
+		dt->seen = cursor;
+		moved = true;
+		if (unhanded(dt, cursor) < min)
+			continue;
+		if (!d->async && start(d, err))
+			return -1;
+		pthread_mutex_lock(&d->async->mu);
+		if (worker_idle(d->async)) {
+			rc = queue(d, dt, dt->taken, n, err);
+			dt->taken = n;
+			d->n_running_jobs++;
+		}
+		pthread_mutex_unlock(&d->async->mu);
+	}
+	if (moved)
+		dbt_async_wake_later(d);
+	return rc;
 }
 
 int dbt_async_sync(struct dbt *d, struct err *err)
@@ -239,7 +322,7 @@ int dbt_async_sync(struct dbt *d, struct err *err)
 		j = &a->jobs[a->head];
 		if (dbt_replay_records(d, j->dt, j->w + j->done, j->n - j->done, false, &used, err))
 			return -1;
-		j->dt->held[j->ring] = false;
+		j->dt->held[j->ring]--;
 		a->head = (a->head + 1) % ASYNC_JOBS;
 		a->len--;
 	}

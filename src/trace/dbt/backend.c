@@ -45,7 +45,10 @@ static void watch(void *self, uint64_t addr)
 
 static int handle(void *self, const struct tracee_event *ev, struct err *err)
 {
-	return dbt_handle(self, ev, err);
+	if (dbt_handle(self, ev, err))
+		return -1;
+	dbt_async_wake_later(self);
+	return 0;
 }
 
 static int take(void *self, struct tthread *th, bool *taken, struct err *err)
@@ -69,6 +72,11 @@ static bool defer(void *self)
 	return dbt_frames_defer(self);
 }
 
+static int running(void *self, struct err *err)
+{
+	return dbt_async_running(self, err);
+}
+
 static int settle(void *self, struct tthread *th, struct err *err)
 {
 	return dbt_settle(self, th, err);
@@ -86,6 +94,7 @@ static const struct engine_ops dbt_engine_ops = {
 	.scope_hit = scope_hit,
 	.idle = idle,
 	.defer = defer,
+	.running = running,
 	.settle = settle,
 	.release = release,
 };
@@ -139,7 +148,8 @@ static int write_counts(struct dbt *d, struct err *err)
 	       session_count(s, "dbt_stops", d->n_stops, err) ||
 	       session_count(s, "dbt_frame_rows", d->n_rows, err) ||
 	       session_count(s, "dbt_ring_full", d->n_full, err) ||
-	       session_count(s, "dbt_worker_records", d->n_worker_records, err);
+	       session_count(s, "dbt_worker_records", d->n_worker_records, err) ||
+	       session_count(s, "dbt_running_jobs", d->n_running_jobs, err);
 }
 
 static void dbt_free(struct dbt *d)

@@ -244,13 +244,15 @@ struct dbt_thread {
 	uint64_t ctx;  /* tracee address of its context page */
 	uint8_t *ctxp; /* tracer view of it */
 	/* its rings: ring k at rings + k * DBT_RING_STRIDE */
-	uint64_t rings;       /* tracee address */
-	uint8_t *ringsp;      /* tracer view */
-	uint32_t cur;         /* the ring it writes, at: */
-	uint64_t ring;        /* tracee address */
-	uint8_t *ringp;       /* tracer view */
-	bool held[DBT_RINGS]; /* full rings the worker has not replayed yet (async.c's lock) */
-	uint64_t app_base;    /* the application's value of the engine base register */
+	uint64_t rings;          /* tracee address */
+	uint8_t *ringsp;         /* tracer view */
+	uint32_t cur;            /* the ring it writes, at: */
+	uint64_t ring;           /* tracee address */
+	uint8_t *ringp;          /* tracer view */
+	uint8_t held[DBT_RINGS]; /* its rings' jobs the worker has not replayed (async.c's lock) */
+	size_t taken;            /* words of its ring handed to the worker already */
+	uint64_t seen;           /* its cursor when the tracer last woke while it ran */
+	uint64_t app_base;       /* the application's value of the engine base register */
 	uint32_t returns_out; /* times it returned out of every recorded frame (through a stop) */
 	uint32_t hot_at;      /* returns_out from which it stays in the cache between scopes */
 	uint32_t misses_out;  /* cache misses between scopes since it last entered one */
@@ -355,7 +357,9 @@ struct dbt {
 	bool rows_at_end;          /* NOSCO_DBT_ROWS_AT_END: rows begun, written at the end only */
 	uint64_t n_rows;           /* rows written in the run */
 	uint64_t n_worker_records; /* ring records the replay worker replayed */
+	uint64_t n_running_jobs;   /* of them handed over while their thread ran (async.c) */
 	struct dbt_async *async;   /* the replay worker, once a ring was handed over */
+	bool wake_set;             /* a wake-up to hand records over while threads run is set */
 	/* doors.c: scope entry -> struct dbt_door (&no_door: none can be there) */
 	struct hashmap doors;
 	struct hashmap door_parts; /* the addresses of a door's code that mean something */
@@ -514,8 +518,11 @@ int64_t dbt_block_intern(struct dbt *d, const struct dbt_block *b, struct dbt_ho
 void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs);
 /* dbt_drain - replay what th's ring holds (after what the worker has), then empty the ring */
 int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err);
-/* dbt_ring_take - how many records dt's ring holds (*n); its cursor goes back to the start */
-int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err);
+/*
+ * dbt_ring_take - the words of dt's ring no job has: *from to *n; its
+ * cursor goes back to the start
+ */
+int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *from, size_t *n, struct err *err);
 /**
  * dbt_replay_records - replay n records of dt's ring
  * @worker: called by the replay worker, which stops before a record it must
@@ -543,6 +550,18 @@ int dbt_async_push(struct dbt *d, struct dbt_thread *dt, struct err *err);
  * finishing long after it
  */
 int dbt_async_offer(struct dbt *d, struct dbt_thread *dt, struct err *err);
+/*
+ * dbt_async_wake_later - a stop was handled: make sure the tracer wakes
+ * soon to call dbt_async_running(), if there are threads with rings
+ */
+void dbt_async_wake_later(struct dbt *d);
+/*
+ * dbt_async_running - woken while the program runs: if the worker has
+ * nothing to do, it gets what running threads' rings hold so far (they
+ * write on past it), so that a thread's stop (its exit) has only what
+ * came since to replay; wakes again soon while their rings grow
+ */
+int dbt_async_running(struct dbt *d, struct err *err);
 /* dbt_async_sync - wait for the worker and replay what it left: the core is the caller's again */
 int dbt_async_sync(struct dbt *d, struct err *err);
 /* dbt_async_idle - the worker has nothing to do (the store may be committed) */

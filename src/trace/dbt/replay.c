@@ -495,27 +495,31 @@ void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
 	dt->rp.scope_in = false;
 }
 
-int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *n, struct err *err)
+int dbt_ring_take(struct dbt *d, struct dbt_thread *dt, size_t *from, size_t *n, struct err *err)
 {
 	uint64_t *cursor = (uint64_t *)(dt->ctxp + DBT_CTX_CURSOR);
 
-	if (*cursor < dt->ring || *cursor > dt->ring + d->ring_size)
+	if (*cursor < dt->ring + dt->taken * 4 || *cursor > dt->ring + d->ring_size)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d's ring cursor is off",
 		               (int)dt->th->tid);
+	*from = dt->taken;
 	*n = (size_t)(*cursor - dt->ring) / 4;
 	*cursor = dt->ring;
+	dt->taken = 0;
+	dt->seen = dt->ring;
 	d->n_drains++;
 	return 0;
 }
 
 int dbt_drain(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	size_t n, used;
+	size_t from, n, used;
 
 	/* What the worker has of this ring comes first. */
-	if (dbt_async_sync(d, err) || dbt_ring_take(d, dt, &n, err))
+	if (dbt_async_sync(d, err) || dbt_ring_take(d, dt, &from, &n, err))
 		return -1;
-	return dbt_replay_records(d, dt, (const uint32_t *)dt->ringp, n, false, &used, err);
+	return dbt_replay_records(d, dt, (const uint32_t *)dt->ringp + from, n - from, false, &used,
+	                          err);
 }
 
 int dbt_replay_finish(struct dbt *d, struct dbt_thread *dt, struct dbt_block *b, uint32_t done,

@@ -113,6 +113,7 @@ struct dbt_thread *dbt_thread_of(struct dbt *d, struct tthread *th, bool create)
 	dt->ringsp = dt->ringp = dt->ctxp + DBT_CTX_SIZE;
 	memset(dt->ctxp, 0, DBT_CTX_SIZE);
 	dbt_ctx_set(dt, DBT_CTX_CURSOR, dt->ring);
+	dt->seen = dt->ring;
 	dbt_ctx_set(dt, DBT_CTX_TABLE, d->data_base);
 	dbt_ctx_set(dt, DBT_CTX_FRAMES, d->data_base + DBT_FRAMES_OFF);
 	d->slot_used[i] = true;

@@ -268,6 +268,8 @@ int engine_run(struct tracee *t, struct session *s, const struct engine *e, stru
 		}
 		/* Ticked (in waitpid or not), or every so many events: periodic work. */
 		if (ticker_ticked() || r > 0 || !(++n & 1023)) {
+			if (r > 0 && e->ops->running && e->ops->running(e->self, err))
+				return -1;
 			if ((!e->ops->idle || e->ops->idle(e->self)) && session_tick(s, err))
 				return -1;
 			session_progress(s, t->core);
