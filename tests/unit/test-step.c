@@ -406,6 +406,27 @@ static const char fixture_hot[] =
         "	return s == N * (N + 1) / 2 ? 42 : 1;\n"
         "}\n";
 
+/*
+ * work (the scope) logs a record per turn of its loop, then sleeps in a
+ * system call of its own (no stop) for 50 ms: the tracer wakes meanwhile.
+ */
+static const char fixture_sleeper[] =
+        "#include <sys/syscall.h>\n"
+        "#include <time.h>\n"
+        "long work(long n) {\n"
+        "	struct timespec ts = { 0, 50000000 };\n"
+        "	long s = 0, r;\n"
+        "	for (long i = 0; i < n; i++)\n"
+        "		s += i;\n"
+        "	__asm__ volatile(\"syscall\" : \"=a\"(r)\n"
+        "	                 : \"0\"((long)SYS_nanosleep), \"D\"(&ts), \"S\"(0L)\n"
+        "	                 : \"rcx\", \"r11\", \"memory\");\n"
+        "	return r ? -1 : s;\n"
+        "}\n"
+        "int main(void) {\n"
+        "	return work(3000) == 3000L * 2999 / 2 ? 42 : 1;\n"
+        "}\n";
+
 static const char *tpath(const char *name)
 {
 	return test_path(tmpdir, name);
@@ -455,7 +476,7 @@ static int setup(void **state)
 	                       build_with("hot1", fixture_hot, "-no-pie -DN=1") ||
 	                       build_with("hot1000", fixture_hot, "-no-pie -DN=1000") ||
 	                       build_with("taken", fixture_hot, "-no-pie -DN=100 -DTAKEN") ||
-	                       build_reload()
+	                       build("sleeper", fixture_sleeper) || build_reload()
 	               ? -1
 	               : 0;
 }
@@ -814,6 +835,23 @@ static void test_data_place_taken(void **state)
 }
 
 /*
+ * Records a thread logs with no stop after them are handed to the replay
+ * worker while it runs: the tracer wakes 2 ms after the last stop, while
+ * work() sleeps, and hands over its loop's records (a job of the running
+ * thread's ring, which it goes on writing), so that its exit stop has
+ * little left to replay. The trace is the step engine's.
+ */
+static void test_running_jobs(void **state)
+{
+	size_t scopes;
+
+	(void)state;
+	assert_true(dbt_count_of("sleeper", "trace \"work\" binary=\"sleeper\"", "dbt_running_jobs",
+	                         &scopes) > 0);
+	assert_int_equal(scopes, 1);
+}
+
+/*
  * A scope entered from the call past its depth limit (a callback): the
  * callee runs natively, the nested scope is entered through the door
  * without a stop, and its return goes on natively in the callee (resumed).
@@ -954,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_no_door_jumped_into),
 		cmocka_unit_test(test_hot_scope_stops),
 		cmocka_unit_test(test_data_place_taken),
+		cmocka_unit_test(test_running_jobs),
 		cmocka_unit_test(test_door_by_padding),
 		cmocka_unit_test(test_door_by_padding_before),
 		cmocka_unit_test(test_door_past_lookalike),
