@@ -80,8 +80,7 @@ static void open_call_end(struct store *s, struct store_open_call *oc)
 	vec_push(&s->spare_calls, oc);
 }
 
-/* flush_chunk - write the finished calls gathered so far as one call chunk */
-static int flush_chunk(struct store *s, struct err *err)
+int store_calls_flush(struct store *s, struct err *err)
 {
 	sqlite3_stmt *st;
 
@@ -147,7 +146,7 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 	e->insns = pos_end > r.pos_start ? pos_end - r.pos_start : 0;
 	e->own = e->insns > r.inner ? e->insns - r.inner : 0;
 	if (++s->cn >= STORE_CALL_CHUNK)
-		return flush_chunk(s, err);
+		return store_calls_flush(s, err);
 	return 0;
 }
 
@@ -219,7 +218,7 @@ int store_calls_write_open(struct store *s, struct err *err)
 		oc->written = true;
 		s->ix.data[oc->id - s->ix_base].seq = STORE_IX_ROW;
 	}
-	if (flush_chunk(s, err))
+	if (store_calls_flush(s, err))
 		return -1;
 	return store_ix_write(s, err);
 }

@@ -264,6 +264,14 @@ uint64_t store_thread_pos(struct store *s, int64_t thread);
 /* store_tick - commit if the commit interval has passed (call from the event loop) */
 int store_tick(struct store *s, struct err *err);
 
+/*
+ * store_flush - write each pending chunk of min bytes or more (the calls
+ * ended, the distinct instructions, a thread's instructions) without
+ * committing: done while the program runs, it is not left to the commit
+ * at the end
+ */
+int store_flush(struct store *s, size_t min, struct err *err);
+
 /**
  * store_commit - commit now
  *

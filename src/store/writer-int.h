@@ -156,6 +156,8 @@ void store_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 /* store_bt_encode - a backtrace as little-endian u64s (free() it), NULL if empty */
 uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
 
+/* store_calls_flush - write the ended calls gathered so far as one call chunk */
+int store_calls_flush(struct store *s, struct err *err);
 /* store_calls_write_open - insert the rows of open calls not yet in the file */
 int store_calls_write_open(struct store *s, struct err *err);
 

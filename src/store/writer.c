@@ -207,6 +207,20 @@ void store_hand_over(struct store *s, pthread_t to)
 	owner_give(&s->owner, to);
 }
 
+int store_flush(struct store *s, size_t min, struct err *err)
+{
+	int64_t t;
+
+	STORE_ENTER(s);
+	if (store_check_failed(s, err) || (s->ilen >= min && store_insn_chunk_flush(s, err)) ||
+	    (s->clen >= min && store_calls_flush(s, err)))
+		return -1;
+	for (t = 0; t < s->n_threads; t++)
+		if (s->streams.data[t].tok_len >= min && store_stream_flush(s, t, err))
+			return -1;
+	return 0;
+}
+
 int store_tick(struct store *s, struct err *err)
 {
 	STORE_ENTER(s);

@@ -83,6 +83,13 @@ void session_progress(const struct session *s, const struct core *c);
  */
 int session_tick(struct session *s, struct err *err);
 
+/*
+ * session_flush - write what the store has gathered, in chunks big enough
+ * (SESSION_FLUSH_MIN), without committing: from whichever thread owns the
+ * store, at a moment the program does not wait for
+ */
+int session_flush(struct session *s, struct err *err);
+
 /* session_count - a backend's count, kept in the trace's metadata under name */
 int session_count(struct session *s, const char *name, uint64_t n, struct err *err);
 

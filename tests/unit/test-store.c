@@ -575,6 +575,58 @@ static void test_step_path(void **state)
 	free(path);
 }
 
+/*
+ * store_flush() writes the pending chunks that are big enough and no
+ * other, without committing: the calls and instructions of a trace
+ * flushed halfway are in two chunks each, and read back whole.
+ */
+static void test_flush(void **state)
+{
+	char *path = tmp_path("flush.trace");
+	struct store *s = create(path);
+	struct store_call c = { .thread = 0, .parent = STORE_NONE, .kind = STORE_CALL_ROOT };
+	struct store_reader *r;
+	struct reader_call rc;
+	struct err err;
+	int64_t root, k;
+
+	(void)state;
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	root = store_call_open(s, &c, &err);
+	assert_int_equal(store_commit(s, &err), 0);
+	c.kind = STORE_CALL_CALL;
+	c.parent = root;
+	c.depth = 1;
+	for (k = 0; k < 100; k++) {
+		if (k == 50) {
+			assert_int_equal(store_flush(s, SIZE_MAX, &err), 0);
+			assert_int_equal(store_flush(s, 0, &err), 0);
+		}
+		c.pos = (uint64_t)k * 10;
+		c.addr = 0x401000 + (uint64_t)k;
+		assert_int_equal(store_call_open(s, &c, &err), k + 1);
+		record(s, 0, c.pos, 10);
+		assert_int_equal(store_call_close(s, k + 1, STORE_END_RETURN, c.pos + 10, 0, &err),
+		                 0);
+	}
+	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, 1000, 0, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+
+	assert_int_equal(query_int(path, "SELECT count(*) FROM call_chunks"), 2);
+	assert_int_equal(query_int(path, "SELECT sum(count) FROM call_chunks"), 100);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM chunks"), 2);
+	assert_int_equal(query_int(path, "SELECT sum(count) FROM chunks"), 1000);
+	r = open_reader(path);
+	check_insns(r, 0, 0, UINT64_MAX, 1000);
+	for (k = 1; k <= 100; k += 49) {
+		assert_int_equal(reader_call_get(r, k, &rc, &err), 0);
+		assert_true(rc.parent == root && rc.addr == 0x401000 + (uint64_t)k - 1 &&
+		            rc.pos_start == (uint64_t)(k - 1) * 10);
+	}
+	reader_close(r);
+	free(path);
+}
+
 static void test_dedup_and_append(void **state)
 {
 	char *path = tmp_path("dedup.trace");
@@ -1258,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_events_view),
 		cmocka_unit_test(test_long_streams),
 		cmocka_unit_test(test_step_path),
+		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_dedup_and_append),
 		cmocka_unit_test(test_output_rules),
 		cmocka_unit_test(test_output_kinds),

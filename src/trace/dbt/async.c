@@ -56,6 +56,7 @@ struct async_job {
 	uint32_t ring;     /* which of its rings */
 	const uint32_t *w; /* that ring, in the shared memory */
 	size_t n, done;
+	bool running; /* handed over while dt ran (dbt_async_running()) */
 };
 
 struct dbt_async {
@@ -81,9 +82,15 @@ static void take_head(struct dbt *d, struct dbt_async *a, struct async_job *j)
 	size_t used = 0;
 	int rc = dbt_replay_records(d, j->dt, j->w + j->done, j->n - j->done, true, &used, &err);
 
-	/* The store is the worker's now: this is where it commits what is due. */
+	/*
+	 * The store is the worker's now: this is where it commits what is due,
+	 * and, while the program runs, writes what it has gathered, which would
+	 * otherwise be compressed at the end, with the program gone.
+	 */
 	if (!rc && used == j->n - j->done)
 		rc = session_tick(d->s, &err);
+	if (!rc && used == j->n - j->done && j->running)
+		rc = session_flush(d->s, &err);
 	pthread_mutex_lock(&a->mu);
 	d->n_worker_records += used;
 	j->done += used;
@@ -175,7 +182,8 @@ static void next_ring(struct dbt_thread *dt)
  * the lock, which it may drop to sync first (a worker that stalled or
  * failed takes no more jobs). dt may go on writing past n meanwhile.
  */
-static int queue(struct dbt *d, struct dbt_thread *dt, size_t from, size_t n, struct err *err)
+static int queue(struct dbt *d, struct dbt_thread *dt, size_t from, size_t n, bool running,
+                 struct err *err)
 {
 	struct dbt_async *a = d->async;
 
@@ -186,7 +194,7 @@ static int queue(struct dbt *d, struct dbt_thread *dt, size_t from, size_t n, st
 		pthread_mutex_lock(&a->mu);
 	}
 	a->jobs[(a->head + a->len) % ASYNC_JOBS] =
-	        (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, from };
+	        (struct async_job){ dt, dt->cur, (const uint32_t *)dt->ringp, n, from, running };
 	dt->held[dt->cur]++;
 	a->len++;
 	/* The worker has work: the core and the store are its own until it is idle again. */
@@ -211,7 +219,7 @@ static int push(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	pthread_mutex_lock(&a->mu);
 	while ((a->len == ASYNC_JOBS || dt->held[next]) && !a->stalled && !a->failed)
 		pthread_cond_wait(&a->idle, &a->mu);
-	rc = queue(d, dt, from, n, err);
+	rc = queue(d, dt, from, n, false, err);
 	pthread_mutex_unlock(&a->mu);
 	if (!rc)
 		next_ring(dt);
@@ -289,7 +297,7 @@ int dbt_async_running(struct dbt *d, struct err *err)
 			return -1;
 		pthread_mutex_lock(&d->async->mu);
 		if (worker_idle(d->async)) {
-			rc = queue(d, dt, dt->taken, n, err);
+			rc = queue(d, dt, dt->taken, n, true, err);
 			dt->taken = n;
 			d->n_running_jobs++;
 		}
