@@ -48,7 +48,8 @@ static void decode(struct dbt *d, uint64_t s, uint64_t e, struct dbt_fn *f)
 	for (size_t i = 0; i < f->n && !f->undecodable; i++)
 		f->undecodable =
 		        f->targets[i] >= s && f->targets[i] < e && !start[f->targets[i] - s];
-	qsort(f->targets, f->n, sizeof(*f->targets), by_addr);
+	if (f->n) /* no targets, no array: qsort's is never NULL */
+		qsort(f->targets, f->n, sizeof(*f->targets), by_addr);
 	free(code);
 	free(start);
 }
