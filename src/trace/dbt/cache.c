@@ -832,4 +832,5 @@ void dbt_cache_reset(struct dbt *d)
 	hashmap_fini(&d->pages);
 	dbt_doors_reset(d);
 	dbt_fns_drop(d, 0, UINT64_MAX);
+	hashmap_fini(&d->fns);
 }
