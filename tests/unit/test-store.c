@@ -509,6 +509,37 @@ static void check_single_tokens(const char *path)
 	sqlite3_close(db);
 }
 
+/* root_call - thread 0 and its root call, committed; c made ready for the root's calls */
+static int64_t root_call(struct store *s, struct store_call *c)
+{
+	struct err err;
+	int64_t root;
+
+	*c = (struct store_call){ .thread = 0, .parent = STORE_NONE, .kind = STORE_CALL_ROOT };
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	root = store_call_open(s, c, &err);
+	assert_int_equal(store_commit(s, &err), 0);
+	c->kind = STORE_CALL_CALL;
+	c->parent = root;
+	c->depth = 1;
+	return root;
+}
+
+/* add_calls - the root's calls from..to-1, call k len instructions long from k * len */
+static void add_calls(struct store *s, struct store_call *c, int64_t from, int64_t to, uint64_t len)
+{
+	struct err err;
+
+	for (int64_t k = from; k < to; k++) {
+		c->pos = (uint64_t)k * len;
+		c->addr = 0x401000 + (uint64_t)k;
+		assert_int_equal(store_call_open(s, c, &err), k + 1);
+		record(s, 0, c->pos, len);
+		assert_int_equal(
+		        store_call_close(s, k + 1, STORE_END_RETURN, c->pos + len, 0, &err), 0);
+	}
+}
+
 /*
  * The step engine's path: instructions one by one (store_insn) and calls.
  * The file has the one schema: every instruction is a token of its own in
@@ -520,28 +551,15 @@ static void test_step_path(void **state)
 	char *path = tmp_path("step.trace");
 	struct store *s = create(path);
 	const uint64_t n = 3 * STORE_CHUNK_INSNS + 5;
-	struct store_call c = { .thread = 0, .parent = STORE_NONE, .kind = STORE_CALL_ROOT };
 	struct reader_thread_summary sum;
 	struct store_reader *r;
+	struct store_call c;
 	struct reader_call rc;
 	struct err err;
-	int64_t root, k;
+	int64_t root = root_call(s, &c);
 
 	(void)state;
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	root = store_call_open(s, &c, &err);
-	assert_int_equal(store_commit(s, &err), 0);
-	c.kind = STORE_CALL_CALL;
-	c.parent = root;
-	c.depth = 1;
-	for (k = 0; k < 100; k++) {
-		c.pos = (uint64_t)k * (n / 100);
-		c.addr = 0x401000 + (uint64_t)k;
-		assert_int_equal(store_call_open(s, &c, &err), k + 1);
-		record(s, 0, c.pos, n / 100);
-		assert_int_equal(
-		        store_call_close(s, k + 1, STORE_END_RETURN, c.pos + n / 100, 0, &err), 0);
-	}
+	add_calls(s, &c, 0, 100, n / 100);
 	record(s, 0, 100 * (n / 100), n - 100 * (n / 100));
 	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, n, 0, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
@@ -584,31 +602,17 @@ static void test_flush(void **state)
 {
 	char *path = tmp_path("flush.trace");
 	struct store *s = create(path);
-	struct store_call c = { .thread = 0, .parent = STORE_NONE, .kind = STORE_CALL_ROOT };
 	struct store_reader *r;
+	struct store_call c;
 	struct reader_call rc;
 	struct err err;
-	int64_t root, k;
+	int64_t root = root_call(s, &c), k;
 
 	(void)state;
-	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
-	root = store_call_open(s, &c, &err);
-	assert_int_equal(store_commit(s, &err), 0);
-	c.kind = STORE_CALL_CALL;
-	c.parent = root;
-	c.depth = 1;
-	for (k = 0; k < 100; k++) {
-		if (k == 50) {
-			assert_int_equal(store_flush(s, SIZE_MAX, &err), 0);
-			assert_int_equal(store_flush(s, 0, &err), 0);
-		}
-		c.pos = (uint64_t)k * 10;
-		c.addr = 0x401000 + (uint64_t)k;
-		assert_int_equal(store_call_open(s, &c, &err), k + 1);
-		record(s, 0, c.pos, 10);
-		assert_int_equal(store_call_close(s, k + 1, STORE_END_RETURN, c.pos + 10, 0, &err),
-		                 0);
-	}
+	add_calls(s, &c, 0, 50, 10);
+	assert_int_equal(store_flush(s, SIZE_MAX, &err), 0);
+	assert_int_equal(store_flush(s, 0, &err), 0);
+	add_calls(s, &c, 50, 100, 10);
 	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, 1000, 0, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 
