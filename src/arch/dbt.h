@@ -90,7 +90,11 @@ _Static_assert(DBT_CTX_WALK + DBT_WALK_MAX * 8 <= DBT_CTX_LEVELS &&
 /* a scope entered without a stop: sp there, then its return address (two records) */
 #define DBT_REC_SCOPE_SP  0xfffffffbu
 #define DBT_REC_SCOPE_RET 0xfffffffau
-/* before those two: the entry's backtrace, one return address a record, innermost first */
+/*
+ * before those two: the entry's backtrace, one record of its own length:
+ * the tag, 8 times the number of return addresses, then each as a 64-bit
+ * value (two words), innermost first
+ */
 #define DBT_REC_SCOPE_BT 0xfffffff9u
 /* Block ids stay below this (the tag and its neighbours are not ids). */
 #define DBT_BLOCK_ID_MAX 0x7fffffffu
@@ -277,7 +281,7 @@ void arch_dbt_emit_free_entry(struct dbt_code *c, uint64_t retslot, uint64_t tar
  * hypercall). With @bt_max (the trace records backtraces of that many
  * return addresses, DBT_WALK_MAX at most) it first walks the stack with
  * the frame rules at ctx[FRAMES] (the table, then the rows) and logs the backtrace it found
- * (DBT_REC_SCOPE_BT records); it enters only if every return address on
+ * (a DBT_REC_SCOPE_BT record); it enters only if every return address on
  * the way has a rule, and every word it reads lies in [ctx[STACK_LO],
  * ctx[STACK_HI]) (the frame pointer's chain, too). A thread in a native
  * call that came in by a door (ctx[NESTING] set, which this clears)

@@ -960,6 +960,23 @@ static uint64_t ring_word(size_t k, uint32_t tag)
 	return ring[3 * k + 1] | (uint64_t)ring[3 * k + 2] << 32;
 }
 
+/* ring_bt - the i-th return address of the backtrace record first in the ring, n of them */
+static uint64_t ring_bt(size_t i, size_t n)
+{
+	assert_int_equal(ring[0], DBT_REC_SCOPE_BT);
+	assert_int_equal(ring[1], 8 * n);
+	return ring[2 + 2 * i] | (uint64_t)ring[3 + 2 * i] << 32;
+}
+
+/* ring_after_bt - ring_word() of the k-th record after that backtrace record */
+static uint64_t ring_after_bt(size_t k, uint32_t tag)
+{
+	const uint32_t *w = ring + 2 + ring[1] / 4 + 3 * k;
+
+	assert_int_equal(w[0], tag);
+	return w[1] | (uint64_t)w[2] << 32;
+}
+
 /*
  * A thread in a native call entered by a door (ctx[NESTING] set) enters
  * too: its context words are pushed as a level and its leave is the
@@ -1052,9 +1069,9 @@ static void test_scope_entry_walk(void **state)
 	set_frame(ret, false, 1); /* a later frame's rule: not for the first */
 	for (i = 0; i < 3; i++) {
 		assert_true(run_entry(entry, flags[i], &r));
-		assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
-		assert_int_equal(ring_word(1, DBT_REC_SCOPE_SP), rsp);
-		assert_int_equal(ring_word(2, DBT_REC_SCOPE_RET), ret);
+		assert_int_equal(ring_bt(0, 1), ret);
+		assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
+		assert_int_equal(ring_after_bt(1, DBT_REC_SCOPE_RET), ret);
 	}
 	/* One more frame: the word 2 words above the return address, itself the last one. */
 	memset(frames, 0, sizeof(frames));
@@ -1063,9 +1080,9 @@ static void test_scope_entry_walk(void **state)
 	above = stack_words[1] = 0x7f0000001234; /* at rsp + 16 */
 	set_frame(above, false, DBT_FRAME_END);
 	assert_true(run_entry(entry, 0x2d7, &r));
-	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
-	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
-	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	assert_int_equal(ring_bt(0, 2), ret);
+	assert_int_equal(ring_bt(1, 2), above);
+	assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
 	/* Not past the end of the thread's stack, nor below its start. */
 	ctx_set(DBT_CTX_STACK_HI, rsp + 16 + 7);
 	assert_false(run_entry(entry, 0x2d7, &r));
@@ -1080,8 +1097,8 @@ static void test_scope_entry_walk(void **state)
 	set_frame(ret, true, 2);
 	set_frame(above, false, 1);
 	assert_true(run_entry(walk2, 0x2d7, &r));
-	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
-	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	assert_int_equal(ring_bt(1, 2), above);
+	assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	/* No one size holds: never walked past. */
 	set_frame(above, false, DBT_FRAME_NONE);
@@ -1119,8 +1136,8 @@ static void test_scope_entry_walk_fp(void **state)
 	set_frame(ret, true, DBT_FRAME_FP);
 	set_frame(above, false, DBT_FRAME_END);
 	assert_true(run_entry(entry, 0x2d7, &r));
-	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
-	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
+	assert_int_equal(ring_bt(0, 2), ret);
+	assert_int_equal(ring_bt(1, 2), above);
 	assert_int_equal(r.rbp, rsp + 16);
 	/* a frame pointer at or below the return address just read is no frame */
 	run_bp = (uint64_t)-8;
@@ -1136,8 +1153,8 @@ static void test_scope_entry_walk_fp(void **state)
 	set_frame(above, false, DBT_FRAME_FP);
 	set_frame(far, false, DBT_FRAME_END);
 	assert_true(run_entry(entry, 0x2d7, &r));
-	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
-	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
+	assert_int_equal(ring_bt(1, 3), above);
+	assert_int_equal(ring_bt(2, 3), far);
 	/* the same, the frame pointer lost: no frame above it found from it */
 	memset(frames, 0, sizeof(frames));
 	set_frame(ret, true, lost);
@@ -1154,8 +1171,8 @@ static void test_scope_entry_walk_fp(void **state)
 	set_frame(far, false, DBT_FRAME_FP);
 	set_frame(farther, false, DBT_FRAME_END);
 	assert_true(run_entry(entry, 0x2d7, &r));
-	assert_int_equal(ring_word(2, DBT_REC_SCOPE_BT), far);
-	assert_int_equal(ring_word(3, DBT_REC_SCOPE_BT), farther);
+	assert_int_equal(ring_bt(2, 4), far);
+	assert_int_equal(ring_bt(3, 4), farther);
 	memset(frames, 0, sizeof(frames));
 	memset(stack_words, 0, sizeof(stack_words));
 }
@@ -1196,9 +1213,9 @@ static void test_scope_entry_walk_rows(void **state)
 	assert_false(run_entry(entry, 0x2d7, &r)); /* above - 1 has no rule */
 	rows_b[1] = (above - 1 - lo_b) << 16 | DBT_FRAME_END;
 	assert_true(run_entry(entry, 0x2d7, &r));
-	assert_int_equal(ring_word(0, DBT_REC_SCOPE_BT), ret);
-	assert_int_equal(ring_word(1, DBT_REC_SCOPE_BT), above);
-	assert_int_equal(ring_word(2, DBT_REC_SCOPE_SP), rsp);
+	assert_int_equal(ring_bt(0, 2), ret);
+	assert_int_equal(ring_bt(1, 2), above);
+	assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
 	/* the table's word goes first */
 	set_frame(above, false, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));

@@ -736,20 +736,42 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	return k;
 }
 
-/* log_walk - log the return addresses in gs:[WALK] (rsi: 8 * their count) */
+/*
+ * log_walk - log the return addresses in gs:[WALK] (rsi: 8 * their count)
+ * as one record (DBT_REC_SCOPE_BT), rax saved as log_value() does. Its
+ * last word is stored first: if the record crosses into the guard page,
+ * nothing of it is written before the fault, as there.
+ */
 static void log_walk(struct dbt_code *c)
 {
 	uint8_t load[8] = { GS, 0x48, 0x8b, 0x8a }; /* mov rcx, gs:[rdx + WALK] */
+	uint8_t last[8] = { GS, 0x48, 0x8b, 0x8e }; /* mov rcx, gs:[rsi + WALK - 8] */
+	uint8_t tag[6] = { 0xc7, 0x00 };            /* mov dword [rax], DBT_REC_SCOPE_BT */
+	struct fwd none;
 	uint64_t loop;
 
 	put32(load + 4, DBT_CTX_WALK);
-	put(c, "\x31\xd2", 2); /* xor edx, edx */
+	put32(last + 4, DBT_CTX_WALK - 8);
+	put32(tag + 2, DBT_REC_SCOPE_BT);
+	put(c, "\x48\x85\xf6", 3); /* test rsi, rsi */
+	none = fwd_jump(c, JE);
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
+	put(c, last, sizeof(last));
+	put(c, "\x48\x89\x0c\x30", 4); /* mov [rax + rsi], rcx */
+	put(c, "\x31\xd2", 2);         /* xor edx, edx */
 	loop = c->pc;
 	put(c, load, sizeof(load));
-	log_value(c, DBT_REC_SCOPE_BT, RCX);
-	put(c, "\x48\x83\xc2\x08", 4); /* add rdx, 8 */
-	put(c, "\x48\x39\xf2", 3);     /* cmp rdx, rsi */
+	put(c, "\x48\x89\x4c\x10\x08", 5); /* mov [rax + rdx + 8], rcx */
+	put(c, "\x48\x83\xc2\x08", 4);     /* add rdx, 8 */
+	put(c, "\x48\x39\xf2", 3);         /* cmp rdx, rsi */
 	jump32_to(c, JB, loop);
+	put(c, tag, sizeof(tag));
+	put(c, "\x89\x70\x04", 3);         /* mov [rax + 4], esi */
+	put(c, "\x48\x8d\x44\x30\x08", 5); /* lea rax, [rax + rsi + 8] */
+	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	fwd_here(c, none);
 }
 
 /* rcx_zero - a jump (to be patched) if rcx is 0, the flags left alone */

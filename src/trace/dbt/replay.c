@@ -335,6 +335,24 @@ static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 }
 
 /* tagged - a record with a 64-bit value: 3 words used, or -1 */
+/* scope_bt - a scope entry's backtrace (DBT_REC_SCOPE_BT); the words it took */
+static int scope_bt(struct dbt_thread *dt, const uint32_t *w, size_t n, struct err *err)
+{
+	struct dbt_replay *rp = &dt->rp;
+	size_t len = w[1] / 8, k;
+
+	if (w[1] % 8 || !len || len > DBT_WALK_MAX)
+		return err_set(err, ERR_INTERNAL, "dbt: thread %d logged a backtrace of %u bytes",
+		               (int)dt->th->tid, w[1]);
+	if (n < 2 + 2 * len)
+		return err_set(err, ERR_INTERNAL, "dbt: a cut record in thread %d's ring",
+		               (int)dt->th->tid);
+	for (k = 0; k < len; k++)
+		rp->scope_bt[k] = w[2 + 2 * k] | (uint64_t)w[3 + 2 * k] << 32;
+	rp->scope_bt_len = len;
+	return (int)(2 + 2 * len);
+}
+
 static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
                   struct err *err)
 {
@@ -344,6 +362,8 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 	if (n < 3)
 		return err_set(err, ERR_INTERNAL, "dbt: a cut record in thread %d's ring",
 		               (int)dt->th->tid);
+	if (w[0] == DBT_REC_SCOPE_BT)
+		return scope_bt(dt, w, n, err);
 	v = w[1] | (uint64_t)w[2] << 32;
 	switch (w[0]) {
 	case DBT_REC_SP:
@@ -355,13 +375,6 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 		return unrecorded(d, dt, v, err) ? -1 : 3;
 	case DBT_REC_FREE_OUT:
 		return free_out(dt, v, err) ? -1 : 3;
-	case DBT_REC_SCOPE_BT:
-		if (rp->scope_bt_len == DBT_WALK_MAX)
-			return err_set(err, ERR_INTERNAL,
-			               "dbt: thread %d logged too long a backtrace",
-			               (int)dt->th->tid);
-		rp->scope_bt[rp->scope_bt_len++] = v;
-		return 3;
 	case DBT_REC_SCOPE_SP:
 		/* Between scopes, or in a call past the depth limit run natively. */
 		if (!rp->free || rp->scope_in || dt->step->dir.mode == CORE_RECORD)
