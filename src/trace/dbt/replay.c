@@ -334,7 +334,6 @@ static int free_out(struct dbt_thread *dt, uint64_t sp, struct err *err)
 	return 0;
 }
 
-/* tagged - a record with a 64-bit value: 3 words used, or -1 */
 /* scope_bt - a scope entry's backtrace (DBT_REC_SCOPE_BT); the words it took */
 static int scope_bt(struct dbt_thread *dt, const uint32_t *w, size_t n, struct err *err)
 {
@@ -353,6 +352,7 @@ static int scope_bt(struct dbt_thread *dt, const uint32_t *w, size_t n, struct e
 	return (int)(2 + 2 * len);
 }
 
+/* tagged - a record that is no block id: the words it took (3 with a 64-bit value), or -1 */
 static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
                   struct err *err)
 {
