@@ -24,9 +24,9 @@
 #include "arch/arch.h"
 
 /*
- * The per-thread context page: the words the tracer and the generated code
- * share. The ISA's code keeps its own spill slots in the words of the
- * first 0x100 bytes that these leave free.
+ * The per-thread context (two pages): the words the tracer and the
+ * generated code share. The ISA's code keeps its own spill slots in the
+ * words of the first 0x100 bytes that these leave free.
  */
 #define DBT_CTX_CURSOR 0x18 /* the next free byte of the thread's ring */
 #define DBT_CTX_TARGET 0x20 /* the application address an indirect branch goes to */
@@ -58,8 +58,11 @@
 #define DBT_CTX_NEST    0xb8
 #define DBT_CTX_NESTING 0xc0 /* set by a door a thread in a native call enters by */
 #define DBT_CTX_GO      0xc8 /* where a native leave goes (the leave's scratch word) */
-#define DBT_CTX_LEVELS  0x300
-#define DBT_NEST_MAX    16
+#define DBT_CTX_RULES_GEN                                                                          \
+	0xd0 /* the generation of the frame rules ctx[RULES] holds (DBT_RULES_GEN_AT below) */
+#define DBT_CTX_RULES_AT 0xd8 /* the walk's scratch word: the slot of the key looked up */
+#define DBT_CTX_LEVELS   0x300
+#define DBT_NEST_MAX     16
 enum {
 	DBT_LEVEL_FREE_SP,
 	DBT_LEVEL_UP,
@@ -70,10 +73,25 @@ enum {
 	DBT_LEVEL_WORDS
 };
 #define DBT_CTX_BATCH 0x800 /* the tracer's remote system calls (struct arch_dbt_syscall[]) */
-#define DBT_CTX_SIZE  4096
+#define DBT_BATCH_MAX 8     /* of them, 64 bytes each */
+/*
+ * The thread's own frame rules, DBT_RULES_SLOTS words as the table's
+ * (below), each at the slot arch_dbt_rules_slot() gives its key: the walk
+ * looks here first, and keeps here each rule it finds in the table or the
+ * rows (not DBT_FRAME_NONE, which may be learned otherwise later). Read at
+ * random, the table's 256 KiB and the rows' hundreds of KiB missed the
+ * processor's caches at almost every frame. The walk empties them first
+ * where the rules changed since they were kept: the tracer counts each
+ * change in the word at DBT_RULES_GEN_AT.
+ */
+#define DBT_CTX_RULES   0x1000
+#define DBT_RULES_SLOTS 512
+#define DBT_CTX_SIZE    8192
 _Static_assert(DBT_CTX_WALK + DBT_WALK_MAX * 8 <= DBT_CTX_LEVELS &&
-                       DBT_CTX_LEVELS + DBT_NEST_MAX * DBT_LEVEL_WORDS * 8 <= DBT_CTX_BATCH,
-               "the context page's words overlap");
+                       DBT_CTX_LEVELS + DBT_NEST_MAX * DBT_LEVEL_WORDS * 8 <= DBT_CTX_BATCH &&
+                       DBT_CTX_BATCH + DBT_BATCH_MAX * 64 <= DBT_CTX_RULES &&
+                       DBT_CTX_RULES + DBT_RULES_SLOTS * 8 <= DBT_CTX_SIZE,
+               "the context's words overlap");
 
 /*
  * Ring records are 32-bit words: a block id, or one of these tags and a
@@ -139,6 +157,24 @@ static inline uint32_t arch_dbt_frame_slot(uint64_t key)
  * frame's, as the table's keys say) at or below the address before it.
  */
 #define DBT_ROWS_INDEX ((uint64_t)DBT_FRAME_SLOTS * 8)
+/* the generation of the rules: the word after the rows index's address */
+#define DBT_RULES_GEN_AT (DBT_ROWS_INDEX + 8)
+/*
+ * A bit for each slot of the table, on (arch_dbt_frame_slot()) where a
+ * key's probe starts there: a walk looks in the table only then, instead
+ * of reading a slot of the table's 64 pages at random to find it empty.
+ */
+#define DBT_FRAME_HOMES_AT (DBT_ROWS_INDEX + 4096)
+/* The frame table and the words and bits after it: the rows come after this. */
+#define DBT_FRAMES_HEAD (DBT_FRAME_HOMES_AT + DBT_FRAME_SLOTS / 8)
+
+/* arch_dbt_rules_slot - the slot of key in a thread's ctx[RULES] (as the walk computes it) */
+static inline uint32_t arch_dbt_rules_slot(uint64_t key)
+{
+	uint64_t ret = key >> 1;
+
+	return (uint32_t)(ret ^ ret >> 9) & (DBT_RULES_SLOTS - 1);
+}
 
 struct arch_dbt_rows {
 	uint64_t lo, hi; /* the binary's extent */

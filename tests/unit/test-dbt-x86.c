@@ -912,8 +912,31 @@ static void test_scope_entry(void **state)
 	assert_int_equal(ctx_get(DBT_CTX_FREE_SP), 0);
 }
 
-/* the frame table, then the address of the rows index (arch/dbt.h) */
-static uint64_t frames[DBT_FRAME_SLOTS + 1];
+/* the frame table, the address of the rows index, the rules' generation, the home bits (arch/dbt.h)
+ */
+static uint64_t frames[DBT_FRAMES_HEAD / 8];
+#define ROWS_INDEX frames[DBT_ROWS_INDEX / 8]
+
+/* rules_changed - as the tracer: each thread's own rules are emptied before its next walk */
+static void rules_changed(void)
+{
+	frames[DBT_RULES_GEN_AT / 8]++;
+}
+
+/* table_clear - the table and its home bits emptied */
+static void table_clear(void)
+{
+	memset(frames, 0, DBT_ROWS_INDEX);
+	memset(frames + DBT_FRAME_HOMES_AT / 8, 0, DBT_FRAME_SLOTS / 8);
+	rules_changed();
+}
+
+/* frames_clear - the table emptied, no rows published */
+static void frames_clear(void)
+{
+	table_clear();
+	ROWS_INDEX = 0;
+}
 
 /* entry_of - emit a scope entry going on to a stub marking rdx 0x55; its sync made a ret */
 static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
@@ -948,9 +971,11 @@ static void set_frame(uint64_t ret, bool first, uint64_t size)
 	uint64_t key = ret << 1 | first;
 	uint32_t i = arch_dbt_frame_slot(key);
 
+	frames[DBT_FRAME_HOMES_AT / 8 + i / 64] |= 1ull << i % 64;
 	while (frames[i] && frames[i] >> 16 != key)
 		i = (i + 1) & (DBT_FRAME_SLOTS - 1);
 	frames[i] = key << 16 | size;
+	rules_changed();
 }
 
 /* ring_word - the value of the k-th tagged record, checking its tag */
@@ -1074,7 +1099,7 @@ static void test_scope_entry_walk(void **state)
 		assert_int_equal(ring_after_bt(1, DBT_REC_SCOPE_RET), ret);
 	}
 	/* One more frame: the word 2 words above the return address, itself the last one. */
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	set_frame(ret, true, 2);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	above = stack_words[1] = 0x7f0000001234; /* at rsp + 16 */
@@ -1093,7 +1118,7 @@ static void test_scope_entry_walk(void **state)
 	ctx_set(DBT_CTX_STACK_LO, 0);
 	ctx_set(DBT_CTX_STACK_HI, UINT64_MAX);
 	/* As far as the backtrace goes: two return addresses, the walk stops there. */
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	set_frame(ret, true, 2);
 	set_frame(above, false, 1);
 	assert_true(run_entry(walk2, 0x2d7, &r));
@@ -1104,10 +1129,10 @@ static void test_scope_entry_walk(void **state)
 	set_frame(above, false, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	assert_true(run_entry(walk2, 0x2d7, &r)); /* not that far */
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	set_frame(ret, true, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	stack_words[1] = 0;
 }
 
@@ -1145,7 +1170,7 @@ static void test_scope_entry_walk_fp(void **state)
 	assert_int_equal(r.rbp, rsp);
 	/* from the stack pointer, rbp saved a word below the next return address, then from rbp */
 	run_bp = 0;
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	stack_words[0] = rsp + 24; /* the caller's rbp: stack_words[2]'s address */
 	stack_words[1] = above;
 	stack_words[3] = far;
@@ -1156,13 +1181,13 @@ static void test_scope_entry_walk_fp(void **state)
 	assert_int_equal(ring_bt(1, 3), above);
 	assert_int_equal(ring_bt(2, 3), far);
 	/* the same, the frame pointer lost: no frame above it found from it */
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	set_frame(ret, true, lost);
 	set_frame(above, false, DBT_FRAME_FP);
 	set_frame(far, false, DBT_FRAME_END);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	/* lost, then saved a frame later (at stack_words[2]): found from it again */
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	stack_words[3] = far;
 	stack_words[2] = rsp + 40; /* stack_words[4]'s address */
 	stack_words[5] = farther;
@@ -1173,7 +1198,7 @@ static void test_scope_entry_walk_fp(void **state)
 	assert_true(run_entry(entry, 0x2d7, &r));
 	assert_int_equal(ring_bt(2, 4), far);
 	assert_int_equal(ring_bt(3, 4), farther);
-	memset(frames, 0, sizeof(frames));
+	frames_clear();
 	memset(stack_words, 0, sizeof(stack_words));
 }
 
@@ -1209,7 +1234,7 @@ static void test_scope_entry_walk_rows(void **state)
 	rows_b[2] = (above - lo_b + 1) << 16 | DBT_FRAME_NONE;
 	index[0] = 2;
 	assert_false(run_entry(entry, 0x2d7, &r)); /* nothing published */
-	frames[DBT_FRAME_SLOTS] = (uint64_t)(uintptr_t)index;
+	ROWS_INDEX = (uint64_t)(uintptr_t)index;
 	assert_false(run_entry(entry, 0x2d7, &r)); /* above - 1 has no rule */
 	rows_b[1] = (above - 1 - lo_b) << 16 | DBT_FRAME_END;
 	assert_true(run_entry(entry, 0x2d7, &r));
@@ -1219,15 +1244,88 @@ static void test_scope_entry_walk_rows(void **state)
 	/* the table's word goes first */
 	set_frame(above, false, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));
-	memset(frames, 0, sizeof(frames[0]) * DBT_FRAME_SLOTS);
+	table_clear();
 	/* a return address no binary covers */
 	index[0] = 1;
+	rules_changed();
 	assert_false(run_entry(entry, 0x2d7, &r));
 	/* the first return address's rule at it, not before: a row starting past it is not its */
 	index[0] = 2;
 	rows_a[2] = 0x101ull << 16 | 2;
+	rules_changed();
 	assert_false(run_entry(entry, 0x2d7, &r));
-	frames[DBT_FRAME_SLOTS] = 0;
+	ROWS_INDEX = 0;
+	memset(stack_words, 0, sizeof(stack_words));
+}
+
+/* own_rule - the thread's own word for the return address (first: as the first frame) */
+static uint64_t own_rule(uint64_t ret, bool first)
+{
+	uint64_t key = ret << 1 | first;
+
+	return ctx_get((int)(DBT_CTX_RULES + 8 * arch_dbt_rules_slot(key)));
+}
+
+/*
+ * The thread's own rules: a walk keeps each rule it finds in the table or
+ * the rows, and finds it there next time, the table emptied or not, until
+ * the rules' generation changes; a slot's home bit off, the table is not
+ * looked in; no rule holding (DBT_FRAME_NONE) is never kept. The walk:
+ * run_code's return address, then stack_words[1].
+ */
+static void test_scope_entry_walk_own(void **state)
+{
+	static uint64_t index[1 + 4], rows[1];
+	struct dbt_code c = start();
+	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret, home, key;
+	const uint64_t above = 0x7f0000004321;
+	struct arch_dbt_rows *bins = (struct arch_dbt_rows *)(void *)(index + 1);
+	struct run r;
+	uint32_t i;
+
+	(void)state;
+	WALK_START(plain, rsp, ret);
+	stack_words[1] = above;
+	set_frame(ret, true, 2);
+	/* above's rule from the rows: the unwinding ends there */
+	bins[0] =
+	        (struct arch_dbt_rows){ above - 0x10, above + 0x10, (uint64_t)(uintptr_t)rows, 1 };
+	rows[0] = 0 << 16 | DBT_FRAME_END;
+	index[0] = 1;
+	ROWS_INDEX = (uint64_t)(uintptr_t)index;
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
+	assert_int_equal(own_rule(ret, true), (ret << 1 | 1) << 16 | 2);
+	assert_int_equal(own_rule(above, false), (above << 1) << 16 | DBT_FRAME_END);
+	assert_int_equal(ctx_get(DBT_CTX_RULES_GEN), frames[DBT_RULES_GEN_AT / 8]);
+	/* kept: the table and the rows gone, the walk goes on with the thread's own */
+	memset(frames, 0, DBT_ROWS_INDEX);
+	ROWS_INDEX = 0;
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_bt(1, 2), above);
+	/* the generation changed: emptied, and nothing to find them again */
+	rules_changed();
+	assert_false(run_entry(entry, 0x2d7, &r));
+	for (i = 0; i < DBT_RULES_SLOTS; i++)
+		assert_int_equal(ctx_get((int)(DBT_CTX_RULES + 8 * i)), 0);
+	assert_int_equal(ctx_get(DBT_CTX_RULES_GEN), frames[DBT_RULES_GEN_AT / 8]);
+	/* a table word whose home bit is off is not looked for */
+	ROWS_INDEX = (uint64_t)(uintptr_t)index;
+	set_frame(ret, true, 2);
+	key = ret << 1 | 1;
+	home = arch_dbt_frame_slot(key);
+	frames[DBT_FRAME_HOMES_AT / 8 + home / 64] &= ~(1ull << home % 64);
+	rules_changed();
+	assert_false(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(own_rule(ret, true), 0);
+	frames[DBT_FRAME_HOMES_AT / 8 + home / 64] |= 1ull << home % 64;
+	assert_true(run_entry(entry, 0x2d7, &r));
+	/* no rule holding: not kept, as one may be learned */
+	frames_clear();
+	set_frame(ret, true, DBT_FRAME_NONE);
+	assert_false(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(own_rule(ret, true), 0);
+	frames_clear();
 	memset(stack_words, 0, sizeof(stack_words));
 }
 
@@ -1472,6 +1570,7 @@ int main(void)
 		cmocka_unit_test(test_scope_entry_walk),
 		cmocka_unit_test(test_scope_entry_walk_fp),
 		cmocka_unit_test(test_scope_entry_walk_rows),
+		cmocka_unit_test(test_scope_entry_walk_own),
 		cmocka_unit_test(test_batch),
 	};
 

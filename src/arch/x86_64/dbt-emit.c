@@ -670,9 +670,51 @@ static void search_rows(struct dbt_code *c, uint64_t found)
 	jump32_to(c, JMP, found);
 }
 
+/* rules_slot - rcx = arch_dbt_rules_slot() of the key whose key << 16 is in rax (rdi: scratch) */
+static void rules_slot(struct dbt_code *c)
+{
+	uint8_t mask[6] = { 0x81, 0xe1 }; /* and ecx, DBT_RULES_SLOTS - 1 */
+
+	put32(mask + 2, DBT_RULES_SLOTS - 1);
+	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
+	put(c, "\x48\xc1\xe9\x11", 4); /* shr rcx, 17: the return address */
+	put(c, "\x48\x89\xcf", 3);     /* mov rdi, rcx */
+	put(c, "\x48\xc1\xef\x09", 4); /* shr rdi, 9 */
+	put(c, "\x48\x31\xf9", 3);     /* xor rcx, rdi */
+	put(c, mask, sizeof(mask));
+	gs_mov(c, true, RCX, DBT_CTX_RULES_AT);
+}
+
+/* rules_fresh - ctx[RULES] emptied if the rules changed since it was filled (rdi, rcx: scratch) */
+static void rules_fresh(struct dbt_code *c)
+{
+	uint8_t gen[7] = { 0x48, 0x8b, 0xbf };           /* mov rdi, [rdi + DBT_RULES_GEN_AT] */
+	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x3c, 0x25 }; /* cmp rdi, gs:[RULES_GEN] */
+	uint8_t size[5] = { 0xb9 };                      /* mov ecx, DBT_RULES_SLOTS * 8 */
+	uint8_t empty[12] = { GS, 0x48, 0xc7, 0x81 };    /* mov qword gs:[rcx + RULES], 0 */
+	struct fwd same;
+	uint64_t loop;
+
+	put32(gen + 3, (uint32_t)DBT_RULES_GEN_AT);
+	put32(cmp + 5, DBT_CTX_RULES_GEN);
+	put32(size + 1, DBT_RULES_SLOTS * 8);
+	put32(empty + 4, DBT_CTX_RULES);
+	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
+	put(c, gen, sizeof(gen));
+	put(c, cmp, sizeof(cmp));
+	same = fwd_jump(c, JE);
+	gs_mov(c, true, RDI, DBT_CTX_RULES_GEN);
+	put(c, size, sizeof(size));
+	loop = c->pc;
+	put(c, "\x83\xe9\x08", 3); /* sub ecx, 8 */
+	put(c, empty, sizeof(empty));
+	jump32_to(c, JNE, loop);
+	fwd_here(c, same);
+}
+
 /*
  * walk_frames - walk the stack from rsp with the frame rules (the
- * table's, else the rows'), the return addresses found into gs:[WALK];
+ * thread's own, else the table's, else the rows'), the return addresses found into gs:[WALK];
  * miss[] jump (patched by the caller; how many, returned) where a return
  * address has no rule or the walk would leave the thread's stack;
  * otherwise it goes on with rsi = 8 * their count. rdx: where the
@@ -681,17 +723,24 @@ static void search_rows(struct dbt_code *c, uint64_t found)
  */
 static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK_MISSES])
 {
-	uint8_t lim[7] = { 0x48, 0x81, 0xfe };        /* cmp rsi, imm32 */
-	uint8_t mask[6] = { 0x81, 0xe1 };             /* and ecx, DBT_FRAME_SLOTS - 1 */
-	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf }; /* mov rdi, [rdi + rcx*8 + 0] */
-	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };  /* mov gs:[rsi + WALK], rcx */
-	struct fwd full, end, found, rows;
-	uint64_t next, probe, rule;
+	uint8_t lim[7] = { 0x48, 0x81, 0xfe };            /* cmp rsi, imm32 */
+	uint8_t mask[6] = { 0x81, 0xe1 };                 /* and ecx, DBT_FRAME_SLOTS - 1 */
+	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf };     /* mov rdi, [rdi + rcx*8 + 0] */
+	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };      /* mov gs:[rsi + WALK], rcx */
+	uint8_t own[9] = { GS, 0x48, 0x8b, 0x3c, 0xcd };  /* mov rdi, gs:[rcx*8 + RULES] */
+	uint8_t keep[9] = { GS, 0x48, 0x89, 0x04, 0xcd }; /* mov gs:[rcx*8 + RULES], rax */
+	uint8_t homes[8] = { 0x48, 0x0f, 0xa3, 0x8f };    /* bt [rdi + HOMES], rcx */
+	struct fwd full, end, found, rows, absent, empty, known, none;
+	uint64_t next, probe, fill;
 	int k = 0;
 
 	put32(lim + 3, bt_max * 8);
 	put32(mask + 2, DBT_FRAME_SLOTS - 1);
 	put32(store + 4, DBT_CTX_WALK);
+	put32(own + 5, DBT_CTX_RULES);
+	put32(keep + 5, DBT_CTX_RULES);
+	put32(homes + 4, (uint32_t)DBT_FRAME_HOMES_AT);
+	rules_fresh(c);
 	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
 	put(c, "\x31\xf6", 2);             /* xor esi, esi */
 	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
@@ -702,12 +751,23 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	put(c, lim, sizeof(lim));
 	full = fwd_jump(c, JE);        /* as many as the backtrace holds */
 	put(c, "\x48\xc1\xe0\x10", 4); /* shl rax, 16 */
+	rules_slot(c);
+	put(c, own, sizeof(own));
+	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: an empty slot (a key of 0 is no match) */
+	empty = fwd_jump(c, JE);
+	put(c, "\x48\x31\xc7", 3);                 /* xor rdi, rax */
+	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, 0xffff */
+	known = fwd_jump(c, JBE);                  /* the thread's own word: rdi is the rule */
+	fwd_here(c, empty);
 	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
 	put(c, "\x48\xc1\xe9\x10", 4); /* shr rcx, 16 */
 	put(c, "\x48\x89\xc7", 3);     /* mov rdi, rax */
 	put(c, "\x48\xc1\xef\x20", 4); /* shr rdi, 32 */
 	put(c, "\x48\x31\xf9", 3);     /* xor rcx, rdi: arch_dbt_frame_slot() */
 	put(c, mask, sizeof(mask));
+	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
+	put(c, homes, sizeof(homes));
+	absent = fwd_jump(c, JAE); /* no key's probe starts at this slot */
 	probe = c->pc;
 	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
 	put(c, load, sizeof(load));
@@ -720,7 +780,16 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	put(c, mask, sizeof(mask));
 	jump32_to(c, JMP, probe);
 	fwd_here(c, found);
-	rule = c->pc;
+	/* kept in the thread's own words, unless none holds (which may be learned later) */
+	fill = c->pc;
+	put(c, "\x81\xff\xff\xff\x00\x00", 6); /* cmp edi, DBT_FRAME_NONE */
+	none = fwd_jump(c, JE);
+	gs_mov(c, false, RCX, DBT_CTX_RULES_AT);
+	put(c, "\x48\x09\xf8", 3); /* or rax, rdi */
+	put(c, keep, sizeof(keep));
+	put(c, "\x48\x31\xf8", 3); /* xor rax, rdi */
+	fwd_here(c, none);
+	fwd_here(c, known);
 	put(c, "\x48\x85\xff", 3); /* test rdi, rdi: DBT_FRAME_END */
 	end = fwd_jump(c, JE);
 	put(c, "\x48\x81\xff\xff\xff\x00\x00", 7); /* cmp rdi, DBT_FRAME_NONE */
@@ -730,7 +799,8 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
 	jump32_to(c, JMP, next);
 	fwd_here(c, rows);
-	search_rows(c, rule);
+	fwd_here(c, absent);
+	search_rows(c, fill);
 	fwd_here(c, full);
 	fwd_here(c, end);
 	return k;

@@ -51,7 +51,7 @@ _Static_assert((DBT_TABLE_SLOTS + DBT_TABLE_SPILL) * sizeof(struct arch_dbt_entr
  */
 #define DBT_FOREIGN_SLOT     (DBT_MAX_SLOTS - 1)
 #define DBT_FRAMES_OFF       ((uint64_t)DBT_TABLE_SIZE + (uint64_t)DBT_MAX_SLOTS * DBT_SLOT_SIZE)
-#define DBT_ROWS_OFF         (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* frames.c: the index's address, */
+#define DBT_ROWS_OFF         (DBT_FRAMES_OFF + DBT_ROWS_INDEX) /* the table's head (arch/dbt.h), */
 #define DBT_ROWS_SIZE        (32u << 20)                       /* then indexes and rows */
 #define DBT_ROWS_AFTER       2u           /* stops that learn frames in a binary before its rows */
 #define DBT_ROWS_FDES        512u         /* FDEs whose rows are written at once, between stops */

@@ -17,6 +17,14 @@
  * mappings empties the table: what the binaries are, and so their unwind
  * information, may have changed. The table is kept at most half full.
  *
+ * Each thread keeps the rules its walks found (arch/dbt.h's ctx[RULES])
+ * and looks there first; each word written into the table, and each
+ * emptying of the table and the published rows, counts in a word they see
+ * (rules_changed()), and a walk that finds the count moved empties its
+ * thread's rules first. A bit per slot
+ * (the home bits) says where some key's probe starts: a walk reads the
+ * table only there.
+ *
  * A return address with no word in the table is looked up in the frame
  * rows: the rules of a whole binary at once (core_frame_rows()), written
  * for a binary from the second stop that learns a frame in it, while the
@@ -84,6 +92,20 @@ static uint32_t rule_value(const struct sym_frame_rule *r)
 	return (uint32_t)words | fp << DBT_FP_SHIFT;
 }
 
+/* homes - the table's home bits (arch/dbt.h's DBT_FRAME_HOMES_AT) */
+static _Atomic uint64_t *homes(struct dbt *d)
+{
+	return (_Atomic uint64_t *)(void *)(d->shm + DBT_FRAMES_OFF + DBT_FRAME_HOMES_AT);
+}
+
+/* rules_changed - counted where threads find it: their own copies of rules are emptied */
+static void rules_changed(struct dbt *d)
+{
+	atomic_fetch_add_explicit(
+	        (_Atomic uint64_t *)(void *)(d->shm + DBT_FRAMES_OFF + DBT_RULES_GEN_AT), 1,
+	        memory_order_release);
+}
+
 /* set - the word for k: value, or DBT_FRAME_NONE if it already has another; whether one was added
  */
 static bool set(struct dbt *d, uint64_t k, uint32_t value)
@@ -96,8 +118,16 @@ static bool set(struct dbt *d, uint64_t k, uint32_t value)
 		return false;
 	if (!w && d->frames_used >= DBT_FRAME_SLOTS / 2)
 		return false;
+	if (!w) {
+		uint32_t home = arch_dbt_frame_slot(k);
+
+		atomic_fetch_or_explicit(&homes(d)[home / 64], 1ull << home % 64,
+		                         memory_order_release);
+	}
 	d->frames_used += !w;
 	atomic_store_explicit(&t[i], k << 16 | (w ? DBT_FRAME_NONE : value), memory_order_release);
+	/* a thread may have kept the rows' rule for k, or the one replaced */
+	rules_changed(d);
 	return !w;
 }
 
@@ -153,10 +183,10 @@ static bool known(void *ctx, uint64_t ret, size_t i)
 	return r && row_rule(d, r, ret, i) != DBT_FRAME_NONE;
 }
 
-/* The rows area's first free byte: its first words are the index's address. */
+/* The rows area's first free byte: past the table's head (arch/dbt.h's DBT_FRAMES_HEAD). */
 static uint64_t rows_free(const struct dbt *d)
 {
-	return DBT_ROWS_OFF + 64 + d->rows_used;
+	return DBT_FRAMES_OFF + DBT_FRAMES_HEAD + d->rows_used;
 }
 
 /*
@@ -446,6 +476,7 @@ void dbt_frames_forget(struct dbt *d)
 	uint32_t i;
 
 	atomic_store_explicit(rows_index(d), 0, memory_order_release);
+	rules_changed(d);
 	for (i = 0; i < d->rows.len; i++)
 		d->rows.data[i].published = false;
 	d->rows_todo.len = 0;
@@ -455,6 +486,8 @@ void dbt_frames_forget(struct dbt *d)
 		return;
 	for (i = 0; i < DBT_FRAME_SLOTS; i++)
 		atomic_store_explicit(&t[i], 0, memory_order_relaxed);
+	for (i = 0; i < DBT_FRAME_SLOTS / 64; i++)
+		atomic_store_explicit(&homes(d)[i], 0, memory_order_relaxed);
 	d->frames_used = 0;
 }
 

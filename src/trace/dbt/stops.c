@@ -157,6 +157,7 @@ static int guard_start(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	bool frames = d->n_regions && !d->frames_present;
 	uint32_t k, n = DBT_RINGS;
 
+	_Static_assert(DBT_RINGS + 2 <= DBT_BATCH_MAX, "the guard's calls overflow the batch");
 	if (d->slot_guarded[dt->slot])
 		return 0;
 	for (k = 0; k < DBT_RINGS; k++)
@@ -180,8 +181,7 @@ static int guard_start(struct dbt *d, struct dbt_thread *dt, struct err *err)
 	if (frames)
 		calls[n++] = (struct arch_dbt_syscall){ SYS_madvise,
 			                                { d->data_base + DBT_FRAMES_OFF,
-			                                  DBT_ROWS_INDEX + DBT_PAGE,
-			                                  MADV_POPULATE_WRITE } };
+			                                  DBT_FRAMES_HEAD, MADV_POPULATE_WRITE } };
 	dt->guarding = true;
 	dt->guarding_frames = frames;
 	return dbt_remote_batch_start(d, dt->th, dt->ctx + DBT_CTX_BATCH, n, err);
@@ -200,7 +200,7 @@ static int guard_end(struct dbt *d, struct dbt_thread *dt, struct err *err)
 		return -1;
 	/* nosco's side of the frame table too, which it learns frames into */
 	if (dt->guarding_frames)
-		populate_write(d->shm + DBT_FRAMES_OFF, DBT_ROWS_INDEX + DBT_PAGE);
+		populate_write(d->shm + DBT_FRAMES_OFF, DBT_FRAMES_HEAD);
 	d->frames_present |= dt->guarding_frames;
 	for (k = 0; k < DBT_RINGS; k++)
 		if (calls[k].ret)
