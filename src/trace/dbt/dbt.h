@@ -474,12 +474,22 @@ const struct dbt_map *dbt_maps_find(struct dbt *d, uint64_t addr);
 int dbt_mem_unmap(struct dbt *d, struct tthread *th, struct err *err);
 
 /* --- cache.c: translation, linking, lookup --- */
+#define DBT_NO_BUDGET (-1) /* the calls a thread may still make: not known */
 /*
  * dbt_block_at - the block starting at addr, translated now if need be
- * (unrec: its unrecorded translation); NULL: step it
+ * (unrec: its unrecorded translation), with some blocks it leads to,
+ * where a thread there may still make budget calls (ctx[UP]; the callees
+ * of the calls past that run natively, and are not translated ahead);
+ * NULL: step it
  */
 struct dbt_block *dbt_block_at(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec,
-                               struct err *err);
+                               int64_t budget);
+/*
+ * dbt_scope_block_at - dbt_block_at() at the entry of a scope a thread
+ * enters with budget: more of what the scope records is translated ahead
+ */
+struct dbt_block *dbt_scope_block_at(struct dbt *d, struct tthread *th, uint64_t addr,
+                                     int64_t budget);
 /* dbt_block_alone - dbt_block_at() with no block translated ahead of need */
 struct dbt_block *dbt_block_alone(struct dbt *d, struct tthread *th, uint64_t addr, bool unrec);
 /* dbt_translatable - can the cache run the code at addr? */

@@ -418,6 +418,7 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 {
 	struct dbt_thread *dt;
 	struct dbt_block *b;
+	uint64_t pc;
 	int rc;
 
 	*taken = false;
@@ -437,7 +438,10 @@ int dbt_take(struct dbt *d, struct tthread *th, bool *taken, struct err *err)
 	/* Its first translations and its door are made while it guards its rings. */
 	if (guard_start(d, dt, err))
 		return -1;
-	b = dbt_block_at(d, th, arch_regs_pc(&th->regs), false, err);
+	pc = arch_regs_pc(&th->regs);
+	b = core_is_scope_entry(d->t->core, pc)
+	            ? dbt_scope_block_at(d, th, pc, core_call_budget(th->core))
+	            : dbt_block_at(d, th, pc, false, core_call_budget(th->core));
 	/*
 	 * Likely the scope it enters again next: natively if it has a door,
 	 * else in the cache. The door is written at the first entry (until
@@ -650,7 +654,7 @@ static int on_hyper(struct dbt *d, struct dbt_thread *dt, uint64_t at, const str
 		if (h->kind == HY_INDIRECT)
 			target = dbt_ctx_get(dt, DBT_CTX_TARGET);
 		/* A miss is served while the worker replays: translation leaves the core alone. */
-		b = dbt_block_at(d, th, target, h->free, err);
+		b = dbt_block_at(d, th, target, h->free, (int64_t)dbt_ctx_get(dt, DBT_CTX_UP));
 		if (!b)
 			return dbt_async_sync(d, err) ? -1 : on_step_here(d, dt, h, err);
 		d->n_misses++;
