@@ -180,7 +180,16 @@ struct arch_dbt_rows {
 	uint64_t lo, hi; /* the binary's extent */
 	uint64_t rows;   /* the address of its rows */
 	uint64_t n;      /* how many (one at least) */
+	/*
+	 * the address of its page index: for each DBT_ROWS_PAGE bytes from lo
+	 * on and the end, the uint32_t index of the last row at or below where
+	 * they start, so that a search reads the rows of one page: a few
+	 * cache lines, not a binary search's random reads of a binary's rows
+	 */
+	uint64_t pages;
 };
+#define DBT_ROWS_PAGE_BITS 12
+#define DBT_ROWS_PAGE      (1u << DBT_ROWS_PAGE_BITS)
 
 /* The lookup table: application address -> cache address, open addressing. */
 struct arch_dbt_entry {

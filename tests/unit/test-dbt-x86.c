@@ -1203,6 +1203,25 @@ static void test_scope_entry_walk_fp(void **state)
 }
 
 /*
+ * rows_bin - a binary's entry in the rows index, its page index made
+ * (into pages) from its rows as the tracer makes it (frames.c)
+ */
+static struct arch_dbt_rows rows_bin(uint64_t lo, uint64_t hi, const uint64_t *rows, uint64_t n,
+                                     uint32_t *pages)
+{
+	uint64_t np = ((hi - lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1, i = 0, p;
+
+	for (p = 0; p < np; p++) {
+		while (i + 1 < n && rows[i + 1] >> 16 <= p << DBT_ROWS_PAGE_BITS)
+			i++;
+		pages[p] = (uint32_t)i;
+	}
+	rules_changed();
+	return (struct arch_dbt_rows){ lo, hi, (uint64_t)(uintptr_t)rows, n,
+		                       (uint64_t)(uintptr_t)pages };
+}
+
+/*
  * Return addresses the table has no word for: their rules from the frame
  * rows, the rule of the last row at or below the first return address,
  * at or below the address before a later one; none where no binary
@@ -1211,7 +1230,8 @@ static void test_scope_entry_walk_fp(void **state)
  */
 static void test_scope_entry_walk_rows(void **state)
 {
-	static uint64_t index[1 + 2 * 4], rows_a[3], rows_b[3];
+	static uint64_t index[1 + 2 * 5], rows_a[3], rows_b[3];
+	static uint32_t pages_a[3], pages_b[4];
 	struct dbt_code c = start();
 	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret;
 	const uint64_t above = 0x7f0000001234, lo_b = 0x7f0000000000;
@@ -1222,21 +1242,21 @@ static void test_scope_entry_walk_rows(void **state)
 	WALK_START(plain, rsp, ret);
 	stack_words[1] = above;
 	/* run_code's binary: no rule before ret, 2 words from ret on */
-	bins[0] =
-	        (struct arch_dbt_rows){ ret - 0x100, ret + 0x100, (uint64_t)(uintptr_t)rows_a, 3 };
 	rows_a[0] = 0 << 16 | DBT_FRAME_NONE;
 	rows_a[1] = 0xf0ull << 16 | DBT_FRAME_NONE;
 	rows_a[2] = 0x100ull << 16 | 2;
+	bins[0] = rows_bin(ret - 0x100, ret + 0x100, rows_a, 3, pages_a);
 	/* the other: the unwinding ends from above on (a later frame looks at above - 1) */
-	bins[1] = (struct arch_dbt_rows){ lo_b, lo_b + 0x2000, (uint64_t)(uintptr_t)rows_b, 3 };
 	rows_b[0] = 0 << 16 | DBT_FRAME_NONE;
 	rows_b[1] = (above - lo_b) << 16 | DBT_FRAME_END;
 	rows_b[2] = (above - lo_b + 1) << 16 | DBT_FRAME_NONE;
+	bins[1] = rows_bin(lo_b, lo_b + 0x2000, rows_b, 3, pages_b);
 	index[0] = 2;
 	assert_false(run_entry(entry, 0x2d7, &r)); /* nothing published */
 	ROWS_INDEX = (uint64_t)(uintptr_t)index;
 	assert_false(run_entry(entry, 0x2d7, &r)); /* above - 1 has no rule */
 	rows_b[1] = (above - 1 - lo_b) << 16 | DBT_FRAME_END;
+	bins[1] = rows_bin(lo_b, lo_b + 0x2000, rows_b, 3, pages_b);
 	assert_true(run_entry(entry, 0x2d7, &r));
 	assert_int_equal(ring_bt(0, 2), ret);
 	assert_int_equal(ring_bt(1, 2), above);
@@ -1252,10 +1272,51 @@ static void test_scope_entry_walk_rows(void **state)
 	/* the first return address's rule at it, not before: a row starting past it is not its */
 	index[0] = 2;
 	rows_a[2] = 0x101ull << 16 | 2;
-	rules_changed();
+	bins[0] = rows_bin(ret - 0x100, ret + 0x100, rows_a, 3, pages_a);
 	assert_false(run_entry(entry, 0x2d7, &r));
 	ROWS_INDEX = 0;
 	memset(stack_words, 0, sizeof(stack_words));
+}
+
+/*
+ * A binary's rows over several pages: the search reads those between the
+ * page index's two entries around the address, and finds the last row at
+ * or below it there, whether rows start at a page's first byte, before
+ * it or in the page before. The binary is placed so that run_code's
+ * return address (the first frame, looked up at itself) is at each
+ * offset in turn; only the row expected ends the unwinding.
+ */
+static void test_scope_entry_walk_pages(void **state)
+{
+	static uint64_t index[1 + 5], rows[6];
+	static uint32_t pages[7];
+	static const uint64_t at[] = { 0,      0x7ff,  0x800,  0xfff,  0x1000,
+		                       0x1001, 0x2fff, 0x3000, 0x3010, 0x4fff };
+	static const size_t row_of[] = { 0, 0, 1, 1, 2, 2, 3, 3, 4, 5 };
+	static const uint64_t offs[6] = { 0, 0x800, 0x1000, 0x2ff0, 0x3010, 0x4800 };
+	struct dbt_code c = start();
+	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret;
+	struct arch_dbt_rows *bin = (struct arch_dbt_rows *)(void *)(index + 1);
+	struct run r;
+	size_t k, i;
+
+	(void)state;
+	WALK_START(plain, rsp, ret);
+	index[0] = 1;
+	ROWS_INDEX = (uint64_t)(uintptr_t)index;
+	for (k = 0; k < sizeof(at) / sizeof(*at); k++) {
+		for (i = 0; i < 6; i++)
+			rows[i] = offs[i] << 16 | (i == row_of[k] ? DBT_FRAME_END : DBT_FRAME_NONE);
+		*bin = rows_bin(ret - at[k], ret - at[k] + 0x5000, rows, 6, pages);
+		assert_true(run_entry(entry, 0x2d7, &r));
+		assert_int_equal(ring_bt(0, 1), ret);
+		assert_int_equal(ring_after_bt(0, DBT_REC_SCOPE_SP), rsp);
+		rows[row_of[k]] = offs[row_of[k]] << 16 | DBT_FRAME_NONE;
+		*bin = rows_bin(ret - at[k], ret - at[k] + 0x5000, rows, 6, pages);
+		assert_false(run_entry(entry, 0x2d7, &r));
+	}
+	ROWS_INDEX = 0;
+	rules_changed();
 }
 
 /* own_rule - the thread's own word for the return address (first: as the first frame) */
@@ -1275,7 +1336,8 @@ static uint64_t own_rule(uint64_t ret, bool first)
  */
 static void test_scope_entry_walk_own(void **state)
 {
-	static uint64_t index[1 + 4], rows[1];
+	static uint64_t index[1 + 5], rows[1];
+	static uint32_t pages[2];
 	struct dbt_code c = start();
 	uint64_t entry = entry_of(&c, 4), plain = entry_of(&c, 0), rsp, ret, home, key;
 	const uint64_t above = 0x7f0000004321;
@@ -1288,9 +1350,8 @@ static void test_scope_entry_walk_own(void **state)
 	stack_words[1] = above;
 	set_frame(ret, true, 2);
 	/* above's rule from the rows: the unwinding ends there */
-	bins[0] =
-	        (struct arch_dbt_rows){ above - 0x10, above + 0x10, (uint64_t)(uintptr_t)rows, 1 };
 	rows[0] = 0 << 16 | DBT_FRAME_END;
+	bins[0] = rows_bin(above - 0x10, above + 0x10, rows, 1, pages);
 	index[0] = 1;
 	ROWS_INDEX = (uint64_t)(uintptr_t)index;
 	assert_true(run_entry(entry, 0x2d7, &r));
@@ -1571,6 +1632,7 @@ int main(void)
 		cmocka_unit_test(test_scope_entry_walk_fp),
 		cmocka_unit_test(test_scope_entry_walk_rows),
 		cmocka_unit_test(test_scope_entry_walk_own),
+		cmocka_unit_test(test_scope_entry_walk_pages),
 		cmocka_unit_test(test_batch),
 	};
 

@@ -9,6 +9,7 @@
  * and sahf), and every register spilled to the context page is restored
  * before control can reach an application instruction or a hypercall.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <Zydis/Zydis.h>
@@ -609,9 +610,15 @@ static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
 static void search_rows(struct dbt_code *c, uint64_t found)
 {
 	uint8_t index[7] = { 0x48, 0x8b, 0xbf }; /* mov rdi, [rdi + DBT_ROWS_INDEX] */
+	uint8_t size[4] = { 0x48, 0x83, 0xc7 };  /* add rdi, sizeof(struct arch_dbt_rows) */
+	uint8_t page[4] = { 0x49, 0xc1, 0xe8, DBT_ROWS_PAGE_BITS }; /* shr r8, DBT_ROWS_PAGE_BITS */
 	struct fwd no_index, no_image, next, hit, done, lower;
 	uint64_t image, search;
 
+	_Static_assert(sizeof(struct arch_dbt_rows) == 40 &&
+	                       offsetof(struct arch_dbt_rows, pages) == 32,
+	               "the search reads the binaries' entries as laid out");
+	size[3] = sizeof(struct arch_dbt_rows);
 	put32(index + 3, (uint32_t)DBT_ROWS_INDEX);
 	/* the address looked up: the first frame's return address, a later one's minus 1 */
 	put(c, "\x48\x89\xc1", 3);     /* mov rcx, rax */
@@ -634,15 +641,24 @@ static void search_rows(struct dbt_code *c, uint64_t found)
 	put(c, "\x48\x3b\x4f\x08", 4); /* cmp rcx, [rdi+8]: hi */
 	hit = fwd_jump(c, JB);
 	fwd_here(c, next);
-	put(c, "\x48\x83\xc7\x20", 4); /* add rdi, 32 */
-	put(c, "\x49\xff\xc8", 3);     /* dec r8 */
+	put(c, size, sizeof(size));
+	put(c, "\x49\xff\xc8", 3); /* dec r8 */
 	jump32_to(c, JMP, image);
 	fwd_here(c, hit);
-	put(c, "\x48\x2b\x0f", 3);     /* sub rcx, [rdi] */
+	put(c, "\x48\x2b\x0f", 3); /* sub rcx, [rdi]: the offset from lo */
+	/* the rows from the last at or below its page's start to the last at or below the next's */
+	put(c, "\x49\x89\xc8", 3); /* mov r8, rcx */
+	put(c, page, sizeof(page));
+	put(c, "\x4c\x8b\x4f\x20", 4); /* mov r9, [rdi+32]: the page index */
+	put(c, "\x4f\x8d\x0c\x81", 4); /* lea r9, [r9 + r8*4] */
+	put(c, "\x45\x8b\x41\x04", 4); /* mov r8d, [r9+4] */
+	put(c, "\x45\x8b\x09", 3);     /* mov r9d, [r9] */
+	put(c, "\x4d\x29\xc8", 3);     /* sub r8, r9 */
+	put(c, "\x49\xff\xc0", 3);     /* inc r8 */
+	put(c, "\x48\x8b\x7f\x10", 4); /* mov rdi, [rdi+16]: the rows */
+	put(c, "\x4a\x8d\x3c\xcf", 4); /* lea rdi, [rdi + r9*8] */
 	put(c, "\x48\xff\xc1", 3);     /* inc rcx */
 	put(c, "\x48\xc1\xe1\x10", 4); /* shl rcx, 16: rows below this are at or below it */
-	put(c, "\x4c\x8b\x47\x18", 4); /* mov r8, [rdi+24]: n */
-	put(c, "\x48\x8b\x7f\x10", 4); /* mov rdi, [rdi+16]: the rows */
 	/* the last row below rcx among r8 from rdi (the first is below it) */
 	search = c->pc;
 	put(c, "\x49\x83\xf8\x01", 4); /* cmp r8, 1 */

@@ -272,6 +272,7 @@ struct dbt_rows {
 	uint64_t key;              /* what its rows are made of (sym_rows_cursor.key) */
 	uint64_t stops, last_stop; /* stops that learned frames in it, the last one's number */
 	uint64_t off, n;           /* where its rows are in the shared memory, how many */
+	uint64_t pages;            /* where their page index is (arch/dbt.h) */
 	bool written;              /* its rows were written (n 0: they could not be) */
 	bool kept;                 /* a run before kept them (rows-cache.c): read, not written */
 	bool published;            /* in the index the program reads */

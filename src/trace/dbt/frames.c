@@ -43,6 +43,7 @@
 #include "trace/core.h"
 #include "trace/dbt/dbt.h"
 #include "util/log.h"
+#include "util/populate.h"
 
 /* the frames at the end of a backtrace to the stack's end that are its start (below) */
 #define START_FRAMES 3
@@ -250,13 +251,38 @@ static void publish(struct dbt *d, struct dbt_rows *r)
 	w[0] = n;
 	vec_foreach (&d->rows, p) {
 		if (p->published)
-			*e++ = (struct arch_dbt_rows){ p->lo, p->hi, d->data_base + p->off, p->n };
+			*e++ = (struct arch_dbt_rows){ p->lo, p->hi, d->data_base + p->off, p->n,
+				                       d->data_base + p->pages };
 	}
 	d->rows_used += 8 + n * sizeof(*e);
 	atomic_store_explicit(rows_index(d), d->data_base + off, memory_order_release);
 }
 
 static void rows_for(struct dbt *d, size_t i);
+
+/*
+ * index_pages - r's page index, after its rows: false without room for it.
+ * The first row is at offset 0, so every page has one at or below its start.
+ */
+static bool index_pages(struct dbt *d, struct dbt_rows *r)
+{
+	const uint64_t *rows = (const uint64_t *)(void *)(d->shm + r->off);
+	uint64_t n = ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1, i = 0, p;
+	uint32_t *index;
+
+	if (rows_free(d) + n * 4 > DBT_ROWS_OFF + DBT_ROWS_SIZE || r->n > UINT32_MAX)
+		return false;
+	r->pages = rows_free(d);
+	index = (uint32_t *)(void *)(d->shm + r->pages);
+	populate_write(index, n * 4);
+	for (p = 0; p < n; p++) {
+		while (i + 1 < r->n && rows[i + 1] >> 16 <= p << DBT_ROWS_PAGE_BITS)
+			i++;
+		index[p] = (uint32_t)i;
+	}
+	d->rows_used += (n * 4 + 7) & ~(uint64_t)7;
+	return true;
+}
 
 /* built - the rows of the binary being built are all there (n of them, 0 if they could not be) */
 static void built(struct dbt *d, size_t n, bool kept)
@@ -274,6 +300,8 @@ static void built(struct dbt *d, size_t n, bool kept)
 	          kept ? ", kept from a run before" : "");
 	d->rows_used += r->n * 8;
 	d->n_rows += r->n;
+	if (r->n && !index_pages(d, r))
+		r->n = 0;
 	if (!r->n)
 		return;
 	publish(d, r);
