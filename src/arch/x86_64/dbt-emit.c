@@ -730,12 +730,13 @@ static void rules_fresh(struct dbt_code *c)
 
 /*
  * walk_frames - walk the stack from rsp with the frame rules (the
- * thread's own, else the table's, else the rows'), the return addresses found into gs:[WALK];
- * miss[] jump (patched by the caller; how many, returned) where a return
- * address has no rule or the walk would leave the thread's stack;
- * otherwise it goes on with rsi = 8 * their count. rdx: where the
- * current one was read; rax: its key << 16; rbp: the frame pointer there
- * (the application's at first, 0: unknown); rdi, rcx: scratch.
+ * thread's own, else the table's, else the rows'), the return addresses
+ * found into gs:[WALK]; miss[] jump (patched by the caller; how many,
+ * returned) where a return address has no rule or the walk would leave
+ * the thread's stack; otherwise it goes on with rsi = 8 * their count.
+ * rdx: where the current one was read; rax: its key << 16; rbp: the frame
+ * pointer there (the application's at first, 0: unknown); rdi, rcx:
+ * scratch.
  */
 static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK_MISSES])
 {

@@ -21,9 +21,9 @@
  * and looks there first; each word written into the table, and each
  * emptying of the table and the published rows, counts in a word they see
  * (rules_changed()), and a walk that finds the count moved empties its
- * thread's rules first. A bit per slot
- * (the home bits) says where some key's probe starts: a walk reads the
- * table only there.
+ * thread's rules first. A bit per slot (the home bits) says where some
+ * key's probe starts: a walk reads the table only there. Each binary's
+ * rows have a page index (index_pages()): a search reads one page's.
  *
  * A return address with no word in the table is looked up in the frame
  * rows: the rules of a whole binary at once (core_frame_rows()), written
