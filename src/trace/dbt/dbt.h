@@ -291,6 +291,14 @@ struct dbt_rows_kept {
 	uint64_t *part;      /* the rows being copied */
 };
 
+/* A binary's page index (arch/dbt.h) being made from its rows, in order (frames.c). */
+struct dbt_pages_build {
+	uint32_t *index; /* where it goes, after the rows */
+	uint64_t n;      /* its words */
+	uint64_t next;   /* the first page without its word */
+	uint64_t seen;   /* rows seen so far */
+};
+
 /* The rows of a binary being written after the others, a part at a time (frames.c). */
 struct dbt_rows_build {
 	bool on;
@@ -300,6 +308,7 @@ struct dbt_rows_build {
 	size_t n;                  /* rows written (those copied: kept.done) */
 	uint64_t populated;        /* the rows area's bytes made present, up to here */
 	struct dbt_rows_kept kept; /* copied from a run before (rows-cache.c), if open */
+	struct dbt_pages_build pages; /* of the rows copied: from the copy's buffer */
 };
 
 struct dbt {

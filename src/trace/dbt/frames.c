@@ -260,27 +260,63 @@ static void publish(struct dbt *d, struct dbt_rows *r)
 
 static void rows_for(struct dbt *d, size_t i);
 
-/*
- * index_pages - r's page index, after its rows: false without room for it.
- * The first row is at offset 0, so every page has one at or below its start.
- */
-static bool index_pages(struct dbt *d, struct dbt_rows *r)
+/* pages_size - the bytes of the page index of a binary's rows (arch/dbt.h) */
+static uint64_t pages_size(const struct dbt_rows *r)
 {
-	const uint64_t *rows = (const uint64_t *)(void *)(d->shm + r->off);
-	uint64_t n = ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1, i = 0, p;
-	uint32_t *index;
+	uint64_t n = ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1;
 
-	if (rows_free(d) + n * 4 > DBT_ROWS_OFF + DBT_ROWS_SIZE || r->n > UINT32_MAX)
+	return (n * 4 + 7) & ~(uint64_t)7;
+}
+
+/* pages_start - r's page index to be made at off in the shared memory */
+static void pages_start(struct dbt *d, const struct dbt_rows *r, uint64_t off,
+                        struct dbt_pages_build *p)
+{
+	*p = (struct dbt_pages_build){ (uint32_t *)(void *)(d->shm + off),
+		                       ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) +
+		                               1,
+		                       0, 0 };
+	populate_write(p->index, p->n * 4);
+}
+
+/*
+ * pages_feed - the next n rows: each page before the first of them past
+ * its start gets the last row seen (the first row is at offset 0, so
+ * every page has one at or below its start)
+ */
+static void pages_feed(struct dbt_pages_build *p, const uint64_t *rows, size_t n)
+{
+	for (size_t j = 0; j < n; j++, p->seen++)
+		while (p->next < p->n && p->next << DBT_ROWS_PAGE_BITS < rows[j] >> 16)
+			p->index[p->next++] = (uint32_t)(p->seen - 1);
+}
+
+/* pages_end - the rows all seen: the pages after the last row's get it */
+static void pages_end(struct dbt_pages_build *p)
+{
+	while (p->next < p->n)
+		p->index[p->next++] = (uint32_t)(p->seen - 1);
+}
+
+/*
+ * index_pages - r's page index, after its rows: made from the copy's
+ * buffer as the rows were copied (kept), else from the rows written here
+ * (the shared memory's pages the tracer has touched already); false
+ * without room for it
+ */
+static bool index_pages(struct dbt *d, struct dbt_rows *r, bool kept)
+{
+	struct dbt_pages_build *p = &d->building.pages;
+
+	if (rows_free(d) + pages_size(r) > DBT_ROWS_OFF + DBT_ROWS_SIZE || r->n > UINT32_MAX)
 		return false;
 	r->pages = rows_free(d);
-	index = (uint32_t *)(void *)(d->shm + r->pages);
-	populate_write(index, n * 4);
-	for (p = 0; p < n; p++) {
-		while (i + 1 < r->n && rows[i + 1] >> 16 <= p << DBT_ROWS_PAGE_BITS)
-			i++;
-		index[p] = (uint32_t)i;
+	if (!kept) {
+		pages_start(d, r, r->pages, p);
+		pages_feed(p, (const uint64_t *)(void *)(d->shm + r->off), r->n);
 	}
-	d->rows_used += (n * 4 + 7) & ~(uint64_t)7;
+	pages_end(p);
+	d->rows_used += pages_size(r);
 	return true;
 }
 
@@ -300,7 +336,7 @@ static void built(struct dbt *d, size_t n, bool kept)
 	          kept ? ", kept from a run before" : "");
 	d->rows_used += r->n * 8;
 	d->n_rows += r->n;
-	if (r->n && !index_pages(d, r))
+	if (r->n && !index_pages(d, r, kept))
 		r->n = 0;
 	if (!r->n)
 		return;
@@ -322,7 +358,9 @@ static void copy_more(struct dbt *d)
 	struct dbt_rows *r = &d->rows.data[b->binary];
 
 	/* the shared memory's file, at the rows area's first free byte */
-	dbt_rows_cache_copy(&b->kept, d->shm_fd, rows_free(d));
+	size_t n = dbt_rows_cache_copy(&b->kept, d->shm_fd, rows_free(d));
+
+	pages_feed(&b->pages, b->kept.part, n);
 	if (b->kept.done < b->kept.n)
 		return;
 	if (dbt_rows_cache_whole(&b->kept)) {
@@ -373,10 +411,13 @@ static void rows_for(struct dbt *d, size_t i)
 	memset(b, 0, sizeof(*b));
 	b->on = true;
 	b->binary = i;
-	/* room for them and the index published after */
-	if (r->kept && room > 4096 &&
-	    dbt_rows_cache_open(d->rows_cache, r->key, r->hi - r->lo, (room - 4096) / 8, &b->kept))
+	/* room for them, their page index and the index published after */
+	if (r->kept && room > 4096 + pages_size(r) &&
+	    dbt_rows_cache_open(d->rows_cache, r->key, r->hi - r->lo,
+	                        (room - 4096 - pages_size(r)) / 8, &b->kept)) {
+		pages_start(d, r, rows_free(d) + b->kept.n * 8, &b->pages);
 		return;
+	}
 	r->kept = false;
 	b->cur.lo = b->end = r->lo;
 	b->cur.hi = r->hi;
