@@ -304,10 +304,10 @@ struct dbt_rows_build {
 	bool on;
 	size_t binary; /* its struct dbt_rows */
 	struct sym_rows_cursor cur;
-	uint64_t end;              /* the last row's */
-	size_t n;                  /* rows written (those copied: kept.done) */
-	uint64_t populated;        /* the rows area's bytes made present, up to here */
-	struct dbt_rows_kept kept; /* copied from a run before (rows-cache.c), if open */
+	uint64_t end;                 /* the last row's */
+	size_t n;                     /* rows written (those copied: kept.done) */
+	uint64_t populated;           /* the rows area's bytes made present, up to here */
+	struct dbt_rows_kept kept;    /* copied from a run before (rows-cache.c), if open */
 	struct dbt_pages_build pages; /* of the rows copied: from the copy's buffer */
 };
 
