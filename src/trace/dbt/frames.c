@@ -260,22 +260,23 @@ static void publish(struct dbt *d, struct dbt_rows *r)
 
 static void rows_for(struct dbt *d, size_t i);
 
-/* pages_size - the bytes of the page index of a binary's rows (arch/dbt.h) */
+/* pages_words - the words of a binary's page index (arch/dbt.h): one a page, and the end */
+static uint64_t pages_words(const struct dbt_rows *r)
+{
+	return ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1;
+}
+
+/* pages_size - the bytes it takes in the rows area */
 static uint64_t pages_size(const struct dbt_rows *r)
 {
-	uint64_t n = ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) + 1;
-
-	return (n * 4 + 7) & ~(uint64_t)7;
+	return (pages_words(r) * 4 + 7) & ~(uint64_t)7;
 }
 
 /* pages_start - r's page index to be made at off in the shared memory */
 static void pages_start(struct dbt *d, const struct dbt_rows *r, uint64_t off,
                         struct dbt_pages_build *p)
 {
-	*p = (struct dbt_pages_build){ (uint32_t *)(void *)(d->shm + off),
-		                       ((r->hi - r->lo + DBT_ROWS_PAGE - 1) >> DBT_ROWS_PAGE_BITS) +
-		                               1,
-		                       0, 0 };
+	*p = (struct dbt_pages_build){ (uint32_t *)(void *)(d->shm + off), pages_words(r), 0, 0 };
 	populate_write(p->index, p->n * 4);
 }
 
