@@ -105,9 +105,11 @@ $(O)/libnosco.a: $(LIB_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
+# Not position-independent: the loader then has 4,500 relocations fewer to
+# apply at every start: 0.3 to 0.5 ms of every command here (issue 10).
 $(NOSCO): $(O)/src/main.o $(O)/src/store/libm.o $(O)/libnosco.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS)
+	$(Q)$(CC) -no-pie $(ALL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(NOSCO_LIBS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libnosco.a
 	@mkdir -p $(@D)
