@@ -198,7 +198,13 @@ static int dbt_run(struct session *s, struct err *err)
 	ret = engine_leave(&t, s, &engine, ret, err);
 	if (!ret)
 		ret = dbt_async_sync(d, err);
-	dbt_async_free(d);
+	/*
+	 * Once synced the worker waits for work that will not come: when nosco
+	 * exits after the run, it is left waiting rather than woken and joined
+	 * (0.5 ms between the program's exit and nosco's).
+	 */
+	if (ret || !s->exits_after)
+		dbt_async_free(d);
 	if (!ret)
 		dbt_frames_finish(d);
 	ret = step_end(&t, s, ret, err);
