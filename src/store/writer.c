@@ -361,6 +361,7 @@ static void make_later(struct store *s)
  */
 static void *opener_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "nosco-opener");
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	sched_yield();
 	make_later(arg);

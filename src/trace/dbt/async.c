@@ -116,6 +116,7 @@ static void *worker(void *arg)
 	struct dbt *d = arg;
 	struct dbt_async *a = d->async;
 
+	pthread_setname_np(pthread_self(), "nosco-replay");
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (!a->quit && (!a->len || a->stalled || a->failed || a->hold))
