@@ -1,0 +1,43 @@
+/*
+ * floor: the least any ptrace tracer does to run a program, for bench/ab's
+ * -f row: its own exec (static: no dynamic linker), a fork, the traced
+ * exec's stop, and waiting for the exit. No breakpoint, no file.
+ *
+ * Usage: floor PROGRAM ARGS...   (its exit status is the program's)
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	int status, sig;
+	pid_t pid;
+
+	if (argc < 2) {
+		fputs("usage: floor PROGRAM ARGS...\n", stderr);
+		return 2;
+	}
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (!pid) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		execv(argv[1], argv + 1);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status))
+		return 1;
+	ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)PTRACE_O_EXITKILL);
+	for (sig = 0;; sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status)) {
+		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig) ||
+		    waitpid(pid, &status, 0) != pid)
+			return 1;
+		if (WIFEXITED(status))
+			return WEXITSTATUS(status);
+		if (WIFSIGNALED(status))
+			return 128 + WTERMSIG(status);
+	}
+}
