@@ -6,6 +6,7 @@
  * and sorting every symbol table of every binary the program loads
  * (libc's with its debug file takes 10 ms).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "sym/internal.h"
@@ -71,6 +72,16 @@ static bool open_dynsym(Elf *elf, struct dynsym *ds)
 	return parse_gnu_hash(hash, gelf_getclass(elf), &ds->hash);
 }
 
+/* Is symbol sym a function defined in an executable section here? */
+static bool defined_function(Elf *elf, const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	return (type == STT_FUNC || type == STT_GNU_IFUNC) && sym->st_shndx != SHN_UNDEF &&
+	       sym->st_shndx < SHN_LORESERVE && sym->st_value &&
+	       sym_exec_section(elf, sym->st_shndx);
+}
+
 /* Symbol i is name, a function defined here, of its default version? */
 static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_t *addr,
                     bool *ifunc)
@@ -80,13 +91,10 @@ static bool defines(const struct dynsym *ds, size_t i, const char *name, uint64_
 	const char *s;
 	int type;
 
-	if (i >= ds->nsyms || !gelf_getsym(ds->syms, (int)i, &sym))
+	if (i >= ds->nsyms || !gelf_getsym(ds->syms, (int)i, &sym) ||
+	    !defined_function(ds->elf, &sym))
 		return false;
 	type = GELF_ST_TYPE(sym.st_info);
-	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-	    sym.st_shndx >= SHN_LORESERVE || !sym.st_value ||
-	    !sym_exec_section(ds->elf, sym.st_shndx))
-		return false;
 	if (ds->versym && gelf_getversym(ds->versym, (int)i, &vs) && (vs & VERSYM_HIDDEN))
 		return false;
 	s = elf_strptr(ds->elf, ds->strtab, sym.st_name);
@@ -120,6 +128,48 @@ bool sym_image_dynamic(struct sym_image *img, const char *name, uint64_t *addr, 
 	struct dynsym ds;
 
 	return open_dynsym(img->main.elf, &ds) && lookup(&ds, name, addr, ifunc);
+}
+
+bool sym_image_exported_names_at(struct sym_image *img, uint64_t addr, const char **out, size_t max,
+                                 size_t *n)
+{
+	struct dynsym ds;
+
+	*n = 0;
+	if (!img->soname || !open_dynsym(img->main.elf, &ds))
+		return false;
+	for (size_t i = 1; i < ds.nsyms && *n < max; i++) {
+		GElf_Sym sym;
+		const char *s;
+		size_t k = 0;
+
+		if (!gelf_getsym(ds.syms, (int)i, &sym) || sym.st_value != addr ||
+		    !defined_function(ds.elf, &sym) ||
+		    !(s = elf_strptr(ds.elf, ds.strtab, sym.st_name)) || !*s)
+			continue;
+		/* one name for all its versions (memcpy@@GLIBC_2.14, memcpy@GLIBC_2.2.5) */
+		while (k < *n && strcmp(out[k], s))
+			k++;
+		if (k == *n)
+			out[(*n)++] = s;
+	}
+	return true;
+}
+
+bool sym_image_in_plt(struct sym_image *img, uint64_t addr)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(img->main.elf, &shstrndx) < 0)
+		return false;
+	while ((scn = elf_nextscn(img->main.elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (sh.sh_flags & SHF_EXECINSTR) && addr >= sh.sh_addr &&
+		    addr - sh.sh_addr < sh.sh_size)
+			return sym_is_plt_section(elf_strptr(img->main.elf, shstrndx, sh.sh_name));
+	return false;
 }
 
 /* How far the search for one name got in a file's symbol tables. */

@@ -370,6 +370,35 @@ void sym_image_exported_each(struct sym_image *img, const char *const *names, si
 size_t sym_image_near_names(struct sym_image *img, const char *name, const char **out, size_t max);
 
 /**
+ * sym_image_exported_names_at - the names a shared library exports a function by
+ * @img: the image
+ * @addr: file address of the function's start
+ * @out: receives up to @max raw names (owned by the image), each once
+ * @max: capacity of @out
+ * @n: set to the number stored
+ *
+ * The names of its dynamic symbol table only: all that other binaries'
+ * relocations can bind to (an IFUNC's names, whose slots the tracer reads),
+ * found without reading and sorting the symbol tables and the debug file
+ * (libc's: 7 ms, at the stop where it loads).
+ *
+ * Return: false when the binary is not a shared library with a dynamic
+ * symbol table and its hash (then only sym_image_names_at() can tell).
+ */
+bool sym_image_exported_names_at(struct sym_image *img, uint64_t addr, const char **out, size_t max,
+                                 size_t *n);
+
+/**
+ * sym_image_in_plt - is an address in one of the binary's PLT sections?
+ * @img: the image
+ * @addr: file address
+ *
+ * From the section headers alone: a PLT stub (a lazy slot's value, a
+ * canonical PLT address), never a function's code.
+ */
+bool sym_image_in_plt(struct sym_image *img, uint64_t addr);
+
+/**
  * sym_image_names_at - every symbol-table name of the function starting at an address
  * @img: the image
  * @addr: file address

@@ -79,6 +79,9 @@ struct sym_image {
  */
 Elf *sym_image_debug_elf(struct sym_image *img);
 
+/* sym_is_plt_section - is a section of that name a PLT's (.plt, .plt.sec, .plt.got, .iplt)? */
+bool sym_is_plt_section(const char *name);
+
 /**
  * sym_exec_section - is section i of elf code?
  * @elf: the file

@@ -115,7 +115,7 @@ static void plt_stub(const struct arch_plt_stub *stub, void *arg)
 	sym_image_add(c->img, &s);
 }
 
-static bool is_plt_section(const char *name)
+bool sym_is_plt_section(const char *name)
 {
 	return name && (!strcmp(name, ".plt") || !strcmp(name, ".plt.sec") ||
 	                !strcmp(name, ".plt.got") || !strcmp(name, ".iplt"));
@@ -143,7 +143,7 @@ void sym_synth_plt(struct sym_image *img)
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    !(sh.sh_flags & SHF_EXECINSTR) ||
-		    !is_plt_section(elf_strptr(img->main.elf, shstrndx, sh.sh_name)))
+		    !sym_is_plt_section(elf_strptr(img->main.elf, shstrndx, sh.sh_name)))
 			continue;
 		data = elf_getdata(scn, NULL);
 		if (!data || !data->d_buf)

@@ -287,17 +287,17 @@ struct image *images_at(struct images *imgs, uint64_t addr)
 
 bool image_is_plt(const struct image *img, uint64_t addr)
 {
-	struct sym_info si;
-
-	return img->sym && addr >= img->base &&
-	       sym_image_by_addr(img->sym, addr - img->base, &si, NULL) == 1 &&
-	       si.kind == SYM_KIND_PLT;
+	return img->sym && addr >= img->base && sym_image_in_plt(img->sym, addr - img->base);
 }
 
 size_t image_names_at(const struct image *img, uint64_t addr, const char **out, size_t max)
 {
+	size_t n;
+
 	if (!img->sym || addr < img->base)
 		return 0;
+	if (sym_image_exported_names_at(img->sym, addr - img->base, out, max, &n))
+		return n;
 	return sym_image_names_at(img->sym, addr - img->base, out, max);
 }
 

@@ -110,10 +110,14 @@ int image_function(const struct image *img, const char *symbol, uint64_t *addr, 
 void image_exported_addrs(const struct image *img, const char *const *names, size_t n,
                           uint64_t *addrs, bool *found);
 
-/* image_is_plt - is addr (runtime) a PLT stub of the binary? */
+/* image_is_plt - is addr (runtime) in one of the binary's PLT sections? */
 bool image_is_plt(const struct image *img, uint64_t addr);
 
-/* image_names_at - sym_image_names_at() at a runtime address */
+/*
+ * image_names_at - the names of the function at a runtime address: those a
+ * shared library exports it by (sym_image_exported_names_at()), else every
+ * symbol-table name (sym_image_names_at())
+ */
 size_t image_names_at(const struct image *img, uint64_t addr, const char **out, size_t max);
 
 /**

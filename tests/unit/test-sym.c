@@ -105,7 +105,7 @@ static int build_fixtures(void)
 		       tpath(pie ? "got-pie" : "got-nopie"), tpath(pie ? "got-pie" : "got-nopie"),
 		       tpath(pie ? "got-pie-s" : "got-nopie-s")))
 			return -1;
-	if (sh("gcc -O1 -shared -fPIC %s/ifunc.c -o %s && "
+	if (sh("gcc -O1 -shared -fPIC -Wl,-soname,libifunc.so %s/ifunc.c -o %s && "
 	       "gcc -O1 -DCALLER %s/ifunc.c %s -o %s && "
 	       "gcc -O1 -no-pie -fno-PIE -DSELF %s/ifunc.c -o %s",
 	       FIXTURES, tpath("libifunc.so"), FIXTURES, tpath("libifunc.so"),
@@ -405,6 +405,75 @@ static void expect_reloc(const char *text, uint64_t slot, const char *type, cons
 	if (strncmp(strstr(line, "R_X86_64_"), type, strlen(type)) || (what && !strstr(line, what)))
 		fail_msg("relocation of %#" PRIx64 " is not %s %s: %.*s", slot, type,
 		         what ? what : "", (int)strcspn(line, "\n"), line);
+}
+
+/* Is name among the n names? */
+static bool has_name(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * An IFUNC's exported names, from the dynamic symbol table alone: each of
+ * them a name the symbol tables give the resolver, each once, and every
+ * name of the resolver that the dynamic table finds there; none for a
+ * program. And the PLT, from the section headers alone: every PLT stub
+ * the symbol tables name is in it, no function is.
+ */
+static void test_exported_names_at(void **state)
+{
+	static const char *const libs[] = { "/lib/x86_64-linux-gnu/libc.so.6", NULL };
+	const char *exp[8], *all[8];
+	struct sym_info si;
+	size_t n, n_all;
+	uint64_t a;
+	bool ifunc;
+
+	(void)state;
+	for (size_t l = 0; l < 2; l++) {
+		struct sym_image *img = open_ok(libs[l] ? libs[l] : tpath("libifunc.so"));
+		const char *ifn = libs[l] ? "memcpy" : "symtest_ifunc";
+		size_t plt = 0;
+
+		assert_true(sym_image_dynamic(img, ifn, &a, &ifunc));
+		assert_true(ifunc);
+		assert_true(sym_image_exported_names_at(img, a, exp, 8, &n));
+		assert_true(has_name(exp, n, ifn));
+		n_all = sym_image_names_at(img, a, all, 8);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t at;
+
+			assert_true(has_name(all, n_all, exp[i]));
+			for (size_t j = 0; j < i; j++)
+				assert_string_not_equal(exp[i], exp[j]);
+			if (sym_image_dynamic(img, exp[i], &at, &ifunc))
+				assert_int_equal(at, a);
+		}
+		for (size_t i = 0; i < n_all; i++) {
+			uint64_t at;
+
+			if (sym_image_dynamic(img, all[i], &at, &ifunc) && at == a)
+				assert_true(has_name(exp, n, all[i]));
+		}
+		assert_true(sym_image_exported_names_at(img, a + 1, exp, 8, &n));
+		assert_int_equal(n, 0);
+		for (size_t i = 0; i < sym_image_count(img); i++) {
+			sym_image_symbol(img, i, &si);
+			assert_int_equal(sym_image_in_plt(img, si.addr), si.kind == SYM_KIND_PLT);
+			plt += si.kind == SYM_KIND_PLT;
+		}
+		assert_true(plt > 0);
+		sym_image_free(img);
+	}
+	{
+		struct sym_image *img = open_ok(tpath("pie"));
+
+		assert_false(sym_image_exported_names_at(img, addr_of(img, "main"), exp, 8, &n));
+		sym_image_free(img);
+	}
 }
 
 /* IFUNCs: the flag, the names at the resolver, the slots the implementation is stored in. */
@@ -1394,6 +1463,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_fallback),
 		cmocka_unit_test(test_unwind_modules),
 		cmocka_unit_test(test_unwind_speed),
+		cmocka_unit_test(test_exported_names_at),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
