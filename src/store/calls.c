@@ -18,7 +18,8 @@
 struct store_open_call {
 	int64_t id;
 	struct store_call c; /* c.bt is not used: see bt below */
-	uint8_t *bt;         /* encoded backtrace (store_bt_encode) or NULL */
+	uint64_t *bt;        /* its backtrace (c.bt_len words), kept with its capacity */
+	size_t bt_cap;       /* across the calls that reuse it: calls come by millions */
 	bool written;        /* its row is in the file (with pos_end NULL) */
 	uint64_t kids;       /* the calls it made that ended, and ... */
 	uint64_t inner;      /* ... their instructions */
@@ -42,8 +43,7 @@ static void bind_call(sqlite3_stmt *st, const struct store_open_call *oc)
 	if (c->kind == STORE_CALL_SIGNAL)
 		sqlite3_bind_int64(st, 11, c->signal);
 	sqlite3_bind_int(st, 12, c->truncated);
-	if (oc->bt)
-		sqlite3_bind_blob64(st, 13, oc->bt, c->bt_len * 8, SQLITE_STATIC);
+	store_bind_backtrace(st, 13, oc->bt, c->bt_len);
 }
 
 int64_t store_call_open(struct store *s, const struct store_call *c, struct err *err)
@@ -61,14 +61,21 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	store_ix_call(s, c);
 	if (s->spare_calls.len) {
 		oc = s->spare_calls.data[--s->spare_calls.len];
-		memset(oc, 0, sizeof(*oc));
+		*oc = (struct store_open_call){ .bt = oc->bt, .bt_cap = oc->bt_cap };
 	} else {
 		oc = xcalloc(1, sizeof(*oc));
 	}
 	oc->id = s->n_calls;
 	oc->c = *c;
 	oc->c.bt = NULL;
-	oc->bt = store_bt_encode(c->bt, c->bt_len);
+	if (!c->bt)
+		oc->c.bt_len = 0;
+	if (oc->c.bt_len > oc->bt_cap) {
+		oc->bt_cap = oc->c.bt_len;
+		oc->bt = xreallocarray(oc->bt, oc->bt_cap, sizeof(*oc->bt));
+	}
+	if (oc->c.bt_len)
+		memcpy(oc->bt, c->bt, oc->c.bt_len * sizeof(*oc->bt));
 	hashmap_put(&s->open_calls, (uint64_t)oc->id, oc);
 	return s->n_calls++;
 }
@@ -76,7 +83,6 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 /* open_call_end - oc ended: kept for the next call */
 static void open_call_end(struct store *s, struct store_open_call *oc)
 {
-	free(oc->bt);
 	vec_push(&s->spare_calls, oc);
 }
 
@@ -103,7 +109,6 @@ int store_calls_flush(struct store *s, struct err *err)
 static int chunk_add(struct store *s, const struct store_open_call *oc, enum store_call_end how,
                      uint64_t pos_end, uint64_t time_ns, struct err *err)
 {
-	uint64_t bt[256];
 	struct store_callrec r = {
 		.id = oc->id,
 		.thread = oc->c.thread,
@@ -120,20 +125,15 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 		.time_end = time_ns,
 		.signal = oc->c.signal,
 		.truncated = oc->c.truncated,
-		.bt = bt,
+		.bt = oc->bt,
 		.kids = oc->kids,
 		.inner = oc->inner,
 		.ids_end = s->n_calls,
 	};
 	struct store_ix_ent *e = &s->ix.data[oc->id - s->ix_base];
-	size_t i, j;
 
-	r.bt_len = oc->bt ? oc->c.bt_len : 0;
-	if (r.bt_len > sizeof(bt) / sizeof(bt[0]))
-		r.bt_len = sizeof(bt) / sizeof(bt[0]);
-	for (i = 0; i < r.bt_len; i++)
-		for (bt[i] = 0, j = 0; j < 8; j++)
-			bt[i] |= (uint64_t)oc->bt[i * 8 + j] << (8 * j);
+	/* as many as a record was ever given (readers decode into 256) */
+	r.bt_len = oc->c.bt_len < STORE_CALLREC_BT_MAX ? oc->c.bt_len : STORE_CALLREC_BT_MAX;
 	if (s->clen + STORE_CALLREC_MAX + 10 * r.bt_len > s->ccap) {
 		s->ccap = s->ccap ? s->ccap * 2 : 65536;
 		s->cbuf = xrealloc(s->cbuf, s->ccap);
@@ -232,7 +232,9 @@ void store_calls_fini(struct store *s)
 	while (hashmap_next(&s->open_calls, &i, NULL, &v))
 		open_call_end(s, v);
 	hashmap_fini(&s->open_calls);
-	vec_foreach (&s->spare_calls, oc)
+	vec_foreach (&s->spare_calls, oc) {
+		free((*oc)->bt);
 		free(*oc);
+	}
 	vec_free(&s->spare_calls);
 }

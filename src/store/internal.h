@@ -118,6 +118,8 @@ struct store_callcodec {
 #define STORE_IX_ENT_MAX 40
 /* The longest encoded call record without its backtrace. */
 #define STORE_CALLREC_MAX 176
+/* The most return addresses a call record holds: a longer backtrace is cut there. */
+#define STORE_CALLREC_BT_MAX 256
 
 /**
  * store_callrec_encode - append a call record

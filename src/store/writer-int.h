@@ -153,8 +153,8 @@ void store_bind_id(sqlite3_stmt *st, int col, int64_t id);
 /* store_bind_u64 - bind an unsigned value with the same bits */
 void store_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 
-/* store_bt_encode - a backtrace as little-endian u64s (free() it), NULL if empty */
-uint8_t *store_bt_encode(const uint64_t *bt, size_t n);
+/* store_bind_backtrace - bind a backtrace as little-endian u64s, NULL if empty */
+void store_bind_backtrace(sqlite3_stmt *st, int col, const uint64_t *bt, size_t n);
 
 /* store_calls_flush - write the ended calls gathered so far as one call chunk */
 int store_calls_flush(struct store *s, struct err *err);

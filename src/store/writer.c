@@ -129,7 +129,8 @@ static void bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
 		sqlite3_bind_null(st, col);
 }
 
-uint8_t *store_bt_encode(const uint64_t *bt, size_t n)
+/* store_bt_encode - a backtrace as little-endian u64s (free() it), NULL if empty */
+static uint8_t *store_bt_encode(const uint64_t *bt, size_t n)
 {
 	uint8_t *buf;
 	size_t i, j;
@@ -143,7 +144,7 @@ uint8_t *store_bt_encode(const uint64_t *bt, size_t n)
 	return buf;
 }
 
-static void bind_backtrace(sqlite3_stmt *st, int col, const uint64_t *bt, size_t n)
+void store_bind_backtrace(sqlite3_stmt *st, int col, const uint64_t *bt, size_t n)
 {
 	uint8_t *buf = store_bt_encode(bt, n);
 
@@ -645,7 +646,7 @@ int64_t store_event_add(struct store *s, enum store_event_kind kind, const struc
 		if (o->thread >= 0)
 			store_bind_u64(st, 6, o->pos);
 		store_bind_u64(st, 7, o->addr);
-		bind_backtrace(st, 8, o->bt, o->bt_len);
+		store_bind_backtrace(st, 8, o->bt, o->bt_len);
 	} else {
 		sqlite3_bind_int64(st, 3, 0);
 	}
