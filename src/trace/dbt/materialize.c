@@ -21,7 +21,15 @@
 #include "trace/dbt/dbt.h"
 #include "trace/step/step.h"
 
-#define MAX_STUB_STEPS 1000
+/*
+ * The most single-steps out of engine code: its longest stretch is a scope
+ * entry's stack walk, which may first empty the thread's kept rules (3
+ * instructions for each of DBT_RULES_SLOTS: 1,536 steps; a timer signal
+ * landed there in tests/e2e's async fixture, one run in ten, when this was
+ * 1,000) and then looks up to DBT_WALK_MAX return addresses up in the
+ * rules, the table and the rows (a binary search: some hundreds each).
+ */
+#define MAX_STUB_STEPS (4 * DBT_RULES_SLOTS + 1024 * DBT_WALK_MAX)
 
 static int get_regs(pid_t tid, struct arch_regs *r, struct err *err)
 {
