@@ -17,12 +17,13 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* The id of a known pair, or -1. */
+/* The id of a known pair, or -1; *head: the first pair at addr (its id + 1), 0 if none */
 static inline int64_t insn_find(const struct store *s, uint64_t addr, const uint8_t *bytes,
-                                size_t len)
+                                size_t len, uintptr_t *head)
 {
 	uintptr_t ref = (uintptr_t)hashmap_get(&s->insn_by_addr, addr);
 
+	*head = ref;
 	while (ref) {
 		const struct store_insn_ent *e = &s->insns.data[ref - 1];
 
@@ -37,8 +38,8 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
                           struct err *err)
 {
 	struct store_insn_ent e = { .addr = addr, .len = (uint8_t)len };
-	int64_t id = insn_find(s, addr, bytes, len);
 	uintptr_t head;
+	int64_t id = insn_find(s, addr, bytes, len, &head);
 
 	STORE_ENTER(s);
 	if (id >= 0)
@@ -53,7 +54,6 @@ int64_t store_insn_intern(struct store *s, uint64_t addr, const uint8_t *bytes, 
 		return -1;
 	memcpy(e.bytes, bytes, len);
 	/* Same address, new bytes (self-modifying code): chain behind the first pair. */
-	head = (uintptr_t)hashmap_get(&s->insn_by_addr, addr);
 	if (head) {
 		e.next = s->insns.data[head - 1].next;
 		s->insns.data[head - 1].next = (uint32_t)id + 1;
@@ -98,12 +98,13 @@ int store_bad_thread(int64_t thread, struct err *err)
 int64_t store_insn(struct store *s, int64_t thread, uint64_t addr, const uint8_t *bytes, size_t len,
                    struct err *err)
 {
+	uintptr_t head;
 	int64_t id;
 
 	STORE_ENTER(s);
 	if (unlikely((uint64_t)thread >= s->streams.len))
 		return store_bad_thread(thread, err);
-	id = insn_find(s, addr, bytes, len);
+	id = insn_find(s, addr, bytes, len, &head);
 	if (unlikely(id < 0)) {
 		id = store_insn_intern(s, addr, bytes, len, err);
 		if (id < 0)
