@@ -6,7 +6,6 @@
  * and sorting every symbol table of every binary the program loads
  * (libc's with its debug file takes 10 ms).
  */
-#include <stdint.h>
 #include <string.h>
 
 #include "sym/internal.h"
@@ -147,7 +146,7 @@ bool sym_image_exported_names_at(struct sym_image *img, uint64_t addr, const cha
 		    !defined_function(ds.elf, &sym) ||
 		    !(s = elf_strptr(ds.elf, ds.strtab, sym.st_name)) || !*s)
 			continue;
-		/* one name for all its versions (memcpy@@GLIBC_2.14, memcpy@GLIBC_2.2.5) */
+		/* a name once, however many of its versions are defined here */
 		while (k < *n && strcmp(out[k], s))
 			k++;
 		if (k == *n)
