@@ -206,6 +206,43 @@ static void test_branch_targets(void **state)
 	assert_int_equal(in.target, 0x401000);
 }
 
+/*
+ * arch_dbt_branch() says what arch_dbt_analyze() does of every instruction
+ * in 256 KiB of libc's code (decoded on from wherever a decoding fails):
+ * the same length, the target of each direct jump, branch and call, and
+ * none for anything else but a branch arch_dbt_analyze() steps
+ */
+static void test_branch_agrees(void **state)
+{
+	const uint8_t *p = (const uint8_t *)(uintptr_t)&printf, *end = p + (256u << 10);
+	size_t branches = 0, len;
+	uint64_t target;
+
+	(void)state;
+	while (p < end) {
+		struct dbt_insn in;
+		int a = arch_dbt_analyze((uint64_t)(uintptr_t)p, p, (size_t)(end - p), &in);
+		int b = arch_dbt_branch((uint64_t)(uintptr_t)p, p, (size_t)(end - p), &len,
+		                        &target);
+
+		assert_int_equal(a, b);
+		if (a) {
+			p++;
+			continue;
+		}
+		assert_int_equal(len, in.a.len);
+		if (in.flow == DBT_FLOW_JMP || in.flow == DBT_FLOW_JCC ||
+		    in.flow == DBT_FLOW_CALL) {
+			assert_int_equal(target, in.target);
+			branches++;
+		} else if (in.flow != DBT_FLOW_STEP) {
+			assert_int_equal(target, 0);
+		}
+		p += len;
+	}
+	assert_true(branches > 1000);
+}
+
 /* --- running generated code in this process --- */
 
 #define RING_WORDS 64
@@ -1609,6 +1646,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_analyze),
 		cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_branch_agrees),
 		cmocka_unit_test(test_log_block),
 		cmocka_unit_test(test_log_sp),
 		cmocka_unit_test(test_dispatch),

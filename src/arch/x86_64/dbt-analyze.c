@@ -234,6 +234,32 @@ int arch_dbt_analyze(uint64_t addr, const uint8_t *buf, size_t avail, struct dbt
 	return 0;
 }
 
+int arch_dbt_branch(uint64_t addr, const uint8_t *buf, size_t avail, size_t *len, uint64_t *target)
+{
+	ZydisDecoderContext ctx;
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand op;
+
+	*target = 0;
+	if (avail > ARCH_MAX_INSN_LEN)
+		avail = ARCH_MAX_INSN_LEN;
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(x86_decoder64(), &ctx, buf, avail, &in)))
+		return -1;
+	*len = in.length;
+	if (in.meta.category != ZYDIS_CATEGORY_CALL &&
+	    in.meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
+	    in.meta.category != ZYDIS_CATEGORY_COND_BR)
+		return 0;
+	/* the operand the target is in, and branch_flow()'s rules for it */
+	if (ZYAN_FAILED(ZydisDecoderDecodeOperands(x86_decoder64(), &ctx, &in, &op, 1)) ||
+	    op.type != ZYDIS_OPERAND_TYPE_IMMEDIATE || !op.imm.is_relative ||
+	    in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ||
+	    (in.operand_width == 16 && in.meta.category != ZYDIS_CATEGORY_COND_BR) ||
+	    ZYAN_FAILED(ZydisCalcAbsoluteAddress(&in, &op, addr, target)))
+		*target = 0;
+	return 0;
+}
+
 /* rel - the little-endian signed displacement of n bytes at p */
 static int64_t rel(const uint8_t *p, size_t n)
 {

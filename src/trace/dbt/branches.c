@@ -30,19 +30,18 @@ static int by_addr(const void *a, const void *b)
 static void decode(struct dbt *d, uint64_t s, uint64_t e, struct dbt_fn *f)
 {
 	uint8_t *code = xmalloc(e - s), *start = xcalloc(e - s, 1);
-	struct dbt_insn in;
-	size_t cap = 0;
-	uint64_t a = s;
+	uint64_t a = s, target;
+	size_t cap = 0, len;
 
 	if (tracee_read_partial(d->t, s, code, e - s) == e - s)
-		for (; a < e && !arch_dbt_analyze(a, code + (a - s), e - a, &in); a += in.a.len) {
+		for (; a < e && !arch_dbt_branch(a, code + (a - s), e - a, &len, &target);
+		     a += len) {
 			start[a - s] = 1;
-			if (in.flow != DBT_FLOW_JMP && in.flow != DBT_FLOW_JCC &&
-			    in.flow != DBT_FLOW_CALL)
+			if (!target)
 				continue;
 			if (f->n == cap)
 				f->targets = xrealloc(f->targets, (cap = cap ? cap * 2 : 16) * 8);
-			f->targets[f->n++] = in.target;
+			f->targets[f->n++] = target;
 		}
 	f->undecodable = a != e;
 	for (size_t i = 0; i < f->n && !f->undecodable; i++)
