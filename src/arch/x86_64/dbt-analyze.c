@@ -144,18 +144,26 @@ static const char *step_only(const ZydisDecodedInstruction *in, const ZydisDecod
 	}
 }
 
+/* branch_stepped - why a branch (op: its first operand) is left to the processor, or NULL */
+static const char *branch_stepped(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *op)
+{
+	if (in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || op->type == ZYDIS_OPERAND_TYPE_POINTER)
+		return "far branch";
+	/* A 16-bit operand size truncates the new rip. */
+	if (in->operand_width == 16 && in->meta.category != ZYDIS_CATEGORY_COND_BR)
+		return "16-bit branch";
+	return NULL;
+}
+
 /* branch_flow - the flow of a call, jump or return */
 static void branch_flow(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
                         uint64_t addr, struct dbt_insn *out)
 {
 	bool direct = ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[0].imm.is_relative;
-	bool far = in->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ||
-	           ops[0].type == ZYDIS_OPERAND_TYPE_POINTER;
 
-	/* A 16-bit operand size truncates the new rip: leave it to the processor. */
-	if (far || (in->operand_width == 16 && in->meta.category != ZYDIS_CATEGORY_COND_BR)) {
+	out->why = branch_stepped(in, &ops[0]);
+	if (out->why) {
 		out->flow = DBT_FLOW_STEP;
-		out->why = far ? "far branch" : "16-bit branch";
 		return;
 	}
 	if (direct && ZYAN_FAILED(ZydisCalcAbsoluteAddress(in, &ops[0], addr, &out->target))) {
@@ -253,8 +261,7 @@ int arch_dbt_branch(uint64_t addr, const uint8_t *buf, size_t avail, size_t *len
 	/* the operand the target is in, and branch_flow()'s rules for it */
 	if (ZYAN_FAILED(ZydisDecoderDecodeOperands(x86_decoder64(), &ctx, &in, &op, 1)) ||
 	    op.type != ZYDIS_OPERAND_TYPE_IMMEDIATE || !op.imm.is_relative ||
-	    in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ||
-	    (in.operand_width == 16 && in.meta.category != ZYDIS_CATEGORY_COND_BR) ||
+	    branch_stepped(&in, &op) ||
 	    ZYAN_FAILED(ZydisCalcAbsoluteAddress(&in, &op, addr, target)))
 		*target = 0;
 	return 0;
