@@ -206,6 +206,25 @@ static void test_branch_targets(void **state)
 	assert_int_equal(in.target, 0x401000);
 }
 
+/* xbegin's abort target is a branch's; xend after it has none (no operand to read one from) */
+static void test_branch_xbegin_xend(void **state)
+{
+	static const uint8_t xbegin[] = { 0xc7, 0xf8, 0x10, 0, 0, 0 },
+	                     xend[] = { 0x0f, 0x01, 0xd5 };
+	uint64_t target;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(arch_dbt_branch(0x401000, xbegin, sizeof(xbegin), &len, &target), 0);
+	assert_int_equal(len, 6);
+	assert_int_equal(target, 0x401016);
+	assert_true(
+	        arch_dbt_jumps_into(xbegin, NULL, sizeof(xbegin), 0x401000, 0x401015, 0x401017));
+	assert_int_equal(arch_dbt_branch(0x401006, xend, sizeof(xend), &len, &target), 0);
+	assert_int_equal(len, 3);
+	assert_int_equal(target, 0);
+}
+
 /*
  * arch_dbt_branch() says what arch_dbt_analyze() does of every instruction
  * in 256 KiB of libc's code (decoded on from wherever a decoding fails):
@@ -237,6 +256,41 @@ static void test_branch_agrees(void **state)
 			branches++;
 		} else if (in.flow != DBT_FLOW_STEP) {
 			assert_int_equal(target, 0);
+		}
+		p += len;
+	}
+	assert_true(branches > 1000);
+}
+
+/*
+ * arch_dbt_jumps_into() finds every direct branch arch_dbt_branch() does
+ * in 256 KiB of libc's code: a door's bytes it clears need no decoding
+ * (doors.c)
+ */
+static void test_jumps_into_finds_branches(void **state)
+{
+	const uint8_t *start = (const uint8_t *)(uintptr_t)&printf, *end = start + (256u << 10);
+	const uint8_t *p = start;
+	size_t branches = 0, len;
+	uint64_t target, at;
+
+	(void)state;
+	while (p < end) {
+		at = (uint64_t)(uintptr_t)p;
+		if (arch_dbt_branch(at, p, (size_t)(end - p), &len, &target)) {
+			p++;
+			continue;
+		}
+		if (target) {
+			/* the bytes of this branch alone, and 64 either side of them */
+			const uint8_t *from = p - 64 > start ? p - 64 : start;
+			const uint8_t *to = p + len + 64 < end ? p + len + 64 : end;
+
+			assert_true(arch_dbt_jumps_into(from, NULL, (size_t)(to - from),
+			                                (uint64_t)(uintptr_t)from, target - 1,
+			                                target + 1));
+			assert_true(arch_dbt_jumps_into(p, NULL, len, at, target - 1, target + 1));
+			branches++;
 		}
 		p += len;
 	}
@@ -1646,7 +1700,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_analyze),
 		cmocka_unit_test(test_branch_targets),
+		cmocka_unit_test(test_branch_xbegin_xend),
 		cmocka_unit_test(test_branch_agrees),
+		cmocka_unit_test(test_jumps_into_finds_branches),
 		cmocka_unit_test(test_log_block),
 		cmocka_unit_test(test_log_sp),
 		cmocka_unit_test(test_dispatch),

@@ -258,8 +258,9 @@ int arch_dbt_branch(uint64_t addr, const uint8_t *buf, size_t avail, size_t *len
 	    in.meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
 	    in.meta.category != ZYDIS_CATEGORY_COND_BR)
 		return 0;
-	/* the operand the target is in, and branch_flow()'s rules for it */
-	if (ZYAN_FAILED(ZydisDecoderDecodeOperands(x86_decoder64(), &ctx, &in, &op, 1)) ||
+	/* the operand the target is in (xend has none), and branch_flow()'s rules for it */
+	if (!in.operand_count ||
+	    ZYAN_FAILED(ZydisDecoderDecodeOperands(x86_decoder64(), &ctx, &in, &op, 1)) ||
 	    op.type != ZYDIS_OPERAND_TYPE_IMMEDIATE || !op.imm.is_relative ||
 	    branch_stepped(&in, &op) ||
 	    ZYAN_FAILED(ZydisCalcAbsoluteAddress(&in, &op, addr, target)))
@@ -292,6 +293,8 @@ bool arch_dbt_jumps_into(const uint8_t *code, const uint8_t *scan, size_t len, u
 		else if (code[i] == 0x0f && i + 1 < len && code[i + 1] >= 0x80 &&
 		         code[i + 1] <= 0x8f)
 			op = 2, n = 4; /* jcc rel32 */
+		else if (code[i] == 0xc7 && i + 1 < len && code[i + 1] == 0xf8)
+			op = 2, n = 4; /* xbegin rel32: its abort goes there */
 		else
 			continue;
 		if (i + op + n > len)
