@@ -319,6 +319,7 @@ struct dbt {
 	bool ready;               /* the tracee has the data mapping */
 	uint64_t mapping_data;    /* the list of the batch that maps it, while it runs (mem.c) */
 	bool broken;              /* the cache cannot be used here: step everything */
+	bool callers_present;     /* the callers' set made present in the tracer (returns.c) */
 	uint64_t data_base;       /* its address in the tracee */
 	uint64_t program_syscall; /* a syscall in the program's code, once found (mem.c) */
 	/* a batch of remote calls that runs while the tracer works (dbt_remote_batch_start()) */

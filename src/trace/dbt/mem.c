@@ -108,6 +108,7 @@ void dbt_mem_reset(struct dbt *d)
 	memset(d->slot_used, 0, sizeof(d->slot_used));
 	memset(d->slot_guarded, 0, sizeof(d->slot_guarded));
 	d->frames_present = false;
+	d->callers_present = false;
 	/* Zero everything at once: the kernel drops the pages. */
 	fallocate(d->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)DBT_SHM_SIZE);
 	d->frames_used = 0;

@@ -27,6 +27,7 @@
 #include "trace/dbt/dbt.h"
 #include "trace/step/step.h"
 #include "util/log.h"
+#include "util/populate.h"
 #include "util/xalloc.h"
 
 #define SITE_INSNS 5 /* instructions a return door may cover at most */
@@ -185,6 +186,12 @@ static uint64_t *caller_slots(struct dbt *d, uint64_t at)
 static bool callers_add(struct dbt *d, uint64_t at)
 {
 	uint64_t *slot = caller_slots(d, at);
+
+	/* all at once the first time, not a page fault (10 us or more here) at each caller's */
+	if (!d->callers_present) {
+		populate_write(d->shm + DBT_CALLERS_OFF, DBT_CALLERS_SIZE);
+		d->callers_present = true;
+	}
 
 	for (int k = 0; k < DBT_CALLER_PROBES; k++)
 		if (slot[k] == at)
