@@ -120,28 +120,33 @@ static int remove_file(const char *path, struct err *err)
 	return 0;
 }
 
-int store_prepare_output(const char *path, bool force, struct stat *old, struct err *err)
+int store_prepare_output(const char *path, bool force, struct stat *old, int *old_fd,
+                         struct err *err)
 {
 	static const char *const sidecars[] = { "-journal", "-wal", "-shm" };
 	size_t i;
 	int ret;
 
+	*old_fd = -1;
 	if (check_target(path, force, err))
 		return -1;
 	if (stat(path, old))
 		old->st_nlink = 0;
-	if (remove_file(path, err))
-		return -1;
+	if (old->st_nlink && S_ISREG(old->st_mode))
+		*old_fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ret = remove_file(path, err);
 	/* A journal left by an old trace would be rolled back into the new one. */
-	for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+	for (i = 0; !ret && i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
 		char *side = xasprintf("%s%s", path, sidecars[i]);
 
 		ret = remove_file(side, err);
 		free(side);
-		if (ret)
-			return -1;
 	}
-	return 0;
+	if (ret && *old_fd >= 0) {
+		close(*old_fd);
+		*old_fd = -1;
+	}
+	return ret;
 }
 
 int store_write_template(const char *path, struct err *err)

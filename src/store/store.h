@@ -151,6 +151,13 @@ typedef int store_then_fn(struct store *s, void *arg, struct err *err);
 struct store *store_create_async(const char *path, bool force, store_then_fn *then, void *arg,
                                  struct err *err);
 
+/**
+ * store_take_replaced - the trace s replaced, still open (-1: none): its
+ * space is freed at its last close, the caller's to make (its blocks: about
+ * 250 ms a gigabyte here once written back). Not taken, it is closed with s.
+ */
+int store_take_replaced(struct store *s);
+
 /* store_wait - the file made by store_create_async() is ready: 0, or -1 with its error */
 int store_wait(struct store *s, struct err *err);
 

@@ -93,6 +93,7 @@ struct store {
 	struct store_opener *opener;
 	sqlite3 *db;
 	char *path;
+	int replaced_fd; /* store_take_replaced() */
 	sqlite3_stmt *st[ST_COUNT];
 	bool in_txn;
 	bool failed;     /* a write failed: every later write reports fail */
@@ -277,7 +278,10 @@ char *store_output_path(const char *path, struct err *err);
  * store_prepare_output - refuse or clear what is at the output file
  * @path: from store_output_path()
  * @old: what was there (st_nlink 0: nothing)
+ * @old_fd: that file, opened before its unlink (-1: none), so that its
+ *	space is freed at the caller's close of it, not by the unlink here
  */
-int store_prepare_output(const char *path, bool force, struct stat *old, struct err *err);
+int store_prepare_output(const char *path, bool force, struct stat *old, int *old_fd,
+                         struct err *err);
 
 #endif

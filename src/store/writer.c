@@ -246,6 +246,8 @@ static void close_db(struct store *s)
 
 static void store_free(struct store *s)
 {
+	if (s->replaced_fd >= 0)
+		close(s->replaced_fd);
 	close_db(s);
 	store_blocks_fini(s);
 	store_streams_fini(s);
@@ -275,13 +277,15 @@ static struct store *new_store(const char *path, bool force, struct stat *old, s
 {
 	char *target = store_output_path(path, err);
 	struct store *s;
+	int old_fd;
 
 	/* the file behind a symbolic link is replaced, the link stays */
-	if (!target || store_prepare_output(target, force, old, err)) {
+	if (!target || store_prepare_output(target, force, old, &old_fd, err)) {
 		free(target);
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->replaced_fd = old_fd;
 	owner_init(&s->owner);
 	s->path = target;
 	hashmap_init(&s->insn_by_addr);
@@ -397,6 +401,14 @@ struct store *store_create_async(const char *path, bool force, store_then_fn *th
 	s->opener = o;
 	o->started = start_opener(s);
 	return s;
+}
+
+int store_take_replaced(struct store *s)
+{
+	int fd = s->replaced_fd;
+
+	s->replaced_fd = -1;
+	return fd;
 }
 
 int store_wait(struct store *s, struct err *err)

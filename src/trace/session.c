@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "trace/images.h"
 #include "trace/ptrace/tracee.h"
+#include "util/fdio.h"
 #include "util/xalloc.h"
 
 static int64_t realtime_ns(void)
@@ -79,7 +80,12 @@ int session_create_store(struct session *s, const char *engine, const char *outp
 {
 	s->engine = engine;
 	s->store = store_create_async(output, force, write_start, s, err);
-	return s->store ? 0 : -1;
+	if (!s->store)
+		return -1;
+	/* No program started by nosco: the trace replaced is freed while the one attached runs. */
+	if (s->attach_pid)
+		fd_close_later(store_take_replaced(s->store));
+	return 0;
 }
 
 static int write_end(struct session *s, bool failed, struct err *err)
@@ -150,8 +156,11 @@ int session_process(struct session *s, pid_t pid, struct err *err)
 int session_launch(struct session *s, struct err *err)
 {
 	s->launch = xmalloc(sizeof(*s->launch));
-	if (!tracee_launch(s->launch, s->path, s->argv, s->cpu, err))
+	if (!tracee_launch(s->launch, s->path, s->argv, s->cpu, err)) {
+		/* The program's copy of it goes at its exec: nosco's must be the last. */
+		s->launch->close_after_exec = store_take_replaced(s->store);
 		return 0;
+	}
 	free(s->launch);
 	s->launch = NULL;
 	return -1;

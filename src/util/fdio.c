@@ -1,7 +1,12 @@
 #include "util/fdio.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
+
+#define CLOSER_STACK (64u << 10)
 
 bool fd_write_all(int fd, const void *p, size_t n, off_t at)
 {
@@ -20,4 +25,35 @@ bool fd_write_all(int fd, const void *p, size_t n, off_t at)
 			at += w;
 	}
 	return true;
+}
+
+static void *closer(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+void fd_close_later(int fd)
+{
+	pthread_attr_t attr;
+	sigset_t all, mask;
+	pthread_t thread;
+	bool started;
+
+	if (fd < 0)
+		return;
+	if (pthread_attr_init(&attr)) {
+		close(fd);
+		return;
+	}
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, CLOSER_STACK);
+	/* Signals (the commit ticker, Ctrl-C) are the tracer thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &mask);
+	started = !pthread_create(&thread, &attr, closer, (void *)(intptr_t)fd);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	pthread_attr_destroy(&attr);
+	if (!started)
+		close(fd);
 }

@@ -734,6 +734,37 @@ static void test_output_rules(void **state)
 	free(path);
 }
 
+/*
+ * The trace a new one replaces stays open until its last close
+ * (store_take_replaced()): its name gone, its bytes still there; none
+ * where nothing was replaced.
+ */
+static void test_replaced_kept_open(void **state)
+{
+	char *path = tmp_path("replaced.trace");
+	struct store *s = create(path);
+	struct stat was, st;
+	struct err err;
+	int fd;
+
+	(void)state;
+	assert_int_equal(store_take_replaced(s), -1);
+	assert_int_equal(store_close(s, &err), 0);
+	assert_int_equal(stat(path, &was), 0);
+	s = store_create(path, false, &err);
+	assert_non_null(s);
+	fd = store_take_replaced(s);
+	assert_true(fd >= 0);
+	assert_int_equal(store_take_replaced(s), -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(st.st_ino, was.st_ino);
+	assert_int_equal(st.st_size, was.st_size);
+	close(fd);
+	assert_int_equal(store_close(s, &err), 0);
+	free(path);
+}
+
 /* What is never replaced, even with force, and what a link leads to. */
 static void test_output_kinds(void **state)
 {
@@ -1317,6 +1348,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_dedup_and_append),
 		cmocka_unit_test(test_output_rules),
+		cmocka_unit_test(test_replaced_kept_open),
 		cmocka_unit_test(test_output_kinds),
 		cmocka_unit_test(test_unwritable_dir),
 		cmocka_unit_test(test_reader_refusals),

@@ -34,6 +34,7 @@
 
 #include "arch/arch.h"
 #include "trace/ptrace/tracee.h"
+#include "util/fdio.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -284,6 +285,7 @@ int tracee_launch(struct tracee_launch *l, const char *path, char *const *argv,
 
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
+	l->close_after_exec = -1;
 	l->spare_cpu = -1;
 	l->path = path;
 	if (pipe2(report, O_CLOEXEC))
@@ -350,10 +352,13 @@ void tracee_launch_abort(struct tracee_launch *l)
 	}
 	if (l->report_fd >= 0)
 		close(l->report_fd);
+	if (l->close_after_exec >= 0)
+		close(l->close_after_exec);
 	free(l->cpus);
 	child_free(l->child);
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
+	l->close_after_exec = -1;
 }
 
 int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
@@ -370,10 +375,12 @@ int tracee_adopt(struct tracee *t, struct tracee_launch *l, struct err *err)
 	t->cpus = l->cpus;
 	t->program_cpu = l->program_cpu;
 	close(l->report_fd);
+	fd_close_later(l->close_after_exec);
 	/* Past its exec: the child has a memory of its own. */
 	child_free(l->child);
 	memset(l, 0, sizeof(*l));
 	l->report_fd = -1;
+	l->close_after_exec = -1;
 	return 0;
 }
 

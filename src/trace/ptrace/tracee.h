@@ -195,6 +195,13 @@ struct tracee_launch {
 	bool at_exec;  /* it stopped there already */
 	int spare_cpu, program_cpu;
 	cpu_set_t *cpus; /* as struct tracee's */
+	/*
+	 * a descriptor of nosco's to close once the program has exec'd (-1:
+	 * none), on a thread of its own: the program holds a copy of it until
+	 * its exec, whose close of that copy must not be the last one (the
+	 * trace a run replaces: freeing it would hold the exec)
+	 */
+	int close_after_exec;
 };
 
 /**
