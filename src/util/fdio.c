@@ -29,6 +29,7 @@ bool fd_write_all(int fd, const void *p, size_t n, off_t at)
 
 static void *closer(void *arg)
 {
+	pthread_setname_np(pthread_self(), "nosco-closer");
 	close((int)(intptr_t)arg);
 	return NULL;
 }
