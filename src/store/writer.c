@@ -5,7 +5,6 @@
  */
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/writer-int.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -373,17 +373,10 @@ static void *opener_main(void *arg)
 	return NULL;
 }
 
-/* start_opener - the opener's thread, with every signal blocked: they are the tracer thread's */
+/* start_opener - the opener's thread */
 static bool start_opener(struct store *s)
 {
-	sigset_t all, mask;
-	bool started;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &mask);
-	started = !pthread_create(&s->opener->thread, NULL, opener_main, s);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
-	return started;
+	return !thread_start(&s->opener->thread, NULL, opener_main, s);
 }
 
 struct store *store_create_async(const char *path, bool force, store_then_fn *then, void *arg,

@@ -1,10 +1,10 @@
 #include "util/fdio.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+
+#include "util/thread.h"
 
 #define CLOSER_STACK (64u << 10)
 
@@ -37,9 +37,7 @@ static void *closer(void *arg)
 void fd_close_later(int fd)
 {
 	pthread_attr_t attr;
-	sigset_t all, mask;
 	pthread_t thread;
-	bool started;
 
 	if (fd < 0)
 		return;
@@ -49,12 +47,7 @@ void fd_close_later(int fd)
 	}
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, CLOSER_STACK);
-	/* Signals (the commit ticker, Ctrl-C) are the tracer thread's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &mask);
-	started = !pthread_create(&thread, &attr, closer, (void *)(intptr_t)fd);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
-	pthread_attr_destroy(&attr);
-	if (!started)
+	if (thread_start(&thread, &attr, closer, (void *)(intptr_t)fd))
 		close(fd);
+	pthread_attr_destroy(&attr);
 }

@@ -20,12 +20,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace/dbt/dbt.h"
 #include "trace/session.h"
+#include "util/thread.h"
 #include "util/ticker.h"
 #include "util/xalloc.h"
 
@@ -146,7 +146,6 @@ static void pin_worker(struct dbt *d, pthread_t thread)
 static int start(struct dbt *d, struct err *err)
 {
 	struct dbt_async *a = xcalloc(1, sizeof(*a));
-	sigset_t all, old;
 	int rc;
 
 	pthread_mutex_init(&a->mu, NULL);
@@ -154,11 +153,7 @@ static int start(struct dbt *d, struct err *err)
 	pthread_cond_init(&a->idle, NULL);
 	a->tracer = pthread_self();
 	d->async = a;
-	/* Signals (the commit ticker, Ctrl-C) must wake the tracer thread, never the worker. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&a->thread, NULL, worker, d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = thread_start(&a->thread, NULL, worker, d);
 	if (rc) {
 		d->async = NULL;
 		free(a);
