@@ -76,7 +76,7 @@ int64_t store_call_open(struct store *s, const struct store_call *c, struct err 
 	}
 	if (oc->c.bt_len)
 		memcpy(oc->bt, c->bt, oc->c.bt_len * sizeof(*oc->bt));
-	hashmap_put(&s->open_calls, (uint64_t)oc->id, oc);
+	vec_push(&s->streams.data[c->thread].open, oc);
 	return s->n_calls++;
 }
 
@@ -150,14 +150,27 @@ static int chunk_add(struct store *s, const struct store_open_call *oc, enum sto
 	return 0;
 }
 
-/* count_in_parent - the parent, if it still runs, made one more call of these instructions */
-static void count_in_parent(struct store *s, const struct store_open_call *oc, uint64_t pos_end)
+/* open_index - where call is in a thread's open calls (searched from the innermost), or -1 */
+static ptrdiff_t open_index(const struct store_stream *t, int64_t call)
 {
-	struct store_open_call *p =
-	        oc->c.parent >= 0 ? hashmap_get(&s->open_calls, (uint64_t)oc->c.parent) : NULL;
+	ptrdiff_t i = (ptrdiff_t)t->open.len;
 
-	if (!p)
+	while (i-- > 0)
+		if (t->open.data[i]->id == call)
+			return i;
+	return -1;
+}
+
+/* count_in_parent - the parent, if it still runs, made one more call of these instructions */
+static void count_in_parent(const struct store_stream *t, const struct store_open_call *oc,
+                            uint64_t pos_end)
+{
+	ptrdiff_t i = oc->c.parent >= 0 ? open_index(t, oc->c.parent) : -1;
+	struct store_open_call *p;
+
+	if (i < 0)
 		return;
+	p = t->open.data[i];
 	p->kids++;
 	p->inner += pos_end > oc->c.pos ? pos_end - oc->c.pos : 0;
 }
@@ -180,44 +193,61 @@ static int close_row(struct store *s, const struct store_open_call *oc, enum sto
 	return store_step_done(s, ST_CALL_CLOSE, "call", err);
 }
 
-int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
-                     uint64_t time_ns, struct err *err)
+int store_call_close(struct store *s, int64_t thread, int64_t call, enum store_call_end how,
+                     uint64_t pos_end, uint64_t time_ns, struct err *err)
 {
+	struct store_stream *t;
 	struct store_open_call *oc;
+	ptrdiff_t i;
 	int ret;
 
 	STORE_ENTER(s);
 	if (store_check_failed(s, err))
 		return -1;
-	oc = call >= 0 ? hashmap_del(&s->open_calls, (uint64_t)call) : NULL;
-	if (!oc)
-		return err_set(err, ERR_INTERNAL, "store: call %lld is not open", (long long)call);
-	count_in_parent(s, oc, pos_end);
+	t = thread >= 0 && thread < s->n_threads ? &s->streams.data[thread] : NULL;
+	i = t ? open_index(t, call) : -1;
+	if (i < 0)
+		return err_set(err, ERR_INTERNAL, "store: call %lld is not open in thread %lld",
+		               (long long)call, (long long)thread);
+	oc = t->open.data[i];
+	/* The innermost, but for a caller that ends calls out of order. */
+	memmove(t->open.data + i, t->open.data + i + 1,
+	        (t->open.len - (size_t)i - 1) * sizeof(*t->open.data));
+	t->open.len--;
+	count_in_parent(t, oc, pos_end);
 	ret = oc->written ? close_row(s, oc, how, pos_end, time_ns, err)
 	                  : chunk_add(s, oc, how, pos_end, time_ns, err);
 	open_call_end(s, oc);
 	return ret;
 }
 
-int store_calls_write_open(struct store *s, struct err *err)
+/* write_open_rows - insert the rows of a thread's open calls not yet in the file */
+static int write_open_rows(struct store *s, const struct store_stream *t, struct err *err)
 {
-	struct store_open_call *oc;
-	sqlite3_stmt *st = NULL;
-	size_t i = 0;
-	void *v;
+	struct store_open_call **p;
+	sqlite3_stmt *st;
 
-	while (hashmap_next(&s->open_calls, &i, NULL, &v)) {
-		oc = v;
-		if (oc->written)
+	vec_foreach (&t->open, p) {
+		if ((*p)->written)
 			continue;
-		if (!st && !(st = store_stmt(s, ST_CALL, err)))
+		if (!(st = store_stmt(s, ST_CALL, err)))
 			return -1;
-		bind_call(st, oc);
+		bind_call(st, *p);
 		if (store_step_done(s, ST_CALL, "call", err))
 			return -1;
-		oc->written = true;
-		s->ix.data[oc->id - s->ix_base].seq = STORE_IX_ROW;
+		(*p)->written = true;
+		s->ix.data[(*p)->id - s->ix_base].seq = STORE_IX_ROW;
 	}
+	return 0;
+}
+
+int store_calls_write_open(struct store *s, struct err *err)
+{
+	struct store_stream *t;
+
+	vec_foreach (&s->streams, t)
+		if (write_open_rows(s, t, err))
+			return -1;
 	if (store_calls_flush(s, err))
 		return -1;
 	return store_ix_write(s, err);
@@ -226,12 +256,13 @@ int store_calls_write_open(struct store *s, struct err *err)
 void store_calls_fini(struct store *s)
 {
 	struct store_open_call **oc;
-	size_t i = 0;
-	void *v;
+	struct store_stream *t;
 
-	while (hashmap_next(&s->open_calls, &i, NULL, &v))
-		open_call_end(s, v);
-	hashmap_fini(&s->open_calls);
+	vec_foreach (&s->streams, t) {
+		vec_foreach (&t->open, oc)
+			open_call_end(s, *oc);
+		vec_free(&t->open);
+	}
 	vec_foreach (&s->spare_calls, oc) {
 		free((*oc)->bt);
 		free(*oc);

@@ -204,11 +204,12 @@ int64_t store_event_add(struct store *s, enum store_event_kind kind, const struc
 int64_t store_call_open(struct store *s, const struct store_call *c, struct err *err);
 
 /**
- * store_call_close - a call ends
+ * store_call_close - a call of thread ends (the innermost of its open calls,
+ * as a rule: others are looked for)
  * @pos_end: thread stream position after its last instruction
  */
-int store_call_close(struct store *s, int64_t call, enum store_call_end how, uint64_t pos_end,
-                     uint64_t time_ns, struct err *err);
+int store_call_close(struct store *s, int64_t thread, int64_t call, enum store_call_end how,
+                     uint64_t pos_end, uint64_t time_ns, struct err *err);
 
 /**
  * store_insn - record that a thread executed an instruction

@@ -44,7 +44,12 @@ enum store_stmt {
 	ST_COUNT,
 };
 
-/* One thread's instruction stream: the tokens not yet written as a chunk. */
+struct store_open_call;
+
+/*
+ * One thread's instruction stream: the tokens not yet written as a chunk;
+ * and its calls that have not ended.
+ */
 struct store_stream {
 	uint64_t pos;   /* instructions appended so far */
 	uint64_t first; /* stream position of the pending chunk's first instruction */
@@ -55,6 +60,8 @@ struct store_stream {
 	int64_t prev_insn, prev_block;
 	uint32_t run_block; /* a run of one block not encoded yet ... */
 	uint64_t run_count; /* ... executed this many times (0: no run) */
+	/* its calls not ended yet, the innermost last (calls.c): they end in that order */
+	VEC(struct store_open_call *) open;
 };
 
 /* Where a call's record is, for the call index (callindex.c); by id from store.ix_base. */
@@ -109,7 +116,6 @@ struct store {
 	int64_t exited_stream;
 	struct hashmap insn_by_addr;      /* addr -> id + 1 of the first pair at addr */
 	VEC(struct store_insn_ent) insns; /* indexed by id */
-	struct hashmap open_calls;        /* id -> struct store_open_call, not yet ended */
 	VEC(struct store_open_call *)
 	spare_calls; /* ended ones, for reuse: calls come by millions */
 	ZSTD_CCtx *zc;

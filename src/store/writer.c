@@ -250,8 +250,8 @@ static void store_free(struct store *s)
 		close(s->replaced_fd);
 	close_db(s);
 	store_blocks_fini(s);
-	store_streams_fini(s);
 	store_calls_fini(s);
+	store_streams_fini(s);
 	store_ix_fini(s);
 	ZSTD_freeCCtx(s->zc);
 	free(s->zbuf);
@@ -289,7 +289,6 @@ static struct store *new_store(const char *path, bool force, struct stat *old, s
 	owner_init(&s->owner);
 	s->path = target;
 	hashmap_init(&s->insn_by_addr);
-	hashmap_init(&s->open_calls);
 	s->exited_stream = -1;
 	return s;
 }

@@ -152,7 +152,7 @@ int core_close_top(struct core *c, struct core_thread *th, enum store_call_end h
 	struct frame *f = top_frame(th);
 
 	th->frames.len--;
-	return store_call_close(c->store, f->call, how, store_thread_pos(c->store, th->id),
+	return store_call_close(c->store, th->id, f->call, how, store_thread_pos(c->store, th->id),
 	                        core_now_ns(c), err);
 }
 

@@ -282,13 +282,13 @@ static char *write_call_tree(void)
 		assert_int_equal(store_call_open(s, &c, &err), k);
 		if (k == 2 || k == 3) {
 			assert_int_equal(
-			        store_call_close(s, k, STORE_END_RETURN, at[k][1], 2, &err), 0);
+			        store_call_close(s, 0, k, STORE_END_RETURN, at[k][1], 2, &err), 0);
 			if (k == 2)
 				assert_int_equal(
-				        store_call_close(s, 1, STORE_END_RETURN, 40, 2, &err), 0);
+				        store_call_close(s, 0, 1, STORE_END_RETURN, 40, 2, &err), 0);
 		}
 	}
-	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, 100, 2, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, 100, 2, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 	return path;
 }
@@ -425,15 +425,15 @@ static void test_call_index_rows(void **state)
 		if (outer)
 			continue;
 		assert_int_equal(
-		        store_call_close(s, id, STORE_END_RETURN, (uint64_t)id + 1, 1, &err), 0);
+		        store_call_close(s, 0, id, STORE_END_RETURN, (uint64_t)id + 1, 1, &err), 0);
 		if (id % 3 == 0)
-			assert_int_equal(store_call_close(s, id - 1, STORE_END_RETURN,
+			assert_int_equal(store_call_close(s, 0, id - 1, STORE_END_RETURN,
 			                                  (uint64_t)id + 1, 1, &err),
 			                 0);
 		if (id == STORE_IX_BLOCK + 7)
 			assert_int_equal(store_commit(s, &err), 0);
 	}
-	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, total + 1, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, total + 1, 1, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 	/* A trace cut short has no summaries: they are counted. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -648,7 +648,7 @@ static void test_call_summaries(void **state)
 		assert_int_equal(store_call_open(s, &k, &err), id);
 		append(s, 0, &(struct store_run){ 0, len }, 1, len);
 		pos += len;
-		assert_int_equal(store_call_close(s, id, STORE_END_RETURN, pos, 1, &err), 0);
+		assert_int_equal(store_call_close(s, 0, id, STORE_END_RETURN, pos, 1, &err), 0);
 	}
 	append(s, 1, &(struct store_run){ 0, 3 }, 1, 3);
 	root1 = store_call_open(
@@ -657,8 +657,8 @@ static void test_call_summaries(void **state)
 	                .thread = 1, .parent = STORE_NONE, .depth = 1, .addr = 0x1000 },
 	        &err);
 	assert_int_equal(root1, total + 1);
-	assert_int_equal(store_call_close(s, root1, STORE_END_RETURN, 3, 1, &err), 0);
-	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, pos, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 1, root1, STORE_END_RETURN, 3, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, pos, 1, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 
 	r = reader_open(path, &err);

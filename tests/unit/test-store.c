@@ -221,8 +221,8 @@ static void write_records(struct store *s)
 	c.signal = 10;
 	c.truncated = true;
 	assert_int_equal(store_call_open(s, &c, &err), 2);
-	assert_int_equal(store_call_close(s, 2, STORE_END_UNWIND, 15, 30, &err), 0);
-	assert_int_equal(store_call_close(s, 1, STORE_END_RETURN, 15, 31, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 2, STORE_END_UNWIND, 15, 30, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 1, STORE_END_RETURN, 15, 31, &err), 0);
 	o.call = 0;
 	o.pos = 15;
 	assert_int_equal(store_event_add(s, STORE_EV_SIGNAL, &o, 10, "SIGUSR1", &err), 2);
@@ -536,7 +536,7 @@ static void add_calls(struct store *s, struct store_call *c, int64_t from, int64
 		assert_int_equal(store_call_open(s, c, &err), k + 1);
 		record(s, 0, c->pos, len);
 		assert_int_equal(
-		        store_call_close(s, k + 1, STORE_END_RETURN, c->pos + len, 0, &err), 0);
+		        store_call_close(s, 0, k + 1, STORE_END_RETURN, c->pos + len, 0, &err), 0);
 	}
 }
 
@@ -561,7 +561,7 @@ static void test_step_path(void **state)
 	(void)state;
 	add_calls(s, &c, 0, 100, n / 100);
 	record(s, 0, 100 * (n / 100), n - 100 * (n / 100));
-	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, n, 0, &err), 0);
+	assert_int_equal(store_call_close(s, 0, root, STORE_END_RETURN, n, 0, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 
 	assert_int_equal(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -613,7 +613,7 @@ static void test_flush(void **state)
 	assert_int_equal(store_flush(s, SIZE_MAX, &err), 0);
 	assert_int_equal(store_flush(s, 0, &err), 0);
 	add_calls(s, &c, 50, 100, 10);
-	assert_int_equal(store_call_close(s, root, STORE_END_RETURN, 1000, 0, &err), 0);
+	assert_int_equal(store_call_close(s, 0, root, STORE_END_RETURN, 1000, 0, &err), 0);
 	assert_int_equal(store_close(s, &err), 0);
 
 	assert_int_equal(query_int(path, "SELECT count(*) FROM call_chunks"), 2);
@@ -901,7 +901,7 @@ static void test_truncated(void **state)
 		c.addr = 0x1000 + (uint64_t)i;
 		assert_int_equal(store_call_open(s, &c, &err), i);
 		record(s, 0, (uint64_t)i * 50, 50);
-		assert_int_equal(store_call_close(s, i, STORE_END_RETURN, 0, 0, &err), 0);
+		assert_int_equal(store_call_close(s, 0, i, STORE_END_RETURN, 0, 0, &err), 0);
 	}
 	assert_int_equal(store_close(s, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
@@ -1126,6 +1126,51 @@ static void test_statements_on_first_use(void **state)
 	free(path);
 }
 
+/*
+ * A call ends in its own thread, the innermost open one as a rule; one
+ * named in another thread is not open there, and an outer one may end
+ * first (a caller of the store's that does so).
+ */
+static void test_calls_end_by_thread(void **state)
+{
+	char *path = tmp_path("ends.trace");
+	struct store *s = create(path);
+	struct store_call c = { .kind = STORE_CALL_ROOT, .depth = 1, .parent = STORE_NONE };
+	struct reader_call call;
+	struct store_reader *r;
+	struct err err;
+	int64_t i;
+
+	(void)state;
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_thread_add(s, 2, STORE_NONE, &err), 1);
+	assert_int_equal(store_call_open(s, &c, &err), 0);
+	c = (struct store_call){ .kind = STORE_CALL_CALL, .depth = 2, .parent = 0 };
+	assert_int_equal(store_call_open(s, &c, &err), 1);
+	c = (struct store_call){
+		.thread = 1, .kind = STORE_CALL_ROOT, .depth = 1, .parent = STORE_NONE
+	};
+	assert_int_equal(store_call_open(s, &c, &err), 2);
+	record(s, 0, 0, 10);
+	assert_int_equal(store_call_close(s, 1, 1, STORE_END_RETURN, 10, 1, &err), -1);
+	assert_int_equal(err.kind, ERR_INTERNAL);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_UNWIND, 10, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 1, STORE_END_RETURN, 10, 2, &err), 0);
+	assert_int_equal(store_call_close(s, 1, 2, STORE_END_RETURN, 0, 3, &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	r = open_reader(path);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(reader_call_get(r, i, &call, &err), 0);
+		assert_false(call.open);
+		assert_int_equal(call.thread, i == 2);
+		assert_int_equal(call.end, i == 0 ? STORE_END_UNWIND : STORE_END_RETURN);
+		assert_int_equal(call.time_end, i + 1);
+	}
+	reader_close(r);
+	unlink(path);
+	free(path);
+}
+
 static void test_live_reader(void **state)
 {
 	char *path = tmp_path("live.trace");
@@ -1143,8 +1188,8 @@ static void test_live_reader(void **state)
 	record(s, 0, 0, 1000);
 	assert_int_equal(store_commit(s, &err), 0);
 	record(s, 0, 1000, 1000);
-	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, 2000, 5, &err), 0);
-	assert_int_equal(store_call_close(s, 0, STORE_END_RETURN, 2000, 5, &err), -1);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, 2000, 5, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, 2000, 5, &err), -1);
 	assert_int_equal(err.kind, ERR_INTERNAL);
 	r = open_reader(path);
 	assert_false(reader_recovered(r));
@@ -1354,6 +1399,7 @@ int main(void)
 		cmocka_unit_test(test_reader_refusals),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_calls_end_by_thread),
 		cmocka_unit_test(test_live_reader),
 		cmocka_unit_test(test_unfinished),
 	};

@@ -311,7 +311,7 @@ static void write_long_trace(const char *path, uint64_t n)
 		if (i % 10000 == 9999)
 			WRITE_OK(store_commit(w->s, &w->err));
 	}
-	w_close(w, c, STORE_END_RETURN, n, 200);
+	w_close(w, 0, c, STORE_END_RETURN, n, 200);
 	WRITE_OK(store_close(w->s, &w->err));
 }
 

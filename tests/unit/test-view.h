@@ -174,10 +174,10 @@ static int64_t w_call(struct writer *w, int64_t thread, int64_t parent, enum sto
 	return id;
 }
 
-static void w_close(struct writer *w, int64_t call, enum store_call_end how, uint64_t pos,
-                    uint64_t time)
+static void w_close(struct writer *w, int64_t thread, int64_t call, enum store_call_end how,
+                    uint64_t pos, uint64_t time)
 {
-	WRITE_OK(store_call_close(w->s, call, how, pos, time, &w->err));
+	WRITE_OK(store_call_close(w->s, thread, call, how, pos, time, &w->err));
 }
 
 static void w_binaries(struct writer *w, const struct trace_opts *o)
@@ -212,10 +212,10 @@ static void w_thread0(struct writer *w)
 	WRITE_OK(store_binary_add(w->s, &gone, ev, &w->err));
 	w_insn(w, 0, 0x401101, "ffd0");
 	c2 = w_call(w, 0, c1, STORE_CALL_CALL, 0x7f0000001234, 0x401101, 5, 140, true);
-	w_close(w, c2, STORE_END_RETURN, 5, 150);
+	w_close(w, 0, c2, STORE_END_RETURN, 5, 150);
 	w_insn(w, 0, 0x401103, "5b");
 	w_insn(w, 0, 0x401104, "c3");
-	w_close(w, c1, STORE_END_RETURN, 7, 160);
+	w_close(w, 0, c1, STORE_END_RETURN, 7, 160);
 	/* thread 1 is created here; its fork happens before the next call of thread 0 */
 	ev = w_event(w, STORE_EV_CREATE_THREAD, 0, c0, 7, 0x401009, 170, 1, NULL, NULL, 0);
 	WRITE_OK(store_thread_add(w->s, 1001, ev, &w->err));
@@ -225,12 +225,12 @@ static void w_thread0(struct writer *w)
 	w_insn(w, 0, 0x401200, "0f1f00");
 	ev = w_event(w, STORE_EV_UNLOAD_BINARY, 0, c3, 9, 0x401203, 190, 1, NULL, NULL, 0);
 	WRITE_OK(store_binary_unloaded(w->s, 1, ev, &w->err));
-	w_close(w, c3, STORE_END_UNWIND, 9, 195);
+	w_close(w, 0, c3, STORE_END_UNWIND, 9, 195);
 	w_event(w, STORE_EV_SIGNAL, 0, c0, 9, 0x40100e, 200, 10, "SIGUSR1", NULL, 0);
 	w_insn(w, 0, 0x40100e, "31c0");
 	w_insn(w, 0, 0x401010, "5d");
 	w_insn(w, 0, 0x401011, "c3");
-	w_close(w, c0, STORE_END_RETURN, 12, 250);
+	w_close(w, 0, c0, STORE_END_RETURN, 12, 250);
 }
 
 /* Thread 0 exits after the others. */
@@ -255,7 +255,7 @@ static void w_thread1(struct writer *w)
 	w_insn(w, 1, 0x1000, "40");
 	w_insn(w, 1, 0x1001, "c3");
 	ev = w_event(w, STORE_EV_EXIT_THREAD, 1, c4, 2, 0x1001, 210, 1, NULL, NULL, 0);
-	w_close(w, c4, STORE_END_EXIT, 2, 210);
+	w_close(w, 1, c4, STORE_END_EXIT, 2, 210);
 	WRITE_OK(store_thread_exited(w->s, 1, &ex, ev, &w->err));
 }
 
