@@ -285,7 +285,8 @@ static char *write_call_tree(void)
 			        store_call_close(s, 0, k, STORE_END_RETURN, at[k][1], 2, &err), 0);
 			if (k == 2)
 				assert_int_equal(
-				        store_call_close(s, 0, 1, STORE_END_RETURN, 40, 2, &err), 0);
+				        store_call_close(s, 0, 1, STORE_END_RETURN, 40, 2, &err),
+				        0);
 		}
 	}
 	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, 100, 2, &err), 0);
