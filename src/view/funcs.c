@@ -237,7 +237,12 @@ static bool walk_call(struct view_ctx *v, const struct reader_call *c, void *arg
 	s = stack_for(w, c);
 	fc.fn = func_of(v, w->funcs, c);
 	fc.caller = s && s->len ? vec_last(s).fn : NULL;
-	fc.insns = c->truncated ? 0 : c->pos_end - c->pos_start;
+	/*
+	 * A call past the depth limit records no instruction of its own, but
+	 * a scope entered inside it does, in its range: its caller's own
+	 * instructions are not those (and the call's own are none).
+	 */
+	fc.insns = c->pos_end - c->pos_start;
 	fc.outermost = !s || !open_count(w, fc.fn, c->thread, +1);
 	fc.fn->calls++;
 	if (fc.outermost) {
