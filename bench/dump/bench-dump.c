@@ -165,7 +165,7 @@ static int64_t open_call(struct ctx *c, int64_t parent, size_t f)
 
 static void close_call(struct ctx *c, int64_t id)
 {
-	if (store_call_close(c->s, id, STORE_END_RETURN, c->pos, ++c->time, &c->err))
+	if (store_call_close(c->s, 0, id, STORE_END_RETURN, c->pos, ++c->time, &c->err))
 		die("store_call_close", &c->err);
 }
 

@@ -836,11 +836,46 @@ int reader_call_child_after(struct store_reader *r, int64_t call, int64_t after,
 	return rc;
 }
 
+/*
+ * load_event_calls - the calls with events of a finished file. A file still
+ * written (or left unfinished, where a writer might be between commits)
+ * gets new events: each question then goes to SQLite.
+ */
+static int load_event_calls(struct store_reader *r, struct err *err)
+{
+	enum reader_end end = reader_end(r);
+	sqlite3_stmt *st;
+	int rc;
+
+	r->event_calls_state = EVENT_CALLS_LIVE;
+	if (end != READER_END_WRITTEN && end != READER_END_FAILED)
+		return 0;
+	st = reader_prepare(r, "SELECT DISTINCT call FROM events WHERE call IS NOT NULL", err);
+	if (!st)
+		return -1;
+	while ((rc = reader_step(r, st, "the events", err)) > 0)
+		hashmap_put(&r->event_calls, (uint64_t)sqlite3_column_int64(st, 0), (void *)1);
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		hashmap_fini(&r->event_calls);
+		return -1;
+	}
+	r->event_calls_state = EVENT_CALLS_KNOWN;
+	return 0;
+}
+
 int reader_event_of_call_after(struct store_reader *r, int64_t call, int64_t after,
                                struct reader_event *out, struct err *err)
 {
-	struct reader_cursor *c = after_cursor(r, RQ_EVENT_OF_CALL_AFTER, call, after, err);
+	struct reader_cursor *c;
 
+	/* A tree walk asks about every call it shows, millions; few calls have events. */
+	if (r->event_calls_state == EVENT_CALLS_UNKNOWN && load_event_calls(r, err))
+		return -1;
+	if (r->event_calls_state == EVENT_CALLS_KNOWN &&
+	    !hashmap_get(&r->event_calls, (uint64_t)call))
+		return 0;
+	c = after_cursor(r, RQ_EVENT_OF_CALL_AFTER, call, after, err);
 	return c ? reader_event_next(c, out, err) : -1;
 }
 

@@ -92,6 +92,12 @@ struct store_reader {
 	struct reader_ix *ix;              /* the call index, read as needed (calls-ix.c) */
 	int64_t counted_id;                /* the last call reader_ix_get() found ... */
 	struct reader_call_counts counted; /* ... and its counts */
+	/*
+	 * The calls that have events, once known (cursor.c): a finished file's,
+	 * read at the first question, so that a walk asks SQLite only about those
+	 */
+	enum { EVENT_CALLS_UNKNOWN, EVENT_CALLS_KNOWN, EVENT_CALLS_LIVE } event_calls_state;
+	struct hashmap event_calls; /* call id -> (void *)1 */
 };
 
 /*

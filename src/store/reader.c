@@ -440,6 +440,7 @@ struct store_reader *reader_open(const char *path, struct err *err)
 	r->path = xstrdup(path);
 	sb_init(&r->damage);
 	hashmap_init(&r->insn_cache);
+	hashmap_init(&r->event_calls);
 	if (read_header(path, hdr, &size, err) || open_checked(r, err)) {
 		reader_close(r);
 		return NULL;
@@ -471,6 +472,7 @@ void reader_close(struct store_reader *r)
 		vec_free(&r->pool[i]);
 	}
 	reader_insn_cache_fini(r);
+	hashmap_fini(&r->event_calls);
 	sqlite3_close(r->db);
 	vec_foreach (&r->meta, m) {
 		free((char *)m->key);

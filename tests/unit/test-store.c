@@ -1171,6 +1171,57 @@ static void test_calls_end_by_thread(void **state)
 	free(path);
 }
 
+/*
+ * The events of a call: a finished file's calls with events are read once
+ * and the others answered without SQLite; a file still written is asked
+ * each time, so that an event committed after a first question is found.
+ */
+static void test_events_of_calls(void **state)
+{
+	char *path = tmp_path("evcalls.trace");
+	struct store *s = create(path);
+	struct store_call c = { .kind = STORE_CALL_ROOT, .depth = 1, .parent = STORE_NONE };
+	struct store_origin o = { .thread = 0, .call = 1 };
+	struct reader_event ev;
+	struct store_reader *r;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(store_thread_add(s, 1, STORE_NONE, &err), 0);
+	assert_int_equal(store_call_open(s, &c, &err), 0);
+	c = (struct store_call){ .kind = STORE_CALL_CALL, .depth = 2, .parent = 0 };
+	assert_int_equal(store_call_open(s, &c, &err), 1);
+	assert_int_equal(store_event_add(s, STORE_EV_SIGNAL, &o, 10, "SIGUSR1", &err), 0);
+	assert_int_equal(store_commit(s, &err), 0);
+	r = open_reader(path);
+	assert_int_equal(reader_event_of_call_after(r, 1, -1, &ev, &err), 1);
+	assert_int_equal(ev.id, 0);
+	assert_int_equal(reader_event_of_call_after(r, 0, -1, &ev, &err), 0);
+	/* Still written: an event committed after the first question is seen. */
+	o.call = 0;
+	assert_int_equal(store_event_add(s, STORE_EV_SIGNAL, &o, 12, "SIGUSR2", &err), 1);
+	assert_int_equal(store_commit(s, &err), 0);
+	assert_int_equal(reader_event_of_call_after(r, 0, -1, &ev, &err), 1);
+	assert_int_equal(ev.id, 1);
+	reader_close(r);
+	assert_int_equal(store_call_close(s, 0, 1, STORE_END_RETURN, 0, 1, &err), 0);
+	assert_int_equal(store_call_close(s, 0, 0, STORE_END_RETURN, 0, 2, &err), 0);
+	assert_int_equal(store_meta_set_text(s, "exit_kind", "exited", &err), 0);
+	assert_int_equal(store_close(s, &err), 0);
+	/* Finished: the same answers, from the calls with events read once. */
+	r = open_reader(path);
+	assert_int_equal(reader_end(r), READER_END_WRITTEN);
+	assert_int_equal(reader_event_of_call_after(r, 1, -1, &ev, &err), 1);
+	assert_int_equal(ev.id, 0);
+	assert_int_equal(reader_event_of_call_after(r, 1, 0, &ev, &err), 0);
+	assert_int_equal(reader_event_of_call_after(r, 0, -1, &ev, &err), 1);
+	assert_int_equal(ev.id, 1);
+	assert_int_equal(reader_event_of_call_after(r, 2, -1, &ev, &err), 0);
+	reader_close(r);
+	unlink(path);
+	free(path);
+}
+
 static void test_live_reader(void **state)
 {
 	char *path = tmp_path("live.trace");
@@ -1400,6 +1451,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_calls_end_by_thread),
+		cmocka_unit_test(test_events_of_calls),
 		cmocka_unit_test(test_live_reader),
 		cmocka_unit_test(test_unfinished),
 	};
