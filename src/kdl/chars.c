@@ -197,6 +197,29 @@ static bool looks_like_number(const char *s, size_t len, enum kdl_version v)
 	       (kdl_is_sign(c[0]) && c[1] == '.' && kdl_is_digit(c[2]));
 }
 
+/* kdl_is_ident_char(b, KDL_V2) for an ASCII byte: every byte up to the space is a space, a
+ * newline or banned, and so is DEL */
+static bool ascii_ident_v2(unsigned char b)
+{
+	switch (b) {
+	case '\\':
+	case '/':
+	case '(':
+	case ')':
+	case '{':
+	case '}':
+	case '[':
+	case ']':
+	case ';':
+	case '"':
+	case '#':
+	case '=':
+		return false;
+	default:
+		return b > 0x20 && b != 0x7f;
+	}
+}
+
 /**
  * kdl_is_identifier_v - kdl_is_identifier() for either version
  */
@@ -208,6 +231,14 @@ bool kdl_is_identifier_v(const char *s, size_t len, enum kdl_version v)
 	if (!len || looks_like_number(s, len, v) || is_keyword_word(s, len, v))
 		return false;
 	while (pos < len) {
+		/* a v2 identifier's ASCII without kdl_is_ident_char()'s lookups: dumps write
+		 * millions */
+		if (v == KDL_V2 && (unsigned char)s[pos] < 0x80) {
+			if (!ascii_ident_v2((unsigned char)s[pos]))
+				return false;
+			pos++;
+			continue;
+		}
 		n = kdl_utf8_decode(s + pos, len - pos, &cp);
 		if (!n || !kdl_is_ident_char(cp, v))
 			return false;

@@ -26,6 +26,12 @@ static const char *escape_for(int32_t cp, enum kdl_version v, char *buf, size_t 
 	return NULL;
 }
 
+/* escape_for() of an ASCII byte is NULL, without its lookups */
+static inline bool plain_ascii(unsigned char b, enum kdl_version v)
+{
+	return b >= 0x20 && b < 0x7f && b != '"' && b != '\\' && (b != '/' || v != KDL_V1);
+}
+
 /**
  * kdl_write_quoted_v - write a quoted string with the escapes of a KDL version
  * @out: where to write
@@ -42,6 +48,11 @@ void kdl_write_quoted_v(FILE *out, const char *s, size_t len, enum kdl_version v
 
 	fputc('"', out);
 	while (pos < len) {
+		/* printable ASCII that needs no escape: most of a dump's text, skipped at once */
+		if (plain_ascii((unsigned char)s[pos], v)) {
+			pos++;
+			continue;
+		}
 		n = kdl_utf8_decode(s + pos, len - pos, &cp);
 		esc = n ? escape_for(cp, v, buf, sizeof(buf)) : "\xef\xbf\xbd";
 		if (!esc) {

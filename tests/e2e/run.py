@@ -966,6 +966,10 @@ def self_test_normalizer(problems):
     want += "traced _start call_id=\"<C1>\"\nexited _exit call_id=\"<C2>\"\n"
     if got != want:
         problems.append("normalize call-ids: got %r, want %r" % (got, want))
+    got = n.normalize("0  tid=9998   depth=1  work\n2  tid=10001  depth=1  work\n", "calls")
+    want = "0  tid=<T1>  depth=1  work\n2  tid=<T2>  depth=1  work\n"
+    if got != want:
+        problems.append("normalize tid padding: got %r, want %r" % (got, want))
 
 
 def self_test(build_dir, verbose=False):

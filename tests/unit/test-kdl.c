@@ -368,6 +368,37 @@ static void expect_written(const char *s, const char *expected)
 	free(out);
 }
 
+/*
+ * Every ASCII byte inside a name, against KDL v2's rules as the spec says
+ * them: bare where it may be in an identifier, else quoted, and escaped
+ * only where it must be (a control, DEL, a quote, a backslash).
+ */
+static void test_ascii_bytes(void **state)
+{
+	char s[3] = { 'a', 0, 'a' }, literal[6] = { '"', 'a', 0, 'a', '"', 0 };
+	int b;
+
+	(void)state;
+	for (b = 1; b < 0x80; b++) {
+		bool ident = b > 0x20 && b != 0x7f && !strchr("\\/(){}[];\"#=", b);
+		bool plain = b >= 0x20 && b != 0x7f && b != '"' && b != '\\';
+		char *out;
+
+		s[1] = (char)b;
+		literal[2] = (char)b;
+		if (kdl_is_identifier(s, 3) != ident)
+			fail_msg("byte %#x: bare should be %d", b, ident);
+		out = written(s, 3);
+		if (ident)
+			assert_memory_equal(out, s, 3);
+		else if (plain)
+			assert_string_equal(out, literal);
+		else if (strlen(out) <= 5 || out[0] != '"')
+			fail_msg("byte %#x should be escaped: %s", b, out);
+		free(out);
+	}
+}
+
 static void test_quoting(void **state)
 {
 	char *out;
@@ -535,6 +566,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_nesting_limit, teardown),
 		cmocka_unit_test(test_source_line),
 		cmocka_unit_test(test_identifier_rule),
+		cmocka_unit_test(test_ascii_bytes),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test_teardown(test_emitter, teardown),
 		cmocka_unit_test(test_emitter_misuse),
