@@ -122,6 +122,7 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
                     struct store_call *call, const struct arch_regs *regs, struct err *err)
 {
 	struct frame *parent = top_frame(th);
+	int64_t id;
 
 	call->thread = th->id;
 	call->parent = parent ? parent->call : STORE_NONE;
@@ -139,11 +140,13 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	f->depth = call->depth;
 	if (!f->resume_sp)
 		f->resume_sp = f->entry_sp;
-	f->call = store_call_open(c->store, call, err);
-	if (f->call < 0)
+	id = store_call_open(c->store, call, err);
+	if (id < 0)
 		return -1;
 	stat_set(&c->stats.calls, c->stats.calls + 1);
+	/* The id goes into the copy: copied with f, just written, its wide loads would wait. */
 	vec_push(&th->frames, *f);
+	vec_last(&th->frames).call = f->call = id;
 	return 0;
 }
 

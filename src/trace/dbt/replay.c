@@ -70,13 +70,16 @@ HOT int record(struct dbt *d, struct dbt_thread *dt, uint32_t id, struct dbt_hot
 	return 0;
 }
 
-/* set_dir - after a call into the core: its new directive for the thread, and frame */
-static int set_dir(struct dbt *d, struct dbt_thread *dt, const struct core_directive *nd,
-                   struct err *err)
+/*
+ * set_dir - after a call into the core, which wrote the thread's new
+ * directive into dt->step->dir (in place: copied from a struct the core
+ * had just written, the copy's wide loads waited for the core's narrower
+ * stores, 2 % of a full trace's replay); and its frame
+ */
+static int set_dir(struct dbt *d, struct dbt_thread *dt, struct err *err)
 {
-	if (nd->mode != CORE_RUN_TO_RETURN && dt->step->resume_bps.len)
+	if (dt->step->dir.mode != CORE_RUN_TO_RETURN && dt->step->resume_bps.len)
 		step_landing_clear(d->t, dt->th);
-	dt->step->dir = *nd;
 	dt->rp.close_sp = core_close_sp(dt->th->core);
 	return step_landing_watch(d->t, dt->th, err);
 }
@@ -90,16 +93,15 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
                    struct err *err)
 {
 	struct arch_regs *before = &dt->rp.before, *after = &dt->rp.after;
-	struct core_directive nd;
 
 	if (flush_runs(d, dt, err))
 		return -1;
 	regs_at(before, in->addr, sp_before);
 	regs_at(after, pc_after, sp_after);
-	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, before, after, &nd,
-	                                           err))
+	if ((recorded ? core_transfer : core_step)(d->t->core, dt->th->core, in, before, after,
+	                                           &dt->step->dir, err))
 		return -1;
-	if (set_dir(d, dt, &nd, err))
+	if (set_dir(d, dt, err))
 		return -1;
 	dt->rp.just_recorded = true;
 	return 0;
@@ -113,7 +115,6 @@ static int to_core(struct dbt *d, struct dbt_thread *dt, const struct arch_insn 
 static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp, struct err *err)
 {
 	struct tthread *th = dt->th;
-	struct core_directive nd;
 	struct arch_regs r;
 	bool hit = false;
 	int i;
@@ -134,7 +135,7 @@ static int arrive(struct dbt *d, struct dbt_thread *dt, uint64_t pc, uint64_t sp
 	if (!hit)
 		return 0;
 	regs_at(&r, pc, sp);
-	if (core_return_hit(d->t->core, th->core, &r, &nd, err) || set_dir(d, dt, &nd, err))
+	if (core_return_hit(d->t->core, th->core, &r, &dt->step->dir, err) || set_dir(d, dt, err))
 		return -1;
 	return 1;
 }
@@ -410,16 +411,15 @@ static int tagged(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_
 static int scope_in(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
-	struct core_directive nd;
 	size_t bt_len = rp->scope_bt_len;
 
 	rp->scope_in = false;
 	rp->scope_bt_len = 0;
 	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret,
-	                      bt_len ? rp->scope_bt : NULL, bt_len, &nd, err) ||
-	    set_dir(d, dt, &nd, err))
+	                      bt_len ? rp->scope_bt : NULL, bt_len, &dt->step->dir, err) ||
+	    set_dir(d, dt, err))
 		return -1;
-	if (nd.mode != CORE_RECORD)
+	if (dt->step->dir.mode != CORE_RECORD)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d entered %#llx, not a scope",
 		               (int)dt->th->tid, (unsigned long long)pc);
 	rp->free = false;
