@@ -61,8 +61,17 @@
 #define DBT_CTX_RULES_GEN                                                                          \
 	0xd0 /* the generation of the frame rules ctx[RULES] holds (DBT_RULES_GEN_AT below) */
 #define DBT_CTX_RULES_AT 0xd8 /* the walk's scratch word: the slot of the key looked up */
-#define DBT_CTX_LEVELS   0x300
-#define DBT_NEST_MAX     16
+/*
+ * 8 times the number of return addresses of the backtrace the thread
+ * logged last, while ctx[WALK] holds it (0: none; a walk sets it once it
+ * logged), that number when the walk under way started, and whether the
+ * walk under way found a return address that ctx[WALK] did not hold
+ */
+#define DBT_CTX_WALK_LOGGED 0xe0
+#define DBT_CTX_WALK_PREV   0xe8
+#define DBT_CTX_WALK_DIFF   0xf0
+#define DBT_CTX_LEVELS      0x300
+#define DBT_NEST_MAX        16
 enum {
 	DBT_LEVEL_FREE_SP,
 	DBT_LEVEL_UP,
@@ -111,7 +120,9 @@ _Static_assert(DBT_CTX_WALK + DBT_WALK_MAX * 8 <= DBT_CTX_LEVELS &&
 /*
  * before those two: the entry's backtrace, one record of its own length:
  * the tag, 8 times the number of return addresses, then each as a 64-bit
- * value (two words), innermost first
+ * value (two words), innermost first; or, where they are the same as
+ * those of the thread's last such record, the tag and two words of 0
+ * (a hot scope's entries come from the same callers again and again)
  */
 #define DBT_REC_SCOPE_BT 0xfffffff9u
 /* Block ids stay below this (the tag and its neighbours are not ids). */

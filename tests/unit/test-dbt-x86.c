@@ -1036,8 +1036,11 @@ static uint64_t entry_of(struct dbt_code *c, uint32_t bt_max)
 	return entry;
 }
 
-/* run_entry - run a scope entry for a thread between scopes; did it enter (not stop)? */
-static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
+/*
+ * run_entry_again - run a scope entry for a thread between scopes, the
+ * backtrace it logged before kept; did it enter (not stop)?
+ */
+static bool run_entry_again(uint64_t entry, uint64_t flags, struct run *r)
 {
 	memset(ring, 0, sizeof(ring));
 	ctx_set(DBT_CTX_CURSOR, (uint64_t)(uintptr_t)ring);
@@ -1047,6 +1050,13 @@ static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
 	if (r->rdx != 0x55)
 		assert_int_equal(ctx_get(DBT_CTX_CURSOR), (uint64_t)(uintptr_t)ring);
 	return r->rdx == 0x55;
+}
+
+/* run_entry - the same, as the thread's first: its backtrace logged whole */
+static bool run_entry(uint64_t entry, uint64_t flags, struct run *r)
+{
+	ctx_set(DBT_CTX_WALK_LOGGED, 0);
+	return run_entry_again(entry, flags, r);
 }
 
 /* set_frame - the frame rule of a return address (first: as the first frame unwound) */
@@ -1216,6 +1226,55 @@ static void test_scope_entry_walk(void **state)
 	frames_clear();
 	set_frame(ret, true, DBT_FRAME_NONE);
 	assert_false(run_entry(entry, 0x2d7, &r));
+	frames_clear();
+	stack_words[1] = 0;
+}
+
+/*
+ * An entry whose return addresses are those the thread logged last logs
+ * the short record (the tag, two words of 0); one with another address,
+ * another count, or after a walk that stopped, the whole list again.
+ */
+static void test_scope_entry_walk_again(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t plain = entry_of(&c, 0), entry = entry_of(&c, 4), walk1 = entry_of(&c, 1);
+	uint64_t rsp, ret, above = 0x7f0000005678;
+	struct run r;
+
+	(void)state;
+	WALK_START(plain, rsp, ret);
+	stack_words[1] = above;
+	set_frame(ret, true, 2);
+	set_frame(above, false, DBT_FRAME_END);
+	assert_true(run_entry(entry, 0x2d7, &r));
+	assert_int_equal(ring_bt(1, 2), above);
+	assert_int_equal(ctx_get(DBT_CTX_WALK_LOGGED), 16);
+	/* the same two: short */
+	assert_true(run_entry_again(entry, 0x2d7, &r));
+	assert_int_equal(ring[0], DBT_REC_SCOPE_BT);
+	assert_int_equal(ring[1], 0);
+	assert_int_equal(ring[2], 0);
+	assert_int_equal(ring_word(1, DBT_REC_SCOPE_SP), rsp);
+	assert_int_equal(ring_word(2, DBT_REC_SCOPE_RET), ret);
+	/* one of them changed: whole */
+	stack_words[1] = above + 1;
+	set_frame(above + 1, false, DBT_FRAME_END);
+	assert_true(run_entry_again(entry, 0x2d7, &r));
+	assert_int_equal(ring_bt(1, 2), above + 1);
+	/* fewer (the same first one): whole */
+	assert_true(run_entry_again(walk1, 0x2d7, &r));
+	assert_int_equal(ring_bt(0, 1), ret);
+	assert_true(run_entry_again(walk1, 0x2d7, &r));
+	assert_int_equal(ring[1], 0);
+	/* a walk that stopped wrote some of the words: the next lists them */
+	assert_true(run_entry_again(entry, 0x2d7, &r));
+	set_frame(above + 1, false, DBT_FRAME_NONE);
+	assert_false(run_entry_again(entry, 0x2d7, &r));
+	assert_int_equal(ctx_get(DBT_CTX_WALK_LOGGED), 0);
+	set_frame(above + 1, false, DBT_FRAME_END);
+	assert_true(run_entry_again(entry, 0x2d7, &r));
+	assert_int_equal(ring_bt(1, 2), above + 1);
 	frames_clear();
 	stack_words[1] = 0;
 }
@@ -1716,6 +1775,7 @@ int main(void)
 		cmocka_unit_test(test_door_pad_before),
 		cmocka_unit_test(test_scope_entry),
 		cmocka_unit_test(test_scope_entry_walk),
+		cmocka_unit_test(test_scope_entry_walk_again),
 		cmocka_unit_test(test_scope_entry_walk_fp),
 		cmocka_unit_test(test_scope_entry_walk_rows),
 		cmocka_unit_test(test_scope_entry_walk_own),

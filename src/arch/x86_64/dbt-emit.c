@@ -747,7 +747,8 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	uint8_t own[9] = { GS, 0x48, 0x8b, 0x3c, 0xcd };  /* mov rdi, gs:[rcx*8 + RULES] */
 	uint8_t keep[9] = { GS, 0x48, 0x89, 0x04, 0xcd }; /* mov gs:[rcx*8 + RULES], rax */
 	uint8_t homes[8] = { 0x48, 0x0f, 0xa3, 0x8f };    /* bt [rdi + HOMES], rcx */
-	struct fwd full, end, found, rows, absent, empty, known, none;
+	uint8_t again[8] = { GS, 0x48, 0x39, 0x8e };      /* cmp gs:[rsi + WALK], rcx */
+	struct fwd full, end, found, rows, absent, empty, known, none, kept;
 	uint64_t next, probe, fill;
 	int k = 0;
 
@@ -757,13 +758,23 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	put32(own + 5, DBT_CTX_RULES);
 	put32(keep + 5, DBT_CTX_RULES);
 	put32(homes + 4, (uint32_t)DBT_FRAME_HOMES_AT);
+	put32(again + 4, DBT_CTX_WALK);
 	rules_fresh(c);
+	/* the backtrace logged last, if gs:[WALK] still holds it; none until this one is logged */
+	gs_mov(c, false, RCX, DBT_CTX_WALK_LOGGED);
+	gs_mov(c, true, RCX, DBT_CTX_WALK_PREV);
+	set_ctx(c, DBT_CTX_WALK_LOGGED, 0);
+	set_ctx(c, DBT_CTX_WALK_DIFF, 0);
 	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
 	put(c, "\x31\xf6", 2);             /* xor esi, esi */
 	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x44\x09\x01", 5); /* lea rax, [rcx + rcx + 1]: the first frame's key */
 	next = c->pc;
+	put(c, again, sizeof(again));
+	kept = fwd_jump(c, JE);
 	put(c, store, sizeof(store));
+	set_ctx(c, DBT_CTX_WALK_DIFF, 1);
+	fwd_here(c, kept);
 	put(c, "\x48\x83\xc6\x08", 4); /* add rsi, 8 */
 	put(c, lim, sizeof(lim));
 	full = fwd_jump(c, JE);        /* as many as the backtrace holds */
@@ -825,23 +836,43 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 
 /*
  * log_walk - log the return addresses in gs:[WALK] (rsi: 8 * their count)
- * as one record (DBT_REC_SCOPE_BT), rax saved as log_value() does. Its
+ * as one record (DBT_REC_SCOPE_BT), rax saved as log_value() does; as
+ * the short record where they are those logged last (arch/dbt.h). Its
  * last word is stored first: if the record crosses into the guard page,
  * nothing of it is written before the fault, as there.
  */
 static void log_walk(struct dbt_code *c)
 {
-	uint8_t load[8] = { GS, 0x48, 0x8b, 0x8a }; /* mov rcx, gs:[rdx + WALK] */
-	uint8_t last[8] = { GS, 0x48, 0x8b, 0x8e }; /* mov rcx, gs:[rsi + WALK - 8] */
-	uint8_t tag[6] = { 0xc7, 0x00 };            /* mov dword [rax], DBT_REC_SCOPE_BT */
-	struct fwd none;
+	uint8_t load[8] = { GS, 0x48, 0x8b, 0x8a };        /* mov rcx, gs:[rdx + WALK] */
+	uint8_t last[8] = { GS, 0x48, 0x8b, 0x8e };        /* mov rcx, gs:[rsi + WALK - 8] */
+	uint8_t tag[6] = { 0xc7, 0x00 };                   /* mov dword [rax], DBT_REC_SCOPE_BT */
+	uint8_t diff[10] = { GS, 0x48, 0x83, 0x3c, 0x25 }; /* cmp qword gs:[WALK_DIFF], 0 */
+	uint8_t prev[9] = { GS, 0x48, 0x3b, 0x34, 0x25 };  /* cmp rsi, gs:[WALK_PREV] */
+	struct fwd none, differs[2], logged;
 	uint64_t loop;
 
 	put32(load + 4, DBT_CTX_WALK);
 	put32(last + 4, DBT_CTX_WALK - 8);
 	put32(tag + 2, DBT_REC_SCOPE_BT);
+	put32(diff + 5, DBT_CTX_WALK_DIFF);
+	put32(prev + 5, DBT_CTX_WALK_PREV);
 	put(c, "\x48\x85\xf6", 3); /* test rsi, rsi */
 	none = fwd_jump(c, JE);
+	put(c, diff, sizeof(diff));
+	differs[0] = fwd_jump(c, JNE);
+	put(c, prev, sizeof(prev));
+	differs[1] = fwd_jump(c, JNE);
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
+	put(c, "\xc7\x40\x08\x00\x00\x00\x00", 7); /* mov dword [rax+8], 0: the last word first */
+	put(c, "\xc7\x40\x04\x00\x00\x00\x00", 7); /* mov dword [rax+4], 0: no list */
+	put(c, tag, sizeof(tag));
+	put(c, "\x48\x8d\x40\x0c", 4); /* lea rax, [rax+12] */
+	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
+	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	logged = fwd_jump(c, JMP);
+	fwd_here(c, differs[0]);
+	fwd_here(c, differs[1]);
 	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
 	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
 	put(c, last, sizeof(last));
@@ -858,6 +889,8 @@ static void log_walk(struct dbt_code *c)
 	put(c, "\x48\x8d\x44\x30\x08", 5); /* lea rax, [rax + rsi + 8] */
 	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
+	fwd_here(c, logged);
+	gs_mov(c, true, RSI, DBT_CTX_WALK_LOGGED);
 	fwd_here(c, none);
 }
 

@@ -341,6 +341,11 @@ static int scope_bt(struct dbt_thread *dt, const uint32_t *w, size_t n, struct e
 	struct dbt_replay *rp = &dt->rp;
 	size_t len = w[1] / 8, k;
 
+	/* the same return addresses as the last record listed (arch/dbt.h) */
+	if (!w[1] && !w[2] && rp->last_bt_len) {
+		rp->scope_bt_len = rp->last_bt_len;
+		return 3;
+	}
 	if (w[1] % 8 || !len || len > DBT_WALK_MAX)
 		return err_set(err, ERR_INTERNAL, "dbt: thread %d logged a backtrace of %u bytes",
 		               (int)dt->th->tid, w[1]);
@@ -349,7 +354,7 @@ static int scope_bt(struct dbt_thread *dt, const uint32_t *w, size_t n, struct e
 		               (int)dt->th->tid);
 	for (k = 0; k < len; k++)
 		rp->scope_bt[k] = w[2 + 2 * k] | (uint64_t)w[3 + 2 * k] << 32;
-	rp->scope_bt_len = len;
+	rp->scope_bt_len = rp->last_bt_len = len;
 	return (int)(2 + 2 * len);
 }
 
