@@ -858,23 +858,19 @@ static void log_walk(struct dbt_code *c)
 	put32(prev + 5, DBT_CTX_WALK_PREV);
 	put(c, "\x48\x85\xf6", 3); /* test rsi, rsi */
 	none = fwd_jump(c, JE);
+	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
+	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
 	put(c, diff, sizeof(diff));
 	differs[0] = fwd_jump(c, JNE);
 	put(c, prev, sizeof(prev));
 	differs[1] = fwd_jump(c, JNE);
-	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
-	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
 	put(c, "\xc7\x40\x08\x00\x00\x00\x00", 7); /* mov dword [rax+8], 0: the last word first */
 	put(c, "\xc7\x40\x04\x00\x00\x00\x00", 7); /* mov dword [rax+4], 0: no list */
 	put(c, tag, sizeof(tag));
 	put(c, "\x48\x8d\x40\x0c", 4); /* lea rax, [rax+12] */
-	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
-	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 	logged = fwd_jump(c, JMP);
 	fwd_here(c, differs[0]);
 	fwd_here(c, differs[1]);
-	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
-	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
 	put(c, last, sizeof(last));
 	put(c, "\x48\x89\x0c\x30", 4); /* mov [rax + rsi], rcx */
 	put(c, "\x31\xd2", 2);         /* xor edx, edx */
@@ -887,9 +883,9 @@ static void log_walk(struct dbt_code *c)
 	put(c, tag, sizeof(tag));
 	put(c, "\x89\x70\x04", 3);         /* mov [rax + 4], esi */
 	put(c, "\x48\x8d\x44\x30\x08", 5); /* lea rax, [rax + rsi + 8] */
+	fwd_here(c, logged);
 	gs_mov(c, true, RAX, DBT_CTX_CURSOR);
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
-	fwd_here(c, logged);
 	gs_mov(c, true, RSI, DBT_CTX_WALK_LOGGED);
 	fwd_here(c, none);
 }
