@@ -146,7 +146,7 @@ int core_open_frame(struct core *c, struct core_thread *th, struct frame *f,
 	stat_set(&c->stats.calls, c->stats.calls + 1);
 	/* The id goes into the copy: copied with f, just written, its wide loads would wait. */
 	vec_push(&th->frames, *f);
-	vec_last(&th->frames).call = f->call = id;
+	vec_last(&th->frames).call = id;
 	return 0;
 }
 

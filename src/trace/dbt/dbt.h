@@ -231,8 +231,8 @@ struct dbt_replay {
 	bool scope_in;
 	uint64_t scope_sp, scope_ret;
 	uint64_t scope_bt[DBT_WALK_MAX]; /* its backtrace (DBT_REC_SCOPE_BT) */
-	size_t last_bt_len;              /* of the last record that listed one: a short one's */
 	uint32_t scope_bt_len;
+	uint32_t last_bt_len; /* of the last record that listed its addresses: a short one's */
 };
 
 struct dbt_thread {
