@@ -84,6 +84,30 @@ enum {
 #define DBT_CTX_BATCH 0x800 /* the tracer's remote system calls (struct arch_dbt_syscall[]) */
 #define DBT_BATCH_MAX 8     /* of them, 64 bytes each */
 /*
+ * The thread's last complete walk, for the next entry to check instead of
+ * walking: every stack word its result depends on, as (address, word)
+ * pairs from DBT_CTX_MEMO_PAIRS, and what else it depends on (the frame
+ * rules, whose change empties it: ctx[MEMO_N] 0). An entry whose rsp,
+ * stack bounds and backtrace depth are those (and rbp, if a frame was
+ * found from the application's), and whose stack still holds every word,
+ * has the same return addresses (still in ctx[WALK]): it reads a word a
+ * frame where a walk looks the frame's rule up. A saved rbp is such a
+ * word only once a frame is found from it: in code built without frame
+ * pointers rbp holds data, other at almost every call.
+ */
+#define DBT_CTX_MEMO_N       0xa00 /* 16 * the pairs; 0: no walk to check */
+#define DBT_CTX_MEMO_SP      0xa08 /* rsp, the stack bounds and 8 * the depth it walked with */
+#define DBT_CTX_MEMO_LO      0xa10
+#define DBT_CTX_MEMO_HI      0xa18
+#define DBT_CTX_MEMO_MAX     0xa20
+#define DBT_CTX_MEMO_BP      0xa28 /* the application's rbp, ... */
+#define DBT_CTX_MEMO_BP_USED 0xa30 /* ... if a frame was found from it (1) */
+#define DBT_CTX_MEMO_RSI     0xa38 /* 8 * the return addresses it found */
+#define DBT_CTX_MEMO_AT      0xa40 /* the walk under way: 16 * the words it noted so far, */
+#define DBT_CTX_MEMO_BP_FROM 0xa48 /* and where rbp was read (0: the application's) */
+#define DBT_CTX_MEMO_PAIRS   0xa50
+#define DBT_MEMO_PAIRS       91 /* a walk that reads more is not kept */
+/*
  * The thread's own frame rules, DBT_RULES_SLOTS words as the table's
  * (below), each at the slot arch_dbt_rules_slot() gives its key: the walk
  * looks here first, and keeps here each rule it finds in the table or the
@@ -98,7 +122,8 @@ enum {
 #define DBT_CTX_SIZE    8192
 _Static_assert(DBT_CTX_WALK + DBT_WALK_MAX * 8 <= DBT_CTX_LEVELS &&
                        DBT_CTX_LEVELS + DBT_NEST_MAX * DBT_LEVEL_WORDS * 8 <= DBT_CTX_BATCH &&
-                       DBT_CTX_BATCH + DBT_BATCH_MAX * 64 <= DBT_CTX_RULES &&
+                       DBT_CTX_BATCH + DBT_BATCH_MAX * 64 <= DBT_CTX_MEMO_N &&
+                       DBT_CTX_MEMO_PAIRS + DBT_MEMO_PAIRS * 16 <= DBT_CTX_RULES &&
                        DBT_CTX_RULES + DBT_RULES_SLOTS * 8 <= DBT_CTX_SIZE,
                "the context's words overlap");
 

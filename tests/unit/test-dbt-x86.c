@@ -1345,6 +1345,112 @@ static void test_scope_entry_walk_fp(void **state)
 	memset(stack_words, 0, sizeof(stack_words));
 }
 
+/* rules_gone - the table and the thread's own rules emptied, no new generation said */
+static void rules_gone(void)
+{
+	uint64_t gen = frames[DBT_RULES_GEN_AT / 8];
+
+	table_clear();
+	frames[DBT_RULES_GEN_AT / 8] = gen;
+	memset(ctx + DBT_CTX_RULES, 0, DBT_RULES_SLOTS * 8);
+}
+
+/*
+ * MEMO_MADE - an entry walks to the list bt[0..n) and keeps its walk
+ * (pairs words), then the rules are gone. Macros, as WALK_START: the
+ * entries run from the calling test's stack.
+ */
+#define MEMO_MADE(entry, n, bt, pairs)                                                             \
+	do {                                                                                       \
+		struct run r1;                                                                     \
+                                                                                                   \
+		assert_true(run_entry((entry), 0x2d7, &r1));                                       \
+		for (size_t k1 = 0; k1 < (n); k1++)                                                \
+			assert_int_equal(ring_bt(k1, (n)), (bt)[k1]);                              \
+		assert_int_equal(ctx_get(DBT_CTX_MEMO_N), 16 * (pairs));                           \
+		rules_gone();                                                                      \
+	} while (0)
+
+/* MEMO_HIT - the entry enters without a rule: its walk checked, not walked; its list logged */
+#define MEMO_HIT(entry, n, bt)                                                                     \
+	do {                                                                                       \
+		struct run r1;                                                                     \
+                                                                                                   \
+		assert_true(run_entry_again((entry), 0x2d7, &r1));                                 \
+		assert_int_equal(ring[0], DBT_REC_SCOPE_BT);                                       \
+		assert_int_equal(ring[1], 0); /* the short record */                               \
+		assert_true(run_entry((entry), 0x2d7, &r1));                                       \
+		for (size_t k1 = 0; k1 < (n); k1++)                                                \
+			assert_int_equal(ring_bt(k1, (n)), (bt)[k1]);                              \
+	} while (0)
+
+/*
+ * The thread's last complete walk is checked instead of walked again
+ * (arch/dbt.h, DBT_CTX_MEMO_N): with the rules gone behind its back, an
+ * entry whose stack still holds every word that walk's result depends on
+ * enters with its list; one with any of those words changed, or the
+ * stack's bounds, the depth or the rules' generation, walks (and stops,
+ * finding no rule). A saved rbp is such a word once a frame is found
+ * from it, and the application's rbp too; not otherwise. The walk:
+ * run_code's return address, rbp saved below the next one
+ * (stack_words[0], pointing at stack_words[2]), that one (stack_words[1]),
+ * found from rbp the last (stack_words[3]).
+ */
+static void test_scope_entry_walk_memo(void **state)
+{
+	struct dbt_code c = start();
+	uint64_t plain = entry_of(&c, 0), entry = entry_of(&c, 4), walk3 = entry_of(&c, 3);
+	const uint32_t saved1 = 2 | 1u << DBT_FP_SHIFT;
+	uint64_t rsp, ret, bt[3] = { 0, 0x7f0000009abc, 0x7f000000def0 };
+	uint64_t *input[] = { &stack_words[0], &stack_words[1], &stack_words[3] };
+	struct run r;
+	size_t i;
+
+	(void)state;
+	WALK_START(plain, rsp, ret);
+	bt[0] = ret;
+	for (i = 0; i < 8; i++) {
+		stack_words[0] = rsp + 24;
+		stack_words[1] = bt[1];
+		stack_words[2] = 0x1234;
+		stack_words[3] = bt[2];
+		set_frame(ret, true, saved1);
+		set_frame(bt[1], false, DBT_FRAME_FP);
+		set_frame(bt[2], false, DBT_FRAME_END);
+		MEMO_MADE(entry, 3, bt, 4);
+		/* not inputs: the word rbp was read from last, the application's rbp */
+		stack_words[2]++;
+		run_bp = 8;
+		MEMO_HIT(entry, 3, bt);
+		run_bp = 0;
+		if (i < 3)
+			(*input[i])++;
+		else if (i == 3)
+			ctx_set(DBT_CTX_STACK_HI, UINT64_MAX - 1);
+		else if (i == 4)
+			rules_changed();
+		assert_false(run_entry(i == 5 ? walk3 : entry, 0x2d7, &r));
+		assert_int_equal(ctx_get(DBT_CTX_MEMO_N), 0);
+		walk_table();
+		if (i == 5)
+			break;
+	}
+	/* the first frame found from the application's rbp: rbp an input */
+	frames_clear();
+	run_bp = 8; /* rbp at stack_words[1]: the next return address at stack_words[2] */
+	stack_words[1] = rsp + 0x1000;
+	stack_words[2] = bt[1];
+	set_frame(ret, true, DBT_FRAME_FP);
+	set_frame(bt[1], false, DBT_FRAME_END);
+	MEMO_MADE(entry, 2, bt, 2);
+	MEMO_HIT(entry, 2, bt);
+	run_bp = 16;
+	assert_false(run_entry(entry, 0x2d7, &r));
+	run_bp = 0;
+	frames_clear();
+	memset(stack_words, 0, sizeof(stack_words));
+}
+
 /*
  * rows_bin - a binary's entry in the rows index, its page index made
  * (into pages) from its rows as the tracer makes it (frames.c)
@@ -1777,6 +1883,7 @@ int main(void)
 		cmocka_unit_test(test_scope_entry_walk),
 		cmocka_unit_test(test_scope_entry_walk_again),
 		cmocka_unit_test(test_scope_entry_walk_fp),
+		cmocka_unit_test(test_scope_entry_walk_memo),
 		cmocka_unit_test(test_scope_entry_walk_rows),
 		cmocka_unit_test(test_scope_entry_walk_own),
 		cmocka_unit_test(test_scope_entry_walk_pages),

@@ -415,12 +415,23 @@ int arch_dbt_emit_target(struct dbt_code *c, const struct dbt_insn *in)
 	return c->full ? -1 : 0;
 }
 
-/* cmp_rsp - cmp rsp, gs:[off] */
-static void cmp_rsp(struct dbt_code *c, uint32_t off)
+/* gs_cmp - cmp reg, gs:[off] */
+static void gs_cmp(struct dbt_code *c, int reg, uint32_t off)
 {
-	uint8_t b[9] = { GS, 0x48, 0x3b, 0x24, 0x25 };
+	uint8_t b[9] = { GS, (uint8_t)(0x48 | (reg >= 8 ? 4 : 0)), 0x3b,
+		         (uint8_t)(0x04 | (reg & 7) << 3), 0x25 };
 
 	put32(b + 5, off);
+	put(c, b, sizeof(b));
+}
+
+/* gs_at - op reg, gs:[base + off] (op 0x89: store, 0x8b: load, 0x3b: cmp; base not rsp) */
+static void gs_at(struct dbt_code *c, uint8_t op, int reg, int base, uint32_t off)
+{
+	uint8_t b[8] = { GS, (uint8_t)(0x48 | (reg >= 8 ? 4 : 0) | (base >= 8 ? 1 : 0)), op,
+		         (uint8_t)(0x80 | (reg & 7) << 3 | (base & 7)) };
+
+	put32(b + 4, off);
 	put(c, b, sizeof(b));
 }
 
@@ -550,6 +561,127 @@ static void bounds(struct dbt_code *c, struct fwd *miss, int *k)
 	miss[(*k)++] = fwd_jump(c, JA);
 }
 
+/* rcx_zero - a jump (to be patched) if rcx is 0, the flags left alone */
+static struct fwd rcx_zero(struct dbt_code *c)
+{
+	jrcxz_past(c);
+	return fwd_jump(c, JMP);
+}
+
+/* memo_room - rdi = ctx[MEMO_AT], compared with the pairs' room */
+static void memo_room(struct dbt_code *c)
+{
+	uint8_t cmp[7] = { 0x48, 0x81, 0xff }; /* cmp rdi, DBT_MEMO_PAIRS * 16 */
+
+	put32(cmp + 3, DBT_MEMO_PAIRS * 16);
+	gs_mov(c, false, RDI, DBT_CTX_MEMO_AT);
+	put(c, cmp, sizeof(cmp));
+}
+
+/* memo_note - the stack word val read at addr, for the next walk to check (rdi: scratch) */
+static void memo_note(struct dbt_code *c, int addr, int val)
+{
+	struct fwd over;
+
+	memo_room(c);
+	over = fwd_jump(c, JAE);
+	gs_at(c, 0x89, addr, RDI, DBT_CTX_MEMO_PAIRS);
+	gs_at(c, 0x89, val, RDI, DBT_CTX_MEMO_PAIRS + 8);
+	fwd_here(c, over);
+	put(c, "\x48\x8d\x7f\x10", 4); /* lea rdi, [rdi+16] */
+	gs_mov(c, true, RDI, DBT_CTX_MEMO_AT);
+}
+
+/*
+ * memo_note_bp - a frame is found from rbp: the word it was read from
+ * noted, or that it is the application's (rdi, rcx: scratch)
+ */
+static void memo_note_bp(struct dbt_code *c)
+{
+	struct fwd app, done;
+
+	gs_mov(c, false, RCX, DBT_CTX_MEMO_BP_FROM);
+	app = rcx_zero(c);
+	memo_note(c, RCX, RBP);
+	done = fwd_jump(c, JMP);
+	fwd_here(c, app);
+	set_ctx(c, DBT_CTX_MEMO_BP_USED, 1);
+	fwd_here(c, done);
+}
+
+/*
+ * memo_check - where the thread's last complete walk holds (arch/dbt.h,
+ * DBT_CTX_MEMO_N), rsi = its 8 * count and on at the returned jump (to be
+ * patched); otherwise on below, its check emptied (rdx, rdi, rcx:
+ * scratch; rsp and rbp the application's)
+ */
+static struct fwd memo_check(struct dbt_code *c, uint32_t bt_max)
+{
+	uint8_t depth[13] = { GS, 0x48, 0x81, 0x3c, 0x25 }; /* cmp qword gs:[MEMO_MAX], imm32 */
+	struct fwd miss[7], hit, bp;
+	uint64_t loop;
+	int k = 0;
+
+	put32(depth + 5, DBT_CTX_MEMO_MAX);
+	put32(depth + 9, bt_max * 8);
+	gs_mov(c, false, RCX, DBT_CTX_MEMO_N);
+	miss[k++] = rcx_zero(c);
+	gs_cmp(c, RSP, DBT_CTX_MEMO_SP);
+	miss[k++] = fwd_jump(c, JNE);
+	gs_mov(c, false, RDI, DBT_CTX_MEMO_BP_USED);
+	put(c, "\x48\x85\xff", 3); /* test rdi, rdi */
+	bp = fwd_jump(c, JE);
+	gs_cmp(c, RBP, DBT_CTX_MEMO_BP);
+	miss[k++] = fwd_jump(c, JNE);
+	fwd_here(c, bp);
+	put(c, depth, sizeof(depth));
+	miss[k++] = fwd_jump(c, JNE);
+	gs_mov(c, false, RDI, DBT_CTX_STACK_LO);
+	gs_cmp(c, RDI, DBT_CTX_MEMO_LO);
+	miss[k++] = fwd_jump(c, JNE);
+	gs_mov(c, false, RDI, DBT_CTX_STACK_HI);
+	gs_cmp(c, RDI, DBT_CTX_MEMO_HI);
+	miss[k++] = fwd_jump(c, JNE);
+	put(c, "\x31\xd2", 2); /* xor edx, edx */
+	loop = c->pc;
+	gs_at(c, 0x8b, RDI, RDX, DBT_CTX_MEMO_PAIRS);
+	put(c, "\x48\x8b\x3f", 3); /* mov rdi, [rdi] */
+	gs_at(c, 0x3b, RDI, RDX, DBT_CTX_MEMO_PAIRS + 8);
+	miss[k++] = fwd_jump(c, JNE);
+	put(c, "\x48\x83\xc2\x10", 4); /* add rdx, 16 */
+	put(c, "\x48\x39\xca", 3);     /* cmp rdx, rcx */
+	jump32_to(c, JB, loop);
+	gs_mov(c, false, RSI, DBT_CTX_MEMO_RSI);
+	hit = fwd_jump(c, JMP);
+	while (k--)
+		fwd_here(c, miss[k]);
+	set_ctx(c, DBT_CTX_MEMO_N, 0);
+	set_ctx(c, DBT_CTX_MEMO_AT, 0);
+	set_ctx(c, DBT_CTX_MEMO_BP_FROM, 0);
+	set_ctx(c, DBT_CTX_MEMO_BP_USED, 0);
+	return hit;
+}
+
+/* memo_keep - a walk that ended (rsi: 8 * its count) kept for the next one's check, if whole */
+static void memo_keep(struct dbt_code *c, uint32_t bt_max)
+{
+	struct fwd over;
+
+	memo_room(c);
+	over = fwd_jump(c, JA);
+	gs_mov(c, true, RDI, DBT_CTX_MEMO_N);
+	gs_mov(c, true, RSI, DBT_CTX_MEMO_RSI);
+	gs_mov(c, true, RSP, DBT_CTX_MEMO_SP);
+	gs_mov(c, false, RDI, DBT_CTX_S_RBP);
+	gs_mov(c, true, RDI, DBT_CTX_MEMO_BP);
+	gs_mov(c, false, RDI, DBT_CTX_STACK_LO);
+	gs_mov(c, true, RDI, DBT_CTX_MEMO_LO);
+	gs_mov(c, false, RDI, DBT_CTX_STACK_HI);
+	gs_mov(c, true, RDI, DBT_CTX_MEMO_HI);
+	set_ctx(c, DBT_CTX_MEMO_MAX, (int32_t)(bt_max * 8));
+	fwd_here(c, over);
+}
+
 /*
  * walk_rule - with the rule of the frame in rdi (arch/dbt.h), move rdx to
  * where the next return address is and rbp to the caller's frame pointer
@@ -588,15 +720,19 @@ static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
 	put(c, lo, sizeof(lo));
 	miss[(*k)++] = fwd_jump(c, JB);
 	put(c, "\x48\x8b\x29", 3); /* mov rbp, [rcx] */
+	gs_mov(c, true, RCX, DBT_CTX_MEMO_BP_FROM);
 	done[1] = fwd_jump(c, JMP);
 	/* from the frame pointer: above the current return address, or no frame */
 	fwd_here(c, is_fp);
+	memo_note_bp(c);
 	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
 	put(c, "\x48\x39\xcd", 3);     /* cmp rbp, rcx */
 	miss[(*k)++] = fwd_jump(c, JB);
 	put(c, "\x48\x8d\x55\x08", 4); /* lea rdx, [rbp+8] */
 	bounds(c, miss, k);
+	put(c, "\x48\x89\xe9", 3);     /* mov rcx, rbp */
 	put(c, "\x48\x8b\x6d\x00", 4); /* mov rbp, [rbp] */
+	gs_mov(c, true, RCX, DBT_CTX_MEMO_BP_FROM);
 	fwd_here(c, same);
 	fwd_here(c, done[0]);
 	fwd_here(c, done[1]);
@@ -720,6 +856,7 @@ static void rules_fresh(struct dbt_code *c)
 	put(c, cmp, sizeof(cmp));
 	same = fwd_jump(c, JE);
 	gs_mov(c, true, RDI, DBT_CTX_RULES_GEN);
+	set_ctx(c, DBT_CTX_MEMO_N, 0);
 	put(c, size, sizeof(size));
 	loop = c->pc;
 	put(c, "\x83\xe9\x08", 3); /* sub ecx, 8 */
@@ -748,7 +885,7 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	uint8_t keep[9] = { GS, 0x48, 0x89, 0x04, 0xcd }; /* mov gs:[rcx*8 + RULES], rax */
 	uint8_t homes[8] = { 0x48, 0x0f, 0xa3, 0x8f };    /* bt [rdi + HOMES], rcx */
 	uint8_t again[8] = { GS, 0x48, 0x39, 0x8e };      /* cmp gs:[rsi + WALK], rcx */
-	struct fwd full, end, found, rows, absent, empty, known, none, kept;
+	struct fwd full, end, found, rows, absent, empty, known, none, kept, hit;
 	uint64_t next, probe, fill;
 	int k = 0;
 
@@ -765,10 +902,12 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	gs_mov(c, true, RCX, DBT_CTX_WALK_PREV);
 	set_ctx(c, DBT_CTX_WALK_LOGGED, 0);
 	set_ctx(c, DBT_CTX_WALK_DIFF, 0);
+	hit = memo_check(c, bt_max);
 	put(c, "\x48\x89\xe2", 3);         /* mov rdx, rsp */
 	put(c, "\x31\xf6", 2);             /* xor esi, esi */
 	put(c, "\x48\x8b\x0a", 3);         /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x44\x09\x01", 5); /* lea rax, [rcx + rcx + 1]: the first frame's key */
+	memo_note(c, RDX, RCX);
 	next = c->pc;
 	put(c, again, sizeof(again));
 	kept = fwd_jump(c, JE);
@@ -825,12 +964,15 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	walk_rule(c, miss, &k);
 	put(c, "\x48\x8b\x0a", 3);     /* mov rcx, [rdx] */
 	put(c, "\x48\x8d\x04\x09", 4); /* lea rax, [rcx + rcx] */
+	memo_note(c, RDX, RCX);
 	jump32_to(c, JMP, next);
 	fwd_here(c, rows);
 	fwd_here(c, absent);
 	search_rows(c, fill);
 	fwd_here(c, full);
 	fwd_here(c, end);
+	memo_keep(c, bt_max);
+	fwd_here(c, hit);
 	return k;
 }
 
@@ -888,13 +1030,6 @@ static void log_walk(struct dbt_code *c)
 	gs_mov(c, false, RAX, DBT_CTX_S_RAX);
 	gs_mov(c, true, RSI, DBT_CTX_WALK_LOGGED);
 	fwd_here(c, none);
-}
-
-/* rcx_zero - a jump (to be patched) if rcx is 0, the flags left alone */
-static struct fwd rcx_zero(struct dbt_code *c)
-{
-	jrcxz_past(c);
-	return fwd_jump(c, JMP);
 }
 
 /* the context words a level keeps, in its order (arch/dbt.h) */
@@ -1076,7 +1211,7 @@ void arch_dbt_emit_leave(struct dbt_code *c, uint64_t ind_miss, uint64_t fdispat
 	struct fwd stay, returned = { NULL, 0 };
 
 	save_flags(c);
-	cmp_rsp(c, DBT_CTX_ROOT_SP);
+	gs_cmp(c, RSP, DBT_CTX_ROOT_SP);
 	stay = fwd_jump(c, JBE);
 	gs_mov(c, true, RCX, DBT_CTX_S_RCX);
 	if (how == ARCH_DBT_LEAVE_RESUME) {
@@ -1149,7 +1284,7 @@ void arch_dbt_emit_dispatch(struct dbt_code *c, uint64_t rec_dispatch, uint64_t 
 	gs_mov(c, true, RAX, DBT_CTX_S_FLAGS);
 	if (rec_dispatch) {
 		/* Above the unrecorded call's frame: it returned (or was left), record again. */
-		cmp_rsp(c, DBT_CTX_FREE_SP);
+		gs_cmp(c, RSP, DBT_CTX_FREE_SP);
 		back = c->p;
 		put(c, ja, sizeof(ja));
 		back_end = c->pc;
@@ -1371,7 +1506,7 @@ int arch_dbt_emit_ret_door(struct dbt_code *c, uint64_t at, const struct dbt_ins
 	put(c, "\xe3\x00", 2); /* jrcxz pass: no native call (not the cache's thread) */
 	from = c->pc;
 	save_flags(c);
-	cmp_rsp(c, DBT_CTX_FREE_SP);
+	gs_cmp(c, RSP, DBT_CTX_FREE_SP);
 	in = fwd_jump(c, JA);
 	restore_flags(c);
 	if (!c->full)

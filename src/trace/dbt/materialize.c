@@ -26,10 +26,12 @@
  * entry's stack walk, which may first empty the thread's kept rules (3
  * instructions for each of DBT_RULES_SLOTS: 1,536 steps; a timer signal
  * landed there in tests/e2e's async fixture, one run in ten, when this was
- * 1,000) and then looks up to DBT_WALK_MAX return addresses up in the
- * rules, the table and the rows (a binary search: some hundreds each).
+ * 1,000), checks the words its last walk read (some 8 instructions for
+ * each of DBT_MEMO_PAIRS) and then looks up to DBT_WALK_MAX return
+ * addresses up in the rules, the table and the rows (a binary search:
+ * some hundreds each).
  */
-#define MAX_STUB_STEPS (4 * DBT_RULES_SLOTS + 1024 * DBT_WALK_MAX)
+#define MAX_STUB_STEPS (4 * DBT_RULES_SLOTS + 8 * DBT_MEMO_PAIRS + 1024 * DBT_WALK_MAX)
 
 static int get_regs(pid_t tid, struct arch_regs *r, struct err *err)
 {
