@@ -329,23 +329,19 @@ int core_scope_hit(struct core *c, struct core_thread *th, const struct arch_reg
 	return scope_hit(c, th, regs, NULL, d, err);
 }
 
-int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
+int core_scope_hit_at(struct core *c, struct core_thread *th, const struct arch_regs *at,
                       uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
                       struct core_directive *d, struct err *err)
 {
-	struct arch_regs r;
 	int rc;
 
 	OWNER_CHECK(&c->owner);
 	if (!bt != !bt_max(c) || bt_len > bt_max(c))
 		return err_set(err, ERR_INTERNAL, "a scope entered at %#llx without its backtrace",
-		               (unsigned long long)pc);
-	memset(&r, 0, sizeof(r));
-	arch_regs_set_pc(&r, pc);
-	arch_regs_set_sp(&r, sp);
+		               (unsigned long long)arch_regs_pc(at));
 	c->given_bt = bt;
 	c->given_bt_len = bt_len;
-	rc = scope_hit(c, th, &r, &ret_addr, d, err);
+	rc = scope_hit(c, th, at, &ret_addr, d, err);
 	c->given_bt = NULL;
 	return rc;
 }

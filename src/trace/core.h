@@ -161,13 +161,14 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
 
 /**
  * core_scope_hit_at - core_scope_hit() after the fact: the thread was at
- * pc with the stack pointer sp and ret_addr there, registers and memory
- * since gone (an engine that enters scopes without stopping the thread
- * replays it; only where core_scope_entry_budget() says so)
+ * the pc of @at with its stack pointer and ret_addr there (of @at, only
+ * those two are read), registers and memory since gone (an engine that
+ * enters scopes without stopping the thread replays it; only where
+ * core_scope_entry_budget() says so)
  * @bt: the entry's backtrace, found as core_scope_hit_frames() says, when the
  *	trace records backtraces (core_backtrace_depth()); NULL otherwise
  */
-int core_scope_hit_at(struct core *c, struct core_thread *th, uint64_t pc, uint64_t sp,
+int core_scope_hit_at(struct core *c, struct core_thread *th, const struct arch_regs *at,
                       uint64_t ret_addr, const uint64_t *bt, size_t bt_len,
                       struct core_directive *d, struct err *err);
 /*

@@ -420,7 +420,8 @@ static int scope_in(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct er
 
 	rp->scope_in = false;
 	rp->scope_bt_len = 0;
-	if (core_scope_hit_at(d->t->core, dt->th->core, pc, rp->scope_sp, rp->scope_ret,
+	regs_at(&rp->before, pc, rp->scope_sp);
+	if (core_scope_hit_at(d->t->core, dt->th->core, &rp->before, rp->scope_ret,
 	                      bt_len ? rp->scope_bt : NULL, bt_len, &dt->step->dir, err) ||
 	    set_dir(d, dt, err))
 		return -1;
