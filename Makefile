@@ -175,4 +175,4 @@ format-check:
 clean:
 	rm -rf $(O)
 
--include $(LIB_OBJS:.o=.d) $(O)/src/main.d
+-include $(LIB_OBJS:.o=.d) $(O)/src/main.d $(O)/src/store/gen-template.d

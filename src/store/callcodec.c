@@ -15,13 +15,23 @@
 #define F_SIGNAL    2
 #define F_BT        4
 #define F_PARENT    8
+#define F_BT_SAME   (1u << 12) /* the backtrace the chunk's last one listed (schema 5) */
+
+/* same_bt - c's backtrace is the one the chunk's last listed */
+static bool same_bt(const struct store_callcodec *st, const struct store_callrec *c)
+{
+	return c->bt_len == st->bt_len && !memcmp(c->bt, st->bt, c->bt_len * sizeof(*c->bt));
+}
 
 size_t store_callrec_encode(struct store_callcodec *st, const struct store_callrec *c, uint8_t *out)
 {
 	uint64_t flags = (c->truncated ? F_TRUNCATED : 0) | (c->kind == 4 ? F_SIGNAL : 0) |
-	                 (c->bt_len ? F_BT : 0) | (c->parent >= 0 ? F_PARENT : 0);
+	                 (c->parent >= 0 ? F_PARENT : 0);
 	uint8_t *p = out;
 	size_t i;
+
+	if (c->bt_len)
+		flags |= same_bt(st, c) ? F_BT_SAME : F_BT;
 
 	p = store_varint_put(p, store_zigzag(c->id - st->id));
 	p = store_varint_put(p, flags | (uint64_t)c->kind << 4 | (uint64_t)c->end_kind << 8);
@@ -45,6 +55,8 @@ size_t store_callrec_encode(struct store_callcodec *st, const struct store_callr
 		p = store_varint_put(p, c->bt_len);
 		for (i = 0; i < c->bt_len; i++)
 			p = store_varint_put(p, c->bt[i]);
+		st->bt_len = c->bt_len;
+		memcpy(st->bt, c->bt, c->bt_len * sizeof(*c->bt));
 	}
 	st->id = c->id;
 	st->addr = c->addr;
@@ -69,8 +81,9 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 	    store_varint_get(p, end, 63, &v[1]))
 		return -1;
 	id = (uint64_t)st->id + (uint64_t)store_unzigzag(v[0]);
-	if (id > INT64_MAX || v[1] > INT64_MAX || flags >> 12 ||
-	    (flags >> 4 & 15) > STORE_CALL_ATTACHED || (flags >> 8 & 15) > STORE_END_DETACHED)
+	if (id > INT64_MAX || v[1] > INT64_MAX || flags >> 13 ||
+	    (flags & F_BT && flags & F_BT_SAME) || (flags >> 4 & 15) > STORE_CALL_ATTACHED ||
+	    (flags >> 8 & 15) > STORE_END_DETACHED)
 		return -1;
 	c->id = (int64_t)id;
 	c->kind = (int)(flags >> 4 & 15);
@@ -118,6 +131,15 @@ int store_callrec_decode(struct store_callcodec *st, const uint8_t **p, const ui
 				return -1;
 		c->bt = bt;
 		c->bt_len = n;
+		/* longer than a writer gives a record: none after it is the same */
+		st->bt_len = n <= STORE_CALLREC_BT_MAX ? n : 0;
+		memcpy(st->bt, bt, st->bt_len * sizeof(*bt));
+	} else if (flags & F_BT_SAME) {
+		if (!st->bt_len || st->bt_len > bt_max)
+			return -1;
+		memcpy(bt, st->bt, st->bt_len * sizeof(*bt));
+		c->bt = bt;
+		c->bt_len = st->bt_len;
 	}
 	st->id = c->id;
 	st->addr = c->addr;

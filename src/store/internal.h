@@ -29,9 +29,10 @@
 #define STORE_VARINT_MAX 5
 /*
  * Schema versions the reader knows: 3 is 4 without the call summaries
- * (read without them); 1 (instruction ids, calls as rows) and 2 (block
- * streams without the call index) are refused. STORE_SCHEMA_VERSION
- * (store.h) is the one written.
+ * (read without them), 4 is 5 without call records that give their
+ * backtrace as the previous one's; 1 (instruction ids, calls as rows) and
+ * 2 (block streams without the call index) are refused.
+ * STORE_SCHEMA_VERSION (store.h) is the one written.
  */
 #define STORE_SCHEMA_OLDEST  3
 #define STORE_SCHEMA_SUMMARY 4
@@ -102,10 +103,18 @@ struct store_callrec {
 	int64_t ids_end; /* every call it made, and theirs, has an id below this */
 };
 
-/* The previous record of a chunk, which each field is coded against (zero at its start). */
+/* The most return addresses a call record holds: a longer backtrace is cut there. */
+#define STORE_CALLREC_BT_MAX 256
+/*
+ * The previous record of a chunk, which each field is coded against (zero
+ * at its start), and the backtrace the last record that listed one listed
+ * (a record of a hot scope's entry often has the same: schema 5)
+ */
 struct store_callcodec {
 	int64_t id;
 	uint64_t addr, site, pos, time;
+	size_t bt_len;
+	uint64_t bt[STORE_CALLREC_BT_MAX];
 };
 
 /* Instructions per insn chunk at most. */
@@ -118,8 +127,6 @@ struct store_callcodec {
 #define STORE_IX_ENT_MAX 40
 /* The longest encoded call record without its backtrace. */
 #define STORE_CALLREC_MAX 176
-/* The most return addresses a call record holds: a longer backtrace is cut there. */
-#define STORE_CALLREC_BT_MAX 256
 
 /**
  * store_callrec_encode - append a call record

@@ -26,9 +26,10 @@
 
 /*
  * The schema version written, and the highest read (docs/trace-format.md:
- * block streams, the call index and the call summaries, whatever the engine).
+ * block streams, the call index, the call summaries and call records that
+ * give their backtrace as the one before, whatever the engine).
  */
-#define STORE_SCHEMA_VERSION     4
+#define STORE_SCHEMA_VERSION     5
 #define STORE_APPLICATION_ID     0x6e6f7363 /* "nosc" */
 #define STORE_COMMIT_INTERVAL_MS 500
 #define STORE_NONE               (-1) /* "no id" for optional references */

@@ -217,7 +217,8 @@ static void test_block_streams(void **state)
 	free(path);
 }
 
-/* Every file is schema 4; schemas 1 and 2 of older nosco are refused, naming the file. */
+/* Every file is written as schema STORE_SCHEMA_VERSION; schemas 1 and 2 of older nosco are refused,
+ * naming the file. */
 static void test_schema_versions(void **state)
 {
 	char *path = xasprintf("%s/v.trace", tmpdir);
@@ -524,6 +525,59 @@ static void test_callrec_damaged(void **state)
 	assert_int_equal(decode(rec, record(rec, 0, 9 << 4, 0, 0), &c), -1);
 }
 
+/*
+ * A record whose backtrace is the one the chunk's last listed says so
+ * (schema 5: flag bit 12) instead of listing it again, however many
+ * records without one came between; it decodes to the same list. A
+ * chunk's first such record, or one with both flags, is refused.
+ */
+static void test_callrec_same_bt(void **state)
+{
+	const uint64_t x[3] = { 0x401000, 0x402000, 0x403000 },
+	               y[3] = { 0x401000, 0x402000, 0x404000 };
+	const uint64_t *bts[] = { x, NULL, x, y, y, x };
+	struct store_callcodec enc = { 0 }, dec = { 0 };
+	uint8_t buf[6 * (STORE_CALLREC_MAX + 30)], rec[128];
+	size_t len = 0, sizes[6], i, k;
+	const uint8_t *p = buf;
+	struct store_callrec c;
+	uint64_t bt[4];
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		struct store_callrec in = { .id = (int64_t)i,
+			                    .parent = -1,
+			                    .ids_end = (int64_t)i + 1,
+			                    .bt = bts[i],
+			                    .bt_len = bts[i] ? 3 : 0 };
+
+		sizes[i] = store_callrec_encode(&enc, &in, buf + len);
+		len += sizes[i];
+	}
+	/* listed: x, y and x again (y came between); the same: the third and the fifth */
+	assert_true(sizes[2] + 3 * 3 < sizes[0]);
+	assert_true(sizes[4] + 3 * 3 < sizes[3]);
+	assert_int_equal(sizes[5], sizes[0]);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(store_callrec_decode(&dec, &p, buf + len, &c, bt, 4), 0);
+		assert_int_equal(c.id, (int64_t)i);
+		assert_int_equal(c.bt_len, bts[i] ? 3 : 0);
+		for (k = 0; k < c.bt_len; k++)
+			assert_int_equal(c.bt[k], bts[i][k]);
+	}
+	assert_ptr_equal(p, buf + len);
+	/* the same as none listed yet; both flags */
+	assert_int_equal(decode(rec, record(rec, 0, 1u << 12, 0, 0), &c), -1);
+	assert_int_equal(decode(rec, record(rec, 0, 1u << 12 | 4, 0, 0), &c), -1);
+	/* the same as a list longer than the reader takes */
+	memset(&dec, 0, sizeof(dec));
+	dec.bt_len = 5;
+	p = rec;
+	assert_int_equal(
+	        store_callrec_decode(&dec, &p, rec + record(rec, 0, 1u << 12, 0, 0), &c, bt, 4),
+	        -1);
+}
+
 /* A call summary survives encoding, and what is not one is refused. */
 static void test_callsum_codec(void **state)
 {
@@ -664,7 +718,7 @@ static void test_call_summaries(void **state)
 
 	r = reader_open(path, &err);
 	assert_non_null(r);
-	assert_int_equal(reader_schema(r), 4);
+	assert_int_equal(reader_schema(r), STORE_SCHEMA_VERSION);
 	/* One row read for the rare address, no row for 200 instructions but its own */
 	assert_true(filtered_ids(reader_calls(r, &err), &by_addr, r, ids, &n) <= STORE_IX_BLOCK);
 	assert_int_equal(n, 1);
@@ -728,8 +782,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tokens_unpack),   cmocka_unit_test(test_block_streams),
 		cmocka_unit_test(test_schema_versions), cmocka_unit_test(test_callrec_damaged),
-		cmocka_unit_test(test_call_index),      cmocka_unit_test(test_call_index_rows),
-		cmocka_unit_test(test_callsum_codec),   cmocka_unit_test(test_call_summaries),
+		cmocka_unit_test(test_callrec_same_bt), cmocka_unit_test(test_call_index),
+		cmocka_unit_test(test_call_index_rows), cmocka_unit_test(test_callsum_codec),
+		cmocka_unit_test(test_call_summaries),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

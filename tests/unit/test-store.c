@@ -865,7 +865,7 @@ static void test_reader_refusals(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	expect_open_error(trace, ERR_INPUT,
-	                  "was written by a newer nosco (schema 7, this nosco reads up to 4)");
+	                  "was written by a newer nosco (schema 7, this nosco reads up to 5)");
 	free(path);
 	free(trace);
 }

@@ -153,12 +153,12 @@ def search(c):
 
 @test
 def search_same_without_summaries(c):
-    """Schema 4 answers from its call summaries; a schema 3 copy (without
+    """Schema 5 answers from its call summaries; a schema 3 copy (without
     them) reads every call: both must give the same answer."""
     old = c.v.trace.with_name("calls-schema3.trace")
     shutil.copyfile(c.v.trace, old)
     db = sqlite3.connect(str(old))
-    check(db.execute("PRAGMA user_version").fetchone()[0] == 4, "not a schema 4 trace")
+    check(db.execute("PRAGMA user_version").fetchone()[0] == 5, "not a schema 5 trace")
     db.executescript("DROP TABLE call_summary; PRAGMA user_version = 3;")
     db.close()
     v3 = Viewer(c.v.build, old)
