@@ -53,8 +53,8 @@ static size_t backtrace_of(struct core *c, const struct arch_regs *regs)
  */
 static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint64_t ret_addr)
 {
-	struct arch_regs caller = *regs;
 	size_t max = bt_max(c), n;
+	struct arch_regs caller;
 
 	c->bt_load_len = 0;
 	if (c->given_bt) {
@@ -63,6 +63,7 @@ static size_t entry_backtrace(struct core *c, const struct arch_regs *regs, uint
 	}
 	if (!max || !ret_addr)
 		return backtrace_of(c, regs);
+	caller = *regs;
 	arch_regs_set_pc(&caller, ret_addr);
 	arch_regs_set_sp(&caller, arch_regs_sp(regs) + ARCH_PTR_SIZE);
 	n = images_backtrace(c->images, &caller, c->bt_buf + 1, max - 1);
