@@ -203,6 +203,7 @@ def decode_calls(raw, count):
         c["inner"] = take()
         c["ids_span"] = take()
         c["signal"] = take() if c["flags"] & 2 else None
+        # flag bit 12 (schema 5): the backtrace the chunk's last listed, not listed again
         c["bt"] = [take() for _ in range(take())] if c["flags"] & 4 else None
         prev = dict(id=c["id"], addr=c["addr"], site=c["site"], pos=c["pos_start"],
                     time=c["time_start"])
