@@ -89,8 +89,10 @@ struct core {
 	int64_t n_binaries;       /* store ids are dense: the next binary's id */
 	int64_t n_threads;
 	struct core_stats stats;
-	clockid_t clock;  /* where times come from: CLOCK_REALTIME, or its coarse variant */
-	uint64_t last_ns; /* the last time given out */
+	clockid_t clock;     /* where times come from: CLOCK_REALTIME, or its coarse variant */
+	uint64_t last_ns;    /* the last time given out */
+	bool clock_batch;    /* core_clock_batch(): the coarse clock read every CLOCK_EVERY times */
+	unsigned clock_left; /* times given out before it is read again */
 	uint64_t bt_buf[CONFIG_MAX_DEPTH > 1024 ? 1024 : CONFIG_MAX_DEPTH];
 	/* core_scope_hit_at(): the entry's backtrace, known to the engine (NULL: none given) */
 	/* bt_buf holds the backtrace entry_backtrace() found last, this long; 0: something else */

@@ -159,6 +159,12 @@ int core_step(struct core *c, struct core_thread *th, const struct arch_insn *in
               const struct arch_regs *before, const struct arch_regs *after,
               struct core_directive *d, struct err *err);
 
+/*
+ * core_clock_batch - an engine replays many calls at once (on) or no
+ * longer (off): meanwhile the coarse clock is read for one time in
+ * CLOCK_EVERY (core.c), the others one nanosecond after the last
+ */
+void core_clock_batch(struct core *c, bool on);
 /**
  * core_scope_hit_at - core_scope_hit() after the fact: the thread was at
  * the pc of @at with its stack pointer and ret_addr there (of @at, only

@@ -35,6 +35,7 @@
 #include "config/config.h"
 #include "store/reader.h"
 #include "store/store.h"
+#include "trace/core-internal.h"
 #include "trace/core.h"
 #include "util/xalloc.h"
 
@@ -2087,12 +2088,40 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * While an engine replays a batch (core_clock_batch), the coarse clock is
+ * read for one time in 256, the others one nanosecond after the last;
+ * outside one, at every time. The last time given out is set low here to
+ * tell a read (a time of now) from a step.
+ */
+static void test_clock_read_once_for_256_times_in_a_batch(void **state)
+{
+	const uint64_t now = 1700000000ull * 1000000000ull;
+	uint64_t i;
+
+	(void)state;
+	world_open("call-depth 2\n");
+	W.core->clock = CLOCK_REALTIME_COARSE;
+	core_clock_batch(W.core, true);
+	assert_true(core_now_ns(W.core) > now);
+	W.core->last_ns = 1000;
+	for (i = 1; i < 256; i++)
+		assert_int_equal(core_now_ns(W.core), 1000 + i);
+	assert_true(core_now_ns(W.core) > now);
+	core_clock_batch(W.core, false);
+	W.core->last_ns = 1000;
+	assert_true(core_now_ns(W.core) > now);
+	W.core->last_ns = 1000;
+	assert_true(core_now_ns(W.core) > now);
+}
+
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_full_root_at_first_insn_and_call_past_depth_runs_to_return),
+		T(test_clock_read_once_for_256_times_in_a_batch),
 		T(test_full_truncated_call_unwound_to_callers_return_point),
 		T(test_full_truncated_call_of_root_has_one_return_point),
 		T(test_full_call_depth_0_records_nothing),

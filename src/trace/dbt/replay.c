@@ -445,8 +445,8 @@ static int arrive_back(struct dbt *d, struct dbt_thread *dt, uint64_t pc, struct
 	return arrive(d, dt, pc, dt->rp.sp, err) < 0 ? -1 : 0;
 }
 
-int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
-                       bool worker, size_t *used, struct err *err)
+static int replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
+                          bool worker, size_t *used, struct err *err)
 {
 	struct dbt_replay *rp = &dt->rp;
 	struct dbt_hot *h;
@@ -498,6 +498,17 @@ int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, 
 	}
 	*used = i;
 	return 0;
+}
+
+int dbt_replay_records(struct dbt *d, struct dbt_thread *dt, const uint32_t *w, size_t n,
+                       bool worker, size_t *used, struct err *err)
+{
+	int rc;
+
+	core_clock_batch(d->t->core, true);
+	rc = replay_records(d, dt, w, n, worker, used, err);
+	core_clock_batch(d->t->core, false);
+	return rc;
 }
 
 void dbt_replay_start(struct dbt_thread *dt, const struct arch_regs *regs)
