@@ -435,6 +435,20 @@ static void gs_at(struct dbt_code *c, uint8_t op, int reg, int base, uint32_t of
 	put(c, b, sizeof(b));
 }
 
+/* gs_cmp_imm - cmp qword gs:[off], imm (sign-extended; one byte where it fits) */
+static void gs_cmp_imm(struct dbt_code *c, uint32_t off, int32_t imm)
+{
+	bool small = imm == (int8_t)imm;
+	uint8_t b[13] = { GS, 0x48, small ? 0x83 : 0x81, 0x3c, 0x25 };
+
+	put32(b + 5, off);
+	if (small)
+		b[9] = (uint8_t)imm;
+	else
+		put32(b + 9, (uint32_t)imm);
+	put(c, b, small ? 10 : 13);
+}
+
 /* set_ctx - mov qword gs:[off], imm (sign-extended) */
 static void set_ctx(struct dbt_code *c, uint32_t off, int32_t imm)
 {
@@ -549,15 +563,10 @@ static void walk_restore(struct dbt_code *c)
 /* bounds - jump to miss[*k] unless [rdx, rdx + 8) is in the thread's stack (rcx: scratch) */
 static void bounds(struct dbt_code *c, struct fwd *miss, int *k)
 {
-	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x14, 0x25 }; /* cmp rdx, gs:[STACK_LO] */
-	uint8_t hi[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 }; /* cmp rcx, gs:[STACK_HI] */
-
-	put32(lo + 5, DBT_CTX_STACK_LO);
-	put32(hi + 5, DBT_CTX_STACK_HI);
-	put(c, lo, sizeof(lo));
+	gs_cmp(c, RDX, DBT_CTX_STACK_LO);
 	miss[(*k)++] = fwd_jump(c, JB);
 	put(c, "\x48\x8d\x4a\x08", 4); /* lea rcx, [rdx+8] */
-	put(c, hi, sizeof(hi));
+	gs_cmp(c, RCX, DBT_CTX_STACK_HI);
 	miss[(*k)++] = fwd_jump(c, JA);
 }
 
@@ -617,24 +626,20 @@ static void memo_note_bp(struct dbt_code *c)
  */
 static struct fwd memo_check(struct dbt_code *c, uint32_t bt_max)
 {
-	uint8_t depth[13] = { GS, 0x48, 0x81, 0x3c, 0x25 }; /* cmp qword gs:[MEMO_MAX], imm32 */
 	struct fwd miss[7], hit, bp;
 	uint64_t loop;
 	int k = 0;
 
-	put32(depth + 5, DBT_CTX_MEMO_MAX);
-	put32(depth + 9, bt_max * 8);
 	gs_mov(c, false, RCX, DBT_CTX_MEMO_N);
 	miss[k++] = rcx_zero(c);
 	gs_cmp(c, RSP, DBT_CTX_MEMO_SP);
 	miss[k++] = fwd_jump(c, JNE);
-	gs_mov(c, false, RDI, DBT_CTX_MEMO_BP_USED);
-	put(c, "\x48\x85\xff", 3); /* test rdi, rdi */
+	gs_cmp_imm(c, DBT_CTX_MEMO_BP_USED, 0);
 	bp = fwd_jump(c, JE);
 	gs_cmp(c, RBP, DBT_CTX_MEMO_BP);
 	miss[k++] = fwd_jump(c, JNE);
 	fwd_here(c, bp);
-	put(c, depth, sizeof(depth));
+	gs_cmp_imm(c, DBT_CTX_MEMO_MAX, (int32_t)(bt_max * 8));
 	miss[k++] = fwd_jump(c, JNE);
 	gs_mov(c, false, RDI, DBT_CTX_STACK_LO);
 	gs_cmp(c, RDI, DBT_CTX_MEMO_LO);
@@ -691,12 +696,10 @@ static void memo_keep(struct dbt_code *c, uint32_t bt_max)
 static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
 {
 	uint8_t words[6] = { 0x81, 0xe1 }, fp[6] = { 0x81, 0xf9 }; /* and, cmp ecx, imm32 */
-	uint8_t lo[9] = { GS, 0x48, 0x3b, 0x0c, 0x25 };            /* cmp rcx, gs:[STACK_LO] */
 	struct fwd is_fp, same, saved, done[2];
 
 	put32(words + 2, DBT_FRAME_WORDS);
 	put32(fp + 2, DBT_FRAME_FP);
-	put32(lo + 5, DBT_CTX_STACK_LO);
 	put(c, "\x89\xf9", 2); /* mov ecx, edi */
 	put(c, words, sizeof(words));
 	put(c, fp, sizeof(fp));
@@ -717,7 +720,7 @@ static void walk_rule(struct dbt_code *c, struct fwd *miss, int *k)
 	put(c, "\x48\x89\xd1", 3);     /* mov rcx, rdx */
 	put(c, "\x48\x29\xf9", 3);     /* sub rcx, rdi */
 	miss[(*k)++] = fwd_jump(c, JB);
-	put(c, lo, sizeof(lo));
+	gs_cmp(c, RCX, DBT_CTX_STACK_LO);
 	miss[(*k)++] = fwd_jump(c, JB);
 	put(c, "\x48\x8b\x29", 3); /* mov rbp, [rcx] */
 	gs_mov(c, true, RCX, DBT_CTX_MEMO_BP_FROM);
@@ -840,20 +843,18 @@ static void rules_slot(struct dbt_code *c)
 /* rules_fresh - ctx[RULES] emptied if the rules changed since it was filled (rdi, rcx: scratch) */
 static void rules_fresh(struct dbt_code *c)
 {
-	uint8_t gen[7] = { 0x48, 0x8b, 0xbf };           /* mov rdi, [rdi + DBT_RULES_GEN_AT] */
-	uint8_t cmp[9] = { GS, 0x48, 0x3b, 0x3c, 0x25 }; /* cmp rdi, gs:[RULES_GEN] */
-	uint8_t size[5] = { 0xb9 };                      /* mov ecx, DBT_RULES_SLOTS * 8 */
-	uint8_t empty[12] = { GS, 0x48, 0xc7, 0x81 };    /* mov qword gs:[rcx + RULES], 0 */
+	uint8_t gen[7] = { 0x48, 0x8b, 0xbf };        /* mov rdi, [rdi + DBT_RULES_GEN_AT] */
+	uint8_t size[5] = { 0xb9 };                   /* mov ecx, DBT_RULES_SLOTS * 8 */
+	uint8_t empty[12] = { GS, 0x48, 0xc7, 0x81 }; /* mov qword gs:[rcx + RULES], 0 */
 	struct fwd same;
 	uint64_t loop;
 
 	put32(gen + 3, (uint32_t)DBT_RULES_GEN_AT);
-	put32(cmp + 5, DBT_CTX_RULES_GEN);
 	put32(size + 1, DBT_RULES_SLOTS * 8);
 	put32(empty + 4, DBT_CTX_RULES);
 	gs_mov(c, false, RDI, DBT_CTX_FRAMES);
 	put(c, gen, sizeof(gen));
-	put(c, cmp, sizeof(cmp));
+	gs_cmp(c, RDI, DBT_CTX_RULES_GEN);
 	same = fwd_jump(c, JE);
 	gs_mov(c, true, RDI, DBT_CTX_RULES_GEN);
 	set_ctx(c, DBT_CTX_MEMO_N, 0);
@@ -880,22 +881,18 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	uint8_t lim[7] = { 0x48, 0x81, 0xfe };            /* cmp rsi, imm32 */
 	uint8_t mask[6] = { 0x81, 0xe1 };                 /* and ecx, DBT_FRAME_SLOTS - 1 */
 	uint8_t load[8] = { 0x48, 0x8b, 0xbc, 0xcf };     /* mov rdi, [rdi + rcx*8 + 0] */
-	uint8_t store[8] = { GS, 0x48, 0x89, 0x8e };      /* mov gs:[rsi + WALK], rcx */
 	uint8_t own[9] = { GS, 0x48, 0x8b, 0x3c, 0xcd };  /* mov rdi, gs:[rcx*8 + RULES] */
 	uint8_t keep[9] = { GS, 0x48, 0x89, 0x04, 0xcd }; /* mov gs:[rcx*8 + RULES], rax */
 	uint8_t homes[8] = { 0x48, 0x0f, 0xa3, 0x8f };    /* bt [rdi + HOMES], rcx */
-	uint8_t again[8] = { GS, 0x48, 0x39, 0x8e };      /* cmp gs:[rsi + WALK], rcx */
 	struct fwd full, end, found, rows, absent, empty, known, none, kept, hit;
 	uint64_t next, probe, fill;
 	int k = 0;
 
 	put32(lim + 3, bt_max * 8);
 	put32(mask + 2, DBT_FRAME_SLOTS - 1);
-	put32(store + 4, DBT_CTX_WALK);
 	put32(own + 5, DBT_CTX_RULES);
 	put32(keep + 5, DBT_CTX_RULES);
 	put32(homes + 4, (uint32_t)DBT_FRAME_HOMES_AT);
-	put32(again + 4, DBT_CTX_WALK);
 	rules_fresh(c);
 	/* the backtrace logged last, if gs:[WALK] still holds it; none until this one is logged */
 	gs_mov(c, false, RCX, DBT_CTX_WALK_LOGGED);
@@ -909,9 +906,9 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
 	put(c, "\x48\x8d\x44\x09\x01", 5); /* lea rax, [rcx + rcx + 1]: the first frame's key */
 	memo_note(c, RDX, RCX);
 	next = c->pc;
-	put(c, again, sizeof(again));
+	gs_at(c, 0x39, RCX, RSI, DBT_CTX_WALK); /* cmp gs:[rsi + WALK], rcx */
 	kept = fwd_jump(c, JE);
-	put(c, store, sizeof(store));
+	gs_at(c, 0x89, RCX, RSI, DBT_CTX_WALK);
 	set_ctx(c, DBT_CTX_WALK_DIFF, 1);
 	fwd_here(c, kept);
 	put(c, "\x48\x83\xc6\x08", 4); /* add rsi, 8 */
@@ -985,26 +982,18 @@ static int walk_frames(struct dbt_code *c, uint32_t bt_max, struct fwd miss[WALK
  */
 static void log_walk(struct dbt_code *c)
 {
-	uint8_t load[8] = { GS, 0x48, 0x8b, 0x8a };        /* mov rcx, gs:[rdx + WALK] */
-	uint8_t last[8] = { GS, 0x48, 0x8b, 0x8e };        /* mov rcx, gs:[rsi + WALK - 8] */
-	uint8_t tag[6] = { 0xc7, 0x00 };                   /* mov dword [rax], DBT_REC_SCOPE_BT */
-	uint8_t diff[10] = { GS, 0x48, 0x83, 0x3c, 0x25 }; /* cmp qword gs:[WALK_DIFF], 0 */
-	uint8_t prev[9] = { GS, 0x48, 0x3b, 0x34, 0x25 };  /* cmp rsi, gs:[WALK_PREV] */
+	uint8_t tag[6] = { 0xc7, 0x00 }; /* mov dword [rax], DBT_REC_SCOPE_BT */
 	struct fwd none, differs[2], logged;
 	uint64_t loop;
 
-	put32(load + 4, DBT_CTX_WALK);
-	put32(last + 4, DBT_CTX_WALK - 8);
 	put32(tag + 2, DBT_REC_SCOPE_BT);
-	put32(diff + 5, DBT_CTX_WALK_DIFF);
-	put32(prev + 5, DBT_CTX_WALK_PREV);
 	put(c, "\x48\x85\xf6", 3); /* test rsi, rsi */
 	none = fwd_jump(c, JE);
 	gs_mov(c, true, RAX, DBT_CTX_S_RAX);
 	gs_mov(c, false, RAX, DBT_CTX_CURSOR);
-	put(c, diff, sizeof(diff));
+	gs_cmp_imm(c, DBT_CTX_WALK_DIFF, 0);
 	differs[0] = fwd_jump(c, JNE);
-	put(c, prev, sizeof(prev));
+	gs_cmp(c, RSI, DBT_CTX_WALK_PREV);
 	differs[1] = fwd_jump(c, JNE);
 	put(c, "\xc7\x40\x08\x00\x00\x00\x00", 7); /* mov dword [rax+8], 0: the last word first */
 	put(c, "\xc7\x40\x04\x00\x00\x00\x00", 7); /* mov dword [rax+4], 0: no list */
@@ -1013,11 +1002,11 @@ static void log_walk(struct dbt_code *c)
 	logged = fwd_jump(c, JMP);
 	fwd_here(c, differs[0]);
 	fwd_here(c, differs[1]);
-	put(c, last, sizeof(last));
+	gs_at(c, 0x8b, RCX, RSI, DBT_CTX_WALK - 8);
 	put(c, "\x48\x89\x0c\x30", 4); /* mov [rax + rsi], rcx */
 	put(c, "\x31\xd2", 2);         /* xor edx, edx */
 	loop = c->pc;
-	put(c, load, sizeof(load));
+	gs_at(c, 0x8b, RCX, RDX, DBT_CTX_WALK);
 	put(c, "\x48\x89\x4c\x10\x08", 5); /* mov [rax + rdx + 8], rcx */
 	put(c, "\x48\x83\xc2\x08", 4);     /* add rdx, 8 */
 	put(c, "\x48\x39\xf2", 3);         /* cmp rdx, rsi */
@@ -1042,13 +1031,10 @@ static const uint32_t level_words[DBT_LEVEL_WORDS] = {
 /* level_move - the live words into (push) or from the level at gs:[rdx] (rcx scratch) */
 static void level_move(struct dbt_code *c, bool push)
 {
-	uint8_t op[8] = { GS, 0x48, push ? 0x89 : 0x8b, 0x8a }; /* mov gs:[rdx+disp32], rcx */
-
 	for (size_t i = 0; i < DBT_LEVEL_WORDS; i++) {
-		put32(op + 4, (uint32_t)(i * 8));
 		if (push)
 			gs_mov(c, false, RCX, level_words[i]);
-		put(c, op, sizeof(op));
+		gs_at(c, push ? 0x89 : 0x8b, RCX, RDX, (uint32_t)(i * 8));
 		if (!push)
 			gs_mov(c, true, RCX, level_words[i]);
 	}
