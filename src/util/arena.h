@@ -21,6 +21,7 @@ struct arena {
 	VEC(struct arena_chunk) chunks;
 	char *next; /* free space in the last chunk */
 	size_t left;
+	char *present; /* made present up to here, on a chunk of small pages (arena.c) */
 	size_t mapped; /* the chunks' bytes */
 };
 

@@ -2,8 +2,9 @@
  * Unit tests of the arena (src/util/arena.c): allocations are zeroed,
  * aligned for any object and disjoint, across chunks and for objects
  * bigger than a chunk; after arena_fini() the arena is empty and usable;
- * huge pages are asked for only after the first chunk (a narrowed trace's
- * few hundred KiB stay on small pages).
+ * huge pages are asked for only after the first two chunks (a narrowed
+ * trace's few hundred KiB stay on small pages), on which small objects'
+ * pages are made present ahead of them and big ones' are not.
  */
 #include <setjmp.h>
 #include <stdalign.h>
@@ -12,11 +13,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "util/arena.h"
+#include "util/populate.h"
 
 #define N 20000
 
@@ -104,7 +107,7 @@ static bool asked_huge(const void *p)
 static void test_huge_pages_later(void **state)
 {
 	struct arena a;
-	unsigned char *first, *p = NULL;
+	unsigned char *first, *second = NULL, *p = NULL;
 
 	(void)state;
 	arena_init(&a);
@@ -112,6 +115,9 @@ static void test_huge_pages_later(void **state)
 	assert_int_equal(a.mapped, 2u << 20);
 	assert_false(asked_huge(first));
 	while (a.mapped <= (2u << 20))
+		second = arena_zalloc(&a, 1u << 20);
+	assert_false(asked_huge(second));
+	while (a.mapped <= (4u << 20))
 		p = arena_zalloc(&a, 1u << 20);
 	/* Only where the kernel has transparent huge pages can they be asked for. */
 	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0)
@@ -121,12 +127,65 @@ static void test_huge_pages_later(void **state)
 	assert_int_equal(a.mapped, 0);
 }
 
+/* resident - how many of the pages of [p, p + len) are present (p page-aligned) */
+static size_t resident(const void *p, size_t len)
+{
+	static unsigned char v[1024];
+	size_t n = len / 4096, i, count = 0;
+
+	assert_true(n <= sizeof(v));
+	assert_int_equal(mincore((void *)p, len, v), 0);
+	for (i = 0; i < n; i++)
+		count += v[i] & 1;
+	return count;
+}
+
+/* populate_works - does this kernel make pages present on request (Linux 5.14 on)? */
+static bool populate_works(void)
+{
+	unsigned char *p =
+	        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool yes;
+
+	assert_true(p != MAP_FAILED);
+	populate_write(p, 4096);
+	yes = resident(p, 4096) == 1;
+	munmap(p, 4096);
+	return yes;
+}
+
+static void test_present_ahead(void **state)
+{
+	struct arena a;
+	unsigned char *first, *big, *after;
+
+	(void)state;
+	if (!populate_works())
+		skip();
+	arena_init(&a);
+	/* A small object: 256 KiB present from it on, nothing after. */
+	first = arena_zalloc(&a, 64);
+	assert_int_equal(resident(first, 256u << 10), 64);
+	assert_int_equal(resident(first + (256u << 10), 256u << 10), 0);
+	arena_fini(&a);
+	/* A big one first: none of its pages until touched; a small one after it, from there on. */
+	big = arena_zalloc(&a, 1u << 20);
+	assert_int_equal(resident(big, 1u << 20), 0);
+	after = arena_zalloc(&a, 64);
+	assert_ptr_equal(after, big + (1u << 20));
+	assert_int_equal(resident(after, 256u << 10), 64);
+	assert_int_equal(resident(big, 1u << 20), 0);
+	check_zero(after, 64);
+	arena_fini(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_small),
 		cmocka_unit_test(test_big_object),
 		cmocka_unit_test(test_huge_pages_later),
+		cmocka_unit_test(test_present_ahead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
