@@ -31,9 +31,9 @@
 
 /*
  * map_chunk - size zeroed bytes (a multiple of ARENA_CHUNK) on a chunk
- * boundary, huge pages asked for when @huge: one page fault per chunk
- * rather than one per 4 KiB where the system allows it. NULL if the
- * mapping failed.
+ * boundary, huge pages asked for when @huge (one page fault per chunk
+ * rather than one per 4 KiB where the system allows it) and refused
+ * otherwise. NULL if the mapping failed.
  */
 static void *map_chunk(size_t size, bool huge)
 {
@@ -47,8 +47,8 @@ static void *map_chunk(size_t size, bool huge)
 	if (head)
 		munmap(p, head);
 	munmap(p + head + size, ARENA_CHUNK - head);
-	if (huge)
-		madvise(p + head, size, MADV_HUGEPAGE);
+	/* Refused too: where THP is "always", a small chunk's first fault would get one. */
+	madvise(p + head, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	return p + head;
 }
 

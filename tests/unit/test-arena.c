@@ -85,12 +85,12 @@ static void test_big_object(void **state)
 	arena_fini(&a);
 }
 
-/* asked_huge - is the mapping holding p marked for huge pages ("hg" in smaps' VmFlags)? */
-static bool asked_huge(const void *p)
+/* vm_flag - does the mapping holding p have flag (" hg", " nh") in smaps' VmFlags? */
+static bool vm_flag(const void *p, const char *flag)
 {
 	FILE *f = fopen("/proc/self/smaps", "r");
 	char line[512];
-	bool in = false, hg = false;
+	bool in = false, has = false;
 	unsigned long lo, hi;
 
 	assert_non_null(f);
@@ -98,10 +98,22 @@ static bool asked_huge(const void *p)
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
 			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
 		else if (in && !strncmp(line, "VmFlags:", 8))
-			hg = strstr(line, " hg") != NULL;
+			has = strstr(line, flag) != NULL;
 	}
 	fclose(f);
-	return hg;
+	return has;
+}
+
+/* asked_huge - is the mapping holding p marked for huge pages? */
+static bool asked_huge(const void *p)
+{
+	return vm_flag(p, " hg");
+}
+
+/* asked_small - is it marked for no huge pages, whatever the system's default? */
+static bool asked_small(const void *p)
+{
+	return vm_flag(p, " nh");
 }
 
 static void test_huge_pages_later(void **state)
@@ -117,6 +129,11 @@ static void test_huge_pages_later(void **state)
 	while (a.mapped <= (2u << 20))
 		second = arena_zalloc(&a, 1u << 20);
 	assert_false(asked_huge(second));
+	/* Only where the kernel has transparent huge pages can they be refused. */
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0) {
+		assert_true(asked_small(first));
+		assert_true(asked_small(second));
+	}
 	while (a.mapped <= (4u << 20))
 		p = arena_zalloc(&a, 1u << 20);
 	/* Only where the kernel has transparent huge pages can they be asked for. */
